@@ -1,0 +1,57 @@
+//! Builds the application: state, routes, middleware.
+
+use crate::{config::Config, db, openapi, routes, spa, state::AppState, telemetry};
+use axum::{extract::Request, middleware, routing::get, Json, Router};
+use std::time::Duration;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+/// Largest request body accepted (JSON API); uploads get their own limits later.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Connects to Postgres and Redis and applies platform migrations and pending tenant ones.
+pub async fn state(cfg: Config) -> anyhow::Result<AppState> {
+    let pool = db::connect(&cfg.database_url, cfg.db_pool_size).await?;
+    db::migrate_platform(&pool).await?;
+    db::upgrade_tenants(&pool, db::embedded::TENANT).await?;
+    let client = redis::Client::open(cfg.redis_url.as_str())?;
+    let redis = tokio::time::timeout(Duration::from_secs(10), redis::aio::ConnectionManager::new(client))
+        .await
+        .map_err(|_| anyhow::anyhow!("Redis at {} did not answer in 10 s", cfg.redis_url))?
+        .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", cfg.redis_url))?;
+    AppState::new(cfg, pool, redis)
+}
+
+pub fn router(state: AppState) -> Router {
+    let spa_dir = state.cfg.spa_dir.clone();
+    let api = routes::api()
+        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .fallback(|| async { crate::error::ApiError::NotFound });
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(routes::health::router())
+        .fallback(move |req: Request| spa::serve(spa_dir.clone(), req))
+        .layer(middleware::from_fn(telemetry::track_requests))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id, tenant_id = tracing::field::Empty)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

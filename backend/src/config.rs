@@ -1,0 +1,161 @@
+//! One typed configuration, read from an optional TOML file and then the environment.
+//!
+//! Precedence: defaults < file (`HOTLINE_CONFIG`, default `hotline.toml` if present) <
+//! environment variables. Every key is documented in the README.
+
+use serde::Deserialize;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Postgres connection string (`DATABASE_URL`).
+    pub database_url: String,
+    /// Redis connection string (`REDIS_URL`).
+    pub redis_url: String,
+    /// Where the HTTP API listens (`HOTLINE_HTTP_ADDR`).
+    pub http_addr: SocketAddr,
+    /// The URL users reach us at (`HOTLINE_PUBLIC_URL`); SSO redirect URIs are built from it
+    /// and cookies are marked `Secure` when it is https.
+    pub public_url: String,
+    /// The built SPA (`HOTLINE_SPA_DIR`).
+    pub spa_dir: PathBuf,
+    /// Maximum Postgres connections in the pool (`HOTLINE_DB_POOL`).
+    pub db_pool_size: u32,
+    /// Session lifetime in seconds (`HOTLINE_SESSION_TTL`): a shift plus margin.
+    pub session_ttl_secs: u64,
+    /// Failed logins for one account before it is locked (`HOTLINE_LOGIN_MAX_FAILURES`).
+    pub login_max_failures: u32,
+    /// How long a lock-out lasts, in seconds (`HOTLINE_LOGIN_LOCKOUT_SECS`).
+    pub login_lockout_secs: u64,
+    /// Log format: `json` or `pretty` (`HOTLINE_LOG_FORMAT`).
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "postgres://postgres@127.0.0.1:5432/hotline".into(),
+            redis_url: "redis://127.0.0.1:6379/".into(),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            spa_dir: PathBuf::from("frontend/dist"),
+            db_pool_size: 20,
+            session_ttl_secs: 12 * 3600,
+            login_max_failures: 5,
+            login_lockout_secs: 15 * 60,
+            log_format: "pretty".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file named by `HOTLINE_CONFIG` (or `hotline.toml` when it exists), then
+    /// applies environment overrides.
+    pub fn load() -> anyhow::Result<Self> {
+        let path = std::env::var("HOTLINE_CONFIG").ok();
+        let mut cfg = match path.as_deref() {
+            Some(p) => Self::from_toml(
+                &std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading {p}: {e}"))?,
+            )?,
+            None if std::path::Path::new("hotline.toml").exists() => {
+                Self::from_toml(&std::fs::read_to_string("hotline.toml")?)?
+            }
+            None => Self::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("configuration file: {e}"))
+    }
+
+    /// Applies environment overrides read through `get` (a parameter so tests need not touch
+    /// the process environment).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn parse<T: std::str::FromStr>(key: &str, v: String) -> anyhow::Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e| anyhow::anyhow!("{key}={v:?}: {e}"))
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("REDIS_URL") {
+            self.redis_url = v;
+        }
+        if let Some(v) = get("HOTLINE_HTTP_ADDR") {
+            self.http_addr = parse("HOTLINE_HTTP_ADDR", v)?;
+        }
+        if let Some(v) = get("HOTLINE_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = get("HOTLINE_SPA_DIR") {
+            self.spa_dir = v.into();
+        }
+        if let Some(v) = get("HOTLINE_DB_POOL") {
+            self.db_pool_size = parse("HOTLINE_DB_POOL", v)?;
+        }
+        if let Some(v) = get("HOTLINE_SESSION_TTL") {
+            self.session_ttl_secs = parse("HOTLINE_SESSION_TTL", v)?;
+        }
+        if let Some(v) = get("HOTLINE_LOGIN_MAX_FAILURES") {
+            self.login_max_failures = parse("HOTLINE_LOGIN_MAX_FAILURES", v)?;
+        }
+        if let Some(v) = get("HOTLINE_LOGIN_LOCKOUT_SECS") {
+            self.login_lockout_secs = parse("HOTLINE_LOGIN_LOCKOUT_SECS", v)?;
+        }
+        if let Some(v) = get("HOTLINE_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_string();
+        if url::Url::parse(&self.public_url).is_err() {
+            anyhow::bail!("HOTLINE_PUBLIC_URL={:?} is not a URL", self.public_url);
+        }
+        Ok(())
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_secs)
+    }
+
+    /// Cookies get `Secure` whenever users reach us over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file() {
+        let mut cfg = Config::from_toml("redis_url = \"redis://file/\"\ndb_pool_size = 3").unwrap();
+        assert_eq!(cfg.db_pool_size, 3);
+        cfg.apply_env(|k| (k == "REDIS_URL").then(|| "redis://env/".to_string()))
+            .unwrap();
+        assert_eq!(cfg.redis_url, "redis://env/");
+        assert_eq!(cfg.db_pool_size, 3);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut cfg = Config::default();
+        let err = cfg
+            .apply_env(|k| (k == "HOTLINE_HTTP_ADDR").then(|| "nope".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("HOTLINE_HTTP_ADDR"), "{err}");
+        assert!(Config::from_toml("no_such_key = 1").is_err());
+    }
+
+    #[test]
+    fn secure_cookies_follow_public_url() {
+        let mut cfg = Config::default();
+        assert!(!cfg.secure_cookies());
+        cfg.public_url = "https://cc.example.com".into();
+        assert!(cfg.secure_cookies());
+    }
+}

@@ -1,0 +1,19 @@
+//! The Hotline API server.
+//!
+//! Entry points: [`app::state`] connects and migrates, [`app::router`] builds the HTTP
+//! application, [`testkit`] spawns a real server on a fresh database for tests.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod seed;
+pub mod spa;
+pub mod state;
+pub mod telemetry;
+pub mod tenants;
+pub mod testkit;
+pub mod validate;

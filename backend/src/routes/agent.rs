@@ -1,0 +1,112 @@
+//! The agent's own state (ready / not ready with a reason / break / logged out).
+//!
+//! Live state lives in Redis under the tenant's hash tag, where the ACD (a later issue) reads
+//! it; every change is also written to the audit log.
+
+use crate::{
+    auth::TenantCtx,
+    error::{ApiError, ApiResult, Json},
+    state::AppState,
+};
+use axum::{extract::State, routing::get, Router};
+use chrono::{DateTime, Utc};
+use hotline_wire::{
+    api::{AgentStateDto, AgentStatus, SetAgentState},
+    permissions as perms,
+};
+use redis::AsyncCommands;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/agent/state", get(get_state).put(set_state))
+}
+
+/// Redis key of one agent's live state.
+pub fn state_key(tenant_id: Uuid, user_id: Uuid) -> String {
+    format!("{{t:{tenant_id}}}:agent:{user_id}")
+}
+
+async fn read(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<AgentStateDto> {
+    let mut r = state.redis();
+    let fields: std::collections::HashMap<String, String> = r.hgetall(state_key(tenant_id, user_id)).await?;
+    let status = fields.get("status").and_then(|s| AgentStatus::parse(s)).unwrap_or(AgentStatus::LoggedOut);
+    let since = fields
+        .get("since")
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now);
+    Ok(AgentStateDto {
+        status,
+        reason_id: fields.get("reason_id").and_then(|s| Uuid::try_parse(s).ok()),
+        reason: fields.get("reason").filter(|s| !s.is_empty()).cloned(),
+        since,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/agent/state", tag = "agent", responses((status = 200, body = AgentStateDto)))]
+pub async fn get_state(State(state): State<AppState>, ctx: TenantCtx) -> ApiResult<Json<AgentStateDto>> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    Ok(Json(read(&state, ctx.tenant().id, user).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/agent/state", tag = "agent", request_body = SetAgentState,
+    responses((status = 200, body = AgentStateDto), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn set_state(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Json(req): Json<SetAgentState>,
+) -> ApiResult<Json<AgentStateDto>> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let reason = match (req.status, req.reason_id) {
+        (AgentStatus::NotReady | AgentStatus::Break, Some(id)) => {
+            let row: Option<(String, String)> = sqlx::query_as("SELECT name, kind FROM reason_codes WHERE id = $1")
+                .bind(id)
+                .fetch_optional(ctx.db())
+                .await?;
+            let Some((name, kind)) = row else {
+                return Err(ApiError::field("reason_id", "no such reason code"));
+            };
+            if kind != req.status.as_str() {
+                return Err(ApiError::field("reason_id", format!("is a '{kind}' reason, not '{}'", req.status.as_str())));
+            }
+            Some((id, name))
+        }
+        (AgentStatus::Break, None) => return Err(ApiError::field("reason_id", "a break needs a reason")),
+        (AgentStatus::Ready | AgentStatus::LoggedOut, Some(_)) => {
+            return Err(ApiError::field("reason_id", "only not-ready and break states take a reason"))
+        }
+        _ => None,
+    };
+    let since = Utc::now();
+    let tenant = ctx.tenant().id;
+    ctx.audit(
+        "agent.state",
+        Some("user"),
+        Some(user.to_string()),
+        serde_json::json!({ "status": req.status.as_str(), "reason": reason.as_ref().map(|r| &r.1) }),
+    )
+    .await?;
+    // Audit first (in the transaction), then Redis, then commit: if Redis fails nothing is
+    // recorded; if the commit fails the state changed without its audit row, which the next
+    // change will show — the lesser evil for a live state.
+    let mut r = state.redis();
+    let key = state_key(tenant, user);
+    let _: () = redis::pipe()
+        .atomic()
+        .del(&key)
+        .hset_multiple(
+            &key,
+            &[
+                ("status", req.status.as_str().to_string()),
+                ("since", since.to_rfc3339()),
+                ("reason_id", reason.as_ref().map(|r| r.0.to_string()).unwrap_or_default()),
+                ("reason", reason.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
+            ],
+        )
+        .query_async(&mut r)
+        .await?;
+    ctx.commit().await?;
+    Ok(Json(AgentStateDto { status: req.status, reason_id: reason.as_ref().map(|r| r.0), reason: reason.map(|r| r.1), since }))
+}

@@ -1,0 +1,38 @@
+//! HTTP routes: one router per feature, merged under `/api/v1`.
+
+pub mod agent;
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod org;
+pub mod platform;
+pub mod sso;
+pub mod users;
+
+use crate::{error::ApiError, state::AppState};
+use axum::Router;
+
+/// Every `/api/v1` route.
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(sso::router())
+        .merge(users::router())
+        .merge(org::router())
+        .merge(agent::router())
+        .merge(api_keys::router())
+        .merge(audit::router())
+        .merge(platform::router())
+}
+
+/// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).
+pub fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(50);
+    let mut c = crate::validate::Check::new();
+    c.range("page", page, 1, 1_000_000);
+    c.range("per_page", per_page, 1, 200);
+    c.finish()?;
+    Ok((page, per_page))
+}

@@ -1,0 +1,179 @@
+//! The platform operators' console API: tenants' metadata (never their content).
+
+use crate::{
+    auth::{self, OperatorCtx, RequestMeta, OPERATOR_COOKIE},
+    error::{ApiError, ApiResult, Json},
+    state::AppState,
+    tenants,
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, post},
+    Router,
+};
+use axum_extra::extract::CookieJar;
+use hotline_wire::api::{OperatorInfo, PlatformLoginRequest, PlatformTenant, SignupRequest};
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/platform/login", post(login))
+        .route("/platform/logout", post(logout))
+        .route("/platform/me", get(me))
+        .route("/platform/tenants", get(list_tenants).post(create_tenant))
+        .route("/platform/tenants/{id}/suspend", post(suspend))
+        .route("/platform/tenants/{id}/resume", post(resume))
+}
+
+async fn platform_audit(state: &AppState, op: &OperatorCtx, action: &str, target: Option<String>, details: serde_json::Value) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO platform.audit (operator_id, actor, action, target_type, target_id, details, ip, request_id)
+         VALUES ($1, $2, $3, 'tenant', $4, $5, $6, $7)",
+    )
+    .bind(op.id)
+    .bind(&op.email)
+    .bind(action)
+    .bind(target)
+    .bind(details)
+    .bind(op.meta.ip.as_deref())
+    .bind(op.meta.request_id.as_deref())
+    .execute(&state.db)
+    .await?;
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/v1/platform/login", tag = "platform", request_body = PlatformLoginRequest,
+    responses((status = 200, body = OperatorInfo), (status = 401, body = hotline_wire::api::Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    jar: CookieJar,
+    Json(req): Json<PlatformLoginRequest>,
+) -> ApiResult<(CookieJar, Json<OperatorInfo>)> {
+    let email = req.email.trim().to_lowercase();
+    let platform_scope = Uuid::nil();
+    auth::throttle::check(&state, platform_scope, &email, meta.ip.as_deref()).await?;
+    let row: Option<(Uuid, String, String, bool)> =
+        sqlx::query_as("SELECT id, name, password_hash, active FROM platform.operators WHERE lower(email) = $1")
+            .bind(&email)
+            .fetch_optional(&state.db)
+            .await?;
+    let ok = auth::verify_password(row.as_ref().map(|r| r.2.clone()), req.password).await?;
+    let Some((id, name, _, true)) = row.filter(|_| ok) else {
+        auth::throttle::failed(&state, platform_scope, &email, meta.ip.as_deref()).await?;
+        return Err(ApiError::InvalidCredentials);
+    };
+    auth::throttle::clear(&state, platform_scope, &email).await?;
+    let mut tx = state.db.begin().await?;
+    let (token, expires_at) = auth::create_session(&mut tx, "operator", None, id, &meta, state.cfg.session_ttl()).await?;
+    tx.commit().await?;
+    let op = OperatorCtx { id, email: email.clone(), name: name.clone(), expires_at, meta };
+    platform_audit(&state, &op, "operator.login", None, serde_json::json!({})).await?;
+    let jar = jar.add(auth::session_cookie(&state, OPERATOR_COOKIE, token, state.cfg.session_ttl_secs as i64));
+    Ok((jar, Json(OperatorInfo { id, email, name, expires_at })))
+}
+
+#[utoipa::path(post, path = "/api/v1/platform/logout", tag = "platform", responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> ApiResult<(StatusCode, CookieJar)> {
+    if let Some(c) = jar.get(OPERATOR_COOKIE) {
+        sqlx::query("DELETE FROM platform.sessions WHERE token_hash = $1 AND kind = 'operator'")
+            .bind(auth::sha256(c.value()))
+            .execute(&state.db)
+            .await?;
+    }
+    Ok((StatusCode::NO_CONTENT, jar.add(auth::clear_cookie(&state, OPERATOR_COOKIE))))
+}
+
+#[utoipa::path(get, path = "/api/v1/platform/me", tag = "platform", responses((status = 200, body = OperatorInfo), (status = 401)))]
+pub async fn me(op: OperatorCtx) -> Json<OperatorInfo> {
+    Json(OperatorInfo { id: op.id, email: op.email, name: op.name, expires_at: op.expires_at })
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: Uuid,
+    slug: String,
+    name: String,
+    status: String,
+    plan_id: String,
+    seats: i32,
+    schema_version: i32,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Active users per tenant, counted in each tenant's schema (a count, no content).
+async fn active_users(state: &AppState, id: Uuid) -> ApiResult<i64> {
+    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(id)).await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE active").fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+async fn load(state: &AppState, only: Option<Uuid>) -> ApiResult<Vec<PlatformTenant>> {
+    let rows: Vec<TenantRow> = sqlx::query_as(
+        "SELECT t.id, t.slug, t.name, t.status, t.plan_id, p.seats, t.schema_version, t.created_at
+           FROM platform.tenants t JOIN platform.plans p ON p.id = t.plan_id
+          WHERE $1::uuid IS NULL OR t.id = $1 ORDER BY t.created_at DESC",
+    )
+    .bind(only)
+    .fetch_all(&state.db)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(PlatformTenant {
+            active_users: active_users(state, r.id).await?,
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            status: r.status,
+            plan: r.plan_id,
+            seats: r.seats.into(),
+            schema_version: r.schema_version,
+            created_at: r.created_at,
+        });
+    }
+    Ok(out)
+}
+
+#[utoipa::path(get, path = "/api/v1/platform/tenants", tag = "platform", responses((status = 200, body = Vec<PlatformTenant>)))]
+pub async fn list_tenants(State(state): State<AppState>, _op: OperatorCtx) -> ApiResult<Json<Vec<PlatformTenant>>> {
+    Ok(Json(load(&state, None).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/platform/tenants", tag = "platform", request_body = SignupRequest,
+    responses((status = 201, body = PlatformTenant), (status = 409), (status = 422)))]
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    op: OperatorCtx,
+    Json(req): Json<SignupRequest>,
+) -> ApiResult<(StatusCode, Json<PlatformTenant>)> {
+    let (tenant, _) = tenants::provision(&state, &req, &op.meta, &format!("operator:{}", op.email)).await?;
+    platform_audit(&state, &op, "tenant.create", Some(tenant.id.to_string()), serde_json::json!({ "slug": tenant.slug })).await?;
+    let t = load(&state, Some(tenant.id)).await?.pop().ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+async fn set_status(state: &AppState, op: &OperatorCtx, id: Uuid, status: &str) -> ApiResult<PlatformTenant> {
+    let n = sqlx::query("UPDATE platform.tenants SET status = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(ApiError::NotFound);
+    }
+    platform_audit(state, op, &format!("tenant.{status}"), Some(id.to_string()), serde_json::json!({})).await?;
+    load(state, Some(id)).await?.pop().ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/v1/platform/tenants/{id}/suspend", tag = "platform", responses((status = 200, body = PlatformTenant), (status = 404)))]
+pub async fn suspend(State(state): State<AppState>, op: OperatorCtx, Path(id): Path<Uuid>) -> ApiResult<Json<PlatformTenant>> {
+    Ok(Json(set_status(&state, &op, id, "suspended").await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/platform/tenants/{id}/resume", tag = "platform", responses((status = 200, body = PlatformTenant), (status = 404)))]
+pub async fn resume(State(state): State<AppState>, op: OperatorCtx, Path(id): Path<Uuid>) -> ApiResult<Json<PlatformTenant>> {
+    Ok(Json(set_status(&state, &op, id, "active").await?))
+}

@@ -1,0 +1,40 @@
+//! Shared application state handed to every handler.
+
+use crate::config::Config;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub cfg: Config,
+    pub db: PgPool,
+    pub redis: redis::aio::ConnectionManager,
+    /// Outgoing HTTP (OIDC discovery, token exchange); never follows redirects.
+    pub http: reqwest::Client,
+    pub metrics: PrometheusHandle,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(cfg: Config, db: PgPool, redis: redis::aio::ConnectionManager) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        Ok(Self(Arc::new(Inner { cfg, db, redis, http, metrics: crate::telemetry::metrics_handle() })))
+    }
+
+    /// A Redis connection (cheap clone of the multiplexed manager).
+    pub fn redis(&self) -> redis::aio::ConnectionManager {
+        self.0.redis.clone()
+    }
+}

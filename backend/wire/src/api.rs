@@ -1,0 +1,541 @@
+//! Request and response bodies of the HTTP API under `/api/v1`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+/// An error body (`application/problem+json`, RFC 9457) with a stable machine-readable `code`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable code, e.g. `validation_failed`, `not_found`, `slug_taken`.
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Per-field errors for `validation_failed` and `malformed_body`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field: its JSON path and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Paging and search parameters of list endpoints.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct ListQuery {
+    /// 1-based page number (default 1).
+    pub page: Option<i64>,
+    /// Items per page, 1..=200 (default 50).
+    pub per_page: Option<i64>,
+    /// Free-text search.
+    pub q: Option<String>,
+    /// Include deactivated records.
+    pub include_inactive: Option<bool>,
+}
+
+// ---------------------------------------------------------------- sign-up and sessions
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SignupRequest {
+    pub company_name: String,
+    /// URL-safe tenant name used at login; derived from the company name when absent.
+    #[serde(default)]
+    pub slug: Option<String>,
+    pub admin_name: String,
+    pub admin_email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SignupResponse {
+    pub tenant: TenantSummary,
+    pub user: UserDto,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginRequest {
+    /// The tenant's slug.
+    pub tenant: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// The signed-in user and what they may do. Returned by login and `GET /auth/me`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionInfo {
+    pub user: UserDto,
+    pub tenant: TenantSummary,
+    pub permissions: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ResetPasswordRequest {
+    /// The new password; the user must use it at next login.
+    pub new_password: String,
+}
+
+/// Where the SSO login starts, if the tenant has one configured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TenantLoginOptions {
+    pub tenant: String,
+    pub display_name: String,
+    pub sso_enabled: bool,
+    /// Path to navigate to for SSO, e.g. `/api/v1/auth/sso/acme/start`.
+    pub sso_start_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SsoConfig {
+    pub enabled: bool,
+    /// OpenID Connect issuer URL; its `/.well-known/openid-configuration` is read.
+    pub issuer: String,
+    pub client_id: String,
+    /// Write-only: never returned (responses carry `null`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Create an agent account on first SSO login when no user has that e-mail.
+    #[serde(default)]
+    pub auto_provision: bool,
+}
+
+// ---------------------------------------------------------------- tenants
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TenantSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    /// `active` or `suspended`.
+    pub status: String,
+}
+
+/// A tenant as the platform operators' console sees it (no tenant content).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PlatformTenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub status: String,
+    pub plan: String,
+    pub seats: i64,
+    pub active_users: i64,
+    pub schema_version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PlatformLoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OperatorInfo {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------- users
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SkillLevel {
+    pub skill_id: Uuid,
+    /// 1 (novice) ..= 10 (expert).
+    pub level: i16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UserDto {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub team_id: Option<Uuid>,
+    pub extension: Option<String>,
+    pub active: bool,
+    pub skills: Vec<SkillLevel>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    pub role_id: Uuid,
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    #[serde(default)]
+    pub extension: Option<String>,
+    #[serde(default)]
+    pub skills: Vec<SkillLevel>,
+}
+
+/// A partial update: absent fields are left unchanged; `team_id: null` clears the team.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UpdateUser {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role_id: Option<Uuid>,
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
+    pub team_id: Option<Option<Uuid>>,
+    #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub extension: Option<Option<String>>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub skills: Option<Vec<SkillLevel>>,
+}
+
+// ---------------------------------------------------------------- teams, skills, queues, roles
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TeamDto {
+    pub id: Uuid,
+    pub name: String,
+    /// Parent team; teams form a tree of any depth.
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TeamInput {
+    pub name: String,
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SkillDto {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SkillInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Queue routing strategy (implemented by the ACD).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStrategy {
+    LongestIdle,
+    RingAll,
+    RoundRobin,
+    FewestCalls,
+    SkillsBased,
+}
+
+impl QueueStrategy {
+    pub const ALL: [QueueStrategy; 5] = [
+        QueueStrategy::LongestIdle,
+        QueueStrategy::RingAll,
+        QueueStrategy::RoundRobin,
+        QueueStrategy::FewestCalls,
+        QueueStrategy::SkillsBased,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueStrategy::LongestIdle => "longest_idle",
+            QueueStrategy::RingAll => "ring_all",
+            QueueStrategy::RoundRobin => "round_robin",
+            QueueStrategy::FewestCalls => "fewest_calls",
+            QueueStrategy::SkillsBased => "skills_based",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QueueDto {
+    pub id: Uuid,
+    pub name: String,
+    pub strategy: QueueStrategy,
+    /// Required skills with minimum levels.
+    pub required_skills: Vec<SkillLevel>,
+    pub max_wait_seconds: i32,
+    pub wrap_up_seconds: i32,
+    /// Higher is served first when an agent serves several queues (0..=100).
+    pub priority: i32,
+    /// Where callers go when `max_wait_seconds` passes: another queue, or voicemail when null.
+    pub overflow_queue_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QueueInput {
+    pub name: String,
+    pub strategy: QueueStrategy,
+    #[serde(default)]
+    pub required_skills: Vec<SkillLevel>,
+    pub max_wait_seconds: i32,
+    pub wrap_up_seconds: i32,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub overflow_queue_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoleDto {
+    pub id: Uuid,
+    pub name: String,
+    pub permissions: Vec<String>,
+    /// Built-in roles (admin, supervisor, agent) cannot be edited or deleted.
+    pub builtin: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoleInput {
+    pub name: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PermissionDto {
+    pub key: String,
+    pub description: String,
+}
+
+// ---------------------------------------------------------------- API keys
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ApiKeyDto {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub role_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateApiKey {
+    pub name: String,
+    /// The role whose permissions the key carries.
+    pub role_id: Uuid,
+}
+
+/// Returned once at creation: the secret is stored only as a hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreatedApiKey {
+    pub key: ApiKeyDto,
+    pub secret: String,
+}
+
+// ---------------------------------------------------------------- audit
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    /// E-mail or API key name of whoever acted.
+    pub actor: String,
+    /// E.g. `user.create`, `auth.login`, `auth.login_failed`, `agent.state`.
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub details: serde_json::Value,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct AuditQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+    /// Exact action, or a prefix ending in `.` (e.g. `auth.`).
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub target_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+// ---------------------------------------------------------------- agent state
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    LoggedOut,
+    Ready,
+    NotReady,
+    Break,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::LoggedOut => "logged_out",
+            AgentStatus::Ready => "ready",
+            AgentStatus::NotReady => "not_ready",
+            AgentStatus::Break => "break",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::LoggedOut, Self::Ready, Self::NotReady, Self::Break]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AgentStateDto {
+    pub status: AgentStatus,
+    /// Reason code id, for `not_ready` and `break`.
+    pub reason_id: Option<Uuid>,
+    pub reason: Option<String>,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SetAgentState {
+    pub status: AgentStatus,
+    #[serde(default)]
+    pub reason_id: Option<Uuid>,
+}
+
+/// A not-ready / break reason code defined by the tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReasonCodeDto {
+    pub id: Uuid,
+    pub name: String,
+    /// `not_ready` or `break`.
+    pub kind: String,
+    /// Breaks of this kind need a supervisor's approval (enforced by WFM later).
+    pub needs_approval: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReasonCodeInput {
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub needs_approval: bool,
+}
+
+/// Serde helper telling "absent" (`None`) from "null" (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_user_tells_absent_from_null() {
+        let absent: UpdateUser = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent.team_id, None);
+        let null: UpdateUser = serde_json::from_str(r#"{"team_id":null}"#).unwrap();
+        assert_eq!(null.team_id, Some(None));
+    }
+
+    #[test]
+    fn strategies_round_trip() {
+        for s in QueueStrategy::ALL {
+            assert_eq!(QueueStrategy::parse(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Gateway <-> backend call-control protocol (carried over Redis Streams): see issue 4.

@@ -1,0 +1,9 @@
+//! Wire types shared by the Hotline backend, the media gateway and the Yew SPA.
+//!
+//! This crate compiles for native targets and for `wasm32-unknown-unknown`; it holds data
+//! shapes only — no I/O, no async runtime, no HTTP client. The `openapi` feature adds
+//! `utoipa` schemas for the backend's generated OpenAPI document.
+
+pub mod api;
+pub mod gateway;
+pub mod permissions;

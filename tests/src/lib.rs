@@ -1,0 +1,1 @@
+//! Shared helpers for Hotline end-to-end tests.
