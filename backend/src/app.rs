@@ -18,10 +18,13 @@ pub async fn state(cfg: Config) -> anyhow::Result<AppState> {
     db::migrate_platform(&pool).await?;
     db::upgrade_tenants(&pool, db::embedded::TENANT).await?;
     let client = redis::Client::open(cfg.redis_url.as_str())?;
-    let redis = tokio::time::timeout(Duration::from_secs(10), redis::aio::ConnectionManager::new(client))
-        .await
-        .map_err(|_| anyhow::anyhow!("Redis at {} did not answer in 10 s", cfg.redis_url))?
-        .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", cfg.redis_url))?;
+    let redis = tokio::time::timeout(
+        Duration::from_secs(10),
+        redis::aio::ConnectionManager::new(client),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("Redis at {} did not answer in 10 s", cfg.redis_url))?
+    .map_err(|e| anyhow::anyhow!("connecting to Redis at {}: {e}", cfg.redis_url))?;
     AppState::new(cfg, pool, redis)
 }
 
@@ -52,6 +55,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

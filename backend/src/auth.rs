@@ -56,7 +56,10 @@ pub async fn verify_password(stored: Option<String>, password: String) -> ApiRes
         };
         let parsed = PasswordHash::new(&hash)
             .map_err(|e| ApiError::internal(anyhow::anyhow!("stored hash: {e}")))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && real)
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && real)
     })
     .await
     .map_err(ApiError::internal)?
@@ -129,7 +132,11 @@ pub async fn create_session(
 }
 
 /// Ends every session of one user (password reset, deactivation).
-pub async fn end_sessions_of(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> ApiResult<()> {
+pub async fn end_sessions_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<()> {
     sqlx::query("DELETE FROM platform.sessions WHERE tenant_id = $1 AND subject_id = $2")
         .bind(tenant_id)
         .bind(user_id)
@@ -138,7 +145,12 @@ pub async fn end_sessions_of(conn: &mut PgConnection, tenant_id: Uuid, user_id: 
     Ok(())
 }
 
-pub fn session_cookie(state: &AppState, name: &'static str, token: String, max_age_secs: i64) -> Cookie<'static> {
+pub fn session_cookie(
+    state: &AppState,
+    name: &'static str,
+    token: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
     Cookie::build((name, token))
         .path("/")
         .http_only(true)
@@ -198,7 +210,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(300).collect::<String>())
         };
-        Ok(RequestMeta { ip, user_agent: header("user-agent"), request_id: header("x-request-id") })
+        Ok(RequestMeta {
+            ip,
+            user_agent: header("user-agent"),
+            request_id: header("x-request-id"),
+        })
     }
 }
 
@@ -231,15 +247,27 @@ impl TenantRef {
 /// Who acts: a signed-in user or an API key.
 #[derive(Debug, Clone)]
 pub enum Actor {
-    User { id: Uuid, email: String, session_expires: DateTime<Utc> },
-    ApiKey { id: Uuid, name: String },
+    User {
+        id: Uuid,
+        email: String,
+        session_expires: DateTime<Utc>,
+    },
+    ApiKey {
+        id: Uuid,
+        name: String,
+    },
 }
 
 /// Permissions of a built-in role (kept in code so new permissions reach them).
 pub fn builtin_permissions(key: &str) -> Vec<String> {
     let keys: Vec<&str> = match key {
         "admin" => perms::ALL.iter().map(|p| p.key).collect(),
-        "supervisor" => vec![perms::USERS_READ, perms::AUDIT_READ, perms::AGENT_STATE, perms::SUPERVISE],
+        "supervisor" => vec![
+            perms::USERS_READ,
+            perms::AUDIT_READ,
+            perms::AGENT_STATE,
+            perms::SUPERVISE,
+        ],
         "agent" => vec![perms::AGENT_STATE],
         _ => vec![],
     };
@@ -306,7 +334,17 @@ impl TenantCtx {
             Actor::ApiKey { id, name } => (Some(*id), format!("api-key:{name}")),
         };
         let meta = self.meta.clone();
-        write_audit(&mut self.tx, actor_id, &actor, action, target_type, target_id, details, &meta).await
+        write_audit(
+            &mut self.tx,
+            actor_id,
+            &actor,
+            action,
+            target_type,
+            target_id,
+            details,
+            &meta,
+        )
+        .await
     }
 
     pub async fn commit(self) -> ApiResult<()> {
@@ -351,7 +389,12 @@ pub async fn tenant_by_id(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option
             .bind(id)
             .fetch_optional(conn)
             .await?;
-    Ok(row.map(|(id, slug, name, status)| TenantRef { id, slug, name, status }))
+    Ok(row.map(|(id, slug, name, status)| TenantRef {
+        id,
+        slug,
+        name,
+        status,
+    }))
 }
 
 pub async fn tenant_by_slug(conn: &mut PgConnection, slug: &str) -> ApiResult<Option<TenantRef>> {
@@ -360,14 +403,21 @@ pub async fn tenant_by_slug(conn: &mut PgConnection, slug: &str) -> ApiResult<Op
             .bind(slug)
             .fetch_optional(conn)
             .await?;
-    Ok(row.map(|(id, slug, name, status)| TenantRef { id, slug, name, status }))
+    Ok(row.map(|(id, slug, name, status)| TenantRef {
+        id,
+        slug,
+        name,
+        status,
+    }))
 }
 
 impl FromRequestParts<AppState> for TenantCtx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let meta = RequestMeta::from_request_parts(parts, state).await.unwrap_or_default();
+        let meta = RequestMeta::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
         let token = bearer(&parts.headers)
             .or_else(|| cookie_value(&parts.headers, SESSION_COOKIE))
             .ok_or(ApiError::Unauthenticated)?;
@@ -385,10 +435,15 @@ impl FromRequestParts<AppState> for TenantCtx {
 impl axum::extract::OptionalFromRequestParts<AppState> for TenantCtx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
         match <TenantCtx as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(ctx) => Ok(Some(ctx)),
-            Err(ApiError::Unauthenticated | ApiError::SessionExpired | ApiError::TenantSuspended) => Ok(None),
+            Err(
+                ApiError::Unauthenticated | ApiError::SessionExpired | ApiError::TenantSuspended,
+            ) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -412,7 +467,9 @@ async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiRe
         tx.commit().await?;
         return Err(ApiError::SessionExpired);
     }
-    let tenant = tenant_by_id(&mut tx, tenant_id).await?.ok_or(ApiError::Unauthenticated)?;
+    let tenant = tenant_by_id(&mut tx, tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     if tenant.status != "active" {
         return Err(ApiError::TenantSuspended);
     }
@@ -428,19 +485,34 @@ async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiRe
     if !active {
         return Err(ApiError::Unauthenticated);
     }
-    let permissions = builtin.map(|k| builtin_permissions(&k)).unwrap_or(custom).into_iter().collect();
+    let permissions = builtin
+        .map(|k| builtin_permissions(&k))
+        .unwrap_or(custom)
+        .into_iter()
+        .collect();
     Ok(TenantCtx {
         tenant,
-        actor: Actor::User { id: user_id, email, session_expires: expires },
+        actor: Actor::User {
+            id: user_id,
+            email,
+            session_expires: expires,
+        },
         permissions,
         meta,
         tx,
     })
 }
 
-async fn from_api_key(state: &AppState, tenant_id: Uuid, secret: &str, meta: RequestMeta) -> ApiResult<TenantCtx> {
+async fn from_api_key(
+    state: &AppState,
+    tenant_id: Uuid,
+    secret: &str,
+    meta: RequestMeta,
+) -> ApiResult<TenantCtx> {
     let mut tx = state.db.begin().await?;
-    let tenant = tenant_by_id(&mut tx, tenant_id).await?.ok_or(ApiError::Unauthenticated)?;
+    let tenant = tenant_by_id(&mut tx, tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     if tenant.status != "active" {
         return Err(ApiError::TenantSuspended);
     }
@@ -454,13 +526,26 @@ async fn from_api_key(state: &AppState, tenant_id: Uuid, secret: &str, meta: Req
     .fetch_optional(&mut *tx)
     .await?;
     let (id, name, builtin, custom) = key.ok_or(ApiError::Unauthenticated)?;
-    let permissions = builtin.map(|k| builtin_permissions(&k)).unwrap_or(custom).into_iter().collect();
-    Ok(TenantCtx { tenant, actor: Actor::ApiKey { id, name }, permissions, meta, tx })
+    let permissions = builtin
+        .map(|k| builtin_permissions(&k))
+        .unwrap_or(custom)
+        .into_iter()
+        .collect();
+    Ok(TenantCtx {
+        tenant,
+        actor: Actor::ApiKey { id, name },
+        permissions,
+        meta,
+        tx,
+    })
 }
 
 /// Opens a transaction in a tenant's schema without a caller (login, SSO, provisioning):
 /// crate-internal, and only for flows that verify the caller themselves.
-pub(crate) async fn system_tx(state: &AppState, tenant: &TenantRef) -> ApiResult<Transaction<'static, Postgres>> {
+pub(crate) async fn system_tx(
+    state: &AppState,
+    tenant: &TenantRef,
+) -> ApiResult<Transaction<'static, Postgres>> {
     Ok(db::begin_in_schema(&state.db, &tenant.schema()).await?)
 }
 
@@ -479,8 +564,11 @@ impl FromRequestParts<AppState> for OperatorCtx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let meta = RequestMeta::from_request_parts(parts, state).await.unwrap_or_default();
-        let token = cookie_value(&parts.headers, OPERATOR_COOKIE).ok_or(ApiError::Unauthenticated)?;
+        let meta = RequestMeta::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        let token =
+            cookie_value(&parts.headers, OPERATOR_COOKIE).ok_or(ApiError::Unauthenticated)?;
         let row: Option<(Uuid, String, String, bool, DateTime<Utc>)> = sqlx::query_as(
             "SELECT o.id, o.email, o.name, o.active, s.expires_at
                FROM platform.sessions s JOIN platform.operators o ON o.id = s.subject_id
@@ -496,7 +584,13 @@ impl FromRequestParts<AppState> for OperatorCtx {
         if !active {
             return Err(ApiError::Unauthenticated);
         }
-        Ok(OperatorCtx { id, email, name, expires_at, meta })
+        Ok(OperatorCtx {
+            id,
+            email,
+            name,
+            expires_at,
+            meta,
+        })
     }
 }
 
@@ -519,26 +613,40 @@ pub mod throttle {
     const IP_LIMIT: u32 = 100;
 
     /// `Err(LoginLocked)` when the account or the address is locked out.
-    pub async fn check(state: &AppState, tenant_id: Uuid, email: &str, ip: Option<&str>) -> ApiResult<()> {
+    pub async fn check(
+        state: &AppState,
+        tenant_id: Uuid,
+        email: &str,
+        ip: Option<&str>,
+    ) -> ApiResult<()> {
         let mut r = state.redis();
         let key = account_key(tenant_id, email);
         let n: Option<u32> = r.get(&key).await?;
         if n.unwrap_or(0) >= state.cfg.login_max_failures {
             let ttl: i64 = r.ttl(&key).await?;
-            return Err(ApiError::LoginLocked { retry_after_secs: ttl.max(1) as u64 });
+            return Err(ApiError::LoginLocked {
+                retry_after_secs: ttl.max(1) as u64,
+            });
         }
         if let Some(ip) = ip {
             let n: Option<u32> = r.get(ip_key(ip)).await?;
             if n.unwrap_or(0) >= IP_LIMIT {
                 let ttl: i64 = r.ttl(ip_key(ip)).await?;
-                return Err(ApiError::LoginLocked { retry_after_secs: ttl.max(1) as u64 });
+                return Err(ApiError::LoginLocked {
+                    retry_after_secs: ttl.max(1) as u64,
+                });
             }
         }
         Ok(())
     }
 
     /// Counts a failure; returns true when this failure locked the account.
-    pub async fn failed(state: &AppState, tenant_id: Uuid, email: &str, ip: Option<&str>) -> ApiResult<bool> {
+    pub async fn failed(
+        state: &AppState,
+        tenant_id: Uuid,
+        email: &str,
+        ip: Option<&str>,
+    ) -> ApiResult<bool> {
         let mut r = state.redis();
         let window = state.cfg.login_lockout_secs as i64;
         let key = account_key(tenant_id, email);
@@ -575,15 +683,24 @@ mod tests {
     #[test]
     fn builtin_roles() {
         assert_eq!(builtin_permissions("admin").len(), perms::ALL.len());
-        assert_eq!(builtin_permissions("agent"), vec![perms::AGENT_STATE.to_string()]);
+        assert_eq!(
+            builtin_permissions("agent"),
+            vec![perms::AGENT_STATE.to_string()]
+        );
         assert!(builtin_permissions("nobody").is_empty());
     }
 
     #[tokio::test]
     async fn passwords_verify_and_unknown_accounts_fail() {
         let h = hash_password("correct horse battery".into()).await.unwrap();
-        assert!(verify_password(Some(h.clone()), "correct horse battery".into()).await.unwrap());
+        assert!(
+            verify_password(Some(h.clone()), "correct horse battery".into())
+                .await
+                .unwrap()
+        );
         assert!(!verify_password(Some(h), "wrong".into()).await.unwrap());
-        assert!(!verify_password(None, "not a real password".into()).await.unwrap());
+        assert!(!verify_password(None, "not a real password".into())
+            .await
+            .unwrap());
     }
 }

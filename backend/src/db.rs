@@ -4,7 +4,9 @@
 //! statement sets `search_path` to that tenant's schema alone (`set_config(.., true)`, the
 //! same as `SET LOCAL`), so nothing depends on a pooled connection's session state.
 
-use sqlx::{postgres::PgPoolOptions, AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{
+    postgres::PgPoolOptions, AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Transaction,
+};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -50,8 +52,11 @@ pub fn schema_name(tenant_id: Uuid) -> String {
 
 /// Whether `s` is a schema name that [`schema_name`] could have made.
 pub fn is_tenant_schema(s: &str) -> bool {
-    s.strip_prefix("tenant_")
-        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    s.strip_prefix("tenant_").is_some_and(|h| {
+        h.len() == 32
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Begins a transaction scoped to `schema` (and the system catalogs) only.
@@ -67,7 +72,9 @@ pub async fn begin_in_schema(
 /// Sets the transaction-local search path. Refuses anything but a tenant schema name.
 pub async fn scope_to_schema(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
     if !is_tenant_schema(schema) {
-        return Err(sqlx::Error::Protocol(format!("refusing search_path {schema:?}")));
+        return Err(sqlx::Error::Protocol(format!(
+            "refusing search_path {schema:?}"
+        )));
     }
     sqlx::query("SELECT set_config('search_path', $1, true)")
         .bind(schema)
@@ -115,7 +122,11 @@ pub async fn migrate_platform_with(pool: &PgPool, migrations: &[Migration]) -> a
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(version = m.version, name = m.name, "platform migration applied");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "platform migration applied"
+        );
     }
     Ok(())
 }
@@ -154,15 +165,18 @@ async fn apply_tenant_migration(
     )
     .execute(&mut *conn)
     .await?;
-    let done: Option<i32> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-        .bind(m.version)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let done: Option<i32> =
+        sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *conn)
+            .await?;
     if done.is_none() {
         sqlx::raw_sql(m.sql)
             .execute(&mut *conn)
             .await
-            .map_err(|e| anyhow::anyhow!("tenant migration {} {} in {schema}: {e}", m.version, m.name))?;
+            .map_err(|e| {
+                anyhow::anyhow!("tenant migration {} {} in {schema}: {e}", m.version, m.name)
+            })?;
         sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
             .bind(m.version)
             .bind(m.name)
@@ -184,13 +198,19 @@ pub struct UpgradeReport {
 /// Each (tenant, migration) pair commits on its own with its bookkeeping row, under a
 /// per-tenant advisory lock, so the upgrade is idempotent, safe to run from two nodes at once,
 /// and resumes where it stopped after a crash or a failing migration.
-pub async fn upgrade_tenants(pool: &PgPool, migrations: &[Migration]) -> anyhow::Result<UpgradeReport> {
+pub async fn upgrade_tenants(
+    pool: &PgPool,
+    migrations: &[Migration],
+) -> anyhow::Result<UpgradeReport> {
     let latest = migrations.iter().map(|m| m.version).max().unwrap_or(0);
     let tenants: Vec<(Uuid, i32)> =
         sqlx::query_as("SELECT id, schema_version FROM platform.tenants ORDER BY created_at, id")
             .fetch_all(pool)
             .await?;
-    let mut report = UpgradeReport { tenants: tenants.len(), migrations_applied: 0 };
+    let mut report = UpgradeReport {
+        tenants: tenants.len(),
+        migrations_applied: 0,
+    };
     for (tenant_id, _) in tenants.iter().filter(|(_, v)| *v < latest) {
         let schema = schema_name(*tenant_id);
         for m in migrations {
@@ -201,12 +221,10 @@ pub async fn upgrade_tenants(pool: &PgPool, migrations: &[Migration]) -> anyhow:
                 .await?;
             let already: Option<i32> = {
                 scope_to_schema(&mut tx, &schema).await?;
-                sqlx::query_scalar(
-                    "SELECT version FROM schema_migrations WHERE version = $1",
-                )
-                .bind(m.version)
-                .fetch_optional(&mut *tx)
-                .await?
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await?
             };
             if already.is_some() {
                 continue;

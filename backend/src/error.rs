@@ -12,22 +12,33 @@ use serde::de::DeserializeOwned;
 #[derive(Debug)]
 pub enum ApiError {
     /// 400: the body is not the JSON we expect.
-    Malformed { detail: String, field: Option<String> },
+    Malformed {
+        detail: String,
+        field: Option<String>,
+    },
     /// 422: well-formed but invalid fields.
     Validation(Vec<FieldError>),
     Unauthenticated,
     SessionExpired,
     InvalidCredentials,
-    LoginLocked { retry_after_secs: u64 },
+    LoginLocked {
+        retry_after_secs: u64,
+    },
     Forbidden,
     /// 403: the tenant is suspended by the platform operators.
     TenantSuspended,
     /// 404 — also what a tenant sees for another tenant's ids: existence is never leaked.
     NotFound,
     /// 409 with a specific code, e.g. `slug_taken`, `email_taken`.
-    Conflict { code: &'static str, detail: String },
+    Conflict {
+        code: &'static str,
+        detail: String,
+    },
     /// 400 with a specific code for a request that cannot be done as asked.
-    BadRequest { code: &'static str, detail: String },
+    BadRequest {
+        code: &'static str,
+        detail: String,
+    },
     /// 503: a dependency (Postgres, Redis) is not answering.
     Unavailable(String),
     Internal(anyhow::Error),
@@ -37,7 +48,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        ApiError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
+        ApiError::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
     }
 
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
@@ -47,16 +61,24 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
         use ApiError::*;
         match self {
-            Malformed { detail, .. } => {
-                (StatusCode::BAD_REQUEST, "malformed_body", "Malformed request body", Some(detail.clone()))
-            }
+            Malformed { detail, .. } => (
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                "Malformed request body",
+                Some(detail.clone()),
+            ),
             Validation(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
                 "Some fields are invalid",
                 None,
             ),
-            Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in first", None),
+            Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Sign in first",
+                None,
+            ),
             SessionExpired => (
                 StatusCode::UNAUTHORIZED,
                 "session_expired",
@@ -88,10 +110,15 @@ impl ApiError {
                 None,
             ),
             NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found", None),
-            Conflict { code, detail } => (StatusCode::CONFLICT, code, "Conflict", Some(detail.clone())),
-            BadRequest { code, detail } => {
-                (StatusCode::BAD_REQUEST, code, "Request cannot be done", Some(detail.clone()))
+            Conflict { code, detail } => {
+                (StatusCode::CONFLICT, code, "Conflict", Some(detail.clone()))
             }
+            BadRequest { code, detail } => (
+                StatusCode::BAD_REQUEST,
+                code,
+                "Request cannot be done",
+                Some(detail.clone()),
+            ),
             Unavailable(what) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -111,8 +138,14 @@ impl ApiError {
         let (status, code, title, detail) = self.parts();
         let errors = match self {
             ApiError::Validation(errors) => errors.clone(),
-            ApiError::Malformed { field: Some(f), detail } => {
-                vec![FieldError { field: f.clone(), message: detail.clone() }]
+            ApiError::Malformed {
+                field: Some(f),
+                detail,
+            } => {
+                vec![FieldError {
+                    field: f.clone(),
+                    message: detail.clone(),
+                }]
             }
             _ => vec![],
         };
@@ -133,11 +166,14 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?e, "internal error");
         }
         let problem = self.to_problem();
-        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut resp = (status, body).into_response();
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let ApiError::LoginLocked { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -191,7 +227,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let bytes = match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => b,
             Err(e) => {
-                return Err(ApiError::Malformed { detail: e.body_text(), field: None });
+                return Err(ApiError::Malformed {
+                    detail: e.body_text(),
+                    field: None,
+                });
             }
         };
         parse_json(&bytes).map(Json)
@@ -227,7 +266,10 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 /// third-party extractors) to our problem type.
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
-        ApiError::Malformed { detail: e.body_text(), field: None }
+        ApiError::Malformed {
+            detail: e.body_text(),
+            field: None,
+        }
     }
 }
 
@@ -255,7 +297,10 @@ mod tests {
             panic!("expected malformed")
         };
         assert_eq!(field.as_deref(), Some("level"));
-        assert!(matches!(parse_json::<Body>(b"{not json"), Err(ApiError::Malformed { .. })));
+        assert!(matches!(
+            parse_json::<Body>(b"{not json"),
+            Err(ApiError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -28,7 +28,10 @@ async fn main() -> anyhow::Result<()> {
             let pool = db::connect(&cfg.database_url, 2).await?;
             db::migrate_platform(&pool).await?;
             let report = db::upgrade_tenants(&pool, db::embedded::TENANT).await?;
-            println!("{} tenants checked, {} tenant migrations applied", report.tenants, report.migrations_applied);
+            println!(
+                "{} tenants checked, {} tenant migrations applied",
+                report.tenants, report.migrations_applied
+            );
             Ok(())
         }
         "seed-demo" => {
@@ -42,7 +45,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&openapi::document())?);
             Ok(())
         }
-        other => anyhow::bail!("unknown command {other:?}; use serve, migrate, seed-demo or openapi"),
+        other => {
+            anyhow::bail!("unknown command {other:?}; use serve, migrate, seed-demo or openapi")
+        }
     }
 }
 
@@ -52,7 +57,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

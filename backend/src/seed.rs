@@ -12,7 +12,12 @@ pub const DEMO_DID: &str = "+994125550100";
 
 /// (role key, e-mail, name, extension)
 const PEOPLE: &[(&str, &str, &str, &str)] = &[
-    ("supervisor", "supervisor@demo.hotline.test", "Sabina Supervisor", "200"),
+    (
+        "supervisor",
+        "supervisor@demo.hotline.test",
+        "Sabina Supervisor",
+        "200",
+    ),
     ("agent", "agent1@demo.hotline.test", "Aysel Agent", "201"),
     ("agent", "agent2@demo.hotline.test", "Piotr Agent", "202"),
 ];
@@ -22,12 +27,15 @@ pub const OPERATOR_EMAIL: &str = "ops@hotline.test";
 
 /// Seeds the demo data if it is not there yet; returns the lines to print.
 pub async fn demo(state: &AppState) -> anyhow::Result<Vec<String>> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM platform.tenants WHERE slug = $1)")
-        .bind(DEMO_SLUG)
-        .fetch_one(&state.db)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM platform.tenants WHERE slug = $1)")
+            .bind(DEMO_SLUG)
+            .fetch_one(&state.db)
+            .await?;
     if !exists {
-        create(state).await.map_err(|e| anyhow::anyhow!("seeding demo: {e:?}"))?;
+        create(state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding demo: {e:?}"))?;
     }
     ensure_operator(state).await?;
     sync_dids(state).await?;
@@ -38,7 +46,9 @@ pub async fn demo(state: &AppState) -> anyhow::Result<Vec<String>> {
     for (role, email, _, ext) in PEOPLE {
         lines.push(format!("  {role:<11} {email} (extension {ext})"));
     }
-    lines.push(format!("Platform operator console: {OPERATOR_EMAIL} / {DEMO_PASSWORD}"));
+    lines.push(format!(
+        "Platform operator console: {OPERATOR_EMAIL} / {DEMO_PASSWORD}"
+    ));
     lines.push(format!("Demo phone number (DID): {DEMO_DID}"));
     Ok(lines)
 }
@@ -54,15 +64,18 @@ async fn create(state: &AppState) -> Result<(), ApiError> {
     let meta = auth::RequestMeta::default();
     let (tenant, _) = tenants::provision(state, &req, &meta, "seed").await?;
     let mut tx = db::begin_in_schema(&state.db, &tenant.schema()).await?;
-    let team: Uuid = sqlx::query_scalar("INSERT INTO teams (name) VALUES ('Front line') RETURNING id")
-        .fetch_one(&mut *tx)
-        .await?;
+    let team: Uuid =
+        sqlx::query_scalar("INSERT INTO teams (name) VALUES ('Front line') RETURNING id")
+            .fetch_one(&mut *tx)
+            .await?;
     let billing: Uuid = sqlx::query_scalar("INSERT INTO skills (name, description) VALUES ('Billing', 'Bills, debts, payments') RETURNING id")
         .fetch_one(&mut *tx)
         .await?;
-    let russian: Uuid = sqlx::query_scalar("INSERT INTO skills (name, description) VALUES ('Russian', 'Speaks Russian') RETURNING id")
-        .fetch_one(&mut *tx)
-        .await?;
+    let russian: Uuid = sqlx::query_scalar(
+        "INSERT INTO skills (name, description) VALUES ('Russian', 'Speaks Russian') RETURNING id",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let hash = auth::hash_password(DEMO_PASSWORD.into()).await?;
     for (i, (role, email, name, ext)) in PEOPLE.iter().enumerate() {
         let id: Uuid = sqlx::query_scalar(
@@ -109,12 +122,16 @@ async fn create(state: &AppState) -> Result<(), ApiError> {
 }
 
 async fn ensure_operator(state: &AppState) -> anyhow::Result<()> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM platform.operators WHERE lower(email) = $1)")
-        .bind(OPERATOR_EMAIL)
-        .fetch_one(&state.db)
-        .await?;
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM platform.operators WHERE lower(email) = $1)",
+    )
+    .bind(OPERATOR_EMAIL)
+    .fetch_one(&state.db)
+    .await?;
     if !exists {
-        let hash = auth::hash_password(DEMO_PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let hash = auth::hash_password(DEMO_PASSWORD.into())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         sqlx::query("INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Platform Ops', $3)")
             .bind(Uuid::new_v4())
             .bind(OPERATOR_EMAIL)
@@ -127,10 +144,18 @@ async fn ensure_operator(state: &AppState) -> anyhow::Result<()> {
 
 /// Publishes `platform.dids` to the Redis hash `platform:dids` the gateway reads.
 pub async fn sync_dids(state: &AppState) -> anyhow::Result<()> {
-    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids").fetch_all(&state.db).await?;
+    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
+        .fetch_all(&state.db)
+        .await?;
     let mut r = state.redis();
     for (did, tenant) in rows {
-        let _: () = r.hset("platform:dids", did, serde_json::json!({ "tenant_id": tenant }).to_string()).await?;
+        let _: () = r
+            .hset(
+                "platform:dids",
+                did,
+                serde_json::json!({ "tenant_id": tenant }).to_string(),
+            )
+            .await?;
     }
     Ok(())
 }

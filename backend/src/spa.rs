@@ -14,7 +14,9 @@ use tower_http::services::ServeDir;
 fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
-    stem.rsplit(['-', '_']).next().is_some_and(|h| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit(['-', '_'])
+        .next()
+        .is_some_and(|h| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 pub async fn serve(dir: PathBuf, req: Request<Body>) -> Response {
@@ -28,15 +30,23 @@ pub async fn serve(dir: PathBuf, req: Request<Body>) -> Response {
         Ok(r) if r.status() != StatusCode::NOT_FOUND => r.map(Body::new),
         _ => return index_response(&index).await,
     };
-    let cache = if is_hashed(&path) { "public, max-age=31536000, immutable" } else { "no-cache" };
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    let cache = if is_hashed(&path) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
 }
 
 async fn index_response(index: &Path) -> Response {
     match tokio::fs::read(index).await {
         Ok(bytes) => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
             bytes,
         )
             .into_response(),

@@ -25,12 +25,22 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(cfg: Config, db: PgPool, redis: redis::aio::ConnectionManager) -> anyhow::Result<Self> {
+    pub fn new(
+        cfg: Config,
+        db: PgPool,
+        redis: redis::aio::ConnectionManager,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
             .build()?;
-        Ok(Self(Arc::new(Inner { cfg, db, redis, http, metrics: crate::telemetry::metrics_handle() })))
+        Ok(Self(Arc::new(Inner {
+            cfg,
+            db,
+            redis,
+            http,
+            metrics: crate::telemetry::metrics_handle(),
+        })))
     }
 
     /// A Redis connection (cheap clone of the multiplexed manager).

@@ -7,9 +7,14 @@ use std::{sync::OnceLock, time::Instant};
 /// Sets up tracing once per process: `json` for production, `pretty` for people.
 pub fn init_logs(format: &str) {
     use tracing_subscriber::{fmt, EnvFilter};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let _ = if format == "json" {
-        fmt().with_env_filter(filter).json().with_current_span(true).try_init()
+        fmt()
+            .with_env_filter(filter)
+            .json()
+            .with_current_span(true)
+            .try_init()
     } else {
         fmt().with_env_filter(filter).try_init()
     };

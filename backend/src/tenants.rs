@@ -21,7 +21,10 @@ pub fn validate_signup(req: &SignupRequest) -> ApiResult<String> {
     let slug = match &req.slug {
         Some(s) if !s.is_empty() => {
             if !validate::is_slug(s) {
-                c.fail("slug", "must be 3–40 characters of a–z, 0–9 and '-', not starting or ending with '-'");
+                c.fail(
+                    "slug",
+                    "must be 3–40 characters of a–z, 0–9 and '-', not starting or ending with '-'",
+                );
             }
             s.clone()
         }
@@ -55,7 +58,9 @@ pub async fn provision(
         return Err(match unique_violation(&e) {
             Some(_) => ApiError::Conflict {
                 code: "slug_taken",
-                detail: format!("A call center named '{slug}' already exists; choose another name."),
+                detail: format!(
+                    "A call center named '{slug}' already exists; choose another name."
+                ),
             },
             None => e.into(),
         });
@@ -91,6 +96,11 @@ pub async fn provision(
     .await?;
     tx.commit().await?;
     tracing::info!(%tenant_id, %slug, "tenant provisioned");
-    let tenant = TenantRef { id: tenant_id, slug, name: req.company_name.trim().into(), status: "active".into() };
+    let tenant = TenantRef {
+        id: tenant_id,
+        slug,
+        name: req.company_name.trim().into(),
+        status: "active".into(),
+    };
     Ok((tenant, user_id))
 }

@@ -19,7 +19,8 @@ pub struct TestApp {
 pub const DB_PREFIX: &str = "hotline_test_";
 
 pub fn admin_url() -> String {
-    std::env::var("HOTLINE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("HOTLINE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// The URL of database `name` on the admin URL's server.
@@ -32,10 +33,15 @@ pub fn database_url(name: &str) -> String {
 /// Creates an empty database and returns its name.
 pub async fn create_database() -> anyhow::Result<String> {
     let name = format!("{DB_PREFIX}{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&admin_url())
-        .await
-        .map_err(|e| anyhow::anyhow!("test Postgres at {}: {e} (run infra/services.sh)", admin_url()))?;
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+    let mut conn = PgConnection::connect(&admin_url()).await.map_err(|e| {
+        anyhow::anyhow!(
+            "test Postgres at {}: {e} (run infra/services.sh)",
+            admin_url()
+        )
+    })?;
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
     Ok(name)
 }
 
@@ -48,16 +54,21 @@ impl TestApp {
     /// Like [`spawn`](Self::spawn), letting the test adjust the configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let database = create_database().await.expect("create test database");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut cfg = Config {
             database_url: database_url(&database),
-            redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into()),
+            redis_url: std::env::var("REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into()),
             http_addr: addr,
             public_url: format!("http://{addr}"),
             spa_dir: std::env::var("HOTLINE_SPA_DIR")
                 .map(Into::into)
-                .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist").into()),
+                .unwrap_or_else(|_| {
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist").into()
+                }),
             db_pool_size: 10,
             ..Config::default()
         };
@@ -67,7 +78,11 @@ impl TestApp {
         tokio::spawn(async move {
             let _ = app::serve(listener, served, std::future::pending()).await;
         });
-        TestApp { base_url: format!("http://{addr}"), state, database }
+        TestApp {
+            base_url: format!("http://{addr}"),
+            state,
+            database,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -86,7 +101,11 @@ impl TestApp {
     /// Signs a new tenant up; returns the admin's signed-in client and the response.
     pub async fn signup(&self, company: &str) -> (reqwest::Client, SignupResponse) {
         let client = self.client();
-        let slug = format!("{}-{}", crate::validate::slugify(company), &Uuid::new_v4().simple().to_string()[..8]);
+        let slug = format!(
+            "{}-{}",
+            crate::validate::slugify(company),
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
         let resp = client
             .post(self.url("/api/v1/signup"))
             .json(&SignupRequest {
@@ -99,7 +118,12 @@ impl TestApp {
             .send()
             .await
             .expect("signup request");
-        assert_eq!(resp.status(), 201, "signup: {}", resp.text().await.unwrap_or_default());
+        assert_eq!(
+            resp.status(),
+            201,
+            "signup: {}",
+            resp.text().await.unwrap_or_default()
+        );
         let body = resp.json().await.expect("signup body");
         (client, body)
     }

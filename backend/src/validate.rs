@@ -12,7 +12,10 @@ impl Check {
     }
 
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.into(), message: message.into() });
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     /// A trimmed text of 1..=max characters.
@@ -67,7 +70,9 @@ pub fn is_email(s: &str) -> bool {
     if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
     }
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && !domain.contains('@')
@@ -81,7 +86,8 @@ pub fn is_email(s: &str) -> bool {
 pub fn is_slug(s: &str) -> bool {
     let n = s.len();
     (3..=40).contains(&n)
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -113,7 +119,16 @@ mod tests {
     #[test]
     fn emails() {
         assert!(is_email("a.b@example.com"));
-        for bad in ["", "a", "a@b", "@example.com", "a@@b.com", "a b@c.com", "a@.com", "a@b..com"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b..com",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
@@ -122,7 +137,9 @@ mod tests {
     fn slugs() {
         assert_eq!(slugify("Baku Water (Su)"), "baku-water-su");
         assert_eq!(slugify("Ĉ"), "000");
-        assert!(is_slug(&slugify("Very long company name that goes on and on and on forever")));
+        assert!(is_slug(&slugify(
+            "Very long company name that goes on and on and on forever"
+        )));
         assert!(!is_slug("-ab"));
         assert!(!is_slug("AB1"));
     }
@@ -133,7 +150,9 @@ mod tests {
         c.text("name", " ", 10);
         c.email("email", "x");
         c.password("password", "short");
-        let Err(ApiError::Validation(errs)) = c.finish() else { panic!() };
+        let Err(ApiError::Validation(errs)) = c.finish() else {
+            panic!()
+        };
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "email", "password"]);
     }

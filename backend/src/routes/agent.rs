@@ -28,8 +28,12 @@ pub fn state_key(tenant_id: Uuid, user_id: Uuid) -> String {
 
 async fn read(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<AgentStateDto> {
     let mut r = state.redis();
-    let fields: std::collections::HashMap<String, String> = r.hgetall(state_key(tenant_id, user_id)).await?;
-    let status = fields.get("status").and_then(|s| AgentStatus::parse(s)).unwrap_or(AgentStatus::LoggedOut);
+    let fields: std::collections::HashMap<String, String> =
+        r.hgetall(state_key(tenant_id, user_id)).await?;
+    let status = fields
+        .get("status")
+        .and_then(|s| AgentStatus::parse(s))
+        .unwrap_or(AgentStatus::LoggedOut);
     let since = fields
         .get("since")
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -37,14 +41,19 @@ async fn read(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<Age
         .unwrap_or_else(Utc::now);
     Ok(AgentStateDto {
         status,
-        reason_id: fields.get("reason_id").and_then(|s| Uuid::try_parse(s).ok()),
+        reason_id: fields
+            .get("reason_id")
+            .and_then(|s| Uuid::try_parse(s).ok()),
         reason: fields.get("reason").filter(|s| !s.is_empty()).cloned(),
         since,
     })
 }
 
 #[utoipa::path(get, path = "/api/v1/agent/state", tag = "agent", responses((status = 200, body = AgentStateDto)))]
-pub async fn get_state(State(state): State<AppState>, ctx: TenantCtx) -> ApiResult<Json<AgentStateDto>> {
+pub async fn get_state(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+) -> ApiResult<Json<AgentStateDto>> {
     ctx.require(perms::AGENT_STATE)?;
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     Ok(Json(read(&state, ctx.tenant().id, user).await?))
@@ -61,21 +70,30 @@ pub async fn set_state(
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let reason = match (req.status, req.reason_id) {
         (AgentStatus::NotReady | AgentStatus::Break, Some(id)) => {
-            let row: Option<(String, String)> = sqlx::query_as("SELECT name, kind FROM reason_codes WHERE id = $1")
-                .bind(id)
-                .fetch_optional(ctx.db())
-                .await?;
+            let row: Option<(String, String)> =
+                sqlx::query_as("SELECT name, kind FROM reason_codes WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(ctx.db())
+                    .await?;
             let Some((name, kind)) = row else {
                 return Err(ApiError::field("reason_id", "no such reason code"));
             };
             if kind != req.status.as_str() {
-                return Err(ApiError::field("reason_id", format!("is a '{kind}' reason, not '{}'", req.status.as_str())));
+                return Err(ApiError::field(
+                    "reason_id",
+                    format!("is a '{kind}' reason, not '{}'", req.status.as_str()),
+                ));
             }
             Some((id, name))
         }
-        (AgentStatus::Break, None) => return Err(ApiError::field("reason_id", "a break needs a reason")),
+        (AgentStatus::Break, None) => {
+            return Err(ApiError::field("reason_id", "a break needs a reason"))
+        }
         (AgentStatus::Ready | AgentStatus::LoggedOut, Some(_)) => {
-            return Err(ApiError::field("reason_id", "only not-ready and break states take a reason"))
+            return Err(ApiError::field(
+                "reason_id",
+                "only not-ready and break states take a reason",
+            ))
         }
         _ => None,
     };
@@ -101,12 +119,23 @@ pub async fn set_state(
             &[
                 ("status", req.status.as_str().to_string()),
                 ("since", since.to_rfc3339()),
-                ("reason_id", reason.as_ref().map(|r| r.0.to_string()).unwrap_or_default()),
-                ("reason", reason.as_ref().map(|r| r.1.clone()).unwrap_or_default()),
+                (
+                    "reason_id",
+                    reason.as_ref().map(|r| r.0.to_string()).unwrap_or_default(),
+                ),
+                (
+                    "reason",
+                    reason.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+                ),
             ],
         )
         .query_async(&mut r)
         .await?;
     ctx.commit().await?;
-    Ok(Json(AgentStateDto { status: req.status, reason_id: reason.as_ref().map(|r| r.0), reason: reason.map(|r| r.1), since }))
+    Ok(Json(AgentStateDto {
+        status: req.status,
+        reason_id: reason.as_ref().map(|r| r.0),
+        reason: reason.map(|r| r.1),
+        since,
+    }))
 }

@@ -30,7 +30,14 @@ struct KeyRow {
 }
 
 fn dto(r: KeyRow) -> ApiKeyDto {
-    ApiKeyDto { id: r.id, name: r.name, prefix: r.prefix, role_id: r.role_id, created_at: r.created_at, last_used_at: r.last_used_at }
+    ApiKeyDto {
+        id: r.id,
+        name: r.name,
+        prefix: r.prefix,
+        role_id: r.role_id,
+        created_at: r.created_at,
+        last_used_at: r.last_used_at,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api keys", responses((status = 200, body = Vec<ApiKeyDto>)))]
@@ -48,7 +55,10 @@ pub async fn list(mut ctx: TenantCtx) -> ApiResult<Json<Vec<ApiKeyDto>>> {
 
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys", request_body = CreateApiKey,
     responses((status = 201, body = CreatedApiKey), (status = 422)))]
-pub async fn create(mut ctx: TenantCtx, Json(req): Json<CreateApiKey>) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
+pub async fn create(
+    mut ctx: TenantCtx,
+    Json(req): Json<CreateApiKey>,
+) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     ctx.require(perms::API_KEYS_WRITE)?;
     let mut c = Check::new();
     c.text("name", &req.name, 80);
@@ -69,23 +79,42 @@ pub async fn create(mut ctx: TenantCtx, Json(req): Json<CreateApiKey>) -> ApiRes
     .fetch_one(ctx.db())
     .await
     .map_err(|e| if fk_violation(&e) { ApiError::field("role_id", "no such role") } else { e.into() })?;
-    ctx.audit("api_key.create", Some("api_key"), Some(row.id.to_string()), serde_json::json!({ "name": row.name })).await?;
+    ctx.audit(
+        "api_key.create",
+        Some("api_key"),
+        Some(row.id.to_string()),
+        serde_json::json!({ "name": row.name }),
+    )
+    .await?;
     ctx.commit().await?;
-    Ok((StatusCode::CREATED, Json(CreatedApiKey { key: dto(row), secret: full })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiKey {
+            key: dto(row),
+            secret: full,
+        }),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api keys", responses((status = 204), (status = 404)))]
 pub async fn revoke(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::API_KEYS_WRITE)?;
-    let n = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .execute(ctx.db())
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .execute(ctx.db())
+            .await?
+            .rows_affected();
     if n == 0 {
         return Err(ApiError::NotFound);
     }
-    ctx.audit("api_key.revoke", Some("api_key"), Some(id.to_string()), serde_json::json!({})).await?;
+    ctx.audit(
+        "api_key.revoke",
+        Some("api_key"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

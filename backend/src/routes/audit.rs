@@ -30,7 +30,8 @@ struct Row {
     request_id: Option<String>,
 }
 
-const FILTER: &str = "($1::text IS NULL OR action = $1 OR (right($1, 1) = '.' AND starts_with(action, $1)))
+const FILTER: &str =
+    "($1::text IS NULL OR action = $1 OR (right($1, 1) = '.' AND starts_with(action, $1)))
    AND ($2::uuid IS NULL OR actor_id = $2)
    AND ($3::text IS NULL OR target_id = $3)
    AND ($4::timestamptz IS NULL OR at >= $4)
@@ -38,17 +39,22 @@ const FILTER: &str = "($1::text IS NULL OR action = $1 OR (right($1, 1) = '.' AN
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Page<AuditEntry>), (status = 403, body = hotline_wire::api::Problem)))]
-pub async fn list(mut ctx: TenantCtx, Query(q): Query<AuditQuery>) -> ApiResult<Json<Page<AuditEntry>>> {
+pub async fn list(
+    mut ctx: TenantCtx,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Page<AuditEntry>>> {
     ctx.require(perms::AUDIT_READ)?;
     let (page, per_page) = paging(q.page, q.per_page)?;
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM audit_log WHERE {FILTER}")))
-        .bind(&q.action)
-        .bind(q.actor_id)
-        .bind(&q.target_id)
-        .bind(q.from)
-        .bind(q.to)
-        .fetch_one(ctx.db())
-        .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM audit_log WHERE {FILTER}"
+    )))
+    .bind(&q.action)
+    .bind(q.actor_id)
+    .bind(&q.target_id)
+    .bind(q.from)
+    .bind(q.to)
+    .fetch_one(ctx.db())
+    .await?;
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, at, actor_id, actor, action, target_type, target_id, details, ip, request_id
            FROM audit_log WHERE {FILTER} ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7"
@@ -78,5 +84,10 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<AuditQuery>) -> ApiResult<
             request_id: r.request_id,
         })
         .collect();
-    Ok(Json(Page { items, total, page, per_page }))
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }

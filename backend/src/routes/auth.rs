@@ -17,7 +17,8 @@ use axum::{
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use hotline_wire::api::{
-    ChangePasswordRequest, LoginRequest, SessionInfo, SignupRequest, SignupResponse, TenantLoginOptions,
+    ChangePasswordRequest, LoginRequest, SessionInfo, SignupRequest, SignupResponse,
+    TenantLoginOptions,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -44,13 +45,41 @@ pub async fn signup(
     let (tenant, user_id) = tenants::provision(&state, &req, &meta, req.admin_email.trim()).await?;
     let mut tx = auth::system_tx(&state, &tenant).await?;
     let user = load_user(&mut tx, user_id).await?;
-    let (token, _) =
-        auth::create_session(&mut tx, "user", Some(tenant.id), user_id, &meta, state.cfg.session_ttl()).await?;
-    auth::write_audit(&mut tx, Some(user_id), &user.email, "auth.login", Some("user"), Some(user_id.to_string()),
-        serde_json::json!({ "method": "signup" }), &meta).await?;
+    let (token, _) = auth::create_session(
+        &mut tx,
+        "user",
+        Some(tenant.id),
+        user_id,
+        &meta,
+        state.cfg.session_ttl(),
+    )
+    .await?;
+    auth::write_audit(
+        &mut tx,
+        Some(user_id),
+        &user.email,
+        "auth.login",
+        Some("user"),
+        Some(user_id.to_string()),
+        serde_json::json!({ "method": "signup" }),
+        &meta,
+    )
+    .await?;
     tx.commit().await?;
-    let jar = jar.add(auth::session_cookie(&state, SESSION_COOKIE, token, state.cfg.session_ttl_secs as i64));
-    Ok((StatusCode::CREATED, jar, Json(SignupResponse { tenant: tenant.summary(), user })))
+    let jar = jar.add(auth::session_cookie(
+        &state,
+        SESSION_COOKIE,
+        token,
+        state.cfg.session_ttl_secs as i64,
+    ));
+    Ok((
+        StatusCode::CREATED,
+        jar,
+        Json(SignupResponse {
+            tenant: tenant.summary(),
+            user,
+        }),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -61,9 +90,14 @@ pub struct OptionsQuery {
 
 #[utoipa::path(get, path = "/api/v1/auth/options", tag = "auth", params(OptionsQuery),
     responses((status = 200, body = TenantLoginOptions), (status = 404, body = hotline_wire::api::Problem)))]
-pub async fn options(State(state): State<AppState>, Query(q): Query<OptionsQuery>) -> ApiResult<Json<TenantLoginOptions>> {
+pub async fn options(
+    State(state): State<AppState>,
+    Query(q): Query<OptionsQuery>,
+) -> ApiResult<Json<TenantLoginOptions>> {
     let mut conn = state.db.acquire().await?;
-    let tenant = auth::tenant_by_slug(&mut conn, q.tenant.trim()).await?.ok_or(ApiError::NotFound)?;
+    let tenant = auth::tenant_by_slug(&mut conn, q.tenant.trim())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     drop(conn);
     let mut tx = auth::system_tx(&state, &tenant).await?;
     let sso = crate::routes::sso::load_config(&mut tx).await?;
@@ -90,8 +124,15 @@ pub async fn session_info(
             .bind(user.role_id)
             .fetch_one(&mut *conn)
             .await?;
-    let permissions = builtin.map(|k| auth::builtin_permissions(&k)).unwrap_or(custom);
-    Ok(SessionInfo { user, tenant: tenant.summary(), permissions, expires_at })
+    let permissions = builtin
+        .map(|k| auth::builtin_permissions(&k))
+        .unwrap_or(custom);
+    Ok(SessionInfo {
+        user,
+        tenant: tenant.summary(),
+        permissions,
+        expires_at,
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -133,41 +174,95 @@ pub async fn login(
     let ok = auth::verify_password(hash, req.password).await? && active;
     let Some(user_id) = user_id.filter(|_| ok) else {
         let locked = auth::throttle::failed(&state, tenant.id, &email, meta.ip.as_deref()).await?;
-        auth::write_audit(&mut tx, user_id, &email, "auth.login_failed", Some("user"),
-            user_id.map(|u| u.to_string()), serde_json::json!({ "locked": locked }), &meta).await?;
+        auth::write_audit(
+            &mut tx,
+            user_id,
+            &email,
+            "auth.login_failed",
+            Some("user"),
+            user_id.map(|u| u.to_string()),
+            serde_json::json!({ "locked": locked }),
+            &meta,
+        )
+        .await?;
         tx.commit().await?;
         return Err(ApiError::InvalidCredentials);
     };
     auth::throttle::clear(&state, tenant.id, &email).await?;
-    let (token, expires_at) =
-        auth::create_session(&mut tx, "user", Some(tenant.id), user_id, &meta, state.cfg.session_ttl()).await?;
-    auth::write_audit(&mut tx, Some(user_id), &email, "auth.login", Some("user"), Some(user_id.to_string()),
-        serde_json::json!({ "method": "password" }), &meta).await?;
+    let (token, expires_at) = auth::create_session(
+        &mut tx,
+        "user",
+        Some(tenant.id),
+        user_id,
+        &meta,
+        state.cfg.session_ttl(),
+    )
+    .await?;
+    auth::write_audit(
+        &mut tx,
+        Some(user_id),
+        &email,
+        "auth.login",
+        Some("user"),
+        Some(user_id.to_string()),
+        serde_json::json!({ "method": "password" }),
+        &meta,
+    )
+    .await?;
     let info = session_info(&mut tx, &tenant, user_id, expires_at).await?;
     tx.commit().await?;
-    let jar = jar.add(auth::session_cookie(&state, SESSION_COOKIE, token, state.cfg.session_ttl_secs as i64));
+    let jar = jar.add(auth::session_cookie(
+        &state,
+        SESSION_COOKIE,
+        token,
+        state.cfg.session_ttl_secs as i64,
+    ));
     Ok((jar, Json(info)))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, jar: CookieJar, ctx: Option<TenantCtx>) -> ApiResult<(StatusCode, CookieJar)> {
-    if let (Some(mut ctx), Some(token)) = (ctx, jar.get(SESSION_COOKIE).map(|c| c.value().to_string())) {
+pub async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ctx: Option<TenantCtx>,
+) -> ApiResult<(StatusCode, CookieJar)> {
+    if let (Some(mut ctx), Some(token)) =
+        (ctx, jar.get(SESSION_COOKIE).map(|c| c.value().to_string()))
+    {
         sqlx::query("DELETE FROM platform.sessions WHERE token_hash = $1")
             .bind(auth::sha256(&token))
             .execute(ctx.db())
             .await?;
-        ctx.audit("auth.logout", Some("user"), ctx.user_id().map(|u| u.to_string()), serde_json::json!({})).await?;
+        ctx.audit(
+            "auth.logout",
+            Some("user"),
+            ctx.user_id().map(|u| u.to_string()),
+            serde_json::json!({}),
+        )
+        .await?;
         ctx.commit().await?;
     }
-    Ok((StatusCode::NO_CONTENT, jar.add(auth::clear_cookie(&state, SESSION_COOKIE))))
+    Ok((
+        StatusCode::NO_CONTENT,
+        jar.add(auth::clear_cookie(&state, SESSION_COOKIE)),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
     responses((status = 200, body = SessionInfo), (status = 401, body = hotline_wire::api::Problem)))]
 pub async fn me(mut ctx: TenantCtx) -> ApiResult<Json<SessionInfo>> {
     let (user_id, expires) = match ctx.actor() {
-        Actor::User { id, session_expires, .. } => (*id, *session_expires),
-        Actor::ApiKey { .. } => return Err(ApiError::BadRequest { code: "not_a_user", detail: "API keys have no user session.".into() }),
+        Actor::User {
+            id,
+            session_expires,
+            ..
+        } => (*id, *session_expires),
+        Actor::ApiKey { .. } => {
+            return Err(ApiError::BadRequest {
+                code: "not_a_user",
+                detail: "API keys have no user session.".into(),
+            })
+        }
     };
     let tenant = ctx.tenant().clone();
     let info = session_info(ctx.db(), &tenant, user_id, expires).await?;
@@ -177,7 +272,10 @@ pub async fn me(mut ctx: TenantCtx) -> ApiResult<Json<SessionInfo>> {
 
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordRequest,
     responses((status = 204), (status = 401, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
-pub async fn change_password(mut ctx: TenantCtx, Json(req): Json<ChangePasswordRequest>) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    mut ctx: TenantCtx,
+    Json(req): Json<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
     let user_id = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let mut c = Check::new();
     c.max_len("current_password", &req.current_password, 128);
@@ -191,7 +289,10 @@ pub async fn change_password(mut ctx: TenantCtx, Json(req): Json<ChangePasswordR
         .fetch_one(ctx.db())
         .await?;
     if !auth::verify_password(hash, req.current_password).await? {
-        return Err(ApiError::field("current_password", "is not your current password"));
+        return Err(ApiError::field(
+            "current_password",
+            "is not your current password",
+        ));
     }
     let new_hash = auth::hash_password(req.new_password).await?;
     sqlx::query("UPDATE users SET password_hash = $2, must_change_password = false, updated_at = now() WHERE id = $1")
@@ -199,7 +300,13 @@ pub async fn change_password(mut ctx: TenantCtx, Json(req): Json<ChangePasswordR
         .bind(new_hash)
         .execute(ctx.db())
         .await?;
-    ctx.audit("auth.password_change", Some("user"), Some(user_id.to_string()), serde_json::json!({})).await?;
+    ctx.audit(
+        "auth.password_change",
+        Some("user"),
+        Some(user_id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

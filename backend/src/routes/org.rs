@@ -9,8 +9,8 @@ use crate::{
 use axum::{extract::Path, http::StatusCode, routing::get, Router};
 use hotline_wire::{
     api::{
-        PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto, ReasonCodeInput, RoleDto, RoleInput,
-        SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
+        PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto, ReasonCodeInput,
+        RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
     },
     permissions as perms,
 };
@@ -20,20 +20,38 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/teams", get(list_teams).post(create_team))
-        .route("/teams/{id}", get(get_team).put(update_team).delete(delete_team))
+        .route(
+            "/teams/{id}",
+            get(get_team).put(update_team).delete(delete_team),
+        )
         .route("/skills", get(list_skills).post(create_skill))
-        .route("/skills/{id}", get(get_skill).put(update_skill).delete(delete_skill))
+        .route(
+            "/skills/{id}",
+            get(get_skill).put(update_skill).delete(delete_skill),
+        )
         .route("/queues", get(list_queues).post(create_queue))
-        .route("/queues/{id}", get(get_queue).put(update_queue).delete(delete_queue))
+        .route(
+            "/queues/{id}",
+            get(get_queue).put(update_queue).delete(delete_queue),
+        )
         .route("/reason-codes", get(list_reasons).post(create_reason))
-        .route("/reason-codes/{id}", axum::routing::put(update_reason).delete(delete_reason))
+        .route(
+            "/reason-codes/{id}",
+            axum::routing::put(update_reason).delete(delete_reason),
+        )
         .route("/roles", get(list_roles).post(create_role))
-        .route("/roles/{id}", get(get_role).put(update_role).delete(delete_role))
+        .route(
+            "/roles/{id}",
+            get(get_role).put(update_role).delete(delete_role),
+        )
         .route("/permissions", get(list_permissions))
 }
 
 fn name_taken(what: &str) -> ApiError {
-    ApiError::Conflict { code: "name_taken", detail: format!("A {what} with this name already exists.") }
+    ApiError::Conflict {
+        code: "name_taken",
+        detail: format!("A {what} with this name already exists."),
+    }
 }
 
 /// Maps write errors of this module: duplicate names → 409, dangling or in-use references.
@@ -41,18 +59,32 @@ fn write_error(what: &str, e: sqlx::Error) -> ApiError {
     if unique_violation(&e).is_some() {
         name_taken(what)
     } else if fk_violation(&e) {
-        ApiError::Conflict { code: "in_use", detail: format!("This {what} is referenced elsewhere or refers to something missing.") }
+        ApiError::Conflict {
+            code: "in_use",
+            detail: format!("This {what} is referenced elsewhere or refers to something missing."),
+        }
     } else {
         e.into()
     }
 }
 
-async fn deleted(ctx: &mut TenantCtx, what: &str, id: Uuid, rows: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> ApiResult<StatusCode> {
+async fn deleted(
+    ctx: &mut TenantCtx,
+    what: &str,
+    id: Uuid,
+    rows: Result<sqlx::postgres::PgQueryResult, sqlx::Error>,
+) -> ApiResult<StatusCode> {
     let n = rows.map_err(|e| write_error(what, e))?.rows_affected();
     if n == 0 {
         return Err(ApiError::NotFound);
     }
-    ctx.audit(&format!("{what}.delete"), Some(what), Some(id.to_string()), serde_json::json!({})).await?;
+    ctx.audit(
+        &format!("{what}.delete"),
+        Some(what),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -66,15 +98,20 @@ struct TeamRow {
 }
 
 fn team(r: TeamRow) -> TeamDto {
-    TeamDto { id: r.id, name: r.name, parent_id: r.parent_id }
+    TeamDto {
+        id: r.id,
+        name: r.name,
+        parent_id: r.parent_id,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "organisation", responses((status = 200, body = Vec<TeamDto>)))]
 pub async fn list_teams(mut ctx: TenantCtx) -> ApiResult<Json<Vec<TeamDto>>> {
     ctx.require(perms::USERS_READ)?;
-    let rows: Vec<TeamRow> = sqlx::query_as("SELECT id, name, parent_id FROM teams ORDER BY lower(name)")
-        .fetch_all(ctx.db())
-        .await?;
+    let rows: Vec<TeamRow> =
+        sqlx::query_as("SELECT id, name, parent_id FROM teams ORDER BY lower(name)")
+            .fetch_all(ctx.db())
+            .await?;
     ctx.commit().await?;
     Ok(Json(rows.into_iter().map(team).collect()))
 }
@@ -98,7 +135,11 @@ fn check_team(req: &TeamInput) -> ApiResult<()> {
 }
 
 /// Refuses a parent that is the team itself or one of its descendants (no cycles).
-async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<Uuid>) -> ApiResult<()> {
+async fn check_parent(
+    conn: &mut PgConnection,
+    id: Option<Uuid>,
+    parent: Option<Uuid>,
+) -> ApiResult<()> {
     let Some(parent) = parent else { return Ok(()) };
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)")
         .bind(parent)
@@ -120,7 +161,10 @@ async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<
         .fetch_one(&mut *conn)
         .await?;
         if cycle {
-            return Err(ApiError::field("parent_id", "a team cannot sit under itself or its own sub-team"));
+            return Err(ApiError::field(
+                "parent_id",
+                "a team cannot sit under itself or its own sub-team",
+            ));
         }
     }
     Ok(())
@@ -128,36 +172,59 @@ async fn check_parent(conn: &mut PgConnection, id: Option<Uuid>, parent: Option<
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "organisation", request_body = TeamInput,
     responses((status = 201, body = TeamDto), (status = 409), (status = 422)))]
-pub async fn create_team(mut ctx: TenantCtx, Json(req): Json<TeamInput>) -> ApiResult<(StatusCode, Json<TeamDto>)> {
+pub async fn create_team(
+    mut ctx: TenantCtx,
+    Json(req): Json<TeamInput>,
+) -> ApiResult<(StatusCode, Json<TeamDto>)> {
     ctx.require(perms::TEAMS_WRITE)?;
     check_team(&req)?;
     check_parent(ctx.db(), None, req.parent_id).await?;
-    let row: TeamRow = sqlx::query_as("INSERT INTO teams (name, parent_id) VALUES ($1, $2) RETURNING id, name, parent_id")
-        .bind(req.name.trim())
-        .bind(req.parent_id)
-        .fetch_one(ctx.db())
-        .await
-        .map_err(|e| write_error("team", e))?;
-    ctx.audit("team.create", Some("team"), Some(row.id.to_string()), serde_json::json!({ "name": row.name })).await?;
+    let row: TeamRow = sqlx::query_as(
+        "INSERT INTO teams (name, parent_id) VALUES ($1, $2) RETURNING id, name, parent_id",
+    )
+    .bind(req.name.trim())
+    .bind(req.parent_id)
+    .fetch_one(ctx.db())
+    .await
+    .map_err(|e| write_error("team", e))?;
+    ctx.audit(
+        "team.create",
+        Some("team"),
+        Some(row.id.to_string()),
+        serde_json::json!({ "name": row.name }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(team(row))))
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "organisation", request_body = TeamInput,
     responses((status = 200, body = TeamDto), (status = 404), (status = 422)))]
-pub async fn update_team(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Json<TeamInput>) -> ApiResult<Json<TeamDto>> {
+pub async fn update_team(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<TeamInput>,
+) -> ApiResult<Json<TeamDto>> {
     ctx.require(perms::TEAMS_WRITE)?;
     check_team(&req)?;
     check_parent(ctx.db(), Some(id), req.parent_id).await?;
-    let row: TeamRow = sqlx::query_as("UPDATE teams SET name = $2, parent_id = $3 WHERE id = $1 RETURNING id, name, parent_id")
-        .bind(id)
-        .bind(req.name.trim())
-        .bind(req.parent_id)
-        .fetch_optional(ctx.db())
-        .await
-        .map_err(|e| write_error("team", e))?
-        .ok_or(ApiError::NotFound)?;
-    ctx.audit("team.update", Some("team"), Some(id.to_string()), serde_json::json!({ "name": row.name, "parent_id": row.parent_id })).await?;
+    let row: TeamRow = sqlx::query_as(
+        "UPDATE teams SET name = $2, parent_id = $3 WHERE id = $1 RETURNING id, name, parent_id",
+    )
+    .bind(id)
+    .bind(req.name.trim())
+    .bind(req.parent_id)
+    .fetch_optional(ctx.db())
+    .await
+    .map_err(|e| write_error("team", e))?
+    .ok_or(ApiError::NotFound)?;
+    ctx.audit(
+        "team.update",
+        Some("team"),
+        Some(id.to_string()),
+        serde_json::json!({ "name": row.name, "parent_id": row.parent_id }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(team(row)))
 }
@@ -165,7 +232,10 @@ pub async fn update_team(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Js
 #[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "organisation", responses((status = 204), (status = 404), (status = 409)))]
 pub async fn delete_team(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::TEAMS_WRITE)?;
-    let r = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(ctx.db()).await;
+    let r = sqlx::query("DELETE FROM teams WHERE id = $1")
+        .bind(id)
+        .execute(ctx.db())
+        .await;
     let s = deleted(&mut ctx, "team", id, r).await?;
     ctx.commit().await?;
     Ok(s)
@@ -181,7 +251,11 @@ struct SkillRow {
 }
 
 fn skill(r: SkillRow) -> SkillDto {
-    SkillDto { id: r.id, name: r.name, description: r.description }
+    SkillDto {
+        id: r.id,
+        name: r.name,
+        description: r.description,
+    }
 }
 
 fn check_skill(req: &SkillInput) -> ApiResult<()> {
@@ -194,9 +268,10 @@ fn check_skill(req: &SkillInput) -> ApiResult<()> {
 #[utoipa::path(get, path = "/api/v1/skills", tag = "organisation", responses((status = 200, body = Vec<SkillDto>)))]
 pub async fn list_skills(mut ctx: TenantCtx) -> ApiResult<Json<Vec<SkillDto>>> {
     ctx.require(perms::USERS_READ)?;
-    let rows: Vec<SkillRow> = sqlx::query_as("SELECT id, name, description FROM skills ORDER BY lower(name)")
-        .fetch_all(ctx.db())
-        .await?;
+    let rows: Vec<SkillRow> =
+        sqlx::query_as("SELECT id, name, description FROM skills ORDER BY lower(name)")
+            .fetch_all(ctx.db())
+            .await?;
     ctx.commit().await?;
     Ok(Json(rows.into_iter().map(skill).collect()))
 }
@@ -215,23 +290,38 @@ pub async fn get_skill(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Js
 
 #[utoipa::path(post, path = "/api/v1/skills", tag = "organisation", request_body = SkillInput,
     responses((status = 201, body = SkillDto), (status = 409), (status = 422)))]
-pub async fn create_skill(mut ctx: TenantCtx, Json(req): Json<SkillInput>) -> ApiResult<(StatusCode, Json<SkillDto>)> {
+pub async fn create_skill(
+    mut ctx: TenantCtx,
+    Json(req): Json<SkillInput>,
+) -> ApiResult<(StatusCode, Json<SkillDto>)> {
     ctx.require(perms::SKILLS_WRITE)?;
     check_skill(&req)?;
-    let row: SkillRow = sqlx::query_as("INSERT INTO skills (name, description) VALUES ($1, $2) RETURNING id, name, description")
-        .bind(req.name.trim())
-        .bind(req.description.trim())
-        .fetch_one(ctx.db())
-        .await
-        .map_err(|e| write_error("skill", e))?;
-    ctx.audit("skill.create", Some("skill"), Some(row.id.to_string()), serde_json::json!({ "name": row.name })).await?;
+    let row: SkillRow = sqlx::query_as(
+        "INSERT INTO skills (name, description) VALUES ($1, $2) RETURNING id, name, description",
+    )
+    .bind(req.name.trim())
+    .bind(req.description.trim())
+    .fetch_one(ctx.db())
+    .await
+    .map_err(|e| write_error("skill", e))?;
+    ctx.audit(
+        "skill.create",
+        Some("skill"),
+        Some(row.id.to_string()),
+        serde_json::json!({ "name": row.name }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(skill(row))))
 }
 
 #[utoipa::path(put, path = "/api/v1/skills/{id}", tag = "organisation", request_body = SkillInput,
     responses((status = 200, body = SkillDto), (status = 404), (status = 422)))]
-pub async fn update_skill(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Json<SkillInput>) -> ApiResult<Json<SkillDto>> {
+pub async fn update_skill(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<SkillInput>,
+) -> ApiResult<Json<SkillDto>> {
     ctx.require(perms::SKILLS_WRITE)?;
     check_skill(&req)?;
     let row: SkillRow = sqlx::query_as("UPDATE skills SET name = $2, description = $3 WHERE id = $1 RETURNING id, name, description")
@@ -242,7 +332,13 @@ pub async fn update_skill(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): J
         .await
         .map_err(|e| write_error("skill", e))?
         .ok_or(ApiError::NotFound)?;
-    ctx.audit("skill.update", Some("skill"), Some(id.to_string()), serde_json::json!({ "name": row.name })).await?;
+    ctx.audit(
+        "skill.update",
+        Some("skill"),
+        Some(id.to_string()),
+        serde_json::json!({ "name": row.name }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(skill(row)))
 }
@@ -250,7 +346,10 @@ pub async fn update_skill(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): J
 #[utoipa::path(delete, path = "/api/v1/skills/{id}", tag = "organisation", responses((status = 204), (status = 404)))]
 pub async fn delete_skill(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::SKILLS_WRITE)?;
-    let r = sqlx::query("DELETE FROM skills WHERE id = $1").bind(id).execute(ctx.db()).await;
+    let r = sqlx::query("DELETE FROM skills WHERE id = $1")
+        .bind(id)
+        .execute(ctx.db())
+        .await;
     let s = deleted(&mut ctx, "skill", id, r).await?;
     ctx.commit().await?;
     Ok(s)
@@ -309,7 +408,10 @@ fn check_queue(req: &QueueInput, id: Option<Uuid>) -> ApiResult<()> {
     c.range("priority", req.priority.into(), 0, 100);
     for (i, s) in req.required_skills.iter().enumerate() {
         if !(1..=10).contains(&s.level) {
-            c.fail(&format!("required_skills[{i}].level"), "must be between 1 and 10");
+            c.fail(
+                &format!("required_skills[{i}].level"),
+                "must be between 1 and 10",
+            );
         }
     }
     if id.is_some() && req.overflow_queue_id == id {
@@ -318,8 +420,15 @@ fn check_queue(req: &QueueInput, id: Option<Uuid>) -> ApiResult<()> {
     c.finish()
 }
 
-async fn save_queue_skills(conn: &mut PgConnection, id: Uuid, skills: &[SkillLevel]) -> ApiResult<()> {
-    sqlx::query("DELETE FROM queue_skills WHERE queue_id = $1").bind(id).execute(&mut *conn).await?;
+async fn save_queue_skills(
+    conn: &mut PgConnection,
+    id: Uuid,
+    skills: &[SkillLevel],
+) -> ApiResult<()> {
+    sqlx::query("DELETE FROM queue_skills WHERE queue_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     for s in skills {
         sqlx::query("INSERT INTO queue_skills (queue_id, skill_id, min_level) VALUES ($1, $2, $3)")
             .bind(id)
@@ -368,7 +477,10 @@ pub async fn get_queue(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Js
 
 #[utoipa::path(post, path = "/api/v1/queues", tag = "organisation", request_body = QueueInput,
     responses((status = 201, body = QueueDto), (status = 409), (status = 422)))]
-pub async fn create_queue(mut ctx: TenantCtx, Json(req): Json<QueueInput>) -> ApiResult<(StatusCode, Json<QueueDto>)> {
+pub async fn create_queue(
+    mut ctx: TenantCtx,
+    Json(req): Json<QueueInput>,
+) -> ApiResult<(StatusCode, Json<QueueDto>)> {
     ctx.require(perms::QUEUES_WRITE)?;
     check_queue(&req, None)?;
     let id: Uuid = sqlx::query_scalar(
@@ -386,14 +498,24 @@ pub async fn create_queue(mut ctx: TenantCtx, Json(req): Json<QueueInput>) -> Ap
     .map_err(queue_fk)?;
     save_queue_skills(ctx.db(), id, &req.required_skills).await?;
     let q = load_queue(ctx.db(), id).await?;
-    ctx.audit("queue.create", Some("queue"), Some(id.to_string()), serde_json::to_value(&q).unwrap_or_default()).await?;
+    ctx.audit(
+        "queue.create",
+        Some("queue"),
+        Some(id.to_string()),
+        serde_json::to_value(&q).unwrap_or_default(),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(q)))
 }
 
 #[utoipa::path(put, path = "/api/v1/queues/{id}", tag = "organisation", request_body = QueueInput,
     responses((status = 200, body = QueueDto), (status = 404), (status = 422)))]
-pub async fn update_queue(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Json<QueueInput>) -> ApiResult<Json<QueueDto>> {
+pub async fn update_queue(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<QueueInput>,
+) -> ApiResult<Json<QueueDto>> {
     ctx.require(perms::QUEUES_WRITE)?;
     check_queue(&req, Some(id))?;
     let n = sqlx::query(
@@ -416,7 +538,13 @@ pub async fn update_queue(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): J
     }
     save_queue_skills(ctx.db(), id, &req.required_skills).await?;
     let q = load_queue(ctx.db(), id).await?;
-    ctx.audit("queue.update", Some("queue"), Some(id.to_string()), serde_json::to_value(&q).unwrap_or_default()).await?;
+    ctx.audit(
+        "queue.update",
+        Some("queue"),
+        Some(id.to_string()),
+        serde_json::to_value(&q).unwrap_or_default(),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(q))
 }
@@ -424,7 +552,10 @@ pub async fn update_queue(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): J
 #[utoipa::path(delete, path = "/api/v1/queues/{id}", tag = "organisation", responses((status = 204), (status = 404)))]
 pub async fn delete_queue(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::QUEUES_WRITE)?;
-    let r = sqlx::query("DELETE FROM queues WHERE id = $1").bind(id).execute(ctx.db()).await;
+    let r = sqlx::query("DELETE FROM queues WHERE id = $1")
+        .bind(id)
+        .execute(ctx.db())
+        .await;
     let s = deleted(&mut ctx, "queue", id, r).await?;
     ctx.commit().await?;
     Ok(s)
@@ -441,7 +572,12 @@ struct ReasonRow {
 }
 
 fn reason(r: ReasonRow) -> ReasonCodeDto {
-    ReasonCodeDto { id: r.id, name: r.name, kind: r.kind, needs_approval: r.needs_approval }
+    ReasonCodeDto {
+        id: r.id,
+        name: r.name,
+        kind: r.kind,
+        needs_approval: r.needs_approval,
+    }
 }
 
 fn check_reason(req: &ReasonCodeInput) -> ApiResult<()> {
@@ -456,17 +592,23 @@ fn check_reason(req: &ReasonCodeInput) -> ApiResult<()> {
 #[utoipa::path(get, path = "/api/v1/reason-codes", tag = "organisation", responses((status = 200, body = Vec<ReasonCodeDto>)))]
 pub async fn list_reasons(mut ctx: TenantCtx) -> ApiResult<Json<Vec<ReasonCodeDto>>> {
     // Agents need these to pick a not-ready reason.
-    ctx.require(perms::AGENT_STATE).or_else(|_| ctx.require(perms::USERS_READ))?;
-    let rows: Vec<ReasonRow> = sqlx::query_as("SELECT id, name, kind, needs_approval FROM reason_codes ORDER BY kind, lower(name)")
-        .fetch_all(ctx.db())
-        .await?;
+    ctx.require(perms::AGENT_STATE)
+        .or_else(|_| ctx.require(perms::USERS_READ))?;
+    let rows: Vec<ReasonRow> = sqlx::query_as(
+        "SELECT id, name, kind, needs_approval FROM reason_codes ORDER BY kind, lower(name)",
+    )
+    .fetch_all(ctx.db())
+    .await?;
     ctx.commit().await?;
     Ok(Json(rows.into_iter().map(reason).collect()))
 }
 
 #[utoipa::path(post, path = "/api/v1/reason-codes", tag = "organisation", request_body = ReasonCodeInput,
     responses((status = 201, body = ReasonCodeDto), (status = 409), (status = 422)))]
-pub async fn create_reason(mut ctx: TenantCtx, Json(req): Json<ReasonCodeInput>) -> ApiResult<(StatusCode, Json<ReasonCodeDto>)> {
+pub async fn create_reason(
+    mut ctx: TenantCtx,
+    Json(req): Json<ReasonCodeInput>,
+) -> ApiResult<(StatusCode, Json<ReasonCodeDto>)> {
     ctx.require(perms::QUEUES_WRITE)?;
     check_reason(&req)?;
     let row: ReasonRow = sqlx::query_as(
@@ -478,14 +620,24 @@ pub async fn create_reason(mut ctx: TenantCtx, Json(req): Json<ReasonCodeInput>)
     .fetch_one(ctx.db())
     .await
     .map_err(|e| write_error("reason code", e))?;
-    ctx.audit("reason_code.create", Some("reason_code"), Some(row.id.to_string()), serde_json::json!({ "name": row.name })).await?;
+    ctx.audit(
+        "reason_code.create",
+        Some("reason_code"),
+        Some(row.id.to_string()),
+        serde_json::json!({ "name": row.name }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(reason(row))))
 }
 
 #[utoipa::path(put, path = "/api/v1/reason-codes/{id}", tag = "organisation", request_body = ReasonCodeInput,
     responses((status = 200, body = ReasonCodeDto), (status = 404)))]
-pub async fn update_reason(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Json<ReasonCodeInput>) -> ApiResult<Json<ReasonCodeDto>> {
+pub async fn update_reason(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<ReasonCodeInput>,
+) -> ApiResult<Json<ReasonCodeDto>> {
     ctx.require(perms::QUEUES_WRITE)?;
     check_reason(&req)?;
     let row: ReasonRow = sqlx::query_as(
@@ -499,7 +651,13 @@ pub async fn update_reason(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): 
     .await
     .map_err(|e| write_error("reason code", e))?
     .ok_or(ApiError::NotFound)?;
-    ctx.audit("reason_code.update", Some("reason_code"), Some(id.to_string()), serde_json::json!({ "name": row.name })).await?;
+    ctx.audit(
+        "reason_code.update",
+        Some("reason_code"),
+        Some(id.to_string()),
+        serde_json::json!({ "name": row.name }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(reason(row)))
 }
@@ -507,7 +665,10 @@ pub async fn update_reason(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): 
 #[utoipa::path(delete, path = "/api/v1/reason-codes/{id}", tag = "organisation", responses((status = 204), (status = 404)))]
 pub async fn delete_reason(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::QUEUES_WRITE)?;
-    let r = sqlx::query("DELETE FROM reason_codes WHERE id = $1").bind(id).execute(ctx.db()).await;
+    let r = sqlx::query("DELETE FROM reason_codes WHERE id = $1")
+        .bind(id)
+        .execute(ctx.db())
+        .await;
     let s = deleted(&mut ctx, "reason_code", id, r).await?;
     ctx.commit().await?;
     Ok(s)
@@ -529,7 +690,12 @@ fn role(r: RoleRow) -> RoleDto {
         Some(k) => crate::auth::builtin_permissions(k),
         None => r.permissions,
     };
-    RoleDto { id: r.id, name: r.name, permissions, builtin }
+    RoleDto {
+        id: r.id,
+        name: r.name,
+        permissions,
+        builtin,
+    }
 }
 
 fn check_role(req: &RoleInput) -> ApiResult<()> {
@@ -537,7 +703,13 @@ fn check_role(req: &RoleInput) -> ApiResult<()> {
     c.text("name", &req.name, 80);
     for (i, p) in req.permissions.iter().enumerate() {
         if !perms::is_known(p) {
-            c.fail(&format!("permissions[{i}]"), format!("unknown permission '{}'", p.chars().take(60).collect::<String>()));
+            c.fail(
+                &format!("permissions[{i}]"),
+                format!(
+                    "unknown permission '{}'",
+                    p.chars().take(60).collect::<String>()
+                ),
+            );
         }
     }
     c.finish()
@@ -565,18 +737,22 @@ pub async fn list_roles(mut ctx: TenantCtx) -> ApiResult<Json<Vec<RoleDto>>> {
 #[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "organisation", responses((status = 200, body = RoleDto), (status = 404)))]
 pub async fn get_role(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json<RoleDto>> {
     ctx.require(perms::USERS_READ)?;
-    let row: RoleRow = sqlx::query_as("SELECT id, name, builtin_key, permissions FROM roles WHERE id = $1")
-        .bind(id)
-        .fetch_optional(ctx.db())
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let row: RoleRow =
+        sqlx::query_as("SELECT id, name, builtin_key, permissions FROM roles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ctx.db())
+            .await?
+            .ok_or(ApiError::NotFound)?;
     ctx.commit().await?;
     Ok(Json(role(row)))
 }
 
 #[utoipa::path(post, path = "/api/v1/roles", tag = "organisation", request_body = RoleInput,
     responses((status = 201, body = RoleDto), (status = 409), (status = 422)))]
-pub async fn create_role(mut ctx: TenantCtx, Json(req): Json<RoleInput>) -> ApiResult<(StatusCode, Json<RoleDto>)> {
+pub async fn create_role(
+    mut ctx: TenantCtx,
+    Json(req): Json<RoleInput>,
+) -> ApiResult<(StatusCode, Json<RoleDto>)> {
     ctx.require(perms::ROLES_WRITE)?;
     check_role(&req)?;
     let row: RoleRow = sqlx::query_as(
@@ -587,23 +763,39 @@ pub async fn create_role(mut ctx: TenantCtx, Json(req): Json<RoleInput>) -> ApiR
     .fetch_one(ctx.db())
     .await
     .map_err(|e| write_error("role", e))?;
-    ctx.audit("role.create", Some("role"), Some(row.id.to_string()), serde_json::json!({ "name": row.name, "permissions": row.permissions })).await?;
+    ctx.audit(
+        "role.create",
+        Some("role"),
+        Some(row.id.to_string()),
+        serde_json::json!({ "name": row.name, "permissions": row.permissions }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(role(row))))
 }
 
 #[utoipa::path(put, path = "/api/v1/roles/{id}", tag = "organisation", request_body = RoleInput,
     responses((status = 200, body = RoleDto), (status = 404), (status = 400)))]
-pub async fn update_role(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Json<RoleInput>) -> ApiResult<Json<RoleDto>> {
+pub async fn update_role(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<RoleInput>,
+) -> ApiResult<Json<RoleDto>> {
     ctx.require(perms::ROLES_WRITE)?;
     check_role(&req)?;
-    let builtin: Option<Option<String>> = sqlx::query_scalar("SELECT builtin_key FROM roles WHERE id = $1")
-        .bind(id)
-        .fetch_optional(ctx.db())
-        .await?;
+    let builtin: Option<Option<String>> =
+        sqlx::query_scalar("SELECT builtin_key FROM roles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ctx.db())
+            .await?;
     match builtin {
         None => return Err(ApiError::NotFound),
-        Some(Some(_)) => return Err(ApiError::BadRequest { code: "builtin_role", detail: "Built-in roles cannot be changed; create a custom role.".into() }),
+        Some(Some(_)) => {
+            return Err(ApiError::BadRequest {
+                code: "builtin_role",
+                detail: "Built-in roles cannot be changed; create a custom role.".into(),
+            })
+        }
         Some(None) => {}
     }
     let row: RoleRow = sqlx::query_as(
@@ -615,7 +807,13 @@ pub async fn update_role(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Js
     .fetch_one(ctx.db())
     .await
     .map_err(|e| write_error("role", e))?;
-    ctx.audit("role.update", Some("role"), Some(id.to_string()), serde_json::json!({ "name": row.name, "permissions": row.permissions })).await?;
+    ctx.audit(
+        "role.update",
+        Some("role"),
+        Some(id.to_string()),
+        serde_json::json!({ "name": row.name, "permissions": row.permissions }),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(role(row)))
 }
@@ -623,7 +821,10 @@ pub async fn update_role(mut ctx: TenantCtx, Path(id): Path<Uuid>, Json(req): Js
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "organisation", responses((status = 204), (status = 404), (status = 409)))]
 pub async fn delete_role(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::ROLES_WRITE)?;
-    let r = sqlx::query("DELETE FROM roles WHERE id = $1 AND builtin_key IS NULL").bind(id).execute(ctx.db()).await;
+    let r = sqlx::query("DELETE FROM roles WHERE id = $1 AND builtin_key IS NULL")
+        .bind(id)
+        .execute(ctx.db())
+        .await;
     let s = deleted(&mut ctx, "role", id, r).await?;
     ctx.commit().await?;
     Ok(s)
@@ -635,7 +836,10 @@ pub async fn list_permissions(ctx: TenantCtx) -> ApiResult<Json<Vec<PermissionDt
     Ok(Json(
         perms::ALL
             .iter()
-            .map(|p| PermissionDto { key: p.key.into(), description: p.description.into() })
+            .map(|p| PermissionDto {
+                key: p.key.into(),
+                description: p.description.into(),
+            })
             .collect(),
     ))
 }

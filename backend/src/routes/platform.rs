@@ -26,7 +26,13 @@ pub fn router() -> Router<AppState> {
         .route("/platform/tenants/{id}/resume", post(resume))
 }
 
-async fn platform_audit(state: &AppState, op: &OperatorCtx, action: &str, target: Option<String>, details: serde_json::Value) -> ApiResult<()> {
+async fn platform_audit(
+    state: &AppState,
+    op: &OperatorCtx,
+    action: &str,
+    target: Option<String>,
+    details: serde_json::Value,
+) -> ApiResult<()> {
     sqlx::query(
         "INSERT INTO platform.audit (operator_id, actor, action, target_type, target_id, details, ip, request_id)
          VALUES ($1, $2, $3, 'tenant', $4, $5, $6, $7)",
@@ -54,11 +60,12 @@ pub async fn login(
     let email = req.email.trim().to_lowercase();
     let platform_scope = Uuid::nil();
     auth::throttle::check(&state, platform_scope, &email, meta.ip.as_deref()).await?;
-    let row: Option<(Uuid, String, String, bool)> =
-        sqlx::query_as("SELECT id, name, password_hash, active FROM platform.operators WHERE lower(email) = $1")
-            .bind(&email)
-            .fetch_optional(&state.db)
-            .await?;
+    let row: Option<(Uuid, String, String, bool)> = sqlx::query_as(
+        "SELECT id, name, password_hash, active FROM platform.operators WHERE lower(email) = $1",
+    )
+    .bind(&email)
+    .fetch_optional(&state.db)
+    .await?;
     let ok = auth::verify_password(row.as_ref().map(|r| r.2.clone()), req.password).await?;
     let Some((id, name, _, true)) = row.filter(|_| ok) else {
         auth::throttle::failed(&state, platform_scope, &email, meta.ip.as_deref()).await?;
@@ -66,28 +73,66 @@ pub async fn login(
     };
     auth::throttle::clear(&state, platform_scope, &email).await?;
     let mut tx = state.db.begin().await?;
-    let (token, expires_at) = auth::create_session(&mut tx, "operator", None, id, &meta, state.cfg.session_ttl()).await?;
+    let (token, expires_at) = auth::create_session(
+        &mut tx,
+        "operator",
+        None,
+        id,
+        &meta,
+        state.cfg.session_ttl(),
+    )
+    .await?;
     tx.commit().await?;
-    let op = OperatorCtx { id, email: email.clone(), name: name.clone(), expires_at, meta };
+    let op = OperatorCtx {
+        id,
+        email: email.clone(),
+        name: name.clone(),
+        expires_at,
+        meta,
+    };
     platform_audit(&state, &op, "operator.login", None, serde_json::json!({})).await?;
-    let jar = jar.add(auth::session_cookie(&state, OPERATOR_COOKIE, token, state.cfg.session_ttl_secs as i64));
-    Ok((jar, Json(OperatorInfo { id, email, name, expires_at })))
+    let jar = jar.add(auth::session_cookie(
+        &state,
+        OPERATOR_COOKIE,
+        token,
+        state.cfg.session_ttl_secs as i64,
+    ));
+    Ok((
+        jar,
+        Json(OperatorInfo {
+            id,
+            email,
+            name,
+            expires_at,
+        }),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/platform/logout", tag = "platform", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> ApiResult<(StatusCode, CookieJar)> {
+pub async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> ApiResult<(StatusCode, CookieJar)> {
     if let Some(c) = jar.get(OPERATOR_COOKIE) {
         sqlx::query("DELETE FROM platform.sessions WHERE token_hash = $1 AND kind = 'operator'")
             .bind(auth::sha256(c.value()))
             .execute(&state.db)
             .await?;
     }
-    Ok((StatusCode::NO_CONTENT, jar.add(auth::clear_cookie(&state, OPERATOR_COOKIE))))
+    Ok((
+        StatusCode::NO_CONTENT,
+        jar.add(auth::clear_cookie(&state, OPERATOR_COOKIE)),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/platform/me", tag = "platform", responses((status = 200, body = OperatorInfo), (status = 401)))]
 pub async fn me(op: OperatorCtx) -> Json<OperatorInfo> {
-    Json(OperatorInfo { id: op.id, email: op.email, name: op.name, expires_at: op.expires_at })
+    Json(OperatorInfo {
+        id: op.id,
+        email: op.email,
+        name: op.name,
+        expires_at: op.expires_at,
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -105,7 +150,9 @@ struct TenantRow {
 /// Active users per tenant, counted in each tenant's schema (a count, no content).
 async fn active_users(state: &AppState, id: Uuid) -> ApiResult<i64> {
     let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(id)).await?;
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE active").fetch_one(&mut *tx).await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE active")
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -137,7 +184,10 @@ async fn load(state: &AppState, only: Option<Uuid>) -> ApiResult<Vec<PlatformTen
 }
 
 #[utoipa::path(get, path = "/api/v1/platform/tenants", tag = "platform", responses((status = 200, body = Vec<PlatformTenant>)))]
-pub async fn list_tenants(State(state): State<AppState>, _op: OperatorCtx) -> ApiResult<Json<Vec<PlatformTenant>>> {
+pub async fn list_tenants(
+    State(state): State<AppState>,
+    _op: OperatorCtx,
+) -> ApiResult<Json<Vec<PlatformTenant>>> {
     Ok(Json(load(&state, None).await?))
 }
 
@@ -148,32 +198,64 @@ pub async fn create_tenant(
     op: OperatorCtx,
     Json(req): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, Json<PlatformTenant>)> {
-    let (tenant, _) = tenants::provision(&state, &req, &op.meta, &format!("operator:{}", op.email)).await?;
-    platform_audit(&state, &op, "tenant.create", Some(tenant.id.to_string()), serde_json::json!({ "slug": tenant.slug })).await?;
-    let t = load(&state, Some(tenant.id)).await?.pop().ok_or(ApiError::NotFound)?;
+    let (tenant, _) =
+        tenants::provision(&state, &req, &op.meta, &format!("operator:{}", op.email)).await?;
+    platform_audit(
+        &state,
+        &op,
+        "tenant.create",
+        Some(tenant.id.to_string()),
+        serde_json::json!({ "slug": tenant.slug }),
+    )
+    .await?;
+    let t = load(&state, Some(tenant.id))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
-async fn set_status(state: &AppState, op: &OperatorCtx, id: Uuid, status: &str) -> ApiResult<PlatformTenant> {
-    let n = sqlx::query("UPDATE platform.tenants SET status = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .execute(&state.db)
-        .await?
-        .rows_affected();
+async fn set_status(
+    state: &AppState,
+    op: &OperatorCtx,
+    id: Uuid,
+    status: &str,
+) -> ApiResult<PlatformTenant> {
+    let n =
+        sqlx::query("UPDATE platform.tenants SET status = $2, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .execute(&state.db)
+            .await?
+            .rows_affected();
     if n == 0 {
         return Err(ApiError::NotFound);
     }
-    platform_audit(state, op, &format!("tenant.{status}"), Some(id.to_string()), serde_json::json!({})).await?;
+    platform_audit(
+        state,
+        op,
+        &format!("tenant.{status}"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
     load(state, Some(id)).await?.pop().ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(post, path = "/api/v1/platform/tenants/{id}/suspend", tag = "platform", responses((status = 200, body = PlatformTenant), (status = 404)))]
-pub async fn suspend(State(state): State<AppState>, op: OperatorCtx, Path(id): Path<Uuid>) -> ApiResult<Json<PlatformTenant>> {
+pub async fn suspend(
+    State(state): State<AppState>,
+    op: OperatorCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<PlatformTenant>> {
     Ok(Json(set_status(&state, &op, id, "suspended").await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/platform/tenants/{id}/resume", tag = "platform", responses((status = 200, body = PlatformTenant), (status = 404)))]
-pub async fn resume(State(state): State<AppState>, op: OperatorCtx, Path(id): Path<Uuid>) -> ApiResult<Json<PlatformTenant>> {
+pub async fn resume(
+    State(state): State<AppState>,
+    op: OperatorCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<PlatformTenant>> {
     Ok(Json(set_status(&state, &op, id, "active").await?))
 }

@@ -21,8 +21,9 @@ use axum::{
 use axum_extra::extract::CookieJar;
 use hotline_wire::{api::SsoConfig, permissions as perms};
 use oauth2::{
-    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
+    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse, TokenUrl,
 };
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -40,9 +41,10 @@ const STATE_TTL_SECS: u64 = 600;
 
 /// The tenant's SSO settings (with the secret), if any.
 pub async fn load_config(conn: &mut PgConnection) -> ApiResult<Option<SsoConfig>> {
-    let v: Option<serde_json::Value> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'sso'")
-        .fetch_optional(conn)
-        .await?;
+    let v: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'sso'")
+            .fetch_optional(conn)
+            .await?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -57,12 +59,18 @@ pub async fn get_config(mut ctx: TenantCtx) -> ApiResult<Json<SsoConfig>> {
         auto_provision: false,
     });
     ctx.commit().await?;
-    Ok(Json(SsoConfig { client_secret: None, ..cfg }))
+    Ok(Json(SsoConfig {
+        client_secret: None,
+        ..cfg
+    }))
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/sso", tag = "settings", request_body = SsoConfig,
     responses((status = 200, body = SsoConfig), (status = 422, body = hotline_wire::api::Problem)))]
-pub async fn put_config(mut ctx: TenantCtx, Json(mut req): Json<SsoConfig>) -> ApiResult<Json<SsoConfig>> {
+pub async fn put_config(
+    mut ctx: TenantCtx,
+    Json(mut req): Json<SsoConfig>,
+) -> ApiResult<Json<SsoConfig>> {
     ctx.require(perms::SETTINGS_WRITE)?;
     let old = load_config(ctx.db()).await?;
     if req.client_secret.as_deref().is_none_or(str::is_empty) {
@@ -81,7 +89,11 @@ pub async fn put_config(mut ctx: TenantCtx, Json(mut req): Json<SsoConfig>) -> A
             c.fail("client_secret", "is required");
         }
     }
-    c.max_len("client_secret", req.client_secret.as_deref().unwrap_or_default(), 500);
+    c.max_len(
+        "client_secret",
+        req.client_secret.as_deref().unwrap_or_default(),
+        500,
+    );
     c.finish()?;
     sqlx::query(
         "INSERT INTO settings (key, value) VALUES ('sso', $1)
@@ -98,7 +110,10 @@ pub async fn put_config(mut ctx: TenantCtx, Json(mut req): Json<SsoConfig>) -> A
     )
     .await?;
     ctx.commit().await?;
-    Ok(Json(SsoConfig { client_secret: None, ..req }))
+    Ok(Json(SsoConfig {
+        client_secret: None,
+        ..req
+    }))
 }
 
 #[derive(Deserialize)]
@@ -127,24 +142,46 @@ fn fail(code: &str) -> Response {
 }
 
 async fn provider(state: &AppState, tenant: &TenantRef) -> Result<Provider, &'static str> {
-    let mut tx = auth::system_tx(state, tenant).await.map_err(|_| "sso_unavailable")?;
+    let mut tx = auth::system_tx(state, tenant)
+        .await
+        .map_err(|_| "sso_unavailable")?;
     let cfg = load_config(&mut tx).await.map_err(|_| "sso_unavailable")?;
     let _ = tx.commit().await;
     let cfg = cfg.filter(|c| c.enabled).ok_or("sso_not_configured")?;
-    let url = format!("{}/.well-known/openid-configuration", cfg.issuer.trim_end_matches('/'));
-    let disc: Discovery = async { state.http.get(&url).send().await?.error_for_status()?.json().await }
-        .await
-        .map_err(|e: reqwest::Error| {
-            tracing::warn!(error = %e, %url, "OIDC discovery failed");
-            "sso_provider_unreachable"
-        })?;
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        cfg.issuer.trim_end_matches('/')
+    );
+    let disc: Discovery = async {
+        state
+            .http
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    }
+    .await
+    .map_err(|e: reqwest::Error| {
+        tracing::warn!(error = %e, %url, "OIDC discovery failed");
+        "sso_provider_unreachable"
+    })?;
     let redirect = format!("{}/api/v1/auth/sso/callback", state.cfg.public_url);
     let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
-        .set_client_secret(ClientSecret::new(cfg.client_secret.clone().unwrap_or_default()))
-        .set_auth_uri(AuthUrl::new(disc.authorization_endpoint).map_err(|_| "sso_provider_invalid")?)
+        .set_client_secret(ClientSecret::new(
+            cfg.client_secret.clone().unwrap_or_default(),
+        ))
+        .set_auth_uri(
+            AuthUrl::new(disc.authorization_endpoint).map_err(|_| "sso_provider_invalid")?,
+        )
         .set_token_uri(TokenUrl::new(disc.token_endpoint).map_err(|_| "sso_provider_invalid")?)
         .set_redirect_uri(RedirectUrl::new(redirect).map_err(|_| "sso_provider_invalid")?);
-    Ok(Provider { client, userinfo: disc.userinfo_endpoint, cfg })
+    Ok(Provider {
+        client,
+        userinfo: disc.userinfo_endpoint,
+        cfg,
+    })
 }
 
 fn pending_key(state: &str) -> String {
@@ -154,7 +191,9 @@ fn pending_key(state: &str) -> String {
 #[utoipa::path(get, path = "/api/v1/auth/sso/{tenant}/start", tag = "auth", responses((status = 303)))]
 pub async fn start(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let Some(tenant) = auth::tenant_by_slug(&mut conn, &slug).await? else { return Ok(fail("sso_not_configured")) };
+    let Some(tenant) = auth::tenant_by_slug(&mut conn, &slug).await? else {
+        return Ok(fail("sso_not_configured"));
+    };
     drop(conn);
     let p = match provider(&state, &tenant).await {
         Ok(p) => p,
@@ -169,10 +208,17 @@ pub async fn start(State(state): State<AppState>, Path(slug): Path<String>) -> A
         .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let pending = Pending { tenant_id: tenant.id, verifier: verifier.secret().clone() };
+    let pending = Pending {
+        tenant_id: tenant.id,
+        verifier: verifier.secret().clone(),
+    };
     let mut r = state.redis();
     let _: () = r
-        .set_ex(pending_key(csrf.secret()), serde_json::to_string(&pending).map_err(ApiError::internal)?, STATE_TTL_SECS)
+        .set_ex(
+            pending_key(csrf.secret()),
+            serde_json::to_string(&pending).map_err(ApiError::internal)?,
+            STATE_TTL_SECS,
+        )
         .await?;
     Ok(Redirect::to(url.as_str()).into_response())
 }
@@ -197,7 +243,9 @@ pub async fn callback(
     jar: CookieJar,
     Query(q): Query<CallbackQuery>,
 ) -> ApiResult<Response> {
-    let Some(csrf) = q.state.filter(|s| !s.is_empty() && s.len() < 200) else { return Ok(fail("sso_state_invalid")) };
+    let Some(csrf) = q.state.filter(|s| !s.is_empty() && s.len() < 200) else {
+        return Ok(fail("sso_state_invalid"));
+    };
     let mut r = state.redis();
     let pending: Option<String> = r.get_del(pending_key(&csrf)).await?;
     let Some(pending) = pending.and_then(|p| serde_json::from_str::<Pending>(&p).ok()) else {
@@ -206,9 +254,13 @@ pub async fn callback(
     if q.error.is_some() {
         return Ok(fail("sso_denied"));
     }
-    let Some(code) = q.code else { return Ok(fail("sso_state_invalid")) };
+    let Some(code) = q.code else {
+        return Ok(fail("sso_state_invalid"));
+    };
     let mut conn = state.db.acquire().await?;
-    let Some(tenant) = auth::tenant_by_id(&mut conn, pending.tenant_id).await? else { return Ok(fail("sso_not_configured")) };
+    let Some(tenant) = auth::tenant_by_id(&mut conn, pending.tenant_id).await? else {
+        return Ok(fail("sso_not_configured"));
+    };
     drop(conn);
     if tenant.status != "active" {
         return Ok(fail("tenant_suspended"));
@@ -231,23 +283,38 @@ pub async fn callback(
         }
     };
     let info: Result<UserInfo, reqwest::Error> = async {
-        state.http.get(&p.userinfo).bearer_auth(token.access_token().secret()).send().await?.error_for_status()?.json().await
+        state
+            .http
+            .get(&p.userinfo)
+            .bearer_auth(token.access_token().secret())
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
     }
     .await;
-    let Some(info) = info.ok().filter(|i| i.email.as_deref().is_some_and(crate::validate::is_email)) else {
+    let Some(info) = info
+        .ok()
+        .filter(|i| i.email.as_deref().is_some_and(crate::validate::is_email))
+    else {
         return Ok(fail("sso_no_email"));
     };
     let email = info.email.unwrap_or_default().to_lowercase();
     let mut tx = auth::system_tx(&state, &tenant).await?;
-    let found: Option<(Uuid, bool)> = sqlx::query_as("SELECT id, active FROM users WHERE lower(email) = $1")
-        .bind(&email)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let found: Option<(Uuid, bool)> =
+        sqlx::query_as("SELECT id, active FROM users WHERE lower(email) = $1")
+            .bind(&email)
+            .fetch_optional(&mut *tx)
+            .await?;
     let user_id = match found {
         Some((id, true)) => id,
         Some((_, false)) => return Ok(fail("sso_no_account")),
         None if p.cfg.auto_provision => {
-            let name = info.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| email.clone());
+            let name = info
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| email.clone());
             let id: Uuid = sqlx::query_scalar(
                 "INSERT INTO users (email, name, role_id) SELECT $1, $2, id FROM roles WHERE builtin_key = 'agent' RETURNING id",
             )
@@ -255,16 +322,47 @@ pub async fn callback(
             .bind(name.chars().take(200).collect::<String>())
             .fetch_one(&mut *tx)
             .await?;
-            auth::write_audit(&mut tx, Some(id), &email, "user.create", Some("user"), Some(id.to_string()),
-                serde_json::json!({ "via": "sso" }), &meta).await?;
+            auth::write_audit(
+                &mut tx,
+                Some(id),
+                &email,
+                "user.create",
+                Some("user"),
+                Some(id.to_string()),
+                serde_json::json!({ "via": "sso" }),
+                &meta,
+            )
+            .await?;
             id
         }
         None => return Ok(fail("sso_no_account")),
     };
-    let (session, _) = auth::create_session(&mut tx, "user", Some(tenant.id), user_id, &meta, state.cfg.session_ttl()).await?;
-    auth::write_audit(&mut tx, Some(user_id), &email, "auth.login", Some("user"), Some(user_id.to_string()),
-        serde_json::json!({ "method": "sso" }), &meta).await?;
+    let (session, _) = auth::create_session(
+        &mut tx,
+        "user",
+        Some(tenant.id),
+        user_id,
+        &meta,
+        state.cfg.session_ttl(),
+    )
+    .await?;
+    auth::write_audit(
+        &mut tx,
+        Some(user_id),
+        &email,
+        "auth.login",
+        Some("user"),
+        Some(user_id.to_string()),
+        serde_json::json!({ "method": "sso" }),
+        &meta,
+    )
+    .await?;
     tx.commit().await?;
-    let jar = jar.add(auth::session_cookie(&state, SESSION_COOKIE, session, state.cfg.session_ttl_secs as i64));
+    let jar = jar.add(auth::session_cookie(
+        &state,
+        SESSION_COOKIE,
+        session,
+        state.cfg.session_ttl_secs as i64,
+    ));
     Ok((jar, Redirect::to("/")).into_response())
 }

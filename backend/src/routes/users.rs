@@ -80,10 +80,17 @@ pub async fn load_user(conn: &mut PgConnection, id: Uuid) -> ApiResult<UserDto> 
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListQuery),
     responses((status = 200, body = Page<UserDto>), (status = 401, body = hotline_wire::api::Problem)))]
-pub async fn list(mut ctx: TenantCtx, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<UserDto>>> {
+pub async fn list(
+    mut ctx: TenantCtx,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<UserDto>>> {
     ctx.require(perms::USERS_READ)?;
     let (page, per_page) = paging(q.page, q.per_page)?;
-    let pattern = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(like_pattern);
+    let pattern =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(like_pattern);
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM users u
           WHERE ($1::text IS NULL OR u.name ILIKE $1 OR u.email ILIKE $1 OR u.extension ILIKE $1)
@@ -106,12 +113,20 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<ListQuery>) -> ApiResult<J
     .fetch_all(ctx.db())
     .await?;
     ctx.commit().await?;
-    Ok(Json(Page { items: rows.into_iter().map(Into::into).collect(), total, page, per_page }))
+    Ok(Json(Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+        page,
+        per_page,
+    }))
 }
 
 /// `%text%` with LIKE's own wildcards escaped.
 pub fn like_pattern(q: &str) -> String {
-    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -146,17 +161,29 @@ fn check_extension(c: &mut Check, ext: Option<&str>) {
     }
 }
 
-async fn set_skills(conn: &mut PgConnection, user_id: Uuid, skills: &[SkillLevel]) -> ApiResult<()> {
-    sqlx::query("DELETE FROM user_skills WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+async fn set_skills(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    skills: &[SkillLevel],
+) -> ApiResult<()> {
+    sqlx::query("DELETE FROM user_skills WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     for s in skills {
-        let r = sqlx::query("INSERT INTO user_skills (user_id, skill_id, level) VALUES ($1, $2, $3)")
-            .bind(user_id)
-            .bind(s.skill_id)
-            .bind(s.level)
-            .execute(&mut *conn)
-            .await;
+        let r =
+            sqlx::query("INSERT INTO user_skills (user_id, skill_id, level) VALUES ($1, $2, $3)")
+                .bind(user_id)
+                .bind(s.skill_id)
+                .bind(s.level)
+                .execute(&mut *conn)
+                .await;
         if let Err(e) = r {
-            return Err(if fk_violation(&e) { ApiError::field("skills", "names a skill that does not exist") } else { e.into() });
+            return Err(if fk_violation(&e) {
+                ApiError::field("skills", "names a skill that does not exist")
+            } else {
+                e.into()
+            });
         }
     }
     Ok(())
@@ -166,9 +193,15 @@ async fn set_skills(conn: &mut PgConnection, user_id: Uuid, skills: &[SkillLevel
 fn user_write_error(e: sqlx::Error) -> ApiError {
     if let Some(constraint) = unique_violation(&e) {
         return if constraint.contains("extension") {
-            ApiError::Conflict { code: "extension_taken", detail: "Another user has this extension.".into() }
+            ApiError::Conflict {
+                code: "extension_taken",
+                detail: "Another user has this extension.".into(),
+            }
         } else {
-            ApiError::Conflict { code: "email_taken", detail: "Another user has this e-mail address.".into() }
+            ApiError::Conflict {
+                code: "email_taken",
+                detail: "Another user has this e-mail address.".into(),
+            }
         };
     }
     if fk_violation(&e) {
@@ -187,11 +220,15 @@ async fn check_seats(state: &AppState, ctx: &mut TenantCtx) -> ApiResult<()> {
     .bind(ctx.tenant().id)
     .fetch_one(&state.db)
     .await?;
-    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE active").fetch_one(ctx.db()).await?;
+    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE active")
+        .fetch_one(ctx.db())
+        .await?;
     if active >= i64::from(seats) {
         return Err(ApiError::Conflict {
             code: "seat_limit",
-            detail: format!("Your plan allows {seats} active users; upgrade the plan or deactivate someone."),
+            detail: format!(
+                "Your plan allows {seats} active users; upgrade the plan or deactivate someone."
+            ),
         });
     }
     Ok(())
@@ -264,7 +301,10 @@ pub async fn update(
     c.finish()?;
     let before = load_user(ctx.db(), id).await?;
     if req.active == Some(false) && ctx.user_id() == Some(id) {
-        return Err(ApiError::BadRequest { code: "cannot_deactivate_self", detail: "You cannot deactivate your own account.".into() });
+        return Err(ApiError::BadRequest {
+            code: "cannot_deactivate_self",
+            detail: "You cannot deactivate your own account.".into(),
+        });
     }
     if req.active == Some(true) && !before.active {
         check_seats(&state, &mut ctx).await?;
@@ -313,7 +353,10 @@ pub async fn update(
 pub async fn deactivate(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::USERS_WRITE)?;
     if ctx.user_id() == Some(id) {
-        return Err(ApiError::BadRequest { code: "cannot_deactivate_self", detail: "You cannot deactivate your own account.".into() });
+        return Err(ApiError::BadRequest {
+            code: "cannot_deactivate_self",
+            detail: "You cannot deactivate your own account.".into(),
+        });
     }
     let n = sqlx::query("UPDATE users SET active = false, updated_at = now() WHERE id = $1")
         .bind(id)
@@ -325,7 +368,13 @@ pub async fn deactivate(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<S
     }
     let tenant = ctx.tenant().id;
     auth::end_sessions_of(ctx.db(), tenant, id).await?;
-    ctx.audit("user.deactivate", Some("user"), Some(id.to_string()), serde_json::json!({})).await?;
+    ctx.audit(
+        "user.deactivate",
+        Some("user"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -355,7 +404,13 @@ pub async fn reset_password(
     let email = email.ok_or(ApiError::NotFound)?;
     let tenant = ctx.tenant().id;
     auth::end_sessions_of(ctx.db(), tenant, id).await?;
-    ctx.audit("user.reset_password", Some("user"), Some(id.to_string()), serde_json::json!({})).await?;
+    ctx.audit(
+        "user.reset_password",
+        Some("user"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
     ctx.commit().await?;
     auth::throttle::clear(&state, tenant, &email).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,1 +1,412 @@
-//! Gateway <-> backend call-control protocol (carried over Redis Streams): see issue 4.
+//! Gateway ⇄ backend call-control protocol (carried over Redis Streams).
+//!
+//! Owned by the media-gateway work; the full description is in `docs/gateway.md`.
+//!
+//! * Commands, backend → gateway: stream [`command_stream`] (`gw:<gateway_id>:cmd`), one entry
+//!   per command with a single field [`STREAM_FIELD`] holding the JSON of a [`GatewayCommand`].
+//! * Events, gateway → backend: stream [`EVENTS_STREAM`] (`calls:events`), one entry per event
+//!   with field [`STREAM_FIELD`] holding the JSON of a [`GatewayEvent`].
+//!
+//! Both directions are streams (not pub/sub) so a restarting backend resumes from its consumer
+//! group position and no call is lost while it is away.
+//!
+//! Redis keys the gateway reads (maintained by the backend):
+//! * [`DIDS_KEY`] — hash, field = DID in E.164, value = JSON [`DidEntry`].
+//! * [`TENANT_SLUGS_KEY`] — hash, field = tenant slug, value = JSON [`DidEntry`] (used to map a
+//!   REGISTER's domain to its tenant).
+//! * [`blacklist_key`] — set of E.164 numbers per tenant and direction.
+//! * [`sip_extension_key`] — hash with fields `ha1` (MD5 of `ext:realm:password`, realm = the
+//!   tenant slug) and `user_id`.
+//! * [`flow_key`] — hash with the tenant's built-in flow settings (see [`FlowMode`]).
+//!
+//! Redis keys the gateway writes: [`gateway_key`] (heartbeat, with a TTL), [`GATEWAYS_KEY`]
+//! (set of gateway ids), [`registration_key`] (an agent phone's current binding, with a TTL).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Stream of events from every gateway to the backend.
+pub const EVENTS_STREAM: &str = "calls:events";
+/// The one field of each stream entry; its value is JSON.
+pub const STREAM_FIELD: &str = "msg";
+/// Hash: DID (E.164) → JSON [`DidEntry`].
+pub const DIDS_KEY: &str = "platform:dids";
+/// Hash: tenant slug → JSON [`DidEntry`].
+pub const TENANT_SLUGS_KEY: &str = "platform:tenant_slugs";
+/// Set of the ids of gateways that registered at least once.
+pub const GATEWAYS_KEY: &str = "platform:gateways";
+
+/// The command stream of one gateway.
+pub fn command_stream(gateway_id: &str) -> String {
+    format!("gw:{gateway_id}:cmd")
+}
+
+/// The heartbeat hash of one gateway (expires when the gateway stops beating).
+pub fn gateway_key(gateway_id: &str) -> String {
+    format!("gw:{gateway_id}:heartbeat")
+}
+
+/// A tenant's blacklist for one direction: a set of E.164 numbers.
+pub fn blacklist_key(tenant_id: Uuid, direction: Direction) -> String {
+    let dir = match direction {
+        Direction::Inbound => "in",
+        Direction::Outbound => "out",
+    };
+    format!("{{t:{tenant_id}}}:blacklist:{dir}")
+}
+
+/// A tenant's SIP extension credentials: hash with `ha1` and `user_id`.
+pub fn sip_extension_key(tenant_id: Uuid, ext: &str) -> String {
+    format!("{{t:{tenant_id}}}:sip:ext:{ext}")
+}
+
+/// The current registration of an extension: hash with `contact`, `gateway_id`, `expires_at`.
+pub fn registration_key(tenant_id: Uuid, ext: &str) -> String {
+    format!("{{t:{tenant_id}}}:sip:reg:{ext}")
+}
+
+/// A tenant's call-flow settings for the gateway: hash with `mode` (`builtin` or `backend`) and
+/// optional prompt names `greeting`, `menu`, `goodbye`.
+pub fn flow_key(tenant_id: Uuid) -> String {
+    format!("{{t:{tenant_id}}}:gw:flow")
+}
+
+/// Value of [`DIDS_KEY`] and [`TENANT_SLUGS_KEY`] entries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DidEntry {
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+}
+
+/// Call direction, as seen from the platform.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// A caller dialled one of the tenant's DIDs.
+    Inbound,
+    /// The platform called out.
+    Outbound,
+}
+
+/// Who runs a tenant's calls.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowMode {
+    /// The gateway's built-in default flow (greeting → menu → echo test / goodbye).
+    Builtin,
+    /// The backend drives the call with [`GatewayCommand`]s after [`GatewayEvent::CallStarted`].
+    Backend,
+}
+
+/// A command from the backend to one gateway, about one call.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GatewayCommand {
+    /// Answer the call (200 OK); recording starts.
+    Answer {
+        /// Hotline call id from [`GatewayEvent::CallStarted`].
+        call_id: Uuid,
+    },
+    /// Play a prompt (a WAV file name in the gateway's prompts directory, without `.wav`).
+    Play {
+        /// Call.
+        call_id: Uuid,
+        /// Prompt name.
+        prompt: String,
+        /// Stop the prompt when the caller presses a key.
+        interruptible: bool,
+    },
+    /// Collect DTMF digits, optionally playing a prompt first (interrupted by the first digit).
+    CollectDigits {
+        /// Call.
+        call_id: Uuid,
+        /// Prompt played while waiting, if any.
+        prompt: Option<String>,
+        /// Minimum number of digits for a successful collection.
+        min: u8,
+        /// Collection ends when this many digits were pressed.
+        max: u8,
+        /// Overall timeout after the prompt finished, in milliseconds.
+        timeout_ms: u32,
+        /// Key that ends collection early (not included in the digits), e.g. `#`.
+        terminator: Option<char>,
+    },
+    /// Speak digits, one prompt `digit-<d>` per digit.
+    SayDigits {
+        /// Call.
+        call_id: Uuid,
+        /// Digits 0-9.
+        digits: String,
+    },
+    /// Play a beep and record the caller to a voicemail WAV until `#`, silence or `max_ms`.
+    RecordVoicemail {
+        /// Call.
+        call_id: Uuid,
+        /// Longest message in milliseconds.
+        max_ms: u32,
+    },
+    /// Loop a prompt until another media command arrives.
+    MusicOnHold {
+        /// Call.
+        call_id: Uuid,
+        /// Prompt name to loop.
+        prompt: String,
+    },
+    /// Stop whatever is playing; the caller hears silence.
+    StopMedia {
+        /// Call.
+        call_id: Uuid,
+    },
+    /// Bridge the call to another leg. Not available yet (WebRTC issue): answered with
+    /// [`GatewayEvent::CommandFailed`].
+    Bridge {
+        /// Call.
+        call_id: Uuid,
+        /// Target leg.
+        target: String,
+    },
+    /// Hang up (BYE when answered, a final error response otherwise).
+    Hangup {
+        /// Call.
+        call_id: Uuid,
+        /// SIP status for an unanswered call (default 480).
+        status: Option<u16>,
+    },
+}
+
+impl GatewayCommand {
+    /// The call the command is about.
+    pub fn call_id(&self) -> Uuid {
+        match self {
+            Self::Answer { call_id }
+            | Self::Play { call_id, .. }
+            | Self::CollectDigits { call_id, .. }
+            | Self::SayDigits { call_id, .. }
+            | Self::RecordVoicemail { call_id, .. }
+            | Self::MusicOnHold { call_id, .. }
+            | Self::StopMedia { call_id }
+            | Self::Bridge { call_id, .. }
+            | Self::Hangup { call_id, .. } => *call_id,
+        }
+    }
+}
+
+/// Why a digit collection ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectEnd {
+    /// `max` digits were pressed.
+    Max,
+    /// The terminator key was pressed.
+    Terminator,
+    /// Time ran out.
+    Timeout,
+}
+
+/// How a DTMF digit reached the gateway.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DtmfSource {
+    /// RFC 4733 telephone-event RTP packets.
+    Rfc4733,
+    /// SIP INFO (`application/dtmf-relay` or `application/dtmf`).
+    SipInfo,
+}
+
+/// Why a call ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HangupCause {
+    /// The caller sent BYE.
+    CallerBye,
+    /// The gateway sent BYE (flow ended or a `hangup` command).
+    GatewayBye,
+    /// The caller cancelled before answer.
+    Cancelled,
+    /// The call was rejected before answer (see `status`).
+    Rejected,
+    /// No ACK for our 200 OK or no response to our BYE.
+    Timeout,
+    /// The gateway is shutting down.
+    Shutdown,
+}
+
+/// An event from a gateway to the backend.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GatewayEvent {
+    /// A new inbound call passed DID and blacklist checks.
+    CallStarted {
+        /// Gateway holding the call (send commands to its stream).
+        gateway_id: String,
+        /// Hotline call id.
+        call_id: Uuid,
+        /// Owning tenant.
+        tenant_id: Uuid,
+        /// Caller number (From user part).
+        caller: String,
+        /// Dialled DID in E.164.
+        did: String,
+        /// SIP Call-ID of the caller's leg.
+        sip_call_id: String,
+        /// Who drives the call.
+        mode: FlowMode,
+        /// When the INVITE arrived.
+        at: DateTime<Utc>,
+    },
+    /// The call was answered (200 OK sent).
+    CallAnswered {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The caller pressed a key.
+    Dtmf {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// `0-9`, `*`, `#`, `A-D`.
+        digit: char,
+        /// Transport of the digit.
+        source: DtmfSource,
+    },
+    /// A `play`, `say_digits` or `music_on_hold` ended.
+    PlaybackFinished {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// Prompt name.
+        prompt: String,
+        /// The key that interrupted it, if any.
+        interrupted_by: Option<char>,
+    },
+    /// A `collect_digits` ended.
+    DigitsCollected {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// Digits pressed (without the terminator).
+        digits: String,
+        /// Why it ended.
+        end: CollectEnd,
+    },
+    /// A voicemail recording ended.
+    VoicemailRecorded {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// Absolute path of the mono WAV.
+        path: String,
+        /// Length in milliseconds.
+        duration_ms: u64,
+    },
+    /// The call's recording file is complete; index it in the tenant's schema.
+    RecordingFinished {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// When recording started (answer time).
+        started_at: DateTime<Utc>,
+        /// Length in milliseconds.
+        duration_ms: u64,
+        /// Absolute path of the stereo WAV (left: caller, right: other party).
+        path: String,
+        /// File size in bytes.
+        size_bytes: u64,
+    },
+    /// The call ended.
+    Hangup {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// Why.
+        cause: HangupCause,
+        /// SIP status sent when rejected before answer.
+        status: Option<u16>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A command could not be executed.
+    CommandFailed {
+        /// Call.
+        call_id: Uuid,
+        /// Human-readable reason.
+        reason: String,
+    },
+    /// An agent's SIP phone registered (or refreshed / removed with `expires` = 0).
+    Registered {
+        /// Tenant.
+        tenant_id: Uuid,
+        /// Extension.
+        ext: String,
+        /// Contact URI.
+        contact: String,
+        /// Seconds.
+        expires: u32,
+    },
+}
+
+/// Heartbeat hash fields written every few seconds to [`gateway_key`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GatewayHeartbeat {
+    /// Gateway id.
+    pub gateway_id: String,
+    /// SIP listen address.
+    pub sip_addr: String,
+    /// Calls in progress.
+    pub calls: u64,
+    /// RTP ports in use.
+    pub ports_used: u64,
+    /// Process CPU use since the previous beat, percent of one core.
+    pub cpu_percent: f64,
+    /// True while draining (SIGTERM received: no new calls).
+    pub draining: bool,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_round_trips_as_tagged_json() {
+        let id = Uuid::nil();
+        let cmd = GatewayCommand::CollectDigits {
+            call_id: id,
+            prompt: Some("menu".into()),
+            min: 1,
+            max: 4,
+            timeout_ms: 5000,
+            terminator: Some('#'),
+        };
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert!(json.contains("\"type\":\"collect_digits\""));
+        let back: GatewayCommand = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, cmd);
+        assert_eq!(back.call_id(), id);
+    }
+
+    #[test]
+    fn keys_carry_the_tenant_hash_tag() {
+        let t = Uuid::nil();
+        assert_eq!(
+            blacklist_key(t, Direction::Inbound),
+            "{t:00000000-0000-0000-0000-000000000000}:blacklist:in"
+        );
+        assert_eq!(
+            sip_extension_key(t, "1001"),
+            "{t:00000000-0000-0000-0000-000000000000}:sip:ext:1001"
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Helpers shared by the backend's integration tests.
+#![allow(dead_code)]
+
+use hotline_backend::testkit::TestApp;
+use hotline_wire::api::{Problem, RoleDto, SessionInfo, SignupResponse, UserDto};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A signed-up tenant with its admin's client.
+pub struct Tenant {
+    pub admin: Client,
+    pub info: SignupResponse,
+}
+
+pub async fn tenant(app: &TestApp, company: &str) -> Tenant {
+    let (admin, info) = app.signup(company).await;
+    Tenant { admin, info }
+}
+
+impl Tenant {
+    pub fn slug(&self) -> &str {
+        &self.info.tenant.slug
+    }
+
+    pub async fn role(&self, app: &TestApp, builtin_name: &str) -> RoleDto {
+        let roles: Vec<RoleDto> =
+            ok_json(self.admin.get(app.url("/api/v1/roles")).send().await).await;
+        roles
+            .into_iter()
+            .find(|r| r.name == builtin_name)
+            .expect("role exists")
+    }
+
+    /// Creates a user with the named built-in role and returns it and a signed-in client.
+    pub async fn user(&self, app: &TestApp, email: &str, role: &str) -> (UserDto, Client) {
+        let role = self.role(app, role).await;
+        let user: UserDto = created(
+            self.admin
+                .post(app.url("/api/v1/users"))
+                .json(&json!({ "email": email, "name": email, "password": PASSWORD, "role_id": role.id }))
+                .send()
+                .await,
+        )
+        .await;
+        let client = app.client();
+        login(app, &client, self.slug(), email, PASSWORD).await;
+        (user, client)
+    }
+}
+
+pub async fn login(
+    app: &TestApp,
+    client: &Client,
+    tenant: &str,
+    email: &str,
+    password: &str,
+) -> SessionInfo {
+    let r = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "tenant": tenant, "email": email, "password": password }))
+        .send()
+        .await;
+    ok_json(r).await
+}
+
+pub async fn ok_json<T: serde::de::DeserializeOwned>(r: reqwest::Result<Response>) -> T {
+    expect_json(r, StatusCode::OK).await
+}
+
+pub async fn created<T: serde::de::DeserializeOwned>(r: reqwest::Result<Response>) -> T {
+    expect_json(r, StatusCode::CREATED).await
+}
+
+pub async fn expect_json<T: serde::de::DeserializeOwned>(
+    r: reqwest::Result<Response>,
+    status: StatusCode,
+) -> T {
+    let r = r.expect("request sent");
+    let got = r.status();
+    let text = r.text().await.unwrap_or_default();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad body ({e}): {text}"))
+}
+
+/// Asserts a problem+json answer with this status and code; returns it.
+pub async fn problem(r: reqwest::Result<Response>, status: u16, code: &str) -> Problem {
+    let r = r.expect("request sent");
+    let got = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = r.text().await.unwrap_or_default();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    assert_eq!(
+        ctype, "application/problem+json",
+        "content type; body: {text}"
+    );
+    let p: Problem =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not a problem ({e}): {text}"));
+    assert_eq!(p.code, code, "problem code; body: {text}");
+    p
+}
+
+pub fn field_names(p: &Problem) -> Vec<String> {
+    p.errors.iter().map(|e| e.field.clone()).collect()
+}
+
+pub async fn json_of(r: reqwest::Result<Response>) -> (StatusCode, Value) {
+    let r = r.expect("request sent");
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}

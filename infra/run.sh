@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing, starts Postgres and Redis if none is
+# configured, builds the SPA (when its sources changed) and the binaries, migrates, seeds
+# the demo call center, and runs the stack on localhost until Ctrl-C.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+cd "$HOTLINE_ROOT"
+
+if [ -x frontend/build.sh ]; then
+  log "building the web app (skipped when unchanged)"
+  frontend/build.sh >&2
+fi
+log "building the server binaries"
+cargo build --bins -q
+
+export HOTLINE_HTTP_ADDR="${HOTLINE_HTTP_ADDR:-127.0.0.1:8080}"
+export HOTLINE_PUBLIC_URL="${HOTLINE_PUBLIC_URL:-http://$HOTLINE_HTTP_ADDR}"
+./target/debug/hotline migrate
+./target/debug/hotline seed-demo
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+if [ -x infra/run-gateway.sh ]; then
+  infra/run-gateway.sh & pids+=($!)
+fi
+
+log "Hotline is starting at $HOTLINE_PUBLIC_URL (API, web app, /api/v1/openapi.json); Ctrl-C stops it"
+./target/debug/hotline serve & pids+=($!)
+wait "${pids[-1]}"
