@@ -1,0 +1,613 @@
+//! Sans-IO IVR primitives (play, collect digits, say digits, music on hold, echo, voicemail)
+//! and the built-in default flow. Time is passed in as milliseconds since the call was answered.
+
+use crate::media::jitter::FRAME;
+use crate::media::wav;
+use hotline_wire::gateway::CollectEnd;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Prompt files (`<dir>/<name>.wav`, any WAV format) converted to 8 kHz mono and cached.
+pub struct Prompts {
+    dir: PathBuf,
+    cache: Mutex<HashMap<String, Arc<Vec<i16>>>>,
+}
+
+impl Prompts {
+    /// A store reading from `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Prompts {
+            dir,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The samples of prompt `name`. A missing or unreadable file yields a short tone pattern
+    /// (logged once) so a call never stalls on a missing prompt.
+    pub fn get(&self, name: &str) -> Arc<Vec<i16>> {
+        let safe = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(p) = cache.get(name) {
+                return p.clone();
+            }
+        }
+        let samples = if safe {
+            wav::read_wav_8k_mono(&self.dir.join(format!("{name}.wav"))).ok()
+        } else {
+            None
+        };
+        let samples = Arc::new(samples.unwrap_or_else(|| {
+            tracing::warn!(prompt = name, dir = %self.dir.display(), "prompt missing: playing a tone instead");
+            fallback_tone(name)
+        }));
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(name.to_string(), samples.clone());
+        }
+        samples
+    }
+}
+
+/// Two 440 Hz beeps (300 ms on, 200 ms off): 1 s in all.
+fn fallback_tone(_name: &str) -> Vec<i16> {
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        out.extend((0..2400).map(|i| {
+            ((i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 8000.0).sin() * 8000.0) as i16
+        }));
+        out.extend(std::iter::repeat_n(0i16, 1600));
+    }
+    out
+}
+
+/// A media instruction for one call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IvrCommand {
+    /// Play a prompt.
+    Play {
+        /// Prompt name.
+        prompt: String,
+        /// A digit stops it.
+        interruptible: bool,
+    },
+    /// Collect digits, with an optional prompt (interruptible).
+    Collect {
+        /// Prompt.
+        prompt: Option<String>,
+        /// Minimum digits.
+        min: u8,
+        /// Maximum digits.
+        max: u8,
+        /// Timeout after the prompt and after each digit.
+        timeout_ms: u32,
+        /// Terminator key.
+        terminator: Option<char>,
+    },
+    /// Say digits, one `digit-<d>` prompt each.
+    SayDigits(String),
+    /// Loop a prompt.
+    MusicOnHold(String),
+    /// Send back what the caller says (echo test).
+    Echo,
+    /// Beep, then record the caller until `#` or `max_ms`.
+    RecordVoicemail {
+        /// Longest message.
+        max_ms: u32,
+    },
+    /// Silence.
+    Stop,
+}
+
+/// What the IVR reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IvrEvent {
+    /// A play / say-digits / MOH ended.
+    PlaybackFinished {
+        /// Prompt name (or `digits:<d>`).
+        prompt: String,
+        /// Interrupting key.
+        interrupted_by: Option<char>,
+    },
+    /// Collection ended.
+    DigitsCollected {
+        /// Digits.
+        digits: String,
+        /// Why.
+        end: CollectEnd,
+    },
+    /// Voicemail ended with these samples (8 kHz mono).
+    Voicemail {
+        /// Audio.
+        samples: Vec<i16>,
+    },
+}
+
+struct Playback {
+    name: String,
+    samples: Arc<Vec<i16>>,
+    pos: usize,
+    interruptible: bool,
+    looped: bool,
+    /// Report PlaybackFinished when this item ends (last item of a say-digits).
+    report: bool,
+}
+
+struct Collect {
+    min: u8,
+    max: u8,
+    digits: String,
+    terminator: Option<char>,
+    timeout_ms: u32,
+    deadline: Option<u64>,
+}
+
+struct Voicemail {
+    max_ms: u32,
+    started: Option<u64>,
+    samples: Vec<i16>,
+}
+
+/// Executes IVR commands frame by frame.
+pub struct Ivr {
+    prompts: Arc<Prompts>,
+    queue: VecDeque<Playback>,
+    collect: Option<Collect>,
+    echo: bool,
+    voicemail: Option<Voicemail>,
+    events: Vec<IvrEvent>,
+}
+
+impl Ivr {
+    /// An idle IVR.
+    pub fn new(prompts: Arc<Prompts>) -> Self {
+        Ivr {
+            prompts,
+            queue: VecDeque::new(),
+            collect: None,
+            echo: false,
+            voicemail: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// Events produced since the last call.
+    pub fn drain_events(&mut self) -> Vec<IvrEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn playback(&self, name: &str, interruptible: bool, looped: bool, report: bool) -> Playback {
+        Playback {
+            name: name.to_string(),
+            samples: self.prompts.get(name),
+            pos: 0,
+            interruptible,
+            looped,
+            report,
+        }
+    }
+
+    /// Starts a command; whatever was running stops silently.
+    pub fn command(&mut self, now_ms: u64, cmd: IvrCommand) {
+        self.queue.clear();
+        self.collect = None;
+        self.echo = false;
+        self.voicemail = None;
+        match cmd {
+            IvrCommand::Play {
+                prompt,
+                interruptible,
+            } => {
+                let p = self.playback(&prompt, interruptible, false, true);
+                self.queue.push_back(p);
+            }
+            IvrCommand::Collect {
+                prompt,
+                min,
+                max,
+                timeout_ms,
+                terminator,
+            } => {
+                let deadline = prompt.is_none().then_some(now_ms + timeout_ms as u64);
+                if let Some(p) = prompt {
+                    let p = self.playback(&p, true, false, false);
+                    self.queue.push_back(p);
+                }
+                self.collect = Some(Collect {
+                    min,
+                    max: max.max(1),
+                    digits: String::new(),
+                    terminator,
+                    timeout_ms,
+                    deadline,
+                });
+            }
+            IvrCommand::SayDigits(digits) => {
+                let ds: Vec<char> = digits.chars().filter(|c| c.is_ascii_digit()).collect();
+                for (i, d) in ds.iter().enumerate() {
+                    let mut p =
+                        self.playback(&format!("digit-{d}"), false, false, i + 1 == ds.len());
+                    if p.report {
+                        p.name = format!("digits:{digits}");
+                    }
+                    self.queue.push_back(p);
+                }
+                if ds.is_empty() {
+                    self.events.push(IvrEvent::PlaybackFinished {
+                        prompt: format!("digits:{digits}"),
+                        interrupted_by: None,
+                    });
+                }
+            }
+            IvrCommand::MusicOnHold(prompt) => {
+                let p = self.playback(&prompt, false, true, false);
+                self.queue.push_back(p);
+            }
+            IvrCommand::Echo => self.echo = true,
+            IvrCommand::RecordVoicemail { max_ms } => {
+                let p = self.playback("beep", false, false, false);
+                self.queue.push_back(p);
+                self.voicemail = Some(Voicemail {
+                    max_ms,
+                    started: None,
+                    samples: Vec::new(),
+                });
+            }
+            IvrCommand::Stop => {}
+        }
+    }
+
+    /// A DTMF digit from the caller.
+    pub fn on_digit(&mut self, now_ms: u64, digit: char) {
+        if let Some(front) = self.queue.front() {
+            if front.interruptible {
+                let name = front.name.clone();
+                let report = front.report;
+                self.queue.clear();
+                if report {
+                    self.events.push(IvrEvent::PlaybackFinished {
+                        prompt: name,
+                        interrupted_by: Some(digit),
+                    });
+                }
+            }
+        }
+        if let Some(c) = &mut self.collect {
+            if Some(digit) == c.terminator {
+                self.end_collect(CollectEnd::Terminator);
+            } else {
+                c.digits.push(digit);
+                c.deadline = Some(now_ms + c.timeout_ms as u64);
+                if c.digits.len() >= c.max as usize {
+                    self.end_collect(CollectEnd::Max);
+                }
+            }
+        }
+        if digit == '#' && self.voicemail.as_ref().is_some_and(|v| v.started.is_some()) {
+            self.end_voicemail();
+        }
+    }
+
+    fn end_collect(&mut self, end: CollectEnd) {
+        if let Some(c) = self.collect.take() {
+            let end = if end == CollectEnd::Terminator && c.digits.len() < c.min as usize {
+                CollectEnd::Terminator
+            } else {
+                end
+            };
+            self.events.push(IvrEvent::DigitsCollected {
+                digits: c.digits,
+                end,
+            });
+        }
+    }
+
+    fn end_voicemail(&mut self) {
+        if let Some(v) = self.voicemail.take() {
+            self.events.push(IvrEvent::Voicemail { samples: v.samples });
+        }
+    }
+
+    /// One 20 ms tick: takes the caller's frame, returns the frame to send.
+    pub fn tick(&mut self, now_ms: u64, caller: &[i16]) -> Vec<i16> {
+        let mut out = vec![0i16; FRAME];
+        if let Some(p) = self.queue.front_mut() {
+            let n = (p.samples.len() - p.pos.min(p.samples.len())).min(FRAME);
+            out[..n].copy_from_slice(&p.samples[p.pos..p.pos + n]);
+            p.pos += n;
+            if p.pos >= p.samples.len() {
+                if p.looped {
+                    p.pos = 0;
+                } else if let Some(done) = self.queue.pop_front() {
+                    if done.report {
+                        self.events.push(IvrEvent::PlaybackFinished {
+                            prompt: done.name,
+                            interrupted_by: None,
+                        });
+                    }
+                }
+            }
+        } else if self.echo {
+            out.copy_from_slice(&caller[..FRAME.min(caller.len())]);
+        }
+        if self.queue.is_empty() {
+            if let Some(c) = &mut self.collect {
+                let deadline = *c.deadline.get_or_insert(now_ms + c.timeout_ms as u64);
+                if now_ms >= deadline {
+                    self.end_collect(CollectEnd::Timeout);
+                }
+            }
+            if let Some(v) = &mut self.voicemail {
+                let start = *v.started.get_or_insert(now_ms);
+                v.samples.extend_from_slice(caller);
+                if now_ms >= start + v.max_ms as u64 {
+                    self.end_voicemail();
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Settings of the built-in flow (per tenant via Redis, defaults from the environment).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowConfig {
+    /// First prompt.
+    pub greeting: String,
+    /// "Press 1 for the echo test…" prompt.
+    pub menu: String,
+    /// Last prompt before hanging up.
+    pub goodbye: String,
+    /// Wait for the menu choice.
+    pub digit_timeout_ms: u32,
+    /// Length of the echo test.
+    pub echo_ms: u32,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            greeting: "greeting".into(),
+            menu: "menu".into(),
+            goodbye: "goodbye".into(),
+            digit_timeout_ms: 5000,
+            echo_ms: 10_000,
+        }
+    }
+}
+
+/// A step the built-in flow asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowStep {
+    /// Run an IVR command.
+    Ivr(IvrCommand),
+    /// Hang up the call.
+    Hangup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Idle,
+    Greeting,
+    Menu,
+    Echo { until: u64 },
+    Goodbye,
+    Done,
+}
+
+/// Greeting → menu ("press 1 for an echo test") → echo for a while → goodbye → hang up.
+/// Any other key or no key: goodbye → hang up.
+pub struct DefaultFlow {
+    cfg: FlowConfig,
+    stage: Stage,
+}
+
+impl DefaultFlow {
+    /// A flow not yet started.
+    pub fn new(cfg: FlowConfig) -> Self {
+        DefaultFlow {
+            cfg,
+            stage: Stage::Idle,
+        }
+    }
+
+    /// Starts the flow (on answer).
+    pub fn start(&mut self) -> Vec<FlowStep> {
+        self.stage = Stage::Greeting;
+        vec![FlowStep::Ivr(IvrCommand::Play {
+            prompt: self.cfg.greeting.clone(),
+            interruptible: true,
+        })]
+    }
+
+    fn choose(&mut self, now_ms: u64, digit: Option<char>) -> Vec<FlowStep> {
+        if digit == Some('1') {
+            self.stage = Stage::Echo {
+                until: now_ms + self.cfg.echo_ms as u64,
+            };
+            vec![FlowStep::Ivr(IvrCommand::Echo)]
+        } else {
+            self.goodbye()
+        }
+    }
+
+    fn goodbye(&mut self) -> Vec<FlowStep> {
+        self.stage = Stage::Goodbye;
+        vec![FlowStep::Ivr(IvrCommand::Play {
+            prompt: self.cfg.goodbye.clone(),
+            interruptible: false,
+        })]
+    }
+
+    /// Reacts to an IVR event.
+    pub fn on_event(&mut self, now_ms: u64, ev: &IvrEvent) -> Vec<FlowStep> {
+        match (self.stage, ev) {
+            (
+                Stage::Greeting,
+                IvrEvent::PlaybackFinished {
+                    interrupted_by: Some(d),
+                    ..
+                },
+            ) => self.choose(now_ms, Some(*d)),
+            (Stage::Greeting, IvrEvent::PlaybackFinished { .. }) => {
+                self.stage = Stage::Menu;
+                vec![FlowStep::Ivr(IvrCommand::Collect {
+                    prompt: Some(self.cfg.menu.clone()),
+                    min: 1,
+                    max: 1,
+                    timeout_ms: self.cfg.digit_timeout_ms,
+                    terminator: None,
+                })]
+            }
+            (Stage::Menu, IvrEvent::DigitsCollected { digits, .. }) => {
+                self.choose(now_ms, digits.chars().next())
+            }
+            (Stage::Goodbye, IvrEvent::PlaybackFinished { .. }) => {
+                self.stage = Stage::Done;
+                vec![FlowStep::Hangup]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Time passes (ends the echo test).
+    pub fn on_tick(&mut self, now_ms: u64) -> Vec<FlowStep> {
+        match self.stage {
+            Stage::Echo { until } if now_ms >= until => self.goodbye(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompts() -> Arc<Prompts> {
+        Arc::new(Prompts::new(PathBuf::from("/nonexistent")))
+    }
+
+    /// Runs the IVR + flow until hangup, pressing `key` at `press_ms` (if any).
+    fn run(press: Option<(u64, char)>) -> (u64, Vec<IvrEvent>) {
+        let cfg = FlowConfig {
+            digit_timeout_ms: 1000,
+            echo_ms: 500,
+            ..FlowConfig::default()
+        };
+        let mut flow = DefaultFlow::new(cfg);
+        let mut ivr = Ivr::new(prompts());
+        let mut all = Vec::new();
+        let mut steps = flow.start();
+        let silence = vec![0i16; FRAME];
+        for tick in 0..2000u64 {
+            let now = tick * 20;
+            for s in steps.drain(..) {
+                match s {
+                    FlowStep::Ivr(c) => ivr.command(now, c),
+                    FlowStep::Hangup => return (now, all),
+                }
+            }
+            if press.is_some_and(|(at, _)| at == now) {
+                ivr.on_digit(now, press.map(|p| p.1).unwrap_or('1'));
+            }
+            ivr.tick(now, &silence);
+            for ev in ivr.drain_events() {
+                steps.extend(flow.on_event(now, &ev));
+                all.push(ev);
+            }
+            steps.extend(flow.on_tick(now));
+        }
+        panic!("flow never hung up");
+    }
+
+    #[test]
+    fn no_key_means_goodbye_after_timeout() {
+        let (at, evs) = run(None);
+        assert!(evs.iter().any(|e| matches!(
+            e,
+            IvrEvent::DigitsCollected {
+                end: CollectEnd::Timeout,
+                ..
+            }
+        )));
+        // greeting (1 s fallback tone) + menu (1 s) + 1 s timeout + goodbye (1 s)
+        assert!((3900..4200).contains(&at), "{at}");
+    }
+
+    #[test]
+    fn key_one_during_greeting_starts_echo() {
+        let (at, evs) = run(Some((200, '1')));
+        assert_eq!(
+            evs[0],
+            IvrEvent::PlaybackFinished {
+                prompt: "greeting".into(),
+                interrupted_by: Some('1')
+            }
+        );
+        // 0.2 s + 0.5 s echo + goodbye 1 s
+        assert!((1650..1800).contains(&at), "{at}");
+    }
+
+    #[test]
+    fn collect_with_terminator_and_max() {
+        let mut ivr = Ivr::new(prompts());
+        ivr.command(
+            0,
+            IvrCommand::Collect {
+                prompt: None,
+                min: 1,
+                max: 3,
+                timeout_ms: 100,
+                terminator: Some('#'),
+            },
+        );
+        ivr.on_digit(0, '4');
+        ivr.on_digit(0, '#');
+        assert_eq!(
+            ivr.drain_events(),
+            vec![IvrEvent::DigitsCollected {
+                digits: "4".into(),
+                end: CollectEnd::Terminator
+            }]
+        );
+        ivr.command(
+            0,
+            IvrCommand::Collect {
+                prompt: None,
+                min: 1,
+                max: 2,
+                timeout_ms: 100,
+                terminator: None,
+            },
+        );
+        ivr.on_digit(0, '4');
+        ivr.on_digit(0, '5');
+        assert_eq!(
+            ivr.drain_events(),
+            vec![IvrEvent::DigitsCollected {
+                digits: "45".into(),
+                end: CollectEnd::Max
+            }]
+        );
+    }
+
+    #[test]
+    fn say_digits_reports_once() {
+        let mut ivr = Ivr::new(prompts());
+        ivr.command(0, IvrCommand::SayDigits("42".into()));
+        let mut evs = Vec::new();
+        for t in 0..200 {
+            ivr.tick(t * 20, &[0; FRAME]);
+            evs.extend(ivr.drain_events());
+        }
+        assert_eq!(
+            evs,
+            vec![IvrEvent::PlaybackFinished {
+                prompt: "digits:42".into(),
+                interrupted_by: None
+            }]
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Media: codecs, RTP, WAV files, the jitter buffer and the per-call media engine.
+
+pub mod engine;
+pub mod g711;
+pub mod jitter;
+pub mod rtp;
+pub mod wav;

@@ -1,0 +1,877 @@
+//! The I/O edge: UDP and TCP SIP sockets, the call table, Redis tasks (routing, events,
+//! commands, heartbeat), metrics HTTP and graceful drain. All protocol logic lives in the
+//! sans-IO [`Endpoint`], [`crate::ivr`] and the media engine.
+
+use crate::config::Config;
+use crate::ivr::{FlowConfig, IvrCommand, Prompts};
+use crate::media::engine::{self, MediaCtl, MediaSetup, MediaSockets, PortPool};
+use crate::metrics;
+use crate::sdp::AcceptedOffer;
+use crate::sip::digest;
+use crate::sip::endpoint::{
+    CallKey, Endpoint, EndpointConfig, Event, Output, Peer, Transport, TxHandle,
+};
+use crate::sip::msg;
+use crate::store::{self, Route};
+use anyhow::{Context, Result};
+use bytes::{Bytes, BytesMut};
+use chrono::Utc;
+use hotline_wire::gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent, HangupCause};
+use redis::aio::ConnectionManager;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// Messages into the SIP task.
+enum Ctrl {
+    Inbound {
+        peer: Peer,
+        data: Bytes,
+    },
+    TcpOpen {
+        addr: SocketAddr,
+        writer: mpsc::UnboundedSender<Bytes>,
+    },
+    TcpClosed {
+        addr: SocketAddr,
+    },
+    Routed {
+        call: CallKey,
+        route: Result<Route, String>,
+    },
+    Registered {
+        tx: TxHandle,
+        status: u16,
+        extra: Vec<(&'static str, String)>,
+    },
+    Command(GatewayCommand),
+    Drain,
+}
+
+struct CallEntry {
+    id: Uuid,
+    did: String,
+    caller: String,
+    sip_call_id: String,
+    tenant: Option<Uuid>,
+    offer: AcceptedOffer,
+    sockets: Option<MediaSockets>,
+    media: Option<mpsc::UnboundedSender<MediaCtl>>,
+    mode: FlowMode,
+    flow: FlowConfig,
+    answered: bool,
+}
+
+struct Core {
+    cfg: Arc<Config>,
+    ep: Endpoint,
+    udp: Arc<UdpSocket>,
+    tcp: HashMap<SocketAddr, mpsc::UnboundedSender<Bytes>>,
+    calls: HashMap<CallKey, CallEntry>,
+    by_id: HashMap<Uuid, CallKey>,
+    redis: ConnectionManager,
+    prompts: Arc<Prompts>,
+    ports: Arc<PortPool>,
+    events: mpsc::UnboundedSender<GatewayEvent>,
+    ctrl: mpsc::UnboundedSender<Ctrl>,
+    hangups: mpsc::UnboundedSender<CallKey>,
+    nonce_secret: String,
+    draining: Option<Instant>,
+}
+
+/// Runs the gateway until SIGTERM/SIGINT and the drain complete.
+pub async fn run(cfg: Config) -> Result<()> {
+    let cfg = Arc::new(cfg);
+    let redis = loop {
+        match store::connect(&cfg.redis_url).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(url = %cfg.redis_url, error = %e, "redis unreachable, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    let udp = Arc::new(
+        UdpSocket::bind(cfg.sip_addr)
+            .await
+            .context("bind SIP UDP")?,
+    );
+    let tcp = TcpListener::bind(cfg.sip_addr)
+        .await
+        .context("bind SIP TCP")?;
+    let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (hang_tx, hang_rx) = mpsc::unbounded_channel();
+    tokio::spawn(publish_events(redis.clone(), ev_rx));
+    tokio::spawn(read_commands(
+        redis.clone(),
+        cfg.gateway_id.clone(),
+        ctrl_tx.clone(),
+    ));
+    tokio::spawn(accept_tcp(tcp, ctrl_tx.clone()));
+    if let Some(addr) = cfg.metrics_addr {
+        let l = TcpListener::bind(addr).await.context("bind metrics")?;
+        tokio::spawn(serve_metrics(l));
+    }
+    let signals = ctrl_tx.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            let _ = signals.send(Ctrl::Drain);
+        }
+    });
+    tracing::info!(gateway_id = %cfg.gateway_id, sip = %cfg.sip_addr, "gateway started");
+    let ports = PortPool::new(cfg.rtp_ports.0, cfg.rtp_ports.1);
+    let core = Core {
+        ep: Endpoint::new(EndpointConfig {
+            advertised: cfg.advertised_addr,
+            user_agent: "Hotline-Gateway/0.1".into(),
+        }),
+        udp,
+        tcp: HashMap::new(),
+        calls: HashMap::new(),
+        by_id: HashMap::new(),
+        redis,
+        prompts: Arc::new(Prompts::new(cfg.prompts_dir.clone())),
+        ports,
+        events: ev_tx,
+        ctrl: ctrl_tx,
+        hangups: hang_tx,
+        nonce_secret: msg::random_token(24),
+        draining: None,
+        cfg,
+    };
+    core.run(ctrl_rx, hang_rx).await
+}
+
+impl Core {
+    async fn run(
+        mut self,
+        mut ctrl: mpsc::UnboundedReceiver<Ctrl>,
+        mut hangups: mpsc::UnboundedReceiver<CallKey>,
+    ) -> Result<()> {
+        let mut buf = vec![0u8; 65_536 + 1];
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let mut beat = tokio::time::interval(self.cfg.heartbeat);
+        let mut cpu = CpuMeter::default();
+        let udp = self.udp.clone();
+        loop {
+            tokio::select! {
+                r = udp.recv_from(&mut buf) => match r {
+                    Ok((n, addr)) if n <= msg::MAX_MESSAGE => {
+                        self.ep.handle_input(Instant::now(), Peer { addr, transport: Transport::Udp }, &buf[..n]);
+                    }
+                    Ok(_) => metrics::SIP_DROPPED.add(1),
+                    Err(e) => tracing::debug!(error = %e, "udp recv"),
+                },
+                Some(c) = ctrl.recv() => self.on_ctrl(c),
+                Some(call) = hangups.recv() => self.ep.hangup(Instant::now(), call),
+                _ = tick.tick() => {
+                    self.ep.handle_timeout(Instant::now());
+                    if let Some(since) = self.draining {
+                        if self.calls.is_empty() {
+                            tracing::info!("drained: no calls left, exiting");
+                            self.flush().await;
+                            return Ok(());
+                        }
+                        if since.elapsed() > self.cfg.drain_timeout {
+                            tracing::warn!(calls = self.calls.len(), "drain timeout: hanging up remaining calls");
+                            let keys: Vec<CallKey> = self.calls.keys().copied().collect();
+                            for k in keys {
+                                self.ep.hangup(Instant::now(), k);
+                            }
+                            self.draining = Some(Instant::now() + Duration::from_secs(3600));
+                        }
+                    }
+                },
+                _ = beat.tick() => self.heartbeat(cpu.percent()),
+            }
+            self.flush().await;
+        }
+    }
+
+    async fn flush(&mut self) {
+        while let Some(out) = self.ep.poll_output() {
+            match out {
+                Output::Transmit { peer, data } => match peer.transport {
+                    Transport::Udp => {
+                        let _ = self.udp.send_to(&data, peer.addr).await;
+                    }
+                    Transport::Tcp => {
+                        if let Some(w) = self.tcp.get(&peer.addr) {
+                            let _ = w.send(data);
+                        }
+                    }
+                },
+                Output::Event(ev) => self.on_event(ev),
+            }
+        }
+    }
+
+    fn heartbeat(&self, cpu_percent: f64) {
+        let hb = wire::GatewayHeartbeat {
+            gateway_id: self.cfg.gateway_id.clone(),
+            sip_addr: self.cfg.advertised_addr.to_string(),
+            calls: self.calls.len() as u64,
+            ports_used: metrics::PORTS_USED.get(),
+            cpu_percent,
+            draining: self.draining.is_some(),
+            at: Utc::now(),
+        };
+        let mut con = self.redis.clone();
+        let ttl = (self.cfg.heartbeat.as_secs() as i64 * 3).max(3);
+        tokio::spawn(async move {
+            if let Err(e) = store::heartbeat(&mut con, &hb, ttl).await {
+                tracing::warn!(error = %e, "heartbeat failed");
+            }
+        });
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        let now = Instant::now();
+        match ev {
+            Event::IncomingCall {
+                call,
+                did,
+                caller,
+                sip_call_id,
+                peer,
+                offer,
+            } => {
+                let id = Uuid::new_v4();
+                tracing::info!(call_id = %id, sip_call_id = %sip_call_id, %did, %caller, from = %peer.addr, "incoming call");
+                if !self.cfg.trunk_allowed(peer.addr.ip()) {
+                    tracing::info!(call_id = %id, "source not in trunk ACL: 403");
+                    metrics::CALLS_REJECTED.add(1);
+                    return self.ep.reject(now, call, 403, &[]);
+                }
+                metrics::CALLS_TOTAL.add(1);
+                metrics::CALLS_ACTIVE.add(1);
+                self.by_id.insert(id, call);
+                self.calls.insert(
+                    call,
+                    CallEntry {
+                        id,
+                        did: did.clone(),
+                        caller: caller.clone(),
+                        sip_call_id,
+                        tenant: None,
+                        offer,
+                        sockets: None,
+                        media: None,
+                        mode: self.cfg.flow_mode,
+                        flow: FlowConfig::default(),
+                        answered: false,
+                    },
+                );
+                let mut con = self.redis.clone();
+                let ctrl = self.ctrl.clone();
+                let mode = self.cfg.flow_mode;
+                let flow = FlowConfig {
+                    digit_timeout_ms: self.cfg.digit_timeout_ms,
+                    echo_ms: self.cfg.echo_ms,
+                    ..FlowConfig::default()
+                };
+                tokio::spawn(async move {
+                    let route = store::route(&mut con, &did, &caller, mode, &flow)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = ctrl.send(Ctrl::Routed { call, route });
+                });
+            }
+            Event::Confirmed { call } => {
+                if let Some(e) = self.calls.get(&call) {
+                    tracing::debug!(call_id = %e.id, "ACK received");
+                }
+            }
+            Event::Cancelled { call } => self.end_call(call, HangupCause::Cancelled, None),
+            Event::RemoteBye { call } => self.end_call(call, HangupCause::CallerBye, None),
+            Event::Ended { call, timed_out } => {
+                let cause = if timed_out {
+                    HangupCause::Timeout
+                } else if self.draining.is_some() {
+                    HangupCause::Shutdown
+                } else {
+                    HangupCause::GatewayBye
+                };
+                self.end_call(call, cause, None)
+            }
+            Event::MediaUpdate {
+                call,
+                remote_rtp,
+                direction,
+            } => {
+                if let Some(tx) = self.calls.get(&call).and_then(|e| e.media.as_ref()) {
+                    let _ = tx.send(MediaCtl::Remote {
+                        addr: remote_rtp,
+                        send: direction.remote_receives(),
+                    });
+                }
+            }
+            Event::InfoDtmf { call, digit } => {
+                if let Some(tx) = self.calls.get(&call).and_then(|e| e.media.as_ref()) {
+                    let _ = tx.send(MediaCtl::InfoDtmf(digit));
+                }
+            }
+            Event::Register {
+                tx,
+                user,
+                domain,
+                request_uri,
+                contact,
+                expires,
+                authorization,
+            } => {
+                let mut con = self.redis.clone();
+                let ctrl = self.ctrl.clone();
+                let secret = self.nonce_secret.clone();
+                let gw = self.cfg.gateway_id.clone();
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let (status, extra) = register(
+                        &mut con,
+                        &secret,
+                        &gw,
+                        &events,
+                        &user,
+                        &domain,
+                        &request_uri,
+                        contact,
+                        expires,
+                        authorization,
+                    )
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "register failed");
+                        (500, Vec::new())
+                    });
+                    let _ = ctrl.send(Ctrl::Registered { tx, status, extra });
+                });
+            }
+        }
+    }
+
+    fn end_call(&mut self, call: CallKey, cause: HangupCause, status: Option<u16>) {
+        let Some(e) = self.calls.remove(&call) else {
+            return;
+        };
+        self.by_id.remove(&e.id);
+        metrics::CALLS_ACTIVE.sub(1);
+        if let Some(tx) = e.media {
+            let _ = tx.send(MediaCtl::Stop);
+        }
+        tracing::info!(call_id = %e.id, ?cause, ?status, "call ended");
+        if let Some(tenant_id) = e.tenant {
+            let _ = self.events.send(GatewayEvent::Hangup {
+                call_id: e.id,
+                tenant_id,
+                cause,
+                status,
+                at: Utc::now(),
+            });
+        }
+    }
+
+    fn on_ctrl(&mut self, c: Ctrl) {
+        let now = Instant::now();
+        match c {
+            Ctrl::Inbound { peer, data } => self.ep.handle_input(now, peer, &data),
+            Ctrl::TcpOpen { addr, writer } => {
+                self.tcp.insert(addr, writer);
+            }
+            Ctrl::TcpClosed { addr } => {
+                self.tcp.remove(&addr);
+            }
+            Ctrl::Registered { tx, status, extra } => self.ep.respond(now, &tx, status, &extra),
+            Ctrl::Routed { call, route } => self.on_routed(call, route),
+            Ctrl::Command(cmd) => self.on_command(cmd),
+            Ctrl::Drain => {
+                if self.draining.is_none() {
+                    tracing::info!(
+                        calls = self.calls.len(),
+                        "SIGTERM: draining (new calls get 503)"
+                    );
+                    self.draining = Some(now);
+                    self.ep.set_draining(true);
+                    self.heartbeat(0.0);
+                }
+            }
+        }
+    }
+
+    fn reject(&mut self, call: CallKey, status: u16) {
+        metrics::CALLS_REJECTED.add(1);
+        self.ep.reject(Instant::now(), call, status, &[]);
+        self.end_call(call, HangupCause::Rejected, Some(status));
+    }
+
+    fn on_routed(&mut self, call: CallKey, route: Result<Route, String>) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let id = entry.id;
+        let (did, caller, sip_call_id) = (
+            entry.did.clone(),
+            entry.caller.clone(),
+            entry.sip_call_id.clone(),
+        );
+        match route {
+            Err(e) => {
+                tracing::error!(call_id = %id, error = %e, "routing failed: 503");
+                self.reject(call, 503);
+            }
+            Ok(Route::UnknownDid) => {
+                tracing::info!(call_id = %id, %did, "unknown DID: 404");
+                self.reject(call, 404);
+            }
+            Ok(Route::Blacklisted { tenant_id }) => {
+                tracing::info!(call_id = %id, %tenant_id, %caller, "blacklisted caller: 403");
+                entry.tenant = Some(tenant_id);
+                self.reject(call, 403);
+            }
+            Ok(Route::Accept {
+                tenant_id,
+                mode,
+                flow,
+            }) => {
+                entry.tenant = Some(tenant_id);
+                entry.mode = mode;
+                entry.flow = flow;
+                let Some(sockets) = self.ports.bind(self.cfg.media_ip) else {
+                    tracing::error!(call_id = %id, "no free RTP port: 503");
+                    return self.reject(call, 503);
+                };
+                entry.sockets = Some(sockets);
+                let _ = self.events.send(GatewayEvent::CallStarted {
+                    gateway_id: self.cfg.gateway_id.clone(),
+                    call_id: id,
+                    tenant_id,
+                    caller,
+                    did,
+                    sip_call_id,
+                    mode,
+                    at: Utc::now(),
+                });
+                match mode {
+                    FlowMode::Builtin => self.answer(call),
+                    FlowMode::Backend => self.ep.ring(Instant::now(), call),
+                }
+            }
+        }
+    }
+
+    fn answer(&mut self, call: CallKey) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.answered {
+            return;
+        }
+        let Some(sockets) = entry.sockets.take() else {
+            return;
+        };
+        let (Some(tenant_id), port) = (entry.tenant, sockets.lease.port) else {
+            return;
+        };
+        if !self
+            .ep
+            .answer(Instant::now(), call, self.cfg.media_ip, port)
+        {
+            return;
+        }
+        entry.answered = true;
+        let (tx, rx) = mpsc::unbounded_channel();
+        entry.media = Some(tx);
+        let setup = MediaSetup {
+            call_key: call,
+            call_id: entry.id,
+            tenant_id,
+            codec: entry.offer.codec,
+            telephone_event: entry.offer.telephone_event,
+            remote: entry.offer.remote_rtp,
+            send: entry.offer.direction.remote_receives(),
+            sockets,
+            recordings_dir: self.cfg.recordings_dir.clone(),
+            prompts: self.prompts.clone(),
+            flow: (entry.mode == FlowMode::Builtin).then(|| entry.flow.clone()),
+            events: self.events.clone(),
+            hangup: self.hangups.clone(),
+        };
+        let _ = self.events.send(GatewayEvent::CallAnswered {
+            call_id: entry.id,
+            tenant_id,
+            at: Utc::now(),
+        });
+        tokio::spawn(engine::run(setup, rx));
+    }
+
+    fn on_command(&mut self, cmd: GatewayCommand) {
+        let call_id = cmd.call_id();
+        let Some(&call) = self.by_id.get(&call_id) else {
+            let _ = self.events.send(GatewayEvent::CommandFailed {
+                call_id,
+                reason: "no such call on this gateway".into(),
+            });
+            return;
+        };
+        let ivr = match cmd {
+            GatewayCommand::Answer { .. } => return self.answer(call),
+            GatewayCommand::Hangup { status, .. } => {
+                let answered = self.calls.get(&call).is_some_and(|e| e.answered);
+                if answered {
+                    self.ep.hangup(Instant::now(), call);
+                } else {
+                    self.reject(
+                        call,
+                        status.filter(|s| (400..700).contains(s)).unwrap_or(480),
+                    );
+                }
+                return;
+            }
+            GatewayCommand::Bridge { .. } => {
+                let _ = self.events.send(GatewayEvent::CommandFailed {
+                    call_id,
+                    reason: "bridge is not available yet".into(),
+                });
+                return;
+            }
+            GatewayCommand::Play {
+                prompt,
+                interruptible,
+                ..
+            } => IvrCommand::Play {
+                prompt,
+                interruptible,
+            },
+            GatewayCommand::CollectDigits {
+                prompt,
+                min,
+                max,
+                timeout_ms,
+                terminator,
+                ..
+            } => IvrCommand::Collect {
+                prompt,
+                min,
+                max,
+                timeout_ms,
+                terminator,
+            },
+            GatewayCommand::SayDigits { digits, .. } => IvrCommand::SayDigits(digits),
+            GatewayCommand::RecordVoicemail { max_ms, .. } => {
+                IvrCommand::RecordVoicemail { max_ms }
+            }
+            GatewayCommand::MusicOnHold { prompt, .. } => IvrCommand::MusicOnHold(prompt),
+            GatewayCommand::StopMedia { .. } => IvrCommand::Stop,
+        };
+        match self.calls.get(&call).and_then(|e| e.media.as_ref()) {
+            Some(tx) => {
+                let _ = tx.send(MediaCtl::Ivr(ivr));
+            }
+            None => {
+                let _ = self.events.send(GatewayEvent::CommandFailed {
+                    call_id,
+                    reason: "call not answered".into(),
+                });
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn register(
+    con: &mut ConnectionManager,
+    secret: &str,
+    gateway_id: &str,
+    events: &mpsc::UnboundedSender<GatewayEvent>,
+    user: &str,
+    domain: &str,
+    request_uri: &str,
+    contact: Option<String>,
+    expires: u32,
+    authorization: Option<String>,
+) -> Result<(u16, Vec<(&'static str, String)>)> {
+    let slug = domain.split('.').next().unwrap_or_default().to_string();
+    let Some(tenant) = store::tenant_by_slug(con, &slug).await? else {
+        return Ok((404, Vec::new()));
+    };
+    let challenge = || {
+        let ts = Utc::now().timestamp();
+        let nonce = format!("{ts}.{}", &digest::md5_hex(&format!("{secret}:{ts}"))[..16]);
+        (
+            401,
+            vec![("WWW-Authenticate", digest::challenge(&slug, &nonce))],
+        )
+    };
+    let Some(creds) = authorization
+        .as_deref()
+        .and_then(digest::parse_authorization)
+    else {
+        return Ok(challenge());
+    };
+    // Stateless nonces: "<unix time>.<mac>", valid five minutes.
+    let fresh = creds.nonce.split_once('.').is_some_and(|(ts, mac)| {
+        ts.parse::<i64>().is_ok_and(|t| {
+            let age = Utc::now().timestamp() - t;
+            (0..300).contains(&age)
+                && digest::md5_hex(&format!("{secret}:{t}")).starts_with(mac)
+                && mac.len() == 16
+        })
+    });
+    if !fresh || creds.realm != slug {
+        return Ok(challenge());
+    }
+    let _ = request_uri;
+    let ha1 = store::extension_ha1(con, tenant, &creds.username).await?;
+    let ok = creds.username == user && ha1.is_some_and(|h| digest::verify(&creds, "REGISTER", &h));
+    if !ok {
+        tracing::info!(%tenant, ext = user, "REGISTER with wrong credentials: 403");
+        return Ok((403, Vec::new()));
+    }
+    let expires = expires.min(3600);
+    let contact_uri = contact.as_deref().map(msg::uri_of).unwrap_or_default();
+    store::save_registration(con, tenant, user, &contact_uri, gateway_id, expires).await?;
+    let _ = events.send(GatewayEvent::Registered {
+        tenant_id: tenant,
+        ext: user.to_string(),
+        contact: contact_uri.clone(),
+        expires,
+    });
+    let mut extra = vec![("Expires", expires.to_string())];
+    if let Some(c) = contact {
+        extra.push(("Contact", format!("<{contact_uri}>;expires={expires}")));
+        let _ = c;
+    }
+    Ok((200, extra))
+}
+
+async fn publish_events(mut con: ConnectionManager, mut rx: mpsc::UnboundedReceiver<GatewayEvent>) {
+    let mut batch = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        batch.push(ev);
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(ev) => batch.push(ev),
+                Err(_) => break,
+            }
+        }
+        for attempt in 0..5 {
+            match store::publish(&mut con, &batch).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "publishing events failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+async fn read_commands(
+    mut con: ConnectionManager,
+    gateway_id: String,
+    ctrl: mpsc::UnboundedSender<Ctrl>,
+) {
+    let stream = wire::command_stream(&gateway_id);
+    // Commands are for calls this process holds: start after the newest existing entry. An
+    // explicit id (never `$`) so nothing added between two XREADs is missed.
+    let mut last = loop {
+        match store::last_stream_id(&mut con, &stream).await {
+            Ok(id) => break id,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading command stream position failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    loop {
+        match store::read_commands(&mut con, &stream, &last, 300).await {
+            Ok((cmds, new_last)) => {
+                last = new_last;
+                for c in cmds {
+                    if ctrl.send(Ctrl::Command(c)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "command read failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, ctrl: mpsc::UnboundedSender<Ctrl>) {
+    loop {
+        let Ok((stream, addr)) = listener.accept().await else {
+            continue;
+        };
+        let ctrl = ctrl.clone();
+        tokio::spawn(serve_tcp(stream, addr, ctrl));
+    }
+}
+
+async fn serve_tcp(stream: TcpStream, addr: SocketAddr, ctrl: mpsc::UnboundedSender<Ctrl>) {
+    let (mut rd, mut wr) = stream.into_split();
+    let (wtx, mut wrx) = mpsc::unbounded_channel::<Bytes>();
+    let _ = ctrl.send(Ctrl::TcpOpen { addr, writer: wtx });
+    let writer = tokio::spawn(async move {
+        while let Some(b) = wrx.recv().await {
+            if wr.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf = BytesMut::with_capacity(8192);
+    let peer = Peer {
+        addr,
+        transport: Transport::Tcp,
+    };
+    'conn: loop {
+        match rd.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => loop {
+                match next_frame(&mut buf) {
+                    Frame::Message(data) => {
+                        let _ = ctrl.send(Ctrl::Inbound { peer, data });
+                    }
+                    Frame::Incomplete => break,
+                    Frame::Invalid => {
+                        metrics::SIP_DROPPED.add(1);
+                        break 'conn;
+                    }
+                }
+            },
+        }
+    }
+    writer.abort();
+    let _ = ctrl.send(Ctrl::TcpClosed { addr });
+}
+
+/// Result of framing a TCP byte stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// One complete message.
+    Message(Bytes),
+    /// More bytes needed.
+    Incomplete,
+    /// Oversized or malformed: close the connection.
+    Invalid,
+}
+
+/// Extracts the next SIP message from a stream buffer using Content-Length (RFC 3261 §18.3).
+pub fn next_frame(buf: &mut BytesMut) -> Frame {
+    // Leading CRLFs are keep-alives.
+    let skip = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    let _ = buf.split_to(skip);
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() > msg::MAX_MESSAGE {
+            Frame::Invalid
+        } else {
+            Frame::Incomplete
+        };
+    };
+    let head = String::from_utf8_lossy(&buf[..end]);
+    let mut len = 0usize;
+    for line in head.split("\r\n").skip(1) {
+        if let Some((n, v)) = line.split_once(':') {
+            let n = n.trim();
+            if n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("l") {
+                match v.trim().parse::<usize>() {
+                    Ok(l) => len = l,
+                    Err(_) => return Frame::Invalid,
+                }
+            }
+        }
+    }
+    let total = end + 4 + len;
+    if total > msg::MAX_MESSAGE {
+        return Frame::Invalid;
+    }
+    if buf.len() < total {
+        return Frame::Incomplete;
+    }
+    Frame::Message(buf.split_to(total).freeze())
+}
+
+async fn serve_metrics(listener: TcpListener) {
+    loop {
+        let Ok((mut s, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let mut req = [0u8; 1024];
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut req)).await;
+            let body = metrics::render();
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(resp.as_bytes()).await;
+        });
+    }
+}
+
+/// Process CPU use from `/proc/self/stat`.
+#[derive(Default)]
+struct CpuMeter {
+    last: Option<(Instant, u64)>,
+}
+
+impl CpuMeter {
+    fn percent(&mut self) -> f64 {
+        let ticks = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                let after = s.rsplit_once(')')?.1;
+                let f: Vec<&str> = after.split_whitespace().collect();
+                Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+            });
+        let Some(ticks) = ticks else { return 0.0 };
+        let now = Instant::now();
+        let pct = match self.last {
+            Some((t, prev)) => {
+                let secs = now.duration_since(t).as_secs_f64().max(1e-3);
+                (ticks.saturating_sub(prev)) as f64 / 100.0 / secs * 100.0
+            }
+            None => 0.0,
+        };
+        self.last = Some((now, ticks));
+        pct
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_tcp_stream() {
+        let mut b = BytesMut::from(&b"\r\n\r\nOPTIONS sip:a SIP/2.0\r\nContent-Length: 3\r\n\r\nabcINFO x SIP/2.0\r\nl: 0\r\n\r\nBYE"[..]);
+        match next_frame(&mut b) {
+            Frame::Message(m) => assert!(m.ends_with(b"abc")),
+            other => panic!("{other:?}"),
+        }
+        match next_frame(&mut b) {
+            Frame::Message(m) => assert!(m.starts_with(b"INFO")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(next_frame(&mut b), Frame::Incomplete);
+        let mut big = BytesMut::from(&b"X\r\nContent-Length: 99999999\r\n\r\n"[..]);
+        assert_eq!(next_frame(&mut big), Frame::Invalid);
+    }
+}

@@ -1,0 +1,934 @@
+//! The sans-IO SIP endpoint: transaction matching, the UAS side of INVITE dialogs (answer,
+//! reject, CANCEL, BYE both ways, re-INVITE hold/unhold, INFO DTMF), OPTIONS keep-alives and
+//! REGISTER hand-off to the transaction user.
+//!
+//! Feed it datagrams/messages with [`Endpoint::handle_input`], fire timers with
+//! [`Endpoint::handle_timeout`], and drain [`Endpoint::poll_output`]: bytes to transmit and
+//! events for the call layer. It owns no socket and no clock.
+
+use super::msg::{self, build_response};
+use super::transaction::{
+    ClientTransaction, ServerKind, ServerTransaction, TxAction, TxState, T1, T2,
+};
+use crate::sdp::{self, AcceptedOffer, Direction};
+use bytes::Bytes;
+use rsip::SipMessage;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// Identifies one call (INVITE dialog) inside the endpoint.
+pub type CallKey = u64;
+
+/// Transport of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP: unreliable, timers retransmit.
+    Udp,
+    /// TCP: reliable, no retransmissions.
+    Tcp,
+}
+
+/// Where a message came from / goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer {
+    /// Remote socket address (the source actually seen, as with `rport`).
+    pub addr: SocketAddr,
+    /// Transport.
+    pub transport: Transport,
+}
+
+impl Peer {
+    fn reliable(&self) -> bool {
+        self.transport == Transport::Tcp
+    }
+}
+
+/// Static endpoint settings.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Address advertised in Via and Contact.
+    pub advertised: SocketAddr,
+    /// `User-Agent` / `Server` value.
+    pub user_agent: String,
+}
+
+/// Opaque handle of a server transaction waiting for the transaction user's response.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxHandle(TxKey);
+
+type TxKey = (String, String);
+
+/// Something for the caller to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send `data` to `peer`.
+    Transmit {
+        /// Destination flow.
+        peer: Peer,
+        /// The serialised message.
+        data: Bytes,
+    },
+    /// Tell the call layer.
+    Event(Event),
+}
+
+/// Events for the call layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A new INVITE with an acceptable offer; answer with [`Endpoint::answer`] or
+    /// [`Endpoint::reject`]. 100 Trying was already sent.
+    IncomingCall {
+        /// Call.
+        call: CallKey,
+        /// Dialled number (Request-URI user part) normalised to E.164.
+        did: String,
+        /// Caller (From user part) normalised to E.164.
+        caller: String,
+        /// SIP Call-ID.
+        sip_call_id: String,
+        /// Where it came from.
+        peer: Peer,
+        /// The accepted SDP offer.
+        offer: AcceptedOffer,
+    },
+    /// ACK received for our 200 OK.
+    Confirmed {
+        /// Call.
+        call: CallKey,
+    },
+    /// CANCEL before answer; 487 was sent.
+    Cancelled {
+        /// Call.
+        call: CallKey,
+    },
+    /// The remote party sent BYE; 200 was sent.
+    RemoteBye {
+        /// Call.
+        call: CallKey,
+    },
+    /// The call is over after our BYE (answered or timed out), or no ACK came for our 200.
+    Ended {
+        /// Call.
+        call: CallKey,
+        /// True when the BYE or the ACK timed out.
+        timed_out: bool,
+    },
+    /// A re-INVITE changed the remote media (hold/unhold, new address).
+    MediaUpdate {
+        /// Call.
+        call: CallKey,
+        /// New remote RTP address.
+        remote_rtp: SocketAddr,
+        /// The remote's direction.
+        direction: Direction,
+    },
+    /// DTMF via SIP INFO.
+    InfoDtmf {
+        /// Call.
+        call: CallKey,
+        /// Digit.
+        digit: char,
+    },
+    /// A REGISTER for the transaction user to authenticate; answer with [`Endpoint::respond`].
+    Register {
+        /// Transaction to answer.
+        tx: TxHandle,
+        /// AOR user (extension).
+        user: String,
+        /// AOR domain (first label = tenant slug).
+        domain: String,
+        /// Request-URI (the digest `uri`).
+        request_uri: String,
+        /// Contact header value, if any.
+        contact: Option<String>,
+        /// Requested expiry in seconds.
+        expires: u32,
+        /// Authorization header value, if any.
+        authorization: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+enum DialogState {
+    /// INVITE received, no final response yet.
+    Early,
+    /// 2xx sent (initial or re-INVITE), waiting for ACK; retransmitting.
+    AwaitingAck {
+        ok: Bytes,
+        next: Instant,
+        interval: Duration,
+        deadline: Instant,
+    },
+    /// ACK received.
+    Confirmed,
+    /// Our BYE is in progress.
+    Terminating,
+}
+
+#[derive(Debug)]
+struct Dialog {
+    state: DialogState,
+    peer: Peer,
+    call_id: String,
+    local_tag: String,
+    remote_tag: String,
+    /// Our identity: the INVITE's To value without tag.
+    local_uri: String,
+    /// The INVITE's From value (with the remote tag).
+    remote_uri: String,
+    remote_target: String,
+    route_set: Vec<String>,
+    local_cseq: u32,
+    invite_tx: TxKey,
+    offer: AcceptedOffer,
+    media: Option<(IpAddr, u16)>,
+    sdp_session: u64,
+    sdp_version: u64,
+    /// `Ended` already reported (ACK timeout) — do not report again when the BYE completes.
+    reported: bool,
+}
+
+struct ServerEntry {
+    tx: ServerTransaction,
+    peer: Peer,
+    request: rsip::Request,
+}
+
+struct ClientEntry {
+    tx: ClientTransaction,
+    peer: Peer,
+    call: CallKey,
+}
+
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER";
+
+/// The SIP endpoint state machine.
+pub struct Endpoint {
+    cfg: EndpointConfig,
+    draining: bool,
+    server: HashMap<TxKey, ServerEntry>,
+    client: HashMap<String, ClientEntry>,
+    dialogs: HashMap<CallKey, Dialog>,
+    index: HashMap<(String, String), CallKey>,
+    next_key: CallKey,
+    out: VecDeque<Output>,
+}
+
+impl Endpoint {
+    /// A new endpoint.
+    pub fn new(cfg: EndpointConfig) -> Self {
+        Endpoint {
+            cfg,
+            draining: false,
+            server: HashMap::new(),
+            client: HashMap::new(),
+            dialogs: HashMap::new(),
+            index: HashMap::new(),
+            next_key: 1,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// While draining, new INVITEs get 503 Service Unavailable.
+    pub fn set_draining(&mut self, draining: bool) {
+        self.draining = draining;
+    }
+
+    /// Calls (dialogs) currently held.
+    pub fn active_calls(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    /// Transactions currently held (server + client).
+    pub fn transactions(&self) -> usize {
+        self.server.len() + self.client.len()
+    }
+
+    /// Next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn transmit(&mut self, peer: Peer, data: Bytes) {
+        self.out.push_back(Output::Transmit { peer, data });
+    }
+
+    fn emit(&mut self, ev: Event) {
+        self.out.push_back(Output::Event(ev));
+    }
+
+    /// Handles one received message (a UDP datagram or one framed TCP message).
+    /// Unparseable input is dropped; parseable requests missing mandatory headers get 400.
+    pub fn handle_input(&mut self, now: Instant, peer: Peer, data: &[u8]) {
+        // Keep-alive CRLFs (RFC 5626) and empty datagrams.
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return;
+        }
+        match msg::parse(data) {
+            Some(SipMessage::Request(req)) => self.handle_request(now, peer, req),
+            Some(SipMessage::Response(resp)) => self.handle_response(now, resp),
+            None => {}
+        }
+    }
+
+    fn reply(&mut self, peer: Peer, req: &rsip::Request, status: u16, extra: &[(&str, String)]) {
+        let mut hs: Vec<(&str, String)> = vec![("Server", self.cfg.user_agent.clone())];
+        hs.extend(extra.iter().cloned());
+        let data = build_response(req, status, Some(&msg::random_token(10)), &hs, None);
+        self.transmit(peer, data);
+    }
+
+    fn handle_request(&mut self, now: Instant, peer: Peer, req: rsip::Request) {
+        let method = req.method.to_string().to_ascii_uppercase();
+        let h = &req.headers;
+        let (Some(branch), Some(_from), Some(_to), Some(_cid), Some((_, cseq_method))) = (
+            msg::top_branch(h),
+            msg::header(h, "from"),
+            msg::header(h, "to"),
+            msg::header(h, "call-id"),
+            msg::cseq(h),
+        ) else {
+            // Without a Via we cannot answer at all; otherwise say what is wrong.
+            if msg::header(h, "via").is_some() && method != "ACK" {
+                self.reply(peer, &req, 400, &[]);
+            }
+            return;
+        };
+        if cseq_method != method {
+            if method != "ACK" {
+                self.reply(peer, &req, 400, &[]);
+            }
+            return;
+        }
+        match method.as_str() {
+            "ACK" => return self.handle_ack(now, &branch, &req),
+            "CANCEL" => return self.handle_cancel(now, peer, &branch, &req),
+            _ => {}
+        }
+        let key = (branch, method.clone());
+        if let Some(entry) = self.server.get(&key) {
+            // A retransmission: repeat the last response.
+            if let Some(resp) = entry.tx.on_retransmission() {
+                let p = entry.peer;
+                self.transmit(p, resp);
+            }
+            return;
+        }
+        let kind = if method == "INVITE" {
+            ServerKind::Invite
+        } else {
+            ServerKind::NonInvite
+        };
+        self.server.insert(
+            key.clone(),
+            ServerEntry {
+                tx: ServerTransaction::new(kind, peer.reliable()),
+                peer,
+                request: req,
+            },
+        );
+        match method.as_str() {
+            "INVITE" => self.handle_invite(now, key),
+            "BYE" => self.handle_bye(now, key),
+            "OPTIONS" => {
+                let extra = [
+                    ("Allow", ALLOW.to_string()),
+                    ("Accept", "application/sdp".to_string()),
+                ];
+                self.respond_key(now, &key, 200, &extra, None);
+            }
+            "INFO" => self.handle_info(now, key),
+            "REGISTER" => self.handle_register(key),
+            _ => self.respond_key(now, &key, 405, &[("Allow", ALLOW.to_string())], None),
+        }
+    }
+
+    fn dialog_of(&self, req: &rsip::Request) -> Option<CallKey> {
+        let cid = msg::header(&req.headers, "call-id")?;
+        let from_tag = msg::param(&msg::header(&req.headers, "from")?, "tag")?;
+        self.index.get(&(cid, from_tag)).copied()
+    }
+
+    /// Sends a response in server transaction `key`. `to_tag` comes from the dialog if any.
+    fn respond_key(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        status: u16,
+        extra: &[(&str, String)],
+        body: Option<(&str, &[u8])>,
+    ) {
+        let Some(entry) = self.server.get(key) else {
+            return;
+        };
+        let to_tag = self
+            .dialog_of(&entry.request)
+            .and_then(|c| self.dialogs.get(&c))
+            .map(|d| d.local_tag.clone())
+            .unwrap_or_else(|| msg::random_token(10));
+        let mut hs: Vec<(&str, String)> = vec![("Server", self.cfg.user_agent.clone())];
+        hs.extend(extra.iter().cloned());
+        let entry = self.server.get_mut(key).expect("checked above");
+        let bytes = if status == 100 {
+            build_response(&entry.request, status, None, &hs, body)
+        } else {
+            build_response(&entry.request, status, Some(&to_tag), &hs, body)
+        };
+        let peer = entry.peer;
+        if let Some(data) = entry.tx.send_response(now, status, bytes) {
+            self.transmit(peer, data);
+        }
+    }
+
+    /// Answers a REGISTER (or any request handed to the transaction user).
+    pub fn respond(&mut self, now: Instant, tx: &TxHandle, status: u16, extra: &[(&str, String)]) {
+        self.respond_key(now, &tx.0, status, extra, None);
+    }
+
+    fn handle_invite(&mut self, now: Instant, key: TxKey) {
+        let Some(entry) = self.server.get(&key) else {
+            return;
+        };
+        let req = entry.request.clone();
+        let peer = entry.peer;
+        let to = msg::header(&req.headers, "to").unwrap_or_default();
+        if msg::param(&to, "tag").is_some() {
+            return self.handle_reinvite(now, key, &req);
+        }
+        if self.draining {
+            return self.respond_key(now, &key, 503, &[("Retry-After", "30".into())], None);
+        }
+        if self.dialog_of(&req).is_some() {
+            // Same Call-ID and From tag with a new branch: a forked/duplicated INVITE.
+            return self.respond_key(now, &key, 482, &[], None);
+        }
+        self.respond_key(now, &key, 100, &[], None);
+        let offer = match sdp::accept_offer(&req.body) {
+            Ok(o) => o,
+            Err(_) => {
+                let warn = (
+                    "Warning",
+                    "304 hotline \"Only PCMU/PCMA audio offers accepted\"".to_string(),
+                );
+                return self.respond_key(now, &key, 488, &[warn], None);
+            }
+        };
+        let h = &req.headers;
+        let from = msg::header(h, "from").unwrap_or_default();
+        let remote_tag = msg::param(&from, "tag").unwrap_or_default();
+        let call_id = msg::header(h, "call-id").unwrap_or_default();
+        let request_uri = req.uri.to_string();
+        let did = msg::uri_user(&request_uri)
+            .or_else(|| msg::uri_user(&msg::uri_of(&to)))
+            .map(|u| msg::to_e164(&u))
+            .unwrap_or_default();
+        let caller = msg::uri_user(&msg::uri_of(&from))
+            .map(|u| msg::to_e164(&u))
+            .unwrap_or_default();
+        let remote_target = msg::header(h, "contact")
+            .map(|c| msg::uri_of(&c))
+            .filter(|c| c.starts_with("sip"))
+            .unwrap_or_else(|| msg::uri_of(&from));
+        let route_set = msg::header_values(h, "record-route")
+            .iter()
+            .flat_map(|v| msg::split_list(v))
+            .collect();
+        let call = self.next_key;
+        self.next_key += 1;
+        self.index
+            .insert((call_id.clone(), remote_tag.clone()), call);
+        self.dialogs.insert(
+            call,
+            Dialog {
+                state: DialogState::Early,
+                peer,
+                call_id: call_id.clone(),
+                local_tag: msg::random_token(12),
+                remote_tag,
+                local_uri: to,
+                remote_uri: from,
+                remote_target,
+                route_set,
+                local_cseq: 1,
+                invite_tx: key,
+                offer: offer.clone(),
+                media: None,
+                sdp_session: fastrand::u64(1..1 << 40),
+                sdp_version: 1,
+                reported: false,
+            },
+        );
+        self.emit(Event::IncomingCall {
+            call,
+            did,
+            caller,
+            sip_call_id: call_id,
+            peer,
+            offer,
+        });
+    }
+
+    fn contact(&self, peer: Peer) -> String {
+        match peer.transport {
+            Transport::Udp => format!("<sip:hotline@{}>", self.cfg.advertised),
+            Transport::Tcp => format!("<sip:hotline@{};transport=tcp>", self.cfg.advertised),
+        }
+    }
+
+    /// Sends 180 Ringing for an early call.
+    pub fn ring(&mut self, now: Instant, call: CallKey) {
+        if let Some(d) = self.dialogs.get(&call) {
+            if matches!(d.state, DialogState::Early) {
+                let key = d.invite_tx.clone();
+                self.respond_key(now, &key, 180, &[], None);
+            }
+        }
+    }
+
+    /// Answers an early call with 200 OK and our SDP (media at `local_ip:local_port`).
+    /// Returns false when the call is no longer early (cancelled meanwhile).
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        call: CallKey,
+        local_ip: IpAddr,
+        local_port: u16,
+    ) -> bool {
+        let Some(d) = self.dialogs.get_mut(&call) else {
+            return false;
+        };
+        if !matches!(d.state, DialogState::Early) {
+            return false;
+        }
+        d.media = Some((local_ip, local_port));
+        let body = sdp::build_answer(
+            &d.offer,
+            local_ip,
+            local_port,
+            d.sdp_session,
+            d.sdp_version,
+            d.offer.direction.answer(),
+        );
+        let key = d.invite_tx.clone();
+        let peer = d.peer;
+        let contact = self.contact(peer);
+        let extra = [("Contact", contact), ("Allow", ALLOW.to_string())];
+        self.respond_key(
+            now,
+            &key,
+            200,
+            &extra,
+            Some(("application/sdp", body.as_bytes())),
+        );
+        // The INVITE server transaction terminated on the 2xx; the dialog retransmits it.
+        let ok = self
+            .server
+            .get(&key)
+            .and_then(|e| e.tx.last_response_bytes());
+        if let (Some(ok), Some(d)) = (ok, self.dialogs.get_mut(&call)) {
+            d.state = DialogState::AwaitingAck {
+                ok,
+                next: now + T1,
+                interval: T1,
+                deadline: now + 64 * T1,
+            };
+        }
+        true
+    }
+
+    /// Rejects an early call with a final error status (404, 403, 480, 486, 503...).
+    pub fn reject(&mut self, now: Instant, call: CallKey, status: u16, extra: &[(&str, String)]) {
+        let Some(d) = self.dialogs.get(&call) else {
+            return;
+        };
+        if !matches!(d.state, DialogState::Early) {
+            return;
+        }
+        let key = d.invite_tx.clone();
+        self.respond_key(now, &key, status, extra, None);
+        self.remove_dialog(call);
+    }
+
+    /// Hangs up: BYE for an answered call, 480 for an early one.
+    pub fn hangup(&mut self, now: Instant, call: CallKey) {
+        let Some(d) = self.dialogs.get(&call) else {
+            return;
+        };
+        match d.state {
+            DialogState::Early => {
+                self.reject(now, call, 480, &[]);
+                self.emit(Event::Ended {
+                    call,
+                    timed_out: false,
+                });
+            }
+            DialogState::Terminating => {}
+            _ => self.send_bye(now, call),
+        }
+    }
+
+    fn send_bye(&mut self, now: Instant, call: CallKey) {
+        let Some(d) = self.dialogs.get_mut(&call) else {
+            return;
+        };
+        d.state = DialogState::Terminating;
+        d.local_cseq += 1;
+        let branch = format!("z9hG4bK{}", msg::random_token(16));
+        let proto = match d.peer.transport {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        };
+        let mut headers: Vec<(&str, String)> = vec![
+            (
+                "Via",
+                format!(
+                    "SIP/2.0/{proto} {};branch={branch};rport",
+                    self.cfg.advertised
+                ),
+            ),
+            ("Max-Forwards", "70".into()),
+            ("From", format!("{};tag={}", d.local_uri, d.local_tag)),
+            ("To", d.remote_uri.clone()),
+            ("Call-ID", d.call_id.clone()),
+            ("CSeq", format!("{} BYE", d.local_cseq)),
+        ];
+        for r in &d.route_set {
+            headers.push(("Route", r.clone()));
+        }
+        headers.push(("User-Agent", self.cfg.user_agent.clone()));
+        let peer = d.peer;
+        let Some(data) = msg::build_request("BYE", &d.remote_target, &headers, None) else {
+            // Unusable remote target: nothing can be sent; the call is over for us.
+            let reported = d.reported;
+            self.remove_dialog(call);
+            if !reported {
+                self.emit(Event::Ended {
+                    call,
+                    timed_out: true,
+                });
+            }
+            return;
+        };
+        self.client.insert(
+            branch,
+            ClientEntry {
+                tx: ClientTransaction::new(now, data.clone(), peer.reliable()),
+                peer,
+                call,
+            },
+        );
+        self.transmit(peer, data);
+    }
+
+    fn remove_dialog(&mut self, call: CallKey) {
+        if let Some(d) = self.dialogs.remove(&call) {
+            self.index.remove(&(d.call_id, d.remote_tag));
+        }
+    }
+
+    fn handle_ack(&mut self, now: Instant, branch: &str, req: &rsip::Request) {
+        // ACK for a non-2xx final response belongs to the INVITE transaction.
+        if let Some(entry) = self
+            .server
+            .get_mut(&(branch.to_string(), "INVITE".to_string()))
+        {
+            if entry.tx.state() == TxState::Completed {
+                entry.tx.on_ack(now);
+                return;
+            }
+        }
+        // ACK for a 2xx is a request of its own within the dialog.
+        let Some(call) = self.dialog_of(req) else {
+            return;
+        };
+        let Some(d) = self.dialogs.get_mut(&call) else {
+            return;
+        };
+        if matches!(d.state, DialogState::AwaitingAck { .. }) {
+            d.state = DialogState::Confirmed;
+            self.emit(Event::Confirmed { call });
+        }
+    }
+
+    fn handle_cancel(&mut self, now: Instant, peer: Peer, branch: &str, req: &rsip::Request) {
+        let key = (branch.to_string(), "CANCEL".to_string());
+        if let Some(entry) = self.server.get(&key) {
+            if let Some(resp) = entry.tx.on_retransmission() {
+                let p = entry.peer;
+                self.transmit(p, resp);
+            }
+            return;
+        }
+        self.server.insert(
+            key.clone(),
+            ServerEntry {
+                tx: ServerTransaction::new(ServerKind::NonInvite, peer.reliable()),
+                peer,
+                request: req.clone(),
+            },
+        );
+        let invite_key = (branch.to_string(), "INVITE".to_string());
+        let pending = self
+            .server
+            .get(&invite_key)
+            .is_some_and(|e| e.tx.state() == TxState::Proceeding);
+        if !pending {
+            return self.respond_key(now, &key, 481, &[], None);
+        }
+        self.respond_key(now, &key, 200, &[], None);
+        let call = self.dialog_of(req);
+        self.respond_key(now, &invite_key, 487, &[], None);
+        if let Some(call) = call {
+            self.remove_dialog(call);
+            self.emit(Event::Cancelled { call });
+        }
+    }
+
+    fn handle_bye(&mut self, now: Instant, key: TxKey) {
+        let call = self
+            .server
+            .get(&key)
+            .and_then(|e| self.dialog_of(&e.request));
+        let Some(call) = call else {
+            return self.respond_key(now, &key, 481, &[], None);
+        };
+        self.respond_key(now, &key, 200, &[], None);
+        let was_terminating = self
+            .dialogs
+            .get(&call)
+            .is_some_and(|d| matches!(d.state, DialogState::Terminating));
+        let reported = self.dialogs.get(&call).is_some_and(|d| d.reported);
+        self.remove_dialog(call);
+        if was_terminating {
+            // BYE glare: both sides hung up; our BYE's outcome no longer matters.
+            if !reported {
+                self.emit(Event::Ended {
+                    call,
+                    timed_out: false,
+                });
+            }
+        } else {
+            self.emit(Event::RemoteBye { call });
+        }
+    }
+
+    fn handle_info(&mut self, now: Instant, key: TxKey) {
+        let Some(entry) = self.server.get(&key) else {
+            return;
+        };
+        let Some(call) = self.dialog_of(&entry.request) else {
+            return self.respond_key(now, &key, 481, &[], None);
+        };
+        let body = String::from_utf8_lossy(&entry.request.body).to_string();
+        let ctype = msg::header(&entry.request.headers, "content-type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let digit = if ctype.starts_with("application/dtmf-relay") {
+            body.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("signal")
+                    .then(|| v.trim().chars().next())
+                    .flatten()
+            })
+        } else if ctype.starts_with("application/dtmf") {
+            body.trim().chars().next()
+        } else {
+            None
+        };
+        self.respond_key(now, &key, 200, &[], None);
+        if let Some(digit) = digit.filter(|d| crate::media::rtp::digit_to_event(*d).is_some()) {
+            self.emit(Event::InfoDtmf {
+                call,
+                digit: digit.to_ascii_uppercase(),
+            });
+        }
+    }
+
+    fn handle_reinvite(&mut self, now: Instant, key: TxKey, req: &rsip::Request) {
+        let Some(call) = self.dialog_of(req) else {
+            return self.respond_key(now, &key, 481, &[], None);
+        };
+        let Some(d) = self.dialogs.get(&call) else {
+            return;
+        };
+        if !matches!(d.state, DialogState::Confirmed) {
+            // An offer while ours is pending (RFC 3261 §14.2).
+            return self.respond_key(now, &key, 491, &[], None);
+        }
+        let offer = if req.body.is_empty() {
+            // No offer: re-send our current session unchanged.
+            Ok(d.offer.clone())
+        } else {
+            sdp::accept_offer(&req.body)
+        };
+        let Ok(offer) = offer else {
+            return self.respond_key(now, &key, 488, &[], None);
+        };
+        let Some((ip, port)) = d.media else { return };
+        let d = self.dialogs.get_mut(&call).expect("checked above");
+        d.sdp_version += 1;
+        d.offer = offer.clone();
+        let body = sdp::build_answer(
+            &offer,
+            ip,
+            port,
+            d.sdp_session,
+            d.sdp_version,
+            offer.direction.answer(),
+        );
+        let peer = d.peer;
+        let contact = self.contact(peer);
+        self.respond_key(
+            now,
+            &key,
+            200,
+            &[("Contact", contact)],
+            Some(("application/sdp", body.as_bytes())),
+        );
+        let ok = self
+            .server
+            .get(&key)
+            .and_then(|e| e.tx.last_response_bytes());
+        if let (Some(ok), Some(d)) = (ok, self.dialogs.get_mut(&call)) {
+            d.state = DialogState::AwaitingAck {
+                ok,
+                next: now + T1,
+                interval: T1,
+                deadline: now + 64 * T1,
+            };
+        }
+        self.emit(Event::MediaUpdate {
+            call,
+            remote_rtp: offer.remote_rtp,
+            direction: offer.direction,
+        });
+    }
+
+    fn handle_register(&mut self, key: TxKey) {
+        let Some(entry) = self.server.get(&key) else {
+            return;
+        };
+        let h = &entry.request.headers;
+        let to_uri = msg::uri_of(&msg::header(h, "to").unwrap_or_default());
+        let contact = msg::header(h, "contact");
+        let expires = contact
+            .as_deref()
+            .and_then(|c| msg::param(c, "expires"))
+            .or_else(|| msg::header(h, "expires"))
+            .and_then(|e| e.trim().parse().ok())
+            .unwrap_or(3600);
+        let ev = Event::Register {
+            tx: TxHandle(key.clone()),
+            user: msg::uri_user(&to_uri).unwrap_or_default(),
+            domain: msg::uri_host(&to_uri).unwrap_or_default(),
+            request_uri: entry.request.uri.to_string(),
+            contact,
+            expires,
+            authorization: msg::header(h, "authorization"),
+        };
+        self.emit(ev);
+    }
+
+    fn handle_response(&mut self, now: Instant, resp: rsip::Response) {
+        let Some(branch) = msg::top_branch(&resp.headers) else {
+            return;
+        };
+        let status = resp.status_code.code();
+        let Some(entry) = self.client.get_mut(&branch) else {
+            return;
+        };
+        if entry.tx.on_response(now, status).is_some() {
+            let call = entry.call;
+            self.finish_bye(call, false);
+        }
+    }
+
+    fn finish_bye(&mut self, call: CallKey, timed_out: bool) {
+        let reported = self.dialogs.get(&call).map(|d| d.reported);
+        if let Some(reported) = reported {
+            self.remove_dialog(call);
+            if !reported {
+                self.emit(Event::Ended { call, timed_out });
+            }
+        }
+    }
+
+    /// Earliest instant with timer work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let s = self.server.values().filter_map(|e| e.tx.poll_timeout());
+        let c = self.client.values().filter_map(|e| e.tx.poll_timeout());
+        let d = self.dialogs.values().filter_map(|d| match d.state {
+            DialogState::AwaitingAck { next, deadline, .. } => Some(next.min(deadline)),
+            _ => None,
+        });
+        s.chain(c).chain(d).min()
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut to_send = Vec::new();
+        self.server.retain(|_, e| {
+            while e.tx.poll_timeout().is_some_and(|t| t <= now) {
+                match e.tx.handle_timeout(now) {
+                    Some(TxAction::Retransmit(b)) => to_send.push((e.peer, b)),
+                    Some(TxAction::TimedOut | TxAction::Terminated) => return false,
+                    None => break,
+                }
+            }
+            // 2xx-terminated INVITE transactions are kept 64*T1 to absorb INVITE retransmissions.
+            e.tx.state() != TxState::Terminated || e.tx.poll_timeout().is_some()
+        });
+        let mut bye_done = Vec::new();
+        self.client.retain(|_, e| {
+            while e.tx.poll_timeout().is_some_and(|t| t <= now) {
+                match e.tx.handle_timeout(now) {
+                    Some(TxAction::Retransmit(b)) => to_send.push((e.peer, b)),
+                    Some(TxAction::TimedOut) => {
+                        bye_done.push(e.call);
+                        return false;
+                    }
+                    Some(TxAction::Terminated) => return false,
+                    None => break,
+                }
+            }
+            true
+        });
+        let mut ack_timeouts = Vec::new();
+        for (call, d) in self.dialogs.iter_mut() {
+            if let DialogState::AwaitingAck {
+                ok,
+                next,
+                interval,
+                deadline,
+            } = &mut d.state
+            {
+                if now >= *deadline {
+                    ack_timeouts.push(*call);
+                } else if now >= *next {
+                    to_send.push((d.peer, ok.clone()));
+                    *interval = (*interval * 2).min(T2);
+                    *next = now + *interval;
+                }
+            }
+        }
+        for (peer, data) in to_send {
+            self.transmit(peer, data);
+        }
+        for call in bye_done {
+            self.finish_bye(call, true);
+        }
+        for call in ack_timeouts {
+            // RFC 3261 §13.3.1.4: no ACK → the session is over; send BYE.
+            self.emit(Event::Ended {
+                call,
+                timed_out: true,
+            });
+            if let Some(d) = self.dialogs.get_mut(&call) {
+                d.reported = true;
+            }
+            self.send_bye(now, call);
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Redis access: DID routing, blacklists, tenant flow settings, SIP credentials, registrations,
+//! the event stream, the command stream and the heartbeat.
+
+use crate::ivr::FlowConfig;
+use anyhow::Result;
+use hotline_wire::gateway::{
+    self as wire, DidEntry, Direction, FlowMode, GatewayCommand, GatewayEvent,
+};
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Decision for an inbound call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// Unknown DID.
+    UnknownDid,
+    /// Caller is on the tenant's inbound blacklist.
+    Blacklisted {
+        /// Tenant.
+        tenant_id: Uuid,
+    },
+    /// Accept for this tenant.
+    Accept {
+        /// Tenant.
+        tenant_id: Uuid,
+        /// Who drives the call.
+        mode: FlowMode,
+        /// Built-in flow settings.
+        flow: FlowConfig,
+    },
+}
+
+/// Connects (retrying is the caller's business).
+pub async fn connect(url: &str) -> Result<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    Ok(ConnectionManager::new(client).await?)
+}
+
+/// Looks up a DID and the caller's blacklist status with one pipeline per step.
+pub async fn route(
+    con: &mut ConnectionManager,
+    did: &str,
+    caller: &str,
+    default_mode: FlowMode,
+    default_flow: &FlowConfig,
+) -> Result<Route> {
+    let entry: Option<String> = con.hget(wire::DIDS_KEY, did).await?;
+    let Some(tenant_id) = entry
+        .and_then(|e| serde_json::from_str::<DidEntry>(&e).ok())
+        .map(|e| e.tenant_id)
+    else {
+        return Ok(Route::UnknownDid);
+    };
+    let (blocked, settings): (bool, HashMap<String, String>) = redis::pipe()
+        .sismember(wire::blacklist_key(tenant_id, Direction::Inbound), caller)
+        .hgetall(wire::flow_key(tenant_id))
+        .query_async(con)
+        .await?;
+    if blocked {
+        return Ok(Route::Blacklisted { tenant_id });
+    }
+    let mode = match settings.get("mode").map(String::as_str) {
+        Some("backend") => FlowMode::Backend,
+        Some("builtin") => FlowMode::Builtin,
+        _ => default_mode,
+    };
+    let mut flow = default_flow.clone();
+    for (field, slot) in [
+        ("greeting", &mut flow.greeting),
+        ("menu", &mut flow.menu),
+        ("goodbye", &mut flow.goodbye),
+    ] {
+        if let Some(v) = settings.get(field) {
+            *slot = v.clone();
+        }
+    }
+    Ok(Route::Accept {
+        tenant_id,
+        mode,
+        flow,
+    })
+}
+
+/// Tenant of a slug (REGISTER domains).
+pub async fn tenant_by_slug(con: &mut ConnectionManager, slug: &str) -> Result<Option<Uuid>> {
+    let entry: Option<String> = con.hget(wire::TENANT_SLUGS_KEY, slug).await?;
+    Ok(entry
+        .and_then(|e| serde_json::from_str::<DidEntry>(&e).ok())
+        .map(|e| e.tenant_id))
+}
+
+/// HA1 of an extension.
+pub async fn extension_ha1(
+    con: &mut ConnectionManager,
+    tenant: Uuid,
+    ext: &str,
+) -> Result<Option<String>> {
+    Ok(con
+        .hget(wire::sip_extension_key(tenant, ext), "ha1")
+        .await?)
+}
+
+/// Stores (or removes, when `expires` is 0) an extension's binding.
+pub async fn save_registration(
+    con: &mut ConnectionManager,
+    tenant: Uuid,
+    ext: &str,
+    contact: &str,
+    gateway_id: &str,
+    expires: u32,
+) -> Result<()> {
+    let key = wire::registration_key(tenant, ext);
+    if expires == 0 {
+        let _: () = con.del(&key).await?;
+        return Ok(());
+    }
+    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(expires as i64)).to_rfc3339();
+    let _: () = redis::pipe()
+        .hset_multiple(
+            &key,
+            &[
+                ("contact", contact),
+                ("gateway_id", gateway_id),
+                ("expires_at", expires_at.as_str()),
+            ],
+        )
+        .expire(&key, expires as i64)
+        .query_async(con)
+        .await?;
+    Ok(())
+}
+
+/// Appends events to [`wire::EVENTS_STREAM`] in one pipeline.
+pub async fn publish(con: &mut ConnectionManager, events: &[GatewayEvent]) -> Result<()> {
+    let mut pipe = redis::pipe();
+    for ev in events {
+        let json = serde_json::to_string(ev)?;
+        pipe.cmd("XADD")
+            .arg(wire::EVENTS_STREAM)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(1_000_000)
+            .arg("*")
+            .arg(wire::STREAM_FIELD)
+            .arg(json)
+            .ignore();
+    }
+    let _: () = pipe.query_async(con).await?;
+    Ok(())
+}
+
+/// Reads commands after `last_id` (blocking up to `block_ms`); returns them and the new last id.
+/// Entries that are not valid commands are skipped (and logged).
+pub async fn read_commands(
+    con: &mut ConnectionManager,
+    stream: &str,
+    last_id: &str,
+    block_ms: usize,
+) -> Result<(Vec<GatewayCommand>, String)> {
+    let opts = redis::streams::StreamReadOptions::default()
+        .block(block_ms)
+        .count(256);
+    let reply: redis::streams::StreamReadReply =
+        con.xread_options(&[stream], &[last_id], &opts).await?;
+    let mut last = last_id.to_string();
+    let mut out = Vec::new();
+    for key in reply.keys {
+        for entry in key.ids {
+            last = entry.id.clone();
+            let json: Option<String> = entry.get(wire::STREAM_FIELD);
+            match json.as_deref().map(serde_json::from_str::<GatewayCommand>) {
+                Some(Ok(cmd)) => out.push(cmd),
+                other => tracing::warn!(id = %entry.id, ?other, "ignoring malformed command"),
+            }
+        }
+    }
+    Ok((out, last))
+}
+
+/// The id of the newest entry of `stream` (`0-0` when empty), to read only what follows.
+pub async fn last_stream_id(con: &mut ConnectionManager, stream: &str) -> Result<String> {
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+        .arg(stream)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(con)
+        .await?;
+    Ok(reply.ids.first().map(|e| e.id.clone()).unwrap_or_else(|| "0-0".into()))
+}
+
+/// Writes the heartbeat hash (expiring after `ttl_s`) and adds the gateway to the registry set.
+pub async fn heartbeat(
+    con: &mut ConnectionManager,
+    hb: &wire::GatewayHeartbeat,
+    ttl_s: i64,
+) -> Result<()> {
+    let key = wire::gateway_key(&hb.gateway_id);
+    let fields = [
+        ("gateway_id", hb.gateway_id.clone()),
+        ("sip_addr", hb.sip_addr.clone()),
+        ("calls", hb.calls.to_string()),
+        ("ports_used", hb.ports_used.to_string()),
+        ("cpu_percent", format!("{:.1}", hb.cpu_percent)),
+        ("draining", hb.draining.to_string()),
+        ("at", hb.at.to_rfc3339()),
+    ];
+    let _: () = redis::pipe()
+        .hset_multiple(&key, &fields)
+        .expire(&key, ttl_s)
+        .sadd(wire::GATEWAYS_KEY, &hb.gateway_id)
+        .query_async(con)
+        .await?;
+    Ok(())
+}
