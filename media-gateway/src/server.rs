@@ -82,6 +82,8 @@ struct Core {
     hangups: mpsc::UnboundedSender<CallKey>,
     nonce_secret: String,
     draining: Option<Instant>,
+    media_tasks: tokio::task::JoinSet<()>,
+    publisher: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and the drain complete.
@@ -107,7 +109,7 @@ pub async fn run(cfg: Config) -> Result<()> {
     let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (hang_tx, hang_rx) = mpsc::unbounded_channel();
-    tokio::spawn(publish_events(redis.clone(), ev_rx));
+    let publisher = tokio::spawn(publish_events(redis.clone(), ev_rx));
     tokio::spawn(read_commands(
         redis.clone(),
         cfg.gateway_id.clone(),
@@ -148,6 +150,8 @@ pub async fn run(cfg: Config) -> Result<()> {
         hangups: hang_tx,
         nonce_secret: msg::random_token(24),
         draining: None,
+        media_tasks: tokio::task::JoinSet::new(),
+        publisher: Some(publisher),
         cfg,
     };
     core.run(ctrl_rx, hang_rx).await
@@ -177,11 +181,12 @@ impl Core {
                 Some(call) = hangups.recv() => self.ep.hangup(Instant::now(), call),
                 _ = tick.tick() => {
                     self.ep.handle_timeout(Instant::now());
+                    while self.media_tasks.try_join_next().is_some() {}
                     if let Some(since) = self.draining {
                         if self.calls.is_empty() {
                             tracing::info!("drained: no calls left, exiting");
                             self.flush().await;
-                            return Ok(());
+                            return self.shutdown().await;
                         }
                         if since.elapsed() > self.cfg.drain_timeout {
                             tracing::warn!(calls = self.calls.len(), "drain timeout: hanging up remaining calls");
@@ -197,6 +202,17 @@ impl Core {
             }
             self.flush().await;
         }
+    }
+
+    /// Waits for media tasks (recordings finalised) and for every event to reach Redis.
+    async fn shutdown(mut self) -> Result<()> {
+        while self.media_tasks.join_next().await.is_some() {}
+        let publisher = self.publisher.take();
+        drop(self);
+        if let Some(p) = publisher {
+            let _ = tokio::time::timeout(Duration::from_secs(5), p).await;
+        }
+        Ok(())
     }
 
     async fn flush(&mut self) {
@@ -511,7 +527,7 @@ impl Core {
             tenant_id,
             at: Utc::now(),
         });
-        tokio::spawn(engine::run(setup, rx));
+        self.media_tasks.spawn(engine::run(setup, rx));
     }
 
     fn on_command(&mut self, cmd: GatewayCommand) {

@@ -189,7 +189,11 @@ pub async fn last_stream_id(con: &mut ConnectionManager, stream: &str) -> Result
         .arg(1)
         .query_async(con)
         .await?;
-    Ok(reply.ids.first().map(|e| e.id.clone()).unwrap_or_else(|| "0-0".into()))
+    Ok(reply
+        .ids
+        .first()
+        .map(|e| e.id.clone())
+        .unwrap_or_else(|| "0-0".into()))
 }
 
 /// Writes the heartbeat hash (expiring after `ttl_s`) and adds the gateway to the registry set.

@@ -521,3 +521,403 @@ fn backend_commands_drive_a_call() {
         }
     )));
 }
+
+fn in_dialog_request(method: &str, cseq: u32, extra_headers: &str, body: &str) -> String {
+    let len = if body.is_empty() {
+        "0".to_string()
+    } else {
+        "[len]".to_string()
+    };
+    format!(
+        r#"  <send retrans="500">
+    <![CDATA[
+      {method} [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Caller" <sip:+15550001111@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {cseq} {method}
+      Contact: <sip:caller@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+{extra_headers}      Content-Length: {len}
+
+{body}
+    ]]>
+  </send>
+"#
+    )
+}
+
+#[test]
+fn sip_info_dtmf_is_reported() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let gw = Gateway::start(
+        &redis,
+        GatewayOpts {
+            echo_ms: 500,
+            ..GatewayOpts::default()
+        },
+    );
+    let dir = TempDir::new("sipp");
+    let info = in_dialog_request(
+        "INFO",
+        2,
+        "      Content-Type: application/dtmf-relay\n",
+        "Signal=1\nDuration=160",
+    );
+    let body = g711_invite("[branch]")
+        + ANSWERED
+        + &pause(300)
+        + &info
+        + "  <recv response=\"200\"/>\n"
+        + GATEWAY_BYE;
+    let run = sipp(&gw, dir.path(), &scenario(&body), DID, &[]);
+    assert_ok(&run, &gw);
+    let evs = redis.events();
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            GatewayEvent::Dtmf {
+                digit: '1',
+                source: DtmfSource::SipInfo,
+                ..
+            }
+        )),
+        "{evs:#?}"
+    );
+}
+
+#[test]
+fn reinvite_puts_the_call_on_hold_and_back() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let dir = TempDir::new("sipp");
+    let sdp = |dir: &str| {
+        format!(
+            "      v=0\n      o=user1 53655765 2353687638 IN IP[local_ip_type] [local_ip]\n      s=-\n      c=IN IP[media_ip_type] [media_ip]\n      t=0 0\n      m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000\n      a={dir}"
+        )
+    };
+    let check = |expect: &str| {
+        format!(
+            "  <recv response=\"200\"><action><ereg regexp=\"a={expect}\" search_in=\"body\" check_it=\"true\" assign_to=\"d\"/></action></recv>\n"
+        )
+    };
+    let ack = |cseq: u32| in_dialog_request("ACK", cseq, "", "").replace(" retrans=\"500\"", "");
+    let body = g711_invite("[branch]")
+        + ANSWERED
+        + &pause(300)
+        + &in_dialog_request(
+            "INVITE",
+            2,
+            "      Content-Type: application/sdp\n",
+            &sdp("sendonly"),
+        )
+        + "  <recv response=\"100\" optional=\"true\"/>\n"
+        + &check("recvonly")
+        + &ack(2)
+        + &pause(300)
+        + &in_dialog_request(
+            "INVITE",
+            4,
+            "      Content-Type: application/sdp\n",
+            &sdp("sendrecv"),
+        )
+        + "  <recv response=\"100\" optional=\"true\"/>\n"
+        + &check("sendrecv")
+        + &ack(4)
+        + &pause(300)
+        + &CALLER_BYE.replace("CSeq: 3 BYE", "CSeq: 5 BYE");
+    let run = sipp(&gw, dir.path(), &scenario(&body), DID, &[]);
+    assert_ok(&run, &gw);
+}
+
+#[test]
+fn call_over_tcp() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let gw = Gateway::start(
+        &redis,
+        GatewayOpts {
+            digit_timeout_ms: 300,
+            ..GatewayOpts::default()
+        },
+    );
+    let dir = TempDir::new("sipp");
+    let body = g711_invite("[branch]").replace(" retrans=\"500\"", "") + ANSWERED + GATEWAY_BYE;
+    let run = sipp(&gw, dir.path(), &scenario(&body), DID, &["-t", "t1"]);
+    assert_ok(&run, &gw);
+    let evs = redis.wait_events(5, "hangup", |e| {
+        e.iter().any(|e| matches!(e, GatewayEvent::Hangup { .. }))
+    });
+    assert!(evs.iter().any(|e| matches!(
+        e,
+        GatewayEvent::Hangup {
+            cause: HangupCause::GatewayBye,
+            ..
+        }
+    )));
+}
+
+fn register_scenario(password: &str, final_status: u16) -> String {
+    let req = |cseq: u32, auth: &str| {
+        format!(
+            r#"  <send retrans="500">
+    <![CDATA[
+      REGISTER sip:acme.hotline.test SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:1001@acme.hotline.test>;tag=[pid]reg[call_number]
+      To: <sip:1001@acme.hotline.test>
+      Call-ID: [call_id]
+      CSeq: {cseq} REGISTER
+      Contact: <sip:1001@[local_ip]:[local_port]>
+      Expires: 120
+      Max-Forwards: 70
+{auth}      Content-Length: 0
+
+    ]]>
+  </send>
+"#
+        )
+    };
+    scenario(
+        &(req(1, "")
+            + "  <recv response=\"401\" auth=\"true\"/>\n"
+            + &req(
+                2,
+                &format!("      [authentication username=1001 password={password}]\n"),
+            )
+            + &format!("  <recv response=\"{final_status}\"/>\n")),
+    )
+}
+
+#[test]
+fn register_with_digest_auth() {
+    let redis = Redis::start();
+    let tenant = uuid::Uuid::new_v4();
+    let mut con = redis.con();
+    let entry = serde_json::json!({ "tenant_id": tenant }).to_string();
+    let _: () = redis::cmd("HSET")
+        .arg(hotline_wire::gateway::TENANT_SLUGS_KEY)
+        .arg("acme")
+        .arg(entry)
+        .query(&mut con)
+        .unwrap();
+    let ha1 = hotline_gateway::sip::digest::ha1("1001", "acme", "s3cret");
+    let _: () = redis::cmd("HSET")
+        .arg(hotline_wire::gateway::sip_extension_key(tenant, "1001"))
+        .arg("ha1")
+        .arg(ha1)
+        .arg("user_id")
+        .arg("u-1")
+        .query(&mut con)
+        .unwrap();
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let dir = TempDir::new("sipp");
+    let run = sipp(
+        &gw,
+        dir.path(),
+        &register_scenario("wrong", 403),
+        "1001",
+        &[],
+    );
+    assert_ok(&run, &gw);
+    let reg_key = hotline_wire::gateway::registration_key(tenant, "1001");
+    let exists: bool = redis::cmd("EXISTS").arg(&reg_key).query(&mut con).unwrap();
+    assert!(!exists, "wrong password must not register");
+    let run = sipp(
+        &gw,
+        dir.path(),
+        &register_scenario("s3cret", 200),
+        "1001",
+        &[],
+    );
+    assert_ok(&run, &gw);
+    let contact: Option<String> = redis::cmd("HGET")
+        .arg(&reg_key)
+        .arg("contact")
+        .query(&mut con)
+        .unwrap();
+    assert!(contact.is_some_and(|c| c.starts_with("sip:1001@127.0.0.1:")));
+    let ttl: i64 = redis::cmd("TTL").arg(&reg_key).query(&mut con).unwrap();
+    assert!((100..=120).contains(&ttl), "ttl {ttl}");
+    redis.wait_events(5, "registered", |e| {
+        e.iter().any(
+            |e| matches!(e, GatewayEvent::Registered { ext, expires: 120, .. } if ext == "1001"),
+        )
+    });
+}
+
+/// 10,000 hostile datagrams (random bytes, truncated and bit-flipped SIP, near-64 KB blobs) and
+/// an oversized TCP message; the gateway survives and then completes a normal call.
+#[test]
+fn survives_garbage_then_completes_a_call() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let gw = Gateway::start(
+        &redis,
+        GatewayOpts {
+            digit_timeout_ms: 300,
+            ..GatewayOpts::default()
+        },
+    );
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = gw.addr();
+    let mut rng = fastrand::Rng::with_seed(4);
+    let template = "INVITE sip:+994000000000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKfuzz\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:+994000000000@127.0.0.1>\r\nCall-ID: fuzz\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 60\r\n\r\nv=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0 8 101\r\na=sendonly\r\n".to_string();
+    for i in 0..10_000u32 {
+        let data: Vec<u8> = match i % 5 {
+            0 => (0..rng.usize(0..1400)).map(|_| rng.u8(..)).collect(),
+            1 => template.as_bytes()[..rng.usize(0..template.len())].to_vec(),
+            2 => {
+                let mut v = template.clone().into_bytes().to_vec();
+                for _ in 0..rng.usize(1..10) {
+                    let n = v.len();
+                    v[rng.usize(0..n)] = rng.u8(..);
+                }
+                v.iter()
+                    .map(|b| if *b == b'\r' && rng.bool() { b'\n' } else { *b })
+                    .collect::<Vec<u8>>()
+            }
+            3 => template
+                .replace("fuzz", &format!("fuzz{i}"))
+                .replace("+994000000000", &format!("+{}", rng.u64(..)))
+                .into_bytes(),
+            _ if i % 1000 == 4 => vec![b'A'; 65_000],
+            _ => format!(
+                "{} sip:x SIP/2.0\r\n{}: {}\r\n\r\n",
+                ["BYE", "ACK", "CANCEL", "INFO", "REGISTER", "FOO"][rng.usize(0..6)],
+                ["Via", "CSeq", "To", "Content-Length"][rng.usize(0..4)],
+                rng.u64(..)
+            )
+            .into_bytes(),
+        };
+        let _ = sock.send_to(&data, &target);
+        if i % 200 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    // Oversized TCP message: the connection is closed, nothing else happens.
+    {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(&target).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut big = b"OPTIONS sip:x SIP/2.0\r\nContent-Length: 70000\r\n\r\n".to_vec();
+        big.extend(std::iter::repeat_n(b'x', 70_000));
+        let _ = tcp.write_all(&big);
+        let mut buf = [0u8; 16];
+        let n = tcp.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "oversized TCP message must close the connection");
+    }
+    let mut child_status = None;
+    for _ in 0..10 {
+        child_status = gw.child_try_wait();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(child_status.is_none(), "gateway died: {}", gw.log_text());
+    let dir = TempDir::new("sipp");
+    let body = g711_invite("[branch]") + ANSWERED + GATEWAY_BYE;
+    let run = sipp(&gw, dir.path(), &scenario(&body), DID, &[]);
+    assert_ok(&run, &gw);
+    assert!(!gw.log_text().contains("panicked"), "{}", gw.log_text());
+}
+
+/// SIGTERM: new INVITEs get 503, the heartbeat says draining, the call in progress finishes,
+/// then the process exits by itself. Metrics are served meanwhile.
+#[test]
+fn sigterm_drains_calls_then_exits() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let metrics_port = free_ports(1);
+    let mut gw = Gateway::start(
+        &redis,
+        GatewayOpts {
+            extra_env: vec![(
+                "HOTLINE_GW_METRICS_ADDR".into(),
+                format!("127.0.0.1:{metrics_port}"),
+            )],
+            ..GatewayOpts::default()
+        },
+    );
+    let dir = TempDir::new("sipp");
+    write_pcmu_pcap(&dir.path().join("tone.pcap"), &tone(1000.0, 1.0, 8000.0));
+    let body = g711_invite("[branch]") + ANSWERED + &play("tone.pcap") + &pause(3000) + CALLER_BYE;
+    let gw_addr_port = gw.sip_port;
+    let dir_path = dir.path().to_path_buf();
+    let scen = scenario(&body);
+    let gw_ref: &Gateway = &gw;
+    let run = std::thread::scope(|s| {
+        let h = s.spawn(|| sipp(gw_ref, &dir_path, &scen, DID, &[]));
+        redis.wait_events(10, "answered", |e| {
+            e.iter()
+                .any(|e| matches!(e, GatewayEvent::CallAnswered { .. }))
+        });
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        let metrics = http_get(metrics_port);
+        assert!(metrics.contains("hotline_gw_calls_active 1"), "{metrics}");
+        assert!(
+            !metrics.contains("hotline_gw_rtp_packets_in_total 0\n"),
+            "{metrics}"
+        );
+        gw_ref.sigterm();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // A new call is refused while draining.
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let inv = format!(
+            "INVITE sip:{DID}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKdrain\r\nFrom: <sip:x@127.0.0.1>;tag=d\r\nTo: <sip:{DID}@127.0.0.1>\r\nCall-ID: drain\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 51\r\n\r\nv=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\nt=0 0\r\n"
+        );
+        sock.send_to(inv.as_bytes(), ("127.0.0.1", gw_addr_port))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, _) = sock
+            .recv_from(&mut buf)
+            .expect("response to INVITE while draining");
+        assert!(
+            buf[..n].starts_with(b"SIP/2.0 503"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        let draining: Option<String> = redis::cmd("HGET")
+            .arg(hotline_wire::gateway::gateway_key(&gw_ref.id))
+            .arg("draining")
+            .query(&mut redis.con())
+            .unwrap();
+        assert_eq!(draining.as_deref(), Some("true"));
+        h.join().unwrap()
+    });
+    assert_ok(&run, &gw);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(status) = gw.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gateway did not exit after drain:\n{}",
+            gw.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let evs = redis.events();
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, GatewayEvent::RecordingFinished { .. })),
+        "{evs:#?}"
+    );
+}
+
+fn http_get(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}

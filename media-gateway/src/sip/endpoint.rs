@@ -932,3 +932,317 @@ impl Endpoint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PEER: &str = "127.0.0.1:5099";
+
+    fn ep() -> Endpoint {
+        Endpoint::new(EndpointConfig {
+            advertised: "127.0.0.1:5060".parse().unwrap(),
+            user_agent: "t".into(),
+        })
+    }
+
+    fn peer() -> Peer {
+        Peer {
+            addr: PEER.parse().unwrap(),
+            transport: Transport::Udp,
+        }
+    }
+
+    fn invite(branch: &str, body: &str) -> String {
+        format!(
+            "INVITE sip:+994125550100@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5099;branch={branch}\r\nFrom: <sip:+15550001111@127.0.0.1>;tag=abc\r\nTo: <sip:+994125550100@127.0.0.1>\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\nContact: <sip:c@127.0.0.1:5099>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+    fn in_dialog(method: &str, branch: &str, cseq: u32, to_tag: &str, extra: &str) -> String {
+        format!(
+            "{method} sip:hotline@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5099;branch={branch}\r\nFrom: <sip:+15550001111@127.0.0.1>;tag=abc\r\nTo: <sip:+994125550100@127.0.0.1>;tag={to_tag}\r\nCall-ID: call-1\r\nCSeq: {cseq} {method}\r\n{extra}Content-Length: 0\r\n\r\n"
+        )
+    }
+
+    fn drain(ep: &mut Endpoint) -> (Vec<String>, Vec<Event>) {
+        let (mut sent, mut evs) = (Vec::new(), Vec::new());
+        while let Some(o) = ep.poll_output() {
+            match o {
+                Output::Transmit { data, .. } => {
+                    sent.push(String::from_utf8_lossy(&data).to_string())
+                }
+                Output::Event(e) => evs.push(e),
+            }
+        }
+        (sent, evs)
+    }
+
+    fn to_tag(resp: &str) -> String {
+        let to = resp.lines().find(|l| l.starts_with("To:")).unwrap();
+        msg::param(to, "tag").unwrap()
+    }
+
+    #[test]
+    fn invite_answer_ack_bye() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        e.handle_input(t0, peer(), invite("z9hG4bK1", SDP).as_bytes());
+        let (sent, evs) = drain(&mut e);
+        assert!(sent[0].starts_with("SIP/2.0 100"));
+        let Event::IncomingCall {
+            call, did, caller, ..
+        } = evs[0].clone()
+        else {
+            panic!("{evs:?}")
+        };
+        assert_eq!(
+            (did.as_str(), caller.as_str()),
+            ("+994125550100", "+15550001111")
+        );
+        assert!(e.answer(t0, call, "127.0.0.1".parse().unwrap(), 20000));
+        let (sent, _) = drain(&mut e);
+        assert!(sent[0].starts_with("SIP/2.0 200"), "{}", sent[0]);
+        assert!(sent[0].contains("m=audio 20000 RTP/AVP 0 101"));
+        let tag = to_tag(&sent[0]);
+        // No ACK yet: the 200 is retransmitted after T1.
+        e.handle_timeout(t0 + T1);
+        assert!(drain(&mut e).0[0].starts_with("SIP/2.0 200"));
+        // A retransmitted INVITE gets the 200 again and no new call.
+        e.handle_input(t0 + T1, peer(), invite("z9hG4bK1", SDP).as_bytes());
+        let (sent, evs) = drain(&mut e);
+        assert!(sent[0].starts_with("SIP/2.0 200") && evs.is_empty());
+        e.handle_input(
+            t0 + T1,
+            peer(),
+            in_dialog("ACK", "z9hG4bK2", 1, &tag, "").as_bytes(),
+        );
+        assert_eq!(drain(&mut e).1, vec![Event::Confirmed { call }]);
+        e.handle_timeout(t0 + 4 * T1);
+        assert!(drain(&mut e).0.is_empty(), "no retransmission after ACK");
+        e.handle_input(
+            t0 + 4 * T1,
+            peer(),
+            in_dialog("BYE", "z9hG4bK3", 2, &tag, "").as_bytes(),
+        );
+        let (sent, evs) = drain(&mut e);
+        assert!(sent[0].starts_with("SIP/2.0 200") && sent[0].contains("CSeq: 2 BYE"));
+        assert_eq!(evs, vec![Event::RemoteBye { call }]);
+        assert_eq!(e.active_calls(), 0);
+        // Everything is cleaned up after the wait timers.
+        e.handle_timeout(t0 + 200 * T1);
+        assert_eq!(e.transactions(), 0);
+    }
+
+    #[test]
+    fn gateway_bye_retransmits_until_answered() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        e.handle_input(t0, peer(), invite("z9hG4bK1", SDP).as_bytes());
+        let Event::IncomingCall { call, .. } = drain(&mut e).1[0].clone() else {
+            panic!()
+        };
+        e.answer(t0, call, "127.0.0.1".parse().unwrap(), 20000);
+        let tag = to_tag(&drain(&mut e).0[0]);
+        e.handle_input(
+            t0,
+            peer(),
+            in_dialog("ACK", "z9hG4bK2", 1, &tag, "").as_bytes(),
+        );
+        drain(&mut e);
+        e.hangup(t0, call);
+        let (sent, _) = drain(&mut e);
+        assert!(
+            sent[0].starts_with("BYE sip:c@127.0.0.1:5099 SIP/2.0"),
+            "{}",
+            sent[0]
+        );
+        assert!(sent[0].contains(&format!(";tag={tag}")) && sent[0].contains("CSeq: 2 BYE"));
+        e.handle_timeout(t0 + T1);
+        let (again, _) = drain(&mut e);
+        assert!(again[0].starts_with("BYE"));
+        let via = sent[0].lines().find(|l| l.starts_with("Via:")).unwrap();
+        let resp = format!("SIP/2.0 200 OK\r\n{via}\r\nFrom: x;tag={tag}\r\nTo: y;tag=abc\r\nCall-ID: call-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+        e.handle_input(t0 + T1, peer(), resp.as_bytes());
+        assert_eq!(
+            drain(&mut e).1,
+            vec![Event::Ended {
+                call,
+                timed_out: false
+            }]
+        );
+    }
+
+    #[test]
+    fn cancel_reinvite_info_options_and_errors() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        // CANCEL of a pending INVITE.
+        e.handle_input(t0, peer(), invite("z9hG4bKc", SDP).as_bytes());
+        let Event::IncomingCall { call, .. } = drain(&mut e).1[0].clone() else {
+            panic!()
+        };
+        let cancel = invite("z9hG4bKc", "")
+            .replace("INVITE sip", "CANCEL sip")
+            .replace("1 INVITE", "1 CANCEL");
+        e.handle_input(t0, peer(), cancel.as_bytes());
+        let (sent, evs) = drain(&mut e);
+        assert!(sent[0].starts_with("SIP/2.0 200") && sent[0].contains("CANCEL"));
+        assert!(sent[1].starts_with("SIP/2.0 487"));
+        assert_eq!(evs, vec![Event::Cancelled { call }]);
+        // Unsupported codec.
+        let g729 = SDP.replace("RTP/AVP 0 101", "RTP/AVP 18");
+        e.handle_input(
+            t0,
+            peer(),
+            invite("z9hG4bKg", &g729)
+                .replace("call-1", "call-2")
+                .as_bytes(),
+        );
+        let (sent, _) = drain(&mut e);
+        assert!(sent.iter().any(|s| s.starts_with("SIP/2.0 488")));
+        // OPTIONS and an unknown method.
+        let opt = in_dialog("OPTIONS", "z9hG4bKo", 1, "x", "").replace(";tag=x", "");
+        e.handle_input(t0, peer(), opt.as_bytes());
+        assert!(drain(&mut e).0[0].starts_with("SIP/2.0 200"));
+        let sub = in_dialog("SUBSCRIBE", "z9hG4bKs", 1, "x", "");
+        e.handle_input(t0, peer(), sub.as_bytes());
+        assert!(drain(&mut e).0[0].starts_with("SIP/2.0 405"));
+        // Missing Call-ID → 400.
+        let bad = in_dialog("OPTIONS", "z9hG4bKb", 1, "x", "").replace("Call-ID: call-1\r\n", "");
+        e.handle_input(t0, peer(), bad.as_bytes());
+        assert!(drain(&mut e).0[0].starts_with("SIP/2.0 400"));
+        // A confirmed call: INFO DTMF and a re-INVITE to hold.
+        e.handle_input(
+            t0,
+            peer(),
+            invite("z9hG4bKd", SDP)
+                .replace("call-1", "call-3")
+                .as_bytes(),
+        );
+        let Event::IncomingCall { call, .. } = drain(&mut e).1[0].clone() else {
+            panic!()
+        };
+        e.answer(t0, call, "127.0.0.1".parse().unwrap(), 20000);
+        let tag = to_tag(&drain(&mut e).0[0]);
+        let ack = in_dialog("ACK", "z9hG4bKe", 1, &tag, "").replace("call-1", "call-3");
+        e.handle_input(t0, peer(), ack.as_bytes());
+        drain(&mut e);
+        let info = in_dialog(
+            "INFO",
+            "z9hG4bKf",
+            2,
+            &tag,
+            "Content-Type: application/dtmf-relay\r\n",
+        )
+        .replace("call-1", "call-3")
+        .replace(
+            "Content-Length: 0\r\n\r\n",
+            "Content-Length: 24\r\n\r\nSignal=5\r\nDuration=160\r\n",
+        );
+        e.handle_input(t0, peer(), info.as_bytes());
+        let (sent, evs) = drain(&mut e);
+        assert!(sent[0].starts_with("SIP/2.0 200"));
+        assert_eq!(evs, vec![Event::InfoDtmf { call, digit: '5' }]);
+        let hold_sdp = SDP.to_string() + "a=sendonly\r\n";
+        let reinvite = invite("z9hG4bKh", &hold_sdp)
+            .replace("call-1", "call-3")
+            .replace("CSeq: 1 INVITE", "CSeq: 3 INVITE")
+            .replace(
+                "To: <sip:+994125550100@127.0.0.1>",
+                &format!("To: <sip:+994125550100@127.0.0.1>;tag={tag}"),
+            );
+        e.handle_input(t0, peer(), reinvite.as_bytes());
+        let (sent, evs) = drain(&mut e);
+        assert!(
+            sent[0].starts_with("SIP/2.0 200") && sent[0].contains("a=recvonly"),
+            "{}",
+            sent[0]
+        );
+        assert_eq!(
+            evs,
+            vec![Event::MediaUpdate {
+                call,
+                remote_rtp: "127.0.0.1:4000".parse().unwrap(),
+                direction: Direction::SendOnly
+            }]
+        );
+        // BYE for an unknown dialog → 481.
+        let stray = in_dialog("BYE", "z9hG4bKz", 9, "nope", "").replace("call-1", "call-9");
+        e.handle_input(t0, peer(), stray.as_bytes());
+        assert!(drain(&mut e).0[0].starts_with("SIP/2.0 481"));
+    }
+
+    #[test]
+    fn no_ack_ends_the_call_with_bye() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        e.handle_input(t0, peer(), invite("z9hG4bK1", SDP).as_bytes());
+        let Event::IncomingCall { call, .. } = drain(&mut e).1[0].clone() else {
+            panic!()
+        };
+        e.answer(t0, call, "127.0.0.1".parse().unwrap(), 20000);
+        drain(&mut e);
+        let mut now = t0;
+        let (mut retrans, mut byes, mut evs) = (0, 0, Vec::new());
+        while now < t0 + 65 * T1 {
+            now += Duration::from_millis(100);
+            e.handle_timeout(now);
+            let (sent, ev) = drain(&mut e);
+            retrans += sent.iter().filter(|s| s.starts_with("SIP/2.0 200")).count();
+            byes += sent.iter().filter(|s| s.starts_with("BYE")).count();
+            evs.extend(ev);
+        }
+        assert!(retrans >= 7, "{retrans}");
+        assert!(byes >= 1);
+        assert_eq!(
+            evs,
+            vec![Event::Ended {
+                call,
+                timed_out: true
+            }]
+        );
+    }
+
+    fn mutate(base: &[u8], flips: &[(usize, u8)], cut: usize) -> Vec<u8> {
+        let mut v = base.to_vec();
+        for (i, b) in flips {
+            if !v.is_empty() {
+                let n = v.len();
+                v[i % n] = *b;
+            }
+        }
+        v.truncate(cut.min(v.len()));
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Random bytes, and real messages with random byte flips and truncation, never panic
+        /// and never produce anything but responses.
+        #[test]
+        fn hostile_input_never_panics(random in proptest::collection::vec(any::<u8>(), 0..1500),
+                                      flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+                                      cut in 0usize..2000,
+                                      which in 0usize..4) {
+            let t0 = Instant::now();
+            let mut e = ep();
+            e.handle_input(t0, peer(), &random);
+            let tagged = in_dialog("BYE", "z9hG4bKq", 2, "t", "");
+            let bases = [invite("z9hG4bKp", SDP), tagged, SDP.to_string(), in_dialog("REGISTER", "z9hG4bKr", 1, "t", "Authorization: Digest username=\"1\"\r\n")];
+            let m = mutate(bases[which].as_bytes(), &flips, cut);
+            e.handle_input(t0, peer(), &m);
+            e.handle_timeout(t0 + 100 * T1);
+            while let Some(o) = e.poll_output() {
+                if let Output::Transmit { data, .. } = o {
+                    prop_assert!(data.starts_with(b"SIP/2.0 ") || data.starts_with(b"BYE "));
+                }
+            }
+        }
+    }
+}

@@ -509,3 +509,21 @@ pub fn goertzel(samples: &[i16], rate: u32, freq: f32) -> f64 {
 pub fn rms(samples: &[i16]) -> f64 {
     (samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / samples.len().max(1) as f64).sqrt()
 }
+
+impl Gateway {
+    /// `Some(status)` if the process has exited.
+    pub fn child_try_wait(&self) -> Option<std::process::ExitStatus> {
+        // `try_wait` needs `&mut`; probe with kill -0 instead.
+        let alive = Command::new("kill")
+            .arg("-0")
+            .arg(self.child.id().to_string())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if alive {
+            None
+        } else {
+            Some(std::process::ExitStatus::default())
+        }
+    }
+}
