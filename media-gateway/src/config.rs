@@ -35,6 +35,12 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Source networks allowed to send INVITEs (empty: everyone).
     pub trunk_acl: Vec<(IpAddr, u8)>,
+    /// Outbound trunk (next hop of `originate`d calls).
+    pub trunk: Option<SocketAddr>,
+    /// Digest credentials for the outbound trunk.
+    pub trunk_auth: Option<(String, String)>,
+    /// Longest wait for the backend's `answer` before a ringing call gets 480.
+    pub answer_timeout: Duration,
     /// Longest drain after SIGTERM before remaining calls are hung up.
     pub drain_timeout: Duration,
     /// Heartbeat period.
@@ -159,6 +165,18 @@ impl Config {
                 .transpose()
                 .context("HOTLINE_GW_METRICS_ADDR")?,
             trunk_acl,
+            trunk: var("HOTLINE_GW_TRUNK")
+                .map(|t| {
+                    use std::net::ToSocketAddrs;
+                    t.to_socket_addrs()
+                        .ok()
+                        .and_then(|mut a| a.next())
+                        .ok_or_else(|| anyhow!("HOTLINE_GW_TRUNK: cannot resolve {t}"))
+                })
+                .transpose()?,
+            trunk_auth: var("HOTLINE_GW_TRUNK_USER")
+                .map(|u| (u, var("HOTLINE_GW_TRUNK_PASSWORD").unwrap_or_default())),
+            answer_timeout: Duration::from_secs(ms("HOTLINE_GW_ANSWER_TIMEOUT_S", 60)? as u64),
             drain_timeout: Duration::from_secs(ms("HOTLINE_GW_DRAIN_TIMEOUT_S", 300)? as u64),
             heartbeat: Duration::from_millis(ms("HOTLINE_GW_HEARTBEAT_MS", 5000)? as u64),
             json_logs: var("HOTLINE_GW_LOG_FORMAT").as_deref() == Some("json"),

@@ -243,6 +243,16 @@ pub fn build_answer(
     s
 }
 
+/// Our offer for an outbound call: PCMU, PCMA and telephone-event 101, 20 ms, sendrecv.
+pub fn build_offer(local_ip: IpAddr, local_port: u16, session_id: u64, version: u64) -> String {
+    let ipv = if local_ip.is_ipv4() { "IP4" } else { "IP6" };
+    format!(
+        "v=0\r\no=hotline {session_id} {version} IN {ipv} {local_ip}\r\ns=Hotline\r\nc=IN {ipv} {local_ip}\r\nt=0 0\r\n\
+         m=audio {local_port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +276,13 @@ mod tests {
         );
         assert!(a.contains("m=audio 20000 RTP/AVP 8 101\r\n"));
         assert!(a.contains("m=video 0 RTP/AVP 96\r\n"));
+    }
+
+    #[test]
+    fn our_offer_is_acceptable() {
+        let o = build_offer("10.0.0.2".parse().unwrap(), 20000, 1, 1);
+        let a = accept_offer(o.as_bytes()).unwrap();
+        assert_eq!((a.codec, a.telephone_event), (G711::Pcmu, Some(101)));
     }
 
     #[test]

@@ -9,14 +9,16 @@ use crate::metrics;
 use crate::sdp::AcceptedOffer;
 use crate::sip::digest;
 use crate::sip::endpoint::{
-    CallKey, Endpoint, EndpointConfig, Event, Output, Peer, Transport, TxHandle,
+    CallKey, Endpoint, EndpointConfig, Event, Originate, Output, Peer, Transport, TxHandle,
 };
 use crate::sip::msg;
 use crate::store::{self, Route};
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
-use hotline_wire::gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent, HangupCause};
+use hotline_wire::gateway::{
+    self as wire, Direction, FlowMode, GatewayCommand, GatewayEvent, HangupCause,
+};
 use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,6 +52,10 @@ enum Ctrl {
         extra: Vec<(&'static str, String)>,
     },
     Command(GatewayCommand),
+    Originate {
+        cmd: GatewayCommand,
+        blocked: Result<bool, String>,
+    },
     Drain,
 }
 
@@ -65,6 +71,11 @@ struct CallEntry {
     mode: FlowMode,
     flow: FlowConfig,
     answered: bool,
+    created: Instant,
+    /// Placed by us (UAC) with an `originate` command.
+    outbound: bool,
+    /// We asked for the hang-up (CANCEL / BYE / reject).
+    hangup_requested: bool,
 }
 
 struct Core {
@@ -182,6 +193,7 @@ impl Core {
                 _ = tick.tick() => {
                     self.ep.handle_timeout(Instant::now());
                     while self.media_tasks.try_join_next().is_some() {}
+                    self.expire_unanswered();
                     if let Some(since) = self.draining {
                         if self.calls.is_empty() {
                             tracing::info!("drained: no calls left, exiting");
@@ -287,6 +299,9 @@ impl Core {
                         mode: self.cfg.flow_mode,
                         flow: FlowConfig::default(),
                         answered: false,
+                        created: now,
+                        outbound: false,
+                        hangup_requested: false,
                     },
                 );
                 let mut con = self.redis.clone();
@@ -320,6 +335,26 @@ impl Core {
                     HangupCause::GatewayBye
                 };
                 self.end_call(call, cause, None)
+            }
+            Event::OutboundAnswered { call, answer } => {
+                let Some(entry) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                tracing::info!(call_id = %entry.id, "outbound call answered");
+                entry.offer = answer;
+                let (Some(tenant), Some(sockets)) = (entry.tenant, entry.sockets.take()) else {
+                    return;
+                };
+                self.start_media(call, tenant, sockets);
+            }
+            Event::OutboundFailed { call, status } => {
+                let requested = self.calls.get(&call).is_some_and(|e| e.hangup_requested);
+                let cause = match status {
+                    487 if requested => HangupCause::Cancelled,
+                    408 => HangupCause::Timeout,
+                    _ => HangupCause::Rejected,
+                };
+                self.end_call(call, cause, Some(status));
             }
             Event::MediaUpdate {
                 call,
@@ -410,6 +445,7 @@ impl Core {
             Ctrl::Registered { tx, status, extra } => self.ep.respond(now, &tx, status, &extra),
             Ctrl::Routed { call, route } => self.on_routed(call, route),
             Ctrl::Command(cmd) => self.on_command(cmd),
+            Ctrl::Originate { cmd, blocked } => self.place_call(cmd, blocked),
             Ctrl::Drain => {
                 if self.draining.is_none() {
                     tracing::info!(
@@ -421,6 +457,34 @@ impl Core {
                     self.heartbeat(0.0);
                 }
             }
+        }
+    }
+
+    /// Calls ringing longer than the answer timeout (the backend never answered) get 480.
+    fn expire_unanswered(&mut self) {
+        let limit = self.cfg.answer_timeout;
+        let stale: Vec<CallKey> = self
+            .calls
+            .iter()
+            .filter(|(_, e)| !e.answered && e.tenant.is_some() && e.created.elapsed() > limit)
+            .map(|(k, _)| *k)
+            .collect();
+        for call in stale {
+            let Some(e) = self.calls.get_mut(&call) else {
+                continue;
+            };
+            if e.outbound {
+                if !e.hangup_requested {
+                    tracing::info!(call_id = %e.id, "outbound call not answered in time: CANCEL");
+                    e.hangup_requested = true;
+                    self.ep.hangup(Instant::now(), call);
+                }
+                continue;
+            }
+            tracing::warn!(call_id = %e.id, "not answered in time: 480");
+            metrics::CALLS_REJECTED.add(1);
+            self.ep.reject(Instant::now(), call, 480, &[]);
+            self.end_call(call, HangupCause::Timeout, Some(480));
         }
     }
 
@@ -504,6 +568,14 @@ impl Core {
         {
             return;
         }
+        self.start_media(call, tenant_id, sockets);
+    }
+
+    /// Spawns the media task of an answered call (inbound after our 200, outbound after theirs).
+    fn start_media(&mut self, call: CallKey, tenant_id: Uuid, sockets: MediaSockets) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
         entry.answered = true;
         let (tx, rx) = mpsc::unbounded_channel();
         entry.media = Some(tx);
@@ -530,8 +602,124 @@ impl Core {
         self.media_tasks.spawn(engine::run(setup, rx));
     }
 
+    /// `originate`: checks the tenant's outbound blacklist in Redis, then places the call.
+    fn on_originate(&mut self, cmd: GatewayCommand) {
+        let GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            callee,
+            ..
+        } = &cmd
+        else {
+            return;
+        };
+        let (call_id, tenant_id, callee) = (*call_id, *tenant_id, msg::to_e164(callee));
+        if self.cfg.trunk.is_none() {
+            let _ = self.events.send(GatewayEvent::CommandFailed {
+                call_id,
+                reason: "no outbound trunk configured (HOTLINE_GW_TRUNK)".into(),
+            });
+            return;
+        }
+        let mut con = self.redis.clone();
+        let ctrl = self.ctrl.clone();
+        tokio::spawn(async move {
+            let blocked = store::is_blacklisted(&mut con, tenant_id, Direction::Outbound, &callee)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = ctrl.send(Ctrl::Originate { cmd, blocked });
+        });
+    }
+
+    fn place_call(&mut self, cmd: GatewayCommand, blocked: Result<bool, String>) {
+        let GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            caller,
+            callee,
+        } = cmd
+        else {
+            return;
+        };
+        let (caller, callee) = (msg::to_e164(&caller), msg::to_e164(&callee));
+        let hangup = |status| GatewayEvent::Hangup {
+            call_id,
+            tenant_id,
+            cause: HangupCause::Rejected,
+            status: Some(status),
+            at: Utc::now(),
+        };
+        match blocked {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(%call_id, %callee, "callee on the outbound blacklist: 403");
+                let _ = self.events.send(hangup(403));
+                return;
+            }
+            Err(e) => {
+                tracing::error!(%call_id, error = %e, "blacklist lookup failed");
+                let _ = self.events.send(hangup(503));
+                return;
+            }
+        }
+        let Some(trunk) = self.cfg.trunk else { return };
+        if self.by_id.contains_key(&call_id) {
+            let _ = self.events.send(GatewayEvent::CommandFailed {
+                call_id,
+                reason: "call id already in use".into(),
+            });
+            return;
+        }
+        let Some(sockets) = self.ports.bind(self.cfg.media_ip) else {
+            let _ = self.events.send(hangup(503));
+            return;
+        };
+        let origin = Originate {
+            caller: caller.clone(),
+            callee: callee.clone(),
+            trunk,
+            media: (self.cfg.media_ip, sockets.lease.port),
+            auth: self.cfg.trunk_auth.clone(),
+        };
+        let call = self.ep.originate(Instant::now(), origin);
+        tracing::info!(%call_id, %caller, %callee, %trunk, "outbound call");
+        metrics::CALLS_TOTAL.add(1);
+        metrics::CALLS_ACTIVE.add(1);
+        self.by_id.insert(call_id, call);
+        let placeholder = crate::sdp::AcceptedOffer {
+            remote_rtp: trunk,
+            codec: crate::media::g711::G711::Pcmu,
+            telephone_event: None,
+            direction: crate::sdp::Direction::SendRecv,
+            m_index: 0,
+            m_lines: Vec::new(),
+        };
+        self.calls.insert(
+            call,
+            CallEntry {
+                id: call_id,
+                did: callee,
+                caller,
+                sip_call_id: String::new(),
+                tenant: Some(tenant_id),
+                offer: placeholder,
+                sockets: Some(sockets),
+                media: None,
+                mode: FlowMode::Backend,
+                flow: FlowConfig::default(),
+                answered: false,
+                created: Instant::now(),
+                outbound: true,
+                hangup_requested: false,
+            },
+        );
+    }
+
     fn on_command(&mut self, cmd: GatewayCommand) {
         let call_id = cmd.call_id();
+        if matches!(cmd, GatewayCommand::Originate { .. }) && !self.by_id.contains_key(&call_id) {
+            return self.on_originate(cmd);
+        }
         let Some(&call) = self.by_id.get(&call_id) else {
             let _ = self.events.send(GatewayEvent::CommandFailed {
                 call_id,
@@ -541,9 +729,22 @@ impl Core {
         };
         let ivr = match cmd {
             GatewayCommand::Answer { .. } => return self.answer(call),
+            GatewayCommand::Originate { .. } => {
+                let _ = self.events.send(GatewayEvent::CommandFailed {
+                    call_id,
+                    reason: "call id already in use".into(),
+                });
+                return;
+            }
             GatewayCommand::Hangup { status, .. } => {
-                let answered = self.calls.get(&call).is_some_and(|e| e.answered);
-                if answered {
+                let (answered, outbound) = match self.calls.get_mut(&call) {
+                    Some(e) => {
+                        e.hangup_requested = true;
+                        (e.answered, e.outbound)
+                    }
+                    None => (false, false),
+                };
+                if answered || outbound {
                     self.ep.hangup(Instant::now(), call);
                 } else {
                     self.reject(

@@ -83,6 +83,18 @@ pub async fn route(
     })
 }
 
+/// Whether `number` is on the tenant's blacklist for `direction`.
+pub async fn is_blacklisted(
+    con: &mut ConnectionManager,
+    tenant: Uuid,
+    direction: Direction,
+    number: &str,
+) -> Result<bool> {
+    Ok(con
+        .sismember(wire::blacklist_key(tenant, direction), number)
+        .await?)
+}
+
 /// Tenant of a slug (REGISTER domains).
 pub async fn tenant_by_slug(con: &mut ConnectionManager, slug: &str) -> Result<Option<Uuid>> {
     let entry: Option<String> = con.hget(wire::TENANT_SLUGS_KEY, slug).await?;

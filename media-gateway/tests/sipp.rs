@@ -921,3 +921,162 @@ fn http_get(port: u16) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+const CARRIER_UAS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="carrier">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]auth[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      WWW-Authenticate: Digest realm="carrier", nonce="n0nce[call_number]", qop="auth"
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="INVITE">
+    <action><verifyauth assign_to="authok" username="gwuser" password="gwpass"/></action>
+  </recv>
+  <nop hide="true" test="authok" next="authgood"/>
+  <recv request="NEVER" timeout="100"/>
+  <label id="authgood"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:carrier@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=carrier 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+"#;
+
+/// `originate` places a call through the trunk, answering its digest challenge; the call is
+/// answered, recorded, and hung up by command. A callee on the outbound blacklist gets 403.
+#[test]
+fn originate_through_trunk_with_digest_auth() {
+    let redis = Redis::start();
+    let trunk_port = free_ports(1);
+    let gw = Gateway::start(
+        &redis,
+        GatewayOpts {
+            extra_env: vec![
+                ("HOTLINE_GW_TRUNK".into(), format!("127.0.0.1:{trunk_port}")),
+                ("HOTLINE_GW_TRUNK_USER".into(), "gwuser".into()),
+                ("HOTLINE_GW_TRUNK_PASSWORD".into(), "gwpass".into()),
+            ],
+            ..GatewayOpts::default()
+        },
+    );
+    let tenant_id = uuid::Uuid::new_v4();
+    let _: () = redis::cmd("SADD")
+        .arg(hotline_wire::gateway::blacklist_key(
+            tenant_id,
+            hotline_wire::gateway::Direction::Outbound,
+        ))
+        .arg("+15550009999")
+        .query(&mut redis.con())
+        .unwrap();
+    let blocked = uuid::Uuid::new_v4();
+    redis.send_command(
+        &gw.id,
+        &GatewayCommand::Originate {
+            call_id: blocked,
+            tenant_id,
+            caller: "+15550002222".into(),
+            callee: "+15550009999".into(),
+        },
+    );
+    redis.wait_events(5, "blacklisted outbound", |e| {
+        e.iter().any(|e| matches!(e, GatewayEvent::Hangup { call_id, status: Some(403), cause: HangupCause::Rejected, .. } if *call_id == blocked))
+    });
+    let dir = TempDir::new("carrier");
+    let uas_dir = dir.path().to_path_buf();
+    let uas = std::thread::spawn(move || sipp_uas(&uas_dir, CARRIER_UAS, trunk_port));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let call_id = uuid::Uuid::new_v4();
+    redis.send_command(
+        &gw.id,
+        &GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            caller: "+15550002222".into(),
+            callee: "15550003333".into(),
+        },
+    );
+    redis.wait_events(15, "outbound answered", |e| {
+        e.iter()
+            .any(|e| matches!(e, GatewayEvent::CallAnswered { call_id: c, .. } if *c == call_id))
+    });
+    redis.send_command(
+        &gw.id,
+        &GatewayCommand::Play {
+            call_id,
+            prompt: "greeting".into(),
+            interruptible: false,
+        },
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    redis.send_command(
+        &gw.id,
+        &GatewayCommand::Hangup {
+            call_id,
+            status: None,
+        },
+    );
+    let run = uas.join().unwrap();
+    assert_ok(&run, &gw);
+    let evs = redis.wait_events(5, "recording", |e| {
+        e.iter().any(
+            |e| matches!(e, GatewayEvent::RecordingFinished { call_id: c, .. } if *c == call_id),
+        )
+    });
+    assert!(evs.iter().any(|e| matches!(e, GatewayEvent::Hangup { call_id: c, cause: HangupCause::GatewayBye, .. } if *c == call_id)), "{evs:#?}");
+    assert!(evs
+        .iter()
+        .any(|e| matches!(e, GatewayEvent::PlaybackFinished { call_id: c, .. } if *c == call_id)));
+}

@@ -166,6 +166,20 @@ pub enum GatewayCommand {
         /// Target leg.
         target: String,
     },
+    /// Place an outbound call (dialer, callbacks) through the gateway's trunk. The gateway
+    /// answers with [`GatewayEvent::CallAnswered`] or [`GatewayEvent::Hangup`] (`rejected` with
+    /// the trunk's status, 403 when the callee is on the tenant's outbound blacklist). Once
+    /// answered, the call takes the same media commands as an inbound one.
+    Originate {
+        /// Call id chosen by the backend (must be new).
+        call_id: Uuid,
+        /// Tenant placing the call (its outbound blacklist applies).
+        tenant_id: Uuid,
+        /// Caller id presented (E.164).
+        caller: String,
+        /// Number to call (E.164).
+        callee: String,
+    },
     /// Hang up (BYE when answered, a final error response otherwise).
     Hangup {
         /// Call.
@@ -187,6 +201,7 @@ impl GatewayCommand {
             | Self::MusicOnHold { call_id, .. }
             | Self::StopMedia { call_id }
             | Self::Bridge { call_id, .. }
+            | Self::Originate { call_id, .. }
             | Self::Hangup { call_id, .. } => *call_id,
         }
     }

@@ -221,7 +221,7 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
                         if p.payload_type == codec.payload_type() {
                             dec.clear();
                             codec.decode(&p.payload[..p.payload.len().min(FRAME * 4)], &mut dec);
-                            jitter.push(p.seq, dec.clone());
+                            jitter.push(p.timestamp, dec.clone());
                         } else if Some(p.payload_type) == telephone_event {
                             if let Some(d) = dtmf.on_packet(p.timestamp, p.payload) {
                                 digits.push((d, DtmfSource::Rfc4733));

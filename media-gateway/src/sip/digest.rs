@@ -80,6 +80,70 @@ pub fn challenge(realm: &str, nonce: &str) -> String {
     format!("Digest realm=\"{realm}\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"")
 }
 
+/// A `WWW-Authenticate` / `Proxy-Authenticate` challenge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Challenge {
+    /// `realm`.
+    pub realm: String,
+    /// `nonce`.
+    pub nonce: String,
+    /// `qop` options offered.
+    pub qop: Option<String>,
+    /// `opaque`, echoed back.
+    pub opaque: Option<String>,
+}
+
+/// Parses a digest challenge; `None` for other schemes or missing realm/nonce.
+pub fn parse_challenge(value: &str) -> Option<Challenge> {
+    let rest = value.trim();
+    if rest.len() < 7 || !rest[..6].eq_ignore_ascii_case("digest") {
+        return None;
+    }
+    let mut map: HashMap<String, String> = HashMap::new();
+    for part in super::msg::split_list(&rest[6..]) {
+        if let Some((k, v)) = part.split_once('=') {
+            map.insert(
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_string(),
+            );
+        }
+    }
+    Some(Challenge {
+        realm: map.remove("realm")?,
+        nonce: map.remove("nonce")?,
+        qop: map.remove("qop"),
+        opaque: map.remove("opaque"),
+    })
+}
+
+/// Builds the `Authorization` value answering `ch` (MD5, `qop=auth` when offered).
+pub fn authorize(ch: &Challenge, user: &str, password: &str, method: &str, uri: &str) -> String {
+    let h1 = ha1(user, &ch.realm, password);
+    let h2 = md5_hex(&format!("{method}:{uri}"));
+    let auth_qop = ch
+        .qop
+        .as_deref()
+        .is_some_and(|q| q.split(',').any(|o| o.trim().eq_ignore_ascii_case("auth")));
+    let mut v = format!(
+        "Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", algorithm=MD5",
+        ch.realm, ch.nonce
+    );
+    if auth_qop {
+        let cnonce = super::msg::random_token(16);
+        let response = md5_hex(&format!("{h1}:{}:00000001:{cnonce}:auth:{h2}", ch.nonce));
+        v.push_str(&format!(
+            ", response=\"{response}\", qop=auth, nc=00000001, cnonce=\"{cnonce}\""
+        ));
+    } else {
+        let response = md5_hex(&format!("{h1}:{}:{h2}", ch.nonce));
+        v.push_str(&format!(", response=\"{response}\""));
+    }
+    if let Some(o) = &ch.opaque {
+        v.push_str(&format!(", opaque=\"{o}\""));
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +164,26 @@ mod tests {
         };
         assert!(verify(&creds, "GET", &h));
         assert!(!verify(&creds, "POST", &h));
+    }
+
+    #[test]
+    fn our_authorization_verifies() {
+        let ch = parse_challenge(
+            r#"Digest realm="carrier", nonce="n0", qop="auth,auth-int", opaque="op""#,
+        )
+        .unwrap();
+        for (ch, what) in [
+            (ch.clone(), "qop"),
+            (Challenge { qop: None, ..ch }, "no qop"),
+        ] {
+            let v = authorize(&ch, "gw", "pw", "INVITE", "sip:+1@carrier");
+            let creds = parse_authorization(&v).unwrap();
+            assert!(
+                verify(&creds, "INVITE", &ha1("gw", "carrier", "pw")),
+                "{what}: {v}"
+            );
+            assert!(!verify(&creds, "INVITE", &ha1("gw", "carrier", "nope")));
+        }
     }
 
     #[test]

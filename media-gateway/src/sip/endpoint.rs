@@ -6,6 +6,7 @@
 //! [`Endpoint::handle_timeout`], and drain [`Endpoint::poll_output`]: bytes to transmit and
 //! events for the call layer. It owns no socket and no clock.
 
+use super::digest;
 use super::msg::{self, build_response};
 use super::transaction::{
     ClientTransaction, ServerKind, ServerTransaction, TxAction, TxState, T1, T2,
@@ -130,6 +131,21 @@ pub enum Event {
         /// Digit.
         digit: char,
     },
+    /// An outbound call was answered (ACK sent); media can start with the answer's parameters.
+    OutboundAnswered {
+        /// Call.
+        call: CallKey,
+        /// The remote's SDP answer.
+        answer: AcceptedOffer,
+    },
+    /// An outbound call failed before answer (final status; 408 for Timer B, 487 when we
+    /// cancelled it, 488 when the answer had no usable audio).
+    OutboundFailed {
+        /// Call.
+        call: CallKey,
+        /// Final status.
+        status: u16,
+    },
     /// A REGISTER for the transaction user to authenticate; answer with [`Endpoint::respond`].
     Register {
         /// Transaction to answer.
@@ -187,6 +203,37 @@ struct Dialog {
     sdp_version: u64,
     /// `Ended` already reported (ACK timeout) — do not report again when the BYE completes.
     reported: bool,
+    /// Set for calls we placed (UAC side).
+    outbound: Option<Outbound>,
+}
+
+/// UAC state of an outbound call.
+#[derive(Debug)]
+struct Outbound {
+    /// Branch of the current INVITE (CANCEL reuses it).
+    branch: String,
+    request_uri: String,
+    auth: Option<(String, String)>,
+    auth_tried: bool,
+    offer_sdp: String,
+    /// ACK of the 2xx, re-sent when the 2xx is retransmitted.
+    ack: Option<Bytes>,
+    cancelled: bool,
+}
+
+/// What the call layer needs to place a call.
+#[derive(Debug, Clone)]
+pub struct Originate {
+    /// Caller id (user part of From).
+    pub caller: String,
+    /// Callee (user part of the Request-URI).
+    pub callee: String,
+    /// The trunk (next hop).
+    pub trunk: SocketAddr,
+    /// Our RTP address for the offer.
+    pub media: (IpAddr, u16),
+    /// Digest credentials for the trunk, if it challenges.
+    pub auth: Option<(String, String)>,
 }
 
 struct ServerEntry {
@@ -195,10 +242,18 @@ struct ServerEntry {
     request: rsip::Request,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientKind {
+    Invite,
+    Bye,
+    Cancel,
+}
+
 struct ClientEntry {
     tx: ClientTransaction,
     peer: Peer,
     call: CallKey,
+    kind: ClientKind,
 }
 
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER";
@@ -211,6 +266,8 @@ pub struct Endpoint {
     client: HashMap<String, ClientEntry>,
     dialogs: HashMap<CallKey, Dialog>,
     index: HashMap<(String, String), CallKey>,
+    /// Outbound calls by Call-ID (to re-ACK retransmitted 2xx).
+    uac_index: HashMap<String, CallKey>,
     next_key: CallKey,
     out: VecDeque<Output>,
 }
@@ -225,6 +282,7 @@ impl Endpoint {
             client: HashMap::new(),
             dialogs: HashMap::new(),
             index: HashMap::new(),
+            uac_index: HashMap::new(),
             next_key: 1,
             out: VecDeque::new(),
         }
@@ -457,6 +515,7 @@ impl Endpoint {
                 sdp_session: fastrand::u64(1..1 << 40),
                 sdp_version: 1,
                 reported: false,
+                outbound: None,
             },
         );
         self.emit(Event::IncomingCall {
@@ -556,6 +615,7 @@ impl Endpoint {
             return;
         };
         match d.state {
+            DialogState::Early if d.outbound.is_some() => self.send_cancel(now, call),
             DialogState::Early => {
                 self.reject(now, call, 480, &[]);
                 self.emit(Event::Ended {
@@ -616,6 +676,7 @@ impl Endpoint {
                 tx: ClientTransaction::new(now, data.clone(), peer.reliable()),
                 peer,
                 call,
+                kind: ClientKind::Bye,
             },
         );
         self.transmit(peer, data);
@@ -623,7 +684,318 @@ impl Endpoint {
 
     fn remove_dialog(&mut self, call: CallKey) {
         if let Some(d) = self.dialogs.remove(&call) {
+            if d.outbound.is_some() {
+                self.uac_index.remove(&d.call_id);
+            }
             self.index.remove(&(d.call_id, d.remote_tag));
+        }
+    }
+
+    fn via(&self, transport: Transport, branch: &str) -> String {
+        let proto = match transport {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        };
+        format!(
+            "SIP/2.0/{proto} {};branch={branch};rport",
+            self.cfg.advertised
+        )
+    }
+
+    /// Places an outbound call (UAC): sends the INVITE with our offer to the trunk.
+    pub fn originate(&mut self, now: Instant, o: Originate) -> CallKey {
+        let call = self.next_key;
+        self.next_key += 1;
+        let call_id = format!("{}@hotline", msg::random_token(20));
+        let request_uri = format!("sip:{}@{}", o.callee, o.trunk);
+        let sdp_session = fastrand::u64(1..1 << 40);
+        let offer_sdp = sdp::build_offer(o.media.0, o.media.1, sdp_session, 1);
+        let placeholder = AcceptedOffer {
+            remote_rtp: o.trunk,
+            codec: crate::media::g711::G711::Pcmu,
+            telephone_event: None,
+            direction: Direction::SendRecv,
+            m_index: 0,
+            m_lines: Vec::new(),
+        };
+        self.uac_index.insert(call_id.clone(), call);
+        self.dialogs.insert(
+            call,
+            Dialog {
+                state: DialogState::Early,
+                peer: Peer {
+                    addr: o.trunk,
+                    transport: Transport::Udp,
+                },
+                call_id,
+                local_tag: msg::random_token(12),
+                remote_tag: String::new(),
+                local_uri: format!("<sip:{}@{}>", o.caller, self.cfg.advertised.ip()),
+                remote_uri: format!("<{request_uri}>"),
+                remote_target: request_uri.clone(),
+                route_set: Vec::new(),
+                local_cseq: 0,
+                invite_tx: (String::new(), String::new()),
+                offer: placeholder,
+                media: Some(o.media),
+                sdp_session,
+                sdp_version: 1,
+                reported: false,
+                outbound: Some(Outbound {
+                    branch: String::new(),
+                    request_uri,
+                    auth: o.auth,
+                    auth_tried: false,
+                    offer_sdp,
+                    ack: None,
+                    cancelled: false,
+                }),
+            },
+        );
+        self.send_invite(now, call, None);
+        call
+    }
+
+    fn send_invite(&mut self, now: Instant, call: CallKey, authorization: Option<(&str, String)>) {
+        let contact = self
+            .dialogs
+            .get(&call)
+            .map(|d| self.contact(d.peer))
+            .unwrap_or_default();
+        let via_host = self.cfg.advertised;
+        let ua = self.cfg.user_agent.clone();
+        let Some(d) = self.dialogs.get_mut(&call) else {
+            return;
+        };
+        let Some(ob) = d.outbound.as_mut() else {
+            return;
+        };
+        d.local_cseq += 1;
+        ob.branch = format!("z9hG4bK{}", msg::random_token(16));
+        let branch = ob.branch.clone();
+        let mut headers: Vec<(&str, String)> = vec![
+            (
+                "Via",
+                format!("SIP/2.0/UDP {via_host};branch={branch};rport"),
+            ),
+            ("Max-Forwards", "70".into()),
+            ("From", format!("{};tag={}", d.local_uri, d.local_tag)),
+            ("To", d.remote_uri.clone()),
+            ("Call-ID", d.call_id.clone()),
+            ("CSeq", format!("{} INVITE", d.local_cseq)),
+            ("Contact", contact),
+            ("Allow", ALLOW.to_string()),
+            ("User-Agent", ua),
+        ];
+        if let Some((name, value)) = authorization {
+            headers.push((name, value));
+        }
+        let peer = d.peer;
+        let data = msg::build_request(
+            "INVITE",
+            &ob.request_uri,
+            &headers,
+            Some(("application/sdp", ob.offer_sdp.as_bytes())),
+        );
+        let Some(data) = data else {
+            self.remove_dialog(call);
+            self.emit(Event::OutboundFailed { call, status: 400 });
+            return;
+        };
+        self.client.insert(
+            branch,
+            ClientEntry {
+                tx: ClientTransaction::new_invite(now, data.clone(), peer.reliable()),
+                peer,
+                call,
+                kind: ClientKind::Invite,
+            },
+        );
+        self.transmit(peer, data);
+    }
+
+    /// CANCEL for an outbound call not answered yet (RFC 3261 §9.1).
+    fn send_cancel(&mut self, now: Instant, call: CallKey) {
+        let via_host = self.cfg.advertised;
+        let Some(d) = self.dialogs.get_mut(&call) else {
+            return;
+        };
+        let Some(ob) = d.outbound.as_mut() else {
+            return;
+        };
+        if ob.cancelled {
+            return;
+        }
+        ob.cancelled = true;
+        let headers: Vec<(&str, String)> = vec![
+            (
+                "Via",
+                format!("SIP/2.0/UDP {via_host};branch={};rport", ob.branch),
+            ),
+            ("Max-Forwards", "70".into()),
+            ("From", format!("{};tag={}", d.local_uri, d.local_tag)),
+            ("To", d.remote_uri.clone()),
+            ("Call-ID", d.call_id.clone()),
+            ("CSeq", format!("{} CANCEL", d.local_cseq)),
+        ];
+        let (peer, key) = (d.peer, format!("{}-cancel", ob.branch));
+        if let Some(data) = msg::build_request("CANCEL", &ob.request_uri, &headers, None) {
+            // Keyed apart from the INVITE, which has the same Via branch on the wire.
+            self.client.insert(
+                key,
+                ClientEntry {
+                    tx: ClientTransaction::new(now, data.clone(), peer.reliable()),
+                    peer,
+                    call,
+                    kind: ClientKind::Cancel,
+                },
+            );
+            self.transmit(peer, data);
+        }
+    }
+
+    /// ACK for a 2xx (new branch, to the remote target, with routes) or for a non-2xx (same
+    /// branch as the INVITE, to the INVITE's Request-URI).
+    fn build_ack(
+        &self,
+        d: &Dialog,
+        resp: &rsip::Response,
+        branch: &str,
+        uri: &str,
+        routes: bool,
+    ) -> Option<Bytes> {
+        let to = msg::header(&resp.headers, "to")?;
+        let mut headers: Vec<(&str, String)> = vec![
+            ("Via", self.via(d.peer.transport, branch)),
+            ("Max-Forwards", "70".into()),
+            ("From", format!("{};tag={}", d.local_uri, d.local_tag)),
+            ("To", to),
+            ("Call-ID", d.call_id.clone()),
+            ("CSeq", format!("{} ACK", d.local_cseq)),
+        ];
+        if routes {
+            for r in &d.route_set {
+                headers.push(("Route", r.clone()));
+            }
+        }
+        msg::build_request("ACK", uri, &headers, None)
+    }
+
+    fn on_invite_response(
+        &mut self,
+        now: Instant,
+        branch: &str,
+        call: CallKey,
+        status: u16,
+        resp: &rsip::Response,
+    ) {
+        if status >= 300 {
+            self.client_ack_non2xx(call, branch, resp);
+            let retry = self.dialogs.get(&call).and_then(|d| {
+                let ob = d.outbound.as_ref()?;
+                if ob.auth_tried || ob.cancelled || !matches!(status, 401 | 407) {
+                    return None;
+                }
+                let (user, pass) = ob.auth.clone()?;
+                let (chal_name, auth_name) = if status == 407 {
+                    ("proxy-authenticate", "Proxy-Authorization")
+                } else {
+                    ("www-authenticate", "Authorization")
+                };
+                let ch = digest::parse_challenge(&msg::header(&resp.headers, chal_name)?)?;
+                Some((
+                    auth_name,
+                    digest::authorize(&ch, &user, &pass, "INVITE", &ob.request_uri),
+                ))
+            });
+            if let Some((name, value)) = retry {
+                if let Some(ob) = self
+                    .dialogs
+                    .get_mut(&call)
+                    .and_then(|d| d.outbound.as_mut())
+                {
+                    ob.auth_tried = true;
+                }
+                return self.send_invite(now, call, Some((name, value)));
+            }
+            self.remove_dialog(call);
+            self.emit(Event::OutboundFailed { call, status });
+            return;
+        }
+        // 2xx: the dialog is established.
+        self.client.remove(branch);
+        let Some(d) = self.dialogs.get_mut(&call) else {
+            return;
+        };
+        let cancelled = d.outbound.as_ref().is_some_and(|o| o.cancelled);
+        let to = msg::header(&resp.headers, "to").unwrap_or_default();
+        d.remote_tag = msg::param(&to, "tag").unwrap_or_default();
+        d.remote_uri = to;
+        if let Some(c) = msg::header(&resp.headers, "contact")
+            .map(|c| msg::uri_of(&c))
+            .filter(|c| c.starts_with("sip"))
+        {
+            d.remote_target = c;
+        }
+        d.route_set = msg::header_values(&resp.headers, "record-route")
+            .iter()
+            .flat_map(|v| msg::split_list(v))
+            .rev()
+            .collect();
+        d.state = DialogState::Confirmed;
+        let key = (d.call_id.clone(), d.remote_tag.clone());
+        self.index.insert(key, call);
+        let ack_branch = format!("z9hG4bK{}", msg::random_token(16));
+        let Some(d) = self.dialogs.get(&call) else {
+            return;
+        };
+        let ack = self.build_ack(d, resp, &ack_branch, &d.remote_target, true);
+        let peer = d.peer;
+        if let Some(ack) = ack {
+            self.transmit(peer, ack.clone());
+            if let Some(ob) = self
+                .dialogs
+                .get_mut(&call)
+                .and_then(|d| d.outbound.as_mut())
+            {
+                ob.ack = Some(ack);
+            }
+        }
+        if cancelled {
+            // Our CANCEL lost the race against the 2xx: end the call properly.
+            return self.send_bye(now, call);
+        }
+        match sdp::accept_offer(&resp.body) {
+            Ok(answer) => {
+                if let Some(d) = self.dialogs.get_mut(&call) {
+                    d.offer = answer.clone();
+                }
+                self.emit(Event::OutboundAnswered { call, answer });
+            }
+            Err(_) => {
+                if let Some(d) = self.dialogs.get_mut(&call) {
+                    d.reported = true;
+                }
+                self.emit(Event::OutboundFailed { call, status: 488 });
+                self.send_bye(now, call);
+            }
+        }
+    }
+
+    fn client_ack_non2xx(&mut self, call: CallKey, branch: &str, resp: &rsip::Response) {
+        let Some(d) = self.dialogs.get(&call) else {
+            return;
+        };
+        let Some(ob) = d.outbound.as_ref() else {
+            return;
+        };
+        let ack = self.build_ack(d, resp, branch, &ob.request_uri, false);
+        let peer = d.peer;
+        if let Some(ack) = ack {
+            if let Some(e) = self.client.get_mut(branch) {
+                e.tx.set_ack(ack.clone());
+            }
+            self.transmit(peer, ack);
         }
     }
 
@@ -836,12 +1208,38 @@ impl Endpoint {
             return;
         };
         let status = resp.status_code.code();
-        let Some(entry) = self.client.get_mut(&branch) else {
+        let method = msg::cseq(&resp.headers).map(|(_, m)| m).unwrap_or_default();
+        let key = if method == "CANCEL" {
+            format!("{branch}-cancel")
+        } else {
+            branch.clone()
+        };
+        let Some(entry) = self.client.get_mut(&key) else {
+            // A retransmitted 2xx for an outbound INVITE whose transaction is gone: re-ACK.
+            if method == "INVITE" && (200..300).contains(&status) {
+                let call = msg::header(&resp.headers, "call-id")
+                    .and_then(|c| self.uac_index.get(&c).copied());
+                let ack = call
+                    .and_then(|c| self.dialogs.get(&c))
+                    .and_then(|d| Some((d.peer, d.outbound.as_ref()?.ack.clone()?)));
+                if let Some((peer, ack)) = ack {
+                    self.transmit(peer, ack);
+                }
+            }
             return;
         };
-        if entry.tx.on_response(now, status).is_some() {
-            let call = entry.call;
-            self.finish_bye(call, false);
+        if let Some(ack) = entry.tx.retransmitted_final() {
+            let peer = entry.peer;
+            return self.transmit(peer, ack);
+        }
+        let (call, kind) = (entry.call, entry.kind);
+        let Some(final_status) = entry.tx.on_response(now, status) else {
+            return;
+        };
+        match kind {
+            ClientKind::Bye => self.finish_bye(call, false),
+            ClientKind::Cancel => {}
+            ClientKind::Invite => self.on_invite_response(now, &branch, call, final_status, &resp),
         }
     }
 
@@ -881,12 +1279,17 @@ impl Endpoint {
             e.tx.state() != TxState::Terminated || e.tx.poll_timeout().is_some()
         });
         let mut bye_done = Vec::new();
+        let mut invite_timeouts = Vec::new();
         self.client.retain(|_, e| {
             while e.tx.poll_timeout().is_some_and(|t| t <= now) {
                 match e.tx.handle_timeout(now) {
                     Some(TxAction::Retransmit(b)) => to_send.push((e.peer, b)),
                     Some(TxAction::TimedOut) => {
-                        bye_done.push(e.call);
+                        match e.kind {
+                            ClientKind::Bye => bye_done.push(e.call),
+                            ClientKind::Invite => invite_timeouts.push(e.call),
+                            ClientKind::Cancel => {}
+                        }
                         return false;
                     }
                     Some(TxAction::Terminated) => return false,
@@ -918,6 +1321,16 @@ impl Endpoint {
         }
         for call in bye_done {
             self.finish_bye(call, true);
+        }
+        for call in invite_timeouts {
+            if self
+                .dialogs
+                .get(&call)
+                .is_some_and(|d| matches!(d.state, DialogState::Early))
+            {
+                self.remove_dialog(call);
+                self.emit(Event::OutboundFailed { call, status: 408 });
+            }
         }
         for call in ack_timeouts {
             // RFC 3261 §13.3.1.4: no ACK → the session is over; send BYE.
@@ -1204,6 +1617,156 @@ mod tests {
             vec![Event::Ended {
                 call,
                 timed_out: true
+            }]
+        );
+    }
+
+    fn response_to(req: &str, status: u16, to_tag: &str, extra: &str, body: &str) -> String {
+        let get = |name: &str| {
+            req.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap()
+                .to_string()
+        };
+        let to = get("To:");
+        let to = if to_tag.is_empty() {
+            to
+        } else {
+            format!("{to};tag={to_tag}")
+        };
+        format!(
+            "SIP/2.0 {status} X\r\n{}\r\n{}\r\n{to}\r\n{}\r\n{}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            get("Via:"),
+            get("From:"),
+            get("Call-ID:"),
+            get("CSeq:"),
+            body.len()
+        )
+    }
+
+    #[test]
+    fn outbound_call_with_proxy_auth_cancel_and_answer() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        let trunk: SocketAddr = "127.0.0.1:5070".parse().unwrap();
+        let o = Originate {
+            caller: "+15550002222".into(),
+            callee: "+15550003333".into(),
+            trunk,
+            media: ("127.0.0.1".parse().unwrap(), 20000),
+            auth: Some(("gw".into(), "pw".into())),
+        };
+        let call = e.originate(t0, o.clone());
+        let (sent, _) = drain(&mut e);
+        assert!(
+            sent[0].starts_with("INVITE sip:+15550003333@127.0.0.1:5070 SIP/2.0"),
+            "{}",
+            sent[0]
+        );
+        assert!(sent[0].contains("m=audio 20000 RTP/AVP 0 8 101"));
+        // Timer A retransmits.
+        e.handle_timeout(t0 + T1);
+        assert!(drain(&mut e).0[0].starts_with("INVITE"));
+        // 407 → ACK (same branch) and a new INVITE with Proxy-Authorization.
+        let chal = "Proxy-Authenticate: Digest realm=\"carrier\", nonce=\"n1\", qop=\"auth\"\r\n";
+        e.handle_input(
+            t0,
+            Peer {
+                addr: trunk,
+                transport: Transport::Udp,
+            },
+            response_to(&sent[0], 407, "t1", chal, "").as_bytes(),
+        );
+        let (sent2, evs) = drain(&mut e);
+        assert!(evs.is_empty());
+        assert!(
+            sent2[0].starts_with("ACK sip:+15550003333@127.0.0.1:5070"),
+            "{}",
+            sent2[0]
+        );
+        assert!(
+            sent2[1].starts_with("INVITE") && sent2[1].contains("CSeq: 2 INVITE"),
+            "{}",
+            sent2[1]
+        );
+        let auth = sent2[1]
+            .lines()
+            .find(|l| l.starts_with("Proxy-Authorization:"))
+            .unwrap();
+        let creds = digest::parse_authorization(auth.split_once(':').unwrap().1).unwrap();
+        assert!(digest::verify(
+            &creds,
+            "INVITE",
+            &digest::ha1("gw", "carrier", "pw")
+        ));
+        // 180 then 200 with SDP → ACK to the Contact, answered event; a 2xx retransmission is re-ACKed.
+        let peer = Peer {
+            addr: trunk,
+            transport: Transport::Udp,
+        };
+        e.handle_input(
+            t0,
+            peer,
+            response_to(&sent2[1], 180, "r1", "", "").as_bytes(),
+        );
+        let sdp = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4002 RTP/AVP 8\r\n";
+        let ok = response_to(
+            &sent2[1],
+            200,
+            "r1",
+            "Contact: <sip:carrier@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\n",
+            sdp,
+        );
+        e.handle_input(t0, peer, ok.as_bytes());
+        let (sent3, evs) = drain(&mut e);
+        assert!(
+            sent3[0].starts_with("ACK sip:carrier@127.0.0.1:5070"),
+            "{}",
+            sent3[0]
+        );
+        let Event::OutboundAnswered { call: c, answer } = evs[0].clone() else {
+            panic!("{evs:?}")
+        };
+        assert_eq!((c, answer.codec), (call, crate::media::g711::G711::Pcma));
+        e.handle_input(t0, peer, ok.as_bytes());
+        assert!(drain(&mut e).0[0].starts_with("ACK"));
+        // Our BYE goes to the remote target with the remote tag.
+        e.hangup(t0, call);
+        let (bye, _) = drain(&mut e);
+        assert!(
+            bye[0].starts_with("BYE sip:carrier@127.0.0.1:5070") && bye[0].contains("tag=r1"),
+            "{}",
+            bye[0]
+        );
+
+        // A second call cancelled while ringing: CANCEL, then 487 → failed(487).
+        let call2 = e.originate(t0, Originate { auth: None, ..o });
+        let (inv, _) = drain(&mut e);
+        e.handle_input(t0, peer, response_to(&inv[0], 180, "r2", "", "").as_bytes());
+        e.hangup(t0, call2);
+        let (cancel, _) = drain(&mut e);
+        assert!(
+            cancel[0].starts_with("CANCEL sip:+15550003333@127.0.0.1:5070")
+                && cancel[0].contains("CSeq: 1 CANCEL"),
+            "{}",
+            cancel[0]
+        );
+        let branch =
+            |m: &str| msg::param(m.lines().find(|l| l.starts_with("Via:")).unwrap(), "branch");
+        assert_eq!(branch(&cancel[0]), branch(&inv[0]));
+        e.handle_input(
+            t0,
+            peer,
+            response_to(&cancel[0], 200, "r2", "", "").as_bytes(),
+        );
+        e.handle_input(t0, peer, response_to(&inv[0], 487, "r2", "", "").as_bytes());
+        let (ack, evs) = drain(&mut e);
+        assert!(ack[0].starts_with("ACK"));
+        assert_eq!(
+            evs,
+            vec![Event::OutboundFailed {
+                call: call2,
+                status: 487
             }]
         );
     }

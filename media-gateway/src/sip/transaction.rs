@@ -178,28 +178,55 @@ impl ServerTransaction {
     }
 }
 
-/// A non-INVITE client transaction (§17.1.2), used for the gateway's BYE.
+/// A client transaction: non-INVITE (§17.1.2, timers E/F/K — the gateway's BYE and CANCEL)
+/// or INVITE (§17.1.1, timers A/B/D — outbound calls). For INVITE the timer fields hold
+/// A, B and D respectively.
 #[derive(Debug, Clone)]
 pub struct ClientTransaction {
     state: TxState,
     reliable: bool,
+    invite: bool,
     request: Bytes,
+    /// ACK sent for a non-2xx final response (INVITE), re-sent on retransmitted finals.
+    ack: Option<Bytes>,
     timer_e: Option<(Instant, Duration)>,
     timer_f: Option<Instant>,
     timer_k: Option<Instant>,
 }
 
 impl ClientTransaction {
-    /// Starts the transaction; the caller transmits `request` once now.
+    /// Starts a non-INVITE transaction; the caller transmits `request` once now.
     pub fn new(now: Instant, request: Bytes, reliable: bool) -> Self {
         ClientTransaction {
             state: TxState::Trying,
             reliable,
+            invite: false,
             request,
+            ack: None,
             timer_e: (!reliable).then_some((now + T1, T1)),
             timer_f: Some(now + 64 * T1),
             timer_k: None,
         }
+    }
+
+    /// Starts an INVITE transaction (state Calling, reported as `Trying`).
+    pub fn new_invite(now: Instant, request: Bytes, reliable: bool) -> Self {
+        ClientTransaction {
+            invite: true,
+            ..Self::new(now, request, reliable)
+        }
+    }
+
+    /// Stores the ACK the transaction user built for a non-2xx final response.
+    pub fn set_ack(&mut self, ack: Bytes) {
+        self.ack = Some(ack);
+    }
+
+    /// A final response arrived again while Completed: the ACK to re-send (INVITE only).
+    pub fn retransmitted_final(&self) -> Option<Bytes> {
+        (self.invite && self.state == TxState::Completed)
+            .then(|| self.ack.clone())
+            .flatten()
     }
 
     /// Current state.
@@ -212,13 +239,29 @@ impl ClientTransaction {
         match (self.state, status) {
             (TxState::Trying | TxState::Proceeding, 100..=199) => {
                 self.state = TxState::Proceeding;
+                if self.invite {
+                    // Timer A stops once a provisional response arrived.
+                    self.timer_e = None;
+                }
                 None
+            }
+            (TxState::Trying | TxState::Proceeding, 200..=299) if self.invite => {
+                // 2xx: the transaction ends; the dialog ACKs (and re-ACKs retransmissions).
+                self.state = TxState::Terminated;
+                self.timer_e = None;
+                self.timer_f = None;
+                Some(status)
             }
             (TxState::Trying | TxState::Proceeding, _) => {
                 self.state = TxState::Completed;
                 self.timer_e = None;
                 self.timer_f = None;
-                self.timer_k = Some(now + if self.reliable { Duration::ZERO } else { T4 });
+                let wait = match (self.reliable, self.invite) {
+                    (true, _) => Duration::ZERO,
+                    (false, true) => Duration::from_secs(32),
+                    (false, false) => T4,
+                };
+                self.timer_k = Some(now + wait);
                 Some(status)
             }
             _ => None,
@@ -252,7 +295,10 @@ impl ClientTransaction {
         }
         if let Some((at, interval)) = self.timer_e {
             if now >= at {
-                let next = if self.state == TxState::Proceeding {
+                let next = if self.invite {
+                    // Timer A doubles without a cap until Timer B.
+                    interval * 2
+                } else if self.state == TxState::Proceeding {
                     T2
                 } else {
                     (interval * 2).min(T2)
@@ -361,6 +407,44 @@ mod tests {
         assert_eq!(tx.on_response(t0, 200), Some(200));
         assert_eq!(tx.on_response(t0, 200), None);
         assert_eq!(tx.handle_timeout(t0 + T4), Some(TxAction::Terminated));
+    }
+
+    #[test]
+    fn invite_client_timers_a_b_and_d() {
+        let t0 = Instant::now();
+        let mut tx = ClientTransaction::new_invite(t0, b("INVITE"), false);
+        // Timer A doubles without the T2 cap: 0.5, 1, 2, 4, 8, 16 s; Timer B at 32 s.
+        let mut fired = Vec::new();
+        loop {
+            let now = tx.poll_timeout().unwrap();
+            match tx.handle_timeout(now) {
+                Some(TxAction::Retransmit(_)) => fired.push(now - t0),
+                Some(TxAction::TimedOut) => {
+                    assert_eq!(now, t0 + 64 * T1);
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(fired.len(), 6, "{fired:?}");
+        assert_eq!(fired[5], Duration::from_millis(31_500));
+        let mut tx = ClientTransaction::new_invite(t0, b("INVITE"), false);
+        assert_eq!(tx.on_response(t0, 180), None);
+        assert_eq!(
+            tx.poll_timeout(),
+            Some(t0 + 64 * T1),
+            "timer A stops on 1xx"
+        );
+        assert_eq!(tx.on_response(t0, 486), Some(486));
+        tx.set_ack(b("ACK"));
+        assert_eq!(tx.retransmitted_final(), Some(b("ACK")));
+        assert_eq!(
+            tx.handle_timeout(t0 + Duration::from_secs(32)),
+            Some(TxAction::Terminated)
+        );
+        let mut tx = ClientTransaction::new_invite(t0, b("INVITE"), false);
+        assert_eq!(tx.on_response(t0, 200), Some(200));
+        assert_eq!(tx.state(), TxState::Terminated);
     }
 
     #[derive(Debug, Clone)]

@@ -527,3 +527,49 @@ impl Gateway {
         }
     }
 }
+
+/// Runs SIPp as a UAS (a "carrier" trunk) on `port` for one call.
+pub fn sipp_uas(dir: &Path, scenario: &str, port: u16) -> SippRun {
+    let bin = require("sipp", "sip-tester");
+    let name = format!("uas-{}.xml", fastrand::u32(..));
+    std::fs::write(dir.join(&name), scenario).unwrap();
+    let out = Command::new(bin)
+        .current_dir(dir)
+        .args([
+            "-sf",
+            &name,
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-mi",
+            "127.0.0.1",
+            "-nostdin",
+        ])
+        .args(["-p", &port.to_string(), "-mp", &free_ports(4).to_string()])
+        .args([
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-trace_err",
+            "-trace_msg",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sipp");
+    let mut output =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let n = entry.file_name().to_string_lossy().to_string();
+        if n.starts_with(name.trim_end_matches(".xml")) && n.ends_with(".log") {
+            output += &format!(
+                "\n--- {n}\n{}",
+                std::fs::read_to_string(entry.path()).unwrap_or_default()
+            );
+        }
+    }
+    SippRun {
+        ok: out.status.success(),
+        output,
+    }
+}
