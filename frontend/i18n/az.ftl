@@ -1,0 +1,108 @@
+# Hotline — Azərbaycan dili (Azerbaijani).
+# MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# Missing keys fall back to English (en.ftl).
+
+app-name = Hotline
+
+## Shell
+shell-language = Dil
+shell-logout = Çıxış
+shell-main-nav = Əsas menyu
+shell-skip-to-content = Məzmuna keç
+state-loading = Yüklənir…
+platform-console = Platforma konsolu
+nav-agent = Operator masası
+nav-users = İstifadəçilər
+nav-teams = Komandalar
+nav-skills = Bacarıqlar
+nav-queues = Növbələr
+nav-roles = Rollar
+nav-reason-codes = Səbəb kodları
+nav-audit = Audit jurnalı
+nav-sso = Vahid giriş
+nav-tenants = Müştərilər
+flash-logged-out = Sistemdən çıxdınız.
+flash-no-access = Bu səhifəyə girişiniz yoxdur.
+flash-operators-only = Bu səhifə platforma operatorları üçündür. Operator kimi daxil olun.
+flash-session-expired = Sessiyanın vaxtı bitdi. Yenidən daxil olun.
+flash-signed-out = Sistemdə deyilsiniz. Yenidən daxil olun.
+flash-sign-in-first = Davam etmək üçün daxil olun.
+flash-signed-up = Çağrı mərkəziniz hazırdır. Həmkarlarınız “{ $arg }” şirkət ID-si ilə daxil olurlar.
+flash-user-created = { $arg } istifadəçisi yaradıldı.
+notfound-title = Səhifə tapılmadı
+notfound-body = Bu ünvanda heç nə yoxdur.
+notfound-home = Başlanğıc səhifəyə keç
+
+## Common
+action-save = Yadda saxla
+action-cancel = Ləğv et
+action-retry = Yenidən cəhd et
+action-dismiss = Bağla
+action-search = Axtar
+action-edit = Redaktə et
+action-delete = Sil
+answer-yes = Bəli
+answer-no = Xeyr
+notice-saved = Yadda saxlanıldı.
+pager-prev = Əvvəlki
+pager-next = Növbəti
+pager-status = Səhifə { $page } / { $pages } · cəmi { $total }
+form-required = Bu sahə mütləqdir.
+form-invalid-email = E-poçt ünvanı daxil edin, məsələn ad@example.com.
+form-password-mismatch = Parollar uyğun gəlmir.
+password-hint = Ən azı 10 simvol.
+error-network = Serverə qoşulmaq mümkün deyil. Bağlantını yoxlayın və yenidən cəhd edin.
+error-server = Serverdə problem yarandı. Bir azdan yenidən cəhd edin.
+error-status = Sorğu uğursuz oldu (HTTP { $status }).
+problem-invalid-credentials = Şirkət ID-si, e-poçt və ya parol yanlışdır.
+problem-login-locked = Çoxlu uğursuz cəhd. Bir neçə dəqiqə gözləyin.
+problem-session-expired = Sessiyanın vaxtı bitdi. Yenidən daxil olun.
+problem-unauthenticated = Daxil olun.
+problem-forbidden = Bunu etməyə icazəniz yoxdur.
+problem-not-found = Tapılmadı. Silinmiş ola bilər.
+problem-validation-failed = Bəzi sahələrə diqqət lazımdır.
+problem-slug-taken = Bu şirkət ID-si artıq tutulub.
+problem-email-taken = Bu e-poçtla istifadəçi artıq mövcuddur.
+problem-tenant-suspended = Bu şirkətin hesabı dayandırılıb. Dəstək xidmətinə müraciət edin.
+
+## Login
+login-title = Hotline-a daxil olun
+login-tenant = Şirkət ID-si
+login-tenant-hint = Şirkətinizin qeydiyyatda seçdiyi qısa ad, məsələn acme.
+login-email = E-poçt
+login-password = Parol
+login-submit = Daxil ol
+login-submitting = Daxil olunur…
+login-or = və ya
+login-sso = SSO ilə daxil ol ({ $company })
+login-no-account = Hotline-da yenisiniz?
+login-signup-link = Çağrı mərkəzi yaradın
+login-operator-link = Platforma operatorunun girişi
+sso-error-generic = Vahid giriş alınmadı ({ $code }). Yenidən cəhd edin və ya paroldan istifadə edin.
+
+## Sign-up
+signup-title = Çağrı mərkəzinizi yaradın
+signup-intro = Siz onun ilk administratoru olacaqsınız. Bir dəqiqə çəkir.
+signup-company = Şirkətin adı
+signup-slug = Şirkət ID-si
+signup-slug-hint = Giriş üçün istifadə olunur. Hərflər, rəqəmlər və tire; boş qalarsa şirkət adından yaradılır.
+signup-name = Adınız
+signup-email = E-poçtunuz
+signup-password = Parol
+signup-submit = Çağrı mərkəzi yarat
+signup-submitting = Yaradılır…
+signup-have-account = Artıq hesabınız var?
+signup-login-link = Daxil olun
+
+## Agent states
+agent-state = Statusum
+agent-status-ready = Hazır
+agent-status-not-ready = Hazır deyil
+agent-status-break = Fasilə
+agent-status-logged-out = Sistemdən çıxıb
+agent-option-not-ready = Hazır deyil — { $reason }
+agent-option-break = Fasilə — { $reason }
+agent-change-state = Statusu dəyiş
+agent-apply-state = Statusu dəyiş
+agent-since = { $time } -dan

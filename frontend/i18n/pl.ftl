@@ -1,0 +1,108 @@
+# Hotline — polski (Polish).
+# MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# Missing keys fall back to English (en.ftl).
+
+app-name = Hotline
+
+## Shell
+shell-language = Język
+shell-logout = Wyloguj
+shell-main-nav = Nawigacja główna
+shell-skip-to-content = Przejdź do treści
+state-loading = Ładowanie…
+platform-console = Konsola platformy
+nav-agent = Pulpit agenta
+nav-users = Użytkownicy
+nav-teams = Zespoły
+nav-skills = Umiejętności
+nav-queues = Kolejki
+nav-roles = Role
+nav-reason-codes = Kody przyczyn
+nav-audit = Dziennik zdarzeń
+nav-sso = Logowanie jednokrotne
+nav-tenants = Klienci
+flash-logged-out = Wylogowano.
+flash-no-access = Nie masz dostępu do tej strony.
+flash-operators-only = Ta strona jest dla operatorów platformy. Zaloguj się jako operator.
+flash-session-expired = Sesja wygasła. Zaloguj się ponownie.
+flash-signed-out = Nie jesteś zalogowany. Zaloguj się ponownie.
+flash-sign-in-first = Zaloguj się, aby kontynuować.
+flash-signed-up = Twoje centrum obsługi jest gotowe. Współpracownicy logują się identyfikatorem firmy „{ $arg }”.
+flash-user-created = Utworzono użytkownika { $arg }.
+notfound-title = Nie znaleziono strony
+notfound-body = Pod tym adresem nic nie ma.
+notfound-home = Przejdź do strony startowej
+
+## Common
+action-save = Zapisz
+action-cancel = Anuluj
+action-retry = Spróbuj ponownie
+action-dismiss = Zamknij
+action-search = Szukaj
+action-edit = Edytuj
+action-delete = Usuń
+answer-yes = Tak
+answer-no = Nie
+notice-saved = Zapisano.
+pager-prev = Poprzednia
+pager-next = Następna
+pager-status = Strona { $page } z { $pages } · razem { $total }
+form-required = To pole jest wymagane.
+form-invalid-email = Podaj adres e-mail, np. imie@example.com.
+form-password-mismatch = Hasła nie są zgodne.
+password-hint = Co najmniej 10 znaków.
+error-network = Brak połączenia z serwerem. Sprawdź połączenie i spróbuj ponownie.
+error-server = Wystąpił problem po stronie serwera. Spróbuj ponownie za chwilę.
+error-status = Żądanie nie powiodło się (HTTP { $status }).
+problem-invalid-credentials = Nieprawidłowy identyfikator firmy, e-mail lub hasło.
+problem-login-locked = Zbyt wiele nieudanych prób. Odczekaj kilka minut.
+problem-session-expired = Sesja wygasła. Zaloguj się ponownie.
+problem-unauthenticated = Zaloguj się.
+problem-forbidden = Nie masz uprawnień do tej operacji.
+problem-not-found = Nie znaleziono. Być może zostało usunięte.
+problem-validation-failed = Niektóre pola wymagają poprawy.
+problem-slug-taken = Ten identyfikator firmy jest już zajęty.
+problem-email-taken = Użytkownik z tym adresem e-mail już istnieje.
+problem-tenant-suspended = Konto tej firmy jest zawieszone. Skontaktuj się z pomocą techniczną.
+
+## Login
+login-title = Zaloguj się do Hotline
+login-tenant = Identyfikator firmy
+login-tenant-hint = Krótka nazwa wybrana przez firmę przy rejestracji, np. acme.
+login-email = E-mail
+login-password = Hasło
+login-submit = Zaloguj się
+login-submitting = Logowanie…
+login-or = lub
+login-sso = Zaloguj się przez SSO ({ $company })
+login-no-account = Nowy w Hotline?
+login-signup-link = Utwórz centrum obsługi
+login-operator-link = Logowanie operatora platformy
+sso-error-generic = Logowanie jednokrotne nie powiodło się ({ $code }). Spróbuj ponownie lub użyj hasła.
+
+## Sign-up
+signup-title = Utwórz swoje centrum obsługi
+signup-intro = Zostaniesz jego pierwszym administratorem. To zajmie minutę.
+signup-company = Nazwa firmy
+signup-slug = Identyfikator firmy
+signup-slug-hint = Służy do logowania. Litery, cyfry i myślniki; jeśli puste, powstanie z nazwy firmy.
+signup-name = Imię i nazwisko
+signup-email = Twój e-mail
+signup-password = Hasło
+signup-submit = Utwórz centrum obsługi
+signup-submitting = Tworzenie…
+signup-have-account = Masz już konto?
+signup-login-link = Zaloguj się
+
+## Agent states
+agent-state = Mój status
+agent-status-ready = Gotowy
+agent-status-not-ready = Niegotowy
+agent-status-break = Przerwa
+agent-status-logged-out = Wylogowany
+agent-option-not-ready = Niegotowy — { $reason }
+agent-option-break = Przerwa — { $reason }
+agent-change-state = Zmień status na
+agent-apply-state = Zmień status
+agent-since = od { $time }

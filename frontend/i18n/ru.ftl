@@ -1,0 +1,108 @@
+# Hotline — русский (Russian).
+# MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# Missing keys fall back to English (en.ftl).
+
+app-name = Hotline
+
+## Shell
+shell-language = Язык
+shell-logout = Выйти
+shell-main-nav = Главное меню
+shell-skip-to-content = Перейти к содержимому
+state-loading = Загрузка…
+platform-console = Консоль платформы
+nav-agent = Рабочее место оператора
+nav-users = Пользователи
+nav-teams = Группы
+nav-skills = Навыки
+nav-queues = Очереди
+nav-roles = Роли
+nav-reason-codes = Причины статусов
+nav-audit = Журнал действий
+nav-sso = Единый вход
+nav-tenants = Клиенты
+flash-logged-out = Вы вышли из системы.
+flash-no-access = У вас нет доступа к этой странице.
+flash-operators-only = Эта страница для операторов платформы. Войдите как оператор.
+flash-session-expired = Сеанс истёк. Войдите снова.
+flash-signed-out = Вы не вошли в систему. Войдите снова.
+flash-sign-in-first = Войдите, чтобы продолжить.
+flash-signed-up = Ваш колл-центр готов. Коллеги входят с идентификатором компании «{ $arg }».
+flash-user-created = Пользователь { $arg } создан.
+notfound-title = Страница не найдена
+notfound-body = По этому адресу ничего нет.
+notfound-home = На начальную страницу
+
+## Common
+action-save = Сохранить
+action-cancel = Отмена
+action-retry = Повторить
+action-dismiss = Закрыть
+action-search = Найти
+action-edit = Изменить
+action-delete = Удалить
+answer-yes = Да
+answer-no = Нет
+notice-saved = Сохранено.
+pager-prev = Назад
+pager-next = Вперёд
+pager-status = Страница { $page } из { $pages } · всего { $total }
+form-required = Обязательное поле.
+form-invalid-email = Введите адрес электронной почты, например name@example.com.
+form-password-mismatch = Пароли не совпадают.
+password-hint = Не менее 10 символов.
+error-network = Сервер недоступен. Проверьте подключение и повторите попытку.
+error-server = На сервере произошла ошибка. Повторите попытку чуть позже.
+error-status = Запрос не выполнен (HTTP { $status }).
+problem-invalid-credentials = Неверный идентификатор компании, e-mail или пароль.
+problem-login-locked = Слишком много неудачных попыток. Подождите несколько минут.
+problem-session-expired = Сеанс истёк. Войдите снова.
+problem-unauthenticated = Войдите в систему.
+problem-forbidden = У вас нет прав на это действие.
+problem-not-found = Не найдено. Возможно, запись удалена.
+problem-validation-failed = Некоторые поля заполнены неверно.
+problem-slug-taken = Этот идентификатор компании уже занят.
+problem-email-taken = Пользователь с таким e-mail уже существует.
+problem-tenant-suspended = Учётная запись компании приостановлена. Обратитесь в поддержку.
+
+## Login
+login-title = Вход в Hotline
+login-tenant = Идентификатор компании
+login-tenant-hint = Короткое имя, выбранное компанией при регистрации, например acme.
+login-email = Электронная почта
+login-password = Пароль
+login-submit = Войти
+login-submitting = Вход…
+login-or = или
+login-sso = Войти через SSO ({ $company })
+login-no-account = Впервые в Hotline?
+login-signup-link = Создать колл-центр
+login-operator-link = Вход для операторов платформы
+sso-error-generic = Единый вход не удался ({ $code }). Повторите попытку или войдите по паролю.
+
+## Sign-up
+signup-title = Создайте свой колл-центр
+signup-intro = Вы станете его первым администратором. Это займёт минуту.
+signup-company = Название компании
+signup-slug = Идентификатор компании
+signup-slug-hint = Используется при входе. Латинские буквы, цифры и дефисы; если пусто — из названия компании.
+signup-name = Ваше имя
+signup-email = Ваш e-mail
+signup-password = Пароль
+signup-submit = Создать колл-центр
+signup-submitting = Создание…
+signup-have-account = Уже есть учётная запись?
+signup-login-link = Войти
+
+## Agent states
+agent-state = Мой статус
+agent-status-ready = Готов
+agent-status-not-ready = Не готов
+agent-status-break = Перерыв
+agent-status-logged-out = Не в системе
+agent-option-not-ready = Не готов — { $reason }
+agent-option-break = Перерыв — { $reason }
+agent-change-state = Сменить статус на
+agent-apply-state = Сменить статус
+agent-since = с { $time }

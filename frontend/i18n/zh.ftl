@@ -1,0 +1,108 @@
+# Hotline — 简体中文 (Simplified Chinese).
+# MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# Missing keys fall back to English (en.ftl).
+
+app-name = Hotline
+
+## Shell
+shell-language = 语言
+shell-logout = 退出登录
+shell-main-nav = 主导航
+shell-skip-to-content = 跳到正文
+state-loading = 正在加载…
+platform-console = 平台控制台
+nav-agent = 座席工作台
+nav-users = 用户
+nav-teams = 团队
+nav-skills = 技能
+nav-queues = 队列
+nav-roles = 角色
+nav-reason-codes = 状态原因
+nav-audit = 审计日志
+nav-sso = 单点登录
+nav-tenants = 租户
+flash-logged-out = 您已退出登录。
+flash-no-access = 您无权访问该页面。
+flash-operators-only = 该页面仅供平台运维人员使用，请以运维人员身份登录。
+flash-session-expired = 会话已过期，请重新登录。
+flash-signed-out = 您尚未登录，请重新登录。
+flash-sign-in-first = 请先登录。
+flash-signed-up = 您的呼叫中心已就绪。同事使用公司标识“{ $arg }”登录。
+flash-user-created = 已创建用户 { $arg }。
+notfound-title = 页面不存在
+notfound-body = 此地址没有内容。
+notfound-home = 返回首页
+
+## Common
+action-save = 保存
+action-cancel = 取消
+action-retry = 重试
+action-dismiss = 关闭
+action-search = 搜索
+action-edit = 编辑
+action-delete = 删除
+answer-yes = 是
+answer-no = 否
+notice-saved = 已保存。
+pager-prev = 上一页
+pager-next = 下一页
+pager-status = 第 { $page } / { $pages } 页 · 共 { $total } 条
+form-required = 此项为必填项。
+form-invalid-email = 请输入电子邮箱地址，例如 name@example.com。
+form-password-mismatch = 两次输入的密码不一致。
+password-hint = 至少 10 个字符。
+error-network = 无法连接服务器，请检查网络后重试。
+error-server = 服务器出现问题，请稍后重试。
+error-status = 请求失败（HTTP { $status }）。
+problem-invalid-credentials = 公司标识、邮箱或密码错误。
+problem-login-locked = 失败次数过多，请几分钟后再试。
+problem-session-expired = 会话已过期，请重新登录。
+problem-unauthenticated = 请先登录。
+problem-forbidden = 您无权执行此操作。
+problem-not-found = 未找到，可能已被删除。
+problem-validation-failed = 部分字段需要修改。
+problem-slug-taken = 该公司标识已被占用。
+problem-email-taken = 已存在使用该邮箱的用户。
+problem-tenant-suspended = 该公司的账户已暂停，请联系支持人员。
+
+## Login
+login-title = 登录 Hotline
+login-tenant = 公司标识
+login-tenant-hint = 公司注册时选择的简称，例如 acme。
+login-email = 电子邮箱
+login-password = 密码
+login-submit = 登录
+login-submitting = 正在登录…
+login-or = 或
+login-sso = 通过 SSO 登录（{ $company }）
+login-no-account = 初次使用 Hotline？
+login-signup-link = 创建呼叫中心
+login-operator-link = 平台运维人员登录
+sso-error-generic = 单点登录失败（{ $code }）。请重试或使用密码登录。
+
+## Sign-up
+signup-title = 创建您的呼叫中心
+signup-intro = 您将成为第一位管理员，只需一分钟。
+signup-company = 公司名称
+signup-slug = 公司标识
+signup-slug-hint = 用于登录。可用字母、数字和连字符；留空则根据公司名称生成。
+signup-name = 您的姓名
+signup-email = 您的邮箱
+signup-password = 密码
+signup-submit = 创建呼叫中心
+signup-submitting = 正在创建…
+signup-have-account = 已有账户？
+signup-login-link = 登录
+
+## Agent states
+agent-state = 我的状态
+agent-status-ready = 就绪
+agent-status-not-ready = 未就绪
+agent-status-break = 休息
+agent-status-logged-out = 已签出
+agent-option-not-ready = 未就绪 — { $reason }
+agent-option-break = 休息 — { $reason }
+agent-change-state = 切换状态为
+agent-apply-state = 切换状态
+agent-since = 自 { $time }

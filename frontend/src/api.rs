@@ -1,0 +1,158 @@
+//! The HTTP client for `/api/v1`: JSON in and out, cookie session, problem documents.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use hotline_wire::api::Problem;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestCredentials, RequestInit, Response};
+use yew::Callback;
+
+/// Why a request failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// The server answered with an error status (usually with a problem document).
+    Http {
+        status: u16,
+        problem: Option<Problem>,
+    },
+    /// The request got no answer: the network or the server is down.
+    Network,
+    /// The answer was not what this version of the app understands.
+    Decode(String),
+}
+
+/// Field name → message, as sent by the server in `Problem.errors` (or found by the client).
+pub type FieldErrors = HashMap<String, String>;
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ApiError::Http { problem, .. } => problem.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The server's per-field errors, keyed by the last segment of the JSON path
+    /// (`skills[0].level` stays as is; `body.email` becomes `email`).
+    pub fn field_errors(&self) -> FieldErrors {
+        let mut out = FieldErrors::new();
+        if let Some(p) = self.problem() {
+            for e in &p.errors {
+                let field = e.field.trim_start_matches("body.").to_string();
+                out.entry(field).or_insert_with(|| e.message.clone());
+            }
+        }
+        out
+    }
+}
+
+thread_local! {
+    static ON_UNAUTHORIZED: RefCell<Option<Callback<(String, String)>>> = const { RefCell::new(None) };
+}
+
+/// Registers what happens when a request made with a session is refused with 401
+/// (`(path, code)`): the app drops the session and goes back to the right login page.
+pub fn set_unauthorized_handler(cb: Callback<(String, String)>) {
+    ON_UNAUTHORIZED.with(|h| *h.borrow_mut() = Some(cb));
+}
+
+/// Endpoints whose 401 is an ordinary answer (wrong password, nobody signed in yet).
+fn expects_401(path: &str) -> bool {
+    path.starts_with("/auth/login")
+        || path.starts_with("/auth/me")
+        || path.starts_with("/platform/login")
+        || path.starts_with("/platform/me")
+        || path.starts_with("/signup")
+}
+
+async fn send(method: &str, path: &str, body: Option<String>) -> Result<String, ApiError> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = web_sys::Headers::new().map_err(|_| ApiError::Network)?;
+    let _ = headers.set("Accept", "application/json, application/problem+json");
+    if let Some(b) = &body {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_body(&JsValue::from_str(b));
+    }
+    init.set_headers(&headers);
+    let url = format!("/api/v1{path}");
+    let window = web_sys::window().ok_or(ApiError::Network)?;
+    let resp = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(|_| ApiError::Network)?;
+    let resp: Response = resp.dyn_into().map_err(|_| ApiError::Network)?;
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    if resp.ok() {
+        return Ok(text);
+    }
+    let status = resp.status();
+    let problem: Option<Problem> = serde_json::from_str(&text).ok();
+    if status == 401 && !expects_401(path) {
+        let code = problem
+            .as_ref()
+            .map(|p| p.code.clone())
+            .unwrap_or_else(|| "unauthenticated".into());
+        let handler = ON_UNAUTHORIZED.with(|h| h.borrow().clone());
+        if let Some(cb) = handler {
+            cb.emit((path.to_string(), code));
+        }
+    }
+    Err(ApiError::Http { status, problem })
+}
+
+fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+fn encode<B: Serialize>(body: &B) -> Result<String, ApiError> {
+    serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    decode(&send("GET", path, None).await?)
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    decode(&send("POST", path, Some(encode(body)?)).await?)
+}
+
+pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    decode(&send("PUT", path, Some(encode(body)?)).await?)
+}
+
+pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    decode(&send("PATCH", path, Some(encode(body)?)).await?)
+}
+
+/// A request whose answer has no body worth reading (204).
+pub async fn post_empty<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    send("POST", path, Some(encode(body)?)).await.map(|_| ())
+}
+
+pub async fn delete(path: &str) -> Result<(), ApiError> {
+    send("DELETE", path, None).await.map(|_| ())
+}
+
+/// Percent-encodes a query-string value.
+pub fn enc(s: &str) -> String {
+    js_sys::encode_uri_component(s).into()
+}

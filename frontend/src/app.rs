@@ -1,0 +1,569 @@
+//! The app shell: session, routes, role-aware navigation, layout and flash messages.
+
+use std::rc::Rc;
+
+use hotline_wire::api::{OperatorInfo, SessionInfo};
+use hotline_wire::permissions as perm;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::components::{ErrorBox, Loading};
+use crate::i18n::{use_i18n, I18nProvider, LangPicker};
+use crate::pages;
+
+#[derive(Clone, Routable, PartialEq, Debug)]
+pub enum Route {
+    #[at("/")]
+    Home,
+    #[at("/login")]
+    Login,
+    #[at("/signup")]
+    Signup,
+    #[at("/account")]
+    Account,
+    #[at("/agent")]
+    Agent,
+    #[at("/admin/users")]
+    Users,
+    /// `id` is `new` for the create form.
+    #[at("/admin/users/:id")]
+    User { id: String },
+    #[at("/admin/teams")]
+    Teams,
+    #[at("/admin/skills")]
+    Skills,
+    #[at("/admin/queues")]
+    Queues,
+    #[at("/admin/roles")]
+    Roles,
+    #[at("/admin/reason-codes")]
+    ReasonCodes,
+    #[at("/admin/audit")]
+    Audit,
+    #[at("/admin/sso")]
+    Sso,
+    #[at("/platform/login")]
+    PlatformLogin,
+    #[at("/platform")]
+    Platform,
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
+
+/// Who is signed in.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Session {
+    /// Still asking the server.
+    Unknown,
+    /// The server could not be asked (shown with a retry, never a blank page).
+    Unreachable(ApiError),
+    Anonymous,
+    User(Rc<SessionInfo>),
+    Operator(Rc<OperatorInfo>),
+}
+
+impl Session {
+    pub fn can(&self, permission: &str) -> bool {
+        match self {
+            Session::User(s) => s.permissions.iter().any(|p| p == permission),
+            _ => false,
+        }
+    }
+}
+
+/// A message shown at the top of the next screen, stored as a catalog key so a language
+/// switch re-translates it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Flash {
+    pub key: String,
+    pub error: bool,
+    pub arg: Option<String>,
+}
+
+impl Flash {
+    pub fn info(key: &str) -> Self {
+        Flash {
+            key: key.into(),
+            error: false,
+            arg: None,
+        }
+    }
+    pub fn error(key: &str) -> Self {
+        Flash {
+            key: key.into(),
+            error: true,
+            arg: None,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct AppCtx {
+    pub session: Session,
+    pub set_session: Callback<Session>,
+    pub flash: Option<Flash>,
+    pub set_flash: Callback<Option<Flash>>,
+    /// Re-reads `/auth/me` (or `/platform/me`).
+    pub refresh: Callback<()>,
+}
+
+#[hook]
+pub fn use_app() -> AppCtx {
+    use_context::<AppCtx>().expect("AppCtx is provided by App")
+}
+
+/// What a route needs: `None` = public; `Some(&[])` = any signed-in user; otherwise any of
+/// the listed permissions.
+fn needs(route: &Route) -> Option<&'static [&'static str]> {
+    match route {
+        Route::Home | Route::Login | Route::Signup | Route::PlatformLogin | Route::NotFound => None,
+        Route::Platform => None, // checked separately: operators only
+        Route::Account => Some(&[]),
+        Route::Agent => Some(&[perm::AGENT_STATE]),
+        Route::Users | Route::User { .. } | Route::Teams | Route::Skills | Route::Queues => {
+            Some(&[perm::USERS_READ])
+        }
+        Route::Roles => Some(&[perm::ROLES_WRITE]),
+        Route::ReasonCodes => Some(&[perm::SETTINGS_WRITE]),
+        Route::Audit => Some(&[perm::AUDIT_READ]),
+        Route::Sso => Some(&[perm::SETTINGS_WRITE]),
+    }
+}
+
+/// Where a signed-in user lands.
+pub fn home_for(session: &Session) -> Route {
+    match session {
+        Session::Operator(_) => Route::Platform,
+        Session::User(_) if session.can(perm::USERS_READ) => Route::Users,
+        Session::User(_) if session.can(perm::AGENT_STATE) => Route::Agent,
+        Session::User(_) if session.can(perm::AUDIT_READ) => Route::Audit,
+        Session::User(_) => Route::Account,
+        _ => Route::Login,
+    }
+}
+
+async fn who_am_i() -> Session {
+    match api::get::<SessionInfo>("/auth/me").await {
+        Ok(s) => return Session::User(Rc::new(s)),
+        Err(e) if e.status() == Some(401) || e.status() == Some(403) => {}
+        Err(e) => return Session::Unreachable(e),
+    }
+    match api::get::<OperatorInfo>("/platform/me").await {
+        Ok(o) => Session::Operator(Rc::new(o)),
+        Err(e) if matches!(e.status(), Some(401) | Some(403) | Some(404)) => Session::Anonymous,
+        Err(e) => Session::Unreachable(e),
+    }
+}
+
+#[function_component]
+pub fn App() -> Html {
+    html! {
+        <I18nProvider>
+            <BrowserRouter>
+                <Shell />
+            </BrowserRouter>
+        </I18nProvider>
+    }
+}
+
+#[function_component]
+fn Shell() -> Html {
+    let session = use_state(|| Session::Unknown);
+    let flash = use_state(|| None::<Flash>);
+    let navigator = use_navigator().expect("inside BrowserRouter");
+    let version = use_state(|| 0u32);
+
+    {
+        let session = session.clone();
+        use_effect_with(*version, move |_| {
+            wasm_bindgen_futures::spawn_local(async move { session.set(who_am_i().await) });
+        });
+    }
+
+    // A 401 on any request means the session is gone: back to the right login page.
+    {
+        let session = session.clone();
+        let flash = flash.clone();
+        let navigator = navigator.clone();
+        use_effect_with((), move |_| {
+            api::set_unauthorized_handler(Callback::from(move |(path, code): (String, String)| {
+                session.set(Session::Anonymous);
+                flash.set(Some(Flash::error(if code == "session_expired" {
+                    "flash-session-expired"
+                } else {
+                    "flash-signed-out"
+                })));
+                if path.starts_with("/platform") {
+                    navigator.replace(&Route::PlatformLogin);
+                } else {
+                    navigator.replace(&Route::Login);
+                }
+            }));
+        });
+    }
+
+    // When the session reaches its expiry, ask the server again; if it no longer knows us,
+    // go to the login page with a message even if the user was idle.
+    {
+        let session = session.clone();
+        let flash = flash.clone();
+        let navigator = navigator.clone();
+        let expires = match &*session {
+            Session::User(s) => Some((s.expires_at.timestamp_millis(), false)),
+            Session::Operator(o) => Some((o.expires_at.timestamp_millis(), true)),
+            _ => None,
+        };
+        use_effect_with(expires, move |expires| {
+            let timer = expires.map(|(at, operator)| {
+                let wait = (at - js_sys::Date::now() as i64 + 1_000).clamp(1_000, i32::MAX as i64);
+                gloo_timers::callback::Timeout::new(wait as u32, move || {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let now = who_am_i().await;
+                        if now == Session::Anonymous {
+                            flash.set(Some(Flash::error("flash-session-expired")));
+                            navigator.replace(&if operator {
+                                Route::PlatformLogin
+                            } else {
+                                Route::Login
+                            });
+                        }
+                        session.set(now);
+                    });
+                })
+            });
+            move || drop(timer)
+        });
+    }
+
+    let ctx = AppCtx {
+        session: (*session).clone(),
+        set_session: {
+            let session = session.clone();
+            Callback::from(move |s| session.set(s))
+        },
+        flash: (*flash).clone(),
+        set_flash: {
+            let flash = flash.clone();
+            Callback::from(move |f| flash.set(f))
+        },
+        refresh: {
+            let version = version.clone();
+            Callback::from(move |_| version.set(*version + 1))
+        },
+    };
+
+    html! {
+        <ContextProvider<AppCtx> context={ctx}>
+            <Switch<Route> render={switch} />
+        </ContextProvider<AppCtx>>
+    }
+}
+
+fn switch(route: Route) -> Html {
+    html! { <Guarded {route} /> }
+}
+
+#[derive(Properties, PartialEq)]
+struct GuardedProps {
+    route: Route,
+}
+
+/// Checks the session against the route before showing it.
+#[function_component]
+fn Guarded(p: &GuardedProps) -> Html {
+    let app = use_app();
+    let i18n = use_i18n();
+    let route = p.route.clone();
+    match (&app.session, &route) {
+        (Session::Unknown, _) => {
+            return html! { <div class="boot-screen"><Loading /></div> };
+        }
+        (Session::Unreachable(e), _) => {
+            let retry = app.refresh.clone();
+            return html! {
+                <div class="boot-screen">
+                    <h1>{ i18n.t("app-name") }</h1>
+                    <ErrorBox error={e.clone()} retry={retry} />
+                </div>
+            };
+        }
+        _ => {}
+    }
+    let session = &app.session;
+    match route {
+        Route::Home => return html! { <Redirect<Route> to={home_for(session)} /> },
+        Route::Login | Route::Signup if matches!(session, Session::User(_)) => {
+            return html! { <Redirect<Route> to={home_for(session)} /> };
+        }
+        Route::PlatformLogin if matches!(session, Session::Operator(_)) => {
+            return html! { <Redirect<Route> to={Route::Platform} /> };
+        }
+        Route::Login => return html! { <Bare><pages::auth::LoginPage /></Bare> },
+        Route::Signup => return html! { <Bare><pages::auth::SignupPage /></Bare> },
+        Route::PlatformLogin => {
+            return html! { <Bare><pages::platform::PlatformLoginPage /></Bare> }
+        }
+        Route::Platform => {
+            return match session {
+                Session::Operator(_) => html! { <Layout><pages::platform::TenantsPage /></Layout> },
+                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
+            };
+        }
+        Route::NotFound => {
+            return html! {
+                <Layout>
+                    <h1>{ i18n.t("notfound-title") }</h1>
+                    <p>{ i18n.t("notfound-body") }</p>
+                    <Link<Route> to={Route::Home}>{ i18n.t("notfound-home") }</Link<Route>>
+                </Layout>
+            };
+        }
+        _ => {}
+    }
+    let Some(need) = needs(&route) else {
+        return html! {};
+    };
+    match session {
+        Session::User(_) => {}
+        Session::Operator(_) => {
+            return html! { <Denied to={Route::Platform} key_={"flash-no-access"} /> };
+        }
+        _ => return html! { <Denied to={Route::Login} key_={"flash-sign-in-first"} /> },
+    }
+    if !need.is_empty() && !need.iter().any(|p| session.can(p)) {
+        return html! { <Denied to={home_for(session)} key_={"flash-no-access"} /> };
+    }
+    let page = match route {
+        Route::Account => html! { <pages::auth::AccountPage /> },
+        Route::Agent => html! { <pages::agent::AgentDesktop /> },
+        Route::Users => html! { <pages::users::UsersPage /> },
+        Route::User { id } => html! { <pages::users::UserPage {id} /> },
+        Route::Teams => html! { <pages::org::TeamsPage /> },
+        Route::Skills => html! { <pages::org::SkillsPage /> },
+        Route::Queues => html! { <pages::org::QueuesPage /> },
+        Route::Roles => html! { <pages::org::RolesPage /> },
+        Route::ReasonCodes => html! { <pages::org::ReasonCodesPage /> },
+        Route::Audit => html! { <pages::audit::AuditPage /> },
+        Route::Sso => html! { <pages::auth::SsoSettingsPage /> },
+        _ => html! {},
+    };
+    let wide = matches!(p.route, Route::Agent);
+    html! { <Layout {wide}>{ page }</Layout> }
+}
+
+#[derive(Properties, PartialEq)]
+struct DeniedProps {
+    to: Route,
+    key_: AttrValue,
+}
+
+/// Redirects with a message saying why.
+#[function_component]
+fn Denied(p: &DeniedProps) -> Html {
+    let app = use_app();
+    let navigator = use_navigator().expect("inside BrowserRouter");
+    {
+        let to = p.to.clone();
+        let key = p.key_.to_string();
+        use_effect_with((), move |_| {
+            app.set_flash.emit(Some(Flash::error(&key)));
+            navigator.replace(&to);
+        });
+    }
+    html! { <div class="boot-screen"><Loading /></div> }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ChildrenProps {
+    pub children: Html,
+    #[prop_or_default]
+    pub wide: bool,
+}
+
+/// The flash message, if any, with a close button.
+#[function_component]
+fn FlashBar() -> Html {
+    let app = use_app();
+    let i18n = use_i18n();
+    let Some(f) = &app.flash else { return html! {} };
+    let text = match &f.arg {
+        Some(a) => i18n.ta(&f.key, &[("arg", a.clone().into())]),
+        None => i18n.t(&f.key),
+    };
+    let close = {
+        let set = app.set_flash.clone();
+        move |_| set.emit(None)
+    };
+    html! {
+        <div id="flash" class={classes!("alert", if f.error { "error" } else { "ok" })} role="alert">
+            <p>{ text }</p>
+            <button type="button" class="link" onclick={close} aria-label={i18n.t("action-dismiss")}>{ "×" }</button>
+        </div>
+    }
+}
+
+/// Pages without navigation: login, sign-up.
+#[function_component]
+fn Bare(p: &ChildrenProps) -> Html {
+    let i18n = use_i18n();
+    html! {
+        <div class="bare">
+            <header class="bare-header">
+                <span class="brand">{ i18n.t("app-name") }</span>
+                <LangPicker />
+            </header>
+            <main id="main" class="bare-main">
+                <FlashBar />
+                { p.children.clone() }
+            </main>
+        </div>
+    }
+}
+
+struct NavItem {
+    route: Route,
+    key: &'static str,
+    perm: &'static str,
+}
+
+fn nav_items() -> Vec<NavItem> {
+    vec![
+        NavItem {
+            route: Route::Agent,
+            key: "nav-agent",
+            perm: perm::AGENT_STATE,
+        },
+        NavItem {
+            route: Route::Users,
+            key: "nav-users",
+            perm: perm::USERS_READ,
+        },
+        NavItem {
+            route: Route::Teams,
+            key: "nav-teams",
+            perm: perm::USERS_READ,
+        },
+        NavItem {
+            route: Route::Skills,
+            key: "nav-skills",
+            perm: perm::USERS_READ,
+        },
+        NavItem {
+            route: Route::Queues,
+            key: "nav-queues",
+            perm: perm::USERS_READ,
+        },
+        NavItem {
+            route: Route::Roles,
+            key: "nav-roles",
+            perm: perm::ROLES_WRITE,
+        },
+        NavItem {
+            route: Route::ReasonCodes,
+            key: "nav-reason-codes",
+            perm: perm::SETTINGS_WRITE,
+        },
+        NavItem {
+            route: Route::Audit,
+            key: "nav-audit",
+            perm: perm::AUDIT_READ,
+        },
+        NavItem {
+            route: Route::Sso,
+            key: "nav-sso",
+            perm: perm::SETTINGS_WRITE,
+        },
+    ]
+}
+
+/// The signed-in layout: header with navigation for what this user may do, then the page.
+#[function_component]
+pub fn Layout(p: &ChildrenProps) -> Html {
+    let app = use_app();
+    let i18n = use_i18n();
+    let navigator = use_navigator().expect("inside BrowserRouter");
+    let current = use_route::<Route>();
+    let busy = use_state(|| false);
+
+    let logout = {
+        let app = app.clone();
+        let busy = busy.clone();
+        Callback::from(move |_| {
+            let app = app.clone();
+            let navigator = navigator.clone();
+            let busy = busy.clone();
+            let operator = matches!(app.session, Session::Operator(_));
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = if operator {
+                    "/platform/logout"
+                } else {
+                    "/auth/logout"
+                };
+                // Even if the server cannot be reached, forget the session locally.
+                let _ = api::post_empty(path, &serde_json::json!({})).await;
+                busy.set(false);
+                app.set_session.emit(Session::Anonymous);
+                app.set_flash.emit(Some(Flash::info("flash-logged-out")));
+                navigator.push(&if operator {
+                    Route::PlatformLogin
+                } else {
+                    Route::Login
+                });
+            });
+        })
+    };
+
+    let (who, tenant) = match &app.session {
+        Session::User(s) => (s.user.name.clone(), Some(s.tenant.name.clone())),
+        Session::Operator(o) => (o.name.clone(), Some(i18n.t("platform-console"))),
+        _ => (String::new(), None),
+    };
+    let items: Vec<Html> = match &app.session {
+        Session::User(_) => nav_items()
+            .into_iter()
+            .filter(|n| app.session.can(n.perm))
+            .map(|n| {
+                let active = current.as_ref() == Some(&n.route)
+                    || (n.route == Route::Users && matches!(current, Some(Route::User { .. })));
+                html! {
+                    <li><Link<Route> to={n.route.clone()} classes={classes!(active.then_some("active"))}>
+                        { i18n.t(n.key) }
+                    </Link<Route>></li>
+                }
+            })
+            .collect(),
+        Session::Operator(_) => vec![html! {
+            <li><Link<Route> to={Route::Platform} classes="active">{ i18n.t("nav-tenants") }</Link<Route>></li>
+        }],
+        _ => vec![],
+    };
+
+    html! {
+        <div class={classes!("layout", p.wide.then_some("wide"))}>
+            <a class="skip-link" href="#main">{ i18n.t("shell-skip-to-content") }</a>
+            <header class="topbar">
+                <span class="brand">{ i18n.t("app-name") }</span>
+                if let Some(t) = tenant { <span class="tenant" id="tenant-name">{ t }</span> }
+                <nav class="mainnav" aria-label={i18n.t("shell-main-nav")}>
+                    <ul>{ for items }</ul>
+                </nav>
+                <div class="topbar-right">
+                    <LangPicker />
+                    if matches!(app.session, Session::User(_)) {
+                        <Link<Route> to={Route::Account} classes="user-name">{ who.clone() }</Link<Route>>
+                    } else {
+                        <span class="user-name">{ who }</span>
+                    }
+                    <button type="button" id="logout" class="secondary" onclick={logout} disabled={*busy}>{ i18n.t("shell-logout") }</button>
+                </div>
+            </header>
+            <main id="main" tabindex="-1">
+                <FlashBar />
+                { p.children.clone() }
+            </main>
+        </div>
+    }
+}

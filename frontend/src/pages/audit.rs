@@ -1,0 +1,182 @@
+//! The audit log with filters (action, actor, target, time range) and paging.
+
+use hotline_wire::api::{AuditEntry, Page, UserDto};
+use yew::prelude::*;
+
+use crate::api;
+use crate::components::*;
+use crate::i18n::use_i18n;
+
+const PER_PAGE: i64 = 50;
+
+/// Actions the backend records today; the filter also accepts any other text or a prefix
+/// ending in `.`.
+const KNOWN_ACTIONS: &[&str] = &[
+    "auth.",
+    "auth.login",
+    "auth.login_failed",
+    "auth.logout",
+    "auth.password_change",
+    "user.",
+    "user.create",
+    "user.update",
+    "user.deactivate",
+    "user.password_reset",
+    "team.",
+    "skill.",
+    "queue.",
+    "role.",
+    "reason_code.",
+    "api_key.",
+    "settings.",
+    "agent.state",
+];
+
+#[derive(Clone, PartialEq, Default)]
+struct Filters {
+    action: String,
+    actor_id: String,
+    target_id: String,
+    from: String,
+    to: String,
+}
+
+/// `datetime-local` input (local time) → RFC 3339 in UTC, via the browser's clock rules.
+fn local_to_utc(v: &str) -> Option<String> {
+    if v.is_empty() {
+        return None;
+    }
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(v));
+    let ms = d.get_time();
+    if ms.is_nan() {
+        return None;
+    }
+    Some(String::from(d.to_iso_string()))
+}
+
+#[function_component]
+pub fn AuditPage() -> Html {
+    let i18n = use_i18n();
+    let form = use_reducer(|| Form(Filters::default()));
+    let applied = use_state(Filters::default);
+    let page = use_state(|| 1i64);
+    let (users, _) = use_get::<Page<UserDto>>("/users?per_page=200&include_inactive=true".into());
+
+    let mut path = format!("/audit?page={}&per_page={}", *page, PER_PAGE);
+    let f = &*applied;
+    if !f.action.trim().is_empty() {
+        path += &format!("&action={}", api::enc(f.action.trim()));
+    }
+    if !f.actor_id.is_empty() {
+        path += &format!("&actor_id={}", api::enc(&f.actor_id));
+    }
+    if !f.target_id.trim().is_empty() {
+        path += &format!("&target_id={}", api::enc(f.target_id.trim()));
+    }
+    if let Some(t) = local_to_utc(&f.from) {
+        path += &format!("&from={}", api::enc(&t));
+    }
+    if let Some(t) = local_to_utc(&f.to) {
+        path += &format!("&to={}", api::enc(&t));
+    }
+    let (entries, reload) = use_get::<Page<AuditEntry>>(path);
+
+    let onsubmit = {
+        let (form, applied, page) = (form.clone(), applied.clone(), page.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            applied.set(form.0.clone());
+            page.set(1);
+        })
+    };
+    let onreset = {
+        let (form, applied, page) = (form.clone(), applied.clone(), page.clone());
+        Callback::from(move |_| {
+            form.dispatch(Box::new(|f: &mut Filters| *f = Filters::default()));
+            applied.set(Filters::default());
+            page.set(1);
+        })
+    };
+
+    let mut actors = vec![(String::new(), i18n.t("audit-anyone"))];
+    if let Load::Ready(us) = &users {
+        actors.extend(
+            us.items
+                .iter()
+                .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email))),
+        );
+    }
+
+    let table = render_load(&entries, &reload, |p| {
+        if p.items.is_empty() {
+            return html! { <p class="empty">{ i18n.t("audit-empty") }</p> };
+        }
+        html! {
+            <>
+            <table class="data" id="audit-table">
+                <thead><tr>
+                    <th scope="col">{ i18n.t("audit-when") }</th>
+                    <th scope="col">{ i18n.t("audit-actor") }</th>
+                    <th scope="col">{ i18n.t("audit-action") }</th>
+                    <th scope="col">{ i18n.t("audit-target") }</th>
+                    <th scope="col">{ i18n.t("audit-details") }</th>
+                    <th scope="col">{ i18n.t("audit-ip") }</th>
+                </tr></thead>
+                <tbody>{ for p.items.iter().map(|e| {
+                    let details = if e.details.is_null() || e.details == serde_json::json!({}) {
+                        String::new()
+                    } else {
+                        e.details.to_string()
+                    };
+                    let label = i18n.try_t(&format!("audit-label-{}", e.action.replace(['.', '_'], "-")));
+                    html! {
+                        <tr class="audit-row" data-action={e.action.clone()}>
+                            <td>{ i18n.datetime(&e.at) }</td>
+                            <td>{ &e.actor }</td>
+                            <td><code class="action-code">{ &e.action }</code>
+                                if let Some(l) = label { <span class="muted small">{ " " }{ l }</span> }</td>
+                            <td>{ e.target_type.clone().unwrap_or_default() }{ " " }<span class="muted small">{ e.target_id.clone().unwrap_or_default() }</span></td>
+                            <td class="details"><code>{ details }</code></td>
+                            <td>{ e.ip.clone().unwrap_or_default() }</td>
+                        </tr>
+                    }
+                }) }</tbody>
+            </table>
+            <Pager page={p.page} per_page={p.per_page} total={p.total}
+                on_page={let page = page.clone(); Callback::from(move |n| page.set(n))} />
+            </>
+        }
+    });
+
+    html! {
+        <>
+            <div class="page-head">
+                <h1>{ i18n.t("audit-title") }</h1>
+                <button type="button" class="secondary" onclick={let r = reload.clone(); move |_| r.emit(())}>{ i18n.t("action-refresh") }</button>
+            </div>
+            <form id="audit-filters" class="filters card" {onsubmit}>
+                <div class="field">
+                    <label for="audit-action">{ i18n.t("audit-action") }</label>
+                    <input id="audit-action" list="audit-actions" value={form.0.action.clone()}
+                        oninput={let b = bind(&form, |f, v| f.action = v); move |e: InputEvent| b.emit(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())}
+                        aria-describedby="audit-action-hint" />
+                    <datalist id="audit-actions">{ for KNOWN_ACTIONS.iter().map(|a| html!{ <option value={*a} /> }) }</datalist>
+                    <p class="hint" id="audit-action-hint">{ i18n.t("audit-action-hint") }</p>
+                </div>
+                <SelectField id="audit-actor" label={i18n.t("audit-actor")} value={form.0.actor_id.clone()} options={actors}
+                    onchange={bind(&form, |f, v| f.actor_id = v)} />
+                <TextField id="audit-target" label={i18n.t("audit-target-id")} value={form.0.target_id.clone()}
+                    oninput={bind(&form, |f, v| f.target_id = v)} />
+                <TextField id="audit-from" kind="datetime-local" label={i18n.t("audit-from")} value={form.0.from.clone()}
+                    oninput={bind(&form, |f, v| f.from = v)} />
+                <TextField id="audit-to" kind="datetime-local" label={i18n.t("audit-to")} value={form.0.to.clone()}
+                    oninput={bind(&form, |f, v| f.to = v)} />
+                <div class="filter-actions">
+                    <button type="submit" class="primary" id="audit-apply">{ i18n.t("action-filter") }</button>
+                    <button type="button" class="secondary" onclick={onreset}>{ i18n.t("action-clear") }</button>
+                </div>
+            </form>
+            { table }
+        </>
+    }
+}

@@ -1,0 +1,17 @@
+//! One module per area of the app.
+
+pub mod agent;
+pub mod audit;
+pub mod auth;
+pub mod org;
+pub mod platform;
+pub mod users;
+
+/// A query-string parameter of the current URL.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,711 @@
+//! Users: list with search and paging; create, edit, deactivate, reset password.
+
+use std::rc::Rc;
+
+use hotline_wire::api::{
+    CreateUser, Page, ResetPasswordRequest, RoleDto, SkillDto, SkillLevel, TeamDto, UpdateUser,
+    UserDto,
+};
+use hotline_wire::permissions as perm;
+use uuid::Uuid;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError, FieldErrors};
+use crate::app::{use_app, Flash, Route};
+use crate::components::*;
+use crate::i18n::use_i18n;
+
+const PER_PAGE: i64 = 20;
+
+/// Teams as `(id, indented name)` in tree order, for pickers.
+pub fn team_options(teams: &[TeamDto]) -> Vec<(Uuid, String)> {
+    fn walk(teams: &[TeamDto], parent: Option<Uuid>, depth: usize, out: &mut Vec<(Uuid, String)>) {
+        let mut kids: Vec<&TeamDto> = teams.iter().filter(|t| t.parent_id == parent).collect();
+        kids.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        for t in kids {
+            if out.iter().any(|(id, _)| *id == t.id) {
+                continue; // a cycle in bad data must not hang the page
+            }
+            out.push((t.id, format!("{}{}", "\u{2003}".repeat(depth), t.name)));
+            walk(teams, Some(t.id), depth + 1, out);
+        }
+    }
+    let mut out = vec![];
+    walk(teams, None, 0, &mut out);
+    // Orphans (parent not visible) still appear.
+    for t in teams {
+        if !out.iter().any(|(id, _)| *id == t.id) {
+            out.push((t.id, t.name.clone()));
+        }
+    }
+    out
+}
+
+#[function_component]
+pub fn UsersPage() -> Html {
+    let i18n = use_i18n();
+    let app = use_app();
+    let query = use_state(String::new);
+    let typed = use_state(String::new);
+    let page = use_state(|| 1i64);
+    let inactive = use_state(|| false);
+    let path = format!(
+        "/users?page={}&per_page={}&q={}&include_inactive={}",
+        *page,
+        PER_PAGE,
+        api::enc(&query),
+        *inactive
+    );
+    let (users, reload) = use_get::<Page<UserDto>>(path);
+    let (teams, _) = use_get::<Vec<TeamDto>>("/teams".into());
+    let can_write = app.session.can(perm::USERS_WRITE);
+
+    let onsearch = {
+        let (query, typed, page) = (query.clone(), typed.clone(), page.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            query.set(typed.trim().to_string());
+            page.set(1);
+        })
+    };
+    let team_name = |id: Option<Uuid>| -> String {
+        match (&teams, id) {
+            (Load::Ready(ts), Some(id)) => ts
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    };
+
+    let table = render_load(&users, &reload, |p| {
+        if p.items.is_empty() {
+            return html! { <p class="empty">{ i18n.t("users-empty") }</p> };
+        }
+        html! {
+            <>
+            <table class="data" id="users-table">
+                <caption class="sr-only">{ i18n.t("users-title") }</caption>
+                <thead><tr>
+                    <th scope="col">{ i18n.t("user-name") }</th>
+                    <th scope="col">{ i18n.t("user-email") }</th>
+                    <th scope="col">{ i18n.t("user-role") }</th>
+                    <th scope="col">{ i18n.t("user-team") }</th>
+                    <th scope="col">{ i18n.t("user-extension") }</th>
+                    <th scope="col" class="num">{ i18n.t("user-skills") }</th>
+                    <th scope="col">{ i18n.t("user-status") }</th>
+                    <th scope="col">{ i18n.t("user-created") }</th>
+                </tr></thead>
+                <tbody>
+                { for p.items.iter().map(|u| html! {
+                    <tr class={classes!((!u.active).then_some("inactive"))}>
+                        <td><Link<Route> to={Route::User { id: u.id.to_string() }}>{ &u.name }</Link<Route>></td>
+                        <td>{ &u.email }</td>
+                        <td>{ &u.role_name }</td>
+                        <td>{ team_name(u.team_id) }</td>
+                        <td>{ u.extension.clone().unwrap_or_default() }</td>
+                        <td class="num">{ i18n.number(u.skills.len() as i64) }</td>
+                        <td>{ if u.active { html!{<span class="badge ok">{ i18n.t("status-active") }</span>} } else { html!{<span class="badge">{ i18n.t("status-inactive") }</span>} } }</td>
+                        <td>{ i18n.datetime(&u.created_at) }</td>
+                    </tr>
+                }) }
+                </tbody>
+            </table>
+            <Pager page={p.page} per_page={p.per_page} total={p.total}
+                on_page={let page = page.clone(); Callback::from(move |n| page.set(n))} />
+            </>
+        }
+    });
+
+    html! {
+        <>
+            <div class="page-head">
+                <h1>{ i18n.t("users-title") }</h1>
+                if can_write {
+                    <Link<Route> to={Route::User { id: "new".into() }} classes="button primary" >{ i18n.t("users-new") }</Link<Route>>
+                }
+            </div>
+            <form class="toolbar" role="search" onsubmit={onsearch}>
+                <label for="user-search">{ i18n.t("users-search") }</label>
+                <input id="user-search" type="search" value={(*typed).clone()}
+                    oninput={let typed = typed.clone(); move |e: InputEvent| {
+                        let el: web_sys::HtmlInputElement = e.target_unchecked_into(); typed.set(el.value()) }} />
+                <button type="submit" class="secondary">{ i18n.t("action-search") }</button>
+                <Checkbox id="include-inactive" label={i18n.t("users-include-inactive")} checked={*inactive}
+                    onchange={let (inactive, page) = (inactive.clone(), page.clone()); Callback::from(move |v| { inactive.set(v); page.set(1); })} />
+            </form>
+            { table }
+        </>
+    }
+}
+
+#[derive(Clone, PartialEq, Default)]
+struct UserForm {
+    name: String,
+    email: String,
+    password: String,
+    role_id: String,
+    team_id: String,
+    extension: String,
+    /// Chosen skills with their levels (kept as typed, validated on submit).
+    skills: Vec<(Uuid, String)>,
+    active: bool,
+}
+
+impl UserForm {
+    fn from_user(u: &UserDto) -> Self {
+        UserForm {
+            name: u.name.clone(),
+            email: u.email.clone(),
+            password: String::new(),
+            role_id: u.role_id.to_string(),
+            team_id: u.team_id.map(|t| t.to_string()).unwrap_or_default(),
+            extension: u.extension.clone().unwrap_or_default(),
+            skills: u
+                .skills
+                .iter()
+                .map(|s| (s.skill_id, s.level.to_string()))
+                .collect(),
+            active: u.active,
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct UserPageProps {
+    pub id: String,
+}
+
+#[function_component]
+pub fn UserPage(p: &UserPageProps) -> Html {
+    let i18n = use_i18n();
+    let creating = p.id == "new";
+    let (roles, reload_roles) = use_get::<Vec<RoleDto>>("/roles".into());
+    let (teams, reload_teams) = use_get::<Vec<TeamDto>>("/teams".into());
+    let (skills, reload_skills) = use_get::<Vec<SkillDto>>("/skills".into());
+    let user_path = if creating {
+        String::new()
+    } else {
+        format!("/users/{}", p.id)
+    };
+    let user = use_state(|| None::<Result<Rc<UserDto>, ApiError>>);
+    {
+        let user = user.clone();
+        use_effect_with(user_path, move |path| {
+            let path = path.clone();
+            user.set(None);
+            if !path.is_empty() {
+                spawn(async move { user.set(Some(api::get::<UserDto>(&path).await.map(Rc::new))) });
+            }
+        });
+    }
+
+    let retry = Callback::from(move |_| {
+        reload_roles.emit(());
+        reload_teams.emit(());
+        reload_skills.emit(());
+    });
+    for l in [
+        roles_state(&roles),
+        roles_state(&teams),
+        roles_state(&skills),
+    ] {
+        if let Some(h) = l {
+            return match h {
+                Ok(()) => html! { <Loading /> },
+                Err(e) => html! { <ErrorBox error={e} retry={retry.clone()} /> },
+            };
+        }
+    }
+    let (Load::Ready(roles), Load::Ready(teams), Load::Ready(skills)) = (roles, teams, skills)
+    else {
+        return html! { <Loading /> };
+    };
+    let existing = if creating {
+        None
+    } else {
+        match &*user {
+            None => return html! { <Loading /> },
+            Some(Err(e)) => return html! { <ErrorBox error={e.clone()} /> },
+            Some(Ok(u)) => Some(u.clone()),
+        }
+    };
+    let title = match &existing {
+        Some(u) => i18n.ta("user-edit-title", &[("name", u.name.clone().into())]),
+        None => i18n.t("user-new-title"),
+    };
+    let on_saved = {
+        let user = user.clone();
+        Callback::from(move |u: UserDto| user.set(Some(Ok(Rc::new(u)))))
+    };
+    html! {
+        <>
+            <p class="crumbs"><Link<Route> to={Route::Users}>{ i18n.t("users-title") }</Link<Route>></p>
+            <h1>{ title }</h1>
+            <div class="two-col wide-left">
+                <UserEditor key={existing.as_ref().map(|u| u.id.to_string()).unwrap_or_default()}
+                    existing={existing.clone()} {roles} {teams} {skills} {on_saved} />
+                if let Some(u) = existing {
+                    <div class="stack">
+                        <ResetPassword user={u.clone()} />
+                        <Deactivate user={u} on_saved={let user = user.clone(); Callback::from(move |u: UserDto| user.set(Some(Ok(Rc::new(u)))))} />
+                    </div>
+                }
+            </div>
+        </>
+    }
+}
+
+/// `None` when ready, `Some(Ok)` while loading, `Some(Err)` on failure.
+fn roles_state<T>(l: &Load<Rc<T>>) -> Option<Result<(), ApiError>> {
+    match l {
+        Load::Ready(_) => None,
+        Load::Loading => Some(Ok(())),
+        Load::Failed(e) => Some(Err(e.clone())),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct UserEditorProps {
+    existing: Option<Rc<UserDto>>,
+    roles: Rc<Vec<RoleDto>>,
+    teams: Rc<Vec<TeamDto>>,
+    skills: Rc<Vec<SkillDto>>,
+    on_saved: Callback<UserDto>,
+}
+
+const USER_FIELDS: &[&str] = &[
+    "name",
+    "email",
+    "password",
+    "role_id",
+    "team_id",
+    "extension",
+    "skills",
+];
+
+#[function_component]
+fn UserEditor(p: &UserEditorProps) -> Html {
+    let i18n = use_i18n();
+    let app = use_app();
+    let navigator = use_navigator().expect("router");
+    let form = {
+        let existing = p.existing.clone();
+        let default_role = p
+            .roles
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case("agent"))
+            .or(p.roles.first())
+            .map(|r| r.id.to_string())
+            .unwrap_or_default();
+        use_reducer(move || {
+            Form(match existing {
+                Some(u) => UserForm::from_user(&u),
+                None => UserForm {
+                    role_id: default_role,
+                    active: true,
+                    ..Default::default()
+                },
+            })
+        })
+    };
+    let errors = use_state(FieldErrors::new);
+    let failure = use_state(|| None::<ApiError>);
+    let saved = use_state(|| false);
+    let busy = use_state(|| false);
+    let can_write = app.session.can(perm::USERS_WRITE);
+
+    let onsubmit = {
+        let (form, errors, failure, saved, busy, i18n) = (
+            form.clone(),
+            errors.clone(),
+            failure.clone(),
+            saved.clone(),
+            busy.clone(),
+            i18n.clone(),
+        );
+        let existing = p.existing.clone();
+        let on_saved = p.on_saved.clone();
+        let app = app.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let f = form.0.clone();
+            let mut c = Checks::default();
+            c.required(&i18n, "name", &f.name);
+            c.required(&i18n, "email", &f.email);
+            c.email(&i18n, "email", &f.email);
+            if existing.is_none() {
+                c.required(&i18n, "password", &f.password);
+            }
+            let role_id = f.role_id.parse::<Uuid>().ok();
+            if role_id.is_none() {
+                c.fail("role_id", i18n.t("form-required"));
+            }
+            let mut levels = vec![];
+            for (skill_id, level) in &f.skills {
+                match level.trim().parse::<i16>() {
+                    Ok(l) if (1..=10).contains(&l) => levels.push(SkillLevel {
+                        skill_id: *skill_id,
+                        level: l,
+                    }),
+                    _ => c.fail(&format!("skill-{skill_id}"), i18n.t("form-level-range")),
+                }
+            }
+            errors.set(c.errors.clone());
+            failure.set(None);
+            saved.set(false);
+            let Some(role_id) = role_id else { return };
+            if !c.ok() {
+                return;
+            }
+            busy.set(true);
+            let team_id = f.team_id.parse::<Uuid>().ok();
+            let extension = Some(f.extension.trim().to_string()).filter(|s| !s.is_empty());
+            let (errors, failure, saved, busy, existing, on_saved, app, navigator) = (
+                errors.clone(),
+                failure.clone(),
+                saved.clone(),
+                busy.clone(),
+                existing.clone(),
+                on_saved.clone(),
+                app.clone(),
+                navigator.clone(),
+            );
+            spawn(async move {
+                let result = match &existing {
+                    None => {
+                        let req = CreateUser {
+                            email: f.email.trim().into(),
+                            name: f.name.trim().into(),
+                            password: f.password.clone(),
+                            role_id,
+                            team_id,
+                            extension,
+                            skills: levels,
+                        };
+                        api::post::<_, UserDto>("/users", &req).await
+                    }
+                    Some(u) => {
+                        let req = UpdateUser {
+                            email: Some(f.email.trim().into()),
+                            name: Some(f.name.trim().into()),
+                            role_id: Some(role_id),
+                            team_id: Some(team_id),
+                            extension: Some(extension),
+                            active: None,
+                            skills: Some(levels),
+                        };
+                        api::patch::<_, UserDto>(&format!("/users/{}", u.id), &req).await
+                    }
+                };
+                busy.set(false);
+                match result {
+                    Ok(u) if existing.is_none() => {
+                        app.set_flash.emit(Some(Flash {
+                            key: "flash-user-created".into(),
+                            error: false,
+                            arg: Some(u.name.clone()),
+                        }));
+                        navigator.push(&Route::Users);
+                    }
+                    Ok(u) => {
+                        saved.set(true);
+                        on_saved.emit(u);
+                    }
+                    Err(e) => {
+                        errors.set(map_skill_errors(e.field_errors(), &f.skills));
+                        failure.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
+
+    let mut role_opts: Vec<(String, String)> = p
+        .roles
+        .iter()
+        .map(|r| (r.id.to_string(), r.name.clone()))
+        .collect();
+    role_opts.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut team_opts = vec![(String::new(), i18n.t("user-no-team"))];
+    team_opts.extend(
+        team_options(&p.teams)
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n)),
+    );
+    let creating = p.existing.is_none();
+    let other = other_errors(&errors, USER_FIELDS);
+
+    html! {
+        <form id="user-form" class="card" {onsubmit} novalidate=true>
+            if *saved { <Notice text={i18n.t("notice-saved")} /> }
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            { other }
+            <TextField id="name" label={i18n.t("user-name")} value={form.0.name.clone()}
+                oninput={bind(&form, |f, v| f.name = v)} error={errors.get("name").cloned()} required=true />
+            <TextField id="email" kind="email" label={i18n.t("user-email")} value={form.0.email.clone()}
+                oninput={bind(&form, |f, v| f.email = v)} error={errors.get("email").cloned()} required=true
+                autocomplete="off" />
+            if creating {
+                <TextField id="password" kind="password" label={i18n.t("user-initial-password")} value={form.0.password.clone()}
+                    oninput={bind(&form, |f, v| f.password = v)} error={errors.get("password").cloned()} required=true
+                    autocomplete="new-password" hint={i18n.t("password-hint")} />
+            }
+            <div class="row">
+                <SelectField id="role_id" label={i18n.t("user-role")} value={form.0.role_id.clone()} options={role_opts}
+                    onchange={bind(&form, |f, v| f.role_id = v)} error={errors.get("role_id").cloned()} required=true />
+                <SelectField id="team_id" label={i18n.t("user-team")} value={form.0.team_id.clone()} options={team_opts}
+                    onchange={bind(&form, |f, v| f.team_id = v)} error={errors.get("team_id").cloned()} />
+                <TextField id="extension" label={i18n.t("user-extension")} value={form.0.extension.clone()}
+                    oninput={bind(&form, |f, v| f.extension = v)} error={errors.get("extension").cloned()} />
+            </div>
+            <fieldset class="skills" aria-describedby={errors.get("skills").map(|_| "skills-error")}>
+                <legend>{ i18n.t("user-skills-levels") }</legend>
+                if p.skills.is_empty() {
+                    <p class="muted">{ i18n.t("user-no-skills-defined") }</p>
+                }
+                { for p.skills.iter().map(|s| skill_row(&i18n, &form, &errors, s)) }
+                if let Some(e) = errors.get("skills") { <p class="field-error" id="skills-error">{ e }</p> }
+            </fieldset>
+            if can_write {
+                <button type="submit" id="user-save" class="primary" disabled={*busy}>
+                    { if creating { i18n.t("user-create") } else { i18n.t("action-save") } }
+                </button>
+            }
+        </form>
+    }
+}
+
+/// `skills[2].level` from the server → the error shown next to that skill's level.
+fn map_skill_errors(mut e: FieldErrors, skills: &[(Uuid, String)]) -> FieldErrors {
+    let keys: Vec<String> = e
+        .keys()
+        .filter(|k| k.starts_with("skills["))
+        .cloned()
+        .collect();
+    for k in keys {
+        let idx = k
+            .trim_start_matches("skills[")
+            .split(']')
+            .next()
+            .and_then(|n| n.parse::<usize>().ok());
+        if let (Some(i), Some(msg)) = (idx, e.remove(&k)) {
+            match skills.get(i) {
+                Some((id, _)) => e.insert(format!("skill-{id}"), msg),
+                None => e.insert("skills".into(), msg),
+            };
+        }
+    }
+    e
+}
+
+/// Server errors for fields this form does not show next to an input.
+pub fn other_errors(errors: &FieldErrors, shown: &[&str]) -> Html {
+    let mut rest: Vec<(&String, &String)> = errors
+        .iter()
+        .filter(|(k, _)| !shown.contains(&k.as_str()) && !k.starts_with("skill-"))
+        .collect();
+    if rest.is_empty() {
+        return html! {};
+    }
+    rest.sort();
+    html! {
+        <ul class="field-errors-list" role="alert">
+            { for rest.into_iter().map(|(k, v)| html! { <li><code>{ k }</code>{ ": " }{ v }</li> }) }
+        </ul>
+    }
+}
+
+fn skill_row(
+    i18n: &crate::i18n::I18n,
+    form: &UseReducerHandle<Form<UserForm>>,
+    errors: &FieldErrors,
+    s: &SkillDto,
+) -> Html {
+    let id = s.id;
+    let chosen = form
+        .0
+        .skills
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map(|(_, l)| l.clone());
+    let check_id = format!("skill-{id}");
+    let level_id = format!("skill-level-{id}");
+    let toggle = {
+        let d = form.dispatcher();
+        Callback::from(move |e: Event| {
+            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let on = el.checked();
+            d.dispatch(Box::new(move |f: &mut UserForm| {
+                f.skills.retain(|(k, _)| *k != id);
+                if on {
+                    f.skills.push((id, "5".into()));
+                }
+            }))
+        })
+    };
+    let level = {
+        let d = form.dispatcher();
+        Callback::from(move |e: InputEvent| {
+            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let v = el.value();
+            d.dispatch(Box::new(move |f: &mut UserForm| {
+                if let Some(entry) = f.skills.iter_mut().find(|(k, _)| *k == id) {
+                    entry.1 = v;
+                }
+            }))
+        })
+    };
+    let err = errors.get(&check_id).cloned();
+    let err_id = format!("{check_id}-error");
+    html! {
+        <div class={classes!("skill-row", err.is_some().then_some("invalid"))}>
+            <input type="checkbox" id={check_id.clone()} checked={chosen.is_some()} onchange={toggle} />
+            <label for={check_id.clone()} class="skill-name">{ &s.name }</label>
+            <label for={level_id.clone()} class="sr-only">{ i18n.ta("user-skill-level-of", &[("skill", s.name.clone().into())]) }</label>
+            <input type="number" id={level_id} class="level" min="1" max="10" step="1"
+                value={chosen.clone().unwrap_or_default()} disabled={chosen.is_none()} oninput={level}
+                aria-invalid={err.is_some().then_some("true")}
+                aria-describedby={err.is_some().then(|| err_id.clone())}
+                title={i18n.t("user-level-hint")} />
+            if let Some(e) = err { <span class="field-error" id={err_id}>{ e }</span> }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct UserProp {
+    user: Rc<UserDto>,
+    #[prop_or_default]
+    on_saved: Callback<UserDto>,
+}
+
+/// A manager sets a new password for the user.
+#[function_component]
+fn ResetPassword(p: &UserProp) -> Html {
+    let i18n = use_i18n();
+    let app = use_app();
+    let value = use_state(String::new);
+    let error = use_state(|| None::<String>);
+    let failure = use_state(|| None::<ApiError>);
+    let done = use_state(|| false);
+    if !app.session.can(perm::USERS_WRITE) {
+        return html! {};
+    }
+    let onsubmit = {
+        let (value, error, failure, done, i18n) = (
+            value.clone(),
+            error.clone(),
+            failure.clone(),
+            done.clone(),
+            i18n.clone(),
+        );
+        let id = p.user.id;
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            done.set(false);
+            failure.set(None);
+            if value.trim().is_empty() {
+                error.set(Some(i18n.t("form-required")));
+                return;
+            }
+            error.set(None);
+            let (value, error, failure, done) =
+                (value.clone(), error.clone(), failure.clone(), done.clone());
+            spawn(async move {
+                let req = ResetPasswordRequest {
+                    new_password: (*value).clone(),
+                };
+                match api::post_empty(&format!("/users/{id}/reset-password"), &req).await {
+                    Ok(()) => {
+                        done.set(true);
+                        value.set(String::new());
+                    }
+                    Err(e) => {
+                        error.set(e.field_errors().get("new_password").cloned());
+                        failure.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
+    html! {
+        <form class="card" {onsubmit} novalidate=true aria-labelledby="reset-title">
+            <h2 id="reset-title">{ i18n.t("user-reset-password") }</h2>
+            if *done { <Notice text={i18n.t("user-password-reset-done")} /> }
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            <TextField id="reset_password" kind="password" label={i18n.t("account-new-password")} value={(*value).clone()}
+                oninput={let v = value.clone(); Callback::from(move |s| v.set(s))} error={(*error).clone()}
+                autocomplete="new-password" hint={i18n.t("user-reset-hint")} />
+            <button type="submit" class="secondary">{ i18n.t("user-reset-password") }</button>
+        </form>
+    }
+}
+
+/// Deactivate (DELETE) or reactivate a user, with a confirmation step.
+#[function_component]
+fn Deactivate(p: &UserProp) -> Html {
+    let i18n = use_i18n();
+    let app = use_app();
+    let confirming = use_state(|| false);
+    let failure = use_state(|| None::<ApiError>);
+    if !app.session.can(perm::USERS_WRITE) {
+        return html! {};
+    }
+    let u = p.user.clone();
+    let act = {
+        let (confirming, failure, on_saved, u) = (
+            confirming.clone(),
+            failure.clone(),
+            p.on_saved.clone(),
+            u.clone(),
+        );
+        Callback::from(move |_| {
+            let (confirming, failure, on_saved, u) = (
+                confirming.clone(),
+                failure.clone(),
+                on_saved.clone(),
+                u.clone(),
+            );
+            spawn(async move {
+                let path = format!("/users/{}", u.id);
+                let r = if u.active {
+                    match api::delete(&path).await {
+                        Ok(()) => api::get::<UserDto>(&path).await,
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    let req = UpdateUser {
+                        active: Some(true),
+                        ..Default::default()
+                    };
+                    api::patch::<_, UserDto>(&path, &req).await
+                };
+                confirming.set(false);
+                match r {
+                    Ok(u) => on_saved.emit(u),
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    html! {
+        <section class="card" aria-labelledby="status-title">
+            <h2 id="status-title">{ i18n.t("user-status") }</h2>
+            <p>{ if u.active { i18n.t("user-is-active") } else { i18n.t("user-is-inactive") } }</p>
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            if !u.active {
+                <button type="button" class="secondary" id="user-reactivate" onclick={act}>{ i18n.t("user-reactivate") }</button>
+            } else if *confirming {
+                <p role="alert">{ i18n.ta("user-deactivate-confirm", &[("name", u.name.clone().into())]) }</p>
+                <button type="button" class="danger" id="user-deactivate-confirm" onclick={act}>{ i18n.t("user-deactivate") }</button>
+                {" "}
+                <button type="button" class="secondary" onclick={let c = confirming.clone(); move |_| c.set(false)}>{ i18n.t("action-cancel") }</button>
+            } else {
+                <button type="button" class="danger" id="user-deactivate" onclick={let c = confirming.clone(); move |_| c.set(true)}>{ i18n.t("user-deactivate") }</button>
+            }
+        </section>
+    }
+}
