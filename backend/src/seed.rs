@@ -142,6 +142,26 @@ async fn ensure_operator(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sets (or with `None` removes) one DID in the gateway's Redis copy.
+pub async fn publish_did(state: &AppState, did: &str, tenant: Option<Uuid>) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    match tenant {
+        Some(t) => {
+            r.hset::<_, _, _, ()>(
+                DIDS_KEY,
+                did,
+                serde_json::json!({ "tenant_id": t }).to_string(),
+            )
+            .await?
+        }
+        None => r.hdel::<_, _, ()>(DIDS_KEY, did).await?,
+    }
+    Ok(())
+}
+
+/// The Redis hash (DID → `{"tenant_id": …}`) the media gateway reads.
+pub const DIDS_KEY: &str = "platform:dids";
+
 /// Publishes `platform.dids` to the Redis hash `platform:dids` the gateway reads.
 pub async fn sync_dids(state: &AppState) -> anyhow::Result<()> {
     let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")

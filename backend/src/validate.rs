@@ -82,6 +82,13 @@ pub fn is_email(s: &str) -> bool {
         && !domain.contains("..")
 }
 
+/// An E.164 phone number: `+`, a non-zero digit, 7–15 digits in all.
+pub fn is_e164(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|d| {
+        (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    })
+}
+
 /// Tenant slugs: 3..=40 of `a-z 0-9 -`, not starting or ending with `-`.
 pub fn is_slug(s: &str) -> bool {
     let n = s.len();
@@ -130,6 +137,20 @@ mod tests {
             "a@b..com",
         ] {
             assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn e164() {
+        assert!(is_e164("+994125550100"));
+        for bad in [
+            "994125550100",
+            "+0123456789",
+            "+12",
+            "+1234567890123456",
+            "+12345a789",
+        ] {
+            assert!(!is_e164(bad), "{bad}");
         }
     }
 

@@ -622,6 +622,54 @@ async fn platform_operators_list_and_suspend_tenants() {
             .status(),
         200
     );
+
+    // Phone numbers: assigned by operators, published to the gateway's Redis copy at once.
+    let did = format!("+48{}", &uuid::Uuid::new_v4().as_u128().to_string()[..9]);
+    let body = json!({ "did": did, "tenant_id": t.info.tenant.id, "description": "Hotline" });
+    created::<serde_json::Value>(
+        op.post(app.url("/api/v1/platform/dids"))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await;
+    let mut r = app.state.redis();
+    let cached: Option<String> = redis::AsyncCommands::hget(&mut r, "platform:dids", &did)
+        .await
+        .unwrap();
+    assert!(cached.unwrap().contains(&t.info.tenant.id.to_string()));
+    problem(
+        op.post(app.url("/api/v1/platform/dids"))
+            .json(&body)
+            .send()
+            .await,
+        409,
+        "did_taken",
+    )
+    .await;
+    let p = problem(
+        op.post(app.url("/api/v1/platform/dids"))
+            .json(&json!({ "did": "12345", "tenant_id": t.info.tenant.id }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["did"]);
+    let r2 = op
+        .delete(app.url(&format!(
+            "/api/v1/platform/dids/{}",
+            did.replace('+', "%2B")
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r2.status(), 204);
+    let cached: Option<String> = redis::AsyncCommands::hget(&mut r, "platform:dids", &did)
+        .await
+        .unwrap();
+    assert_eq!(cached, None);
 }
 
 #[tokio::test]

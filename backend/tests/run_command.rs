@@ -12,7 +12,9 @@ struct Group(u32);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{}", self.0)]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{}", self.0)])
+            .status();
     }
 }
 
@@ -20,7 +22,11 @@ impl Drop for Group {
 async fn run_command_brings_up_the_api_with_a_working_demo_login() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let db = testkit::create_database().await.unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let log = std::env::temp_dir().join(format!("hotline-run-{port}.log"));
     let child = Command::new("bash")
         .arg("infra/run.sh")
@@ -33,9 +39,12 @@ async fn run_command_brings_up_the_api_with_a_working_demo_login() {
         .process_group(0)
         .spawn()
         .expect("bash runs");
-    let group = Group(child.id());
+    let group = Group(child);
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
@@ -43,12 +52,22 @@ async fn run_command_brings_up_the_api_with_a_working_demo_login() {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "readyz never answered 200; log: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "readyz never answered 200; log: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let printed = std::fs::read_to_string(&log).unwrap();
-    assert!(printed.contains(hotline_backend::seed::ADMIN_EMAIL), "credentials printed: {printed}");
-    for email in [hotline_backend::seed::ADMIN_EMAIL, "agent1@demo.hotline.test"] {
+    assert!(
+        printed.contains(hotline_backend::seed::ADMIN_EMAIL),
+        "credentials printed: {printed}"
+    );
+    for email in [
+        hotline_backend::seed::ADMIN_EMAIL,
+        "agent1@demo.hotline.test",
+    ] {
         let r = client
             .post(format!("{base}/api/v1/auth/login"))
             .json(&serde_json::json!({ "tenant": "demo", "email": email, "password": hotline_backend::seed::DEMO_PASSWORD }))
@@ -57,7 +76,11 @@ async fn run_command_brings_up_the_api_with_a_working_demo_login() {
             .unwrap();
         assert_eq!(r.status(), 200, "{email} logs in");
     }
-    let users = client.get(format!("{base}/api/v1/users")).send().await.unwrap();
+    let users = client
+        .get(format!("{base}/api/v1/users"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(users.status(), 403, "the last login was an agent's");
     drop(group);
     // It stops on SIGTERM.

@@ -69,7 +69,14 @@ where
     let elapsed = start.elapsed();
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    Figures { name, requests: all.len(), errors, p50: pct(0.50), p99: pct(0.99), rps: all.len() as f64 / elapsed.as_secs_f64() }
+    Figures {
+        name,
+        requests: all.len(),
+        errors,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+    }
 }
 
 #[tokio::main]
@@ -81,7 +88,9 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let app = Arc::new(app);
     eprintln!("signing up {TENANTS} tenants with {AGENTS_PER_TENANT} agents each…");
-    let hash = auth::hash_password(PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let hash = auth::hash_password(PASSWORD.into())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut slugs = vec![];
     let mut clients = vec![];
     for i in 0..TENANTS {
@@ -128,7 +137,12 @@ async fn main() -> anyhow::Result<()> {
         })
         .await
     };
-    println!("Hotline API benchmark: {TENANTS} tenants, concurrency {CONCURRENCY}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "Hotline API benchmark: {TENANTS} tenants, concurrency {CONCURRENCY}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
     println!("| endpoint | requests | errors | p50 ms | p99 ms | req/s |");
     println!("|---|---:|---:|---:|---:|---:|");
     for f in [login, list] {

@@ -13,7 +13,9 @@ use axum::{
     Router,
 };
 use axum_extra::extract::CookieJar;
-use hotline_wire::api::{OperatorInfo, PlatformLoginRequest, PlatformTenant, SignupRequest};
+use hotline_wire::api::{
+    DidDto, OperatorInfo, PlatformLoginRequest, PlatformTenant, SignupRequest,
+};
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
@@ -24,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/platform/tenants", get(list_tenants).post(create_tenant))
         .route("/platform/tenants/{id}/suspend", post(suspend))
         .route("/platform/tenants/{id}/resume", post(resume))
+        .route("/platform/dids", get(list_dids).post(add_did))
+        .route("/platform/dids/{did}", axum::routing::delete(remove_did))
 }
 
 async fn platform_audit(
@@ -258,4 +262,97 @@ pub async fn resume(
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<PlatformTenant>> {
     Ok(Json(set_status(&state, &op, id, "active").await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/platform/dids", tag = "platform", responses((status = 200, body = Vec<DidDto>)))]
+pub async fn list_dids(
+    State(state): State<AppState>,
+    _op: OperatorCtx,
+) -> ApiResult<Json<Vec<DidDto>>> {
+    let rows: Vec<(String, Uuid, String)> =
+        sqlx::query_as("SELECT did, tenant_id, description FROM platform.dids ORDER BY did")
+            .fetch_all(&state.db)
+            .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(did, tenant_id, description)| DidDto {
+                did,
+                tenant_id,
+                description,
+            })
+            .collect(),
+    ))
+}
+
+/// Assigns a phone number to a tenant; the gateway's Redis copy is updated at once.
+#[utoipa::path(post, path = "/api/v1/platform/dids", tag = "platform", request_body = DidDto,
+    responses((status = 201, body = DidDto), (status = 409), (status = 422)))]
+pub async fn add_did(
+    State(state): State<AppState>,
+    op: OperatorCtx,
+    Json(req): Json<DidDto>,
+) -> ApiResult<(StatusCode, Json<DidDto>)> {
+    let mut c = crate::validate::Check::new();
+    if !crate::validate::is_e164(&req.did) {
+        c.fail("did", "must be an E.164 number like +994125550100");
+    }
+    c.max_len("description", &req.description, 200);
+    c.finish()?;
+    let r =
+        sqlx::query("INSERT INTO platform.dids (did, tenant_id, description) VALUES ($1, $2, $3)")
+            .bind(&req.did)
+            .bind(req.tenant_id)
+            .bind(&req.description)
+            .execute(&state.db)
+            .await;
+    match r {
+        Err(e) if crate::error::unique_violation(&e).is_some() => {
+            return Err(ApiError::Conflict {
+                code: "did_taken",
+                detail: format!("{} is already assigned.", req.did),
+            })
+        }
+        Err(e) if crate::error::fk_violation(&e) => {
+            return Err(ApiError::field("tenant_id", "no such tenant"))
+        }
+        r => r?,
+    };
+    crate::seed::publish_did(&state, &req.did, Some(req.tenant_id))
+        .await
+        .map_err(ApiError::Internal)?;
+    platform_audit(
+        &state,
+        &op,
+        "did.assign",
+        Some(req.tenant_id.to_string()),
+        serde_json::json!({ "did": req.did }),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(req)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/platform/dids/{did}", tag = "platform", responses((status = 204), (status = 404)))]
+pub async fn remove_did(
+    State(state): State<AppState>,
+    op: OperatorCtx,
+    Path(did): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant: Option<Uuid> =
+        sqlx::query_scalar("DELETE FROM platform.dids WHERE did = $1 RETURNING tenant_id")
+            .bind(&did)
+            .fetch_optional(&state.db)
+            .await?;
+    let tenant = tenant.ok_or(ApiError::NotFound)?;
+    crate::seed::publish_did(&state, &did, None)
+        .await
+        .map_err(ApiError::Internal)?;
+    platform_audit(
+        &state,
+        &op,
+        "did.unassign",
+        Some(tenant.to_string()),
+        serde_json::json!({ "did": did }),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

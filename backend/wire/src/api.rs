@@ -179,6 +179,16 @@ pub struct OperatorInfo {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A phone number (E.164) routed to a tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DidDto {
+    pub did: String,
+    pub tenant_id: Uuid,
+    #[serde(default)]
+    pub description: String,
+}
+
 // ---------------------------------------------------------------- users
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
