@@ -8,13 +8,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-struct Group(u32);
+/// The run command's process group: SIGTERM to all of it (as Ctrl-C would), then reap.
+struct Group(std::process::Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
         let _ = Command::new("kill")
-            .args(["-s", "TERM", "--", &format!("-{}", self.0)])
+            .args(["-s", "TERM", "--", &format!("-{}", self.0.id())])
             .status();
+        let _ = self.0.wait();
     }
 }
 
