@@ -6,7 +6,7 @@ WORKDIR /src
 COPY . .
 RUN cargo build --release --bins -p hotline-backend -p hotline-gateway
 
-FROM debian:trixie AS spa
+FROM debian:bookworm AS spa
 # The SPA is built with Debian's wasm-capable toolchain, as frontend/build.sh does.
 RUN apt-get update && apt-get install -y --no-install-recommends \
       rustc-web cargo-web rust-web-src lld-22 binaryen ca-certificates build-essential \
