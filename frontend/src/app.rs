@@ -542,7 +542,7 @@ pub fn Layout(p: &ChildrenProps) -> Html {
     };
 
     html! {
-        <div class={classes!("layout", p.wide.then_some("wide"))}>
+        <div class={classes!("layout", p.wide.then_some("layout-wide"))}>
             <a class="skip-link" href="#main">{ i18n.t("shell-skip-to-content") }</a>
             <header class="topbar">
                 <span class="brand">{ i18n.t("app-name") }</span>

@@ -1,1 +1,3 @@
 //! Shared helpers for Hotline end-to-end tests.
+
+pub mod browser;

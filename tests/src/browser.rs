@@ -1,0 +1,328 @@
+//! Real headless Chromium driven over WebDriver (chromedriver + fantoccini).
+//!
+//! Every [`Browser`] gets its own chromedriver process on a free port and a fresh, empty
+//! `--user-data-dir`, so tests share no cookies or storage. [`run`] wraps a test body: on
+//! failure (an error or a panic) it saves a screenshot and the page's HTML under
+//! `tests/artifacts/` before failing the test.
+
+use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::FutureExt;
+
+/// How long a step may wait for the page to reach the expected state.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The repository root (this crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Where failure screenshots go (git-ignored).
+pub fn artifacts_dir() -> PathBuf {
+    repo_root().join("tests").join("artifacts")
+}
+
+fn find_on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path).chain([
+        PathBuf::from("/usr/bin"),
+        PathBuf::from("/usr/lib/chromium"),
+    ]) {
+        for n in names {
+            let p = dir.join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// Checks everything a browser test needs and says how to fix what is missing — the
+/// tests never skip silently.
+pub fn preflight() -> Result<(PathBuf, PathBuf)> {
+    let chromium = std::env::var_os("HOTLINE_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| find_on_path(&["chromium", "chromium-browser", "google-chrome"]))
+        .ok_or_else(|| anyhow!("Chromium is not installed: run `apt-get install -y chromium chromium-driver` (listed in infra/apt-packages.txt)"))?;
+    let driver = std::env::var_os("HOTLINE_CHROMEDRIVER")
+        .map(PathBuf::from)
+        .or_else(|| find_on_path(&["chromedriver"]))
+        .ok_or_else(|| anyhow!("chromedriver is not installed: run `apt-get install -y chromium-driver` (listed in infra/apt-packages.txt)"))?;
+    let spa = std::env::var_os("HOTLINE_SPA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("frontend").join("dist"));
+    if !spa.join("index.html").is_file() {
+        bail!(
+            "the SPA is not built ({} has no index.html): run `frontend/build.sh` (the README's test command does)",
+            spa.display()
+        );
+    }
+    Ok((chromium, driver))
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// One headless Chromium with its own chromedriver and profile.
+pub struct Browser {
+    pub client: Client,
+    base_url: String,
+    driver: Child,
+    profile: PathBuf,
+}
+
+impl Browser {
+    /// Starts Chromium at 1366×768 with a fresh profile, pointed at `base_url`.
+    pub async fn start(base_url: &str) -> Result<Browser> {
+        let (chromium, driver_bin) = preflight()?;
+        // Several crates enable different rustls providers; choose one for the process (an
+        // error only means another test already did).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = free_port()?;
+        let mut driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", driver_bin.display()))?;
+        let profile = std::env::temp_dir().join(format!(
+            "hotline-e2e-profile-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&profile)?;
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.to_string_lossy(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1366,768", "--lang=en-GB",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+                "prefs": { "intl.accept_languages": "en-GB,en" },
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!("a JSON object literal"),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::rustls()?
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    if let Ok(Some(status)) = driver.try_wait() {
+                        bail!("chromedriver exited with {status}");
+                    }
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+                Err(e) => {
+                    let _ = driver.kill();
+                    return Err(anyhow!("cannot start Chromium through chromedriver: {e}"));
+                }
+            }
+        };
+        // Headless Chromium counts window decorations: size the window so the *viewport*
+        // is 1366×768, the agent desktop's design size.
+        let extra = client
+            .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]", vec![])
+            .await?;
+        let dw = extra[0].as_u64().unwrap_or(0) as u32;
+        let dh = extra[1].as_u64().unwrap_or(0) as u32;
+        client.set_window_size(1366 + dw, 768 + dh).await?;
+        Ok(Browser {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            driver,
+            profile,
+        })
+    }
+
+    /// Opens a path of the app (e.g. `/login`).
+    pub async fn open(&self, path: &str) -> Result<()> {
+        self.client
+            .goto(&format!("{}{}", self.base_url, path))
+            .await?;
+        Ok(())
+    }
+
+    /// The current path (without origin).
+    pub async fn path(&self) -> Result<String> {
+        Ok(self.client.current_url().await?.path().to_string())
+    }
+
+    /// Waits until `css` matches a displayed element.
+    pub async fn wait(&self, css: &str) -> Result<Element> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if el.is_displayed().await.unwrap_or(false) {
+                    return Ok(el);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "timed out waiting for `{css}` on {}",
+                    self.path().await.unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element at `css` has text containing `text`; returns the full text.
+    pub async fn wait_text(&self, css: &str, text: &str) -> Result<String> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(text) {
+                        return Ok(t);
+                    }
+                    last = t;
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("timed out waiting for `{css}` to contain {text:?}; it said {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the app is at `path`.
+    pub async fn wait_path(&self, path: &str) -> Result<()> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let now = self.path().await?;
+            if now == path {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("timed out waiting to reach {path}; still at {now}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Replaces an input's text, typing it like a user.
+    pub async fn fill(&self, css: &str, value: &str) -> Result<()> {
+        let el = self.wait(css).await?;
+        el.clear().await?;
+        el.send_keys(value).await?;
+        Ok(())
+    }
+
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.wait(css).await?.click().await?;
+        Ok(())
+    }
+
+    /// Picks the `<option>` of the select at `css` whose visible text contains `label`.
+    pub async fn choose(&self, css: &str, label: &str) -> Result<()> {
+        let select = self.wait(css).await?;
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            for opt in select.find_all(Locator::Css("option")).await? {
+                if opt.text().await?.contains(label) {
+                    opt.click().await?;
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("`{css}` has no option containing {label:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The value of an input (what the user typed).
+    pub async fn value(&self, css: &str) -> Result<String> {
+        Ok(self
+            .wait(css)
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Runs JavaScript in the page; a returned promise is awaited.
+    pub async fn js(&self, script: &str) -> Result<serde_json::Value> {
+        Ok(self.client.execute(script, vec![]).await?)
+    }
+
+    pub async fn screenshot(&self, to: &Path) -> Result<()> {
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(to, self.client.screenshot().await?)?;
+        Ok(())
+    }
+
+    async fn shutdown(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Runs a browser test body; on failure saves `tests/artifacts/<name>.png` and `.html`,
+/// then fails with the original error.
+pub async fn run<F>(name: &str, base_url: &str, body: F)
+where
+    F: AsyncFnOnce(&Browser) -> Result<()>,
+{
+    let browser = match Browser::start(base_url).await {
+        Ok(b) => b,
+        Err(e) => panic!("{name}: {e:#}"),
+    };
+    let outcome = AssertUnwindSafe(body(&browser)).catch_unwind().await;
+    let failure = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(panic) => Some(
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into()),
+        ),
+    };
+    if let Some(msg) = &failure {
+        let png = artifacts_dir().join(format!("{name}.png"));
+        let saved = browser.screenshot(&png).await.is_ok();
+        if let Ok(src) = browser.client.source().await {
+            let _ = std::fs::write(artifacts_dir().join(format!("{name}.html")), src);
+        }
+        browser.shutdown().await;
+        panic!(
+            "{name} failed: {msg}{}",
+            if saved {
+                format!("\n  screenshot: {}", png.display())
+            } else {
+                String::new()
+            }
+        );
+    }
+    browser.shutdown().await;
+}

@@ -1,0 +1,317 @@
+//! The SPA in real headless Chromium against the real backend (fresh database per test).
+//!
+//! Needs `chromium`, `chromium-driver` and a built `frontend/dist` (run `frontend/build.sh`);
+//! Postgres and Redis as for the backend's own tests. Each test fails, naming the fix, when
+//! something is missing; failures leave a screenshot in `tests/artifacts/`.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use hotline_backend::testkit::TestApp;
+use hotline_e2e::browser::{artifacts_dir, run, Browser};
+use hotline_wire::api::{CreateUser, RoleDto, UserDto};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+async fn login(b: &Browser, tenant: &str, email: &str, password: &str) -> Result<()> {
+    b.open("/login").await?;
+    b.fill("#tenant", tenant).await?;
+    b.fill("#email", email).await?;
+    b.fill("#password", password).await?;
+    b.click("#login-submit").await?;
+    Ok(())
+}
+
+async fn logout(b: &Browser) -> Result<()> {
+    b.click("#logout").await?;
+    b.wait_path("/login").await?;
+    b.wait_text("#flash", "logged out").await?;
+    Ok(())
+}
+
+/// Creates a skill on the Skills screen.
+async fn create_skill(b: &Browser, name: &str) -> Result<()> {
+    b.fill("#skill-name", name).await?;
+    b.fill("#skill-description", &format!("Calls about {name}"))
+        .await?;
+    b.click("#skill-form button[type=submit]").await?;
+    b.wait_text("#skills-table", name).await?;
+    Ok(())
+}
+
+/// Ticks a skill by its visible name in the user form and sets its level.
+async fn pick_skill(b: &Browser, name: &str, level: &str) -> Result<()> {
+    let id: String = b
+        .js(&format!(
+            "return [...document.querySelectorAll('label.skill-name')].find(l => l.textContent === {name:?})?.htmlFor ?? null"
+        ))
+        .await?
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("no skill {name:?} in the user form"))?;
+    b.click(&format!("#{id}")).await?;
+    let level_css = format!("#{}", id.replacen("skill-", "skill-level-", 1));
+    b.fill(&level_css, level).await?;
+    Ok(())
+}
+
+/// The whole story in one browser: sign up (with a bad password first), create two
+/// skills and an agent with both, log out, log in as the agent, change state twice, log
+/// back in as the admin and find those actions in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_signup_agent_state_and_audit() {
+    let app = TestApp::spawn().await;
+    let slug = unique("acme");
+    let admin_email = format!("admin@{slug}.test");
+    let agent_email = format!("agent@{slug}.test");
+    run("browser_signup_agent_state_and_audit", &app.base_url, async move |b| {
+        // Sign-up, first with a password the server refuses: its field error shows next to
+        // the field and nothing typed is lost.
+        b.open("/login").await?;
+        b.wait("#login-form").await?;
+        b.screenshot(&artifacts_dir().join("screens/login.png")).await?;
+        b.click("a[href='/signup']").await?;
+        b.fill("#company", "Acme Water").await?;
+        b.fill("#slug", &slug).await?;
+        b.fill("#name", "Ada Admin").await?;
+        b.fill("#email", &admin_email).await?;
+        b.fill("#password", "short").await?;
+        b.click("#signup-submit").await?;
+        b.wait_text("#password-error", "at least 10 characters").await?;
+        ensure!(b.value("#company").await? == "Acme Water", "the company name was lost");
+        ensure!(b.value("#slug").await? == slug, "the company ID was lost");
+        ensure!(b.value("#email").await? == admin_email, "the e-mail was lost");
+        b.fill("#password", PASSWORD).await?;
+        b.click("#signup-submit").await?;
+        b.wait_path("/admin/users").await?;
+        b.wait_text("#flash", &slug).await?;
+        b.wait_text("#users-table", &admin_email).await?;
+
+        // Two skills.
+        b.click("a[href='/admin/skills']").await?;
+        b.wait("#skill-form").await?;
+        create_skill(b, "Billing").await?;
+        create_skill(b, "Outages").await?;
+
+        // An agent with both skills (levels 7 and 3).
+        b.click("a[href='/admin/users']").await?;
+        b.click("a[href='/admin/users/new']").await?;
+        b.wait("#user-form").await?;
+        b.fill("#name", "Aysel Agent").await?;
+        b.fill("#email", &agent_email).await?;
+        b.fill("#password", PASSWORD).await?;
+        b.choose("#role_id", "Agent").await?;
+        b.fill("#extension", "201").await?;
+        pick_skill(b, "Billing", "7").await?;
+        pick_skill(b, "Outages", "3").await?;
+        b.click("#user-save").await?;
+        b.wait_path("/admin/users").await?;
+        b.wait_text("#flash", "Aysel Agent").await?;
+        let row = b.wait_text("#users-table", &agent_email).await?;
+        ensure!(row.contains("Agent"), "the new user's role is not shown: {row}");
+        b.screenshot(&artifacts_dir().join("screens/admin-users.png")).await?;
+        // The list's search finds the agent and only the agent.
+        b.fill("#user-search", "aysel").await?;
+        b.click("form[role=search] button[type=submit]").await?;
+        b.wait_text("#users-table", &agent_email).await?;
+        let table = b.wait_text("#users-table", "Aysel").await?;
+        ensure!(!table.contains(&admin_email), "search did not filter: {table}");
+
+        logout(b).await?;
+
+        // The agent signs in (the company ID is remembered) and changes state twice.
+        login(b, &slug, &agent_email, PASSWORD).await?;
+        b.wait_path("/agent").await?;
+        b.wait("#agent-current-state").await?;
+        b.choose("#agent-state", "Ready").await?;
+        b.click("#agent-state-apply").await?;
+        b.wait_text("#agent-current-state", "Ready").await?;
+        b.choose("#agent-state", "Training").await?;
+        b.click("#agent-state-apply").await?;
+        b.wait_text("#agent-current-state", "Not ready — Training").await?;
+        // Keyboard: Alt+4 jumps to the interaction pane.
+        b.js("document.dispatchEvent(new KeyboardEvent('keydown', {key: '4', altKey: true, bubbles: true}))").await?;
+        let focused = b.js("return document.activeElement.id").await?;
+        ensure!(focused == "pane-interaction-h", "Alt+4 focused {focused}");
+        b.screenshot(&artifacts_dir().join("screens/agent-desktop.png")).await?;
+        // The agent's navigation offers no admin screens.
+        let nav = b.wait(".mainnav").await?.text().await?;
+        ensure!(!nav.contains("Users") && !nav.contains("Audit"), "agent sees admin navigation: {nav}");
+        logout(b).await?;
+
+        // The admin sees all of it in the audit log.
+        login(b, &slug, &admin_email, PASSWORD).await?;
+        b.wait_path("/admin/users").await?;
+        b.click("a[href='/admin/audit']").await?;
+        b.wait("#audit-table").await?;
+        for action in ["agent.state", "auth.login", "auth.logout", "user.create"] {
+            b.wait(&format!("#audit-table tr[data-action='{action}']")).await?;
+        }
+        // Filter to the agent's state changes only: exactly the two made above.
+        b.fill("#audit-action", "agent.state").await?;
+        b.click("#audit-apply").await?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let rows = b.js("return [...document.querySelectorAll('#audit-table tbody tr')].map(r => r.dataset.action + ' ' + r.textContent)").await?;
+            let rows: Vec<String> = serde_json::from_value(rows)?;
+            if rows.len() == 2 && rows.iter().all(|r| r.starts_with("agent.state") && r.contains(&agent_email)) {
+                ensure!(rows.iter().any(|r| r.contains("Training")), "no Training entry: {rows:?}");
+                break;
+            }
+            ensure!(std::time::Instant::now() < deadline, "audit filter shows {rows:?}");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// Switching the language on the login page re-labels it in Polish at once, and the
+/// choice survives a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_login_page_in_polish() {
+    let app = TestApp::spawn().await;
+    run(
+        "browser_login_page_in_polish",
+        &app.base_url,
+        async move |b| {
+            b.open("/login").await?;
+            b.wait_text("label[for=tenant]", "Company ID").await?;
+            b.wait_text("label[for=password]", "Password").await?;
+            b.choose("#lang-picker", "Polski").await?;
+            b.wait_text("label[for=tenant]", "Identyfikator firmy")
+                .await?;
+            b.wait_text("label[for=email]", "E-mail").await?;
+            b.wait_text("label[for=password]", "Hasło").await?;
+            b.wait_text("#login-submit", "Zaloguj się").await?;
+            b.wait_text("#login-title", "Zaloguj się").await?;
+            let lang = b.js("return document.documentElement.lang").await?;
+            ensure!(lang == "pl", "<html lang> is {lang}");
+            // Server messages come through the catalog too: a wrong password, in Polish.
+            b.fill("#tenant", "no-such-company").await?;
+            b.fill("#email", "nobody@example.com").await?;
+            b.fill("#password", "wrong password!").await?;
+            b.click("#login-submit").await?;
+            b.wait_text(".alert.error", "Nieprawidłowy").await?;
+            b.open("/login").await?;
+            b.wait_text("label[for=tenant]", "Identyfikator firmy")
+                .await?;
+            Ok(())
+        },
+    )
+    .await;
+}
+
+/// An agent who opens an admin screen is sent back to the desktop with a message, and the
+/// API refuses the same data to the agent's session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agent_cannot_open_admin_screens() {
+    let app = TestApp::spawn().await;
+    let (admin, signup) = app.signup("Guarded Co").await;
+    let roles: Vec<RoleDto> = admin
+        .get(app.url("/api/v1/roles"))
+        .send()
+        .await
+        .expect("roles")
+        .json()
+        .await
+        .expect("roles body");
+    let agent_role = roles
+        .iter()
+        .find(|r| r.name == "Agent")
+        .expect("built-in Agent role");
+    let agent_email = format!("agent@{}.test", signup.tenant.slug);
+    let created = admin
+        .post(app.url("/api/v1/users"))
+        .json(&CreateUser {
+            email: agent_email.clone(),
+            name: "Gia Agent".into(),
+            password: PASSWORD.into(),
+            role_id: agent_role.id,
+            team_id: None,
+            extension: None,
+            skills: vec![],
+        })
+        .send()
+        .await
+        .expect("create agent");
+    assert_eq!(created.status(), 201);
+    let _: UserDto = created.json().await.expect("user body");
+    let slug = signup.tenant.slug.clone();
+
+    run("browser_agent_cannot_open_admin_screens", &app.base_url, async move |b| {
+        login(b, &slug, &agent_email, PASSWORD).await?;
+        b.wait_path("/agent").await?;
+        for screen in ["/admin/users", "/admin/audit", "/admin/roles", "/platform"] {
+            b.open(screen).await?;
+            let expected = if screen == "/platform" { "/platform/login" } else { "/agent" };
+            b.wait_path(expected).await?;
+            let msg = if screen == "/platform" { "platform operators" } else { "don't have access" };
+            b.wait_text("#flash", msg).await?;
+        }
+        // The browser's own session cookie is refused by the API as well.
+        for api in ["/api/v1/users", "/api/v1/audit", "/api/v1/roles"] {
+            let answer = b
+                .js(&format!(
+                    "return fetch('{api}').then(async r => ({{status: r.status, body: await r.json()}}))"
+                ))
+                .await?;
+            ensure!(answer["status"] == 403, "{api} answered {answer}");
+            ensure!(answer["body"]["code"] == "forbidden", "{api} answered {answer}");
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// A platform operator lists tenants with seats, suspends one, and a tenant admin cannot
+/// reach the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_platform_console_suspends_a_tenant() {
+    let app = TestApp::spawn().await;
+    let (_admin, signup) = app.signup("Suspended Soon").await;
+    let operator_email = format!("{}@ops.test", unique("op"));
+    let hash = hotline_backend::auth::hash_password(PASSWORD.into())
+        .await
+        .expect("hash");
+    sqlx::query("INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Olga Operator', $3)")
+        .bind(uuid::Uuid::new_v4())
+        .bind(&operator_email)
+        .bind(hash)
+        .execute(&app.state.db)
+        .await
+        .expect("insert operator");
+    let slug = signup.tenant.slug.clone();
+
+    run(
+        "browser_platform_console_suspends_a_tenant",
+        &app.base_url,
+        async move |b| {
+            b.open("/platform/login").await?;
+            b.fill("#email", &operator_email).await?;
+            b.fill("#password", PASSWORD).await?;
+            b.click("#platform-login-form button[type=submit]").await?;
+            b.wait_path("/platform").await?;
+            let row_css = format!("#tenants-table tr[data-slug='{slug}']");
+            let row = b.wait_text(&row_css, "Suspended Soon").await?;
+            ensure!(row.contains("Active"), "tenant row: {row}");
+            b.click(&format!("{row_css} button")).await?;
+            b.wait_text(&row_css, "Suspended").await?;
+            b.wait_text(&format!("{row_css} button"), "Resume").await?;
+            let nav = b.wait(".mainnav").await?.text().await?;
+            ensure!(
+                nav.contains("Tenants") && !nav.contains("Users"),
+                "operator navigation: {nav}"
+            );
+            Ok(())
+        },
+    )
+    .await;
+}
