@@ -451,14 +451,16 @@ impl axum::extract::OptionalFromRequestParts<AppState> for TenantCtx {
 
 async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiResult<TenantCtx> {
     let mut tx = state.db.begin().await?;
-    let row: Option<(Uuid, DateTime<Utc>, Uuid)> = sqlx::query_as(
-        "SELECT subject_id, expires_at, tenant_id FROM platform.sessions
-          WHERE token_hash = $1 AND kind = 'user'",
+    // One round trip: the session and its tenant.
+    let row: Option<(Uuid, DateTime<Utc>, Uuid, String, String, String)> = sqlx::query_as(
+        "SELECT s.subject_id, s.expires_at, t.id, t.slug, t.name, t.status
+           FROM platform.sessions s JOIN platform.tenants t ON t.id = s.tenant_id
+          WHERE s.token_hash = $1 AND s.kind = 'user'",
     )
     .bind(sha256(token))
     .fetch_optional(&mut *tx)
     .await?;
-    let (user_id, expires, tenant_id) = row.ok_or(ApiError::Unauthenticated)?;
+    let (user_id, expires, tenant_id, slug, name, status) = row.ok_or(ApiError::Unauthenticated)?;
     if expires <= Utc::now() {
         sqlx::query("DELETE FROM platform.sessions WHERE token_hash = $1")
             .bind(sha256(token))
@@ -467,9 +469,12 @@ async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiRe
         tx.commit().await?;
         return Err(ApiError::SessionExpired);
     }
-    let tenant = tenant_by_id(&mut tx, tenant_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let tenant = TenantRef {
+        id: tenant_id,
+        slug,
+        name,
+        status,
+    };
     if tenant.status != "active" {
         return Err(ApiError::TenantSuspended);
     }

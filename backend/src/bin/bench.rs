@@ -1,7 +1,7 @@
 //! `hotline-bench` — measures the API at concurrency 64 with 100 tenants and prints figures.
 //!
 //! ```text
-//! infra/bench.sh            # or: cargo run --release -p hotline-backend --bin hotline-bench
+//! source infra/services.sh && cargo run --release -p hotline-backend --bin hotline-bench
 //! ```
 //! It spawns the real server (in this process) on a fresh database, signs up 100 tenants with
 //! 10 agents each, then measures (1) password login and (2) an authenticated, tenant-scoped
