@@ -315,3 +315,111 @@ async fn browser_platform_console_suspends_a_tenant() {
     )
     .await;
 }
+
+/// Clicks the link in `table_css` whose text is exactly `text`.
+async fn click_link_text(b: &Browser, table_css: &str, text: &str) -> Result<()> {
+    b.wait_text(table_css, text).await?;
+    let clicked = b
+        .js(&format!(
+            "const a = [...document.querySelectorAll('{table_css} a')].find(a => a.textContent === {text:?}); if (a) {{ a.click(); return true }} return false"
+        ))
+        .await?;
+    ensure!(clicked == true, "no link {text:?} in {table_css}");
+    Ok(())
+}
+
+/// The admin screens over the real API: a team tree, a queue with a required skill, a custom
+/// role, a user rejected then created, edited, given a new password and deactivated — and
+/// then the session expires on the server and the next click lands on the login page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_admin_screens_and_session_expiry() {
+    let app = TestApp::spawn().await;
+    let (_client, signup) = app.signup("Org Builders").await;
+    let slug = signup.tenant.slug.clone();
+    let admin_email = signup.user.email.clone();
+    let admin_id = signup.user.id;
+    let db = app.state.db.clone();
+
+    run("browser_admin_screens_and_session_expiry", &app.base_url, async move |b| {
+        login(b, &slug, &admin_email, PASSWORD).await?;
+        b.wait_path("/admin/users").await?;
+
+        // Teams: a parent and a child, shown nested.
+        b.click("a[href='/admin/teams']").await?;
+        b.fill("#team-name", "Support").await?;
+        b.click("#team-form button[type=submit]").await?;
+        b.wait_text("#teams-tree", "Support").await?;
+        b.fill("#team-name", "Tier 1").await?;
+        b.choose("#team-parent", "Support").await?;
+        b.click("#team-form button[type=submit]").await?;
+        b.wait_text("#teams-tree ul li ul li .tree-name", "Tier 1").await?;
+
+        // A skill, then a queue that requires it.
+        b.click("a[href='/admin/skills']").await?;
+        create_skill(b, "Billing").await?;
+        b.click("a[href='/admin/queues']").await?;
+        b.fill("#queue-name", "General").await?;
+        b.choose("#queue-strategy", "Round robin").await?;
+        pick_skill(b, "Billing", "2").await?;
+        b.click("#queue-form button[type=submit]").await?;
+        let row = b.wait_text("#queues-table", "General").await?;
+        ensure!(row.contains("Round robin") && row.contains("Billing ≥ 2"), "queue row: {row}");
+
+        // A custom role from two permissions.
+        b.click("a[href='/admin/roles']").await?;
+        b.fill("#role-name", "Team lead").await?;
+        b.click("input[id='perm-users.read']").await?;
+        b.click("input[id='perm-agent.state']").await?;
+        b.click("#role-form button[type=submit]").await?;
+        let roles = b.wait_text("#roles-table", "Team lead").await?;
+        ensure!(roles.contains("users.read, agent.state") || roles.contains("agent.state, users.read"), "roles: {roles}");
+
+        // A user the server rejects (bad extension): the error sits under the field and
+        // the form keeps what was typed; fixed, the user is created with the custom role.
+        b.click("a[href='/admin/users']").await?;
+        b.click("a[href='/admin/users/new']").await?;
+        b.fill("#name", "Gia Lead").await?;
+        b.fill("#email", &format!("gia@{slug}.test")).await?;
+        b.fill("#password", PASSWORD).await?;
+        b.choose("#role_id", "Team lead").await?;
+        b.fill("#extension", "12ab").await?;
+        b.click("#user-save").await?;
+        b.wait_text("#extension-error", "digits").await?;
+        ensure!(b.value("#name").await? == "Gia Lead", "the name was lost");
+        ensure!(b.value("#extension").await? == "12ab", "the extension was lost");
+        b.fill("#extension", "305").await?;
+        b.click("#user-save").await?;
+        b.wait_path("/admin/users").await?;
+        let row = b.wait_text("#users-table", "Gia Lead").await?;
+        ensure!(row.contains("Team lead"), "users: {row}");
+
+        // Edit: put Gia in the child team; reset the password; deactivate.
+        click_link_text(b, "#users-table", "Gia Lead").await?;
+        b.wait("#user-form").await?;
+        b.choose("#team_id", "Tier 1").await?;
+        b.click("#user-save").await?;
+        b.wait_text("#user-form .alert.ok", "Saved").await?;
+        b.fill("#reset_password", "another fine password").await?;
+        b.click("form[aria-labelledby=reset-title] button[type=submit]").await?;
+        b.wait_text("form[aria-labelledby=reset-title] .alert.ok", "password was reset").await?;
+        b.click("#user-deactivate").await?;
+        b.click("#user-deactivate-confirm").await?;
+        b.wait_text("section[aria-labelledby=status-title]", "deactivated").await?;
+        b.click(".crumbs a").await?;
+        let list = b.wait_text("#users-table", "Org Builders Admin").await?;
+        ensure!(!list.contains("Gia Lead"), "a deactivated user is listed by default: {list}");
+        b.click("#include-inactive").await?;
+        b.wait_text("#users-table", "Gia Lead").await?;
+
+        // The session ends on the server: the next screen sends the admin to the login page.
+        sqlx::query("UPDATE platform.sessions SET expires_at = now() - interval '1 minute' WHERE subject_id = $1")
+            .bind(admin_id)
+            .execute(&db)
+            .await?;
+        b.click("a[href='/admin/teams']").await?;
+        b.wait_path("/login").await?;
+        b.wait_text("#flash", "session has expired").await?;
+        Ok(())
+    })
+    .await;
+}
