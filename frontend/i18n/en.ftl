@@ -102,8 +102,15 @@ login-no-account = New to Hotline?
 login-signup-link = Create a call center
 login-operator-link = Platform operator sign-in
 sso-error-generic = Single sign-on failed ({ $code }). Try again or use your password.
-sso-error-access-denied = Single sign-on was cancelled.
-sso-error-no-account = Your single sign-on account has no Hotline user. Ask your administrator.
+sso-error-sso-denied = Single sign-on was cancelled or refused by your identity provider.
+sso-error-sso-exchange-failed = Single sign-on could not be completed. Try again.
+sso-error-sso-no-account = Your single sign-on account has no Hotline user. Ask your administrator.
+sso-error-sso-no-email = Your identity provider did not share an e-mail address, so you cannot be signed in.
+sso-error-sso-not-configured = Single sign-on is not set up for this company.
+sso-error-sso-provider-invalid = Single sign-on is misconfigured for this company. Ask your administrator.
+sso-error-sso-provider-unreachable = Your company's identity provider cannot be reached right now. Try again or use your password.
+sso-error-sso-state-invalid = The single sign-on attempt expired. Start it again.
+sso-error-sso-unavailable = Single sign-on is temporarily unavailable. Use your password.
 
 ## Sign-up
 signup-title = Create your call center

@@ -51,7 +51,8 @@ impl Checks {
     }
     pub fn email(&mut self, i18n: &I18n, field: &str, value: &str) {
         let v = value.trim();
-        if !v.is_empty() && !(v.contains('@') && !v.starts_with('@') && !v.ends_with('@')) {
+        let looks_like_email = v.contains('@') && !v.starts_with('@') && !v.ends_with('@');
+        if !v.is_empty() && !looks_like_email {
             self.errors
                 .entry(field.into())
                 .or_insert_with(|| i18n.t("form-invalid-email"));

@@ -423,3 +423,48 @@ async fn browser_admin_screens_and_session_expiry() {
     })
     .await;
 }
+
+/// The admin turns on single sign-on in the browser; the login page then offers "Sign in
+/// with SSO" for that company, and a failed SSO attempt comes back as a readable message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sso_settings_and_login_button() {
+    let app = TestApp::spawn().await;
+    let (_client, signup) = app.signup("Single Sign Co").await;
+    let slug = signup.tenant.slug.clone();
+    let admin_email = signup.user.email.clone();
+    // A port nothing listens on: the identity provider is unreachable.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let issuer = format!("http://{}/", dead.local_addr().expect("addr"));
+    drop(dead);
+
+    run(
+        "browser_sso_settings_and_login_button",
+        &app.base_url,
+        async move |b| {
+            login(b, &slug, &admin_email, PASSWORD).await?;
+            b.wait_path("/admin/users").await?;
+            b.click("a[href='/admin/sso']").await?;
+            b.wait("#issuer").await?;
+            b.click("#sso-enabled").await?;
+            b.fill("#issuer", "not a url").await?;
+            b.fill("#client_id", "hotline").await?;
+            b.fill("#client_secret", "s3cret-value").await?;
+            b.click("main form button[type=submit]").await?;
+            b.wait_text("#issuer-error", "URL").await?;
+            b.fill("#issuer", &issuer).await?;
+            b.click("main form button[type=submit]").await?;
+            b.wait_text("main form .alert.ok", "Saved").await?;
+            logout(b).await?;
+
+            b.fill("#tenant", &slug).await?;
+            let button = b.wait_text("#sso-login", "Sign in with SSO").await?;
+            ensure!(button.contains("Single Sign Co"), "SSO button: {button}");
+            b.click("#sso-login").await?;
+            b.wait_path("/login").await?;
+            b.wait_text(".alert.error", "identity provider cannot be reached")
+                .await?;
+            Ok(())
+        },
+    )
+    .await;
+}

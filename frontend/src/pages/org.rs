@@ -144,7 +144,7 @@ pub fn TeamsPage() -> Html {
             if kids.is_empty() {
                 return html! {};
             }
-            kids.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            kids.sort_by_key(|t| t.name.to_lowercase());
             seen.extend(kids.iter().map(|t| t.id));
             let items: Vec<Html> = kids
                 .iter()

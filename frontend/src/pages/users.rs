@@ -22,7 +22,7 @@ const PER_PAGE: i64 = 20;
 pub fn team_options(teams: &[TeamDto]) -> Vec<(Uuid, String)> {
     fn walk(teams: &[TeamDto], parent: Option<Uuid>, depth: usize, out: &mut Vec<(Uuid, String)>) {
         let mut kids: Vec<&TeamDto> = teams.iter().filter(|t| t.parent_id == parent).collect();
-        kids.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        kids.sort_by_key(|t| t.name.to_lowercase());
         for t in kids {
             if out.iter().any(|(id, _)| *id == t.id) {
                 continue; // a cycle in bad data must not hang the page
@@ -207,17 +207,13 @@ pub fn UserPage(p: &UserPageProps) -> Html {
         reload_teams.emit(());
         reload_skills.emit(());
     });
-    for l in [
-        roles_state(&roles),
-        roles_state(&teams),
-        roles_state(&skills),
-    ] {
-        if let Some(h) = l {
-            return match h {
-                Ok(()) => html! { <Loading /> },
-                Err(e) => html! { <ErrorBox error={e} retry={retry.clone()} /> },
-            };
-        }
+    // Any failure is shown (with a retry); otherwise wait until all three are loaded.
+    if let Some(e) = [load_error(&roles), load_error(&teams), load_error(&skills)]
+        .into_iter()
+        .flatten()
+        .next()
+    {
+        return html! { <ErrorBox error={e} {retry} /> };
     }
     let (Load::Ready(roles), Load::Ready(teams), Load::Ready(skills)) = (roles, teams, skills)
     else {
@@ -258,12 +254,11 @@ pub fn UserPage(p: &UserPageProps) -> Html {
     }
 }
 
-/// `None` when ready, `Some(Ok)` while loading, `Some(Err)` on failure.
-fn roles_state<T>(l: &Load<Rc<T>>) -> Option<Result<(), ApiError>> {
+/// The error of a failed load, if it failed.
+fn load_error<T>(l: &Load<Rc<T>>) -> Option<ApiError> {
     match l {
-        Load::Ready(_) => None,
-        Load::Loading => Some(Ok(())),
-        Load::Failed(e) => Some(Err(e.clone())),
+        Load::Failed(e) => Some(e.clone()),
+        _ => None,
     }
 }
 
