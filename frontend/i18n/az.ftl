@@ -1,6 +1,7 @@
 # Hotline — Azərbaycan dili (Azerbaijani).
 # MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
-# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states and
+# the agent desktop.
 # Missing keys fall back to English (en.ftl).
 
 app-name = Hotline
@@ -106,3 +107,29 @@ agent-option-break = Fasilə — { $reason }
 agent-change-state = Statusu dəyiş
 agent-apply-state = Statusu dəyiş
 agent-since = { $time } -dan
+
+## Agent desktop (machine-drafted)
+agent-title = Operator masası
+agent-shortcuts = Qısayollar: Alt+1 status · Alt+2 softfon · Alt+3 müştəri · Alt+4 müraciət · Alt+5 bilik bazası
+agent-softphone = Softfon
+agent-softphone-placeholder = Mərkəziniz üçün telefoniya aktiv olunduqda softfon burada qoşulacaq.
+agent-dial-number = Zəng ediləcək nömrə
+agent-call = Zəng et
+agent-hold = Gözlət
+agent-transfer = Yönləndir
+agent-hang-up = Zəngi bitir
+agent-customer = Müştəri
+agent-customer-placeholder = Aktiv zəng yoxdur. Zəng təklif olunduqda zəng edənin kartı burada görünəcək.
+agent-customer-name = Ad
+agent-customer-phone = Telefon
+agent-customer-account = Hesab
+agent-customer-history = Son müraciətlər
+agent-interaction = Müraciət
+agent-interaction-placeholder = Zəng zamanı müraciəti təsnif edin və qeydlər aparın.
+agent-category = Kateqoriya
+agent-notes = Qeydlər
+agent-save-interaction = Müraciəti yadda saxla
+agent-kb = Bilik bazası
+agent-kb-search = Məqalələri axtar
+agent-kb-placeholder = Bilik bazası qurulduqdan sonra axtarışınıza uyğun məqalələr burada görünəcək.
+account-title = Hesabım

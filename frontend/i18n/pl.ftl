@@ -1,6 +1,7 @@
 # Hotline — polski (Polish).
 # MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
-# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states and
+# the agent desktop.
 # Missing keys fall back to English (en.ftl).
 
 app-name = Hotline
@@ -106,3 +107,29 @@ agent-option-break = Przerwa — { $reason }
 agent-change-state = Zmień status na
 agent-apply-state = Zmień status
 agent-since = od { $time }
+
+## Agent desktop (machine-drafted)
+agent-title = Pulpit agenta
+agent-shortcuts = Skróty: Alt+1 status · Alt+2 softfon · Alt+3 klient · Alt+4 zgłoszenie · Alt+5 baza wiedzy
+agent-softphone = Softfon
+agent-softphone-placeholder = Softfon pojawi się tutaj, gdy telefonia zostanie włączona dla Twojego centrum.
+agent-dial-number = Numer do wybrania
+agent-call = Zadzwoń
+agent-hold = Zawieś
+agent-transfer = Przekaż
+agent-hang-up = Rozłącz
+agent-customer = Klient
+agent-customer-placeholder = Brak połączenia. Karta dzwoniącego pojawi się tutaj, gdy połączenie zostanie zaoferowane.
+agent-customer-name = Nazwa
+agent-customer-phone = Telefon
+agent-customer-account = Konto
+agent-customer-history = Ostatnie zgłoszenia
+agent-interaction = Zgłoszenie
+agent-interaction-placeholder = Podczas rozmowy sklasyfikuj zgłoszenie i zanotuj szczegóły.
+agent-category = Kategoria
+agent-notes = Notatki
+agent-save-interaction = Zapisz zgłoszenie
+agent-kb = Baza wiedzy
+agent-kb-search = Szukaj artykułów
+agent-kb-placeholder = Artykuły pasujące do wyszukiwania pojawią się tutaj po skonfigurowaniu bazy wiedzy.
+account-title = Moje konto

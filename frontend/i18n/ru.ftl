@@ -1,6 +1,7 @@
 # Hotline — русский (Russian).
 # MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
-# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states and
+# the agent desktop.
 # Missing keys fall back to English (en.ftl).
 
 app-name = Hotline
@@ -106,3 +107,29 @@ agent-option-break = Перерыв — { $reason }
 agent-change-state = Сменить статус на
 agent-apply-state = Сменить статус
 agent-since = с { $time }
+
+## Agent desktop (machine-drafted)
+agent-title = Рабочее место оператора
+agent-shortcuts = Клавиши: Alt+1 статус · Alt+2 софтфон · Alt+3 клиент · Alt+4 обращение · Alt+5 база знаний
+agent-softphone = Софтфон
+agent-softphone-placeholder = Софтфон появится здесь, когда для вашего центра будет включена телефония.
+agent-dial-number = Номер для звонка
+agent-call = Позвонить
+agent-hold = Удержание
+agent-transfer = Перевести
+agent-hang-up = Завершить
+agent-customer = Клиент
+agent-customer-placeholder = Нет активного звонка. Карточка звонящего появится здесь при поступлении вызова.
+agent-customer-name = Имя
+agent-customer-phone = Телефон
+agent-customer-account = Лицевой счёт
+agent-customer-history = Последние обращения
+agent-interaction = Обращение
+agent-interaction-placeholder = Во время звонка классифицируйте обращение и делайте заметки.
+agent-category = Категория
+agent-notes = Заметки
+agent-save-interaction = Сохранить обращение
+agent-kb = База знаний
+agent-kb-search = Поиск статей
+agent-kb-placeholder = Статьи по вашему запросу появятся здесь после настройки базы знаний.
+account-title = Моя учётная запись

@@ -1,6 +1,7 @@
 # Hotline — 简体中文 (Simplified Chinese).
 # MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
-# by a native speaker. Covered: shell, login, sign-up, common messages, agent states.
+# by a native speaker. Covered: shell, login, sign-up, common messages, agent states and
+# the agent desktop.
 # Missing keys fall back to English (en.ftl).
 
 app-name = Hotline
@@ -106,3 +107,29 @@ agent-option-break = 休息 — { $reason }
 agent-change-state = 切换状态为
 agent-apply-state = 切换状态
 agent-since = 自 { $time }
+
+## Agent desktop (machine-drafted)
+agent-title = 座席工作台
+agent-shortcuts = 快捷键：Alt+1 状态 · Alt+2 软电话 · Alt+3 客户 · Alt+4 工单 · Alt+5 知识库
+agent-softphone = 软电话
+agent-softphone-placeholder = 为您的呼叫中心开通电话功能后，软电话将在此处连接。
+agent-dial-number = 拨打号码
+agent-call = 呼叫
+agent-hold = 保持
+agent-transfer = 转接
+agent-hang-up = 挂断
+agent-customer = 客户
+agent-customer-placeholder = 当前没有通话。来电时，来电者的客户卡片将显示在此处。
+agent-customer-name = 姓名
+agent-customer-phone = 电话
+agent-customer-account = 账户
+agent-customer-history = 近期工单
+agent-interaction = 工单
+agent-interaction-placeholder = 通话期间对请求进行分类并记录备注。
+agent-category = 类别
+agent-notes = 备注
+agent-save-interaction = 保存工单
+agent-kb = 知识库
+agent-kb-search = 搜索文章
+agent-kb-placeholder = 知识库建立后，与搜索匹配的文章将显示在此处。
+account-title = 我的账户

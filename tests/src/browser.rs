@@ -17,7 +17,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 
 /// How long a step may wait for the page to reach the expected state.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The repository root (this crate lives in `tests/`).
 pub fn repo_root() -> PathBuf {
