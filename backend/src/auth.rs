@@ -267,8 +267,18 @@ pub fn builtin_permissions(key: &str) -> Vec<String> {
             perms::AUDIT_READ,
             perms::AGENT_STATE,
             perms::SUPERVISE,
+            perms::CRM_READ,
+            perms::CRM_WRITE,
+            perms::KB_READ,
+            perms::KB_WRITE,
+            perms::KB_REVIEW,
         ],
-        "agent" => vec![perms::AGENT_STATE],
+        "agent" => vec![
+            perms::AGENT_STATE,
+            perms::CRM_READ,
+            perms::CRM_WRITE,
+            perms::KB_READ,
+        ],
         _ => vec![],
     };
     keys.into_iter().map(String::from).collect()
@@ -688,9 +698,12 @@ mod tests {
     #[test]
     fn builtin_roles() {
         assert_eq!(builtin_permissions("admin").len(), perms::ALL.len());
-        assert_eq!(
-            builtin_permissions("agent"),
-            vec![perms::AGENT_STATE.to_string()]
+        let agent = builtin_permissions("agent");
+        assert!(agent.contains(&perms::AGENT_STATE.to_string()));
+        assert!(agent.contains(&perms::KB_READ.to_string()));
+        assert!(
+            !agent.contains(&perms::USERS_READ.to_string()),
+            "agents never reach admin screens"
         );
         assert!(builtin_permissions("nobody").is_empty());
     }

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
-use crate::routes::{self, agent, api_keys, audit, health, org, platform, sso, users};
+use crate::routes::{self, agent, api_keys, audit, crm, health, kb, org, platform, sso, users};
 use hotline_wire::api::*;
 use utoipa::OpenApi;
 
@@ -70,6 +70,44 @@ use utoipa::OpenApi;
         platform::create_tenant,
         platform::suspend,
         platform::resume,
+        platform::list_dids,
+        platform::add_did,
+        platform::remove_did,
+        crm::list_fields,
+        crm::create_field,
+        crm::update_field,
+        crm::list_customers,
+        crm::create_customer,
+        crm::lookup,
+        crm::get_customer,
+        crm::update_customer,
+        crm::merge,
+        crm::customer_interactions,
+        crm::list_categories,
+        crm::create_category,
+        crm::update_category,
+        crm::delete_category,
+        crm::create_interaction,
+        crm::get_interaction,
+        crm::update_interaction,
+        crm::attach_article,
+        kb::list_categories,
+        kb::create_category,
+        kb::update_category,
+        kb::delete_category,
+        kb::list_articles,
+        kb::create_article,
+        kb::get_article,
+        kb::update_article,
+        kb::list_versions,
+        kb::restore_version,
+        kb::diff,
+        kb::transition,
+        kb::search,
+        kb::get_settings,
+        kb::put_settings,
+        crm::get_settings,
+        crm::put_settings,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
 )]

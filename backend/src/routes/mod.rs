@@ -4,7 +4,9 @@ pub mod agent;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod crm;
 pub mod health;
+pub mod kb;
 pub mod org;
 pub mod platform;
 pub mod sso;
@@ -24,6 +26,8 @@ pub fn api() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(platform::router())
+        .merge(crm::router())
+        .merge(kb::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

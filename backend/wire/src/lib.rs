@@ -5,5 +5,6 @@
 //! `utoipa` schemas for the backend's generated OpenAPI document.
 
 pub mod api;
+pub mod crm;
 pub mod gateway;
 pub mod permissions;

@@ -28,6 +28,12 @@ permissions! {
     API_KEYS_WRITE = "api_keys.write": "Create and revoke API keys";
     SETTINGS_WRITE = "settings.write": "Change tenant settings, including single sign-on";
     AGENT_STATE = "agent.state": "Take calls: change one's own agent state";
+    CRM_READ = "crm.read": "See customers, their history and the category tree";
+    CRM_WRITE = "crm.write": "Create and edit customers and interactions";
+    CRM_ADMIN = "crm.admin": "Edit the customer template and the category tree; merge customers";
+    KB_READ = "kb.read": "Read and search published knowledge-base articles";
+    KB_WRITE = "kb.write": "Write knowledge-base articles and submit them for review";
+    KB_REVIEW = "kb.review": "Approve or reject knowledge-base articles";
     SUPERVISE = "supervise": "Watch the center live and change agents' states";
 }
 
