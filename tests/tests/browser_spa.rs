@@ -310,6 +310,23 @@ async fn browser_platform_console_suspends_a_tenant() {
                 nav.contains("Tenants") && !nav.contains("Users"),
                 "operator navigation: {nav}"
             );
+
+            // Create a tenant from the console; it appears in the list, active.
+            let new_slug = unique("created");
+            b.fill("#t-company", "Console Made Ltd").await?;
+            b.fill("#t-slug", &new_slug).await?;
+            b.fill("#t-name", "Cara Console").await?;
+            b.fill("#t-email", &format!("cara@{new_slug}.test")).await?;
+            b.fill("#t-password", PASSWORD).await?;
+            b.click("#tenant-form button[type=submit]").await?;
+            b.wait_text("#tenant-form .alert.ok", &new_slug).await?;
+            let row = b
+                .wait_text(
+                    &format!("#tenants-table tr[data-slug='{new_slug}']"),
+                    "Console Made Ltd",
+                )
+                .await?;
+            ensure!(row.contains("Active"), "new tenant row: {row}");
             Ok(())
         },
     )
