@@ -20,6 +20,14 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// Form controls on the current page without a label (accessibility: must be none).
+async fn unlabelled_controls(b: &Browser) -> Result<Vec<String>> {
+    let v = b
+        .js("return [...document.querySelectorAll('input, select, textarea')]             .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))             .map(e => e.outerHTML.slice(0, 120))")
+        .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
 async fn login(b: &Browser, tenant: &str, email: &str, password: &str) -> Result<()> {
     b.open("/login").await?;
     b.fill("#tenant", tenant).await?;
@@ -77,6 +85,8 @@ async fn browser_signup_agent_state_and_audit() {
         b.open("/login").await?;
         b.wait("#login-form").await?;
         b.screenshot(&artifacts_dir().join("screens/login.png")).await?;
+        let bare = unlabelled_controls(b).await?;
+        ensure!(bare.is_empty(), "unlabelled controls on the login page: {bare:?}");
         b.click("a[href='/signup']").await?;
         b.fill("#company", "Acme Water").await?;
         b.fill("#slug", &slug).await?;
@@ -109,6 +119,8 @@ async fn browser_signup_agent_state_and_audit() {
         b.fill("#password", PASSWORD).await?;
         b.choose("#role_id", "Agent").await?;
         b.fill("#extension", "201").await?;
+        let bare = unlabelled_controls(b).await?;
+        ensure!(bare.is_empty(), "unlabelled controls in the user form: {bare:?}");
         pick_skill(b, "Billing", "7").await?;
         pick_skill(b, "Outages", "3").await?;
         b.click("#user-save").await?;
@@ -141,6 +153,8 @@ async fn browser_signup_agent_state_and_audit() {
         let focused = b.js("return document.activeElement.id").await?;
         ensure!(focused == "pane-interaction-h", "Alt+4 focused {focused}");
         b.screenshot(&artifacts_dir().join("screens/agent-desktop.png")).await?;
+        let bare = unlabelled_controls(b).await?;
+        ensure!(bare.is_empty(), "unlabelled controls on the agent desktop: {bare:?}");
         // The agent's navigation offers no admin screens.
         let nav = b.wait(".mainnav").await?.text().await?;
         ensure!(!nav.contains("Users") && !nav.contains("Audit"), "agent sees admin navigation: {nav}");
@@ -151,6 +165,8 @@ async fn browser_signup_agent_state_and_audit() {
         b.wait_path("/admin/users").await?;
         b.click("a[href='/admin/audit']").await?;
         b.wait("#audit-table").await?;
+        let bare = unlabelled_controls(b).await?;
+        ensure!(bare.is_empty(), "unlabelled controls on the audit log: {bare:?}");
         for action in ["agent.state", "auth.login", "auth.logout", "user.create"] {
             b.wait(&format!("#audit-table tr[data-action='{action}']")).await?;
         }
