@@ -272,12 +272,15 @@ pub fn builtin_permissions(key: &str) -> Vec<String> {
             perms::KB_READ,
             perms::KB_WRITE,
             perms::KB_REVIEW,
+            perms::TICKETS_WORK,
+            perms::TICKETS_ADMIN,
         ],
         "agent" => vec![
             perms::AGENT_STATE,
             perms::CRM_READ,
             perms::CRM_WRITE,
             perms::KB_READ,
+            perms::TICKETS_WORK,
         ],
         _ => vec![],
     };

@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
-use crate::routes::{self, agent, api_keys, audit, crm, health, kb, org, platform, sso, users};
+use crate::routes::{
+    self, agent, api_keys, audit, crm, health, kb, org, platform, sso, tickets, users,
+};
 use hotline_wire::api::*;
 use utoipa::OpenApi;
 
@@ -108,6 +110,23 @@ use utoipa::OpenApi;
         kb::put_settings,
         crm::get_settings,
         crm::put_settings,
+        tickets::list_types,
+        tickets::get_type,
+        tickets::create_type,
+        tickets::update_type,
+        tickets::list_rules,
+        tickets::create_rule,
+        tickets::delete_rule,
+        tickets::list_slas,
+        tickets::create_sla,
+        tickets::delete_sla,
+        tickets::create_ticket,
+        tickets::get_ticket,
+        tickets::list_tickets,
+        tickets::move_ticket,
+        tickets::comment,
+        tickets::assign,
+        tickets::events,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
 )]

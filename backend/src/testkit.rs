@@ -73,6 +73,9 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut cfg);
+        if std::env::var_os("HOTLINE_TEST_LOG").is_some() {
+            crate::telemetry::init_logs("pretty");
+        }
         let state = app::state(cfg).await.expect("app state");
         let served = state.clone();
         tokio::spawn(async move {

@@ -10,6 +10,7 @@ pub mod kb;
 pub mod org;
 pub mod platform;
 pub mod sso;
+pub mod tickets;
 pub mod users;
 
 use crate::{error::ApiError, state::AppState};
@@ -28,6 +29,7 @@ pub fn api() -> Router<AppState> {
         .merge(platform::router())
         .merge(crm::router())
         .merge(kb::router())
+        .merge(tickets::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

@@ -8,3 +8,4 @@ pub mod api;
 pub mod crm;
 pub mod gateway;
 pub mod permissions;
+pub mod tickets;

@@ -34,6 +34,8 @@ permissions! {
     KB_READ = "kb.read": "Read and search published knowledge-base articles";
     KB_WRITE = "kb.write": "Write knowledge-base articles and submit them for review";
     KB_REVIEW = "kb.review": "Approve or reject knowledge-base articles";
+    TICKETS_WORK = "tickets.work": "Create tickets, comment, and move them through their workflow";
+    TICKETS_ADMIN = "tickets.admin": "Define ticket types, workflows, assignment rules and SLAs; take approval steps";
     SUPERVISE = "supervise": "Watch the center live and change agents' states";
 }
 

@@ -1,0 +1,364 @@
+//! Tickets: workflow validation, automatic assignment by category → team, SLA deadlines and
+//! breach, permissions on steps, history, the register's filters, and tenant isolation.
+
+mod common;
+
+use common::*;
+use hotline_backend::testkit::TestApp;
+use hotline_wire::{api::Page, crm::CategoryDto, tickets::*};
+use serde_json::{json, Value};
+
+fn complaint_workflow() -> Value {
+    json!({
+        "name": "Complaint",
+        "statuses": [
+            { "key": "accepted", "name": "Accepted", "color": "#1f6feb", "initial": true },
+            { "key": "in_work", "name": "In work", "color": "#d29922" },
+            { "key": "awaiting_approval", "name": "Awaiting approval", "color": "#8250df" },
+            { "key": "resolved", "name": "Resolved", "color": "#1a7f37", "final": true }
+        ],
+        "transitions": [
+            { "from": "accepted", "to": "in_work", "name": "Start work" },
+            { "from": "in_work", "to": "awaiting_approval", "name": "Ask approval" },
+            { "from": "awaiting_approval", "to": "resolved", "name": "Approve", "permission": "tickets.admin" },
+            { "from": "awaiting_approval", "to": "in_work", "name": "Reject", "permission": "tickets.admin" }
+        ]
+    })
+}
+
+#[tokio::test]
+async fn workflow_assignment_sla_and_register() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Tickets Co").await;
+    let a = &t.admin;
+
+    // A workflow with an unreachable status is refused, naming it.
+    let mut bad = complaint_workflow();
+    bad["transitions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|tr| tr["to"] != "awaiting_approval");
+    let p = problem(
+        a.post(app.url("/api/v1/ticket-types"))
+            .json(&bad)
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        p.errors
+            .iter()
+            .any(|e| e.field == "statuses[2]" && e.message.contains("cannot be reached")),
+        "{p:?}"
+    );
+    let ty: TicketTypeDto = created(
+        a.post(app.url("/api/v1/ticket-types"))
+            .json(&complaint_workflow())
+            .send()
+            .await,
+    )
+    .await;
+
+    // Category tree and a team of two agents for water complaints.
+    let cat = |name: &str, parent: Option<uuid::Uuid>| {
+        let a = a.clone();
+        let url = app.url("/api/v1/categories");
+        let body = json!({ "name": name, "parent_id": parent });
+        async move { created::<CategoryDto>(a.post(url).json(&body).send().await).await }
+    };
+    let complaint = cat("Complaint", None).await;
+    let water = cat("Water", Some(complaint.id)).await;
+    let leak = cat("Leak", Some(water.id)).await;
+    let other = cat("Other", None).await;
+    let team: Value = created(
+        a.post(app.url("/api/v1/teams"))
+            .json(&json!({ "name": "Water crew" }))
+            .send()
+            .await,
+    )
+    .await;
+    let (u1, c1) = t.user(&app, "crew1@tickets.test", "Agent").await;
+    let (u2, _c2) = t.user(&app, "crew2@tickets.test", "Agent").await;
+    let (_, sup) = t.user(&app, "sup@tickets.test", "Supervisor").await;
+    for u in [&u1, &u2] {
+        ok_json::<Value>(
+            a.patch(app.url(&format!("/api/v1/users/{}", u.id)))
+                .json(&json!({ "team_id": team["id"] }))
+                .send()
+                .await,
+        )
+        .await;
+    }
+    created::<AssignmentRuleDto>(
+        a.post(app.url("/api/v1/assignment-rules"))
+            .json(&json!({ "type_id": ty.id, "category_id": water.id, "team_id": team["id"], "strategy": "round_robin" }))
+            .send()
+            .await,
+    )
+    .await;
+    created::<SlaPolicyDto>(
+        a.post(app.url("/api/v1/sla-policies"))
+            .json(&json!({ "category_id": complaint.id, "resolve_minutes": 240 }))
+            .send()
+            .await,
+    )
+    .await;
+    created::<SlaPolicyDto>(
+        a.post(app.url("/api/v1/sla-policies"))
+            .json(&json!({ "category_id": water.id, "priority": "urgent", "resolve_minutes": 30 }))
+            .send()
+            .await,
+    )
+    .await;
+
+    // Tickets in Leak (under Water) go round-robin to the crew; the urgent one gets 30 minutes.
+    let mk = |subject: &str, category: uuid::Uuid, priority: &str| {
+        let c = c1.clone();
+        let url = app.url("/api/v1/tickets");
+        let body = json!({ "type_id": ty.id, "subject": subject, "category_id": category, "priority": priority });
+        async move { created::<TicketDto>(c.post(url).json(&body).send().await).await }
+    };
+    let t1 = mk("Leak on Nizami street", leak.id, "urgent").await;
+    let t2 = mk("Leak in the basement", leak.id, "normal").await;
+    let t3 = mk("Another leak", leak.id, "normal").await;
+    let t4 = mk("Noise", other.id, "normal").await;
+    let assignees = [
+        t1.assignee_user_id,
+        t2.assignee_user_id,
+        t3.assignee_user_id,
+    ];
+    assert!(assignees.iter().all(|x| x.is_some()));
+    assert_ne!(assignees[0], assignees[1], "round-robin alternates");
+    assert_eq!(assignees[0], assignees[2]);
+    assert_eq!(
+        t1.assignee_team_id.map(|x| x.to_string()),
+        team["id"].as_str().map(String::from)
+    );
+    assert_eq!(t4.assignee_user_id, None, "no rule for Other");
+    assert_eq!(t1.status.key, "accepted");
+    assert_eq!(t1.status.color, "#1f6feb");
+    assert_eq!(t1.category_path, ["Complaint", "Water", "Leak"]);
+    let mins = |t: &TicketDto| (t.due_at.unwrap() - t.created_at).num_minutes();
+    assert!((29..=30).contains(&mins(&t1)), "urgent water: 30 min");
+    assert!(
+        (239..=240).contains(&mins(&t2)),
+        "complaint default: 240 min"
+    );
+    assert!(t4.due_at.is_none());
+
+    // The assignee sees it in their register and works it through the workflow.
+    let owner = if t1.assignee_user_id == Some(u1.id) {
+        c1.clone()
+    } else {
+        login_client(&app, &t, "crew2@tickets.test").await
+    };
+    let mine: Page<TicketDto> = ok_json(
+        owner
+            .get(app.url("/api/v1/tickets?mine=true&open=true"))
+            .send()
+            .await,
+    )
+    .await;
+    assert!(mine.items.iter().any(|x| x.id == t1.id));
+    let mv = |c: &reqwest::Client, to: &str| {
+        let c = c.clone();
+        let url = app.url(&format!("/api/v1/tickets/{}/move", t1.id));
+        let body = json!({ "to": to, "comment": format!("to {to}") });
+        async move { c.post(url).json(&body).send().await }
+    };
+    problem(mv(&owner, "resolved").await, 409, "invalid_transition").await;
+    ok_json::<TicketDto>(mv(&owner, "in_work").await).await;
+    ok_json::<TicketDto>(mv(&owner, "awaiting_approval").await).await;
+    problem(mv(&owner, "resolved").await, 403, "forbidden").await;
+    let done: TicketDto = ok_json(mv(&sup, "resolved").await).await;
+    assert!(done.closed_at.is_some());
+    assert!(!done.breached);
+    let note: TicketEventDto = created(
+        owner
+            .post(app.url(&format!("/api/v1/tickets/{}/comments", t1.id)))
+            .json(&json!({ "body": "Valve replaced", "internal": true }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(note.kind, "note");
+    let history: Vec<TicketEventDto> = ok_json(
+        owner
+            .get(app.url(&format!("/api/v1/tickets/{}/events", t1.id)))
+            .send()
+            .await,
+    )
+    .await;
+    let kinds: Vec<_> = history.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["created", "status", "status", "status", "note"]);
+    assert_eq!(history[3].details["to"], "resolved");
+
+    // SLA breach shows once the due time passes (time moved forward in the database).
+    let schema = format!("tenant_{}", t.info.tenant.id.simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {schema}.tickets SET due_at = now() - interval '1 second' WHERE id = $1"
+    )))
+    .bind(t2.id)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let breached: Page<TicketDto> =
+        ok_json(a.get(app.url("/api/v1/tickets?breached=true")).send().await).await;
+    assert_eq!(
+        breached.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        [t2.id]
+    );
+    assert!(breached.items[0].breached);
+    let all: Page<TicketDto> = ok_json(a.get(app.url("/api/v1/tickets")).send().await).await;
+    assert_eq!(all.items[0].id, t2.id, "breached tickets lead the register");
+    // Search by text and by number.
+    let found: Page<TicketDto> = ok_json(
+        a.get(app.url("/api/v1/tickets"))
+            .query(&[("q", "basement")])
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(found.total, 1);
+    let by_number: Page<TicketDto> = ok_json(
+        a.get(app.url("/api/v1/tickets"))
+            .query(&[("q", format!("#{}", t3.number))])
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(by_number.items[0].id, t3.id);
+    // Reassign by hand.
+    let re: TicketDto = ok_json(
+        a.post(app.url(&format!("/api/v1/tickets/{}/assign", t4.id)))
+            .json(&json!({ "user_id": u2.id }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(re.assignee_user_id, Some(u2.id));
+    // Bad input.
+    let p = problem(
+        c1.post(app.url("/api/v1/tickets"))
+            .json(&json!({ "type_id": ty.id, "subject": "", "priority": "asap" }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let mut f = field_names(&p);
+    f.sort();
+    assert_eq!(f, ["priority", "subject"]);
+    problem(
+        c1.post(app.url("/api/v1/ticket-types"))
+            .json(&complaint_workflow())
+            .send()
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+async fn login_client(app: &TestApp, t: &Tenant, email: &str) -> reqwest::Client {
+    let c = app.client();
+    login(app, &c, t.slug(), email, PASSWORD).await;
+    c
+}
+
+#[tokio::test]
+async fn tickets_are_isolated_between_tenants() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Tix A").await;
+    let b = tenant(&app, "Tix B").await;
+    let ty: TicketTypeDto = created(
+        a.admin
+            .post(app.url("/api/v1/ticket-types"))
+            .json(&complaint_workflow())
+            .send()
+            .await,
+    )
+    .await;
+    let tk: TicketDto = created(
+        a.admin
+            .post(app.url("/api/v1/tickets"))
+            .json(&json!({ "type_id": ty.id, "subject": "Secret leak" }))
+            .send()
+            .await,
+    )
+    .await;
+    let sla: SlaPolicyDto = created(
+        a.admin
+            .post(app.url("/api/v1/sla-policies"))
+            .json(&json!({ "resolve_minutes": 5 }))
+            .send()
+            .await,
+    )
+    .await;
+    for (method, path, body) in [
+        ("GET", format!("/api/v1/tickets/{}", tk.id), None),
+        ("GET", format!("/api/v1/tickets/{}/events", tk.id), None),
+        (
+            "POST",
+            format!("/api/v1/tickets/{}/move", tk.id),
+            Some(json!({ "to": "in_work" })),
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{}/comments", tk.id),
+            Some(json!({ "body": "x" })),
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{}/assign", tk.id),
+            Some(json!({})),
+        ),
+        ("GET", format!("/api/v1/ticket-types/{}", ty.id), None),
+        (
+            "PUT",
+            format!("/api/v1/ticket-types/{}", ty.id),
+            Some(complaint_workflow()),
+        ),
+        ("DELETE", format!("/api/v1/sla-policies/{}", sla.id), None),
+    ] {
+        let mut req = b.admin.request(method.parse().unwrap(), app.url(&path));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+    }
+    // B cannot file a ticket of A's type, and finds none of A's tickets.
+    problem(
+        b.admin
+            .post(app.url("/api/v1/tickets"))
+            .json(&json!({ "type_id": ty.id, "subject": "x" }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let page: Page<TicketDto> = ok_json(
+        b.admin
+            .get(app.url("/api/v1/tickets?q=secret"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(page.total, 0);
+    let types: Vec<TicketTypeDto> =
+        ok_json(b.admin.get(app.url("/api/v1/ticket-types")).send().await).await;
+    assert!(types.is_empty());
+    let t: TicketDto = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/tickets/{}", tk.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(t.status.key, "accepted");
+}

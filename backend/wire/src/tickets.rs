@@ -1,0 +1,211 @@
+//! Tickets: types with workflows, assignment rules, SLA policies, the register.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+/// Ticket priorities, lowest first.
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StatusDef {
+    /// Stable key (`a-z0-9_`), unique within the type.
+    pub key: String,
+    pub name: String,
+    /// `#rrggbb`, shown in the register.
+    pub color: String,
+    /// New tickets start here (exactly one status per type).
+    #[serde(default)]
+    pub initial: bool,
+    /// Closes the ticket (stops its SLA clock).
+    #[serde(default, rename = "final")]
+    pub is_final: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TransitionDef {
+    /// Status keys.
+    pub from: String,
+    pub to: String,
+    /// Button label, e.g. "Approve", "Reject", "Start work".
+    pub name: String,
+    /// Permission needed to make this move (e.g. `tickets.admin` for an approval step);
+    /// absent: anyone who works tickets.
+    #[serde(default)]
+    pub permission: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketTypeInput {
+    pub name: String,
+    pub statuses: Vec<StatusDef>,
+    pub transitions: Vec<TransitionDef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketTypeDto {
+    pub id: Uuid,
+    pub name: String,
+    pub statuses: Vec<StatusDef>,
+    pub transitions: Vec<TransitionDef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AssignmentRuleDto {
+    pub id: Uuid,
+    pub type_id: Uuid,
+    /// Tickets in this category or any sub-category; absent: any category.
+    pub category_id: Option<Uuid>,
+    pub team_id: Uuid,
+    /// `round_robin`, `least_loaded` (fewest open tickets) or `team_only` (the team's queue).
+    pub strategy: String,
+    pub position: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AssignmentRuleInput {
+    pub type_id: Uuid,
+    #[serde(default)]
+    pub category_id: Option<Uuid>,
+    pub team_id: Uuid,
+    pub strategy: String,
+    #[serde(default)]
+    pub position: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SlaPolicyDto {
+    pub id: Uuid,
+    pub category_id: Option<Uuid>,
+    pub priority: Option<String>,
+    pub resolve_minutes: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SlaPolicyInput {
+    #[serde(default)]
+    pub category_id: Option<Uuid>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    pub resolve_minutes: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketInput {
+    pub type_id: Uuid,
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub category_id: Option<Uuid>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    #[serde(default)]
+    pub interaction_id: Option<Uuid>,
+    /// Manual assignment; when both are absent the type's rules assign.
+    #[serde(default)]
+    pub assignee_user_id: Option<Uuid>,
+    #[serde(default)]
+    pub assignee_team_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketDto {
+    pub id: Uuid,
+    /// Human-friendly number, per tenant.
+    pub number: i64,
+    pub type_id: Uuid,
+    pub status: StatusDef,
+    pub category_id: Option<Uuid>,
+    pub category_path: Vec<String>,
+    pub priority: String,
+    pub subject: String,
+    pub description: String,
+    pub customer_id: Option<Uuid>,
+    pub interaction_id: Option<Uuid>,
+    pub assignee_user_id: Option<Uuid>,
+    pub assignee_team_id: Option<Uuid>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// Open and past its due time.
+    pub breached: bool,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketMove {
+    /// Target status key.
+    pub to: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketCommentInput {
+    pub body: String,
+    /// An internal note (staff only) rather than a comment.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketAssign {
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketEventDto {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    /// `created`, `status`, `assigned`, `comment`, `note`, `updated`.
+    pub kind: String,
+    pub body: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct TicketQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+    /// Status key.
+    pub status: Option<String>,
+    pub type_id: Option<Uuid>,
+    pub assignee_user_id: Option<Uuid>,
+    /// Only tickets assigned to the caller.
+    pub mine: Option<bool>,
+    pub team_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    pub priority: Option<String>,
+    /// Only open (not final) tickets.
+    pub open: Option<bool>,
+    /// Only open tickets past their due time.
+    pub breached: Option<bool>,
+    /// Text in subject, description or number.
+    pub q: Option<String>,
+}
