@@ -662,7 +662,9 @@ async fn auto_assign(
     type_id: Uuid,
     lineage: &[Uuid],
 ) -> ApiResult<(Option<Uuid>, Option<Uuid>)> {
-    let rules: Vec<(Uuid, Option<Uuid>, Uuid, String, Option<Uuid>)> = sqlx::query_as(
+    // (id, category, team, strategy, last assigned user)
+    type Rule = (Uuid, Option<Uuid>, Uuid, String, Option<Uuid>);
+    let rules: Vec<Rule> = sqlx::query_as(
         "SELECT id, category_id, team_id, strategy, last_user_id FROM assignment_rules WHERE type_id = $1 ORDER BY position, id FOR UPDATE",
     )
     .bind(type_id)
