@@ -98,6 +98,15 @@ pub fn TextField(p: &TextFieldProps) -> Html {
             cb.emit(el.value());
         })
     };
+    // Also listen to `change`: autofill and some input methods change the value without
+    // an `input` event, and the form state must never disagree with what is on screen.
+    let onchange = {
+        let cb = p.oninput.clone();
+        Callback::from(move |e: Event| {
+            let el: web_sys::HtmlInputElement = e.target_unchecked_into();
+            cb.emit(el.value());
+        })
+    };
     let err_id = format!("{}-error", p.id);
     let hint_id = format!("{}-hint", p.id);
     let describedby = match (&p.error, &p.hint) {
@@ -109,7 +118,7 @@ pub fn TextField(p: &TextFieldProps) -> Html {
         <div class={classes!("field", p.error.is_some().then_some("invalid"))}>
             <label for={p.id.clone()}>{ &p.label }{ p.required.then(|| html!{<span class="req" aria-hidden="true">{" *"}</span>}) }</label>
             <input id={p.id.clone()} name={p.id.clone()} type={p.kind.clone()} value={p.value.clone()}
-                {oninput} required={p.required} disabled={p.disabled}
+                {oninput} {onchange} required={p.required} disabled={p.disabled}
                 autocomplete={p.autocomplete.clone()}
                 aria-invalid={p.error.is_some().then_some("true")}
                 aria-describedby={describedby} />

@@ -75,12 +75,26 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// The chromedriver process and the profile directory: killed and removed on drop, so a
+/// failing or panicking test leaves nothing running.
+struct Driver {
+    child: Child,
+    profile: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
 /// One headless Chromium with its own chromedriver and profile.
 pub struct Browser {
     pub client: Client,
     base_url: String,
-    driver: Child,
-    profile: PathBuf,
+    driver: Driver,
 }
 
 impl Browser {
@@ -91,17 +105,21 @@ impl Browser {
         // error only means another test already did).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port()?;
-        let mut driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", driver_bin.display()))?;
         let profile = std::env::temp_dir().join(format!(
             "hotline-e2e-profile-{}",
             uuid::Uuid::new_v4().simple()
         ));
         std::fs::create_dir_all(&profile)?;
+        let child = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", driver_bin.display()))?;
+        let mut driver = Driver {
+            child,
+            profile: profile.clone(),
+        };
         let caps = serde_json::json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -129,32 +147,39 @@ impl Browser {
             {
                 Ok(c) => break c,
                 Err(e) if Instant::now() < deadline => {
-                    if let Ok(Some(status)) = driver.try_wait() {
+                    if let Ok(Some(status)) = driver.child.try_wait() {
                         bail!("chromedriver exited with {status}");
                     }
                     let _ = e;
                     tokio::time::sleep(Duration::from_millis(150)).await;
                 }
-                Err(e) => {
-                    let _ = driver.kill();
-                    return Err(anyhow!("cannot start Chromium through chromedriver: {e}"));
-                }
+                Err(e) => return Err(anyhow!("cannot start Chromium through chromedriver: {e}")),
             }
         };
-        // Headless Chromium counts window decorations: size the window so the *viewport*
-        // is 1366×768, the agent desktop's design size.
-        let extra = client
-            .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]", vec![])
-            .await?;
-        let dw = extra[0].as_u64().unwrap_or(0) as u32;
-        let dh = extra[1].as_u64().unwrap_or(0) as u32;
-        client.set_window_size(1366 + dw, 768 + dh).await?;
-        Ok(Browser {
+        let browser = Browser {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
             driver,
-            profile,
-        })
+        };
+        // Headless Chromium counts window decorations: size the window so the *viewport*
+        // is 1366×768, the agent desktop's design size.
+        let sized = async {
+            let extra = browser
+                .js("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+                .await?;
+            let dw = extra[0].as_u64().unwrap_or(0) as u32;
+            let dh = extra[1].as_u64().unwrap_or(0) as u32;
+            browser.client.set_window_size(1366 + dw, 768 + dh).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        match sized {
+            Ok(()) => Ok(browser),
+            Err(e) => {
+                browser.shutdown().await;
+                Err(e)
+            }
+        }
     }
 
     /// Opens a path of the app (e.g. `/login`).
@@ -224,12 +249,23 @@ impl Browser {
         }
     }
 
-    /// Replaces an input's text, typing it like a user.
+    /// Replaces an input's text, typing it like a user (select all, delete, type), and
+    /// checks the field holds exactly `value` afterwards — a re-render racing the typing is
+    /// retried rather than left as a half-typed field.
     pub async fn fill(&self, css: &str, value: &str) -> Result<()> {
-        let el = self.wait(css).await?;
-        el.clear().await?;
-        el.send_keys(value).await?;
-        Ok(())
+        const SELECT_ALL_DELETE: &str = "\u{E009}a\u{E000}\u{E003}";
+        let mut now = String::new();
+        for _ in 0..3 {
+            let el = self.wait(css).await?;
+            el.send_keys(SELECT_ALL_DELETE).await?;
+            el.send_keys(value).await?;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            now = self.value(css).await?;
+            if now == value {
+                return Ok(());
+            }
+        }
+        bail!("`{css}` holds {now:?} after typing {value:?}")
     }
 
     pub async fn click(&self, css: &str) -> Result<()> {
@@ -278,11 +314,10 @@ impl Browser {
         Ok(())
     }
 
-    async fn shutdown(mut self) {
+    /// Ends the WebDriver session (Chromium quits), then drops chromedriver and the profile.
+    async fn shutdown(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        drop(self.driver);
     }
 }
 
