@@ -20,7 +20,7 @@ log() { printf '[frontend/build.sh] %s\n' "$*" >&2; }
 # ---------------------------------------------------------------- inputs and stamp
 inputs() {
   find src i18n static ../backend/wire/src -type f 2>/dev/null
-  printf '%s\n' Cargo.toml Cargo.lock index.html build.sh ../backend/wire/Cargo.toml
+  printf '%s\n' Cargo.toml Cargo.lock .cargo/config.toml index.html build.sh ../backend/wire/Cargo.toml
 }
 stamp="$(inputs | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-32)"
 if [[ $force == 0 && -f dist/.stamp && -f dist/index.html && "$(cat dist/.stamp)" == "$stamp" ]]; then
