@@ -33,10 +33,14 @@ pub static CALLS_REJECTED: Counter = Counter::new();
 pub static RTP_IN: Counter = Counter::new();
 /// RTP packets sent.
 pub static RTP_OUT: Counter = Counter::new();
-/// RTP frames lost (gaps in sequence numbers at playout).
+/// RTP packets never received (sequence-number gaps), counted when a call ends.
 pub static RTP_LOST: Counter = Counter::new();
-/// RTP frames that arrived after their playout time.
+/// RTP packets the senders' sequence numbers announced, counted when a call ends.
+pub static RTP_EXPECTED: Counter = Counter::new();
+/// RTP packets that arrived after their playout time.
 pub static RTP_LATE: Counter = Counter::new();
+/// 20 ms frames concealed with silence by the jitter buffer (late or lost audio).
+pub static RTP_CONCEALED: Counter = Counter::new();
 /// SIP datagrams/messages dropped as unparseable.
 pub static SIP_DROPPED: Counter = Counter::new();
 /// RTP ports in use (gauge).
@@ -44,7 +48,7 @@ pub static PORTS_USED: Counter = Counter::new();
 
 /// Renders all counters in the Prometheus exposition format.
 pub fn render() -> String {
-    let rows: [(&str, &str, &str, &Counter); 9] = [
+    let rows: [(&str, &str, &str, &Counter); 11] = [
         (
             "hotline_gw_calls_active",
             "gauge",
@@ -78,14 +82,26 @@ pub fn render() -> String {
         (
             "hotline_gw_rtp_lost_total",
             "counter",
-            "RTP frames lost.",
+            "RTP packets lost (sequence gaps, at call end).",
             &RTP_LOST,
+        ),
+        (
+            "hotline_gw_rtp_expected_total",
+            "counter",
+            "RTP packets expected (at call end).",
+            &RTP_EXPECTED,
         ),
         (
             "hotline_gw_rtp_late_total",
             "counter",
-            "RTP frames too late for playout.",
+            "RTP packets too late for playout.",
             &RTP_LATE,
+        ),
+        (
+            "hotline_gw_rtp_concealed_frames_total",
+            "counter",
+            "20 ms frames concealed by the jitter buffer.",
+            &RTP_CONCEALED,
         ),
         (
             "hotline_gw_sip_dropped_total",

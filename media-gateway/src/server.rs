@@ -100,15 +100,10 @@ struct Core {
 /// Runs the gateway until SIGTERM/SIGINT and the drain complete.
 pub async fn run(cfg: Config) -> Result<()> {
     let cfg = Arc::new(cfg);
-    let redis = loop {
-        match store::connect(&cfg.redis_url).await {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(url = %cfg.redis_url, error = %e, "redis unreachable, retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    };
+    // Separate connections so a burst of events never delays call routing.
+    let redis = connect_retrying(&cfg.redis_url).await;
+    let events_redis = connect_retrying(&cfg.redis_url).await;
+    let commands_redis = connect_retrying(&cfg.redis_url).await;
     let udp = Arc::new(
         UdpSocket::bind(cfg.sip_addr)
             .await
@@ -120,9 +115,9 @@ pub async fn run(cfg: Config) -> Result<()> {
     let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (hang_tx, hang_rx) = mpsc::unbounded_channel();
-    let publisher = tokio::spawn(publish_events(redis.clone(), ev_rx));
+    let publisher = tokio::spawn(publish_events(events_redis, ev_rx));
     tokio::spawn(read_commands(
-        redis.clone(),
+        commands_redis,
         cfg.gateway_id.clone(),
         ctrl_tx.clone(),
     ));
@@ -166,6 +161,18 @@ pub async fn run(cfg: Config) -> Result<()> {
         cfg,
     };
     core.run(ctrl_rx, hang_rx).await
+}
+
+async fn connect_retrying(url: &str) -> ConnectionManager {
+    loop {
+        match store::connect(url).await {
+            Ok(c) => return c,
+            Err(e) => {
+                tracing::warn!(url, error = %e, "redis unreachable, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
 }
 
 impl Core {

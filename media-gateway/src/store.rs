@@ -32,10 +32,14 @@ pub enum Route {
     },
 }
 
-/// Connects (retrying is the caller's business).
+/// Connects (retrying is the caller's business). The response timeout is generous: under
+/// load a slow answer must delay a call, not fail it with 503.
 pub async fn connect(url: &str) -> Result<ConnectionManager> {
     let client = redis::Client::open(url)?;
-    Ok(ConnectionManager::new(client).await?)
+    let cfg = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(std::time::Duration::from_secs(5)))
+        .set_connection_timeout(Some(std::time::Duration::from_secs(2)));
+    Ok(ConnectionManager::new_with_config(client, cfg).await?)
 }
 
 /// Looks up a DID and the caller's blacklist status with one pipeline per step.

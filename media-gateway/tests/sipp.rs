@@ -131,9 +131,10 @@ fn call_with_audio_is_answered_recorded_and_hung_up_by_caller() {
     let body = g711_invite("[branch]") + ANSWERED + &play("tone.pcap") + &pause(3500) + CALLER_BYE;
     let run = sipp(&gw, dir.path(), &scenario(&body), DID, &[]);
     assert_ok(&run, &gw);
-    let evs = redis.wait_events(10, "recording finished", |e| {
+    let evs = redis.wait_events(10, "hangup and recording finished", |e| {
         e.iter()
             .any(|e| matches!(e, GatewayEvent::RecordingFinished { .. }))
+            && e.iter().any(|e| matches!(e, GatewayEvent::Hangup { .. }))
     });
     let started = evs.iter().find_map(|e| match e {
         GatewayEvent::CallStarted {
@@ -151,7 +152,11 @@ fn call_with_audio_is_answered_recorded_and_hung_up_by_caller() {
         count(&evs, |e| matches!(e, GatewayEvent::CallAnswered { .. })),
         1
     );
-    assert!(evs.iter().any(|e| matches!(e, GatewayEvent::Hangup { cause: HangupCause::CallerBye, call_id: c, .. } if *c == call_id)));
+    assert!(
+        evs.iter().any(|e| matches!(e, GatewayEvent::Hangup { cause: HangupCause::CallerBye, call_id: c, .. } if *c == call_id)),
+        "{evs:#?}\n{}",
+        gw.log_text()
+    );
     let (path, duration_ms, size) = evs
         .iter()
         .find_map(|e| match e {
@@ -1070,10 +1075,13 @@ fn originate_through_trunk_with_digest_auth() {
     );
     let run = uas.join().unwrap();
     assert_ok(&run, &gw);
-    let evs = redis.wait_events(5, "recording", |e| {
+    // The recording and hang-up events may arrive in either order: wait for both.
+    let evs = redis.wait_events(5, "recording and hang-up", |e| {
         e.iter().any(
             |e| matches!(e, GatewayEvent::RecordingFinished { call_id: c, .. } if *c == call_id),
-        )
+        ) && e
+            .iter()
+            .any(|e| matches!(e, GatewayEvent::Hangup { call_id: c, .. } if *c == call_id))
     });
     assert!(evs.iter().any(|e| matches!(e, GatewayEvent::Hangup { call_id: c, cause: HangupCause::GatewayBye, .. } if *c == call_id)), "{evs:#?}");
     assert!(evs

@@ -4,7 +4,7 @@
 
 use super::g711::G711;
 use super::jitter::{JitterBuffer, FRAME};
-use super::rtp::{self, DtmfReceiver, RtpPacket};
+use super::rtp::{self, DtmfReceiver, RecvStats, RtpPacket};
 use super::wav::WavWriter;
 use crate::ivr::{DefaultFlow, FlowConfig, FlowStep, Ivr, IvrCommand, IvrEvent, Prompts};
 use crate::metrics;
@@ -136,7 +136,8 @@ pub struct MediaSetup {
     pub hangup: mpsc::UnboundedSender<CallKey>,
 }
 
-/// Path of a call's recording: `<dir>/<tenant>/<yyyy>/<mm>/<dd>/<call>.wav`.
+/// Path of a call's recording: `<dir>/<tenant>/<yyyy>/<mm>/<dd>/<hh>/<call>.wav` (one
+/// directory per hour keeps directories small at high call rates).
 pub fn recording_path(
     dir: &std::path::Path,
     tenant: Uuid,
@@ -144,7 +145,7 @@ pub fn recording_path(
     at: DateTime<Utc>,
 ) -> PathBuf {
     dir.join(tenant.to_string())
-        .join(at.format("%Y/%m/%d").to_string())
+        .join(at.format("%Y/%m/%d/%H").to_string())
         .join(format!("{call}.wav"))
 }
 
@@ -167,10 +168,18 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
     } = setup;
     let started_at = Utc::now();
     let path = recording_path(&recordings_dir, tenant_id, call_id, started_at);
-    let mut recorder = match WavWriter::create(&path, 2) {
-        Ok(w) => Some(w),
-        Err(e) => {
+    // File creation and the final header rewrite are blocking I/O: keep them off the
+    // runtime's workers (thousands of calls start and end per second under load).
+    let create_path = path.clone();
+    let created = tokio::task::spawn_blocking(move || WavWriter::create(&create_path, 2)).await;
+    let mut recorder = match created {
+        Ok(Ok(w)) => Some(w),
+        Ok(Err(e)) => {
             tracing::error!(%call_id, path = %path.display(), error = %e, "cannot create recording");
+            None
+        }
+        Err(e) => {
+            tracing::error!(%call_id, error = %e, "recording task failed");
             None
         }
     };
@@ -179,6 +188,7 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
     let mut steps = flow.as_mut().map(|f| f.start()).unwrap_or_default();
     let mut jitter = JitterBuffer::default();
     let mut dtmf = DtmfReceiver::default();
+    let mut stats = RecvStats::default();
     let mut latched = false;
     let (mut seq, mut ts, ssrc) = (fastrand::u16(..), fastrand::u32(..), fastrand::u32(..));
     let (mut sent_packets, mut sent_octets) = (0u32, 0u32);
@@ -218,6 +228,7 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
                         }
                         latched = true;
                         metrics::RTP_IN.add(1);
+                        stats.on_packet(p.seq);
                         if p.payload_type == codec.payload_type() {
                             dec.clear();
                             codec.decode(&p.payload[..p.payload.len().min(FRAME * 4)], &mut dec);
@@ -339,10 +350,13 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
             }
         }
     }
-    metrics::RTP_LOST.add(jitter.lost);
+    metrics::RTP_LOST.add(stats.lost());
+    metrics::RTP_EXPECTED.add(stats.expected());
     metrics::RTP_LATE.add(jitter.late);
+    metrics::RTP_CONCEALED.add(jitter.lost);
     if let Some(w) = recorder {
-        match w.finish() {
+        let finished = tokio::task::spawn_blocking(move || w.finish()).await;
+        match finished.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
             Ok((duration_ms, size_bytes)) => {
                 tracing::info!(%call_id, duration_ms, size_bytes, path = %path.display(), "recording finished");
                 let _ = events.send(GatewayEvent::RecordingFinished {

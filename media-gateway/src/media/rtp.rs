@@ -164,6 +164,56 @@ pub fn rtcp_sender_report(ssrc: u32, ntp: u64, rtp_ts: u32, packets: u32, octets
     b
 }
 
+/// Receiver statistics of one RTP stream (RFC 3550 §6.4.1 / A.3): packets expected from the
+/// sequence numbers versus packets received. A jump of more than 3000 ahead or 100 behind
+/// (a restarted sender, e.g. a new SSRC after re-INVITE) starts a new counting segment.
+#[derive(Debug, Default, Clone)]
+pub struct RecvStats {
+    base: u64,
+    max: Option<u64>,
+    received: u64,
+    expected_before: u64,
+    received_before: u64,
+}
+
+impl RecvStats {
+    /// Counts one packet.
+    pub fn on_packet(&mut self, seq: u16) {
+        let Some(max) = self.max else {
+            self.base = seq as u64 + (1 << 16);
+            self.max = Some(self.base);
+            self.received = 1;
+            return;
+        };
+        let cand = (max & !0xFFFF) | seq as u64;
+        let ext = [cand.saturating_sub(1 << 16), cand, cand + (1 << 16)]
+            .into_iter()
+            .min_by_key(|c| c.abs_diff(max))
+            .unwrap_or(cand);
+        if ext > max + 3000 || ext + 100 < max {
+            self.expected_before += max - self.base + 1;
+            self.received_before += self.received;
+            self.base = ext;
+            self.max = Some(ext);
+            self.received = 1;
+            return;
+        }
+        self.max = Some(max.max(ext));
+        self.received += 1;
+    }
+
+    /// Packets the sequence numbers say were sent.
+    pub fn expected(&self) -> u64 {
+        self.expected_before + self.max.map(|m| m - self.base + 1).unwrap_or(0)
+    }
+
+    /// Packets never received (duplicates do not make this negative).
+    pub fn lost(&self) -> u64 {
+        self.expected()
+            .saturating_sub(self.received_before + self.received)
+    }
+}
+
 /// Tracks RFC 4733 events of one stream and reports each key press once.
 #[derive(Debug, Default)]
 pub struct DtmfReceiver {
@@ -227,7 +277,31 @@ mod tests {
         assert_eq!(rx.on_packet(5000, &start), Some('1'));
     }
 
+    #[test]
+    fn receiver_stats_count_gaps_wraps_and_restarts() {
+        let mut st = RecvStats::default();
+        // 65_001..=65_999 (wrapping past 65_535) without the nine multiples of 100 inside.
+        for seq in (65_001u32..66_000).filter(|s| s % 100 != 0) {
+            st.on_packet(seq as u16);
+        }
+        assert_eq!(st.expected(), 999);
+        assert_eq!(st.lost(), 9);
+        // A restarted sender (seq back to 0) is a new segment, not 64k lost packets.
+        for seq in 0..500u16 {
+            st.on_packet(seq);
+        }
+        assert_eq!(st.expected(), 1499);
+        assert_eq!(st.lost(), 9);
+    }
+
     proptest! {
+        #[test]
+        fn stats_never_panic(seqs in proptest::collection::vec(any::<u16>(), 0..300)) {
+            let mut st = RecvStats::default();
+            for s in seqs { st.on_packet(s); }
+            prop_assert!(st.lost() <= st.expected());
+        }
+
         #[test]
         fn parse_never_panics(buf in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = RtpPacket::parse(&buf);
