@@ -265,13 +265,17 @@ fn rfc4733_dtmf_is_reported_and_selects_echo() {
         })
         .collect();
     assert_eq!(digits, vec![('1', DtmfSource::Rfc4733)], "{evs:#?}");
-    assert!(evs.iter().any(|e| matches!(
-        e,
-        GatewayEvent::PlaybackFinished {
-            interrupted_by: Some('1'),
-            ..
-        }
-    )));
+    // The key ends the greeting, or (on a slow machine) answers the menu that follows it.
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            GatewayEvent::PlaybackFinished {
+                interrupted_by: Some('1'),
+                ..
+            }
+        ) || matches!(e, GatewayEvent::DigitsCollected { digits, .. } if digits == "1")),
+        "{evs:#?}"
+    );
 }
 
 fn rejected_call(
@@ -472,7 +476,7 @@ fn backend_commands_drive_a_call() {
     let dir = TempDir::new("sipp");
     let body = g711_invite("[branch]")
         + ANSWERED
-        + &pause(1500)
+        + &pause(3000)
         + &play("/usr/share/sip-tester/dtmf_2833_4.pcap")
         + GATEWAY_BYE;
     let gw_id = gw.id.clone();
@@ -848,7 +852,7 @@ fn sigterm_drains_calls_then_exits() {
     );
     let dir = TempDir::new("sipp");
     write_pcmu_pcap(&dir.path().join("tone.pcap"), &tone(1000.0, 1.0, 8000.0));
-    let body = g711_invite("[branch]") + ANSWERED + &play("tone.pcap") + &pause(3000) + CALLER_BYE;
+    let body = g711_invite("[branch]") + ANSWERED + &play("tone.pcap") + &pause(6000) + CALLER_BYE;
     let gw_addr_port = gw.sip_port;
     let dir_path = dir.path().to_path_buf();
     let scen = scenario(&body);
@@ -867,10 +871,25 @@ fn sigterm_drains_calls_then_exits() {
             "{metrics}"
         );
         gw_ref.sigterm();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        // A new call is refused while draining.
+        // Wait until the gateway says it is draining (heartbeat), then try a new call.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let draining: Option<String> = redis::cmd("HGET")
+                .arg(hotline_wire::gateway::gateway_key(&gw_ref.id))
+                .arg("draining")
+                .query(&mut redis.con())
+                .unwrap();
+            if draining.as_deref() == Some("true") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "heartbeat never said draining"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(3)))
             .unwrap();
         let port = sock.local_addr().unwrap().port();
         let inv = format!(
@@ -887,12 +906,6 @@ fn sigterm_drains_calls_then_exits() {
             "{}",
             String::from_utf8_lossy(&buf[..n])
         );
-        let draining: Option<String> = redis::cmd("HGET")
-            .arg(hotline_wire::gateway::gateway_key(&gw_ref.id))
-            .arg("draining")
-            .query(&mut redis.con())
-            .unwrap();
-        assert_eq!(draining.as_deref(), Some("true"));
         h.join().unwrap()
     });
     assert_ok(&run, &gw);
