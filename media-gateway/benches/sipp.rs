@@ -1,7 +1,8 @@
 //! Benchmark program (not a test): drives SIPp against the release gateway and, for
 //! comparison, against Kamailio as a stateful proxy in front of a SIPp UAS, on loopback.
 //!
-//! Run: `cargo bench -p hotline-gateway --bench sipp` (add `-- --quick` for a short run).
+//! Run: `cargo bench -p hotline-gateway --bench sipp` (add `-- --quick` for a short run,
+//! `-- --cps-only` to skip the media stage).
 //! Prints:
 //! * the highest call rate (short calls, no media) that completes with 0 failed calls,
 //!   for the gateway and for Kamailio;
@@ -376,6 +377,7 @@ fn main() {
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");
+    let cps_only = std::env::args().any(|a| a == "--cps-only");
     let opts = if quick {
         Opts {
             trial_secs: 3,
@@ -443,6 +445,10 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    if cps_only {
+        println!("\nSUMMARY gateway_cps={gw_cps} kamailio_cps={kam_cps}");
+        return;
+    }
     println!("\n[2] Concurrent calls with PCMU both ways and stereo recording, RTP loss < 0.1 %:");
     write_pcmu_pcap(&dir.path().join("tone.pcap"), &tone(1000.0, 10.0, 8000.0));
     let mut best = 0u32;
