@@ -501,3 +501,185 @@ async fn browser_sso_settings_and_login_button() {
     )
     .await;
 }
+
+/// Sends a seeded API client's request and returns the JSON answer, failing on any status
+/// other than `expect`.
+async fn api_json(req: reqwest::RequestBuilder, expect: u16) -> serde_json::Value {
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    assert_eq!(status, expect, "answer: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// [`api_json`], decoded into a wire type.
+macro_rules! api {
+    ($req:expr, $status:expr) => {
+        serde_json::from_value(api_json($req, $status).await).expect("decode answer")
+    };
+}
+
+/// The agent desktop's CRM panes over the real API: screen pop by number (in another
+/// notation than stored), a template field edited and saved, an interaction classified
+/// under Complaint › Water › Leak with notes, a typo-tolerant KB search ("leek") and the
+/// article attached — then the API shows one interaction with that path and that article.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agent_desktop_customer_interaction_and_kb() {
+    use hotline_wire::crm::{
+        CategoryDto, CustomerDto, InteractionDto, KbArticleDto, KbCategoryDto,
+    };
+    use serde_json::json;
+
+    let app = TestApp::spawn().await;
+    let (admin, signup) = app.signup("Water Works").await;
+    let slug = signup.tenant.slug.clone();
+    let url = |p: &str| app.url(&format!("/api/v1{p}"));
+
+    // The customer template, a customer with a phone, the category tree, a published article.
+    let _: serde_json::Value = api!(
+        admin.post(url("/customer-fields")).json(
+            &json!({ "key": "account", "label": "Account no.", "kind": "text", "position": 1 }),
+        ),
+        201
+    );
+    let customer: CustomerDto = api!(
+        admin.post(url("/customers")).json(&json!({
+            "name": "Rashad Caller",
+            "phones": [{ "number": "+994501234567", "label": "mobile" }],
+            "fields": { "account": "A-100" }
+        })),
+        201
+    );
+    let mut parent = None;
+    for name in ["Complaint", "Water", "Leak"] {
+        let c: CategoryDto = api!(
+            admin
+                .post(url("/categories"))
+                .json(&json!({ "name": name, "parent_id": parent })),
+            201
+        );
+        parent = Some(c.id);
+    }
+    let kb_cat: KbCategoryDto = api!(
+        admin
+            .post(url("/kb/categories"))
+            .json(&json!({ "name": "Water" })),
+        201
+    );
+    let article: KbArticleDto = api!(
+        admin.post(url("/kb/articles")).json(&json!({
+            "category_id": kb_cat.id,
+            "title": "Reporting a water leak",
+            "body": "Close the main valve, then report the leak with the address.",
+        })),
+        201
+    );
+    for action in ["submit", "approve"] {
+        let _: KbArticleDto = api!(
+            admin
+                .post(url(&format!("/kb/articles/{}/transition", article.id)))
+                .json(&json!({ "action": action })),
+            200
+        );
+    }
+    let roles: Vec<RoleDto> = api!(admin.get(url("/roles")), 200);
+    let agent_role = roles
+        .iter()
+        .find(|r| r.name == "Agent")
+        .expect("Agent role");
+    let agent_email = format!("agent@{slug}.test");
+    let _: UserDto = api!(
+        admin.post(url("/users")).json(&CreateUser {
+            email: agent_email.clone(),
+            name: "Kamala Agent".into(),
+            password: PASSWORD.into(),
+            role_id: agent_role.id,
+            team_id: None,
+            extension: None,
+            skills: vec![],
+        }),
+        201
+    );
+
+    let started = std::time::Instant::now();
+    run(
+        "browser_agent_desktop_customer_interaction_and_kb",
+        &app.base_url,
+        async move |b| {
+            login(b, &slug, &agent_email, PASSWORD).await?;
+            b.wait_path("/agent").await?;
+
+            // Screen pop by number, typed in another notation; edit a template field and save.
+            b.fill("#customer-number", "+994 (50) 123-45-67").await?;
+            b.click("#customer-find").await?;
+            b.wait_text("#customer-heading", "Customer card").await?;
+            ensure!(
+                b.value("#cust-name").await? == "Rashad Caller",
+                "wrong card"
+            );
+            ensure!(
+                b.value("#cf-account").await? == "A-100",
+                "template value not shown"
+            );
+            b.fill("#cf-account", "A-200").await?;
+            b.click("#customer-save").await?;
+            b.wait_text("#customer-form .alert.ok", "Customer saved")
+                .await?;
+
+            // Classify the request, take notes, save (creates the interaction).
+            b.choose("#interaction-category", "Complaint › Water › Leak")
+                .await?;
+            b.fill("#interaction-notes", "Water dripping under the sink")
+                .await?;
+            b.click("#interaction-save").await?;
+            b.wait_text("#interaction-path", "Complaint › Water › Leak")
+                .await?;
+            b.wait_text("#customer-history", "Complaint › Water › Leak")
+                .await?;
+
+            // KB search with a typo: "did you mean", a highlighted snippet, attach the article.
+            b.fill("#kb-query", "leek").await?;
+            b.click("#kb-search-submit").await?;
+            b.wait_text("#kb-corrections", "leek → leak").await?;
+            b.wait_text("#kb-hits", "Reporting a water leak").await?;
+            let marked = b
+                .js("return document.querySelector('#kb-hits .snippet mark')?.textContent ?? null")
+                .await?;
+            ensure!(
+                marked
+                    .as_str()
+                    .is_some_and(|m| m.to_lowercase().contains("leak")),
+                "no highlighted match: {marked}"
+            );
+            b.click(".kb-attach").await?;
+            b.wait_text("#kb-attached", "Reporting a water leak")
+                .await?;
+            let bare = unlabelled_controls(b).await?;
+            ensure!(
+                bare.is_empty(),
+                "unlabelled controls on the agent desktop: {bare:?}"
+            );
+            Ok(())
+        },
+    )
+    .await;
+
+    // The server has it all: the field, one interaction with the path, notes and article.
+    let saved: CustomerDto = api!(admin.get(url(&format!("/customers/{}", customer.id))), 200);
+    assert_eq!(saved.fields.get("account"), Some(&json!("A-200")));
+    let history: Vec<InteractionDto> = api!(
+        admin.get(url(&format!("/customers/{}/interactions", customer.id))),
+        200
+    );
+    assert_eq!(history.len(), 1, "{history:?}");
+    let i = &history[0];
+    assert_eq!(i.category_path, ["Complaint", "Water", "Leak"]);
+    assert_eq!(i.notes, "Water dripping under the sink");
+    assert_eq!(i.phone.as_deref(), Some("+994501234567"));
+    assert_eq!(i.articles.len(), 1, "{:?}", i.articles);
+    assert_eq!(i.articles[0].article_id, article.id);
+    eprintln!(
+        "browser_agent_desktop_customer_interaction_and_kb: {:?}",
+        started.elapsed()
+    );
+}

@@ -6,12 +6,16 @@
 use std::rc::Rc;
 
 use hotline_wire::api::{AgentStateDto, AgentStatus, ReasonCodeDto, SetAgentState};
+use hotline_wire::crm::{
+    AttachArticle, AttachedArticle, CategoryDto, CustomerDto, CustomerFieldDto, CustomerInput,
+    CustomerLookup, InteractionDto, InteractionInput, InteractionUpdate, KbSearchResult, PhoneDto,
+};
 use uuid::Uuid;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, FieldErrors};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 
@@ -129,6 +133,19 @@ pub fn AgentDesktop() -> Html {
         }
     });
 
+    let desk = Desk {
+        customer: use_state(|| None::<CustomerDto>),
+        history: use_state(Vec::<InteractionDto>::new),
+        interaction: use_state(|| None::<InteractionDto>),
+        category: use_state(String::new),
+        notes: use_state(String::new),
+        phone: use_state(|| None::<String>),
+        busy: use_state(|| false),
+        failure: use_state(|| None::<ApiError>),
+        saved: use_state(|| false),
+    };
+    let (categories, reload_categories) = use_get::<Vec<CategoryDto>>("/categories".into());
+
     html! {
         <div class="desktop" id="agent-desktop">
             <h1 class="sr-only">{ i18n.t("agent-title") }</h1>
@@ -147,40 +164,677 @@ pub fn AgentDesktop() -> Html {
                     <button type="button" class="danger" disabled=true aria-describedby="softphone-note">{ i18n.t("agent-hang-up") }</button>
                 </div>
             </section>
-            <section class="pane customer" id="pane-customer" aria-labelledby="pane-customer-h">
-                <h2 id="pane-customer-h" tabindex="-1">{ i18n.t("agent-customer") }<kbd>{ "Alt+3" }</kbd></h2>
-                <p class="placeholder">{ i18n.t("agent-customer-placeholder") }</p>
-                <dl class="facts">
-                    <dt>{ i18n.t("agent-customer-name") }</dt><dd>{ "—" }</dd>
-                    <dt>{ i18n.t("agent-customer-phone") }</dt><dd>{ "—" }</dd>
-                    <dt>{ i18n.t("agent-customer-account") }</dt><dd>{ "—" }</dd>
-                    <dt>{ i18n.t("agent-customer-history") }</dt><dd>{ "—" }</dd>
-                </dl>
-            </section>
-            <section class="pane interaction" id="pane-interaction" aria-labelledby="pane-interaction-h">
-                <h2 id="pane-interaction-h" tabindex="-1">{ i18n.t("agent-interaction") }<kbd>{ "Alt+4" }</kbd></h2>
-                <p class="placeholder" id="interaction-note">{ i18n.t("agent-interaction-placeholder") }</p>
-                <div class="field">
-                    <label for="interaction-category">{ i18n.t("agent-category") }</label>
-                    <select id="interaction-category"><option value="">{ "—" }</option></select>
-                </div>
+            <CustomerPane desk={desk.clone()} />
+            { interaction_pane(&i18n, &desk, &categories, &reload_categories) }
+            <KbPane desk={desk.clone()} />
+        </div>
+    }
+}
+
+/// What the customer, interaction and KB panes share: the customer on screen, the
+/// interaction being written (created on the first save, patched afterwards) and its form.
+#[derive(Clone, PartialEq)]
+pub struct Desk {
+    customer: UseStateHandle<Option<CustomerDto>>,
+    history: UseStateHandle<Vec<InteractionDto>>,
+    interaction: UseStateHandle<Option<InteractionDto>>,
+    category: UseStateHandle<String>,
+    notes: UseStateHandle<String>,
+    /// The number looked up (E.164), recorded on the interaction.
+    phone: UseStateHandle<Option<String>>,
+    busy: UseStateHandle<bool>,
+    failure: UseStateHandle<Option<ApiError>>,
+    saved: UseStateHandle<bool>,
+}
+
+impl Desk {
+    /// Creates the interaction (first time) or patches it with the form's current values.
+    async fn save(&self) -> Result<InteractionDto, ApiError> {
+        let category_id = self.category.parse::<Uuid>().ok();
+        let customer_id = (*self.customer).as_ref().map(|c| c.id);
+        let notes = (*self.notes).clone();
+        let r = match &*self.interaction {
+            Some(i) => {
+                api::patch::<_, InteractionDto>(
+                    &format!("/interactions/{}", i.id),
+                    &InteractionUpdate {
+                        category_id,
+                        notes: Some(notes),
+                        customer_id,
+                    },
+                )
+                .await
+            }
+            None => {
+                api::post::<_, InteractionDto>(
+                    "/interactions",
+                    &InteractionInput {
+                        customer_id,
+                        channel: "manual".into(),
+                        direction: None,
+                        category_id,
+                        notes,
+                        call_id: None,
+                        phone: (*self.phone).clone(),
+                    },
+                )
+                .await
+            }
+        };
+        if let Ok(i) = &r {
+            self.interaction.set(Some(i.clone()));
+            if let Some(c) = customer_id {
+                load_history(c, self.history.clone());
+            }
+        }
+        r
+    }
+}
+
+fn load_history(customer: Uuid, history: UseStateHandle<Vec<InteractionDto>>) {
+    spawn(async move {
+        if let Ok(h) =
+            api::get::<Vec<InteractionDto>>(&format!("/customers/{customer}/interactions")).await
+        {
+            history.set(h);
+        }
+    });
+}
+
+/// The category tree as `(id, "Complaint › Water › Leak")`, parents before children.
+fn category_options(cats: &[CategoryDto]) -> Vec<(String, String)> {
+    fn walk(
+        cats: &[CategoryDto],
+        parent: Option<Uuid>,
+        prefix: &str,
+        out: &mut Vec<(String, String)>,
+    ) {
+        let mut kids: Vec<&CategoryDto> = cats
+            .iter()
+            .filter(|c| c.parent_id == parent && c.active)
+            .collect();
+        kids.sort_by(|a, b| (a.position, &a.name).cmp(&(b.position, &b.name)));
+        for c in kids {
+            let label = if prefix.is_empty() {
+                c.name.clone()
+            } else {
+                format!("{prefix} › {}", c.name)
+            };
+            out.push((c.id.to_string(), label.clone()));
+            walk(cats, Some(c.id), &label, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(cats, None, "", &mut out);
+    out
+}
+
+fn interaction_pane(
+    i18n: &I18n,
+    desk: &Desk,
+    categories: &Load<Rc<Vec<CategoryDto>>>,
+    reload: &Callback<()>,
+) -> Html {
+    let mut opts = vec![(String::new(), i18n.t("agent-category-none"))];
+    if let Load::Ready(c) = categories {
+        opts.extend(category_options(c));
+    }
+    let on_save = {
+        let desk = desk.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let desk = desk.clone();
+            desk.busy.set(true);
+            desk.failure.set(None);
+            desk.saved.set(false);
+            spawn(async move {
+                let r = desk.save().await;
+                desk.busy.set(false);
+                match r {
+                    Ok(_) => desk.saved.set(true),
+                    Err(e) => desk.failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let on_category = {
+        let c = desk.category.clone();
+        Callback::from(move |v: String| c.set(v))
+    };
+    let on_notes = {
+        let n = desk.notes.clone();
+        Callback::from(move |e: InputEvent| {
+            let el: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+            n.set(el.value());
+        })
+    };
+    let on_notes_change = {
+        let n = desk.notes.clone();
+        Callback::from(move |e: Event| {
+            let el: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+            n.set(el.value());
+        })
+    };
+    let on_new = {
+        let desk = desk.clone();
+        Callback::from(move |_: MouseEvent| {
+            desk.interaction.set(None);
+            desk.category.set(String::new());
+            desk.notes.set(String::new());
+            desk.saved.set(false);
+            desk.failure.set(None);
+        })
+    };
+    let customer_line = match &*desk.customer {
+        Some(c) => i18n.ta("agent-interaction-for", &[("name", c.name.clone().into())]),
+        None => i18n.t("agent-interaction-no-customer"),
+    };
+    html! {
+        <section class="pane interaction" id="pane-interaction" aria-labelledby="pane-interaction-h">
+            <h2 id="pane-interaction-h" tabindex="-1">{ i18n.t("agent-interaction") }<kbd>{ "Alt+4" }</kbd></h2>
+            <p class="muted small" id="interaction-customer">{ customer_line }</p>
+            if let Load::Failed(e) = categories { <ErrorBox error={e.clone()} retry={reload.clone()} /> }
+            <form id="interaction-form" onsubmit={on_save}>
+                <SelectField id="interaction-category" label={i18n.t("agent-category")}
+                    value={(*desk.category).clone()} options={opts} onchange={on_category} />
                 <div class="field">
                     <label for="interaction-notes">{ i18n.t("agent-notes") }</label>
-                    <textarea id="interaction-notes" rows="4" />
+                    <textarea id="interaction-notes" rows="4" value={(*desk.notes).clone()}
+                        oninput={on_notes} onchange={on_notes_change} />
                 </div>
-                <button type="button" class="primary" disabled=true aria-describedby="interaction-note">{ i18n.t("agent-save-interaction") }</button>
-            </section>
-            <section class="pane kb" id="pane-kb" aria-labelledby="pane-kb-h">
-                <h2 id="pane-kb-h" tabindex="-1">{ i18n.t("agent-kb") }<kbd>{ "Alt+5" }</kbd></h2>
-                <form role="search" onsubmit={|e: SubmitEvent| e.prevent_default()}>
-                    <div class="field">
-                        <label for="kb-query">{ i18n.t("agent-kb-search") }</label>
-                        <input id="kb-query" type="search" autocomplete="off" />
-                    </div>
-                </form>
-                <p class="placeholder">{ i18n.t("agent-kb-placeholder") }</p>
-            </section>
-        </div>
+                <div class="button-row">
+                    <button type="submit" id="interaction-save" class="primary" disabled={*desk.busy}>{ i18n.t("agent-save-interaction") }</button>
+                    if desk.interaction.is_some() {
+                        <button type="button" id="interaction-new" class="secondary" onclick={on_new}>{ i18n.t("agent-new-interaction") }</button>
+                    }
+                </div>
+            </form>
+            if let Some(e) = &*desk.failure { <ErrorBox error={e.clone()} /> }
+            if let Some(i) = &*desk.interaction {
+                <p class="small" id="interaction-status" role="status">
+                    { if *desk.saved { i18n.t("agent-interaction-saved") } else { i18n.t("agent-interaction-open") } }
+                    { " " }
+                    if !i.category_path.is_empty() {
+                        <span id="interaction-path">{ i.category_path.join(" › ") }</span>
+                    }
+                </p>
+            }
+        </section>
+    }
+}
+
+/// Customer form as edited: phones as `(number, label)`, template values as text.
+#[derive(Clone, PartialEq, Default)]
+pub struct CustForm {
+    id: Option<Uuid>,
+    name: String,
+    phones: Vec<(String, String)>,
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+impl CustForm {
+    fn from_dto(c: &CustomerDto) -> Self {
+        CustForm {
+            id: Some(c.id),
+            name: c.name.clone(),
+            phones: c
+                .phones
+                .iter()
+                .map(|p| (p.number.clone(), p.label.clone()))
+                .collect(),
+            fields: c
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), value_text(v)))
+                .collect(),
+        }
+    }
+
+    fn input(&self, template: &[CustomerFieldDto]) -> CustomerInput {
+        let mut fields = serde_json::Map::new();
+        for f in template.iter().filter(|f| f.active) {
+            let v = self.fields.get(&f.key).map(|s| s.trim()).unwrap_or("");
+            if v.is_empty() {
+                continue;
+            }
+            let v = if f.kind == "multi_choice" {
+                serde_json::Value::Array(
+                    v.split(',')
+                        .map(|s| s.trim())
+                        .filter(|s| !s.is_empty())
+                        .map(|s| serde_json::Value::from(s.to_string()))
+                        .collect(),
+                )
+            } else {
+                serde_json::Value::from(v.to_string())
+            };
+            fields.insert(f.key.clone(), v);
+        }
+        CustomerInput {
+            name: self.name.trim().to_string(),
+            phones: self
+                .phones
+                .iter()
+                .filter(|(n, _)| !n.trim().is_empty())
+                .map(|(n, l)| PhoneDto {
+                    number: n.trim().to_string(),
+                    label: l.trim().to_string(),
+                })
+                .collect(),
+            fields,
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DeskProps {
+    pub desk: Desk,
+}
+
+/// Caller lookup by number, the customer card (editable) or a new-customer form, history.
+#[function_component]
+fn CustomerPane(p: &DeskProps) -> Html {
+    let i18n = use_i18n();
+    let desk = p.desk.clone();
+    let (template, reload_template) = use_get::<Vec<CustomerFieldDto>>("/customer-fields".into());
+    let number = use_state(String::new);
+    let form = use_reducer(Form::<CustForm>::default);
+    let shown = use_state(|| false);
+    let matches = use_state(Vec::<CustomerDto>::new);
+    let errors = use_state(FieldErrors::new);
+    let failure = use_state(|| None::<ApiError>);
+    let busy = use_state(|| false);
+    let saved = use_state(|| false);
+
+    let show = {
+        let (form, desk, shown, errors, saved) = (
+            form.dispatcher(),
+            desk.clone(),
+            shown.clone(),
+            errors.clone(),
+            saved.clone(),
+        );
+        move |c: CustomerDto| {
+            let f = CustForm::from_dto(&c);
+            form.dispatch(Box::new(move |t: &mut CustForm| *t = f));
+            load_history(c.id, desk.history.clone());
+            desk.customer.set(Some(c));
+            shown.set(true);
+            errors.set(FieldErrors::new());
+            saved.set(false);
+        }
+    };
+
+    let on_find = {
+        let (number, matches, failure, busy, errors, desk, shown, form, saved) = (
+            number.clone(),
+            matches.clone(),
+            failure.clone(),
+            busy.clone(),
+            errors.clone(),
+            desk.clone(),
+            shown.clone(),
+            form.dispatcher(),
+            saved.clone(),
+        );
+        let show = show.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let q = number.trim().to_string();
+            if q.is_empty() {
+                return;
+            }
+            let (matches, failure, busy, errors, desk, shown, form, saved) = (
+                matches.clone(),
+                failure.clone(),
+                busy.clone(),
+                errors.clone(),
+                desk.clone(),
+                shown.clone(),
+                form.clone(),
+                saved.clone(),
+            );
+            let show = show.clone();
+            busy.set(true);
+            failure.set(None);
+            spawn(async move {
+                let r = api::get::<CustomerLookup>(&format!(
+                    "/customers/lookup?phone={}",
+                    api::enc(&q)
+                ))
+                .await;
+                busy.set(false);
+                match r {
+                    Ok(l) => {
+                        desk.phone.set(Some(l.number.clone()));
+                        matches.set(l.matches.clone());
+                        match l.matches.into_iter().next() {
+                            Some(c) => show(c),
+                            None => {
+                                let f = CustForm {
+                                    phones: vec![(l.number, String::new())],
+                                    ..CustForm::default()
+                                };
+                                form.dispatch(Box::new(move |t: &mut CustForm| *t = f));
+                                desk.customer.set(None);
+                                desk.history.set(Vec::new());
+                                errors.set(FieldErrors::new());
+                                saved.set(false);
+                                shown.set(true);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let fe = e.field_errors();
+                        if fe.is_empty() {
+                            failure.set(Some(e));
+                        } else {
+                            errors.set(fe);
+                        }
+                    }
+                }
+            });
+        })
+    };
+
+    let on_save = {
+        let (form, template, errors, failure, busy, saved) = (
+            form.clone(),
+            template.clone(),
+            errors.clone(),
+            failure.clone(),
+            busy.clone(),
+            saved.clone(),
+        );
+        let show = show.clone();
+        let i18n = i18n.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Load::Ready(t) = &template else { return };
+            let mut checks = Checks::default();
+            checks.required(&i18n, "name", &form.0.name);
+            if !checks.ok() {
+                errors.set(checks.errors);
+                return;
+            }
+            let input = form.0.input(t);
+            let id = form.0.id;
+            let (errors, failure, busy, saved) =
+                (errors.clone(), failure.clone(), busy.clone(), saved.clone());
+            let show = show.clone();
+            busy.set(true);
+            failure.set(None);
+            spawn(async move {
+                let r = match id {
+                    Some(id) => {
+                        api::put::<_, CustomerDto>(&format!("/customers/{id}"), &input).await
+                    }
+                    None => api::post::<_, CustomerDto>("/customers", &input).await,
+                };
+                busy.set(false);
+                match r {
+                    Ok(c) => {
+                        show(c);
+                        saved.set(true);
+                    }
+                    Err(e) => {
+                        let fe = e.field_errors();
+                        if fe.is_empty() {
+                            failure.set(Some(e));
+                        } else {
+                            errors.set(fe);
+                        }
+                        saved.set(false);
+                    }
+                }
+            });
+        })
+    };
+
+    let err = |k: &str| errors.get(k).cloned();
+    let card = if !*shown {
+        html! { <p class="placeholder">{ i18n.t("agent-customer-placeholder") }</p> }
+    } else {
+        let f = &form.0;
+        let fields_html = match &template {
+            Load::Ready(t) => {
+                let mut t: Vec<&CustomerFieldDto> = t.iter().filter(|f| f.active).collect();
+                t.sort_by_key(|f| f.position);
+                html! { <>{ for t.into_iter().map(|fd| {
+                    let key = fd.key.clone();
+                    let d = form.dispatcher();
+                    let set = Callback::from(move |v: String| {
+                        let key = key.clone();
+                        d.dispatch(Box::new(move |t: &mut CustForm| { t.fields.insert(key, v); }))
+                    });
+                    let id = format!("cf-{}", fd.key);
+                    let value = f.fields.get(&fd.key).cloned().unwrap_or_default();
+                    let error = err(&format!("fields.{}", fd.key));
+                    if fd.kind == "choice" {
+                        let mut opts = vec![(String::new(), "—".to_string())];
+                        opts.extend(fd.options.iter().map(|o| (o.clone(), o.clone())));
+                        html! { <SelectField id={id} label={fd.label.clone()} {value} options={opts} onchange={set} {error} required={fd.required} /> }
+                    } else {
+                        let kind = match fd.kind.as_str() {
+                            "number" => "number", "date" => "date", "email" => "email", "phone" => "tel", _ => "text",
+                        };
+                        let hint = (fd.kind == "multi_choice").then(|| i18n.ta("agent-customer-choices", &[("options", fd.options.join(", ").into())]));
+                        html! { <TextField id={id} label={fd.label.clone()} {value} oninput={set} {error} kind={kind} required={fd.required} {hint} /> }
+                    }
+                }) }</> }
+            }
+            other => render_load(other, &reload_template, |_| html! {}),
+        };
+        let phones_html = html! { <>{ for f.phones.iter().enumerate().map(|(i, (n, l))| {
+            let d1 = form.dispatcher();
+            let d2 = form.dispatcher();
+            let set_n = Callback::from(move |v: String| d1.dispatch(Box::new(move |t: &mut CustForm| { if let Some(p) = t.phones.get_mut(i) { p.0 = v } })));
+            let set_l = Callback::from(move |v: String| d2.dispatch(Box::new(move |t: &mut CustForm| { if let Some(p) = t.phones.get_mut(i) { p.1 = v } })));
+            html! {
+                <div class="phone-row">
+                    <TextField id={format!("cust-phone-{i}")} label={i18n.ta("agent-customer-phone-n", &[("n", ((i + 1) as i64).into())])}
+                        value={n.clone()} oninput={set_n} kind="tel" error={err(&format!("phones[{i}].number"))} />
+                    <TextField id={format!("cust-phone-label-{i}")} label={i18n.t("agent-customer-phone-label")}
+                        value={l.clone()} oninput={set_l} />
+                </div>
+            }
+        }) }</> };
+        let add_phone = {
+            let d = form.dispatcher();
+            Callback::from(move |_: MouseEvent| {
+                d.dispatch(Box::new(|t: &mut CustForm| {
+                    t.phones.push((String::new(), String::new()))
+                }))
+            })
+        };
+        let pick = {
+            let show = show.clone();
+            move |c: CustomerDto| {
+                let show = show.clone();
+                Callback::from(move |_: MouseEvent| show(c.clone()))
+            }
+        };
+        html! {
+            <>
+            if matches.len() > 1 {
+                <div class="matches" id="customer-matches">
+                    <p class="small">{ i18n.ta("agent-customer-matches", &[("count", (matches.len() as i64).into())]) }</p>
+                    { for matches.iter().map(|c| html! {
+                        <button type="button" class="secondary" onclick={pick(c.clone())}>{ &c.name }</button>
+                    }) }
+                </div>
+            }
+            <form id="customer-form" onsubmit={on_save}>
+                <h3 id="customer-heading">{ if f.id.is_some() { i18n.t("agent-customer-card") } else { i18n.t("agent-customer-new") } }</h3>
+                <TextField id="cust-name" label={i18n.t("agent-customer-name")} value={f.name.clone()}
+                    oninput={bind(&form, |t, v| t.name = v)} error={err("name")} required=true />
+                { phones_html }
+                <button type="button" class="secondary" id="cust-add-phone" onclick={add_phone}>{ i18n.t("agent-customer-add-phone") }</button>
+                { fields_html }
+                <div class="button-row">
+                    <button type="submit" id="customer-save" class="primary" disabled={*busy}>{ i18n.t("agent-customer-save") }</button>
+                </div>
+                if *saved { <Notice text={i18n.t("agent-customer-saved")} /> }
+            </form>
+            if f.id.is_some() {
+                <h3>{ i18n.t("agent-customer-history") }</h3>
+                if desk.history.is_empty() {
+                    <p class="muted small" id="customer-history">{ i18n.t("agent-customer-no-history") }</p>
+                } else {
+                    <ul class="history" id="customer-history">
+                        { for desk.history.iter().take(10).map(|h| html! {
+                            <li>
+                                <span class="muted small">{ i18n.datetime(&h.created_at) }</span>{ " " }
+                                <strong>{ if h.category_path.is_empty() { i18n.t("agent-category-none") } else { h.category_path.join(" › ") } }</strong>
+                                if !h.notes.is_empty() { <span class="small">{ " — " }{ &h.notes }</span> }
+                            </li>
+                        }) }
+                    </ul>
+                }
+            }
+            </>
+        }
+    };
+
+    html! {
+        <section class="pane customer" id="pane-customer" aria-labelledby="pane-customer-h">
+            <h2 id="pane-customer-h" tabindex="-1">{ i18n.t("agent-customer") }<kbd>{ "Alt+3" }</kbd></h2>
+            <form class="lookup" id="customer-lookup" role="search" onsubmit={on_find}>
+                <TextField id="customer-number" label={i18n.t("agent-customer-number")} value={(*number).clone()}
+                    oninput={let n = number.clone(); Callback::from(move |v: String| n.set(v))} kind="tel" error={err("phone")} />
+                <button type="submit" id="customer-find" class="primary" disabled={*busy}>{ i18n.t("agent-customer-find") }</button>
+            </form>
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            { card }
+        </section>
+    }
+}
+
+/// Knowledge-base search: hits with highlighted snippets, "did you mean", attach to the
+/// current interaction (saved first when it is new).
+#[function_component]
+fn KbPane(p: &DeskProps) -> Html {
+    let i18n = use_i18n();
+    let desk = p.desk.clone();
+    let query = use_state(String::new);
+    let result = use_state(|| None::<KbSearchResult>);
+    let failure = use_state(|| None::<ApiError>);
+    let busy = use_state(|| false);
+
+    let on_search = {
+        let (query, result, failure, busy) =
+            (query.clone(), result.clone(), failure.clone(), busy.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let q = query.trim().to_string();
+            if q.is_empty() {
+                return;
+            }
+            let (result, failure, busy) = (result.clone(), failure.clone(), busy.clone());
+            busy.set(true);
+            failure.set(None);
+            spawn(async move {
+                let r = api::get::<KbSearchResult>(&format!("/kb/search?q={}", api::enc(&q))).await;
+                busy.set(false);
+                match r {
+                    Ok(r) => result.set(Some(r)),
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let attach = |id: Uuid| {
+        let (desk, failure) = (desk.clone(), failure.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (desk, failure) = (desk.clone(), failure.clone());
+            failure.set(None);
+            spawn(async move {
+                let current = match &*desk.interaction {
+                    Some(i) => Ok(i.id),
+                    None => desk.save().await.map(|i| i.id),
+                };
+                let r = match current {
+                    Ok(iid) => {
+                        api::post::<_, InteractionDto>(
+                            &format!("/interactions/{iid}/articles"),
+                            &AttachArticle { article_id: id },
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match r {
+                    Ok(i) => desk.interaction.set(Some(i)),
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let attached: Vec<AttachedArticle> = (*desk.interaction)
+        .as_ref()
+        .map(|i| i.articles.clone())
+        .unwrap_or_default();
+
+    let results = match &*result {
+        None => html! { <p class="placeholder">{ i18n.t("agent-kb-placeholder") }</p> },
+        Some(r) => html! {
+            <>
+            if !r.corrections.is_empty() {
+                <p class="small" id="kb-corrections">
+                    { i18n.ta("agent-kb-did-you-mean", &[("words", r.corrections.iter().map(|(typed, read)| format!("{typed} → {read}")).collect::<Vec<_>>().join(", ").into())]) }
+                </p>
+            }
+            if r.hits.is_empty() {
+                <p class="muted" id="kb-no-hits">{ i18n.t("agent-kb-no-hits") }</p>
+            } else {
+                <ul class="kb-hits" id="kb-hits">
+                    { for r.hits.iter().map(|h| {
+                        let done = attached.iter().any(|a| a.article_id == h.id);
+                        // The snippet is escaped by the server; only its <mark> tags are markup.
+                        let snippet = Html::from_html_unchecked(AttrValue::from(format!("<span class=\"snippet\">{}</span>", h.snippet)));
+                        html! {
+                            <li data-id={h.id.to_string()}>
+                                <strong class="kb-title">{ &h.title }</strong>
+                                <p class="small">{ snippet }</p>
+                                <button type="button" class="secondary kb-attach" id={format!("kb-attach-{}", h.id)}
+                                    disabled={done} onclick={attach(h.id)}>
+                                    { if done { i18n.t("agent-kb-attached-one") } else { i18n.t("agent-kb-attach") } }
+                                </button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            }
+            </>
+        },
+    };
+
+    html! {
+        <section class="pane kb" id="pane-kb" aria-labelledby="pane-kb-h">
+            <h2 id="pane-kb-h" tabindex="-1">{ i18n.t("agent-kb") }<kbd>{ "Alt+5" }</kbd></h2>
+            <form role="search" id="kb-search" onsubmit={on_search}>
+                <TextField id="kb-query" label={i18n.t("agent-kb-search")} value={(*query).clone()}
+                    oninput={let q = query.clone(); Callback::from(move |v: String| q.set(v))} kind="search" />
+                <button type="submit" id="kb-search-submit" class="primary" disabled={*busy}>{ i18n.t("agent-kb-search-button") }</button>
+            </form>
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            { results }
+            if !attached.is_empty() {
+                <h3>{ i18n.t("agent-kb-attached") }</h3>
+                <ul id="kb-attached">
+                    { for attached.iter().map(|a| html! { <li>{ &a.title }</li> }) }
+                </ul>
+            }
+        </section>
     }
 }
 
