@@ -23,6 +23,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
 if [ -x infra/run-gateway.sh ]; then
+  log "starting the media gateway (SIP on ${HOTLINE_GW_SIP_ADDR:-127.0.0.1:5080}); dial ${HOTLINE_DEMO_DID:-+994125550100}"
   infra/run-gateway.sh & pids+=($!)
 fi
 

@@ -162,20 +162,36 @@ pub async fn publish_did(state: &AppState, did: &str, tenant: Option<Uuid>) -> a
 /// The Redis hash (DID → `{"tenant_id": …}`) the media gateway reads.
 pub const DIDS_KEY: &str = "platform:dids";
 
-/// Publishes `platform.dids` to the Redis hash `platform:dids` the gateway reads.
+/// The Redis hash (tenant slug → `{"tenant_id": …}`) the gateway uses to map a REGISTER's
+/// domain to a tenant.
+pub const SLUGS_KEY: &str = "platform:tenant_slugs";
+
+/// Publishes one tenant's slug for the gateway.
+pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    r.hset::<_, _, _, ()>(
+        SLUGS_KEY,
+        slug,
+        serde_json::json!({ "tenant_id": tenant }).to_string(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Publishes `platform.dids` to the Redis hash `platform:dids` and every tenant slug to
+/// `platform:tenant_slugs`, the copies the gateway reads.
 pub async fn sync_dids(state: &AppState) -> anyhow::Result<()> {
     let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
         .fetch_all(&state.db)
         .await?;
-    let mut r = state.redis();
     for (did, tenant) in rows {
-        let _: () = r
-            .hset(
-                "platform:dids",
-                did,
-                serde_json::json!({ "tenant_id": tenant }).to_string(),
-            )
-            .await?;
+        publish_did(state, &did, Some(tenant)).await?;
+    }
+    let tenants: Vec<(String, Uuid)> = sqlx::query_as("SELECT slug, id FROM platform.tenants")
+        .fetch_all(&state.db)
+        .await?;
+    for (slug, id) in tenants {
+        publish_slug(state, &slug, id).await?;
     }
     Ok(())
 }

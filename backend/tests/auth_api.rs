@@ -21,6 +21,13 @@ async fn signup_creates_a_schema_and_signs_the_admin_in() {
     .await
     .unwrap();
     assert!(exists, "schema {schema} was created");
+    // The gateway can map the tenant's SIP domain (its slug) to it.
+    let mut r = app.state.redis();
+    let published: Option<String> =
+        redis::AsyncCommands::hget(&mut r, "platform:tenant_slugs", t.slug())
+            .await
+            .unwrap();
+    assert!(published.unwrap().contains(&t.info.tenant.id.to_string()));
     let me: SessionInfo = ok_json(t.admin.get(app.url("/api/v1/auth/me")).send().await).await;
     assert_eq!(me.user.email, t.info.user.email);
     assert!(me.permissions.contains(&"users.write".to_string()));

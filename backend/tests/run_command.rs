@@ -35,6 +35,11 @@ async fn run_command_brings_up_the_api_with_a_working_demo_login() {
         .current_dir(root)
         .env("DATABASE_URL", testkit::database_url(&db))
         .env("HOTLINE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "HOTLINE_GW_SIP_ADDR",
+            format!("127.0.0.1:{}", port.wrapping_add(1).max(1024)),
+        )
+        .env("HOTLINE_GW_RTP_PORTS", "31000-31099")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::null())
