@@ -4,12 +4,11 @@ use crate::{config::Config, db, openapi, routes, spa, state::AppState, telemetry
 use axum::{extract::Request, middleware, routing::get, Json, Router};
 use std::time::Duration;
 use tower_http::{
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
 
-/// Largest request body accepted (JSON API); uploads get their own limits later.
+/// Largest request body accepted by default (JSON API); imports set their own limit.
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Connects to Postgres and Redis and applies platform migrations and pending tenant ones.
@@ -38,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .fallback(move |req: Request| spa::serve(spa_dir.clone(), req))
         .layer(middleware::from_fn(telemetry::track_requests))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");

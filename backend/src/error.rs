@@ -39,6 +39,8 @@ pub enum ApiError {
         code: &'static str,
         detail: String,
     },
+    /// 413: the body is larger than this endpoint accepts.
+    PayloadTooLarge,
     /// 503: a dependency (Postgres, Redis) is not answering.
     Unavailable(String),
     Internal(anyhow::Error),
@@ -118,6 +120,12 @@ impl ApiError {
                 code,
                 "Request cannot be done",
                 Some(detail.clone()),
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The request body is too large",
+                None,
             ),
             Unavailable(what) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -224,17 +232,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = match axum::body::Bytes::from_request(req, state).await {
-            Ok(b) => b,
-            Err(e) => {
-                return Err(ApiError::Malformed {
-                    detail: e.body_text(),
-                    field: None,
-                });
-            }
-        };
+        let bytes = body_bytes(req, state).await?;
         parse_json(&bytes).map(Json)
     }
+}
+
+/// Reads a whole body, mapping "too large" to 413 and other read failures to 400.
+pub async fn body_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::Malformed {
+                    detail: e.body_text(),
+                    field: None,
+                }
+            }
+        })
 }
 
 /// Parses a JSON body, naming the field at fault.

@@ -127,6 +127,9 @@ use utoipa::OpenApi;
         tickets::comment,
         tickets::assign,
         tickets::events,
+        crm::import_preview,
+        crm::import,
+        crm::export,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
 )]

@@ -29,6 +29,15 @@ pub fn router() -> Router<AppState> {
         .route("/customer-fields/{id}", put(update_field))
         .route("/customers", get(list_customers).post(create_customer))
         .route("/customers/lookup", get(lookup))
+        .route(
+            "/customers/import/preview",
+            post(import_preview).layer(axum::extract::DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
+        )
+        .route(
+            "/customers/import",
+            post(import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
+        )
+        .route("/customers/export.csv", get(export))
         .route("/customers/{id}", get(get_customer).put(update_customer))
         .route("/customers/{id}/merge", post(merge))
         .route("/customers/{id}/interactions", get(customer_interactions))
@@ -492,6 +501,16 @@ async fn check_customer(
 ) -> ApiResult<(String, Vec<PhoneDto>, Map<String, Value>)> {
     let template = load_fields(&mut *conn).await?;
     let cc = country_code(&mut *conn).await?;
+    check_customer_with(&template, cc.as_deref(), req, old)
+}
+
+/// [`check_customer`] with the template and country code already loaded (imports).
+fn check_customer_with(
+    template: &[CustomerFieldDto],
+    cc: Option<&str>,
+    req: &CustomerInput,
+    old: Option<&Map<String, Value>>,
+) -> ApiResult<(String, Vec<PhoneDto>, Map<String, Value>)> {
     let mut c = Check::new();
     c.text("name", &req.name, 200);
     let mut phones: Vec<PhoneDto> = vec![];
@@ -499,7 +518,7 @@ async fn check_customer(
         c.fail("phones", "at most 20 numbers");
     }
     for (i, p) in req.phones.iter().enumerate() {
-        match normalise_phone(&p.number, cc.as_deref()) {
+        match normalise_phone(&p.number, cc) {
             Some(n) if !phones.iter().any(|q| q.number == n) => phones.push(PhoneDto {
                 number: n,
                 label: p.label.trim().chars().take(40).collect(),
@@ -508,9 +527,29 @@ async fn check_customer(
             None => c.fail(&format!("phones[{i}].number"), "is not a phone number"),
         }
     }
-    let values = check_values(&mut c, &template, &req.fields, old, cc.as_deref());
+    let values = check_values(&mut c, template, &req.fields, old, cc);
     c.finish()?;
     Ok((req.name.trim().to_string(), phones, values))
+}
+
+/// Inserts a validated customer.
+async fn insert_customer(
+    conn: &mut PgConnection,
+    name: &str,
+    phones: &[PhoneDto],
+    values: Map<String, Value>,
+) -> ApiResult<Uuid> {
+    let text = search_text(name, phones, &values);
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO customers (name, fields, search_text) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(Value::Object(values))
+    .bind(text)
+    .fetch_one(&mut *conn)
+    .await?;
+    save_phones(conn, id, phones).await?;
+    Ok(id)
 }
 
 async fn save_phones(conn: &mut PgConnection, id: Uuid, phones: &[PhoneDto]) -> ApiResult<()> {
@@ -624,15 +663,7 @@ pub async fn create_customer(
 ) -> ApiResult<(StatusCode, Json<CustomerDto>)> {
     ctx.require(perms::CRM_WRITE)?;
     let (name, phones, values) = check_customer(ctx.db(), &req, None).await?;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO customers (name, fields, search_text) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(&name)
-    .bind(Value::Object(values.clone()))
-    .bind(search_text(&name, &phones, &values))
-    .fetch_one(ctx.db())
-    .await?;
-    save_phones(ctx.db(), id, &phones).await?;
+    let id = insert_customer(ctx.db(), &name, &phones, values).await?;
     let c = load_customer(ctx.db(), id).await?;
     ctx.audit(
         "customer.create",
@@ -1175,4 +1206,288 @@ mod tests {
         assert_eq!(normalise_phone("call me", None), None);
         assert_eq!(normalise_phone("+1", None), None);
     }
+}
+
+// ------------------------------------------------------------------ CSV import / export
+
+/// Largest CSV accepted (about a million short rows).
+pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
+const IMPORT_MAX_ROWS: usize = 200_000;
+
+/// Decodes the upload (UTF-8, optional BOM) and picks `;` or `,` from the header line.
+fn csv_text(bytes: &[u8]) -> ApiResult<(String, u8)> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| ApiError::BadRequest {
+        code: "bad_encoding",
+        detail: format!(
+            "The file is not UTF-8 text (byte {}); save it as CSV UTF-8.",
+            e.valid_up_to()
+        ),
+    })?;
+    let header = text.lines().next().unwrap_or_default();
+    if header.trim().is_empty() {
+        return Err(ApiError::BadRequest {
+            code: "empty_file",
+            detail: "The file has no header line.".into(),
+        });
+    }
+    let delim = if header.matches(';').count() > header.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    Ok((text.to_string(), delim))
+}
+
+fn reader(text: &str, delim: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .flexible(false)
+        .from_reader(text.as_bytes())
+}
+
+fn headers(r: &mut csv::Reader<&[u8]>) -> ApiResult<Vec<String>> {
+    let h = r.headers().map_err(|e| ApiError::BadRequest {
+        code: "bad_csv",
+        detail: format!("The header line cannot be read: {e}"),
+    })?;
+    Ok(h.iter().map(|c| c.trim().to_string()).collect())
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/import/preview", tag = "crm", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportPreview), (status = 400), (status = 413)))]
+pub async fn import_preview(
+    ctx: TenantCtx,
+    req: axum::extract::Request,
+) -> ApiResult<Json<ImportPreview>> {
+    ctx.require(perms::CRM_WRITE)?;
+    let bytes = crate::error::body_bytes(req, &()).await?;
+    let (text, delim) = csv_text(&bytes)?;
+    let mut r = reader(&text, delim);
+    let columns = headers(&mut r)?;
+    let mut sample = vec![];
+    let mut rows = 0;
+    for rec in r.records() {
+        rows += 1;
+        if sample.len() < 5 {
+            if let Ok(rec) = rec {
+                sample.push(rec.iter().map(str::to_string).collect());
+            }
+        }
+    }
+    ctx.commit().await?;
+    Ok(Json(ImportPreview {
+        columns,
+        sample,
+        rows,
+        delimiter: (delim as char).to_string(),
+    }))
+}
+
+/// Imports customers from CSV. The mapping is given in the query: `name=<column>`,
+/// `phone=<column>` (repeatable), `field.<key>=<column>`; multi-choice cells separate values
+/// with `|`. Valid rows are saved; each invalid row is reported with its line and reasons.
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "crm", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 400), (status = 413), (status = 422)))]
+pub async fn import(
+    mut ctx: TenantCtx,
+    Query(mapping): Query<Vec<(String, String)>>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<ImportReport>> {
+    ctx.require(perms::CRM_WRITE)?;
+    let bytes = crate::error::body_bytes(req, &()).await?;
+    let (text, delim) = csv_text(&bytes)?;
+    let mut r = reader(&text, delim);
+    let columns = headers(&mut r)?;
+    let template = load_fields(ctx.db()).await?;
+    let cc = country_code(ctx.db()).await?;
+    // Resolve the mapping to column indexes, refusing anything unknown before reading rows.
+    let mut c = Check::new();
+    let col = |c: &mut Check, key: &str, name: &str| -> Option<usize> {
+        let i = columns.iter().position(|h| h == name);
+        if i.is_none() {
+            c.fail(
+                &format!("mapping.{key}"),
+                format!(
+                    "there is no column '{}'",
+                    name.chars().take(60).collect::<String>()
+                ),
+            );
+        }
+        i
+    };
+    let mut name_col = None;
+    let mut phone_cols = vec![];
+    let mut field_cols: Vec<(String, bool, usize)> = vec![];
+    for (k, v) in &mapping {
+        if k == "name" {
+            name_col = col(&mut c, k, v);
+        } else if k == "phone" {
+            phone_cols.extend(col(&mut c, k, v));
+        } else if let Some(key) = k.strip_prefix("field.") {
+            match template.iter().find(|f| f.key == key && f.active) {
+                Some(f) => {
+                    if let Some(i) = col(&mut c, k, v) {
+                        field_cols.push((f.key.clone(), f.kind == "multi_choice", i));
+                    }
+                }
+                None => c.fail(
+                    &format!("mapping.{}", k.chars().take(60).collect::<String>()),
+                    "is not an active field of the customer template",
+                ),
+            }
+        } else {
+            c.fail(
+                &format!("mapping.{}", k.chars().take(60).collect::<String>()),
+                "use name, phone or field.<key>",
+            );
+        }
+    }
+    if name_col.is_none() && !mapping.iter().any(|(k, _)| k == "name") {
+        c.fail("mapping.name", "map a column to the customer's name");
+    }
+    c.finish()?;
+    let name_col = name_col.unwrap_or_default();
+    let mut imported = 0;
+    let mut failed = vec![];
+    for (n, rec) in r.records().enumerate() {
+        let line = n + 2;
+        if n >= IMPORT_MAX_ROWS {
+            return Err(ApiError::BadRequest {
+                code: "too_many_rows",
+                detail: format!("At most {IMPORT_MAX_ROWS} rows per import; split the file."),
+            });
+        }
+        let rec = match rec {
+            Ok(rec) => rec,
+            Err(e) => {
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!("has {len} cells, the header has {expected_len}"),
+                    _ => format!("cannot be read: {e}"),
+                };
+                failed.push(ImportRowError {
+                    line,
+                    errors: vec![hotline_wire::api::FieldError {
+                        field: "row".into(),
+                        message,
+                    }],
+                });
+                continue;
+            }
+        };
+        let cell = |i: usize| rec.get(i).unwrap_or_default().trim().to_string();
+        let mut fields = Map::new();
+        for (key, multi, i) in &field_cols {
+            let v = cell(*i);
+            if v.is_empty() {
+                continue;
+            }
+            let value = if *multi {
+                Value::from(
+                    v.split('|')
+                        .map(|x| x.trim().to_string())
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                Value::from(v)
+            };
+            fields.insert(key.clone(), value);
+        }
+        let input = CustomerInput {
+            name: cell(name_col),
+            phones: phone_cols
+                .iter()
+                .map(|i| cell(*i))
+                .filter(|p| !p.is_empty())
+                .map(|number| PhoneDto {
+                    number,
+                    label: String::new(),
+                })
+                .collect(),
+            fields,
+        };
+        match check_customer_with(&template, cc.as_deref(), &input, None) {
+            Ok((name, phones, values)) => {
+                insert_customer(ctx.db(), &name, &phones, values).await?;
+                imported += 1;
+            }
+            Err(ApiError::Validation(errors)) => failed.push(ImportRowError { line, errors }),
+            Err(e) => return Err(e),
+        }
+    }
+    ctx.audit(
+        "customer.import",
+        Some("customer"),
+        None,
+        serde_json::json!({ "imported": imported, "failed": failed.len() }),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(ImportReport { imported, failed }))
+}
+
+/// Every listed customer as CSV: name, phones (space-separated), then each template field.
+#[utoipa::path(get, path = "/api/v1/customers/export.csv", tag = "crm", responses((status = 200, content_type = "text/csv")))]
+pub async fn export(mut ctx: TenantCtx) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    ctx.require(perms::CRM_READ)?;
+    let template = load_fields(ctx.db()).await?;
+    let rows: Vec<CustomerRow> = sqlx::query_as(concat!(
+        customer_select!(),
+        " WHERE c.merged_into IS NULL ORDER BY lower(c.name), c.id"
+    ))
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.audit(
+        "customer.export",
+        Some("customer"),
+        None,
+        serde_json::json!({ "rows": rows.len() }),
+    )
+    .await?;
+    ctx.commit().await?;
+    let mut w = csv::Writer::from_writer(vec![]);
+    let mut header = vec!["name".to_string(), "phones".to_string()];
+    header.extend(template.iter().map(|f| f.key.clone()));
+    w.write_record(&header).map_err(ApiError::internal)?;
+    for r in rows {
+        let c = customer(r);
+        let mut rec = vec![
+            c.name.clone(),
+            c.phones
+                .iter()
+                .map(|p| p.number.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ];
+        for f in &template {
+            rec.push(match c.fields.get(&f.key) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                Some(other) => other.to_string(),
+            });
+        }
+        w.write_record(&rec).map_err(ApiError::internal)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"customers.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -304,3 +304,32 @@ pub struct KbDiffLine {
     pub op: String,
     pub text: String,
 }
+
+/// What an uploaded CSV looks like, to build the column mapping.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportPreview {
+    pub columns: Vec<String>,
+    /// Up to five first data rows.
+    pub sample: Vec<Vec<String>>,
+    /// Data rows (header excluded).
+    pub rows: usize,
+    /// `,` or `;` (detected from the header).
+    pub delimiter: String,
+}
+
+/// One row that was not imported, with why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportRowError {
+    /// Line in the file (the header is line 1).
+    pub line: usize,
+    pub errors: Vec<crate::api::FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportReport {
+    pub imported: usize,
+    pub failed: Vec<ImportRowError>,
+}
