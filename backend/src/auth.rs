@@ -131,6 +131,47 @@ pub async fn create_session(
     Ok((token, expires_at))
 }
 
+/// Signs a tenant user in, inside `tx`: a new session plus its `auth.login` audit row
+/// (`method`: password, sso, signup). Returns the cookie to set and the expiry. One place for
+/// every way of signing in, so they cannot drift apart.
+pub async fn sign_in(
+    state: &AppState,
+    tx: &mut PgConnection,
+    tenant: &TenantRef,
+    user_id: Uuid,
+    email: &str,
+    method: &str,
+    meta: &RequestMeta,
+) -> ApiResult<(Cookie<'static>, DateTime<Utc>)> {
+    let (token, expires_at) = create_session(
+        &mut *tx,
+        "user",
+        Some(tenant.id),
+        user_id,
+        meta,
+        state.cfg.session_ttl(),
+    )
+    .await?;
+    write_audit(
+        &mut *tx,
+        Some(user_id),
+        email,
+        "auth.login",
+        Some("user"),
+        Some(user_id.to_string()),
+        serde_json::json!({ "method": method }),
+        meta,
+    )
+    .await?;
+    let cookie = session_cookie(
+        state,
+        SESSION_COOKIE,
+        token,
+        state.cfg.session_ttl_secs as i64,
+    );
+    Ok((cookie, expires_at))
+}
+
 /// Ends every session of one user (password reset, deactivation).
 pub async fn end_sessions_of(
     conn: &mut PgConnection,

@@ -143,20 +143,19 @@ pub async fn create_tenant_schema(
     sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut *tx)
         .await?;
-    let mut version = 0;
     for m in migrations {
-        version = apply_tenant_migration(&mut *tx, &schema, m).await?;
+        apply_tenant_migration(&mut *tx, &schema, m).await?;
     }
-    Ok(version)
+    Ok(migrations.iter().map(|m| m.version).max().unwrap_or(0))
 }
 
 /// Applies one tenant migration in the current transaction unless already applied; returns
-/// the migration's version.
+/// whether it ran now.
 async fn apply_tenant_migration(
     conn: &mut PgConnection,
     schema: &str,
     m: &Migration,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<bool> {
     scope_to_schema(conn, schema).await?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -183,7 +182,7 @@ async fn apply_tenant_migration(
             .execute(&mut *conn)
             .await?;
     }
-    Ok(m.version)
+    Ok(done.is_none())
 }
 
 /// What [`upgrade_tenants`] did.
@@ -219,17 +218,9 @@ pub async fn upgrade_tenants(
                 .bind(&schema)
                 .execute(&mut *tx)
                 .await?;
-            let already: Option<i32> = {
-                scope_to_schema(&mut tx, &schema).await?;
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(m.version)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            };
-            if already.is_some() {
+            if !apply_tenant_migration(&mut tx, &schema, m).await? {
                 continue;
             }
-            apply_tenant_migration(&mut tx, &schema, m).await?;
             sqlx::query(
                 "UPDATE platform.tenants SET schema_version = GREATEST(schema_version, $2),
                         updated_at = now() WHERE id = $1",

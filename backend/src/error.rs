@@ -2,7 +2,7 @@
 //! (RFC 9457) with a stable `code`; internal details are logged, never sent.
 
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, Request},
+    extract::{FromRequest, Request},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -278,17 +278,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
-    }
-}
-
-/// Maps axum's own JSON rejections (used nowhere by us, but kept for completeness of
-/// third-party extractors) to our problem type.
-impl From<JsonRejection> for ApiError {
-    fn from(e: JsonRejection) -> Self {
-        ApiError::Malformed {
-            detail: e.body_text(),
-            field: None,
-        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod gateway_sync;
 pub mod openapi;
 pub mod routes;
 pub mod seed;

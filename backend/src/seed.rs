@@ -3,7 +3,6 @@
 
 use crate::{auth, db, error::ApiError, state::AppState, tenants};
 use hotline_wire::api::SignupRequest;
-use redis::AsyncCommands;
 use uuid::Uuid;
 
 pub const DEMO_SLUG: &str = "demo";
@@ -38,7 +37,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<Vec<String>> {
             .map_err(|e| anyhow::anyhow!("seeding demo: {e:?}"))?;
     }
     ensure_operator(state).await?;
-    sync_dids(state).await?;
+    crate::gateway_sync::sync_all(state).await?;
     let mut lines = vec![
         format!("Demo call center: company '{DEMO_SLUG}', password for everyone: {DEMO_PASSWORD}"),
         format!("  admin       {ADMIN_EMAIL}"),
@@ -138,60 +137,6 @@ async fn ensure_operator(state: &AppState) -> anyhow::Result<()> {
             .bind(hash)
             .execute(&state.db)
             .await?;
-    }
-    Ok(())
-}
-
-/// Sets (or with `None` removes) one DID in the gateway's Redis copy.
-pub async fn publish_did(state: &AppState, did: &str, tenant: Option<Uuid>) -> anyhow::Result<()> {
-    let mut r = state.redis();
-    match tenant {
-        Some(t) => {
-            r.hset::<_, _, _, ()>(
-                DIDS_KEY,
-                did,
-                serde_json::json!({ "tenant_id": t }).to_string(),
-            )
-            .await?
-        }
-        None => r.hdel::<_, _, ()>(DIDS_KEY, did).await?,
-    }
-    Ok(())
-}
-
-/// The Redis hash (DID → `{"tenant_id": …}`) the media gateway reads.
-pub const DIDS_KEY: &str = "platform:dids";
-
-/// The Redis hash (tenant slug → `{"tenant_id": …}`) the gateway uses to map a REGISTER's
-/// domain to a tenant.
-pub const SLUGS_KEY: &str = "platform:tenant_slugs";
-
-/// Publishes one tenant's slug for the gateway.
-pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow::Result<()> {
-    let mut r = state.redis();
-    r.hset::<_, _, _, ()>(
-        SLUGS_KEY,
-        slug,
-        serde_json::json!({ "tenant_id": tenant }).to_string(),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Publishes `platform.dids` to the Redis hash `platform:dids` and every tenant slug to
-/// `platform:tenant_slugs`, the copies the gateway reads.
-pub async fn sync_dids(state: &AppState) -> anyhow::Result<()> {
-    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
-        .fetch_all(&state.db)
-        .await?;
-    for (did, tenant) in rows {
-        publish_did(state, &did, Some(tenant)).await?;
-    }
-    let tenants: Vec<(String, Uuid)> = sqlx::query_as("SELECT slug, id FROM platform.tenants")
-        .fetch_all(&state.db)
-        .await?;
-    for (slug, id) in tenants {
-        publish_slug(state, &slug, id).await?;
     }
     Ok(())
 }

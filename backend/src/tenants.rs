@@ -98,7 +98,7 @@ pub async fn provision(
     tracing::info!(%tenant_id, %slug, "tenant provisioned");
     // The gateway maps SIP domains (tenant slugs) to tenants from Redis; a failure here only
     // delays phones' registration until the next sync (`hotline seed-demo`), so it is logged.
-    if let Err(e) = crate::seed::publish_slug(state, &slug, tenant_id).await {
+    if let Err(e) = crate::gateway_sync::publish_slug(state, &slug, tenant_id).await {
         tracing::warn!(%tenant_id, error = %e, "could not publish the tenant slug to Redis");
     }
     let tenant = TenantRef {

@@ -45,33 +45,18 @@ pub async fn signup(
     let (tenant, user_id) = tenants::provision(&state, &req, &meta, req.admin_email.trim()).await?;
     let mut tx = auth::system_tx(&state, &tenant).await?;
     let user = load_user(&mut tx, user_id).await?;
-    let (token, _) = auth::create_session(
+    let (cookie, _) = auth::sign_in(
+        &state,
         &mut tx,
-        "user",
-        Some(tenant.id),
+        &tenant,
         user_id,
-        &meta,
-        state.cfg.session_ttl(),
-    )
-    .await?;
-    auth::write_audit(
-        &mut tx,
-        Some(user_id),
         &user.email,
-        "auth.login",
-        Some("user"),
-        Some(user_id.to_string()),
-        serde_json::json!({ "method": "signup" }),
+        "signup",
         &meta,
     )
     .await?;
     tx.commit().await?;
-    let jar = jar.add(auth::session_cookie(
-        &state,
-        SESSION_COOKIE,
-        token,
-        state.cfg.session_ttl_secs as i64,
-    ));
+    let jar = jar.add(cookie);
     Ok((
         StatusCode::CREATED,
         jar,
@@ -189,34 +174,11 @@ pub async fn login(
         return Err(ApiError::InvalidCredentials);
     };
     auth::throttle::clear(&state, tenant.id, &email).await?;
-    let (token, expires_at) = auth::create_session(
-        &mut tx,
-        "user",
-        Some(tenant.id),
-        user_id,
-        &meta,
-        state.cfg.session_ttl(),
-    )
-    .await?;
-    auth::write_audit(
-        &mut tx,
-        Some(user_id),
-        &email,
-        "auth.login",
-        Some("user"),
-        Some(user_id.to_string()),
-        serde_json::json!({ "method": "password" }),
-        &meta,
-    )
-    .await?;
+    let (cookie, expires_at) =
+        auth::sign_in(&state, &mut tx, &tenant, user_id, &email, "password", &meta).await?;
     let info = session_info(&mut tx, &tenant, user_id, expires_at).await?;
     tx.commit().await?;
-    let jar = jar.add(auth::session_cookie(
-        &state,
-        SESSION_COOKIE,
-        token,
-        state.cfg.session_ttl_secs as i64,
-    ));
+    let jar = jar.add(cookie);
     Ok((jar, Json(info)))
 }
 

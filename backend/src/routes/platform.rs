@@ -317,7 +317,7 @@ pub async fn add_did(
         }
         r => r?,
     };
-    crate::seed::publish_did(&state, &req.did, Some(req.tenant_id))
+    crate::gateway_sync::publish_did(&state, &req.did, Some(req.tenant_id))
         .await
         .map_err(ApiError::Internal)?;
     platform_audit(
@@ -343,7 +343,7 @@ pub async fn remove_did(
             .fetch_optional(&state.db)
             .await?;
     let tenant = tenant.ok_or(ApiError::NotFound)?;
-    crate::seed::publish_did(&state, &did, None)
+    crate::gateway_sync::publish_did(&state, &did, None)
         .await
         .map_err(ApiError::Internal)?;
     platform_audit(

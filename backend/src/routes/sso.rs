@@ -7,7 +7,7 @@
 //! session.
 
 use crate::{
-    auth::{self, RequestMeta, TenantCtx, TenantRef, SESSION_COOKIE},
+    auth::{self, RequestMeta, TenantCtx, TenantRef},
     error::{ApiError, ApiResult, Json},
     state::AppState,
     validate::Check,
@@ -337,32 +337,9 @@ pub async fn callback(
         }
         None => return Ok(fail("sso_no_account")),
     };
-    let (session, _) = auth::create_session(
-        &mut tx,
-        "user",
-        Some(tenant.id),
-        user_id,
-        &meta,
-        state.cfg.session_ttl(),
-    )
-    .await?;
-    auth::write_audit(
-        &mut tx,
-        Some(user_id),
-        &email,
-        "auth.login",
-        Some("user"),
-        Some(user_id.to_string()),
-        serde_json::json!({ "method": "sso" }),
-        &meta,
-    )
-    .await?;
+    let (cookie, _) =
+        auth::sign_in(&state, &mut tx, &tenant, user_id, &email, "sso", &meta).await?;
     tx.commit().await?;
-    let jar = jar.add(auth::session_cookie(
-        &state,
-        SESSION_COOKIE,
-        session,
-        state.cfg.session_ttl_secs as i64,
-    ));
+    let jar = jar.add(cookie);
     Ok((jar, Redirect::to("/")).into_response())
 }

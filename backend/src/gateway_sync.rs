@@ -1,0 +1,62 @@
+//! The copies of platform data the media gateway reads from Redis (it never touches
+//! Postgres): DID → tenant (`platform:dids`) and tenant slug → tenant
+//! (`platform:tenant_slugs`, the SIP domain of REGISTER). Written whenever the platform data
+//! changes, and in full by `hotline seed-demo`.
+
+use crate::state::AppState;
+use redis::AsyncCommands;
+use uuid::Uuid;
+
+/// Sets (or with `None` removes) one DID in the gateway's Redis copy.
+pub async fn publish_did(state: &AppState, did: &str, tenant: Option<Uuid>) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    match tenant {
+        Some(t) => {
+            r.hset::<_, _, _, ()>(
+                DIDS_KEY,
+                did,
+                serde_json::json!({ "tenant_id": t }).to_string(),
+            )
+            .await?
+        }
+        None => r.hdel::<_, _, ()>(DIDS_KEY, did).await?,
+    }
+    Ok(())
+}
+
+/// The Redis hash (DID → `{"tenant_id": …}`) the media gateway reads.
+pub const DIDS_KEY: &str = "platform:dids";
+
+/// The Redis hash (tenant slug → `{"tenant_id": …}`) the gateway uses to map a REGISTER's
+/// domain to a tenant.
+pub const SLUGS_KEY: &str = "platform:tenant_slugs";
+
+/// Publishes one tenant's slug for the gateway.
+pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    r.hset::<_, _, _, ()>(
+        SLUGS_KEY,
+        slug,
+        serde_json::json!({ "tenant_id": tenant }).to_string(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Publishes `platform.dids` to the Redis hash `platform:dids` and every tenant slug to
+/// `platform:tenant_slugs`, the copies the gateway reads.
+pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
+    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
+        .fetch_all(&state.db)
+        .await?;
+    for (did, tenant) in rows {
+        publish_did(state, &did, Some(tenant)).await?;
+    }
+    let tenants: Vec<(String, Uuid)> = sqlx::query_as("SELECT slug, id FROM platform.tenants")
+        .fetch_all(&state.db)
+        .await?;
+    for (slug, id) in tenants {
+        publish_slug(state, &slug, id).await?;
+    }
+    Ok(())
+}
