@@ -47,15 +47,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, with the SLA/notification job running alongside.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let job = crate::sla::spawn(state.clone());
+    let consumer = crate::call_events::spawn(state.clone());
+    let ticker = crate::dispatch::spawn_ticker(state.clone());
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+        .await;
+    if let Some(job) = job {
+        job.abort();
+    }
+    consumer.abort();
+    ticker.abort();
+    Ok(served?)
 }

@@ -315,6 +315,7 @@ pub fn builtin_permissions(key: &str) -> Vec<String> {
             perms::KB_REVIEW,
             perms::TICKETS_WORK,
             perms::TICKETS_ADMIN,
+            perms::RECORDINGS_READ,
         ],
         "agent" => vec![
             perms::AGENT_STATE,

@@ -30,6 +30,19 @@ pub struct Config {
     pub login_lockout_secs: u64,
     /// Log format: `json` or `pretty` (`HOTLINE_LOG_FORMAT`).
     pub log_format: String,
+    /// Seconds between passes of the SLA/notification job (`HOTLINE_SLA_JOB_INTERVAL`);
+    /// 0 turns it off.
+    pub sla_job_interval_secs: u64,
+    /// Outgoing e-mail (`[smtp]`, or `HOTLINE_SMTP_HOST` and friends); absent: no e-mail.
+    pub smtp: Option<SmtpConfig>,
+    /// Where uploaded files (attachments) are kept, one subdirectory per tenant
+    /// (`HOTLINE_FILES_DIR`).
+    pub files_dir: PathBuf,
+    /// Largest file accepted by an upload, in bytes (`HOTLINE_MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: u64,
+    /// The media gateways' event stream the backend consumes (`HOTLINE_CALL_EVENTS_STREAM`,
+    /// default `calls:events`; tests use one stream per test database).
+    pub call_events_stream: String,
 }
 
 impl Default for Config {
@@ -45,6 +58,41 @@ impl Default for Config {
             login_max_failures: 5,
             login_lockout_secs: 15 * 60,
             log_format: "pretty".into(),
+            sla_job_interval_secs: 30,
+            smtp: None,
+            files_dir: PathBuf::from(".local/files"),
+            max_upload_bytes: 20 * 1024 * 1024,
+            call_events_stream: hotline_wire::gateway::EVENTS_STREAM.into(),
+        }
+    }
+}
+
+/// The SMTP server notifications are e-mailed through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Host name or address (`HOTLINE_SMTP_HOST`).
+    pub host: String,
+    /// Port (`HOTLINE_SMTP_PORT`, default 25).
+    pub port: u16,
+    /// Sender, e.g. `Hotline <noreply@example.com>` (`HOTLINE_SMTP_FROM`).
+    pub from: String,
+    /// Optional login (`HOTLINE_SMTP_USER`, `HOTLINE_SMTP_PASSWORD`).
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Upgrade the connection with STARTTLS, required when set (`HOTLINE_SMTP_STARTTLS`).
+    pub starttls: bool,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 25,
+            from: "Hotline <noreply@hotline.invalid>".into(),
+            user: None,
+            password: None,
+            starttls: false,
         }
     }
 }
@@ -92,6 +140,9 @@ impl Config {
         if let Some(v) = get("HOTLINE_PUBLIC_URL") {
             self.public_url = v;
         }
+        if let Some(v) = get("HOTLINE_CALL_EVENTS_STREAM") {
+            self.call_events_stream = v;
+        }
         if let Some(v) = get("HOTLINE_SPA_DIR") {
             self.spa_dir = v.into();
         }
@@ -109,6 +160,41 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_LOG_FORMAT") {
             self.log_format = v;
+        }
+        if let Some(v) = get("HOTLINE_SLA_JOB_INTERVAL") {
+            self.sla_job_interval_secs = parse("HOTLINE_SLA_JOB_INTERVAL", v)?;
+        }
+        if let Some(host) = get("HOTLINE_SMTP_HOST") {
+            self.smtp = Some(SmtpConfig {
+                host,
+                ..self.smtp.take().unwrap_or_default()
+            });
+        }
+        if let Some(smtp) = &mut self.smtp {
+            if let Some(v) = get("HOTLINE_SMTP_PORT") {
+                smtp.port = parse("HOTLINE_SMTP_PORT", v)?;
+            }
+            if let Some(v) = get("HOTLINE_SMTP_FROM") {
+                smtp.from = v;
+            }
+            if let Some(v) = get("HOTLINE_SMTP_USER") {
+                smtp.user = Some(v);
+            }
+            if let Some(v) = get("HOTLINE_SMTP_PASSWORD") {
+                smtp.password = Some(v);
+            }
+            if let Some(v) = get("HOTLINE_SMTP_STARTTLS") {
+                smtp.starttls = parse("HOTLINE_SMTP_STARTTLS", v)?;
+            }
+            if smtp.host.trim().is_empty() {
+                anyhow::bail!("[smtp] host is empty");
+            }
+        }
+        if let Some(v) = get("HOTLINE_FILES_DIR") {
+            self.files_dir = v.into();
+        }
+        if let Some(v) = get("HOTLINE_MAX_UPLOAD_BYTES") {
+            self.max_upload_bytes = parse("HOTLINE_MAX_UPLOAD_BYTES", v)?;
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
         if url::Url::parse(&self.public_url).is_err() {
@@ -149,6 +235,29 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("HOTLINE_HTTP_ADDR"), "{err}");
         assert!(Config::from_toml("no_such_key = 1").is_err());
+    }
+
+    #[test]
+    fn smtp_from_file_and_environment() {
+        let mut cfg = Config::from_toml(
+            "sla_job_interval_secs = 5\n[smtp]\nhost = \"mail.test\"\nfrom = \"cc@x.test\"",
+        )
+        .unwrap();
+        assert_eq!(cfg.sla_job_interval_secs, 5);
+        cfg.apply_env(|k| (k == "HOTLINE_SMTP_PORT").then(|| "2525".to_string()))
+            .unwrap();
+        let smtp = cfg.smtp.clone().unwrap();
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.from.as_str()),
+            ("mail.test", 2525, "cc@x.test")
+        );
+        let mut none = Config::default();
+        none.apply_env(|k| (k == "HOTLINE_SMTP_PORT").then(|| "2525".to_string()))
+            .unwrap();
+        assert!(none.smtp.is_none(), "a port alone configures no server");
+        none.apply_env(|k| (k == "HOTLINE_SMTP_HOST").then(|| "localhost".to_string()))
+            .unwrap();
+        assert_eq!(none.smtp.unwrap().port, 25);
     }
 
     #[test]

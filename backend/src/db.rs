@@ -201,16 +201,18 @@ pub async fn upgrade_tenants(
     pool: &PgPool,
     migrations: &[Migration],
 ) -> anyhow::Result<UpgradeReport> {
-    let latest = migrations.iter().map(|m| m.version).max().unwrap_or(0);
-    let tenants: Vec<(Uuid, i32)> =
-        sqlx::query_as("SELECT id, schema_version FROM platform.tenants ORDER BY created_at, id")
+    // Every tenant, whatever its schema_version: a migration numbered below one already
+    // applied (two branches landing in either order) must still reach it. Applied ones are
+    // skipped by their bookkeeping rows.
+    let tenants: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM platform.tenants ORDER BY created_at, id")
             .fetch_all(pool)
             .await?;
     let mut report = UpgradeReport {
         tenants: tenants.len(),
         migrations_applied: 0,
     };
-    for (tenant_id, _) in tenants.iter().filter(|(_, v)| *v < latest) {
+    for tenant_id in &tenants {
         let schema = schema_name(*tenant_id);
         for m in migrations {
             let mut tx = pool.begin().await?;

@@ -41,6 +41,8 @@ pub enum ApiError {
     },
     /// 413: the body is larger than this endpoint accepts.
     PayloadTooLarge,
+    /// 415: an upload whose type is not accepted, or whose bytes are not what it claims.
+    UnsupportedMediaType(String),
     /// 503: a dependency (Postgres, Redis) is not answering.
     Unavailable(String),
     Internal(anyhow::Error),
@@ -126,6 +128,12 @@ impl ApiError {
                 "payload_too_large",
                 "The request body is too large",
                 None,
+            ),
+            UnsupportedMediaType(detail) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "This kind of file is not accepted",
+                Some(detail.clone()),
             ),
             Unavailable(what) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -31,6 +31,23 @@ pub const DIDS_KEY: &str = "platform:dids";
 /// domain to a tenant.
 pub const SLUGS_KEY: &str = "platform:tenant_slugs";
 
+/// Sets who drives the tenant's calls in the gateway (`{t:<id>}:gw:flow` field `mode`):
+/// the backend's IVR flows once one is published, else the gateway's built-in flow.
+pub async fn publish_flow_mode(
+    state: &AppState,
+    tenant: Uuid,
+    backend: bool,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    r.hset::<_, _, _, ()>(
+        hotline_wire::gateway::flow_key(tenant),
+        "mode",
+        if backend { "backend" } else { "builtin" },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Publishes one tenant's slug for the gateway.
 pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow::Result<()> {
     let mut r = state.redis();

@@ -5,13 +5,20 @@
 
 pub mod app;
 pub mod auth;
+pub mod call_events;
 pub mod config;
+pub mod crm_import;
 pub mod db;
+pub mod dispatch;
 pub mod error;
+pub mod files;
 pub mod gateway_sync;
+pub mod ivr;
+pub mod notify;
 pub mod openapi;
 pub mod routes;
 pub mod seed;
+pub mod sla;
 pub mod spa;
 pub mod state;
 pub mod telemetry;

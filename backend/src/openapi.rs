@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
 use crate::routes::{
-    self, agent, api_keys, audit, crm, health, kb, org, platform, sso, tickets, users,
+    self, agent, agent_events, api_keys, audit, crm, health, ivr, kb, notifications, org, platform,
+    recordings, sso, tickets, users,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -15,6 +16,20 @@ use utoipa::OpenApi;
         Errors are application/problem+json with a stable `code`."
     ),
     paths(
+        recordings::list,
+        agent_events::events,
+        agent_events::reject,
+        agent_events::hangup,
+        ivr::list,
+        ivr::get_flow,
+        ivr::create,
+        ivr::save_version,
+        ivr::publish,
+        ivr::assign_did,
+        ivr::missed_calls,
+        recordings::audio,
+        recordings::get_settings,
+        recordings::put_settings,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -108,6 +123,10 @@ use utoipa::OpenApi;
         kb::search,
         kb::get_settings,
         kb::put_settings,
+        kb::list_attachments,
+        kb::upload_attachment,
+        kb::download_attachment,
+        kb::delete_attachment,
         crm::get_settings,
         crm::put_settings,
         tickets::list_types,
@@ -127,9 +146,24 @@ use utoipa::OpenApi;
         tickets::comment,
         tickets::assign,
         tickets::events,
+        routes::sla::get_calendar,
+        routes::sla::put_calendar,
+        notifications::list,
+        notifications::read,
+        notifications::read_all,
+        tickets::list_attachments,
+        tickets::upload_attachment,
+        tickets::download_attachment,
+        tickets::delete_attachment,
+        tickets::list_views,
+        tickets::create_view,
+        tickets::delete_view,
         crm::import_preview,
         crm::import,
         crm::export,
+        crm::export_csv,
+        crm::import_job,
+        crm::import_jobs,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
 )]

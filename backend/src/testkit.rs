@@ -70,6 +70,8 @@ impl TestApp {
                     concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist").into()
                 }),
             db_pool_size: 10,
+            files_dir: std::env::temp_dir().join(format!("hotline-files-{database}")),
+            call_events_stream: format!("calls:events:{database}"),
             ..Config::default()
         };
         adjust(&mut cfg);

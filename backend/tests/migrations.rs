@@ -125,3 +125,29 @@ async fn two_nodes_upgrading_at_once_apply_each_migration_once() {
     );
     assert_eq!(versions(&app).await, vec![9001; 2]);
 }
+
+#[tokio::test]
+async fn a_lower_numbered_migration_landing_late_still_reaches_every_tenant() {
+    let app = TestApp::spawn().await;
+    let t = common::tenant(&app, "Late One").await;
+    let schema = db::schema_name(t.info.tenant.id);
+    // 9001 is applied first (the tenant's schema_version becomes 9001)...
+    let mut set: Vec<Migration> = embedded::TENANT.to_vec();
+    set.push(EXTRA);
+    db::upgrade_tenants(&app.state.db, &set).await.unwrap();
+    // ...then a branch with 8999 lands.
+    const LATE: Migration = Migration {
+        version: 8999,
+        name: "test_late",
+        sql: "CREATE TABLE test_late (id integer);",
+    };
+    set.push(LATE);
+    let report = db::upgrade_tenants(&app.state.db, &set).await.unwrap();
+    assert_eq!(report.migrations_applied, 1);
+    assert_eq!(count_in(&app, &schema, "test_late").await, Some(0));
+    assert_eq!(
+        versions(&app).await,
+        vec![9001],
+        "the version never goes down"
+    );
+}

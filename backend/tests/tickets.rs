@@ -26,6 +26,33 @@ fn complaint_workflow() -> Value {
     })
 }
 
+async fn complaint_type(app: &TestApp, admin: &reqwest::Client) -> TicketTypeDto {
+    created(
+        admin
+            .post(app.url("/api/v1/ticket-types"))
+            .json(&complaint_workflow())
+            .send()
+            .await,
+    )
+    .await
+}
+
+async fn category(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    name: &str,
+    parent: Option<uuid::Uuid>,
+) -> CategoryDto {
+    created(
+        admin
+            .post(app.url("/api/v1/categories"))
+            .json(&json!({ "name": name, "parent_id": parent }))
+            .send()
+            .await,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn workflow_assignment_sla_and_register() {
     let app = TestApp::spawn().await;
@@ -53,21 +80,10 @@ async fn workflow_assignment_sla_and_register() {
             .any(|e| e.field == "statuses[2]" && e.message.contains("cannot be reached")),
         "{p:?}"
     );
-    let ty: TicketTypeDto = created(
-        a.post(app.url("/api/v1/ticket-types"))
-            .json(&complaint_workflow())
-            .send()
-            .await,
-    )
-    .await;
+    let ty = complaint_type(&app, a).await;
 
     // Category tree and a team of two agents for water complaints.
-    let cat = |name: &str, parent: Option<uuid::Uuid>| {
-        let a = a.clone();
-        let url = app.url("/api/v1/categories");
-        let body = json!({ "name": name, "parent_id": parent });
-        async move { created::<CategoryDto>(a.post(url).json(&body).send().await).await }
-    };
+    let cat = |name: &'static str, parent| category(&app, a, name, parent);
     let complaint = cat("Complaint", None).await;
     let water = cat("Water", Some(complaint.id)).await;
     let leak = cat("Leak", Some(water.id)).await;
@@ -361,4 +377,231 @@ async fn tickets_are_isolated_between_tenants() {
     )
     .await;
     assert_eq!(t.status.key, "accepted");
+}
+
+fn ids(p: &Page<TicketDto>) -> Vec<uuid::Uuid> {
+    let mut v: Vec<_> = p.items.iter().map(|t| t.id).collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<uuid::Uuid>) -> Vec<uuid::Uuid> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn saved_views_category_filter_and_comment_search() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Views Co").await;
+    let a = &t.admin;
+    let ty = complaint_type(&app, a).await;
+    let cat = |name: &'static str, parent| category(&app, a, name, parent);
+    let complaint = cat("Complaint", None).await;
+    let water = cat("Water", Some(complaint.id)).await;
+    let other = cat("Other", None).await;
+    let (_, ag) = t.user(&app, "views1@tickets.test", "Agent").await;
+    let (_, ag2) = t.user(&app, "views2@tickets.test", "Agent").await;
+    let mk = |subject: &str, category: uuid::Uuid, priority: &str| {
+        let c = ag.clone();
+        let url = app.url("/api/v1/tickets");
+        let body = json!({ "type_id": ty.id, "subject": subject, "category_id": category, "priority": priority });
+        async move { created::<TicketDto>(c.post(url).json(&body).send().await).await }
+    };
+    let t1 = mk("Pipe burst", water.id, "urgent").await;
+    let t2 = mk("Rude operator", complaint.id, "normal").await;
+    let t3 = mk("Question about tariffs", other.id, "urgent").await;
+    let list = |c: &reqwest::Client, query: Vec<(&str, String)>| {
+        let req = c.get(app.url("/api/v1/tickets")).query(&query);
+        async move { ok_json::<Page<TicketDto>>(req.send().await).await }
+    };
+
+    // Search covers comments and internal notes, not just subject and description.
+    for (ticket, body, internal) in [
+        (t2.id, "The METER was replaced", false),
+        (t3.id, "called back about the valve", true),
+    ] {
+        created::<TicketEventDto>(
+            ag.post(app.url(&format!("/api/v1/tickets/{ticket}/comments")))
+                .json(&json!({ "body": body, "internal": internal }))
+                .send()
+                .await,
+        )
+        .await;
+    }
+    assert_eq!(ids(&list(&ag, vec![("q", "meter".into())]).await), [t2.id]);
+    assert_eq!(ids(&list(&ag, vec![("q", "valve".into())]).await), [t3.id]);
+    assert_eq!(ids(&list(&ag, vec![("q", "burst".into())]).await), [t1.id]);
+    assert_eq!(
+        list(&ag, vec![("q", "nothing-like-this".into())])
+            .await
+            .total,
+        0
+    );
+    // A category includes its sub-categories.
+    assert_eq!(
+        ids(&list(&ag, vec![("category_id", complaint.id.to_string())]).await),
+        sorted(vec![t1.id, t2.id])
+    );
+    assert_eq!(
+        ids(&list(&ag, vec![("category_id", water.id.to_string())]).await),
+        [t1.id]
+    );
+
+    // A private view: saved filters apply through `view`; parameters given with it win.
+    let urgent_complaints: TicketViewDto = created(
+        ag.post(app.url("/api/v1/ticket-views"))
+            .json(&json!({ "name": "Urgent complaints", "filters": { "category_id": complaint.id, "priority": "urgent" } }))
+            .send()
+            .await,
+    )
+    .await;
+    assert!(!urgent_complaints.shared);
+    assert_eq!(
+        urgent_complaints.filters.priority.as_deref(),
+        Some("urgent")
+    );
+    let v = urgent_complaints.id.to_string();
+    assert_eq!(ids(&list(&ag, vec![("view", v.clone())]).await), [t1.id]);
+    assert_eq!(
+        ids(&list(
+            &ag,
+            vec![("view", v.clone()), ("priority", "normal".into())]
+        )
+        .await),
+        [t2.id]
+    );
+    // Same name twice, bad filters, sharing without tickets.admin.
+    problem(
+        ag.post(app.url("/api/v1/ticket-views"))
+            .json(&json!({ "name": "urgent COMPLAINTS" }))
+            .send()
+            .await,
+        409,
+        "name_taken",
+    )
+    .await;
+    let p = problem(
+        ag.post(app.url("/api/v1/ticket-views"))
+            .json(&json!({ "name": " ", "filters": { "priority": "asap" } }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let mut f = field_names(&p);
+    f.sort();
+    assert_eq!(f, ["filters.priority", "name"]);
+    problem(
+        ag.post(app.url("/api/v1/ticket-views"))
+            .json(&json!({ "name": "Everyone's", "shared": true }))
+            .send()
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // A shared view (tickets.admin) is listed for everyone; private ones only for their owner.
+    let shared: TicketViewDto = created(
+        a.post(app.url("/api/v1/ticket-views"))
+            .json(&json!({ "name": "Mentions a meter", "shared": true, "filters": { "q": "meter", "open": true } }))
+            .send()
+            .await,
+    )
+    .await;
+    let views = |c: &reqwest::Client| {
+        let req = c.get(app.url("/api/v1/ticket-views"));
+        async move {
+            ok_json::<Vec<TicketViewDto>>(req.send().await)
+                .await
+                .into_iter()
+                .map(|v| v.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(views(&ag).await, ["Mentions a meter", "Urgent complaints"]);
+    assert_eq!(views(&ag2).await, ["Mentions a meter"]);
+    assert_eq!(
+        ids(&list(&ag2, vec![("view", shared.id.to_string())]).await),
+        [t2.id]
+    );
+    // Someone else's private view is unknown to ag2, for use and for deletion.
+    let p = problem(
+        ag2.get(app.url("/api/v1/tickets"))
+            .query(&[("view", &v)])
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["view"]);
+    problem(
+        ag2.delete(app.url(&format!("/api/v1/ticket-views/{v}")))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    problem(
+        ag.delete(app.url(&format!("/api/v1/ticket-views/{}", shared.id)))
+            .send()
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    for (c, id) in [(&ag, urgent_complaints.id), (a, shared.id)] {
+        let r = c
+            .delete(app.url(&format!("/api/v1/ticket-views/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    assert!(views(&ag).await.is_empty());
+    let audit: Page<hotline_wire::api::AuditEntry> = ok_json(
+        a.get(app.url("/api/v1/audit"))
+            .query(&[("action", "ticket_view.")])
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(audit.total, 4, "two created, two deleted");
+
+    // Another tenant: A's view ids and comment text reach nothing.
+    let b = tenant(&app, "Views B").await;
+    let mine: TicketViewDto = created(
+        a.post(app.url("/api/v1/ticket-views"))
+            .json(&json!({ "name": "All urgent", "shared": true, "filters": { "priority": "urgent" } }))
+            .send()
+            .await,
+    )
+    .await;
+    problem(
+        b.admin
+            .get(app.url("/api/v1/tickets"))
+            .query(&[("view", mine.id.to_string())])
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    problem(
+        b.admin
+            .delete(app.url(&format!("/api/v1/ticket-views/{}", mine.id)))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let listed: Vec<TicketViewDto> =
+        ok_json(b.admin.get(app.url("/api/v1/ticket-views")).send().await).await;
+    assert!(listed.is_empty());
+    assert_eq!(list(&b.admin, vec![("q", "meter".into())]).await.total, 0);
 }

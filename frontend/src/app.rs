@@ -24,6 +24,12 @@ pub enum Route {
     Account,
     #[at("/agent")]
     Agent,
+    #[at("/tickets")]
+    Tickets,
+    #[at("/tickets/:id")]
+    Ticket { id: String },
+    #[at("/kb")]
+    KbEdit,
     #[at("/admin/users")]
     Users,
     /// `id` is `new` for the create form.
@@ -43,6 +49,8 @@ pub enum Route {
     Audit,
     #[at("/admin/sso")]
     Sso,
+    #[at("/admin/customer-template")]
+    CustomerTemplate,
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
@@ -129,6 +137,9 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::ReasonCodes => Some(&[perm::SETTINGS_WRITE]),
         Route::Audit => Some(&[perm::AUDIT_READ]),
         Route::Sso => Some(&[perm::SETTINGS_WRITE]),
+        Route::Tickets | Route::Ticket { .. } => Some(&[perm::TICKETS_WORK]),
+        Route::KbEdit => Some(&[perm::KB_WRITE]),
+        Route::CustomerTemplate => Some(&[perm::CRM_ADMIN]),
     }
 }
 
@@ -347,6 +358,13 @@ fn Guarded(p: &GuardedProps) -> Html {
         Route::ReasonCodes => html! { <pages::org::ReasonCodesPage /> },
         Route::Audit => html! { <pages::audit::AuditPage /> },
         Route::Sso => html! { <pages::auth::SsoSettingsPage /> },
+        Route::Tickets => html! { <pages::tickets::TicketsPage /> },
+        Route::Ticket { id } => {
+            let key = id.clone();
+            html! { <pages::tickets::TicketPage key={key} {id} /> }
+        }
+        Route::KbEdit => html! { <pages::kb::KbEditPage /> },
+        Route::CustomerTemplate => html! { <pages::crm::CustomerTemplatePage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -436,6 +454,16 @@ fn nav_items() -> Vec<NavItem> {
             perm: perm::AGENT_STATE,
         },
         NavItem {
+            route: Route::Tickets,
+            key: "nav-tickets",
+            perm: perm::TICKETS_WORK,
+        },
+        NavItem {
+            route: Route::KbEdit,
+            key: "nav-kb",
+            perm: perm::KB_WRITE,
+        },
+        NavItem {
             route: Route::Users,
             key: "nav-users",
             perm: perm::USERS_READ,
@@ -464,6 +492,11 @@ fn nav_items() -> Vec<NavItem> {
             route: Route::ReasonCodes,
             key: "nav-reason-codes",
             perm: perm::SETTINGS_WRITE,
+        },
+        NavItem {
+            route: Route::CustomerTemplate,
+            key: "nav-customer-template",
+            perm: perm::CRM_ADMIN,
         },
         NavItem {
             route: Route::Audit,
@@ -527,7 +560,8 @@ pub fn Layout(p: &ChildrenProps) -> Html {
             .filter(|n| app.session.can(n.perm))
             .map(|n| {
                 let active = current.as_ref() == Some(&n.route)
-                    || (n.route == Route::Users && matches!(current, Some(Route::User { .. })));
+                    || (n.route == Route::Users && matches!(current, Some(Route::User { .. })))
+                    || (n.route == Route::Tickets && matches!(current, Some(Route::Ticket { .. })));
                 html! {
                     <li><Link<Route> to={n.route.clone()} classes={classes!(active.then_some("active"))}>
                         { i18n.t(n.key) }

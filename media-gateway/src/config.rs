@@ -21,6 +21,8 @@ pub struct Config {
     pub rtp_ports: (u16, u16),
     /// Redis URL (`redis://…` or `unix:///path/to/redis.sock`).
     pub redis_url: String,
+    /// Stream the events go to (`calls:events`; one per test environment).
+    pub events_stream: String,
     /// Directory for call recordings.
     pub recordings_dir: PathBuf,
     /// Directory of prompt WAVs.
@@ -35,6 +37,11 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Source networks allowed to send INVITEs (empty: everyone).
     pub trunk_acl: Vec<(IpAddr, u8)>,
+    /// Inbound trunk accounts `(username, HA1)` accepted by digest auth (`Proxy-Authorization`)
+    /// from sources outside the ACL.
+    pub trunk_inbound_auth: Vec<(String, String)>,
+    /// Digest realm of inbound trunk challenges.
+    pub realm: String,
     /// Outbound trunk (next hop of `originate`d calls).
     pub trunk: Option<SocketAddr>,
     /// Digest credentials for the outbound trunk.
@@ -144,6 +151,21 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let realm = var("HOTLINE_GW_REALM").unwrap_or_else(|| "hotline".into());
+        let trunk_inbound_auth = var("HOTLINE_GW_TRUNK_INBOUND_AUTH")
+            .map(|v| {
+                v.split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|pair| {
+                        let (u, p) = pair.trim().split_once(':').ok_or_else(|| {
+                            anyhow!("HOTLINE_GW_TRUNK_INBOUND_AUTH entries are user:password")
+                        })?;
+                        Ok((u.to_string(), crate::sip::digest::ha1(u, &realm, p)))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(Config {
             gateway_id: var("HOTLINE_GW_ID").unwrap_or_else(|| format!("gw-{}", sip_addr.port())),
             sip_addr,
@@ -151,6 +173,8 @@ impl Config {
             media_ip,
             rtp_ports,
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            events_stream: var("HOTLINE_GW_EVENTS_STREAM")
+                .unwrap_or_else(|| hotline_wire::gateway::EVENTS_STREAM.into()),
             recordings_dir: PathBuf::from(
                 var("HOTLINE_GW_RECORDINGS_DIR").unwrap_or_else(|| "./recordings".into()),
             ),
@@ -165,6 +189,8 @@ impl Config {
                 .transpose()
                 .context("HOTLINE_GW_METRICS_ADDR")?,
             trunk_acl,
+            trunk_inbound_auth,
+            realm,
             trunk: var("HOTLINE_GW_TRUNK")
                 .map(|t| {
                     use std::net::ToSocketAddrs;
@@ -183,10 +209,39 @@ impl Config {
         })
     }
 
-    /// Whether INVITEs from `ip` are allowed by the trunk ACL.
-    pub fn trunk_allowed(&self, ip: IpAddr) -> bool {
-        self.trunk_acl.is_empty() || self.trunk_acl.iter().any(|(n, l)| acl_contains(*n, *l, ip))
+    /// How an INVITE from `ip` is admitted: by the ACL (or no trunk security configured at
+    /// all), only with digest credentials, or not at all.
+    pub fn trunk_admission(&self, ip: IpAddr) -> Admission {
+        let in_acl = self.trunk_acl.iter().any(|(n, l)| acl_contains(*n, *l, ip));
+        match (
+            in_acl,
+            self.trunk_acl.is_empty(),
+            self.trunk_inbound_auth.is_empty(),
+        ) {
+            (true, _, _) | (false, true, true) => Admission::Allowed,
+            (false, _, false) => Admission::DigestRequired,
+            (false, false, true) => Admission::Denied,
+        }
     }
+
+    /// HA1 of an inbound trunk account.
+    pub fn trunk_ha1(&self, user: &str) -> Option<&str> {
+        self.trunk_inbound_auth
+            .iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, h)| h.as_str())
+    }
+}
+
+/// See [`Config::trunk_admission`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Source is trusted.
+    Allowed,
+    /// Source must authenticate (407 challenge).
+    DigestRequired,
+    /// Source is refused (403).
+    Denied,
 }
 
 #[cfg(test)]

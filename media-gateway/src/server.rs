@@ -2,7 +2,7 @@
 //! commands, heartbeat), metrics HTTP and graceful drain. All protocol logic lives in the
 //! sans-IO [`Endpoint`], [`crate::ivr`] and the media engine.
 
-use crate::config::Config;
+use crate::config::{Admission, Config};
 use crate::ivr::{FlowConfig, IvrCommand, Prompts};
 use crate::media::engine::{self, MediaCtl, MediaSetup, MediaSockets, PortPool};
 use crate::metrics;
@@ -55,6 +55,8 @@ enum Ctrl {
     Originate {
         cmd: GatewayCommand,
         blocked: Result<bool, String>,
+        /// Where to send the INVITE: a registered extension's contact, or the trunk (`None`).
+        dest: Option<SocketAddr>,
     },
     Drain,
 }
@@ -115,7 +117,11 @@ pub async fn run(cfg: Config) -> Result<()> {
     let (ctrl_tx, ctrl_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (hang_tx, hang_rx) = mpsc::unbounded_channel();
-    let publisher = tokio::spawn(publish_events(events_redis, ev_rx));
+    let publisher = tokio::spawn(publish_events(
+        events_redis,
+        cfg.events_stream.clone(),
+        ev_rx,
+    ));
     tokio::spawn(read_commands(
         commands_redis,
         cfg.gateway_id.clone(),
@@ -281,13 +287,18 @@ impl Core {
                 sip_call_id,
                 peer,
                 offer,
+                proxy_authorization,
             } => {
                 let id = Uuid::new_v4();
                 tracing::info!(call_id = %id, sip_call_id = %sip_call_id, %did, %caller, from = %peer.addr, "incoming call");
-                if !self.cfg.trunk_allowed(peer.addr.ip()) {
-                    tracing::info!(call_id = %id, "source not in trunk ACL: 403");
-                    metrics::CALLS_REJECTED.add(1);
-                    return self.ep.reject(now, call, 403, &[]);
+                if let Err((status, extra)) =
+                    self.admit_trunk(peer.addr.ip(), proxy_authorization.as_deref())
+                {
+                    tracing::info!(call_id = %id, status, "trunk not admitted");
+                    if status != 407 {
+                        metrics::CALLS_REJECTED.add(1);
+                    }
+                    return self.ep.reject(now, call, status, &extra);
                 }
                 metrics::CALLS_TOTAL.add(1);
                 metrics::CALLS_ACTIVE.add(1);
@@ -418,6 +429,44 @@ impl Core {
         }
     }
 
+    /// Inbound trunk check: ACL, else digest (`407` challenge, `403` for wrong credentials).
+    #[allow(clippy::type_complexity)]
+    fn admit_trunk(
+        &self,
+        ip: std::net::IpAddr,
+        proxy_authorization: Option<&str>,
+    ) -> Result<(), (u16, Vec<(&'static str, String)>)> {
+        match self.cfg.trunk_admission(ip) {
+            Admission::Allowed => Ok(()),
+            Admission::Denied => Err((403, Vec::new())),
+            Admission::DigestRequired => {
+                let now = Utc::now().timestamp();
+                let challenge = || {
+                    let nonce = digest::make_nonce(&self.nonce_secret, now);
+                    (
+                        407,
+                        vec![(
+                            "Proxy-Authenticate",
+                            digest::challenge(&self.cfg.realm, &nonce),
+                        )],
+                    )
+                };
+                let Some(creds) = proxy_authorization.and_then(digest::parse_authorization) else {
+                    return Err(challenge());
+                };
+                if creds.realm != self.cfg.realm
+                    || !digest::nonce_fresh(&self.nonce_secret, &creds.nonce, now)
+                {
+                    return Err(challenge());
+                }
+                match self.cfg.trunk_ha1(&creds.username) {
+                    Some(ha1) if digest::verify(&creds, "INVITE", ha1) => Ok(()),
+                    _ => Err((403, Vec::new())),
+                }
+            }
+        }
+    }
+
     fn end_call(&mut self, call: CallKey, cause: HangupCause, status: Option<u16>) {
         let Some(e) = self.calls.remove(&call) else {
             return;
@@ -452,7 +501,7 @@ impl Core {
             Ctrl::Registered { tx, status, extra } => self.ep.respond(now, &tx, status, &extra),
             Ctrl::Routed { call, route } => self.on_routed(call, route),
             Ctrl::Command(cmd) => self.on_command(cmd),
-            Ctrl::Originate { cmd, blocked } => self.place_call(cmd, blocked),
+            Ctrl::Originate { cmd, blocked, dest } => self.place_call(cmd, blocked, dest),
             Ctrl::Drain => {
                 if self.draining.is_none() {
                     tracing::info!(
@@ -620,7 +669,39 @@ impl Core {
         else {
             return;
         };
-        let (call_id, tenant_id, callee) = (*call_id, *tenant_id, msg::to_e164(callee));
+        let (call_id, tenant_id) = (*call_id, *tenant_id);
+        let mut con = self.redis.clone();
+        let ctrl = self.ctrl.clone();
+        if let Some(ext) = callee.strip_prefix("ext:").map(str::to_string) {
+            // An agent's registered SIP phone: straight to its contact, no trunk, no blacklist.
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                match store::registered_contact(&mut con, tenant_id, &ext).await {
+                    Ok(Some(dest)) => {
+                        let _ = ctrl.send(Ctrl::Originate {
+                            cmd,
+                            blocked: Ok(false),
+                            dest: Some(dest),
+                        });
+                    }
+                    other => {
+                        if let Err(e) = other {
+                            tracing::warn!(%call_id, error = %e, "registration lookup failed");
+                        }
+                        tracing::info!(%call_id, %ext, "extension not registered: 480");
+                        let _ = events.send(GatewayEvent::Hangup {
+                            call_id,
+                            tenant_id,
+                            cause: HangupCause::Rejected,
+                            status: Some(480),
+                            at: Utc::now(),
+                        });
+                    }
+                }
+            });
+            return;
+        }
+        let callee = msg::to_e164(callee);
         if self.cfg.trunk.is_none() {
             let _ = self.events.send(GatewayEvent::CommandFailed {
                 call_id,
@@ -628,17 +709,24 @@ impl Core {
             });
             return;
         }
-        let mut con = self.redis.clone();
-        let ctrl = self.ctrl.clone();
         tokio::spawn(async move {
             let blocked = store::is_blacklisted(&mut con, tenant_id, Direction::Outbound, &callee)
                 .await
                 .map_err(|e| e.to_string());
-            let _ = ctrl.send(Ctrl::Originate { cmd, blocked });
+            let _ = ctrl.send(Ctrl::Originate {
+                cmd,
+                blocked,
+                dest: None,
+            });
         });
     }
 
-    fn place_call(&mut self, cmd: GatewayCommand, blocked: Result<bool, String>) {
+    fn place_call(
+        &mut self,
+        cmd: GatewayCommand,
+        blocked: Result<bool, String>,
+        dest: Option<SocketAddr>,
+    ) {
         let GatewayCommand::Originate {
             call_id,
             tenant_id,
@@ -648,7 +736,11 @@ impl Core {
         else {
             return;
         };
-        let (caller, callee) = (msg::to_e164(&caller), msg::to_e164(&callee));
+        let caller = msg::to_e164(&caller);
+        let callee = match callee.strip_prefix("ext:") {
+            Some(ext) => ext.to_string(),
+            None => msg::to_e164(&callee),
+        };
         let hangup = |status| GatewayEvent::Hangup {
             call_id,
             tenant_id,
@@ -669,7 +761,15 @@ impl Core {
                 return;
             }
         }
-        let Some(trunk) = self.cfg.trunk else { return };
+        let Some(trunk) = dest.or(self.cfg.trunk) else {
+            return;
+        };
+        // Trunk credentials are for the trunk only, never sent to a phone.
+        let auth = if dest.is_some() {
+            None
+        } else {
+            self.cfg.trunk_auth.clone()
+        };
         if self.by_id.contains_key(&call_id) {
             let _ = self.events.send(GatewayEvent::CommandFailed {
                 call_id,
@@ -686,7 +786,7 @@ impl Core {
             callee: callee.clone(),
             trunk,
             media: (self.cfg.media_ip, sockets.lease.port),
-            auth: self.cfg.trunk_auth.clone(),
+            auth,
         };
         let call = self.ep.originate(Instant::now(), origin);
         tracing::info!(%call_id, %caller, %callee, %trunk, "outbound call");
@@ -761,12 +861,9 @@ impl Core {
                 }
                 return;
             }
-            GatewayCommand::Bridge { .. } => {
-                let _ = self.events.send(GatewayEvent::CommandFailed {
-                    call_id,
-                    reason: "bridge is not available yet".into(),
-                });
-                return;
+            GatewayCommand::Bridge { target, .. } => return self.bridge(call_id, call, &target),
+            GatewayCommand::SendDtmf { digits, .. } => {
+                return self.to_media(call_id, call, MediaCtl::SendDtmf(digits))
             }
             GatewayCommand::Play {
                 prompt,
@@ -797,17 +894,53 @@ impl Core {
             GatewayCommand::MusicOnHold { prompt, .. } => IvrCommand::MusicOnHold(prompt),
             GatewayCommand::StopMedia { .. } => IvrCommand::Stop,
         };
+        self.to_media(call_id, call, MediaCtl::Ivr(ivr))
+    }
+
+    fn to_media(&self, call_id: Uuid, call: CallKey, ctl: MediaCtl) {
         match self.calls.get(&call).and_then(|e| e.media.as_ref()) {
             Some(tx) => {
-                let _ = tx.send(MediaCtl::Ivr(ivr));
+                let _ = tx.send(ctl);
             }
-            None => {
-                let _ = self.events.send(GatewayEvent::CommandFailed {
-                    call_id,
-                    reason: "call not answered".into(),
-                });
-            }
+            None => self.command_failed(call_id, "call not answered"),
         }
+    }
+
+    fn command_failed(&self, call_id: Uuid, reason: &str) {
+        let _ = self.events.send(GatewayEvent::CommandFailed {
+            call_id,
+            reason: reason.into(),
+        });
+    }
+
+    /// Connects the audio of two answered calls of this gateway.
+    fn bridge(&self, call_id: Uuid, call: CallKey, target: &str) {
+        let Ok(peer_id) = target.trim().parse::<Uuid>() else {
+            return self.command_failed(call_id, "bridge target must be a call id");
+        };
+        if peer_id == call_id {
+            return self.command_failed(call_id, "cannot bridge a call to itself");
+        }
+        let Some(peer) = self.by_id.get(&peer_id).copied() else {
+            return self.command_failed(call_id, "bridge target is not a call on this gateway");
+        };
+        let media = |k: CallKey| self.calls.get(&k).and_then(|e| e.media.clone());
+        let (Some(a), Some(b)) = (media(call), media(peer)) else {
+            return self.command_failed(call_id, "both calls must be answered before bridging");
+        };
+        // 160 ms of audio may queue each way; older frames are dropped by the receiver.
+        let (a_tx, b_rx) = mpsc::channel(8);
+        let (b_tx, a_rx) = mpsc::channel(8);
+        let _ = a.send(MediaCtl::Bridge {
+            peer: peer_id,
+            tx: a_tx,
+            rx: a_rx,
+        });
+        let _ = b.send(MediaCtl::Bridge {
+            peer: call_id,
+            tx: b_tx,
+            rx: b_rx,
+        });
     }
 }
 
@@ -829,8 +962,7 @@ async fn register(
         return Ok((404, Vec::new()));
     };
     let challenge = || {
-        let ts = Utc::now().timestamp();
-        let nonce = format!("{ts}.{}", &digest::md5_hex(&format!("{secret}:{ts}"))[..16]);
+        let nonce = digest::make_nonce(secret, Utc::now().timestamp());
         (
             401,
             vec![("WWW-Authenticate", digest::challenge(&slug, &nonce))],
@@ -842,15 +974,7 @@ async fn register(
     else {
         return Ok(challenge());
     };
-    // Stateless nonces: "<unix time>.<mac>", valid five minutes.
-    let fresh = creds.nonce.split_once('.').is_some_and(|(ts, mac)| {
-        ts.parse::<i64>().is_ok_and(|t| {
-            let age = Utc::now().timestamp() - t;
-            (0..300).contains(&age)
-                && digest::md5_hex(&format!("{secret}:{t}")).starts_with(mac)
-                && mac.len() == 16
-        })
-    });
+    let fresh = digest::nonce_fresh(secret, &creds.nonce, Utc::now().timestamp());
     if !fresh || creds.realm != slug {
         return Ok(challenge());
     }
@@ -878,7 +1002,11 @@ async fn register(
     Ok((200, extra))
 }
 
-async fn publish_events(mut con: ConnectionManager, mut rx: mpsc::UnboundedReceiver<GatewayEvent>) {
+async fn publish_events(
+    mut con: ConnectionManager,
+    stream: String,
+    mut rx: mpsc::UnboundedReceiver<GatewayEvent>,
+) {
     let mut batch = Vec::new();
     while let Some(ev) = rx.recv().await {
         batch.push(ev);
@@ -889,7 +1017,7 @@ async fn publish_events(mut con: ConnectionManager, mut rx: mpsc::UnboundedRecei
             }
         }
         for attempt in 0..5 {
-            match store::publish(&mut con, &batch).await {
+            match store::publish(&mut con, &stream, &batch).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, attempt, "publishing events failed");

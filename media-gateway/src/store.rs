@@ -118,6 +118,28 @@ pub async fn extension_ha1(
         .await?)
 }
 
+/// The address of an extension's registered phone (`sip:user@host:port` contact), if any.
+pub async fn registered_contact(
+    con: &mut ConnectionManager,
+    tenant: Uuid,
+    ext: &str,
+) -> Result<Option<std::net::SocketAddr>> {
+    let contact: Option<String> = con
+        .hget(wire::registration_key(tenant, ext), "contact")
+        .await?;
+    Ok(contact.and_then(|c| {
+        let hostport = c.strip_prefix("sip:")?.rsplit('@').next()?;
+        let hostport = hostport.split(';').next()?;
+        use std::net::ToSocketAddrs;
+        let with_port = if hostport.contains(':') {
+            hostport.to_string()
+        } else {
+            format!("{hostport}:5060")
+        };
+        with_port.to_socket_addrs().ok()?.next()
+    }))
+}
+
 /// Stores (or removes, when `expires` is 0) an extension's binding.
 pub async fn save_registration(
     con: &mut ConnectionManager,
@@ -148,13 +170,17 @@ pub async fn save_registration(
     Ok(())
 }
 
-/// Appends events to [`wire::EVENTS_STREAM`] in one pipeline.
-pub async fn publish(con: &mut ConnectionManager, events: &[GatewayEvent]) -> Result<()> {
+/// Appends events to the events stream (normally [`wire::EVENTS_STREAM`]) in one pipeline.
+pub async fn publish(
+    con: &mut ConnectionManager,
+    stream: &str,
+    events: &[GatewayEvent],
+) -> Result<()> {
     let mut pipe = redis::pipe();
     for ev in events {
         let json = serde_json::to_string(ev)?;
         pipe.cmd("XADD")
-            .arg(wire::EVENTS_STREAM)
+            .arg(stream)
             .arg("MAXLEN")
             .arg("~")
             .arg(1_000_000)

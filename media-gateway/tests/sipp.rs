@@ -284,9 +284,19 @@ fn rejected_call(
     rtpmaps: &str,
     setup: impl Fn(&Redis),
 ) -> Vec<GatewayEvent> {
+    rejected_call_with(status, m_line, rtpmaps, setup, GatewayOpts::default())
+}
+
+fn rejected_call_with(
+    status: u16,
+    m_line: &str,
+    rtpmaps: &str,
+    setup: impl Fn(&Redis),
+    opts: GatewayOpts,
+) -> Vec<GatewayEvent> {
     let redis = Redis::start();
     setup(&redis);
-    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let gw = Gateway::start(&redis, opts);
     let dir = TempDir::new("sipp");
     let branch = "z9hG4bK[pid]inv[call_number]";
     let body = invite(branch, m_line, rtpmaps)
@@ -1100,4 +1110,295 @@ fn originate_through_trunk_with_digest_auth() {
     assert!(evs
         .iter()
         .any(|e| matches!(e, GatewayEvent::PlaybackFinished { call_id: c, .. } if *c == call_id)));
+}
+
+/// INVITE → 407 → ACK → INVITE with `[authentication]` → `final_status` (then, when 200, a
+/// normal ACK and caller BYE).
+fn trunk_auth_scenario(password: &str, final_status: u16) -> String {
+    let ack = |branch: &str, cseq: u32| {
+        format!(
+            r#"  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}
+      From: "Caller" <sip:+15550001111@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {cseq} ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"#
+        )
+    };
+    let first = "z9hG4bK[pid]a[call_number]";
+    let second = "z9hG4bK[pid]b[call_number]";
+    let authed = g711_invite(second)
+        .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+        .replace(
+            "      Max-Forwards: 70\n      Content-Type",
+            &format!(
+                "      Max-Forwards: 70\n      [authentication username=trunk1 password={password}]\n      Content-Type"
+            ),
+        );
+    assert!(authed.contains("[authentication"));
+    let mut body = g711_invite(first)
+        + "  <recv response=\"100\" optional=\"true\"/>\n"
+        + "  <recv response=\"407\" auth=\"true\"/>\n"
+        + &ack(first, 1)
+        + &authed
+        + "  <recv response=\"100\" optional=\"true\"/>\n";
+    if final_status == 200 {
+        body += &ANSWERED.replace("CSeq: 1 ACK", "CSeq: 2 ACK");
+        body += &pause(500);
+        body += CALLER_BYE;
+    } else {
+        body += &format!("  <recv response=\"{final_status}\"/>\n");
+        body += &ack(second, 2);
+        body += &pause(200);
+    }
+    scenario(&body)
+}
+
+#[test]
+fn inbound_trunk_outside_the_acl_must_pass_digest_auth() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let gw = Gateway::start(
+        &redis,
+        GatewayOpts {
+            extra_env: vec![
+                // Loopback is not in the ACL: the trunk must authenticate.
+                ("HOTLINE_GW_TRUNK_ACL".into(), "10.0.0.0/8".into()),
+                (
+                    "HOTLINE_GW_TRUNK_INBOUND_AUTH".into(),
+                    "trunk1:tr-secret".into(),
+                ),
+            ],
+            ..GatewayOpts::default()
+        },
+    );
+    let dir = TempDir::new("sipp");
+    let run = sipp(
+        &gw,
+        dir.path(),
+        &trunk_auth_scenario("wrong", 403),
+        DID,
+        &[],
+    );
+    assert_ok(&run, &gw);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        count(&redis.events(), |e| matches!(
+            e,
+            GatewayEvent::CallStarted { .. }
+        )),
+        0,
+        "a wrong trunk password must not start a call"
+    );
+    let run = sipp(
+        &gw,
+        dir.path(),
+        &trunk_auth_scenario("tr-secret", 200),
+        DID,
+        &[],
+    );
+    assert_ok(&run, &gw);
+    let evs = redis.wait_events(10, "authenticated call ends", |e| {
+        e.iter().any(|e| {
+            matches!(
+                e,
+                GatewayEvent::Hangup {
+                    cause: HangupCause::CallerBye,
+                    ..
+                }
+            )
+        })
+    });
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::CallAnswered { .. })),
+        1
+    );
+}
+
+#[test]
+fn source_outside_the_acl_without_trunk_accounts_gets_403() {
+    let evs = rejected_call_with(
+        403,
+        G711_M,
+        G711_MAP,
+        |r| {
+            r.add_did(DID);
+        },
+        GatewayOpts {
+            extra_env: vec![("HOTLINE_GW_TRUNK_ACL".into(), "10.0.0.0/8".into())],
+            ..GatewayOpts::default()
+        },
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::CallStarted { .. })),
+        0
+    );
+}
+
+/// Two SIPp callers, answered by "the backend" (this test), bridged: each one's recording holds
+/// the other's tone in its right channel (what that caller heard).
+#[test]
+fn bridge_connects_the_audio_of_two_calls() {
+    let redis = Redis::start();
+    let tenant = redis.add_did(DID);
+    redis.set_flow(tenant, "mode", "backend");
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let (dir_a, dir_b) = (TempDir::new("sipp-a"), TempDir::new("sipp-b"));
+    write_pcmu_pcap(&dir_a.path().join("tone.pcap"), &tone(1000.0, 2.5, 8000.0));
+    write_pcmu_pcap(&dir_b.path().join("tone.pcap"), &tone(440.0, 2.5, 8000.0));
+    let body = |hold_ms: u32| {
+        scenario(
+            &(g711_invite("[branch]")
+                + ANSWERED
+                + &pause(1500)
+                + &play("tone.pcap")
+                + &pause(hold_ms)
+                + CALLER_BYE),
+        )
+    };
+    let (run_a, run_b) = std::thread::scope(|s| {
+        let a = s.spawn(|| sipp(&gw, dir_a.path(), &body(3000), DID, &[]));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let b = s.spawn(|| sipp(&gw, dir_b.path(), &body(4000), DID, &[]));
+        let evs = redis.wait_events(10, "two calls", |e| {
+            count(e, |e| matches!(e, GatewayEvent::CallStarted { .. })) == 2
+        });
+        let ids: Vec<uuid::Uuid> = evs
+            .iter()
+            .filter_map(|e| match e {
+                GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
+                _ => None,
+            })
+            .collect();
+        for id in &ids {
+            redis.send_command(&gw.id, &GatewayCommand::Answer { call_id: *id });
+        }
+        redis.wait_events(10, "both answered", |e| {
+            count(e, |e| matches!(e, GatewayEvent::CallAnswered { .. })) == 2
+        });
+        // A bad target is refused with a reason, not ignored.
+        redis.send_command(
+            &gw.id,
+            &GatewayCommand::Bridge {
+                call_id: ids[0],
+                target: "not-a-call".into(),
+            },
+        );
+        redis.send_command(
+            &gw.id,
+            &GatewayCommand::Bridge {
+                call_id: ids[0],
+                target: ids[1].to_string(),
+            },
+        );
+        redis.wait_events(5, "bridged", |e| {
+            count(e, |e| matches!(e, GatewayEvent::Bridged { .. })) == 2
+        });
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_ok(&run_a, &gw);
+    assert_ok(&run_b, &gw);
+    let evs = redis.wait_events(10, "recordings and bridge end", |e| {
+        count(e, |e| matches!(e, GatewayEvent::RecordingFinished { .. })) == 2
+            && count(e, |e| matches!(e, GatewayEvent::BridgeEnded { .. })) == 1
+    });
+    assert!(evs.iter().any(
+        |e| matches!(e, GatewayEvent::CommandFailed { reason, .. } if reason.contains("call id"))
+    ));
+    // Map each recording to its caller by the caller channel's tone.
+    let mut heard = Vec::new();
+    for e in &evs {
+        if let GatewayEvent::RecordingFinished { path, .. } = e {
+            let (_, _, samples) = read_wav(std::path::Path::new(path));
+            let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+            let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+            let own_1k = goertzel(&left, 8000, 1000.0) > goertzel(&left, 8000, 440.0);
+            let heard_1k = goertzel(&right, 8000, 1000.0) > goertzel(&right, 8000, 440.0);
+            assert!(
+                rms(&right) > 1000.0,
+                "bridged leg heard too little: {}",
+                rms(&right)
+            );
+            heard.push((own_1k, heard_1k));
+        }
+    }
+    heard.sort();
+    assert_eq!(
+        heard,
+        vec![(false, true), (true, false)],
+        "each caller must hear the other's tone"
+    );
+}
+
+/// Gateway A places a call through its trunk to gateway B (a real SIP peer) and sends DTMF;
+/// B reports the digits it received as RFC 4733 events.
+#[test]
+fn send_dtmf_reaches_the_far_end_as_rfc4733() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let far = Gateway::start(&redis, GatewayOpts::default());
+    let near = Gateway::start(
+        &redis,
+        GatewayOpts {
+            extra_env: vec![("HOTLINE_GW_TRUNK".into(), far.addr())],
+            ..GatewayOpts::default()
+        },
+    );
+    let call_id = uuid::Uuid::new_v4();
+    let tenant_id = uuid::Uuid::new_v4();
+    redis.send_command(
+        &near.id,
+        &GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            caller: CALLER.into(),
+            callee: DID.into(),
+        },
+    );
+    redis.wait_events(10, "outbound answered", |e| {
+        e.iter()
+            .any(|e| matches!(e, GatewayEvent::CallAnswered { call_id: c, .. } if *c == call_id))
+    });
+    redis.send_command(
+        &near.id,
+        &GatewayCommand::SendDtmf {
+            call_id,
+            digits: "x".into(),
+        },
+    );
+    redis.send_command(
+        &near.id,
+        &GatewayCommand::SendDtmf {
+            call_id,
+            digits: "1".into(),
+        },
+    );
+    let evs = redis.wait_events(10, "digit sent and received by the far end", |e| {
+        e.iter().any(|e| {
+            matches!(e, GatewayEvent::Dtmf { call_id: c, digit: '1', source: DtmfSource::Rfc4733, .. } if *c != call_id)
+        }) && e.iter().any(
+            |e| matches!(e, GatewayEvent::DtmfSent { call_id: c, digits, .. } if *c == call_id && digits == "1"),
+        )
+    });
+    assert!(evs.iter().any(
+        |e| matches!(e, GatewayEvent::CommandFailed { call_id: c, reason } if *c == call_id && reason.contains("invalid DTMF"))
+    ));
+    redis.send_command(
+        &near.id,
+        &GatewayCommand::Hangup {
+            call_id,
+            status: None,
+        },
+    );
+    redis.wait_events(10, "both legs end", |e| {
+        count(e, |e| matches!(e, GatewayEvent::Hangup { .. })) == 2
+    });
 }

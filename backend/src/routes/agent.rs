@@ -1,7 +1,7 @@
 //! The agent's own state (ready / not ready with a reason / break / logged out).
 //!
-//! Live state lives in Redis under the tenant's hash tag, where the ACD (a later issue) reads
-//! it; every change is also written to the audit log.
+//! Live state lives in Redis under the tenant's hash tag and in the ACD (`crate::dispatch`);
+//! every change is also written to the audit log.
 
 use crate::{
     auth::TenantCtx,
@@ -99,6 +99,15 @@ pub async fn set_state(
     };
     let since = Utc::now();
     let tenant = ctx.tenant().id;
+    // The ACD first: it refuses (409) while the agent is ringing or on a call.
+    crate::dispatch::agent_state(
+        &state,
+        tenant,
+        user,
+        req.status.as_str(),
+        reason.as_ref().map(|r| r.1.as_str()).unwrap_or(""),
+    )
+    .await?;
     ctx.audit(
         "agent.state",
         Some("user"),

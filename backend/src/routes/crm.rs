@@ -37,7 +37,10 @@ pub fn router() -> Router<AppState> {
             "/customers/import",
             post(import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
         )
-        .route("/customers/export.csv", get(export))
+        .route("/customers/import/jobs", get(import_jobs))
+        .route("/customers/import/jobs/{id}", get(import_job))
+        .route("/customers/export", get(export))
+        .route("/customers/export.csv", get(export_csv))
         .route("/customers/{id}", get(get_customer).put(update_customer))
         .route("/customers/{id}/merge", post(merge))
         .route("/customers/{id}/interactions", get(customer_interactions))
@@ -436,7 +439,7 @@ fn check_values(
     out
 }
 
-fn search_text(name: &str, phones: &[PhoneDto], fields: &Map<String, Value>) -> String {
+pub(crate) fn search_text(name: &str, phones: &[PhoneDto], fields: &Map<String, Value>) -> String {
     let mut s = name.to_lowercase();
     for p in phones {
         s.push(' ');
@@ -505,7 +508,7 @@ async fn check_customer(
 }
 
 /// [`check_customer`] with the template and country code already loaded (imports).
-fn check_customer_with(
+pub(crate) fn check_customer_with(
     template: &[CustomerFieldDto],
     cc: Option<&str>,
     req: &CustomerInput,
@@ -1208,229 +1211,194 @@ mod tests {
     }
 }
 
-// ------------------------------------------------------------------ CSV import / export
+// ------------------------------------------------------------------ import / export
 
-/// Largest CSV accepted (about a million short rows).
-pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
-const IMPORT_MAX_ROWS: usize = 200_000;
+pub use crate::crm_import::IMPORT_MAX_BYTES;
+use crate::crm_import::{self as imp, Format, Out};
 
-/// Decodes the upload (UTF-8, optional BOM) and picks `;` or `,` from the header line.
-fn csv_text(bytes: &[u8]) -> ApiResult<(String, u8)> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| ApiError::BadRequest {
-        code: "bad_encoding",
-        detail: format!(
-            "The file is not UTF-8 text (byte {}); save it as CSV UTF-8.",
-            e.valid_up_to()
-        ),
-    })?;
-    let header = text.lines().next().unwrap_or_default();
-    if header.trim().is_empty() {
-        return Err(ApiError::BadRequest {
-            code: "empty_file",
-            detail: "The file has no header line.".into(),
-        });
-    }
-    let delim = if header.matches(';').count() > header.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    Ok((text.to_string(), delim))
+/// Reads an upload's format and table (CSV or XLSX, by content and content type).
+async fn upload(req: axum::extract::Request) -> ApiResult<imp::Table> {
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = crate::error::body_bytes(req, &()).await?;
+    let format = imp::detect(content_type.as_deref(), &bytes)?;
+    imp::read_blocking(format, bytes).await
 }
 
-fn reader(text: &str, delim: u8) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .flexible(false)
-        .from_reader(text.as_bytes())
-}
-
-fn headers(r: &mut csv::Reader<&[u8]>) -> ApiResult<Vec<String>> {
-    let h = r.headers().map_err(|e| ApiError::BadRequest {
-        code: "bad_csv",
-        detail: format!("The header line cannot be read: {e}"),
-    })?;
-    Ok(h.iter().map(|c| c.trim().to_string()).collect())
-}
-
-#[utoipa::path(post, path = "/api/v1/customers/import/preview", tag = "crm", request_body(content = String, content_type = "text/csv"),
+/// Columns, a sample and the row count of an uploaded CSV or XLSX file (first sheet, header
+/// row first), to build the column mapping. `delimiter` is empty for XLSX.
+#[utoipa::path(post, path = "/api/v1/customers/import/preview", tag = "crm",
+    request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportPreview), (status = 400), (status = 413)))]
 pub async fn import_preview(
     ctx: TenantCtx,
     req: axum::extract::Request,
 ) -> ApiResult<Json<ImportPreview>> {
     ctx.require(perms::CRM_WRITE)?;
-    let bytes = crate::error::body_bytes(req, &()).await?;
-    let (text, delim) = csv_text(&bytes)?;
-    let mut r = reader(&text, delim);
-    let columns = headers(&mut r)?;
-    let mut sample = vec![];
-    let mut rows = 0;
-    for rec in r.records() {
-        rows += 1;
-        if sample.len() < 5 {
-            if let Ok(rec) = rec {
-                sample.push(rec.iter().map(str::to_string).collect());
-            }
-        }
-    }
+    let table = upload(req).await?;
     ctx.commit().await?;
     Ok(Json(ImportPreview {
-        columns,
-        sample,
-        rows,
-        delimiter: (delim as char).to_string(),
+        sample: table
+            .rows
+            .iter()
+            .filter_map(|r| r.cells.as_ref().ok())
+            .take(5)
+            .map(|cells| cells.iter().map(imp::Cell::text).collect())
+            .collect(),
+        rows: table.rows.len(),
+        delimiter: table
+            .delimiter
+            .map(|d| (d as char).to_string())
+            .unwrap_or_default(),
+        columns: table.columns,
     }))
 }
 
-/// Imports customers from CSV. The mapping is given in the query: `name=<column>`,
+/// Imports customers from CSV or XLSX. The mapping is given in the query: `name=<column>`,
 /// `phone=<column>` (repeatable), `field.<key>=<column>`; multi-choice cells separate values
-/// with `|`. Valid rows are saved; each invalid row is reported with its line and reasons.
-#[utoipa::path(post, path = "/api/v1/customers/import", tag = "crm", request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport), (status = 400), (status = 413), (status = 422)))]
+/// with `|`. Valid rows are saved (in batches); each invalid row is reported with its line and
+/// reasons. Files of more than 2,000 rows (or `mode=job`) run as a background job: the answer
+/// is 202 with the job, whose progress `GET /customers/import/jobs/{id}` reports;
+/// `mode=sync` forces one answer.
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "crm",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 202, body = hotline_wire::crm_import::ImportJobDto),
+        (status = 400), (status = 413), (status = 422)))]
 pub async fn import(
+    axum::extract::State(state): axum::extract::State<AppState>,
     mut ctx: TenantCtx,
     Query(mapping): Query<Vec<(String, String)>>,
     req: axum::extract::Request,
-) -> ApiResult<Json<ImportReport>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     ctx.require(perms::CRM_WRITE)?;
-    let bytes = crate::error::body_bytes(req, &()).await?;
-    let (text, delim) = csv_text(&bytes)?;
-    let mut r = reader(&text, delim);
-    let columns = headers(&mut r)?;
+    let table = upload(req).await?;
     let template = load_fields(ctx.db()).await?;
     let cc = country_code(ctx.db()).await?;
-    // Resolve the mapping to column indexes, refusing anything unknown before reading rows.
-    let mut c = Check::new();
-    let col = |c: &mut Check, key: &str, name: &str| -> Option<usize> {
-        let i = columns.iter().position(|h| h == name);
-        if i.is_none() {
-            c.fail(
-                &format!("mapping.{key}"),
-                format!(
-                    "there is no column '{}'",
-                    name.chars().take(60).collect::<String>()
-                ),
-            );
-        }
-        i
+    let (plan, mode) = imp::plan(&table.columns, template, cc, &mapping)?;
+    let as_job = match mode {
+        imp::Mode::Auto => table.rows.len() > imp::SYNC_MAX_ROWS,
+        imp::Mode::Sync => false,
+        imp::Mode::Job => true,
     };
-    let mut name_col = None;
-    let mut phone_cols = vec![];
-    let mut field_cols: Vec<(String, bool, usize)> = vec![];
-    for (k, v) in &mapping {
-        if k == "name" {
-            name_col = col(&mut c, k, v);
-        } else if k == "phone" {
-            phone_cols.extend(col(&mut c, k, v));
-        } else if let Some(key) = k.strip_prefix("field.") {
-            match template.iter().find(|f| f.key == key && f.active) {
-                Some(f) => {
-                    if let Some(i) = col(&mut c, k, v) {
-                        field_cols.push((f.key.clone(), f.kind == "multi_choice", i));
-                    }
-                }
-                None => c.fail(
-                    &format!("mapping.{}", k.chars().take(60).collect::<String>()),
-                    "is not an active field of the customer template",
-                ),
-            }
-        } else {
-            c.fail(
-                &format!("mapping.{}", k.chars().take(60).collect::<String>()),
-                "use name, phone or field.<key>",
-            );
-        }
+    if as_job {
+        let user = ctx.user_id();
+        let job = imp::create_job(ctx.db(), table.format, table.rows.len(), user).await?;
+        ctx.audit(
+            "customer.import",
+            Some("crm_import_job"),
+            Some(job.id.to_string()),
+            serde_json::json!({ "format": job.format, "rows": job.total }),
+        )
+        .await?;
+        let owner = imp::JobOwner {
+            schema: ctx.tenant().schema(),
+            actor_id: ctx.user_id(),
+            actor: match ctx.actor() {
+                crate::auth::Actor::User { email, .. } => email.clone(),
+                crate::auth::Actor::ApiKey { name, .. } => format!("api-key:{name}"),
+            },
+            meta: ctx.meta().clone(),
+        };
+        ctx.commit().await?;
+        tokio::spawn(imp::run_job(state, owner, job.id, plan, table.rows));
+        let location = format!("/api/v1/customers/import/jobs/{}", job.id);
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(axum::http::header::LOCATION, location)],
+            Json(job),
+        )
+            .into_response());
     }
-    if name_col.is_none() && !mapping.iter().any(|(k, _)| k == "name") {
-        c.fail("mapping.name", "map a column to the customer's name");
-    }
-    c.finish()?;
-    let name_col = name_col.unwrap_or_default();
     let mut imported = 0;
     let mut failed = vec![];
-    for (n, rec) in r.records().enumerate() {
-        let line = n + 2;
-        if n >= IMPORT_MAX_ROWS {
-            return Err(ApiError::BadRequest {
-                code: "too_many_rows",
-                detail: format!("At most {IMPORT_MAX_ROWS} rows per import; split the file."),
-            });
-        }
-        let rec = match rec {
-            Ok(rec) => rec,
-            Err(e) => {
-                let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => format!("has {len} cells, the header has {expected_len}"),
-                    _ => format!("cannot be read: {e}"),
-                };
-                failed.push(ImportRowError {
-                    line,
-                    errors: vec![hotline_wire::api::FieldError {
-                        field: "row".into(),
-                        message,
-                    }],
-                });
-                continue;
-            }
-        };
-        let cell = |i: usize| rec.get(i).unwrap_or_default().trim().to_string();
-        let mut fields = Map::new();
-        for (key, multi, i) in &field_cols {
-            let v = cell(*i);
-            if v.is_empty() {
-                continue;
-            }
-            let value = if *multi {
-                Value::from(
-                    v.split('|')
-                        .map(|x| x.trim().to_string())
-                        .collect::<Vec<_>>(),
-                )
-            } else {
-                Value::from(v)
-            };
-            fields.insert(key.clone(), value);
-        }
-        let input = CustomerInput {
-            name: cell(name_col),
-            phones: phone_cols
-                .iter()
-                .map(|i| cell(*i))
-                .filter(|p| !p.is_empty())
-                .map(|number| PhoneDto {
-                    number,
-                    label: String::new(),
-                })
-                .collect(),
-            fields,
-        };
-        match check_customer_with(&template, cc.as_deref(), &input, None) {
-            Ok((name, phones, values)) => {
-                insert_customer(ctx.db(), &name, &phones, values).await?;
-                imported += 1;
-            }
-            Err(ApiError::Validation(errors)) => failed.push(ImportRowError { line, errors }),
-            Err(e) => return Err(e),
-        }
+    for batch in table.rows.chunks(imp::BATCH_ROWS) {
+        let (n, bad) = plan.import_batch(ctx.db(), batch).await?;
+        imported += n;
+        failed.extend(bad);
     }
     ctx.audit(
         "customer.import",
         Some("customer"),
         None,
-        serde_json::json!({ "imported": imported, "failed": failed.len() }),
+        serde_json::json!({ "format": table.format.as_str(), "imported": imported, "failed": failed.len() }),
     )
     .await?;
     ctx.commit().await?;
-    Ok(Json(ImportReport { imported, failed }))
+    Ok(Json(ImportReport { imported, failed }).into_response())
 }
 
-/// Every listed customer as CSV: name, phones (space-separated), then each template field.
+/// A background import and its progress (`processed` of `total`).
+#[utoipa::path(get, path = "/api/v1/customers/import/jobs/{id}", tag = "crm",
+    responses((status = 200, body = hotline_wire::crm_import::ImportJobDto), (status = 404)))]
+pub async fn import_job(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<hotline_wire::crm_import::ImportJobDto>> {
+    ctx.require(perms::CRM_WRITE)?;
+    let job = imp::load_job(ctx.db(), id).await?;
+    ctx.commit().await?;
+    Ok(Json(job))
+}
+
+/// The 20 newest background imports.
+#[utoipa::path(get, path = "/api/v1/customers/import/jobs", tag = "crm",
+    responses((status = 200, body = Vec<hotline_wire::crm_import::ImportJobDto>)))]
+pub async fn import_jobs(
+    mut ctx: TenantCtx,
+) -> ApiResult<Json<Vec<hotline_wire::crm_import::ImportJobDto>>> {
+    ctx.require(perms::CRM_WRITE)?;
+    let jobs = imp::recent_jobs(ctx.db()).await?;
+    ctx.commit().await?;
+    Ok(Json(jobs))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// `csv` or `xlsx`; without it, `Accept` decides (XLSX's media type, else CSV).
+    pub format: Option<String>,
+}
+
+/// Every listed customer as CSV or XLSX: name, phones (space-separated), then each template
+/// field (in XLSX, number fields are numbers and date fields dates).
+#[utoipa::path(get, path = "/api/v1/customers/export", tag = "crm", params(ExportQuery),
+    responses((status = 200, content_type = "text/csv"),
+        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 422)))]
+pub async fn export(
+    ctx: TenantCtx,
+    Query(q): Query<ExportQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::response::Response> {
+    let format = match q.format.as_deref() {
+        Some("csv") => Format::Csv,
+        Some("xlsx") => Format::Xlsx,
+        Some(_) => return Err(ApiError::field("format", "must be csv or xlsx")),
+        None => {
+            let accept = headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if accept.contains(imp::XLSX_CONTENT_TYPE) {
+                Format::Xlsx
+            } else {
+                Format::Csv
+            }
+        }
+    };
+    export_as(ctx, format).await
+}
+
+/// The CSV export at its first address (kept for existing clients).
 #[utoipa::path(get, path = "/api/v1/customers/export.csv", tag = "crm", responses((status = 200, content_type = "text/csv")))]
-pub async fn export(mut ctx: TenantCtx) -> ApiResult<axum::response::Response> {
+pub async fn export_csv(ctx: TenantCtx) -> ApiResult<axum::response::Response> {
+    export_as(ctx, Format::Csv).await
+}
+
+async fn export_as(mut ctx: TenantCtx, format: Format) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     ctx.require(perms::CRM_READ)?;
     let template = load_fields(ctx.db()).await?;
@@ -1444,47 +1412,54 @@ pub async fn export(mut ctx: TenantCtx) -> ApiResult<axum::response::Response> {
         "customer.export",
         Some("customer"),
         None,
-        serde_json::json!({ "rows": rows.len() }),
+        serde_json::json!({ "rows": rows.len(), "format": format.as_str() }),
     )
     .await?;
     ctx.commit().await?;
-    let mut w = csv::Writer::from_writer(vec![]);
     let mut header = vec!["name".to_string(), "phones".to_string()];
     header.extend(template.iter().map(|f| f.key.clone()));
-    w.write_record(&header).map_err(ApiError::internal)?;
-    for r in rows {
-        let c = customer(r);
-        let mut rec = vec![
-            c.name.clone(),
-            c.phones
-                .iter()
-                .map(|p| p.number.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        ];
-        for f in &template {
-            rec.push(match c.fields.get(&f.key) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Array(a)) => a
+    let rows: Vec<Vec<Out>> = rows
+        .into_iter()
+        .map(|r| {
+            let c = customer(r);
+            let mut out = vec![
+                Out::Text(c.name),
+                Out::Text(
+                    c.phones
+                        .iter()
+                        .map(|p| p.number.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+            ];
+            out.extend(
+                template
                     .iter()
-                    .filter_map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join("|"),
-                Some(other) => other.to_string(),
-            });
-        }
-        w.write_record(&rec).map_err(ApiError::internal)?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+                    .map(|f| Out::of(&f.kind, c.fields.get(&f.key))),
+            );
+            out
+        })
+        .collect();
+    let (body, content_type, name) = match format {
+        Format::Csv => (
+            imp::write_csv(&header, &rows)?,
+            "text/csv; charset=utf-8",
+            "customers.csv",
+        ),
+        Format::Xlsx => (
+            tokio::task::spawn_blocking(move || imp::write_xlsx(&header, &rows))
+                .await
+                .map_err(ApiError::internal)??,
+            imp::XLSX_CONTENT_TYPE,
+            "customers.xlsx",
+        ),
+    };
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"customers.csv\"",
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
         body,

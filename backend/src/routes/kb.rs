@@ -8,17 +8,19 @@
 use crate::{
     auth::TenantCtx,
     error::{ApiError, ApiResult, Json},
+    files::{self, Owner},
     routes::crm::{check_tree_parent, tree_write_error as tree_error},
     state::AppState,
     validate::Check,
 };
 use axum::{
-    extract::{Path, Query},
+    extract::{DefaultBodyLimit, Path, Query, Request, State},
     http::StatusCode,
+    response::Response,
     routing::{get, post, put},
     Router,
 };
-use hotline_wire::{crm::*, permissions as perms};
+use hotline_wire::{crm::*, permissions as perms, tickets::FileDto};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -39,6 +41,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/kb/articles/{id}/diff", get(diff))
         .route("/kb/articles/{id}/transition", post(transition))
+        .route(
+            "/kb/articles/{id}/attachments",
+            get(list_attachments)
+                .post(upload_attachment)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/kb/articles/{id}/attachments/{file_id}",
+            get(download_attachment).delete(delete_attachment),
+        )
         .route("/kb/search", get(search))
         .route("/settings/kb", get(get_settings).put(put_settings))
 }
@@ -751,9 +763,12 @@ pub async fn search(
                 .await?;
         let mut alts = vec![t.clone()];
         if !known {
+            // Nearest word by trigram distance (GiST index, stops at the first hit), kept
+            // only when similar enough.
             let near: Option<String> = sqlx::query_scalar(
-                "SELECT word FROM kb_words WHERE word OPERATOR(public.%) $1
-                  ORDER BY public.similarity(word, $1) DESC, word LIMIT 1",
+                "SELECT word FROM (SELECT word FROM kb_words
+                                    ORDER BY word OPERATOR(public.<->) $1 LIMIT 1) w
+                  WHERE public.similarity(word, $1) >= 0.2",
             )
             .bind(t)
             .fetch_optional(ctx.db())
@@ -774,14 +789,17 @@ pub async fn search(
     }
     let lang = language(ctx.db()).await?;
     let tsquery = groups.join(" & ");
+    // Rank every match but highlight only the page shown (ts_headline is the costly part).
     let rows: Vec<HitRow> = sqlx::query_as(
-        "SELECT a.id, a.category_id, a.title, a.status,
-                ts_rank(a.search, query) AS rank,
-                ts_headline($2::regconfig, a.title || ': ' || a.body, query,
+        "SELECT h.id, h.category_id, h.title, h.status, h.rank,
+                ts_headline($2::regconfig, h.title || ': ' || h.body, h.query,
                             'StartSel=\u{1}, StopSel=\u{2}, MaxWords=30, MinWords=12, ShortWord=2') AS snippet
-           FROM kb_articles a, to_tsquery($2::regconfig, $1) query
-          WHERE a.search @@ query AND ($3 OR a.status = 'published')
-          ORDER BY rank DESC, a.id LIMIT $4",
+           FROM (SELECT a.id, a.category_id, a.title, a.body, a.status, query,
+                        ts_rank(a.search, query) AS rank
+                   FROM kb_articles a, to_tsquery($2::regconfig, $1) query
+                  WHERE a.search @@ query AND ($3 OR a.status = 'published')
+                  ORDER BY rank DESC, a.id LIMIT $4) h
+          ORDER BY h.rank DESC, h.id",
     )
     .bind(&tsquery)
     .bind(&lang)
@@ -802,6 +820,83 @@ pub async fn search(
         })
         .collect();
     Ok(Json(KbSearchResult { hits, corrections }))
+}
+
+// ------------------------------------------------------------------ attachments
+
+#[utoipa::path(get, path = "/api/v1/kb/articles/{id}/attachments", tag = "kb",
+    responses((status = 200, body = Vec<FileDto>), (status = 404)))]
+pub async fn list_attachments(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<FileDto>>> {
+    ctx.require(perms::KB_READ)?;
+    load_article(&mut ctx, id).await?;
+    let list = files::attached(ctx.db(), Owner::KbArticle, id).await?;
+    ctx.commit().await?;
+    Ok(Json(list))
+}
+
+/// Attaches a file to an article (raw body named by `?name=`, or multipart); checked like
+/// ticket attachments (413, 415).
+#[utoipa::path(post, path = "/api/v1/kb/articles/{id}/attachments", tag = "kb", params(files::UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 404), (status = 413, body = hotline_wire::api::Problem),
+        (status = 415, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn upload_attachment(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Query(q): Query<files::UploadQuery>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<FileDto>)> {
+    ctx.require(perms::KB_WRITE)?;
+    load_article(&mut ctx, id).await?;
+    let stored = files::attach_upload(&state, &mut ctx, Owner::KbArticle, id, q.name, req).await?;
+    ctx.audit(
+        "kb_article.attach",
+        Some("kb_article"),
+        Some(id.to_string()),
+        files::details(&stored.file),
+    )
+    .await?;
+    stored.commit(ctx).await
+}
+
+/// Streams an attachment of an article the caller may read.
+#[utoipa::path(get, path = "/api/v1/kb/articles/{id}/attachments/{file_id}", tag = "kb",
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404)))]
+pub async fn download_attachment(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path((id, file_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<Response> {
+    ctx.require(perms::KB_READ)?;
+    load_article(&mut ctx, id).await?;
+    files::download_attached(&state, ctx, Owner::KbArticle, id, file_id).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/kb/articles/{id}/attachments/{file_id}", tag = "kb",
+    responses((status = 204), (status = 404)))]
+pub async fn delete_attachment(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path((id, file_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::KB_WRITE)?;
+    let f = files::attached_one(ctx.db(), Owner::KbArticle, id, file_id).await?;
+    files::delete_row(ctx.db(), file_id).await?;
+    ctx.audit(
+        "kb_article.detach",
+        Some("kb_article"),
+        Some(id.to_string()),
+        files::details(&f),
+    )
+    .await?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    files::remove_bytes(&state, tenant, file_id).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

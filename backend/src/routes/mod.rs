@@ -1,14 +1,19 @@
 //! HTTP routes: one router per feature, merged under `/api/v1`.
 
 pub mod agent;
+pub mod agent_events;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod crm;
 pub mod health;
+pub mod ivr;
 pub mod kb;
+pub mod notifications;
 pub mod org;
 pub mod platform;
+pub mod recordings;
+pub mod sla;
 pub mod sso;
 pub mod tickets;
 pub mod users;
@@ -24,12 +29,17 @@ pub fn api() -> Router<AppState> {
         .merge(users::router())
         .merge(org::router())
         .merge(agent::router())
+        .merge(agent_events::router())
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(platform::router())
         .merge(crm::router())
         .merge(kb::router())
         .merge(tickets::router())
+        .merge(sla::router())
+        .merge(notifications::router())
+        .merge(recordings::router())
+        .merge(ivr::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

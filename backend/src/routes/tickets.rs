@@ -5,17 +5,19 @@
 use crate::{
     auth::TenantCtx,
     error::{fk_violation, unique_violation, ApiError, ApiResult, Json},
+    files::{self, Owner},
     routes::{paging, users::like_pattern},
     state::AppState,
     validate::Check,
 };
 use axum::{
-    extract::{Path, Query},
+    extract::{DefaultBodyLimit, Path, Query, Request, State},
     http::StatusCode,
+    response::Response,
     routing::{delete, get, post},
     Router,
 };
-use hotline_wire::{api::Page, permissions as perms, tickets::*};
+use hotline_wire::{api::Page, permissions as perms, sla::SlaState, tickets::*};
 use sqlx::PgConnection;
 use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
@@ -34,6 +36,18 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{id}/comments", post(comment))
         .route("/tickets/{id}/assign", post(assign))
         .route("/tickets/{id}/events", get(events))
+        .route(
+            "/tickets/{id}/attachments",
+            get(list_attachments)
+                .post(upload_attachment)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/tickets/{id}/attachments/{file_id}",
+            get(download_attachment).delete(delete_attachment),
+        )
+        .route("/ticket-views", get(list_views).post(create_view))
+        .route("/ticket-views/{id}", delete(delete_view))
 }
 
 // ------------------------------------------------------------------ workflow validation
@@ -448,7 +462,13 @@ struct SlaRow {
     category_id: Option<Uuid>,
     priority: Option<String>,
     resolve_minutes: i32,
+    business_hours: bool,
+    warn_percent: Option<i32>,
+    escalate_team_id: Option<Uuid>,
+    notify_supervisors: bool,
 }
+
+const SLA_COLUMNS: &str = "id, category_id, priority, resolve_minutes, business_hours, warn_percent, escalate_team_id, notify_supervisors";
 
 fn sla(r: SlaRow) -> SlaPolicyDto {
     SlaPolicyDto {
@@ -456,15 +476,21 @@ fn sla(r: SlaRow) -> SlaPolicyDto {
         category_id: r.category_id,
         priority: r.priority,
         resolve_minutes: r.resolve_minutes,
+        business_hours: r.business_hours,
+        warn_percent: r.warn_percent,
+        escalate_team_id: r.escalate_team_id,
+        notify_supervisors: r.notify_supervisors,
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/sla-policies", tag = "tickets", responses((status = 200, body = Vec<SlaPolicyDto>)))]
 pub async fn list_slas(mut ctx: TenantCtx) -> ApiResult<Json<Vec<SlaPolicyDto>>> {
     ctx.require(perms::TICKETS_WORK)?;
-    let rows: Vec<SlaRow> = sqlx::query_as("SELECT id, category_id, priority, resolve_minutes FROM sla_policies ORDER BY resolve_minutes")
-        .fetch_all(ctx.db())
-        .await?;
+    let rows: Vec<SlaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SLA_COLUMNS} FROM sla_policies ORDER BY resolve_minutes"
+    )))
+    .fetch_all(ctx.db())
+    .await?;
     ctx.commit().await?;
     Ok(Json(rows.into_iter().map(sla).collect()))
 }
@@ -485,19 +511,29 @@ pub async fn create_sla(
     {
         c.fail("priority", "must be low, normal, high or urgent");
     }
+    if let Some(p) = req.warn_percent {
+        c.range("warn_percent", p.into(), 1, 99);
+    }
     c.finish()?;
-    let row: SlaRow = sqlx::query_as(
-        "INSERT INTO sla_policies (category_id, priority, resolve_minutes) VALUES ($1, $2, $3)
-         RETURNING id, category_id, priority, resolve_minutes",
-    )
+    let row: SlaRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO sla_policies (category_id, priority, resolve_minutes, business_hours, warn_percent, escalate_team_id, notify_supervisors)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {SLA_COLUMNS}"
+    )))
     .bind(req.category_id)
     .bind(&req.priority)
     .bind(req.resolve_minutes)
+    .bind(req.business_hours)
+    .bind(req.warn_percent)
+    .bind(req.escalate_team_id)
+    .bind(req.notify_supervisors)
     .fetch_one(ctx.db())
     .await
     .map_err(|e| {
         if fk_violation(&e) {
-            ApiError::field("category_id", "no such category")
+            ApiError::field(
+                "category_id/escalate_team_id",
+                "no such category or team",
+            )
         } else {
             e.into()
         }
@@ -506,7 +542,8 @@ pub async fn create_sla(
         "sla_policy.create",
         Some("sla_policy"),
         Some(row.id.to_string()),
-        serde_json::json!({ "minutes": row.resolve_minutes }),
+        serde_json::json!({ "minutes": row.resolve_minutes, "business_hours": row.business_hours,
+            "warn_percent": row.warn_percent, "escalate_team_id": row.escalate_team_id }),
     )
     .await?;
     ctx.commit().await?;
@@ -559,6 +596,8 @@ struct TicketRow {
     assignee_team_id: Option<Uuid>,
     due_at: Option<chrono::DateTime<chrono::Utc>>,
     breached: bool,
+    warn_at: Option<chrono::DateTime<chrono::Utc>>,
+    sla_state: String,
     created_by: Option<Uuid>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
@@ -588,6 +627,13 @@ fn ticket(r: TicketRow) -> TicketDto {
         assignee_team_id: r.assignee_team_id,
         due_at: r.due_at,
         breached: r.breached,
+        warn_at: r.warn_at,
+        sla_state: match r.sla_state.as_str() {
+            "ok" => SlaState::Ok,
+            "warning" => SlaState::Warning,
+            "breached" => SlaState::Breached,
+            _ => SlaState::None,
+        },
         created_by: r.created_by,
         created_at: r.created_at,
         updated_at: r.updated_at,
@@ -595,12 +641,19 @@ fn ticket(r: TicketRow) -> TicketDto {
     }
 }
 
+/// Register totals are exact up to this many tickets; above it the total reads one more.
+pub const REGISTER_COUNT_CAP: i64 = 10_000;
+
 macro_rules! ticket_select {
     () => {
         r#"SELECT t.id, t.number, t.type_id, s.key AS s_key, s.name AS s_name, s.color AS s_color,
                   s.initial AS s_initial, s."final" AS s_final, t.category_id, t.priority, t.subject,
                   t.description, t.customer_id, t.interaction_id, t.assignee_user_id, t.assignee_team_id,
-                  t.due_at, COALESCE(t.closed_at IS NULL AND t.due_at < now(), false) AS breached, t.created_by,
+                  t.due_at, COALESCE(t.closed_at IS NULL AND t.due_at < now(), false) AS breached, t.warn_at,
+                  CASE WHEN t.due_at IS NULL THEN 'none'
+                       WHEN t.closed_at IS NOT NULL THEN CASE WHEN t.closed_at > t.due_at THEN 'breached' ELSE 'ok' END
+                       WHEN t.due_at < now() THEN 'breached'
+                       WHEN t.warn_at <= now() THEN 'warning' ELSE 'ok' END AS sla_state, t.created_by,
                   t.created_at, t.updated_at, t.closed_at,
                   COALESCE((WITH RECURSIVE up(id, parent_id, name, depth) AS (
                                 SELECT id, parent_id, name, 0 FROM categories WHERE id = t.category_id
@@ -683,53 +736,55 @@ async fn auto_assign(
     };
     let user: Option<Uuid> = match strategy.as_str() {
         "round_robin" => {
-            let members: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE team_id = $1 AND active ORDER BY id")
-                .bind(team)
-                .fetch_all(&mut *conn)
-                .await?;
+            let members: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM users WHERE team_id = $1 AND active ORDER BY id",
+            )
+            .bind(team)
+            .fetch_all(&mut *conn)
+            .await?;
             let next = match last.and_then(|l| members.iter().position(|m| *m == l)) {
                 Some(i) => members.get((i + 1) % members.len()).copied(),
                 None => members.first().copied(),
             };
             if next.is_some() {
-                sqlx::query("UPDATE assignment_rules SET last_user_id = $2 WHERE id = $1").bind(rule_id).bind(next).execute(&mut *conn).await?;
+                sqlx::query("UPDATE assignment_rules SET last_user_id = $2 WHERE id = $1")
+                    .bind(rule_id)
+                    .bind(next)
+                    .execute(&mut *conn)
+                    .await?;
             }
             next
         }
-        "least_loaded" => sqlx::query_scalar(
-            "SELECT u.id FROM users u LEFT JOIN tickets t ON t.assignee_user_id = u.id AND t.closed_at IS NULL
-              WHERE u.team_id = $1 AND u.active GROUP BY u.id ORDER BY count(t.id), u.id LIMIT 1",
-        )
-        .bind(team)
-        .fetch_optional(&mut *conn)
-        .await?,
+        "least_loaded" => least_loaded(conn, *team).await?,
         _ => None,
     };
     Ok((user, Some(*team)))
 }
 
-/// The due time from the most specific SLA policy (category depth, then priority).
-async fn due_at(
+/// The active member of `team` with the fewest open tickets (also the SLA escalation's pick).
+pub(crate) async fn least_loaded(conn: &mut PgConnection, team: Uuid) -> ApiResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.id FROM users u LEFT JOIN tickets t ON t.assignee_user_id = u.id AND t.closed_at IS NULL
+          WHERE u.team_id = $1 AND u.active GROUP BY u.id ORDER BY count(t.id), u.id LIMIT 1",
+    )
+    .bind(team)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Tells a newly assigned user (unless they assigned themselves).
+async fn notify_assignee(
     conn: &mut PgConnection,
-    lineage: &[Uuid],
-    priority: &str,
-) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
-    let rows: Vec<(Option<Uuid>, Option<String>, i32)> =
-        sqlx::query_as("SELECT category_id, priority, resolve_minutes FROM sla_policies")
-            .fetch_all(conn)
-            .await?;
-    let best = rows
-        .iter()
-        .filter(|(_, p, _)| p.as_deref().is_none_or(|p| p == priority))
-        .filter_map(|(c, p, m)| {
-            let depth = match c {
-                Some(c) => lineage.iter().position(|x| x == c)?,
-                None => usize::MAX,
-            };
-            Some(((depth, p.is_none()), *m))
-        })
-        .min_by_key(|(k, _)| *k);
-    Ok(best.map(|(_, m)| chrono::Utc::now() + chrono::Duration::minutes(m.into())))
+    t: &TicketDto,
+    actor: Option<Uuid>,
+) -> ApiResult<()> {
+    match t.assignee_user_id {
+        Some(user) if Some(user) != actor => {
+            let text = format!("Ticket #{} assigned to you: {}", t.number, t.subject);
+            crate::notify::ticket(conn, user, "assigned", t.id, &text).await
+        }
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = TicketInput,
@@ -763,12 +818,12 @@ pub async fn create_ticket(
     } else {
         auto_assign(ctx.db(), req.type_id, &lineage).await?
     };
-    let due = due_at(ctx.db(), &lineage, &priority).await?;
+    let sla = crate::sla::deadline(ctx.db(), &lineage, &priority, chrono::Utc::now()).await?;
     let creator = ctx.user_id();
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO tickets (type_id, status_id, category_id, priority, subject, description, customer_id, interaction_id,
-                              assignee_user_id, assignee_team_id, due_at, created_by, search_text)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, lower($5 || ' ' || $6)) RETURNING id",
+                              assignee_user_id, assignee_team_id, due_at, created_by, search_text, sla_policy_id, warn_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, lower($5 || ' ' || $6), $13, $14) RETURNING id",
     )
     .bind(req.type_id)
     .bind(initial)
@@ -780,8 +835,10 @@ pub async fn create_ticket(
     .bind(req.interaction_id)
     .bind(user)
     .bind(team)
-    .bind(due)
+    .bind(sla.map(|d| d.due_at))
     .bind(creator)
+    .bind(sla.map(|d| d.policy_id))
+    .bind(sla.and_then(|d| d.warn_at))
     .fetch_one(ctx.db())
     .await
     .map_err(|e| if fk_violation(&e) { ApiError::field("customer_id/interaction_id/assignee", "names something that does not exist") } else { e.into() })?;
@@ -795,6 +852,7 @@ pub async fn create_ticket(
     )
     .await?;
     let t = load_ticket(ctx.db(), id).await?;
+    notify_assignee(ctx.db(), &t, creator).await?;
     ctx.audit(
         "ticket.create",
         Some("ticket"),
@@ -821,6 +879,8 @@ pub async fn list_tickets(
     Query(q): Query<TicketQuery>,
 ) -> ApiResult<Json<Page<TicketDto>>> {
     ctx.require(perms::TICKETS_WORK)?;
+    let user = ctx.user_id();
+    let q = apply_view(ctx.db(), user, q).await?;
     let (page, per_page) = paging(q.page, q.per_page)?;
     let assignee = if q.mine.unwrap_or(false) {
         ctx.user_id()
@@ -835,15 +895,30 @@ pub async fn list_tickets(
     let number: Option<i64> =
         q.q.as_deref()
             .and_then(|s| s.trim().trim_start_matches('#').parse().ok());
-    let filter = r#"($1::text IS NULL OR s.key = $1) AND ($2::uuid IS NULL OR t.type_id = $2)
+    // The status key names one status per ticket type: resolved to ids first, so the filter is
+    // on the tickets' own (indexed) column.
+    let status_ids: Option<Vec<Uuid>> = match &q.status {
+        Some(key) => Some(
+            sqlx::query_scalar("SELECT id FROM ticket_statuses WHERE key = $1")
+                .bind(key)
+                .fetch_all(ctx.db())
+                .await?,
+        ),
+        None => None,
+    };
+    let filter = r#"($1::uuid[] IS NULL OR t.status_id = ANY($1)) AND ($2::uuid IS NULL OR t.type_id = $2)
         AND ($3::uuid IS NULL OR t.assignee_user_id = $3) AND ($4::uuid IS NULL OR t.assignee_team_id = $4)
         AND ($5::uuid IS NULL OR t.customer_id = $5) AND ($6::text IS NULL OR t.priority = $6)
         AND (NOT $7 OR t.closed_at IS NULL) AND (NOT $8 OR (t.closed_at IS NULL AND t.due_at < now()))
-        AND ($9::text IS NULL OR t.search_text LIKE $9 OR t.number = $10)"#;
+        AND ($9::text IS NULL OR t.id IN (SELECT id FROM tickets WHERE search_text LIKE $9 OR number = $10
+                 UNION SELECT ticket_id FROM ticket_events WHERE kind IN ('comment', 'note') AND lower(body) LIKE $9))
+        AND ($11::uuid IS NULL OR t.category_id IN (WITH RECURSIVE down(id) AS (
+                 SELECT $11::uuid UNION ALL SELECT c.id FROM categories c JOIN down ON c.parent_id = down.id)
+               SELECT id FROM down))"#;
     macro_rules! bind_filters {
         ($query:expr) => {
             $query
-                .bind(&q.status)
+                .bind(&status_ids)
                 .bind(q.type_id)
                 .bind(assignee)
                 .bind(q.team_id)
@@ -853,16 +928,35 @@ pub async fn list_tickets(
                 .bind(q.breached.unwrap_or(false))
                 .bind(&pattern)
                 .bind(number)
+                .bind(q.category_id)
         };
     }
+    // The optional filters are `($n IS NULL OR …)`: a generic plan cannot drop the unused
+    // ones, so each execution is planned for its actual values.
+    sqlx::query("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+        .execute(ctx.db())
+        .await?;
+    // Counting stops at REGISTER_COUNT_CAP + 1 ("10,000+"): exact totals of huge registers
+    // cost a full scan per page view.
     let total: i64 = bind_filters!(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM tickets t JOIN ticket_statuses s ON s.id = t.status_id WHERE {filter}"
+        "SELECT count(*) FROM (SELECT 1 FROM tickets t JOIN ticket_statuses s ON s.id = t.status_id
+          WHERE {filter} LIMIT {}) c",
+        REGISTER_COUNT_CAP + 1
     ))))
     .fetch_one(ctx.db())
     .await?;
     let rows: Vec<TicketRow> = bind_filters!(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{} WHERE {filter} ORDER BY COALESCE(t.closed_at IS NULL AND t.due_at < now(), false) DESC, t.number DESC LIMIT $11 OFFSET $12",
-        ticket_select!()
+        // Overdue open tickets lead, newest first within each part. Two index-friendly halves
+        // (each stops after the rows a page can need) instead of sorting every match.
+        "SELECT * FROM (
+            ({sel} WHERE {filter} AND t.closed_at IS NULL AND t.due_at < now()
+              ORDER BY t.number DESC LIMIT $12 + $13)
+            UNION ALL
+            ({sel} WHERE {filter} AND NOT $8
+                AND NOT COALESCE(t.closed_at IS NULL AND t.due_at < now(), false)
+              ORDER BY t.number DESC LIMIT $12 + $13)
+          ) r ORDER BY r.breached DESC, r.number DESC LIMIT $12 OFFSET $13",
+        sel = ticket_select!()
     ))))
     .bind(per_page)
     .bind((page - 1) * per_page)
@@ -949,9 +1043,13 @@ pub async fn comment(
     let mut c = Check::new();
     c.text("body", &req.body, 20_000);
     c.finish()?;
-    load_ticket(ctx.db(), id).await?;
+    let t = load_ticket(ctx.db(), id).await?;
     let kind = if req.internal { "note" } else { "comment" };
     let actor = ctx.user_id();
+    if let Some(user) = t.assignee_user_id.filter(|u| Some(*u) != actor) {
+        let text = format!("New {kind} on ticket #{}: {}", t.number, t.subject);
+        crate::notify::ticket(ctx.db(), user, "comment", id, &text).await?;
+    }
     let row: EventRow = sqlx::query_as(
         "INSERT INTO ticket_events (ticket_id, actor_id, kind, body) VALUES ($1, $2, $3, $4)
          RETURNING id, at, actor_id, kind, body, details",
@@ -997,6 +1095,9 @@ pub async fn assign(
     )
     .await?;
     let after = load_ticket(ctx.db(), id).await?;
+    if after.assignee_user_id != before.assignee_user_id {
+        notify_assignee(ctx.db(), &after, actor).await?;
+    }
     ctx.audit(
         "ticket.assign",
         Some("ticket"),
@@ -1042,6 +1143,260 @@ pub async fn events(
         .await?;
     ctx.commit().await?;
     Ok(Json(rows.into_iter().map(ev).collect()))
+}
+
+// ------------------------------------------------------------------ attachments
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/attachments", tag = "tickets",
+    responses((status = 200, body = Vec<FileDto>), (status = 404)))]
+pub async fn list_attachments(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<FileDto>>> {
+    ctx.require(perms::TICKETS_WORK)?;
+    load_ticket(ctx.db(), id).await?;
+    let list = files::attached(ctx.db(), Owner::Ticket, id).await?;
+    ctx.commit().await?;
+    Ok(Json(list))
+}
+
+/// Attaches a file: a raw body named by `?name=` with its `Content-Type`, or
+/// `multipart/form-data` with a file part. The type must be on the allow-list and match the
+/// bytes (415); the size is limited by `max_upload_bytes` (413).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", tag = "tickets", params(files::UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 404), (status = 413, body = hotline_wire::api::Problem),
+        (status = 415, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn upload_attachment(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Query(q): Query<files::UploadQuery>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<FileDto>)> {
+    ctx.require(perms::TICKETS_WORK)?;
+    load_ticket(ctx.db(), id).await?;
+    let stored = files::attach_upload(&state, &mut ctx, Owner::Ticket, id, q.name, req).await?;
+    let f = &stored.file;
+    attachment_changed(&mut ctx, id, "attached", &f.name, files::details(f)).await?;
+    stored.commit(ctx).await
+}
+
+/// Records an attachment change in the ticket's history and the audit log.
+async fn attachment_changed(
+    ctx: &mut TenantCtx,
+    id: Uuid,
+    kind: &str,
+    name: &str,
+    details: serde_json::Value,
+) -> ApiResult<()> {
+    let actor = ctx.user_id();
+    event(ctx.db(), id, actor, kind, name, details.clone()).await?;
+    sqlx::query("UPDATE tickets SET updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(ctx.db())
+        .await?;
+    let action = if kind == "attached" {
+        "ticket.attach"
+    } else {
+        "ticket.detach"
+    };
+    ctx.audit(action, Some("ticket"), Some(id.to_string()), details)
+        .await
+}
+
+/// Streams an attachment with its checked type, `nosniff` and an attachment disposition.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/attachments/{file_id}", tag = "tickets",
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404)))]
+pub async fn download_attachment(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path((id, file_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<Response> {
+    ctx.require(perms::TICKETS_WORK)?;
+    files::download_attached(&state, ctx, Owner::Ticket, id, file_id).await
+}
+
+/// Removes an attachment: its uploader may, others need `tickets.admin`.
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}/attachments/{file_id}", tag = "tickets",
+    responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_attachment(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path((id, file_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::TICKETS_WORK)?;
+    let f = files::attached_one(ctx.db(), Owner::Ticket, id, file_id).await?;
+    if f.uploaded_by.is_none() || f.uploaded_by != ctx.user_id() {
+        ctx.require(perms::TICKETS_ADMIN)?;
+    }
+    files::delete_row(ctx.db(), file_id).await?;
+    attachment_changed(&mut ctx, id, "detached", &f.name, files::details(&f)).await?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    files::remove_bytes(&state, tenant, file_id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ------------------------------------------------------------------ saved views
+
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    id: Uuid,
+    name: String,
+    shared: bool,
+    owner_id: Uuid,
+    filters: sqlx::types::Json<TicketViewFilters>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn view(r: ViewRow) -> TicketViewDto {
+    TicketViewDto {
+        id: r.id,
+        name: r.name,
+        shared: r.shared,
+        owner_id: r.owner_id,
+        filters: r.filters.0,
+        created_at: r.created_at,
+    }
+}
+
+const VIEW_COLS: &str = "id, name, shared, owner_id, filters, created_at";
+
+/// Fills the register query's absent filters from the saved view it names (the caller's own
+/// or a shared one); parameters given with the view win. `mine` means whoever opens it.
+async fn apply_view(
+    conn: &mut PgConnection,
+    user: Option<Uuid>,
+    mut q: TicketQuery,
+) -> ApiResult<TicketQuery> {
+    let Some(id) = q.view else {
+        return Ok(q);
+    };
+    let f: Option<sqlx::types::Json<TicketViewFilters>> = sqlx::query_scalar(
+        "SELECT filters FROM ticket_views WHERE id = $1 AND (shared OR owner_id = $2)",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_optional(conn)
+    .await?;
+    let f = f
+        .ok_or_else(|| ApiError::field("view", "no such saved view"))?
+        .0;
+    q.status = q.status.or(f.status);
+    q.type_id = q.type_id.or(f.type_id);
+    q.category_id = q.category_id.or(f.category_id);
+    q.priority = q.priority.or(f.priority);
+    q.assignee_user_id = q.assignee_user_id.or(f.assignee_user_id);
+    q.mine = q.mine.or(f.mine);
+    q.team_id = q.team_id.or(f.team_id);
+    q.customer_id = q.customer_id.or(f.customer_id);
+    q.open = q.open.or(f.open);
+    q.breached = q.breached.or(f.breached);
+    q.q = q.q.or(f.q);
+    Ok(q)
+}
+
+/// The caller's own views and the shared ones, shared first.
+#[utoipa::path(get, path = "/api/v1/ticket-views", tag = "tickets", responses((status = 200, body = Vec<TicketViewDto>)))]
+pub async fn list_views(mut ctx: TenantCtx) -> ApiResult<Json<Vec<TicketViewDto>>> {
+    ctx.require(perms::TICKETS_WORK)?;
+    let user = ctx.user_id();
+    let rows: Vec<ViewRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {VIEW_COLS} FROM ticket_views WHERE shared OR owner_id = $1 ORDER BY shared DESC, lower(name), id"
+    )))
+    .bind(user)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(rows.into_iter().map(view).collect()))
+}
+
+/// Saves the register's filters under a name; `shared` (for the whole tenant) needs
+/// `tickets.admin`.
+#[utoipa::path(post, path = "/api/v1/ticket-views", tag = "tickets", request_body = TicketViewInput,
+    responses((status = 201, body = TicketViewDto), (status = 403), (status = 409), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn create_view(
+    mut ctx: TenantCtx,
+    Json(req): Json<TicketViewInput>,
+) -> ApiResult<(StatusCode, Json<TicketViewDto>)> {
+    ctx.require(perms::TICKETS_WORK)?;
+    if req.shared {
+        ctx.require(perms::TICKETS_ADMIN)?;
+    }
+    let owner = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let f = &req.filters;
+    let mut c = Check::new();
+    c.text("name", &req.name, 80);
+    if f.priority
+        .as_deref()
+        .is_some_and(|p| !PRIORITIES.contains(&p))
+    {
+        c.fail("filters.priority", "must be low, normal, high or urgent");
+    }
+    c.max_len("filters.status", f.status.as_deref().unwrap_or(""), 40);
+    c.max_len("filters.q", f.q.as_deref().unwrap_or(""), 200);
+    c.finish()?;
+    let row: ViewRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO ticket_views (owner_id, name, shared, filters) VALUES ($1, $2, $3, $4) RETURNING {VIEW_COLS}"
+    )))
+    .bind(owner)
+    .bind(req.name.trim())
+    .bind(req.shared)
+    .bind(sqlx::types::Json(&req.filters))
+    .fetch_one(ctx.db())
+    .await
+    .map_err(|e| {
+        if unique_violation(&e).is_some() {
+            ApiError::Conflict {
+                code: "name_taken",
+                detail: "You already have a view with this name.".into(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    let v = view(row);
+    ctx.audit(
+        "ticket_view.create",
+        Some("ticket_view"),
+        Some(v.id.to_string()),
+        serde_json::json!({ "name": v.name, "shared": v.shared, "filters": v.filters }),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// Deletes a view: one's own, or (with `tickets.admin`) a shared one.
+#[utoipa::path(delete, path = "/api/v1/ticket-views/{id}", tag = "tickets", responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_view(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    ctx.require(perms::TICKETS_WORK)?;
+    let user = ctx.user_id();
+    let row: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT owner_id, name FROM ticket_views WHERE id = $1 AND (shared OR owner_id = $2)",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_optional(ctx.db())
+    .await?;
+    let (owner, name) = row.ok_or(ApiError::NotFound)?;
+    if Some(owner) != user {
+        ctx.require(perms::TICKETS_ADMIN)?;
+    }
+    sqlx::query("DELETE FROM ticket_views WHERE id = $1")
+        .bind(id)
+        .execute(ctx.db())
+        .await?;
+    ctx.audit(
+        "ticket_view.delete",
+        Some("ticket_view"),
+        Some(id.to_string()),
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

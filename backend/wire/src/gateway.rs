@@ -158,13 +158,25 @@ pub enum GatewayCommand {
         /// Call.
         call_id: Uuid,
     },
-    /// Bridge the call to another leg. Not available yet (WebRTC issue): answered with
-    /// [`GatewayEvent::CommandFailed`].
+    /// Bridge the call's audio to another answered call on the same gateway (callbacks, transfer
+    /// to a number: originate, then bridge). Each party hears the other; both stay recorded
+    /// (the right channel of each recording holds what its caller heard). Answered with
+    /// [`GatewayEvent::Bridged`] for both legs, or [`GatewayEvent::CommandFailed`]. When one
+    /// leg ends, the other gets [`GatewayEvent::BridgeEnded`] and hears silence until the
+    /// next media command. (WebRTC agent legs join in the WebRTC issue.)
     Bridge {
         /// Call.
         call_id: Uuid,
-        /// Target leg.
+        /// The other call's id (as a string; later also WebRTC leg ids).
         target: String,
+    },
+    /// Send DTMF digits to the far end: RFC 4733 telephone-events when negotiated, else in-band
+    /// tones. Answered with [`GatewayEvent::DtmfSent`] when the last digit went out.
+    SendDtmf {
+        /// Call.
+        call_id: Uuid,
+        /// `0-9`, `*`, `#`, `A-D`.
+        digits: String,
     },
     /// Place an outbound call (dialer, callbacks) through the gateway's trunk. The gateway
     /// answers with [`GatewayEvent::CallAnswered`] or [`GatewayEvent::Hangup`] (`rejected` with
@@ -201,6 +213,7 @@ impl GatewayCommand {
             | Self::MusicOnHold { call_id, .. }
             | Self::StopMedia { call_id }
             | Self::Bridge { call_id, .. }
+            | Self::SendDtmf { call_id, .. }
             | Self::Originate { call_id, .. }
             | Self::Hangup { call_id, .. } => *call_id,
         }
@@ -350,6 +363,33 @@ pub enum GatewayEvent {
         status: Option<u16>,
         /// When.
         at: DateTime<Utc>,
+    },
+    /// Digits of a `send_dtmf` command were sent.
+    DtmfSent {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// The digits.
+        digits: String,
+    },
+    /// The call's audio is now bridged to `peer` (sent for both legs).
+    Bridged {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// The other leg.
+        peer: Uuid,
+    },
+    /// The bridged peer left; this call now hears silence.
+    BridgeEnded {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// The leg that left.
+        peer: Uuid,
     },
     /// A command could not be executed.
     CommandFailed {

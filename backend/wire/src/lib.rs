@@ -5,7 +5,11 @@
 //! `utoipa` schemas for the backend's generated OpenAPI document.
 
 pub mod api;
+pub mod calls;
 pub mod crm;
+pub mod crm_import;
 pub mod gateway;
+pub mod notifications;
 pub mod permissions;
+pub mod sla;
 pub mod tickets;

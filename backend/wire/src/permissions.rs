@@ -37,6 +37,8 @@ permissions! {
     TICKETS_WORK = "tickets.work": "Create tickets, comment, and move them through their workflow";
     TICKETS_ADMIN = "tickets.admin": "Define ticket types, workflows, assignment rules and SLAs; take approval steps";
     SUPERVISE = "supervise": "Watch the center live and change agents' states";
+    RECORDINGS_READ = "recordings.read": "List, play and download call recordings";
+    IVR_WRITE = "ivr.write": "Build IVR flows, publish them and assign them to numbers";
 }
 
 /// Whether `key` names a permission in [`ALL`].

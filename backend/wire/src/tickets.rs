@@ -89,6 +89,18 @@ pub struct SlaPolicyDto {
     pub category_id: Option<Uuid>,
     pub priority: Option<String>,
     pub resolve_minutes: i32,
+    /// Count only the business calendar's working time (else 24/7).
+    #[serde(default)]
+    pub business_hours: bool,
+    /// Warn when this percentage of the time has elapsed (1–99); absent: no warning.
+    #[serde(default)]
+    pub warn_percent: Option<i32>,
+    /// On breach, reassign the ticket to this team (its least-loaded member).
+    #[serde(default)]
+    pub escalate_team_id: Option<Uuid>,
+    /// On breach, notify the supervisors of the ticket's team (else all supervisors).
+    #[serde(default)]
+    pub notify_supervisors: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +111,14 @@ pub struct SlaPolicyInput {
     #[serde(default)]
     pub priority: Option<String>,
     pub resolve_minutes: i32,
+    #[serde(default)]
+    pub business_hours: bool,
+    #[serde(default)]
+    pub warn_percent: Option<i32>,
+    #[serde(default)]
+    pub escalate_team_id: Option<Uuid>,
+    #[serde(default)]
+    pub notify_supervisors: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,6 +163,12 @@ pub struct TicketDto {
     pub due_at: Option<DateTime<Utc>>,
     /// Open and past its due time.
     pub breached: bool,
+    /// When the SLA warning starts (policy's `warn_percent` of the time elapsed).
+    #[serde(default)]
+    pub warn_at: Option<DateTime<Utc>>,
+    /// `none`, `ok`, `warning` or `breached`: what the register colours by.
+    #[serde(default)]
+    pub sla_state: crate::sla::SlaState,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -206,6 +232,81 @@ pub struct TicketQuery {
     pub open: Option<bool>,
     /// Only open tickets past their due time.
     pub breached: Option<bool>,
-    /// Text in subject, description or number.
+    /// Text in subject, description, comments and notes, or `#number`.
     pub q: Option<String>,
+    /// This category or any category below it.
+    pub category_id: Option<Uuid>,
+    /// A saved view ([`TicketViewDto`]) whose filters apply; parameters given alongside win.
+    pub view: Option<Uuid>,
+}
+
+/// A stored file: an attachment of a ticket or a knowledge-base article.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FileDto {
+    pub id: Uuid,
+    /// The file name as uploaded (path parts and control characters removed).
+    pub name: String,
+    /// Checked against the bytes on upload.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub uploaded_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The filters a saved view keeps: the register's filters without paging.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketViewFilters {
+    /// Status key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_user_id: Option<Uuid>,
+    /// Tickets assigned to whoever opens the view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mine: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+    /// Open and past the due time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breached: Option<bool>,
+    /// Search text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketViewInput {
+    pub name: String,
+    /// Visible to everyone in the tenant (needs `tickets.admin`); else only to its owner.
+    #[serde(default)]
+    pub shared: bool,
+    #[serde(default)]
+    pub filters: TicketViewFilters,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TicketViewDto {
+    pub id: Uuid,
+    pub name: String,
+    pub shared: bool,
+    pub owner_id: Uuid,
+    pub filters: TicketViewFilters,
+    pub created_at: DateTime<Utc>,
 }

@@ -10,12 +10,17 @@ use hotline_wire::crm::{
     AttachArticle, AttachedArticle, CategoryDto, CustomerDto, CustomerFieldDto, CustomerInput,
     CustomerLookup, InteractionDto, InteractionInput, InteractionUpdate, KbSearchResult, PhoneDto,
 };
+use hotline_wire::permissions as perm;
+use hotline_wire::tickets::{TicketDto, TicketInput, TicketTypeDto};
 use uuid::Uuid;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
+use yew_router::prelude::Link;
 
+use super::tickets::{priority_options, use_directory};
 use crate::api::{self, ApiError, FieldErrors};
+use crate::app::{use_app, Route};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 
@@ -359,7 +364,146 @@ fn interaction_pane(
                     }
                 </p>
             }
+            <TicketFromCall desk={desk.clone()} />
         </section>
+    }
+}
+
+/// "Create ticket" under the interaction form: saves the interaction (so the ticket links
+/// to it, its customer and category), creates the ticket, and shows its number and who the
+/// workflow assigned it to.
+#[function_component]
+fn TicketFromCall(p: &DeskProps) -> Html {
+    let i18n = use_i18n();
+    let app = use_app();
+    let desk = p.desk.clone();
+    let dir = use_directory();
+    let (types, _) = use_get::<Vec<TicketTypeDto>>("/ticket-types".into());
+    let type_id = use_state(String::new);
+    let subject = use_state(String::new);
+    let priority = use_state(|| "normal".to_string());
+    let created = use_state(|| None::<TicketDto>);
+    let failure = use_state(|| None::<ApiError>);
+    let busy = use_state(|| false);
+    // The confirmation appears below the form, inside a scrolling pane: bring it into view.
+    use_effect_with(created.as_ref().map(|t| t.id), |id| {
+        if id.is_some() {
+            if let Some(el) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("ticket-created"))
+            {
+                el.scroll_into_view_with_bool(false);
+            }
+        }
+    });
+    if !app.session.can(perm::TICKETS_WORK) {
+        return html! {};
+    }
+    let Load::Ready(ts) = &types else {
+        return html! {};
+    };
+    if ts.is_empty() {
+        return html! {};
+    }
+    let chosen: Option<Uuid> = type_id.parse().ok().or(ts.first().map(|t| t.id));
+    let onsubmit = {
+        let (desk, subject, priority, created, failure, busy, i18n) = (
+            desk.clone(),
+            subject.clone(),
+            priority.clone(),
+            created.clone(),
+            failure.clone(),
+            busy.clone(),
+            i18n.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(type_id) = chosen else { return };
+            let (desk, subject, priority, created, failure, busy, i18n) = (
+                desk.clone(),
+                subject.clone(),
+                priority.clone(),
+                created.clone(),
+                failure.clone(),
+                busy.clone(),
+                i18n.clone(),
+            );
+            busy.set(true);
+            failure.set(None);
+            spawn(async move {
+                let r = match desk.save().await {
+                    Ok(i) => {
+                        let typed = subject.trim().to_string();
+                        let subject_text = if !typed.is_empty() {
+                            typed
+                        } else if !i.category_path.is_empty() {
+                            i.category_path.join(" › ")
+                        } else {
+                            i18n.t("agent-ticket-default-subject")
+                        };
+                        api::post::<_, TicketDto>(
+                            "/tickets",
+                            &TicketInput {
+                                type_id,
+                                subject: subject_text,
+                                description: i.notes.clone(),
+                                category_id: i.category_id,
+                                priority: Some((*priority).clone()),
+                                customer_id: i.customer_id,
+                                interaction_id: Some(i.id),
+                                assignee_user_id: None,
+                                assignee_team_id: None,
+                            },
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                };
+                busy.set(false);
+                match r {
+                    Ok(t) => {
+                        subject.set(String::new());
+                        created.set(Some(t));
+                    }
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let type_opts: Vec<(String, String)> = ts
+        .iter()
+        .map(|t| (t.id.to_string(), t.name.clone()))
+        .collect();
+    html! {
+        <form id="ticket-from-call" class="ticket-from-call" {onsubmit}>
+            <h3>{ i18n.t("agent-ticket") }</h3>
+            <div class="row">
+                if ts.len() > 1 {
+                    <SelectField id="new-ticket-type" label={i18n.t("ticket-type")}
+                        value={chosen.map(|c| c.to_string()).unwrap_or_default()} options={type_opts}
+                        onchange={let t = type_id.clone(); Callback::from(move |v| t.set(v))} />
+                }
+                <SelectField id="new-ticket-priority" label={i18n.t("ticket-priority")} value={(*priority).clone()}
+                    options={priority_options(&i18n)} onchange={let p = priority.clone(); Callback::from(move |v| p.set(v))} />
+            </div>
+            <TextField id="new-ticket-subject" label={i18n.t("ticket-subject")} value={(*subject).clone()}
+                oninput={let s = subject.clone(); Callback::from(move |v| s.set(v))}
+                hint={Some(i18n.t("agent-ticket-subject-hint"))} />
+            <button type="submit" id="new-ticket-create" class="primary" disabled={*busy}>{ i18n.t("agent-ticket-create") }</button>
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            if let Some(t) = &*created {
+                <div class="alert ok" id="ticket-created" role="status">
+                    <p>
+                        { i18n.ta("agent-ticket-created", &[
+                            ("number", t.number.to_string().into()),
+                            ("who", dir.assignee(&i18n, t.assignee_user_id, t.assignee_team_id).into()),
+                        ]) }
+                        { " " }
+                        <Link<Route> to={Route::Ticket { id: t.id.to_string() }}>{ i18n.t("agent-ticket-open") }</Link<Route>>
+                    </p>
+                </div>
+            }
+        </form>
     }
 }
 

@@ -3,8 +3,11 @@
 pub mod agent;
 pub mod audit;
 pub mod auth;
+pub mod crm;
+pub mod kb;
 pub mod org;
 pub mod platform;
+pub mod tickets;
 pub mod users;
 
 /// A query-string parameter of the current URL.

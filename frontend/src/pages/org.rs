@@ -19,7 +19,7 @@ use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 
 /// Saves an editor's input: POST to `base` when creating, PUT to `base/{id}` when editing.
-async fn save<B: Serialize, T: DeserializeOwned>(
+pub(crate) async fn save<B: Serialize, T: DeserializeOwned>(
     base: &str,
     id: Option<Uuid>,
     body: &B,
@@ -79,7 +79,7 @@ fn DeleteButton(p: &DeleteProps) -> Html {
 
 /// The edit-or-create panel state shared by these pages.
 #[hook]
-fn use_selection() -> (Option<Uuid>, Callback<Option<Uuid>>) {
+pub(crate) fn use_selection() -> (Option<Uuid>, Callback<Option<Uuid>>) {
     let sel = use_state(|| None::<Uuid>);
     let set = {
         let sel = sel.clone();
@@ -88,7 +88,12 @@ fn use_selection() -> (Option<Uuid>, Callback<Option<Uuid>>) {
     (*sel, set)
 }
 
-fn edit_button(i18n: &I18n, name: &str, id: Uuid, select: &Callback<Option<Uuid>>) -> Html {
+pub(crate) fn edit_button(
+    i18n: &I18n,
+    name: &str,
+    id: Uuid,
+    select: &Callback<Option<Uuid>>,
+) -> Html {
     let select = select.clone();
     html! {
         <button type="button" class="link" onclick={move |_| select.emit(Some(id))}
@@ -97,7 +102,7 @@ fn edit_button(i18n: &I18n, name: &str, id: Uuid, select: &Callback<Option<Uuid>
 }
 
 /// The card title and cancel link of an editor.
-fn editor_head(
+pub(crate) fn editor_head(
     i18n: &I18n,
     editing: bool,
     new_key: &str,

@@ -2,6 +2,7 @@
 //! a jitter buffer, the IVR, and the stereo recording (left: caller, right: what the caller
 //! heard from us).
 
+use super::dtmf_send::{self, DtmfOut, DtmfSender};
 use super::g711::G711;
 use super::jitter::{JitterBuffer, FRAME};
 use super::rtp::{self, DtmfReceiver, RecvStats, RtpPacket};
@@ -102,8 +103,59 @@ pub enum MediaCtl {
         /// Whether we may send.
         send: bool,
     },
+    /// Send DTMF digits to the far end.
+    SendDtmf(String),
+    /// Exchange audio with another call's media task (replaces an earlier bridge).
+    Bridge {
+        /// The other call.
+        peer: Uuid,
+        /// Our caller's audio, to the peer.
+        tx: mpsc::Sender<Vec<i16>>,
+        /// The peer's caller audio, for us to send.
+        rx: mpsc::Receiver<Vec<i16>>,
+    },
     /// The call is over: finish the recording and stop.
     Stop,
+}
+
+/// A live bridge to another call's media task.
+struct Bridge {
+    peer: Uuid,
+    tx: mpsc::Sender<Vec<i16>>,
+    rx: mpsc::Receiver<Vec<i16>>,
+    queue: VecDeque<Vec<i16>>,
+}
+
+impl Bridge {
+    /// Sends our caller's frame and mixes the peer's next frame into `out`; `false` once the
+    /// peer is gone.
+    fn exchange(&mut self, caller: &[i16], out: &mut [i16]) -> bool {
+        use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
+        let mut alive = !matches!(
+            self.tx.try_send(caller.to_vec()),
+            Err(TrySendError::Closed(_))
+        );
+        loop {
+            match self.rx.try_recv() {
+                Ok(f) => self.queue.push_back(f),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    alive = false;
+                    break;
+                }
+            }
+        }
+        // The two tasks tick independently: keep at most 60 ms queued (bounded delay).
+        while self.queue.len() > 3 {
+            self.queue.pop_front();
+        }
+        if let Some(f) = self.queue.pop_front() {
+            for (o, p) in out.iter_mut().zip(f) {
+                *o = o.saturating_add(p);
+            }
+        }
+        alive
+    }
 }
 
 /// Everything a media task needs.
@@ -202,6 +254,8 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
     let mut dec = Vec::with_capacity(FRAME);
     let mut interleaved = Vec::with_capacity(2 * FRAME);
     let mut hangup_requested = false;
+    let mut dtmf_out = DtmfSender::default();
+    let mut bridge: Option<Bridge> = None;
     let mut voicemails = 0u32;
     loop {
         let now_ms = ticks * 20;
@@ -211,6 +265,18 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
                 None | Some(MediaCtl::Stop) => break,
                 Some(MediaCtl::Ivr(cmd)) => ivr.command(now_ms, cmd),
                 Some(MediaCtl::InfoDtmf(d)) => digits.push((d, DtmfSource::SipInfo)),
+                Some(MediaCtl::SendDtmf(d)) => {
+                    if let Err(bad) = dtmf_out.send(&d) {
+                        let _ = events.send(GatewayEvent::CommandFailed {
+                            call_id,
+                            reason: format!("invalid DTMF digit {bad:?}"),
+                        });
+                    }
+                }
+                Some(MediaCtl::Bridge { peer, tx, rx }) => {
+                    bridge = Some(Bridge { peer, tx, rx, queue: VecDeque::new() });
+                    let _ = events.send(GatewayEvent::Bridged { call_id, tenant_id, peer });
+                }
                 Some(MediaCtl::Remote { addr, send: s }) => {
                     if addr != remote {
                         remote = addr;
@@ -245,11 +311,34 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
             _ = tick.tick() => {
                 ticks += 1;
                 let caller = jitter.pop();
-                let out = ivr.tick(now_ms, &caller);
+                let mut out = ivr.tick(now_ms, &caller);
+                if let Some(b) = bridge.as_mut() {
+                    if !b.exchange(&caller, &mut out) {
+                        let peer = b.peer;
+                        bridge = None;
+                        let _ = events.send(GatewayEvent::BridgeEnded { call_id, tenant_id, peer });
+                    }
+                }
+                let dtmf = dtmf_out.tick(ts, telephone_event.is_some());
+                if let DtmfOut::Tone { digit, at } = dtmf {
+                    dtmf_send::mix_tone(&mut out, digit, at);
+                }
+                for digits in dtmf_out.take_finished() {
+                    let _ = events.send(GatewayEvent::DtmfSent { call_id, tenant_id, digits });
+                }
                 if send {
-                    enc.clear();
-                    codec.encode(&out, &mut enc);
-                    rtp::write_rtp(&mut pkt, codec.payload_type(), ticks == 1, seq, ts, ssrc, &enc);
+                    match (dtmf, telephone_event) {
+                        (DtmfOut::Event { payload, marker, timestamp }, Some(pt)) => {
+                            enc.clear();
+                            enc.extend_from_slice(&payload);
+                            rtp::write_rtp(&mut pkt, pt, marker, seq, timestamp, ssrc, &enc);
+                        }
+                        _ => {
+                            enc.clear();
+                            codec.encode(&out, &mut enc);
+                            rtp::write_rtp(&mut pkt, codec.payload_type(), ticks == 1, seq, ts, ssrc, &enc);
+                        }
+                    }
                     if sockets.rtp.send_to(&pkt, remote).await.is_ok() {
                         metrics::RTP_OUT.add(1);
                         sent_packets = sent_packets.wrapping_add(1);

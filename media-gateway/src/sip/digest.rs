@@ -75,6 +75,26 @@ pub fn verify(creds: &Credentials, method: &str, ha1: &str) -> bool {
     expected.eq_ignore_ascii_case(&creds.response)
 }
 
+/// A stateless nonce `"<unix time>.<mac>"` bound to `secret` (no server-side nonce table, so
+/// retransmissions and a restart of the call layer need no state).
+pub fn make_nonce(secret: &str, unix_time: i64) -> String {
+    format!(
+        "{unix_time}.{}",
+        &md5_hex(&format!("{secret}:{unix_time}"))[..16]
+    )
+}
+
+/// Whether `nonce` was made by [`make_nonce`] with `secret` less than five minutes before `now`.
+pub fn nonce_fresh(secret: &str, nonce: &str, now: i64) -> bool {
+    nonce.split_once('.').is_some_and(|(ts, mac)| {
+        ts.parse::<i64>().is_ok_and(|t| {
+            (0..300).contains(&(now - t))
+                && mac.len() == 16
+                && md5_hex(&format!("{secret}:{t}")).starts_with(mac)
+        })
+    })
+}
+
 /// A `WWW-Authenticate` challenge value.
 pub fn challenge(realm: &str, nonce: &str) -> String {
     format!("Digest realm=\"{realm}\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"")

@@ -92,6 +92,8 @@ pub enum Event {
         peer: Peer,
         /// The accepted SDP offer.
         offer: AcceptedOffer,
+        /// `Proxy-Authorization` header value, if the caller sent one (trunk digest auth).
+        proxy_authorization: Option<String>,
     },
     /// ACK received for our 200 OK.
     Confirmed {
@@ -484,6 +486,7 @@ impl Endpoint {
         let caller = msg::uri_user(&msg::uri_of(&from))
             .map(|u| msg::to_e164(&u))
             .unwrap_or_default();
+        let proxy_authorization = msg::header(h, "proxy-authorization");
         let remote_target = msg::header(h, "contact")
             .map(|c| msg::uri_of(&c))
             .filter(|c| c.starts_with("sip"))
@@ -525,6 +528,7 @@ impl Endpoint {
             sip_call_id: call_id,
             peer,
             offer,
+            proxy_authorization,
         });
     }
 

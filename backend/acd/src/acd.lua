@@ -1,0 +1,281 @@
+-- Hotline ACD: one atomic step of the reservation state machine (the same rules as
+-- src/model.rs, which is the specification; tests/redis_model.rs checks they agree).
+-- KEYS[1] agents hash, KEYS[2] queues hash, KEYS[3] calls hash, KEYS[4] meta hash; all four
+-- carry the tenant's hash tag {t:<tenant>} so the script also runs on Redis Cluster.
+-- ARGV[1] = now (ms), ARGV[2] = operation, ARGV[3..] = its arguments.
+-- Returns {"ok", event json...} or {"err", code}.
+
+local AK, QK, CK, MK = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now = tonumber(ARGV[1])
+local op = ARGV[2]
+
+local function load(key)
+  local t = {}
+  local raw = redis.call('HGETALL', key)
+  for i = 1, #raw, 2 do t[raw[i]] = cjson.decode(raw[i + 1]) end
+  return t
+end
+
+local agents, queues, calls = load(AK), load(QK), load(CK)
+local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
+local events = {}
+
+local function emit(ev, call, agent, to, waited)
+  events[#events + 1] = cjson.encode({ev = ev, call = call or '', agent = agent or '',
+    to = to or '', waited_ms = waited or 0})
+end
+
+local function sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
+
+local function skills(s)
+  local out = {}
+  for part in string.gmatch(s or '', '[^,]+') do
+    local k, v = string.match(part, '^([^=]*)=(.*)$')
+    if k then out[#out + 1] = {k, tonumber(v) or 0} else out[#out + 1] = {part, 0} end
+  end
+  return out
+end
+
+local function level(agent, name)
+  for _, p in ipairs(skills(agent.skills)) do
+    if p[1] == name then return p[2] end
+  end
+  return nil
+end
+
+local function serves(agent, qid)
+  for q in string.gmatch(agent.queues or '', '[^,]+') do
+    if q == qid then return true end
+  end
+  return false
+end
+
+local function eligible(agent, qid, queue)
+  if agent.state ~= 'ready' or not serves(agent, qid) then return false end
+  for _, req in ipairs(skills(queue.skills)) do
+    local l = level(agent, req[1])
+    if l == nil or l < req[2] then return false end
+  end
+  return true
+end
+
+local function score(agent, queue)
+  local s = 0
+  for _, req in ipairs(skills(queue.skills)) do s = s + (level(agent, req[1]) or 0) end
+  return s
+end
+
+local function fail(code) return {'err', code} end
+
+local function dispatch()
+  local waiting = {}
+  for id, c in pairs(calls) do
+    if c.state == 'waiting' then waiting[#waiting + 1] = id end
+  end
+  table.sort(waiting, function(a, b)
+    local ca, cb = calls[a], calls[b]
+    if ca.priority ~= cb.priority then return ca.priority > cb.priority end
+    if ca.seq ~= cb.seq then return ca.seq < cb.seq end
+    return a < b
+  end)
+  local agent_ids = sorted_keys(agents)
+  for _, cid in ipairs(waiting) do
+    local c = calls[cid]
+    local queue = queues[c.queue]
+    if queue then
+      local cands = {}
+      for _, aid in ipairs(agent_ids) do
+        if eligible(agents[aid], c.queue, queue) then cands[#cands + 1] = aid end
+      end
+      if #cands > 0 then
+        local chosen
+        if queue.strategy == 'round_robin' then
+          for _, aid in ipairs(cands) do
+            if aid > (queue.last_agent or '') then chosen = aid break end
+          end
+          chosen = chosen or cands[1]
+          queue.last_agent = chosen
+          dirty_q[c.queue] = true
+        else
+          local function key(a)
+            if queue.strategy == 'fewest_calls' then return 0, a.answered, a.idle_since end
+            if queue.strategy == 'skills' then return -score(a, queue), 0, a.idle_since end
+            return 0, 0, a.idle_since
+          end
+          for _, aid in ipairs(cands) do
+            if chosen == nil then
+              chosen = aid
+            else
+              local x1, x2, x3 = key(agents[aid])
+              local y1, y2, y3 = key(agents[chosen])
+              if x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3))) then
+                chosen = aid
+              end
+            end
+          end
+        end
+        local a = agents[chosen]
+        a.state = 'ringing'
+        a.call = cid
+        dirty_a[chosen] = true
+        c.state = 'offered'
+        c.agent = chosen
+        c['until'] = now + queue.ring_timeout_ms
+        dirty_c[cid] = true
+        emit('offered', cid, chosen)
+      end
+    end
+  end
+end
+
+local function new_agent()
+  return {state = '', reason = '', call = '', ['until'] = 0, idle_since = 0, answered = 0,
+    queues = '', skills = ''}
+end
+
+if op == 'queue' then
+  local id, cfg = ARGV[3], cjson.decode(ARGV[4])
+  local ok = false
+  for _, s in ipairs({'longest_idle', 'round_robin', 'fewest_calls', 'skills'}) do
+    if cfg.strategy == s then ok = true end
+  end
+  if not ok then return fail('bad_value') end
+  cfg.last_agent = queues[id] and queues[id].last_agent or ''
+  queues[id] = cfg
+  dirty_q[id] = true
+elseif op == 'login' then
+  local id = ARGV[3]
+  local a = agents[id]
+  if a and a.state ~= '' and a.state ~= 'logged_out' then return fail('busy') end
+  a = new_agent()
+  a.state, a.reason, a.idle_since, a.queues, a.skills = 'not_ready', 'login', now, ARGV[4], ARGV[5]
+  agents[id] = a
+  dirty_a[id] = true
+elseif op == 'set_state' then
+  local id, state, reason = ARGV[3], ARGV[4], ARGV[5]
+  local a = agents[id]
+  if not a then return fail('unknown_agent') end
+  if state ~= 'ready' and state ~= 'not_ready' and state ~= 'break' and state ~= 'logged_out' then
+    return fail('bad_value')
+  end
+  if a.state == 'ringing' or a.state == 'on_call' then return fail('busy') end
+  if a.state == 'logged_out' and state ~= 'logged_out' then return fail('logged_out') end
+  if state == 'ready' and a.state ~= 'ready' then a.idle_since = now end
+  a.state = state
+  if state == 'not_ready' then a.reason = reason else a.reason = '' end
+  a['until'] = 0
+  dirty_a[id] = true
+elseif op == 'arrive' then
+  local id, qid, prio = ARGV[3], ARGV[4], tonumber(ARGV[5])
+  if calls[id] then return fail('call_exists') end
+  if not queues[qid] then return fail('unknown_queue') end
+  local seq = redis.call('HINCRBY', MK, 'seq', 1)
+  calls[id] = {queue = qid, priority = prio, seq = seq, enqueued_at = now, state = 'waiting',
+    agent = '', ['until'] = 0}
+  dirty_c[id] = true
+elseif op == 'answer' or op == 'reject' then
+  local aid, cid = ARGV[3], ARGV[4]
+  local c = calls[cid]
+  if not c then return fail('unknown_call') end
+  local a = agents[aid]
+  if not a then return fail('unknown_agent') end
+  if c.state ~= 'offered' or c.agent ~= aid then return fail('not_offered') end
+  if op == 'answer' then
+    c.state, c['until'] = 'connected', 0
+    a.state = 'on_call'
+    a.answered = a.answered + 1
+    emit('connected', cid, aid)
+  else
+    c.state, c.agent, c['until'] = 'waiting', '', 0
+    a.state, a.reason, a.call = 'not_ready', 'rejected', ''
+    emit('rejected', cid, aid)
+  end
+  dirty_a[aid] = true
+  dirty_c[cid] = true
+elseif op == 'hangup' then
+  local cid = ARGV[3]
+  local c = calls[cid]
+  if not c then return fail('unknown_call') end
+  calls[cid] = nil
+  removed_c[cid] = true
+  local a = agents[c.agent]
+  if c.state == 'connected' then
+    local wrapup = queues[c.queue] and queues[c.queue].wrapup_ms or 0
+    if a then
+      a.call = ''
+      if wrapup == 0 then
+        a.state, a.idle_since = 'ready', now
+      else
+        a.state, a['until'] = 'wrap_up', now + wrapup
+      end
+      dirty_a[c.agent] = true
+    end
+    emit('completed', cid, c.agent)
+  else
+    if c.state == 'offered' and a then
+      a.state, a.call = 'ready', ''
+      dirty_a[c.agent] = true
+    end
+    local waited = now - c.enqueued_at
+    if waited < 0 then waited = 0 end
+    emit('abandoned', cid, '', '', waited)
+  end
+elseif op == 'tick' then
+  for _, aid in ipairs(sorted_keys(agents)) do
+    local a = agents[aid]
+    if a.state == 'wrap_up' and a['until'] <= now then
+      a.state, a['until'], a.idle_since = 'ready', 0, now
+      dirty_a[aid] = true
+      emit('wrapup_ended', '', aid)
+    end
+  end
+  for _, cid in ipairs(sorted_keys(calls)) do
+    local c = calls[cid]
+    if c.state == 'offered' and c['until'] <= now then
+      local aid = c.agent
+      c.state, c.agent, c['until'] = 'waiting', '', 0
+      dirty_c[cid] = true
+      local a = agents[aid]
+      if a then
+        a.state, a.reason, a.call = 'not_ready', 'missed', ''
+        dirty_a[aid] = true
+      end
+      emit('ring_no_answer', cid, aid)
+    elseif c.state == 'waiting' then
+      local q = queues[c.queue]
+      if q and q.max_wait_ms > 0 and q.overflow ~= '' and now - c.enqueued_at >= q.max_wait_ms
+        and (q.overflow == 'voicemail' or queues[q.overflow]) then
+        local to = q.overflow
+        if to == 'voicemail' then
+          calls[cid] = nil
+          removed_c[cid] = true
+        else
+          c.queue, c.enqueued_at = to, now
+          dirty_c[cid] = true
+        end
+        emit('overflowed', cid, '', to)
+      end
+    end
+  end
+else
+  return fail('bad_value')
+end
+
+dispatch()
+
+for id in pairs(dirty_a) do redis.call('HSET', AK, id, cjson.encode(agents[id])) end
+for id in pairs(dirty_q) do redis.call('HSET', QK, id, cjson.encode(queues[id])) end
+for id in pairs(removed_c) do
+  if calls[id] == nil then redis.call('HDEL', CK, id) end
+end
+for id in pairs(dirty_c) do
+  if calls[id] ~= nil then redis.call('HSET', CK, id, cjson.encode(calls[id])) end
+end
+local out = {'ok'}
+for _, e in ipairs(events) do out[#out + 1] = e end
+return out

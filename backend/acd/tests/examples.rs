@@ -1,0 +1,199 @@
+//! Worked examples of each strategy and timeout, as a supervisor would describe them.
+
+use hotline_acd::model::{Acd, Event, Op, QueueRec};
+
+fn queue(strategy: &str, skills: &str) -> QueueRec {
+    QueueRec {
+        strategy: strategy.into(),
+        skills: skills.into(),
+        ring_timeout_ms: 10_000,
+        wrapup_ms: 5_000,
+        ..QueueRec::default()
+    }
+}
+
+fn setup(strategy: &str, skills: &str, agents: &[(&str, &str)]) -> Acd {
+    let mut acd = Acd::default();
+    acd.apply(
+        0,
+        &Op::Queue {
+            id: "q".into(),
+            cfg: queue(strategy, skills),
+        },
+    )
+    .unwrap();
+    for (i, (a, sk)) in agents.iter().enumerate() {
+        acd.apply(
+            0,
+            &Op::Login {
+                agent: a.to_string(),
+                queues: "q".into(),
+                skills: sk.to_string(),
+            },
+        )
+        .unwrap();
+        // a1 becomes ready first, so it has waited longest.
+        acd.apply(100 * (i as u64 + 1), &ready(a)).unwrap();
+    }
+    acd
+}
+
+fn ready(a: &str) -> Op {
+    Op::SetState {
+        agent: a.into(),
+        state: "ready".into(),
+        reason: String::new(),
+    }
+}
+
+fn arrive(acd: &mut Acd, now: u64, call: &str, priority: u64) -> Vec<Event> {
+    acd.apply(
+        now,
+        &Op::Arrive {
+            call: call.into(),
+            queue: "q".into(),
+            priority,
+        },
+    )
+    .unwrap()
+}
+
+fn offered_to(evs: &[Event]) -> Vec<(String, String)> {
+    evs.iter()
+        .filter(|e| e.ev == "offered")
+        .map(|e| (e.call.clone(), e.agent.clone()))
+        .collect()
+}
+
+#[test]
+fn longest_idle_agent_gets_the_call() {
+    let mut acd = setup("longest_idle", "", &[("a2", ""), ("a1", "")]);
+    // a2 logged in and became ready first.
+    let evs = arrive(&mut acd, 1_000, "c1", 0);
+    assert_eq!(offered_to(&evs), vec![("c1".into(), "a2".into())]);
+}
+
+#[test]
+fn skills_strategy_requires_minimum_then_prefers_best_level() {
+    let mut acd = setup(
+        "skills",
+        "water=3",
+        &[("a1", "water=2"), ("a2", "water=5"), ("a3", "water=9")],
+    );
+    let evs = arrive(&mut acd, 1_000, "c1", 0);
+    assert_eq!(offered_to(&evs), vec![("c1".into(), "a3".into())]);
+    let evs = arrive(&mut acd, 1_001, "c2", 0);
+    assert_eq!(offered_to(&evs), vec![("c2".into(), "a2".into())]);
+    // a1 lacks the minimum level: the third call waits.
+    let evs = arrive(&mut acd, 1_002, "c3", 0);
+    assert!(offered_to(&evs).is_empty());
+    assert_eq!(acd.position("c3"), Some(1));
+}
+
+#[test]
+fn round_robin_cycles_through_agents() {
+    let mut acd = setup("round_robin", "", &[("a1", ""), ("a2", ""), ("a3", "")]);
+    let mut order = Vec::new();
+    for (i, c) in ["c1", "c2", "c3", "c4"].iter().enumerate() {
+        let now = 1_000 + i as u64;
+        let evs = arrive(&mut acd, now, c, 0);
+        let (_, agent) = offered_to(&evs)[0].clone();
+        acd.apply(
+            now,
+            &Op::Answer {
+                agent: agent.clone(),
+                call: c.to_string(),
+            },
+        )
+        .unwrap();
+        acd.apply(
+            now,
+            &Op::Hangup {
+                call: c.to_string(),
+            },
+        )
+        .unwrap();
+        acd.apply(now + 10_000, &Op::Tick).unwrap();
+        order.push(agent);
+    }
+    assert_eq!(order, vec!["a1", "a2", "a3", "a1"]);
+}
+
+#[test]
+fn priority_jumps_the_queue_and_ring_no_answer_returns_the_call_to_the_head() {
+    let mut acd = setup("longest_idle", "", &[]);
+    arrive(&mut acd, 1_000, "low", 0);
+    arrive(&mut acd, 1_001, "vip", 5);
+    assert_eq!(acd.position("vip"), Some(1));
+    assert_eq!(acd.position("low"), Some(2));
+    acd.apply(
+        1_002,
+        &Op::Login {
+            agent: "a1".into(),
+            queues: "q".into(),
+            skills: String::new(),
+        },
+    )
+    .unwrap();
+    let evs = acd.apply(1_003, &ready("a1")).unwrap();
+    assert_eq!(offered_to(&evs), vec![("vip".into(), "a1".into())]);
+    // Nobody answers within 10 s: the call goes back first in line, the agent to "missed".
+    let evs = acd.apply(11_003, &Op::Tick).unwrap();
+    assert_eq!(evs[0].ev, "ring_no_answer");
+    assert_eq!(acd.agents["a1"].state, "not_ready");
+    assert_eq!(acd.agents["a1"].reason, "missed");
+    assert_eq!(acd.position("vip"), Some(1));
+}
+
+#[test]
+fn overflow_to_voicemail_after_max_wait_and_abandon_is_reported() {
+    let mut acd = Acd::default();
+    let mut q = queue("longest_idle", "");
+    q.max_wait_ms = 30_000;
+    q.overflow = "voicemail".into();
+    acd.apply(
+        0,
+        &Op::Queue {
+            id: "q".into(),
+            cfg: q,
+        },
+    )
+    .unwrap();
+    arrive(&mut acd, 0, "c1", 0);
+    arrive(&mut acd, 10_000, "c2", 0);
+    let evs = acd.apply(30_000, &Op::Tick).unwrap();
+    assert_eq!(
+        (evs[0].ev.as_str(), evs[0].call.as_str(), evs[0].to.as_str()),
+        ("overflowed", "c1", "voicemail")
+    );
+    let evs = acd
+        .apply(32_000, &Op::Hangup { call: "c2".into() })
+        .unwrap();
+    assert_eq!(
+        (evs[0].ev.as_str(), evs[0].waited_ms),
+        ("abandoned", 22_000)
+    );
+    assert!(acd.calls.is_empty());
+}
+
+#[test]
+fn wrap_up_holds_the_agent_then_returns_them_ready() {
+    let mut acd = setup("longest_idle", "", &[("a1", "")]);
+    arrive(&mut acd, 1_000, "c1", 0);
+    acd.apply(
+        1_000,
+        &Op::Answer {
+            agent: "a1".into(),
+            call: "c1".into(),
+        },
+    )
+    .unwrap();
+    assert!(acd.apply(1_500, &ready("a1")).is_err(), "busy on a call");
+    acd.apply(2_000, &Op::Hangup { call: "c1".into() }).unwrap();
+    assert_eq!(acd.agents["a1"].state, "wrap_up");
+    let evs = arrive(&mut acd, 3_000, "c2", 0);
+    assert!(offered_to(&evs).is_empty(), "no offer during wrap-up");
+    let evs = acd.apply(7_000, &Op::Tick).unwrap();
+    assert_eq!(evs[0].ev, "wrapup_ended");
+    assert_eq!(offered_to(&evs), vec![("c2".into(), "a1".into())]);
+}

@@ -1,0 +1,167 @@
+//! The Lua script against the model on a real Redis (`REDIS_URL`, default 127.0.0.1:6379):
+//! the same random operation sequences must give the same events, the same refusals and the
+//! same stored state after every step.
+
+mod common;
+
+use common::*;
+use hotline_acd::model::Acd;
+use hotline_acd::redis_acd::{self, Keys, RedisAcdError};
+use proptest::prelude::*;
+
+fn connection() -> redis::Connection {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("Redis must be running for the ACD tests (REDIS_URL)")
+}
+
+fn cleanup(con: &mut redis::Connection, keys: &Keys) {
+    let _: () = redis::cmd("DEL")
+        .arg(&keys.agents)
+        .arg(&keys.queues)
+        .arg(&keys.calls)
+        .arg(&keys.meta)
+        .query(con)
+        .unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 60, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lua_script_behaves_exactly_like_the_model(
+        setup in queues(),
+        steps in prop::collection::vec(step(), 1..80),
+    ) {
+        let mut con = connection();
+        let script = redis_acd::script();
+        let keys = Keys::for_tenant(&format!("acd-test-{}", std::process::id() as u64 * 1_000_000 + fastrand_like()));
+        cleanup(&mut con, &keys);
+        let mut model = Acd::default();
+        let mut now = 1_000u64;
+        for op in &setup {
+            let want = model.apply(now, op).unwrap();
+            let got = redis_acd::apply(&mut con, &script, &keys, now, op).unwrap();
+            prop_assert_eq!(got, want);
+        }
+        let mut next_call = 0;
+        let result = (|| -> Result<(), TestCaseError> {
+            for (dt, st) in steps {
+                now += dt;
+                let op = resolve(&model, &st, &mut next_call);
+                let want = model.apply(now, &op);
+                let got = redis_acd::apply(&mut con, &script, &keys, now, &op);
+                match (want, got) {
+                    (Ok(w), Ok(g)) => prop_assert_eq!(g, w, "events of {:?}", op),
+                    (Err(w), Err(RedisAcdError::Acd(g))) => prop_assert_eq!(g, w, "refusal of {:?}", op),
+                    (w, g) => prop_assert!(false, "{:?}: model {:?}, redis {:?}", op, w, g),
+                }
+                let stored = redis_acd::snapshot(&mut con, &keys).unwrap();
+                prop_assert_eq!(&stored, &model, "state after {:?}", op);
+            }
+            Ok(())
+        })();
+        cleanup(&mut con, &keys);
+        result?;
+    }
+}
+
+/// A per-case number without another dependency.
+fn fastrand_like() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn two_processes_racing_for_one_agent_get_one_offer() {
+    // Atomicity: many connections arriving calls at once never offer one agent two calls.
+    let script = redis_acd::script();
+    let keys = Keys::for_tenant(&format!("acd-race-{}", std::process::id()));
+    let mut con = connection();
+    cleanup(&mut con, &keys);
+    let q = hotline_acd::QueueRec {
+        strategy: "longest_idle".into(),
+        ring_timeout_ms: 10_000,
+        ..Default::default()
+    };
+    redis_acd::apply(
+        &mut con,
+        &script,
+        &keys,
+        0,
+        &hotline_acd::Op::Queue {
+            id: "q".into(),
+            cfg: q,
+        },
+    )
+    .unwrap();
+    for a in ["a1", "a2"] {
+        redis_acd::apply(
+            &mut con,
+            &script,
+            &keys,
+            0,
+            &hotline_acd::Op::Login {
+                agent: a.into(),
+                queues: "q".into(),
+                skills: String::new(),
+            },
+        )
+        .unwrap();
+        redis_acd::apply(
+            &mut con,
+            &script,
+            &keys,
+            1,
+            &hotline_acd::Op::SetState {
+                agent: a.into(),
+                state: "ready".into(),
+                reason: String::new(),
+            },
+        )
+        .unwrap();
+    }
+    let offers: Vec<Vec<hotline_acd::Event>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (script, keys) = (&script, &keys);
+                s.spawn(move || {
+                    let mut con = connection();
+                    redis_acd::apply(
+                        &mut con,
+                        script,
+                        keys,
+                        2,
+                        &hotline_acd::Op::Arrive {
+                            call: format!("c{i}"),
+                            queue: "q".into(),
+                            priority: 0,
+                        },
+                    )
+                    .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut agents: Vec<String> = offers
+        .into_iter()
+        .flatten()
+        .filter(|e| e.ev == "offered")
+        .map(|e| e.agent)
+        .collect();
+    agents.sort();
+    assert_eq!(
+        agents,
+        vec!["a1", "a2"],
+        "two agents, two offers, six calls waiting"
+    );
+    let snap = redis_acd::snapshot(&mut con, &keys).unwrap();
+    assert_eq!(
+        snap.calls.values().filter(|c| c.state == "waiting").count(),
+        6
+    );
+    cleanup(&mut con, &keys);
+}

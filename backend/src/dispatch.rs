@@ -1,0 +1,359 @@
+//! Connects the ACD to real phones: agents' state changes become ACD operations; an ACD
+//! `offered` rings the agent's registered SIP phone (the gateway originates to
+//! `ext:<extension>`); its answer connects the two legs (ACD `answer`, then the gateway bridges
+//! them); a leg that fails or rings too long goes back to the ACD (`reject` / ring-no-answer,
+//! so the call returns to the head of its queue); whichever side hangs up ends the other.
+//! A once-a-second tick drives ring timeouts, wrap-up ends and overflow.
+//! (The browser's WebRTC softphone joins as another kind of agent leg in the WebRTC issue.)
+
+use crate::{
+    db,
+    ivr::{self, command, now_ms},
+    routes::agent_events,
+    state::AppState,
+};
+use hotline_acd::{redis_acd, AcdError, Event, Op};
+use hotline_wire::calls::AgentEvent;
+use hotline_wire::gateway::{self as wire, GatewayCommand};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Tenants with ACD activity (ticked every second).
+pub const TENANTS_KEY: &str = "acd:tenants";
+
+/// One agent leg: which caller it serves, for which agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Leg {
+    call: Uuid,
+    agent: Uuid,
+    answered: bool,
+}
+
+fn leg_key(tenant: Uuid, leg: Uuid) -> String {
+    format!("{{t:{tenant}}}:acd:leg:{leg}")
+}
+
+fn leg_of_key(tenant: Uuid, call: Uuid) -> String {
+    format!("{{t:{tenant}}}:acd:legof:{call}")
+}
+
+/// Applies one ACD operation for the tenant and acts on its events.
+pub async fn acd(state: &AppState, tenant: Uuid, op: Op) -> Result<(), AcdError> {
+    let mut con = state.redis();
+    let _: Result<(), _> = con.sadd(TENANTS_KEY, tenant.to_string()).await;
+    let evs = redis_acd::apply_async(
+        &mut con,
+        &redis_acd::script(),
+        &ivr::acd_keys(tenant),
+        now_ms(),
+        &op,
+    )
+    .await
+    .map_err(|e| match e {
+        redis_acd::RedisAcdError::Acd(a) => a,
+        other => {
+            tracing::error!(%tenant, error = %other, "ACD step failed");
+            AcdError::BadValue
+        }
+    })?;
+    if let Err(e) = on_acd_events(state, tenant, evs).await {
+        tracing::error!(%tenant, error = %e, "acting on ACD events failed");
+    }
+    Ok(())
+}
+
+async fn gateway_of(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<Option<String>> {
+    Ok(ivr::load(state, tenant, call).await?.map(|c| c.gateway_id))
+}
+
+/// Caller, DID and IVR variables of a call (the screen-pop data).
+async fn call_info(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+) -> anyhow::Result<(String, String, std::collections::BTreeMap<String, String>)> {
+    Ok(ivr::load(state, tenant, call)
+        .await?
+        .map(|c| (c.caller, c.did, c.run.vars))
+        .unwrap_or_default())
+}
+
+async fn leg_agent(state: &AppState, tenant: Uuid, leg: &str) -> anyhow::Result<Option<Uuid>> {
+    let Ok(leg) = leg.parse::<Uuid>() else {
+        return Ok(None);
+    };
+    let mut r = state.redis();
+    let raw: Option<String> = r.get(leg_key(tenant, leg)).await?;
+    Ok(raw
+        .and_then(|s| serde_json::from_str::<Leg>(&s).ok())
+        .map(|l| l.agent))
+}
+
+/// The agent's state in the ACD (`logged_out` when unknown).
+pub async fn agent_acd_state(state: &AppState, tenant: Uuid, user: Uuid) -> anyhow::Result<String> {
+    let mut r = state.redis();
+    let raw: Option<String> = r
+        .hget(ivr::acd_keys(tenant).agents, user.to_string())
+        .await?;
+    Ok(raw
+        .and_then(|s| serde_json::from_str::<hotline_acd::AgentRec>(&s).ok())
+        .map(|a| a.state)
+        .unwrap_or_else(|| "logged_out".into()))
+}
+
+/// The call the agent is connected to, if any.
+pub async fn agent_call(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+) -> Result<Option<Uuid>, crate::error::ApiError> {
+    let mut r = state.redis();
+    let raw: Option<String> = r
+        .hget(ivr::acd_keys(tenant).agents, user.to_string())
+        .await?;
+    Ok(raw
+        .and_then(|s| serde_json::from_str::<hotline_acd::AgentRec>(&s).ok())
+        .filter(|a| a.state == "on_call")
+        .and_then(|a| a.call.parse().ok()))
+}
+
+async fn hang_up(state: &AppState, gw: &str, call: Uuid) -> anyhow::Result<()> {
+    let cmd = GatewayCommand::Hangup {
+        call_id: call,
+        status: None,
+    };
+    command(state, gw, &cmd).await
+}
+
+/// Acts on ACD events (ring the agent, bridge, hang up the other leg).
+pub fn on_acd_events(
+    state: &AppState,
+    tenant: Uuid,
+    evs: Vec<Event>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + '_>> {
+    Box::pin(async move {
+        for e in evs {
+            tracing::info!(%tenant, ev = %e.ev, call = %e.call, agent = %e.agent, "ACD event");
+            let (Ok(call), agent) = (e.call.parse::<Uuid>(), e.agent.parse::<Uuid>().ok()) else {
+                continue;
+            };
+            let Some(gw) = gateway_of(state, tenant, call).await? else {
+                continue;
+            };
+            let mut r = state.redis();
+            match e.ev.as_str() {
+                "offered" => {
+                    let Some(agent) = agent else { continue };
+                    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+                    let ext: Option<String> =
+                        sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
+                            .bind(agent)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .flatten();
+                    tx.commit().await?;
+                    let Some(ext) = ext else {
+                        tracing::warn!(%tenant, %agent, "offered agent has no extension: rejected");
+                        let op = Op::Reject {
+                            agent: agent.to_string(),
+                            call: call.to_string(),
+                        };
+                        let _ = acd(state, tenant, op).await;
+                        continue;
+                    };
+                    let leg = Uuid::new_v4();
+                    let rec = Leg {
+                        call,
+                        agent,
+                        answered: false,
+                    };
+                    let _: () = r
+                        .set_ex(leg_key(tenant, leg), serde_json::to_string(&rec)?, 86_400)
+                        .await?;
+                    let _: () = r
+                        .set_ex(leg_of_key(tenant, call), leg.to_string(), 86_400)
+                        .await?;
+                    let (caller, did, vars) = call_info(state, tenant, call).await?;
+                    let offer = AgentEvent::Offer {
+                        call_id: call,
+                        caller: caller.clone(),
+                        did,
+                        vars,
+                    };
+                    agent_events::publish(state, tenant, agent, &offer).await;
+                    let cmd = GatewayCommand::Originate {
+                        call_id: leg,
+                        tenant_id: tenant,
+                        caller,
+                        callee: format!("ext:{ext}"),
+                    };
+                    command(state, &gw, &cmd).await?;
+                }
+                "connected" => {
+                    if let Some(agent) = agent {
+                        let ev = AgentEvent::Connected { call_id: call };
+                        agent_events::publish(state, tenant, agent, &ev).await;
+                    }
+                    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+                    if let Some(leg) = leg {
+                        command(state, &gw, &GatewayCommand::StopMedia { call_id: call }).await?;
+                        let cmd = GatewayCommand::Bridge {
+                            call_id: call,
+                            target: leg,
+                        };
+                        command(state, &gw, &cmd).await?;
+                    }
+                }
+                "ring_no_answer" | "rejected" | "completed" | "abandoned" => {
+                    // The agent leg (if any) is over: hang it up.
+                    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+                    // Tell the agent (from the event, or the leg record for an abandon).
+                    let who = match agent {
+                        Some(a) => Some(a),
+                        None => match &leg {
+                            Some(l) => leg_agent(state, tenant, l).await?,
+                            None => None,
+                        },
+                    };
+                    if let Some(a) = who {
+                        let ev = if e.ev == "completed" {
+                            AgentEvent::Ended { call_id: call }
+                        } else {
+                            AgentEvent::OfferWithdrawn {
+                                call_id: call,
+                                reason: e.ev.clone(),
+                            }
+                        };
+                        agent_events::publish(state, tenant, a, &ev).await;
+                    }
+                    if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
+                        let _: () = r.del(leg_of_key(tenant, call)).await?;
+                        let _: () = r.del(leg_key(tenant, leg)).await?;
+                        hang_up(state, &gw, leg).await?;
+                    }
+                    if e.ev == "completed" {
+                        hang_up(state, &gw, call).await?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Gateway events about agent legs (called by `call_events` for every event).
+pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyhow::Result<()> {
+    let (leg, tenant, answered) = match ev {
+        wire::GatewayEvent::CallAnswered {
+            call_id, tenant_id, ..
+        } => (*call_id, *tenant_id, true),
+        wire::GatewayEvent::Hangup {
+            call_id, tenant_id, ..
+        } => (*call_id, *tenant_id, false),
+        _ => return Ok(()),
+    };
+    let mut r = state.redis();
+    let raw: Option<String> = r.get(leg_key(tenant, leg)).await?;
+    let Some(mut rec) = raw.and_then(|s| serde_json::from_str::<Leg>(&s).ok()) else {
+        return Ok(());
+    };
+    let (agent, call) = (rec.agent.to_string(), rec.call.to_string());
+    if answered {
+        rec.answered = true;
+        let _: () = r
+            .set_ex(leg_key(tenant, leg), serde_json::to_string(&rec)?, 86_400)
+            .await?;
+        if acd(state, tenant, Op::Answer { agent, call })
+            .await
+            .is_err()
+        {
+            // The caller left or the offer timed out meanwhile.
+            if let Some(gw) = gateway_of(state, tenant, rec.call).await? {
+                hang_up(state, &gw, leg).await?;
+            }
+        }
+        return Ok(());
+    }
+    let _: () = r.del(leg_key(tenant, leg)).await?;
+    let _: () = r.del(leg_of_key(tenant, rec.call)).await?;
+    let op = if rec.answered {
+        Op::Hangup { call }
+    } else {
+        Op::Reject { agent, call }
+    };
+    let _ = acd(state, tenant, op).await;
+    Ok(())
+}
+
+/// The agent's new state, in the ACD. Logging in reads the agent's skills; an agent serves
+/// every queue of the tenant whose required skills they have.
+pub async fn agent_state(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    status: &str,
+    reason: &str,
+) -> Result<(), crate::error::ApiError> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let skills: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(s.name || '=' || us.level, ',' ORDER BY s.name), '')
+           FROM user_skills us JOIN skills s ON s.id = us.skill_id WHERE us.user_id = $1",
+    )
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await?;
+    let queues: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM queues",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let agent = user.to_string();
+    let set = |state: &str| Op::SetState {
+        agent: agent.clone(),
+        state: state.into(),
+        reason: reason.into(),
+    };
+    let busy = |e: AcdError| match e {
+        AcdError::Busy => crate::error::ApiError::Conflict {
+            code: "agent_busy",
+            detail: "finish the current call first".into(),
+        },
+        other => crate::error::ApiError::internal(anyhow::anyhow!("ACD: {other}")),
+    };
+    if status == "logged_out" {
+        return match acd(state, tenant, set("logged_out")).await {
+            Ok(()) | Err(AcdError::UnknownAgent) => Ok(()),
+            Err(e) => Err(busy(e)),
+        };
+    }
+    // (Re-)login when the ACD does not know the agent or had them logged out.
+    let login = Op::Login {
+        agent: agent.clone(),
+        queues,
+        skills,
+    };
+    match acd(state, tenant, login).await {
+        Ok(()) | Err(AcdError::Busy) => {}
+        Err(e) => return Err(busy(e)),
+    }
+    acd(state, tenant, set(status)).await.map_err(busy)
+}
+
+/// Ticks every tenant's ACD once a second (ring timeouts, wrap-up, overflow).
+pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let mut r = state.redis();
+            let tenants: Vec<String> = r.smembers(TENANTS_KEY).await.unwrap_or_default();
+            for t in tenants.iter().filter_map(|t| t.parse::<Uuid>().ok()) {
+                let _ = acd(&state, t, Op::Tick).await;
+            }
+        }
+    })
+}

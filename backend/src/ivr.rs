@@ -1,0 +1,472 @@
+//! Runs tenants' IVR flows for calls the gateways hand to the backend (`mode: backend`): on
+//! `call_started` the number's published flow (or the tenant's default) starts, each gateway
+//! event moves it on, and its actions become gateway commands, ACD operations (route to a
+//! queue) and rows in the missed-calls list. A call's position (`hotline_flows::Run`, the flow
+//! version it started with) lives in Redis, so calls survive a backend restart and any
+//! backend process can take the next event.
+
+use crate::{db, state::AppState};
+use hotline_acd::{redis_acd, Op, QueueRec};
+use hotline_flows::{Action, Flow, Input, Run};
+use hotline_wire::gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use uuid::Uuid;
+
+/// A call under a flow, as kept in Redis between events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallState {
+    pub gateway_id: String,
+    pub flow_id: Uuid,
+    pub version: i32,
+    pub caller: String,
+    pub did: String,
+    pub run: Run,
+    /// Handed to the ACD (its queue id).
+    pub queue: Option<String>,
+}
+
+/// Redis key of a call's flow state.
+pub fn call_key(tenant: Uuid, call: Uuid) -> String {
+    format!("{{t:{tenant}}}:ivr:call:{call}")
+}
+
+fn bridge_key(tenant: Uuid, leg: Uuid) -> String {
+    format!("{{t:{tenant}}}:ivr:bridge:{leg}")
+}
+
+/// The ACD keys of a tenant.
+pub fn acd_keys(tenant: Uuid) -> redis_acd::Keys {
+    redis_acd::Keys::for_tenant(&tenant.to_string())
+}
+
+const STATE_TTL_SECS: u64 = 86_400;
+
+pub(crate) fn now_ms() -> u64 {
+    chrono::Utc::now().timestamp_millis().max(0) as u64
+}
+
+/// Handles one gateway event (ignores calls that are not under a backend flow).
+pub async fn on_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Result<()> {
+    match ev {
+        GatewayEvent::CallStarted {
+            gateway_id,
+            call_id,
+            tenant_id,
+            caller,
+            did,
+            mode: FlowMode::Backend,
+            ..
+        } => start(state, gateway_id, *call_id, *tenant_id, caller, did).await,
+        GatewayEvent::PlaybackFinished {
+            call_id, tenant_id, ..
+        } => feed(state, *tenant_id, *call_id, Input::PlaybackFinished).await,
+        GatewayEvent::DigitsCollected {
+            call_id,
+            tenant_id,
+            digits,
+            ..
+        } => {
+            let input = Input::Digits {
+                digits: digits.clone(),
+            };
+            feed(state, *tenant_id, *call_id, input).await
+        }
+        GatewayEvent::CallAnswered {
+            call_id, tenant_id, ..
+        } => {
+            // An outbound leg of a transfer: bridge it to the caller waiting for it.
+            let mut r = state.redis();
+            let orig: Option<String> = r.get(bridge_key(*tenant_id, *call_id)).await?;
+            if let Some(orig) = orig.and_then(|o| o.parse::<Uuid>().ok()) {
+                if let Some(cs) = load(state, *tenant_id, orig).await? {
+                    command(
+                        state,
+                        &cs.gateway_id,
+                        &GatewayCommand::Bridge {
+                            call_id: orig,
+                            target: call_id.to_string(),
+                        },
+                    )
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+        GatewayEvent::Hangup {
+            call_id, tenant_id, ..
+        } => hangup(state, *tenant_id, *call_id).await,
+        _ => Ok(()),
+    }
+}
+
+/// Appends a command to the gateway's command stream.
+pub(crate) async fn command(
+    state: &AppState,
+    gateway_id: &str,
+    cmd: &GatewayCommand,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let _: String = r
+        .xadd(
+            wire::command_stream(gateway_id),
+            "*",
+            &[(wire::STREAM_FIELD, serde_json::to_string(cmd)?)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A call's flow state, if it is under a backend flow.
+pub(crate) async fn load(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+) -> anyhow::Result<Option<CallState>> {
+    let mut r = state.redis();
+    let raw: Option<String> = r.get(call_key(tenant, call)).await?;
+    Ok(raw.map(|s| serde_json::from_str(&s)).transpose()?)
+}
+
+async fn store(state: &AppState, tenant: Uuid, call: Uuid, cs: &CallState) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(
+            call_key(tenant, call),
+            serde_json::to_string(cs)?,
+            STATE_TTL_SECS,
+        )
+        .await?;
+    Ok(())
+}
+
+async fn graph(state: &AppState, tenant: Uuid, flow: Uuid, version: i32) -> anyhow::Result<Flow> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let g: serde_json::Value = sqlx::query_scalar(
+        "SELECT graph FROM ivr_flow_versions WHERE flow_id = $1 AND version = $2",
+    )
+    .bind(flow)
+    .bind(version)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(serde_json::from_value(g)?)
+}
+
+async fn start(
+    state: &AppState,
+    gateway_id: &str,
+    call: Uuid,
+    tenant: Uuid,
+    caller: &str,
+    did: &str,
+) -> anyhow::Result<()> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let chosen: Option<(Uuid, i32, serde_json::Value)> = sqlx::query_as(
+        "SELECT f.id, f.published_version, v.graph
+           FROM ivr_flows f
+           JOIN ivr_flow_versions v ON v.flow_id = f.id AND v.version = f.published_version
+          WHERE f.id = COALESCE((SELECT flow_id FROM ivr_did_flows WHERE did = $1),
+                                (SELECT id FROM ivr_flows WHERE is_default))",
+    )
+    .bind(did)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let Some((flow_id, version, g)) = chosen else {
+        tracing::warn!(%tenant, %did, "no published flow for this number: 480");
+        return command(
+            state,
+            gateway_id,
+            &GatewayCommand::Hangup {
+                call_id: call,
+                status: Some(480),
+            },
+        )
+        .await;
+    };
+    let flow: Flow = serde_json::from_value(g)?;
+    command(state, gateway_id, &GatewayCommand::Answer { call_id: call }).await?;
+    let vars = BTreeMap::from([
+        ("caller".to_string(), caller.to_string()),
+        ("did".to_string(), did.to_string()),
+    ]);
+    let (run, actions) = Run::start(&flow, vars, chrono::Utc::now());
+    let mut cs = CallState {
+        gateway_id: gateway_id.to_string(),
+        flow_id,
+        version,
+        caller: caller.to_string(),
+        did: did.to_string(),
+        run,
+        queue: None,
+    };
+    execute(state, tenant, call, &flow, &mut cs, actions).await?;
+    store(state, tenant, call, &cs).await
+}
+
+async fn feed(state: &AppState, tenant: Uuid, call: Uuid, input: Input) -> anyhow::Result<()> {
+    let Some(mut cs) = load(state, tenant, call).await? else {
+        return Ok(());
+    };
+    if cs.run.ended() {
+        return Ok(());
+    }
+    let flow = graph(state, tenant, cs.flow_id, cs.version).await?;
+    let actions = cs.run.on_input(&flow, &input, chrono::Utc::now());
+    execute(state, tenant, call, &flow, &mut cs, actions).await?;
+    store(state, tenant, call, &cs).await
+}
+
+async fn missed(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    cs: &CallState,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    sqlx::query(
+        "INSERT INTO missed_calls (number, did, reason, call_id, vars) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&cs.caller)
+    .bind(&cs.did)
+    .bind(reason)
+    .bind(call)
+    .bind(serde_json::to_value(&cs.run.vars)?)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Loads the tenant's queues into the ACD (configuration only; calls and agents stay).
+async fn sync_queues(state: &AppState, tenant: Uuid) -> anyhow::Result<Vec<(String, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Q {
+        id: Uuid,
+        name: String,
+        strategy: String,
+        max_wait_seconds: i32,
+        wrap_up_seconds: i32,
+        overflow_queue_id: Option<Uuid>,
+        skills: String,
+    }
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let queues: Vec<Q> = sqlx::query_as(
+        "SELECT q.id, q.name, q.strategy, q.max_wait_seconds, q.wrap_up_seconds,
+                q.overflow_queue_id,
+                coalesce(string_agg(s.name || '=' || qs.min_level, ',' ORDER BY s.name), '') AS skills
+           FROM queues q
+           LEFT JOIN queue_skills qs ON qs.queue_id = q.id
+           LEFT JOIN skills s ON s.id = qs.skill_id
+          GROUP BY q.id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut con = state.redis();
+    let script = redis_acd::script();
+    let keys = acd_keys(tenant);
+    let mut names = Vec::new();
+    for q in queues {
+        let cfg = QueueRec {
+            // Ring-all is not in the ACD model yet: such queues offer to the longest idle.
+            strategy: match q.strategy.as_str() {
+                "skills_based" => "skills",
+                "round_robin" => "round_robin",
+                "fewest_calls" => "fewest_calls",
+                _ => "longest_idle",
+            }
+            .into(),
+            skills: q.skills,
+            ring_timeout_ms: 20_000,
+            max_wait_ms: q.max_wait_seconds as u64 * 1000,
+            overflow: match (q.max_wait_seconds, q.overflow_queue_id) {
+                (0, _) => String::new(),
+                (_, Some(o)) => o.to_string(),
+                (_, None) => "voicemail".into(),
+            },
+            wrapup_ms: q.wrap_up_seconds as u64 * 1000,
+            last_agent: String::new(),
+        };
+        redis_acd::apply_async(
+            &mut con,
+            &script,
+            &keys,
+            now_ms(),
+            &Op::Queue {
+                id: q.id.to_string(),
+                cfg,
+            },
+        )
+        .await?;
+        names.push((q.name, q.id.to_string()));
+    }
+    Ok(names)
+}
+
+async fn execute(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    flow: &Flow,
+    cs: &mut CallState,
+    actions: Vec<Action>,
+) -> anyhow::Result<()> {
+    let mut todo: VecDeque<Action> = actions.into();
+    let gw = cs.gateway_id.clone();
+    while let Some(action) = todo.pop_front() {
+        match action {
+            Action::Play { prompt } => {
+                let cmd = GatewayCommand::Play {
+                    call_id: call,
+                    prompt,
+                    interruptible: false,
+                };
+                command(state, &gw, &cmd).await?
+            }
+            Action::Collect {
+                prompt,
+                min,
+                max,
+                timeout_ms,
+                terminator,
+            } => {
+                let cmd = GatewayCommand::CollectDigits {
+                    call_id: call,
+                    prompt,
+                    min,
+                    max,
+                    timeout_ms,
+                    terminator,
+                };
+                command(state, &gw, &cmd).await?
+            }
+            Action::Http { url, timeout_ms } => {
+                let result = async {
+                    let resp = state
+                        .http
+                        .get(&url)
+                        .timeout(std::time::Duration::from_millis(timeout_ms as u64))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if !resp.status().is_success() {
+                        return Err(format!("HTTP {}", resp.status()));
+                    }
+                    resp.json::<serde_json::Value>()
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                .await;
+                if let Err(e) = &result {
+                    tracing::info!(%tenant, %call, %url, error = %e, "IVR HTTP lookup failed");
+                }
+                let more = cs
+                    .run
+                    .on_input(flow, &Input::Http { result }, chrono::Utc::now());
+                todo.extend(more);
+            }
+            Action::Queue { queue, priority } => {
+                let queues = sync_queues(state, tenant).await?;
+                let Some((_, qid)) = queues
+                    .iter()
+                    .find(|(name, id)| name.eq_ignore_ascii_case(&queue) || *id == queue)
+                else {
+                    tracing::warn!(%tenant, %call, %queue, "flow routes to a missing queue: voicemail");
+                    let vm = GatewayCommand::RecordVoicemail {
+                        call_id: call,
+                        max_ms: 120_000,
+                    };
+                    missed(state, tenant, call, cs, "voicemail").await?;
+                    command(state, &gw, &vm).await?;
+                    continue;
+                };
+                let moh = GatewayCommand::MusicOnHold {
+                    call_id: call,
+                    prompt: "moh".into(),
+                };
+                command(state, &gw, &moh).await?;
+                // Stored before the ACD sees the call: an immediate offer needs its gateway.
+                cs.queue = Some(qid.clone());
+                store(state, tenant, call, cs).await?;
+                let arrive = Op::Arrive {
+                    call: call.to_string(),
+                    queue: qid.clone(),
+                    priority: priority as u64,
+                };
+                if let Err(e) = crate::dispatch::acd(state, tenant, arrive).await {
+                    tracing::error!(%tenant, %call, error = %e, "ACD refused the call");
+                }
+            }
+            Action::Voicemail { max_ms } => {
+                missed(state, tenant, call, cs, "voicemail").await?;
+                let cmd = GatewayCommand::RecordVoicemail {
+                    call_id: call,
+                    max_ms,
+                };
+                command(state, &gw, &cmd).await?
+            }
+            Action::CallbackRequest => missed(state, tenant, call, cs, "callback_request").await?,
+            Action::Transfer { number } => {
+                let leg = Uuid::new_v4();
+                let mut r = state.redis();
+                let _: () = r
+                    .set_ex(bridge_key(tenant, leg), call.to_string(), STATE_TTL_SECS)
+                    .await?;
+                let cmd = GatewayCommand::Originate {
+                    call_id: leg,
+                    tenant_id: tenant,
+                    caller: cs.did.clone(),
+                    callee: number,
+                };
+                command(state, &gw, &cmd).await?
+            }
+            Action::Hangup => {
+                let cmd = GatewayCommand::Hangup {
+                    call_id: call,
+                    status: None,
+                };
+                command(state, &gw, &cmd).await?
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn hangup(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<()> {
+    let Some(cs) = load(state, tenant, call).await? else {
+        return Ok(());
+    };
+    if cs.queue.is_some() {
+        let mut con = state.redis();
+        let res = redis_acd::apply_async(
+            &mut con,
+            &redis_acd::script(),
+            &acd_keys(tenant),
+            now_ms(),
+            &Op::Hangup {
+                call: call.to_string(),
+            },
+        )
+        .await;
+        match res {
+            Ok(evs) => {
+                if evs
+                    .iter()
+                    .any(|e| e.ev == "abandoned" && e.call == call.to_string())
+                {
+                    missed(state, tenant, call, &cs, "abandoned").await?;
+                }
+                crate::dispatch::on_acd_events(state, tenant, evs).await?;
+            }
+            Err(redis_acd::RedisAcdError::Acd(hotline_acd::AcdError::UnknownCall)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut r = state.redis();
+    let _: () = r.del(call_key(tenant, call)).await?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The agent desktop's live channel: a WebSocket carrying [`AgentEvent`]s (offers with the
+//! screen-pop data, connected, withdrawn, ended), fed by Redis pub/sub so any backend process
+//! can serve it whichever process handled the call; and the agent's call actions.
+
+use crate::{
+    auth::TenantCtx,
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+use axum::{
+    extract::{
+        ws::{Message, WebSocket, WebSocketUpgrade},
+        Path, State,
+    },
+    http::StatusCode,
+    response::Response,
+    routing::{get, post},
+    Router,
+};
+use futures::StreamExt;
+use hotline_acd::{AcdError, Op};
+use hotline_wire::{calls::AgentEvent, permissions as perms};
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/agent/events", get(events))
+        .route("/agent/calls/{call_id}/reject", post(reject))
+        .route("/agent/calls/{call_id}/hangup", post(hangup))
+}
+
+/// The pub/sub channel of one agent.
+pub fn channel(tenant: Uuid, user: Uuid) -> String {
+    format!("{{t:{tenant}}}:agent:{user}:events")
+}
+
+/// Sends an event to the agent's open desktops (none open: dropped, the desktop re-reads).
+pub async fn publish(state: &AppState, tenant: Uuid, user: Uuid, ev: &AgentEvent) {
+    let mut r = state.redis();
+    let Ok(json) = serde_json::to_string(ev) else {
+        return;
+    };
+    let res: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+        .arg(channel(tenant, user))
+        .arg(json)
+        .query_async(&mut r)
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(%tenant, %user, error = %e, "agent event not published");
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/agent/events", tag = "agent",
+    responses((status = 101, description = "WebSocket of AgentEvent JSON messages"),
+        (status = 403, body = hotline_wire::api::Problem)))]
+pub async fn events(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    // The request's transaction ends here: a socket may stay open for a whole shift.
+    ctx.commit().await?;
+    Ok(ws.on_upgrade(move |socket| serve(state, tenant, user, socket)))
+}
+
+async fn serve(state: AppState, tenant: Uuid, user: Uuid, mut socket: WebSocket) {
+    let sub = async {
+        let client = redis::Client::open(state.cfg.redis_url.as_str())?;
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel(tenant, user)).await?;
+        anyhow::Ok(pubsub)
+    };
+    let mut pubsub = match sub.await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(%tenant, %user, error = %e, "agent events: no subscription");
+            return;
+        }
+    };
+    let current = crate::dispatch::agent_acd_state(&state, tenant, user)
+        .await
+        .unwrap_or_else(|_| "logged_out".into());
+    let hello = serde_json::to_string(&AgentEvent::Hello { state: current }).unwrap_or_default();
+    if socket.send(Message::Text(hello.into())).await.is_err() {
+        return;
+    }
+    let mut messages = pubsub.on_message();
+    loop {
+        tokio::select! {
+            msg = messages.next() => {
+                let Some(msg) = msg else { break };
+                let Ok(text) = msg.get_payload::<String>() else { continue };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/reject", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The offered call")),
+    responses((status = 204, description = "Declined: the call goes back to the head of its queue"),
+        (status = 409, body = hotline_wire::api::Problem)))]
+pub async fn reject(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    let op = Op::Reject {
+        agent: user.to_string(),
+        call: call_id.to_string(),
+    };
+    acd_result(crate::dispatch::acd(&state, tenant, op).await)
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/hangup", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The agent's connected call")),
+    responses((status = 204, description = "Both legs hung up"),
+        (status = 409, body = hotline_wire::api::Problem)))]
+pub async fn hangup(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    if crate::dispatch::agent_call(&state, tenant, user).await? != Some(call_id) {
+        return Err(ApiError::Conflict {
+            code: "not_your_call",
+            detail: "this call is not connected to you".into(),
+        });
+    }
+    let op = Op::Hangup {
+        call: call_id.to_string(),
+    };
+    acd_result(crate::dispatch::acd(&state, tenant, op).await)
+}
+
+fn acd_result(r: Result<(), AcdError>) -> ApiResult<StatusCode> {
+    match r {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(AcdError::NotOffered | AcdError::UnknownCall | AcdError::UnknownAgent) => {
+            Err(ApiError::Conflict {
+                code: "not_offered",
+                detail: "this call is not (or no longer) offered to you".into(),
+            })
+        }
+        Err(e) => Err(ApiError::internal(anyhow::anyhow!("ACD: {e}"))),
+    }
+}

@@ -1,0 +1,337 @@
+//! IVR flows of the tenant: versions, publishing, DID assignment, and the missed-calls list
+//! the flows (callback requests, abandoned calls) feed. The calls themselves are driven by
+//! `crate::ivr` from the gateways' events.
+
+use crate::{
+    auth::TenantCtx,
+    error::{ApiError, ApiResult, Json},
+    state::AppState,
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, post, put},
+    Router,
+};
+use hotline_flows::Flow;
+use hotline_wire::{
+    api::FieldError,
+    calls::{DidFlow, FlowDto, FlowPublish, FlowSave, MissedCallDto},
+    permissions as perms,
+};
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ivr/flows", get(list).post(create))
+        .route("/ivr/flows/{id}", get(get_flow).put(save_version))
+        .route("/ivr/flows/{id}/publish", post(publish))
+        .route("/ivr/dids", put(assign_did))
+        .route("/missed-calls", get(missed_calls))
+}
+
+/// Parses and validates a graph; every problem becomes a field error `graph…`.
+fn checked_graph(graph: &serde_json::Value) -> ApiResult<Flow> {
+    let flow: Flow = serde_json::from_value(graph.clone())
+        .map_err(|e| ApiError::field("graph", format!("not a flow: {e}")))?;
+    let errs = flow.validate();
+    if errs.is_empty() {
+        return Ok(flow);
+    }
+    Err(ApiError::Validation(
+        errs.into_iter()
+            .map(|e| FieldError {
+                field: if e.node.is_empty() {
+                    format!("graph.{}", e.field)
+                } else {
+                    format!("graph.nodes.{}.{}", e.node, e.field)
+                },
+                message: e.message,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    name: String,
+    is_default: bool,
+    published_version: Option<i32>,
+    latest_version: i32,
+    graph: serde_json::Value,
+}
+
+const SELECT: &str = "SELECT f.id, f.name, f.is_default, f.published_version,
+        v.version AS latest_version, v.graph
+   FROM ivr_flows f
+   JOIN LATERAL (SELECT version, graph FROM ivr_flow_versions
+                  WHERE flow_id = f.id ORDER BY version DESC LIMIT 1) v ON true";
+
+fn dto(r: Row) -> FlowDto {
+    FlowDto {
+        id: r.id,
+        name: r.name,
+        is_default: r.is_default,
+        published_version: r.published_version,
+        latest_version: r.latest_version,
+        graph: r.graph,
+    }
+}
+
+async fn fetch(ctx: &mut TenantCtx, id: Uuid) -> ApiResult<FlowDto> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE f.id = $1")))
+        .bind(id)
+        .fetch_optional(ctx.db())
+        .await?;
+    row.map(dto).ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(get, path = "/api/v1/ivr/flows", tag = "ivr",
+    responses((status = 200, body = Vec<FlowDto>), (status = 403, body = hotline_wire::api::Problem)))]
+pub async fn list(mut ctx: TenantCtx) -> ApiResult<Json<Vec<FlowDto>>> {
+    ctx.require(perms::IVR_WRITE)?;
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} ORDER BY lower(f.name)"
+    )))
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(rows.into_iter().map(dto).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/ivr/flows/{id}", tag = "ivr",
+    params(("id" = Uuid, Path, description = "Flow id")),
+    responses((status = 200, body = FlowDto), (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn get_flow(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json<FlowDto>> {
+    ctx.require(perms::IVR_WRITE)?;
+    let f = fetch(&mut ctx, id).await?;
+    ctx.commit().await?;
+    Ok(Json(f))
+}
+
+#[utoipa::path(post, path = "/api/v1/ivr/flows", tag = "ivr", request_body = FlowSave,
+    responses((status = 201, body = FlowDto), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn create(
+    mut ctx: TenantCtx,
+    Json(req): Json<FlowSave>,
+) -> ApiResult<(StatusCode, Json<FlowDto>)> {
+    ctx.require(perms::IVR_WRITE)?;
+    let name = req.name.as_deref().unwrap_or("").trim().to_string();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::field("name", "1–100 characters"));
+    }
+    checked_graph(&req.graph)?;
+    let is_default = req.is_default.unwrap_or(false);
+    if is_default {
+        sqlx::query("UPDATE ivr_flows SET is_default = false WHERE is_default")
+            .execute(ctx.db())
+            .await?;
+    }
+    let id: Uuid =
+        sqlx::query_scalar("INSERT INTO ivr_flows (name, is_default) VALUES ($1, $2) RETURNING id")
+            .bind(&name)
+            .bind(is_default)
+            .fetch_one(ctx.db())
+            .await
+            .map_err(|e| match crate::error::unique_violation(&e) {
+                Some(_) => ApiError::Conflict {
+                    code: "name_taken",
+                    detail: "a flow with this name exists".into(),
+                },
+                None => e.into(),
+            })?;
+    let user = ctx.user_id();
+    sqlx::query(
+        "INSERT INTO ivr_flow_versions (flow_id, version, graph, created_by) VALUES ($1, 1, $2, $3)",
+    )
+    .bind(id)
+    .bind(&req.graph)
+    .bind(user)
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        "ivr.flow.create",
+        Some("ivr_flow"),
+        Some(id.to_string()),
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
+    let f = fetch(&mut ctx, id).await?;
+    ctx.commit().await?;
+    Ok((StatusCode::CREATED, Json(f)))
+}
+
+#[utoipa::path(put, path = "/api/v1/ivr/flows/{id}", tag = "ivr", request_body = FlowSave,
+    params(("id" = Uuid, Path, description = "Flow id")),
+    responses((status = 200, body = FlowDto, description = "Saved as a new version (not yet published)"),
+        (status = 404, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn save_version(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<FlowSave>,
+) -> ApiResult<Json<FlowDto>> {
+    ctx.require(perms::IVR_WRITE)?;
+    let current = fetch(&mut ctx, id).await?;
+    checked_graph(&req.graph)?;
+    if let Some(name) = req.name.as_deref().map(str::trim) {
+        if name.is_empty() || name.len() > 100 {
+            return Err(ApiError::field("name", "1–100 characters"));
+        }
+        sqlx::query("UPDATE ivr_flows SET name = $2, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(name)
+            .execute(ctx.db())
+            .await?;
+    }
+    if let Some(d) = req.is_default {
+        if d {
+            sqlx::query("UPDATE ivr_flows SET is_default = false WHERE is_default AND id <> $1")
+                .bind(id)
+                .execute(ctx.db())
+                .await?;
+        }
+        sqlx::query("UPDATE ivr_flows SET is_default = $2 WHERE id = $1")
+            .bind(id)
+            .bind(d)
+            .execute(ctx.db())
+            .await?;
+    }
+    let version = current.latest_version + 1;
+    let user = ctx.user_id();
+    sqlx::query(
+        "INSERT INTO ivr_flow_versions (flow_id, version, graph, created_by) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(&req.graph)
+    .bind(user)
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        "ivr.flow.save",
+        Some("ivr_flow"),
+        Some(id.to_string()),
+        serde_json::json!({ "version": version }),
+    )
+    .await?;
+    let f = fetch(&mut ctx, id).await?;
+    ctx.commit().await?;
+    Ok(Json(f))
+}
+
+#[utoipa::path(post, path = "/api/v1/ivr/flows/{id}/publish", tag = "ivr", request_body = FlowPublish,
+    params(("id" = Uuid, Path, description = "Flow id")),
+    responses((status = 200, body = FlowDto), (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn publish(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<FlowPublish>,
+) -> ApiResult<Json<FlowDto>> {
+    ctx.require(perms::IVR_WRITE)?;
+    fetch(&mut ctx, id).await?;
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ivr_flow_versions WHERE flow_id = $1 AND version = $2)",
+    )
+    .bind(id)
+    .bind(req.version)
+    .fetch_one(ctx.db())
+    .await?;
+    if !exists {
+        return Err(ApiError::field("version", "no such version of this flow"));
+    }
+    sqlx::query("UPDATE ivr_flows SET published_version = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(req.version)
+        .execute(ctx.db())
+        .await?;
+    ctx.audit(
+        "ivr.flow.publish",
+        Some("ivr_flow"),
+        Some(id.to_string()),
+        serde_json::json!({ "version": req.version }),
+    )
+    .await?;
+    let f = fetch(&mut ctx, id).await?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    // From now on the gateway hands this tenant's calls to the backend's flows.
+    crate::gateway_sync::publish_flow_mode(&state, tenant, true)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(f))
+}
+
+#[utoipa::path(put, path = "/api/v1/ivr/dids", tag = "ivr", request_body = DidFlow,
+    responses((status = 200, body = DidFlow), (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn assign_did(mut ctx: TenantCtx, Json(req): Json<DidFlow>) -> ApiResult<Json<DidFlow>> {
+    ctx.require(perms::IVR_WRITE)?;
+    // Only the tenant's own numbers (another tenant's number looks like a missing one).
+    let tenant = ctx.tenant().id;
+    let ours: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM platform.dids WHERE did = $1 AND tenant_id = $2)",
+    )
+    .bind(&req.did)
+    .bind(tenant)
+    .fetch_one(ctx.db())
+    .await?;
+    if !ours {
+        return Err(ApiError::NotFound);
+    }
+    fetch(&mut ctx, req.flow_id).await?;
+    sqlx::query(
+        "INSERT INTO ivr_did_flows (did, flow_id) VALUES ($1, $2)
+         ON CONFLICT (did) DO UPDATE SET flow_id = EXCLUDED.flow_id",
+    )
+    .bind(&req.did)
+    .bind(req.flow_id)
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        "ivr.did.assign",
+        Some("did"),
+        Some(req.did.clone()),
+        serde_json::json!({ "flow_id": req.flow_id }),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(req))
+}
+
+#[derive(sqlx::FromRow)]
+struct MissedRow {
+    id: Uuid,
+    number: String,
+    did: String,
+    reason: String,
+    call_id: Option<Uuid>,
+    vars: serde_json::Value,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(get, path = "/api/v1/missed-calls", tag = "ivr",
+    responses((status = 200, body = Vec<MissedCallDto>), (status = 403, body = hotline_wire::api::Problem)))]
+pub async fn missed_calls(mut ctx: TenantCtx) -> ApiResult<Json<Vec<MissedCallDto>>> {
+    ctx.require(perms::AGENT_STATE)?;
+    let rows: Vec<MissedRow> = sqlx::query_as(
+        "SELECT id, number, did, reason, call_id, vars, created_at FROM missed_calls
+          WHERE handled_at IS NULL ORDER BY created_at DESC LIMIT 200",
+    )
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| MissedCallDto {
+                id: r.id,
+                number: r.number,
+                did: r.did,
+                reason: r.reason,
+                call_id: r.call_id,
+                vars: r.vars,
+                created_at: r.created_at,
+            })
+            .collect(),
+    ))
+}

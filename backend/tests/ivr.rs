@@ -1,0 +1,593 @@
+//! IVR flows: the API (validation, versions, publishing, numbers, isolation) and the backend
+//! running a published flow for a call, driven by gateway events on the real Redis stream and
+//! answered by commands on the gateway's command stream.
+
+mod common;
+
+use common::*;
+use hotline_backend::testkit::TestApp;
+use hotline_wire::{
+    calls::{FlowDto, MissedCallDto},
+    gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent},
+};
+use redis::AsyncCommands;
+use serde_json::json;
+use uuid::Uuid;
+
+fn greeting_menu_queue() -> serde_json::Value {
+    json!({
+        "start": "greeting",
+        "nodes": {
+            "greeting": { "type": "play", "prompt": "greeting", "next": "menu" },
+            "menu": { "type": "menu", "prompt": "menu", "options": { "1": "sales", "2": "cb" },
+                      "retries": 0, "fallback": "bye" },
+            "sales": { "type": "queue", "queue": "Sales", "priority": 0 },
+            "cb": { "type": "callback", "prompt": "goodbye" },
+            "bye": { "type": "hangup", "prompt": null }
+        }
+    })
+}
+
+async fn give_did(app: &TestApp, tenant: Uuid, did: &str) {
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+        .bind(did)
+        .bind(tenant)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn flows_are_validated_versioned_published_and_isolated() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Flow A").await;
+    let b = tenant(&app, "Flow B").await;
+    // Dangling branch, unreachable node and a bad key, all reported at once.
+    let mut bad = greeting_menu_queue();
+    bad["nodes"]["menu"]["options"]["3"] = json!("nowhere");
+    bad["nodes"]["menu"]["options"]["12"] = json!("sales");
+    bad["nodes"]["lost"] = json!({ "type": "hangup", "prompt": null });
+    let p = problem(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": bad }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let fields = field_names(&p);
+    for f in [
+        "graph.nodes.menu.options.3",
+        "graph.nodes.menu.options.12",
+        "graph.nodes.lost.id",
+    ] {
+        assert!(fields.contains(&f.to_string()), "{fields:?}");
+    }
+    problem(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": { "start": 5 } }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    let flow: FlowDto = created(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": greeting_menu_queue(), "is_default": true }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!((flow.latest_version, flow.published_version), (1, None));
+    let v2: FlowDto = ok_json(
+        a.admin
+            .put(app.url(&format!("/api/v1/ivr/flows/{}", flow.id)))
+            .json(&json!({ "graph": greeting_menu_queue() }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(v2.latest_version, 2);
+    problem(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", flow.id)))
+            .json(&json!({ "version": 9 }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let live: FlowDto = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", flow.id)))
+            .json(&json!({ "version": 1 }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(live.published_version, Some(1));
+    // Publishing switches the tenant's calls to the backend in the gateway's copy.
+    let mut r = app.state.redis();
+    let mode: Option<String> = r
+        .hget(wire::flow_key(a.info.tenant.id), "mode")
+        .await
+        .unwrap();
+    assert_eq!(mode.as_deref(), Some("backend"));
+
+    // Numbers: only the tenant's own.
+    give_did(&app, a.info.tenant.id, "+994125550101").await;
+    ok_json::<serde_json::Value>(
+        a.admin
+            .put(app.url("/api/v1/ivr/dids"))
+            .json(&json!({ "did": "+994125550101", "flow_id": flow.id }))
+            .send()
+            .await,
+    )
+    .await;
+    // Tenant B can neither see A's flow nor take A's number.
+    problem(
+        b.admin
+            .get(app.url(&format!("/api/v1/ivr/flows/{}", flow.id)))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let b_flow: FlowDto = created(
+        b.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "B", "graph": greeting_menu_queue() }))
+            .send()
+            .await,
+    )
+    .await;
+    problem(
+        b.admin
+            .put(app.url("/api/v1/ivr/dids"))
+            .json(&json!({ "did": "+994125550101", "flow_id": b_flow.id }))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let listed: Vec<FlowDto> =
+        ok_json(b.admin.get(app.url("/api/v1/ivr/flows")).send().await).await;
+    assert_eq!(listed.len(), 1);
+    // Agents cannot edit flows.
+    let (_, agent) = a.user(&app, "agent@flowa.test", "Agent").await;
+    problem(
+        agent.get(app.url("/api/v1/ivr/flows")).send().await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+/// Reads the next command the backend sent to the gateway's stream.
+async fn next_command(app: &TestApp, gw: &str, last: &mut String) -> GatewayCommand {
+    let mut r = app.state.redis();
+    for _ in 0..100 {
+        let reply: redis::streams::StreamRangeReply = r
+            .xrange_count(wire::command_stream(gw), format!("({last}"), "+", 1)
+            .await
+            .unwrap();
+        if let Some(entry) = reply.ids.first() {
+            *last = entry.id.clone();
+            let msg: String = entry.get(wire::STREAM_FIELD).unwrap();
+            return serde_json::from_str(&msg).unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no command from the backend");
+}
+
+async fn event(app: &TestApp, ev: &GatewayEvent) {
+    let mut r = app.state.redis();
+    let _: String = r
+        .xadd(
+            &app.state.cfg.call_events_stream,
+            "*",
+            &[(wire::STREAM_FIELD, serde_json::to_string(ev).unwrap())],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_published_flow_answers_the_call_routes_it_and_lists_it_when_abandoned() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Flow Run").await;
+    let t = a.info.tenant.id;
+    created::<serde_json::Value>(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(&json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }))
+            .send()
+            .await,
+    )
+    .await;
+    let flow: FlowDto = created(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": greeting_menu_queue(), "is_default": true }))
+            .send()
+            .await,
+    )
+    .await;
+    ok_json::<FlowDto>(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", flow.id)))
+            .json(&json!({ "version": 1 }))
+            .send()
+            .await,
+    )
+    .await;
+    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
+    let call = Uuid::new_v4();
+    let mut last = "0-0".to_string();
+    let started = GatewayEvent::CallStarted {
+        gateway_id: gw.clone(),
+        call_id: call,
+        tenant_id: t,
+        caller: "+15550001111".into(),
+        did: "+994125550199".into(),
+        sip_call_id: "abc".into(),
+        mode: FlowMode::Backend,
+        at: chrono::Utc::now(),
+    };
+    event(&app, &started).await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Answer { call_id: call }
+    );
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Play { prompt, .. } if prompt == "greeting"
+    ));
+    event(
+        &app,
+        &GatewayEvent::PlaybackFinished {
+            call_id: call,
+            tenant_id: t,
+            prompt: "greeting".into(),
+            interrupted_by: None,
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::CollectDigits { prompt: Some(p), max: 1, .. } if p == "menu"
+    ));
+    event(
+        &app,
+        &GatewayEvent::DigitsCollected {
+            call_id: call,
+            tenant_id: t,
+            digits: "1".into(),
+            end: wire::CollectEnd::Max,
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::MusicOnHold { .. }
+    ));
+    // The call waits in the ACD's Sales queue (no agent is ready).
+    let mut con = redis::Client::open(app.state.cfg.redis_url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let acd =
+        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(t)).unwrap();
+    assert_eq!(acd.calls[&call.to_string()].state, "waiting");
+    // The caller gives up: the call leaves the ACD and appears in the missed-calls list with
+    // the IVR choice.
+    event(
+        &app,
+        &GatewayEvent::Hangup {
+            call_id: call,
+            tenant_id: t,
+            cause: wire::HangupCause::CallerBye,
+            status: None,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let mut missed: Vec<MissedCallDto> = Vec::new();
+    for _ in 0..100 {
+        missed = ok_json(a.admin.get(app.url("/api/v1/missed-calls")).send().await).await;
+        if !missed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(missed.len(), 1);
+    assert_eq!(
+        (missed[0].reason.as_str(), missed[0].number.as_str()),
+        ("abandoned", "+15550001111")
+    );
+    assert_eq!(missed[0].vars["menu.menu"], "1");
+    let acd =
+        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(t)).unwrap();
+    assert!(acd.calls.is_empty());
+
+    // A second call chooses 2: a callback request, the goodbye prompt, then hang-up.
+    let call2 = Uuid::new_v4();
+    let mut s2 = started.clone();
+    if let GatewayEvent::CallStarted { call_id, .. } = &mut s2 {
+        *call_id = call2;
+    }
+    event(&app, &s2).await;
+    next_command(&app, &gw, &mut last).await;
+    next_command(&app, &gw, &mut last).await;
+    event(
+        &app,
+        &GatewayEvent::PlaybackFinished {
+            call_id: call2,
+            tenant_id: t,
+            prompt: "greeting".into(),
+            interrupted_by: None,
+        },
+    )
+    .await;
+    next_command(&app, &gw, &mut last).await;
+    event(
+        &app,
+        &GatewayEvent::DigitsCollected {
+            call_id: call2,
+            tenant_id: t,
+            digits: "2".into(),
+            end: wire::CollectEnd::Max,
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Play { prompt, .. } if prompt == "goodbye"
+    ));
+    event(
+        &app,
+        &GatewayEvent::PlaybackFinished {
+            call_id: call2,
+            tenant_id: t,
+            prompt: "goodbye".into(),
+            interrupted_by: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Hangup {
+            call_id: call2,
+            status: None
+        }
+    );
+    let missed: Vec<MissedCallDto> =
+        ok_json(a.admin.get(app.url("/api/v1/missed-calls")).send().await).await;
+    assert!(missed
+        .iter()
+        .any(|m| m.reason == "callback_request" && m.call_id == Some(call2)));
+}
+
+/// The agent desktop's WebSocket: an offer with the screen-pop data (caller, IVR choice) when
+/// the ACD picks the agent, then connected and ended as the agent's phone answers and the
+/// caller hangs up. Gateway events are injected on the stream; the backend's commands are read
+/// back from the gateway's stream.
+#[tokio::test]
+async fn the_agent_desktop_is_told_of_offers_with_the_screen_pop_data() {
+    use hotline_wire::calls::AgentEvent;
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Desk").await;
+    let t = a.info.tenant.id;
+    created::<serde_json::Value>(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(&json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }))
+            .send()
+            .await,
+    )
+    .await;
+    let role = a.role(&app, "Agent").await;
+    let agent: hotline_wire::api::UserDto = created(
+        a.admin
+            .post(app.url("/api/v1/users"))
+            .json(
+                &json!({ "email": "desk@desk.test", "name": "Desk", "password": PASSWORD,
+                           "role_id": role.id, "extension": "2001" }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let flow: FlowDto = created(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": greeting_menu_queue(), "is_default": true }))
+            .send()
+            .await,
+    )
+    .await;
+    ok_json::<FlowDto>(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", flow.id)))
+            .json(&json!({ "version": 1 }))
+            .send()
+            .await,
+    )
+    .await;
+    let desk = app.client();
+    login(&app, &desk, a.slug(), "desk@desk.test", PASSWORD).await;
+    ok_json::<serde_json::Value>(
+        desk.put(app.url("/api/v1/agent/state"))
+            .json(&json!({ "status": "ready" }))
+            .send()
+            .await,
+    )
+    .await;
+    // The WebSocket, authenticated by the desk's session cookie.
+    let login_resp = app
+        .client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "tenant": a.slug(), "email": "desk@desk.test", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let cookie: String = login_resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        app.url("/api/v1/agent/events").replace("http://", "ws://"),
+    )
+    .unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(
+        next_event(&mut ws).await,
+        AgentEvent::Hello {
+            state: "ready".into()
+        }
+    );
+    // A call: greeting, menu key 1 → Sales → offered to the desk agent.
+    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
+    let call = Uuid::new_v4();
+    event(
+        &app,
+        &GatewayEvent::CallStarted {
+            gateway_id: gw.clone(),
+            call_id: call,
+            tenant_id: t,
+            caller: "+15550002222".into(),
+            did: "+994125550199".into(),
+            sip_call_id: "x".into(),
+            mode: FlowMode::Backend,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    event(
+        &app,
+        &GatewayEvent::PlaybackFinished {
+            call_id: call,
+            tenant_id: t,
+            prompt: "greeting".into(),
+            interrupted_by: None,
+        },
+    )
+    .await;
+    event(
+        &app,
+        &GatewayEvent::DigitsCollected {
+            call_id: call,
+            tenant_id: t,
+            digits: "1".into(),
+            end: wire::CollectEnd::Max,
+        },
+    )
+    .await;
+    let AgentEvent::Offer {
+        call_id,
+        caller,
+        vars,
+        ..
+    } = next_event(&mut ws).await
+    else {
+        panic!("expected an offer");
+    };
+    assert_eq!((call_id, caller.as_str()), (call, "+15550002222"));
+    assert_eq!(
+        vars["menu.menu"], "1",
+        "the IVR choice pops up with the call"
+    );
+    // The phone leg the backend asked the gateway to ring.
+    let mut last = "0-0".to_string();
+    let leg = loop {
+        if let GatewayCommand::Originate {
+            call_id, callee, ..
+        } = next_command(&app, &gw, &mut last).await
+        {
+            assert_eq!(callee, "ext:2001");
+            break call_id;
+        }
+    };
+    // Someone else (the admin, not in the ACD) cannot decline the desk agent's offer.
+    problem(
+        a.admin
+            .post(app.url(&format!("/api/v1/agent/calls/{call}/reject")))
+            .send()
+            .await,
+        409,
+        "not_offered",
+    )
+    .await;
+    // The phone answers: connected; the customer is bridged to the leg.
+    event(
+        &app,
+        &GatewayEvent::CallAnswered {
+            call_id: leg,
+            tenant_id: t,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    assert_eq!(
+        next_event(&mut ws).await,
+        AgentEvent::Connected { call_id: call }
+    );
+    loop {
+        if let GatewayCommand::Bridge { call_id, target } = next_command(&app, &gw, &mut last).await
+        {
+            assert_eq!((call_id, target), (call, leg.to_string()));
+            break;
+        }
+    }
+    // The agent ends the call from the desktop: both legs are hung up.
+    let r = desk
+        .post(app.url(&format!("/api/v1/agent/calls/{call}/hangup")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        next_event(&mut ws).await,
+        AgentEvent::Ended { call_id: call }
+    );
+    let mut hung = std::collections::BTreeSet::new();
+    while hung.len() < 2 {
+        if let GatewayCommand::Hangup { call_id, .. } = next_command(&app, &gw, &mut last).await {
+            hung.insert(call_id);
+        }
+    }
+    assert_eq!(hung, std::collections::BTreeSet::from([call, leg]));
+    let _ = ws.close(None).await;
+    let _ = agent;
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_event(ws: &mut Ws) -> hotline_wire::calls::AgentEvent {
+    use futures::StreamExt;
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("an agent event within 10 s")
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! One real inbound call end to end, without a browser: a SIPp caller dials the tenant's
+//! number on the real gateway; the backend runs the tenant's published IVR flow, queues the
+//! call in the ACD, rings the ready agent's registered SIP phone (a second SIPp, registered
+//! with digest auth), bridges the two legs when the phone answers, and ends the agent leg when
+//! the caller hangs up. The agent leg's recording proves the caller's audio reached the agent.
+//!
+//! Needs `sipp` (Debian `sip-tester`) and the gateway binary built (`cargo build --bins`, as
+//! `infra/test.sh` does).
+
+use hotline_backend::testkit::TestApp;
+use hotline_wire::gateway::{self as wire, GatewayEvent};
+use redis::AsyncCommands;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use uuid::Uuid;
+
+const DID: &str = "+994125559001";
+const CALLER: &str = "+15550007777";
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn gateway_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join("hotline-gateway");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p hotline-gateway` (infra/test.sh builds every binary)",
+        bin.display()
+    );
+    bin
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sipp(dir: &Path, name: &str, xml: &str, args: &[&str]) -> Child {
+    let sf = dir.join(format!("{name}.xml"));
+    std::fs::write(&sf, xml).unwrap();
+    Command::new("sipp")
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(&sf)
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-mi",
+            "127.0.0.1",
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "60s",
+        ])
+        .args(["-timeout_error", "-trace_err", "-trace_msg"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) must be installed")
+}
+
+fn wait_ok(child: Child, dir: &Path, what: &str) {
+    let out = child.wait_with_output().unwrap();
+    let mut msgs = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.ends_with("_messages.log") || n.ends_with("_errors.log") {
+            msgs.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        &msgs[msgs.len().saturating_sub(6000)..]
+    );
+}
+
+fn scenario(body: &str) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"hotline\">\n{body}</scenario>\n")
+}
+
+fn register(domain: &str) -> String {
+    let req = |cseq: u32, auth: &str| {
+        format!(
+            r#"  <send retrans="500"><![CDATA[
+      REGISTER sip:{domain} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:1001@{domain}>;tag=[pid]reg[call_number]
+      To: <sip:1001@{domain}>
+      Call-ID: [call_id]
+      CSeq: {cseq} REGISTER
+      Contact: <sip:1001@[local_ip]:[local_port]>
+      Expires: 300
+      Max-Forwards: 70
+{auth}      Content-Length: 0
+
+    ]]></send>
+"#
+        )
+    };
+    scenario(
+        &(req(1, "")
+            + "  <recv response=\"401\" auth=\"true\"/>\n"
+            + &req(
+                2,
+                "      [authentication username=1001 password=phone-pass]\n",
+            )
+            + "  <recv response=\"200\"/>\n"),
+    )
+}
+
+/// The agent's phone: rings, answers after a second, stays until the gateway hangs up.
+const PHONE: &str = r#"  <recv request="INVITE"/>
+  <send><![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+  <pause milliseconds="1000"/>
+  <send retrans="500"><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:1001@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=phone 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+    ]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+"#;
+
+/// The customer: dials, waits for the flow and the agent, speaks (SIPp's A-law sample), hangs up.
+const CUSTOMER: &str = r#"  <send retrans="500"><![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:+15550007777@[local_ip]:[local_port]>;tag=[pid]cust[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:customer@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=cust 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+    ]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:+15550007777@[local_ip]:[local_port]>;tag=[pid]cust[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]></send>
+  <pause milliseconds="4000"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
+  <pause milliseconds="5000"/>
+  <send retrans="500"><![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:+15550007777@[local_ip]:[local_port]>;tag=[pid]cust[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]></send>
+  <recv response="200" crlf="true"/>
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
+    let app = TestApp::spawn().await;
+    let (admin, info) = app.signup("Inbound Water").await;
+    let tenant = info.tenant.id;
+    let slug = info.tenant.slug.clone();
+    let url = |p: &str| app.url(p);
+    let ok = |r: reqwest::Response| async move {
+        let s = r.status();
+        let body = r.text().await.unwrap();
+        assert!(s.is_success(), "{s}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default()
+    };
+
+    // The tenant's set-up: a queue, an agent with extension 1001, a flow, the number.
+    ok(admin
+        .post(url("/api/v1/queues"))
+        .json(&json!({ "name": "Water", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let roles = ok(admin.get(url("/api/v1/roles")).send().await.unwrap()).await;
+    let agent_role = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Agent")
+        .unwrap()["id"]
+        .clone();
+    let agent = ok(admin
+        .post(url("/api/v1/users"))
+        .json(&json!({ "email": "aysel@water.test", "name": "Aysel", "password": "correct horse battery",
+                       "role_id": agent_role, "extension": "1001" }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let agent_id: Uuid = agent["id"].as_str().unwrap().parse().unwrap();
+    let flow = ok(admin
+        .post(url("/api/v1/ivr/flows"))
+        .json(&json!({ "name": "Main", "is_default": true, "graph": {
+            "start": "hello",
+            "nodes": {
+                "hello": { "type": "play", "prompt": "greeting", "next": "water" },
+                "water": { "type": "queue", "queue": "Water" }
+            }
+        }}))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    ok(admin
+        .post(url(&format!(
+            "/api/v1/ivr/flows/{}/publish",
+            flow["id"].as_str().unwrap()
+        )))
+        .json(&json!({ "version": 1 }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+        .bind(DID)
+        .bind(tenant)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    hotline_backend::gateway_sync::publish_did(&app.state, DID, Some(tenant))
+        .await
+        .unwrap();
+    hotline_backend::gateway_sync::publish_slug(&app.state, &slug, tenant)
+        .await
+        .unwrap();
+    // The phone's SIP credentials as the gateway reads them (HA1 with the tenant slug as realm).
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset(
+            wire::sip_extension_key(tenant, "1001"),
+            "ha1",
+            hotline_gateway::sip::digest::ha1("1001", &slug, "phone-pass"),
+        )
+        .await
+        .unwrap();
+
+    // The real gateway, publishing to this test's event stream.
+    let work = std::env::temp_dir().join(format!("hotline-inbound-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work).unwrap();
+    let gw_port = free_port();
+    let rtp = 42_000 + (std::process::id() % 200) as u16 * 40;
+    let gw_id = format!("e2e-{}", Uuid::new_v4().simple());
+    let _gw = Proc(
+        Command::new(gateway_binary())
+            .env("HOTLINE_GW_SIP_ADDR", format!("127.0.0.1:{gw_port}"))
+            .env("HOTLINE_GW_RTP_PORTS", format!("{rtp}-{}", rtp + 39))
+            .env("HOTLINE_GW_ID", &gw_id)
+            .env("REDIS_URL", &app.state.cfg.redis_url)
+            .env(
+                "HOTLINE_GW_EVENTS_STREAM",
+                &app.state.cfg.call_events_stream,
+            )
+            .env("HOTLINE_GW_RECORDINGS_DIR", work.join("rec"))
+            .env("HOTLINE_GW_PROMPTS_DIR", work.join("prompts"))
+            .env("HOTLINE_GW_HEARTBEAT_MS", "500")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(work.join("gateway.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let gw_addr = format!("127.0.0.1:{gw_port}");
+
+    // The agent's phone registers, then waits for calls on the same port.
+    let phone_port = free_port().to_string();
+    let phone_dir = work.join("phone");
+    std::fs::create_dir_all(&phone_dir).unwrap();
+    let domain = format!("{slug}.hotline.test");
+    let reg = sipp(
+        &phone_dir,
+        "register",
+        &register(&domain),
+        &["-p", &phone_port, "-s", "1001", &gw_addr],
+    );
+    let pd = phone_dir.clone();
+    tokio::task::spawn_blocking(move || wait_ok(reg, &pd, "REGISTER"))
+        .await
+        .unwrap();
+    let phone = sipp(
+        &phone_dir,
+        "phone",
+        &scenario(PHONE),
+        &["-p", &phone_port, "-mp", &free_port().to_string()],
+    );
+
+    // The agent logs in and becomes ready (the ACD now knows them).
+    let agent_client = app.client();
+    ok(agent_client
+        .post(url("/api/v1/auth/login"))
+        .json(&json!({ "tenant": slug, "email": "aysel@water.test", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    ok(agent_client
+        .put(url("/api/v1/agent/state"))
+        .json(&json!({ "status": "ready" }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+
+    // The customer calls.
+    let cust_dir = work.join("customer");
+    std::fs::create_dir_all(&cust_dir).unwrap();
+    let customer = sipp(
+        &cust_dir,
+        "customer",
+        &scenario(CUSTOMER),
+        &["-s", DID, "-mp", &free_port().to_string(), &gw_addr],
+    );
+    let cd = cust_dir.clone();
+    tokio::task::spawn_blocking(move || wait_ok(customer, &cd, "customer call"))
+        .await
+        .unwrap();
+    let pd = phone_dir.clone();
+    tokio::task::spawn_blocking(move || wait_ok(phone, &pd, "agent phone"))
+        .await
+        .unwrap();
+
+    // What happened, from the event stream: the customer's call and an agent leg, bridged.
+    let mut evs: Vec<GatewayEvent> = Vec::new();
+    for _ in 0..50 {
+        let raw: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+            .arg(&app.state.cfg.call_events_stream)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut r)
+            .await
+            .map(|v: redis::streams::StreamRangeReply| {
+                v.ids
+                    .into_iter()
+                    .map(|e| {
+                        let m: String = e.get(wire::STREAM_FIELD).unwrap_or_default();
+                        (e.id, vec![("msg".to_string(), m)])
+                    })
+                    .collect()
+            })
+            .unwrap();
+        evs = raw
+            .iter()
+            .filter_map(|(_, f)| serde_json::from_str(&f[0].1).ok())
+            .collect();
+        if evs
+            .iter()
+            .filter(|e| matches!(e, GatewayEvent::RecordingFinished { .. }))
+            .count()
+            >= 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = std::fs::read_to_string(work.join("gateway.log")).unwrap_or_default();
+    let customer_call = evs
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::CallStarted {
+                call_id, caller, ..
+            } if caller == CALLER => Some(*call_id),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no call_started: {evs:#?}\n{log}"));
+    let leg = evs
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::Bridged { call_id, peer, .. } if *call_id == customer_call => Some(*peer),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the customer was never bridged to an agent: {evs:#?}\n{log}"));
+    // The agent leg's recording: right channel = what the agent heard = the customer's voice.
+    let path = evs
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::RecordingFinished { call_id, path, .. } if *call_id == leg => {
+                Some(path.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no recording of the agent leg: {evs:#?}"));
+    let bytes = std::fs::read(&path).unwrap();
+    let samples: Vec<i16> = bytes[44..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let heard: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let rms =
+        (heard.iter().map(|s| (*s as f64).powi(2)).sum::<f64>() / heard.len().max(1) as f64).sqrt();
+    assert!(rms > 300.0, "the agent heard (almost) nothing: rms {rms}");
+    // The ACD: the agent was offered the call, took it, and is free again after it ended.
+    let mut con = redis::Client::open(app.state.cfg.redis_url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let acd = hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(tenant))
+        .unwrap();
+    let a = &acd.agents[&agent_id.to_string()];
+    assert_eq!((a.state.as_str(), a.answered), ("ready", 1), "{a:?}");
+    assert!(acd.calls.is_empty(), "{:?}", acd.calls);
+    let _ = std::fs::remove_dir_all(&work);
+}
