@@ -26,6 +26,7 @@ nav-tenants = Müştərilər
 nav-tickets = Müraciətlər
 nav-kb = Bilik bazası
 nav-customer-template = Müştəri şablonu
+nav-customer-import = Müştəriləri idxal et
 flash-logged-out = Sistemdən çıxdınız.
 flash-no-access = Bu səhifəyə girişiniz yoxdur.
 flash-operators-only = Bu səhifə platforma operatorları üçündür. Operator kimi daxil olun.

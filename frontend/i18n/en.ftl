@@ -15,6 +15,7 @@ nav-agent = Agent desktop
 nav-tickets = Tickets
 nav-kb = Knowledge base
 nav-customer-template = Customer template
+nav-customer-import = Import customers
 nav-users = Users
 nav-teams = Teams
 nav-skills = Skills
@@ -463,3 +464,54 @@ crm-kind-multi-choice = Multiple choice
 crm-kind-phone = Phone
 crm-kind-email = E-mail
 crm-kind-address = Address
+
+## Attachments (tickets, knowledge base)
+attachments-title = Attachments
+attachments-none = No files attached.
+attachments-add = Attach a file
+attachments-uploading = Uploading…
+attachments-remove = Remove { $name }
+attachments-too-large = The file is larger than the upload limit.
+attachments-bad-type = This type of file is not accepted (or its content does not match its name).
+
+## Notifications
+notifications-label = Notifications ({ $count } unread)
+notifications-title = Notifications
+notifications-read-all = Mark all read
+notifications-empty = Nothing new.
+notification-assigned = Ticket { $ticket } assigned to you
+notification-comment = New comment on { $ticket }
+notification-sla-warning = { $ticket } is due soon
+notification-sla-breached = { $ticket } is past its due time
+notification-escalated = { $ticket } was escalated
+
+## Saved ticket views
+tickets-views = Saved view
+tickets-views-none = No saved view (use the filters)
+tickets-view-shared = { $name } (shared)
+tickets-view-name = Save the filters as a view named
+tickets-view-share = Share with everyone
+tickets-view-save = Save view
+tickets-view-delete = Delete view
+
+## Customer import
+import-title = Import customers
+import-file = CSV or XLSX file
+import-file-hint = The first row holds the column names. Up to 64 MB.
+import-mapping = Match the columns
+import-rows = { $rows } data rows in the file.
+import-skip-column = — not imported —
+import-name-column = Name
+import-phone-column = Phone
+import-sample = First rows of the file
+import-start = Import
+import-status-running = Importing…
+import-status-done = Import finished
+import-status-failed = Import stopped by an error
+import-status-interrupted = Import interrupted
+import-counts = { $processed } of { $total } rows checked: { $imported } imported, { $failed } with errors.
+import-failed-rows = Rows not imported
+import-line = Line
+import-reason = Reason
+import-export-csv = Export CSV
+import-export-xlsx = Export XLSX

@@ -26,6 +26,7 @@ nav-tenants = Klienci
 nav-tickets = Zgłoszenia
 nav-kb = Baza wiedzy
 nav-customer-template = Szablon klienta
+nav-customer-import = Import klientów
 flash-logged-out = Wylogowano.
 flash-no-access = Nie masz dostępu do tej strony.
 flash-operators-only = Ta strona jest dla operatorów platformy. Zaloguj się jako operator.

@@ -26,6 +26,7 @@ nav-tenants = Клиенты
 nav-tickets = Заявки
 nav-kb = База знаний
 nav-customer-template = Шаблон клиента
+nav-customer-import = Импорт клиентов
 flash-logged-out = Вы вышли из системы.
 flash-no-access = У вас нет доступа к этой странице.
 flash-operators-only = Эта страница для операторов платформы. Войдите как оператор.

@@ -26,6 +26,7 @@ nav-tenants = 租户
 nav-tickets = 工单
 nav-kb = 知识库
 nav-customer-template = 客户模板
+nav-customer-import = 导入客户
 flash-logged-out = 您已退出登录。
 flash-no-access = 您无权访问该页面。
 flash-operators-only = 该页面仅供平台运维人员使用，请以运维人员身份登录。

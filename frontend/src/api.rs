@@ -77,14 +77,26 @@ fn expects_401(path: &str) -> bool {
 }
 
 async fn send(method: &str, path: &str, body: Option<String>) -> Result<String, ApiError> {
+    let body = body.map(|b| (JsValue::from_str(&b), Some("application/json")));
+    send_raw(method, path, body).await
+}
+
+/// Sends `body` as is; `content_type` `None` lets the browser set it (multipart form data).
+async fn send_raw(
+    method: &str,
+    path: &str,
+    body: Option<(JsValue, Option<&str>)>,
+) -> Result<String, ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
     let headers = web_sys::Headers::new().map_err(|_| ApiError::Network)?;
     let _ = headers.set("Accept", "application/json, application/problem+json");
-    if let Some(b) = &body {
-        let _ = headers.set("Content-Type", "application/json");
-        init.set_body(&JsValue::from_str(b));
+    if let Some((b, content_type)) = &body {
+        if let Some(ct) = content_type {
+            let _ = headers.set("Content-Type", ct);
+        }
+        init.set_body(b);
     }
     init.set_headers(&headers);
     let url = format!("/api/v1{path}");
@@ -146,6 +158,26 @@ pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> R
 /// A request whose answer has no body worth reading (204).
 pub async fn post_empty<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
     send("POST", path, Some(encode(body)?)).await.map(|_| ())
+}
+
+/// Uploads a file as `multipart/form-data` (field `file`, the file's own name).
+pub async fn upload_form<T: DeserializeOwned>(path: &str, file: &web_sys::File) -> Result<T, ApiError> {
+    let form = web_sys::FormData::new().map_err(|_| ApiError::Network)?;
+    form.append_with_blob_and_filename("file", file, &file.name())
+        .map_err(|_| ApiError::Network)?;
+    decode(&send_raw("POST", path, Some((form.into(), None))).await?)
+}
+
+/// Uploads a file's bytes as the request body, with the file's type (or `fallback_type`).
+pub async fn upload_body<T: DeserializeOwned>(
+    path: &str,
+    file: &web_sys::File,
+    fallback_type: &str,
+) -> Result<T, ApiError> {
+    let ty = file.type_();
+    let ty = if ty.is_empty() { fallback_type.to_string() } else { ty };
+    let blob: &web_sys::Blob = file.as_ref();
+    decode(&send_raw("POST", path, Some((blob.clone().into(), Some(&ty)))).await?)
 }
 
 pub async fn delete(path: &str) -> Result<(), ApiError> {

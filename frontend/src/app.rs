@@ -51,6 +51,8 @@ pub enum Route {
     Sso,
     #[at("/admin/customer-template")]
     CustomerTemplate,
+    #[at("/customers/import")]
+    CustomerImport,
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
@@ -140,6 +142,7 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::Tickets | Route::Ticket { .. } => Some(&[perm::TICKETS_WORK]),
         Route::KbEdit => Some(&[perm::KB_WRITE]),
         Route::CustomerTemplate => Some(&[perm::CRM_ADMIN]),
+        Route::CustomerImport => Some(&[perm::CRM_WRITE]),
     }
 }
 
@@ -365,6 +368,7 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::KbEdit => html! { <pages::kb::KbEditPage /> },
         Route::CustomerTemplate => html! { <pages::crm::CustomerTemplatePage /> },
+        Route::CustomerImport => html! { <pages::import::CustomerImportPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -499,6 +503,11 @@ fn nav_items() -> Vec<NavItem> {
             perm: perm::CRM_ADMIN,
         },
         NavItem {
+            route: Route::CustomerImport,
+            key: "nav-customer-import",
+            perm: perm::CRM_ADMIN,
+        },
+        NavItem {
             route: Route::Audit,
             key: "nav-audit",
             perm: perm::AUDIT_READ,
@@ -585,6 +594,7 @@ pub fn Layout(p: &ChildrenProps) -> Html {
                     <ul>{ for items }</ul>
                 </nav>
                 <div class="topbar-right">
+                    if matches!(app.session, Session::User(_)) { <crate::notifications::NotificationBell /> }
                     <LangPicker />
                     if matches!(app.session, Session::User(_)) {
                         <Link<Route> to={Route::Account} classes="user-name">{ who.clone() }</Link<Route>>

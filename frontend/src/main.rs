@@ -3,8 +3,10 @@
 
 mod api;
 mod app;
+mod attachments;
 mod components;
 mod i18n;
+mod notifications;
 mod pages;
 
 fn main() {

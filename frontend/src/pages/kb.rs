@@ -457,6 +457,8 @@ fn ArticleEditor(p: &ArticleEditorProps) -> Html {
             </form>
             if let Some(a) = &*current {
                 <KbVersions key={format!("{}-{}", a.id, a.version)} id={a.id} current={a.version} {on_restored} />
+                <crate::attachments::Attachments key={format!("att-{}", a.id)}
+                    base={format!("/kb/articles/{}/attachments", a.id)} id="kb" />
             }
         </div>
     }

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod audit;
 pub mod auth;
 pub mod crm;
+pub mod import;
 pub mod kb;
 pub mod org;
 pub mod platform;

@@ -9,7 +9,7 @@ use hotline_wire::permissions as perm;
 use hotline_wire::sla::SlaState;
 use hotline_wire::tickets::{
     StatusDef, TicketAssign, TicketCommentInput, TicketDto, TicketEventDto, TicketMove,
-    TicketTypeDto, TransitionDef, PRIORITIES,
+    TicketTypeDto, TicketViewDto, TicketViewFilters, TicketViewInput, TransitionDef, PRIORITIES,
 };
 use uuid::Uuid;
 use yew::prelude::*;
@@ -185,8 +185,23 @@ struct Filters {
 }
 
 impl Filters {
-    fn query(&self, page: i64, my_team: Option<Uuid>) -> String {
+    /// The filters as a saved view keeps them.
+    fn to_view(&self, my_team: Option<Uuid>) -> TicketViewFilters {
+        TicketViewFilters {
+            status: Some(self.status.clone()).filter(|s| !s.is_empty()),
+            mine: (self.scope == "mine").then_some(true),
+            team_id: my_team.filter(|_| self.scope == "team"),
+            open: self.open.then_some(true),
+            q: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
+            ..TicketViewFilters::default()
+        }
+    }
+
+    fn query(&self, page: i64, my_team: Option<Uuid>, view: Option<Uuid>) -> String {
         let mut s = format!("/tickets?page={page}&per_page={PER_PAGE}");
+        if let Some(v) = view {
+            s += &format!("&view={v}");
+        }
         if !self.status.is_empty() {
             s += &format!("&status={}", api::enc(&self.status));
         }
@@ -212,7 +227,8 @@ pub fn TicketsPage() -> Html {
     let form = use_reducer(Form::<Filters>::default);
     let applied = use_state(Filters::default);
     let page = use_state(|| 1i64);
-    let (list, reload) = use_get::<Page<TicketDto>>(applied.query(*page, dir.my_team));
+    let view = use_state(|| None::<Uuid>);
+    let (list, reload) = use_get::<Page<TicketDto>>(applied.query(*page, dir.my_team, *view));
     let (types, _) = use_get::<Vec<TicketTypeDto>>("/ticket-types".into());
 
     // Re-read now and then: new tickets arrive and due times pass while the page is open.
@@ -242,10 +258,21 @@ pub fn TicketsPage() -> Html {
         scope_opts.push(("team".to_string(), i18n.t("tickets-scope-team")));
     }
     let onsubmit = {
-        let (form, applied, page) = (form.clone(), applied.clone(), page.clone());
+        let (form, applied, page, view) = (form.clone(), applied.clone(), page.clone(), view.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             applied.set(form.0.clone());
+            view.set(None);
+            page.set(1);
+        })
+    };
+    let on_view = {
+        let (form, applied, page, view) = (form.clone(), applied.clone(), page.clone(), view.clone());
+        Callback::from(move |v: Option<Uuid>| {
+            // A view carries its own filters: the form starts again from empty.
+            form.dispatch(Box::new(|f: &mut Filters| *f = Filters::default()));
+            applied.set(Filters::default());
+            view.set(v);
             page.set(1);
         })
     };
@@ -311,8 +338,123 @@ pub fn TicketsPage() -> Html {
                     <button type="submit" id="tickets-apply" class="primary">{ i18n.t("action-filter") }</button>
                 </div>
             </form>
+            <SavedViews selected={*view} on_select={on_view} filters={form.0.to_view(dir.my_team)} />
             { table }
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SavedViewsProps {
+    selected: Option<Uuid>,
+    on_select: Callback<Option<Uuid>>,
+    /// What "save as view" keeps: the filter form as it is now.
+    filters: TicketViewFilters,
+}
+
+/// The saved views of the register: pick one (its filters apply on the server), save the
+/// current filters under a name (shared with everyone by `tickets.admin`), delete one's own.
+#[function_component]
+fn SavedViews(p: &SavedViewsProps) -> Html {
+    let i18n = use_i18n();
+    let app = use_app();
+    let (views, reload) = use_get::<Vec<TicketViewDto>>("/ticket-views".into());
+    let name = use_state(String::new);
+    let shared = use_state(|| false);
+    let failure = use_state(|| None::<ApiError>);
+    let can_share = app.session.can(perm::TICKETS_ADMIN);
+    let me = match &app.session {
+        Session::User(s) => Some(s.user.id),
+        _ => None,
+    };
+    let list: Vec<TicketViewDto> = match &views {
+        Load::Ready(v) => v.to_vec(),
+        _ => vec![],
+    };
+    let mut options = vec![(String::new(), i18n.t("tickets-views-none"))];
+    for v in &list {
+        let label = if v.shared {
+            i18n.ta("tickets-view-shared", &[("name", v.name.clone().into())])
+        } else {
+            v.name.clone()
+        };
+        options.push((v.id.to_string(), label));
+    }
+    let choose = {
+        let cb = p.on_select.clone();
+        Callback::from(move |v: String| cb.emit(v.parse().ok()))
+    };
+    let save = {
+        let (name, shared, failure, reload, cb, filters) = (
+            name.clone(),
+            shared.clone(),
+            failure.clone(),
+            reload.clone(),
+            p.on_select.clone(),
+            p.filters.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let body = TicketViewInput {
+                name: name.trim().to_string(),
+                shared: *shared,
+                filters: filters.clone(),
+            };
+            let (name, failure, reload, cb) = (name.clone(), failure.clone(), reload.clone(), cb.clone());
+            spawn(async move {
+                match api::post::<_, TicketViewDto>("/ticket-views", &body).await {
+                    Ok(v) => {
+                        name.set(String::new());
+                        failure.set(None);
+                        reload.emit(());
+                        cb.emit(Some(v.id));
+                    }
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let selected = p.selected.and_then(|id| list.iter().find(|v| v.id == id).cloned());
+    let delete = selected
+        .filter(|v| Some(v.owner_id) == me || can_share)
+        .map(|v| {
+            let (failure, reload, cb) = (failure.clone(), reload.clone(), p.on_select.clone());
+            Callback::from(move |_: MouseEvent| {
+                let (failure, reload, cb) = (failure.clone(), reload.clone(), cb.clone());
+                let id = v.id;
+                spawn(async move {
+                    match api::delete(&format!("/ticket-views/{id}")).await {
+                        Ok(()) => {
+                            reload.emit(());
+                            cb.emit(None);
+                        }
+                        Err(e) => failure.set(Some(e)),
+                    }
+                });
+            })
+        });
+    html! {
+        <form class="card filters saved-views" id="tickets-views" onsubmit={save}>
+            <SelectField id="tickets-view" label={i18n.t("tickets-views")}
+                value={p.selected.map(|v| v.to_string()).unwrap_or_default()} options={options} onchange={choose} />
+            if let Some(d) = delete {
+                <div class="filter-actions">
+                    <button type="button" class="secondary" id="tickets-view-delete" onclick={d}>{ i18n.t("tickets-view-delete") }</button>
+                </div>
+            }
+            <TextField id="tickets-view-name" label={i18n.t("tickets-view-name")} value={(*name).clone()}
+                oninput={let n = name.clone(); Callback::from(move |v| n.set(v))} />
+            if can_share {
+                <Checkbox id="tickets-view-shared" label={i18n.t("tickets-view-share")} checked={*shared}
+                    onchange={let s = shared.clone(); Callback::from(move |v| s.set(v))} />
+            }
+            <div class="filter-actions">
+                <button type="submit" class="secondary" id="tickets-view-save" disabled={name.trim().is_empty()}>
+                    { i18n.t("tickets-view-save") }
+                </button>
+            </div>
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+        </form>
     }
 }
 
@@ -545,10 +687,14 @@ pub fn TicketPage(p: &TicketPageProps) -> Html {
                         </form>
                     </section>
                 </div>
-                <section class="card" aria-labelledby="ticket-history-h">
-                    <h2 id="ticket-history-h">{ i18n.t("ticket-history") }</h2>
-                    { history }
-                </section>
+                <div class="stack">
+                    <crate::attachments::Attachments base={format!("/tickets/{id}/attachments")} id="ticket"
+                        editable={t.closed_at.is_none()} />
+                    <section class="card" aria-labelledby="ticket-history-h">
+                        <h2 id="ticket-history-h">{ i18n.t("ticket-history") }</h2>
+                        { history }
+                    </section>
+                </div>
             </div>
         </>
     }
