@@ -4,7 +4,9 @@
 //! them); a leg that fails or rings too long goes back to the ACD (`reject` / ring-no-answer,
 //! so the call returns to the head of its queue); whichever side hangs up ends the other.
 //! A once-a-second tick drives ring timeouts, wrap-up ends and overflow.
-//! (The browser's WebRTC softphone joins as another kind of agent leg in the WebRTC issue.)
+//! An agent with a browser softphone (`softphone`) is offered the call on the desktop instead;
+//! their accept answers it in the ACD and the call is bridged into the softphone's WebRTC leg,
+//! which stays up after the call.
 
 use crate::{
     db,
@@ -18,6 +20,10 @@ use hotline_wire::gateway::{self as wire, GatewayCommand};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// Prefix of the agent-leg marker of a call offered to a browser softphone
+/// (`softphone:<agent id>`).
+const SOFTPHONE_LEG: &str = "softphone:";
 
 /// Tenants with ACD activity (ticked every second).
 pub const TENANTS_KEY: &str = "acd:tenants";
@@ -80,6 +86,9 @@ async fn call_info(
 }
 
 async fn leg_agent(state: &AppState, tenant: Uuid, leg: &str) -> anyhow::Result<Option<Uuid>> {
+    if let Some(agent) = leg.strip_prefix(SOFTPHONE_LEG) {
+        return Ok(agent.parse().ok());
+    }
     let Ok(leg) = leg.parse::<Uuid>() else {
         return Ok(None);
     };
@@ -145,6 +154,20 @@ pub fn on_acd_events(
             match e.ev.as_str() {
                 "offered" => {
                     let Some(agent) = agent else { continue };
+                    let (caller, did, vars) = call_info(state, tenant, call).await?;
+                    let offer = AgentEvent::Offer {
+                        call_id: call,
+                        caller: caller.clone(),
+                        did,
+                        vars,
+                    };
+                    // A browser softphone: the desktop rings; its accept bridges the call.
+                    if crate::softphone::current(state, tenant, agent).await?.is_some() {
+                        let marker = format!("{SOFTPHONE_LEG}{agent}");
+                        let _: () = r.set_ex(leg_of_key(tenant, call), marker, 86_400).await?;
+                        agent_events::publish(state, tenant, agent, &offer).await;
+                        continue;
+                    }
                     let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
                     let ext: Option<String> =
                         sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
@@ -174,13 +197,6 @@ pub fn on_acd_events(
                     let _: () = r
                         .set_ex(leg_of_key(tenant, call), leg.to_string(), 86_400)
                         .await?;
-                    let (caller, did, vars) = call_info(state, tenant, call).await?;
-                    let offer = AgentEvent::Offer {
-                        call_id: call,
-                        caller: caller.clone(),
-                        did,
-                        vars,
-                    };
                     agent_events::publish(state, tenant, agent, &offer).await;
                     let cmd = GatewayCommand::Originate {
                         call_id: leg,
@@ -195,7 +211,17 @@ pub fn on_acd_events(
                         let ev = AgentEvent::Connected { call_id: call };
                         agent_events::publish(state, tenant, agent, &ev).await;
                     }
-                    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+                    let mut leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+                    let soft_agent = leg
+                        .as_deref()
+                        .and_then(|l| l.strip_prefix(SOFTPHONE_LEG))
+                        .and_then(|a| a.parse::<Uuid>().ok());
+                    if let Some(a) = soft_agent {
+                        // The agent's softphone leg as it is now (a reload replaces it).
+                        leg = crate::softphone::current(state, tenant, a)
+                            .await?
+                            .map(|l| crate::softphone::target(l.leg_id));
+                    }
                     if let Some(leg) = leg {
                         command(state, &gw, &GatewayCommand::StopMedia { call_id: call }).await?;
                         let cmd = GatewayCommand::Bridge {
@@ -227,8 +253,11 @@ pub fn on_acd_events(
                         };
                         agent_events::publish(state, tenant, a, &ev).await;
                     }
-                    if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
+                    if leg.is_some() {
                         let _: () = r.del(leg_of_key(tenant, call)).await?;
+                    }
+                    // A SIP phone's leg is hung up; a softphone's stays up for the next call.
+                    if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
                         let _: () = r.del(leg_key(tenant, leg)).await?;
                         hang_up(state, &gw, leg).await?;
                     }

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod routes;
 pub mod seed;
 pub mod sla;
+pub mod softphone;
 pub mod spa;
 pub mod state;
 pub mod telemetry;

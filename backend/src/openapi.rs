@@ -18,6 +18,9 @@ use utoipa::OpenApi;
     paths(
         recordings::list,
         agent_events::events,
+        agent_events::softphone_offer,
+        agent_events::softphone_close,
+        agent_events::accept,
         agent_events::reject,
         agent_events::hangup,
         ivr::list,

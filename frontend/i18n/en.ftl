@@ -515,3 +515,21 @@ import-line = Line
 import-reason = Reason
 import-export-csv = Export CSV
 import-export-xlsx = Export XLSX
+
+## Softphone (agent desktop)
+softphone-connecting = Connecting the softphone…
+softphone-ready = Softphone ready
+softphone-failed = Softphone not connected
+softphone-reconnect = Reconnect
+softphone-incoming = Incoming call
+softphone-dialled = Dialled { $did }
+softphone-accept = Answer
+softphone-reject = Decline
+softphone-in-call = On a call
+softphone-mute = Mute
+softphone-unmute = Unmute
+softphone-auto-answer = Answer calls automatically
+softphone-note-ended = The call has ended.
+softphone-note-ring-no-answer = Not answered in time: the call went back to the queue.
+softphone-note-rejected = Declined: the call went back to the queue.
+softphone-note-abandoned = The caller hung up.

@@ -8,6 +8,7 @@ mod components;
 mod i18n;
 mod notifications;
 mod pages;
+mod softphone;
 
 fn main() {
     let root = web_sys::window()

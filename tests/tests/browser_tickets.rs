@@ -14,7 +14,7 @@ use hotline_wire::api::{CreateUser, RoleDto, TeamDto, UserDto};
 use hotline_wire::crm::{
     CategoryDto, CustomerDto, InteractionDto, KbArticleDto, KbCategoryDto, KbVersionDto,
 };
-use hotline_wire::tickets::{TicketDto, TicketTypeDto};
+use hotline_wire::tickets::{FileDto, TicketDto, TicketTypeDto};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
@@ -428,6 +428,15 @@ async fn browser_kb_edit_versions_restore_and_publish() {
                 "Published",
             )
             .await?;
+            // A file attached to the article, listed with a download link.
+            let file = artifacts_dir().join("meter-photo.txt");
+            std::fs::write(&file, "meter 00421 m3\n")?;
+            b.wait("#kb-attachment-file")
+                .await?
+                .send_keys(&file.display().to_string())
+                .await?;
+            b.wait("#kb-attachments li[data-name='meter-photo.txt'] a[href*='/attachments/']")
+                .await?;
             // The page header and the editor, not wherever the last click left the page.
             b.js("window.scrollTo(0, 0)").await?;
             b.screenshot(&artifacts_dir().join("screens/kb-editor.png"))
@@ -442,6 +451,174 @@ async fn browser_kb_edit_versions_restore_and_publish() {
     assert_eq!(v4.body, v1);
     let a: KbArticleDto = s.get(&format!("/kb/articles/{id}")).await;
     assert_eq!(a.status, "published");
+    let files: Vec<FileDto> = s.get(&format!("/kb/articles/{id}/attachments")).await;
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].name, "meter-photo.txt");
+}
+
+/// The rest of the ticket desk: the assignee's bell announces a new ticket and opens it; a
+/// file is attached to it (a file whose content contradicts its name is refused with a
+/// message); "assigned to me" is saved as a view that filters the register; an admin imports
+/// customers from a CSV with one bad row — the good rows are kept, the bad one is listed with
+/// its line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_bell_attachments_saved_views_and_import() {
+    let s = Seed::new("Gas Board").await;
+    let water: TeamDto = s.post("/teams", json!({ "name": "Service" })).await;
+    let billing: TeamDto = s.post("/teams", json!({ "name": "Billing" })).await;
+    let bob_email = s.user("Bob Fixer", "Supervisor", Some(water.id)).await;
+    s.user("Carol Counter", "Supervisor", Some(billing.id)).await;
+    let service: CategoryDto = s.post("/categories", json!({ "name": "Service" })).await;
+    let ty: TicketTypeDto = s
+        .post(
+            "/ticket-types",
+            json!({
+                "name": "Request",
+                "statuses": [
+                    { "key": "new", "name": "New", "color": "#1f5fbf", "initial": true },
+                    { "key": "done", "name": "Done", "color": "#1e7b34", "final": true }
+                ],
+                "transitions": [ { "from": "new", "to": "done", "name": "Finish" } ]
+            }),
+        )
+        .await;
+    let _: serde_json::Value = s
+        .post(
+            "/assignment-rules",
+            json!({ "type_id": ty.id, "category_id": service.id, "team_id": water.id, "strategy": "round_robin" }),
+        )
+        .await;
+    let _: serde_json::Value = s
+        .post(
+            "/assignment-rules",
+            json!({ "type_id": ty.id, "team_id": billing.id, "strategy": "round_robin", "position": 9 }),
+        )
+        .await;
+    let _: serde_json::Value = s
+        .post(
+            "/customer-fields",
+            json!({ "key": "account", "label": "Account no.", "kind": "text", "position": 1 }),
+        )
+        .await;
+    let mine: TicketDto = s
+        .post(
+            "/tickets",
+            json!({ "type_id": ty.id, "subject": "Boiler inspection", "category_id": service.id }),
+        )
+        .await;
+    let other: TicketDto = s
+        .post(
+            "/tickets",
+            json!({ "type_id": ty.id, "subject": "Duplicate invoice" }),
+        )
+        .await;
+    assert_ne!(mine.assignee_user_id, other.assignee_user_id);
+
+    let slug = s.slug.clone();
+    let admin_email = format!("admin@{}.test", "gas-board");
+    let (mine_no, other_no, mine_id) = (mine.number, other.number, mine.id);
+    let dir = artifacts_dir();
+    run(
+        "browser_bell_attachments_saved_views_and_import",
+        &s.app.base_url,
+        async move |b| {
+            // The bell: one unread notification, which opens the ticket and is then read.
+            login(b, &slug, &bob_email).await?;
+            b.wait("#logout").await?;
+            b.wait_text("#notifications-unread", "1").await?;
+            b.click("#notifications-toggle").await?;
+            b.wait_text(
+                "#notifications-list li.unread[data-kind='assigned']",
+                &format!("#{mine_no}"),
+            )
+            .await?;
+            b.click("#notifications-list li[data-kind='assigned'] button")
+                .await?;
+            b.wait_path(&format!("/tickets/{mine_id}")).await?;
+            b.wait_text("#ticket-title", "Boiler inspection").await?;
+            let badge = b.js("return document.querySelector('#notifications-unread').hidden").await?;
+            ensure!(badge == serde_json::json!(true), "the unread badge still shows");
+
+            // Attachments: a text file is accepted; "PNG" text is refused with a message.
+            let good = dir.join("boiler-report.txt");
+            std::fs::write(&good, "pressure 1.5 bar, no leaks\n")?;
+            let fake = dir.join("photo.png");
+            std::fs::write(&fake, "this is not a picture\n")?;
+            b.wait("#ticket-attachment-file")
+                .await?
+                .send_keys(&good.display().to_string())
+                .await?;
+            b.wait("#ticket-attachments li[data-name='boiler-report.txt']")
+                .await?;
+            b.wait("#ticket-attachment-file")
+                .await?
+                .send_keys(&fake.display().to_string())
+                .await?;
+            b.wait_text("#ticket-attachment-error", "not accepted").await?;
+            ensure!(
+                b.js("return document.querySelectorAll('#ticket-attachments li').length")
+                    .await?
+                    == serde_json::json!(1),
+                "the refused file was listed"
+            );
+
+            // Saved view: "assigned to me" keeps filtering after a reload of the page.
+            b.click("a[href='/tickets']").await?;
+            b.wait(&format!("#tickets-table tr[data-number='{other_no}']"))
+                .await?;
+            b.choose("#tickets-scope", "Assigned to me").await?;
+            b.fill("#tickets-view-name", "My queue").await?;
+            b.click("#tickets-view-save").await?;
+            b.wait_text("#tickets-view", "My queue").await?;
+            b.open("/tickets").await?;
+            b.wait(&format!("#tickets-table tr[data-number='{other_no}']"))
+                .await?;
+            b.choose("#tickets-view", "My queue").await?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let rows = b
+                    .js("return [...document.querySelectorAll('#tickets-table tbody tr')].map(r => r.dataset.number)")
+                    .await?;
+                if rows == serde_json::json!([mine_no.to_string()]) {
+                    break;
+                }
+                ensure!(Instant::now() < deadline, "the view shows {rows}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            logout(b).await?;
+
+            // Import: three rows, the second with a number that is no phone number.
+            login(b, &slug, &admin_email).await?;
+            b.wait("#logout").await?;
+            b.click("a[href='/customers/import']").await?;
+            let csv = dir.join("customers.csv");
+            std::fs::write(
+                &csv,
+                "Name,Phone,Account no.\nAnna Import,+994501110001,A-1\nBad Number,12ab,A-2\nOmar Import,+994501110003,A-3\n",
+            )?;
+            b.wait("#import-file")
+                .await?
+                .send_keys(&csv.display().to_string())
+                .await?;
+            b.wait_text("#import-rows", "3").await?;
+            ensure!(b.value("#import-map-name").await? == "Name", "name column not guessed");
+            ensure!(b.value("#import-map-phone").await? == "Phone", "phone column not guessed");
+            ensure!(
+                b.value("#import-map-field-account").await? == "Account no.",
+                "template field not matched by its label"
+            );
+            b.click("#import-start").await?;
+            b.wait("#import-job[data-status='done']").await?;
+            b.wait_text("#import-counts", "2 imported").await?;
+            b.wait_text("#import-failed tr[data-line='3']", "phone").await?;
+            Ok(())
+        },
+    )
+    .await;
+    let found: serde_json::Value = s.get("/customers/lookup?phone=%2B994501110003").await;
+    assert_eq!(found["matches"][0]["name"], "Omar Import", "{found}");
+    let files: Vec<FileDto> = s.get(&format!("/tickets/{mine_id}/attachments")).await;
+    assert_eq!(files.len(), 1, "{files:?}");
 }
 
 /// The customer template screen: a text field and a choice field added, the choice moved

@@ -25,6 +25,8 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/agent/events", get(events))
+        .route("/agent/softphone", post(softphone_offer).delete(softphone_close))
+        .route("/agent/calls/{call_id}/accept", post(accept))
         .route("/agent/calls/{call_id}/reject", post(reject))
         .route("/agent/calls/{call_id}/hangup", post(hangup))
 }
@@ -103,6 +105,73 @@ async fn serve(state: AppState, tenant: Uuid, user: Uuid, mut socket: WebSocket)
             },
         }
     }
+}
+
+/// The browser softphone's SDP offer (WebRTC, audio) and the media gateway's answer.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct SoftphoneSdp {
+    pub sdp: String,
+}
+
+/// Connects the agent's browser softphone: the offer goes to a live media gateway, its answer
+/// comes back. Calls offered to the agent are then bridged into this leg, which stays up
+/// between calls; a new offer (a reload) replaces the old leg and re-bridges a live call.
+#[utoipa::path(post, path = "/api/v1/agent/softphone", tag = "agent", request_body = SoftphoneSdp,
+    responses((status = 200, body = SoftphoneSdp),
+        (status = 422, body = hotline_wire::api::Problem, description = "Not an SDP offer the gateway can answer"),
+        (status = 503, body = hotline_wire::api::Problem, description = "No media gateway reachable")))]
+pub async fn softphone_offer(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    crate::error::Json(body): crate::error::Json<SoftphoneSdp>,
+) -> ApiResult<axum::Json<SoftphoneSdp>> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    let sdp = crate::softphone::attach(&state, tenant, user, &body.sdp).await?;
+    Ok(axum::Json(SoftphoneSdp { sdp }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/agent/softphone", tag = "agent",
+    responses((status = 204, description = "The softphone leg is closed")))]
+pub async fn softphone_close(State(state): State<AppState>, ctx: TenantCtx) -> ApiResult<StatusCode> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    crate::softphone::detach(&state, tenant, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/accept", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The call offered to this agent")),
+    responses((status = 204, description = "Answered: the caller is bridged into the softphone"),
+        (status = 409, body = hotline_wire::api::Problem)))]
+pub async fn accept(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    if crate::softphone::current(&state, tenant, user)
+        .await
+        .map_err(ApiError::internal)?
+        .is_none()
+    {
+        return Err(ApiError::Conflict {
+            code: "no_softphone",
+            detail: "connect the browser softphone first (or answer on your SIP phone)".into(),
+        });
+    }
+    let op = Op::Answer {
+        agent: user.to_string(),
+        call: call_id.to_string(),
+    };
+    acd_result(crate::dispatch::acd(&state, tenant, op).await)
 }
 
 #[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/reject", tag = "agent",

@@ -747,36 +747,35 @@ pub async fn search(
         ));
     }
     // Each query word matches itself or, when the knowledge base has never seen it, the
-    // closest known word (trigram similarity): "leek" finds "leak".
+    // closest known word (trigram similarity): "leek" finds "leak". One round trip for all
+    // words and the tenant's language: a word's nearest neighbour is only looked up (GiST
+    // index, stops at the first hit) when the word itself is unknown, and kept only when
+    // similar enough (short words share few trigrams with their misspellings: "leek"/"leak"
+    // score 0.25, hence 0.2).
+    let terms: Vec<String> = terms.into_iter().take(8).collect();
+    let looked_up: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT t.word,
+                CASE WHEN NOT EXISTS (SELECT 1 FROM kb_words k WHERE k.word = t.word) THEN
+                    (SELECT n.word FROM (SELECT word FROM kb_words
+                                          ORDER BY word OPERATOR(public.<->) t.word LIMIT 1) n
+                      WHERE public.similarity(n.word, t.word) >= 0.2)
+                END,
+                (SELECT value->>'language' FROM settings WHERE key = 'kb')
+           FROM unnest($1::text[]) WITH ORDINALITY t(word, i)
+          ORDER BY t.i",
+    )
+    .bind(&terms)
+    .fetch_all(ctx.db())
+    .await?;
     let mut corrections = vec![];
     let mut groups = vec![];
-    // Short words share few trigrams with their misspellings ("leek"/"leak": 0.25), so the
-    // default 0.3 threshold is lowered for this transaction.
-    sqlx::query("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)")
-        .execute(ctx.db())
-        .await?;
-    for t in terms.iter().take(8) {
-        let known: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM kb_words WHERE word = $1)")
-                .bind(t)
-                .fetch_one(ctx.db())
-                .await?;
+    let mut lang = None;
+    for (t, near, language) in looked_up {
+        lang = lang.or(language);
         let mut alts = vec![t.clone()];
-        if !known {
-            // Nearest word by trigram distance (GiST index, stops at the first hit), kept
-            // only when similar enough.
-            let near: Option<String> = sqlx::query_scalar(
-                "SELECT word FROM (SELECT word FROM kb_words
-                                    ORDER BY word OPERATOR(public.<->) $1 LIMIT 1) w
-                  WHERE public.similarity(word, $1) >= 0.2",
-            )
-            .bind(t)
-            .fetch_optional(ctx.db())
-            .await?;
-            if let Some(n) = near {
-                corrections.push((t.clone(), n.clone()));
-                alts.push(n);
-            }
+        if let Some(n) = near {
+            corrections.push((t, n.clone()));
+            alts.push(n);
         }
         // Words are letters and digits only (see `words`), so they are safe tsquery terms.
         groups.push(format!(
@@ -787,7 +786,7 @@ pub async fn search(
                 .join(" | ")
         ));
     }
-    let lang = language(ctx.db()).await?;
+    let lang = lang.unwrap_or_else(|| "simple".into());
     let tsquery = groups.join(" & ");
     // Rank every match but highlight only the page shown (ts_headline is the costly part).
     let rows: Vec<HitRow> = sqlx::query_as(

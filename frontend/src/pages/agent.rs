@@ -6,6 +6,7 @@
 use std::rc::Rc;
 
 use hotline_wire::api::{AgentStateDto, AgentStatus, ReasonCodeDto, SetAgentState};
+use hotline_wire::calls::AgentEvent;
 use hotline_wire::crm::{
     AttachArticle, AttachedArticle, CategoryDto, CustomerDto, CustomerFieldDto, CustomerInput,
     CustomerLookup, InteractionDto, InteractionInput, InteractionUpdate, KbSearchResult, PhoneDto,
@@ -148,6 +149,7 @@ pub fn AgentDesktop() -> Html {
         busy: use_state(|| false),
         failure: use_state(|| None::<ApiError>),
         saved: use_state(|| false),
+        pop: use_state(|| None::<String>),
     };
     let (categories, reload_categories) = use_get::<Vec<CategoryDto>>("/categories".into());
 
@@ -155,20 +157,7 @@ pub fn AgentDesktop() -> Html {
         <div class="desktop" id="agent-desktop">
             <h1 class="sr-only">{ i18n.t("agent-title") }</h1>
             <StatePane />
-            <section class="pane softphone" id="pane-softphone" aria-labelledby="pane-softphone-h">
-                <h2 id="pane-softphone-h" tabindex="-1">{ i18n.t("agent-softphone") }<kbd>{ "Alt+2" }</kbd></h2>
-                <p class="placeholder" id="softphone-note">{ i18n.t("agent-softphone-placeholder") }</p>
-                <div class="field">
-                    <label for="dial-number">{ i18n.t("agent-dial-number") }</label>
-                    <input id="dial-number" type="tel" inputmode="tel" autocomplete="off" />
-                </div>
-                <div class="button-row">
-                    <button type="button" class="primary" disabled=true aria-describedby="softphone-note">{ i18n.t("agent-call") }</button>
-                    <button type="button" class="secondary" disabled=true aria-describedby="softphone-note">{ i18n.t("agent-hold") }</button>
-                    <button type="button" class="secondary" disabled=true aria-describedby="softphone-note">{ i18n.t("agent-transfer") }</button>
-                    <button type="button" class="danger" disabled=true aria-describedby="softphone-note">{ i18n.t("agent-hang-up") }</button>
-                </div>
-            </section>
+            <SoftphonePane desk={desk.clone()} />
             <CustomerPane desk={desk.clone()} />
             { interaction_pane(&i18n, &desk, &categories, &reload_categories) }
             <KbPane desk={desk.clone()} />
@@ -190,6 +179,8 @@ pub struct Desk {
     busy: UseStateHandle<bool>,
     failure: UseStateHandle<Option<ApiError>>,
     saved: UseStateHandle<bool>,
+    /// The number of the caller being offered: the customer pane looks it up (screen pop).
+    pop: UseStateHandle<Option<String>>,
 }
 
 impl Desk {
@@ -618,9 +609,8 @@ fn CustomerPane(p: &DeskProps) -> Html {
         }
     };
 
-    let on_find = {
-        let (number, matches, failure, busy, errors, desk, shown, form, saved) = (
-            number.clone(),
+    let lookup = {
+        let (matches, failure, busy, errors, desk, shown, form, saved) = (
             matches.clone(),
             failure.clone(),
             busy.clone(),
@@ -631,9 +621,7 @@ fn CustomerPane(p: &DeskProps) -> Html {
             saved.clone(),
         );
         let show = show.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let q = number.trim().to_string();
+        Rc::new(move |q: String| {
             if q.is_empty() {
                 return;
             }
@@ -689,6 +677,23 @@ fn CustomerPane(p: &DeskProps) -> Html {
             });
         })
     };
+    let on_find = {
+        let (number, lookup) = (number.clone(), lookup.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            lookup(number.trim().to_string());
+        })
+    };
+    // Screen pop: an offered call's number is looked up before the agent answers.
+    {
+        let (number, lookup) = (number.clone(), lookup.clone());
+        use_effect_with((*desk.pop).clone(), move |pop| {
+            if let Some(n) = pop {
+                number.set(n.clone());
+                lookup(n.clone());
+            }
+        });
+    }
 
     let on_save = {
         let (form, template, errors, failure, busy, saved) = (
@@ -1078,6 +1083,258 @@ fn StatePane() -> Html {
             <h2 id="pane-state-h" tabindex="-1">{ i18n.t("agent-state") }<kbd>{ "Alt+1" }</kbd></h2>
             { body }
             <p class="muted small shortcuts">{ i18n.t("agent-shortcuts") }</p>
+        </section>
+    }
+}
+
+/// What the softphone is doing.
+#[derive(Clone, PartialEq)]
+enum PhoneState {
+    Connecting,
+    Ready,
+    Failed(String),
+}
+
+/// The offer on screen: who calls, on which number, what they chose in the IVR.
+#[derive(Clone, PartialEq)]
+struct Ringing {
+    call_id: Uuid,
+    caller: String,
+    did: String,
+    vars: Vec<(String, String)>,
+}
+
+const AUTO_ANSWER_KEY: &str = "hotline.autoAnswer";
+
+fn local_flag(key: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(key).ok().flatten())
+        .is_some_and(|v| v == "1")
+}
+
+fn set_local_flag(key: &str, on: bool) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(key, if on { "1" } else { "0" });
+    }
+}
+
+/// The browser softphone: connects when the desktop opens; rings with the caller's number
+/// and IVR choices (and pops the customer card before answering); accept (or auto-answer),
+/// reject, mute, hang up.
+#[function_component]
+fn SoftphonePane(p: &DeskProps) -> Html {
+    let i18n = use_i18n();
+    let desk = p.desk.clone();
+    let phone = use_mut_ref(|| None::<crate::softphone::Phone>);
+    let socket = use_mut_ref(|| None::<crate::softphone::EventSocket>);
+    let phone_state = use_state(|| PhoneState::Connecting);
+    let connect_version = use_state(|| 0u32);
+    let socket_version = use_state(|| 0u32);
+    let ringing = use_state(|| None::<Ringing>);
+    let call = use_state(|| None::<Uuid>);
+    let muted = use_state(|| false);
+    let auto_answer = use_state(|| local_flag(AUTO_ANSWER_KEY));
+    let auto_ref = use_mut_ref(|| local_flag(AUTO_ANSWER_KEY));
+    let note = use_state(|| None::<String>);
+    let failure = use_state(|| None::<ApiError>);
+
+    // The WebRTC leg: made when the desktop opens (or on "reconnect").
+    {
+        let (phone, phone_state) = (phone.clone(), phone_state.clone());
+        use_effect_with(*connect_version, move |_| {
+            phone_state.set(PhoneState::Connecting);
+            *phone.borrow_mut() = None;
+            spawn(async move {
+                match crate::softphone::Phone::connect("softphone-audio").await {
+                    Ok(ph) => {
+                        *phone.borrow_mut() = Some(ph);
+                        phone_state.set(PhoneState::Ready);
+                    }
+                    Err(e) => phone_state.set(PhoneState::Failed(e)),
+                }
+            });
+        });
+    }
+    let accept_call = {
+        let (failure, note) = (failure.clone(), note.clone());
+        move |id: Uuid| {
+            let (failure, note) = (failure.clone(), note.clone());
+            spawn(async move {
+                match api::post_empty(&format!("/agent/calls/{id}/accept"), &serde_json::json!({}))
+                    .await
+                {
+                    Ok(()) => note.set(None),
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        }
+    };
+    // The live channel; reopened a second after it drops.
+    {
+        let (socket, ringing, call, pop, note, sv, auto_ref) = (
+            socket.clone(),
+            ringing.clone(),
+            call.clone(),
+            desk.pop.clone(),
+            note.clone(),
+            socket_version.clone(),
+            auto_ref.clone(),
+        );
+        let accept_call = accept_call.clone();
+        use_effect_with(*socket_version, move |version| {
+            let version = *version;
+            let on_event = move |ev: AgentEvent| match ev {
+                AgentEvent::Offer {
+                    call_id,
+                    caller,
+                    did,
+                    vars,
+                } => {
+                    pop.set(Some(caller.clone()));
+                    ringing.set(Some(Ringing {
+                        call_id,
+                        caller,
+                        did,
+                        vars: vars.into_iter().collect(),
+                    }));
+                    note.set(None);
+                    if *auto_ref.borrow() {
+                        accept_call(call_id);
+                    }
+                }
+                AgentEvent::Connected { call_id } => {
+                    ringing.set(None);
+                    call.set(Some(call_id));
+                }
+                AgentEvent::OfferWithdrawn { reason, .. } => {
+                    ringing.set(None);
+                    note.set(Some(reason));
+                }
+                AgentEvent::Ended { .. } => {
+                    ringing.set(None);
+                    call.set(None);
+                    note.set(Some("ended".into()));
+                }
+                AgentEvent::Hello { .. } => {}
+            };
+            let on_close = move || {
+                let sv = sv.clone();
+                gloo_timers::callback::Timeout::new(1_000, move || sv.set(version + 1)).forget();
+            };
+            *socket.borrow_mut() = crate::softphone::events_socket(on_event, on_close).ok();
+            let socket = socket.clone();
+            move || {
+                socket.borrow_mut().take();
+            }
+        });
+    }
+
+    let on_accept = {
+        let (ringing, accept_call) = (ringing.clone(), accept_call.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Some(r) = &*ringing {
+                accept_call(r.call_id);
+            }
+        })
+    };
+    let post_call = |path: &'static str, id: Option<Uuid>, clear: UseStateHandle<Option<Ringing>>| {
+        let failure = failure.clone();
+        Callback::from(move |_: MouseEvent| {
+            let Some(id) = id else { return };
+            let (failure, clear) = (failure.clone(), clear.clone());
+            spawn(async move {
+                match api::post_empty(&format!("/agent/calls/{id}/{path}"), &serde_json::json!({}))
+                    .await
+                {
+                    Ok(()) => clear.set(None),
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let on_reject = post_call("reject", ringing.as_ref().map(|r| r.call_id), ringing.clone());
+    let on_hangup = post_call("hangup", *call, ringing.clone());
+    let on_mute = {
+        let (phone, muted) = (phone.clone(), muted.clone());
+        Callback::from(move |_: MouseEvent| {
+            let m = !*muted;
+            if let Some(ph) = &*phone.borrow() {
+                ph.set_muted(m);
+            }
+            muted.set(m);
+        })
+    };
+    let on_auto = {
+        let (auto_answer, auto_ref) = (auto_answer.clone(), auto_ref.clone());
+        Callback::from(move |v: bool| {
+            set_local_flag(AUTO_ANSWER_KEY, v);
+            *auto_ref.borrow_mut() = v;
+            auto_answer.set(v);
+        })
+    };
+    let reconnect = {
+        let cv = connect_version.clone();
+        Callback::from(move |_: MouseEvent| cv.set(*cv + 1))
+    };
+
+    let status = match &*phone_state {
+        PhoneState::Connecting => html! { <span class="state-badge" id="softphone-status" data-state="connecting">{ i18n.t("softphone-connecting") }</span> },
+        PhoneState::Ready => html! { <span class="state-badge ready" id="softphone-status" data-state="ready">{ i18n.t("softphone-ready") }</span> },
+        PhoneState::Failed(e) => html! {
+            <>
+                <span class="state-badge" id="softphone-status" data-state="failed">{ i18n.t("softphone-failed") }</span>
+                <p class="alert error" role="alert">{ e }</p>
+                <button type="button" class="secondary" id="softphone-reconnect" onclick={reconnect}>{ i18n.t("softphone-reconnect") }</button>
+            </>
+        },
+    };
+    let ring = ringing.as_ref().map(|r| {
+        html! {
+            <div class="incoming" id="incoming-call" role="alertdialog" aria-labelledby="incoming-call-h" data-call={r.call_id.to_string()}>
+                <h3 id="incoming-call-h">{ i18n.t("softphone-incoming") }</h3>
+                <p class="caller" id="incoming-caller">{ &r.caller }</p>
+                <p class="muted small">{ i18n.ta("softphone-dialled", &[("did", r.did.clone().into())]) }</p>
+                if !r.vars.is_empty() {
+                    <dl class="facts ivr-choices" id="incoming-ivr">
+                        { for r.vars.iter().map(|(k, v)| html! { <><dt>{ k }</dt><dd>{ v }</dd></> }) }
+                    </dl>
+                }
+                <div class="button-row">
+                    <button type="button" class="primary" id="call-accept" onclick={on_accept}
+                        disabled={*phone_state != PhoneState::Ready}>{ i18n.t("softphone-accept") }</button>
+                    <button type="button" class="secondary" id="call-reject" onclick={on_reject}>{ i18n.t("softphone-reject") }</button>
+                </div>
+            </div>
+        }
+    });
+    let in_call = call.map(|id| {
+        html! {
+            <div class="in-call" id="in-call" data-call={id.to_string()}>
+                <p role="status">{ i18n.t("softphone-in-call") }</p>
+                <div class="button-row">
+                    <button type="button" class="secondary" id="call-mute" aria-pressed={muted.to_string()} onclick={on_mute}>
+                        { if *muted { i18n.t("softphone-unmute") } else { i18n.t("softphone-mute") } }
+                    </button>
+                    <button type="button" class="danger" id="call-hangup" onclick={on_hangup}>{ i18n.t("agent-hang-up") }</button>
+                </div>
+            </div>
+        }
+    });
+    let note_text = note.as_ref().map(|n| {
+        let key = format!("softphone-note-{}", n.replace('_', "-"));
+        html! { <p class="muted" id="softphone-note" role="status">{ i18n.try_t(&key).unwrap_or_else(|| n.clone()) }</p> }
+    });
+    html! {
+        <section class="pane softphone" id="pane-softphone" aria-labelledby="pane-softphone-h">
+            <h2 id="pane-softphone-h" tabindex="-1">{ i18n.t("agent-softphone") }<kbd>{ "Alt+2" }</kbd></h2>
+            <p class="current-state">{ status }</p>
+            <audio id="softphone-audio" autoplay=true />
+            { for ring }
+            { for in_call }
+            { for note_text }
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            <Checkbox id="softphone-auto-answer" label={i18n.t("softphone-auto-answer")} checked={*auto_answer} onchange={on_auto} />
         </section>
     }
 }
