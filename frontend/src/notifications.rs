@@ -97,7 +97,9 @@ pub fn NotificationBell() -> Html {
         <div class="bell" id="notifications">
             <button type="button" class="secondary bell-toggle" id="notifications-toggle"
                 aria-expanded={(*open).to_string()} aria-label={label.clone()} title={label} onclick={toggle}>
-                { "🔔" }
+                <svg class="bell-icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+                    <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2z"/>
+                </svg>
                 <span class="bell-count" id="notifications-unread" hidden={unread == 0}>{ unread }</span>
             </button>
             if *open {

@@ -536,8 +536,16 @@ async fn browser_bell_attachments_saved_views_and_import() {
                 .await?;
             b.wait_path(&format!("/tickets/{mine_id}")).await?;
             b.wait_text("#ticket-title", "Boiler inspection").await?;
-            let badge = b.js("return document.querySelector('#notifications-unread').hidden").await?;
-            ensure!(badge == serde_json::json!(true), "the unread badge still shows");
+            // Read now: the badge goes away.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while b
+                .js("return document.querySelector('#notifications-unread').hidden")
+                .await?
+                != serde_json::json!(true)
+            {
+                ensure!(Instant::now() < deadline, "the unread badge still shows");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
 
             // Attachments: a text file is accepted; "PNG" text is refused with a message.
             let good = dir.join("boiler-report.txt");
