@@ -100,6 +100,12 @@ pub struct Browser {
 impl Browser {
     /// Starts Chromium at 1366×768 with a fresh profile, pointed at `base_url`.
     pub async fn start(base_url: &str) -> Result<Browser> {
+        Self::start_with(base_url, &[]).await
+    }
+
+    /// Like [`Browser::start`], with extra Chromium switches (e.g. a fake microphone:
+    /// `--use-fake-device-for-media-stream`, `--use-file-for-fake-audio-capture=<wav>`).
+    pub async fn start_with(base_url: &str, extra_args: &[String]) -> Result<Browser> {
         let (chromium, driver_bin) = preflight()?;
         // Several crates enable different rustls providers; choose one for the process (an
         // error only means another test already did).
@@ -120,16 +126,29 @@ impl Browser {
             child,
             profile: profile.clone(),
         };
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1366,768",
+            "--lang=en-GB",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra_args.iter().cloned());
         let caps = serde_json::json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium.to_string_lossy(),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1366,768", "--lang=en-GB",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
+                "args": args,
                 "prefs": { "intl.accept_languages": "en-GB,en" },
             }
         });
@@ -327,7 +346,15 @@ pub async fn run<F>(name: &str, base_url: &str, body: F)
 where
     F: AsyncFnOnce(&Browser) -> Result<()>,
 {
-    let browser = match Browser::start(base_url).await {
+    run_with(name, base_url, &[], body).await
+}
+
+/// [`run`] with extra Chromium switches (see [`Browser::start_with`]).
+pub async fn run_with<F>(name: &str, base_url: &str, extra_args: &[String], body: F)
+where
+    F: AsyncFnOnce(&Browser) -> Result<()>,
+{
+    let browser = match Browser::start_with(base_url, extra_args).await {
         Ok(b) => b,
         Err(e) => panic!("{name}: {e:#}"),
     };

@@ -8,91 +8,18 @@
 //! `infra/test.sh` does).
 
 use hotline_backend::testkit::TestApp;
+use hotline_e2e::telephony::{
+    free_port, gateway_binary, gateway_events, rms, scenario, sipp, stereo_channels, wait_ok, Proc,
+};
 use hotline_wire::gateway::{self as wire, GatewayEvent};
 use redis::AsyncCommands;
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use uuid::Uuid;
 
 const DID: &str = "+994125559001";
 const CALLER: &str = "+15550007777";
-
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn gateway_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join("hotline-gateway");
-    assert!(
-        bin.exists(),
-        "{} missing: run `cargo build -p hotline-gateway` (infra/test.sh builds every binary)",
-        bin.display()
-    );
-    bin
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sipp(dir: &Path, name: &str, xml: &str, args: &[&str]) -> Child {
-    let sf = dir.join(format!("{name}.xml"));
-    std::fs::write(&sf, xml).unwrap();
-    Command::new("sipp")
-        .current_dir(dir)
-        .arg("-sf")
-        .arg(&sf)
-        .args([
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "60s",
-        ])
-        .args(["-timeout_error", "-trace_err", "-trace_msg"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sipp (Debian package sip-tester) must be installed")
-}
-
-fn wait_ok(child: Child, dir: &Path, what: &str) {
-    let out = child.wait_with_output().unwrap();
-    let mut msgs = String::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let n = e.file_name().to_string_lossy().to_string();
-        if n.ends_with("_messages.log") || n.ends_with("_errors.log") {
-            msgs.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
-        }
-    }
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        &msgs[msgs.len().saturating_sub(6000)..]
-    );
-}
-
-fn scenario(body: &str) -> String {
-    format!("<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"hotline\">\n{body}</scenario>\n")
-}
 
 fn register(domain: &str) -> String {
     let req = |cseq: u32, auth: &str| {
@@ -394,26 +321,7 @@ async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
     // What happened, from the event stream: the customer's call and an agent leg, bridged.
     let mut evs: Vec<GatewayEvent> = Vec::new();
     for _ in 0..50 {
-        let raw: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-            .arg(&app.state.cfg.call_events_stream)
-            .arg("-")
-            .arg("+")
-            .query_async(&mut r)
-            .await
-            .map(|v: redis::streams::StreamRangeReply| {
-                v.ids
-                    .into_iter()
-                    .map(|e| {
-                        let m: String = e.get(wire::STREAM_FIELD).unwrap_or_default();
-                        (e.id, vec![("msg".to_string(), m)])
-                    })
-                    .collect()
-            })
-            .unwrap();
-        evs = raw
-            .iter()
-            .filter_map(|(_, f)| serde_json::from_str(&f[0].1).ok())
-            .collect();
+        evs = gateway_events(&mut r, &app.state.cfg.call_events_stream).await;
         if evs
             .iter()
             .filter(|e| matches!(e, GatewayEvent::RecordingFinished { .. }))
@@ -451,14 +359,8 @@ async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no recording of the agent leg: {evs:#?}"));
-    let bytes = std::fs::read(&path).unwrap();
-    let samples: Vec<i16> = bytes[44..]
-        .chunks_exact(2)
-        .map(|c| i16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let heard: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
-    let rms =
-        (heard.iter().map(|s| (*s as f64).powi(2)).sum::<f64>() / heard.len().max(1) as f64).sqrt();
+    let (_, heard) = stereo_channels(std::path::Path::new(&path));
+    let rms = rms(&heard);
     assert!(rms > 300.0, "the agent heard (almost) nothing: rms {rms}");
     // The ACD: the agent was offered the call, took it, and is free again after it ended.
     let mut con = redis::Client::open(app.state.cfg.redis_url.as_str())

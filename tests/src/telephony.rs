@@ -1,0 +1,156 @@
+//! Real telephony peers for end-to-end tests: the gateway binary, SIPp scenarios, WAV reading
+//! and a tone detector.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A free loopback port (UDP and, in practice, TCP).
+pub fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The built `hotline-gateway` next to the test binary.
+pub fn gateway_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join("hotline-gateway");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p hotline-gateway` (infra/test.sh builds every binary)",
+        bin.display()
+    );
+    bin
+}
+
+/// A child process killed when dropped.
+pub struct Proc(pub Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts SIPp with scenario `xml` (written to `dir/<name>.xml`), one call, loopback, a 60 s
+/// overall timeout, message and error traces in `dir`.
+pub fn sipp(dir: &Path, name: &str, xml: &str, args: &[&str]) -> Child {
+    let sf = dir.join(format!("{name}.xml"));
+    std::fs::write(&sf, xml).unwrap();
+    Command::new("sipp")
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(&sf)
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-mi",
+            "127.0.0.1",
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "60s",
+        ])
+        .args(["-timeout_error", "-trace_err", "-trace_msg"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) must be installed")
+}
+
+/// Waits for a SIPp run and fails with its traces unless it succeeded.
+pub fn wait_ok(child: Child, dir: &Path, what: &str) {
+    let out = child.wait_with_output().unwrap();
+    let mut msgs = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.ends_with("_messages.log") || n.ends_with("_errors.log") {
+            msgs.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        &msgs[msgs.len().saturating_sub(6000)..]
+    );
+}
+
+/// Wraps scenario steps in SIPp's XML envelope.
+pub fn scenario(body: &str) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"hotline\">\n{body}</scenario>\n")
+}
+
+/// The two channels of a 16-bit stereo WAV written by the gateway (44-byte header):
+/// `(left, right)` = (the caller, what the caller heard).
+pub fn stereo_channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let samples: Vec<i16> = bytes[44.min(bytes.len())..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let left = samples.iter().step_by(2).copied().collect();
+    let right = samples.iter().skip(1).step_by(2).copied().collect();
+    (left, right)
+}
+
+/// Root mean square of samples.
+pub fn rms(s: &[i16]) -> f64 {
+    (s.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt()
+}
+
+/// Goertzel power of `freq` Hz in 8 kHz samples, normalised by the block's energy: close to
+/// 1 for a pure tone at `freq`, near 0 for other sounds.
+pub fn tone_share(s: &[i16], freq: f64) -> f64 {
+    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / 8000.0).cos();
+    let (mut q1, mut q2) = (0.0f64, 0.0f64);
+    let mut energy = 0.0f64;
+    for x in s {
+        let x = *x as f64;
+        energy += x * x;
+        let q0 = k * q1 - q2 + x;
+        q2 = q1;
+        q1 = q0;
+    }
+    let power = q1 * q1 + q2 * q2 - k * q1 * q2;
+    if energy == 0.0 {
+        0.0
+    } else {
+        2.0 * power / (energy * s.len() as f64)
+    }
+}
+
+/// The best [`tone_share`] of `freq` over one-second windows of `s`.
+pub fn best_tone_share(s: &[i16], freq: f64) -> f64 {
+    s.chunks(8000)
+        .filter(|c| c.len() == 8000 && rms(c) > 100.0)
+        .map(|c| tone_share(c, freq))
+        .fold(0.0, f64::max)
+}
+
+/// Every gateway event on `stream` so far, oldest first.
+pub async fn gateway_events(
+    r: &mut redis::aio::ConnectionManager,
+    stream: &str,
+) -> Vec<hotline_wire::gateway::GatewayEvent> {
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query_async(r)
+        .await
+        .unwrap();
+    reply
+        .ids
+        .into_iter()
+        .filter_map(|e| {
+            let m: String = e.get(hotline_wire::gateway::STREAM_FIELD)?;
+            serde_json::from_str(&m).ok()
+        })
+        .collect()
+}
