@@ -162,7 +162,10 @@ pub fn on_acd_events(
                         vars,
                     };
                     // A browser softphone: the desktop rings; its accept bridges the call.
-                    if crate::softphone::current(state, tenant, agent).await?.is_some() {
+                    if crate::softphone::current(state, tenant, agent)
+                        .await?
+                        .is_some()
+                    {
                         let marker = format!("{SOFTPHONE_LEG}{agent}");
                         let _: () = r.set_ex(leg_of_key(tenant, call), marker, 86_400).await?;
                         agent_events::publish(state, tenant, agent, &offer).await;

@@ -31,22 +31,31 @@ pub struct SoftLeg {
 }
 
 /// The agent's current softphone leg, if they have one.
-pub async fn current(state: &AppState, tenant: Uuid, user: Uuid) -> anyhow::Result<Option<SoftLeg>> {
+pub async fn current(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+) -> anyhow::Result<Option<SoftLeg>> {
     let mut r = state.redis();
     let h: std::collections::HashMap<String, String> = r.hgetall(key(tenant, user)).await?;
-    Ok(match (h.get("gateway_id"), h.get("leg_id"), h.get("http")) {
-        (Some(g), Some(l), Some(http)) => l.parse().ok().map(|leg_id| SoftLeg {
-            gateway_id: g.clone(),
-            leg_id,
-            http: http.clone(),
-        }),
-        _ => None,
-    })
+    Ok(
+        match (h.get("gateway_id"), h.get("leg_id"), h.get("http")) {
+            (Some(g), Some(l), Some(http)) => l.parse().ok().map(|leg_id| SoftLeg {
+                gateway_id: g.clone(),
+                leg_id,
+                http: http.clone(),
+            }),
+            _ => None,
+        },
+    )
 }
 
 /// A gateway that is alive (its heartbeat has not expired) and serves WebRTC: `preferred`
 /// when it qualifies, else any.
-async fn pick_gateway(state: &AppState, preferred: Option<&str>) -> anyhow::Result<Option<(String, String)>> {
+async fn pick_gateway(
+    state: &AppState,
+    preferred: Option<&str>,
+) -> anyhow::Result<Option<(String, String)>> {
     let mut r = state.redis();
     let mut ids: Vec<String> = r.smembers(wire::GATEWAYS_KEY).await?;
     ids.sort();
@@ -85,11 +94,21 @@ struct GatewayProblem {
 }
 
 /// Creates the agent's softphone leg from the browser's offer; returns the SDP answer.
-pub async fn attach(state: &AppState, tenant: Uuid, user: Uuid, offer: &str) -> Result<String, ApiError> {
+pub async fn attach(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    offer: &str,
+) -> Result<String, ApiError> {
     if !offer.trim_start().starts_with("v=0") || !offer.contains("m=audio") {
-        return Err(ApiError::field("sdp", "must be an SDP offer with an audio section"));
+        return Err(ApiError::field(
+            "sdp",
+            "must be an SDP offer with an audio section",
+        ));
     }
-    let old = current(state, tenant, user).await.map_err(ApiError::internal)?;
+    let old = current(state, tenant, user)
+        .await
+        .map_err(ApiError::internal)?;
     let (gateway_id, http) = pick_gateway(state, old.as_ref().map(|o| o.gateway_id.as_str()))
         .await
         .map_err(ApiError::internal)?
@@ -112,14 +131,25 @@ pub async fn attach(state: &AppState, tenant: Uuid, user: Uuid, offer: &str) -> 
     if status.is_client_error() {
         let p: Option<GatewayProblem> = resp.json().await.ok();
         let why = p
-            .map(|p| if p.detail.is_empty() { p.title } else { p.detail })
+            .map(|p| {
+                if p.detail.is_empty() {
+                    p.title
+                } else {
+                    p.detail
+                }
+            })
             .unwrap_or_else(|| format!("refused with {status}"));
         return Err(ApiError::field("sdp", why));
     }
     if !status.is_success() {
-        return Err(ApiError::Unavailable(format!("media gateway answered {status}")));
+        return Err(ApiError::Unavailable(format!(
+            "media gateway answered {status}"
+        )));
     }
-    let answer: LegAnswer = resp.json().await.map_err(|e| ApiError::Unavailable(format!("media gateway answer unreadable: {e}")))?;
+    let answer: LegAnswer = resp
+        .json()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("media gateway answer unreadable: {e}")))?;
     let mut r = state.redis();
     let _: () = r
         .hset_multiple(
@@ -133,7 +163,10 @@ pub async fn attach(state: &AppState, tenant: Uuid, user: Uuid, offer: &str) -> 
         .await?;
     // The browser reloaded during a call: the caller is bridged to the new leg.
     if let Some(call) = crate::dispatch::agent_call(state, tenant, user).await? {
-        if let Some(c) = ivr::load(state, tenant, call).await.map_err(ApiError::internal)? {
+        if let Some(c) = ivr::load(state, tenant, call)
+            .await
+            .map_err(ApiError::internal)?
+        {
             let cmd = GatewayCommand::Bridge {
                 call_id: call,
                 target: target(leg_id),
@@ -151,7 +184,10 @@ pub async fn attach(state: &AppState, tenant: Uuid, user: Uuid, offer: &str) -> 
 
 /// Ends the agent's softphone leg (logout, or the browser says goodbye).
 pub async fn detach(state: &AppState, tenant: Uuid, user: Uuid) -> Result<(), ApiError> {
-    if let Some(old) = current(state, tenant, user).await.map_err(ApiError::internal)? {
+    if let Some(old) = current(state, tenant, user)
+        .await
+        .map_err(ApiError::internal)?
+    {
         let mut r = state.redis();
         let _: () = r.del(key(tenant, user)).await?;
         close_leg(state, &old).await;

@@ -35,6 +35,9 @@ pub struct Config {
     pub echo_ms: u32,
     /// Prometheus metrics listen address, if any.
     pub metrics_addr: Option<SocketAddr>,
+    /// WebRTC signalling listen address (`POST /webrtc/legs`), if any; published in the
+    /// heartbeat so backends can find it.
+    pub http_addr: Option<SocketAddr>,
     /// Source networks allowed to send INVITEs (empty: everyone).
     pub trunk_acl: Vec<(IpAddr, u8)>,
     /// Inbound trunk accounts `(username, HA1)` accepted by digest auth (`Proxy-Authorization`)
@@ -188,6 +191,10 @@ impl Config {
                 .map(|a| a.parse())
                 .transpose()
                 .context("HOTLINE_GW_METRICS_ADDR")?,
+            http_addr: var("HOTLINE_GW_HTTP_ADDR")
+                .map(|a| a.parse())
+                .transpose()
+                .context("HOTLINE_GW_HTTP_ADDR")?,
             trunk_acl,
             trunk_inbound_auth,
             realm,

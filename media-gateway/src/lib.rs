@@ -4,7 +4,7 @@
 //!
 //! Layout: [`sip`] (messages, transactions, endpoint/dialogs), [`sdp`], [`media`] (codecs,
 //! RTP, WAV, jitter buffer, per-call engine), [`ivr`], [`store`] (Redis), [`server`] (the
-//! tokio edge), [`config`], [`metrics`].
+//! tokio edge), [`webrtc`] (browser softphone legs on str0m), [`config`], [`metrics`].
 
 pub mod config;
 pub mod ivr;
@@ -14,3 +14,4 @@ pub mod sdp;
 pub mod server;
 pub mod sip;
 pub mod store;
+pub mod webrtc;

@@ -52,6 +52,10 @@ enum Ctrl {
         extra: Vec<(&'static str, String)>,
     },
     Command(GatewayCommand),
+    /// WebRTC signalling from the HTTP listener.
+    Webrtc(crate::webrtc::HttpCtl),
+    /// A WebRTC leg's task ended.
+    WebrtcEnded(Uuid),
     Originate {
         cmd: GatewayCommand,
         blocked: Result<bool, String>,
@@ -97,6 +101,10 @@ struct Core {
     draining: Option<Instant>,
     media_tasks: tokio::task::JoinSet<()>,
     publisher: Option<tokio::task::JoinHandle<()>>,
+    /// Agents' browser softphone legs.
+    legs: HashMap<Uuid, mpsc::UnboundedSender<crate::webrtc::LegCtl>>,
+    /// Told when a leg's task ends.
+    legs_done: mpsc::UnboundedSender<Uuid>,
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and the drain complete.
@@ -132,6 +140,28 @@ pub async fn run(cfg: Config) -> Result<()> {
         let l = TcpListener::bind(addr).await.context("bind metrics")?;
         tokio::spawn(serve_metrics(l));
     }
+    if let Some(addr) = cfg.http_addr {
+        let l = TcpListener::bind(addr).await.context("bind WebRTC HTTP")?;
+        let (http_tx, mut http_rx) = mpsc::unbounded_channel();
+        let to_core = ctrl_tx.clone();
+        tokio::spawn(async move {
+            while let Some(c) = http_rx.recv().await {
+                if to_core.send(Ctrl::Webrtc(c)).is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(crate::webrtc::serve_http(l, http_tx));
+    }
+    let (legs_done, mut legs_done_rx) = mpsc::unbounded_channel::<Uuid>();
+    let to_core = ctrl_tx.clone();
+    tokio::spawn(async move {
+        while let Some(leg) = legs_done_rx.recv().await {
+            if to_core.send(Ctrl::WebrtcEnded(leg)).is_err() {
+                break;
+            }
+        }
+    });
     let signals = ctrl_tx.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
@@ -164,6 +194,8 @@ pub async fn run(cfg: Config) -> Result<()> {
         draining: None,
         media_tasks: tokio::task::JoinSet::new(),
         publisher: Some(publisher),
+        legs: HashMap::new(),
+        legs_done,
         cfg,
     };
     core.run(ctrl_rx, hang_rx).await
@@ -267,6 +299,11 @@ impl Core {
             cpu_percent,
             draining: self.draining.is_some(),
             at: Utc::now(),
+            http: self
+                .cfg
+                .http_addr
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
         };
         let mut con = self.redis.clone();
         let ttl = (self.cfg.heartbeat.as_secs() as i64 * 3).max(3);
@@ -501,6 +538,10 @@ impl Core {
             Ctrl::Registered { tx, status, extra } => self.ep.respond(now, &tx, status, &extra),
             Ctrl::Routed { call, route } => self.on_routed(call, route),
             Ctrl::Command(cmd) => self.on_command(cmd),
+            Ctrl::Webrtc(c) => self.on_webrtc(c),
+            Ctrl::WebrtcEnded(leg) => {
+                self.legs.remove(&leg);
+            }
             Ctrl::Originate { cmd, blocked, dest } => self.place_call(cmd, blocked, dest),
             Ctrl::Drain => {
                 if self.draining.is_none() {
@@ -913,8 +954,89 @@ impl Core {
         });
     }
 
+    /// WebRTC signalling: a new softphone leg from a browser's offer, or closing one.
+    fn on_webrtc(&mut self, c: crate::webrtc::HttpCtl) {
+        use crate::webrtc::HttpCtl;
+        match c {
+            HttpCtl::Offer(req, reply) => {
+                if self.draining.is_some() {
+                    let _ = reply.send(Err((503, "the gateway is draining".into())));
+                    return;
+                }
+                if self.legs.contains_key(&req.leg_id) {
+                    let _ = reply.send(Err((409, "a leg with this id exists".into())));
+                    return;
+                }
+                let Some(sockets) = self.ports.bind(self.cfg.media_ip) else {
+                    let _ = reply.send(Err((503, "no free media port".into())));
+                    return;
+                };
+                let local = SocketAddr::new(self.cfg.media_ip, sockets.lease.port);
+                let (rtc, sdp) = match crate::webrtc::answer(&req.sdp, local) {
+                    Ok(a) => a,
+                    Err(refusal) => {
+                        let _ = reply.send(Err(refusal));
+                        return;
+                    }
+                };
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.legs.insert(req.leg_id, tx);
+                tracing::info!(leg = %req.leg_id, user = %req.user_id, %local, "webrtc leg created");
+                let MediaSockets { rtp, rtcp, lease } = sockets;
+                self.media_tasks.spawn(crate::webrtc::run_leg(
+                    rtc,
+                    rtp,
+                    req,
+                    rx,
+                    self.events.clone(),
+                    self.legs_done.clone(),
+                    (lease, rtcp),
+                ));
+                let _ = reply.send(Ok(sdp));
+            }
+            HttpCtl::Close(leg, reply) => {
+                let found = match self.legs.remove(&leg) {
+                    Some(tx) => {
+                        let _ = tx.send(crate::webrtc::LegCtl::Close);
+                        true
+                    }
+                    None => false,
+                };
+                let _ = reply.send(found);
+            }
+        }
+    }
+
+    /// Connects a call's audio to an agent's WebRTC leg.
+    fn bridge_webrtc(&self, call_id: Uuid, call: CallKey, leg: &str) {
+        let Ok(leg_id) = leg.trim().parse::<Uuid>() else {
+            return self.command_failed(call_id, "webrtc bridge target must be webrtc:<leg id>");
+        };
+        let Some(leg) = self.legs.get(&leg_id) else {
+            return self.command_failed(call_id, "no such WebRTC leg on this gateway");
+        };
+        let Some(a) = self.calls.get(&call).and_then(|e| e.media.clone()) else {
+            return self.command_failed(call_id, "the call must be answered before bridging");
+        };
+        let (a_tx, b_rx) = mpsc::channel(8);
+        let (b_tx, a_rx) = mpsc::channel(8);
+        let _ = a.send(MediaCtl::Bridge {
+            peer: leg_id,
+            tx: a_tx,
+            rx: a_rx,
+        });
+        let _ = leg.send(crate::webrtc::LegCtl::Bridge {
+            peer: call_id,
+            tx: b_tx,
+            rx: b_rx,
+        });
+    }
+
     /// Connects the audio of two answered calls of this gateway.
     fn bridge(&self, call_id: Uuid, call: CallKey, target: &str) {
+        if let Some(leg) = target.trim().strip_prefix("webrtc:") {
+            return self.bridge_webrtc(call_id, call, leg);
+        }
         let Ok(peer_id) = target.trim().parse::<Uuid>() else {
             return self.command_failed(call_id, "bridge target must be a call id");
         };

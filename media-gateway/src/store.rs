@@ -253,6 +253,7 @@ pub async fn heartbeat(
         ("cpu_percent", format!("{:.1}", hb.cpu_percent)),
         ("draining", hb.draining.to_string()),
         ("at", hb.at.to_rfc3339()),
+        ("http", hb.http.clone()),
     ];
     let _: () = redis::pipe()
         .hset_multiple(&key, &fields)

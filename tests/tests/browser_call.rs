@@ -199,8 +199,9 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
             .env("HOTLINE_GW_RECORDINGS_DIR", work.join("rec"))
             .env("HOTLINE_GW_PROMPTS_DIR", work.join("prompts"))
             .env("HOTLINE_GW_HEARTBEAT_MS", "500")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(work.join("gateway.log")).unwrap())
+            .env("RUST_LOG", "info,str0m=info")
+            .stdout(std::fs::File::create(work.join("gateway.log")).unwrap())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
@@ -253,25 +254,42 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
             b.click("#call-accept").await?;
             b.wait("#in-call").await?;
 
-            // The caller's audio reaches the browser (WebRTC inbound audio with energy).
-            let deadline = Instant::now() + Duration::from_secs(20);
+            // The caller's audio reaches the browser: an analyser on the received track
+            // measures its level (and WebRTC's own counters must show packets).
+            let deadline = Instant::now() + Duration::from_secs(25);
+            let mut best = 0.0f64;
             loop {
-                let energy = b
-                    .js(r#"return window.hotlineSoftphone.getStats().then(r => {
-                             let e = 0;
-                             r.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'audio') e = s.totalAudioEnergy || 0; });
-                             return e;
-                           });"#)
-                    .await;
-                let energy = energy.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-                if energy > 0.01 {
+                let level = b
+                    .js(r#"const pc = window.hotlineSoftphone;
+                           if (!pc) return -1;
+                           if (!window.__level) {
+                             const ctx = new AudioContext();
+                             const track = pc.getReceivers()[0].track;
+                             const src = ctx.createMediaStreamSource(new MediaStream([track]));
+                             const an = ctx.createAnalyser();
+                             an.fftSize = 2048;
+                             src.connect(an);
+                             const buf = new Float32Array(2048);
+                             window.__level = () => { an.getFloatTimeDomainData(buf); let s = 0; for (const x of buf) s += x * x; return Math.sqrt(s / buf.length); };
+                             ctx.resume();
+                           }
+                           return window.__level();"#)
+                    .await?
+                    .as_f64()
+                    .unwrap_or(0.0);
+                best = best.max(level);
+                if level > 0.01 {
                     break;
                 }
-                ensure!(
-                    Instant::now() < deadline,
-                    "the browser received no caller audio (energy {energy})"
-                );
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                if Instant::now() >= deadline {
+                    let stats = b
+                        .js(r#"return window.hotlineSoftphone.getStats().then(r => {
+                                 const out = []; r.forEach(s => { if (s.type === 'inbound-rtp') out.push(s); }); return JSON.stringify(out);
+                               });"#)
+                        .await?;
+                    anyhow::bail!("the browser heard no caller audio (best level {best}): {stats}");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
             b.screenshot(&artifacts_dir().join("screens/agent-call.png"))
                 .await?;

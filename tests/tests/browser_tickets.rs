@@ -467,7 +467,8 @@ async fn browser_bell_attachments_saved_views_and_import() {
     let water: TeamDto = s.post("/teams", json!({ "name": "Service" })).await;
     let billing: TeamDto = s.post("/teams", json!({ "name": "Billing" })).await;
     let bob_email = s.user("Bob Fixer", "Supervisor", Some(water.id)).await;
-    s.user("Carol Counter", "Supervisor", Some(billing.id)).await;
+    s.user("Carol Counter", "Supervisor", Some(billing.id))
+        .await;
     let service: CategoryDto = s.post("/categories", json!({ "name": "Service" })).await;
     let ty: TicketTypeDto = s
         .post(

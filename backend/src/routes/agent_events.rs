@@ -25,7 +25,10 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/agent/events", get(events))
-        .route("/agent/softphone", post(softphone_offer).delete(softphone_close))
+        .route(
+            "/agent/softphone",
+            post(softphone_offer).delete(softphone_close),
+        )
         .route("/agent/calls/{call_id}/accept", post(accept))
         .route("/agent/calls/{call_id}/reject", post(reject))
         .route("/agent/calls/{call_id}/hangup", post(hangup))
@@ -135,7 +138,10 @@ pub async fn softphone_offer(
 
 #[utoipa::path(delete, path = "/api/v1/agent/softphone", tag = "agent",
     responses((status = 204, description = "The softphone leg is closed")))]
-pub async fn softphone_close(State(state): State<AppState>, ctx: TenantCtx) -> ApiResult<StatusCode> {
+pub async fn softphone_close(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+) -> ApiResult<StatusCode> {
     ctx.require(perms::AGENT_STATE)?;
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;

@@ -167,7 +167,7 @@ pub enum GatewayCommand {
     Bridge {
         /// Call.
         call_id: Uuid,
-        /// The other call's id (as a string; later also WebRTC leg ids).
+        /// The other call's id, or `webrtc:<leg id>` for an agent's browser softphone leg.
         target: String,
     },
     /// Send DTMF digits to the far end: RFC 4733 telephone-events when negotiated, else in-band
@@ -398,6 +398,27 @@ pub enum GatewayEvent {
         /// Human-readable reason.
         reason: String,
     },
+    /// An agent's browser softphone (WebRTC leg) finished ICE and DTLS: audio can flow.
+    WebrtcConnected {
+        /// The leg.
+        leg_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// The agent.
+        user_id: Uuid,
+    },
+    /// A WebRTC leg ended (`ice_disconnected`, `closed`, `closed_by_gateway`, `idle`,
+    /// `error`). A call bridged to it stays up (it hears silence until bridged again).
+    WebrtcClosed {
+        /// The leg.
+        leg_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// The agent.
+        user_id: Uuid,
+        /// Why.
+        reason: String,
+    },
     /// An agent's SIP phone registered (or refreshed / removed with `expires` = 0).
     Registered {
         /// Tenant.
@@ -428,6 +449,9 @@ pub struct GatewayHeartbeat {
     pub draining: bool,
     /// When.
     pub at: DateTime<Utc>,
+    /// `host:port` of the WebRTC signalling listener (empty when WebRTC is off).
+    #[serde(default)]
+    pub http: String,
 }
 
 #[cfg(test)]
