@@ -89,8 +89,13 @@ local function dispatch()
     local queue = queues[c.queue]
     if queue then
       local cands = {}
+      local target = c.target or ''
       for _, aid in ipairs(agent_ids) do
-        if eligible(agents[aid], c.queue, queue) then cands[#cands + 1] = aid end
+        if target == '' then
+          if eligible(agents[aid], c.queue, queue) then cands[#cands + 1] = aid end
+        elseif aid == target and agents[aid].state == 'ready' then
+          cands[#cands + 1] = aid
+        end
       end
       if #cands > 0 then
         local chosen
@@ -131,6 +136,20 @@ local function dispatch()
       end
     end
   end
+end
+
+-- The agent of a call that ended or moved on: wrap-up (the queue's time) or ready.
+local function release(qid, aid)
+  local a = agents[aid]
+  if not a then return end
+  local wrapup = queues[qid] and queues[qid].wrapup_ms or 0
+  a.call = ''
+  if wrapup == 0 then
+    a.state, a.idle_since = 'ready', now
+  else
+    a.state, a['until'] = 'wrap_up', now + wrapup
+  end
+  dirty_a[aid] = true
 end
 
 local function new_agent()
@@ -176,7 +195,7 @@ elseif op == 'arrive' then
   if not queues[qid] then return fail('unknown_queue') end
   local seq = redis.call('HINCRBY', MK, 'seq', 1)
   calls[id] = {queue = qid, priority = prio, seq = seq, enqueued_at = now, state = 'waiting',
-    agent = '', ['until'] = 0}
+    agent = '', ['until'] = 0, target = ''}
   dirty_c[id] = true
 elseif op == 'answer' or op == 'reject' then
   local aid, cid = ARGV[3], ARGV[4]
@@ -191,12 +210,30 @@ elseif op == 'answer' or op == 'reject' then
     a.answered = a.answered + 1
     emit('connected', cid, aid)
   else
-    c.state, c.agent, c['until'] = 'waiting', '', 0
+    c.state, c.agent, c['until'], c.target = 'waiting', '', 0, ''
     a.state, a.reason, a.call = 'not_ready', 'rejected', ''
     emit('rejected', cid, aid)
   end
   dirty_a[aid] = true
   dirty_c[cid] = true
+elseif op == 'transfer' then
+  local cid, qid, target = ARGV[3], ARGV[4], ARGV[5]
+  local c = calls[cid]
+  if not c then return fail('unknown_call') end
+  if c.state ~= 'connected' then return fail('not_connected') end
+  local to = qid
+  if to == '' then to = c.queue end
+  if not queues[to] then return fail('unknown_queue') end
+  if target ~= '' then
+    if not agents[target] then return fail('unknown_agent') end
+    if target == c.agent then return fail('bad_value') end
+  end
+  local from = c.agent
+  release(c.queue, from)
+  c.state, c.queue, c.agent, c['until'], c.enqueued_at, c.target =
+    'waiting', to, '', 0, now, target
+  dirty_c[cid] = true
+  emit('transferred', cid, from, to)
 elseif op == 'hangup' then
   local cid = ARGV[3]
   local c = calls[cid]
@@ -205,16 +242,7 @@ elseif op == 'hangup' then
   removed_c[cid] = true
   local a = agents[c.agent]
   if c.state == 'connected' then
-    local wrapup = queues[c.queue] and queues[c.queue].wrapup_ms or 0
-    if a then
-      a.call = ''
-      if wrapup == 0 then
-        a.state, a.idle_since = 'ready', now
-      else
-        a.state, a['until'] = 'wrap_up', now + wrapup
-      end
-      dirty_a[c.agent] = true
-    end
+    release(c.queue, c.agent)
     emit('completed', cid, c.agent)
   else
     if c.state == 'offered' and a then
@@ -238,7 +266,7 @@ elseif op == 'tick' then
     local c = calls[cid]
     if c.state == 'offered' and c['until'] <= now then
       local aid = c.agent
-      c.state, c.agent, c['until'] = 'waiting', '', 0
+      c.state, c.agent, c['until'], c.target = 'waiting', '', 0, ''
       dirty_c[cid] = true
       local a = agents[aid]
       if a then

@@ -69,6 +69,9 @@ pub struct CallRec {
     pub agent: String,
     /// Offer expiry.
     pub until: u64,
+    /// After a transfer to a named agent: only that agent may be offered the call (cleared
+    /// when they do not take it, so the call falls back to its queue).
+    pub target: String,
 }
 
 /// What happened, for the backend to act on (ring the agent, play messages, write CDRs).
@@ -76,7 +79,8 @@ pub struct CallRec {
 #[serde(default)]
 pub struct Event {
     /// `offered`, `connected`, `rejected`, `ring_no_answer`, `abandoned`, `completed`,
-    /// `overflowed`, `wrapup_ended`.
+    /// `overflowed`, `wrapup_ended`, `transferred` (`agent`: who let go of it; `to`: the
+    /// queue it waits in now).
     pub ev: String,
     pub call: String,
     pub agent: String,
@@ -116,6 +120,8 @@ pub enum AcdError {
     NotOffered,
     #[error("bad_value")]
     BadValue,
+    #[error("not_connected")]
+    NotConnected,
 }
 
 impl AcdError {
@@ -130,6 +136,7 @@ impl AcdError {
             "logged_out" => Self::LoggedOut,
             "not_offered" => Self::NotOffered,
             "bad_value" => Self::BadValue,
+            "not_connected" => Self::NotConnected,
             _ => return None,
         })
     }
@@ -164,6 +171,14 @@ pub enum Op {
     Reject { agent: String, call: String },
     /// The caller (or the agent) ended the call.
     Hangup { call: String },
+    /// The connected agent hands the call on (blind transfer): they go to wrap-up and the call
+    /// waits again, keeping its place in line, in `queue` (empty: the same queue) and, when
+    /// `agent` is given, for that agent only.
+    Transfer {
+        call: String,
+        queue: String,
+        agent: String,
+    },
     /// Time passed: wrap-ups end, offers time out, long waits overflow.
     Tick,
 }
@@ -201,6 +216,7 @@ impl Op {
             Op::Answer { agent, call } => s(&["answer", agent, call]),
             Op::Reject { agent, call } => s(&["reject", agent, call]),
             Op::Hangup { call } => s(&["hangup", call]),
+            Op::Transfer { call, queue, agent } => s(&["transfer", call, queue, agent]),
             Op::Tick => s(&["tick"]),
         }
     }
@@ -334,27 +350,49 @@ impl Acd {
                     c.state = "waiting".into();
                     c.agent.clear();
                     c.until = 0;
+                    c.target.clear();
                     a.state = "not_ready".into();
                     a.reason = "rejected".into();
                     a.call.clear();
                     evs.push(Event::new("rejected", call, agent));
                 }
             }
+            Op::Transfer { call, queue, agent } => {
+                let c = self.calls.get(call).ok_or(AcdError::UnknownCall)?;
+                if c.state != "connected" {
+                    return Err(AcdError::NotConnected);
+                }
+                let to = if queue.is_empty() { c.queue.clone() } else { queue.clone() };
+                if !self.queues.contains_key(&to) {
+                    return Err(AcdError::UnknownQueue);
+                }
+                if !agent.is_empty() {
+                    if !self.agents.contains_key(agent) {
+                        return Err(AcdError::UnknownAgent);
+                    }
+                    if *agent == c.agent {
+                        return Err(AcdError::BadValue);
+                    }
+                }
+                let (from_queue, from_agent) = (c.queue.clone(), c.agent.clone());
+                self.release(now, &from_queue, &from_agent);
+                let c = self.calls.get_mut(call).expect("checked");
+                c.state = "waiting".into();
+                c.queue = to.clone();
+                c.agent.clear();
+                c.until = 0;
+                c.enqueued_at = now;
+                c.target = agent.clone();
+                evs.push(Event {
+                    to,
+                    ..Event::new("transferred", call, &from_agent)
+                });
+            }
             Op::Hangup { call } => {
                 let c = self.calls.remove(call).ok_or(AcdError::UnknownCall)?;
                 match c.state.as_str() {
                     "connected" => {
-                        let wrapup = self.queues.get(&c.queue).map(|q| q.wrapup_ms).unwrap_or(0);
-                        if let Some(a) = self.agents.get_mut(&c.agent) {
-                            a.call.clear();
-                            if wrapup == 0 {
-                                a.state = "ready".into();
-                                a.idle_since = now;
-                            } else {
-                                a.state = "wrap_up".into();
-                                a.until = now + wrapup;
-                            }
-                        }
+                        self.release(now, &c.queue, &c.agent);
                         evs.push(Event::new("completed", call, &c.agent));
                     }
                     state => {
@@ -388,6 +426,7 @@ impl Acd {
                         cm.state = "waiting".into();
                         cm.agent.clear();
                         cm.until = 0;
+                        cm.target.clear();
                         if let Some(a) = self.agents.get_mut(&c.agent) {
                             a.state = "not_ready".into();
                             a.reason = "missed".into();
@@ -427,6 +466,21 @@ impl Acd {
         Ok(evs)
     }
 
+    /// The agent of a call that ended or moved on: wrap-up (the queue's time) or ready.
+    fn release(&mut self, now: u64, queue: &str, agent: &str) {
+        let wrapup = self.queues.get(queue).map(|q| q.wrapup_ms).unwrap_or(0);
+        if let Some(a) = self.agents.get_mut(agent) {
+            a.call.clear();
+            if wrapup == 0 {
+                a.state = "ready".into();
+                a.idle_since = now;
+            } else {
+                a.state = "wrap_up".into();
+                a.until = now + wrapup;
+            }
+        }
+    }
+
     fn eligible(&self, agent: &AgentRec, queue_id: &str, queue: &QueueRec) -> bool {
         agent.state == "ready"
             && agent.queues.split(',').any(|q| q == queue_id)
@@ -462,13 +516,21 @@ impl Acd {
         waiting.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
         for (call_id, _, _) in waiting {
             let queue_id = self.calls[&call_id].queue.clone();
+            let target = self.calls[&call_id].target.clone();
             let Some(queue) = self.queues.get(&queue_id) else {
                 continue;
             };
+            // A call transferred to a named agent waits for that agent alone.
             let mut cands: Vec<(&String, &AgentRec)> = self
                 .agents
                 .iter()
-                .filter(|(_, a)| self.eligible(a, &queue_id, queue))
+                .filter(|(id, a)| {
+                    if target.is_empty() {
+                        self.eligible(a, &queue_id, queue)
+                    } else {
+                        **id == target && a.state == "ready"
+                    }
+                })
                 .collect();
             if cands.is_empty() {
                 continue;

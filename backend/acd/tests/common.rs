@@ -22,6 +22,9 @@ pub enum Step {
     RejectOffered(usize),
     HangupAny(usize),
     AnswerWrong(usize, usize),
+    /// Transfer a connected call: (which, queue index into `["", q1, q2]`, agent index into
+    /// `["", a1..a4]`).
+    TransferConnected(usize, usize, usize),
     Tick,
 }
 
@@ -37,6 +40,8 @@ pub fn step() -> impl Strategy<Value = (u64, Step)> {
         1 => (0..8usize).prop_map(Step::RejectOffered),
         4 => (0..16usize).prop_map(Step::HangupAny),
         1 => (0..4usize, 0..16usize).prop_map(|(a, c)| Step::AnswerWrong(a, c)),
+        2 => (0..8usize, 0..3usize, 0..5usize)
+            .prop_map(|(k, q, a)| Step::TransferConnected(k, q, a)),
         4 => Just(Step::Tick),
     ];
     (0..6_000u64, s)
@@ -142,6 +147,18 @@ pub fn resolve(acd: &Acd, step: &Step, next_call: &mut u32) -> Op {
         Step::AnswerWrong(a, c) => Op::Answer {
             agent: agent(*a),
             call: format!("c{:03}", c),
+        },
+        Step::TransferConnected(k, q, a) => match pick("connected", *k) {
+            Some((call, _)) => Op::Transfer {
+                call,
+                queue: ["", "q1", "q2"][*q].into(),
+                agent: if *a == 0 { String::new() } else { agent(*a - 1) },
+            },
+            None => Op::Transfer {
+                call: "nope".into(),
+                queue: String::new(),
+                agent: String::new(),
+            },
         },
         Step::Tick => Op::Tick,
     }

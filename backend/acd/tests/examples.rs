@@ -197,3 +197,94 @@ fn wrap_up_holds_the_agent_then_returns_them_ready() {
     assert_eq!(evs[0].ev, "wrapup_ended");
     assert_eq!(offered_to(&evs), vec![("c2".into(), "a1".into())]);
 }
+
+#[test]
+fn blind_transfer_to_a_named_agent_skips_the_others_and_falls_back_when_missed() {
+    // a1 has idled longest, so a queue call would go to a1; the transfer names a3.
+    let mut acd = setup("longest_idle", "", &[("a1", ""), ("a2", ""), ("a3", "")]);
+    let evs = arrive(&mut acd, 1_000, "c1", 0);
+    assert_eq!(offered_to(&evs), vec![("c1".into(), "a1".into())]);
+    let answer = |agent: &str| Op::Answer {
+        agent: agent.into(),
+        call: "c1".into(),
+    };
+    acd.apply(1_001, &answer("a1")).unwrap();
+    let transfer = |agent: &str| Op::Transfer {
+        call: "c1".into(),
+        queue: String::new(),
+        agent: agent.into(),
+    };
+    // Transferring to oneself, or a call that is not connected, is refused.
+    assert_eq!(
+        acd.apply(1_002, &transfer("a1")),
+        Err(hotline_acd::AcdError::BadValue)
+    );
+    let evs = acd.apply(2_000, &transfer("a3")).unwrap();
+    assert_eq!(evs[0].ev, "transferred");
+    assert_eq!((evs[0].agent.as_str(), evs[0].to.as_str()), ("a1", "q"));
+    assert_eq!(offered_to(&evs), vec![("c1".into(), "a3".into())]);
+    // a1 wraps up after letting go; a3 does not answer in time: the call returns to the
+    // queue and goes to whoever is free (a2), not back to waiting for a3.
+    assert_eq!(acd.agents["a1"].state, "wrap_up");
+    let evs = acd.apply(12_001, &Op::Tick).unwrap();
+    assert!(evs.iter().any(|e| e.ev == "ring_no_answer" && e.agent == "a3"));
+    assert_eq!(offered_to(&evs), vec![("c1".into(), "a2".into())]);
+    assert_eq!(
+        acd.apply(12_002, &transfer("a2")),
+        Err(hotline_acd::AcdError::NotConnected)
+    );
+}
+
+#[test]
+fn blind_transfer_to_a_queue_keeps_the_callers_place_in_line() {
+    let mut acd = setup("longest_idle", "", &[("a1", "")]);
+    acd.apply(
+        0,
+        &Op::Queue {
+            id: "billing".into(),
+            cfg: queue("longest_idle", ""),
+        },
+    )
+    .unwrap();
+    arrive(&mut acd, 1_000, "first", 0);
+    acd.apply(
+        1_001,
+        &Op::Answer {
+            agent: "a1".into(),
+            call: "first".into(),
+        },
+    )
+    .unwrap();
+    // Another caller is already waiting in billing when the first one is transferred there.
+    acd.apply(
+        1_500,
+        &Op::Arrive {
+            call: "later".into(),
+            queue: "billing".into(),
+            priority: 0,
+        },
+    )
+    .unwrap();
+    let evs = acd
+        .apply(
+            2_000,
+            &Op::Transfer {
+                call: "first".into(),
+                queue: "billing".into(),
+                agent: String::new(),
+            },
+        )
+        .unwrap();
+    assert_eq!(evs[0].to, "billing");
+    assert_eq!(acd.position("first"), Some(1));
+    assert_eq!(acd.position("later"), Some(2));
+    let unknown = Op::Transfer {
+        call: "later".into(),
+        queue: "nowhere".into(),
+        agent: String::new(),
+    };
+    assert_eq!(
+        acd.apply(2_001, &unknown),
+        Err(hotline_acd::AcdError::NotConnected)
+    );
+}

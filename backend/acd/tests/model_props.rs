@@ -36,8 +36,14 @@ fn check_invariants(acd: &Acd) -> Result<(), TestCaseError> {
             prop_assert!(c.agent.is_empty());
         }
     }
-    // Work conservation: no waiting call while an eligible agent is ready.
+    // Work conservation: no waiting call while an eligible agent is ready (for a call
+    // transferred to a named agent, that agent is the only eligible one).
     for c in acd.calls.values().filter(|c| c.state == "waiting") {
+        if !c.target.is_empty() {
+            let t = &acd.agents[&c.target];
+            prop_assert!(t.state != "ready", "{} idle while a call waits for them", c.target);
+            continue;
+        }
         let q = &acd.queues[&c.queue];
         for (id, a) in &acd.agents {
             let eligible = a.state == "ready"
@@ -94,8 +100,12 @@ proptest! {
                         // FIFO within priority: nobody earlier or more urgent still waits in
                         // the same queue (all its calls need the same agents).
                         let c = &acd.calls[&e.call];
+                        if !c.target.is_empty() {
+                            prop_assert_eq!(&c.target, &e.agent, "a transfer goes to its agent");
+                            continue;
+                        }
                         for (wid, w) in &acd.calls {
-                            if w.state == "waiting" && w.queue == c.queue {
+                            if w.state == "waiting" && w.queue == c.queue && w.target.is_empty() {
                                 prop_assert!(
                                     !(w.priority > c.priority
                                         || (w.priority == c.priority && w.seq < c.seq)),
@@ -104,7 +114,7 @@ proptest! {
                             }
                         }
                     }
-                    "rejected" | "ring_no_answer" => {
+                    "rejected" | "ring_no_answer" | "transferred" => {
                         prop_assert_eq!(holder.remove(&e.call), Some(e.agent.clone()));
                     }
                     "abandoned" | "completed" => {
