@@ -362,6 +362,11 @@ impl TenantCtx {
         &self.meta
     }
 
+    /// Whether the caller holds `permission`.
+    pub fn can(&self, permission: &str) -> bool {
+        self.permissions.contains(permission)
+    }
+
     /// 403 unless the caller holds `permission`.
     pub fn require(&self, permission: &str) -> ApiResult<()> {
         if self.permissions.contains(permission) {

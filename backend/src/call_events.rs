@@ -103,6 +103,8 @@ pub async fn process_once(
 }
 
 async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
+    // The CDR first: the IVR and ACD steps this event causes update the row it creates.
+    crate::cdr::on_gateway_event(state, &ev).await?;
     crate::ivr::on_event(state, &ev).await?;
     crate::dispatch::on_gateway_event(state, &ev).await?;
     match ev {

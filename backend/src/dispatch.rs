@@ -135,6 +135,47 @@ async fn hang_up(state: &AppState, gw: &str, call: Uuid) -> anyhow::Result<()> {
     command(state, gw, &cmd).await
 }
 
+/// Marks a call the agent has put on hold (cleared when it is bridged again or ends).
+pub fn held_key(tenant: Uuid, call: Uuid) -> String {
+    format!("{{t:{tenant}}}:acd:held:{call}")
+}
+
+/// Connects the caller to their agent's leg: the softphone's WebRTC leg as it is now (a reload
+/// replaces it), or the answered SIP phone leg. Returns whether there was a leg to bridge.
+pub async fn bridge_agent(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    gw: &str,
+) -> anyhow::Result<bool> {
+    let mut r = state.redis();
+    let mut leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+    let soft_agent = leg
+        .as_deref()
+        .and_then(|l| l.strip_prefix(SOFTPHONE_LEG))
+        .and_then(|a| a.parse::<Uuid>().ok());
+    if let Some(a) = soft_agent {
+        leg = crate::softphone::current(state, tenant, a)
+            .await?
+            .map(|l| crate::softphone::target(l.leg_id));
+    }
+    let Some(leg) = leg else {
+        return Ok(false);
+    };
+    command(state, gw, &GatewayCommand::StopMedia { call_id: call }).await?;
+    let cmd = GatewayCommand::Bridge {
+        call_id: call,
+        target: leg,
+    };
+    command(state, gw, &cmd).await?;
+    Ok(true)
+}
+
+/// The gateway holding a call.
+pub async fn call_gateway(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<Option<String>> {
+    gateway_of(state, tenant, call).await
+}
+
 /// Acts on ACD events (ring the agent, bridge, hang up the other leg).
 pub fn on_acd_events(
     state: &AppState,
@@ -147,6 +188,9 @@ pub fn on_acd_events(
             let (Ok(call), agent) = (e.call.parse::<Uuid>(), e.agent.parse::<Uuid>().ok()) else {
                 continue;
             };
+            if let Err(err) = crate::cdr::acd_event(state, tenant, call, &e).await {
+                tracing::warn!(%tenant, %call, error = %err, "CDR not updated");
+            }
             let Some(gw) = gateway_of(state, tenant, call).await? else {
                 continue;
             };
@@ -201,11 +245,26 @@ pub fn on_acd_events(
                         .set_ex(leg_of_key(tenant, call), leg.to_string(), 86_400)
                         .await?;
                     agent_events::publish(state, tenant, agent, &offer).await;
+                    let callee = format!("ext:{ext}");
+                    if let Err(err) = crate::cdr::outbound_leg(
+                        state,
+                        tenant,
+                        leg,
+                        Some(call),
+                        &caller,
+                        &callee,
+                        Some(agent),
+                        &gw,
+                    )
+                    .await
+                    {
+                        tracing::warn!(%tenant, %leg, error = %err, "CDR of the agent leg not written");
+                    }
                     let cmd = GatewayCommand::Originate {
                         call_id: leg,
                         tenant_id: tenant,
                         caller,
-                        callee: format!("ext:{ext}"),
+                        callee,
                     };
                     command(state, &gw, &cmd).await?;
                 }
@@ -214,24 +273,28 @@ pub fn on_acd_events(
                         let ev = AgentEvent::Connected { call_id: call };
                         agent_events::publish(state, tenant, agent, &ev).await;
                     }
-                    let mut leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
-                    let soft_agent = leg
-                        .as_deref()
-                        .and_then(|l| l.strip_prefix(SOFTPHONE_LEG))
-                        .and_then(|a| a.parse::<Uuid>().ok());
-                    if let Some(a) = soft_agent {
-                        // The agent's softphone leg as it is now (a reload replaces it).
-                        leg = crate::softphone::current(state, tenant, a)
-                            .await?
-                            .map(|l| crate::softphone::target(l.leg_id));
+                    let _: () = r.del(held_key(tenant, call)).await?;
+                    bridge_agent(state, tenant, call, &gw).await?;
+                }
+                "transferred" => {
+                    // The agent let go: their desktop (or SIP phone leg) is done with the call,
+                    // which hears music again while it waits for the next agent.
+                    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+                    let _: () = r.del(leg_of_key(tenant, call)).await?;
+                    let _: () = r.del(held_key(tenant, call)).await?;
+                    command(state, &gw, &GatewayCommand::Unbridge { call_id: call }).await?;
+                    let moh = GatewayCommand::MusicOnHold {
+                        call_id: call,
+                        prompt: "moh".into(),
+                    };
+                    command(state, &gw, &moh).await?;
+                    if let Some(a) = agent {
+                        agent_events::publish(state, tenant, a, &AgentEvent::Ended { call_id: call })
+                            .await;
                     }
-                    if let Some(leg) = leg {
-                        command(state, &gw, &GatewayCommand::StopMedia { call_id: call }).await?;
-                        let cmd = GatewayCommand::Bridge {
-                            call_id: call,
-                            target: leg,
-                        };
-                        command(state, &gw, &cmd).await?;
+                    if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
+                        let _: () = r.del(leg_key(tenant, leg)).await?;
+                        hang_up(state, &gw, leg).await?;
                     }
                 }
                 "ring_no_answer" | "rejected" | "completed" | "abandoned" => {
@@ -263,6 +326,9 @@ pub fn on_acd_events(
                     if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
                         let _: () = r.del(leg_key(tenant, leg)).await?;
                         hang_up(state, &gw, leg).await?;
+                    }
+                    if e.ev == "completed" || e.ev == "abandoned" {
+                        let _: () = r.del(held_key(tenant, call)).await?;
                     }
                     if e.ev == "completed" {
                         hang_up(state, &gw, call).await?;

@@ -238,11 +238,14 @@ async fn missed(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    if reason != "abandoned" {
+        crate::cdr::outcome(state, tenant, call, reason).await?;
+    }
     Ok(())
 }
 
 /// Loads the tenant's queues into the ACD (configuration only; calls and agents stay).
-async fn sync_queues(state: &AppState, tenant: Uuid) -> anyhow::Result<Vec<(String, String)>> {
+pub(crate) async fn sync_queues(state: &AppState, tenant: Uuid) -> anyhow::Result<Vec<(String, String)>> {
     #[derive(sqlx::FromRow)]
     struct Q {
         id: Uuid,
@@ -392,6 +395,7 @@ async fn execute(
                 // Stored before the ACD sees the call: an immediate offer needs its gateway.
                 cs.queue = Some(qid.clone());
                 store(state, tenant, call, cs).await?;
+                crate::cdr::queued(state, tenant, call, qid, &cs.run.vars).await?;
                 let arrive = Op::Arrive {
                     call: call.to_string(),
                     queue: qid.clone(),
@@ -415,6 +419,8 @@ async fn execute(
                 let mut r = state.redis();
                 let _: () = r
                     .set_ex(bridge_key(tenant, leg), call.to_string(), STATE_TTL_SECS)
+                    .await?;
+                crate::cdr::outbound_leg(state, tenant, leg, Some(call), &cs.did, &number, None, &gw)
                     .await?;
                 let cmd = GatewayCommand::Originate {
                     call_id: leg,

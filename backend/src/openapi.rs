@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
 use crate::routes::{
-    self, agent, agent_events, api_keys, audit, crm, health, ivr, kb, notifications, org, platform,
+    self, agent, agent_events, api_keys, audit, calls, crm, health, ivr, kb, notifications, org, platform,
     recordings, sso, tickets, users,
 };
 use hotline_wire::api::*;
@@ -23,6 +23,13 @@ use utoipa::OpenApi;
         agent_events::accept,
         agent_events::reject,
         agent_events::hangup,
+        calls::directory,
+        calls::hold,
+        calls::unhold,
+        calls::transfer,
+        calls::wrapup,
+        calls::list,
+        calls::get_call,
         ivr::list,
         ivr::get_flow,
         ivr::create,

@@ -172,36 +172,6 @@ async fn flows_are_validated_versioned_published_and_isolated() {
     .await;
 }
 
-/// Reads the next command the backend sent to the gateway's stream.
-async fn next_command(app: &TestApp, gw: &str, last: &mut String) -> GatewayCommand {
-    let mut r = app.state.redis();
-    for _ in 0..100 {
-        let reply: redis::streams::StreamRangeReply = r
-            .xrange_count(wire::command_stream(gw), format!("({last}"), "+", 1)
-            .await
-            .unwrap();
-        if let Some(entry) = reply.ids.first() {
-            *last = entry.id.clone();
-            let msg: String = entry.get(wire::STREAM_FIELD).unwrap();
-            return serde_json::from_str(&msg).unwrap();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no command from the backend");
-}
-
-async fn event(app: &TestApp, ev: &GatewayEvent) {
-    let mut r = app.state.redis();
-    let _: String = r
-        .xadd(
-            &app.state.cfg.call_events_stream,
-            "*",
-            &[(wire::STREAM_FIELD, serde_json::to_string(ev).unwrap())],
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_published_flow_answers_the_call_routes_it_and_lists_it_when_abandoned() {
     let app = TestApp::spawn().await;

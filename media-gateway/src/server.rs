@@ -906,6 +906,9 @@ impl Core {
             GatewayCommand::SendDtmf { digits, .. } => {
                 return self.to_media(call_id, call, MediaCtl::SendDtmf(digits))
             }
+            GatewayCommand::Unbridge { .. } => {
+                return self.to_media(call_id, call, MediaCtl::Unbridge)
+            }
             GatewayCommand::Play {
                 prompt,
                 interruptible,

@@ -97,7 +97,8 @@ const PHONE: &str = r#"  <recv request="INVITE"/>
     ]]></send>
 "#;
 
-/// The customer: dials, waits for the flow and the agent, speaks (SIPp's A-law sample), hangs up.
+/// The customer: dials, waits for the flow and the agent, speaks (SIPp's A-law sample, twice, so
+/// that a slow machine that bridges late still carries some of it), hangs up.
 const CUSTOMER: &str = r#"  <send retrans="500"><![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -133,6 +134,8 @@ const CUSTOMER: &str = r#"  <send retrans="500"><![CDATA[
 
     ]]></send>
   <pause milliseconds="4000"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
+  <pause milliseconds="8000"/>
   <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
   <pause milliseconds="5000"/>
   <send retrans="500"><![CDATA[

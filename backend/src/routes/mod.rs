@@ -5,6 +5,7 @@ pub mod agent_events;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod crm;
 pub mod health;
 pub mod ivr;
@@ -40,6 +41,7 @@ pub fn api() -> Router<AppState> {
         .merge(notifications::router())
         .merge(recordings::router())
         .merge(ivr::router())
+        .merge(calls::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

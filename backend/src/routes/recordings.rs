@@ -88,7 +88,8 @@ pub async fn list(
     responses((status = 200, content_type = "audio/wav", description = "Stereo WAV: left caller, right other party"),
         (status = 404, body = hotline_wire::api::Problem)))]
 pub async fn audio(mut ctx: TenantCtx, Path(call_id): Path<Uuid>) -> ApiResult<Response> {
-    ctx.require(perms::RECORDINGS_READ)?;
+    // Recording readers, and the agents who handled the call.
+    crate::routes::calls::may_play(&mut ctx, call_id).await?;
     let path: Option<String> = sqlx::query_scalar("SELECT path FROM recordings WHERE call_id = $1")
         .bind(call_id)
         .fetch_optional(ctx.db())

@@ -115,3 +115,35 @@ pub async fn json_of(r: reqwest::Result<Response>) -> (StatusCode, Value) {
     let s = r.status();
     (s, r.json().await.unwrap_or(Value::Null))
 }
+
+/// Reads the next command the backend sent to the gateway's stream.
+pub async fn next_command(app: &TestApp, gw: &str, last: &mut String) -> hotline_wire::gateway::GatewayCommand {
+    use redis::AsyncCommands;
+    let mut r = app.state.redis();
+    for _ in 0..100 {
+        let reply: redis::streams::StreamRangeReply = r
+            .xrange_count(hotline_wire::gateway::command_stream(gw), format!("({last}"), "+", 1)
+            .await
+            .unwrap();
+        if let Some(entry) = reply.ids.first() {
+            *last = entry.id.clone();
+            let msg: String = entry.get(hotline_wire::gateway::STREAM_FIELD).unwrap();
+            return serde_json::from_str(&msg).unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no command from the backend");
+}
+
+pub async fn event(app: &TestApp, ev: &hotline_wire::gateway::GatewayEvent) {
+    use redis::AsyncCommands;
+    let mut r = app.state.redis();
+    let _: String = r
+        .xadd(
+            &app.state.cfg.call_events_stream,
+            "*",
+            &[(hotline_wire::gateway::STREAM_FIELD, serde_json::to_string(ev).unwrap())],
+        )
+        .await
+        .unwrap();
+}

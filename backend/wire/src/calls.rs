@@ -1,4 +1,4 @@
-//! Calls as the tenant sees them: recordings (and, with the inbound-calls issue, CDRs).
+//! Calls as the tenant sees them: recordings, call detail records, the agent's call actions.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -116,6 +116,138 @@ pub enum AgentEvent {
     Connected { call_id: Uuid },
     /// The offer is gone before it was answered (`ring_no_answer`, `rejected`, `abandoned`).
     OfferWithdrawn { call_id: Uuid, reason: String },
-    /// The call ended (wrap-up starts if the queue has one).
+    /// The call ended for this agent (hang-up, or they transferred it away); wrap-up starts if
+    /// the queue has one.
     Ended { call_id: Uuid },
+    /// The call was put on hold (the caller hears music) or taken off hold.
+    Held { call_id: Uuid, held: bool },
+}
+
+/// A blind transfer of the agent's connected call: to a queue, to a named agent (optionally
+/// within a queue), or both absent → 422.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TransferRequest {
+    /// Queue the call waits in next (default: the queue it came from).
+    pub queue_id: Option<Uuid>,
+    /// Agent the call is offered to (only them; if they do not answer, the queue takes over).
+    pub agent_id: Option<Uuid>,
+}
+
+/// The agent's after-call work on a call they handled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WrapUpRequest {
+    /// Disposition code (`resolved`, `callback`, `escalated`… up to 64 characters).
+    pub disposition: String,
+    /// Free notes.
+    pub notes: Option<String>,
+    /// End the wrap-up state now and become Ready.
+    #[serde(default)]
+    pub ready: bool,
+}
+
+/// One call leg as recorded (the base of reports and the agent's call history).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CdrDto {
+    pub call_id: Uuid,
+    /// The inbound call an agent/outbound leg served.
+    pub parent_id: Option<Uuid>,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    pub caller: String,
+    /// Dialled number (inbound) or number/extension called (outbound).
+    pub callee: String,
+    pub arrived_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub queued_at: Option<DateTime<Utc>>,
+    pub queue_id: Option<Uuid>,
+    pub queue_name: Option<String>,
+    pub offered_at: Option<DateTime<Utc>>,
+    pub agent_id: Option<Uuid>,
+    pub agent_name: Option<String>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub hangup_cause: Option<String>,
+    /// `answered`, `abandoned`, `ivr`, `voicemail`, `callback_request`, `rejected`, `failed`;
+    /// `null` while the call is in progress.
+    pub outcome: Option<String>,
+    pub disposition: Option<String>,
+    pub wrapup_notes: Option<String>,
+    pub transfers: i32,
+    /// The caller's IVR choices.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub vars: serde_json::Value,
+    /// `/api/v1/recordings/{call_id}/audio` when the call was recorded.
+    pub recording_url: Option<String>,
+    pub recording_ms: Option<i64>,
+}
+
+/// One step on a call's timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CdrEventDto {
+    pub at: DateTime<Utc>,
+    /// `queued`, `offered`, `connected`, `rejected`, `ring_no_answer`, `held`, `unheld`,
+    /// `transferred`, `abandoned`, `completed`, `overflowed`, `wrapped_up`, `ended`.
+    pub kind: String,
+    pub agent_id: Option<Uuid>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: serde_json::Value,
+}
+
+/// A call with its timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CdrDetailDto {
+    pub cdr: CdrDto,
+    pub events: Vec<CdrEventDto>,
+}
+
+/// Filters of the call list. Agents without `supervise` see only calls they handled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct CdrQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+    /// Arrived at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Arrived before.
+    pub to: Option<DateTime<Utc>>,
+    pub agent_id: Option<Uuid>,
+    pub queue_id: Option<Uuid>,
+    pub outcome: Option<String>,
+    /// `inbound` or `outbound`.
+    pub direction: Option<String>,
+    /// Caller or called number contains.
+    pub number: Option<String>,
+}
+
+/// Where an agent can transfer a call: the tenant's queues and the colleagues who take calls,
+/// with their live state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TransferDirectory {
+    pub queues: Vec<DirectoryQueue>,
+    pub agents: Vec<DirectoryAgent>,
+}
+
+/// A queue in the transfer directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DirectoryQueue {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// A colleague in the transfer directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DirectoryAgent {
+    pub id: Uuid,
+    pub name: String,
+    pub extension: Option<String>,
+    /// ACD state (`ready`, `on_call`, `logged_out`…).
+    pub state: String,
 }

@@ -170,6 +170,13 @@ pub enum GatewayCommand {
         /// The other call's id, or `webrtc:<leg id>` for an agent's browser softphone leg.
         target: String,
     },
+    /// Stop exchanging audio with the bridged party (hold): neither hears the other until the
+    /// next `Bridge`; media commands (music on hold) go on as usual. Answered with
+    /// [`GatewayEvent::BridgeEnded`] for each leg; a call that is not bridged is left as it is.
+    Unbridge {
+        /// Call.
+        call_id: Uuid,
+    },
     /// Send DTMF digits to the far end: RFC 4733 telephone-events when negotiated, else in-band
     /// tones. Answered with [`GatewayEvent::DtmfSent`] when the last digit went out.
     SendDtmf {
@@ -212,6 +219,7 @@ impl GatewayCommand {
             | Self::RecordVoicemail { call_id, .. }
             | Self::MusicOnHold { call_id, .. }
             | Self::StopMedia { call_id }
+            | Self::Unbridge { call_id }
             | Self::Bridge { call_id, .. }
             | Self::SendDtmf { call_id, .. }
             | Self::Originate { call_id, .. }

@@ -1134,6 +1134,10 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     let ringing = use_state(|| None::<Ringing>);
     let call = use_state(|| None::<Uuid>);
     let muted = use_state(|| false);
+    let held = use_state(|| false);
+    // The last call that ended for this agent: its wrap-up form shows until saved.
+    let wrap = use_state(|| None::<Uuid>);
+    let history_version = use_state(|| 0u32);
     let auto_answer = use_state(|| local_flag(AUTO_ANSWER_KEY));
     let auto_ref = use_mut_ref(|| local_flag(AUTO_ANSWER_KEY));
     let note = use_state(|| None::<String>);
@@ -1181,6 +1185,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             socket_version.clone(),
             auto_ref.clone(),
         );
+        let (held, wrap, history_version) =
+            (held.clone(), wrap.clone(), history_version.clone());
         let accept_call = accept_call.clone();
         use_effect_with(*socket_version, move |version| {
             let version = *version;
@@ -1205,15 +1211,21 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 }
                 AgentEvent::Connected { call_id } => {
                     ringing.set(None);
+                    held.set(false);
+                    wrap.set(None);
                     call.set(Some(call_id));
                 }
+                AgentEvent::Held { held: h, .. } => held.set(h),
                 AgentEvent::OfferWithdrawn { reason, .. } => {
                     ringing.set(None);
                     note.set(Some(reason));
                 }
-                AgentEvent::Ended { .. } => {
+                AgentEvent::Ended { call_id } => {
                     ringing.set(None);
                     call.set(None);
+                    held.set(false);
+                    wrap.set(Some(call_id));
+                    history_version.set(*history_version + 1);
                     note.set(Some("ended".into()));
                 }
                 AgentEvent::Hello { .. } => {}
@@ -1308,6 +1320,10 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             </div>
         }
     });
+    let on_control_error = {
+        let failure = failure.clone();
+        Callback::from(move |e: ApiError| failure.set(Some(e)))
+    };
     let in_call = call.map(|id| {
         html! {
             <div class="in-call" id="in-call" data-call={id.to_string()}>
@@ -1318,8 +1334,18 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     </button>
                     <button type="button" class="danger" id="call-hangup" onclick={on_hangup}>{ i18n.t("agent-hang-up") }</button>
                 </div>
+                <super::calls::CallControls call_id={id} held={*held} on_error={on_control_error.clone()} />
             </div>
         }
+    });
+    let wrap_up = wrap.filter(|_| call.is_none()).map(|id| {
+        let (wrap, note, hv) = (wrap.clone(), note.clone(), history_version.clone());
+        let done = Callback::from(move |_| {
+            wrap.set(None);
+            note.set(Some("wrapped-up".into()));
+            hv.set(*hv + 1);
+        });
+        html! { <super::calls::WrapUpForm key={id.to_string()} call_id={id} on_done={done} /> }
     });
     let note_text = note.as_ref().map(|n| {
         let key = format!("softphone-note-{}", n.replace('_', "-"));
@@ -1332,9 +1358,11 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             <audio id="softphone-audio" autoplay=true />
             { for ring }
             { for in_call }
+            { for wrap_up }
             { for note_text }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             <Checkbox id="softphone-auto-answer" label={i18n.t("softphone-auto-answer")} checked={*auto_answer} onchange={on_auto} />
+            <super::calls::CallHistory version={*history_version} />
         </section>
     }
 }

@@ -31,6 +31,14 @@ fn guess(columns: &[String], want: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// Adds a guessed column for every template field not mapped yet.
+fn guess_fields(m: &mut BTreeMap<String, String>, columns: &[String], fields: &[CustomerFieldDto]) {
+    for fd in fields {
+        m.entry(format!("field.{}", fd.key))
+            .or_insert_with(|| guess(columns, &[fd.key.as_str(), fd.label.as_str()]));
+    }
+}
+
 #[function_component]
 pub fn CustomerImportPage() -> Html {
     let i18n = use_i18n();
@@ -48,6 +56,23 @@ pub fn CustomerImportPage() -> Html {
         Load::Ready(f) => f.iter().filter(|f| f.active).cloned().collect(),
         _ => vec![],
     };
+
+    // The template may arrive after the file was chosen: guess its fields then too (without
+    // undoing a choice the user already made).
+    {
+        let (mapping, preview, active) = (mapping.clone(), preview.clone(), active.clone());
+        let keys: Vec<String> = active.iter().map(|f| f.key.clone()).collect();
+        use_effect_with((keys, preview.as_ref().map(|p| p.columns.clone())), move |(_, cols)| {
+            if let Some(cols) = cols {
+                let mut m = (*mapping).clone();
+                let before = m.len();
+                guess_fields(&mut m, cols, &active);
+                if m.len() != before {
+                    mapping.set(m);
+                }
+            }
+        });
+    }
 
     let on_file = {
         let (input, file, preview, mapping, job, failure, busy, active) = (
@@ -90,12 +115,7 @@ pub fn CustomerImportPage() -> Html {
                         let mut m = BTreeMap::new();
                         m.insert("name".into(), guess(&p.columns, &["name", "full name", "customer"]));
                         m.insert("phone".into(), guess(&p.columns, &["phone", "phone number", "tel", "mobile"]));
-                        for fd in &active {
-                            m.insert(
-                                format!("field.{}", fd.key),
-                                guess(&p.columns, &[fd.key.as_str(), fd.label.as_str()]),
-                            );
-                        }
+                        guess_fields(&mut m, &p.columns, &active);
                         mapping.set(m);
                         preview.set(Some(p));
                         file.set(Some(f));

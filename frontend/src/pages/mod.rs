@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod crm;
 pub mod import;
 pub mod kb;

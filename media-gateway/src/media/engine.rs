@@ -114,6 +114,8 @@ pub enum MediaCtl {
         /// The peer's caller audio, for us to send.
         rx: mpsc::Receiver<Vec<i16>>,
     },
+    /// Leave the bridge (hold): the peer notices the closed channels and says so too.
+    Unbridge,
     /// The call is over: finish the recording and stop.
     Stop,
 }
@@ -271,6 +273,12 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
                             call_id,
                             reason: format!("invalid DTMF digit {bad:?}"),
                         });
+                    }
+                }
+                Some(MediaCtl::Unbridge) => {
+                    if let Some(b) = bridge.take() {
+                        let peer = b.peer;
+                        let _ = events.send(GatewayEvent::BridgeEnded { call_id, tenant_id, peer });
                     }
                 }
                 Some(MediaCtl::Bridge { peer, tx, rx }) => {

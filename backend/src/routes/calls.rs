@@ -1,0 +1,533 @@
+//! The agent's call control beyond answer/hang-up (hold, unhold, blind transfer, wrap-up) and
+//! the call detail records (`/calls`): the agent's own call history, everything for
+//! supervisors. The CDRs themselves are written by `crate::cdr`.
+
+use crate::{
+    auth::TenantCtx,
+    dispatch,
+    error::{ApiError, ApiResult, Json},
+    ivr::command,
+    routes::paging,
+    state::AppState,
+    validate::Check,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    routing::{get, post},
+    Router,
+};
+use hotline_acd::{AcdError, Op};
+use hotline_wire::{
+    api::Page,
+    calls::{
+        AgentEvent, CdrDetailDto, CdrDto, CdrEventDto, CdrQuery, DirectoryAgent, DirectoryQueue,
+        TransferDirectory, TransferRequest, WrapUpRequest,
+    },
+    gateway::GatewayCommand,
+    permissions as perms,
+};
+use redis::AsyncCommands;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/agent/calls/{call_id}/hold", post(hold))
+        .route("/agent/calls/{call_id}/unhold", post(unhold))
+        .route("/agent/calls/{call_id}/transfer", post(transfer))
+        .route("/agent/calls/{call_id}/wrapup", post(wrapup))
+        .route("/agent/directory", get(directory))
+        .route("/calls", get(list))
+        .route("/calls/{call_id}", get(get_call))
+}
+
+/// The caller's agent, tenant and the gateway of the call, once it is checked that the call is
+/// connected to this agent right now.
+async fn my_connected_call(
+    state: &AppState,
+    ctx: TenantCtx,
+    call_id: Uuid,
+) -> ApiResult<(Uuid, Uuid, String)> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    if dispatch::agent_call(state, tenant, user).await? != Some(call_id) {
+        return Err(ApiError::Conflict {
+            code: "not_your_call",
+            detail: "this call is not connected to you".into(),
+        });
+    }
+    let gw = dispatch::call_gateway(state, tenant, call_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::Conflict {
+            code: "call_gone",
+            detail: "the call has ended".into(),
+        })?;
+    Ok((user, tenant, gw))
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/hold", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The agent's connected call")),
+    responses((status = 204, description = "On hold: the caller hears music, the agent nothing"),
+        (status = 409, body = hotline_wire::api::Problem)))]
+pub async fn hold(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
+    let mut r = state.redis();
+    let fresh: bool = r.set_nx(dispatch::held_key(tenant, call_id), user.to_string()).await?;
+    if !fresh {
+        return Err(ApiError::Conflict {
+            code: "already_held",
+            detail: "the call is already on hold".into(),
+        });
+    }
+    let _: bool = r.expire(dispatch::held_key(tenant, call_id), 86_400).await?;
+    let go = async {
+        command(&state, &gw, &GatewayCommand::Unbridge { call_id }).await?;
+        let moh = GatewayCommand::MusicOnHold {
+            call_id,
+            prompt: "moh".into(),
+        };
+        command(&state, &gw, &moh).await?;
+        crate::cdr::action(&state, tenant, call_id, "held", user, serde_json::json!({})).await
+    };
+    go.await.map_err(ApiError::internal)?;
+    let ev = AgentEvent::Held {
+        call_id,
+        held: true,
+    };
+    crate::routes::agent_events::publish(&state, tenant, user, &ev).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/unhold", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The agent's held call")),
+    responses((status = 204, description = "Off hold: caller and agent hear each other again"),
+        (status = 409, body = hotline_wire::api::Problem)))]
+pub async fn unhold(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
+    let mut r = state.redis();
+    let was: i64 = r.del(dispatch::held_key(tenant, call_id)).await?;
+    if was == 0 {
+        return Err(ApiError::Conflict {
+            code: "not_held",
+            detail: "the call is not on hold".into(),
+        });
+    }
+    let go = async {
+        if !dispatch::bridge_agent(&state, tenant, call_id, &gw).await? {
+            anyhow::bail!("the agent has no leg to bridge the call to");
+        }
+        crate::cdr::action(&state, tenant, call_id, "unheld", user, serde_json::json!({})).await
+    };
+    go.await.map_err(ApiError::internal)?;
+    let ev = AgentEvent::Held {
+        call_id,
+        held: false,
+    };
+    crate::routes::agent_events::publish(&state, tenant, user, &ev).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/transfer", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The agent's connected call")),
+    request_body = TransferRequest,
+    responses((status = 204, description = "Transferred: the caller hears music until the next agent answers; this agent goes to wrap-up"),
+        (status = 409, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+    Json(body): Json<TransferRequest>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::AGENT_STATE)?;
+    let mut c = Check::new();
+    if body.queue_id.is_none() && body.agent_id.is_none() {
+        c.fail("queue_id", "name a queue, an agent, or both");
+    }
+    if let Some(q) = body.queue_id {
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM queues WHERE id = $1)")
+            .bind(q)
+            .fetch_one(ctx.db())
+            .await?;
+        if !known {
+            c.fail("queue_id", "no such queue");
+        }
+    }
+    if let Some(a) = body.agent_id {
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND active)")
+                .bind(a)
+                .fetch_one(ctx.db())
+                .await?;
+        if !known {
+            c.fail("agent_id", "no such active user");
+        } else if Some(a) == ctx.user_id() {
+            c.fail("agent_id", "you cannot transfer a call to yourself");
+        }
+    }
+    c.finish()?;
+    let (user, tenant, _gw) = my_connected_call(&state, ctx, call_id).await?;
+    // The target queue must be known to the ACD (queues are loaded when calls use them).
+    crate::ivr::sync_queues(&state, tenant)
+        .await
+        .map_err(ApiError::internal)?;
+    let details = serde_json::json!({ "queue_id": body.queue_id, "agent_id": body.agent_id });
+    let op = Op::Transfer {
+        call: call_id.to_string(),
+        queue: body.queue_id.map(|q| q.to_string()).unwrap_or_default(),
+        agent: body.agent_id.map(|a| a.to_string()).unwrap_or_default(),
+    };
+    match dispatch::acd(&state, tenant, op).await {
+        Ok(()) => {}
+        Err(AcdError::UnknownAgent) => {
+            return Err(ApiError::field(
+                "agent_id",
+                "that agent is not logged in to take calls",
+            ))
+        }
+        Err(AcdError::NotConnected | AcdError::UnknownCall) => {
+            return Err(ApiError::Conflict {
+                code: "not_your_call",
+                detail: "this call is not connected to you".into(),
+            })
+        }
+        Err(e) => return Err(ApiError::internal(anyhow::anyhow!("ACD: {e}"))),
+    }
+    crate::cdr::action(&state, tenant, call_id, "transfer_requested", user, details)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/wrapup", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "A call this agent handled")),
+    request_body = WrapUpRequest,
+    responses((status = 204, description = "Disposition saved (and Ready, when asked)"),
+        (status = 404, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn wrapup(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+    Json(body): Json<WrapUpRequest>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let mut c = Check::new();
+    c.text("disposition", &body.disposition, 64);
+    if let Some(n) = &body.notes {
+        c.max_len("notes", n, 4_000);
+    }
+    c.finish()?;
+    // Only a call the agent handled, within a day of its end.
+    let done = sqlx::query(
+        "UPDATE cdrs SET disposition = $2, wrapup_notes = $3
+          WHERE call_id = $1
+            AND (agent_id = $4 OR EXISTS (SELECT 1 FROM cdr_events e WHERE e.call_id = $1
+                                            AND e.agent_id = $4 AND e.kind = 'connected'))
+            AND (ended_at IS NULL OR ended_at > now() - interval '24 hours')",
+    )
+    .bind(call_id)
+    .bind(body.disposition.trim())
+    .bind(body.notes.as_deref())
+    .bind(user)
+    .execute(ctx.db())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::NotFound);
+    }
+    sqlx::query(
+        "INSERT INTO cdr_events (call_id, kind, agent_id, details) VALUES ($1, 'wrapped_up', $2, $3)",
+    )
+    .bind(call_id)
+    .bind(user)
+    .bind(serde_json::json!({ "disposition": body.disposition.trim() }))
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        "call.wrapup",
+        Some("call"),
+        Some(call_id.to_string()),
+        serde_json::json!({ "disposition": body.disposition.trim() }),
+    )
+    .await?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    if body.ready && dispatch::agent_acd_state(&state, tenant, user)
+            .await
+            .map_err(ApiError::internal)?
+            == "wrap_up" {
+        dispatch::agent_state(&state, tenant, user, "ready", "").await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/agent/directory", tag = "agent",
+    responses((status = 200, body = TransferDirectory), (status = 403, body = hotline_wire::api::Problem)))]
+pub async fn directory(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+) -> ApiResult<Json<TransferDirectory>> {
+    ctx.require(perms::AGENT_STATE)?;
+    let me = ctx.user_id();
+    let queues: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM queues ORDER BY lower(name)")
+        .fetch_all(ctx.db())
+        .await?;
+    // Colleagues whose role lets them take calls (built-in or custom roles).
+    let people: Vec<(Uuid, String, Option<String>, String, Vec<String>)> = sqlx::query_as(
+        "SELECT u.id, u.name, u.extension, coalesce(r.builtin_key, ''), r.permissions
+           FROM users u JOIN roles r ON r.id = u.role_id
+          WHERE u.active ORDER BY lower(u.name)",
+    )
+    .fetch_all(ctx.db())
+    .await?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    let mut agents = vec![];
+    for (id, name, extension, role_key, role_perms) in people {
+        let takes_calls = crate::auth::builtin_permissions(&role_key)
+            .iter()
+            .chain(role_perms.iter())
+            .any(|p| p == perms::AGENT_STATE);
+        if !takes_calls || Some(id) == me {
+            continue;
+        }
+        let state = dispatch::agent_acd_state(&state, tenant, id)
+            .await
+            .map_err(ApiError::internal)?;
+        agents.push(DirectoryAgent {
+            id,
+            name,
+            extension,
+            state,
+        });
+    }
+    Ok(Json(TransferDirectory {
+        queues: queues
+            .into_iter()
+            .map(|(id, name)| DirectoryQueue { id, name })
+            .collect(),
+        agents,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct CdrRow {
+    call_id: Uuid,
+    parent_id: Option<Uuid>,
+    direction: String,
+    caller: String,
+    callee: String,
+    arrived_at: chrono::DateTime<chrono::Utc>,
+    answered_at: Option<chrono::DateTime<chrono::Utc>>,
+    queued_at: Option<chrono::DateTime<chrono::Utc>>,
+    queue_id: Option<Uuid>,
+    queue_name: Option<String>,
+    offered_at: Option<chrono::DateTime<chrono::Utc>>,
+    agent_id: Option<Uuid>,
+    agent_name: Option<String>,
+    connected_at: Option<chrono::DateTime<chrono::Utc>>,
+    ended_at: Option<chrono::DateTime<chrono::Utc>>,
+    hangup_cause: Option<String>,
+    outcome: Option<String>,
+    disposition: Option<String>,
+    wrapup_notes: Option<String>,
+    transfers: i32,
+    vars: serde_json::Value,
+    recording_ms: Option<i64>,
+}
+
+impl From<CdrRow> for CdrDto {
+    fn from(r: CdrRow) -> Self {
+        CdrDto {
+            recording_url: r
+                .recording_ms
+                .map(|_| format!("/api/v1/recordings/{}/audio", r.call_id)),
+            call_id: r.call_id,
+            parent_id: r.parent_id,
+            direction: r.direction,
+            caller: r.caller,
+            callee: r.callee,
+            arrived_at: r.arrived_at,
+            answered_at: r.answered_at,
+            queued_at: r.queued_at,
+            queue_id: r.queue_id,
+            queue_name: r.queue_name,
+            offered_at: r.offered_at,
+            agent_id: r.agent_id,
+            agent_name: r.agent_name,
+            connected_at: r.connected_at,
+            ended_at: r.ended_at,
+            hangup_cause: r.hangup_cause,
+            outcome: r.outcome,
+            disposition: r.disposition,
+            wrapup_notes: r.wrapup_notes,
+            transfers: r.transfers,
+            vars: r.vars,
+            recording_ms: r.recording_ms,
+        }
+    }
+}
+
+const SELECT: &str = "SELECT c.call_id, c.parent_id, c.direction, c.caller, c.callee, c.arrived_at,
+        c.answered_at, c.queued_at, c.queue_id, q.name AS queue_name, c.offered_at, c.agent_id,
+        u.name AS agent_name, c.connected_at, c.ended_at, c.hangup_cause, c.outcome,
+        c.disposition, c.wrapup_notes, c.transfers, c.vars, r.duration_ms AS recording_ms
+   FROM cdrs c
+   LEFT JOIN queues q ON q.id = c.queue_id
+   LEFT JOIN users u ON u.id = c.agent_id
+   LEFT JOIN recordings r ON r.call_id = c.call_id";
+
+/// `$1` = the agent whose calls only may be seen (NULL: all).
+const MINE: &str = "($1::uuid IS NULL OR c.agent_id = $1 OR EXISTS (
+        SELECT 1 FROM cdr_events e WHERE e.call_id = c.call_id AND e.agent_id = $1))";
+
+/// Who may see which calls: supervisors and recording readers all, agents their own.
+fn visible_to(ctx: &TenantCtx) -> ApiResult<Option<Uuid>> {
+    if ctx.can(perms::SUPERVISE) || ctx.can(perms::RECORDINGS_READ) {
+        return Ok(None);
+    }
+    ctx.require(perms::AGENT_STATE)?;
+    ctx.user_id().map(Some).ok_or(ApiError::Forbidden)
+}
+
+#[utoipa::path(get, path = "/api/v1/calls", tag = "calls", params(CdrQuery),
+    responses((status = 200, body = Page<CdrDto>), (status = 403, body = hotline_wire::api::Problem),
+        (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn list(mut ctx: TenantCtx, Query(q): Query<CdrQuery>) -> ApiResult<Json<Page<CdrDto>>> {
+    let only = visible_to(&ctx)?;
+    let (page, per_page) = paging(q.page, q.per_page)?;
+    let mut c = Check::new();
+    if let Some(d) = &q.direction {
+        if d != "inbound" && d != "outbound" {
+            c.fail("direction", "inbound or outbound");
+        }
+    }
+    if let Some(n) = &q.number {
+        c.max_len("number", n, 32);
+    }
+    c.finish()?;
+    let filter = format!(
+        "{MINE} AND ($2::timestamptz IS NULL OR c.arrived_at >= $2)
+           AND ($3::timestamptz IS NULL OR c.arrived_at < $3)
+           AND ($4::uuid IS NULL OR c.agent_id = $4)
+           AND ($5::uuid IS NULL OR c.queue_id = $5)
+           AND ($6::text IS NULL OR c.outcome = $6)
+           AND ($7::text IS NULL OR c.direction = $7)
+           AND ($8::text IS NULL OR strpos(c.caller || ' ' || c.callee, $8) > 0)"
+    );
+    let number = q.number.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM cdrs c WHERE {filter}"
+    )))
+    .bind(only)
+    .bind(q.from)
+    .bind(q.to)
+    .bind(q.agent_id)
+    .bind(q.queue_id)
+    .bind(q.outcome.as_deref())
+    .bind(q.direction.as_deref())
+    .bind(number)
+    .fetch_one(ctx.db())
+    .await?;
+    let rows: Vec<CdrRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE {filter} ORDER BY c.arrived_at DESC, c.call_id LIMIT $9 OFFSET $10"
+    )))
+    .bind(only)
+    .bind(q.from)
+    .bind(q.to)
+    .bind(q.agent_id)
+    .bind(q.queue_id)
+    .bind(q.outcome.as_deref())
+    .bind(q.direction.as_deref())
+    .bind(number)
+    .bind(per_page)
+    .bind((page - 1) * per_page)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(Page {
+        items: rows.into_iter().map(CdrDto::from).collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    at: chrono::DateTime<chrono::Utc>,
+    kind: String,
+    agent_id: Option<Uuid>,
+    details: serde_json::Value,
+}
+
+#[utoipa::path(get, path = "/api/v1/calls/{call_id}", tag = "calls",
+    params(("call_id" = Uuid, Path, description = "Call id")),
+    responses((status = 200, body = CdrDetailDto), (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn get_call(
+    mut ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+) -> ApiResult<Json<CdrDetailDto>> {
+    let only = visible_to(&ctx)?;
+    let row: Option<CdrRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE {MINE} AND c.call_id = $2"
+    )))
+    .bind(only)
+    .bind(call_id)
+    .fetch_optional(ctx.db())
+    .await?;
+    let Some(row) = row else {
+        return Err(ApiError::NotFound);
+    };
+    let events: Vec<EventRow> = sqlx::query_as(
+        "SELECT at, kind, agent_id, details FROM cdr_events WHERE call_id = $1 ORDER BY id",
+    )
+    .bind(call_id)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(CdrDetailDto {
+        cdr: row.into(),
+        events: events
+            .into_iter()
+            .map(|e| CdrEventDto {
+                at: e.at,
+                kind: e.kind,
+                agent_id: e.agent_id,
+                details: e.details,
+            })
+            .collect(),
+    }))
+}
+
+/// Whether the caller may play this call's recording: `recordings.read`, or an agent who
+/// handled the call.
+pub async fn may_play(ctx: &mut TenantCtx, call_id: Uuid) -> ApiResult<()> {
+    if ctx.can(perms::RECORDINGS_READ) {
+        return Ok(());
+    }
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let mine: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT EXISTS (SELECT 1 FROM cdrs c WHERE {MINE} AND c.call_id = $2)"
+    )))
+    .bind(Some(user))
+    .bind(call_id)
+    .fetch_one(ctx.db())
+    .await?;
+    if mine {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}

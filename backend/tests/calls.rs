@@ -1,0 +1,475 @@
+//! Call control and call detail records, driven like a real call: gateway events injected on
+//! the backend's Redis event stream, the backend's commands read back from the gateway's
+//! command stream, the agents acting through the HTTP API. A caller goes through the IVR to
+//! agent A's SIP phone; A holds (the caller hears music, the bridge is cut) and resumes, then
+//! transfers the caller to agent B, who is offered the call although agent C has idled longer;
+//! the caller hangs up; B wraps up with a disposition. The CDR and its timeline say all of it,
+//! to the right people only.
+
+mod common;
+
+use common::*;
+use hotline_backend::testkit::TestApp;
+use hotline_wire::{
+    api::{Page, UserDto},
+    calls::{CdrDetailDto, CdrDto, FlowDto, TransferDirectory},
+    gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent},
+};
+use reqwest::Client;
+use serde_json::json;
+use uuid::Uuid;
+
+fn flow() -> serde_json::Value {
+    json!({
+        "start": "menu",
+        "nodes": {
+            "menu": { "type": "menu", "prompt": "menu", "options": { "1": "sales" },
+                      "retries": 0, "fallback": "bye" },
+            "sales": { "type": "queue", "queue": "Sales", "priority": 0 },
+            "bye": { "type": "hangup", "prompt": null }
+        }
+    })
+}
+
+/// The next command satisfying `want` (others are skipped).
+async fn until(
+    app: &TestApp,
+    gw: &str,
+    last: &mut String,
+    want: impl Fn(&GatewayCommand) -> bool,
+) -> GatewayCommand {
+    loop {
+        let c = next_command(app, gw, last).await;
+        if want(&c) {
+            return c;
+        }
+    }
+}
+
+async fn agent(app: &TestApp, a: &Tenant, name: &str, ext: &str) -> (UserDto, Client) {
+    let role = a.role(app, "Agent").await;
+    let email = format!("{name}@calls.test");
+    let user: UserDto = created(
+        a.admin
+            .post(app.url("/api/v1/users"))
+            .json(&json!({ "email": email, "name": name, "password": PASSWORD,
+                           "role_id": role.id, "extension": ext }))
+            .send()
+            .await,
+    )
+    .await;
+    let c = app.client();
+    login(app, &c, a.slug(), &email, PASSWORD).await;
+    (user, c)
+}
+
+async fn ready(app: &TestApp, c: &Client) {
+    ok_json::<serde_json::Value>(
+        c.put(app.url("/api/v1/agent/state"))
+            .json(&json!({ "status": "ready" }))
+            .send()
+            .await,
+    )
+    .await;
+}
+
+async fn post(c: &Client, url: String, body: serde_json::Value) -> reqwest::Result<reqwest::Response> {
+    c.post(url).json(&body).send().await
+}
+
+/// A colleague's live ACD state as the transfer directory shows it.
+async fn acd_state(app: &TestApp, viewer: &Client, of: Uuid) -> String {
+    let dir: TransferDirectory =
+        ok_json(viewer.get(app.url("/api/v1/agent/directory")).send().await).await;
+    dir.agents
+        .into_iter()
+        .find(|x| x.id == of)
+        .map(|x| x.state)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Calls").await;
+    let t = a.info.tenant.id;
+    created::<serde_json::Value>(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(&json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 30 }))
+            .send()
+            .await,
+    )
+    .await;
+    let f: FlowDto = created(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": flow(), "is_default": true }))
+            .send()
+            .await,
+    )
+    .await;
+    ok_json::<FlowDto>(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", f.id)))
+            .json(&json!({ "version": 1 }))
+            .send()
+            .await,
+    )
+    .await;
+    // A is ready first, then C, then B: longest idle would pick A, then C.
+    let (ua, ca) = agent(&app, &a, "alice", "2001").await;
+    ready(&app, &ca).await;
+    let (uc, cc) = agent(&app, &a, "carol", "2003").await;
+    ready(&app, &cc).await;
+    let (ub, cb) = agent(&app, &a, "bob", "2002").await;
+    ready(&app, &cb).await;
+
+    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
+    let call = Uuid::new_v4();
+    let mut last = "0-0".to_string();
+    let at = chrono::Utc::now();
+    event(
+        &app,
+        &GatewayEvent::CallStarted {
+            gateway_id: gw.clone(),
+            call_id: call,
+            tenant_id: t,
+            caller: "+15550003333".into(),
+            did: "+994125550177".into(),
+            sip_call_id: "calls-1".into(),
+            mode: FlowMode::Backend,
+            at,
+        },
+    )
+    .await;
+    event(
+        &app,
+        &GatewayEvent::CallAnswered {
+            call_id: call,
+            tenant_id: t,
+            at,
+        },
+    )
+    .await;
+    event(
+        &app,
+        &GatewayEvent::DigitsCollected {
+            call_id: call,
+            tenant_id: t,
+            digits: "1".into(),
+            end: wire::CollectEnd::Max,
+        },
+    )
+    .await;
+    // Alice's phone rings and answers: the caller is bridged to her leg.
+    let leg_a = match until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Originate { .. })).await {
+        GatewayCommand::Originate { call_id, callee, .. } => {
+            assert_eq!(callee, "ext:2001", "longest idle: Alice");
+            call_id
+        }
+        _ => unreachable!(),
+    };
+    event(
+        &app,
+        &GatewayEvent::CallAnswered {
+            call_id: leg_a,
+            tenant_id: t,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let bridged = until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Bridge { .. })).await;
+    assert_eq!(
+        bridged,
+        GatewayCommand::Bridge {
+            call_id: call,
+            target: leg_a.to_string()
+        }
+    );
+
+    // Only the agent on the call can hold it.
+    problem(
+        post(&cb, app.url(&format!("/api/v1/agent/calls/{call}/hold")), json!({})).await,
+        409,
+        "not_your_call",
+    )
+    .await;
+    let r = post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/hold")), json!({})).await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Unbridge { call_id: call }
+    );
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::MusicOnHold { call_id, ref prompt } if call_id == call && prompt == "moh"
+    ));
+    problem(
+        post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/hold")), json!({})).await,
+        409,
+        "already_held",
+    )
+    .await;
+    let r = post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/unhold")), json!({})).await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::StopMedia { call_id: call }
+    );
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Bridge {
+            call_id: call,
+            target: leg_a.to_string()
+        }
+    );
+
+    // The transfer directory lists the queue and the colleagues (not oneself).
+    let dir: TransferDirectory =
+        ok_json(ca.get(app.url("/api/v1/agent/directory")).send().await).await;
+    assert_eq!(dir.queues.len(), 1);
+    let names: Vec<&str> = dir.agents.iter().map(|x| x.name.as_str()).collect();
+    assert!(names.contains(&"bob") && names.contains(&"carol") && !names.contains(&"alice"));
+    // Bad transfers are refused with the field at fault; the call stays with Alice.
+    let p = problem(
+        post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/transfer")), json!({})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), vec!["queue_id"]);
+    let p = problem(
+        post(
+            &ca,
+            app.url(&format!("/api/v1/agent/calls/{call}/transfer")),
+            json!({ "agent_id": ua.id }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), vec!["agent_id"]);
+    // Blind transfer to Bob: Alice's phone leg is hung up, the caller hears music, and Bob —
+    // not Carol, who has idled longer — is rung.
+    let r = post(
+        &ca,
+        app.url(&format!("/api/v1/agent/calls/{call}/transfer")),
+        json!({ "agent_id": ub.id }),
+    ).await.unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap_or_default());
+    let mut hung_a = false;
+    let leg_b = loop {
+        match next_command(&app, &gw, &mut last).await {
+            GatewayCommand::Hangup { call_id, .. } => {
+                assert_eq!(call_id, leg_a);
+                hung_a = true;
+            }
+            GatewayCommand::Originate { call_id, callee, .. } => {
+                assert_eq!(callee, "ext:2002", "the transfer rings Bob");
+                break call_id;
+            }
+            _ => {}
+        }
+    };
+    assert!(hung_a, "Alice's leg is hung up before Bob is rung");
+    assert_eq!(acd_state(&app, &cc, ua.id).await, "wrap_up", "Alice wraps up after transferring");
+    event(
+        &app,
+        &GatewayEvent::CallAnswered {
+            call_id: leg_b,
+            tenant_id: t,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let bridged = until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Bridge { .. })).await;
+    assert_eq!(
+        bridged,
+        GatewayCommand::Bridge {
+            call_id: call,
+            target: leg_b.to_string()
+        }
+    );
+    // The caller hangs up; Bob's leg is hung up.
+    event(
+        &app,
+        &GatewayEvent::Hangup {
+            call_id: call,
+            tenant_id: t,
+            cause: wire::HangupCause::CallerBye,
+            status: None,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let hung = until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Hangup { .. })).await;
+    assert_eq!(
+        hung,
+        GatewayCommand::Hangup {
+            call_id: leg_b,
+            status: None
+        }
+    );
+    // Wrap-up: Bob saves a disposition and is ready again; Carol, who never had the call,
+    // cannot write one.
+    problem(
+        post(
+            &cc,
+            app.url(&format!("/api/v1/agent/calls/{call}/wrapup")),
+            json!({ "disposition": "resolved" }),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let p = problem(
+        post(
+            &cb,
+            app.url(&format!("/api/v1/agent/calls/{call}/wrapup")),
+            json!({ "disposition": "" }),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), vec!["disposition"]);
+    // The hang-up event is handled asynchronously: wait until the CDR shows the end.
+    let mut cdr = None;
+    for _ in 0..100 {
+        let d: CdrDetailDto =
+            ok_json(a.admin.get(app.url(&format!("/api/v1/calls/{call}"))).send().await).await;
+        if d.cdr.ended_at.is_some() {
+            cdr = Some(d);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(cdr.is_some(), "the CDR records the hang-up");
+    let r = post(
+        &cb,
+        app.url(&format!("/api/v1/agent/calls/{call}/wrapup")),
+        json!({ "disposition": "resolved", "notes": "address updated", "ready": true }),
+    ).await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(acd_state(&app, &cc, ub.id).await, "ready", "wrap-up saved with ready");
+
+    let d: CdrDetailDto =
+        ok_json(a.admin.get(app.url(&format!("/api/v1/calls/{call}"))).send().await).await;
+    let c = &d.cdr;
+    assert_eq!((c.direction.as_str(), c.caller.as_str(), c.callee.as_str()), ("inbound", "+15550003333", "+994125550177"));
+    assert_eq!(c.outcome.as_deref(), Some("answered"));
+    assert_eq!(c.agent_id, Some(ub.id), "the CDR names the agent who had the call last");
+    assert_eq!(c.agent_name.as_deref(), Some("bob"));
+    assert_eq!(c.queue_name.as_deref(), Some("Sales"));
+    assert_eq!(c.transfers, 1);
+    assert_eq!(c.disposition.as_deref(), Some("resolved"));
+    assert_eq!(c.wrapup_notes.as_deref(), Some("address updated"));
+    assert_eq!(c.hangup_cause.as_deref(), Some("caller_bye"));
+    assert_eq!(c.vars["menu.menu"], "1");
+    for (x, y) in [
+        (c.arrived_at, c.queued_at.unwrap()),
+        (c.queued_at.unwrap(), c.offered_at.unwrap()),
+        (c.offered_at.unwrap(), c.connected_at.unwrap()),
+        (c.connected_at.unwrap(), c.ended_at.unwrap()),
+    ] {
+        assert!(x <= y, "times in order: {c:?}");
+    }
+    let kinds: Vec<&str> = d.events.iter().map(|e| e.kind.as_str()).collect();
+    let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or_else(|| panic!("{k} in {kinds:?}"));
+    assert!(pos("queued") < pos("offered"));
+    assert!(pos("offered") < pos("connected"));
+    assert!(pos("connected") < pos("held"));
+    assert!(pos("held") < pos("unheld"));
+    assert!(pos("unheld") < pos("transferred"));
+    assert!(pos("transferred") < pos("completed"));
+    assert!(pos("completed") < pos("wrapped_up"));
+    let connected_by: Vec<Option<Uuid>> = d
+        .events
+        .iter()
+        .filter(|e| e.kind == "connected")
+        .map(|e| e.agent_id)
+        .collect();
+    assert_eq!(connected_by, vec![Some(ua.id), Some(ub.id)]);
+    // The agents' phone legs have CDRs of their own, linked to the caller's.
+    let legs: Page<CdrDto> = ok_json(
+        a.admin
+            .get(app.url("/api/v1/calls?direction=outbound"))
+            .send()
+            .await,
+    )
+    .await;
+    let mut legs: Vec<(Uuid, Option<Uuid>, String)> = legs
+        .items
+        .into_iter()
+        .map(|l| (l.call_id, l.parent_id, l.callee))
+        .collect();
+    legs.sort_by(|x, y| x.2.cmp(&y.2));
+    assert_eq!(
+        legs,
+        vec![
+            (leg_a, Some(call), "ext:2001".to_string()),
+            (leg_b, Some(call), "ext:2002".to_string())
+        ]
+    );
+
+    // Who sees the call: Alice and Bob (they handled it), not Carol; the admin sees all.
+    for (who, sees) in [(&ca, true), (&cb, true), (&cc, false)] {
+        let page: Page<CdrDto> = ok_json(
+            who.get(app.url("/api/v1/calls?direction=inbound"))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(page.items.iter().any(|x| x.call_id == call), sees);
+        let r = who.get(app.url(&format!("/api/v1/calls/{call}"))).send().await.unwrap();
+        assert_eq!(r.status(), if sees { 200 } else { 404 });
+    }
+    let filtered: Page<CdrDto> = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/calls?agent_id={}&outcome=answered&number=3333", ub.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(filtered.total, 1);
+    let none: Page<CdrDto> = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/calls?agent_id={}&direction=inbound", uc.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(none.total, 0);
+    problem(
+        a.admin.get(app.url("/api/v1/calls?direction=sideways")).send().await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    // Another tenant sees nothing of it, by id or in lists, and cannot act on it.
+    let b = tenant(&app, "Other Calls").await;
+    problem(
+        b.admin.get(app.url(&format!("/api/v1/calls/{call}"))).send().await,
+        404,
+        "not_found",
+    )
+    .await;
+    let page: Page<CdrDto> = ok_json(b.admin.get(app.url("/api/v1/calls")).send().await).await;
+    assert_eq!(page.total, 0);
+    problem(
+        post(
+            &b.admin,
+            app.url(&format!("/api/v1/agent/calls/{call}/wrapup")),
+            json!({ "disposition": "resolved" }),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}

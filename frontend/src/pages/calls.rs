@@ -1,0 +1,233 @@
+//! The softphone's call controls beyond answer/hang-up — hold, blind transfer, wrap-up with a
+//! disposition — and the agent's recent call history with the recordings they may play.
+
+use hotline_wire::api::Page;
+use hotline_wire::calls::{CdrDto, TransferDirectory, TransferRequest, WrapUpRequest};
+use uuid::Uuid;
+use yew::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::components::*;
+use crate::i18n::use_i18n;
+
+/// Disposition codes offered at wrap-up (stored as the code; labels come from the catalog).
+pub const DISPOSITIONS: [&str; 5] = [
+    "resolved",
+    "info_given",
+    "callback_needed",
+    "escalated",
+    "wrong_number",
+];
+
+#[derive(Properties, PartialEq)]
+pub struct CallControlsProps {
+    pub call_id: Uuid,
+    pub held: bool,
+    pub on_error: Callback<ApiError>,
+}
+
+/// Hold/unhold and blind transfer of the agent's connected call.
+#[function_component]
+pub fn CallControls(p: &CallControlsProps) -> Html {
+    let i18n = use_i18n();
+    let (dir, reload_dir) = use_get::<TransferDirectory>("/agent/directory".into());
+    let target = use_state(String::new);
+    let busy = use_state(|| false);
+    let call_id = p.call_id;
+    let on_hold = {
+        let (on_error, busy) = (p.on_error.clone(), busy.clone());
+        let path = if p.held { "unhold" } else { "hold" };
+        Callback::from(move |_: MouseEvent| {
+            let (on_error, busy) = (on_error.clone(), busy.clone());
+            busy.set(true);
+            spawn(async move {
+                let r = api::post_empty(&format!("/agent/calls/{call_id}/{path}"), &serde_json::json!({})).await;
+                busy.set(false);
+                if let Err(e) = r {
+                    on_error.emit(e);
+                }
+            });
+        })
+    };
+    let on_target = {
+        let target = target.clone();
+        Callback::from(move |v: String| target.set(v))
+    };
+    let on_transfer = {
+        let (on_error, target, busy) = (p.on_error.clone(), target.clone(), busy.clone());
+        Callback::from(move |_: MouseEvent| {
+            let body = match target.split_once(':') {
+                Some(("queue", id)) => TransferRequest {
+                    queue_id: id.parse().ok(),
+                    agent_id: None,
+                },
+                Some(("agent", id)) => TransferRequest {
+                    queue_id: None,
+                    agent_id: id.parse().ok(),
+                },
+                _ => return,
+            };
+            let (on_error, busy) = (on_error.clone(), busy.clone());
+            busy.set(true);
+            spawn(async move {
+                let r = api::post_empty(&format!("/agent/calls/{call_id}/transfer"), &body).await;
+                busy.set(false);
+                if let Err(e) = r {
+                    on_error.emit(e);
+                }
+            });
+        })
+    };
+    let mut options = vec![(String::new(), i18n.t("call-transfer-choose"))];
+    if let Load::Ready(d) = &dir {
+        for q in &d.queues {
+            options.push((
+                format!("queue:{}", q.id),
+                i18n.ta("call-transfer-queue", &[("name", q.name.clone().into())]),
+            ));
+        }
+        for a in &d.agents {
+            let state = i18n
+                .try_t(&format!("agent-status-{}", a.state.replace('_', "-")))
+                .unwrap_or_else(|| a.state.clone());
+            options.push((
+                format!("agent:{}", a.id),
+                i18n.ta(
+                    "call-transfer-agent",
+                    &[("name", a.name.clone().into()), ("state", state.into())],
+                ),
+            ));
+        }
+    }
+    let refresh = Callback::from(move |_: FocusEvent| reload_dir.emit(()));
+    html! {
+        <div class="call-controls">
+            <div class="button-row">
+                <button type="button" class="secondary" id="call-hold" aria-pressed={p.held.to_string()}
+                    disabled={*busy} onclick={on_hold}>
+                    { if p.held { i18n.t("call-unhold") } else { i18n.t("call-hold") } }
+                </button>
+            </div>
+            if p.held { <p class="badge held" id="call-held" role="status">{ i18n.t("call-on-hold") }</p> }
+            <div class="transfer" onfocusin={refresh}>
+                <SelectField id="transfer-target" label={i18n.t("call-transfer-to")} value={(*target).clone()}
+                    options={options} onchange={on_target} />
+                <button type="button" class="secondary" id="call-transfer"
+                    disabled={*busy || target.is_empty()} onclick={on_transfer}>{ i18n.t("call-transfer") }</button>
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct WrapUpProps {
+    pub call_id: Uuid,
+    pub on_done: Callback<()>,
+}
+
+/// After-call work: a disposition code and notes, saved on the call's record.
+#[function_component]
+pub fn WrapUpForm(p: &WrapUpProps) -> Html {
+    let i18n = use_i18n();
+    let disposition = use_state(|| DISPOSITIONS[0].to_string());
+    let notes = use_state(String::new);
+    let ready = use_state(|| true);
+    let failure = use_state(|| None::<ApiError>);
+    let call_id = p.call_id;
+    let on_save = {
+        let (disposition, notes, ready, failure, done) = (
+            disposition.clone(),
+            notes.clone(),
+            ready.clone(),
+            failure.clone(),
+            p.on_done.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let body = WrapUpRequest {
+                disposition: (*disposition).clone(),
+                notes: Some((*notes).clone()).filter(|n| !n.trim().is_empty()),
+                ready: *ready,
+            };
+            let (failure, done) = (failure.clone(), done.clone());
+            spawn(async move {
+                match api::post_empty(&format!("/agent/calls/{call_id}/wrapup"), &body).await {
+                    Ok(()) => done.emit(()),
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let set = |h: &UseStateHandle<String>| {
+        let h = h.clone();
+        Callback::from(move |v: String| h.set(v))
+    };
+    let on_ready = {
+        let ready = ready.clone();
+        Callback::from(move |v: bool| ready.set(v))
+    };
+    let options: Vec<(String, String)> = DISPOSITIONS
+        .iter()
+        .map(|d| (d.to_string(), i18n.t(&format!("disposition-{}", d.replace('_', "-")))))
+        .collect();
+    html! {
+        <form class="wrapup" id="wrapup-form" onsubmit={on_save} aria-labelledby="wrapup-h">
+            <h3 id="wrapup-h">{ i18n.t("wrapup-title") }</h3>
+            <SelectField id="wrapup-disposition" label={i18n.t("wrapup-disposition")} value={(*disposition).clone()}
+                options={options} onchange={set(&disposition)} />
+            <TextField id="wrapup-notes" label={i18n.t("wrapup-notes")} value={(*notes).clone()} oninput={set(&notes)} />
+            <Checkbox id="wrapup-ready" label={i18n.t("wrapup-ready")} checked={*ready} onchange={on_ready} />
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+            <button type="submit" class="primary" id="wrapup-save">{ i18n.t("wrapup-save") }</button>
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct HistoryProps {
+    /// Bumped by the softphone when a call ends, to reload.
+    pub version: u32,
+}
+
+/// The agent's latest calls (their own only, unless they supervise), newest first.
+#[function_component]
+pub fn CallHistory(p: &HistoryProps) -> Html {
+    let i18n = use_i18n();
+    let (calls, reload) = use_get::<Page<CdrDto>>(format!("/calls?per_page=8&direction=inbound&v={}", p.version));
+    let body = render_load(&calls, &reload, |page| {
+        if page.items.is_empty() {
+            return html! { <p class="muted" id="call-history-empty">{ i18n.t("call-history-empty") }</p> };
+        }
+        html! {
+            <ul class="call-history" id="call-history">
+                { for page.items.iter().map(|c| {
+                    let outcome = c.outcome.clone().unwrap_or_else(|| "in_progress".into());
+                    let outcome_label = i18n
+                        .try_t(&format!("call-outcome-{}", outcome.replace('_', "-")))
+                        .unwrap_or_else(|| outcome.clone());
+                    let disposition = c.disposition.as_ref().map(|d| i18n
+                        .try_t(&format!("disposition-{}", d.replace('_', "-")))
+                        .unwrap_or_else(|| d.clone()));
+                    html! {
+                        <li data-call={c.call_id.to_string()} data-outcome={outcome.clone()}>
+                            <span class="when">{ i18n.datetime(&c.arrived_at) }</span>
+                            <span class="caller">{ &c.caller }</span>
+                            <span class="badge">{ outcome_label }</span>
+                            if let Some(d) = disposition { <span class="disposition">{ d }</span> }
+                            if let Some(url) = &c.recording_url {
+                                <audio controls=true preload="none" src={url.clone()}
+                                    aria-label={i18n.ta("call-history-recording", &[("caller", c.caller.clone().into())])} />
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+        }
+    });
+    html! {
+        <div class="history">
+            <h3>{ i18n.t("call-history") }</h3>
+            { body }
+        </div>
+    }
+}
