@@ -97,12 +97,14 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
             .bind(cause_name(cause))
             .execute(&mut *t)
             .await?;
-            sqlx::query("INSERT INTO cdr_events (call_id, at, kind, details) VALUES ($1, $2, 'ended', $3)")
-                .bind(call_id)
-                .bind(at)
-                .bind(serde_json::json!({ "cause": cause_name(cause) }))
-                .execute(&mut *t)
-                .await?;
+            sqlx::query(
+                "INSERT INTO cdr_events (call_id, at, kind, details) VALUES ($1, $2, 'ended', $3)",
+            )
+            .bind(call_id)
+            .bind(at)
+            .bind(serde_json::json!({ "cause": cause_name(cause) }))
+            .execute(&mut *t)
+            .await?;
             t.commit().await?;
         }
         _ => {}
@@ -111,15 +113,21 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
 }
 
 /// An outbound leg the backend placed (an agent's phone, a transfer to a number, a callback).
+pub struct OutboundLeg<'a> {
+    pub leg: Uuid,
+    /// The inbound call it serves.
+    pub parent: Option<Uuid>,
+    pub caller: &'a str,
+    pub callee: &'a str,
+    pub agent: Option<Uuid>,
+    pub gateway_id: &'a str,
+}
+
+/// Records an outbound leg as it is placed.
 pub async fn outbound_leg(
     state: &AppState,
     tenant: Uuid,
-    leg: Uuid,
-    parent: Option<Uuid>,
-    caller: &str,
-    callee: &str,
-    agent: Option<Uuid>,
-    gateway_id: &str,
+    l: OutboundLeg<'_>,
 ) -> anyhow::Result<()> {
     let mut t = tx(state, tenant).await?;
     sqlx::query(
@@ -127,12 +135,12 @@ pub async fn outbound_leg(
                            agent_id)
          VALUES ($1, $2, 'outbound', $3, $4, $5, now(), $6) ON CONFLICT (call_id) DO NOTHING",
     )
-    .bind(leg)
-    .bind(parent)
-    .bind(caller)
-    .bind(callee)
-    .bind(gateway_id)
-    .bind(agent)
+    .bind(l.leg)
+    .bind(l.parent)
+    .bind(l.caller)
+    .bind(l.callee)
+    .bind(l.gateway_id)
+    .bind(l.agent)
     .execute(&mut *t)
     .await?;
     t.commit().await?;
@@ -159,7 +167,14 @@ pub async fn queued(
     .bind(serde_json::to_value(vars)?)
     .execute(&mut *t)
     .await?;
-    event(&mut t, call, "queued", None, serde_json::json!({ "queue": queue })).await?;
+    event(
+        &mut t,
+        call,
+        "queued",
+        None,
+        serde_json::json!({ "queue": queue }),
+    )
+    .await?;
     t.commit().await?;
     Ok(())
 }
@@ -171,13 +186,15 @@ async fn event(
     agent: Option<Uuid>,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO cdr_events (call_id, kind, agent_id, details) VALUES ($1, $2, $3, $4)")
-        .bind(call)
-        .bind(kind)
-        .bind(agent)
-        .bind(details)
-        .execute(&mut **t)
-        .await?;
+    sqlx::query(
+        "INSERT INTO cdr_events (call_id, kind, agent_id, details) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(call)
+    .bind(kind)
+    .bind(agent)
+    .bind(details)
+    .execute(&mut **t)
+    .await?;
     Ok(())
 }
 
@@ -203,12 +220,12 @@ pub async fn acd_event(
             "UPDATE cdrs SET transfers = transfers + 1, queue_id = coalesce($3, queue_id)
               WHERE call_id = $1",
         ),
-        "abandoned" => Some(
-            "UPDATE cdrs SET outcome = coalesce(outcome, 'abandoned') WHERE call_id = $1",
-        ),
-        "completed" => Some(
-            "UPDATE cdrs SET outcome = coalesce(outcome, 'answered') WHERE call_id = $1",
-        ),
+        "abandoned" => {
+            Some("UPDATE cdrs SET outcome = coalesce(outcome, 'abandoned') WHERE call_id = $1")
+        }
+        "completed" => {
+            Some("UPDATE cdrs SET outcome = coalesce(outcome, 'answered') WHERE call_id = $1")
+        }
         "overflowed" => Some(
             "UPDATE cdrs SET queue_id = coalesce($3, queue_id),
                     outcome = CASE WHEN $4 = 'voicemail' THEN coalesce(outcome, 'voicemail')
@@ -239,7 +256,12 @@ pub async fn acd_event(
 }
 
 /// What the IVR made of a call that never reached an agent (`voicemail`, `callback_request`).
-pub async fn outcome(state: &AppState, tenant: Uuid, call: Uuid, outcome: &str) -> anyhow::Result<()> {
+pub async fn outcome(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    outcome: &str,
+) -> anyhow::Result<()> {
     let mut t = tx(state, tenant).await?;
     sqlx::query("UPDATE cdrs SET outcome = coalesce(outcome, $2) WHERE call_id = $1")
         .bind(call)

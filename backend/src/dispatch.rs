@@ -172,7 +172,11 @@ pub async fn bridge_agent(
 }
 
 /// The gateway holding a call.
-pub async fn call_gateway(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<Option<String>> {
+pub async fn call_gateway(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+) -> anyhow::Result<Option<String>> {
     gateway_of(state, tenant, call).await
 }
 
@@ -246,18 +250,15 @@ pub fn on_acd_events(
                         .await?;
                     agent_events::publish(state, tenant, agent, &offer).await;
                     let callee = format!("ext:{ext}");
-                    if let Err(err) = crate::cdr::outbound_leg(
-                        state,
-                        tenant,
+                    let rec = crate::cdr::OutboundLeg {
                         leg,
-                        Some(call),
-                        &caller,
-                        &callee,
-                        Some(agent),
-                        &gw,
-                    )
-                    .await
-                    {
+                        parent: Some(call),
+                        caller: &caller,
+                        callee: &callee,
+                        agent: Some(agent),
+                        gateway_id: &gw,
+                    };
+                    if let Err(err) = crate::cdr::outbound_leg(state, tenant, rec).await {
                         tracing::warn!(%tenant, %leg, error = %err, "CDR of the agent leg not written");
                     }
                     let cmd = GatewayCommand::Originate {
@@ -289,8 +290,13 @@ pub fn on_acd_events(
                     };
                     command(state, &gw, &moh).await?;
                     if let Some(a) = agent {
-                        agent_events::publish(state, tenant, a, &AgentEvent::Ended { call_id: call })
-                            .await;
+                        agent_events::publish(
+                            state,
+                            tenant,
+                            a,
+                            &AgentEvent::Ended { call_id: call },
+                        )
+                        .await;
                     }
                     if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
                         let _: () = r.del(leg_key(tenant, leg)).await?;

@@ -245,7 +245,10 @@ async fn missed(
 }
 
 /// Loads the tenant's queues into the ACD (configuration only; calls and agents stay).
-pub(crate) async fn sync_queues(state: &AppState, tenant: Uuid) -> anyhow::Result<Vec<(String, String)>> {
+pub(crate) async fn sync_queues(
+    state: &AppState,
+    tenant: Uuid,
+) -> anyhow::Result<Vec<(String, String)>> {
     #[derive(sqlx::FromRow)]
     struct Q {
         id: Uuid,
@@ -420,8 +423,15 @@ async fn execute(
                 let _: () = r
                     .set_ex(bridge_key(tenant, leg), call.to_string(), STATE_TTL_SECS)
                     .await?;
-                crate::cdr::outbound_leg(state, tenant, leg, Some(call), &cs.did, &number, None, &gw)
-                    .await?;
+                let rec = crate::cdr::OutboundLeg {
+                    leg,
+                    parent: Some(call),
+                    caller: &cs.did,
+                    callee: &number,
+                    agent: None,
+                    gateway_id: &gw,
+                };
+                crate::cdr::outbound_leg(state, tenant, rec).await?;
                 let cmd = GatewayCommand::Originate {
                     call_id: leg,
                     tenant_id: tenant,

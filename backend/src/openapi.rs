@@ -1,8 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
 use crate::routes::{
-    self, agent, agent_events, api_keys, audit, calls, crm, health, ivr, kb, notifications, org, platform,
-    recordings, sso, tickets, users,
+    self, agent, agent_events, api_keys, audit, calls, crm, health, ivr, kb, notifications, org,
+    platform, recordings, sso, tickets, users,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;

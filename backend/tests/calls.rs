@@ -73,7 +73,11 @@ async fn ready(app: &TestApp, c: &Client) {
     .await;
 }
 
-async fn post(c: &Client, url: String, body: serde_json::Value) -> reqwest::Result<reqwest::Response> {
+async fn post(
+    c: &Client,
+    url: String,
+    body: serde_json::Value,
+) -> reqwest::Result<reqwest::Response> {
     c.post(url).json(&body).send().await
 }
 
@@ -163,8 +167,14 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     )
     .await;
     // Alice's phone rings and answers: the caller is bridged to her leg.
-    let leg_a = match until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Originate { .. })).await {
-        GatewayCommand::Originate { call_id, callee, .. } => {
+    let leg_a = match until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Originate { .. })
+    })
+    .await
+    {
+        GatewayCommand::Originate {
+            call_id, callee, ..
+        } => {
             assert_eq!(callee, "ext:2001", "longest idle: Alice");
             call_id
         }
@@ -179,7 +189,10 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         },
     )
     .await;
-    let bridged = until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Bridge { .. })).await;
+    let bridged = until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Bridge { .. })
+    })
+    .await;
     assert_eq!(
         bridged,
         GatewayCommand::Bridge {
@@ -190,12 +203,23 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
 
     // Only the agent on the call can hold it.
     problem(
-        post(&cb, app.url(&format!("/api/v1/agent/calls/{call}/hold")), json!({})).await,
+        post(
+            &cb,
+            app.url(&format!("/api/v1/agent/calls/{call}/hold")),
+            json!({}),
+        )
+        .await,
         409,
         "not_your_call",
     )
     .await;
-    let r = post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/hold")), json!({})).await.unwrap();
+    let r = post(
+        &ca,
+        app.url(&format!("/api/v1/agent/calls/{call}/hold")),
+        json!({}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(
         next_command(&app, &gw, &mut last).await,
@@ -206,12 +230,23 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         GatewayCommand::MusicOnHold { call_id, ref prompt } if call_id == call && prompt == "moh"
     ));
     problem(
-        post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/hold")), json!({})).await,
+        post(
+            &ca,
+            app.url(&format!("/api/v1/agent/calls/{call}/hold")),
+            json!({}),
+        )
+        .await,
         409,
         "already_held",
     )
     .await;
-    let r = post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/unhold")), json!({})).await.unwrap();
+    let r = post(
+        &ca,
+        app.url(&format!("/api/v1/agent/calls/{call}/unhold")),
+        json!({}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(
         next_command(&app, &gw, &mut last).await,
@@ -233,7 +268,12 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     assert!(names.contains(&"bob") && names.contains(&"carol") && !names.contains(&"alice"));
     // Bad transfers are refused with the field at fault; the call stays with Alice.
     let p = problem(
-        post(&ca, app.url(&format!("/api/v1/agent/calls/{call}/transfer")), json!({})).await,
+        post(
+            &ca,
+            app.url(&format!("/api/v1/agent/calls/{call}/transfer")),
+            json!({}),
+        )
+        .await,
         422,
         "validation_failed",
     )
@@ -257,7 +297,9 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         &ca,
         app.url(&format!("/api/v1/agent/calls/{call}/transfer")),
         json!({ "agent_id": ub.id }),
-    ).await.unwrap();
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap_or_default());
     let mut hung_a = false;
     let leg_b = loop {
@@ -266,7 +308,9 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
                 assert_eq!(call_id, leg_a);
                 hung_a = true;
             }
-            GatewayCommand::Originate { call_id, callee, .. } => {
+            GatewayCommand::Originate {
+                call_id, callee, ..
+            } => {
                 assert_eq!(callee, "ext:2002", "the transfer rings Bob");
                 break call_id;
             }
@@ -274,7 +318,11 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         }
     };
     assert!(hung_a, "Alice's leg is hung up before Bob is rung");
-    assert_eq!(acd_state(&app, &cc, ua.id).await, "wrap_up", "Alice wraps up after transferring");
+    assert_eq!(
+        acd_state(&app, &cc, ua.id).await,
+        "wrap_up",
+        "Alice wraps up after transferring"
+    );
     event(
         &app,
         &GatewayEvent::CallAnswered {
@@ -284,7 +332,10 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         },
     )
     .await;
-    let bridged = until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Bridge { .. })).await;
+    let bridged = until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Bridge { .. })
+    })
+    .await;
     assert_eq!(
         bridged,
         GatewayCommand::Bridge {
@@ -304,7 +355,10 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         },
     )
     .await;
-    let hung = until(&app, &gw, &mut last, |c| matches!(c, GatewayCommand::Hangup { .. })).await;
+    let hung = until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Hangup { .. })
+    })
+    .await;
     assert_eq!(
         hung,
         GatewayCommand::Hangup {
@@ -340,8 +394,13 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     // The hang-up event is handled asynchronously: wait until the CDR shows the end.
     let mut cdr = None;
     for _ in 0..100 {
-        let d: CdrDetailDto =
-            ok_json(a.admin.get(app.url(&format!("/api/v1/calls/{call}"))).send().await).await;
+        let d: CdrDetailDto = ok_json(
+            a.admin
+                .get(app.url(&format!("/api/v1/calls/{call}")))
+                .send()
+                .await,
+        )
+        .await;
         if d.cdr.ended_at.is_some() {
             cdr = Some(d);
             break;
@@ -353,16 +412,34 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         &cb,
         app.url(&format!("/api/v1/agent/calls/{call}/wrapup")),
         json!({ "disposition": "resolved", "notes": "address updated", "ready": true }),
-    ).await.unwrap();
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(acd_state(&app, &cc, ub.id).await, "ready", "wrap-up saved with ready");
+    assert_eq!(
+        acd_state(&app, &cc, ub.id).await,
+        "ready",
+        "wrap-up saved with ready"
+    );
 
-    let d: CdrDetailDto =
-        ok_json(a.admin.get(app.url(&format!("/api/v1/calls/{call}"))).send().await).await;
+    let d: CdrDetailDto = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/calls/{call}")))
+            .send()
+            .await,
+    )
+    .await;
     let c = &d.cdr;
-    assert_eq!((c.direction.as_str(), c.caller.as_str(), c.callee.as_str()), ("inbound", "+15550003333", "+994125550177"));
+    assert_eq!(
+        (c.direction.as_str(), c.caller.as_str(), c.callee.as_str()),
+        ("inbound", "+15550003333", "+994125550177")
+    );
     assert_eq!(c.outcome.as_deref(), Some("answered"));
-    assert_eq!(c.agent_id, Some(ub.id), "the CDR names the agent who had the call last");
+    assert_eq!(
+        c.agent_id,
+        Some(ub.id),
+        "the CDR names the agent who had the call last"
+    );
     assert_eq!(c.agent_name.as_deref(), Some("bob"));
     assert_eq!(c.queue_name.as_deref(), Some("Sales"));
     assert_eq!(c.transfers, 1);
@@ -379,7 +456,12 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         assert!(x <= y, "times in order: {c:?}");
     }
     let kinds: Vec<&str> = d.events.iter().map(|e| e.kind.as_str()).collect();
-    let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or_else(|| panic!("{k} in {kinds:?}"));
+    let pos = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("{k} in {kinds:?}"))
+    };
     assert!(pos("queued") < pos("offered"));
     assert!(pos("offered") < pos("connected"));
     assert!(pos("connected") < pos("held"));
@@ -425,12 +507,19 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         )
         .await;
         assert_eq!(page.items.iter().any(|x| x.call_id == call), sees);
-        let r = who.get(app.url(&format!("/api/v1/calls/{call}"))).send().await.unwrap();
+        let r = who
+            .get(app.url(&format!("/api/v1/calls/{call}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), if sees { 200 } else { 404 });
     }
     let filtered: Page<CdrDto> = ok_json(
         a.admin
-            .get(app.url(&format!("/api/v1/calls?agent_id={}&outcome=answered&number=3333", ub.id)))
+            .get(app.url(&format!(
+                "/api/v1/calls?agent_id={}&outcome=answered&number=3333",
+                ub.id
+            )))
             .send()
             .await,
     )
@@ -438,14 +527,20 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     assert_eq!(filtered.total, 1);
     let none: Page<CdrDto> = ok_json(
         a.admin
-            .get(app.url(&format!("/api/v1/calls?agent_id={}&direction=inbound", uc.id)))
+            .get(app.url(&format!(
+                "/api/v1/calls?agent_id={}&direction=inbound",
+                uc.id
+            )))
             .send()
             .await,
     )
     .await;
     assert_eq!(none.total, 0);
     problem(
-        a.admin.get(app.url("/api/v1/calls?direction=sideways")).send().await,
+        a.admin
+            .get(app.url("/api/v1/calls?direction=sideways"))
+            .send()
+            .await,
         422,
         "validation_failed",
     )
@@ -454,7 +549,10 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     // Another tenant sees nothing of it, by id or in lists, and cannot act on it.
     let b = tenant(&app, "Other Calls").await;
     problem(
-        b.admin.get(app.url(&format!("/api/v1/calls/{call}"))).send().await,
+        b.admin
+            .get(app.url(&format!("/api/v1/calls/{call}")))
+            .send()
+            .await,
         404,
         "not_found",
     )

@@ -362,7 +362,11 @@ impl Acd {
                 if c.state != "connected" {
                     return Err(AcdError::NotConnected);
                 }
-                let to = if queue.is_empty() { c.queue.clone() } else { queue.clone() };
+                let to = if queue.is_empty() {
+                    c.queue.clone()
+                } else {
+                    queue.clone()
+                };
                 if !self.queues.contains_key(&to) {
                     return Err(AcdError::UnknownQueue);
                 }

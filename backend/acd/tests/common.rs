@@ -152,7 +152,11 @@ pub fn resolve(acd: &Acd, step: &Step, next_call: &mut u32) -> Op {
             Some((call, _)) => Op::Transfer {
                 call,
                 queue: ["", "q1", "q2"][*q].into(),
-                agent: if *a == 0 { String::new() } else { agent(*a - 1) },
+                agent: if *a == 0 {
+                    String::new()
+                } else {
+                    agent(*a - 1)
+                },
             },
             None => Op::Transfer {
                 call: "nope".into(),

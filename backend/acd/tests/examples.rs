@@ -227,7 +227,9 @@ fn blind_transfer_to_a_named_agent_skips_the_others_and_falls_back_when_missed()
     // queue and goes to whoever is free (a2), not back to waiting for a3.
     assert_eq!(acd.agents["a1"].state, "wrap_up");
     let evs = acd.apply(12_001, &Op::Tick).unwrap();
-    assert!(evs.iter().any(|e| e.ev == "ring_no_answer" && e.agent == "a3"));
+    assert!(evs
+        .iter()
+        .any(|e| e.ev == "ring_no_answer" && e.agent == "a3"));
     assert_eq!(offered_to(&evs), vec![("c1".into(), "a2".into())]);
     assert_eq!(
         acd.apply(12_002, &transfer("a2")),

@@ -41,7 +41,11 @@ fn check_invariants(acd: &Acd) -> Result<(), TestCaseError> {
     for c in acd.calls.values().filter(|c| c.state == "waiting") {
         if !c.target.is_empty() {
             let t = &acd.agents[&c.target];
-            prop_assert!(t.state != "ready", "{} idle while a call waits for them", c.target);
+            prop_assert!(
+                t.state != "ready",
+                "{} idle while a call waits for them",
+                c.target
+            );
             continue;
         }
         let q = &acd.queues[&c.queue];

@@ -79,14 +79,18 @@ pub async fn hold(
 ) -> ApiResult<StatusCode> {
     let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
     let mut r = state.redis();
-    let fresh: bool = r.set_nx(dispatch::held_key(tenant, call_id), user.to_string()).await?;
+    let fresh: bool = r
+        .set_nx(dispatch::held_key(tenant, call_id), user.to_string())
+        .await?;
     if !fresh {
         return Err(ApiError::Conflict {
             code: "already_held",
             detail: "the call is already on hold".into(),
         });
     }
-    let _: bool = r.expire(dispatch::held_key(tenant, call_id), 86_400).await?;
+    let _: bool = r
+        .expire(dispatch::held_key(tenant, call_id), 86_400)
+        .await?;
     let go = async {
         command(&state, &gw, &GatewayCommand::Unbridge { call_id }).await?;
         let moh = GatewayCommand::MusicOnHold {
@@ -127,7 +131,15 @@ pub async fn unhold(
         if !dispatch::bridge_agent(&state, tenant, call_id, &gw).await? {
             anyhow::bail!("the agent has no leg to bridge the call to");
         }
-        crate::cdr::action(&state, tenant, call_id, "unheld", user, serde_json::json!({})).await
+        crate::cdr::action(
+            &state,
+            tenant,
+            call_id,
+            "unheld",
+            user,
+            serde_json::json!({}),
+        )
+        .await
     };
     go.await.map_err(ApiError::internal)?;
     let ev = AgentEvent::Held {
@@ -262,10 +274,12 @@ pub async fn wrapup(
     .await?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    if body.ready && dispatch::agent_acd_state(&state, tenant, user)
+    if body.ready
+        && dispatch::agent_acd_state(&state, tenant, user)
             .await
             .map_err(ApiError::internal)?
-            == "wrap_up" {
+            == "wrap_up"
+    {
         dispatch::agent_state(&state, tenant, user, "ready", "").await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -279,12 +293,22 @@ pub async fn directory(
 ) -> ApiResult<Json<TransferDirectory>> {
     ctx.require(perms::AGENT_STATE)?;
     let me = ctx.user_id();
-    let queues: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM queues ORDER BY lower(name)")
-        .fetch_all(ctx.db())
-        .await?;
+    let queues: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM queues ORDER BY lower(name)")
+            .fetch_all(ctx.db())
+            .await?;
     // Colleagues whose role lets them take calls (built-in or custom roles).
-    let people: Vec<(Uuid, String, Option<String>, String, Vec<String>)> = sqlx::query_as(
-        "SELECT u.id, u.name, u.extension, coalesce(r.builtin_key, ''), r.permissions
+    #[derive(sqlx::FromRow)]
+    struct Person {
+        id: Uuid,
+        name: String,
+        extension: Option<String>,
+        role_key: String,
+        role_perms: Vec<String>,
+    }
+    let people: Vec<Person> = sqlx::query_as(
+        "SELECT u.id, u.name, u.extension, coalesce(r.builtin_key, '') AS role_key,
+                r.permissions AS role_perms
            FROM users u JOIN roles r ON r.id = u.role_id
           WHERE u.active ORDER BY lower(u.name)",
     )
@@ -293,7 +317,14 @@ pub async fn directory(
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
     let mut agents = vec![];
-    for (id, name, extension, role_key, role_perms) in people {
+    for Person {
+        id,
+        name,
+        extension,
+        role_key,
+        role_perms,
+    } in people
+    {
         let takes_calls = crate::auth::builtin_permissions(&role_key)
             .iter()
             .chain(role_perms.iter())

@@ -117,12 +117,21 @@ pub async fn json_of(r: reqwest::Result<Response>) -> (StatusCode, Value) {
 }
 
 /// Reads the next command the backend sent to the gateway's stream.
-pub async fn next_command(app: &TestApp, gw: &str, last: &mut String) -> hotline_wire::gateway::GatewayCommand {
+pub async fn next_command(
+    app: &TestApp,
+    gw: &str,
+    last: &mut String,
+) -> hotline_wire::gateway::GatewayCommand {
     use redis::AsyncCommands;
     let mut r = app.state.redis();
     for _ in 0..100 {
         let reply: redis::streams::StreamRangeReply = r
-            .xrange_count(hotline_wire::gateway::command_stream(gw), format!("({last}"), "+", 1)
+            .xrange_count(
+                hotline_wire::gateway::command_stream(gw),
+                format!("({last}"),
+                "+",
+                1,
+            )
             .await
             .unwrap();
         if let Some(entry) = reply.ids.first() {
@@ -142,7 +151,10 @@ pub async fn event(app: &TestApp, ev: &hotline_wire::gateway::GatewayEvent) {
         .xadd(
             &app.state.cfg.call_events_stream,
             "*",
-            &[(hotline_wire::gateway::STREAM_FIELD, serde_json::to_string(ev).unwrap())],
+            &[(
+                hotline_wire::gateway::STREAM_FIELD,
+                serde_json::to_string(ev).unwrap(),
+            )],
         )
         .await
         .unwrap();
