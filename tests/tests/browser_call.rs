@@ -4,7 +4,10 @@
 //! WebRTC to the gateway — is Ready, sees the incoming call with the caller's customer card
 //! already popped, answers; audio flows both ways (the browser's WebRTC stats count the
 //! caller's audio; the caller's recording holds the agent's tone in its "heard" channel); the
-//! caller hangs up and the desktop shows the call ended.
+//! agent puts the caller on hold and takes them back, then transfers them to a colleague in a
+//! second Chromium, who sees the same screen pop and answers; the caller hangs up; the
+//! colleague wraps up with a disposition; the CDR tells the story and the stereo recording
+//! is playable by the agent who handled the call.
 //!
 //! Needs Chromium + chromedriver, SIPp, sox, the gateway binary and a built `frontend/dist`.
 
@@ -69,7 +72,7 @@ const CUSTOMER: &str = r#"  <send retrans="500"><![CDATA[
   <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_1.pcap"/></action></nop>
   <pause milliseconds="10000"/>
   <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
-  <pause milliseconds="7000"/>
+  <pause milliseconds="30000"/>
   <send retrans="500"><![CDATA[
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -130,6 +133,16 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
         .post(url("/api/v1/users"))
         .json(
             &json!({ "email": "aysel@call.test", "name": "Aysel", "password": PASSWORD,
+                       "role_id": agent_role }),
+        )
+        .send()
+        .await
+        .unwrap())
+    .await;
+    ok(admin
+        .post(url("/api/v1/users"))
+        .json(
+            &json!({ "email": "bob@call.test", "name": "Bob", "password": PASSWORD,
                        "role_id": agent_role }),
         )
         .send()
@@ -219,6 +232,7 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
     let cust_dir = work.join("customer");
     std::fs::create_dir_all(&cust_dir).unwrap();
     let (slug2, gw_addr2, cust_dir2) = (slug.clone(), gw_addr.clone(), cust_dir.clone());
+    let (base_url, chrome_args2) = (app.base_url.clone(), chrome_args.clone());
     let customer = std::sync::Arc::new(std::sync::Mutex::new(None));
     let customer2 = customer.clone();
     run_with(
@@ -293,8 +307,64 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
             }
             b.screenshot(&artifacts_dir().join("screens/agent-call.png"))
                 .await?;
-            // The caller hangs up: the desktop says so.
-            b.wait_text("#softphone-note", "ended").await?;
+
+            // Hold and back: the button says what it will do, the desktop says the caller waits.
+            b.click("#call-hold").await?;
+            b.wait("#call-held").await?;
+            b.wait_text("#call-hold", "Resume").await?;
+            b.click("#call-hold").await?;
+            b.wait_text("#call-hold", "Hold").await?;
+
+            // A colleague in another browser becomes ready; the call is transferred to him.
+            let (base, args, slug3) = (base_url.clone(), chrome_args2.clone(), slug2.clone());
+            run_with(
+                "browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio-bob",
+                &base,
+                &args,
+                async move |bob| {
+                    bob.open("/login").await?;
+                    bob.fill("#tenant", &slug3).await?;
+                    bob.fill("#email", "bob@call.test").await?;
+                    bob.fill("#password", PASSWORD).await?;
+                    bob.click("#login-submit").await?;
+                    bob.wait_path("/agent").await?;
+                    bob.wait("#softphone-status[data-state='ready']").await?;
+                    bob.choose("#agent-state", "Ready").await?;
+                    bob.click("#agent-state-apply").await?;
+                    bob.wait_text("#agent-current-state", "Ready").await?;
+
+                    b.choose("#transfer-target", "Bob (Ready)").await?;
+                    b.click("#call-transfer").await?;
+                    // The first agent is done with the call: wrap-up form, no call controls.
+                    b.wait("#wrapup-form").await?;
+
+                    bob.wait_text("#incoming-caller", CALLER).await?;
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while bob.value("#cust-name").await.unwrap_or_default() != "Rashad Caller" {
+                        ensure!(Instant::now() < deadline, "no screen pop for the colleague");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    bob.click("#call-accept").await?;
+                    bob.wait("#in-call").await?;
+                    // The caller hangs up: Bob's desktop says so and asks for the wrap-up.
+                    bob.wait_text("#softphone-note", "ended").await?;
+                    bob.choose("#wrapup-disposition", "Resolved").await?;
+                    bob.fill("#wrapup-notes", "leak reported").await?;
+                    bob.click("#wrapup-save").await?;
+                    bob.wait_text("#softphone-note", "saved").await?;
+                    // His history lists the call as answered, resolved, with its recording.
+                    bob.wait_text("#call-history li[data-outcome='answered']", "Resolved")
+                        .await?;
+                    bob.screenshot(&artifacts_dir().join("screens/agent-wrapup.png"))
+                        .await?;
+                    Ok(())
+                },
+            )
+            .await;
+            // Aysel wraps up too (her part of the call).
+            b.choose("#wrapup-disposition", "Escalated").await?;
+            b.click("#wrapup-save").await?;
+            b.wait_text("#softphone-note", "saved").await?;
             Ok(())
         },
     )
@@ -336,5 +406,71 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
         share > 0.5,
         "the caller did not hear the agent's 1 kHz tone (best share {share:.2})"
     );
+
+    // The CDR: answered, transferred once, last agent Bob with his disposition, recorded; the
+    // timeline has the hold, the transfer and both agents' answers.
+    let caller_call = evs
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
+            _ => None,
+        })
+        .expect("call_started");
+    let mut cdr = serde_json::Value::Null;
+    for _ in 0..50 {
+        cdr = ok(admin
+            .get(url(&format!("/api/v1/calls/{caller_call}")))
+            .send()
+            .await
+            .unwrap())
+        .await;
+        if !cdr["cdr"]["recording_url"].is_null() && !cdr["cdr"]["ended_at"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let c = &cdr["cdr"];
+    assert_eq!(c["outcome"], "answered", "{cdr:#}");
+    assert_eq!(c["transfers"], 1, "{cdr:#}");
+    assert_eq!(c["agent_name"], "Bob", "{cdr:#}");
+    assert_eq!(c["disposition"], "resolved", "{cdr:#}");
+    assert_eq!(c["wrapup_notes"], "leak reported", "{cdr:#}");
+    assert_eq!(c["queue_name"], "Water", "{cdr:#}");
+    let kinds: Vec<String> = cdr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    for k in [
+        "queued",
+        "connected",
+        "held",
+        "unheld",
+        "transferred",
+        "completed",
+        "wrapped_up",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
+    }
+    assert_eq!(kinds.iter().filter(|k| *k == "connected").count(), 2);
+    // Bob may play the recording of the call he handled; it is a stereo WAV.
+    let bob = app.client();
+    ok(bob
+        .post(url("/api/v1/auth/login"))
+        .json(&json!({ "tenant": slug, "email": "bob@call.test", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let wav = bob
+        .get(url(c["recording_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wav.status(), 200);
+    let bytes = wav.bytes().await.unwrap();
+    assert_eq!(&bytes[0..4], b"RIFF");
+    assert_eq!(u16::from_le_bytes([bytes[22], bytes[23]]), 2, "stereo");
     let _ = std::fs::remove_dir_all(&work);
 }

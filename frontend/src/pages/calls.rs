@@ -19,6 +19,9 @@ pub const DISPOSITIONS: [&str; 5] = [
     "wrong_number",
 ];
 
+/// How often the transfer directory is re-read during a call.
+const DIRECTORY_REFRESH_MS: u32 = 3_000;
+
 #[derive(Properties, PartialEq)]
 pub struct CallControlsProps {
     pub call_id: Uuid,
@@ -33,6 +36,16 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
     let (dir, reload_dir) = use_get::<TransferDirectory>("/agent/directory".into());
     let target = use_state(String::new);
     let busy = use_state(|| false);
+    // Colleagues' states change while the call goes on: refresh the list every few seconds.
+    {
+        let reload = reload_dir.clone();
+        use_effect_with((), move |_| {
+            let every = gloo_timers::callback::Interval::new(DIRECTORY_REFRESH_MS, move || {
+                reload.emit(())
+            });
+            move || drop(every)
+        });
+    }
     let call_id = p.call_id;
     let on_hold = {
         let (on_error, busy) = (p.on_error.clone(), busy.clone());
