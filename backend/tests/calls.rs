@@ -416,6 +416,16 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     .await
     .unwrap();
     assert_eq!(r.status(), 204);
+    // Alice, who handed the call on, wraps up her part later: it goes on the timeline, but the
+    // call's disposition stays Bob's.
+    let r = post(
+        &ca,
+        app.url(&format!("/api/v1/agent/calls/{call}/wrapup")),
+        json!({ "disposition": "escalated" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
     assert_eq!(
         acd_state(&app, &cc, ub.id).await,
         "ready",
@@ -469,6 +479,16 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     assert!(pos("unheld") < pos("transferred"));
     assert!(pos("transferred") < pos("completed"));
     assert!(pos("completed") < pos("wrapped_up"));
+    let wraps: Vec<(Option<Uuid>, &str)> = d
+        .events
+        .iter()
+        .filter(|e| e.kind == "wrapped_up")
+        .map(|e| (e.agent_id, e.details["disposition"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        wraps,
+        vec![(Some(ub.id), "resolved"), (Some(ua.id), "escalated")]
+    );
     let connected_by: Vec<Option<Uuid>> = d
         .events
         .iter()

@@ -240,29 +240,36 @@ pub async fn wrapup(
         c.max_len("notes", n, 4_000);
     }
     c.finish()?;
-    // Only a call the agent handled, within a day of its end.
-    let done = sqlx::query(
-        "UPDATE cdrs SET disposition = $2, wrapup_notes = $3
-          WHERE call_id = $1
-            AND (agent_id = $4 OR EXISTS (SELECT 1 FROM cdr_events e WHERE e.call_id = $1
-                                            AND e.agent_id = $4 AND e.kind = 'connected'))
-            AND (ended_at IS NULL OR ended_at > now() - interval '24 hours')",
+    // Only a call the agent handled, within a day of its end. The call's own disposition is
+    // the last agent's; an agent who handed the call on adds theirs to the timeline only.
+    let handled: Option<bool> = sqlx::query_scalar(
+        "SELECT c.agent_id = $2 FROM cdrs c
+          WHERE c.call_id = $1
+            AND (c.agent_id = $2 OR EXISTS (SELECT 1 FROM cdr_events e WHERE e.call_id = $1
+                                              AND e.agent_id = $2 AND e.kind = 'connected'))
+            AND (c.ended_at IS NULL OR c.ended_at > now() - interval '24 hours')",
     )
     .bind(call_id)
-    .bind(body.disposition.trim())
-    .bind(body.notes.as_deref())
     .bind(user)
-    .execute(ctx.db())
+    .fetch_optional(ctx.db())
     .await?;
-    if done.rows_affected() == 0 {
+    let Some(last_agent) = handled else {
         return Err(ApiError::NotFound);
+    };
+    if last_agent {
+        sqlx::query("UPDATE cdrs SET disposition = $2, wrapup_notes = $3 WHERE call_id = $1")
+            .bind(call_id)
+            .bind(body.disposition.trim())
+            .bind(body.notes.as_deref())
+            .execute(ctx.db())
+            .await?;
     }
     sqlx::query(
         "INSERT INTO cdr_events (call_id, kind, agent_id, details) VALUES ($1, 'wrapped_up', $2, $3)",
     )
     .bind(call_id)
     .bind(user)
-    .bind(serde_json::json!({ "disposition": body.disposition.trim() }))
+    .bind(serde_json::json!({ "disposition": body.disposition.trim(), "notes": body.notes }))
     .execute(ctx.db())
     .await?;
     ctx.audit(
