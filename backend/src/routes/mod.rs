@@ -12,6 +12,7 @@ pub mod kb;
 pub mod notifications;
 pub mod org;
 pub mod platform;
+pub mod prompts;
 pub mod recordings;
 pub mod sla;
 pub mod sso;
@@ -40,6 +41,7 @@ pub fn api() -> Router<AppState> {
         .merge(notifications::router())
         .merge(recordings::router())
         .merge(ivr::router())
+        .merge(prompts::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).
