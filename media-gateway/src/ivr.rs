@@ -9,8 +9,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
+/// A prompt's audio, 8 kHz mono.
+type Samples = Arc<Vec<i16>>;
+
 /// Tenant prompts: name → (version token, samples).
-type TenantPrompts = HashMap<String, (String, Arc<Vec<i16>>)>;
+type TenantPrompts = HashMap<String, (String, Samples)>;
 
 /// Built-in prompt files (`<dir>/<name>.wav`, any WAV format) converted to 8 kHz mono and
 /// cached, and tenants' uploaded prompts as last loaded from Redis (see
@@ -72,10 +75,10 @@ impl Prompts {
         index: &HashMap<String, String>,
         loaded: Vec<(String, String, Option<Vec<u8>>)>,
     ) {
-        let decoded: Vec<(String, String, Option<Arc<Vec<i16>>>)> = loaded
+        let decoded: Vec<(String, String, Option<Samples>)> = loaded
             .into_iter()
             .map(|(name, token, wav)| {
-                let samples = wav.and_then(|w| wav::decode_wav_8k_mono(&w));
+                let samples = wav.and_then(|w| pcm16_8k_mono(&w).or_else(|| wav::decode_wav_8k_mono(&w)));
                 if samples.is_none() {
                     tracing::warn!(%tenant, prompt = %name, "tenant prompt missing or unreadable in Redis");
                 }
@@ -128,6 +131,29 @@ impl Prompts {
         }
         samples
     }
+}
+
+/// The samples of a canonical 8 kHz mono 16-bit PCM WAV (44-byte header), what the backend
+/// stores for tenant prompts: taken as they are, bit for bit.
+fn pcm16_8k_mono(w: &[u8]) -> Option<Vec<i16>> {
+    let le16 = |at: usize| u16::from_le_bytes([w[at], w[at + 1]]);
+    let le32 = |at: usize| u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
+    let canonical = w.len() >= 44
+        && &w[0..4] == b"RIFF"
+        && &w[8..16] == b"WAVEfmt "
+        && le32(16) == 16
+        && (le16(20), le16(22), le32(24), le16(34)) == (1, 1, 8000, 16)
+        && &w[36..40] == b"data";
+    if !canonical {
+        return None;
+    }
+    let len = (le32(40) as usize).min(w.len() - 44);
+    Some(
+        w[44..44 + len]
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect(),
+    )
 }
 
 /// Two 440 Hz beeps (300 ms on, 200 ms off): 1 s in all.
