@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod crm;
 pub mod import;
+pub mod ivr;
 pub mod kb;
 pub mod org;
 pub mod platform;
