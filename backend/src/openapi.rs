@@ -2,7 +2,7 @@
 
 use crate::routes::{
     self, agent, agent_events, api_keys, audit, calls, crm, health, ivr, kb, notifications, org,
-    platform, recordings, sso, tickets, users,
+    platform, prompts, recordings, sso, tickets, users,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -37,6 +37,13 @@ use utoipa::OpenApi;
         ivr::publish,
         ivr::assign_did,
         ivr::missed_calls,
+        ivr::versions,
+        ivr::list_dids,
+        ivr::unassign_did,
+        prompts::list,
+        prompts::upload,
+        prompts::audio,
+        prompts::delete,
         recordings::audio,
         recordings::get_settings,
         recordings::put_settings,

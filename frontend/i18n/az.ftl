@@ -23,6 +23,7 @@ nav-reason-codes = Səbəb kodları
 nav-audit = Audit jurnalı
 nav-sso = Vahid giriş
 nav-tenants = Müştərilər
+nav-ivr = IVR (səsli menyu)
 nav-tickets = Müraciətlər
 nav-kb = Bilik bazası
 nav-customer-template = Müştəri şablonu
@@ -137,3 +138,14 @@ agent-kb = Bilik bazası
 agent-kb-search = Məqalələri axtar
 agent-kb-placeholder = Bilik bazası qurulduqdan sonra axtarışınıza uyğun məqalələr burada görünəcək.
 account-title = Hesabım
+
+## IVR (headings and main actions; the rest falls back to English)
+ivr-title = IVR (səsli menyu)
+ivr-flows = Axınlar
+ivr-flow-new = Yeni axın
+ivr-prompts = Səsli mesajlar
+ivr-numbers = Nömrələr
+ivr-versions = Versiyalar
+ivr-publish = Dərc et
+ivr-prompt-upload = Yüklə
+ivr-flow-save = Yeni versiya kimi saxla

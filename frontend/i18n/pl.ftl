@@ -23,6 +23,7 @@ nav-reason-codes = Kody przyczyn
 nav-audit = Dziennik zdarzeń
 nav-sso = Logowanie jednokrotne
 nav-tenants = Klienci
+nav-ivr = IVR
 nav-tickets = Zgłoszenia
 nav-kb = Baza wiedzy
 nav-customer-template = Szablon klienta
@@ -137,3 +138,14 @@ agent-kb = Baza wiedzy
 agent-kb-search = Szukaj artykułów
 agent-kb-placeholder = Artykuły pasujące do wyszukiwania pojawią się tutaj po skonfigurowaniu bazy wiedzy.
 account-title = Moje konto
+
+## IVR (headings and main actions; the rest falls back to English)
+ivr-title = IVR
+ivr-flows = Scenariusze
+ivr-flow-new = Nowy scenariusz
+ivr-prompts = Komunikaty
+ivr-numbers = Numery
+ivr-versions = Wersje
+ivr-publish = Opublikuj
+ivr-prompt-upload = Prześlij
+ivr-flow-save = Zapisz jako nową wersję

@@ -23,6 +23,7 @@ nav-reason-codes = Причины статусов
 nav-audit = Журнал действий
 nav-sso = Единый вход
 nav-tenants = Клиенты
+nav-ivr = IVR
 nav-tickets = Заявки
 nav-kb = База знаний
 nav-customer-template = Шаблон клиента
@@ -137,3 +138,14 @@ agent-kb = База знаний
 agent-kb-search = Поиск статей
 agent-kb-placeholder = Статьи по вашему запросу появятся здесь после настройки базы знаний.
 account-title = Моя учётная запись
+
+## IVR (headings and main actions; the rest falls back to English)
+ivr-title = IVR (голосовое меню)
+ivr-flows = Сценарии
+ivr-flow-new = Новый сценарий
+ivr-prompts = Голосовые сообщения
+ivr-numbers = Номера
+ivr-versions = Версии
+ivr-publish = Опубликовать
+ivr-prompt-upload = Загрузить
+ivr-flow-save = Сохранить как новую версию

@@ -23,6 +23,7 @@ nav-reason-codes = 状态原因
 nav-audit = 审计日志
 nav-sso = 单点登录
 nav-tenants = 租户
+nav-ivr = 语音导航
 nav-tickets = 工单
 nav-kb = 知识库
 nav-customer-template = 客户模板
@@ -137,3 +138,14 @@ agent-kb = 知识库
 agent-kb-search = 搜索文章
 agent-kb-placeholder = 知识库建立后，与搜索匹配的文章将显示在此处。
 account-title = 我的账户
+
+## IVR (headings and main actions; the rest falls back to English)
+ivr-title = 语音导航 (IVR)
+ivr-flows = 流程
+ivr-flow-new = 新建流程
+ivr-prompts = 语音提示
+ivr-numbers = 号码
+ivr-versions = 版本
+ivr-publish = 发布
+ivr-prompt-upload = 上传
+ivr-flow-save = 保存为新版本

@@ -53,6 +53,11 @@ pub enum Route {
     CustomerTemplate,
     #[at("/customers/import")]
     CustomerImport,
+    #[at("/admin/ivr")]
+    Ivr,
+    /// `id` is `new` for a new flow.
+    #[at("/admin/ivr/flows/:id")]
+    IvrFlow { id: String },
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
@@ -143,6 +148,7 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::KbEdit => Some(&[perm::KB_WRITE]),
         Route::CustomerTemplate => Some(&[perm::CRM_ADMIN]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
+        Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
     }
 }
 
@@ -369,6 +375,11 @@ fn Guarded(p: &GuardedProps) -> Html {
         Route::KbEdit => html! { <pages::kb::KbEditPage /> },
         Route::CustomerTemplate => html! { <pages::crm::CustomerTemplatePage /> },
         Route::CustomerImport => html! { <pages::import::CustomerImportPage /> },
+        Route::Ivr => html! { <pages::ivr::IvrPage /> },
+        Route::IvrFlow { id } => {
+            let key = id.clone();
+            html! { <pages::ivr::FlowEditorPage key={key} {id} /> }
+        }
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -508,6 +519,11 @@ fn nav_items() -> Vec<NavItem> {
             perm: perm::CRM_ADMIN,
         },
         NavItem {
+            route: Route::Ivr,
+            key: "nav-ivr",
+            perm: perm::IVR_WRITE,
+        },
+        NavItem {
             route: Route::Audit,
             key: "nav-audit",
             perm: perm::AUDIT_READ,
@@ -570,7 +586,8 @@ pub fn Layout(p: &ChildrenProps) -> Html {
             .map(|n| {
                 let active = current.as_ref() == Some(&n.route)
                     || (n.route == Route::Users && matches!(current, Some(Route::User { .. })))
-                    || (n.route == Route::Tickets && matches!(current, Some(Route::Ticket { .. })));
+                    || (n.route == Route::Tickets && matches!(current, Some(Route::Ticket { .. })))
+                    || (n.route == Route::Ivr && matches!(current, Some(Route::IvrFlow { .. })));
                 html! {
                     <li><Link<Route> to={n.route.clone()} classes={classes!(active.then_some("active"))}>
                         { i18n.t(n.key) }

@@ -7,11 +7,21 @@ use hotline_wire::gateway::CollectEnd;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use uuid::Uuid;
 
-/// Prompt files (`<dir>/<name>.wav`, any WAV format) converted to 8 kHz mono and cached.
+/// A prompt's audio, 8 kHz mono.
+type Samples = Arc<Vec<i16>>;
+
+/// Tenant prompts: name → (version token, samples).
+type TenantPrompts = HashMap<String, (String, Samples)>;
+
+/// Built-in prompt files (`<dir>/<name>.wav`, any WAV format) converted to 8 kHz mono and
+/// cached, and tenants' uploaded prompts as last loaded from Redis (see
+/// `store::refresh_prompts`; keyed by tenant, so one tenant never hears another's).
 pub struct Prompts {
     dir: PathBuf,
     cache: Mutex<HashMap<String, Arc<Vec<i16>>>>,
+    tenants: Mutex<HashMap<Uuid, TenantPrompts>>,
 }
 
 impl Prompts {
@@ -20,11 +30,83 @@ impl Prompts {
         Prompts {
             dir,
             cache: Mutex::new(HashMap::new()),
+            tenants: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The samples of prompt `name`. A missing or unreadable file yields a short tone pattern
-    /// (logged once) so a call never stalls on a missing prompt.
+    /// The samples of prompt `name` for a call of `tenant`: the tenant's own prompt of that
+    /// name if loaded, else the built-in one.
+    pub fn get_for(&self, tenant: Option<Uuid>, name: &str) -> Arc<Vec<i16>> {
+        if let Some(t) = tenant {
+            if let Ok(tenants) = self.tenants.lock() {
+                if let Some((_, s)) = tenants.get(&t).and_then(|p| p.get(name)) {
+                    return s.clone();
+                }
+            }
+        }
+        self.get(name)
+    }
+
+    /// The tenant's prompts whose cached version differs from `index` (name → version
+    /// token, as read from Redis): the ones to fetch.
+    pub fn stale(&self, tenant: Uuid, index: &HashMap<String, String>) -> Vec<String> {
+        let tenants = match self.tenants.lock() {
+            Ok(t) => t,
+            Err(_) => return index.keys().cloned().collect(),
+        };
+        let cached = tenants.get(&tenant);
+        let mut out: Vec<String> = index
+            .iter()
+            .filter(|(name, token)| {
+                cached.and_then(|c| c.get(*name)).map(|(t, _)| t) != Some(*token)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Applies a refresh of the tenant's prompts: `loaded` are (name, version token, WAV
+    /// bytes) fetched for the stale names (`None`: gone meanwhile); names no longer in
+    /// `index` are forgotten. Calls already playing a prompt keep their samples.
+    pub fn apply(
+        &self,
+        tenant: Uuid,
+        index: &HashMap<String, String>,
+        loaded: Vec<(String, String, Option<Vec<u8>>)>,
+    ) {
+        let decoded: Vec<(String, String, Option<Samples>)> = loaded
+            .into_iter()
+            .map(|(name, token, wav)| {
+                let samples = wav.and_then(|w| pcm16_8k_mono(&w).or_else(|| wav::decode_wav_8k_mono(&w)));
+                if samples.is_none() {
+                    tracing::warn!(%tenant, prompt = %name, "tenant prompt missing or unreadable in Redis");
+                }
+                (name, token, samples.map(Arc::new))
+            })
+            .collect();
+        let Ok(mut tenants) = self.tenants.lock() else {
+            return;
+        };
+        let entry = tenants.entry(tenant).or_default();
+        entry.retain(|name, _| index.contains_key(name));
+        for (name, token, samples) in decoded {
+            match samples {
+                Some(s) => {
+                    entry.insert(name, (token, s));
+                }
+                None => {
+                    entry.remove(&name);
+                }
+            }
+        }
+        if entry.is_empty() {
+            tenants.remove(&tenant);
+        }
+    }
+
+    /// The samples of built-in prompt `name`. A missing or unreadable file yields a short
+    /// tone pattern (logged once) so a call never stalls on a missing prompt.
     pub fn get(&self, name: &str) -> Arc<Vec<i16>> {
         let safe = !name.is_empty()
             && name
@@ -49,6 +131,29 @@ impl Prompts {
         }
         samples
     }
+}
+
+/// The samples of a canonical 8 kHz mono 16-bit PCM WAV (44-byte header), what the backend
+/// stores for tenant prompts: taken as they are, bit for bit.
+fn pcm16_8k_mono(w: &[u8]) -> Option<Vec<i16>> {
+    let le16 = |at: usize| u16::from_le_bytes([w[at], w[at + 1]]);
+    let le32 = |at: usize| u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
+    let canonical = w.len() >= 44
+        && &w[0..4] == b"RIFF"
+        && &w[8..16] == b"WAVEfmt "
+        && le32(16) == 16
+        && (le16(20), le16(22), le32(24), le16(34)) == (1, 1, 8000, 16)
+        && &w[36..40] == b"data";
+    if !canonical {
+        return None;
+    }
+    let len = (le32(40) as usize).min(w.len() - 44);
+    Some(
+        w[44..44 + len]
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect(),
+    )
 }
 
 /// Two 440 Hz beeps (300 ms on, 200 ms off): 1 s in all.
@@ -153,6 +258,8 @@ struct Voicemail {
 /// Executes IVR commands frame by frame.
 pub struct Ivr {
     prompts: Arc<Prompts>,
+    /// Whose prompts this call plays (besides the built-in ones).
+    tenant: Option<Uuid>,
     queue: VecDeque<Playback>,
     collect: Option<Collect>,
     echo: bool,
@@ -165,12 +272,19 @@ impl Ivr {
     pub fn new(prompts: Arc<Prompts>) -> Self {
         Ivr {
             prompts,
+            tenant: None,
             queue: VecDeque::new(),
             collect: None,
             echo: false,
             voicemail: None,
             events: Vec::new(),
         }
+    }
+
+    /// Plays `tenant`'s own prompts where it has one of the asked name.
+    pub fn for_tenant(mut self, tenant: Uuid) -> Self {
+        self.tenant = Some(tenant);
+        self
     }
 
     /// Events produced since the last call.
@@ -181,7 +295,7 @@ impl Ivr {
     fn playback(&self, name: &str, interruptible: bool, looped: bool, report: bool) -> Playback {
         Playback {
             name: name.to_string(),
-            samples: self.prompts.get(name),
+            samples: self.prompts.get_for(self.tenant, name),
             pos: 0,
             interruptible,
             looped,
@@ -484,6 +598,51 @@ impl DefaultFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An 8 kHz mono 16-bit WAV of `samples`.
+    fn wav_of(samples: &[i16]) -> Vec<u8> {
+        let mut v = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+        v.extend_from_slice(&16u32.to_le_bytes());
+        v.extend_from_slice(&[1, 0, 1, 0]);
+        v.extend_from_slice(&8000u32.to_le_bytes());
+        v.extend_from_slice(&16000u32.to_le_bytes());
+        v.extend_from_slice(&[2, 0, 16, 0]);
+        v.extend_from_slice(b"data");
+        v.extend_from_slice(&((samples.len() * 2) as u32).to_le_bytes());
+        for s in samples {
+            v.extend_from_slice(&s.to_le_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn tenant_prompts_are_kept_per_tenant_and_follow_the_version() {
+        let p = Prompts::new(PathBuf::from("/nonexistent"));
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let index = HashMap::from([("welcome".to_string(), "v1".to_string())]);
+        assert_eq!(p.stale(a, &index), ["welcome"]);
+        p.apply(
+            a,
+            &index,
+            vec![("welcome".into(), "v1".into(), Some(wav_of(&[7; 160])))],
+        );
+        assert!(p.stale(a, &index).is_empty());
+        assert_eq!(*p.get_for(Some(a), "welcome"), vec![7i16; 160]);
+        // Tenant B (and a call without a tenant) never hear A's prompt: B gets the tone.
+        assert_eq!(*p.get_for(Some(b), "welcome"), fallback_tone("welcome"));
+        assert_eq!(*p.get_for(None, "welcome"), fallback_tone("welcome"));
+        // A new version is fetched again; a deleted prompt is forgotten.
+        let v2 = HashMap::from([("welcome".to_string(), "v2".to_string())]);
+        assert_eq!(p.stale(a, &v2), ["welcome"]);
+        p.apply(
+            a,
+            &v2,
+            vec![("welcome".into(), "v2".into(), Some(wav_of(&[9; 80])))],
+        );
+        assert_eq!(*p.get_for(Some(a), "welcome"), vec![9i16; 80]);
+        p.apply(a, &HashMap::new(), vec![]);
+        assert_eq!(*p.get_for(Some(a), "welcome"), fallback_tone("welcome"));
+    }
 
     fn prompts() -> Arc<Prompts> {
         Arc::new(Prompts::new(PathBuf::from("/nonexistent")))

@@ -367,10 +367,17 @@ impl Core {
                     echo_ms: self.cfg.echo_ms,
                     ..FlowConfig::default()
                 };
+                let prompts = self.prompts.clone();
                 tokio::spawn(async move {
                     let route = store::route(&mut con, &did, &caller, mode, &flow)
                         .await
                         .map_err(|e| e.to_string());
+                    if let Ok(Route::Accept { tenant_id, .. }) = &route {
+                        if let Err(e) = store::refresh_prompts(&mut con, &prompts, *tenant_id).await
+                        {
+                            tracing::warn!(%tenant_id, error = %e, "tenant prompts not refreshed: the cached ones play");
+                        }
+                    }
                     let _ = ctrl.send(Ctrl::Routed { call, route });
                 });
             }

@@ -1,7 +1,7 @@
 //! Redis access: DID routing, blacklists, tenant flow settings, SIP credentials, registrations,
 //! the event stream, the command stream and the heartbeat.
 
-use crate::ivr::FlowConfig;
+use crate::ivr::{FlowConfig, Prompts};
 use anyhow::Result;
 use hotline_wire::gateway::{
     self as wire, DidEntry, Direction, FlowMode, GatewayCommand, GatewayEvent,
@@ -262,4 +262,30 @@ pub async fn heartbeat(
         .query_async(con)
         .await?;
     Ok(())
+}
+
+/// Brings the tenant's uploaded prompts in `prompts` up to date with Redis (written by the
+/// backend: `hotline_wire::prompts`): one `HGETALL` of the index, then one `MGET` of the
+/// audio whose version token changed. Run when a call of the tenant is routed, so every call
+/// hears the prompts as they were when it arrived. Returns how many were fetched.
+pub async fn refresh_prompts(
+    con: &mut ConnectionManager,
+    prompts: &Prompts,
+    tenant: Uuid,
+) -> Result<usize> {
+    use hotline_wire::prompts as wp;
+    let index: HashMap<String, String> = con.hgetall(wp::prompts_key(tenant)).await?;
+    let stale = prompts.stale(tenant, &index);
+    let mut loaded = Vec::with_capacity(stale.len());
+    if !stale.is_empty() {
+        let keys: Vec<String> = stale.iter().map(|n| wp::prompt_key(tenant, n)).collect();
+        let bodies: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(&keys).query_async(con).await?;
+        for (name, body) in stale.into_iter().zip(bodies) {
+            let token = index.get(&name).cloned().unwrap_or_default();
+            loaded.push((name, token, body));
+        }
+    }
+    let n = loaded.len();
+    prompts.apply(tenant, &index, loaded);
+    Ok(n)
 }

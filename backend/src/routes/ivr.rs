@@ -10,13 +10,13 @@ use crate::{
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    routing::{get, post, put},
+    routing::{delete, get, post},
     Router,
 };
 use hotline_flows::Flow;
 use hotline_wire::{
     api::FieldError,
-    calls::{DidFlow, FlowDto, FlowPublish, FlowSave, MissedCallDto},
+    calls::{DidDto, DidFlow, FlowDto, FlowPublish, FlowSave, FlowVersionDto, MissedCallDto},
     permissions as perms,
 };
 use uuid::Uuid;
@@ -26,30 +26,35 @@ pub fn router() -> Router<AppState> {
         .route("/ivr/flows", get(list).post(create))
         .route("/ivr/flows/{id}", get(get_flow).put(save_version))
         .route("/ivr/flows/{id}/publish", post(publish))
-        .route("/ivr/dids", put(assign_did))
+        .route("/ivr/flows/{id}/versions", get(versions))
+        .route("/ivr/dids", get(list_dids).put(assign_did))
+        .route("/ivr/dids/{did}", delete(unassign_did))
         .route("/missed-calls", get(missed_calls))
 }
 
-/// Parses and validates a graph; every problem becomes a field error `graph…`.
-fn checked_graph(graph: &serde_json::Value) -> ApiResult<Flow> {
+/// Parses and validates a graph; every problem becomes a field error `graph…`, including
+/// prompts that are neither built in nor uploaded by the tenant.
+async fn checked_graph(ctx: &mut TenantCtx, graph: &serde_json::Value) -> ApiResult<Flow> {
     let flow: Flow = serde_json::from_value(graph.clone())
         .map_err(|e| ApiError::field("graph", format!("not a flow: {e}")))?;
-    let errs = flow.validate();
+    let mut errs: Vec<FieldError> = flow
+        .validate()
+        .into_iter()
+        .map(|e| FieldError {
+            field: if e.node.is_empty() {
+                format!("graph.{}", e.field)
+            } else {
+                format!("graph.nodes.{}.{}", e.node, e.field)
+            },
+            message: e.message,
+        })
+        .collect();
+    errs.extend(super::prompts::missing_prompts(ctx.db(), &flow).await?);
     if errs.is_empty() {
-        return Ok(flow);
+        Ok(flow)
+    } else {
+        Err(ApiError::Validation(errs))
     }
-    Err(ApiError::Validation(
-        errs.into_iter()
-            .map(|e| FieldError {
-                field: if e.node.is_empty() {
-                    format!("graph.{}", e.field)
-                } else {
-                    format!("graph.nodes.{}.{}", e.node, e.field)
-                },
-                message: e.message,
-            })
-            .collect(),
-    ))
 }
 
 #[derive(sqlx::FromRow)]
@@ -121,7 +126,7 @@ pub async fn create(
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::field("name", "1–100 characters"));
     }
-    checked_graph(&req.graph)?;
+    checked_graph(&mut ctx, &req.graph).await?;
     let is_default = req.is_default.unwrap_or(false);
     if is_default {
         sqlx::query("UPDATE ivr_flows SET is_default = false WHERE is_default")
@@ -173,7 +178,7 @@ pub async fn save_version(
 ) -> ApiResult<Json<FlowDto>> {
     ctx.require(perms::IVR_WRITE)?;
     let current = fetch(&mut ctx, id).await?;
-    checked_graph(&req.graph)?;
+    checked_graph(&mut ctx, &req.graph).await?;
     if let Some(name) = req.name.as_deref().map(str::trim) {
         if name.is_empty() || name.len() > 100 {
             return Err(ApiError::field("name", "1–100 characters"));
@@ -231,16 +236,18 @@ pub async fn publish(
 ) -> ApiResult<Json<FlowDto>> {
     ctx.require(perms::IVR_WRITE)?;
     fetch(&mut ctx, id).await?;
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM ivr_flow_versions WHERE flow_id = $1 AND version = $2)",
+    let graph: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT graph FROM ivr_flow_versions WHERE flow_id = $1 AND version = $2",
     )
     .bind(id)
     .bind(req.version)
-    .fetch_one(ctx.db())
+    .fetch_optional(ctx.db())
     .await?;
-    if !exists {
+    let Some(graph) = graph else {
         return Err(ApiError::field("version", "no such version of this flow"));
-    }
+    };
+    // Saved versions were valid when saved; a prompt may have gone since.
+    checked_graph(&mut ctx, &graph).await?;
     sqlx::query("UPDATE ivr_flows SET published_version = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(req.version)
@@ -257,10 +264,100 @@ pub async fn publish(
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
     // From now on the gateway hands this tenant's calls to the backend's flows.
+    // The prompts it plays must be in the gateways' copy before its first call.
+    super::prompts::publish(&state, tenant).await?;
     crate::gateway_sync::publish_flow_mode(&state, tenant, true)
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(f))
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    version: i32,
+    published: bool,
+    created_by: Option<Uuid>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    graph: serde_json::Value,
+}
+
+#[utoipa::path(get, path = "/api/v1/ivr/flows/{id}/versions", tag = "ivr",
+    params(("id" = Uuid, Path, description = "Flow id")),
+    responses((status = 200, body = Vec<FlowVersionDto>, description = "Newest first"),
+        (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn versions(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<FlowVersionDto>>> {
+    ctx.require(perms::IVR_WRITE)?;
+    fetch(&mut ctx, id).await?;
+    let rows: Vec<VersionRow> = sqlx::query_as(
+        "SELECT v.version, v.version IS NOT DISTINCT FROM f.published_version AS published,
+                v.created_by, v.created_at, v.graph
+           FROM ivr_flow_versions v JOIN ivr_flows f ON f.id = v.flow_id
+          WHERE v.flow_id = $1 ORDER BY v.version DESC",
+    )
+    .bind(id)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| FlowVersionDto {
+                version: r.version,
+                published: r.published,
+                created_by: r.created_by,
+                created_at: r.created_at,
+                graph: r.graph,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/ivr/dids", tag = "ivr",
+    responses((status = 200, body = Vec<DidDto>, description = "The tenant's numbers and their flows")))]
+pub async fn list_dids(mut ctx: TenantCtx) -> ApiResult<Json<Vec<DidDto>>> {
+    ctx.require(perms::IVR_WRITE)?;
+    let tenant = ctx.tenant().id;
+    let rows: Vec<(String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT d.did, m.flow_id FROM platform.dids d
+           LEFT JOIN ivr_did_flows m ON m.did = d.did
+          WHERE d.tenant_id = $1 ORDER BY d.did",
+    )
+    .bind(tenant)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(did, flow_id)| DidDto { did, flow_id })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/ivr/dids/{did}", tag = "ivr",
+    params(("did" = String, Path, description = "The number, E.164")),
+    responses((status = 204, description = "The number uses the default flow again"),
+        (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn unassign_did(mut ctx: TenantCtx, Path(did): Path<String>) -> ApiResult<StatusCode> {
+    ctx.require(perms::IVR_WRITE)?;
+    let removed = sqlx::query("DELETE FROM ivr_did_flows WHERE did = $1")
+        .bind(&did)
+        .execute(ctx.db())
+        .await?
+        .rows_affected();
+    if removed == 0 {
+        return Err(ApiError::NotFound);
+    }
+    ctx.audit(
+        "ivr.did.unassign",
+        Some("did"),
+        Some(did.clone()),
+        serde_json::json!({}),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(put, path = "/api/v1/ivr/dids", tag = "ivr", request_body = DidFlow,

@@ -13,6 +13,7 @@ pub mod kb;
 pub mod notifications;
 pub mod org;
 pub mod platform;
+pub mod prompts;
 pub mod recordings;
 pub mod sla;
 pub mod sso;
@@ -42,6 +43,7 @@ pub fn api() -> Router<AppState> {
         .merge(recordings::router())
         .merge(ivr::router())
         .merge(calls::router())
+        .merge(prompts::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

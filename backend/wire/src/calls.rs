@@ -251,3 +251,24 @@ pub struct DirectoryAgent {
     /// ACD state (`ready`, `on_call`, `logged_out`…).
     pub state: String,
 }
+
+/// One saved version of a flow (every save is a new one).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FlowVersionDto {
+    pub version: i32,
+    /// This is the version new calls run.
+    pub published: bool,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub graph: serde_json::Value,
+}
+
+/// One of the tenant's numbers and the flow answering it (none: the default flow).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DidDto {
+    pub did: String,
+    pub flow_id: Option<Uuid>,
+}

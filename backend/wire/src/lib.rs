@@ -11,5 +11,6 @@ pub mod crm_import;
 pub mod gateway;
 pub mod notifications;
 pub mod permissions;
+pub mod prompts;
 pub mod sla;
 pub mod tickets;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calls;
 pub mod crm;
 pub mod import;
+pub mod ivr;
 pub mod kb;
 pub mod org;
 pub mod platform;

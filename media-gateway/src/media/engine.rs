@@ -237,7 +237,7 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
             None
         }
     };
-    let mut ivr = Ivr::new(prompts);
+    let mut ivr = Ivr::new(prompts).for_tenant(tenant_id);
     let mut flow = flow.map(DefaultFlow::new);
     let mut steps = flow.as_mut().map(|f| f.start()).unwrap_or_default();
     let mut jitter = JitterBuffer::default();
