@@ -142,6 +142,7 @@ pub async fn put_settings(
     .bind(&req.language)
     .execute(ctx.db())
     .await?;
+    word_cache::forget(ctx.tenant().id);
     ctx.audit(
         "settings.kb",
         Some("settings"),
@@ -329,6 +330,79 @@ fn check_article(req: &KbArticleInput) -> ApiResult<()> {
     c.finish()
 }
 
+/// Each backend process remembers, per tenant, how search words were resolved (known word,
+/// closest known word, or nothing close) and the tenant's text-search language, for a short
+/// time: repeated searches then skip the dictionary lookup. The dictionary only grows when
+/// articles are saved, and a tenant's language rarely changes, so a stale entry costs at most
+/// a missed correction for [`word_cache::TTL`].
+mod word_cache {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+    use uuid::Uuid;
+
+    pub const TTL: Duration = Duration::from_secs(30);
+    /// Entries kept before the cache is emptied (a crude but bounded memory limit).
+    const MAX: usize = 100_000;
+
+    type Words = HashMap<(Uuid, String), (Instant, Option<String>)>;
+    static WORDS: LazyLock<Mutex<Words>> = LazyLock::new(Default::default);
+    static LANG: LazyLock<Mutex<HashMap<Uuid, (Instant, String)>>> =
+        LazyLock::new(Default::default);
+
+    /// The cached resolutions of `terms` (word → correction) and the tenant's language.
+    pub fn get(
+        tenant: Uuid,
+        terms: &[String],
+    ) -> (HashMap<String, Option<String>>, Option<String>) {
+        let now = Instant::now();
+        let mut out = HashMap::new();
+        if let Ok(w) = WORDS.lock() {
+            for t in terms {
+                if let Some((at, near)) = w.get(&(tenant, t.clone())) {
+                    if now.duration_since(*at) < TTL {
+                        out.insert(t.clone(), near.clone());
+                    }
+                }
+            }
+        }
+        let lang = LANG.lock().ok().and_then(|l| {
+            l.get(&tenant)
+                .filter(|(at, _)| now.duration_since(*at) < TTL)
+                .map(|(_, lang)| lang.clone())
+        });
+        (out, lang)
+    }
+
+    pub fn put(tenant: Uuid, found: &[(String, Option<String>)], lang: &str) {
+        let now = Instant::now();
+        if let Ok(mut w) = WORDS.lock() {
+            if w.len() + found.len() > MAX {
+                w.clear();
+            }
+            for (t, near) in found {
+                w.insert((tenant, t.clone()), (now, near.clone()));
+            }
+        }
+        if let Ok(mut l) = LANG.lock() {
+            if l.len() > MAX {
+                l.clear();
+            }
+            l.insert(tenant, (now, lang.to_string()));
+        }
+    }
+
+    /// Forgets the tenant's entries (after its dictionary or language changed here).
+    pub fn forget(tenant: Uuid) {
+        if let Ok(mut w) = WORDS.lock() {
+            w.retain(|(t, _), _| *t != tenant);
+        }
+        if let Ok(mut l) = LANG.lock() {
+            l.remove(&tenant);
+        }
+    }
+}
+
 /// Re-indexes an article and adds its words to the typo dictionary.
 async fn index(conn: &mut PgConnection, id: Uuid, title: &str, body: &str) -> ApiResult<()> {
     let lang = language(&mut *conn).await?;
@@ -406,6 +480,7 @@ pub async fn create_article(
         .execute(ctx.db())
         .await?;
     index(ctx.db(), id, req.title.trim(), &body).await?;
+    word_cache::forget(ctx.tenant().id);
     let a = load_article(&mut ctx, id).await?;
     ctx.audit(
         "kb_article.create",
@@ -486,6 +561,7 @@ async fn new_version(
         .execute(ctx.db())
         .await?;
     index(ctx.db(), id, title, body).await?;
+    word_cache::forget(ctx.tenant().id);
     load_article(ctx, id).await
 }
 
@@ -753,29 +829,50 @@ pub async fn search(
     // similar enough (short words share few trigrams with their misspellings: "leek"/"leak"
     // score 0.25, hence 0.2).
     let terms: Vec<String> = terms.into_iter().take(8).collect();
-    let looked_up: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT t.word,
-                CASE WHEN NOT EXISTS (SELECT 1 FROM kb_words k WHERE k.word = t.word) THEN
-                    (SELECT n.word FROM (SELECT word FROM kb_words
-                                          ORDER BY word OPERATOR(public.<->) t.word LIMIT 1) n
-                      WHERE public.similarity(n.word, t.word) >= 0.2)
-                END,
-                (SELECT value->>'language' FROM settings WHERE key = 'kb')
-           FROM unnest($1::text[]) WITH ORDINALITY t(word, i)
-          ORDER BY t.i",
-    )
-    .bind(&terms)
-    .fetch_all(ctx.db())
-    .await?;
+    let tenant = ctx.tenant().id;
+    let (mut known, mut lang) = word_cache::get(tenant, &terms);
+    let misses: Vec<String> = terms
+        .iter()
+        .filter(|t| !known.contains_key(*t))
+        .cloned()
+        .collect();
+    if !misses.is_empty() || lang.is_none() {
+        let looked_up: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT t.word,
+                    CASE WHEN NOT EXISTS (SELECT 1 FROM kb_words k WHERE k.word = t.word) THEN
+                        (SELECT n.word FROM (SELECT word FROM kb_words
+                                              ORDER BY word OPERATOR(public.<->) t.word LIMIT 1) n
+                          WHERE public.similarity(n.word, t.word) >= 0.2)
+                    END,
+                    (SELECT value->>'language' FROM settings WHERE key = 'kb')
+               FROM unnest($1::text[]) WITH ORDINALITY t(word, i)
+              UNION ALL
+             SELECT NULL, NULL, (SELECT value->>'language' FROM settings WHERE key = 'kb')
+              WHERE cardinality($1::text[]) = 0",
+        )
+        .bind(&misses)
+        .fetch_all(ctx.db())
+        .await?;
+        let mut found = vec![];
+        let mut language = None;
+        for (t, near, l) in looked_up {
+            language = language.or(l);
+            if let Some(t) = t {
+                found.push((t, near));
+            }
+        }
+        let language = language.unwrap_or_else(|| "simple".into());
+        word_cache::put(tenant, &found, &language);
+        known.extend(found);
+        lang = Some(language);
+    }
     let mut corrections = vec![];
     let mut groups = vec![];
-    let mut lang = None;
-    for (t, near, language) in looked_up {
-        lang = lang.or(language);
+    for t in &terms {
         let mut alts = vec![t.clone()];
-        if let Some(n) = near {
-            corrections.push((t, n.clone()));
-            alts.push(n);
+        if let Some(Some(n)) = known.get(t) {
+            corrections.push((t.clone(), n.clone()));
+            alts.push(n.clone());
         }
         // Words are letters and digits only (see `words`), so they are safe tsquery terms.
         groups.push(format!(
