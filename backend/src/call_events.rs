@@ -107,6 +107,7 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
     crate::cdr::on_gateway_event(state, &ev).await?;
     crate::ivr::on_event(state, &ev).await?;
     crate::dispatch::on_gateway_event(state, &ev).await?;
+    crate::callback::on_gateway_event(state, &ev).await?;
     match ev {
         GatewayEvent::RecordingFinished {
             call_id,

@@ -227,8 +227,15 @@ async fn missed(
     reason: &str,
 ) -> anyhow::Result<()> {
     let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    // One open entry per number: a repeat caller bumps its count and latest call; a callback
+    // request or voicemail outranks an abandoned call as the reason shown.
     sqlx::query(
-        "INSERT INTO missed_calls (number, did, reason, call_id, vars) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO missed_calls (number, did, reason, call_id, vars) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (number) WHERE handled_at IS NULL DO UPDATE
+            SET count = missed_calls.count + 1, last_at = now(), did = excluded.did,
+                call_id = excluded.call_id, vars = missed_calls.vars || excluded.vars,
+                reason = CASE WHEN excluded.reason = 'abandoned' THEN missed_calls.reason
+                              ELSE excluded.reason END",
     )
     .bind(&cs.caller)
     .bind(&cs.did)

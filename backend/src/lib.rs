@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth;
 pub mod call_events;
+pub mod callback;
 pub mod cdr;
 pub mod config;
 pub mod crm_import;

@@ -24,6 +24,7 @@ use utoipa::OpenApi;
         agent_events::reject,
         agent_events::hangup,
         calls::directory,
+        calls::callback,
         calls::hold,
         calls::unhold,
         calls::transfer,

@@ -12,7 +12,7 @@ use common::*;
 use hotline_backend::testkit::TestApp;
 use hotline_wire::{
     api::{Page, UserDto},
-    calls::{CdrDetailDto, CdrDto, FlowDto, TransferDirectory},
+    calls::{CdrDetailDto, CdrDto, FlowDto, MissedCallDto, TransferDirectory},
     gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent},
 };
 use reqwest::Client;
@@ -584,6 +584,302 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
             &b.admin,
             app.url(&format!("/api/v1/agent/calls/{call}/wrapup")),
             json!({ "disposition": "resolved" }),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+/// A caller who gives up in the queue; returns when the backend has taken the hang-up.
+async fn abandoned_call(app: &TestApp, t: Uuid, gw: &str, caller: &str, last: &mut String) -> Uuid {
+    let call = Uuid::new_v4();
+    let at = chrono::Utc::now();
+    event(
+        app,
+        &GatewayEvent::CallStarted {
+            gateway_id: gw.to_string(),
+            call_id: call,
+            tenant_id: t,
+            caller: caller.into(),
+            did: "+994125550188".into(),
+            sip_call_id: format!("ab-{call}"),
+            mode: FlowMode::Backend,
+            at,
+        },
+    )
+    .await;
+    event(
+        app,
+        &GatewayEvent::DigitsCollected {
+            call_id: call,
+            tenant_id: t,
+            digits: "1".into(),
+            end: wire::CollectEnd::Max,
+        },
+    )
+    .await;
+    until(
+        app,
+        gw,
+        last,
+        |c| matches!(c, GatewayCommand::MusicOnHold { call_id, .. } if *call_id == call),
+    )
+    .await;
+    event(
+        app,
+        &GatewayEvent::Hangup {
+            call_id: call,
+            tenant_id: t,
+            cause: wire::HangupCause::CallerBye,
+            status: None,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    call
+}
+
+async fn missed(app: &TestApp, c: &Client, want: usize) -> Vec<MissedCallDto> {
+    for _ in 0..100 {
+        let list: Vec<MissedCallDto> =
+            ok_json(c.get(app.url("/api/v1/missed-calls")).send().await).await;
+        if list.len() == want {
+            return list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the missed-calls list never had {want} entries");
+}
+
+#[tokio::test]
+async fn repeat_missed_calls_merge_and_one_click_callback_reaches_the_softphone() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Callbacks").await;
+    let t = a.info.tenant.id;
+    created::<serde_json::Value>(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(&json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }))
+            .send()
+            .await,
+    )
+    .await;
+    let f: FlowDto = created(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": flow(), "is_default": true }))
+            .send()
+            .await,
+    )
+    .await;
+    ok_json::<FlowDto>(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", f.id)))
+            .json(&json!({ "version": 1 }))
+            .send()
+            .await,
+    )
+    .await;
+    let (ua, ca) = agent(&app, &a, "dana", "2101").await;
+    let (_ub, cb) = agent(&app, &a, "emil", "2102").await;
+    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
+    let mut last = "0-0".to_string();
+
+    // The same customer gives up twice (nobody is ready): one entry, counted twice.
+    abandoned_call(&app, t, &gw, "+15550004444", &mut last).await;
+    abandoned_call(&app, t, &gw, "+15550004444", &mut last).await;
+    abandoned_call(&app, t, &gw, "+15550005555", &mut last).await;
+    let list = missed(&app, &ca, 2).await;
+    let repeat = list.iter().find(|m| m.number == "+15550004444").unwrap();
+    assert_eq!((repeat.count, repeat.reason.as_str()), (2, "abandoned"));
+    let other = list.iter().find(|m| m.number == "+15550005555").unwrap().id;
+
+    // Without a browser softphone there is nothing to bridge the callback to.
+    problem(
+        post(
+            &ca,
+            app.url(&format!("/api/v1/missed-calls/{}/callback", repeat.id)),
+            json!({}),
+        )
+        .await,
+        409,
+        "no_softphone",
+    )
+    .await;
+    // Dana's softphone is connected (as the gateway's signalling would record it) and she
+    // is ready; she calls the customer back.
+    let soft_leg = Uuid::new_v4();
+    {
+        use redis::AsyncCommands;
+        let mut r = app.state.redis();
+        let _: () = r
+            .hset_multiple(
+                hotline_backend::softphone::key(t, ua.id),
+                &[
+                    ("gateway_id", gw.as_str()),
+                    ("leg_id", &soft_leg.to_string()),
+                    ("http", "127.0.0.1:9"),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    ready(&app, &ca).await;
+    let r = post(
+        &ca,
+        app.url(&format!("/api/v1/missed-calls/{}/callback", repeat.id)),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let started: hotline_wire::calls::CallbackStarted = r.json().await.unwrap();
+    let leg = started.call_id;
+    let cmd = until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Originate { .. })
+    })
+    .await;
+    assert_eq!(
+        cmd,
+        GatewayCommand::Originate {
+            call_id: leg,
+            tenant_id: t,
+            caller: "+994125550188".into(),
+            callee: "+15550004444".into(),
+        },
+        "the customer sees the number they had called"
+    );
+    // The entry is taken: gone from the list, and a colleague cannot call it back too.
+    let list = missed(&app, &cb, 1).await;
+    assert_eq!(list[0].id, other);
+    problem(
+        post(
+            &cb,
+            app.url(&format!("/api/v1/missed-calls/{}/callback", repeat.id)),
+            json!({}),
+        )
+        .await,
+        409,
+        "already_handled",
+    )
+    .await;
+    // Dana is out of the queue's rotation while she calls.
+    assert_eq!(acd_state(&app, &cb, ua.id).await, "not_ready");
+    // The customer answers: bridged into Dana's softphone. She hangs up from the desktop.
+    event(
+        &app,
+        &GatewayEvent::CallAnswered {
+            call_id: leg,
+            tenant_id: t,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let bridged = until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Bridge { .. })
+    })
+    .await;
+    assert_eq!(
+        bridged,
+        GatewayCommand::Bridge {
+            call_id: leg,
+            target: format!("webrtc:{soft_leg}")
+        }
+    );
+    let r = post(
+        &ca,
+        app.url(&format!("/api/v1/agent/calls/{leg}/hangup")),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        until(&app, &gw, &mut last, |c| matches!(
+            c,
+            GatewayCommand::Hangup { .. }
+        ))
+        .await,
+        GatewayCommand::Hangup {
+            call_id: leg,
+            status: None
+        }
+    );
+    event(
+        &app,
+        &GatewayEvent::Hangup {
+            call_id: leg,
+            tenant_id: t,
+            cause: wire::HangupCause::GatewayBye,
+            status: None,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    // Afterwards she is ready again, and the callback is on her call history.
+    for _ in 0..100 {
+        if acd_state(&app, &cb, ua.id).await == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(acd_state(&app, &cb, ua.id).await, "ready");
+    let d: CdrDetailDto = ok_json(
+        ca.get(app.url(&format!("/api/v1/calls/{leg}")))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (
+            d.cdr.direction.as_str(),
+            d.cdr.callee.as_str(),
+            d.cdr.outcome.as_deref()
+        ),
+        ("outbound", "+15550004444", Some("answered"))
+    );
+
+    // A callback nobody answers puts the number back on the list, one attempt more.
+    let r = post(
+        &ca,
+        app.url(&format!("/api/v1/missed-calls/{other}/callback")),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let leg2 = r
+        .json::<hotline_wire::calls::CallbackStarted>()
+        .await
+        .unwrap()
+        .call_id;
+    missed(&app, &ca, 0).await;
+    event(
+        &app,
+        &GatewayEvent::Hangup {
+            call_id: leg2,
+            tenant_id: t,
+            cause: wire::HangupCause::Rejected,
+            status: Some(486),
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let list = missed(&app, &ca, 1).await;
+    assert_eq!((list[0].id, list[0].attempts), (other, 1));
+
+    // Another tenant cannot see or call back these entries.
+    let b = tenant(&app, "Other Callbacks").await;
+    let theirs: Vec<MissedCallDto> =
+        ok_json(b.admin.get(app.url("/api/v1/missed-calls")).send().await).await;
+    assert!(theirs.is_empty());
+    problem(
+        post(
+            &b.admin,
+            app.url(&format!("/api/v1/missed-calls/{other}/callback")),
+            json!({}),
         )
         .await,
         404,

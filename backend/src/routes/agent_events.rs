@@ -213,6 +213,10 @@ pub async fn hangup(
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
+    // A callback the agent is making is theirs to hang up.
+    if crate::callback::hang_up(&state, tenant, user, call_id).await? {
+        return Ok(StatusCode::NO_CONTENT);
+    }
     if crate::dispatch::agent_call(&state, tenant, user).await? != Some(call_id) {
         return Err(ApiError::Conflict {
             code: "not_your_call",

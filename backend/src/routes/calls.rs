@@ -21,8 +21,8 @@ use hotline_acd::{AcdError, Op};
 use hotline_wire::{
     api::Page,
     calls::{
-        AgentEvent, CdrDetailDto, CdrDto, CdrEventDto, CdrQuery, DirectoryAgent, DirectoryQueue,
-        TransferDirectory, TransferRequest, WrapUpRequest,
+        AgentEvent, CallbackStarted, CdrDetailDto, CdrDto, CdrEventDto, CdrQuery, DirectoryAgent,
+        DirectoryQueue, TransferDirectory, TransferRequest, WrapUpRequest,
     },
     gateway::GatewayCommand,
     permissions as perms,
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/calls/{call_id}/transfer", post(transfer))
         .route("/agent/calls/{call_id}/wrapup", post(wrapup))
         .route("/agent/directory", get(directory))
+        .route("/missed-calls/{id}/callback", post(callback))
         .route("/calls", get(list))
         .route("/calls/{call_id}", get(get_call))
 }
@@ -290,6 +291,23 @@ pub async fn wrapup(
         dispatch::agent_state(&state, tenant, user, "ready", "").await?;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/missed-calls/{id}/callback", tag = "agent",
+    params(("id" = Uuid, Path, description = "A missed-calls entry")),
+    responses((status = 201, body = CallbackStarted, description = "Dialling the customer; answered, they are bridged into the softphone"),
+        (status = 404, body = hotline_wire::api::Problem), (status = 409, body = hotline_wire::api::Problem)))]
+pub async fn callback(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    ctx.commit().await?;
+    let leg = crate::callback::start(&state, tenant, user, id).await?;
+    Ok((StatusCode::CREATED, Json(CallbackStarted { call_id: leg })))
 }
 
 #[utoipa::path(get, path = "/api/v1/agent/directory", tag = "agent",

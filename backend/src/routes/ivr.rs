@@ -405,6 +405,9 @@ struct MissedRow {
     call_id: Option<Uuid>,
     vars: serde_json::Value,
     created_at: chrono::DateTime<chrono::Utc>,
+    count: i32,
+    last_at: chrono::DateTime<chrono::Utc>,
+    attempts: i32,
 }
 
 #[utoipa::path(get, path = "/api/v1/missed-calls", tag = "ivr",
@@ -412,8 +415,8 @@ struct MissedRow {
 pub async fn missed_calls(mut ctx: TenantCtx) -> ApiResult<Json<Vec<MissedCallDto>>> {
     ctx.require(perms::AGENT_STATE)?;
     let rows: Vec<MissedRow> = sqlx::query_as(
-        "SELECT id, number, did, reason, call_id, vars, created_at FROM missed_calls
-          WHERE handled_at IS NULL ORDER BY created_at DESC LIMIT 200",
+        "SELECT id, number, did, reason, call_id, vars, created_at, count, last_at, attempts
+           FROM missed_calls WHERE handled_at IS NULL ORDER BY last_at DESC LIMIT 200",
     )
     .fetch_all(ctx.db())
     .await?;
@@ -428,6 +431,9 @@ pub async fn missed_calls(mut ctx: TenantCtx) -> ApiResult<Json<Vec<MissedCallDt
                 call_id: r.call_id,
                 vars: r.vars,
                 created_at: r.created_at,
+                count: r.count,
+                last_at: Some(r.last_at),
+                attempts: r.attempts,
             })
             .collect(),
     ))

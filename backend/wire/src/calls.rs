@@ -95,6 +95,25 @@ pub struct MissedCallDto {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub vars: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// How many times the number was missed while this entry was open (repeats are merged).
+    #[serde(default = "one")]
+    pub count: i32,
+    /// The latest of those calls.
+    pub last_at: Option<DateTime<Utc>>,
+    /// Callbacks tried so far.
+    #[serde(default)]
+    pub attempts: i32,
+}
+
+fn one() -> i32 {
+    1
+}
+
+/// A callback being dialled: the outbound leg's call id (its events reach the softphone).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CallbackStarted {
+    pub call_id: Uuid,
 }
 
 /// What the agent desktop is told live (WebSocket `/api/v1/agent/events`, JSON text frames).
