@@ -567,6 +567,15 @@ call-outcome-callback-request = Callback requested
 call-outcome-rejected = Rejected
 call-outcome-failed = Failed
 call-outcome-in-progress = In progress
+missed-title = Missed calls
+missed-empty = No missed calls.
+missed-reason-abandoned = Hung up waiting
+missed-reason-callback-request = Asked for a callback
+missed-reason-voicemail = Left a voicemail
+missed-count = { $count } calls
+missed-call-back = Call back
+missed-call-back-to = Call back { $number }
+missed-calling = Calling { $number } back…
 
 ## IVR: flows, prompts, numbers
 ivr-title = IVR

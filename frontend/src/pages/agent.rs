@@ -1362,6 +1362,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             { for note_text }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             <Checkbox id="softphone-auto-answer" label={i18n.t("softphone-auto-answer")} checked={*auto_answer} onchange={on_auto} />
+            <super::calls::MissedCalls />
             <super::calls::CallHistory version={*history_version} />
         </section>
     }

@@ -2,7 +2,9 @@
 //! disposition — and the agent's recent call history with the recordings they may play.
 
 use hotline_wire::api::Page;
-use hotline_wire::calls::{CdrDto, TransferDirectory, TransferRequest, WrapUpRequest};
+use hotline_wire::calls::{
+    CallbackStarted, CdrDto, MissedCallDto, TransferDirectory, TransferRequest, WrapUpRequest,
+};
 use uuid::Uuid;
 use yew::prelude::*;
 
@@ -240,6 +242,84 @@ pub fn CallHistory(p: &HistoryProps) -> Html {
     html! {
         <div class="history">
             <h3>{ i18n.t("call-history") }</h3>
+            { body }
+        </div>
+    }
+}
+
+/// How often the missed-calls list is re-read.
+const MISSED_REFRESH_MS: u32 = 10_000;
+
+/// The tenant's open missed calls (repeats merged), newest first, each with a one-click
+/// callback into the softphone.
+#[function_component]
+pub fn MissedCalls() -> Html {
+    let i18n = use_i18n();
+    let (list, reload) = use_get::<Vec<MissedCallDto>>("/missed-calls".into());
+    let calling = use_state(|| None::<String>);
+    let failure = use_state(|| None::<ApiError>);
+    {
+        let reload = reload.clone();
+        use_effect_with((), move |_| {
+            let every =
+                gloo_timers::callback::Interval::new(MISSED_REFRESH_MS, move || reload.emit(()));
+            move || drop(every)
+        });
+    }
+    let call_back = {
+        let (calling, failure, reload) = (calling.clone(), failure.clone(), reload.clone());
+        Callback::from(move |(id, number): (Uuid, String)| {
+            let (calling, failure, reload) = (calling.clone(), failure.clone(), reload.clone());
+            failure.set(None);
+            spawn(async move {
+                match api::post::<_, CallbackStarted>(&format!("/missed-calls/{id}/callback"), &serde_json::json!({})).await {
+                    Ok(_) => calling.set(Some(number)),
+                    Err(e) => failure.set(Some(e)),
+                }
+                reload.emit(());
+            });
+        })
+    };
+    let body = render_load(&list, &reload, |items| {
+        if items.is_empty() {
+            return html! { <p class="muted" id="missed-empty">{ i18n.t("missed-empty") }</p> };
+        }
+        html! {
+            <ul class="missed-calls" id="missed-calls">
+                { for items.iter().map(|m| {
+                    let reason = i18n
+                        .try_t(&format!("missed-reason-{}", m.reason.replace('_', "-")))
+                        .unwrap_or_else(|| m.reason.clone());
+                    let at = m.last_at.unwrap_or(m.created_at);
+                    let onclick = {
+                        let (cb, id, number) = (call_back.clone(), m.id, m.number.clone());
+                        Callback::from(move |_: MouseEvent| cb.emit((id, number.clone())))
+                    };
+                    html! {
+                        <li data-number={m.number.clone()} data-count={m.count.to_string()}>
+                            <span class="caller">{ &m.number }</span>
+                            <span class="badge">{ reason }</span>
+                            if m.count > 1 {
+                                <span class="count">{ i18n.ta("missed-count", &[("count", m.count.into())]) }</span>
+                            }
+                            <span class="when">{ i18n.datetime(&at) }</span>
+                            <button type="button" class="secondary missed-callback" {onclick}
+                                aria-label={i18n.ta("missed-call-back-to", &[("number", m.number.clone().into())])}>
+                                { i18n.t("missed-call-back") }
+                            </button>
+                        </li>
+                    }
+                }) }
+            </ul>
+        }
+    });
+    html! {
+        <div class="missed">
+            <h3>{ i18n.t("missed-title") }</h3>
+            if let Some(n) = &*calling {
+                <p class="muted" id="missed-calling" role="status">{ i18n.ta("missed-calling", &[("number", n.clone().into())]) }</p>
+            }
+            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             { body }
         </div>
     }
