@@ -31,6 +31,37 @@ fn flow() -> serde_json::Value {
     })
 }
 
+/// A "Sales" queue (with `wrap_up_seconds`) and the menu flow, published as the default.
+async fn sales_queue_and_flow(app: &TestApp, a: &Tenant, wrap_up_seconds: u32) {
+    created::<serde_json::Value>(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(
+                &json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0,
+                           "wrap_up_seconds": wrap_up_seconds }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let f: FlowDto = created(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Main", "graph": flow(), "is_default": true }))
+            .send()
+            .await,
+    )
+    .await;
+    ok_json::<FlowDto>(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", f.id)))
+            .json(&json!({ "version": 1 }))
+            .send()
+            .await,
+    )
+    .await;
+}
+
 /// The next command satisfying `want` (others are skipped).
 async fn until(
     app: &TestApp,
@@ -97,30 +128,7 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Calls").await;
     let t = a.info.tenant.id;
-    created::<serde_json::Value>(
-        a.admin
-            .post(app.url("/api/v1/queues"))
-            .json(&json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 30 }))
-            .send()
-            .await,
-    )
-    .await;
-    let f: FlowDto = created(
-        a.admin
-            .post(app.url("/api/v1/ivr/flows"))
-            .json(&json!({ "name": "Main", "graph": flow(), "is_default": true }))
-            .send()
-            .await,
-    )
-    .await;
-    ok_json::<FlowDto>(
-        a.admin
-            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", f.id)))
-            .json(&json!({ "version": 1 }))
-            .send()
-            .await,
-    )
-    .await;
+    sales_queue_and_flow(&app, &a, 30).await;
     // A is ready first, then C, then B: longest idle would pick A, then C.
     let (ua, ca) = agent(&app, &a, "alice", "2001").await;
     ready(&app, &ca).await;
@@ -658,30 +666,7 @@ async fn repeat_missed_calls_merge_and_one_click_callback_reaches_the_softphone(
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Callbacks").await;
     let t = a.info.tenant.id;
-    created::<serde_json::Value>(
-        a.admin
-            .post(app.url("/api/v1/queues"))
-            .json(&json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }))
-            .send()
-            .await,
-    )
-    .await;
-    let f: FlowDto = created(
-        a.admin
-            .post(app.url("/api/v1/ivr/flows"))
-            .json(&json!({ "name": "Main", "graph": flow(), "is_default": true }))
-            .send()
-            .await,
-    )
-    .await;
-    ok_json::<FlowDto>(
-        a.admin
-            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", f.id)))
-            .json(&json!({ "version": 1 }))
-            .send()
-            .await,
-    )
-    .await;
+    sales_queue_and_flow(&app, &a, 0).await;
     let (ua, ca) = agent(&app, &a, "dana", "2101").await;
     let (_ub, cb) = agent(&app, &a, "emil", "2102").await;
     let gw = format!("gw-test-{}", Uuid::new_v4().simple());
