@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 
@@ -276,8 +277,16 @@ impl Browser {
         let mut now = String::new();
         for _ in 0..3 {
             let el = self.wait(css).await?;
-            el.send_keys(SELECT_ALL_DELETE).await?;
-            el.send_keys(value).await?;
+            let typed = async {
+                el.send_keys(SELECT_ALL_DELETE).await?;
+                el.send_keys(value).await
+            };
+            match typed.await {
+                Ok(()) => {}
+                // Re-rendered while typing: find it again and type again.
+                Err(e) if is_stale(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
             now = self.value(css).await?;
             if now == value {
@@ -287,21 +296,31 @@ impl Browser {
         bail!("`{css}` holds {now:?} after typing {value:?}")
     }
 
+    /// Clicks the element at `css`; an element the app re-rendered between finding and
+    /// clicking ("stale element") is found again.
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.wait(css).await?.click().await?;
-        Ok(())
+        let mut tries = 0;
+        loop {
+            let r = self.wait(css).await?.click().await;
+            match r {
+                Ok(()) => return Ok(()),
+                Err(e) if is_stale(&e) && tries < 5 => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
-    /// Picks the `<option>` of the select at `css` whose visible text contains `label`.
+    /// Picks the `<option>` of the select at `css` whose visible text contains `label` (the
+    /// select is found again when the app re-renders it meanwhile).
     pub async fn choose(&self, css: &str, label: &str) -> Result<()> {
-        let select = self.wait(css).await?;
         let deadline = Instant::now() + STEP_TIMEOUT;
         loop {
-            for opt in select.find_all(Locator::Css("option")).await? {
-                if opt.text().await?.contains(label) {
-                    opt.click().await?;
-                    return Ok(());
-                }
+            match self.try_choose(css, label).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) if is_stale(&e) => {}
+                Err(e) => return Err(e.into()),
             }
             if Instant::now() > deadline {
                 bail!("`{css}` has no option containing {label:?}");
@@ -310,14 +329,30 @@ impl Browser {
         }
     }
 
+    async fn try_choose(&self, css: &str, label: &str) -> Result<bool, CmdError> {
+        let Ok(select) = self.wait(css).await else {
+            return Ok(false);
+        };
+        for opt in select.find_all(Locator::Css("option")).await? {
+            if opt.text().await?.contains(label) {
+                opt.click().await?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The value of an input (what the user typed).
     pub async fn value(&self, css: &str) -> Result<String> {
-        Ok(self
-            .wait(css)
-            .await?
-            .prop("value")
-            .await?
-            .unwrap_or_default())
+        let mut tries = 0;
+        loop {
+            match self.wait(css).await?.prop("value").await {
+                Ok(v) => return Ok(v.unwrap_or_default()),
+                Err(e) if is_stale(&e) && tries < 5 => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Runs JavaScript in the page; a returned promise is awaited.
@@ -338,6 +373,11 @@ impl Browser {
         let _ = self.client.clone().close().await;
         drop(self.driver);
     }
+}
+
+/// Whether WebDriver said the element is gone from the page (re-rendered since found).
+fn is_stale(e: &CmdError) -> bool {
+    e.to_string().to_lowercase().contains("stale element")
 }
 
 /// Runs a browser test body; on failure saves `tests/artifacts/<name>.png` and `.html`,
