@@ -329,6 +329,15 @@ pub fn builtin_permissions(key: &str) -> Vec<String> {
     keys.into_iter().map(String::from).collect()
 }
 
+/// What a role grants: a built-in role's permissions come from code (so a new permission
+/// reaches it), a custom role's from its row.
+pub fn role_permissions(builtin_key: Option<&str>, custom: Vec<String>) -> Vec<String> {
+    match builtin_key {
+        Some(key) => builtin_permissions(key),
+        None => custom,
+    }
+}
+
 /// A verified caller inside one tenant, holding the open tenant-scoped transaction.
 pub struct TenantCtx {
     tenant: TenantRef,
@@ -550,9 +559,7 @@ async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiRe
     if !active {
         return Err(ApiError::Unauthenticated);
     }
-    let permissions = builtin
-        .map(|k| builtin_permissions(&k))
-        .unwrap_or(custom)
+    let permissions = role_permissions(builtin.as_deref(), custom)
         .into_iter()
         .collect();
     Ok(TenantCtx {
@@ -591,9 +598,7 @@ async fn from_api_key(
     .fetch_optional(&mut *tx)
     .await?;
     let (id, name, builtin, custom) = key.ok_or(ApiError::Unauthenticated)?;
-    let permissions = builtin
-        .map(|k| builtin_permissions(&k))
-        .unwrap_or(custom)
+    let permissions = role_permissions(builtin.as_deref(), custom)
         .into_iter()
         .collect();
     Ok(TenantCtx {

@@ -3,6 +3,8 @@
 //! customer had called), and the answered call is bridged into the softphone. The agent is
 //! taken out of the ACD's rotation (not ready, reason `callback`) while the callback lasts and
 //! put back afterwards. A callback nobody answers reopens the missed call (one more attempt).
+//! The request (`routes::calls::callback`) claims the entry in its own tenant transaction;
+//! this module does what follows in Redis and at the gateway.
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -44,25 +46,19 @@ pub async fn current(state: &AppState, tenant: Uuid, agent: Uuid) -> anyhow::Res
     Ok(leg.and_then(|l| l.parse().ok()))
 }
 
-/// Starts calling back the missed call `missed` for `agent`. The caller has checked the
-/// permission; this checks the softphone, the agent's availability and the entry.
-pub async fn start(state: &AppState, tenant: Uuid, agent: Uuid, missed: Uuid) -> ApiResult<Uuid> {
-    let already = || ApiError::Conflict {
-        code: "already_handled",
-        detail: "someone has already called this number back".into(),
+/// An agent checked free to call back (their softphone is connected, no call or callback in
+/// progress), from [`preflight`].
+pub struct Ready {
+    soft: crate::softphone::SoftLeg,
+    was_ready: bool,
+}
+
+/// Checks that `agent` can make a callback now.
+pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult<Ready> {
+    let busy = |detail: &str| ApiError::Conflict {
+        code: "agent_busy",
+        detail: detail.into(),
     };
-    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
-    let open: Option<bool> =
-        sqlx::query_scalar("SELECT handled_at IS NULL FROM missed_calls WHERE id = $1")
-            .bind(missed)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    match open {
-        None => return Err(ApiError::NotFound),
-        Some(false) => return Err(already()),
-        Some(true) => {}
-    }
     let Some(soft) = crate::softphone::current(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?
@@ -77,77 +73,78 @@ pub async fn start(state: &AppState, tenant: Uuid, agent: Uuid, missed: Uuid) ->
         .map_err(ApiError::internal)?
         .is_some()
     {
-        return Err(ApiError::Conflict {
-            code: "agent_busy",
-            detail: "finish the current callback first".into(),
-        });
+        return Err(busy("finish the current callback first"));
     }
     let acd = crate::dispatch::agent_acd_state(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?;
     if matches!(acd.as_str(), "ringing" | "on_call") {
-        return Err(ApiError::Conflict {
-            code: "agent_busy",
-            detail: "finish the current call first".into(),
-        });
+        return Err(busy("finish the current call first"));
     }
-    let leg = Uuid::new_v4();
-    // Claim the entry: one agent calls back, the list shows it handled.
-    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
-    let row: Option<(String, String)> = sqlx::query_as(
-        "UPDATE missed_calls SET handled_at = now(), handled_by = $2, callback_call_id = $3,
-                attempts = attempts + 1
-          WHERE id = $1 AND handled_at IS NULL RETURNING number, did",
-    )
-    .bind(missed)
-    .bind(agent)
-    .bind(leg)
-    .fetch_optional(&mut *tx)
-    .await?;
-    // Someone else claimed it meanwhile.
-    let Some((number, did)) = row else {
-        return Err(already());
-    };
-    tx.commit().await?;
-    let was_ready = acd == "ready";
-    if was_ready {
+    Ok(Ready {
+        soft,
+        was_ready: acd == "ready",
+    })
+}
+
+/// What to dial for a claimed missed-calls entry.
+pub struct Claimed<'a> {
+    pub missed: Uuid,
+    /// The outbound leg's call id.
+    pub leg: Uuid,
+    /// The customer's number.
+    pub number: &'a str,
+    /// The number they had called (shown to them as the caller).
+    pub did: &'a str,
+}
+
+/// Dials the customer of an entry the request has claimed (its transaction committed): the
+/// agent leaves the ACD's rotation, the gateway of their softphone places the call.
+pub async fn dial(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+    ready: Ready,
+    c: Claimed<'_>,
+) -> ApiResult<()> {
+    if ready.was_ready {
         crate::dispatch::agent_state(state, tenant, agent, "not_ready", "callback").await?;
     }
     let rec = Callback {
         agent,
-        missed,
-        gateway_id: soft.gateway_id.clone(),
+        missed: c.missed,
+        gateway_id: ready.soft.gateway_id.clone(),
         answered: false,
-        was_ready,
+        was_ready: ready.was_ready,
     };
     let mut r = state.redis();
     let json =
         serde_json::to_string(&rec).map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
-    let _: () = r.set_ex(key(tenant, leg), json, TTL_SECS).await?;
+    let _: () = r.set_ex(key(tenant, c.leg), json, TTL_SECS).await?;
     let _: () = r
-        .set_ex(agent_key(tenant, agent), leg.to_string(), TTL_SECS)
+        .set_ex(agent_key(tenant, agent), c.leg.to_string(), TTL_SECS)
         .await?;
     let cdr = crate::cdr::OutboundLeg {
-        leg,
+        leg: c.leg,
         parent: None,
-        caller: &did,
-        callee: &number,
+        caller: c.did,
+        callee: c.number,
         agent: Some(agent),
-        gateway_id: &soft.gateway_id,
+        gateway_id: &ready.soft.gateway_id,
     };
     crate::cdr::outbound_leg(state, tenant, cdr)
         .await
         .map_err(ApiError::internal)?;
     let cmd = GatewayCommand::Originate {
-        call_id: leg,
+        call_id: c.leg,
         tenant_id: tenant,
-        caller: did,
-        callee: number,
+        caller: c.did.to_string(),
+        callee: c.number.to_string(),
     };
-    command(state, &soft.gateway_id, &cmd)
+    command(state, &ready.soft.gateway_id, &cmd)
         .await
         .map_err(ApiError::internal)?;
-    Ok(leg)
+    Ok(())
 }
 
 /// Hangs up the agent's callback leg (their hang-up button).

@@ -1,10 +1,11 @@
 //! Call detail records (`cdrs`, `cdr_events`; tenant migration 0012), kept from what the
 //! backend already sees: the gateways' events (arrival, answer, hang-up) and the ACD's
 //! (queued, offered, connected, transferred, abandoned, completed), plus the agent's own
-//! actions (hold, wrap-up). **Every write is idempotent** — an upsert keyed by the call id that
-//! only fills what is still empty (first time wins) or moves forward — so a gateway event
-//! delivered twice after a backend crash changes nothing, and a CDR exists as soon as the call
-//! is known to any backend process.
+//! actions (hold, wrap-up). **What a gateway event writes is idempotent** — insert-if-absent
+//! keyed by the call id, columns filled with `coalesce` (first time wins), the `ended` timeline
+//! row only once — so an event delivered twice after a backend crash changes nothing. ACD
+//! events (transfer counts, offers) come from one atomic ACD step each and are not
+//! redelivered.
 
 use crate::{db, state::AppState};
 use hotline_wire::gateway::{GatewayEvent, HangupCause};
@@ -98,7 +99,9 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
             .execute(&mut *t)
             .await?;
             sqlx::query(
-                "INSERT INTO cdr_events (call_id, at, kind, details) VALUES ($1, $2, 'ended', $3)",
+                "INSERT INTO cdr_events (call_id, at, kind, details)
+                 SELECT $1, $2, 'ended', $3
+                  WHERE NOT EXISTS (SELECT 1 FROM cdr_events WHERE call_id = $1 AND kind = 'ended')",
             )
             .bind(call_id)
             .bind(at)
@@ -167,7 +170,7 @@ pub async fn queued(
     .bind(serde_json::to_value(vars)?)
     .execute(&mut *t)
     .await?;
-    event(
+    timeline(
         &mut t,
         call,
         "queued",
@@ -179,13 +182,14 @@ pub async fn queued(
     Ok(())
 }
 
-async fn event(
-    t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+/// Appends a step to a call's timeline, in the caller's transaction.
+pub async fn timeline(
+    conn: &mut sqlx::PgConnection,
     call: Uuid,
     kind: &str,
     agent: Option<Uuid>,
     details: serde_json::Value,
-) -> anyhow::Result<()> {
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO cdr_events (call_id, kind, agent_id, details) VALUES ($1, $2, $3, $4)",
     )
@@ -193,7 +197,7 @@ async fn event(
     .bind(kind)
     .bind(agent)
     .bind(details)
-    .execute(&mut **t)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -250,7 +254,7 @@ pub async fn acd_event(
     if ev.ev == "abandoned" {
         details.insert("waited_ms".into(), ev.waited_ms.into());
     }
-    event(&mut t, call, &ev.ev, agent, details.into()).await?;
+    timeline(&mut t, call, &ev.ev, agent, details.into()).await?;
     t.commit().await?;
     Ok(())
 }
@@ -282,11 +286,10 @@ pub async fn action(
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
     let mut t = tx(state, tenant).await?;
-    event(&mut t, call, kind, Some(agent), details).await?;
+    timeline(&mut t, call, kind, Some(agent), details).await?;
     t.commit().await?;
     Ok(())
 }
 
-/// When the agent's wrap-up may still be written: while the call is theirs (connected now or
-/// last), and for a day after it ended.
-pub const WRAPUP_WINDOW_HOURS: i64 = 24;
+/// How long after a call ended its agents may still write their wrap-up.
+pub const WRAPUP_WINDOW_HOURS: i32 = 24;

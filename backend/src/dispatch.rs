@@ -69,7 +69,12 @@ pub async fn acd(state: &AppState, tenant: Uuid, op: Op) -> Result<(), AcdError>
     Ok(())
 }
 
-async fn gateway_of(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<Option<String>> {
+/// The gateway holding a call.
+pub async fn gateway_of(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+) -> anyhow::Result<Option<String>> {
     Ok(ivr::load(state, tenant, call).await?.map(|c| c.gateway_id))
 }
 
@@ -109,6 +114,23 @@ pub async fn agent_acd_state(state: &AppState, tenant: Uuid, user: Uuid) -> anyh
         .and_then(|s| serde_json::from_str::<hotline_acd::AgentRec>(&s).ok())
         .map(|a| a.state)
         .unwrap_or_else(|| "logged_out".into()))
+}
+
+/// Every agent's state in the ACD, in one read (agents the ACD does not know are absent).
+pub async fn agent_acd_states(
+    state: &AppState,
+    tenant: Uuid,
+) -> anyhow::Result<std::collections::HashMap<Uuid, String>> {
+    let mut r = state.redis();
+    let all: std::collections::HashMap<String, String> =
+        r.hgetall(ivr::acd_keys(tenant).agents).await?;
+    Ok(all
+        .into_iter()
+        .filter_map(|(id, raw)| {
+            let rec = serde_json::from_str::<hotline_acd::AgentRec>(&raw).ok()?;
+            Some((id.parse().ok()?, rec.state))
+        })
+        .collect())
 }
 
 /// The call the agent is connected to, if any.
@@ -171,13 +193,15 @@ pub async fn bridge_agent(
     Ok(true)
 }
 
-/// The gateway holding a call.
-pub async fn call_gateway(
-    state: &AppState,
-    tenant: Uuid,
-    call: Uuid,
-) -> anyhow::Result<Option<String>> {
-    gateway_of(state, tenant, call).await
+/// Takes the caller off their agent (the bridge is cut both ways) and plays music: hold, and
+/// a transferred call waiting for its next agent.
+pub async fn park_caller(state: &AppState, gw: &str, call: Uuid) -> anyhow::Result<()> {
+    command(state, gw, &GatewayCommand::Unbridge { call_id: call }).await?;
+    let moh = GatewayCommand::MusicOnHold {
+        call_id: call,
+        prompt: "moh".into(),
+    };
+    command(state, gw, &moh).await
 }
 
 /// Acts on ACD events (ring the agent, bridge, hang up the other leg).
@@ -283,12 +307,7 @@ pub fn on_acd_events(
                     let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
                     let _: () = r.del(leg_of_key(tenant, call)).await?;
                     let _: () = r.del(held_key(tenant, call)).await?;
-                    command(state, &gw, &GatewayCommand::Unbridge { call_id: call }).await?;
-                    let moh = GatewayCommand::MusicOnHold {
-                        call_id: call,
-                        prompt: "moh".into(),
-                    };
-                    command(state, &gw, &moh).await?;
+                    park_caller(state, &gw, call).await?;
                     if let Some(a) = agent {
                         agent_events::publish(
                             state,

@@ -609,11 +609,9 @@ async fn supervisors(conn: &mut PgConnection, team: Option<Uuid>) -> ApiResult<V
     let all: Vec<(Uuid, Option<Uuid>)> = rows
         .into_iter()
         .filter(|(_, _, builtin, granted)| {
-            let granted = match builtin {
-                Some(key) => auth::builtin_permissions(key),
-                None => granted.clone(),
-            };
-            granted.iter().any(|p| p == perms::SUPERVISE)
+            auth::role_permissions(builtin.as_deref(), granted.clone())
+                .iter()
+                .any(|p| p == perms::SUPERVISE)
         })
         .map(|(id, team, _, _)| (id, team))
         .collect();

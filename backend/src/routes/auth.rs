@@ -109,9 +109,7 @@ pub async fn session_info(
             .bind(user.role_id)
             .fetch_one(&mut *conn)
             .await?;
-    let permissions = builtin
-        .map(|k| auth::builtin_permissions(&k))
-        .unwrap_or(custom);
+    let permissions = auth::role_permissions(builtin.as_deref(), custom);
     Ok(SessionInfo {
         user,
         tenant: tenant.summary(),

@@ -6,7 +6,6 @@ use crate::{
     auth::TenantCtx,
     dispatch,
     error::{ApiError, ApiResult, Json},
-    ivr::command,
     routes::paging,
     state::AppState,
     validate::Check,
@@ -24,7 +23,6 @@ use hotline_wire::{
         AgentEvent, CallbackStarted, CdrDetailDto, CdrDto, CdrEventDto, CdrQuery, DirectoryAgent,
         DirectoryQueue, TransferDirectory, TransferRequest, WrapUpRequest,
     },
-    gateway::GatewayCommand,
     permissions as perms,
 };
 use redis::AsyncCommands;
@@ -59,7 +57,7 @@ async fn my_connected_call(
             detail: "this call is not connected to you".into(),
         });
     }
-    let gw = dispatch::call_gateway(state, tenant, call_id)
+    let gw = dispatch::gateway_of(state, tenant, call_id)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::Conflict {
@@ -80,33 +78,42 @@ pub async fn hold(
 ) -> ApiResult<StatusCode> {
     let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
     let mut r = state.redis();
-    let fresh: bool = r
-        .set_nx(dispatch::held_key(tenant, call_id), user.to_string())
+    // Marked held atomically (one SET NX EX), so two clicks never park the caller twice.
+    let fresh: Option<String> = redis::cmd("SET")
+        .arg(dispatch::held_key(tenant, call_id))
+        .arg(user.to_string())
+        .arg("NX")
+        .arg("EX")
+        .arg(86_400)
+        .query_async(&mut r)
         .await?;
-    if !fresh {
+    if fresh.is_none() {
         return Err(ApiError::Conflict {
             code: "already_held",
             detail: "the call is already on hold".into(),
         });
     }
-    let _: bool = r
-        .expire(dispatch::held_key(tenant, call_id), 86_400)
-        .await?;
-    let go = async {
-        command(&state, &gw, &GatewayCommand::Unbridge { call_id }).await?;
-        let moh = GatewayCommand::MusicOnHold {
-            call_id,
-            prompt: "moh".into(),
-        };
-        command(&state, &gw, &moh).await?;
-        crate::cdr::action(&state, tenant, call_id, "held", user, serde_json::json!({})).await
-    };
-    go.await.map_err(ApiError::internal)?;
-    let ev = AgentEvent::Held {
-        call_id,
-        held: true,
-    };
-    crate::routes::agent_events::publish(&state, tenant, user, &ev).await;
+    if let Err(e) = dispatch::park_caller(&state, &gw, call_id).await {
+        let _: redis::RedisResult<i64> = r.del(dispatch::held_key(tenant, call_id)).await;
+        return Err(ApiError::internal(e));
+    }
+    hold_changed(&state, tenant, user, call_id, true).await
+}
+
+/// The timeline row and the desktop's event after hold or resume.
+async fn hold_changed(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    call_id: Uuid,
+    held: bool,
+) -> ApiResult<StatusCode> {
+    let kind = if held { "held" } else { "unheld" };
+    crate::cdr::action(state, tenant, call_id, kind, user, serde_json::json!({}))
+        .await
+        .map_err(ApiError::internal)?;
+    let ev = AgentEvent::Held { call_id, held };
+    crate::routes::agent_events::publish(state, tenant, user, &ev).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,27 +135,15 @@ pub async fn unhold(
             detail: "the call is not on hold".into(),
         });
     }
-    let go = async {
-        if !dispatch::bridge_agent(&state, tenant, call_id, &gw).await? {
-            anyhow::bail!("the agent has no leg to bridge the call to");
-        }
-        crate::cdr::action(
-            &state,
-            tenant,
-            call_id,
-            "unheld",
-            user,
-            serde_json::json!({}),
-        )
+    if !dispatch::bridge_agent(&state, tenant, call_id, &gw)
         .await
-    };
-    go.await.map_err(ApiError::internal)?;
-    let ev = AgentEvent::Held {
-        call_id,
-        held: false,
-    };
-    crate::routes::agent_events::publish(&state, tenant, user, &ev).await;
-    Ok(StatusCode::NO_CONTENT)
+        .map_err(ApiError::internal)?
+    {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "the agent has no leg to bridge the call to"
+        )));
+    }
+    hold_changed(&state, tenant, user, call_id, false).await
 }
 
 #[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/transfer", tag = "agent",
@@ -248,10 +243,11 @@ pub async fn wrapup(
           WHERE c.call_id = $1
             AND (c.agent_id = $2 OR EXISTS (SELECT 1 FROM cdr_events e WHERE e.call_id = $1
                                               AND e.agent_id = $2 AND e.kind = 'connected'))
-            AND (c.ended_at IS NULL OR c.ended_at > now() - interval '24 hours')",
+            AND (c.ended_at IS NULL OR c.ended_at > now() - make_interval(hours => $3))",
     )
     .bind(call_id)
     .bind(user)
+    .bind(crate::cdr::WRAPUP_WINDOW_HOURS)
     .fetch_optional(ctx.db())
     .await?;
     let Some(last_agent) = handled else {
@@ -265,13 +261,13 @@ pub async fn wrapup(
             .execute(ctx.db())
             .await?;
     }
-    sqlx::query(
-        "INSERT INTO cdr_events (call_id, kind, agent_id, details) VALUES ($1, 'wrapped_up', $2, $3)",
+    crate::cdr::timeline(
+        ctx.db(),
+        call_id,
+        "wrapped_up",
+        Some(user),
+        serde_json::json!({ "disposition": body.disposition.trim(), "notes": body.notes }),
     )
-    .bind(call_id)
-    .bind(user)
-    .bind(serde_json::json!({ "disposition": body.disposition.trim(), "notes": body.notes }))
-    .execute(ctx.db())
     .await?;
     ctx.audit(
         "call.wrapup",
@@ -299,14 +295,57 @@ pub async fn wrapup(
         (status = 404, body = hotline_wire::api::Problem), (status = 409, body = hotline_wire::api::Problem)))]
 pub async fn callback(
     State(state): State<AppState>,
-    ctx: TenantCtx,
+    mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
 ) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
     ctx.require(perms::AGENT_STATE)?;
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;
+    let already = || ApiError::Conflict {
+        code: "already_handled",
+        detail: "someone has already called this number back".into(),
+    };
+    let open: Option<bool> =
+        sqlx::query_scalar("SELECT handled_at IS NULL FROM missed_calls WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ctx.db())
+            .await?;
+    match open {
+        None => return Err(ApiError::NotFound),
+        Some(false) => return Err(already()),
+        Some(true) => {}
+    }
+    let ready = crate::callback::preflight(&state, tenant, user).await?;
+    // Claim the entry: one agent calls back, the list shows it handled.
+    let leg = Uuid::new_v4();
+    let claimed: Option<(String, String)> = sqlx::query_as(
+        "UPDATE missed_calls SET handled_at = now(), handled_by = $2, callback_call_id = $3,
+                attempts = attempts + 1
+          WHERE id = $1 AND handled_at IS NULL RETURNING number, did",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(leg)
+    .fetch_optional(ctx.db())
+    .await?;
+    let Some((number, did)) = claimed else {
+        return Err(already());
+    };
+    ctx.audit(
+        "missed_call.callback",
+        Some("missed_call"),
+        Some(id.to_string()),
+        serde_json::json!({ "number": number, "call_id": leg }),
+    )
+    .await?;
     ctx.commit().await?;
-    let leg = crate::callback::start(&state, tenant, user, id).await?;
+    let c = crate::callback::Claimed {
+        missed: id,
+        leg,
+        number: &number,
+        did: &did,
+    };
+    crate::callback::dial(&state, tenant, user, ready, c).await?;
     Ok((StatusCode::CREATED, Json(CallbackStarted { call_id: leg })))
 }
 
@@ -328,11 +367,11 @@ pub async fn directory(
         id: Uuid,
         name: String,
         extension: Option<String>,
-        role_key: String,
+        role_key: Option<String>,
         role_perms: Vec<String>,
     }
     let people: Vec<Person> = sqlx::query_as(
-        "SELECT u.id, u.name, u.extension, coalesce(r.builtin_key, '') AS role_key,
+        "SELECT u.id, u.name, u.extension, r.builtin_key AS role_key,
                 r.permissions AS role_perms
            FROM users u JOIN roles r ON r.id = u.role_id
           WHERE u.active ORDER BY lower(u.name)",
@@ -341,6 +380,9 @@ pub async fn directory(
     .await?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
+    let live = dispatch::agent_acd_states(&state, tenant)
+        .await
+        .map_err(ApiError::internal)?;
     let mut agents = vec![];
     for Person {
         id,
@@ -350,21 +392,20 @@ pub async fn directory(
         role_perms,
     } in people
     {
-        let takes_calls = crate::auth::builtin_permissions(&role_key)
+        let takes_calls = crate::auth::role_permissions(role_key.as_deref(), role_perms)
             .iter()
-            .chain(role_perms.iter())
             .any(|p| p == perms::AGENT_STATE);
         if !takes_calls || Some(id) == me {
             continue;
         }
-        let state = dispatch::agent_acd_state(&state, tenant, id)
-            .await
-            .map_err(ApiError::internal)?;
         agents.push(DirectoryAgent {
             id,
             name,
             extension,
-            state,
+            state: live
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| "logged_out".into()),
         });
     }
     Ok(Json(TransferDirectory {

@@ -831,13 +831,14 @@ pub async fn search(
     let terms: Vec<String> = terms.into_iter().take(8).collect();
     let tenant = ctx.tenant().id;
     let (mut known, mut lang) = word_cache::get(tenant, &terms);
+    // The language comes back with the words' lookup; without it, look them all up again.
     let misses: Vec<String> = terms
         .iter()
-        .filter(|t| !known.contains_key(*t))
+        .filter(|t| lang.is_none() || !known.contains_key(*t))
         .cloned()
         .collect();
-    if !misses.is_empty() || lang.is_none() {
-        let looked_up: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    if !misses.is_empty() {
+        let looked_up: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT t.word,
                     CASE WHEN NOT EXISTS (SELECT 1 FROM kb_words k WHERE k.word = t.word) THEN
                         (SELECT n.word FROM (SELECT word FROM kb_words
@@ -845,10 +846,7 @@ pub async fn search(
                           WHERE public.similarity(n.word, t.word) >= 0.2)
                     END,
                     (SELECT value->>'language' FROM settings WHERE key = 'kb')
-               FROM unnest($1::text[]) WITH ORDINALITY t(word, i)
-              UNION ALL
-             SELECT NULL, NULL, (SELECT value->>'language' FROM settings WHERE key = 'kb')
-              WHERE cardinality($1::text[]) = 0",
+               FROM unnest($1::text[]) t(word)",
         )
         .bind(&misses)
         .fetch_all(ctx.db())
@@ -857,9 +855,7 @@ pub async fn search(
         let mut language = None;
         for (t, near, l) in looked_up {
             language = language.or(l);
-            if let Some(t) = t {
-                found.push((t, near));
-            }
+            found.push((t, near));
         }
         let language = language.unwrap_or_else(|| "simple".into());
         word_cache::put(tenant, &found, &language);

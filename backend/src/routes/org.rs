@@ -686,10 +686,7 @@ struct RoleRow {
 
 fn role(r: RoleRow) -> RoleDto {
     let builtin = r.builtin_key.is_some();
-    let permissions = match &r.builtin_key {
-        Some(k) => crate::auth::builtin_permissions(k),
-        None => r.permissions,
-    };
+    let permissions = crate::auth::role_permissions(r.builtin_key.as_deref(), r.permissions);
     RoleDto {
         id: r.id,
         name: r.name,
