@@ -316,6 +316,7 @@ pub fn builtin_permissions(key: &str) -> Vec<String> {
             perms::TICKETS_WORK,
             perms::TICKETS_ADMIN,
             perms::RECORDINGS_READ,
+            perms::CAMPAIGNS_WRITE,
         ],
         "agent" => vec![
             perms::AGENT_STATE,

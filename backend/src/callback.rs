@@ -5,6 +5,10 @@
 //! put back afterwards. A callback nobody answers reopens the missed call (one more attempt).
 //! The request (`routes::calls::callback`) claims the entry in its own tenant transaction;
 //! this module does what follows in Redis and at the gateway.
+//!
+//! Click-to-call (`routes::calls::click_to_call`, from a number shown in the SPA or from the
+//! tenant's own software with an API key) is the same call without a missed-calls entry:
+//! the agent's softphone is the leg that is already up, the customer is dialled and bridged.
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -22,7 +26,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Callback {
     agent: Uuid,
-    missed: Uuid,
+    /// The missed-calls entry called back; none for click-to-call.
+    #[serde(default)]
+    missed: Option<Uuid>,
     gateway_id: String,
     answered: bool,
     /// The agent was Ready before: they are made Ready again afterwards.
@@ -89,7 +95,8 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
 
 /// What to dial for a claimed missed-calls entry.
 pub struct Claimed<'a> {
-    pub missed: Uuid,
+    /// The entry claimed; `None` for a click-to-call.
+    pub missed: Option<Uuid>,
     /// The outbound leg's call id.
     pub leg: Uuid,
     /// The customer's number.
@@ -211,7 +218,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
     }
     let _: () = r.del(key(tenant, leg)).await?;
     let _: () = r.del(agent_key(tenant, rec.agent)).await?;
-    if !rec.answered {
+    if let (false, Some(missed)) = (rec.answered, rec.missed) {
         let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
         // Reopen unless the number missed again meanwhile (then that entry stands).
         sqlx::query(
@@ -220,7 +227,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
                 AND NOT EXISTS (SELECT 1 FROM missed_calls o
                                  WHERE o.number = m.number AND o.handled_at IS NULL)",
         )
-        .bind(rec.missed)
+        .bind(missed)
         .bind(leg)
         .execute(&mut *tx)
         .await?;

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod call_events;
 pub mod callback;
+pub mod campaigns;
 pub mod cdr;
 pub mod config;
 pub mod crm_import;

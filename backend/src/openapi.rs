@@ -1,8 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
 use crate::routes::{
-    self, agent, agent_events, api_keys, audit, calls, crm, health, ivr, kb, notifications, org,
-    platform, prompts, recordings, sso, tickets, users,
+    self, agent, agent_events, api_keys, audit, calls, campaigns, crm, health, ivr, kb,
+    notifications, org, platform, prompts, recordings, sso, tickets, users,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -25,6 +25,7 @@ use utoipa::OpenApi;
         agent_events::hangup,
         calls::directory,
         calls::callback,
+        calls::click_to_call,
         calls::hold,
         calls::unhold,
         calls::transfer,
@@ -182,6 +183,23 @@ use utoipa::OpenApi;
         crm::export_csv,
         crm::import_job,
         crm::import_jobs,
+        campaigns::list,
+        campaigns::get_one,
+        campaigns::create,
+        campaigns::update,
+        campaigns::remove,
+        campaigns::start,
+        campaigns::pause,
+        campaigns::stop,
+        campaigns::contacts,
+        campaigns::add_contacts,
+        campaigns::import_contacts,
+        campaigns::results,
+        campaigns::export,
+        campaigns::blocklist,
+        campaigns::block,
+        campaigns::import_blocklist,
+        campaigns::unblock,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
 )]

@@ -24,6 +24,7 @@ nav-audit = Audit jurnalı
 nav-sso = Vahid giriş
 nav-tenants = Müştərilər
 nav-ivr = IVR (səsli menyu)
+nav-campaigns = Kampaniyalar
 nav-tickets = Müraciətlər
 nav-kb = Bilik bazası
 nav-customer-template = Müştəri şablonu

@@ -24,6 +24,7 @@ nav-audit = Dziennik zdarzeń
 nav-sso = Logowanie jednokrotne
 nav-tenants = Klienci
 nav-ivr = IVR
+nav-campaigns = Kampanie
 nav-tickets = Zgłoszenia
 nav-kb = Baza wiedzy
 nav-customer-template = Szablon klienta

@@ -24,6 +24,7 @@ nav-audit = Журнал действий
 nav-sso = Единый вход
 nav-tenants = Клиенты
 nav-ivr = IVR
+nav-campaigns = Кампании
 nav-tickets = Заявки
 nav-kb = База знаний
 nav-customer-template = Шаблон клиента

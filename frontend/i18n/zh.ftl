@@ -24,6 +24,7 @@ nav-audit = 审计日志
 nav-sso = 单点登录
 nav-tenants = 租户
 nav-ivr = 语音导航
+nav-campaigns = 外呼活动
 nav-tickets = 工单
 nav-kb = 知识库
 nav-customer-template = 客户模板

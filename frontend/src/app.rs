@@ -58,6 +58,8 @@ pub enum Route {
     /// `id` is `new` for a new flow.
     #[at("/admin/ivr/flows/:id")]
     IvrFlow { id: String },
+    #[at("/admin/campaigns")]
+    Campaigns,
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
@@ -149,6 +151,7 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::CustomerTemplate => Some(&[perm::CRM_ADMIN]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
+        Route::Campaigns => Some(&[perm::CAMPAIGNS_WRITE]),
     }
 }
 
@@ -380,6 +383,7 @@ fn Guarded(p: &GuardedProps) -> Html {
             let key = id.clone();
             html! { <pages::ivr::FlowEditorPage key={key} {id} /> }
         }
+        Route::Campaigns => html! { <pages::campaigns::CampaignsPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -522,6 +526,11 @@ fn nav_items() -> Vec<NavItem> {
             route: Route::Ivr,
             key: "nav-ivr",
             perm: perm::IVR_WRITE,
+        },
+        NavItem {
+            route: Route::Campaigns,
+            key: "nav-campaigns",
+            perm: perm::CAMPAIGNS_WRITE,
         },
         NavItem {
             route: Route::Audit,

@@ -304,6 +304,7 @@ impl Core {
                 .http_addr
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
+            events_stream: self.cfg.events_stream.clone(),
         };
         let mut con = self.redis.clone();
         let ttl = (self.cfg.heartbeat.as_secs() as i64 * 3).max(3);
@@ -757,10 +758,17 @@ impl Core {
             });
             return;
         }
+        let prompts = self.prompts.clone();
         tokio::spawn(async move {
             let blocked = store::is_blacklisted(&mut con, tenant_id, Direction::Outbound, &callee)
                 .await
                 .map_err(|e| e.to_string());
+            // The call may play the tenant's own prompts once answered (dialer campaigns).
+            if matches!(blocked, Ok(false)) {
+                if let Err(e) = store::refresh_prompts(&mut con, &prompts, tenant_id).await {
+                    tracing::warn!(%tenant_id, error = %e, "tenant prompts not refreshed: the cached ones play");
+                }
+            }
             let _ = ctrl.send(Ctrl::Originate {
                 cmd,
                 blocked,

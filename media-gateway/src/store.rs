@@ -254,6 +254,7 @@ pub async fn heartbeat(
         ("draining", hb.draining.to_string()),
         ("at", hb.at.to_rfc3339()),
         ("http", hb.http.clone()),
+        ("events", hb.events_stream.clone()),
     ];
     let _: () = redis::pipe()
         .hset_multiple(&key, &fields)

@@ -35,6 +35,56 @@ impl Drop for Proc {
     }
 }
 
+/// A real gateway started for one test; killed when dropped.
+pub struct TestGateway {
+    pub proc: Proc,
+    /// Its id (its command stream is `gw:<id>:cmd`).
+    pub id: String,
+    /// Its SIP address, `127.0.0.1:<port>`.
+    pub addr: String,
+}
+
+/// Starts the gateway binary on a free loopback SIP port with 40 RTP ports from `rtp_base`,
+/// publishing to `events_stream`; recordings and prompts under `work`, its log in
+/// `work/gateway.log`; `extra` adds settings (e.g. `HOTLINE_GW_TRUNK`). Waits until it listens.
+pub fn start_gateway(
+    work: &Path,
+    redis_url: &str,
+    events_stream: &str,
+    rtp_base: u16,
+    extra: &[(&str, String)],
+) -> TestGateway {
+    let port = free_port();
+    let id = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+    let mut cmd = Command::new(gateway_binary());
+    cmd.env("HOTLINE_GW_SIP_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "HOTLINE_GW_RTP_PORTS",
+            format!("{rtp_base}-{}", rtp_base + 39),
+        )
+        .env("HOTLINE_GW_ID", &id)
+        .env("REDIS_URL", redis_url)
+        .env("HOTLINE_GW_EVENTS_STREAM", events_stream)
+        .env("HOTLINE_GW_RECORDINGS_DIR", work.join("rec"))
+        .env("HOTLINE_GW_PROMPTS_DIR", work.join("prompts"))
+        .env("HOTLINE_GW_HEARTBEAT_MS", "500");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let proc = Proc(
+        cmd.stdout(Stdio::null())
+            .stderr(std::fs::File::create(work.join("gateway.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    TestGateway {
+        proc,
+        id,
+        addr: format!("127.0.0.1:{port}"),
+    }
+}
+
 /// Starts SIPp with scenario `xml` (written to `dir/<name>.xml`), one call, loopback, a 60 s
 /// overall timeout, message and error traces in `dir`.
 pub fn sipp(dir: &Path, name: &str, xml: &str, args: &[&str]) -> Child {

@@ -9,12 +9,11 @@
 
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{
-    free_port, gateway_binary, gateway_events, rms, scenario, sipp, stereo_channels, wait_ok, Proc,
+    free_port, gateway_events, rms, scenario, sipp, start_gateway, stereo_channels, wait_ok,
 };
 use hotline_wire::gateway::{self as wire, GatewayEvent};
 use redis::AsyncCommands;
 use serde_json::json;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -240,29 +239,15 @@ async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
     // The real gateway, publishing to this test's event stream.
     let work = std::env::temp_dir().join(format!("hotline-inbound-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&work).unwrap();
-    let gw_port = free_port();
     let rtp = 42_000 + (std::process::id() % 200) as u16 * 40;
-    let gw_id = format!("e2e-{}", Uuid::new_v4().simple());
-    let _gw = Proc(
-        Command::new(gateway_binary())
-            .env("HOTLINE_GW_SIP_ADDR", format!("127.0.0.1:{gw_port}"))
-            .env("HOTLINE_GW_RTP_PORTS", format!("{rtp}-{}", rtp + 39))
-            .env("HOTLINE_GW_ID", &gw_id)
-            .env("REDIS_URL", &app.state.cfg.redis_url)
-            .env(
-                "HOTLINE_GW_EVENTS_STREAM",
-                &app.state.cfg.call_events_stream,
-            )
-            .env("HOTLINE_GW_RECORDINGS_DIR", work.join("rec"))
-            .env("HOTLINE_GW_PROMPTS_DIR", work.join("prompts"))
-            .env("HOTLINE_GW_HEARTBEAT_MS", "500")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(work.join("gateway.log")).unwrap())
-            .spawn()
-            .unwrap(),
+    let gw = start_gateway(
+        &work,
+        &app.state.cfg.redis_url,
+        &app.state.cfg.call_events_stream,
+        rtp,
+        &[],
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let gw_addr = format!("127.0.0.1:{gw_port}");
+    let gw_addr = gw.addr.clone();
 
     // The agent's phone registers, then waits for calls on the same port.
     let phone_port = free_port().to_string();

@@ -20,8 +20,8 @@ use hotline_acd::{AcdError, Op};
 use hotline_wire::{
     api::Page,
     calls::{
-        AgentEvent, CallbackStarted, CdrDetailDto, CdrDto, CdrEventDto, CdrQuery, DirectoryAgent,
-        DirectoryQueue, TransferDirectory, TransferRequest, WrapUpRequest,
+        AgentEvent, CallbackStarted, CdrDetailDto, CdrDto, CdrEventDto, CdrQuery, ClickToCall,
+        DirectoryAgent, DirectoryQueue, TransferDirectory, TransferRequest, WrapUpRequest,
     },
     permissions as perms,
 };
@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/calls/{call_id}/wrapup", post(wrapup))
         .route("/agent/directory", get(directory))
         .route("/missed-calls/{id}/callback", post(callback))
+        .route("/click-to-call", post(click_to_call))
         .route("/calls", get(list))
         .route("/calls/{call_id}", get(get_call))
 }
@@ -340,12 +341,101 @@ pub async fn callback(
     .await?;
     ctx.commit().await?;
     let c = crate::callback::Claimed {
-        missed: id,
+        missed: Some(id),
         leg,
         number: &number,
         did: &did,
     };
     crate::callback::dial(&state, tenant, user, ready, c).await?;
+    Ok((StatusCode::CREATED, Json(CallbackStarted { call_id: leg })))
+}
+
+/// Click-to-call: the agent's softphone (already connected) takes the call while the gateway
+/// dials the number through the trunk, showing the tenant's first number as the caller. A
+/// number on the tenant's do-not-call list is refused (409 `do_not_call`).
+#[utoipa::path(post, path = "/api/v1/click-to-call", tag = "agent", request_body = ClickToCall,
+    responses((status = 201, body = CallbackStarted, description = "Dialling; answered, the customer is bridged into the softphone"),
+        (status = 403, body = hotline_wire::api::Problem), (status = 409, body = hotline_wire::api::Problem),
+        (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn click_to_call(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Json(req): Json<ClickToCall>,
+) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
+    let me = ctx.user_id();
+    let agent = match (req.agent_id, me) {
+        (None, Some(me)) => {
+            ctx.require(perms::AGENT_STATE)?;
+            me
+        }
+        (Some(a), Some(me)) if a == me => {
+            ctx.require(perms::AGENT_STATE)?;
+            me
+        }
+        (Some(a), _) => {
+            ctx.require(perms::SUPERVISE)?;
+            a
+        }
+        (None, None) => {
+            return Err(ApiError::field(
+                "agent_id",
+                "an API key must name the agent",
+            ))
+        }
+    };
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND active)")
+            .bind(agent)
+            .fetch_one(ctx.db())
+            .await?;
+    if !exists {
+        return Err(ApiError::field("agent_id", "no such agent"));
+    }
+    let cc = crate::routes::crm::country_code(ctx.db()).await?;
+    let number = crate::routes::crm::normalise_phone(&req.number, cc.as_deref())
+        .ok_or_else(|| ApiError::field("number", "is not a phone number"))?;
+    let blocked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM call_blocklist WHERE direction = 'outbound' AND number = $1)",
+    )
+    .bind(&number)
+    .fetch_one(ctx.db())
+    .await?;
+    if blocked {
+        return Err(ApiError::Conflict {
+            code: "do_not_call",
+            detail: format!("{number} is on the do-not-call list"),
+        });
+    }
+    let tenant = ctx.tenant().id;
+    let did: Option<String> = sqlx::query_scalar(
+        "SELECT did FROM platform.dids WHERE tenant_id = $1 ORDER BY did LIMIT 1",
+    )
+    .bind(tenant)
+    .fetch_optional(ctx.db())
+    .await?;
+    let Some(did) = did else {
+        return Err(ApiError::Conflict {
+            code: "no_number",
+            detail: "the tenant has no phone number to show as the caller".into(),
+        });
+    };
+    let ready = crate::callback::preflight(&state, tenant, agent).await?;
+    let leg = Uuid::new_v4();
+    ctx.audit(
+        "call.click_to_call",
+        Some("call"),
+        Some(leg.to_string()),
+        serde_json::json!({ "number": number, "agent_id": agent }),
+    )
+    .await?;
+    ctx.commit().await?;
+    let c = crate::callback::Claimed {
+        missed: None,
+        leg,
+        number: &number,
+        did: &did,
+    };
+    crate::callback::dial(&state, tenant, agent, ready, c).await?;
     Ok((StatusCode::CREATED, Json(CallbackStarted { call_id: leg })))
 }
 

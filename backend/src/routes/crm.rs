@@ -141,7 +141,7 @@ pub fn normalise_phone(raw: &str, country_code: Option<&str>) -> Option<String> 
 }
 
 /// The tenant's default country calling code (settings key `crm`, field `country_code`).
-async fn country_code(conn: &mut PgConnection) -> ApiResult<Option<String>> {
+pub(crate) async fn country_code(conn: &mut PgConnection) -> ApiResult<Option<String>> {
     let v: Option<Value> =
         sqlx::query_scalar("SELECT value->'country_code' FROM settings WHERE key = 'crm'")
             .fetch_optional(conn)
@@ -1217,7 +1217,7 @@ pub use crate::crm_import::IMPORT_MAX_BYTES;
 use crate::crm_import::{self as imp, Format, Out};
 
 /// Reads an upload's format and table (CSV or XLSX, by content and content type).
-async fn upload(req: axum::extract::Request) -> ApiResult<imp::Table> {
+pub(crate) async fn upload(req: axum::extract::Request) -> ApiResult<imp::Table> {
     let content_type = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod calls;
+pub mod campaigns;
 pub mod crm;
 pub mod health;
 pub mod ivr;
@@ -44,6 +45,7 @@ pub fn api() -> Router<AppState> {
         .merge(ivr::router())
         .merge(calls::router())
         .merge(prompts::router())
+        .merge(campaigns::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

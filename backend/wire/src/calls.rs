@@ -109,6 +109,18 @@ fn one() -> i32 {
     1
 }
 
+/// Click-to-call: dial `number` and bridge the answer into an agent's softphone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ClickToCall {
+    /// The number to call (E.164, or national with the tenant's country code).
+    pub number: String,
+    /// The agent whose softphone takes the call: oneself when absent (a signed-in agent);
+    /// required for API keys, and another agent needs the `supervise` permission.
+    #[serde(default)]
+    pub agent_id: Option<Uuid>,
+}
+
 /// A callback being dialled: the outbound leg's call id (its events reach the softphone).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

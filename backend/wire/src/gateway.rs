@@ -460,6 +460,10 @@ pub struct GatewayHeartbeat {
     /// `host:port` of the WebRTC signalling listener (empty when WebRTC is off).
     #[serde(default)]
     pub http: String,
+    /// The event stream the gateway publishes to: a backend places calls only through
+    /// gateways whose events it reads.
+    #[serde(default)]
+    pub events_stream: String,
 }
 
 #[cfg(test)]

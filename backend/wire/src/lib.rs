@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod calls;
+pub mod campaigns;
 pub mod crm;
 pub mod crm_import;
 pub mod gateway;

@@ -39,6 +39,7 @@ permissions! {
     SUPERVISE = "supervise": "Watch the center live and change agents' states";
     RECORDINGS_READ = "recordings.read": "List, play and download call recordings";
     IVR_WRITE = "ivr.write": "Build IVR flows, publish them and assign them to numbers";
+    CAMPAIGNS_WRITE = "campaigns.write": "Create, run and stop outbound campaigns; edit the do-not-call and blocked-number lists";
 }
 
 /// Whether `key` names a permission in [`ALL`].

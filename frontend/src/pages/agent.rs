@@ -794,6 +794,9 @@ fn CustomerPane(p: &DeskProps) -> Html {
                         value={n.clone()} oninput={set_n} kind="tel" error={err(&format!("phones[{i}].number"))} />
                     <TextField id={format!("cust-phone-label-{i}")} label={i18n.t("agent-customer-phone-label")}
                         value={l.clone()} oninput={set_l} />
+                    if !n.trim().is_empty() {
+                        <crate::pages::calls::ClickToCall number={n.trim().to_string()} id={format!("cust-phone-call-{i}")} />
+                    }
                 </div>
             }
         }) }</> };

@@ -247,6 +247,48 @@ pub fn CallHistory(p: &HistoryProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+pub struct ClickToCallProps {
+    pub number: String,
+    /// Element id of the button.
+    pub id: AttrValue,
+}
+
+/// A "Call" button for a number shown on screen: the gateway dials it and bridges the answer
+/// into this agent's softphone (which must be connected). Says what happened next to it.
+#[function_component]
+pub fn ClickToCall(p: &ClickToCallProps) -> Html {
+    let i18n = use_i18n();
+    let status = use_state(|| None::<Result<(), ApiError>>);
+    let onclick = {
+        let (status, number) = (status.clone(), p.number.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (status, number) = (status.clone(), number.clone());
+            status.set(None);
+            spawn(async move {
+                let body = serde_json::json!({ "number": number });
+                match api::post::<_, CallbackStarted>("/click-to-call", &body).await {
+                    Ok(_) => status.set(Some(Ok(()))),
+                    Err(e) => status.set(Some(Err(e))),
+                }
+            });
+        })
+    };
+    html! {
+        <span class="click-to-call">
+            <button type="button" class="secondary" id={p.id.clone()} {onclick}
+                aria-label={i18n.ta("click-to-call-number", &[("number", p.number.clone().into())])}>
+                { i18n.t("click-to-call") }
+            </button>
+            { match &*status {
+                Some(Ok(())) => html! { <span class="muted" role="status">{ i18n.ta("click-to-call-calling", &[("number", p.number.clone().into())]) }</span> },
+                Some(Err(e)) => html! { <span class="field-error" role="alert">{ error_text(&i18n, e) }</span> },
+                None => html! {},
+            } }
+        </span>
+    }
+}
+
 /// How often the missed-calls list is re-read.
 const MISSED_REFRESH_MS: u32 = 10_000;
 

@@ -1,0 +1,1092 @@
+//! Outbound campaigns (`/campaigns`): create and edit, contacts (JSON or a CSV/XLSX file read
+//! by the CRM import's reader), start / pause / stop, results and export; and the tenant's
+//! blocked numbers (`/blocklist`: outbound = do not call, inbound = refused), mirrored to the
+//! gateways' Redis sets. The dialing itself is `crate::campaigns`.
+
+use crate::{
+    auth::TenantCtx,
+    campaigns::{is_zone, parse_hours, set_running},
+    crm_import as imp,
+    error::{ApiError, ApiResult, Json},
+    routes::{crm::normalise_phone, paging},
+    state::AppState,
+    validate::Check,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+    Router,
+};
+use chrono::{DateTime, Utc};
+use hotline_wire::{
+    api::Page,
+    campaigns::{
+        BlockedNumber, BlocklistQuery, CampaignCounts, CampaignDto, CampaignInput, CampaignResults,
+        ContactDto, ContactError, ContactInput, ContactQuery, ContactsAdded, HourRow, RETRYABLE,
+    },
+    gateway::{blacklist_key, Direction},
+    permissions as perms,
+    prompts::is_builtin_prompt,
+};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Most contacts added by one request.
+const MAX_CONTACTS: usize = 200_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", get(list).post(create))
+        .route("/campaigns/{id}", get(get_one).put(update).delete(remove))
+        .route("/campaigns/{id}/start", post(start))
+        .route("/campaigns/{id}/pause", post(pause))
+        .route("/campaigns/{id}/stop", post(stop))
+        .route("/campaigns/{id}/contacts", get(contacts).post(add_contacts))
+        .route("/campaigns/{id}/contacts/import", post(import_contacts))
+        .route("/campaigns/{id}/results", get(results))
+        .route("/campaigns/{id}/export", get(export))
+        .route("/blocklist", get(blocklist).post(block))
+        .route("/blocklist/import", post(import_blocklist))
+        .route("/blocklist/{direction}/{number}", delete(unblock))
+}
+
+fn check(req: &CampaignInput) -> ApiResult<()> {
+    let mut c = Check::new();
+    c.text("name", &req.name, 120);
+    if req.kind != "message" {
+        c.fail(
+            "kind",
+            "only recorded-message campaigns (\"message\") can be created in this version",
+        );
+    }
+    if !crate::validate::is_e164(&req.caller_id) {
+        c.fail(
+            "caller_id",
+            "must be a number in E.164 form, like +994125550100",
+        );
+    }
+    match req.prompt.as_deref() {
+        Some(p) if hotline_wire::prompts::is_prompt_name(p) => {}
+        Some(_) => c.fail("prompt", "is not a prompt name"),
+        None => {}
+    }
+    if let Some(d) = &req.confirm_digit {
+        if !(d.len() == 1 && "0123456789*#".contains(d.as_str())) {
+            c.fail("confirm_digit", "must be one key: 0-9, * or #");
+        }
+    }
+    if let (Some(s), Some(e)) = (req.starts_at, req.ends_at) {
+        if e <= s {
+            c.fail("ends_at", "must be after starts_at");
+        }
+    }
+    if let Err(e) = parse_hours(&req.calling_hours) {
+        c.fail("calling_hours", e);
+    }
+    if !is_zone(&req.timezone) {
+        c.fail("timezone", "is not a time zone name like Asia/Baku");
+    }
+    c.range("max_attempts", req.max_attempts.into(), 1, 20);
+    c.range(
+        "retry_interval_secs",
+        req.retry_interval_secs.into(),
+        1,
+        604_800,
+    );
+    c.range("ring_timeout_secs", req.ring_timeout_secs.into(), 5, 120);
+    c.range("max_lines", req.max_lines.into(), 1, 500);
+    for r in &req.retry_on {
+        if !RETRYABLE.contains(&r.as_str()) {
+            c.fail(
+                "retry_on",
+                format!("{r:?} is not one of busy, no_answer, failed"),
+            );
+        }
+    }
+    c.finish()
+}
+
+fn name_taken(e: sqlx::Error) -> ApiError {
+    match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("campaigns_name") => {
+            ApiError::Conflict {
+                code: "name_taken",
+                detail: "another campaign has this name".into(),
+            }
+        }
+        _ => e.into(),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CampaignRow {
+    id: Uuid,
+    status: String,
+    name: String,
+    kind: String,
+    caller_id: String,
+    prompt: Option<String>,
+    confirm_digit: Option<String>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    calling_hours: serde_json::Value,
+    timezone: String,
+    max_attempts: i32,
+    retry_interval_secs: i32,
+    retry_on: Vec<String>,
+    ring_timeout_secs: i32,
+    max_lines: i32,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+const CAMPAIGN_COLUMNS: &str = "id, status, name, kind, caller_id, prompt, confirm_digit,
+    starts_at, ends_at, calling_hours, timezone, max_attempts, retry_interval_secs, retry_on,
+    ring_timeout_secs, max_lines, created_at, started_at, finished_at";
+
+async fn counts(conn: &mut PgConnection, id: Uuid) -> ApiResult<CampaignCounts> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, count(*) FROM campaign_contacts WHERE campaign_id = $1 GROUP BY status",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let dialled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM campaign_attempts WHERE campaign_id = $1 AND outcome IS DISTINCT FROM 'dnc'",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut c = CampaignCounts {
+        dialled,
+        ..CampaignCounts::default()
+    };
+    for (status, n) in rows {
+        c.contacts += n;
+        let slot = match status.as_str() {
+            "pending" => &mut c.pending,
+            "dialing" => &mut c.dialing,
+            "answered" => &mut c.answered,
+            "confirmed" => &mut c.confirmed,
+            "not_confirmed" => &mut c.not_confirmed,
+            "busy" => &mut c.busy,
+            "no_answer" => &mut c.no_answer,
+            "dnc" => &mut c.dnc,
+            _ => &mut c.failed,
+        };
+        *slot += n;
+    }
+    Ok(c)
+}
+
+async fn load(conn: &mut PgConnection, id: Uuid) -> ApiResult<CampaignDto> {
+    let r: CampaignRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let counts = counts(conn, id).await?;
+    Ok(dto(r, counts))
+}
+
+fn dto(r: CampaignRow, counts: CampaignCounts) -> CampaignDto {
+    CampaignDto {
+        id: r.id,
+        status: r.status,
+        input: CampaignInput {
+            name: r.name,
+            kind: r.kind,
+            caller_id: r.caller_id,
+            prompt: r.prompt,
+            confirm_digit: r.confirm_digit,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            calling_hours: serde_json::from_value(r.calling_hours).unwrap_or_default(),
+            timezone: r.timezone,
+            max_attempts: r.max_attempts,
+            retry_interval_secs: r.retry_interval_secs,
+            retry_on: r.retry_on,
+            ring_timeout_secs: r.ring_timeout_secs,
+            max_lines: r.max_lines,
+        },
+        created_at: r.created_at,
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        counts,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
+    responses((status = 200, body = Vec<CampaignDto>), (status = 403)))]
+pub async fn list(mut ctx: TenantCtx) -> ApiResult<Json<Vec<CampaignDto>>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY created_at DESC LIMIT 500"
+    )))
+    .fetch_all(ctx.db())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let c = counts(ctx.db(), r.id).await?;
+        out.push(dto(r, c));
+    }
+    ctx.commit().await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    params(("id" = Uuid, Path)), responses((status = 200, body = CampaignDto), (status = 404)))]
+pub async fn get_one(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json<CampaignDto>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let c = load(ctx.db(), id).await?;
+    ctx.commit().await?;
+    Ok(Json(c))
+}
+
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = CampaignInput,
+    responses((status = 201, body = CampaignDto), (status = 409), (status = 422)))]
+pub async fn create(
+    mut ctx: TenantCtx,
+    Json(req): Json<CampaignInput>,
+) -> ApiResult<(StatusCode, Json<CampaignDto>)> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    check(&req)?;
+    let id: Uuid = bind_input(
+        sqlx::query_scalar(
+            "INSERT INTO campaigns (name, kind, caller_id, prompt, confirm_digit, starts_at, ends_at,
+                                    calling_hours, timezone, max_attempts, retry_interval_secs,
+                                    retry_on, ring_timeout_secs, max_lines, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+        ),
+        &req,
+    )
+    .bind(ctx.user_id())
+    .fetch_one(ctx.db())
+    .await
+    .map_err(name_taken)?;
+    let c = load(ctx.db(), id).await?;
+    ctx.audit(
+        "campaign.create",
+        Some("campaign"),
+        Some(id.to_string()),
+        serde_json::to_value(&c.input).unwrap_or_default(),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// Binds a campaign's fields as `$1`…`$14` (name, kind, caller_id, prompt, confirm_digit,
+/// starts_at, ends_at, calling_hours, timezone, max_attempts, retry_interval_secs, retry_on,
+/// ring_timeout_secs, max_lines) — the one order `create` and `update` both use.
+fn bind_input<'q, O>(
+    q: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    req: &'q CampaignInput,
+) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    q.bind(req.name.trim())
+        .bind(&req.kind)
+        .bind(&req.caller_id)
+        .bind(&req.prompt)
+        .bind(&req.confirm_digit)
+        .bind(req.starts_at)
+        .bind(req.ends_at)
+        .bind(serde_json::to_value(&req.calling_hours).unwrap_or_default())
+        .bind(&req.timezone)
+        .bind(req.max_attempts)
+        .bind(req.retry_interval_secs)
+        .bind(&req.retry_on)
+        .bind(req.ring_timeout_secs)
+        .bind(req.max_lines)
+}
+
+async fn status_of(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
+    sqlx::query_scalar("SELECT status FROM campaigns WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+fn wrong_state(now: &str, action: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "campaign_state",
+        detail: format!("a {now} campaign cannot be {action}"),
+    }
+}
+
+#[utoipa::path(put, path = "/api/v1/campaigns/{id}", tag = "campaigns", request_body = CampaignInput,
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CampaignDto), (status = 404), (status = 409), (status = 422)))]
+pub async fn update(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<CampaignInput>,
+) -> ApiResult<Json<CampaignDto>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    check(&req)?;
+    let status = status_of(ctx.db(), id).await?;
+    if !matches!(status.as_str(), "draft" | "paused") {
+        return Err(wrong_state(&status, "edited (pause it first)"));
+    }
+    bind_input(
+        sqlx::query_scalar::<_, Uuid>(
+            "UPDATE campaigns SET name = $1, kind = $2, caller_id = $3, prompt = $4,
+                    confirm_digit = $5, starts_at = $6, ends_at = $7, calling_hours = $8,
+                    timezone = $9, max_attempts = $10, retry_interval_secs = $11, retry_on = $12,
+                    ring_timeout_secs = $13, max_lines = $14, updated_at = now()
+              WHERE id = $15 RETURNING id",
+        ),
+        &req,
+    )
+    .bind(id)
+    .fetch_one(ctx.db())
+    .await
+    .map_err(name_taken)?;
+    let c = load(ctx.db(), id).await?;
+    ctx.audit(
+        "campaign.update",
+        Some("campaign"),
+        Some(id.to_string()),
+        serde_json::to_value(&c.input).unwrap_or_default(),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(c))
+}
+
+#[utoipa::path(delete, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404), (status = 409)))]
+pub async fn remove(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let status = status_of(ctx.db(), id).await?;
+    if status != "draft" {
+        return Err(wrong_state(
+            &status,
+            "deleted (only drafts can; stop it instead)",
+        ));
+    }
+    sqlx::query("DELETE FROM campaigns WHERE id = $1")
+        .bind(id)
+        .execute(ctx.db())
+        .await?;
+    ctx.audit(
+        "campaign.delete",
+        Some("campaign"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts (or resumes) a campaign. It must have a prompt that exists and at least one contact
+/// left to call; otherwise 422 says what is missing.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/start", tag = "campaigns",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CampaignDto), (status = 404), (status = 409), (status = 422)))]
+pub async fn start(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CampaignDto>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let status = status_of(ctx.db(), id).await?;
+    if !matches!(status.as_str(), "draft" | "paused") {
+        return Err(wrong_state(&status, "started"));
+    }
+    let c = load(ctx.db(), id).await?;
+    let mut problems = Check::new();
+    match c.input.prompt.as_deref() {
+        None => problems.fail(
+            "prompt",
+            "a recorded-message campaign needs a prompt to play",
+        ),
+        Some(p) if !is_builtin_prompt(p) => {
+            let names = crate::routes::prompts::tenant_prompt_names(ctx.db()).await?;
+            if !names.contains(p) {
+                problems.fail(
+                    "prompt",
+                    format!("there is no prompt named {p:?}; upload it first"),
+                );
+            }
+        }
+        Some(_) => {}
+    }
+    if c.counts.pending + c.counts.dialing == 0 {
+        problems.fail(
+            "contacts",
+            "the campaign has no contacts left to call; add contacts first",
+        );
+    }
+    problems.finish()?;
+    sqlx::query(
+        "UPDATE campaigns SET status = 'running', started_at = coalesce(started_at, now()),
+                updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        "campaign.start",
+        Some("campaign"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
+    let tenant = ctx.tenant().id;
+    let c = load(ctx.db(), id).await?;
+    ctx.commit().await?;
+    set_running(&state, tenant, id, true)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(c))
+}
+
+async fn halt(
+    state: &AppState,
+    mut ctx: TenantCtx,
+    id: Uuid,
+    to: &'static str,
+) -> ApiResult<Json<CampaignDto>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let status = status_of(ctx.db(), id).await?;
+    let allowed = match to {
+        "paused" => status == "running",
+        _ => matches!(status.as_str(), "running" | "paused" | "draft"),
+    };
+    if !allowed {
+        return Err(wrong_state(
+            &status,
+            if to == "paused" { "paused" } else { "stopped" },
+        ));
+    }
+    sqlx::query(
+        "UPDATE campaigns SET status = $2, updated_at = now(),
+                finished_at = CASE WHEN $2 = 'stopped' THEN now() ELSE finished_at END
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to)
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        if to == "paused" {
+            "campaign.pause"
+        } else {
+            "campaign.stop"
+        },
+        Some("campaign"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
+    let tenant = ctx.tenant().id;
+    let c = load(ctx.db(), id).await?;
+    ctx.commit().await?;
+    set_running(state, tenant, id, false)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(c))
+}
+
+/// Pauses a running campaign: no new calls; calls in progress finish.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", tag = "campaigns",
+    params(("id" = Uuid, Path)), responses((status = 200, body = CampaignDto), (status = 409)))]
+pub async fn pause(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CampaignDto>> {
+    halt(&state, ctx, id, "paused").await
+}
+
+/// Stops a campaign for good: no new calls; calls in progress finish.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/stop", tag = "campaigns",
+    params(("id" = Uuid, Path)), responses((status = 200, body = CampaignDto), (status = 409)))]
+pub async fn stop(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CampaignDto>> {
+    halt(&state, ctx, id, "stopped").await
+}
+
+/// Checks and inserts contacts; numbers are normalised like the CRM's (the tenant's country
+/// code for national numbers). Bad rows are reported, never inserted; good ones are kept.
+async fn insert_contacts(
+    ctx: &mut TenantCtx,
+    id: Uuid,
+    rows: Vec<(usize, ContactInput)>,
+) -> ApiResult<ContactsAdded> {
+    let status = status_of(ctx.db(), id).await?;
+    if matches!(status.as_str(), "stopped" | "finished") {
+        return Err(wrong_state(&status, "given new contacts"));
+    }
+    if rows.len() > MAX_CONTACTS {
+        return Err(ApiError::BadRequest {
+            code: "too_many_rows",
+            detail: format!("at most {MAX_CONTACTS} contacts per request"),
+        });
+    }
+    let cc = crate::routes::crm::country_code(ctx.db()).await?;
+    let mut errors = Vec::new();
+    let (mut phones, mut names, mut zones, mut customers) = (vec![], vec![], vec![], vec![]);
+    let mut seen = std::collections::HashSet::new();
+    let mut duplicates = 0i64;
+    for (line, r) in rows {
+        let fail = |m: &str| ContactError {
+            line,
+            phone: r.phone.clone(),
+            message: m.into(),
+        };
+        let Some(phone) = normalise_phone(&r.phone, cc.as_deref()) else {
+            errors.push(fail(
+                "not a phone number (give it in international form, like +994125550100)",
+            ));
+            continue;
+        };
+        if let Some(tz) = r.timezone.as_deref().filter(|t| !t.is_empty()) {
+            if !is_zone(tz) {
+                errors.push(fail("unknown time zone (use a name like Asia/Baku)"));
+                continue;
+            }
+        }
+        if r.name.chars().count() > 200 {
+            errors.push(fail("the name is longer than 200 characters"));
+            continue;
+        }
+        if !seen.insert(phone.clone()) {
+            duplicates += 1;
+            continue;
+        }
+        phones.push(phone);
+        names.push(r.name.trim().to_string());
+        zones.push(r.timezone.filter(|t| !t.is_empty()));
+        customers.push(r.customer_id);
+    }
+    let mut added = 0i64;
+    for chunk in (0..phones.len()).collect::<Vec<_>>().chunks(1000) {
+        let (a, b) = (chunk[0], chunk[chunk.len() - 1] + 1);
+        let n = sqlx::query(
+            "INSERT INTO campaign_contacts (campaign_id, phone, name, timezone, customer_id)
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::uuid[])
+             ON CONFLICT (campaign_id, phone) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&phones[a..b])
+        .bind(&names[a..b])
+        .bind(&zones[a..b])
+        .bind(&customers[a..b])
+        .execute(ctx.db())
+        .await?
+        .rows_affected() as i64;
+        duplicates += (b - a) as i64 - n;
+        added += n;
+    }
+    ctx.audit(
+        "campaign.contacts_add",
+        Some("campaign"),
+        Some(id.to_string()),
+        serde_json::json!({ "added": added, "rejected": errors.len() }),
+    )
+    .await?;
+    Ok(ContactsAdded {
+        added,
+        duplicates,
+        errors,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/contacts", tag = "campaigns",
+    params(("id" = Uuid, Path)), request_body = Vec<ContactInput>,
+    responses((status = 200, body = ContactsAdded), (status = 404), (status = 409)))]
+pub async fn add_contacts(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(rows): Json<Vec<ContactInput>>,
+) -> ApiResult<Json<ContactsAdded>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let rows = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i + 1, r))
+        .collect();
+    let out = insert_contacts(&mut ctx, id, rows).await?;
+    ctx.commit().await?;
+    Ok(Json(out))
+}
+
+/// Adds contacts from a CSV or XLSX file (first sheet): a `phone` column (required; also
+/// `number`, `telephone`), optional `name` and `timezone` columns, matched by header
+/// regardless of case. Rows that cannot be used are reported with their line.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/contacts/import", tag = "campaigns",
+    params(("id" = Uuid, Path)), request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ContactsAdded), (status = 400), (status = 422)))]
+pub async fn import_contacts(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<ContactsAdded>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let table = crate::routes::crm::upload(req).await?;
+    let col = |names: &[&str]| {
+        table
+            .columns
+            .iter()
+            .position(|c| names.contains(&c.trim().to_lowercase().as_str()))
+    };
+    let Some(phone) = col(&["phone", "number", "telephone", "phone number"]) else {
+        return Err(ApiError::field(
+            "file",
+            "the file needs a column named phone (or number, telephone)",
+        ));
+    };
+    let (name, tz) = (
+        col(&["name", "full name"]),
+        col(&["timezone", "time zone", "tz"]),
+    );
+    let mut rows = Vec::new();
+    let mut unreadable = Vec::new();
+    for r in &table.rows {
+        match &r.cells {
+            Ok(cells) => {
+                let get = |i: Option<usize>| {
+                    i.and_then(|i| cells.get(i))
+                        .map(imp::Cell::text)
+                        .unwrap_or_default()
+                };
+                rows.push((
+                    r.line,
+                    ContactInput {
+                        phone: get(Some(phone)),
+                        name: get(name),
+                        timezone: Some(get(tz)).filter(|t| !t.is_empty()),
+                        customer_id: None,
+                    },
+                ));
+            }
+            Err(e) => unreadable.push(ContactError {
+                line: r.line,
+                phone: String::new(),
+                message: e.clone(),
+            }),
+        }
+    }
+    let mut out = insert_contacts(&mut ctx, id, rows).await?;
+    out.errors.extend(unreadable);
+    out.errors.sort_by_key(|e| e.line);
+    ctx.commit().await?;
+    Ok(Json(out))
+}
+
+type ContactRow = (
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Option<Uuid>,
+    String,
+    i32,
+    DateTime<Utc>,
+    Option<String>,
+    Option<String>,
+);
+
+fn contact(r: ContactRow) -> ContactDto {
+    ContactDto {
+        id: r.0,
+        phone: r.1,
+        name: r.2,
+        timezone: r.3,
+        customer_id: r.4,
+        next_attempt_at: (r.5 == "pending").then_some(r.7),
+        status: r.5,
+        attempts: r.6,
+        last_outcome: r.8,
+        dtmf: r.9,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/contacts", tag = "campaigns",
+    params(("id" = Uuid, Path), ContactQuery),
+    responses((status = 200, body = Page<ContactDto>), (status = 404)))]
+pub async fn contacts(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Query(q): Query<ContactQuery>,
+) -> ApiResult<Json<Page<ContactDto>>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let (page, per_page) = paging(q.page, q.per_page)?;
+    status_of(ctx.db(), id).await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM campaign_contacts WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)",
+    )
+    .bind(id)
+    .bind(&q.status)
+    .fetch_one(ctx.db())
+    .await?;
+    let rows: Vec<ContactRow> = sqlx::query_as(
+        "SELECT id, phone, name, timezone, customer_id, status, attempts, next_attempt_at,
+                last_outcome, dtmf
+           FROM campaign_contacts WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)
+          ORDER BY phone LIMIT $3 OFFSET $4",
+    )
+    .bind(id)
+    .bind(&q.status)
+    .bind(per_page)
+    .bind((page - 1) * per_page)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(Page {
+        items: rows.into_iter().map(contact).collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/results", tag = "campaigns",
+    params(("id" = Uuid, Path)), responses((status = 200, body = CampaignResults), (status = 404)))]
+pub async fn results(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json<CampaignResults>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    status_of(ctx.db(), id).await?;
+    let counts = counts(ctx.db(), id).await?;
+    type H = (DateTime<Utc>, i64, i64, i64, i64, i64, i64);
+    let hours: Vec<H> = sqlx::query_as(
+        "SELECT date_trunc('hour', started_at) AS h,
+                count(*) FILTER (WHERE outcome IS DISTINCT FROM 'dnc'),
+                count(*) FILTER (WHERE outcome IN ('answered', 'confirmed', 'not_confirmed')),
+                count(*) FILTER (WHERE outcome = 'confirmed'),
+                count(*) FILTER (WHERE outcome = 'busy'),
+                count(*) FILTER (WHERE outcome = 'no_answer'),
+                count(*) FILTER (WHERE outcome = 'failed')
+           FROM campaign_attempts WHERE campaign_id = $1 GROUP BY h ORDER BY h",
+    )
+    .bind(id)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(CampaignResults {
+        counts,
+        hours: hours
+            .into_iter()
+            .map(|h| HourRow {
+                hour: h.0,
+                dialled: h.1,
+                answered: h.2,
+                confirmed: h.3,
+                busy: h.4,
+                no_answer: h.5,
+                failed: h.6,
+            })
+            .collect(),
+    }))
+}
+
+/// Every contact with its status, attempts, last outcome and the key pressed, as CSV.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/export", tag = "campaigns",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404)))]
+pub async fn export(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Response> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    status_of(ctx.db(), id).await?;
+    let rows: Vec<ContactRow> = sqlx::query_as(
+        "SELECT id, phone, name, timezone, customer_id, status, attempts, next_attempt_at,
+                last_outcome, dtmf
+           FROM campaign_contacts WHERE campaign_id = $1 ORDER BY phone",
+    )
+    .bind(id)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    let header: Vec<String> = [
+        "phone",
+        "name",
+        "timezone",
+        "status",
+        "attempts",
+        "last_outcome",
+        "dtmf",
+    ]
+    .map(String::from)
+    .to_vec();
+    let out: Vec<Vec<imp::Out>> = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                imp::Out::Text(r.1),
+                imp::Out::Text(r.2),
+                imp::Out::Text(r.3.unwrap_or_default()),
+                imp::Out::Text(r.5),
+                imp::Out::Text(r.6.to_string()),
+                imp::Out::Text(r.8.unwrap_or_default()),
+                imp::Out::Text(r.9.unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let csv = imp::write_csv(&header, &out)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"campaign-{id}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+// ------------------------------------------------------------------ blocklist
+
+fn direction(s: &str) -> ApiResult<Direction> {
+    match s {
+        "outbound" => Ok(Direction::Outbound),
+        "inbound" => Ok(Direction::Inbound),
+        _ => Err(ApiError::field("direction", "must be outbound or inbound")),
+    }
+}
+
+/// Mirrors the tenant's list for `dir` to the gateways' Redis set (after the commit).
+async fn mirror(
+    state: &AppState,
+    tenant: Uuid,
+    dir: Direction,
+    numbers: Vec<String>,
+) -> ApiResult<()> {
+    let key = blacklist_key(tenant, dir);
+    let mut p = redis::pipe();
+    p.atomic().del(&key);
+    if !numbers.is_empty() {
+        p.sadd(&key, numbers);
+    }
+    let mut r = state.redis();
+    let _: () = p.query_async(&mut r).await?;
+    Ok(())
+}
+
+async fn numbers(conn: &mut PgConnection, dir: &str) -> ApiResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT number FROM call_blocklist WHERE direction = $1")
+            .bind(dir)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+#[utoipa::path(get, path = "/api/v1/blocklist", tag = "campaigns", params(BlocklistQuery),
+    responses((status = 200, body = Vec<BlockedNumber>), (status = 403)))]
+pub async fn blocklist(
+    mut ctx: TenantCtx,
+    Query(q): Query<BlocklistQuery>,
+) -> ApiResult<Json<Vec<BlockedNumber>>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    if let Some(d) = &q.direction {
+        direction(d)?;
+    }
+    let rows: Vec<(String, String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT number, direction, reason, created_at FROM call_blocklist
+          WHERE $1::text IS NULL OR direction = $1 ORDER BY direction, number LIMIT 10000",
+    )
+    .bind(&q.direction)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| BlockedNumber {
+                number: r.0,
+                direction: r.1,
+                reason: r.2,
+                created_at: Some(r.3),
+            })
+            .collect(),
+    ))
+}
+
+async fn block_many(
+    state: &AppState,
+    mut ctx: TenantCtx,
+    items: Vec<(usize, BlockedNumber)>,
+) -> ApiResult<ContactsAdded> {
+    let cc = crate::routes::crm::country_code(ctx.db()).await?;
+    let mut errors = Vec::new();
+    let mut added = 0;
+    let mut duplicates = 0;
+    let mut dirs = std::collections::BTreeSet::new();
+    for (line, b) in items {
+        let fail = |m: &str| ContactError {
+            line,
+            phone: b.number.clone(),
+            message: m.into(),
+        };
+        if direction(&b.direction).is_err() {
+            errors.push(fail("direction must be outbound or inbound"));
+            continue;
+        }
+        let Some(number) = normalise_phone(&b.number, cc.as_deref()) else {
+            errors.push(fail(
+                "not a phone number (give it in international form, like +994125550100)",
+            ));
+            continue;
+        };
+        let n = sqlx::query(
+            "INSERT INTO call_blocklist (number, direction, reason, created_by)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(&number)
+        .bind(&b.direction)
+        .bind(b.reason.chars().take(200).collect::<String>())
+        .bind(ctx.user_id())
+        .execute(ctx.db())
+        .await?
+        .rows_affected();
+        if n == 0 {
+            duplicates += 1;
+        } else {
+            added += 1;
+        }
+        dirs.insert(b.direction.clone());
+    }
+    ctx.audit(
+        "blocklist.add",
+        Some("blocklist"),
+        None,
+        serde_json::json!({ "added": added, "rejected": errors.len() }),
+    )
+    .await?;
+    let tenant = ctx.tenant().id;
+    let mut lists = Vec::new();
+    for d in dirs {
+        lists.push((direction(&d)?, numbers(ctx.db(), &d).await?));
+    }
+    ctx.commit().await?;
+    for (d, n) in lists {
+        mirror(state, tenant, d, n).await?;
+    }
+    Ok(ContactsAdded {
+        added,
+        duplicates,
+        errors,
+    })
+}
+
+/// Blocks one number (`direction` outbound = do not call, inbound = refuse its calls).
+#[utoipa::path(post, path = "/api/v1/blocklist", tag = "campaigns", request_body = BlockedNumber,
+    responses((status = 201, body = BlockedNumber), (status = 422)))]
+pub async fn block(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Json(b): Json<BlockedNumber>,
+) -> ApiResult<(StatusCode, Json<BlockedNumber>)> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    direction(&b.direction)?;
+    let cc = crate::routes::crm::country_code(ctx.db()).await?;
+    let number = normalise_phone(&b.number, cc.as_deref())
+        .ok_or_else(|| ApiError::field("number", "is not a phone number"))?;
+    let out = block_many(&state, ctx, vec![(1, b.clone())]).await?;
+    if let Some(e) = out.errors.first() {
+        return Err(ApiError::field("number", e.message.clone()));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(BlockedNumber {
+            number,
+            created_at: None,
+            ..b
+        }),
+    ))
+}
+
+/// Blocks the numbers of a CSV or XLSX file: a `number` (or `phone`) column, optional
+/// `reason`; `direction` is a query parameter (default outbound).
+#[utoipa::path(post, path = "/api/v1/blocklist/import", tag = "campaigns", params(BlocklistQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ContactsAdded), (status = 400), (status = 422)))]
+pub async fn import_blocklist(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Query(q): Query<BlocklistQuery>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<ContactsAdded>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let dir = q.direction.unwrap_or_else(|| "outbound".into());
+    direction(&dir)?;
+    let table = crate::routes::crm::upload(req).await?;
+    let col = |names: &[&str]| {
+        table
+            .columns
+            .iter()
+            .position(|c| names.contains(&c.trim().to_lowercase().as_str()))
+    };
+    let Some(num) = col(&["number", "phone", "telephone"]) else {
+        return Err(ApiError::field(
+            "file",
+            "the file needs a column named number (or phone)",
+        ));
+    };
+    let reason = col(&["reason", "note"]);
+    let items = table
+        .rows
+        .iter()
+        .map(|r| {
+            let cells = r.cells.as_ref().ok();
+            let get = |i: Option<usize>| {
+                i.and_then(|i| cells.and_then(|c| c.get(i)))
+                    .map(imp::Cell::text)
+                    .unwrap_or_default()
+            };
+            (
+                r.line,
+                BlockedNumber {
+                    number: get(Some(num)),
+                    direction: dir.clone(),
+                    reason: get(reason),
+                    created_at: None,
+                },
+            )
+        })
+        .collect();
+    Ok(Json(block_many(&state, ctx, items).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/blocklist/{direction}/{number}", tag = "campaigns",
+    params(("direction" = String, Path), ("number" = String, Path, description = "E.164")),
+    responses((status = 204), (status = 404)))]
+pub async fn unblock(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path((dir, number)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let d = direction(&dir)?;
+    let n = sqlx::query("DELETE FROM call_blocklist WHERE direction = $1 AND number = $2")
+        .bind(&dir)
+        .bind(&number)
+        .execute(ctx.db())
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(ApiError::NotFound);
+    }
+    ctx.audit(
+        "blocklist.remove",
+        Some("blocklist"),
+        Some(format!("{dir}/{number}")),
+        serde_json::json!({}),
+    )
+    .await?;
+    let tenant = ctx.tenant().id;
+    let list = numbers(ctx.db(), &dir).await?;
+    ctx.commit().await?;
+    mirror(&state, tenant, d, list).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
