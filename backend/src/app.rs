@@ -57,6 +57,7 @@ pub async fn serve(
     let consumer = crate::call_events::spawn(state.clone());
     let ticker = crate::dispatch::spawn_ticker(state.clone());
     let dialer = crate::campaigns::spawn(state.clone());
+    let reminders = crate::reminders::spawn(state.clone());
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -67,5 +68,6 @@ pub async fn serve(
     consumer.abort();
     ticker.abort();
     dialer.abort();
+    reminders.abort();
     Ok(served?)
 }

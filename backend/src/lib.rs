@@ -19,6 +19,7 @@ pub mod gateway_sync;
 pub mod ivr;
 pub mod notify;
 pub mod openapi;
+pub mod reminders;
 pub mod routes;
 pub mod seed;
 pub mod sla;

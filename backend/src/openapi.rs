@@ -2,7 +2,7 @@
 
 use crate::routes::{
     self, agent, agent_events, api_keys, audit, calls, campaigns, crm, health, ivr, kb,
-    notifications, org, platform, prompts, recordings, sso, tickets, users,
+    notifications, org, platform, prompts, recordings, scheduled, sso, tickets, users,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -26,6 +26,11 @@ use utoipa::OpenApi;
         calls::directory,
         calls::callback,
         calls::click_to_call,
+        scheduled::list,
+        scheduled::create,
+        scheduled::update,
+        scheduled::done,
+        scheduled::cancel,
         calls::hold,
         calls::unhold,
         calls::transfer,

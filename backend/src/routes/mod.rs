@@ -16,6 +16,7 @@ pub mod org;
 pub mod platform;
 pub mod prompts;
 pub mod recordings;
+pub mod scheduled;
 pub mod sla;
 pub mod sso;
 pub mod tickets;
@@ -46,6 +47,7 @@ pub fn api() -> Router<AppState> {
         .merge(calls::router())
         .merge(prompts::router())
         .merge(campaigns::router())
+        .merge(scheduled::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

@@ -152,6 +152,14 @@ pub enum AgentEvent {
     Ended { call_id: Uuid },
     /// The call was put on hold (the caller hears music) or taken off hold.
     Held { call_id: Uuid, held: bool },
+    /// A callback the agent booked (or was booked for) is due now.
+    CallbackDue {
+        id: Uuid,
+        number: String,
+        note: String,
+        due_at: DateTime<Utc>,
+        customer_id: Option<Uuid>,
+    },
 }
 
 /// A blind transfer of the agent's connected call: to a queue, to a named agent (optionally
@@ -302,4 +310,48 @@ pub struct FlowVersionDto {
 pub struct DidDto {
     pub did: String,
     pub flow_id: Option<Uuid>,
+}
+
+/// Book a callback for a date and time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScheduledCallbackInput {
+    /// The number to call (E.164, or national with the tenant's country code).
+    pub number: String,
+    /// When; must be in the future.
+    pub due_at: DateTime<Utc>,
+    #[serde(default)]
+    pub note: String,
+    /// Who will call: oneself when absent; a team member needs the `supervise` permission.
+    #[serde(default)]
+    pub owner_id: Option<Uuid>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+}
+
+/// A booked callback.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScheduledCallbackDto {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub owner_name: String,
+    pub number: String,
+    pub customer_id: Option<Uuid>,
+    pub due_at: DateTime<Utc>,
+    pub note: String,
+    /// `scheduled`, `due` (the reminder was shown), `done` or `cancelled`.
+    pub status: String,
+    pub reminded_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// Filters of the scheduled callbacks list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct ScheduledCallbackQuery {
+    /// Another user's callbacks (`supervise`); one's own when absent.
+    pub owner_id: Option<Uuid>,
+    /// Include done and cancelled ones.
+    pub all: Option<bool>,
 }

@@ -1138,6 +1138,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     let call = use_state(|| None::<Uuid>);
     let muted = use_state(|| false);
     let held = use_state(|| false);
+    // A booked callback that is due now: (id, number, note).
+    let reminder = use_state(|| None::<(Uuid, String, String)>);
     // The last call that ended for this agent: its wrap-up form shows until saved.
     let wrap = use_state(|| None::<Uuid>);
     let history_version = use_state(|| 0u32);
@@ -1188,8 +1190,12 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             socket_version.clone(),
             auto_ref.clone(),
         );
-        let (held, wrap, history_version) =
-            (held.clone(), wrap.clone(), history_version.clone());
+        let (held, wrap, history_version, reminder) = (
+            held.clone(),
+            wrap.clone(),
+            history_version.clone(),
+            reminder.clone(),
+        );
         let accept_call = accept_call.clone();
         use_effect_with(*socket_version, move |version| {
             let version = *version;
@@ -1219,6 +1225,9 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     call.set(Some(call_id));
                 }
                 AgentEvent::Held { held: h, .. } => held.set(h),
+                AgentEvent::CallbackDue {
+                    id, number, note, ..
+                } => reminder.set(Some((id, number, note))),
                 AgentEvent::OfferWithdrawn { reason, .. } => {
                     ringing.set(None);
                     note.set(Some(reason));
@@ -1253,7 +1262,9 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             }
         })
     };
-    let post_call = |path: &'static str, id: Option<Uuid>, clear: UseStateHandle<Option<Ringing>>| {
+    let post_call = |path: &'static str,
+                     id: Option<Uuid>,
+                     clear: UseStateHandle<Option<Ringing>>| {
         let failure = failure.clone();
         Callback::from(move |_: MouseEvent| {
             let Some(id) = id else { return };
@@ -1268,7 +1279,11 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             });
         })
     };
-    let on_reject = post_call("reject", ringing.as_ref().map(|r| r.call_id), ringing.clone());
+    let on_reject = post_call(
+        "reject",
+        ringing.as_ref().map(|r| r.call_id),
+        ringing.clone(),
+    );
     let on_hangup = post_call("hangup", *call, ringing.clone());
     let on_mute = {
         let (phone, muted) = (phone.clone(), muted.clone());
@@ -1294,8 +1309,12 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     };
 
     let status = match &*phone_state {
-        PhoneState::Connecting => html! { <span class="state-badge" id="softphone-status" data-state="connecting">{ i18n.t("softphone-connecting") }</span> },
-        PhoneState::Ready => html! { <span class="state-badge ready" id="softphone-status" data-state="ready">{ i18n.t("softphone-ready") }</span> },
+        PhoneState::Connecting => {
+            html! { <span class="state-badge" id="softphone-status" data-state="connecting">{ i18n.t("softphone-connecting") }</span> }
+        }
+        PhoneState::Ready => {
+            html! { <span class="state-badge ready" id="softphone-status" data-state="ready">{ i18n.t("softphone-ready") }</span> }
+        }
         PhoneState::Failed(e) => html! {
             <>
                 <span class="state-badge" id="softphone-status" data-state="failed">{ i18n.t("softphone-failed") }</span>
@@ -1365,6 +1384,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             { for note_text }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             <Checkbox id="softphone-auto-answer" label={i18n.t("softphone-auto-answer")} checked={*auto_answer} onchange={on_auto} />
+            <super::calls::ScheduledCallbacks reminder={(*reminder).clone()}
+                on_handled={{ let r = reminder.clone(); Callback::from(move |_| r.set(None)) }} />
             <super::calls::MissedCalls />
             <super::calls::CallHistory version={*history_version} />
         </section>

@@ -3,7 +3,8 @@
 
 use hotline_wire::api::Page;
 use hotline_wire::calls::{
-    CallbackStarted, CdrDto, MissedCallDto, TransferDirectory, TransferRequest, WrapUpRequest,
+    CallbackStarted, CdrDto, MissedCallDto, ScheduledCallbackDto, TransferDirectory,
+    TransferRequest, WrapUpRequest,
 };
 use uuid::Uuid;
 use yew::prelude::*;
@@ -42,9 +43,8 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
     {
         let reload = reload_dir.clone();
         use_effect_with((), move |_| {
-            let every = gloo_timers::callback::Interval::new(DIRECTORY_REFRESH_MS, move || {
-                reload.emit(())
-            });
+            let every =
+                gloo_timers::callback::Interval::new(DIRECTORY_REFRESH_MS, move || reload.emit(()));
             move || drop(every)
         });
     }
@@ -56,7 +56,11 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
             let (on_error, busy) = (on_error.clone(), busy.clone());
             busy.set(true);
             spawn(async move {
-                let r = api::post_empty(&format!("/agent/calls/{call_id}/{path}"), &serde_json::json!({})).await;
+                let r = api::post_empty(
+                    &format!("/agent/calls/{call_id}/{path}"),
+                    &serde_json::json!({}),
+                )
+                .await;
                 busy.set(false);
                 if let Err(e) = r {
                     on_error.emit(e);
@@ -183,7 +187,12 @@ pub fn WrapUpForm(p: &WrapUpProps) -> Html {
     };
     let options: Vec<(String, String)> = DISPOSITIONS
         .iter()
-        .map(|d| (d.to_string(), i18n.t(&format!("disposition-{}", d.replace('_', "-")))))
+        .map(|d| {
+            (
+                d.to_string(),
+                i18n.t(&format!("disposition-{}", d.replace('_', "-"))),
+            )
+        })
         .collect();
     html! {
         <form class="wrapup" id="wrapup-form" onsubmit={on_save} aria-labelledby="wrapup-h">
@@ -208,7 +217,10 @@ pub struct HistoryProps {
 #[function_component]
 pub fn CallHistory(p: &HistoryProps) -> Html {
     let i18n = use_i18n();
-    let (calls, reload) = use_get::<Page<CdrDto>>(format!("/calls?per_page=8&direction=inbound&v={}", p.version));
+    let (calls, reload) = use_get::<Page<CdrDto>>(format!(
+        "/calls?per_page=8&direction=inbound&v={}",
+        p.version
+    ));
     let body = render_load(&calls, &reload, |page| {
         if page.items.is_empty() {
             return html! { <p class="muted" id="call-history-empty">{ i18n.t("call-history-empty") }</p> };
@@ -314,7 +326,12 @@ pub fn MissedCalls() -> Html {
             let (calling, failure, reload) = (calling.clone(), failure.clone(), reload.clone());
             failure.set(None);
             spawn(async move {
-                match api::post::<_, CallbackStarted>(&format!("/missed-calls/{id}/callback"), &serde_json::json!({})).await {
+                match api::post::<_, CallbackStarted>(
+                    &format!("/missed-calls/{id}/callback"),
+                    &serde_json::json!({}),
+                )
+                .await
+                {
                     Ok(_) => calling.set(Some(number)),
                     Err(e) => failure.set(Some(e)),
                 }
@@ -363,6 +380,145 @@ pub fn MissedCalls() -> Html {
             }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             { body }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ScheduledCallbacksProps {
+    /// The reminder pushed by the server (`callback_due`), shown until handled.
+    pub reminder: Option<(Uuid, String, String)>,
+    pub on_handled: Callback<()>,
+}
+
+/// The agent's booked callbacks: a form to book one (number, local date and time, note),
+/// the list with Call and Done, and the reminder that pops up when one is due.
+#[function_component]
+pub fn ScheduledCallbacks(p: &ScheduledCallbacksProps) -> Html {
+    let i18n = use_i18n();
+    let (list, reload) = use_get::<Vec<ScheduledCallbackDto>>("/scheduled-callbacks".into());
+    let number = use_state(String::new);
+    let when = use_state(String::new);
+    let note = use_state(String::new);
+    let errors = use_state(crate::api::FieldErrors::new);
+    let failure = use_state(|| None::<ApiError>);
+    {
+        let reload = reload.clone();
+        use_effect_with(p.reminder.clone(), move |_| {
+            reload.emit(());
+            let every = gloo_timers::callback::Interval::new(30_000, move || reload.emit(()));
+            move || drop(every)
+        });
+    }
+    let book = {
+        let (number, when, note, errors, failure, reload) = (
+            number.clone(),
+            when.clone(),
+            note.clone(),
+            errors.clone(),
+            failure.clone(),
+            reload.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            // The picker's local date and time, sent as UTC.
+            let local = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&when));
+            let due = if local.get_time().is_nan() {
+                String::new()
+            } else {
+                String::from(local.to_iso_string())
+            };
+            let body =
+                serde_json::json!({ "number": number.trim(), "due_at": due, "note": note.trim() });
+            let (number, when, note, errors, failure, reload) = (
+                number.clone(),
+                when.clone(),
+                note.clone(),
+                errors.clone(),
+                failure.clone(),
+                reload.clone(),
+            );
+            errors.set(Default::default());
+            failure.set(None);
+            spawn(async move {
+                match api::post::<_, ScheduledCallbackDto>("/scheduled-callbacks", &body).await {
+                    Ok(_) => {
+                        number.set(String::new());
+                        when.set(String::new());
+                        note.set(String::new());
+                        reload.emit(());
+                    }
+                    Err(e) => {
+                        errors.set(e.field_errors());
+                        failure.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
+    let mark_done = {
+        let (failure, reload, handled) = (failure.clone(), reload.clone(), p.on_handled.clone());
+        move |id: Uuid| {
+            let (failure, reload, handled) = (failure.clone(), reload.clone(), handled.clone());
+            Callback::from(move |_: MouseEvent| {
+                let (failure, reload, handled) = (failure.clone(), reload.clone(), handled.clone());
+                spawn(async move {
+                    match api::post_empty(
+                        &format!("/scheduled-callbacks/{id}/done"),
+                        &serde_json::json!({}),
+                    )
+                    .await
+                    {
+                        Ok(()) => {
+                            handled.emit(());
+                            reload.emit(());
+                        }
+                        Err(e) => failure.set(Some(e)),
+                    }
+                });
+            })
+        }
+    };
+    let body = render_load(&list, &reload, |items| {
+        if items.is_empty() {
+            return html! { <p class="muted" id="scheduled-empty">{ i18n.t("scheduled-empty") }</p> };
+        }
+        html! {
+            <ul class="scheduled" id="scheduled-callbacks">
+                { for items.iter().map(|c| html! {
+                    <li data-number={c.number.clone()} data-status={c.status.clone()}>
+                        <span class="when">{ i18n.datetime(&c.due_at) }</span>
+                        <span class="caller">{ &c.number }</span>
+                        if c.status == "due" { <span class="badge warn">{ i18n.t("scheduled-due") }</span> }
+                        <span class="note">{ &c.note }</span>
+                        <ClickToCall number={c.number.clone()} id={format!("scheduled-call-{}", c.id)} />
+                        <button type="button" class="secondary" onclick={mark_done(c.id)}>{ i18n.t("scheduled-done") }</button>
+                    </li>
+                }) }
+            </ul>
+        }
+    });
+    html! {
+        <div class="scheduled-callbacks">
+            <h3>{ i18n.t("scheduled-title") }</h3>
+            if let Some((id, number, note)) = &p.reminder {
+                <div class="alert warn" role="alert" id="scheduled-reminder">
+                    <p>{ i18n.ta("scheduled-reminder", &[("number", number.clone().into()), ("note", note.clone().into())]) }</p>
+                    <ClickToCall number={number.clone()} id="scheduled-reminder-call" />
+                    <button type="button" class="secondary" onclick={mark_done(*id)}>{ i18n.t("scheduled-done") }</button>
+                </div>
+            }
+            if let Some(e) = &*failure { if e.field_errors().is_empty() { <ErrorBox error={e.clone()} /> } }
+            { body }
+            <form onsubmit={book} id="scheduled-form" novalidate=true class="inline">
+                <TextField id="scheduled-number" label={i18n.t("scheduled-number")} kind="tel" value={(*number).clone()}
+                    oninput={{ let s = number.clone(); Callback::from(move |v| s.set(v)) }} error={errors.get("number").cloned()} />
+                <TextField id="scheduled-when" label={i18n.t("scheduled-when")} kind="datetime-local" value={(*when).clone()}
+                    oninput={{ let s = when.clone(); Callback::from(move |v| s.set(v)) }} error={errors.get("due_at").cloned()} />
+                <TextField id="scheduled-note" label={i18n.t("scheduled-note")} value={(*note).clone()}
+                    oninput={{ let s = note.clone(); Callback::from(move |v| s.set(v)) }} error={errors.get("note").cloned()} />
+                <button type="submit" class="secondary" id="scheduled-book">{ i18n.t("scheduled-book") }</button>
+            </form>
         </div>
     }
 }
