@@ -178,9 +178,21 @@ pub async fn create(
     .bind(req.note.trim())
     .fetch_one(ctx.db())
     .await?;
+    let out = saved(&state, ctx, id, req.due_at, "scheduled_callback.create").await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// After a create or update: the audit row, the commit, the reminder at `due`.
+async fn saved(
+    state: &AppState,
+    mut ctx: TenantCtx,
+    id: Uuid,
+    due: DateTime<Utc>,
+    action: &str,
+) -> ApiResult<ScheduledCallbackDto> {
     let out = load(ctx.db(), id).await?;
     ctx.audit(
-        "scheduled_callback.create",
+        action,
         Some("scheduled_callback"),
         Some(id.to_string()),
         serde_json::to_value(&out).unwrap_or_default(),
@@ -188,10 +200,10 @@ pub async fn create(
     .await?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    reminders::schedule(&state, tenant, id, req.due_at)
+    reminders::schedule(state, tenant, id, due)
         .await
         .map_err(ApiError::internal)?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(out)
 }
 
 /// The callback, checked to be one the caller may act on.
@@ -237,19 +249,7 @@ pub async fn update(
     .bind(req.note.trim())
     .execute(ctx.db())
     .await?;
-    let out = load(ctx.db(), id).await?;
-    ctx.audit(
-        "scheduled_callback.update",
-        Some("scheduled_callback"),
-        Some(id.to_string()),
-        serde_json::to_value(&out).unwrap_or_default(),
-    )
-    .await?;
-    let tenant = ctx.tenant().id;
-    ctx.commit().await?;
-    reminders::schedule(&state, tenant, id, req.due_at)
-        .await
-        .map_err(ApiError::internal)?;
+    let out = saved(&state, ctx, id, req.due_at, "scheduled_callback.update").await?;
     Ok(Json(out))
 }
 
