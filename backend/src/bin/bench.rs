@@ -72,20 +72,34 @@ where
                 if !f(i).await {
                     errors += 1;
                 }
-                lat.push(t.elapsed());
+                lat.push((t.elapsed(), i, t - start));
             }
             (lat, errors)
         }));
     }
-    let mut all = vec![];
+    let mut timed = vec![];
     let mut errors = 0;
     for t in tasks {
         let (lat, e) = t.await.expect("bench task");
-        all.extend(lat);
+        timed.extend(lat);
         errors += e;
     }
     let elapsed = start.elapsed();
-    all.sort();
+    timed.sort();
+    // HOTLINE_BENCH_SLOWEST=N: the N slowest requests (which one, when), to tell a tail that
+    // recurs (a cache expiring, one query of the set) from scattered stalls.
+    let slowest = std::env::var("HOTLINE_BENCH_SLOWEST")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    for (d, i, at) in timed.iter().rev().take(slowest) {
+        eprintln!(
+            "{name}: request {i} at {:.2} s took {:.2} ms",
+            at.as_secs_f64(),
+            d.as_secs_f64() * 1e3
+        );
+    }
+    let all: Vec<Duration> = timed.into_iter().map(|(d, ..)| d).collect();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     Figures {
         name,
