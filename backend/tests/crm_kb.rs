@@ -494,6 +494,133 @@ async fn kb_versions_workflow_search_and_interactions() {
     .await;
 }
 
+/// Creates an article as the tenant's admin and, unless `draft`, submits and approves it.
+async fn kb_article(
+    app: &TestApp,
+    t: &Tenant,
+    category: uuid::Uuid,
+    title: &str,
+    body: &str,
+    draft: bool,
+) -> KbArticleDto {
+    let a: KbArticleDto = created(
+        t.admin
+            .post(app.url("/api/v1/kb/articles"))
+            .json(&json!({ "category_id": category, "title": title, "body": body }))
+            .send()
+            .await,
+    )
+    .await;
+    if draft {
+        return a;
+    }
+    for action in ["submit", "approve"] {
+        ok_json::<KbArticleDto>(
+            t.admin
+                .post(app.url(&format!("/api/v1/kb/articles/{}/transition", a.id)))
+                .json(&json!({ "action": action }))
+                .send()
+                .await,
+        )
+        .await;
+    }
+    a
+}
+
+async fn kb_search(client: &reqwest::Client, app: &TestApp, query: &str) -> KbSearchResult {
+    ok_json(
+        client
+            .get(app.url(&format!("/api/v1/kb/search?{query}")))
+            .send()
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn kb_search_ranks_by_relevance_and_keeps_large_articles() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Kb Rank Co").await;
+    let (_, agent) = t.user(&app, "agent@rank.test", "Agent").await;
+    let cat: KbCategoryDto = created(
+        t.admin
+            .post(app.url("/api/v1/kb/categories"))
+            .json(&json!({ "name": "Plumbing" }))
+            .send()
+            .await,
+    )
+    .await;
+    // The word in the title (weight A) and twice in the body beats it once in the body.
+    let body_only = kb_article(
+        &app,
+        &t,
+        cat.id,
+        "Frozen pipes",
+        "If a pipe bursts in winter, close the valve and call us.",
+        false,
+    )
+    .await;
+    let title = kb_article(
+        &app,
+        &t,
+        cat.id,
+        "Valve replacement",
+        "Turn the valve clockwise, then check the valve for drips.",
+        false,
+    )
+    .await;
+    // An article whose search vector is too large to stay in its row (it goes out of line):
+    // 20,000 distinct words, the searched one last.
+    let mut long: String = (0..20_000).map(|i| format!("w{i}q ")).collect();
+    long.push_str("the valve at the end");
+    let large = kb_article(&app, &t, cat.id, "Big manual", &long, false).await;
+    let draft = kb_article(&app, &t, cat.id, "Valve draft", "Valve valve valve.", true).await;
+
+    let found = kb_search(&agent, &app, "q=valve").await;
+    let ids: Vec<_> = found.hits.iter().map(|h| h.id).collect();
+    assert_eq!(ids.len(), 3, "published only: {found:?}");
+    assert_eq!(ids[0], title.id, "title match first: {found:?}");
+    assert!(
+        ids.contains(&body_only.id) && ids.contains(&large.id),
+        "{found:?}"
+    );
+    assert!(!ids.contains(&draft.id));
+    assert!(
+        found.hits.windows(2).all(|w| w[0].rank >= w[1].rank),
+        "ranked by relevance: {found:?}"
+    );
+    assert!(
+        found.hits.iter().all(|h| h.snippet.contains("<mark>")),
+        "{found:?}"
+    );
+    let big = found.hits.iter().find(|h| h.id == large.id).unwrap();
+    assert!(
+        big.snippet.contains("<mark>valve</mark>"),
+        "{}",
+        big.snippet
+    );
+
+    // The page is cut after ranking.
+    let top = kb_search(&agent, &app, "q=valve&limit=1").await;
+    assert_eq!(
+        top.hits.iter().map(|h| h.id).collect::<Vec<_>>(),
+        [title.id]
+    );
+    // Writers may include drafts; the draft says the word four times, title included.
+    let all = kb_search(&t.admin, &app, "q=valve&all=true").await;
+    assert_eq!(all.hits.len(), 4, "{all:?}");
+    assert_eq!(all.hits[0].id, draft.id, "{all:?}");
+    problem(
+        agent
+            .get(app.url("/api/v1/kb/search?q=valve&all=true"))
+            .send()
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn crm_and_kb_are_isolated_between_tenants() {
     let app = TestApp::spawn().await;

@@ -72,20 +72,34 @@ where
                 if !f(i).await {
                     errors += 1;
                 }
-                lat.push(t.elapsed());
+                lat.push((t.elapsed(), i, t - start));
             }
             (lat, errors)
         }));
     }
-    let mut all = vec![];
+    let mut timed = vec![];
     let mut errors = 0;
     for t in tasks {
         let (lat, e) = t.await.expect("bench task");
-        all.extend(lat);
+        timed.extend(lat);
         errors += e;
     }
     let elapsed = start.elapsed();
-    all.sort();
+    timed.sort();
+    // HOTLINE_BENCH_SLOWEST=N: the N slowest requests (which one, when), to tell a tail that
+    // recurs (a cache expiring, one query of the set) from scattered stalls.
+    let slowest = std::env::var("HOTLINE_BENCH_SLOWEST")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    for (d, i, at) in timed.iter().rev().take(slowest) {
+        eprintln!(
+            "{name}: request {i} at {:.2} s took {:.2} ms",
+            at.as_secs_f64(),
+            d.as_secs_f64() * 1e3
+        );
+    }
+    let all: Vec<Duration> = timed.into_iter().map(|(d, ..)| d).collect();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     Figures {
         name,
@@ -239,6 +253,29 @@ mod issue6 {
         }
         tx.commit().await?;
         eprintln!("{what}: {:.1} s", t.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// `VACUUM (ANALYZE)` of tenant tables; it cannot run inside a transaction, so the
+    /// tables are named with their (generated, safe) schema instead of a scoped search path.
+    async fn vacuum_analyze(app: &TestApp, schema: &str, tables: &[&str]) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            db::is_tenant_schema(schema),
+            "not a tenant schema: {schema}"
+        );
+        let t = Instant::now();
+        for table in tables {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "VACUUM (ANALYZE) {schema}.{table}"
+            )))
+            .execute(&app.state.db)
+            .await?;
+        }
+        eprintln!(
+            "vacuum analyze {}: {:.1} s",
+            tables.join(", "),
+            t.elapsed().as_secs_f64()
+        );
         Ok(())
     }
 
@@ -544,33 +581,62 @@ mod issue6 {
                  SELECT DISTINCT w FROM kb_articles,
                         regexp_split_to_table(lower(title || ' ' || body), '[^[:alnum:]]+') w
                   WHERE length(w) BETWEEN 3 AND 40 ON CONFLICT DO NOTHING",
-                "ANALYZE kb_articles",
-                "ANALYZE kb_words",
             ],
         )
         .await?;
+        // A real tenant's knowledge base is not bulk-loaded a moment before it is searched: by
+        // then autovacuum has vacuumed and analysed it (visibility map, statistics).
+        vacuum_analyze(&app, &schema, &["kb_articles", "kb_words"]).await?;
         let client = Arc::new(client);
-        let mut figures = vec![];
-        for (name, queries) in [
+        const SETS: [(&str, [&str; 4]); 2] = [
             (
                 "GET /kb/search?q=<misspelt> (1 client)",
-                &["leek basment", "biling det", "pasword reset", "outtage"][..],
+                ["leek basment", "biling det", "pasword reset", "outtage"],
             ),
             (
                 "GET /kb/search?q=<correct> (1 client)",
-                &["water leak", "billing debt", "password reset", "outage"][..],
+                ["water leak", "billing debt", "password reset", "outage"],
             ),
-        ] {
+        ];
+        // Warm-up, not measured: the pooled connections have prepared the statements and the
+        // per-process word cache knows the words, as on a server that has been up a while.
+        for q in SETS.iter().flat_map(|(_, qs)| qs).cycle().take(200) {
+            let r = client
+                .get(app.url("/api/v1/kb/search"))
+                .query(&[("q", q)])
+                .send()
+                .await;
+            anyhow::ensure!(ok(r).await, "warm-up search {q:?} failed");
+        }
+        let mut figures = vec![];
+        // Session, tenant transaction and a one-row query, no search: what any authenticated
+        // KB request costs, to read the search figures against.
+        {
             let (app, client) = (app.clone(), client.clone());
-            let queries: Arc<Vec<String>> =
-                Arc::new(queries.iter().map(|s| s.to_string()).collect());
+            figures.push(
+                run_at(
+                    "GET /kb/categories (1 client, baseline)",
+                    1_000,
+                    1,
+                    move |_| {
+                        let (app, client) = (app.clone(), client.clone());
+                        async move {
+                            ok(client.get(app.url("/api/v1/kb/categories")).send().await).await
+                        }
+                    },
+                )
+                .await,
+            );
+        }
+        for (name, queries) in SETS {
+            let (app, client) = (app.clone(), client.clone());
             figures.push(
                 run_at(name, 1_000, 1, move |i| {
-                    let (app, client, queries) = (app.clone(), client.clone(), queries.clone());
+                    let (app, client) = (app.clone(), client.clone());
                     async move {
                         match client
                             .get(app.url("/api/v1/kb/search"))
-                            .query(&[("q", queries[i % queries.len()].as_str())])
+                            .query(&[("q", queries[i % queries.len()])])
                             .send()
                             .await
                         {
