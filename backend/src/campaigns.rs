@@ -240,7 +240,7 @@ pub async fn tick(
         None
     };
     let mut dial = Vec::new();
-    if let (Some(gw), true) = (&gateway, started) {
+    if let Some(gw) = &gateway {
         let due: Vec<(Uuid, String, Option<String>, bool)> = sqlx::query_as(
             "SELECT k.id, k.phone, k.timezone,
                     EXISTS (SELECT 1 FROM call_blocklist b

@@ -114,6 +114,16 @@ pub struct Table {
     pub rows: Vec<Row>,
 }
 
+impl Table {
+    /// The first column whose header is one of `names` (lower case; headers are compared
+    /// trimmed and case-insensitively).
+    pub fn column(&self, names: &[&str]) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| names.contains(&c.trim().to_lowercase().as_str()))
+    }
+}
+
 fn bad_xlsx(detail: impl std::fmt::Display) -> ApiError {
     ApiError::BadRequest {
         code: "bad_xlsx",

@@ -404,26 +404,7 @@ async fn the_agent_desktop_is_told_of_offers_with_the_screen_pop_data() {
     )
     .await;
     // The WebSocket, authenticated by the desk's session cookie.
-    let login_resp = app
-        .client()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "tenant": a.slug(), "email": "desk@desk.test", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    let cookie: String = login_resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        app.url("/api/v1/agent/events").replace("http://", "ws://"),
-    )
-    .unwrap();
-    req.headers_mut().insert("cookie", cookie.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = desktop_socket(&app, a.slug(), "desk@desk.test").await;
     assert_eq!(
         next_event(&mut ws).await,
         AgentEvent::Hello {

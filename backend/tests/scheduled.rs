@@ -118,26 +118,7 @@ async fn a_booked_callback_reminds_its_owner_at_the_time() {
     );
 
     // Leyla's desktop is connected; she books one for herself in two seconds.
-    let login_resp = app
-        .client()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "tenant": a.slug(), "email": "leyla@sched.test", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    let cookie: String = login_resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        app.url("/api/v1/agent/events").replace("http://", "ws://"),
-    )
-    .unwrap();
-    req.headers_mut().insert("cookie", cookie.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = desktop_socket(&app, a.slug(), "leyla@sched.test").await;
     let mine: ScheduledCallbackDto = created(
         book(
             &lc,

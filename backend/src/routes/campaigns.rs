@@ -269,16 +269,22 @@ pub async fn create(
     .fetch_one(ctx.db())
     .await
     .map_err(name_taken)?;
+    let c = saved(ctx, id, "campaign.create").await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// After a create or update: the campaign as saved, its audit row, the commit.
+async fn saved(mut ctx: TenantCtx, id: Uuid, action: &str) -> ApiResult<CampaignDto> {
     let c = load(ctx.db(), id).await?;
     ctx.audit(
-        "campaign.create",
+        action,
         Some("campaign"),
         Some(id.to_string()),
         serde_json::to_value(&c.input).unwrap_or_default(),
     )
     .await?;
     ctx.commit().await?;
-    Ok((StatusCode::CREATED, Json(c)))
+    Ok(c)
 }
 
 /// Binds a campaign's fields as `$1`…`$14` (name, kind, caller_id, prompt, confirm_digit,
@@ -347,15 +353,7 @@ pub async fn update(
     .fetch_one(ctx.db())
     .await
     .map_err(name_taken)?;
-    let c = load(ctx.db(), id).await?;
-    ctx.audit(
-        "campaign.update",
-        Some("campaign"),
-        Some(id.to_string()),
-        serde_json::to_value(&c.input).unwrap_or_default(),
-    )
-    .await?;
-    ctx.commit().await?;
+    let c = saved(ctx, id, "campaign.update").await?;
     Ok(Json(c))
 }
 
@@ -571,8 +569,8 @@ async fn insert_contacts(
         customers.push(r.customer_id);
     }
     let mut added = 0i64;
-    for chunk in (0..phones.len()).collect::<Vec<_>>().chunks(1000) {
-        let (a, b) = (chunk[0], chunk[chunk.len() - 1] + 1);
+    for a in (0..phones.len()).step_by(1000) {
+        let b = (a + 1000).min(phones.len());
         let n = sqlx::query(
             "INSERT INTO campaign_contacts (campaign_id, phone, name, timezone, customer_id)
              SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::uuid[])
@@ -635,12 +633,7 @@ pub async fn import_contacts(
 ) -> ApiResult<Json<ContactsAdded>> {
     ctx.require(perms::CAMPAIGNS_WRITE)?;
     let table = crate::routes::crm::upload(req).await?;
-    let col = |names: &[&str]| {
-        table
-            .columns
-            .iter()
-            .position(|c| names.contains(&c.trim().to_lowercase().as_str()))
-    };
+    let col = |names: &[&str]| table.column(names);
     let Some(phone) = col(&["phone", "number", "telephone", "phone number"]) else {
         return Err(ApiError::field(
             "file",
@@ -1021,12 +1014,7 @@ pub async fn import_blocklist(
     let dir = q.direction.unwrap_or_else(|| "outbound".into());
     direction(&dir)?;
     let table = crate::routes::crm::upload(req).await?;
-    let col = |names: &[&str]| {
-        table
-            .columns
-            .iter()
-            .position(|c| names.contains(&c.trim().to_lowercase().as_str()))
-    };
+    let col = |names: &[&str]| table.column(names);
     let Some(num) = col(&["number", "phone", "telephone"]) else {
         return Err(ApiError::field(
             "file",

@@ -159,3 +159,32 @@ pub async fn event(app: &TestApp, ev: &hotline_wire::gateway::GatewayEvent) {
         .await
         .unwrap();
 }
+
+/// The agent desktop's live WebSocket (`/api/v1/agent/events`), authenticated like the
+/// browser: by the session cookie of a fresh login as `email`.
+pub async fn desktop_socket(
+    app: &TestApp,
+    tenant: &str,
+    email: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let login_resp = app
+        .client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "tenant": tenant, "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let cookie: String = login_resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        app.url("/api/v1/agent/events").replace("http://", "ws://"),
+    )
+    .unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
