@@ -199,6 +199,18 @@ pub enum GatewayCommand {
         /// Number to call (E.164).
         callee: String,
     },
+    /// Listen to what the called party says after answer and decide whether a person or an
+    /// answering machine took the call (answering-machine detection). Nothing is played while
+    /// listening. Answered with one [`GatewayEvent::MachineDetected`]: for a person as soon as
+    /// their short greeting ends; for a machine once its greeting has ended (a beep or the
+    /// silence after it), so a message played then is recorded whole; `silence` when nobody
+    /// spoke at all.
+    DetectMachine {
+        /// Call.
+        call_id: Uuid,
+        /// Longest time to listen, in milliseconds; undecided by then is `unknown`.
+        timeout_ms: u32,
+    },
     /// Hang up (BYE when answered, a final error response otherwise).
     Hangup {
         /// Call.
@@ -223,9 +235,24 @@ impl GatewayCommand {
             | Self::Bridge { call_id, .. }
             | Self::SendDtmf { call_id, .. }
             | Self::Originate { call_id, .. }
+            | Self::DetectMachine { call_id, .. }
             | Self::Hangup { call_id, .. } => *call_id,
         }
     }
+}
+
+/// What answering-machine detection decided.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AmdResult {
+    /// A short greeting followed by a pause: a person.
+    Human,
+    /// A long greeting (or a beep): an answering machine or voicemail.
+    Machine,
+    /// Nobody spoke.
+    Silence,
+    /// No decision within the time given.
+    Unknown,
 }
 
 /// Why a digit collection ended.
@@ -398,6 +425,21 @@ pub enum GatewayEvent {
         tenant_id: Uuid,
         /// The leg that left.
         peer: Uuid,
+    },
+    /// The answering-machine detection of a `detect_machine` command decided.
+    MachineDetected {
+        /// Call.
+        call_id: Uuid,
+        /// Tenant.
+        tenant_id: Uuid,
+        /// The decision.
+        result: AmdResult,
+        /// A beep (the machine's "leave your message now" tone) was heard.
+        beep: bool,
+        /// Speech heard in total, in milliseconds.
+        speech_ms: u32,
+        /// Time from the command to the decision, in milliseconds.
+        elapsed_ms: u32,
     },
     /// A command could not be executed.
     CommandFailed {
