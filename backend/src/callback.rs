@@ -59,6 +59,13 @@ pub struct Ready {
     was_ready: bool,
 }
 
+impl Ready {
+    /// The gateway holding the agent's softphone (it places the call).
+    pub fn gateway_id(&self) -> &str {
+        &self.soft.gateway_id
+    }
+}
+
 /// Checks that `agent` can make a callback now.
 pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult<Ready> {
     let busy = |detail: &str| ApiError::Conflict {

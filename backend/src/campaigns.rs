@@ -46,6 +46,11 @@ const LEG_TTL_SECS: u64 = 6 * 3600;
 const BATCH: i64 = 100;
 /// An attempt whose hang-up was requested but never reported is given up after this.
 const LOST_AFTER_SECS: i64 = 60;
+/// A preview contact goes back to the list when its agent neither dials nor skips it within
+/// this time.
+pub const PREVIEW_HOLD_SECS: i64 = 15 * 60;
+/// Longest answering-machine detection before the call goes on as if a person answered.
+const AMD_TIMEOUT_MS: u32 = 6_000;
 
 /// Calling hours as the API carries them (seven entries, Monday first) → the dialer's type.
 /// `Err` names the first bad entry.
@@ -91,6 +96,21 @@ pub async fn set_running(
     Ok(())
 }
 
+/// How a campaign's leg is handled once answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+enum LegMode {
+    /// Plays the prompt (and collects the confirmation key).
+    #[default]
+    Message,
+    /// Offered to a free agent of the campaign's queue; no agent free: a short message.
+    Agent,
+    /// Dialled by an agent from a preview: the callback module bridges it to their softphone.
+    Preview,
+    /// Asks the survey's questions.
+    Survey,
+}
+
 /// What the event handler needs to know about a campaign's leg.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Leg {
@@ -99,9 +119,70 @@ struct Leg {
     gateway_id: String,
     prompt: String,
     confirm: Option<String>,
+    #[serde(default)]
+    mode: LegMode,
+    /// Agent and preview legs: the agent's queue.
+    #[serde(default)]
+    queue: Option<Uuid>,
+    /// Agent legs: heard when no agent is free.
+    #[serde(default)]
+    no_agent_prompt: String,
+    /// Answering machines: `off`, `hang_up` or `leave_message`.
+    #[serde(default)]
+    machine_action: String,
+    /// Set once the answered call found no free agent (it hears the message, then ends).
+    #[serde(default)]
+    abandoned: bool,
+    /// Set once answering-machine detection heard a machine.
+    #[serde(default)]
+    machine: bool,
+    /// Survey legs: the question being asked (index in the script; its length once the
+    /// last was answered, `usize::MAX` when the survey was given up).
+    #[serde(default)]
+    question: usize,
+    /// Survey legs: the current question was not answered once already.
+    #[serde(default)]
+    tries: u8,
+    /// Preview legs: the agent who dialled.
+    #[serde(default)]
+    agent: Option<Uuid>,
+    /// For the agent's screen pop.
+    #[serde(default)]
+    campaign_name: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    caller_id: String,
+}
+
+async fn save_leg(state: &AppState, tenant: Uuid, leg: Uuid, rec: &Leg) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(
+            leg_key(tenant, leg),
+            serde_json::to_string(rec)?,
+            LEG_TTL_SECS,
+        )
+        .await?;
+    Ok(())
+}
+
+async fn load_leg(state: &AppState, tenant: Uuid, leg: Uuid) -> anyhow::Result<Option<Leg>> {
+    let mut r = state.redis();
+    let raw: Option<String> = r.get(leg_key(tenant, leg)).await?;
+    Ok(raw.and_then(|s| serde_json::from_str::<Leg>(&s).ok()))
 }
 
 struct Campaign {
+    name: String,
+    kind: String,
+    dial_mode: Option<String>,
+    queue_id: Option<Uuid>,
+    max_abandon: f64,
+    no_agent_prompt: Option<String>,
+    machine_action: String,
     status: String,
     caller_id: String,
     prompt: Option<String>,
@@ -115,40 +196,224 @@ struct Campaign {
 }
 
 async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> anyhow::Result<Option<Campaign>> {
-    type Row = (
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        serde_json::Value,
-        String,
-        i32,
-        i32,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        kind: String,
+        dial_mode: Option<String>,
+        queue_id: Option<Uuid>,
+        max_abandon_pct: f32,
+        no_agent_prompt: Option<String>,
+        machine_action: String,
+        status: String,
+        caller_id: String,
+        prompt: Option<String>,
+        confirm_digit: Option<String>,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: Option<DateTime<Utc>>,
+        calling_hours: serde_json::Value,
+        timezone: String,
+        ring_timeout_secs: i32,
+        max_lines: i32,
+    }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT status, caller_id, prompt, confirm_digit, starts_at, ends_at, calling_hours,
-                timezone, ring_timeout_secs, max_lines
+        "SELECT name, kind, dial_mode, queue_id, max_abandon_pct, no_agent_prompt,
+                machine_action, status, caller_id, prompt, confirm_digit, starts_at, ends_at,
+                calling_hours, timezone, ring_timeout_secs, max_lines
            FROM campaigns WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let hours: Vec<Option<[String; 2]>> = serde_json::from_value(r.6)?;
+    let hours: Vec<Option<[String; 2]>> = serde_json::from_value(r.calling_hours)?;
     Ok(Some(Campaign {
-        status: r.0,
-        caller_id: r.1,
-        prompt: r.2,
-        confirm_digit: r.3,
-        starts_at: r.4,
-        ends_at: r.5,
+        name: r.name,
+        kind: r.kind,
+        dial_mode: r.dial_mode,
+        queue_id: r.queue_id,
+        max_abandon: f64::from(r.max_abandon_pct) / 100.0,
+        no_agent_prompt: r.no_agent_prompt,
+        machine_action: r.machine_action,
+        status: r.status,
+        caller_id: r.caller_id,
+        prompt: r.prompt,
+        confirm_digit: r.confirm_digit,
+        starts_at: r.starts_at,
+        ends_at: r.ends_at,
         hours: parse_hours(&hours).map_err(anyhow::Error::msg)?,
-        timezone: r.7,
-        ring_timeout_secs: r.8,
-        max_lines: r.9,
+        timezone: r.timezone,
+        ring_timeout_secs: r.ring_timeout_secs,
+        max_lines: r.max_lines,
     }))
+}
+
+/// A queue's agents as the ACD has them now.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct QueueAgents {
+    /// Ready for a call.
+    pub idle: u32,
+    /// Ringing, on a call or in wrap-up.
+    pub busy: u32,
+    /// Logged in but not taking calls (not ready, break).
+    pub away: u32,
+}
+
+impl QueueAgents {
+    /// Agents logged in to the queue.
+    pub fn logged_in(&self) -> u32 {
+        self.idle + self.busy + self.away
+    }
+}
+
+/// Counts the agents serving `queue` by their ACD state.
+pub async fn queue_agents(
+    state: &AppState,
+    tenant: Uuid,
+    queue: Uuid,
+) -> anyhow::Result<QueueAgents> {
+    let mut r = state.redis();
+    let all: std::collections::HashMap<String, String> =
+        r.hgetall(crate::ivr::acd_keys(tenant).agents).await?;
+    let q = queue.to_string();
+    let mut out = QueueAgents::default();
+    for raw in all.values() {
+        let Ok(a) = serde_json::from_str::<hotline_acd::AgentRec>(raw) else {
+            continue;
+        };
+        if !a.queues.split(',').any(|x| x == q) {
+            continue;
+        }
+        match a.state.as_str() {
+            "logged_out" => {}
+            "ready" => out.idle += 1,
+            "ringing" | "on_call" | "wrap_up" | "reserved" => out.busy += 1,
+            _ => out.away += 1,
+        }
+    }
+    Ok(out)
+}
+
+fn pacer_key(tenant: Uuid, campaign: Uuid) -> String {
+    format!("{{t:{tenant}}}:campaign:{campaign}:pacer")
+}
+
+async fn load_pacer(
+    state: &AppState,
+    tenant: Uuid,
+    campaign: Uuid,
+    max_abandon: f64,
+) -> anyhow::Result<hotline_dialer::Pacer> {
+    let mut r = state.redis();
+    let raw: Option<String> = r.get(pacer_key(tenant, campaign)).await?;
+    let mut p = raw
+        .and_then(|s| serde_json::from_str::<hotline_dialer::Pacer>(&s).ok())
+        .unwrap_or_else(|| hotline_dialer::Pacer::new(max_abandon));
+    p.max_abandon = max_abandon;
+    Ok(p)
+}
+
+/// Feeds one answered call (abandoned or connected) to the campaign's predictive pacer.
+async fn pace(
+    state: &AppState,
+    tenant: Uuid,
+    campaign: Uuid,
+    abandoned: bool,
+) -> anyhow::Result<()> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let limit: Option<f32> =
+        sqlx::query_scalar("SELECT max_abandon_pct FROM campaigns WHERE id = $1")
+            .bind(campaign)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let mut p = load_pacer(
+        state,
+        tenant,
+        campaign,
+        f64::from(limit.unwrap_or(3.0)) / 100.0,
+    )
+    .await?;
+    p.answered(abandoned);
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(
+            pacer_key(tenant, campaign),
+            serde_json::to_string(&p)?,
+            7 * 86_400,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Lines an agent campaign may place now (progressive or predictive), from the queue's
+/// agents, the calls still ringing and, in predictive mode, what the last 200 attempts
+/// measured (answer rate, ring and handle times) and the pacer's aggressiveness.
+async fn agent_lines(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    campaign: Uuid,
+    c: &Campaign,
+    in_progress: i64,
+) -> anyhow::Result<i64> {
+    let Some(queue) = c.queue_id else {
+        return Ok(0);
+    };
+    let agents = queue_agents(state, tenant, queue).await?;
+    let ringing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM campaign_attempts
+          WHERE campaign_id = $1 AND ended_at IS NULL AND answered_at IS NULL",
+    )
+    .bind(campaign)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (answer_rate, ring_secs, handle_secs, measured): (f64, f64, f64, i64) = sqlx::query_as(
+        "SELECT coalesce(count(*) FILTER (WHERE answered_at IS NOT NULL)::float8
+                         / nullif(count(*), 0), 0.5),
+                coalesce(avg(extract(epoch FROM answered_at - started_at)::float8)
+                         FILTER (WHERE answered_at IS NOT NULL), 10),
+                coalesce(avg(extract(epoch FROM ended_at - answered_at)::float8)
+                         FILTER (WHERE agent_id IS NOT NULL), 120),
+                count(*)
+           FROM (SELECT * FROM campaign_attempts
+                  WHERE campaign_id = $1 AND ended_at IS NOT NULL AND outcome <> 'dnc'
+                  ORDER BY started_at DESC LIMIT 200) a",
+    )
+    .bind(campaign)
+    .fetch_one(&mut *conn)
+    .await?;
+    let wrap: i32 = sqlx::query_scalar("SELECT wrap_up_seconds FROM queues WHERE id = $1")
+        .bind(queue)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or(0);
+    let (mode, g) = match c.dial_mode.as_deref() {
+        Some("predictive") => {
+            let p = load_pacer(state, tenant, campaign, c.max_abandon).await?;
+            (
+                hotline_dialer::Mode::Predictive {
+                    max_abandon: c.max_abandon,
+                },
+                p.aggressiveness,
+            )
+        }
+        _ => (hotline_dialer::Mode::Progressive, 1.0),
+    };
+    // Until ten calls are measured, assume an even chance of an answer.
+    let answer_rate = if measured < 10 { 0.5 } else { answer_rate };
+    let snap = hotline_dialer::Snapshot {
+        idle_agents: agents.idle,
+        busy_agents: agents.busy,
+        ringing: ringing.max(0) as u32,
+        answer_rate,
+        ring_secs,
+        handle_secs: handle_secs + f64::from(wrap),
+        max_lines: c.max_lines.max(0) as u32,
+    };
+    let n = hotline_dialer::lines_to_dial(mode, &snap, g) as i64;
+    tracing::debug!(%tenant, %campaign, ?snap, g, n, "agent campaign pacing");
+    Ok(n.min(c.max_lines as i64 - in_progress).max(0))
 }
 
 /// A live gateway to place calls through (heartbeat not expired, not draining, publishing
@@ -177,6 +442,7 @@ struct Dial {
     leg: Uuid,
     contact: Uuid,
     phone: String,
+    name: String,
 }
 
 /// One tick of one campaign, under its lock. `now` is passed in so tests can move the clock.
@@ -232,7 +498,23 @@ pub async fn tick(
     .bind(campaign)
     .fetch_one(&mut *tx)
     .await?;
-    let free = (c.max_lines as i64 - in_progress).max(0);
+    // Preview contacts an agent left on screen for too long go back to the list.
+    sqlx::query(
+        "UPDATE campaign_contacts SET status = 'pending', reserved_by = NULL
+          WHERE campaign_id = $1 AND status = 'previewing'
+            AND updated_at < $2 - make_interval(secs => $3)",
+    )
+    .bind(campaign)
+    .bind(now)
+    .bind(PREVIEW_HOLD_SECS as f64)
+    .execute(&mut *tx)
+    .await?;
+    let free = match (c.kind.as_str(), c.dial_mode.as_deref()) {
+        // Preview: the agents dial, one contact at a time (`preview_next`).
+        ("agent", Some("preview")) => 0,
+        ("agent", _) => agent_lines(state, &mut tx, tenant, campaign, &c, in_progress).await?,
+        _ => (c.max_lines as i64 - in_progress).max(0),
+    };
     let started = c.starts_at.is_none_or(|s| s <= now);
     let gateway = if free > 0 && started {
         pick_gateway(state).await?
@@ -241,10 +523,11 @@ pub async fn tick(
     };
     let mut dial = Vec::new();
     if let Some(gw) = &gateway {
-        let due: Vec<(Uuid, String, Option<String>, bool)> = sqlx::query_as(
+        let due: Vec<(Uuid, String, Option<String>, bool, String)> = sqlx::query_as(
             "SELECT k.id, k.phone, k.timezone,
                     EXISTS (SELECT 1 FROM call_blocklist b
-                             WHERE b.direction = 'outbound' AND b.number = k.phone)
+                             WHERE b.direction = 'outbound' AND b.number = k.phone),
+                    k.name
                FROM campaign_contacts k
               WHERE k.campaign_id = $1 AND k.status = 'pending' AND k.next_attempt_at <= $2
               ORDER BY k.next_attempt_at, k.id LIMIT $3 FOR UPDATE SKIP LOCKED",
@@ -254,7 +537,7 @@ pub async fn tick(
         .bind(BATCH)
         .fetch_all(&mut *tx)
         .await?;
-        for (contact, phone, tz, blocked) in due {
+        for (contact, phone, tz, blocked, name) in due {
             if blocked {
                 skip_dnc(&mut tx, campaign, contact, &phone, now).await?;
                 continue;
@@ -301,13 +584,14 @@ pub async fn tick(
                 leg,
                 contact,
                 phone,
+                name,
             });
         }
     }
     // 4. Done when nothing is left to call or in progress.
     let left: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM campaign_contacts
-                         WHERE campaign_id = $1 AND status IN ('pending', 'dialing'))",
+                         WHERE campaign_id = $1 AND status IN ('pending', 'dialing', 'previewing'))",
     )
     .bind(campaign)
     .fetch_one(&mut *tx)
@@ -353,15 +637,28 @@ async fn place(
         gateway_id: gw.to_string(),
         prompt: prompt.to_string(),
         confirm: c.confirm_digit.clone(),
+        mode: match c.kind.as_str() {
+            "agent" => LegMode::Agent,
+            "survey" => LegMode::Survey,
+            _ => LegMode::Message,
+        },
+        queue: c.queue_id,
+        no_agent_prompt: c
+            .no_agent_prompt
+            .clone()
+            .unwrap_or_else(|| "goodbye".into()),
+        machine_action: c.machine_action.clone(),
+        abandoned: false,
+        machine: false,
+        question: 0,
+        tries: 0,
+        agent: None,
+        campaign_name: c.name.clone(),
+        contact_name: d.name.clone(),
+        phone: d.phone.clone(),
+        caller_id: c.caller_id.clone(),
     };
-    let mut r = state.redis();
-    let _: () = r
-        .set_ex(
-            leg_key(tenant, d.leg),
-            serde_json::to_string(&rec)?,
-            LEG_TTL_SECS,
-        )
-        .await?;
+    save_leg(state, tenant, d.leg, &rec).await?;
     let cdr = crate::cdr::OutboundLeg {
         leg: d.leg,
         parent: None,
@@ -392,7 +689,7 @@ async fn finish(conn: &mut sqlx::PgConnection, campaign: Uuid) -> anyhow::Result
 }
 
 /// A contact on the do-not-call list: never dialled, logged as a skipped attempt.
-async fn skip_dnc(
+pub(crate) async fn skip_dnc(
     conn: &mut sqlx::PgConnection,
     campaign: Uuid,
     contact: Uuid,
@@ -478,6 +775,336 @@ pub fn unanswered_outcome(
     }
 }
 
+/// Runs a statement about one attempt or contact in the tenant's schema.
+async fn exec_in(
+    state: &AppState,
+    tenant: Uuid,
+    q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> anyhow::Result<()> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    q.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn hang_up(state: &AppState, gw: &str, leg: Uuid) -> anyhow::Result<()> {
+    let cmd = GatewayCommand::Hangup {
+        call_id: leg,
+        status: None,
+    };
+    command(state, gw, &cmd).await
+}
+
+/// What follows an answer by a person (or, for `leave_message`, the end of a machine's
+/// greeting): the message, the survey's first question, or an agent.
+async fn after_answer(
+    state: &AppState,
+    tenant: Uuid,
+    leg: Uuid,
+    rec: &mut Leg,
+) -> anyhow::Result<()> {
+    match rec.mode {
+        LegMode::Message => {
+            let cmd = match &rec.confirm {
+                Some(_) if !rec.machine => GatewayCommand::CollectDigits {
+                    call_id: leg,
+                    prompt: Some(rec.prompt.clone()),
+                    min: 1,
+                    max: 1,
+                    timeout_ms: 8_000,
+                    terminator: None,
+                },
+                _ => GatewayCommand::Play {
+                    call_id: leg,
+                    prompt: rec.prompt.clone(),
+                    interruptible: false,
+                },
+            };
+            command(state, &rec.gateway_id, &cmd).await
+        }
+        LegMode::Survey => ask(state, tenant, leg, rec).await,
+        LegMode::Agent => connect_to_agent(state, tenant, leg, rec).await,
+        LegMode::Preview => Ok(()),
+    }
+}
+
+async fn script_of(
+    state: &AppState,
+    tenant: Uuid,
+    campaign: Uuid,
+) -> anyhow::Result<Vec<hotline_wire::campaigns::ScriptQuestion>> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let v: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT script FROM campaigns WHERE id = $1")
+            .bind(campaign)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(v.map(serde_json::from_value)
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// Survey: asks the current question (its prompt, one key), or says goodbye after the last.
+async fn ask(state: &AppState, tenant: Uuid, leg: Uuid, rec: &mut Leg) -> anyhow::Result<()> {
+    let script = script_of(state, tenant, rec.campaign).await?;
+    let cmd = match script.get(rec.question) {
+        Some(q) => GatewayCommand::CollectDigits {
+            call_id: leg,
+            prompt: q.prompt.clone(),
+            min: 1,
+            max: 1,
+            timeout_ms: 8_000,
+            terminator: None,
+        },
+        None => GatewayCommand::Play {
+            call_id: leg,
+            prompt: "goodbye".into(),
+            interruptible: false,
+        },
+    };
+    command(state, &rec.gateway_id, &cmd).await
+}
+
+/// Survey: stores a key pressed for the current question and moves on by the script's
+/// branches; a key that is no answer (or none) repeats the question once, then the survey
+/// ends.
+async fn survey_answer(
+    state: &AppState,
+    tenant: Uuid,
+    leg: Uuid,
+    rec: &mut Leg,
+    digits: &str,
+) -> anyhow::Result<()> {
+    let script = script_of(state, tenant, rec.campaign).await?;
+    let Some(q) = script.get(rec.question) else {
+        return Ok(());
+    };
+    if q.options.iter().any(|o| o.value == digits) {
+        exec_in(
+            state,
+            tenant,
+            sqlx::query(
+                "UPDATE campaign_contacts SET answers = answers || jsonb_build_object($2::text, $3::text)
+                  WHERE id = $1",
+            )
+            .bind(rec.contact)
+            .bind(&q.id)
+            .bind(digits),
+        )
+        .await?;
+        rec.tries = 0;
+        rec.question = hotline_wire::campaigns::next_question(&script, rec.question, Some(digits))
+            .unwrap_or(script.len());
+    } else if rec.tries == 0 {
+        rec.tries = 1;
+    } else {
+        // Two tries without an answer: the survey ends here (answered, not completed).
+        rec.tries = 0;
+        rec.question = usize::MAX;
+    }
+    save_leg(state, tenant, leg, rec).await?;
+    if rec.question == usize::MAX {
+        let bye = GatewayCommand::Play {
+            call_id: leg,
+            prompt: "goodbye".into(),
+            interruptible: false,
+        };
+        return command(state, &rec.gateway_id, &bye).await;
+    }
+    ask(state, tenant, leg, rec).await
+}
+
+/// Agent campaigns: the answered call joins the campaign's queue at high priority. Offered at
+/// once to a free agent (who sees the contact and the script), it hears music until they
+/// take it; with no agent free it leaves the queue, hears the short message and counts as
+/// abandoned. Either way the predictive pacer learns of it.
+async fn connect_to_agent(
+    state: &AppState,
+    tenant: Uuid,
+    leg: Uuid,
+    rec: &mut Leg,
+) -> anyhow::Result<()> {
+    let Some(queue) = rec.queue else {
+        return hang_up(state, &rec.gateway_id, leg).await;
+    };
+    let vars = std::collections::BTreeMap::from([
+        ("campaign".to_string(), rec.campaign_name.clone()),
+        ("campaign_contact".to_string(), rec.contact.to_string()),
+        ("contact_name".to_string(), rec.contact_name.clone()),
+    ]);
+    let cs = crate::ivr::CallState {
+        gateway_id: rec.gateway_id.clone(),
+        flow_id: Uuid::nil(),
+        version: 0,
+        caller: rec.phone.clone(),
+        did: rec.caller_id.clone(),
+        run: hotline_flows::Run {
+            node: String::new(),
+            vars: vars.clone(),
+            tries: 0,
+            then: None,
+        },
+        queue: Some(queue.to_string()),
+        campaign: Some(rec.campaign),
+    };
+    // Stored before the ACD sees the call: an immediate offer needs its gateway.
+    crate::ivr::store(state, tenant, leg, &cs).await?;
+    crate::ivr::sync_queues(state, tenant).await?;
+    crate::cdr::queued(state, tenant, leg, &queue.to_string(), &vars).await?;
+    let mut con = state.redis();
+    let _: () = con
+        .sadd(crate::dispatch::TENANTS_KEY, tenant.to_string())
+        .await?;
+    let script = hotline_acd::redis_acd::script();
+    let keys = crate::ivr::acd_keys(tenant);
+    let arrive = hotline_acd::Op::Arrive {
+        call: leg.to_string(),
+        queue: queue.to_string(),
+        priority: 10,
+    };
+    let evs = hotline_acd::redis_acd::apply_async(
+        &mut con,
+        &script,
+        &keys,
+        crate::ivr::now_ms(),
+        &arrive,
+    )
+    .await?;
+    let me = leg.to_string();
+    let offered = evs
+        .iter()
+        .find(|e| e.ev == "offered" && e.call == me)
+        .and_then(|e| e.agent.parse::<Uuid>().ok());
+    match offered {
+        Some(agent) => {
+            let moh = GatewayCommand::MusicOnHold {
+                call_id: leg,
+                prompt: "moh".into(),
+            };
+            command(state, &rec.gateway_id, &moh).await?;
+            exec_in(
+                state,
+                tenant,
+                sqlx::query("UPDATE campaign_contacts SET agent_id = $2 WHERE id = $1")
+                    .bind(rec.contact)
+                    .bind(agent),
+            )
+            .await?;
+            crate::dispatch::on_acd_events(state, tenant, evs).await?;
+            tracing::info!(%tenant, %leg, %agent, "campaign call offered to an agent");
+            pace(state, tenant, rec.campaign, false).await?;
+        }
+        None => {
+            let out = hotline_acd::Op::Hangup { call: me };
+            if let Err(e) = hotline_acd::redis_acd::apply_async(
+                &mut con,
+                &script,
+                &keys,
+                crate::ivr::now_ms(),
+                &out,
+            )
+            .await
+            {
+                tracing::warn!(%tenant, %leg, error = %e, "campaign call not taken out of its queue");
+            }
+            let _: () = con.del(crate::ivr::call_key(tenant, leg)).await?;
+            rec.abandoned = true;
+            save_leg(state, tenant, leg, rec).await?;
+            tracing::info!(%tenant, %leg, "campaign call answered with no agent free: abandoned");
+            let msg = GatewayCommand::Play {
+                call_id: leg,
+                prompt: rec.no_agent_prompt.clone(),
+                interruptible: false,
+            };
+            command(state, &rec.gateway_id, &msg).await?;
+            pace(state, tenant, rec.campaign, true).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Remembers a preview call an agent placed (the callback module bridges it): its end
+/// settles the attempt.
+pub async fn preview_leg(
+    state: &AppState,
+    tenant: Uuid,
+    leg: Uuid,
+    campaign: Uuid,
+    contact: Uuid,
+    agent: Uuid,
+    gateway_id: &str,
+) -> anyhow::Result<()> {
+    let rec = Leg {
+        campaign,
+        contact,
+        gateway_id: gateway_id.to_string(),
+        prompt: String::new(),
+        confirm: None,
+        mode: LegMode::Preview,
+        queue: None,
+        no_agent_prompt: String::new(),
+        machine_action: "off".into(),
+        abandoned: false,
+        machine: false,
+        question: 0,
+        tries: 0,
+        agent: Some(agent),
+        campaign_name: String::new(),
+        contact_name: String::new(),
+        phone: String::new(),
+        caller_id: String::new(),
+    };
+    save_leg(state, tenant, leg, &rec).await
+}
+
+/// The ACD connected a call to an agent: for a campaign's leg, the attempt and the contact
+/// remember the agent (whose desktop shows the contact and the script).
+pub async fn on_connected(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    agent: Uuid,
+) -> anyhow::Result<()> {
+    let Some(rec) = load_leg(state, tenant, call).await? else {
+        return Ok(());
+    };
+    mark(state, tenant, call, rec.contact, "agent_id", agent).await
+}
+
+/// Sets `column` (`agent_id`, `dtmf`) to `value` on an attempt and on its contact.
+async fn mark<T>(
+    state: &AppState,
+    tenant: Uuid,
+    leg: Uuid,
+    contact: Uuid,
+    column: &'static str,
+    value: T,
+) -> anyhow::Result<()>
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + Clone
+        + 'static,
+{
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    for (table, key, id) in [
+        ("campaign_attempts", "call_id", leg),
+        ("campaign_contacts", "id", contact),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET {column} = $2 WHERE {key} = $1"
+        )))
+        .bind(id)
+        .bind(value.clone())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Gateway events of campaign legs (others are ignored).
 pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Result<()> {
     let (leg, tenant) = match ev {
@@ -490,97 +1117,139 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
         | GatewayEvent::DigitsCollected {
             call_id, tenant_id, ..
         }
+        | GatewayEvent::MachineDetected {
+            call_id, tenant_id, ..
+        }
         | GatewayEvent::Hangup {
             call_id, tenant_id, ..
         } => (*call_id, *tenant_id),
         _ => return Ok(()),
     };
-    let mut r = state.redis();
-    let raw: Option<String> = r.get(leg_key(tenant, leg)).await?;
-    let Some(rec) = raw.and_then(|s| serde_json::from_str::<Leg>(&s).ok()) else {
+    let Some(mut rec) = load_leg(state, tenant, leg).await? else {
         return Ok(());
     };
     let now = Utc::now();
     let schema = db::schema_name(tenant);
     match ev {
         GatewayEvent::CallAnswered { .. } => {
-            let mut tx = db::begin_in_schema(&state.db, &schema).await?;
-            sqlx::query(
-                "UPDATE campaign_attempts SET answered_at = coalesce(answered_at, $2)
-                  WHERE call_id = $1",
-            )
-            .bind(leg)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            let cmd = match &rec.confirm {
-                Some(_) => GatewayCommand::CollectDigits {
-                    call_id: leg,
-                    prompt: Some(rec.prompt.clone()),
-                    min: 1,
-                    max: 1,
-                    timeout_ms: 8_000,
-                    terminator: None,
-                },
-                None => GatewayCommand::Play {
-                    call_id: leg,
-                    prompt: rec.prompt.clone(),
-                    interruptible: false,
-                },
-            };
-            command(state, &rec.gateway_id, &cmd).await?;
-        }
-        GatewayEvent::DigitsCollected { digits, .. } => {
-            let confirmed = rec.confirm.as_deref().is_some_and(|d| d == digits);
-            let mut tx = db::begin_in_schema(&state.db, &schema).await?;
-            sqlx::query("UPDATE campaign_attempts SET dtmf = nullif($2, '') WHERE call_id = $1")
+            exec_in(
+                state,
+                tenant,
+                sqlx::query(
+                    "UPDATE campaign_attempts SET answered_at = coalesce(answered_at, $2),
+                            agent_id = coalesce(agent_id, $3)
+                      WHERE call_id = $1",
+                )
                 .bind(leg)
-                .bind(digits)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE campaign_contacts SET dtmf = nullif($2, '') WHERE id = $1")
-                .bind(rec.contact)
-                .bind(digits)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(%tenant, %leg, confirmed, "campaign call: key pressed");
-            // A short goodbye, then the call ends (on its playback_finished).
-            let cmd = GatewayCommand::Play {
-                call_id: leg,
-                prompt: "goodbye".into(),
-                interruptible: false,
-            };
-            command(state, &rec.gateway_id, &cmd).await?;
+                .bind(now)
+                .bind(rec.agent),
+            )
+            .await?;
+            if rec.mode == LegMode::Preview {
+                return Ok(());
+            }
+            if rec.machine_action != "off" && !rec.machine_action.is_empty() {
+                // Listen first; `machine_detected` says what follows.
+                let cmd = GatewayCommand::DetectMachine {
+                    call_id: leg,
+                    timeout_ms: AMD_TIMEOUT_MS,
+                };
+                return command(state, &rec.gateway_id, &cmd).await;
+            }
+            after_answer(state, tenant, leg, &mut rec).await?;
         }
-        GatewayEvent::PlaybackFinished { .. } => {
-            let cmd = GatewayCommand::Hangup {
-                call_id: leg,
-                status: None,
+        GatewayEvent::MachineDetected {
+            result,
+            beep,
+            speech_ms,
+            ..
+        } => {
+            let label = serde_json::to_value(result)?
+                .as_str()
+                .unwrap_or("unknown")
+                .to_string();
+            exec_in(
+                state,
+                tenant,
+                sqlx::query("UPDATE campaign_attempts SET amd = $2 WHERE call_id = $1")
+                    .bind(leg)
+                    .bind(&label),
+            )
+            .await?;
+            tracing::info!(%tenant, %leg, result = %label, beep, speech_ms, "answering-machine detection");
+            if *result == hotline_wire::gateway::AmdResult::Machine {
+                rec.machine = true;
+                save_leg(state, tenant, leg, &rec).await?;
+                if rec.machine_action == "leave_message" && rec.mode == LegMode::Message {
+                    return after_answer(state, tenant, leg, &mut rec).await;
+                }
+                return hang_up(state, &rec.gateway_id, leg).await;
+            }
+            after_answer(state, tenant, leg, &mut rec).await?;
+        }
+        GatewayEvent::DigitsCollected { digits, .. } => match rec.mode {
+            LegMode::Message => {
+                let confirmed = rec.confirm.as_deref().is_some_and(|d| d == digits);
+                let pressed = Some(digits.clone()).filter(|d| !d.is_empty());
+                mark(state, tenant, leg, rec.contact, "dtmf", pressed).await?;
+                tracing::info!(%tenant, %leg, confirmed, "campaign call: key pressed");
+                // A short goodbye, then the call ends (on its playback_finished).
+                let cmd = GatewayCommand::Play {
+                    call_id: leg,
+                    prompt: "goodbye".into(),
+                    interruptible: false,
+                };
+                command(state, &rec.gateway_id, &cmd).await?;
+            }
+            LegMode::Survey => survey_answer(state, tenant, leg, &mut rec, digits).await?,
+            _ => {}
+        },
+        GatewayEvent::PlaybackFinished { prompt, .. } => {
+            let done = match rec.mode {
+                LegMode::Message => true,
+                LegMode::Survey => prompt == "goodbye",
+                LegMode::Agent => rec.abandoned,
+                LegMode::Preview => false,
             };
-            command(state, &rec.gateway_id, &cmd).await?;
+            if done {
+                hang_up(state, &rec.gateway_id, leg).await?;
+            }
         }
         GatewayEvent::Hangup { cause, status, .. } => {
             let mut tx = db::begin_in_schema(&state.db, &schema).await?;
-            let row: Option<(bool, bool, Option<String>)> = sqlx::query_as(
-                "SELECT answered_at IS NOT NULL, cancelled_at IS NOT NULL, dtmf
+            let row: Option<(bool, bool, Option<String>, Option<Uuid>)> = sqlx::query_as(
+                "SELECT answered_at IS NOT NULL, cancelled_at IS NOT NULL, dtmf, agent_id
                    FROM campaign_attempts WHERE call_id = $1",
             )
             .bind(leg)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((answered, cancelled, dtmf)) = row else {
+            let Some((answered, cancelled, dtmf, agent)) = row else {
                 return Ok(());
             };
-            let outcome = match (&rec.confirm, answered) {
-                (None, true) => "answered",
-                (Some(d), true) if dtmf.as_deref() == Some(d.as_str()) => "confirmed",
-                (Some(_), true) => "not_confirmed",
+            let outcome = match (rec.mode, answered) {
                 (_, false) => unanswered_outcome(*cause, *status, cancelled),
+                _ if rec.machine => "machine",
+                (LegMode::Message, true) => match &rec.confirm {
+                    None => "answered",
+                    Some(d) if dtmf.as_deref() == Some(d.as_str()) => "confirmed",
+                    Some(_) => "not_confirmed",
+                },
+                (LegMode::Survey, true) if rec.question != usize::MAX && rec.question > 0 => {
+                    let len = script_of(state, tenant, rec.campaign).await?.len();
+                    if rec.question >= len {
+                        "completed"
+                    } else {
+                        "answered"
+                    }
+                }
+                (LegMode::Survey | LegMode::Preview, true) => "answered",
+                (LegMode::Agent, true) if agent.is_some() && !rec.abandoned => "answered",
+                (LegMode::Agent, true) => "abandoned",
             };
             settle(&mut tx, &leg, outcome, *status, now).await?;
             tx.commit().await?;
+            let mut r = state.redis();
             let _: () = r.del(leg_key(tenant, leg)).await?;
         }
         _ => {}

@@ -295,6 +295,11 @@ pub fn on_acd_events(
                 }
                 "connected" => {
                     if let Some(agent) = agent {
+                        if let Err(err) =
+                            crate::campaigns::on_connected(state, tenant, call, agent).await
+                        {
+                            tracing::warn!(%tenant, %call, error = %err, "campaign contact not given its agent");
+                        }
                         let ev = AgentEvent::Connected { call_id: call };
                         agent_events::publish(state, tenant, agent, &ev).await;
                     }

@@ -25,6 +25,9 @@ pub struct CallState {
     pub run: Run,
     /// Handed to the ACD (its queue id).
     pub queue: Option<String>,
+    /// An outbound campaign's call (no flow): leaving the queue is no missed call.
+    #[serde(default)]
+    pub campaign: Option<Uuid>,
 }
 
 /// Redis key of a call's flow state.
@@ -129,7 +132,12 @@ pub(crate) async fn load(
     Ok(raw.map(|s| serde_json::from_str(&s)).transpose()?)
 }
 
-async fn store(state: &AppState, tenant: Uuid, call: Uuid, cs: &CallState) -> anyhow::Result<()> {
+pub(crate) async fn store(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    cs: &CallState,
+) -> anyhow::Result<()> {
     let mut r = state.redis();
     let _: () = r
         .set_ex(
@@ -201,6 +209,7 @@ async fn start(
         did: did.to_string(),
         run,
         queue: None,
+        campaign: None,
     };
     execute(state, tenant, call, &flow, &mut cs, actions).await?;
     store(state, tenant, call, &cs).await
@@ -477,9 +486,10 @@ async fn hangup(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<()
         .await;
         match res {
             Ok(evs) => {
-                if evs
-                    .iter()
-                    .any(|e| e.ev == "abandoned" && e.call == call.to_string())
+                if cs.campaign.is_none()
+                    && evs
+                        .iter()
+                        .any(|e| e.ev == "abandoned" && e.call == call.to_string())
                 {
                     missed(state, tenant, call, &cs, "abandoned").await?;
                 }

@@ -1,8 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
 use crate::routes::{
-    self, agent, agent_events, api_keys, audit, calls, campaigns, crm, health, ivr, kb,
-    notifications, org, platform, prompts, recordings, scheduled, sso, tickets, users,
+    self, agent, agent_campaigns, agent_events, api_keys, audit, calls, campaigns, crm, health,
+    ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sso, tickets, users,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -188,6 +188,11 @@ use utoipa::OpenApi;
         crm::export_csv,
         crm::import_job,
         crm::import_jobs,
+        agent_campaigns::get_contact,
+        agent_campaigns::save_answers,
+        agent_campaigns::preview_next,
+        agent_campaigns::preview_dial,
+        agent_campaigns::preview_skip,
         campaigns::list,
         campaigns::get_one,
         campaigns::create,

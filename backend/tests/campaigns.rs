@@ -31,7 +31,7 @@ async fn campaigns_refuse_what_cannot_run_and_stay_inside_their_tenant() {
 
     // Bad campaigns: each field says what is wrong.
     let mut bad = campaign("Bad");
-    bad["kind"] = json!("survey");
+    bad["kind"] = json!("robocall");
     bad["caller_id"] = json!("12345");
     bad["calling_hours"] = json!([["09:00", "20:00"]]);
     bad["timezone"] = json!("Mars/Olympus");
@@ -271,20 +271,8 @@ async fn contacts_are_called_inside_their_own_calling_hours_only() {
         .unwrap();
     tx.commit().await.unwrap();
     // A gateway this backend may dial through.
-    let gw = format!("hours-{}", uuid::Uuid::new_v4().simple());
+    let gw = stand_in_gateway(&app, "hours").await;
     let mut r = app.state.redis();
-    let _: () = r
-        .hset_multiple(
-            wire::gateway_key(&gw),
-            &[
-                ("draining", "false"),
-                ("events", app.state.cfg.call_events_stream.as_str()),
-            ],
-        )
-        .await
-        .unwrap();
-    let _: () = r.expire(wire::gateway_key(&gw), 60).await.unwrap();
-    let _: () = r.sadd(wire::GATEWAYS_KEY, &gw).await.unwrap();
 
     let tuesday_18 = Utc.with_ymd_and_hms(2026, 12, 1, 18, 0, 0).unwrap();
     hotline_backend::campaigns::tick(&app.state, tenant_id, c.id, tuesday_18)
@@ -379,19 +367,7 @@ async fn click_to_call_dials_from_the_agents_softphone_and_respects_do_not_call(
     )
     .await;
     let gw = format!("gw-click-{}", uuid::Uuid::new_v4().simple());
-    let soft_leg = uuid::Uuid::new_v4();
-    let mut r = app.state.redis();
-    let _: () = r
-        .hset_multiple(
-            hotline_backend::softphone::key(t, agent.id),
-            &[
-                ("gateway_id", gw.as_str()),
-                ("leg_id", &soft_leg.to_string()),
-                ("http", "127.0.0.1:9"),
-            ],
-        )
-        .await
-        .unwrap();
+    stand_in_softphone(&app, t, agent.id, &gw).await;
     problem(
         call(&ac, json!({ "number": "not a number" })).await,
         422,

@@ -76,7 +76,8 @@ pub fn lines_to_dial(mode: Mode, s: &Snapshot, aggressiveness: f64) -> u32 {
 }
 
 /// Predictive mode's feedback: the abandon rate over the last answered calls steers `g`.
-#[derive(Debug, Clone)]
+/// Serialisable, so a campaign's pacer can live in Redis between dialer ticks.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Pacer {
     pub max_abandon: f64,
     pub aggressiveness: f64,

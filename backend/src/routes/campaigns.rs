@@ -55,11 +55,56 @@ pub fn router() -> Router<AppState> {
 fn check(req: &CampaignInput) -> ApiResult<()> {
     let mut c = Check::new();
     c.text("name", &req.name, 120);
-    if req.kind != "message" {
+    match req.kind.as_str() {
+        "message" => {}
+        "agent" => {
+            match req.dial_mode.as_deref() {
+                Some("preview" | "progressive" | "predictive") => {}
+                _ => c.fail(
+                    "dial_mode",
+                    "an agent campaign dials in preview, progressive or predictive mode",
+                ),
+            }
+            if req.queue_id.is_none() {
+                c.fail(
+                    "queue_id",
+                    "an agent campaign needs the queue whose agents take its calls",
+                );
+            }
+            if req.machine_action == "leave_message" {
+                c.fail(
+                    "machine_action",
+                    "an agent campaign can only hang up on machines (hang_up or off)",
+                );
+            }
+        }
+        "survey" => {
+            if req.script.is_empty() {
+                c.fail("script", "a survey needs at least one question");
+            }
+        }
+        _ => c.fail("kind", "must be message, agent or survey"),
+    }
+    if let Err(e) = hotline_wire::campaigns::check_script(&req.script, req.kind == "survey") {
+        c.fail("script", e);
+    }
+    if !(req.max_abandon_pct > 0.0 && req.max_abandon_pct <= 50.0) {
         c.fail(
-            "kind",
-            "only recorded-message campaigns (\"message\") can be created in this version",
+            "max_abandon_pct",
+            "must be above 0 and at most 50 (percent)",
         );
+    }
+    if !matches!(
+        req.machine_action.as_str(),
+        "off" | "hang_up" | "leave_message"
+    ) {
+        c.fail("machine_action", "must be off, hang_up or leave_message");
+    }
+    match req.no_agent_prompt.as_deref() {
+        Some(p) if !hotline_wire::prompts::is_prompt_name(p) => {
+            c.fail("no_agent_prompt", "is not a prompt name")
+        }
+        _ => {}
     }
     if !crate::validate::is_e164(&req.caller_id) {
         c.fail(
@@ -138,6 +183,12 @@ struct CampaignRow {
     retry_on: Vec<String>,
     ring_timeout_secs: i32,
     max_lines: i32,
+    dial_mode: Option<String>,
+    queue_id: Option<Uuid>,
+    max_abandon_pct: f32,
+    script: serde_json::Value,
+    no_agent_prompt: Option<String>,
+    machine_action: String,
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
@@ -145,7 +196,8 @@ struct CampaignRow {
 
 const CAMPAIGN_COLUMNS: &str = "id, status, name, kind, caller_id, prompt, confirm_digit,
     starts_at, ends_at, calling_hours, timezone, max_attempts, retry_interval_secs, retry_on,
-    ring_timeout_secs, max_lines, created_at, started_at, finished_at";
+    ring_timeout_secs, max_lines, dial_mode, queue_id, max_abandon_pct, script, no_agent_prompt,
+    machine_action, created_at, started_at, finished_at";
 
 async fn counts(conn: &mut PgConnection, id: Uuid) -> ApiResult<CampaignCounts> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
@@ -175,6 +227,10 @@ async fn counts(conn: &mut PgConnection, id: Uuid) -> ApiResult<CampaignCounts> 
             "busy" => &mut c.busy,
             "no_answer" => &mut c.no_answer,
             "dnc" => &mut c.dnc,
+            "abandoned" => &mut c.abandoned,
+            "machine" => &mut c.machine,
+            "completed" => &mut c.completed,
+            "previewing" => &mut c.previewing,
             _ => &mut c.failed,
         };
         *slot += n;
@@ -213,6 +269,12 @@ fn dto(r: CampaignRow, counts: CampaignCounts) -> CampaignDto {
             retry_on: r.retry_on,
             ring_timeout_secs: r.ring_timeout_secs,
             max_lines: r.max_lines,
+            dial_mode: r.dial_mode,
+            queue_id: r.queue_id,
+            max_abandon_pct: f64::from(r.max_abandon_pct),
+            script: serde_json::from_value(r.script).unwrap_or_default(),
+            no_agent_prompt: r.no_agent_prompt,
+            machine_action: r.machine_action,
         },
         created_at: r.created_at,
         started_at: r.started_at,
@@ -260,8 +322,11 @@ pub async fn create(
         sqlx::query_scalar(
             "INSERT INTO campaigns (name, kind, caller_id, prompt, confirm_digit, starts_at, ends_at,
                                     calling_hours, timezone, max_attempts, retry_interval_secs,
-                                    retry_on, ring_timeout_secs, max_lines, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                                    retry_on, ring_timeout_secs, max_lines, dial_mode, queue_id,
+                                    max_abandon_pct, script, no_agent_prompt, machine_action,
+                                    created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                     $18, $19, $20, $21) RETURNING id",
         ),
         &req,
     )
@@ -287,9 +352,10 @@ async fn saved(mut ctx: TenantCtx, id: Uuid, action: &str) -> ApiResult<Campaign
     Ok(c)
 }
 
-/// Binds a campaign's fields as `$1`…`$14` (name, kind, caller_id, prompt, confirm_digit,
+/// Binds a campaign's fields as `$1`…`$20` (name, kind, caller_id, prompt, confirm_digit,
 /// starts_at, ends_at, calling_hours, timezone, max_attempts, retry_interval_secs, retry_on,
-/// ring_timeout_secs, max_lines) — the one order `create` and `update` both use.
+/// ring_timeout_secs, max_lines, dial_mode, queue_id, max_abandon_pct, script,
+/// no_agent_prompt, machine_action) — the one order `create` and `update` both use.
 fn bind_input<'q, O>(
     q: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     req: &'q CampaignInput,
@@ -308,6 +374,12 @@ fn bind_input<'q, O>(
         .bind(&req.retry_on)
         .bind(req.ring_timeout_secs)
         .bind(req.max_lines)
+        .bind(req.dial_mode.as_ref().filter(|_| req.kind == "agent"))
+        .bind(req.queue_id.filter(|_| req.kind == "agent"))
+        .bind(req.max_abandon_pct as f32)
+        .bind(serde_json::to_value(&req.script).unwrap_or_default())
+        .bind(&req.no_agent_prompt)
+        .bind(&req.machine_action)
 }
 
 async fn status_of(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
@@ -344,8 +416,10 @@ pub async fn update(
             "UPDATE campaigns SET name = $1, kind = $2, caller_id = $3, prompt = $4,
                     confirm_digit = $5, starts_at = $6, ends_at = $7, calling_hours = $8,
                     timezone = $9, max_attempts = $10, retry_interval_secs = $11, retry_on = $12,
-                    ring_timeout_secs = $13, max_lines = $14, updated_at = now()
-              WHERE id = $15 RETURNING id",
+                    ring_timeout_secs = $13, max_lines = $14, dial_mode = $15, queue_id = $16,
+                    max_abandon_pct = $17, script = $18, no_agent_prompt = $19,
+                    machine_action = $20, updated_at = now()
+              WHERE id = $21 RETURNING id",
         ),
         &req,
     )
@@ -400,21 +474,58 @@ pub async fn start(
     }
     let c = load(ctx.db(), id).await?;
     let mut problems = Check::new();
-    match c.input.prompt.as_deref() {
-        None => problems.fail(
+    let names = crate::routes::prompts::tenant_prompt_names(ctx.db()).await?;
+    let missing = |p: &str| !is_builtin_prompt(p) && !names.contains(p);
+    match (c.input.kind.as_str(), c.input.prompt.as_deref()) {
+        ("message", None) => problems.fail(
             "prompt",
             "a recorded-message campaign needs a prompt to play",
         ),
-        Some(p) if !is_builtin_prompt(p) => {
-            let names = crate::routes::prompts::tenant_prompt_names(ctx.db()).await?;
-            if !names.contains(p) {
-                problems.fail(
-                    "prompt",
-                    format!("there is no prompt named {p:?}; upload it first"),
-                );
+        (_, Some(p)) if missing(p) => problems.fail(
+            "prompt",
+            format!("there is no prompt named {p:?}; upload it first"),
+        ),
+        _ => {}
+    }
+    if let Some(p) = c.input.no_agent_prompt.as_deref().filter(|p| missing(p)) {
+        problems.fail(
+            "no_agent_prompt",
+            format!("there is no prompt named {p:?}; upload it first"),
+        );
+    }
+    for q in &c.input.script {
+        if let Some(p) = q.prompt.as_deref().filter(|p| missing(p)) {
+            problems.fail(
+                "script",
+                format!(
+                    "question {:?}: there is no prompt named {p:?}; upload it first",
+                    q.id
+                ),
+            );
+        }
+    }
+    if let (true, Some(queue)) = (c.input.kind == "agent", c.input.queue_id) {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM queues WHERE id = $1")
+            .bind(queue)
+            .fetch_optional(ctx.db())
+            .await?;
+        match name {
+            None => problems.fail("queue_id", "the campaign's queue does not exist any more"),
+            Some(name) => {
+                let tenant = ctx.tenant().id;
+                let agents = crate::campaigns::queue_agents(&state, tenant, queue)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if agents.logged_in() == 0 {
+                    problems.fail(
+                        "agents",
+                        format!(
+                            "no agent of queue {name:?} is logged in: the campaign would have nobody to connect its calls to"
+                        ),
+                    );
+                }
             }
         }
-        Some(_) => {}
     }
     if c.counts.pending + c.counts.dialing == 0 {
         problems.fail(
@@ -678,31 +789,40 @@ pub async fn import_contacts(
     Ok(Json(out))
 }
 
-type ContactRow = (
-    Uuid,
-    String,
-    String,
-    Option<String>,
-    Option<Uuid>,
-    String,
-    i32,
-    DateTime<Utc>,
-    Option<String>,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+pub(crate) struct ContactRow {
+    id: Uuid,
+    phone: String,
+    name: String,
+    timezone: Option<String>,
+    customer_id: Option<Uuid>,
+    status: String,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    last_outcome: Option<String>,
+    dtmf: Option<String>,
+    answers: serde_json::Value,
+    agent_id: Option<Uuid>,
+}
 
-fn contact(r: ContactRow) -> ContactDto {
+/// The columns of [`ContactRow`].
+pub(crate) const CONTACT_COLUMNS: &str = "id, phone, name, timezone, customer_id, status,
+    attempts, next_attempt_at, last_outcome, dtmf, answers, agent_id";
+
+pub(crate) fn contact(r: ContactRow) -> ContactDto {
     ContactDto {
-        id: r.0,
-        phone: r.1,
-        name: r.2,
-        timezone: r.3,
-        customer_id: r.4,
-        next_attempt_at: (r.5 == "pending").then_some(r.7),
-        status: r.5,
-        attempts: r.6,
-        last_outcome: r.8,
-        dtmf: r.9,
+        id: r.id,
+        phone: r.phone,
+        name: r.name,
+        timezone: r.timezone,
+        customer_id: r.customer_id,
+        next_attempt_at: (r.status == "pending").then_some(r.next_attempt_at),
+        status: r.status,
+        attempts: r.attempts,
+        last_outcome: r.last_outcome,
+        dtmf: r.dtmf,
+        answers: serde_json::from_value(r.answers).unwrap_or_default(),
+        agent_id: r.agent_id,
     }
 }
 
@@ -724,12 +844,11 @@ pub async fn contacts(
     .bind(&q.status)
     .fetch_one(ctx.db())
     .await?;
-    let rows: Vec<ContactRow> = sqlx::query_as(
-        "SELECT id, phone, name, timezone, customer_id, status, attempts, next_attempt_at,
-                last_outcome, dtmf
+    let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONTACT_COLUMNS}
            FROM campaign_contacts WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)
-          ORDER BY phone LIMIT $3 OFFSET $4",
-    )
+          ORDER BY phone LIMIT $3 OFFSET $4"
+    )))
     .bind(id)
     .bind(&q.status)
     .bind(per_page)
@@ -751,15 +870,17 @@ pub async fn results(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json
     ctx.require(perms::CAMPAIGNS_WRITE)?;
     status_of(ctx.db(), id).await?;
     let counts = counts(ctx.db(), id).await?;
-    type H = (DateTime<Utc>, i64, i64, i64, i64, i64, i64);
+    type H = (DateTime<Utc>, i64, i64, i64, i64, i64, i64, i64);
     let hours: Vec<H> = sqlx::query_as(
         "SELECT date_trunc('hour', started_at) AS h,
                 count(*) FILTER (WHERE outcome IS DISTINCT FROM 'dnc'),
-                count(*) FILTER (WHERE outcome IN ('answered', 'confirmed', 'not_confirmed')),
+                count(*) FILTER (WHERE outcome IN ('answered', 'confirmed', 'not_confirmed',
+                                                   'completed')),
                 count(*) FILTER (WHERE outcome = 'confirmed'),
                 count(*) FILTER (WHERE outcome = 'busy'),
                 count(*) FILTER (WHERE outcome = 'no_answer'),
-                count(*) FILTER (WHERE outcome = 'failed')
+                count(*) FILTER (WHERE outcome = 'failed'),
+                count(*) FILTER (WHERE outcome = 'abandoned')
            FROM campaign_attempts WHERE campaign_id = $1 GROUP BY h ORDER BY h",
     )
     .bind(id)
@@ -778,6 +899,7 @@ pub async fn results(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json
                 busy: h.4,
                 no_answer: h.5,
                 failed: h.6,
+                abandoned: h.7,
             })
             .collect(),
     }))
@@ -790,16 +912,16 @@ pub async fn results(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json
 pub async fn export(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Response> {
     ctx.require(perms::CAMPAIGNS_WRITE)?;
     status_of(ctx.db(), id).await?;
-    let rows: Vec<ContactRow> = sqlx::query_as(
-        "SELECT id, phone, name, timezone, customer_id, status, attempts, next_attempt_at,
-                last_outcome, dtmf
-           FROM campaign_contacts WHERE campaign_id = $1 ORDER BY phone",
-    )
+    let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONTACT_COLUMNS} FROM campaign_contacts WHERE campaign_id = $1 ORDER BY phone"
+    )))
     .bind(id)
     .fetch_all(ctx.db())
     .await?;
+    let script = load(ctx.db(), id).await?.input.script;
     ctx.commit().await?;
-    let header: Vec<String> = [
+    // One column per script question (its id), after the fixed ones.
+    let mut header: Vec<String> = [
         "phone",
         "name",
         "timezone",
@@ -810,18 +932,27 @@ pub async fn export(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Respo
     ]
     .map(String::from)
     .to_vec();
+    header.extend(script.iter().map(|q| q.id.clone()));
     let out: Vec<Vec<imp::Out>> = rows
         .into_iter()
         .map(|r| {
-            vec![
-                imp::Out::Text(r.1),
-                imp::Out::Text(r.2),
-                imp::Out::Text(r.3.unwrap_or_default()),
-                imp::Out::Text(r.5),
-                imp::Out::Text(r.6.to_string()),
-                imp::Out::Text(r.8.unwrap_or_default()),
-                imp::Out::Text(r.9.unwrap_or_default()),
-            ]
+            let answers: std::collections::BTreeMap<String, String> =
+                serde_json::from_value(r.answers).unwrap_or_default();
+            let mut row = vec![
+                imp::Out::Text(r.phone),
+                imp::Out::Text(r.name),
+                imp::Out::Text(r.timezone.unwrap_or_default()),
+                imp::Out::Text(r.status),
+                imp::Out::Text(r.attempts.to_string()),
+                imp::Out::Text(r.last_outcome.unwrap_or_default()),
+                imp::Out::Text(r.dtmf.unwrap_or_default()),
+            ];
+            row.extend(
+                script
+                    .iter()
+                    .map(|q| imp::Out::Text(answers.get(&q.id).cloned().unwrap_or_default())),
+            );
+            row
         })
         .collect();
     let csv = imp::write_csv(&header, &out)?;

@@ -1,6 +1,7 @@
 //! HTTP routes: one router per feature, merged under `/api/v1`.
 
 pub mod agent;
+pub mod agent_campaigns;
 pub mod agent_events;
 pub mod api_keys;
 pub mod audit;
@@ -47,6 +48,7 @@ pub fn api() -> Router<AppState> {
         .merge(calls::router())
         .merge(prompts::router())
         .merge(campaigns::router())
+        .merge(agent_campaigns::router())
         .merge(scheduled::router())
 }
 

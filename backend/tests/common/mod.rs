@@ -188,3 +188,47 @@ pub async fn desktop_socket(
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
     tokio_tungstenite::connect_async(req).await.unwrap().0
 }
+
+/// A stand-in media gateway the backend may dial through: its heartbeat (live, not draining,
+/// publishing to this backend's event stream). Its commands are read with [`next_command`].
+pub async fn stand_in_gateway(app: &TestApp, name: &str) -> String {
+    use redis::AsyncCommands;
+    let gw = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset_multiple(
+            hotline_wire::gateway::gateway_key(&gw),
+            &[
+                ("draining", "false"),
+                ("events", app.state.cfg.call_events_stream.as_str()),
+            ],
+        )
+        .await
+        .unwrap();
+    let _: () = r
+        .expire(hotline_wire::gateway::gateway_key(&gw), 120)
+        .await
+        .unwrap();
+    let _: () = r
+        .sadd(hotline_wire::gateway::GATEWAYS_KEY, &gw)
+        .await
+        .unwrap();
+    gw
+}
+
+/// The agent's browser softphone leg on gateway `gw`, as the gateway registers it.
+pub async fn stand_in_softphone(app: &TestApp, tenant: uuid::Uuid, agent: uuid::Uuid, gw: &str) {
+    use redis::AsyncCommands;
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset_multiple(
+            hotline_backend::softphone::key(tenant, agent),
+            &[
+                ("gateway_id", gw),
+                ("leg_id", &uuid::Uuid::new_v4().to_string()),
+                ("http", "127.0.0.1:9"),
+            ],
+        )
+        .await
+        .unwrap();
+}

@@ -46,6 +46,218 @@ pub struct CampaignInput {
     pub ring_timeout_secs: i32,
     #[serde(default = "default_lines")]
     pub max_lines: i32,
+    /// Agent campaigns: `preview` (the agent sees the contact and clicks to dial),
+    /// `progressive` (one line per free agent) or `predictive` (dials ahead, keeping abandoned
+    /// calls under `max_abandon_pct`).
+    #[serde(default)]
+    pub dial_mode: Option<String>,
+    /// Agent campaigns: the queue whose agents take the calls.
+    #[serde(default)]
+    pub queue_id: Option<Uuid>,
+    /// Predictive mode's limit on abandoned calls, in percent of answered calls.
+    #[serde(default = "default_abandon")]
+    pub max_abandon_pct: f64,
+    /// Agent campaigns: the script shown to the agent; survey campaigns: the questions asked
+    /// (each with a prompt, answered with one key).
+    #[serde(default)]
+    pub script: Vec<ScriptQuestion>,
+    /// Agent campaigns: heard when an answered call finds no free agent (default `goodbye`).
+    #[serde(default)]
+    pub no_agent_prompt: Option<String>,
+    /// Answering machines: `off` (no detection), `hang_up`, or `leave_message` (message
+    /// campaigns: the message plays once the machine's greeting has ended).
+    #[serde(default = "default_machine")]
+    pub machine_action: String,
+}
+
+fn default_abandon() -> f64 {
+    3.0
+}
+fn default_machine() -> String {
+    "off".into()
+}
+
+/// One question of a campaign's script (agent campaigns) or survey.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScriptQuestion {
+    /// Unique in the script: `[a-z0-9_]`, 1–40.
+    pub id: String,
+    /// What the agent reads (or the survey's question, for the results).
+    pub text: String,
+    /// `choice` (one of `options`), `text` or `number`; a survey's questions are `choice`
+    /// answered with a key (the options' values are keys).
+    #[serde(default = "choice")]
+    pub kind: String,
+    #[serde(default)]
+    pub options: Vec<ScriptOption>,
+    /// The question after this one (when the chosen option names none); none: the next in
+    /// order. `end` ends the script.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// Survey campaigns: the prompt that asks the question.
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+fn choice() -> String {
+    "choice".into()
+}
+
+/// An answer of a `choice` question.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScriptOption {
+    /// Stored as the answer (a survey: the key, `0-9`).
+    pub value: String,
+    pub label: String,
+    /// Branch: the question that follows this answer (`end` ends the script).
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// Checks a script: ids unique and well formed, branches name a later question or `end`
+/// (so a script never loops), choices have options with distinct values.
+pub fn check_script(script: &[ScriptQuestion], survey: bool) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for q in script {
+        let ok_id = !q.id.is_empty()
+            && q.id.len() <= 40
+            && q.id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok_id || q.id == "end" {
+            return Err(format!(
+                "question id {:?}: use 1-40 of a-z, 0-9, _ (not \"end\")",
+                q.id
+            ));
+        }
+        if !seen.insert(q.id.as_str()) {
+            return Err(format!("question id {:?} is used twice", q.id));
+        }
+        if q.text.trim().is_empty() {
+            return Err(format!("question {:?} has no text", q.id));
+        }
+        match q.kind.as_str() {
+            "choice" => {
+                if q.options.is_empty() {
+                    return Err(format!("question {:?} needs at least one option", q.id));
+                }
+                let mut values = std::collections::HashSet::new();
+                for o in &q.options {
+                    if o.value.trim().is_empty() || !values.insert(o.value.as_str()) {
+                        return Err(format!(
+                            "question {:?}: option values must be distinct and not empty",
+                            q.id
+                        ));
+                    }
+                    if survey && !(o.value.len() == 1 && o.value.as_bytes()[0].is_ascii_digit()) {
+                        return Err(format!(
+                            "survey question {:?}: each option is one key, 0-9",
+                            q.id
+                        ));
+                    }
+                }
+            }
+            "text" | "number" if !survey => {}
+            other => {
+                return Err(format!(
+                    "question {:?}: kind {other:?} is not one of {}",
+                    q.id,
+                    if survey {
+                        "choice"
+                    } else {
+                        "choice, text, number"
+                    }
+                ))
+            }
+        }
+        if survey
+            && q.prompt
+                .as_deref()
+                .is_none_or(|p| !crate::prompts::is_prompt_name(p))
+        {
+            return Err(format!(
+                "survey question {:?} needs a prompt that asks it",
+                q.id
+            ));
+        }
+    }
+    for (i, q) in script.iter().enumerate() {
+        let later = |n: &str| n == "end" || script[i + 1..].iter().any(|l| l.id == n);
+        let branches = q
+            .next
+            .iter()
+            .chain(q.options.iter().filter_map(|o| o.next.as_ref()));
+        for n in branches {
+            if !later(n) {
+                return Err(format!(
+                    "question {:?} goes on to {n:?}, which is not a later question (or \"end\")",
+                    q.id
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The question after `q` (index) given its answer; `None` when the script ends.
+pub fn next_question(script: &[ScriptQuestion], q: usize, answer: Option<&str>) -> Option<usize> {
+    let cur = script.get(q)?;
+    let chosen = answer
+        .and_then(|a| cur.options.iter().find(|o| o.value == a))
+        .and_then(|o| o.next.as_deref());
+    match chosen.or(cur.next.as_deref()) {
+        Some("end") => None,
+        Some(id) => script.iter().position(|x| x.id == id),
+        None => (q + 1 < script.len()).then_some(q + 1),
+    }
+}
+
+/// The questions asked for these answers, in order: from the first, following the branches
+/// (an unanswered question ends the walk after itself).
+pub fn script_path(
+    script: &[ScriptQuestion],
+    answers: &std::collections::BTreeMap<String, String>,
+) -> Vec<usize> {
+    let mut path = Vec::new();
+    let mut at = (!script.is_empty()).then_some(0);
+    while let Some(i) = at {
+        path.push(i);
+        let Some(a) = answers.get(&script[i].id) else {
+            break;
+        };
+        at = next_question(script, i, Some(a));
+    }
+    path
+}
+
+/// Checks answers against a script: each is for a question on the path they take, and a
+/// choice is one of its options (a number parses). `Err` names the first bad one.
+pub fn check_answers(
+    script: &[ScriptQuestion],
+    answers: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    let path = script_path(script, answers);
+    for (id, a) in answers {
+        let Some(i) = path.iter().copied().find(|i| script[*i].id == *id) else {
+            return Err(format!("{id:?} is not a question asked with these answers"));
+        };
+        let q = &script[i];
+        match q.kind.as_str() {
+            "choice" if !q.options.iter().any(|o| o.value == *a) => {
+                return Err(format!("{id:?}: {a:?} is not one of its options"))
+            }
+            "number" if a.trim().parse::<f64>().is_err() => {
+                return Err(format!("{id:?}: {a:?} is not a number"))
+            }
+            "text" if a.chars().count() > 2000 => {
+                return Err(format!("{id:?}: at most 2000 characters"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn utc() -> String {
@@ -97,6 +309,18 @@ pub struct CampaignCounts {
     pub failed: i64,
     /// Skipped: on the do-not-call list.
     pub dnc: i64,
+    /// Agent campaigns: answered while no agent was free (the caller heard a short message).
+    #[serde(default)]
+    pub abandoned: i64,
+    /// An answering machine took the call.
+    #[serde(default)]
+    pub machine: i64,
+    /// Surveys answered to the end.
+    #[serde(default)]
+    pub completed: i64,
+    /// Agent campaigns: contacts an agent has on screen (preview mode).
+    #[serde(default)]
+    pub previewing: i64,
     /// Calls placed (every attempt).
     pub dialled: i64,
 }
@@ -150,6 +374,31 @@ pub struct ContactDto {
     pub last_outcome: Option<String>,
     /// Keys pressed on the last answered attempt.
     pub dtmf: Option<String>,
+    /// Script or survey answers: question id → answer.
+    #[serde(default)]
+    pub answers: std::collections::BTreeMap<String, String>,
+    /// The agent who talked to the contact last.
+    #[serde(default)]
+    pub agent_id: Option<Uuid>,
+}
+
+/// A campaign contact as the agent desktop shows it: the campaign, its script, the answers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AgentCampaignContact {
+    pub campaign_id: Uuid,
+    pub campaign_name: String,
+    /// `preview`, `progressive` or `predictive`.
+    pub dial_mode: String,
+    pub script: Vec<ScriptQuestion>,
+    pub contact: ContactDto,
+}
+
+/// The agent's script answers for a contact (replacing those saved before).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScriptAnswers {
+    pub answers: std::collections::BTreeMap<String, String>,
 }
 
 /// Filters of the contacts list.
@@ -172,6 +421,8 @@ pub struct HourRow {
     pub busy: i64,
     pub no_answer: i64,
     pub failed: i64,
+    #[serde(default)]
+    pub abandoned: i64,
 }
 
 /// A campaign's results: counts and the hourly breakdown.
@@ -201,4 +452,156 @@ pub struct BlockedNumber {
 pub struct BlocklistQuery {
     /// `outbound` or `inbound`; both when absent.
     pub direction: Option<String>,
+}
+
+/// Reads a script from its text form, one question per line (blank lines and lines starting
+/// with `#` are skipped):
+///
+/// ```text
+/// interested: Is the customer interested? [yes=Yes -> budget | no=No -> why]
+/// why: Why not? [price=Too expensive -> end | other=Other -> end]
+/// budget: Monthly budget? [low | high]
+/// notes: Anything else? (text)
+/// rating: Press 1 to 5 {survey-rating} [1 | 2 | 3 | 4 | 5] -> end
+/// ```
+///
+/// `[a=Label -> next | …]` are the options of a choice (the label defaults to the value),
+/// `(text)` / `(number)` a free answer, `{prompt}` the prompt a survey plays, and a trailing
+/// `-> id` the question that follows. `Err` names the line.
+pub fn parse_script(text: &str) -> Result<Vec<ScriptQuestion>, String> {
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fail = |m: &str| format!("line {}: {m}", n + 1);
+        let (id, rest) = line
+            .split_once(':')
+            .ok_or_else(|| fail("start with the question's id and a colon, like \"q1: …\""))?;
+        let mut rest = rest.trim().to_string();
+        let mut next = None;
+        if let Some(i) = rest.rfind("->") {
+            let tail = rest[i + 2..].trim();
+            if !tail.contains(['[', ']', '|', '(', '{']) {
+                next = Some(tail.to_string()).filter(|t| !t.is_empty());
+                rest.truncate(i);
+            }
+        }
+        let mut prompt = None;
+        if let (Some(a), Some(b)) = (rest.find('{'), rest.find('}')) {
+            if a < b {
+                prompt = Some(rest[a + 1..b].trim().to_string());
+                rest.replace_range(a..=b, "");
+            }
+        }
+        let (mut kind, mut options) = ("choice".to_string(), Vec::new());
+        let text_end;
+        if let Some(a) = rest.find('[') {
+            let b = rest
+                .rfind(']')
+                .filter(|b| *b > a)
+                .ok_or_else(|| fail("close the options with ]"))?;
+            for part in rest[a + 1..b].split('|') {
+                let (choice, onext) = match part.split_once("->") {
+                    Some((c, x)) => (c.trim(), Some(x.trim().to_string())),
+                    None => (part.trim(), None),
+                };
+                let (value, label) = match choice.split_once('=') {
+                    Some((v, l)) => (v.trim(), l.trim()),
+                    None => (choice, choice),
+                };
+                options.push(ScriptOption {
+                    value: value.to_string(),
+                    label: label.to_string(),
+                    next: onext.filter(|x| !x.is_empty()),
+                });
+            }
+            text_end = a;
+        } else if let Some(a) = rest.find("(text)") {
+            kind = "text".into();
+            text_end = a;
+        } else if let Some(a) = rest.find("(number)") {
+            kind = "number".into();
+            text_end = a;
+        } else {
+            return Err(fail("give the options in [ ] or write (text) or (number)"));
+        }
+        out.push(ScriptQuestion {
+            id: id.trim().to_string(),
+            text: rest[..text_end].trim().to_string(),
+            kind,
+            options,
+            next,
+            prompt,
+        });
+    }
+    Ok(out)
+}
+
+/// The text form of a script ([`parse_script`] reads it back).
+pub fn script_text(script: &[ScriptQuestion]) -> String {
+    let mut s = String::new();
+    for q in script {
+        s.push_str(&q.id);
+        s.push_str(": ");
+        s.push_str(&q.text);
+        if let Some(p) = &q.prompt {
+            s.push_str(&format!(" {{{p}}}"));
+        }
+        match q.kind.as_str() {
+            "choice" => {
+                let opts: Vec<String> = q
+                    .options
+                    .iter()
+                    .map(|o| {
+                        let mut t = o.value.clone();
+                        if o.label != o.value {
+                            t.push('=');
+                            t.push_str(&o.label);
+                        }
+                        if let Some(n) = &o.next {
+                            t.push_str(" -> ");
+                            t.push_str(n);
+                        }
+                        t
+                    })
+                    .collect();
+                s.push_str(&format!(" [{}]", opts.join(" | ")));
+            }
+            k => s.push_str(&format!(" ({k})")),
+        }
+        if let Some(n) = &q.next {
+            s.push_str(" -> ");
+            s.push_str(n);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_text_round_trips_and_reports_bad_lines() {
+        let text = "interested: Interested? [yes=Yes -> budget | no=No -> why]\n\
+                    why: Why not? [price -> end | other -> end]\n\
+                    budget: Budget? [low | high]\n\
+                    notes: Anything else? (text)\n\
+                    rating: Rate us {survey-rating} [1 | 2] -> end\n";
+        let s = parse_script(text).unwrap();
+        assert_eq!(s.len(), 5);
+        assert_eq!(s[0].options[0].label, "Yes");
+        assert_eq!(s[0].options[1].next.as_deref(), Some("why"));
+        assert_eq!(s[3].kind, "text");
+        assert_eq!(s[4].prompt.as_deref(), Some("survey-rating"));
+        assert_eq!(s[4].next.as_deref(), Some("end"));
+        assert_eq!(s[4].text, "Rate us");
+        assert_eq!(parse_script(&script_text(&s)).unwrap(), s);
+        let e = parse_script("a: ok [1]\nno colon here").unwrap_err();
+        assert!(e.starts_with("line 2"), "{e}");
+        assert!(parse_script("a: What? [1 | 2").unwrap_err().contains("]"));
+    }
 }

@@ -1147,6 +1147,9 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     let auto_ref = use_mut_ref(|| local_flag(AUTO_ANSWER_KEY));
     let note = use_state(|| None::<String>);
     let failure = use_state(|| None::<ApiError>);
+    // The campaign contact of the call offered or on the line (agent campaigns): its script
+    // shows until the next offer.
+    let campaign_contact = use_state(|| None::<Uuid>);
 
     // The WebRTC leg: made when the desktop opens (or on "reconnect").
     {
@@ -1190,11 +1193,12 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             socket_version.clone(),
             auto_ref.clone(),
         );
-        let (held, wrap, history_version, reminder) = (
+        let (held, wrap, history_version, reminder, campaign_contact) = (
             held.clone(),
             wrap.clone(),
             history_version.clone(),
             reminder.clone(),
+            campaign_contact.clone(),
         );
         let accept_call = accept_call.clone();
         use_effect_with(*socket_version, move |version| {
@@ -1206,6 +1210,10 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     did,
                     vars,
                 } => {
+                    campaign_contact.set(
+                        vars.get("campaign_contact")
+                            .and_then(|c| c.parse::<Uuid>().ok()),
+                    );
                     pop.set(Some(caller.clone()));
                     ringing.set(Some(Ringing {
                         call_id,
@@ -1380,12 +1388,19 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             <audio id="softphone-audio" autoplay=true />
             { for ring }
             { for in_call }
+            if let Some(c) = *campaign_contact {
+                <super::campaign_desk::CampaignScript key={c.to_string()} contact={c} />
+            }
             { for wrap_up }
             { for note_text }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             <Checkbox id="softphone-auto-answer" label={i18n.t("softphone-auto-answer")} checked={*auto_answer} onchange={on_auto} />
             <super::calls::ScheduledCallbacks reminder={(*reminder).clone()}
                 on_handled={{ let r = reminder.clone(); Callback::from(move |_| r.set(None)) }} />
+            <super::campaign_desk::PreviewPane on_dialled={{
+                let cc = campaign_contact.clone();
+                Callback::from(move |c: Uuid| cc.set(Some(c)))
+            }} />
             <super::calls::MissedCalls />
             <super::calls::CallHistory version={*history_version} />
         </section>

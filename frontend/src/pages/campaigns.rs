@@ -103,6 +103,13 @@ pub fn CampaignsPage() -> Html {
 
 #[derive(Clone, PartialEq)]
 struct Draft {
+    kind: String,
+    dial_mode: String,
+    queue: String,
+    abandon: String,
+    no_agent_prompt: String,
+    machine: String,
+    script: String,
     name: String,
     caller_id: String,
     prompt: String,
@@ -120,6 +127,13 @@ struct Draft {
 impl Default for Draft {
     fn default() -> Self {
         Draft {
+            kind: "message".into(),
+            dial_mode: "progressive".into(),
+            queue: String::new(),
+            abandon: "3".into(),
+            no_agent_prompt: "goodbye".into(),
+            machine: "off".into(),
+            script: String::new(),
             name: String::new(),
             caller_id: "+".into(),
             prompt: "greeting".into(),
@@ -169,6 +183,24 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
             .iter()
             .map(|b| (b.to_string(), b.to_string())),
     );
+    let (queues, _) = use_get::<Vec<hotline_wire::api::QueueDto>>("/queues".into());
+    let mut queue_options = vec![(String::new(), i18n.t("campaign-choose-queue"))];
+    if let Load::Ready(qs) = &queues {
+        queue_options.extend(qs.iter().map(|q| (q.id.to_string(), q.name.clone())));
+    }
+    let kind_options: Vec<(String, String)> = ["message", "agent", "survey"]
+        .iter()
+        .map(|k| (k.to_string(), i18n.t(&format!("campaign-kind-{k}"))))
+        .collect();
+    let mode_options: Vec<(String, String)> = ["preview", "progressive", "predictive"]
+        .iter()
+        .map(|k| (k.to_string(), i18n.t(&format!("campaign-mode-{k}"))))
+        .collect();
+    let machine_options: Vec<(String, String)> = ["off", "hang_up", "leave_message"]
+        .iter()
+        .filter(|k| d.kind == "message" || **k != "leave_message")
+        .map(|k| (k.to_string(), i18n.t(&format!("campaign-machine-{}", k.replace('_', "-")))))
+        .collect();
     let mut confirm_options = vec![(String::new(), i18n.t("campaign-no-confirm"))];
     confirm_options.extend("1234567890".chars().map(|c| (c.to_string(), c.to_string())));
     let submit = {
@@ -198,10 +230,26 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
                 .parse::<i64>()
                 .map(|m| serde_json::Value::from(m * 60))
                 .unwrap_or_else(|_| serde_json::Value::from(d.retry_minutes.clone()));
+            let script = match hotline_wire::campaigns::parse_script(&d.script) {
+                Ok(s) => s,
+                Err(e) => {
+                    let mut fe = FieldErrors::new();
+                    fe.insert("script".into(), e);
+                    errors.set(fe);
+                    return;
+                }
+            };
+            let message = d.kind == "message";
+            let agent = d.kind == "agent";
             let body = json!({
-                "name": d.name, "kind": "message", "caller_id": d.caller_id.trim(),
-                "prompt": d.prompt,
-                "confirm_digit": if d.confirm.is_empty() { serde_json::Value::Null } else { d.confirm.clone().into() },
+                "name": d.name, "kind": d.kind, "caller_id": d.caller_id.trim(),
+                "prompt": if message { serde_json::Value::from(d.prompt.clone()) } else { serde_json::Value::Null },
+                "confirm_digit": if d.confirm.is_empty() || !message { serde_json::Value::Null } else { d.confirm.clone().into() },
+                "dial_mode": if agent { serde_json::Value::from(d.dial_mode.clone()) } else { serde_json::Value::Null },
+                "queue_id": if agent && !d.queue.is_empty() { serde_json::Value::from(d.queue.clone()) } else { serde_json::Value::Null },
+                "max_abandon_pct": d.abandon.trim().parse::<f64>().map(serde_json::Value::from).unwrap_or_else(|_| d.abandon.clone().into()),
+                "no_agent_prompt": if agent { serde_json::Value::from(d.no_agent_prompt.clone()) } else { serde_json::Value::Null },
+                "machine_action": d.machine, "script": script,
                 "calling_hours": hours, "timezone": d.timezone.trim(),
                 "max_attempts": int(&d.attempts), "retry_interval_secs": retry,
                 "retry_on": ["busy", "no_answer"], "ring_timeout_secs": int(&d.ring),
@@ -244,10 +292,27 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
                     <TextField id="campaign-caller-id" label={i18n.t("campaign-caller-id")} value={d.caller_id.clone()}
                         oninput={bind(&form, |d, v| d.caller_id = v)} error={err("caller_id")} required=true
                         hint={i18n.t("campaign-caller-id-hint")} />
-                    <SelectField id="campaign-prompt" label={i18n.t("campaign-prompt")} value={d.prompt.clone()}
-                        options={prompt_options} onchange={bind(&form, |d, v| d.prompt = v)} error={err("prompt")} />
-                    <SelectField id="campaign-confirm" label={i18n.t("campaign-confirm")} value={d.confirm.clone()}
-                        options={confirm_options} onchange={bind(&form, |d, v| d.confirm = v)} error={err("confirm_digit")} />
+                    <SelectField id="campaign-kind" label={i18n.t("campaign-kind")} value={d.kind.clone()}
+                        options={kind_options} onchange={bind(&form, |d, v| d.kind = v)} error={err("kind")} />
+                    if d.kind == "message" {
+                        <SelectField id="campaign-prompt" label={i18n.t("campaign-prompt")} value={d.prompt.clone()}
+                            options={prompt_options.clone()} onchange={bind(&form, |d, v| d.prompt = v)} error={err("prompt")} />
+                        <SelectField id="campaign-confirm" label={i18n.t("campaign-confirm")} value={d.confirm.clone()}
+                            options={confirm_options} onchange={bind(&form, |d, v| d.confirm = v)} error={err("confirm_digit")} />
+                    }
+                    if d.kind == "agent" {
+                        <SelectField id="campaign-mode" label={i18n.t("campaign-mode")} value={d.dial_mode.clone()}
+                            options={mode_options} onchange={bind(&form, |d, v| d.dial_mode = v)} error={err("dial_mode")} />
+                        <SelectField id="campaign-queue" label={i18n.t("campaign-queue")} value={d.queue.clone()}
+                            options={queue_options} onchange={bind(&form, |d, v| d.queue = v)} error={err("queue_id")} />
+                        <TextField id="campaign-abandon" label={i18n.t("campaign-abandon")} kind="number" value={d.abandon.clone()}
+                            oninput={bind(&form, |d, v| d.abandon = v)} error={err("max_abandon_pct")}
+                            hint={i18n.t("campaign-abandon-hint")} />
+                        <SelectField id="campaign-no-agent" label={i18n.t("campaign-no-agent-prompt")} value={d.no_agent_prompt.clone()}
+                            options={prompt_options} onchange={bind(&form, |d, v| d.no_agent_prompt = v)} error={err("no_agent_prompt")} />
+                    }
+                    <SelectField id="campaign-machine" label={i18n.t("campaign-machine")} value={d.machine.clone()}
+                        options={machine_options} onchange={bind(&form, |d, v| d.machine = v)} error={err("machine_action")} />
                     <TextField id="campaign-from" label={i18n.t("campaign-hours-from")} kind="time" value={d.from.clone()}
                         oninput={bind(&form, |d, v| d.from = v)} error={err("calling_hours")} />
                     <TextField id="campaign-to" label={i18n.t("campaign-hours-to")} kind="time" value={d.to.clone()}
@@ -264,6 +329,21 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
                     <TextField id="campaign-lines" label={i18n.t("campaign-lines")} kind="number" value={d.lines.clone()}
                         oninput={bind(&form, |d, v| d.lines = v)} error={err("max_lines")} />
                 </div>
+                if d.kind != "message" {
+                    <div class={classes!("field", err("script").is_some().then_some("invalid"))}>
+                        <label for="campaign-script">{ i18n.t(if d.kind == "survey" { "campaign-survey-questions" } else { "campaign-script" }) }</label>
+                        <textarea id="campaign-script" rows="6" value={d.script.clone()}
+                            aria-describedby="campaign-script-hint"
+                            oninput={{ let f = form.dispatcher(); Callback::from(move |e: InputEvent| {
+                                let v = e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value();
+                                f.dispatch(Box::new(move |d: &mut Draft| d.script = v)) }) }}
+                            onchange={{ let f = form.dispatcher(); Callback::from(move |e: Event| {
+                                let v = e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value();
+                                f.dispatch(Box::new(move |d: &mut Draft| d.script = v)) }) }} />
+                        <p class="hint" id="campaign-script-hint">{ i18n.t("campaign-script-hint") }</p>
+                        if let Some(e) = err("script") { <p class="field-error" id="campaign-script-error">{ e }</p> }
+                    </div>
+                }
                 <Checkbox id="campaign-weekends" label={i18n.t("campaign-weekends")} checked={d.weekends}
                     onchange={{ let f = form.dispatcher(); Callback::from(move |b: bool| f.dispatch(Box::new(move |d: &mut Draft| d.weekends = b))) }} />
                 if let Some(e) = &*failure { if e.field_errors().is_empty() { <ErrorBox error={e.clone()} /> } }
@@ -389,7 +469,10 @@ fn CampaignCard(p: &CardProps) -> Html {
             ("no_answer", k.no_answer),
             ("failed", k.failed),
             ("dnc", k.dnc),
-            ("pending", k.pending + k.dialing),
+            ("abandoned", k.abandoned),
+            ("machine", k.machine),
+            ("completed", k.completed),
+            ("pending", k.pending + k.dialing + k.previewing),
         ];
         html! {
             <>

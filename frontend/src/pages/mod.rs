@@ -4,6 +4,7 @@ pub mod agent;
 pub mod audit;
 pub mod auth;
 pub mod calls;
+pub mod campaign_desk;
 pub mod campaigns;
 pub mod crm;
 pub mod import;

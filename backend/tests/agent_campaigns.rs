@@ -1,0 +1,627 @@
+//! Agent and survey campaigns through the API and the gateway's event stream (a stand-in
+//! gateway: its heartbeat in Redis, its command stream read back, its events written to the
+//! stream the backend consumes). Real Postgres, Redis and the backend's own consumers.
+//!
+//! - progressive dialing places one line per free agent, offers each answered call to a free
+//!   agent only (never a second call to a busy one), and an answered call that finds nobody
+//!   free hears the short message and counts as abandoned;
+//! - the script's answers are saved on the contact by the agent who has it, checked against
+//!   the script's branches; another agent cannot see the contact;
+//! - preview mode hands each agent their own contact, dials from their softphone, skips;
+//! - a survey asks its questions by the branches of the keys pressed and stores them.
+
+mod common;
+
+use common::*;
+use hotline_backend::testkit::TestApp;
+use hotline_wire::{
+    campaigns::{AgentCampaignContact, CampaignDto, ContactDto, ContactsAdded},
+    gateway::{self as wire, GatewayCommand, GatewayEvent, HangupCause},
+};
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn hours() -> Value {
+    let day = json!(["00:00", "23:59"]);
+    json!([day, day, day, day, day, day, day])
+}
+
+const SCRIPT: &str = "interested: Interested in the new tariff? [yes=Yes -> plan | no=No -> why]\n\
+                      why: Why not? [price=Too expensive -> end | other=Other -> end]\n\
+                      plan: Which plan? [basic=Basic | plus=Plus]\n\
+                      notes: Notes (text)";
+
+async fn set_state(app: &TestApp, c: &reqwest::Client, status: &str) {
+    ok_json::<Value>(
+        c.put(app.url("/api/v1/agent/state"))
+            .json(&json!({ "status": status }))
+            .send()
+            .await,
+    )
+    .await;
+}
+
+/// Started through the API, then left to the test's own ticks (the background ticker, on the
+/// real clock, no longer sees it).
+async fn start(app: &TestApp, admin: &reqwest::Client, tenant: Uuid, id: Uuid) {
+    let _: CampaignDto = ok_json(
+        admin
+            .post(app.url(&format!("/api/v1/campaigns/{id}/start")))
+            .send()
+            .await,
+    )
+    .await;
+    hotline_backend::campaigns::set_running(&app.state, tenant, id, false)
+        .await
+        .unwrap();
+}
+
+async fn tick(app: &TestApp, tenant: Uuid, id: Uuid) {
+    hotline_backend::campaigns::tick(&app.state, tenant, id, chrono::Utc::now())
+        .await
+        .unwrap();
+}
+
+fn originated(cmd: GatewayCommand) -> (Uuid, String) {
+    match cmd {
+        GatewayCommand::Originate {
+            call_id, callee, ..
+        } => (call_id, callee),
+        other => panic!("expected an originate, got {other:?}"),
+    }
+}
+
+async fn contacts(app: &TestApp, admin: &reqwest::Client, id: Uuid) -> Vec<ContactDto> {
+    let page: hotline_wire::api::Page<ContactDto> = ok_json(
+        admin
+            .get(app.url(&format!("/api/v1/campaigns/{id}/contacts")))
+            .send()
+            .await,
+    )
+    .await;
+    page.items
+}
+
+/// Waits until the ACD has `agent` in `state` (the backend's consumer acts on events).
+async fn acd_state(app: &TestApp, tenant: Uuid, agent: Uuid, want: &str) {
+    for _ in 0..100 {
+        let s = hotline_backend::dispatch::agent_acd_state(&app.state, tenant, agent)
+            .await
+            .unwrap();
+        if s == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("agent {agent} never became {want}");
+}
+
+async fn contact_status(app: &TestApp, admin: &reqwest::Client, id: Uuid, phone: &str, want: &str) {
+    for _ in 0..100 {
+        if contacts(app, admin, id)
+            .await
+            .iter()
+            .any(|k| k.phone == phone && k.status == want)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("contact {phone} never became {want}");
+}
+
+fn answered(call_id: Uuid, tenant_id: Uuid) -> GatewayEvent {
+    GatewayEvent::CallAnswered {
+        call_id,
+        tenant_id,
+        at: chrono::Utc::now(),
+    }
+}
+
+fn hung_up(call_id: Uuid, tenant_id: Uuid) -> GatewayEvent {
+    GatewayEvent::Hangup {
+        call_id,
+        tenant_id,
+        cause: HangupCause::CallerBye,
+        status: None,
+        at: chrono::Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Agent Campaign Telecom").await;
+    let t = a.info.tenant.id;
+    let queue: hotline_wire::api::QueueDto = created(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(
+                &json!({ "name": "Outbound", "strategy": "longest_idle", "max_wait_seconds": 0,
+                           "wrap_up_seconds": 0 }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let script = hotline_wire::campaigns::parse_script(SCRIPT).unwrap();
+    let mut body = json!({
+        "name": "Tariff upsell", "kind": "agent", "caller_id": "+994125550100",
+        "calling_hours": hours(), "timezone": "UTC", "script": script,
+    });
+    // No mode, no queue; a script whose branch loops back: each refused with its field.
+    let mut looped = script.clone();
+    looped[2].options[0].next = Some("interested".into());
+    body["script"] = json!(looped);
+    let p = problem(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&body)
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let mut fields = field_names(&p);
+    fields.sort();
+    assert_eq!(fields, ["dial_mode", "queue_id", "script"]);
+    body["script"] = json!(script);
+    body["dial_mode"] = json!("progressive");
+    body["queue_id"] = json!(queue.id);
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(c.input.script.len(), 4);
+    let _: ContactsAdded = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+            .json(&json!([
+                { "phone": "+994505550101", "name": "Aysel" },
+                { "phone": "+994505550102", "name": "Kamran" },
+                { "phone": "+994505550103", "name": "Leyla" }
+            ]))
+            .send()
+            .await,
+    )
+    .await;
+    // Nobody to connect the calls to: it cannot start, and says why.
+    let p = problem(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/start", c.id)))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["agents"]);
+
+    let gw = stand_in_gateway(&app, "agentcamp").await;
+    let (ua, ca) = a.user(&app, "anar@agentcamp.test", "Agent").await;
+    let (ub, cb) = a.user(&app, "sabina@agentcamp.test", "Agent").await;
+    for (u, cl) in [(&ua, &ca), (&ub, &cb)] {
+        stand_in_softphone(&app, t, u.id, &gw).await;
+        set_state(&app, cl, "ready").await;
+    }
+    start(&app, &a.admin, t, c.id).await;
+
+    // Two free agents: two lines, and no more while they ring.
+    tick(&app, t, c.id).await;
+    let mut last = "0".to_string();
+    let (leg1, n1) = originated(next_command(&app, &gw, &mut last).await);
+    let (leg2, n2) = originated(next_command(&app, &gw, &mut last).await);
+    assert_ne!(n1, n2);
+    tick(&app, t, c.id).await;
+    let ks = contacts(&app, &a.admin, c.id).await;
+    assert_eq!(ks.iter().filter(|k| k.status == "dialing").count(), 2);
+    assert_eq!(ks.iter().filter(|k| k.status == "pending").count(), 1);
+
+    // The first answer is offered to a free agent; the customer hears music meanwhile.
+    event(&app, &answered(leg1, t)).await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::MusicOnHold {
+            call_id: leg1,
+            prompt: "moh".into()
+        }
+    );
+    let states = |app: &TestApp| {
+        let s = app.state.clone();
+        async move {
+            hotline_backend::dispatch::agent_acd_states(&s, t)
+                .await
+                .unwrap()
+        }
+    };
+    let st = states(&app).await;
+    let (first, second, first_client, second_client) =
+        if st.get(&ua.id).map(String::as_str) == Some("ringing") {
+            (&ua, &ub, &ca, &cb)
+        } else {
+            (&ub, &ua, &cb, &ca)
+        };
+    acd_state(&app, t, first.id, "ringing").await;
+    // The agent sees the contact and the script, and takes the call.
+    let k1 = ks.iter().find(|k| k.phone == n1).unwrap().id;
+    let seen: AgentCampaignContact = ok_json(
+        first_client
+            .get(app.url(&format!("/api/v1/agent/campaign-contacts/{k1}")))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(seen.campaign_name, "Tariff upsell");
+    assert_eq!(seen.script.len(), 4);
+    problem(
+        second_client
+            .get(app.url(&format!("/api/v1/agent/campaign-contacts/{k1}")))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let r = first_client
+        .post(app.url(&format!("/api/v1/agent/calls/{leg1}/accept")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    acd_state(&app, t, first.id, "on_call").await;
+
+    // The other agent steps away: the second answer finds nobody free.
+    set_state(&app, second_client, "not_ready").await;
+    event(&app, &answered(leg2, t)).await;
+    let mut cmds = Vec::new();
+    loop {
+        let cmd = next_command(&app, &gw, &mut last).await;
+        let done = matches!(&cmd, GatewayCommand::Play { call_id, .. } if *call_id == leg2);
+        cmds.push(cmd);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        cmds.last().unwrap(),
+        &GatewayCommand::Play {
+            call_id: leg2,
+            prompt: "goodbye".into(),
+            interruptible: false
+        },
+        "the short message for nobody free: {cmds:?}"
+    );
+    assert_eq!(
+        hotline_backend::dispatch::agent_acd_state(&app.state, t, first.id)
+            .await
+            .unwrap(),
+        "on_call",
+        "the busy agent was not offered a second call"
+    );
+    event(
+        &app,
+        &GatewayEvent::PlaybackFinished {
+            call_id: leg2,
+            tenant_id: t,
+            prompt: "goodbye".into(),
+            interrupted_by: None,
+        },
+    )
+    .await;
+    loop {
+        if let GatewayCommand::Hangup { call_id, .. } = next_command(&app, &gw, &mut last).await {
+            if call_id == leg2 {
+                break;
+            }
+        }
+    }
+    event(&app, &hung_up(leg2, t)).await;
+    contact_status(&app, &a.admin, c.id, &n2, "abandoned").await;
+
+    // Back and ready: the third contact is dialled for them, and offered to them only.
+    set_state(&app, second_client, "ready").await;
+    tick(&app, t, c.id).await;
+    let (leg3, _) = loop {
+        if let GatewayCommand::Originate {
+            call_id, callee, ..
+        } = next_command(&app, &gw, &mut last).await
+        {
+            break (call_id, callee);
+        }
+    };
+    event(&app, &answered(leg3, t)).await;
+    acd_state(&app, t, second.id, "ringing").await;
+    assert_eq!(
+        hotline_backend::dispatch::agent_acd_state(&app.state, t, first.id)
+            .await
+            .unwrap(),
+        "on_call"
+    );
+
+    // The script's answers, checked against its branches, saved on the contact.
+    let save = |answers: Value| {
+        first_client
+            .put(app.url(&format!("/api/v1/agent/campaign-contacts/{k1}/answers")))
+            .json(&json!({ "answers": answers }))
+            .send()
+    };
+    let p = problem(
+        save(json!({ "interested": "yes", "why": "price" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["answers"]);
+    problem(
+        save(json!({ "interested": "maybe" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let saved: AgentCampaignContact = ok_json(
+        save(json!({ "interested": "yes", "plan": "plus", "notes": "call back in May" })).await,
+    )
+    .await;
+    assert_eq!(saved.contact.answers["plan"], "plus");
+    event(&app, &hung_up(leg1, t)).await;
+    contact_status(&app, &a.admin, c.id, &n1, "answered").await;
+    let k = contacts(&app, &a.admin, c.id)
+        .await
+        .into_iter()
+        .find(|k| k.phone == n1)
+        .unwrap();
+    assert_eq!(k.agent_id, Some(first.id));
+    assert_eq!(k.answers["notes"], "call back in May");
+    let csv = a
+        .admin
+        .get(app.url(&format!("/api/v1/campaigns/{}/export", c.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("interested,why,plan,notes"),
+        "{csv}"
+    );
+    assert!(csv.contains("yes,,plus,call back in May"), "{csv}");
+    let results: hotline_wire::campaigns::CampaignResults = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/campaigns/{}/results", c.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(results.counts.answered, 1);
+    assert_eq!(results.counts.abandoned, 1);
+    assert_eq!(results.counts.dialing, 1);
+    // Another tenant's agent cannot see the contact.
+    let b = tenant(&app, "Agent Campaign Gas").await;
+    let (_, other) = b.user(&app, "rauf@agentcamp-gas.test", "Agent").await;
+    problem(
+        other
+            .get(app.url(&format!("/api/v1/agent/campaign-contacts/{k1}")))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let mut r = app.state.redis();
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}
+
+#[tokio::test]
+async fn preview_mode_gives_each_agent_their_own_contact_to_call_or_skip() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Preview Water").await;
+    let t = a.info.tenant.id;
+    let queue: hotline_wire::api::QueueDto = created(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(
+                &json!({ "name": "Collections", "strategy": "longest_idle", "max_wait_seconds": 0,
+                           "wrap_up_seconds": 0 }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&json!({
+                "name": "Overdue bills", "kind": "agent", "dial_mode": "preview",
+                "queue_id": queue.id, "caller_id": "+994125550100",
+                "calling_hours": hours(), "timezone": "UTC",
+                "script": hotline_wire::campaigns::parse_script("promise: Promised to pay? [yes | no]").unwrap(),
+            }))
+            .send()
+            .await,
+    )
+    .await;
+    let _: ContactsAdded = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+            .json(&json!([
+                { "phone": "+994505550201", "name": "Murad" },
+                { "phone": "+994505550202", "name": "Gunel" }
+            ]))
+            .send()
+            .await,
+    )
+    .await;
+    let (ua, ca) = a.user(&app, "elvin@preview.test", "Agent").await;
+    let (_ub, cb) = a.user(&app, "nargiz@preview.test", "Agent").await;
+    set_state(&app, &ca, "ready").await;
+    set_state(&app, &cb, "ready").await;
+    start(&app, &a.admin, t, c.id).await;
+    let next = |cl: &reqwest::Client| cl.post(app.url("/api/v1/agent/preview/next")).send();
+    let mine: Option<AgentCampaignContact> = ok_json(next(&ca).await).await;
+    let mine = mine.expect("a contact for the first agent");
+    let again: Option<AgentCampaignContact> = ok_json(next(&ca).await).await;
+    assert_eq!(
+        again.unwrap().contact.id,
+        mine.contact.id,
+        "the same one until dialled or skipped"
+    );
+    let theirs: Option<AgentCampaignContact> = ok_json(next(&cb).await).await;
+    let theirs = theirs.expect("a contact for the second agent");
+    assert_ne!(theirs.contact.id, mine.contact.id);
+    // Not on anyone else's screen.
+    problem(
+        cb.get(app.url(&format!(
+            "/api/v1/agent/campaign-contacts/{}",
+            mine.contact.id
+        )))
+        .send()
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // Dialling needs the softphone; then it dials from the softphone's gateway.
+    let dial = |cl: &reqwest::Client, id: Uuid| {
+        cl.post(app.url(&format!("/api/v1/agent/preview/{id}/dial")))
+            .send()
+    };
+    problem(dial(&ca, mine.contact.id).await, 409, "no_softphone").await;
+    problem(dial(&ca, theirs.contact.id).await, 404, "not_found").await;
+    let gw = stand_in_gateway(&app, "preview").await;
+    stand_in_softphone(&app, t, ua.id, &gw).await;
+    let started: hotline_wire::calls::CallbackStarted =
+        created(dial(&ca, mine.contact.id).await).await;
+    let mut last = "0".to_string();
+    let (leg, callee) = originated(next_command(&app, &gw, &mut last).await);
+    assert_eq!(leg, started.call_id);
+    assert_eq!(callee, mine.contact.phone);
+    // The second agent skips theirs: back in the list for later, nothing left for now.
+    let r = cb
+        .post(app.url(&format!("/api/v1/agent/preview/{}/skip", theirs.contact.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let none: Option<AgentCampaignContact> = ok_json(next(&cb).await).await;
+    assert!(none.is_none());
+    // Answered and bridged into the softphone; its end settles the attempt.
+    event(&app, &answered(leg, t)).await;
+    loop {
+        if let GatewayCommand::Bridge { call_id, .. } = next_command(&app, &gw, &mut last).await {
+            assert_eq!(call_id, leg);
+            break;
+        }
+    }
+    event(&app, &hung_up(leg, t)).await;
+    contact_status(&app, &a.admin, c.id, &mine.contact.phone, "answered").await;
+    contact_status(&app, &a.admin, c.id, &theirs.contact.phone, "pending").await;
+    let mut r = app.state.redis();
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}
+
+#[tokio::test]
+async fn survey_asks_by_the_branches_of_the_keys_pressed_and_stores_them() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Survey Power").await;
+    let t = a.info.tenant.id;
+    let questions =
+        "satisfied: Satisfied with the repair? {digit-1} [1=Yes -> rate | 2=No -> why]\n\
+                     why: What went wrong? {digit-2} [1=Late -> end | 2=Rude -> end]\n\
+                     rate: Rate us 1 to 5 {digit-3} [1 | 2 | 3 | 4 | 5]";
+    let mut body = json!({
+        "name": "After repair", "kind": "survey", "caller_id": "+994125550100",
+        "calling_hours": hours(), "timezone": "UTC",
+        "script": hotline_wire::campaigns::parse_script("q: no prompt [1 | 2]").unwrap(),
+    });
+    let p = problem(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&body)
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["script"]);
+    body["script"] = json!(hotline_wire::campaigns::parse_script(questions).unwrap());
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await;
+    let _: ContactsAdded = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+            .json(&json!([{ "phone": "+994505550301", "name": "Orkhan" }]))
+            .send()
+            .await,
+    )
+    .await;
+    let gw = stand_in_gateway(&app, "survey").await;
+    start(&app, &a.admin, t, c.id).await;
+    tick(&app, t, c.id).await;
+    let mut last = "0".to_string();
+    let (leg, _) = originated(next_command(&app, &gw, &mut last).await);
+    event(&app, &answered(leg, t)).await;
+    let asks = |cmd: GatewayCommand| match cmd {
+        GatewayCommand::CollectDigits { prompt, max, .. } => {
+            assert_eq!(max, 1);
+            prompt.unwrap()
+        }
+        other => panic!("expected a question, got {other:?}"),
+    };
+    assert_eq!(asks(next_command(&app, &gw, &mut last).await), "digit-1");
+    let keys = |d: &str| GatewayEvent::DigitsCollected {
+        call_id: leg,
+        tenant_id: t,
+        digits: d.into(),
+        end: wire::CollectEnd::Max,
+    };
+    // 9 is no answer: the question is asked again.
+    event(&app, &keys("9")).await;
+    assert_eq!(asks(next_command(&app, &gw, &mut last).await), "digit-1");
+    event(&app, &keys("1")).await;
+    // "Yes" skips "why" and goes on to the rating.
+    assert_eq!(asks(next_command(&app, &gw, &mut last).await), "digit-3");
+    event(&app, &keys("4")).await;
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Play { prompt, .. } if prompt == "goodbye"
+    ));
+    event(
+        &app,
+        &GatewayEvent::PlaybackFinished {
+            call_id: leg,
+            tenant_id: t,
+            prompt: "goodbye".into(),
+            interrupted_by: None,
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Hangup { call_id, .. } if call_id == leg
+    ));
+    event(&app, &hung_up(leg, t)).await;
+    contact_status(&app, &a.admin, c.id, "+994505550301", "completed").await;
+    let k = contacts(&app, &a.admin, c.id).await.remove(0);
+    assert_eq!(k.answers.len(), 2);
+    assert_eq!(k.answers["satisfied"], "1");
+    assert_eq!(k.answers["rate"], "4");
+    let mut r = app.state.redis();
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}
