@@ -30,7 +30,10 @@ use std::process::Command;
 
 const MS: usize = 8;
 
-const HUMAN: [(&str, &[&str]); 3] = [
+/// A language and its texts.
+type Texts = (&'static str, &'static [&'static str]);
+
+const HUMAN: [Texts; 3] = [
     (
         "en",
         &[
@@ -47,7 +50,7 @@ const HUMAN: [(&str, &[&str]); 3] = [
     ("ru", &["Алло?", "Да?", "Слушаю.", "Алло, кто это?"]),
 ];
 
-const MACHINE: [(&str, &[&str]); 3] = [
+const MACHINE: [Texts; 3] = [
     (
         "en",
         &[
@@ -74,10 +77,24 @@ const MACHINE: [(&str, &[&str]); 3] = [
     ),
 ];
 
+/// Stress set: people who answer with a long greeting (the classic false "machine") …
+const LONG_HUMAN: [Texts; 1] = [(
+    "en",
+    &[
+        "Good afternoon, Acme Corporation, Mary speaking, how can I help you?",
+        "Hello, this is John Smith from the accounts department.",
+    ],
+)];
+
+/// … and machines with a very short greeting.
+const SHORT_MACHINE: [Texts; 1] = [("en", &["Leave a message.", "Not available."])];
+
 const SPEEDS: [u32; 3] = [130, 170, 210];
 const PITCHES: [u32; 3] = [30, 50, 75];
 /// None: clean; Some(dB): background noise at that SNR.
 const SNRS: [Option<f32>; 3] = [None, Some(20.0), Some(10.0)];
+/// Stress condition: the main corpus at 5 dB SNR.
+const STRESS_SNRS: [Option<f32>; 1] = [Some(5.0)];
 const CLASSES: [AmdResult; 4] = [
     AmdResult::Human,
     AmdResult::Machine,
@@ -168,6 +185,8 @@ struct Clip {
     /// Where the speech (and beep) ends: a machine's event should not come earlier.
     end_ms: u32,
     beep: bool,
+    /// Outside the main corpus: reported on its own.
+    stress: bool,
 }
 
 fn to_i16(x: &[f32]) -> Vec<i16> {
@@ -202,19 +221,38 @@ fn corpus(seed: u64) -> Vec<Clip> {
             .or_insert_with(|| say(v, s, p, t))
             .clone()
     };
-    for (label, table) in [(AmdResult::Human, &HUMAN), (AmdResult::Machine, &MACHINE)] {
+    let sets = [
+        (AmdResult::Human, &HUMAN[..], &SNRS[..], false),
+        (AmdResult::Machine, &MACHINE[..], &SNRS[..], false),
+        (AmdResult::Human, &HUMAN[..], &STRESS_SNRS[..], true),
+        (AmdResult::Machine, &MACHINE[..], &STRESS_SNRS[..], true),
+        (AmdResult::Human, &LONG_HUMAN[..], &SNRS[..2], true),
+        (AmdResult::Machine, &SHORT_MACHINE[..], &SNRS[..2], true),
+    ];
+    for (label, table, snrs, stress) in sets {
         for (lang, texts) in table.iter() {
             for voice in voices(lang) {
                 for (ti, text) in texts.iter().enumerate() {
                     for speed in SPEEDS {
                         for pitch in PITCHES {
-                            for snr in SNRS {
+                            for &snr in snrs {
                                 let level = -26.0 + rng.f32() * 12.0;
                                 let raw = synth(voice, speed, pitch, text);
                                 let gain = db(level) / active_rms(&raw).max(1.0);
                                 let mut parts = vec![scale(&raw, gain)];
                                 let mut beep = false;
                                 let mut kind = format!("{voice} #{ti}");
+                                if stress && snr != Some(5.0) {
+                                    kind = format!(
+                                        "{voice} {}",
+                                        if label == AmdResult::Human {
+                                            "long-human"
+                                        } else {
+                                            "short-machine"
+                                        }
+                                    );
+                                    kind.push_str(&format!(" #{ti}"));
+                                }
                                 if label == AmdResult::Human && rng.usize(0..3) == 0 {
                                     let (_, again) = HUMAN[rng.usize(0..HUMAN.len())];
                                     let again = again[rng.usize(0..again.len())];
@@ -245,8 +283,10 @@ fn corpus(seed: u64) -> Vec<Clip> {
                                     cond: match snr {
                                         None => "clean",
                                         Some(s) if s > 15.0 => "snr 20 dB",
-                                        _ => "snr 10 dB",
+                                        Some(s) if s > 7.0 => "snr 10 dB",
+                                        _ => "snr 5 dB",
                                     },
+                                    stress,
                                     audio: to_i16(&x),
                                     background: noise,
                                     end_ms,
@@ -304,6 +344,7 @@ fn corpus(seed: u64) -> Vec<Clip> {
             background,
             end_ms: 0,
             beep: false,
+            stress: false,
         });
     }
     clips
@@ -312,9 +353,9 @@ fn corpus(seed: u64) -> Vec<Clip> {
 fn run(cfg: &AmdConfig, clip: &Clip, rng: &mut fastrand::Rng) -> AmdDecision {
     let mut d = Detector::new(cfg.clone(), 0, 30_000);
     let mut now = 0u64;
-    let mut tail = Vec::new();
     let mut frames = clip.audio.chunks(160);
     loop {
+        let tail;
         let frame = match frames.next() {
             Some(f) => f,
             None => {
@@ -328,6 +369,41 @@ fn run(cfg: &AmdConfig, clip: &Clip, rng: &mut fastrand::Rng) -> AmdDecision {
         }
         assert!(now < 40_000, "detector never decided");
     }
+}
+
+/// Prints the confusion matrix, accuracy and mean decision time per class, and overall.
+fn matrix(pairs: &[(&Clip, &AmdDecision)]) {
+    println!("expected \\ decided      human  machine  silence  unknown   accuracy  mean decision");
+    let mut right = 0usize;
+    for expected in &CLASSES[..3] {
+        let of: Vec<_> = pairs.iter().filter(|(c, _)| c.label == *expected).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let counts: Vec<usize> = CLASSES
+            .iter()
+            .map(|r| of.iter().filter(|(_, d)| d.result == *r).count())
+            .collect();
+        let ok = of.iter().filter(|(_, d)| d.result == *expected).count();
+        right += ok;
+        let mean = of.iter().map(|(_, d)| d.elapsed_ms as f64).sum::<f64>() / of.len() as f64;
+        println!(
+            "{:<8} ({:>4})      {:>7}  {:>7}  {:>7}  {:>7}   {:>7.1} %  {:>8.0} ms",
+            name(*expected),
+            of.len(),
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            100.0 * ok as f64 / of.len() as f64,
+            mean
+        );
+    }
+    println!(
+        "overall: {right}/{} = {:.1} %\n",
+        pairs.len(),
+        100.0 * right as f64 / pairs.len().max(1) as f64
+    );
 }
 
 fn name(r: AmdResult) -> &'static str {
@@ -351,57 +427,47 @@ fn main() {
     let t0 = std::time::Instant::now();
     let clips = corpus(seed);
     let synth_s = t0.elapsed().as_secs_f64();
-    let cfg = AmdConfig::default();
+    let mut cfg = AmdConfig::default();
+    // `--set name=value` overrides a setting (for tuning).
+    for kv in args.windows(2).filter(|w| w[0] == "--set").map(|w| &w[1]) {
+        let (k, v) = kv.split_once('=').expect("--set name=value");
+        let f: f32 = v.parse().expect("a number");
+        match k {
+            "voice_on_db" => cfg.voice_on_db = f,
+            "voice_off_db" => cfg.voice_off_db = f,
+            "greeting_ms" => cfg.greeting_ms = f as u32,
+            "greeting_span_ms" => cfg.greeting_span_ms = f as u32,
+            "after_greeting_silence_ms" => cfg.after_greeting_silence_ms = f as u32,
+            "machine_end_silence_ms" => cfg.machine_end_silence_ms = f as u32,
+            "max_words" => cfg.max_words = f as u32,
+            "min_word_ms" => cfg.min_word_ms = f as u32,
+            "floor_rise_db_per_s" => cfg.floor_rise_db_per_s = f,
+            "tone_purity" => cfg.tone_purity = f,
+            "initial_silence_ms" => cfg.initial_silence_ms = f as u32,
+            _ => panic!("unknown setting {k}"),
+        }
+    }
+    println!("{cfg:?}");
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
     let t1 = std::time::Instant::now();
     let decisions: Vec<AmdDecision> = clips.iter().map(|c| run(&cfg, c, &mut rng)).collect();
     let run_s = t1.elapsed().as_secs_f64();
     let audio_s: f64 = decisions.iter().map(|d| d.elapsed_ms as f64 / 1000.0).sum();
 
+    let all: Vec<(&Clip, &AmdDecision)> = clips.iter().zip(&decisions).collect();
+    let (stress, main): (Vec<_>, Vec<_>) = all.iter().copied().partition(|(c, _)| c.stress);
     println!(
-        "AMD accuracy, seed {seed}: {} clips ({synth_s:.1} s to synthesise; {audio_s:.0} s of audio analysed in {run_s:.2} s)\n",
-        clips.len()
+        "AMD accuracy, seed {seed}: {} clips in the main corpus, {} in the stress set ({synth_s:.1} s to synthesise; {audio_s:.0} s of audio analysed in {run_s:.2} s)\n",
+        main.len(),
+        stress.len()
     );
-    println!("expected \\ decided      human  machine  silence  unknown   accuracy  mean decision");
-    let mut right = 0usize;
-    for expected in &CLASSES[..3] {
-        let of: Vec<(&Clip, &AmdDecision)> = clips
-            .iter()
-            .zip(&decisions)
-            .filter(|(c, _)| c.label == *expected)
-            .collect();
-        let counts: Vec<usize> = CLASSES
-            .iter()
-            .map(|r| of.iter().filter(|(_, d)| d.result == *r).count())
-            .collect();
-        let ok = of.iter().filter(|(_, d)| d.result == *expected).count();
-        right += ok;
-        let mean =
-            of.iter().map(|(_, d)| d.elapsed_ms as f64).sum::<f64>() / of.len().max(1) as f64;
-        println!(
-            "{:<8} ({:>4})      {:>7}  {:>7}  {:>7}  {:>7}   {:>7.1} %  {:>8.0} ms",
-            name(*expected),
-            of.len(),
-            counts[0],
-            counts[1],
-            counts[2],
-            counts[3],
-            100.0 * ok as f64 / of.len().max(1) as f64,
-            mean
-        );
-    }
-    println!(
-        "overall: {right}/{} = {:.1} %\n",
-        clips.len(),
-        100.0 * right as f64 / clips.len() as f64
-    );
-
+    println!("main corpus:");
+    matrix(&main);
     println!("by condition (human and machine clips):");
     for cond in ["clean", "snr 20 dB", "snr 10 dB"] {
         for expected in [AmdResult::Human, AmdResult::Machine] {
-            let of: Vec<_> = clips
+            let of: Vec<_> = main
                 .iter()
-                .zip(&decisions)
                 .filter(|(c, _)| c.cond == cond && c.label == expected)
                 .collect();
             let ok = of.iter().filter(|(c, d)| d.result == c.label).count();
@@ -416,9 +482,8 @@ fn main() {
     }
     println!("by voice (human and machine clips):");
     for voice in ["en", "en-us", "pl", "ru"] {
-        let of: Vec<_> = clips
+        let of: Vec<_> = main
             .iter()
-            .zip(&decisions)
             .filter(|(c, _)| c.kind.split(' ').next() == Some(voice))
             .collect();
         let ok = of.iter().filter(|(c, d)| d.result == c.label).count();
@@ -429,9 +494,8 @@ fn main() {
         );
     }
 
-    let machines: Vec<_> = clips
+    let machines: Vec<_> = main
         .iter()
-        .zip(&decisions)
         .filter(|(c, d)| c.label == AmdResult::Machine && d.result == AmdResult::Machine)
         .collect();
     let early = machines
@@ -445,11 +509,7 @@ fn main() {
         / machines.len().max(1) as f64;
     let with_beep: Vec<_> = machines.iter().filter(|(c, _)| c.beep).collect();
     let heard = with_beep.iter().filter(|(_, d)| d.beep).count();
-    let false_beeps = clips
-        .iter()
-        .zip(&decisions)
-        .filter(|(c, d)| !c.beep && d.beep)
-        .count();
+    let false_beeps = main.iter().filter(|(c, d)| !c.beep && d.beep).count();
     println!(
         "\nmachines decided machine: {} — event before the greeting (and beep) ended: {early}; mean event time after that end: {after:.0} ms",
         machines.len()
@@ -458,9 +518,8 @@ fn main() {
         "beeps: heard in {heard}/{} machine clips with a beep; beep reported on {false_beeps} clips without one",
         with_beep.len()
     );
-    let humans: Vec<_> = clips
+    let humans: Vec<_> = main
         .iter()
-        .zip(&decisions)
         .filter(|(c, d)| c.label == AmdResult::Human && d.result == AmdResult::Human)
         .collect();
     let h_after = humans
@@ -478,16 +537,46 @@ fn main() {
         h_after / (humans.len() - first_only).max(1) as f64
     );
 
+    println!("\nstress set (not in the figures above):");
+    matrix(&stress);
+    for (what, f) in [
+        (
+            "humans, 5 dB SNR",
+            (|c: &Clip| c.label == AmdResult::Human && c.cond == "snr 5 dB") as fn(&Clip) -> bool,
+        ),
+        ("machines, 5 dB SNR", |c: &Clip| {
+            c.label == AmdResult::Machine && c.cond == "snr 5 dB"
+        }),
+        ("long human greetings", |c: &Clip| {
+            c.kind.contains("long-human")
+        }),
+        ("short machine greetings, no beep", |c: &Clip| {
+            c.kind.contains("short-machine") && !c.beep
+        }),
+        ("short machine greetings + beep", |c: &Clip| {
+            c.kind.contains("short-machine") && c.beep
+        }),
+    ] {
+        let of: Vec<_> = stress.iter().filter(|(c, _)| f(c)).collect();
+        let ok = of.iter().filter(|(c, d)| d.result == c.label).count();
+        println!(
+            "  {what:<34} {:>5.1} % ({ok}/{})",
+            100.0 * ok as f64 / of.len().max(1) as f64,
+            of.len()
+        );
+    }
+
     if errors {
-        println!("\nmisclassified:");
-        for (c, d) in clips.iter().zip(&decisions) {
-            if d.result != c.label {
+        println!("\nmisclassified (or beep missed / invented):");
+        for (c, d) in &all {
+            if d.result != c.label || c.beep != d.beep {
                 println!(
-                    "  {:<8} {:<28} {:<10} → {:<8} speech {} ms at {} ms (speech/beep end {} ms)",
+                    "  {:<8} {:<28} {:<10} → {:<8}{} speech {} ms at {} ms (speech/beep end {} ms)",
                     name(c.label),
                     c.kind,
                     c.cond,
                     name(d.result),
+                    if d.beep { " beep" } else { "" },
                     d.speech_ms,
                     d.elapsed_ms,
                     c.end_ms

@@ -14,7 +14,8 @@
 //!    runs are clicks and are ignored); [`AmdConfig::between_words_ms`] of silence ends it.
 //!    Speech time is the voiced time inside words.
 //! 3. **Decision.** No word within [`AmdConfig::initial_silence_ms`]: *silence*. Speech
-//!    reaching [`AmdConfig::greeting_ms`], more than [`AmdConfig::max_words`] words, or one
+//!    reaching [`AmdConfig::greeting_ms`], a greeting going on without a pause for
+//!    [`AmdConfig::greeting_span_ms`] (on a noisy line little of it counts as speech), more than [`AmdConfig::max_words`] words, or one
 //!    word longer than [`AmdConfig::max_word_ms`]: *machine*. A shorter greeting followed by
 //!    [`AmdConfig::after_greeting_silence_ms`] of silence: *human*, reported at once.
 //!    Undecided after [`AmdConfig::total_analysis_ms`]: *unknown*.
@@ -50,6 +51,10 @@ pub struct AmdConfig {
     /// Speech (voiced time in words) reaching this long: a machine. 1500 ms; a person's
     /// "Hello, who is this?" is about 1 s of speech.
     pub greeting_ms: u32,
+    /// A greeting still going (no `after_greeting_silence_ms` pause) this long after its
+    /// first word started: a machine, however little of it was loud enough to count as
+    /// speech (on a noisy line). 3000 ms.
+    pub greeting_span_ms: u32,
     /// Silence after a greeting shorter than `greeting_ms` that makes it a person. 800 ms.
     pub after_greeting_silence_ms: u32,
     /// Silence that ends a machine's greeting (the event is sent then). Longer than the
@@ -66,9 +71,10 @@ pub struct AmdConfig {
     /// Undecided after this long: `unknown`. 5000 ms (the command's timeout may cut it
     /// shorter).
     pub total_analysis_ms: u32,
-    /// A frame at least this far above the noise floor is voiced. 12 dB.
+    /// A frame at least this far above the noise floor is voiced. 6 dB (12 dB lost most
+    /// speech at 10 dB SNR; the floor sits 1–2 dB under the mean noise energy).
     pub voice_on_db: f32,
-    /// While voiced, a frame stays voiced down to this far above the floor. 8 dB.
+    /// While voiced, a frame stays voiced down to this far above the floor. 3 dB.
     pub voice_off_db: f32,
     /// No frame quieter than this is voiced, whatever the floor (about Asterisk's silence
     /// threshold of 256). -45 dBFS.
@@ -90,6 +96,7 @@ impl Default for AmdConfig {
         AmdConfig {
             initial_silence_ms: 2500,
             greeting_ms: 1500,
+            greeting_span_ms: 3000,
             after_greeting_silence_ms: 800,
             machine_end_silence_ms: 1300,
             min_word_ms: 100,
@@ -97,8 +104,8 @@ impl Default for AmdConfig {
             max_words: 6,
             max_word_ms: 5000,
             total_analysis_ms: 5000,
-            voice_on_db: 12.0,
-            voice_off_db: 8.0,
+            voice_on_db: 6.0,
+            voice_off_db: 3.0,
             min_voice_dbfs: -45.0,
             floor_rise_db_per_s: 4.0,
             tone_purity: 0.6,
@@ -148,6 +155,8 @@ pub struct Detector {
     word_ms: u32,
     words: u32,
     speech_ms: u32,
+    /// When the first word started (audio time).
+    first_word_ms: Option<u32>,
     /// Frequency and length of the current run of tonal frames.
     tone_hz: f32,
     tone_run_ms: u32,
@@ -177,6 +186,7 @@ impl Detector {
             word_ms: 0,
             words: 0,
             speech_ms: 0,
+            first_word_ms: None,
             tone_hz: 0.0,
             tone_run_ms: 0,
             tone_speech_ms: 0,
@@ -299,6 +309,8 @@ impl Detector {
             } else if self.voiced_run_ms >= c.min_word_ms {
                 self.in_word = true;
                 self.words += 1;
+                self.first_word_ms
+                    .get_or_insert(self.audio_ms - self.voiced_run_ms);
                 self.speech_ms += self.voiced_run_ms;
                 self.word_ms = self.voiced_run_ms;
             }
@@ -328,6 +340,9 @@ impl Detector {
                 {
                     Some(AmdResult::Silence)
                 } else if self.speech_ms >= c.greeting_ms
+                    || self
+                        .first_word_ms
+                        .is_some_and(|t| self.audio_ms - t >= c.greeting_span_ms)
                     || self.words > c.max_words
                     || self.word_ms >= c.max_word_ms
                 {
