@@ -479,6 +479,23 @@ fn retransmitted_invite_creates_one_call() {
     );
 }
 
+/// Waits for the first `call_started` and answers that call (the backend's part).
+fn answer_first_call(r: &RedisHandle, gw_id: &str) -> uuid::Uuid {
+    let evs = r.wait_events(10, "call started", |e| {
+        e.iter()
+            .any(|e| matches!(e, GatewayEvent::CallStarted { .. }))
+    });
+    let call_id = evs
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
+            _ => None,
+        })
+        .unwrap();
+    r.send_command(gw_id, &GatewayCommand::Answer { call_id });
+    call_id
+}
+
 #[test]
 fn backend_commands_drive_a_call() {
     let redis = Redis::start();
@@ -494,16 +511,7 @@ fn backend_commands_drive_a_call() {
     let gw_id = gw.id.clone();
     let r2 = redis.handle.clone();
     let driver = std::thread::spawn(move || {
-        let evs = r2.wait_events(10, "call started", |e| {
-            e.iter()
-                .any(|e| matches!(e, GatewayEvent::CallStarted { .. }))
-        });
-        let call_id = evs.iter().find_map(|e| match e {
-            GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
-            _ => None,
-        });
-        let call_id = call_id.unwrap();
-        r2.send_command(&gw_id, &GatewayCommand::Answer { call_id });
+        let call_id = answer_first_call(&r2, &gw_id);
         r2.send_command(
             &gw_id,
             &GatewayCommand::CollectDigits {
@@ -1435,18 +1443,7 @@ fn machine_detected_on_a_real_call(audio: &[i16], hold_ms: u32) -> Vec<GatewayEv
     let gw_id = gw.id.clone();
     let r2 = redis.handle.clone();
     let driver = std::thread::spawn(move || {
-        let evs = r2.wait_events(10, "call started", |e| {
-            e.iter()
-                .any(|e| matches!(e, GatewayEvent::CallStarted { .. }))
-        });
-        let call_id = evs
-            .iter()
-            .find_map(|e| match e {
-                GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
-                _ => None,
-            })
-            .unwrap();
-        r2.send_command(&gw_id, &GatewayCommand::Answer { call_id });
+        let call_id = answer_first_call(&r2, &gw_id);
         r2.send_command(
             &gw_id,
             &GatewayCommand::DetectMachine {

@@ -247,7 +247,7 @@ impl Detector {
     /// Analyses one 20 ms frame; the result when decided.
     fn frame(&mut self, x: &[i16]) -> Option<AmdResult> {
         let c = &self.cfg;
-        self.audio_ms += FRAME_MS;
+        self.audio_ms = self.audio_ms.saturating_add(FRAME_MS);
         let energy: f32 = x.iter().map(|&s| (s as f32) * (s as f32)).sum();
         let e_db = (10.0 * (energy / FRAME as f32 / (32768.0 * 32768.0)).log10()).max(SILENT_DB);
         let floor = *self.floor_db.get_or_insert(e_db);
@@ -599,6 +599,27 @@ mod tests {
         let dec = d.push(600, &[]).expect("timed out");
         assert_eq!(dec.result, AmdResult::Unknown);
         assert!(d.is_done() && d.push(700, &[1, 2, 3]).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_input_decides_at_most_once_and_by_the_timeout(
+            chunks in proptest::collection::vec(
+                proptest::collection::vec(proptest::num::i16::ANY, 0..400), 0..60),
+            timeout_ms in 0u32..3000,
+        ) {
+            let mut d = Detector::new(AmdConfig::default(), 0, timeout_ms);
+            let (mut now, mut decisions) = (0u64, 0);
+            for c in &chunks {
+                now += 20;
+                if let Some(dec) = d.push(now, c) {
+                    decisions += 1;
+                    proptest::prop_assert!(dec.elapsed_ms <= timeout_ms.max(now as u32) + 400);
+                }
+            }
+            let late = d.push(now + timeout_ms as u64 + 1, &[]);
+            proptest::prop_assert!(decisions + usize::from(late.is_some()) == 1);
+        }
     }
 
     #[test]
