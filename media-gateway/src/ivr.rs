@@ -1,9 +1,10 @@
 //! Sans-IO IVR primitives (play, collect digits, say digits, music on hold, echo, voicemail)
 //! and the built-in default flow. Time is passed in as milliseconds since the call was answered.
 
+use crate::media::amd::{AmdConfig, Detector};
 use crate::media::jitter::FRAME;
 use crate::media::wav;
-use hotline_wire::gateway::CollectEnd;
+use hotline_wire::gateway::{AmdResult, CollectEnd};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -202,6 +203,13 @@ pub enum IvrCommand {
         /// Longest message.
         max_ms: u32,
     },
+    /// Answering-machine detection: listen (playing silence) until the detector decides
+    /// or `timeout_ms` passes; reported once by [`IvrEvent::MachineDetected`]. Another
+    /// command, this one included, stops a running detection silently.
+    DetectMachine {
+        /// Longest time to listen.
+        timeout_ms: u32,
+    },
     /// Silence.
     Stop,
 }
@@ -227,6 +235,17 @@ pub enum IvrEvent {
     Voicemail {
         /// Audio.
         samples: Vec<i16>,
+    },
+    /// Answering-machine detection decided.
+    MachineDetected {
+        /// The decision.
+        result: AmdResult,
+        /// A beep was heard.
+        beep: bool,
+        /// Speech heard, milliseconds.
+        speech_ms: u32,
+        /// From the command to the decision, milliseconds.
+        elapsed_ms: u32,
     },
 }
 
@@ -264,6 +283,7 @@ pub struct Ivr {
     collect: Option<Collect>,
     echo: bool,
     voicemail: Option<Voicemail>,
+    amd: Option<Detector>,
     events: Vec<IvrEvent>,
 }
 
@@ -277,6 +297,7 @@ impl Ivr {
             collect: None,
             echo: false,
             voicemail: None,
+            amd: None,
             events: Vec::new(),
         }
     }
@@ -309,6 +330,7 @@ impl Ivr {
         self.collect = None;
         self.echo = false;
         self.voicemail = None;
+        self.amd = None;
         match cmd {
             IvrCommand::Play {
                 prompt,
@@ -368,6 +390,9 @@ impl Ivr {
                     started: None,
                     samples: Vec::new(),
                 });
+            }
+            IvrCommand::DetectMachine { timeout_ms } => {
+                self.amd = Some(Detector::new(AmdConfig::default(), now_ms, timeout_ms));
             }
             IvrCommand::Stop => {}
         }
@@ -445,6 +470,17 @@ impl Ivr {
             }
         } else if self.echo {
             out.copy_from_slice(&caller[..FRAME.min(caller.len())]);
+        }
+        if let Some(d) = &mut self.amd {
+            if let Some(dec) = d.push(now_ms, caller) {
+                self.amd = None;
+                self.events.push(IvrEvent::MachineDetected {
+                    result: dec.result,
+                    beep: dec.beep,
+                    speech_ms: dec.speech_ms,
+                    elapsed_ms: dec.elapsed_ms,
+                });
+            }
         }
         if self.queue.is_empty() {
             if let Some(c) = &mut self.collect {
@@ -768,5 +804,50 @@ mod tests {
                 interrupted_by: None
             }]
         );
+    }
+
+    #[test]
+    fn detect_machine_plays_silence_reports_once_and_restarts() {
+        let mut ivr = Ivr::new(prompts());
+        ivr.command(
+            0,
+            IvrCommand::Play {
+                prompt: "greeting".into(),
+                interruptible: false,
+            },
+        );
+        ivr.command(0, IvrCommand::DetectMachine { timeout_ms: 10_000 });
+        let quiet = [0i16; FRAME];
+        let mut evs = Vec::new();
+        for t in 0..100u64 {
+            // The prompt stopped: only silence goes out while listening.
+            assert_eq!(ivr.tick(t * 20, &quiet), vec![0i16; FRAME]);
+            evs.extend(ivr.drain_events());
+            if t == 50 {
+                // A second command restarts the 2.5 s initial-silence count.
+                ivr.command(t * 20, IvrCommand::DetectMachine { timeout_ms: 10_000 });
+            }
+        }
+        assert!(evs.is_empty(), "{evs:?}");
+        for t in 100..400u64 {
+            ivr.tick(t * 20, &quiet);
+            evs.extend(ivr.drain_events());
+        }
+        assert_eq!(
+            evs,
+            vec![IvrEvent::MachineDetected {
+                result: AmdResult::Silence,
+                beep: false,
+                speech_ms: 0,
+                elapsed_ms: 2500
+            }]
+        );
+        // Another command stops a detection silently.
+        ivr.command(0, IvrCommand::DetectMachine { timeout_ms: 100 });
+        ivr.command(0, IvrCommand::Stop);
+        for t in 0..50u64 {
+            ivr.tick(t * 20, &quiet);
+        }
+        assert!(ivr.drain_events().is_empty());
     }
 }

@@ -918,12 +918,8 @@ impl Core {
                 return;
             }
             GatewayCommand::Bridge { target, .. } => return self.bridge(call_id, call, &target),
-            GatewayCommand::DetectMachine { .. } => {
-                let _ = self.events.send(GatewayEvent::CommandFailed {
-                    call_id,
-                    reason: "answering-machine detection is not available on this gateway".into(),
-                });
-                return;
+            GatewayCommand::DetectMachine { timeout_ms, .. } => {
+                IvrCommand::DetectMachine { timeout_ms }
             }
             GatewayCommand::SendDtmf { digits, .. } => {
                 return self.to_media(call_id, call, MediaCtl::SendDtmf(digits))

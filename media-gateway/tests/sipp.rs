@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use hotline_wire::gateway::{CollectEnd, DtmfSource, GatewayCommand, GatewayEvent, HangupCause};
+use hotline_wire::gateway::{
+    AmdResult, CollectEnd, DtmfSource, GatewayCommand, GatewayEvent, HangupCause,
+};
 
 const DID: &str = "+994125550100";
 const CALLER: &str = "+15550001111";
@@ -477,6 +479,23 @@ fn retransmitted_invite_creates_one_call() {
     );
 }
 
+/// Waits for the first `call_started` and answers that call (the backend's part).
+fn answer_first_call(r: &RedisHandle, gw_id: &str) -> uuid::Uuid {
+    let evs = r.wait_events(10, "call started", |e| {
+        e.iter()
+            .any(|e| matches!(e, GatewayEvent::CallStarted { .. }))
+    });
+    let call_id = evs
+        .iter()
+        .find_map(|e| match e {
+            GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
+            _ => None,
+        })
+        .unwrap();
+    r.send_command(gw_id, &GatewayCommand::Answer { call_id });
+    call_id
+}
+
 #[test]
 fn backend_commands_drive_a_call() {
     let redis = Redis::start();
@@ -492,16 +511,7 @@ fn backend_commands_drive_a_call() {
     let gw_id = gw.id.clone();
     let r2 = redis.handle.clone();
     let driver = std::thread::spawn(move || {
-        let evs = r2.wait_events(10, "call started", |e| {
-            e.iter()
-                .any(|e| matches!(e, GatewayEvent::CallStarted { .. }))
-        });
-        let call_id = evs.iter().find_map(|e| match e {
-            GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
-            _ => None,
-        });
-        let call_id = call_id.unwrap();
-        r2.send_command(&gw_id, &GatewayCommand::Answer { call_id });
+        let call_id = answer_first_call(&r2, &gw_id);
         r2.send_command(
             &gw_id,
             &GatewayCommand::CollectDigits {
@@ -1401,4 +1411,131 @@ fn send_dtmf_reaches_the_far_end_as_rfc4733() {
     redis.wait_events(10, "both legs end", |e| {
         count(e, |e| matches!(e, GatewayEvent::Hangup { .. })) == 2
     });
+}
+
+/// espeak-ng's `text` as 8 kHz samples (Debian package `espeak-ng`).
+fn espeak(text: &str) -> Vec<i16> {
+    let espeak = require("espeak-ng", "espeak-ng");
+    let out = std::process::Command::new(espeak)
+        .args(["-v", "en-us", "-s", "160", "--stdout", text])
+        .output()
+        .expect("run espeak-ng");
+    assert!(out.status.success(), "espeak-ng failed");
+    hotline_gateway::media::wav::decode_wav_8k_mono(&out.stdout).expect("espeak-ng WAV")
+}
+
+/// An inbound SIPp call whose caller plays `audio` 0.5 s after the ACK and hangs up
+/// `hold_ms` after that, while the backend (this test) answers it and sends
+/// `detect_machine`: the `machine_detected` events (checked to carry the call and tenant).
+fn machine_detected_on_a_real_call(audio: &[i16], hold_ms: u32) -> Vec<GatewayEvent> {
+    let redis = Redis::start();
+    let tenant = redis.add_did(DID);
+    redis.set_flow(tenant, "mode", "backend");
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let dir = TempDir::new("sipp-amd");
+    write_pcmu_pcap(&dir.path().join("answer.pcap"), audio);
+    let body = g711_invite("[branch]")
+        + ANSWERED
+        + &pause(500)
+        + &play("answer.pcap")
+        + &pause(hold_ms)
+        + CALLER_BYE;
+    let gw_id = gw.id.clone();
+    let r2 = redis.handle.clone();
+    let driver = std::thread::spawn(move || {
+        let call_id = answer_first_call(&r2, &gw_id);
+        r2.send_command(
+            &gw_id,
+            &GatewayCommand::DetectMachine {
+                call_id,
+                timeout_ms: 30_000,
+            },
+        );
+        call_id
+    });
+    let run = sipp(&gw, dir.path(), &scenario(&body), DID, &[]);
+    let call_id = driver.join().unwrap();
+    assert_ok(&run, &gw);
+    let evs = redis.wait_events(5, "hangup and recording", |e| {
+        e.iter().any(|e| matches!(e, GatewayEvent::Hangup { .. }))
+            && e.iter()
+                .any(|e| matches!(e, GatewayEvent::RecordingFinished { .. }))
+    });
+    assert!(
+        !evs.iter()
+            .any(|e| matches!(e, GatewayEvent::CommandFailed { .. })),
+        "{evs:#?}"
+    );
+    let detected: Vec<GatewayEvent> = evs
+        .into_iter()
+        .filter(|e| matches!(e, GatewayEvent::MachineDetected { .. }))
+        .collect();
+    for ev in &detected {
+        eprintln!("detected: {ev:?}");
+        if let GatewayEvent::MachineDetected {
+            call_id: c,
+            tenant_id,
+            ..
+        } = ev
+        {
+            assert_eq!((*c, *tenant_id), (call_id, tenant));
+        }
+    }
+    detected
+}
+
+/// The single `machine_detected` of a call: (result, beep, speech_ms, elapsed_ms).
+fn one_detection(detected: &[GatewayEvent]) -> (hotline_wire::gateway::AmdResult, bool, u32, u32) {
+    match detected {
+        [GatewayEvent::MachineDetected {
+            result,
+            beep,
+            speech_ms,
+            elapsed_ms,
+            ..
+        }] => (*result, *beep, *speech_ms, *elapsed_ms),
+        _ => panic!("not exactly one machine_detected: {detected:#?}"),
+    }
+}
+
+#[test]
+fn detect_machine_reports_a_voicemail_greeting_after_its_beep() {
+    let mut audio = espeak(
+        "Hello, you have reached the voicemail of Anna Smith. I am not available right now. \
+         Please leave your name and number after the tone, and I will call you back.",
+    );
+    audio.extend(std::iter::repeat_n(0i16, 3200));
+    audio.extend(tone(1000.0, 0.5, 8000.0));
+    let beep_end_ms = (audio.len() / 8) as u32;
+    let detected = machine_detected_on_a_real_call(&audio, beep_end_ms + 3000);
+    let (result, beep, speech_ms, elapsed_ms) = one_detection(&detected);
+    assert_eq!((result, beep), (AmdResult::Machine, true), "{detected:?}");
+    // Sent once the beep stopped (the audio starts ~0.5 s after the command), not earlier.
+    assert!(
+        (beep_end_ms..beep_end_ms + 1500).contains(&elapsed_ms),
+        "{detected:?}, beep ends {beep_end_ms} ms into the audio"
+    );
+    assert!(speech_ms > 3000, "{detected:?}");
+}
+
+#[test]
+fn detect_machine_reports_a_short_hello_as_a_human() {
+    let hello = espeak("Hello?");
+    let hello_ms = (hello.len() / 8) as u32;
+    let detected = machine_detected_on_a_real_call(&hello, hello_ms + 3000);
+    let (result, beep, speech_ms, elapsed_ms) = one_detection(&detected);
+    assert_eq!((result, beep), (AmdResult::Human, false), "{detected:?}");
+    assert!(speech_ms < 1000, "{detected:?}");
+    // 0.5 s pause + the greeting + 0.8 s of silence after it, with some slack.
+    assert!(elapsed_ms < hello_ms + 2500, "{detected:?}");
+}
+
+#[test]
+fn a_call_that_ends_while_detecting_just_ends() {
+    // The caller hangs up 2 s into a long greeting: no decision, a normal hang-up.
+    let greeting = espeak(
+        "Hello, you have reached the voicemail of Anna Smith. I am not available right now.",
+    );
+    let detected = machine_detected_on_a_real_call(&greeting, 2000);
+    assert!(detected.is_empty(), "{detected:#?}");
 }

@@ -204,11 +204,16 @@ pub enum GatewayCommand {
     /// listening. Answered with one [`GatewayEvent::MachineDetected`]: for a person as soon as
     /// their short greeting ends; for a machine once its greeting has ended (a beep or the
     /// silence after it), so a message played then is recorded whole; `silence` when nobody
-    /// spoke at all.
+    /// spoke at all. Like every media command it stops what was running (a prompt, a
+    /// collection…); a later media command stops the detection silently (no event), and a
+    /// second `detect_machine` starts it again from the beginning. A call that ends while
+    /// detecting just ends (no event). The gateway's detector: `media-gateway/src/media/amd.rs`.
     DetectMachine {
         /// Call.
         call_id: Uuid,
-        /// Longest time to listen, in milliseconds; undecided by then is `unknown`.
+        /// Longest time to listen, in milliseconds; undecided by then is `unknown` (a
+        /// machine still talking by then is reported `machine` then). 30 000 leaves room
+        /// for a 12 s greeting and its beep.
         timeout_ms: u32,
     },
     /// Hang up (BYE when answered, a final error response otherwise).
@@ -438,7 +443,7 @@ pub enum GatewayEvent {
         beep: bool,
         /// Speech heard in total, in milliseconds.
         speech_ms: u32,
-        /// Time from the command to the decision, in milliseconds.
+        /// Time from the command to the decision, in milliseconds (audio analysed).
         elapsed_ms: u32,
     },
     /// A command could not be executed.

@@ -410,6 +410,22 @@ pub async fn run(setup: MediaSetup, mut rx: mpsc::UnboundedReceiver<MediaCtl>) {
                     digits,
                     end,
                 },
+                IvrEvent::MachineDetected {
+                    result,
+                    beep,
+                    speech_ms,
+                    elapsed_ms,
+                } => {
+                    tracing::info!(%call_id, ?result, beep, speech_ms, elapsed_ms, "answering-machine detection");
+                    GatewayEvent::MachineDetected {
+                        call_id,
+                        tenant_id,
+                        result,
+                        beep,
+                        speech_ms,
+                        elapsed_ms,
+                    }
+                }
                 IvrEvent::Voicemail { samples } => {
                     voicemails += 1;
                     let vm = recordings_dir

@@ -1,5 +1,6 @@
 //! Media: codecs, RTP, WAV files, the jitter buffer and the per-call media engine.
 
+pub mod amd;
 pub mod dtmf_send;
 pub mod engine;
 pub mod g711;
