@@ -8,7 +8,8 @@
 //! - the script's answers are saved on the contact by the agent who has it, checked against
 //!   the script's branches; another agent cannot see the contact;
 //! - preview mode hands each agent their own contact, dials from their softphone, skips;
-//! - a survey asks its questions by the branches of the keys pressed and stores them.
+//! - a survey asks its questions by the branches of the keys pressed and stores them;
+//! - answering-machine detection decides what a message campaign does with a machine.
 
 mod common;
 
@@ -622,6 +623,99 @@ async fn survey_asks_by_the_branches_of_the_keys_pressed_and_stores_them() {
     assert_eq!(k.answers.len(), 2);
     assert_eq!(k.answers["satisfied"], "1");
     assert_eq!(k.answers["rate"], "4");
+    let mut r = app.state.redis();
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}
+
+/// Answering machines: with detection on, an answered call is first listened to; a machine
+/// gets the message once its greeting is over (`leave_message`) or is hung up on
+/// (`hang_up`), a person hears the message with its confirmation question at once.
+#[tokio::test]
+async fn answering_machines_get_the_message_after_their_greeting_or_a_hang_up() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Machine Water").await;
+    let t = a.info.tenant.id;
+    let gw = stand_in_gateway(&app, "amd").await;
+    let mut last = "0".to_string();
+    for (action, phones) in [
+        ("leave_message", ["+994505550401", "+994505550402"]),
+        ("hang_up", ["+994505550403", "+994505550404"]),
+    ] {
+        let c: CampaignDto = created(
+            a.admin
+                .post(app.url("/api/v1/campaigns"))
+                .json(&json!({
+                    "name": format!("Outage {action}"), "kind": "message", "prompt": "greeting",
+                    "confirm_digit": "1", "machine_action": action, "caller_id": "+994125550100",
+                    "calling_hours": hours(), "timezone": "UTC", "max_lines": 2,
+                }))
+                .send()
+                .await,
+        )
+        .await;
+        let _: ContactsAdded = ok_json(
+            a.admin
+                .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+                .json(&json!(phones
+                    .iter()
+                    .map(|p| json!({ "phone": p }))
+                    .collect::<Vec<_>>()))
+                .send()
+                .await,
+        )
+        .await;
+        start(&app, &a.admin, t, c.id).await;
+        tick(&app, t, c.id).await;
+        let mut legs = std::collections::HashMap::new();
+        for _ in 0..2 {
+            let (leg, callee) = originated(next_command(&app, &gw, &mut last).await);
+            legs.insert(callee, leg);
+        }
+        let (machine, person) = (legs[phones[0]], legs[phones[1]]);
+        for leg in [machine, person] {
+            event(&app, &answered(leg, t)).await;
+            assert_eq!(
+                next_command(&app, &gw, &mut last).await,
+                GatewayCommand::DetectMachine {
+                    call_id: leg,
+                    timeout_ms: 6_000
+                },
+                "listen first, play nothing"
+            );
+        }
+        let detected = |leg: Uuid, result: wire::AmdResult| GatewayEvent::MachineDetected {
+            call_id: leg,
+            tenant_id: t,
+            result,
+            beep: result == wire::AmdResult::Machine,
+            speech_ms: 4_000,
+            elapsed_ms: 6_000,
+        };
+        event(&app, &detected(machine, wire::AmdResult::Machine)).await;
+        let expected = if action == "leave_message" {
+            // The message alone: a machine cannot press 1.
+            GatewayCommand::Play {
+                call_id: machine,
+                prompt: "greeting".into(),
+                interruptible: false,
+            }
+        } else {
+            GatewayCommand::Hangup {
+                call_id: machine,
+                status: None,
+            }
+        };
+        assert_eq!(next_command(&app, &gw, &mut last).await, expected);
+        event(&app, &detected(person, wire::AmdResult::Human)).await;
+        assert!(matches!(
+            next_command(&app, &gw, &mut last).await,
+            GatewayCommand::CollectDigits { call_id, prompt: Some(p), .. } if call_id == person && p == "greeting"
+        ));
+        event(&app, &hung_up(machine, t)).await;
+        contact_status(&app, &a.admin, c.id, phones[0], "machine").await;
+        event(&app, &hung_up(person, t)).await;
+        contact_status(&app, &a.admin, c.id, phones[1], "not_confirmed").await;
+    }
     let mut r = app.state.redis();
     let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
 }
