@@ -428,3 +428,39 @@ where
     }
     browser.shutdown().await;
 }
+
+/// Chromium flags for an agent whose microphone plays a 1 kHz tone (30 s, looped), written
+/// to `work/agent-tone.wav` with sox; media permissions granted, autoplay allowed.
+pub fn fake_microphone_args(work: &Path) -> Vec<String> {
+    let mic = work.join("agent-tone.wav");
+    let st = Command::new("sox")
+        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
+        .arg(&mic)
+        .args(["synth", "30", "sine", "1000", "vol", "0.5"])
+        .status()
+        .expect("sox (Debian package sox) must be installed");
+    assert!(st.success(), "sox failed");
+    vec![
+        "--use-fake-device-for-media-stream".to_string(),
+        "--use-fake-ui-for-media-stream".to_string(),
+        format!("--use-file-for-fake-audio-capture={}", mic.display()),
+        "--autoplay-policy=no-user-gesture-required".to_string(),
+    ]
+}
+
+impl Browser {
+    /// Signs in as an agent, waits for the softphone to connect and makes them Ready.
+    pub async fn agent_ready(&self, tenant: &str, email: &str, password: &str) -> Result<()> {
+        self.open("/login").await?;
+        self.fill("#tenant", tenant).await?;
+        self.fill("#email", email).await?;
+        self.fill("#password", password).await?;
+        self.click("#login-submit").await?;
+        self.wait_path("/agent").await?;
+        self.wait("#softphone-status[data-state='ready']").await?;
+        self.choose("#agent-state", "Ready").await?;
+        self.click("#agent-state-apply").await?;
+        self.wait_text("#agent-current-state", "Ready").await?;
+        Ok(())
+    }
+}

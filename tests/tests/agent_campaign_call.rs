@@ -9,13 +9,11 @@
 //!
 //! Needs Chromium + chromedriver, SIPp, sox, the gateway binary and a built `frontend/dist`.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use hotline_backend::testkit::TestApp;
-use hotline_e2e::browser::{run_with, Browser};
+use hotline_e2e::browser::{fake_microphone_args, run_with, Browser};
 use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp, start_gateway, wait_ok};
 use hotline_wire::campaigns::{CampaignDto, ContactDto};
 use hotline_wire::gateway::GatewayEvent;
@@ -71,20 +69,6 @@ const CONTACTS: [(&str, &str, &str, &str); 2] = [
     ("+15550002002", "Gunay Aliyeva", "No", "Too expensive"),
 ];
 
-async fn login_ready(b: &Browser, slug: &str, email: &str) -> anyhow::Result<()> {
-    b.open("/login").await?;
-    b.fill("#tenant", slug).await?;
-    b.fill("#email", email).await?;
-    b.fill("#password", PASSWORD).await?;
-    b.click("#login-submit").await?;
-    b.wait_path("/agent").await?;
-    b.wait("#softphone-status[data-state='ready']").await?;
-    b.choose("#agent-state", "Ready").await?;
-    b.click("#agent-state-apply").await?;
-    b.wait_text("#agent-current-state", "Ready").await?;
-    Ok(())
-}
-
 /// The agent's part: the campaign call rings with the contact's card, is taken, the script
 /// is answered by its branches and saved, and the agent hangs up. Returns the contact's name.
 async fn take_call(b: &Browser) -> anyhow::Result<String> {
@@ -116,16 +100,6 @@ async fn take_call(b: &Browser) -> anyhow::Result<String> {
     b.click("#call-hangup").await?;
     b.wait("#wrapup-form").await?;
     Ok(name.to_string())
-}
-
-fn tone_wav(path: &Path) {
-    let st = Command::new("sox")
-        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
-        .arg(path)
-        .args(["synth", "30", "sine", "1000", "vol", "0.5"])
-        .status()
-        .expect("sox (Debian package sox) must be installed");
-    assert!(st.success(), "sox failed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,14 +192,7 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
             ("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
         ],
     );
-    let mic = work.join("agent-tone.wav");
-    tone_wav(&mic);
-    let chrome_args = vec![
-        "--use-fake-device-for-media-stream".to_string(),
-        "--use-fake-ui-for-media-stream".to_string(),
-        format!("--use-file-for-fake-audio-capture={}", mic.display()),
-        "--autoplay-policy=no-user-gesture-required".to_string(),
-    ];
+    let chrome_args = fake_microphone_args(&work);
     let carrier = std::sync::Arc::new(std::sync::Mutex::new(None));
     let (carrier2, cdir) = (carrier.clone(), carrier_dir.clone());
     let (base, args2, slug2) = (app.base_url.clone(), chrome_args.clone(), slug.clone());
@@ -238,7 +205,7 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
         &app.base_url,
         &chrome_args,
         async move |a| {
-            login_ready(a, &slug2, "aysel@upsell.test").await?;
+            a.agent_ready(&slug2, "aysel@upsell.test", PASSWORD).await?;
             let (carrier3, cdir3, names3, admin3, start3) = (
                 carrier2.clone(),
                 cdir.clone(),
@@ -247,7 +214,7 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
                 start_url.clone(),
             );
             run_with("agent_campaign_bob", &base, &args2, async move |b| {
-                login_ready(b, &slug2, "bob@upsell.test").await?;
+                b.agent_ready(&slug2, "bob@upsell.test", PASSWORD).await?;
                 // Both agents ready: the carrier picks up, the campaign starts.
                 *carrier3.lock().unwrap() = Some(sipp(
                     &cdir3,

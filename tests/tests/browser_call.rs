@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use hotline_backend::testkit::TestApp;
-use hotline_e2e::browser::{artifacts_dir, run_with};
+use hotline_e2e::browser::{artifacts_dir, fake_microphone_args, run_with};
 use hotline_e2e::telephony::{
     best_tone_share, free_port, gateway_binary, gateway_events, scenario, sipp, stereo_channels,
     wait_ok, Proc,
@@ -86,17 +86,6 @@ const CUSTOMER: &str = r#"  <send retrans="500"><![CDATA[
     ]]></send>
   <recv response="200" crlf="true"/>
 "#;
-
-/// The agent's microphone: 30 s of a 1 kHz tone (Chromium loops the file).
-fn tone_wav(path: &Path) {
-    let st = Command::new("sox")
-        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
-        .arg(path)
-        .args(["synth", "30", "sine", "1000", "vol", "0.5"])
-        .status()
-        .expect("sox (Debian package sox) must be installed");
-    assert!(st.success(), "sox failed");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() {
@@ -221,14 +210,7 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
     tokio::time::sleep(Duration::from_millis(800)).await;
     let gw_addr = format!("127.0.0.1:{gw_port}");
 
-    let mic = work.join("agent-tone.wav");
-    tone_wav(&mic);
-    let chrome_args = vec![
-        "--use-fake-device-for-media-stream".to_string(),
-        "--use-fake-ui-for-media-stream".to_string(),
-        format!("--use-file-for-fake-audio-capture={}", mic.display()),
-        "--autoplay-policy=no-user-gesture-required".to_string(),
-    ];
+    let chrome_args = fake_microphone_args(&work);
     let cust_dir = work.join("customer");
     std::fs::create_dir_all(&cust_dir).unwrap();
     let (slug2, gw_addr2, cust_dir2) = (slug.clone(), gw_addr.clone(), cust_dir.clone());
@@ -240,16 +222,7 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
         &app.base_url,
         &chrome_args,
         async move |b| {
-            b.open("/login").await?;
-            b.fill("#tenant", &slug2).await?;
-            b.fill("#email", "aysel@call.test").await?;
-            b.fill("#password", PASSWORD).await?;
-            b.click("#login-submit").await?;
-            b.wait_path("/agent").await?;
-            b.wait("#softphone-status[data-state='ready']").await?;
-            b.choose("#agent-state", "Ready").await?;
-            b.click("#agent-state-apply").await?;
-            b.wait_text("#agent-current-state", "Ready").await?;
+            b.agent_ready(&slug2, "aysel@call.test", PASSWORD).await?;
 
             // The call comes in: the customer card is on screen before answering.
             *customer2.lock().unwrap() = Some(sipp(
@@ -322,16 +295,7 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
                 &base,
                 &args,
                 async move |bob| {
-                    bob.open("/login").await?;
-                    bob.fill("#tenant", &slug3).await?;
-                    bob.fill("#email", "bob@call.test").await?;
-                    bob.fill("#password", PASSWORD).await?;
-                    bob.click("#login-submit").await?;
-                    bob.wait_path("/agent").await?;
-                    bob.wait("#softphone-status[data-state='ready']").await?;
-                    bob.choose("#agent-state", "Ready").await?;
-                    bob.click("#agent-state-apply").await?;
-                    bob.wait_text("#agent-current-state", "Ready").await?;
+                    bob.agent_ready(&slug3, "bob@call.test", PASSWORD).await?;
 
                     b.choose("#transfer-target", "Bob (Ready)").await?;
                     b.click("#call-transfer").await?;
