@@ -183,6 +183,7 @@ struct Campaign {
     max_abandon: f64,
     no_agent_prompt: Option<String>,
     machine_action: String,
+    work_missed_calls: bool,
     status: String,
     caller_id: String,
     prompt: Option<String>,
@@ -205,6 +206,7 @@ async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> anyhow::Result<Option<
         max_abandon_pct: f32,
         no_agent_prompt: Option<String>,
         machine_action: String,
+        work_missed_calls: bool,
         status: String,
         caller_id: String,
         prompt: Option<String>,
@@ -218,7 +220,7 @@ async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> anyhow::Result<Option<
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT name, kind, dial_mode, queue_id, max_abandon_pct, no_agent_prompt,
-                machine_action, status, caller_id, prompt, confirm_digit, starts_at, ends_at,
+                machine_action, work_missed_calls, status, caller_id, prompt, confirm_digit, starts_at, ends_at,
                 calling_hours, timezone, ring_timeout_secs, max_lines
            FROM campaigns WHERE id = $1",
     )
@@ -235,6 +237,7 @@ async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> anyhow::Result<Option<
         max_abandon: f64::from(r.max_abandon_pct) / 100.0,
         no_agent_prompt: r.no_agent_prompt,
         machine_action: r.machine_action,
+        work_missed_calls: r.work_missed_calls,
         status: r.status,
         caller_id: r.caller_id,
         prompt: r.prompt,
@@ -498,6 +501,9 @@ pub async fn tick(
     .bind(campaign)
     .fetch_one(&mut *tx)
     .await?;
+    if c.work_missed_calls {
+        take_missed_calls(&mut tx, campaign, now).await?;
+    }
     // Preview contacts an agent left on screen for too long go back to the list.
     sqlx::query(
         "UPDATE campaign_contacts SET status = 'pending', reserved_by = NULL
@@ -596,6 +602,8 @@ pub async fn tick(
     .bind(campaign)
     .fetch_one(&mut *tx)
     .await?;
+    // A campaign working the missed-calls list waits for the next one.
+    let left = left || c.work_missed_calls;
     if !left {
         finish(&mut tx, campaign).await?;
     }
@@ -677,6 +685,50 @@ async fn place(
     command(state, gw, &cmd).await
 }
 
+/// Missed-calls campaigns: open missed calls become contacts (a number that was called
+/// before and missed again is due again), and contacts whose missed call was called back
+/// another way meanwhile are set aside (`handled`).
+async fn take_missed_calls(
+    conn: &mut sqlx::PgConnection,
+    campaign: Uuid,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO campaign_contacts (campaign_id, phone, name, customer_id, missed_call_id,
+                                        next_attempt_at)
+         SELECT $1, m.number,
+                coalesce((SELECT c.name FROM customer_phones p JOIN customers c ON c.id = p.customer_id
+                           WHERE p.number = m.number AND c.merged_into IS NULL
+                           ORDER BY c.created_at LIMIT 1), ''),
+                (SELECT p.customer_id FROM customer_phones p JOIN customers c ON c.id = p.customer_id
+                  WHERE p.number = m.number AND c.merged_into IS NULL
+                  ORDER BY c.created_at LIMIT 1),
+                m.id, $2
+           FROM missed_calls m
+          WHERE m.handled_at IS NULL AND m.number ~ '^[+][1-9][0-9]{6,14}$'
+         ON CONFLICT (campaign_id, phone) DO UPDATE
+            SET status = 'pending', attempts = 0, next_attempt_at = $2,
+                missed_call_id = excluded.missed_call_id, reserved_by = NULL, updated_at = $2
+          WHERE campaign_contacts.missed_call_id IS DISTINCT FROM excluded.missed_call_id
+            AND campaign_contacts.status NOT IN ('dialing', 'previewing')",
+    )
+    .bind(campaign)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE campaign_contacts k SET status = 'handled', last_outcome = 'handled', updated_at = $2
+          WHERE k.campaign_id = $1 AND k.status IN ('pending', 'previewing')
+            AND EXISTS (SELECT 1 FROM missed_calls m
+                         WHERE m.id = k.missed_call_id AND m.handled_at IS NOT NULL)",
+    )
+    .bind(campaign)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn finish(conn: &mut sqlx::PgConnection, campaign: Uuid) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE campaigns SET status = 'finished', finished_at = now(), updated_at = now()
@@ -741,6 +793,24 @@ async fn settle(
     let Some((campaign, contact)) = ended else {
         return Ok(());
     };
+    // A missed call reached by the campaign is handled (by the agent who talked to them).
+    if matches!(
+        outcome,
+        "answered" | "confirmed" | "not_confirmed" | "completed"
+    ) {
+        sqlx::query(
+            "UPDATE missed_calls m SET handled_at = $3, callback_call_id = $2,
+                    handled_by = (SELECT agent_id FROM campaign_attempts WHERE call_id = $2),
+                    attempts = m.attempts + 1
+               FROM campaign_contacts k
+              WHERE k.id = $1 AND m.id = k.missed_call_id AND m.handled_at IS NULL",
+        )
+        .bind(contact)
+        .bind(leg)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
     // Retry when the campaign retries this outcome and attempts are left; else final.
     sqlx::query(
         "UPDATE campaign_contacts k

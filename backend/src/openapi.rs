@@ -202,6 +202,7 @@ use utoipa::OpenApi;
         campaigns::pause,
         campaigns::stop,
         campaigns::contacts,
+        campaigns::add_customers,
         campaigns::add_contacts,
         campaigns::import_contacts,
         campaigns::results,

@@ -719,3 +719,205 @@ async fn answering_machines_get_the_message_after_their_greeting_or_a_hang_up() 
     let mut r = app.state.redis();
     let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
 }
+
+/// Contacts chosen by a CRM search: free text and exact field values; each customer's
+/// labelled number (else their first); customers without a number reported.
+#[tokio::test]
+async fn contacts_can_be_chosen_by_a_crm_search() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Selection Gas").await;
+    let _: Value = created(
+        a.admin
+            .post(app.url("/api/v1/customer-fields"))
+            .json(
+                &json!({ "key": "district", "label": "District", "kind": "choice",
+                           "options": ["Nasimi", "Sabail"], "position": 1 }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    for (name, district, phones) in [
+        (
+            "Elvin Nasimi",
+            "Nasimi",
+            json!([{ "number": "+994125550501", "label": "home" },
+                                          { "number": "+994505550501", "label": "mobile" }]),
+        ),
+        ("Aygun Nasimi", "Nasimi", json!([])),
+        (
+            "Tural Sabail",
+            "Sabail",
+            json!([{ "number": "+994125550503", "label": "home" }]),
+        ),
+    ] {
+        let _: Value = created(
+            a.admin
+                .post(app.url("/api/v1/customers"))
+                .json(
+                    &json!({ "name": name, "phones": phones, "fields": { "district": district } }),
+                )
+                .send()
+                .await,
+        )
+        .await;
+    }
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(
+                &json!({ "name": "Gas check Nasimi", "kind": "message", "prompt": "greeting",
+                           "caller_id": "+994125550100", "calling_hours": hours() }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let add = |body: Value| {
+        a.admin
+            .post(app.url(&format!(
+                "/api/v1/campaigns/{}/contacts/from-customers",
+                c.id
+            )))
+            .json(&body)
+            .send()
+    };
+    problem(add(json!({})).await, 422, "validation_failed").await;
+    let p = problem(
+        add(json!({ "fields": { "shoe_size": "42" } })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["fields"]);
+    let out: ContactsAdded =
+        ok_json(add(json!({ "fields": { "district": "nasimi" }, "phone_label": "mobile" })).await)
+            .await;
+    assert_eq!(out.added, 1, "{out:?}");
+    assert_eq!(out.errors.len(), 1, "{out:?}");
+    assert!(out.errors[0].message.contains("Aygun Nasimi"), "{out:?}");
+    let ks = contacts(&app, &a.admin, c.id).await;
+    assert_eq!(ks.len(), 1);
+    assert_eq!(
+        (ks[0].phone.as_str(), ks[0].name.as_str()),
+        ("+994505550501", "Elvin Nasimi")
+    );
+    assert!(ks[0].customer_id.is_some());
+    // Free text too; the same customer twice is a duplicate, not a second contact.
+    let out: ContactsAdded =
+        ok_json(add(json!({ "q": "elvin", "phone_label": "mobile" })).await).await;
+    assert_eq!((out.added, out.duplicates), (0, 1), "{out:?}");
+    let out: ContactsAdded = ok_json(add(json!({ "q": "sabail" })).await).await;
+    assert_eq!(out.added, 1, "{out:?}");
+    // Another tenant's campaign is out of reach.
+    let b = tenant(&app, "Selection Power").await;
+    problem(
+        b.admin
+            .post(app.url(&format!(
+                "/api/v1/campaigns/{}/contacts/from-customers",
+                c.id
+            )))
+            .json(&json!({ "q": "elvin" }))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+/// A campaign working the missed-calls list: open entries become contacts, an answered call
+/// marks its entry handled, an entry called back another way is set aside, a number that
+/// misses again is called again; the campaign runs on with nothing left.
+#[tokio::test]
+async fn a_campaign_works_the_missed_calls_list() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Missed Water").await;
+    let t = a.info.tenant.id;
+    let schema = hotline_backend::db::schema_name(t);
+    let sql = |q: String| {
+        let (db, schema) = (app.state.db.clone(), schema.clone());
+        async move {
+            let mut tx = hotline_backend::db::begin_in_schema(&db, &schema)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    for n in ["+994505550601", "+994505550602"] {
+        sql(format!(
+            "INSERT INTO missed_calls (number, did, reason) VALUES ('{n}', '+994125550100', 'abandoned')"
+        ))
+        .await;
+    }
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(
+                &json!({ "name": "Call back the missed", "kind": "message", "prompt": "greeting",
+                           "caller_id": "+994125550100", "calling_hours": hours(),
+                           "work_missed_calls": true, "max_lines": 1 }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    assert!(c.input.work_missed_calls);
+    let gw = stand_in_gateway(&app, "missed").await;
+    // No contacts of its own: it may start, the list is its source.
+    start(&app, &a.admin, t, c.id).await;
+    tick(&app, t, c.id).await;
+    let mut last = "0".to_string();
+    let (leg, first) = originated(next_command(&app, &gw, &mut last).await);
+    // Meanwhile an agent calls the other number back by hand.
+    let other = if first == "+994505550601" {
+        "+994505550602"
+    } else {
+        "+994505550601"
+    };
+    sql(format!(
+        "UPDATE missed_calls SET handled_at = now() WHERE number = '{other}'"
+    ))
+    .await;
+    event(&app, &answered(leg, t)).await;
+    let _ = next_command(&app, &gw, &mut last).await; // the message
+    event(&app, &hung_up(leg, t)).await;
+    contact_status(&app, &a.admin, c.id, &first, "answered").await;
+    tick(&app, t, c.id).await;
+    contact_status(&app, &a.admin, c.id, other, "handled").await;
+    let open: i64 = {
+        let mut tx = hotline_backend::db::begin_in_schema(&app.state.db, &schema)
+            .await
+            .unwrap();
+        let n = sqlx::query_scalar("SELECT count(*) FROM missed_calls WHERE handled_at IS NULL")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        n
+    };
+    assert_eq!(open, 0, "the answered callback handled its missed call");
+    let now: CampaignDto = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/campaigns/{}", c.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(now.status, "running", "waits for the next missed call");
+    assert_eq!(now.counts.handled, 1);
+    // The same number misses again: called again.
+    sql(format!(
+        "INSERT INTO missed_calls (number, did, reason) VALUES ('{first}', '+994125550100', 'abandoned')"
+    ))
+    .await;
+    tick(&app, t, c.id).await;
+    let (_, again) = originated(next_command(&app, &gw, &mut last).await);
+    assert_eq!(again, first);
+    let mut r = app.state.redis();
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}

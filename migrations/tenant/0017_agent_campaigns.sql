@@ -19,22 +19,30 @@ ALTER TABLE campaigns
     -- What to do when answering-machine detection hears a machine: off (no detection),
     -- hang_up, leave_message (the message is played after the machine's greeting).
     ADD COLUMN machine_action text NOT NULL DEFAULT 'off'
-        CHECK (machine_action IN ('off', 'hang_up', 'leave_message'));
+        CHECK (machine_action IN ('off', 'hang_up', 'leave_message')),
+    -- The campaign works the missed-calls list: every open entry becomes a contact (again
+    -- when the number misses again), an answered call marks the entry handled. Such a
+    -- campaign runs until it is stopped.
+    ADD COLUMN work_missed_calls boolean NOT NULL DEFAULT false;
 
 -- New contact states: previewing (an agent has it on screen in preview mode), abandoned
 -- (answered with no agent free, and not retried), machine (an answering machine took it),
--- completed (a survey answered to its end).
+-- completed (a survey answered to its end), handled (its missed call was called back
+-- another way meanwhile).
 ALTER TABLE campaign_contacts DROP CONSTRAINT campaign_contacts_status_check;
 ALTER TABLE campaign_contacts ADD CONSTRAINT campaign_contacts_status_check
     CHECK (status IN ('pending', 'previewing', 'dialing', 'answered', 'confirmed', 'not_confirmed',
-                      'busy', 'no_answer', 'failed', 'dnc', 'abandoned', 'machine', 'completed'));
+                      'busy', 'no_answer', 'failed', 'dnc', 'abandoned', 'machine', 'completed',
+                      'handled'));
 ALTER TABLE campaign_contacts
     -- Script or survey answers: question id -> answer.
     ADD COLUMN answers jsonb NOT NULL DEFAULT '{}',
     -- The agent who talked to the contact last.
     ADD COLUMN agent_id uuid,
     -- Preview mode: the agent who has the contact on screen.
-    ADD COLUMN reserved_by uuid;
+    ADD COLUMN reserved_by uuid,
+    -- Taken from the missed-calls list: the entry it calls back.
+    ADD COLUMN missed_call_id uuid;
 
 ALTER TABLE campaign_attempts
     -- The agent the answered call was connected to.

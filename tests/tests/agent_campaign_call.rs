@@ -114,7 +114,7 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
         assert!(s.is_success(), "{s}: {body}");
         serde_json::from_str(&body).unwrap_or_default()
     }
-    let queue = ok(admin
+    ok(admin
         .post(url("/api/v1/queues"))
         .json(&json!({ "name": "Upsell", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }))
         .send()
@@ -147,30 +147,59 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
             .unwrap())
         .await;
     }
-    let all_day = json!(["00:00", "23:59"]);
-    let campaign: CampaignDto = serde_json::from_value(
-        ok(admin
-            .post(url("/api/v1/campaigns"))
-            .json(&json!({
-                "name": "Tariff upsell", "kind": "agent", "dial_mode": "progressive",
-                "queue_id": queue["id"], "caller_id": "+994125550100",
-                "calling_hours": [all_day, all_day, all_day, all_day, all_day, all_day, all_day],
-                "timezone": "UTC", "ring_timeout_secs": 20, "max_lines": 2,
-                "script": hotline_wire::campaigns::parse_script(SCRIPT).unwrap(),
-            }))
-            .send()
-            .await
-            .unwrap())
-        .await,
-    )
-    .unwrap();
+    // The supervisor builds the campaign in the SPA: agents of "Upsell", progressive, the
+    // script in its text form; the contacts are the CRM's customers found by a search.
+    let (slug0, script) = (slug.clone(), SCRIPT.to_string());
+    hotline_e2e::browser::run("agent_campaign_form", &app.base_url, async move |b| {
+        b.open("/login").await?;
+        b.fill("#tenant", &slug0).await?;
+        b.fill("#email", "admin@upsell-telecom.test").await?;
+        b.fill("#password", PASSWORD).await?;
+        b.click("#login-submit").await?;
+        b.click("nav.mainnav a[href='/admin/campaigns']").await?;
+        b.wait_path("/admin/campaigns").await?;
+        b.fill("#campaign-name", "Tariff upsell").await?;
+        b.fill("#campaign-caller-id", "+994125550100").await?;
+        b.choose("#campaign-kind", "Agents").await?;
+        b.choose("#campaign-mode", "Progressive").await?;
+        b.choose("#campaign-queue", "Upsell").await?;
+        // A branch to an earlier question is refused, and the form says so.
+        b.fill(
+            "#campaign-script",
+            "a: First? [1 | 2]\nb: Second? [1 -> a | 2]",
+        )
+        .await?;
+        b.fill("#campaign-lines", "2").await?;
+        b.fill("#campaign-ring", "20").await?;
+        b.click("#campaign-create").await?;
+        b.wait_text("#campaign-script-error", "not a later question")
+            .await?;
+        b.fill("#campaign-script", &script).await?;
+        b.click("#campaign-create").await?;
+        b.wait_text("#campaigns-table tr[data-name='Tariff upsell']", "Draft")
+            .await?;
+        b.fill("#campaign-crm-q", "+1555000200").await?;
+        b.click("#campaign-crm-add").await?;
+        b.wait_text(".alert.ok", "2 contacts added").await?;
+        Ok(())
+    })
+    .await;
+    let list = ok(admin.get(url("/api/v1/campaigns")).send().await.unwrap()).await;
+    let mut campaign: CampaignDto = serde_json::from_value(list[0].clone()).unwrap();
+    assert_eq!(campaign.input.kind, "agent");
+    assert_eq!(campaign.input.dial_mode.as_deref(), Some("progressive"));
+    assert_eq!(
+        campaign.input.script,
+        hotline_wire::campaigns::parse_script(SCRIPT).unwrap()
+    );
+    assert_eq!(campaign.counts.contacts, 2);
+    // Calls at any hour, any day (the form's default is weekdays 09:00–20:00).
+    let all_day = Some(["00:00".to_string(), "23:59".to_string()]);
+    campaign.input.calling_hours = vec![all_day; 7];
     let id = campaign.id;
     ok(admin
-        .post(url(&format!("/api/v1/campaigns/{id}/contacts")))
-        .json(&json!(CONTACTS
-            .iter()
-            .map(|(p, n, ..)| json!({ "phone": p, "name": n }))
-            .collect::<Vec<_>>()))
+        .put(url(&format!("/api/v1/campaigns/{id}")))
+        .json(&campaign.input)
         .send()
         .await
         .unwrap())

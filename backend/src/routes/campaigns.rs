@@ -24,7 +24,8 @@ use hotline_wire::{
     api::Page,
     campaigns::{
         BlockedNumber, BlocklistQuery, CampaignCounts, CampaignDto, CampaignInput, CampaignResults,
-        ContactDto, ContactError, ContactInput, ContactQuery, ContactsAdded, HourRow, RETRYABLE,
+        ContactDto, ContactError, ContactInput, ContactQuery, ContactsAdded, CustomerSelection,
+        HourRow, RETRYABLE,
     },
     gateway::{blacklist_key, Direction},
     permissions as perms,
@@ -45,6 +46,10 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/{id}/stop", post(stop))
         .route("/campaigns/{id}/contacts", get(contacts).post(add_contacts))
         .route("/campaigns/{id}/contacts/import", post(import_contacts))
+        .route(
+            "/campaigns/{id}/contacts/from-customers",
+            post(add_customers),
+        )
         .route("/campaigns/{id}/results", get(results))
         .route("/campaigns/{id}/export", get(export))
         .route("/blocklist", get(blocklist).post(block))
@@ -189,6 +194,7 @@ struct CampaignRow {
     script: serde_json::Value,
     no_agent_prompt: Option<String>,
     machine_action: String,
+    work_missed_calls: bool,
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
@@ -197,7 +203,7 @@ struct CampaignRow {
 const CAMPAIGN_COLUMNS: &str = "id, status, name, kind, caller_id, prompt, confirm_digit,
     starts_at, ends_at, calling_hours, timezone, max_attempts, retry_interval_secs, retry_on,
     ring_timeout_secs, max_lines, dial_mode, queue_id, max_abandon_pct, script, no_agent_prompt,
-    machine_action, created_at, started_at, finished_at";
+    machine_action, work_missed_calls, created_at, started_at, finished_at";
 
 async fn counts(conn: &mut PgConnection, id: Uuid) -> ApiResult<CampaignCounts> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
@@ -231,6 +237,7 @@ async fn counts(conn: &mut PgConnection, id: Uuid) -> ApiResult<CampaignCounts> 
             "machine" => &mut c.machine,
             "completed" => &mut c.completed,
             "previewing" => &mut c.previewing,
+            "handled" => &mut c.handled,
             _ => &mut c.failed,
         };
         *slot += n;
@@ -275,6 +282,7 @@ fn dto(r: CampaignRow, counts: CampaignCounts) -> CampaignDto {
             script: serde_json::from_value(r.script).unwrap_or_default(),
             no_agent_prompt: r.no_agent_prompt,
             machine_action: r.machine_action,
+            work_missed_calls: r.work_missed_calls,
         },
         created_at: r.created_at,
         started_at: r.started_at,
@@ -324,9 +332,9 @@ pub async fn create(
                                     calling_hours, timezone, max_attempts, retry_interval_secs,
                                     retry_on, ring_timeout_secs, max_lines, dial_mode, queue_id,
                                     max_abandon_pct, script, no_agent_prompt, machine_action,
-                                    created_by)
+                                    work_missed_calls, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19, $20, $21) RETURNING id",
+                     $18, $19, $20, $21, $22) RETURNING id",
         ),
         &req,
     )
@@ -352,10 +360,11 @@ async fn saved(mut ctx: TenantCtx, id: Uuid, action: &str) -> ApiResult<Campaign
     Ok(c)
 }
 
-/// Binds a campaign's fields as `$1`…`$20` (name, kind, caller_id, prompt, confirm_digit,
+/// Binds a campaign's fields as `$1`…`$21` (name, kind, caller_id, prompt, confirm_digit,
 /// starts_at, ends_at, calling_hours, timezone, max_attempts, retry_interval_secs, retry_on,
 /// ring_timeout_secs, max_lines, dial_mode, queue_id, max_abandon_pct, script,
-/// no_agent_prompt, machine_action) — the one order `create` and `update` both use.
+/// no_agent_prompt, machine_action, work_missed_calls) — the one order `create` and `update`
+/// both use.
 fn bind_input<'q, O>(
     q: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     req: &'q CampaignInput,
@@ -380,6 +389,7 @@ fn bind_input<'q, O>(
         .bind(serde_json::to_value(&req.script).unwrap_or_default())
         .bind(&req.no_agent_prompt)
         .bind(&req.machine_action)
+        .bind(req.work_missed_calls)
 }
 
 async fn status_of(conn: &mut PgConnection, id: Uuid) -> ApiResult<String> {
@@ -418,8 +428,8 @@ pub async fn update(
                     timezone = $9, max_attempts = $10, retry_interval_secs = $11, retry_on = $12,
                     ring_timeout_secs = $13, max_lines = $14, dial_mode = $15, queue_id = $16,
                     max_abandon_pct = $17, script = $18, no_agent_prompt = $19,
-                    machine_action = $20, updated_at = now()
-              WHERE id = $21 RETURNING id",
+                    machine_action = $20, work_missed_calls = $21, updated_at = now()
+              WHERE id = $22 RETURNING id",
         ),
         &req,
     )
@@ -527,7 +537,7 @@ pub async fn start(
             }
         }
     }
-    if c.counts.pending + c.counts.dialing == 0 {
+    if c.counts.pending + c.counts.dialing == 0 && !c.input.work_missed_calls {
         problems.fail(
             "contacts",
             "the campaign has no contacts left to call; add contacts first",
@@ -784,6 +794,98 @@ pub async fn import_contacts(
     }
     let mut out = insert_contacts(&mut ctx, id, rows).await?;
     out.errors.extend(unreadable);
+    out.errors.sort_by_key(|e| e.line);
+    ctx.commit().await?;
+    Ok(Json(out))
+}
+
+/// Adds the customers a CRM search selects: free text like the customer list's search, and
+/// exact values of the tenant's own fields. Each customer is called on the number with the
+/// label asked for, else on their first; customers without a number are reported.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/contacts/from-customers", tag = "campaigns",
+    params(("id" = Uuid, Path)), request_body = CustomerSelection,
+    responses((status = 200, body = ContactsAdded), (status = 404), (status = 409), (status = 422)))]
+pub async fn add_customers(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+    Json(sel): Json<CustomerSelection>,
+) -> ApiResult<Json<ContactsAdded>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    ctx.require(perms::CRM_READ)?;
+    status_of(ctx.db(), id).await?;
+    let text = sel
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase);
+    if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::field("q", "must be at most 200 characters"));
+    }
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM customer_fields WHERE active")
+        .fetch_all(ctx.db())
+        .await?;
+    if let Some(k) = sel.fields.keys().find(|k| !keys.contains(k)) {
+        return Err(ApiError::field(
+            "fields",
+            format!("{k:?} is not a customer field of this tenant"),
+        ));
+    }
+    if text.is_none() && sel.fields.is_empty() {
+        return Err(ApiError::field(
+            "q",
+            "give a search or a field value: adding every customer is not a selection",
+        ));
+    }
+    let (fkeys, fvals): (Vec<String>, Vec<String>) = sel
+        .fields
+        .iter()
+        .map(|(k, v)| (k.clone(), v.trim().to_lowercase()))
+        .unzip();
+    let pattern = text.as_deref().map(crate::routes::users::like_pattern);
+    let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "SELECT c.id, c.name,
+                (SELECT p.number FROM customer_phones p WHERE p.customer_id = c.id
+                  ORDER BY (p.label = $4) DESC, p.number LIMIT 1)
+           FROM customers c
+          WHERE c.merged_into IS NULL AND ($1::text IS NULL OR c.search_text LIKE $1)
+            AND NOT EXISTS (
+                SELECT 1 FROM unnest($2::text[], $3::text[]) AS f(k, v)
+                 WHERE NOT (lower(c.fields ->> f.k) = f.v
+                            OR (jsonb_typeof(c.fields -> f.k) = 'array'
+                                AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(c.fields -> f.k) e
+                                             WHERE lower(e) = f.v))))
+          ORDER BY lower(c.name), c.id LIMIT $5",
+    )
+    .bind(&pattern)
+    .bind(&fkeys)
+    .bind(&fvals)
+    .bind(sel.phone_label.as_deref().unwrap_or(""))
+    .bind(MAX_CONTACTS as i64 + 1)
+    .fetch_all(ctx.db())
+    .await?;
+    let mut no_phone = Vec::new();
+    let mut contacts = Vec::new();
+    for (i, (cid, name, phone)) in rows.into_iter().enumerate() {
+        match phone {
+            Some(p) => contacts.push((
+                i + 1,
+                ContactInput {
+                    phone: p,
+                    name,
+                    timezone: None,
+                    customer_id: Some(cid),
+                },
+            )),
+            None => no_phone.push(ContactError {
+                line: i + 1,
+                phone: String::new(),
+                message: format!("{name} has no phone number"),
+            }),
+        }
+    }
+    let mut out = insert_contacts(&mut ctx, id, contacts).await?;
+    out.errors.extend(no_phone);
     out.errors.sort_by_key(|e| e.line);
     ctx.commit().await?;
     Ok(Json(out))

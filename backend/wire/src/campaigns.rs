@@ -68,6 +68,10 @@ pub struct CampaignInput {
     /// campaigns: the message plays once the machine's greeting has ended).
     #[serde(default = "default_machine")]
     pub machine_action: String,
+    /// Work the missed-calls list: every open entry becomes a contact (again when the number
+    /// misses again); an answered call marks the entry handled. Runs until stopped.
+    #[serde(default)]
+    pub work_missed_calls: bool,
 }
 
 fn default_abandon() -> f64 {
@@ -321,6 +325,9 @@ pub struct CampaignCounts {
     /// Agent campaigns: contacts an agent has on screen (preview mode).
     #[serde(default)]
     pub previewing: i64,
+    /// Missed calls called back another way before the campaign reached them.
+    #[serde(default)]
+    pub handled: i64,
     /// Calls placed (every attempt).
     pub dialled: i64,
 }
@@ -337,6 +344,22 @@ pub struct ContactInput {
     pub timezone: Option<String>,
     #[serde(default)]
     pub customer_id: Option<Uuid>,
+}
+
+/// Customers to add as contacts, chosen like the CRM's customer search: free text (name,
+/// numbers, field values) and exact values of the tenant's own fields.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CustomerSelection {
+    #[serde(default)]
+    pub q: Option<String>,
+    /// Field key → value (case-insensitive; for a multi-choice field, one of its values).
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Call the number with this label (e.g. `mobile`) when the customer has one; else
+    /// their first number.
+    #[serde(default)]
+    pub phone_label: Option<String>,
 }
 
 /// Contacts added, and the rows refused (with their line in the file, or index in the list).

@@ -110,6 +110,7 @@ struct Draft {
     no_agent_prompt: String,
     machine: String,
     script: String,
+    missed: bool,
     name: String,
     caller_id: String,
     prompt: String,
@@ -134,6 +135,7 @@ impl Default for Draft {
             no_agent_prompt: "goodbye".into(),
             machine: "off".into(),
             script: String::new(),
+            missed: false,
             name: String::new(),
             caller_id: "+".into(),
             prompt: "greeting".into(),
@@ -249,7 +251,7 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
                 "queue_id": if agent && !d.queue.is_empty() { serde_json::Value::from(d.queue.clone()) } else { serde_json::Value::Null },
                 "max_abandon_pct": d.abandon.trim().parse::<f64>().map(serde_json::Value::from).unwrap_or_else(|_| d.abandon.clone().into()),
                 "no_agent_prompt": if agent { serde_json::Value::from(d.no_agent_prompt.clone()) } else { serde_json::Value::Null },
-                "machine_action": d.machine, "script": script,
+                "machine_action": d.machine, "script": script, "work_missed_calls": d.missed,
                 "calling_hours": hours, "timezone": d.timezone.trim(),
                 "max_attempts": int(&d.attempts), "retry_interval_secs": retry,
                 "retry_on": ["busy", "no_answer"], "ring_timeout_secs": int(&d.ring),
@@ -344,6 +346,8 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
                         if let Some(e) = err("script") { <p class="field-error" id="campaign-script-error">{ e }</p> }
                     </div>
                 }
+                <Checkbox id="campaign-missed" label={i18n.t("campaign-work-missed")} checked={d.missed}
+                    onchange={{ let f = form.dispatcher(); Callback::from(move |b: bool| f.dispatch(Box::new(move |d: &mut Draft| d.missed = b))) }} />
                 <Checkbox id="campaign-weekends" label={i18n.t("campaign-weekends")} checked={d.weekends}
                     onchange={{ let f = form.dispatcher(); Callback::from(move |b: bool| f.dispatch(Box::new(move |d: &mut Draft| d.weekends = b))) }} />
                 if let Some(e) = &*failure { if e.field_errors().is_empty() { <ErrorBox error={e.clone()} /> } }
@@ -354,6 +358,38 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
 }
 
 // ---------------------------------------------------------------- one campaign
+
+/// What an import or a CRM selection added: the notice and the rows refused.
+fn report_added(
+    i18n: &I18n,
+    a: &ContactsAdded,
+    notice: &UseStateHandle<Option<String>>,
+    errors: &UseStateHandle<Vec<String>>,
+) {
+    notice.set(Some(i18n.ta(
+        "campaign-imported",
+        &[
+            ("added", a.added.into()),
+            ("duplicates", a.duplicates.into()),
+            ("errors", (a.errors.len() as i64).into()),
+        ],
+    )));
+    errors.set(
+        a.errors
+            .iter()
+            .map(|e| {
+                i18n.ta(
+                    "campaign-import-error",
+                    &[
+                        ("line", (e.line as i64).into()),
+                        ("phone", e.phone.clone().into()),
+                        ("message", e.message.clone().into()),
+                    ],
+                )
+            })
+            .collect(),
+    );
+}
 
 #[derive(Properties, PartialEq)]
 struct CardProps {
@@ -427,29 +463,7 @@ fn CampaignCard(p: &CardProps) -> Html {
                 .await;
                 match r {
                     Ok(a) => {
-                        notice.set(Some(i18n.ta(
-                            "campaign-imported",
-                            &[
-                                ("added", a.added.into()),
-                                ("duplicates", a.duplicates.into()),
-                                ("errors", (a.errors.len() as i64).into()),
-                            ],
-                        )));
-                        import_errors.set(
-                            a.errors
-                                .iter()
-                                .map(|e| {
-                                    i18n.ta(
-                                        "campaign-import-error",
-                                        &[
-                                            ("line", (e.line as i64).into()),
-                                            ("phone", e.phone.clone().into()),
-                                            ("message", e.message.clone().into()),
-                                        ],
-                                    )
-                                })
-                                .collect(),
-                        );
+                        report_added(&i18n, &a, &notice, &import_errors);
                         el.set_value("");
                         changed.emit(());
                     }
@@ -472,6 +486,7 @@ fn CampaignCard(p: &CardProps) -> Html {
             ("abandoned", k.abandoned),
             ("machine", k.machine),
             ("completed", k.completed),
+            ("handled", k.handled),
             ("pending", k.pending + k.dialing + k.previewing),
         ];
         html! {
@@ -536,9 +551,93 @@ fn CampaignCard(p: &CardProps) -> Html {
                     <p class="hint">{ i18n.t("campaign-contacts-hint") }</p>
                     <button type="button" class="secondary" id="campaign-import" onclick={on_import}>{ i18n.t("campaign-import") }</button>
                 </div>
+                <CrmSelection campaign={c.id} on_added={{
+                    let (notice, import_errors, changed, i18n) = (notice.clone(), import_errors.clone(), p.changed.clone(), i18n.clone());
+                    Callback::from(move |a: ContactsAdded| { report_added(&i18n, &a, &notice, &import_errors); changed.emit(()) })
+                }} />
             }
             { res }
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CrmSelectionProps {
+    campaign: Uuid,
+    on_added: Callback<ContactsAdded>,
+}
+
+/// Adds the customers a CRM search finds: free text and one of the tenant's fields.
+#[function_component]
+fn CrmSelection(p: &CrmSelectionProps) -> Html {
+    let i18n = use_i18n();
+    let (fields, _) = use_get::<Vec<hotline_wire::crm::CustomerFieldDto>>("/customer-fields".into());
+    let q = use_state(String::new);
+    let key = use_state(String::new);
+    let value = use_state(String::new);
+    let label = use_state(String::new);
+    let errors = use_state(FieldErrors::new);
+    let failure = use_state(|| None::<ApiError>);
+    let mut keys = vec![(String::new(), i18n.t("campaign-crm-any-field"))];
+    if let Load::Ready(fs) = &fields {
+        keys.extend(fs.iter().filter(|f| f.active).map(|f| (f.key.clone(), f.label.clone())));
+    }
+    let add = {
+        let (q, key, value, label, errors, failure, on_added, id) = (
+            q.clone(),
+            key.clone(),
+            value.clone(),
+            label.clone(),
+            errors.clone(),
+            failure.clone(),
+            p.on_added.clone(),
+            p.campaign,
+        );
+        Callback::from(move |_: MouseEvent| {
+            let mut fields = serde_json::Map::new();
+            if !key.is_empty() {
+                fields.insert((*key).clone(), value.trim().into());
+            }
+            let body = json!({
+                "q": if q.trim().is_empty() { serde_json::Value::Null } else { q.trim().into() },
+                "fields": fields,
+                "phone_label": if label.trim().is_empty() { serde_json::Value::Null } else { label.trim().into() },
+            });
+            let (errors, failure, on_added) = (errors.clone(), failure.clone(), on_added.clone());
+            errors.set(FieldErrors::new());
+            failure.set(None);
+            spawn(async move {
+                match api::post::<_, ContactsAdded>(&format!("/campaigns/{id}/contacts/from-customers"), &body).await {
+                    Ok(a) => on_added.emit(a),
+                    Err(e) => {
+                        errors.set(e.field_errors());
+                        failure.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
+    let set = |h: &UseStateHandle<String>| {
+        let h = h.clone();
+        Callback::from(move |v: String| h.set(v))
+    };
+    html! {
+        <fieldset class="crm-selection" id="campaign-crm">
+            <legend>{ i18n.t("campaign-crm-title") }</legend>
+            <div class="grid2">
+                <TextField id="campaign-crm-q" label={i18n.t("campaign-crm-search")} value={(*q).clone()} oninput={set(&q)}
+                    error={errors.get("q").cloned()} />
+                <SelectField id="campaign-crm-field" label={i18n.t("campaign-crm-field")} value={(*key).clone()}
+                    options={keys} onchange={set(&key)} error={errors.get("fields").cloned()} />
+                if !key.is_empty() {
+                    <TextField id="campaign-crm-value" label={i18n.t("campaign-crm-value")} value={(*value).clone()} oninput={set(&value)} />
+                }
+                <TextField id="campaign-crm-label" label={i18n.t("campaign-crm-phone-label")} value={(*label).clone()} oninput={set(&label)}
+                    hint={i18n.t("campaign-crm-phone-label-hint")} />
+            </div>
+            if let Some(e) = &*failure { if e.field_errors().is_empty() { <ErrorBox error={e.clone()} /> } }
+            <button type="button" class="secondary" id="campaign-crm-add" onclick={add}>{ i18n.t("campaign-crm-add") }</button>
+        </fieldset>
     }
 }
 
