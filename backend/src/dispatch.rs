@@ -371,6 +371,57 @@ pub fn on_acd_events(
     })
 }
 
+/// Blind transfer to an outside number: the caller leaves the ACD (the agent goes to wrap-up,
+/// their desktop is told the call ended, a SIP phone leg is hung up, a softphone stays up),
+/// hears music while the number rings, and is bridged to it when it answers. The caller's
+/// call ends with the outside leg (`ivr`).
+pub async fn transfer_out(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    agent: Uuid,
+    gw: &str,
+    number: &str,
+) -> anyhow::Result<()> {
+    let Some(mut cs) = ivr::load(state, tenant, call).await? else {
+        anyhow::bail!("call {call} has no state");
+    };
+    // Out of the ACD's hands first: its end must not hang up the caller, nor a later hang-up
+    // reach the ACD again.
+    cs.queue = None;
+    ivr::store(state, tenant, call, &cs).await?;
+    let mut con = state.redis();
+    let evs = redis_acd::apply_async(
+        &mut con,
+        &redis_acd::script(),
+        &ivr::acd_keys(tenant),
+        now_ms(),
+        &Op::Hangup {
+            call: call.to_string(),
+        },
+    )
+    .await?;
+    for e in &evs {
+        if let Err(err) = crate::cdr::acd_event(state, tenant, call, e).await {
+            tracing::warn!(%tenant, %call, error = %err, "CDR not updated");
+        }
+    }
+    let leg: Option<String> = con.get(leg_of_key(tenant, call)).await?;
+    let _: () = con.del(leg_of_key(tenant, call)).await?;
+    let _: () = con.del(held_key(tenant, call)).await?;
+    if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
+        let _: () = con.del(leg_key(tenant, leg)).await?;
+        hang_up(state, gw, leg).await?;
+    }
+    park_caller(state, gw, call).await?;
+    agent_events::publish(state, tenant, agent, &AgentEvent::Ended { call_id: call }).await;
+    let details = serde_json::json!({ "number": number });
+    crate::cdr::action(state, tenant, call, "transferred_out", agent, details).await?;
+    ivr::dial_out(state, tenant, call, gw, &cs.did, number).await?;
+    tracing::info!(%tenant, %call, %number, "transferred to an outside number");
+    Ok(())
+}
+
 /// Gateway events about agent legs (called by `call_events` for every event).
 pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyhow::Result<()> {
     let (leg, tenant, answered) = match ev {

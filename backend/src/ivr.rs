@@ -39,6 +39,11 @@ fn bridge_key(tenant: Uuid, leg: Uuid) -> String {
     format!("{{t:{tenant}}}:ivr:bridge:{leg}")
 }
 
+/// The outside leg a call was transferred to (the reverse of [`bridge_key`]).
+fn outside_key(tenant: Uuid, call: Uuid) -> String {
+    format!("{{t:{tenant}}}:ivr:outside:{call}")
+}
+
 /// The ACD keys of a tenant.
 pub fn acd_keys(tenant: Uuid) -> redis_acd::Keys {
     redis_acd::Keys::for_tenant(&tenant.to_string())
@@ -434,27 +439,7 @@ async fn execute(
             }
             Action::CallbackRequest => missed(state, tenant, call, cs, "callback_request").await?,
             Action::Transfer { number } => {
-                let leg = Uuid::new_v4();
-                let mut r = state.redis();
-                let _: () = r
-                    .set_ex(bridge_key(tenant, leg), call.to_string(), STATE_TTL_SECS)
-                    .await?;
-                let rec = crate::cdr::OutboundLeg {
-                    leg,
-                    parent: Some(call),
-                    caller: &cs.did,
-                    callee: &number,
-                    agent: None,
-                    gateway_id: &gw,
-                };
-                crate::cdr::outbound_leg(state, tenant, rec).await?;
-                let cmd = GatewayCommand::Originate {
-                    call_id: leg,
-                    tenant_id: tenant,
-                    caller: cs.did.clone(),
-                    callee: number,
-                };
-                command(state, &gw, &cmd).await?
+                dial_out(state, tenant, call, &gw, &cs.did, &number).await?;
             }
             Action::Hangup => {
                 let cmd = GatewayCommand::Hangup {
@@ -468,7 +453,84 @@ async fn execute(
     Ok(())
 }
 
+/// Dials `number` through the gateway's trunk for `call` (showing `did`, the number the caller
+/// called); answered, the caller is bridged to it (see `on_event`). Returns the new leg.
+pub(crate) async fn dial_out(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    gw: &str,
+    did: &str,
+    number: &str,
+) -> anyhow::Result<Uuid> {
+    let leg = Uuid::new_v4();
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(bridge_key(tenant, leg), call.to_string(), STATE_TTL_SECS)
+        .await?;
+    let _: () = r
+        .set_ex(outside_key(tenant, call), leg.to_string(), STATE_TTL_SECS)
+        .await?;
+    let rec = crate::cdr::OutboundLeg {
+        leg,
+        parent: Some(call),
+        caller: did,
+        callee: number,
+        agent: None,
+        gateway_id: gw,
+    };
+    crate::cdr::outbound_leg(state, tenant, rec).await?;
+    let cmd = GatewayCommand::Originate {
+        call_id: leg,
+        tenant_id: tenant,
+        caller: did.to_string(),
+        callee: number.to_string(),
+    };
+    command(state, gw, &cmd).await?;
+    Ok(leg)
+}
+
+/// A transfer to an outside number ends whole: when the outside leg ends (after talking, or
+/// because the number did not answer) the caller is hung up too, not left hearing nothing;
+/// when the caller hangs up, so is the outside leg.
+async fn outside_leg_ended(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let orig: Option<String> = r.get(bridge_key(tenant, call)).await?;
+    let outside: Option<String> = r.get(outside_key(tenant, call)).await?;
+    let (other, gw) = match (orig.and_then(|o| o.parse::<Uuid>().ok()), outside) {
+        (Some(orig), _) => {
+            let _: () = r.del(bridge_key(tenant, call)).await?;
+            let _: () = r.del(outside_key(tenant, orig)).await?;
+            (
+                orig,
+                load(state, tenant, orig).await?.map(|cs| cs.gateway_id),
+            )
+        }
+        (None, Some(leg)) => {
+            let Ok(leg) = leg.parse::<Uuid>() else {
+                return Ok(());
+            };
+            let _: () = r.del(outside_key(tenant, call)).await?;
+            let _: () = r.del(bridge_key(tenant, leg)).await?;
+            (
+                leg,
+                load(state, tenant, call).await?.map(|cs| cs.gateway_id),
+            )
+        }
+        (None, None) => return Ok(()),
+    };
+    if let Some(gw) = gw {
+        let cmd = GatewayCommand::Hangup {
+            call_id: other,
+            status: None,
+        };
+        command(state, &gw, &cmd).await?;
+    }
+    Ok(())
+}
+
 async fn hangup(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<()> {
+    outside_leg_ended(state, tenant, call).await?;
     let Some(cs) = load(state, tenant, call).await? else {
         return Ok(());
     };

@@ -203,6 +203,8 @@ use utoipa::OpenApi;
         campaigns::stop,
         campaigns::contacts,
         campaigns::add_customers,
+        campaigns::attempts,
+        calls::dtmf,
         campaigns::add_contacts,
         campaigns::import_contacts,
         campaigns::results,

@@ -276,6 +276,15 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
         .unwrap();
     assert_eq!(r.status(), 204);
     acd_state(&app, t, first.id, "on_call").await;
+    // The keypad: keys go to the customer; nonsense and someone else's call are refused.
+    let keys = |cl: &reqwest::Client, d: &str| {
+        cl.post(app.url(&format!("/api/v1/agent/calls/{leg1}/dtmf")))
+            .json(&json!({ "digits": d }))
+            .send()
+    };
+    assert_eq!(keys(first_client, "12#").await.unwrap().status(), 204);
+    problem(keys(first_client, "1x").await, 422, "validation_failed").await;
+    problem(keys(second_client, "1").await, 409, "not_your_call").await;
 
     // The other agent steps away: the second answer finds nobody free.
     set_state(&app, second_client, "not_ready").await;
@@ -289,6 +298,13 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
             break;
         }
     }
+    assert!(
+        cmds.contains(&GatewayCommand::SendDtmf {
+            call_id: leg1,
+            digits: "12#".into()
+        }),
+        "{cmds:?}"
+    );
     assert_eq!(
         cmds.last().unwrap(),
         &GatewayCommand::Play {
@@ -324,6 +340,22 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
     }
     event(&app, &hung_up(leg2, t)).await;
     contact_status(&app, &a.admin, c.id, &n2, "abandoned").await;
+    // Its attempt log says so.
+    let k2 = ks.iter().find(|k| k.phone == n2).unwrap().id;
+    let log: Vec<hotline_wire::campaigns::AttemptDto> = ok_json(
+        a.admin
+            .get(app.url(&format!(
+                "/api/v1/campaigns/{}/contacts/{k2}/attempts",
+                c.id
+            )))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].call_id, leg2);
+    assert_eq!(log[0].outcome.as_deref(), Some("abandoned"));
+    assert!(log[0].answered_at.is_some() && log[0].agent_id.is_none());
 
     // Back and ready: the third contact is dialled for them, and offered to them only.
     set_state(&app, second_client, "ready").await;

@@ -872,3 +872,191 @@ async fn repeat_missed_calls_merge_and_one_click_callback_reaches_the_softphone(
     )
     .await;
 }
+
+/// Blind transfer to an outside number: the gateway dials it (showing the number the caller
+/// called), the agent is free at once and their desktop told, the caller hears music and is
+/// bridged to the number when it answers; when that party hangs up the caller's call ends
+/// too. A do-not-call number and nonsense are refused.
+#[tokio::test]
+async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Outside Calls").await;
+    let t = a.info.tenant.id;
+    sales_queue_and_flow(&app, &a, 0).await;
+    let (ua, ca) = agent(&app, &a, "olga", "2101").await;
+    ready(&app, &ca).await;
+    let gw = format!("gw-out-{}", Uuid::new_v4().simple());
+    let call = Uuid::new_v4();
+    let mut last = "0-0".to_string();
+    let at = chrono::Utc::now();
+    for ev in [
+        GatewayEvent::CallStarted {
+            gateway_id: gw.clone(),
+            call_id: call,
+            tenant_id: t,
+            caller: "+15550004444".into(),
+            did: "+994125550177".into(),
+            sip_call_id: "outside-1".into(),
+            mode: FlowMode::Backend,
+            at,
+        },
+        GatewayEvent::CallAnswered {
+            call_id: call,
+            tenant_id: t,
+            at,
+        },
+        GatewayEvent::DigitsCollected {
+            call_id: call,
+            tenant_id: t,
+            digits: "1".into(),
+            end: wire::CollectEnd::Max,
+        },
+    ] {
+        event(&app, &ev).await;
+    }
+    let leg_a = match until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Originate { .. })
+    })
+    .await
+    {
+        GatewayCommand::Originate { call_id, .. } => call_id,
+        _ => unreachable!(),
+    };
+    event(
+        &app,
+        &GatewayEvent::CallAnswered {
+            call_id: leg_a,
+            tenant_id: t,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Bridge { .. })
+    })
+    .await;
+    let transfer = |body: serde_json::Value| {
+        post(
+            &ca,
+            app.url(&format!("/api/v1/agent/calls/{call}/transfer")),
+            body,
+        )
+    };
+    problem(
+        transfer(json!({ "number": "not a number" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let _: serde_json::Value = created(
+        a.admin
+            .post(app.url("/api/v1/blocklist"))
+            .json(&json!({ "number": "+15550009999", "direction": "outbound" }))
+            .send()
+            .await,
+    )
+    .await;
+    problem(
+        transfer(json!({ "number": "+15550009999" })).await,
+        409,
+        "do_not_call",
+    )
+    .await;
+    let r = transfer(json!({ "number": "+1 555 000 8888" }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // The agent's phone leg is hung up, the caller waits with music, the number is dialled.
+    let mut seen = vec![];
+    let outside = loop {
+        let c = next_command(&app, &gw, &mut last).await;
+        if let GatewayCommand::Originate {
+            call_id,
+            caller,
+            callee,
+            ..
+        } = &c
+        {
+            assert_eq!(
+                (caller.as_str(), callee.as_str()),
+                ("+994125550177", "+15550008888")
+            );
+            break *call_id;
+        }
+        seen.push(c);
+    };
+    assert!(
+        seen.contains(&GatewayCommand::Hangup {
+            call_id: leg_a,
+            status: None
+        }),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|c| matches!(c, GatewayCommand::MusicOnHold { call_id, .. } if *call_id == call)),
+        "{seen:?}"
+    );
+    // The agent is no longer on the call.
+    let now = hotline_backend::dispatch::agent_acd_state(&app.state, t, ua.id)
+        .await
+        .unwrap();
+    assert!(
+        matches!(now.as_str(), "wrap_up" | "ready"),
+        "agent is {now}"
+    );
+    problem(
+        post(
+            &ca,
+            app.url(&format!("/api/v1/agent/calls/{call}/hold")),
+            json!({}),
+        )
+        .await,
+        409,
+        "not_your_call",
+    )
+    .await;
+    // Answered: bridged to the caller. The outside party hangs up: so does the caller's call.
+    event(
+        &app,
+        &GatewayEvent::CallAnswered {
+            call_id: outside,
+            tenant_id: t,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    assert_eq!(
+        until(&app, &gw, &mut last, |c| matches!(
+            c,
+            GatewayCommand::Bridge { .. }
+        ))
+        .await,
+        GatewayCommand::Bridge {
+            call_id: call,
+            target: outside.to_string()
+        }
+    );
+    event(
+        &app,
+        &GatewayEvent::Hangup {
+            call_id: outside,
+            tenant_id: t,
+            cause: wire::HangupCause::CallerBye,
+            status: None,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    assert_eq!(
+        until(&app, &gw, &mut last, |c| matches!(
+            c,
+            GatewayCommand::Hangup { .. }
+        ))
+        .await,
+        GatewayCommand::Hangup {
+            call_id: call,
+            status: None
+        }
+    );
+}

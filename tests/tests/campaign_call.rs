@@ -22,7 +22,8 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The carrier: `…1003` is busy, `…1004` rings until cancelled, `…1001` answers and presses 1
-/// after 1.5 s (RFC 4733), any other number answers and listens until the gateway hangs up.
+/// after 3 s (RFC 4733; the gateway keeps no type-ahead, so the key must come once the
+/// question is asked, even on a loaded machine), any other number answers and listens until the gateway hangs up.
 const CARRIER: &str = r#"  <recv request="INVITE" crlf="true">
     <action>
       <ereg regexp="CSeq: ([0-9]+)" search_in="msg" check_it="true" assign_to="cseqall,cs"/>
@@ -59,7 +60,7 @@ const CARRIER: &str = r#"  <recv request="INVITE" crlf="true">
   <nop hide="true" test="press" next="press"/>
   <nop hide="true" next="listen"/>
   <label id="press"/>
-  <pause milliseconds="1500"/>
+  <pause milliseconds="3000"/>
   <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_1.pcap"/></action></nop>
   <label id="listen"/>
   <recv request="BYE"/>

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/calls/{call_id}/hold", post(hold))
         .route("/agent/calls/{call_id}/unhold", post(unhold))
         .route("/agent/calls/{call_id}/transfer", post(transfer))
+        .route("/agent/calls/{call_id}/dtmf", post(dtmf))
         .route("/agent/calls/{call_id}/wrapup", post(wrapup))
         .route("/agent/directory", get(directory))
         .route("/missed-calls/{id}/callback", post(callback))
@@ -147,6 +148,31 @@ pub async fn unhold(
     hold_changed(&state, tenant, user, call_id, false).await
 }
 
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/dtmf", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The agent's connected call")),
+    request_body = hotline_wire::calls::DtmfRequest,
+    responses((status = 204, description = "Sent to the other party"),
+        (status = 409, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn dtmf(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+    Json(body): Json<hotline_wire::calls::DtmfRequest>,
+) -> ApiResult<StatusCode> {
+    if !hotline_wire::calls::is_dtmf(&body.digits) {
+        return Err(ApiError::field("digits", "1 to 32 keys of 0-9, *, #, A-D"));
+    }
+    let (_, _, gw) = my_connected_call(&state, ctx, call_id).await?;
+    let cmd = hotline_wire::gateway::GatewayCommand::SendDtmf {
+        call_id,
+        digits: body.digits,
+    };
+    crate::ivr::command(&state, &gw, &cmd)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/transfer", tag = "agent",
     params(("call_id" = Uuid, Path, description = "The agent's connected call")),
     request_body = TransferRequest,
@@ -159,9 +185,41 @@ pub async fn transfer(
     Json(body): Json<TransferRequest>,
 ) -> ApiResult<StatusCode> {
     ctx.require(perms::AGENT_STATE)?;
+    if let Some(number) = &body.number {
+        if body.queue_id.is_some() || body.agent_id.is_some() {
+            return Err(ApiError::field(
+                "number",
+                "an outside number goes alone, without a queue or an agent",
+            ));
+        }
+        let cc = crate::routes::crm::country_code(ctx.db()).await?;
+        let Some(number) = crate::routes::crm::normalise_phone(number, cc.as_deref()) else {
+            return Err(ApiError::field(
+                "number",
+                "not a phone number (give it in international form, like +994125550100)",
+            ));
+        };
+        let blocked: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM call_blocklist WHERE direction = 'outbound' AND number = $1)",
+        )
+        .bind(&number)
+        .fetch_one(ctx.db())
+        .await?;
+        if blocked {
+            return Err(ApiError::Conflict {
+                code: "do_not_call",
+                detail: format!("{number} is on the do-not-call list"),
+            });
+        }
+        let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
+        dispatch::transfer_out(&state, tenant, call_id, user, &gw, &number)
+            .await
+            .map_err(ApiError::internal)?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let mut c = Check::new();
     if body.queue_id.is_none() && body.agent_id.is_none() {
-        c.fail("queue_id", "name a queue, an agent, or both");
+        c.fail("queue_id", "name a queue, an agent, an outside number");
     }
     if let Some(q) = body.queue_id {
         let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM queues WHERE id = $1)")

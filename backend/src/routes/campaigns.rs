@@ -23,9 +23,9 @@ use chrono::{DateTime, Utc};
 use hotline_wire::{
     api::Page,
     campaigns::{
-        BlockedNumber, BlocklistQuery, CampaignCounts, CampaignDto, CampaignInput, CampaignResults,
-        ContactDto, ContactError, ContactInput, ContactQuery, ContactsAdded, CustomerSelection,
-        HourRow, RETRYABLE,
+        AttemptDto, BlockedNumber, BlocklistQuery, CampaignCounts, CampaignDto, CampaignInput,
+        CampaignResults, ContactDto, ContactError, ContactInput, ContactQuery, ContactsAdded,
+        CustomerSelection, HourRow, RETRYABLE,
     },
     gateway::{blacklist_key, Direction},
     permissions as perms,
@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
             "/campaigns/{id}/contacts/from-customers",
             post(add_customers),
         )
+        .route("/campaigns/{id}/contacts/{contact}/attempts", get(attempts))
         .route("/campaigns/{id}/results", get(results))
         .route("/campaigns/{id}/export", get(export))
         .route("/blocklist", get(blocklist).post(block))
@@ -964,6 +965,63 @@ pub async fn contacts(
         page,
         per_page,
     }))
+}
+
+/// A contact's attempt log, oldest first (skipped do-not-call attempts included).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/contacts/{contact}/attempts", tag = "campaigns",
+    params(("id" = Uuid, Path), ("contact" = Uuid, Path)),
+    responses((status = 200, body = Vec<AttemptDto>), (status = 404)))]
+pub async fn attempts(
+    mut ctx: TenantCtx,
+    Path((id, contact)): Path<(Uuid, Uuid)>,
+) -> ApiResult<Json<Vec<AttemptDto>>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let known: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM campaign_contacts WHERE id = $2 AND campaign_id = $1)",
+    )
+    .bind(id)
+    .bind(contact)
+    .fetch_one(ctx.db())
+    .await?;
+    if !known {
+        return Err(ApiError::NotFound);
+    }
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        call_id: Uuid,
+        started_at: DateTime<Utc>,
+        answered_at: Option<DateTime<Utc>>,
+        ended_at: Option<DateTime<Utc>>,
+        outcome: Option<String>,
+        sip_status: Option<i32>,
+        dtmf: Option<String>,
+        agent_id: Option<Uuid>,
+        amd: Option<String>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT call_id, started_at, answered_at, ended_at, outcome, sip_status, dtmf, agent_id,
+                amd
+           FROM campaign_attempts WHERE contact_id = $1 ORDER BY started_at, call_id",
+    )
+    .bind(contact)
+    .fetch_all(ctx.db())
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| AttemptDto {
+                call_id: r.call_id,
+                started_at: r.started_at,
+                answered_at: r.answered_at,
+                ended_at: r.ended_at,
+                outcome: r.outcome,
+                sip_status: r.sip_status,
+                dtmf: r.dtmf,
+                agent_id: r.agent_id,
+                amd: r.amd,
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/results", tag = "campaigns",

@@ -163,7 +163,7 @@ pub enum AgentEvent {
 }
 
 /// A blind transfer of the agent's connected call: to a queue, to a named agent (optionally
-/// within a queue), or both absent → 422.
+/// within a queue), or to an outside number; none of them → 422.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TransferRequest {
@@ -171,6 +171,25 @@ pub struct TransferRequest {
     pub queue_id: Option<Uuid>,
     /// Agent the call is offered to (only them; if they do not answer, the queue takes over).
     pub agent_id: Option<Uuid>,
+    /// An outside number (E.164, or national in the tenant's country): the gateway dials it
+    /// through its trunk and bridges the caller to it; the agent is free at once. Not with
+    /// `queue_id` / `agent_id`.
+    #[serde(default)]
+    pub number: Option<String>,
+}
+
+/// Keys the agent presses on their desktop's keypad during a call: sent to the other party
+/// (RFC 4733 events when negotiated, else in-band tones).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DtmfRequest {
+    /// 1–32 of `0-9`, `*`, `#`, `A-D`.
+    pub digits: String,
+}
+
+/// Whether `d` is something the keypad may send.
+pub fn is_dtmf(d: &str) -> bool {
+    (1..=32).contains(&d.len()) && d.chars().all(|c| "0123456789*#ABCD".contains(c))
 }
 
 /// The agent's after-call work on a call they handled.

@@ -405,6 +405,26 @@ pub struct ContactDto {
     pub agent_id: Option<Uuid>,
 }
 
+/// One attempt to call a contact (the attempt log).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AttemptDto {
+    /// The outbound leg (its CDR and recording have this id).
+    pub call_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// answered, confirmed, not_confirmed, completed, abandoned, machine, busy, no_answer,
+    /// failed, dnc (skipped); none while in progress.
+    pub outcome: Option<String>,
+    /// The trunk's final status of an unanswered attempt.
+    pub sip_status: Option<i32>,
+    pub dtmf: Option<String>,
+    pub agent_id: Option<Uuid>,
+    /// Answering-machine detection's decision.
+    pub amd: Option<String>,
+}
+
 /// A campaign contact as the agent desktop shows it: the campaign, its script, the answers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -78,13 +78,32 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
             let body = match target.split_once(':') {
                 Some(("queue", id)) => TransferRequest {
                     queue_id: id.parse().ok(),
-                    agent_id: None,
+                    ..Default::default()
                 },
                 Some(("agent", id)) => TransferRequest {
-                    queue_id: None,
                     agent_id: id.parse().ok(),
+                    ..Default::default()
                 },
                 _ => return,
+            };
+            let (on_error, busy) = (on_error.clone(), busy.clone());
+            busy.set(true);
+            spawn(async move {
+                let r = api::post_empty(&format!("/agent/calls/{call_id}/transfer"), &body).await;
+                busy.set(false);
+                if let Err(e) = r {
+                    on_error.emit(e);
+                }
+            });
+        })
+    };
+    let outside = use_state(String::new);
+    let on_outside = {
+        let (on_error, outside, busy) = (p.on_error.clone(), outside.clone(), busy.clone());
+        Callback::from(move |_: MouseEvent| {
+            let body = TransferRequest {
+                number: Some(outside.trim().to_string()),
+                ..Default::default()
             };
             let (on_error, busy) = (on_error.clone(), busy.clone());
             busy.set(true);
@@ -119,8 +138,29 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
         }
     }
     let refresh = Callback::from(move |_: FocusEvent| reload_dir.emit(()));
+    let key = |k: char| {
+        let on_error = p.on_error.clone();
+        Callback::from(move |_: MouseEvent| {
+            let on_error = on_error.clone();
+            spawn(async move {
+                let body = serde_json::json!({ "digits": k.to_string() });
+                if let Err(e) = api::post_empty(&format!("/agent/calls/{call_id}/dtmf"), &body).await {
+                    on_error.emit(e);
+                }
+            });
+        })
+    };
     html! {
         <div class="call-controls">
+            <details class="keypad" id="call-keypad">
+                <summary>{ i18n.t("call-keypad") }</summary>
+                <div class="keypad-grid" role="group" aria-label={i18n.t("call-keypad")}>
+                    { for "123456789*0#".chars().map(|k| html! {
+                        <button type="button" class="secondary" id={format!("key-{}", match k { '*' => "star".to_string(), '#' => "hash".to_string(), d => d.to_string() })}
+                            onclick={key(k)}>{ k }</button>
+                    }) }
+                </div>
+            </details>
             <div class="button-row">
                 <button type="button" class="secondary" id="call-hold" aria-pressed={p.held.to_string()}
                     disabled={*busy} onclick={on_hold}>
@@ -133,6 +173,12 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
                     options={options} onchange={on_target} />
                 <button type="button" class="secondary" id="call-transfer"
                     disabled={*busy || target.is_empty()} onclick={on_transfer}>{ i18n.t("call-transfer") }</button>
+            </div>
+            <div class="transfer">
+                <TextField id="transfer-number" label={i18n.t("call-transfer-number")} value={(*outside).clone()}
+                    kind="tel" oninput={{ let o = outside.clone(); Callback::from(move |v: String| o.set(v)) }} />
+                <button type="button" class="secondary" id="call-transfer-number"
+                    disabled={*busy || outside.trim().is_empty()} onclick={on_outside}>{ i18n.t("call-transfer-out") }</button>
             </div>
         </div>
     }

@@ -557,8 +557,110 @@ fn CampaignCard(p: &CardProps) -> Html {
                 }} />
             }
             { res }
+            <CampaignContacts key={format!("{}-{}", c.id, c.counts.dialled)} campaign={c.id} />
         </section>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct ContactsProps {
+    campaign: Uuid,
+}
+
+/// The campaign's contacts (first 50, or one status): status, attempts, last outcome, the
+/// key pressed or the script's answers, and each one's attempt log on demand.
+#[function_component]
+fn CampaignContacts(p: &ContactsProps) -> Html {
+    let i18n = use_i18n();
+    let status = use_state(String::new);
+    let path = if status.is_empty() {
+        format!("/campaigns/{}/contacts?per_page=50", p.campaign)
+    } else {
+        format!("/campaigns/{}/contacts?per_page=50&status={}", p.campaign, *status)
+    };
+    let (page, reload) = use_get::<hotline_wire::api::Page<hotline_wire::campaigns::ContactDto>>(path);
+    let open = use_state(|| None::<Uuid>);
+    let statuses = [
+        "", "pending", "dialing", "answered", "confirmed", "not_confirmed", "completed", "busy",
+        "no_answer", "failed", "abandoned", "machine", "dnc", "handled",
+    ];
+    let options: Vec<(String, String)> = statuses
+        .iter()
+        .map(|s| {
+            let label = if s.is_empty() { i18n.t("campaign-contacts-all") } else { outcome_text(&i18n, s) };
+            (s.to_string(), label)
+        })
+        .collect();
+    let table = render_load(&page, &reload, |pg| {
+        html! {
+            <table class="data" id="campaign-contacts">
+                <caption>{ i18n.ta("campaign-contacts-shown", &[("shown", (pg.items.len() as i64).into()), ("total", pg.total.into())]) }</caption>
+                <thead><tr>
+                    <th scope="col">{ i18n.t("desk-preview-phone") }</th>
+                    <th scope="col">{ i18n.t("campaign-name") }</th>
+                    <th scope="col">{ i18n.t("campaign-status") }</th>
+                    <th scope="col">{ i18n.t("campaign-attempts") }</th>
+                    <th scope="col">{ i18n.t("campaign-answers") }</th>
+                    <th scope="col"></th>
+                </tr></thead>
+                <tbody>{ for pg.items.iter().map(|k| {
+                    let toggle = { let open = open.clone(); let id = k.id; Callback::from(move |_: MouseEvent| open.set(if *open == Some(id) { None } else { Some(id) })) };
+                    let answers = if k.answers.is_empty() { k.dtmf.clone().unwrap_or_default() } else {
+                        k.answers.iter().map(|(q, a)| format!("{q}: {a}")).collect::<Vec<_>>().join("; ")
+                    };
+                    html! {
+                        <>
+                            <tr data-phone={k.phone.clone()} data-status={k.status.clone()}>
+                                <td>{ &k.phone }</td>
+                                <td>{ &k.name }</td>
+                                <td>{ outcome_text(&i18n, &k.status) }</td>
+                                <td class="num">{ k.attempts }</td>
+                                <td>{ answers }</td>
+                                <td><button type="button" class="link" onclick={toggle}>{ i18n.t("campaign-attempt-log") }</button></td>
+                            </tr>
+                            if *open == Some(k.id) {
+                                <tr class="attempt-log"><td colspan="6"><AttemptLog campaign={p.campaign} contact={k.id} /></td></tr>
+                            }
+                        </>
+                    }
+                }) }</tbody>
+            </table>
+        }
+    });
+    html! {
+        <div class="campaign-contacts">
+            <SelectField id="campaign-contacts-status" label={i18n.t("campaign-contacts-filter")} value={(*status).clone()}
+                {options} onchange={{ let s = status.clone(); Callback::from(move |v: String| s.set(v)) }} />
+            { table }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct AttemptLogProps {
+    campaign: Uuid,
+    contact: Uuid,
+}
+
+#[function_component]
+fn AttemptLog(p: &AttemptLogProps) -> Html {
+    let i18n = use_i18n();
+    let (log, reload) = use_get::<Vec<hotline_wire::campaigns::AttemptDto>>(format!(
+        "/campaigns/{}/contacts/{}/attempts",
+        p.campaign, p.contact
+    ));
+    render_load(&log, &reload, |log| html! {
+        <ol class="attempts" id={format!("attempts-{}", p.contact)}>
+            { for log.iter().map(|a| html! {
+                <li data-outcome={a.outcome.clone().unwrap_or_default()}>
+                    { i18n.datetime(&a.started_at) }{ " · " }
+                    { a.outcome.as_deref().map(|o| outcome_text(&i18n, o)).unwrap_or_else(|| i18n.t("campaign-attempt-in-progress")) }
+                    if let Some(s) = a.sip_status { { format!(" (SIP {s})") } }
+                    if let Some(m) = &a.amd { { format!(" · AMD: {m}") } }
+                </li>
+            }) }
+        </ol>
+    })
 }
 
 #[derive(Properties, PartialEq)]

@@ -663,6 +663,7 @@ pub fn TicketPage(p: &TicketPageProps) -> Html {
                             <dd id="ticket-due">{ t.due_at.map(|d| i18n.datetime(&d)).unwrap_or_else(|| "—".into()) }{ " " }{ sla_badge(&i18n, t) }</dd>
                             <dt>{ i18n.t("ticket-created") }</dt><dd>{ i18n.datetime(&t.created_at) }</dd>
                         </dl>
+                        if let Some(c) = t.customer_id { <TicketCustomer customer={c} /> }
                         if !t.description.is_empty() { <p class="ticket-description" id="ticket-description">{ &t.description }</p> }
                         if t.assignee_user_id != dir.me {
                             <button type="button" class="secondary" id="ticket-take" onclick={take} disabled={*busy}>{ i18n.t("ticket-take") }</button>
@@ -697,5 +698,31 @@ pub fn TicketPage(p: &TicketPageProps) -> Html {
                 </div>
             </div>
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TicketCustomerProps {
+    customer: Uuid,
+}
+
+/// The ticket's customer: name and numbers, each with click-to-call.
+#[function_component]
+fn TicketCustomer(p: &TicketCustomerProps) -> Html {
+    let i18n = use_i18n();
+    let (c, _) = use_get::<hotline_wire::crm::CustomerDto>(format!("/customers/{}", p.customer));
+    let Load::Ready(c) = c else { return html! {} };
+    html! {
+        <dl class="facts" id="ticket-customer">
+            <dt>{ i18n.t("ticket-customer") }</dt><dd id="ticket-customer-name">{ &c.name }</dd>
+            { for c.phones.iter().enumerate().map(|(i, ph)| html! {
+                <>
+                    <dt>{ if ph.label.is_empty() { i18n.t("ticket-customer-phone") } else { ph.label.clone() } }</dt>
+                    <dd>{ &ph.number }{ " " }
+                        <crate::pages::calls::ClickToCall number={ph.number.clone()} id={format!("ticket-phone-call-{i}")} />
+                    </dd>
+                </>
+            }) }
+        </dl>
     }
 }
