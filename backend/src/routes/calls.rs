@@ -42,6 +42,31 @@ pub fn router() -> Router<AppState> {
         .route("/calls/{call_id}", get(get_call))
 }
 
+/// A number an agent may dial: normalised like the CRM's (the tenant's country code for
+/// national numbers; 422 when it is none), and not on the do-not-call list (409).
+async fn callable_number(conn: &mut sqlx::PgConnection, raw: &str) -> ApiResult<String> {
+    let cc = crate::routes::crm::country_code(&mut *conn).await?;
+    let Some(number) = crate::routes::crm::normalise_phone(raw, cc.as_deref()) else {
+        return Err(ApiError::field(
+            "number",
+            "not a phone number (give it in international form, like +994125550100)",
+        ));
+    };
+    let blocked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM call_blocklist WHERE direction = 'outbound' AND number = $1)",
+    )
+    .bind(&number)
+    .fetch_one(&mut *conn)
+    .await?;
+    if blocked {
+        return Err(ApiError::Conflict {
+            code: "do_not_call",
+            detail: format!("{number} is on the do-not-call list"),
+        });
+    }
+    Ok(number)
+}
+
 /// The caller's agent, tenant and the gateway of the call, once it is checked that the call is
 /// connected to this agent right now.
 async fn my_connected_call(
@@ -192,25 +217,7 @@ pub async fn transfer(
                 "an outside number goes alone, without a queue or an agent",
             ));
         }
-        let cc = crate::routes::crm::country_code(ctx.db()).await?;
-        let Some(number) = crate::routes::crm::normalise_phone(number, cc.as_deref()) else {
-            return Err(ApiError::field(
-                "number",
-                "not a phone number (give it in international form, like +994125550100)",
-            ));
-        };
-        let blocked: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM call_blocklist WHERE direction = 'outbound' AND number = $1)",
-        )
-        .bind(&number)
-        .fetch_one(ctx.db())
-        .await?;
-        if blocked {
-            return Err(ApiError::Conflict {
-                code: "do_not_call",
-                detail: format!("{number} is on the do-not-call list"),
-            });
-        }
+        let number = callable_number(ctx.db(), number).await?;
         let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
         dispatch::transfer_out(&state, tenant, call_id, user, &gw, &number)
             .await
@@ -449,21 +456,7 @@ pub async fn click_to_call(
     if !exists {
         return Err(ApiError::field("agent_id", "no such agent"));
     }
-    let cc = crate::routes::crm::country_code(ctx.db()).await?;
-    let number = crate::routes::crm::normalise_phone(&req.number, cc.as_deref())
-        .ok_or_else(|| ApiError::field("number", "is not a phone number"))?;
-    let blocked: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM call_blocklist WHERE direction = 'outbound' AND number = $1)",
-    )
-    .bind(&number)
-    .fetch_one(ctx.db())
-    .await?;
-    if blocked {
-        return Err(ApiError::Conflict {
-            code: "do_not_call",
-            detail: format!("{number} is on the do-not-call list"),
-        });
-    }
+    let number = callable_number(ctx.db(), &req.number).await?;
     let tenant = ctx.tenant().id;
     let did: Option<String> = sqlx::query_scalar(
         "SELECT did FROM platform.dids WHERE tenant_id = $1 ORDER BY did LIMIT 1",

@@ -86,15 +86,7 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
                 },
                 _ => return,
             };
-            let (on_error, busy) = (on_error.clone(), busy.clone());
-            busy.set(true);
-            spawn(async move {
-                let r = api::post_empty(&format!("/agent/calls/{call_id}/transfer"), &body).await;
-                busy.set(false);
-                if let Err(e) = r {
-                    on_error.emit(e);
-                }
-            });
+            post_transfer(call_id, body, on_error.clone(), busy.clone());
         })
     };
     let outside = use_state(String::new);
@@ -105,15 +97,7 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
                 number: Some(outside.trim().to_string()),
                 ..Default::default()
             };
-            let (on_error, busy) = (on_error.clone(), busy.clone());
-            busy.set(true);
-            spawn(async move {
-                let r = api::post_empty(&format!("/agent/calls/{call_id}/transfer"), &body).await;
-                busy.set(false);
-                if let Err(e) = r {
-                    on_error.emit(e);
-                }
-            });
+            post_transfer(call_id, body, on_error.clone(), busy.clone());
         })
     };
     let mut options = vec![(String::new(), i18n.t("call-transfer-choose"))];
@@ -182,6 +166,23 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
             </div>
         </div>
     }
+}
+
+/// Sends a transfer request; a refusal is shown by `on_error`.
+fn post_transfer(
+    call_id: Uuid,
+    body: TransferRequest,
+    on_error: Callback<ApiError>,
+    busy: UseStateHandle<bool>,
+) {
+    busy.set(true);
+    spawn(async move {
+        let r = api::post_empty(&format!("/agent/calls/{call_id}/transfer"), &body).await;
+        busy.set(false);
+        if let Err(e) = r {
+            on_error.emit(e);
+        }
+    });
 }
 
 #[derive(Properties, PartialEq)]
