@@ -338,6 +338,21 @@ pub fn on_acd_events(
                             None => None,
                         },
                     };
+                    // The ACD set the agent not ready (`missed` / `rejected`): say so where
+                    // the desktop and supervisors read the agent's state.
+                    if let (Some(a), "ring_no_answer" | "rejected") = (agent, e.ev.as_str()) {
+                        let reason = if e.ev == "rejected" {
+                            "rejected"
+                        } else {
+                            "missed"
+                        };
+                        if let Err(err) =
+                            crate::routes::agent::record_acd_not_ready(state, tenant, a, reason)
+                                .await
+                        {
+                            tracing::warn!(%tenant, agent = %a, error = %err, "agent state not recorded");
+                        }
+                    }
                     if let Some(a) = who {
                         let ev = if e.ev == "completed" {
                             AgentEvent::Ended { call_id: call }

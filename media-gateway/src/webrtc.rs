@@ -448,13 +448,23 @@ a=ssrc:1001 cname:x\r\n";
     /// 4xx — the parser never panics (it runs in the gateway's core, next to every live call).
     #[test]
     fn mangled_browser_offers_never_panic() {
-        let lines: Vec<&str> = CHROME_OFFER.split("\r\n").filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> = CHROME_OFFER
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+            .collect();
         let mut variants = Vec::new();
         for i in 0..lines.len() {
             let mut dropped = lines.clone();
             dropped.remove(i);
             variants.push(dropped.join("\r\n") + "\r\n");
-            for bad in ["", "x", "a=", "m=audio", "a=fingerprint:sha-256 zz", "c=IN IP4 nope"] {
+            for bad in [
+                "",
+                "x",
+                "a=",
+                "m=audio",
+                "a=fingerprint:sha-256 zz",
+                "c=IN IP4 nope",
+            ] {
                 let mut mangled = lines.clone();
                 mangled[i] = bad;
                 variants.push(mangled.join("\r\n") + "\r\n");
