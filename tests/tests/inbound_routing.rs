@@ -459,7 +459,7 @@ async fn bad_desktop_input_is_refused_precisely_and_the_call_in_progress_is_unto
     assert_eq!(hangup_cause(&app, call).await, HangupCause::CallerBye);
     let evs = gateway_events(&mut app.state.redis(), &app.state.cfg.call_events_stream).await;
     let leg_end = evs.iter().find_map(|e| match e {
-        GatewayEvent::Hangup { call_id, cause, .. } if *call_id == leg => Some(cause.clone()),
+        GatewayEvent::Hangup { call_id, cause, .. } if *call_id == leg => Some(*cause),
         _ => None,
     });
     // The agent's leg ended because the caller left (the gateway hung it up), not before.
