@@ -1,9 +1,7 @@
 //! How the ACD routes real inbound calls, end to end, with agents on SIP phones (SIPp
 //! registered to the real gateway with digest auth) and callers on SIPp:
 //!
-//! - ring-no-answer: the longest-idle agent's phone rings and nobody picks up; after the ring
-//!   timeout the gateway cancels it, the agent is set not ready (reason `missed`), the call goes
-//!   back to the queue and the next agent answers — the caller stays connected throughout;
+//! (ring-no-answer has its own file, `inbound_ring_no_answer.rs`, as it needs the ACD's tick)
 //! - skills: a call in a skills-based queue goes to the agent with the best level of the
 //!   required skill, not to an agent without it nor a less skilled one, both idle longer;
 //! - bad input from desktops (malformed SDP offers, a message on the events WebSocket) gets a
@@ -13,204 +11,17 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{
-    acd_agent, caller, eventually, finished, ok, set_state, sip_trace, tenant, ANSWERING_PHONE,
-    PASSWORD, UNANSWERED_PHONE,
+    acd_agent, bridged, caller, cdr, finished, gateway, hangup_cause, set_state, sip_trace, tenant,
+    workdir, ANSWERING_PHONE, PASSWORD,
 };
 use futures::{SinkExt, StreamExt};
 use hotline_backend::testkit::TestApp;
-use hotline_e2e::telephony::{
-    free_port, gateway_events, rms, scenario, sipp, start_gateway, stereo_channels, Proc,
-    TestGateway,
-};
+use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp, Proc};
 use hotline_wire::gateway::{GatewayEvent, HangupCause};
 use serde_json::json;
-use uuid::Uuid;
-
-fn workdir(what: &str) -> PathBuf {
-    let w = std::env::temp_dir().join(format!("hotline-{what}-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&w).unwrap();
-    w
-}
-
-/// A gateway for one test; `webrtc` gives it the signalling listener. Only one test here
-/// asks for it: the backend sends softphone offers to any live gateway with one, and the
-/// bad-input test needs its offers to reach the gateway carrying its call.
-fn gateway(app: &TestApp, work: &std::path::Path, slot: u16, webrtc: bool) -> TestGateway {
-    let rtp = 20_000 + ((std::process::id() % 150) as u16 * 3 + slot) * 40;
-    let http = [("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))];
-    start_gateway(
-        work,
-        &app.state.cfg.redis_url,
-        &app.state.cfg.call_events_stream,
-        rtp,
-        if webrtc { &http } else { &[] },
-    )
-}
-
-/// The inbound call of `number` and the agent leg it was bridged to, from the event stream.
-async fn bridged(app: &TestApp, number: &str) -> (Uuid, Uuid, Vec<GatewayEvent>) {
-    let r = app.state.redis();
-    let stream = app.state.cfg.call_events_stream.clone();
-    eventually(20, "the caller bridged to an agent leg", || {
-        let (mut r, stream) = (r.clone(), stream.clone());
-        async move {
-            let evs = gateway_events(&mut r, &stream).await;
-            let call = evs.iter().find_map(|e| match e {
-                GatewayEvent::CallStarted {
-                    call_id, caller, ..
-                } if caller == number => Some(*call_id),
-                _ => None,
-            })?;
-            let leg = evs.iter().find_map(|e| match e {
-                GatewayEvent::Bridged { call_id, peer, .. } if *call_id == call => Some(*peer),
-                _ => None,
-            })?;
-            Some((call, leg, evs))
-        }
-    })
-    .await
-}
-
-/// How the caller's leg ended, once it has.
-async fn hangup_cause(app: &TestApp, call: Uuid) -> HangupCause {
-    let r = app.state.redis();
-    let stream = app.state.cfg.call_events_stream.clone();
-    eventually(10, "the caller's hang-up event", || {
-        let (mut r, stream) = (r.clone(), stream.clone());
-        async move {
-            gateway_events(&mut r, &stream)
-                .await
-                .into_iter()
-                .find_map(|e| match e {
-                    GatewayEvent::Hangup { call_id, cause, .. } if call_id == call => Some(cause),
-                    _ => None,
-                })
-        }
-    })
-    .await
-}
-
-/// The CDR of a call once it has ended.
-async fn cdr(app: &TestApp, admin: &reqwest::Client, call: Uuid) -> serde_json::Value {
-    let url = app.url(&format!("/api/v1/calls/{call}"));
-    eventually(10, "the call's CDR", || {
-        let (admin, url) = (admin.clone(), url.clone());
-        async move {
-            let c = ok(admin.get(url).send().await.unwrap()).await;
-            (!c["cdr"]["ended_at"].is_null() && !c["cdr"]["outcome"].is_null()).then_some(c)
-        }
-    })
-    .await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agent() {
-    // A short ring timeout keeps the test quick (production default: 20 s).
-    let app = TestApp::spawn_with(|c| c.ring_timeout_secs = 3).await;
-    let t = tenant(&app, "Ring Water").await;
-    let did = "+994125559201";
-    let number = "+15550007201";
-    t.queue_on_number(
-        &app,
-        json!({ "name": "Help", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }),
-        did,
-    )
-    .await;
-    let aysel = t
-        .agent(&app, "aysel@ring.test", "Aysel", Some("1001"), &[])
-        .await;
-    let bob = t
-        .agent(&app, "bob@ring.test", "Bob", Some("1002"), &[])
-        .await;
-    let work = workdir("ring");
-    let gw = gateway(&app, &work, 0, false);
-    let (aysel_dir, bob_dir, cust_dir) = (work.join("aysel"), work.join("bob"), work.join("cust"));
-    let aysel_phone = t
-        .sip_phone(&app, &gw.addr, &aysel_dir, "1001", UNANSWERED_PHONE)
-        .await;
-    let bob_phone = t
-        .sip_phone(&app, &gw.addr, &bob_dir, "1002", ANSWERING_PHONE)
-        .await;
-    // Aysel becomes ready first: she has waited longest and is offered the call first.
-    let ca = t.login(&app, "aysel@ring.test").await;
-    let cb = t.login(&app, "bob@ring.test").await;
-    set_state(&app, &ca, "ready").await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    set_state(&app, &cb, "ready").await;
-
-    std::fs::create_dir_all(&cust_dir).unwrap();
-    let customer = sipp(
-        &cust_dir,
-        "customer",
-        &scenario(&caller(number, 9_000, 5_000)),
-        &["-s", did, "-mp", &free_port().to_string(), &gw.addr],
-    );
-    // Aysel's phone rang and was cancelled (the scenario expects the CANCEL).
-    finished(aysel_phone, &aysel_dir, "Aysel's phone").await;
-    // Meanwhile the ACD set her not ready: missed.
-    let a = acd_agent(&app, t.id, aysel);
-    assert_eq!(
-        (a.state.as_str(), a.reason.as_str()),
-        ("not_ready", "missed"),
-        "{a:?}"
-    );
-    // Bob's phone rings next and answers; the caller is bridged to it.
-    let (call, leg, _) = bridged(&app, number).await;
-    finished(customer, &cust_dir, "caller").await;
-    finished(bob_phone, &bob_dir, "Bob's phone").await;
-    assert!(
-        sip_trace(&aysel_dir).contains("CANCEL sip:"),
-        "Aysel's phone was not cancelled"
-    );
-    // The caller stayed on the line until they hung up themselves.
-    assert_eq!(hangup_cause(&app, call).await, HangupCause::CallerBye);
-    // Bob heard the caller.
-    let evs = gateway_events(&mut app.state.redis(), &app.state.cfg.call_events_stream).await;
-    let rec = eventually(10, "the agent leg's recording", || {
-        let (r, stream) = (app.state.redis(), app.state.cfg.call_events_stream.clone());
-        async move {
-            let mut r = r;
-            gateway_events(&mut r, &stream)
-                .await
-                .into_iter()
-                .find_map(|e| match e {
-                    GatewayEvent::RecordingFinished { call_id, path, .. } if call_id == leg => {
-                        Some(path)
-                    }
-                    _ => None,
-                })
-        }
-    })
-    .await;
-    let (_, heard) = stereo_channels(std::path::Path::new(&rec));
-    assert!(rms(&heard) > 300.0, "Bob heard nothing: {evs:#?}");
-    // The ACD: Bob took it and is free again; Aysel stays not ready until she says otherwise.
-    let b = acd_agent(&app, t.id, bob);
-    assert_eq!((b.state.as_str(), b.answered), ("ready", 1), "{b:?}");
-    let a = acd_agent(&app, t.id, aysel);
-    assert_eq!(
-        (a.state.as_str(), a.reason.as_str(), a.answered),
-        ("not_ready", "missed", 0)
-    );
-    // Her desktop's state says so too.
-    let st = ok(ca.get(app.url("/api/v1/agent/state")).send().await.unwrap()).await;
-    assert_eq!(
-        (st["status"].as_str(), st["reason"].as_str()),
-        (Some("not_ready"), Some("missed")),
-        "{st}"
-    );
-    // The CDR: answered by Bob, in the queue.
-    let c = cdr(&app, &t.admin, call).await;
-    assert_eq!(c["cdr"]["outcome"], "answered", "{c:#}");
-    assert_eq!(c["cdr"]["agent_name"], "Bob", "{c:#}");
-    assert_eq!(c["cdr"]["queue_name"], "Help", "{c:#}");
-    drop(gw);
-    let _ = std::fs::remove_dir_all(&work);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_needing_a_skill_goes_to_the_best_skilled_agent_not_the_longest_idle() {

@@ -2,13 +2,16 @@
 //! published flow on a number, SIP phones played by SIPp, agents' sessions and ACD states.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
 
 use hotline_backend::testkit::TestApp;
-use hotline_e2e::telephony::{free_port, scenario, sipp, wait_ok};
+use hotline_e2e::telephony::{
+    free_port, gateway_events, scenario, sipp, start_gateway, wait_ok, TestGateway,
+};
 use hotline_wire::gateway as wire;
+use hotline_wire::gateway::{GatewayEvent, HangupCause};
 use redis::AsyncCommands;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -179,6 +182,83 @@ impl Tenant {
             &["-p", &port, "-mp", &free_port().to_string()],
         )
     }
+}
+
+pub fn workdir(what: &str) -> PathBuf {
+    let w = std::env::temp_dir().join(format!("hotline-{what}-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&w).unwrap();
+    w
+}
+
+/// A gateway for one test; `webrtc` gives it the signalling listener. Only one test here
+/// asks for it: the backend sends softphone offers to any live gateway with one, and the
+/// bad-input test needs its offers to reach the gateway carrying its call.
+pub fn gateway(app: &TestApp, work: &std::path::Path, slot: u16, webrtc: bool) -> TestGateway {
+    let rtp = 20_000 + ((std::process::id() % 150) as u16 * 3 + slot) * 40;
+    let http = [("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))];
+    start_gateway(
+        work,
+        &app.state.cfg.redis_url,
+        &app.state.cfg.call_events_stream,
+        rtp,
+        if webrtc { &http } else { &[] },
+    )
+}
+
+/// The inbound call of `number` and the agent leg it was bridged to, from the event stream.
+pub async fn bridged(app: &TestApp, number: &str) -> (Uuid, Uuid, Vec<GatewayEvent>) {
+    let r = app.state.redis();
+    let stream = app.state.cfg.call_events_stream.clone();
+    eventually(20, "the caller bridged to an agent leg", || {
+        let (mut r, stream) = (r.clone(), stream.clone());
+        async move {
+            let evs = gateway_events(&mut r, &stream).await;
+            let call = evs.iter().find_map(|e| match e {
+                GatewayEvent::CallStarted {
+                    call_id, caller, ..
+                } if caller == number => Some(*call_id),
+                _ => None,
+            })?;
+            let leg = evs.iter().find_map(|e| match e {
+                GatewayEvent::Bridged { call_id, peer, .. } if *call_id == call => Some(*peer),
+                _ => None,
+            })?;
+            Some((call, leg, evs))
+        }
+    })
+    .await
+}
+
+/// How the caller's leg ended, once it has.
+pub async fn hangup_cause(app: &TestApp, call: Uuid) -> HangupCause {
+    let r = app.state.redis();
+    let stream = app.state.cfg.call_events_stream.clone();
+    eventually(10, "the caller's hang-up event", || {
+        let (mut r, stream) = (r.clone(), stream.clone());
+        async move {
+            gateway_events(&mut r, &stream)
+                .await
+                .into_iter()
+                .find_map(|e| match e {
+                    GatewayEvent::Hangup { call_id, cause, .. } if call_id == call => Some(cause),
+                    _ => None,
+                })
+        }
+    })
+    .await
+}
+
+/// The CDR of a call once it has ended.
+pub async fn cdr(app: &TestApp, admin: &reqwest::Client, call: Uuid) -> serde_json::Value {
+    let url = app.url(&format!("/api/v1/calls/{call}"));
+    eventually(10, "the call's CDR", || {
+        let (admin, url) = (admin.clone(), url.clone());
+        async move {
+            let c = ok(admin.get(url).send().await.unwrap()).await;
+            (!c["cdr"]["ended_at"].is_null() && !c["cdr"]["outcome"].is_null()).then_some(c)
+        }
+    })
+    .await
 }
 
 /// Sets the agent's state through the API (as the desktop's selector does).
