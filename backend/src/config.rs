@@ -43,6 +43,9 @@ pub struct Config {
     /// The media gateways' event stream the backend consumes (`HOTLINE_CALL_EVENTS_STREAM`,
     /// default `calls:events`; tests use one stream per test database).
     pub call_events_stream: String,
+    /// How long the ACD rings an agent before the call goes back to its queue and the agent
+    /// is set not ready (reason `missed`), in seconds (`HOTLINE_RING_TIMEOUT_SECS`).
+    pub ring_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             files_dir: PathBuf::from(".local/files"),
             max_upload_bytes: 20 * 1024 * 1024,
             call_events_stream: hotline_wire::gateway::EVENTS_STREAM.into(),
+            ring_timeout_secs: 20,
         }
     }
 }
@@ -142,6 +146,12 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_CALL_EVENTS_STREAM") {
             self.call_events_stream = v;
+        }
+        if let Some(v) = get("HOTLINE_RING_TIMEOUT_SECS") {
+            self.ring_timeout_secs = parse("HOTLINE_RING_TIMEOUT_SECS", v)?;
+            if self.ring_timeout_secs == 0 {
+                anyhow::bail!("HOTLINE_RING_TIMEOUT_SECS must be at least 1");
+            }
         }
         if let Some(v) = get("HOTLINE_SPA_DIR") {
             self.spa_dir = v.into();

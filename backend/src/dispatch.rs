@@ -338,6 +338,21 @@ pub fn on_acd_events(
                             None => None,
                         },
                     };
+                    // The ACD set the agent not ready (`missed` / `rejected`): say so where
+                    // the desktop and supervisors read the agent's state.
+                    if let (Some(a), "ring_no_answer" | "rejected") = (agent, e.ev.as_str()) {
+                        let reason = if e.ev == "rejected" {
+                            "rejected"
+                        } else {
+                            "missed"
+                        };
+                        if let Err(err) =
+                            crate::routes::agent::record_acd_not_ready(state, tenant, a, reason)
+                                .await
+                        {
+                            tracing::warn!(%tenant, agent = %a, error = %err, "agent state not recorded");
+                        }
+                    }
                     if let Some(a) = who {
                         let ev = if e.ev == "completed" {
                             AgentEvent::Ended { call_id: call }
@@ -530,7 +545,23 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             let mut r = state.redis();
             let tenants: Vec<String> = r.smembers(TENANTS_KEY).await.unwrap_or_default();
-            for t in tenants.iter().filter_map(|t| t.parse::<Uuid>().ok()) {
+            let tenants: Vec<Uuid> = tenants.iter().filter_map(|t| t.parse().ok()).collect();
+            // Only tenants of this backend's database: a backend sharing Redis with another
+            // deployment (tests run many, each with its own database) must not act on their
+            // ACD events, which need the tenant's tables. If the check fails, tick them all.
+            let schemas: Vec<String> = tenants.iter().map(|t| db::schema_name(*t)).collect();
+            let known: Option<std::collections::HashSet<String>> = sqlx::query_scalar(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)",
+            )
+            .bind(&schemas)
+            .fetch_all(&state.db)
+            .await
+            .ok()
+            .map(|v: Vec<String>| v.into_iter().collect());
+            for (t, schema) in tenants.into_iter().zip(&schemas) {
+                if known.as_ref().is_some_and(|k| !k.contains(schema)) {
+                    continue;
+                }
                 let _ = acd(&state, t, Op::Tick).await;
             }
         }

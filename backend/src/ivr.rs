@@ -308,7 +308,7 @@ pub(crate) async fn sync_queues(
             }
             .into(),
             skills: q.skills,
-            ring_timeout_ms: 20_000,
+            ring_timeout_ms: state.cfg.ring_timeout_secs.max(1) * 1000,
             max_wait_ms: q.max_wait_seconds as u64 * 1000,
             overflow: match (q.max_wait_seconds, q.overflow_queue_id) {
                 (0, _) => String::new(),

@@ -443,4 +443,43 @@ a=ssrc:1001 cname:x\r\n";
         assert_eq!(status, 422, "{why}");
         assert!(why.contains("PCMU"), "{why}");
     }
+
+    /// A browser offer with any one line dropped or mangled is answered or refused with a
+    /// 4xx — the parser never panics (it runs in the gateway's core, next to every live call).
+    #[test]
+    fn mangled_browser_offers_never_panic() {
+        let lines: Vec<&str> = CHROME_OFFER
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut variants = Vec::new();
+        for i in 0..lines.len() {
+            let mut dropped = lines.clone();
+            dropped.remove(i);
+            variants.push(dropped.join("\r\n") + "\r\n");
+            for bad in [
+                "",
+                "x",
+                "a=",
+                "m=audio",
+                "a=fingerprint:sha-256 zz",
+                "c=IN IP4 nope",
+            ] {
+                let mut mangled = lines.clone();
+                mangled[i] = bad;
+                variants.push(mangled.join("\r\n") + "\r\n");
+            }
+        }
+        for offer in variants {
+            let outcome = std::panic::catch_unwind(|| answer(&offer, local()));
+            match outcome {
+                Ok(Ok(_)) => {}
+                Ok(Err((status, why))) => {
+                    assert!((400..500).contains(&status), "{status} {why}\n{offer}");
+                    assert!(!why.is_empty());
+                }
+                Err(_) => panic!("answer() panicked on:\n{offer}"),
+            }
+        }
+    }
 }

@@ -26,6 +26,33 @@ pub fn state_key(tenant_id: Uuid, user_id: Uuid) -> String {
     format!("{{t:{tenant_id}}}:agent:{user_id}")
 }
 
+/// Records a state the ACD itself put the agent in (not ready after a missed or declined
+/// offer), so the agent's desktop and supervisors see what the ACD will act on.
+pub async fn record_acd_not_ready(
+    state: &AppState,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let key = state_key(tenant_id, user_id);
+    let _: () = redis::pipe()
+        .atomic()
+        .del(&key)
+        .hset_multiple(
+            &key,
+            &[
+                ("status", AgentStatus::NotReady.as_str().to_string()),
+                ("since", Utc::now().to_rfc3339()),
+                ("reason_id", String::new()),
+                ("reason", reason.to_string()),
+            ],
+        )
+        .query_async(&mut r)
+        .await?;
+    Ok(())
+}
+
 async fn read(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<AgentStateDto> {
     let mut r = state.redis();
     let fields: std::collections::HashMap<String, String> =

@@ -9,7 +9,7 @@ use crate::{
 };
 use axum::{
     extract::{
-        ws::{Message, WebSocket, WebSocketUpgrade},
+        ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade},
         Path, State,
     },
     http::StatusCode,
@@ -71,6 +71,10 @@ pub async fn events(
     Ok(ws.on_upgrade(move |socket| serve(state, tenant, user, socket)))
 }
 
+/// The close reason sent to a desktop that writes to its events socket.
+pub const UNSUPPORTED_MESSAGE: &str =
+    "this socket only sends events; use the /api/v1/agent HTTP endpoints to act";
+
 async fn serve(state: AppState, tenant: Uuid, user: Uuid, mut socket: WebSocket) {
     let sub = async {
         let client = redis::Client::open(state.cfg.redis_url.as_str())?;
@@ -104,6 +108,18 @@ async fn serve(state: AppState, tenant: Uuid, user: Uuid, mut socket: WebSocket)
             }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                // The channel only carries events to the desktop: a message from the client is
+                // refused with a close frame saying why (1003, "unsupported data"), never
+                // silently ignored. The agent's calls are not touched; the desktop reconnects.
+                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
+                    tracing::info!(%tenant, %user, "agent events: client sent a message; closing");
+                    let frame = CloseFrame {
+                        code: close_code::UNSUPPORTED,
+                        reason: UNSUPPORTED_MESSAGE.into(),
+                    };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    break;
+                }
                 Some(Ok(_)) => {}
             },
         }

@@ -1,0 +1,491 @@
+//! Set-up shared by the inbound-call end-to-end tests: a tenant with agents, a queue behind a
+//! published flow on a number, SIP phones played by SIPp, agents' sessions and ACD states.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::Duration;
+
+use hotline_backend::testkit::TestApp;
+use hotline_e2e::telephony::{
+    free_port, gateway_events, scenario, sipp, start_gateway, wait_ok, TestGateway,
+};
+use hotline_wire::gateway as wire;
+use hotline_wire::gateway::{GatewayEvent, HangupCause};
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The body of a successful response (fails the test with the body otherwise).
+pub async fn ok(r: reqwest::Response) -> Value {
+    let s = r.status();
+    let body = r.text().await.unwrap();
+    assert!(s.is_success(), "{s}: {body}");
+    serde_json::from_str(&body).unwrap_or_default()
+}
+
+/// A tenant signed up, with its admin's client.
+pub struct Tenant {
+    pub admin: reqwest::Client,
+    pub id: Uuid,
+    pub slug: String,
+}
+
+pub async fn tenant(app: &TestApp, company: &str) -> Tenant {
+    let (admin, info) = app.signup(company).await;
+    Tenant {
+        admin,
+        id: info.tenant.id,
+        slug: info.tenant.slug.clone(),
+    }
+}
+
+impl Tenant {
+    pub async fn post(&self, app: &TestApp, path: &str, body: Value) -> Value {
+        ok(self
+            .admin
+            .post(app.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap())
+        .await
+    }
+
+    /// An agent (role Agent) with an optional SIP extension and skills `(skill id, level)`.
+    pub async fn agent(
+        &self,
+        app: &TestApp,
+        email: &str,
+        name: &str,
+        extension: Option<&str>,
+        skills: &[(Value, i16)],
+    ) -> Uuid {
+        let roles = ok(self
+            .admin
+            .get(app.url("/api/v1/roles"))
+            .send()
+            .await
+            .unwrap())
+        .await;
+        let role = roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "Agent")
+            .unwrap()["id"]
+            .clone();
+        let skills: Vec<Value> = skills
+            .iter()
+            .map(|(id, level)| json!({ "skill_id": id, "level": level }))
+            .collect();
+        let u = self
+            .post(
+                app,
+                "/api/v1/users",
+                json!({ "email": email, "name": name, "password": PASSWORD, "role_id": role,
+                        "extension": extension, "skills": skills }),
+            )
+            .await;
+        u["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A queue (`queue` is its JSON, e.g. name and strategy) behind a published default flow
+    /// "greeting, then the queue", reached on `did`.
+    pub async fn queue_on_number(&self, app: &TestApp, queue: Value, did: &str) -> Value {
+        let q = self.post(app, "/api/v1/queues", queue).await;
+        let flow = self
+            .post(
+                app,
+                "/api/v1/ivr/flows",
+                json!({ "name": "Main", "is_default": true, "graph": {
+                    "start": "hello",
+                    "nodes": {
+                        "hello": { "type": "play", "prompt": "greeting", "next": "q" },
+                        "q": { "type": "queue", "queue": q["name"] }
+                    }
+                }}),
+            )
+            .await;
+        self.post(
+            app,
+            &format!("/api/v1/ivr/flows/{}/publish", flow["id"].as_str().unwrap()),
+            json!({ "version": 1 }),
+        )
+        .await;
+        sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+            .bind(did)
+            .bind(self.id)
+            .execute(&app.state.db)
+            .await
+            .unwrap();
+        hotline_backend::gateway_sync::publish_did(&app.state, did, Some(self.id))
+            .await
+            .unwrap();
+        hotline_backend::gateway_sync::publish_slug(&app.state, &self.slug, self.id)
+            .await
+            .unwrap();
+        q
+    }
+
+    /// A signed-in client of one of the tenant's users.
+    pub async fn login(&self, app: &TestApp, email: &str) -> reqwest::Client {
+        let c = app.client();
+        ok(c.post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "tenant": self.slug, "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap())
+        .await;
+        c
+    }
+
+    /// A SIP phone for extension `ext`: its credentials where the gateway reads them, a SIPp
+    /// REGISTER with digest auth, then SIPp playing `phone` (scenario steps) on the same port.
+    /// Its traces are in `dir`; it stops after one call (or SIPp's 60 s timeout).
+    pub async fn sip_phone(
+        &self,
+        app: &TestApp,
+        gw_addr: &str,
+        dir: &Path,
+        ext: &str,
+        phone: &str,
+    ) -> Child {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut r = app.state.redis();
+        let _: () = r
+            .hset(
+                wire::sip_extension_key(self.id, ext),
+                "ha1",
+                hotline_gateway::sip::digest::ha1(ext, &self.slug, "phone-pass"),
+            )
+            .await
+            .unwrap();
+        let port = free_port().to_string();
+        let domain = format!("{}.hotline.test", self.slug);
+        let reg = sipp(
+            dir,
+            "register",
+            &register(&domain, ext),
+            &["-p", &port, "-s", ext, gw_addr],
+        );
+        let d = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || wait_ok(reg, &d, "REGISTER"))
+            .await
+            .unwrap();
+        sipp(
+            dir,
+            "phone",
+            &scenario(phone),
+            &["-p", &port, "-mp", &free_port().to_string()],
+        )
+    }
+}
+
+pub fn workdir(what: &str) -> PathBuf {
+    let w = std::env::temp_dir().join(format!("hotline-{what}-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&w).unwrap();
+    w
+}
+
+/// A gateway for one test; `webrtc` gives it the signalling listener. Only one test here
+/// asks for it: the backend sends softphone offers to any live gateway with one, and the
+/// bad-input test needs its offers to reach the gateway carrying its call.
+pub fn gateway(app: &TestApp, work: &std::path::Path, slot: u16, webrtc: bool) -> TestGateway {
+    let rtp = 20_000 + ((std::process::id() % 150) as u16 * 3 + slot) * 40;
+    let http = [("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))];
+    start_gateway(
+        work,
+        &app.state.cfg.redis_url,
+        &app.state.cfg.call_events_stream,
+        rtp,
+        if webrtc { &http } else { &[] },
+    )
+}
+
+/// The inbound call of `number` and the agent leg it was bridged to, from the event stream.
+pub async fn bridged(app: &TestApp, number: &str) -> (Uuid, Uuid, Vec<GatewayEvent>) {
+    let r = app.state.redis();
+    let stream = app.state.cfg.call_events_stream.clone();
+    eventually(20, "the caller bridged to an agent leg", || {
+        let (mut r, stream) = (r.clone(), stream.clone());
+        async move {
+            let evs = gateway_events(&mut r, &stream).await;
+            let call = evs.iter().find_map(|e| match e {
+                GatewayEvent::CallStarted {
+                    call_id, caller, ..
+                } if caller == number => Some(*call_id),
+                _ => None,
+            })?;
+            let leg = evs.iter().find_map(|e| match e {
+                GatewayEvent::Bridged { call_id, peer, .. } if *call_id == call => Some(*peer),
+                _ => None,
+            })?;
+            Some((call, leg, evs))
+        }
+    })
+    .await
+}
+
+/// How the caller's leg ended, once it has.
+pub async fn hangup_cause(app: &TestApp, call: Uuid) -> HangupCause {
+    let r = app.state.redis();
+    let stream = app.state.cfg.call_events_stream.clone();
+    eventually(10, "the caller's hang-up event", || {
+        let (mut r, stream) = (r.clone(), stream.clone());
+        async move {
+            gateway_events(&mut r, &stream)
+                .await
+                .into_iter()
+                .find_map(|e| match e {
+                    GatewayEvent::Hangup { call_id, cause, .. } if call_id == call => Some(cause),
+                    _ => None,
+                })
+        }
+    })
+    .await
+}
+
+/// The CDR of a call once it has ended.
+pub async fn cdr(app: &TestApp, admin: &reqwest::Client, call: Uuid) -> serde_json::Value {
+    let url = app.url(&format!("/api/v1/calls/{call}"));
+    eventually(10, "the call's CDR", || {
+        let (admin, url) = (admin.clone(), url.clone());
+        async move {
+            let c = ok(admin.get(url).send().await.unwrap()).await;
+            (!c["cdr"]["ended_at"].is_null() && !c["cdr"]["outcome"].is_null()).then_some(c)
+        }
+    })
+    .await
+}
+
+/// Sets the agent's state through the API (as the desktop's selector does).
+pub async fn set_state(app: &TestApp, c: &reqwest::Client, status: &str) {
+    ok(c.put(app.url("/api/v1/agent/state"))
+        .json(&json!({ "status": status }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+}
+
+/// The agent's record in the tenant's ACD.
+pub fn acd_agent(app: &TestApp, tenant: Uuid, agent: Uuid) -> hotline_acd::AgentRec {
+    let mut con = redis::Client::open(app.state.cfg.redis_url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let acd = hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(tenant))
+        .unwrap();
+    acd.agents[&agent.to_string()].clone()
+}
+
+/// Waits for a SIPp run (off the async runtime) and fails with its traces unless it succeeded.
+pub async fn finished(child: Child, dir: &Path, what: &'static str) {
+    let d = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || wait_ok(child, &d, what))
+        .await
+        .unwrap();
+}
+
+/// Every SIP message a SIPp run in `dir` sent or received so far.
+pub fn sip_trace(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().ends_with("_messages.log") {
+            out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// Polls `f` every 200 ms for up to `secs` seconds until it gives `Some`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A SIPp REGISTER of `ext` at `domain`, answering the gateway's digest challenge.
+pub fn register(domain: &str, ext: &str) -> String {
+    let req = |cseq: u32, auth: &str| {
+        format!(
+            r#"  <send retrans="500"><![CDATA[
+      REGISTER sip:{domain} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{ext}@{domain}>;tag=[pid]reg[call_number]
+      To: <sip:{ext}@{domain}>
+      Call-ID: [call_id]
+      CSeq: {cseq} REGISTER
+      Contact: <sip:{ext}@[local_ip]:[local_port]>
+      Expires: 300
+      Max-Forwards: 70
+{auth}      Content-Length: 0
+
+    ]]></send>
+"#
+        )
+    };
+    scenario(
+        &(req(1, "")
+            + "  <recv response=\"401\" auth=\"true\"/>\n"
+            + &req(
+                2,
+                &format!("      [authentication username={ext} password=phone-pass]\n"),
+            )
+            + "  <recv response=\"200\"/>\n"),
+    )
+}
+
+/// An agent's phone that rings, answers after a second and stays until the gateway hangs up.
+pub const ANSWERING_PHONE: &str = r#"  <recv request="INVITE"/>
+  <send><![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+  <pause milliseconds="1000"/>
+  <send retrans="500"><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:phone@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=phone 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+    ]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+"#;
+
+/// An agent's phone that rings and is never picked up: the gateway's CANCEL is answered
+/// (200, then 487 for the INVITE, which the gateway ACKs).
+pub const UNANSWERED_PHONE: &str = r#"  <recv request="INVITE">
+    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/></action>
+  </recv>
+  <send><![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+  <recv request="CANCEL"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+  <send><![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]phone[call_number]
+      [last_Call-ID:]
+      CSeq: [$cseq] INVITE
+      Content-Length: 0
+
+    ]]></send>
+  <recv request="ACK"/>
+"#;
+
+/// A caller from `number`: dials the number SIPp is given (`-s`), waits `before_ms`, speaks
+/// (SIPp's A-law sample), waits `after_ms` more and hangs up.
+pub fn caller(number: &str, before_ms: u32, after_ms: u32) -> String {
+    format!(
+        r#"  <send retrans="500"><![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{number}@[local_ip]:[local_port]>;tag=[pid]cust[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:customer@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=cust 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+    ]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{number}@[local_ip]:[local_port]>;tag=[pid]cust[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]></send>
+  <pause milliseconds="{before_ms}"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
+  <pause milliseconds="{after_ms}"/>
+  <send retrans="500"><![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{number}@[local_ip]:[local_port]>;tag=[pid]cust[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]></send>
+  <recv response="200" crlf="true"/>
+"#
+    )
+}

@@ -1,0 +1,125 @@
+//! Ring-no-answer end to end, with agents on SIP phones (SIPp registered to the real gateway)
+//! and a SIPp caller: the longest-idle agent's phone rings and nobody picks up; after the ring
+//! timeout the gateway cancels it, the agent is set not ready (reason `missed`, on the ACD and
+//! on their desktop's state), the call goes back to the queue and the next agent answers — the
+//! caller stays connected throughout and hangs up themselves.
+//!
+//! Needs `sipp` (Debian `sip-tester`) and the gateway binary (`cargo build -p hotline-gateway`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    acd_agent, bridged, caller, cdr, eventually, finished, gateway, hangup_cause, ok, set_state,
+    sip_trace, tenant, workdir, ANSWERING_PHONE, UNANSWERED_PHONE,
+};
+use hotline_backend::testkit::TestApp;
+use hotline_e2e::telephony::{free_port, gateway_events, rms, scenario, sipp, stereo_channels};
+use hotline_wire::gateway::{GatewayEvent, HangupCause};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agent() {
+    // A short ring timeout keeps the test quick (production default: 20 s).
+    let app = TestApp::spawn_with(|c| c.ring_timeout_secs = 3).await;
+    let t = tenant(&app, "Ring Water").await;
+    let did = "+994125559201";
+    let number = "+15550007201";
+    t.queue_on_number(
+        &app,
+        json!({ "name": "Help", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }),
+        did,
+    )
+    .await;
+    let aysel = t
+        .agent(&app, "aysel@ring.test", "Aysel", Some("1001"), &[])
+        .await;
+    let bob = t
+        .agent(&app, "bob@ring.test", "Bob", Some("1002"), &[])
+        .await;
+    let work = workdir("ring");
+    let gw = gateway(&app, &work, 0, false);
+    let (aysel_dir, bob_dir, cust_dir) = (work.join("aysel"), work.join("bob"), work.join("cust"));
+    let aysel_phone = t
+        .sip_phone(&app, &gw.addr, &aysel_dir, "1001", UNANSWERED_PHONE)
+        .await;
+    let bob_phone = t
+        .sip_phone(&app, &gw.addr, &bob_dir, "1002", ANSWERING_PHONE)
+        .await;
+    // Aysel becomes ready first: she has waited longest and is offered the call first.
+    let ca = t.login(&app, "aysel@ring.test").await;
+    let cb = t.login(&app, "bob@ring.test").await;
+    set_state(&app, &ca, "ready").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    set_state(&app, &cb, "ready").await;
+
+    std::fs::create_dir_all(&cust_dir).unwrap();
+    let customer = sipp(
+        &cust_dir,
+        "customer",
+        &scenario(&caller(number, 9_000, 5_000)),
+        &["-s", did, "-mp", &free_port().to_string(), &gw.addr],
+    );
+    // Aysel's phone rang and was cancelled (the scenario expects the CANCEL).
+    finished(aysel_phone, &aysel_dir, "Aysel's phone").await;
+    // Meanwhile the ACD set her not ready: missed.
+    let a = acd_agent(&app, t.id, aysel);
+    assert_eq!(
+        (a.state.as_str(), a.reason.as_str()),
+        ("not_ready", "missed"),
+        "{a:?}"
+    );
+    // Bob's phone rings next and answers; the caller is bridged to it.
+    let (call, leg, _) = bridged(&app, number).await;
+    finished(customer, &cust_dir, "caller").await;
+    finished(bob_phone, &bob_dir, "Bob's phone").await;
+    assert!(
+        sip_trace(&aysel_dir).contains("CANCEL sip:"),
+        "Aysel's phone was not cancelled"
+    );
+    // The caller stayed on the line until they hung up themselves.
+    assert_eq!(hangup_cause(&app, call).await, HangupCause::CallerBye);
+    // Bob heard the caller.
+    let evs = gateway_events(&mut app.state.redis(), &app.state.cfg.call_events_stream).await;
+    let rec = eventually(10, "the agent leg's recording", || {
+        let (r, stream) = (app.state.redis(), app.state.cfg.call_events_stream.clone());
+        async move {
+            let mut r = r;
+            gateway_events(&mut r, &stream)
+                .await
+                .into_iter()
+                .find_map(|e| match e {
+                    GatewayEvent::RecordingFinished { call_id, path, .. } if call_id == leg => {
+                        Some(path)
+                    }
+                    _ => None,
+                })
+        }
+    })
+    .await;
+    let (_, heard) = stereo_channels(std::path::Path::new(&rec));
+    assert!(rms(&heard) > 300.0, "Bob heard nothing: {evs:#?}");
+    // The ACD: Bob took it and is free again; Aysel stays not ready until she says otherwise.
+    let b = acd_agent(&app, t.id, bob);
+    assert_eq!((b.state.as_str(), b.answered), ("ready", 1), "{b:?}");
+    let a = acd_agent(&app, t.id, aysel);
+    assert_eq!(
+        (a.state.as_str(), a.reason.as_str(), a.answered),
+        ("not_ready", "missed", 0)
+    );
+    // Her desktop's state says so too.
+    let st = ok(ca.get(app.url("/api/v1/agent/state")).send().await.unwrap()).await;
+    assert_eq!(
+        (st["status"].as_str(), st["reason"].as_str()),
+        (Some("not_ready"), Some("missed")),
+        "{st}"
+    );
+    // The CDR: answered by Bob, in the queue.
+    let c = cdr(&app, &t.admin, call).await;
+    assert_eq!(c["cdr"]["outcome"], "answered", "{c:#}");
+    assert_eq!(c["cdr"]["agent_name"], "Bob", "{c:#}");
+    assert_eq!(c["cdr"]["queue_name"], "Help", "{c:#}");
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&work);
+}
