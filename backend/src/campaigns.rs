@@ -1331,13 +1331,19 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
 pub async fn tick_all(state: &AppState) -> anyhow::Result<()> {
     let mut r = state.redis();
     let running: Vec<String> = r.smembers(RUNNING_KEY).await?;
-    for m in running {
-        let Some((t, c)) = m.split_once('/') else {
+    let running: Vec<(Uuid, Uuid)> = running
+        .iter()
+        .filter_map(|m| {
+            let (t, c) = m.split_once('/')?;
+            Some((t.parse().ok()?, c.parse().ok()?))
+        })
+        .collect();
+    let tenants: Vec<Uuid> = running.iter().map(|(t, _)| *t).collect();
+    let known = db::own_tenants(&state.db, &tenants).await;
+    for (tenant, campaign) in running {
+        if known.as_ref().is_some_and(|k| !k.contains(&tenant)) {
             continue;
-        };
-        let (Ok(tenant), Ok(campaign)) = (t.parse::<Uuid>(), c.parse::<Uuid>()) else {
-            continue;
-        };
+        }
         let got: Option<String> = redis::cmd("SET")
             .arg(lock_key(tenant, campaign))
             .arg(1)

@@ -238,3 +238,29 @@ pub async fn upgrade_tenants(
     }
     Ok(report)
 }
+
+/// Which of `tenants` have their schema in this backend's database (`None` when the check
+/// itself failed: then act on all). Background loops over Redis-wide sets (ACD ticks, the
+/// campaign dialer) use it, so a backend sharing Redis with another deployment (tests run
+/// many, each with its own database) never acts on the other's tenants.
+pub async fn own_tenants(
+    db: &sqlx::PgPool,
+    tenants: &[uuid::Uuid],
+) -> Option<std::collections::HashSet<uuid::Uuid>> {
+    let schemas: Vec<String> = tenants.iter().map(|t| schema_name(*t)).collect();
+    let found: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)")
+            .bind(&schemas)
+            .fetch_all(db)
+            .await
+            .ok()?;
+    let found: std::collections::HashSet<String> = found.into_iter().collect();
+    Some(
+        tenants
+            .iter()
+            .zip(&schemas)
+            .filter(|(_, s)| found.contains(*s))
+            .map(|(t, _)| *t)
+            .collect(),
+    )
+}

@@ -546,20 +546,9 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
             let mut r = state.redis();
             let tenants: Vec<String> = r.smembers(TENANTS_KEY).await.unwrap_or_default();
             let tenants: Vec<Uuid> = tenants.iter().filter_map(|t| t.parse().ok()).collect();
-            // Only tenants of this backend's database: a backend sharing Redis with another
-            // deployment (tests run many, each with its own database) must not act on their
-            // ACD events, which need the tenant's tables. If the check fails, tick them all.
-            let schemas: Vec<String> = tenants.iter().map(|t| db::schema_name(*t)).collect();
-            let known: Option<std::collections::HashSet<String>> = sqlx::query_scalar(
-                "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)",
-            )
-            .bind(&schemas)
-            .fetch_all(&state.db)
-            .await
-            .ok()
-            .map(|v: Vec<String>| v.into_iter().collect());
-            for (t, schema) in tenants.into_iter().zip(&schemas) {
-                if known.as_ref().is_some_and(|k| !k.contains(schema)) {
+            let known = db::own_tenants(&state.db, &tenants).await;
+            for t in tenants {
+                if known.as_ref().is_some_and(|k| !k.contains(&t)) {
                     continue;
                 }
                 let _ = acd(&state, t, Op::Tick).await;
