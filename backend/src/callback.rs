@@ -9,6 +9,11 @@
 //! Click-to-call (`routes::calls::click_to_call`, from a number shown in the SPA or from the
 //! tenant's own software with an API key) is the same call without a missed-calls entry:
 //! the agent's softphone is the leg that is already up, the customer is dialled and bridged.
+//!
+//! An agent without a browser softphone but with a registered desk phone (SIP) is called
+//! first: their phone rings (showing the customer's number), and once they pick up the
+//! customer is dialled from the same gateway and bridged to it. Either side hanging up ends
+//! the other.
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -33,6 +38,24 @@ struct Callback {
     answered: bool,
     /// The agent was Ready before: they are made Ready again afterwards.
     was_ready: bool,
+    /// Desk phone calls, on the customer's leg: the agent's desk phone leg it is bridged to.
+    #[serde(default)]
+    desk: Option<Uuid>,
+    /// Desk phone calls, on the desk phone's leg: the customer leg to place once the agent
+    /// picks up (set to `None` once placed).
+    #[serde(default)]
+    then_dial: Option<ThenDial>,
+    /// This record is the agent's desk phone leg (not the customer's).
+    #[serde(default)]
+    is_desk: bool,
+}
+
+/// What to dial once the agent's desk phone is answered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ThenDial {
+    leg: Uuid,
+    number: String,
+    did: String,
 }
 
 fn key(tenant: Uuid, leg: Uuid) -> String {
@@ -52,18 +75,56 @@ pub async fn current(state: &AppState, tenant: Uuid, agent: Uuid) -> anyhow::Res
     Ok(leg.and_then(|l| l.parse().ok()))
 }
 
-/// An agent checked free to call back (their softphone is connected, no call or callback in
-/// progress), from [`preflight`].
+/// The agent's phone for a callback.
+enum Phone {
+    /// The browser softphone's WebRTC leg (already up).
+    Soft(crate::softphone::SoftLeg),
+    /// A registered desk phone: its extension and the gateway it registered through.
+    Desk { ext: String, gateway_id: String },
+}
+
+/// An agent checked free to call back (their softphone is connected or their desk phone
+/// registered, no call or callback in progress), from [`preflight`].
 pub struct Ready {
-    soft: crate::softphone::SoftLeg,
+    phone: Phone,
     was_ready: bool,
 }
 
 impl Ready {
-    /// The gateway holding the agent's softphone (it places the call).
+    /// The gateway that places the call (the softphone's, or the desk phone's registrar).
     pub fn gateway_id(&self) -> &str {
-        &self.soft.gateway_id
+        match &self.phone {
+            Phone::Soft(s) => &s.gateway_id,
+            Phone::Desk { gateway_id, .. } => gateway_id,
+        }
     }
+}
+
+/// The agent's desk phone, when their extension is registered: `(ext, gateway)`.
+async fn desk_phone(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+) -> anyhow::Result<Option<(String, String)>> {
+    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
+    let ext: Option<String> = sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
+        .bind(agent)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    tx.commit().await?;
+    let Some(ext) = ext else { return Ok(None) };
+    let mut r = state.redis();
+    let (contact, gw): (Option<String>, Option<String>) = redis::cmd("HMGET")
+        .arg(hotline_wire::gateway::registration_key(tenant, &ext))
+        .arg("contact")
+        .arg("gateway_id")
+        .query_async(&mut r)
+        .await?;
+    Ok(match (contact, gw) {
+        (Some(_), Some(gw)) if !gw.is_empty() => Some((ext, gw)),
+        _ => None,
+    })
 }
 
 /// Checks that `agent` can make a callback now.
@@ -72,14 +133,24 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
         code: "agent_busy",
         detail: detail.into(),
     };
-    let Some(soft) = crate::softphone::current(state, tenant, agent)
+    let phone = match crate::softphone::current(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?
-    else {
-        return Err(ApiError::Conflict {
-            code: "no_softphone",
-            detail: "connect the browser softphone first".into(),
-        });
+    {
+        Some(soft) => Phone::Soft(soft),
+        None => match desk_phone(state, tenant, agent)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            Some((ext, gateway_id)) => Phone::Desk { ext, gateway_id },
+            None => {
+                return Err(ApiError::Conflict {
+                    code: "no_softphone",
+                    detail: "connect the browser softphone (or register your desk phone) first"
+                        .into(),
+                })
+            }
+        },
     };
     if current(state, tenant, agent)
         .await
@@ -95,7 +166,7 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
         return Err(busy("finish the current call first"));
     }
     Ok(Ready {
-        soft,
+        phone,
         was_ready: acd == "ready",
     })
 }
@@ -124,41 +195,98 @@ pub async fn dial(
     if ready.was_ready {
         crate::dispatch::agent_state(state, tenant, agent, "not_ready", "callback").await?;
     }
+    let gateway_id = ready.gateway_id().to_string();
     let rec = Callback {
         agent,
         missed: c.missed,
-        gateway_id: ready.soft.gateway_id.clone(),
+        gateway_id: gateway_id.clone(),
         answered: false,
         was_ready: ready.was_ready,
+        desk: None,
+        then_dial: None,
+        is_desk: false,
     };
     let mut r = state.redis();
-    let json =
-        serde_json::to_string(&rec).map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
-    let _: () = r.set_ex(key(tenant, c.leg), json, TTL_SECS).await?;
     let _: () = r
         .set_ex(agent_key(tenant, agent), c.leg.to_string(), TTL_SECS)
         .await?;
-    let cdr = crate::cdr::OutboundLeg {
-        leg: c.leg,
-        parent: None,
-        caller: c.did,
-        callee: c.number,
-        agent: Some(agent),
-        gateway_id: &ready.soft.gateway_id,
-    };
-    crate::cdr::outbound_leg(state, tenant, cdr)
+    if let Phone::Desk { ext, .. } = &ready.phone {
+        // The desk phone rings first (showing the customer's number); its answer places the
+        // customer's leg.
+        let desk_leg = Uuid::new_v4();
+        let first = Callback {
+            is_desk: true,
+            then_dial: Some(ThenDial {
+                leg: c.leg,
+                number: c.number.to_string(),
+                did: c.did.to_string(),
+            }),
+            ..rec
+        };
+        save(state, tenant, desk_leg, &first).await?;
+        let callee = format!("ext:{ext}");
+        let cdr = crate::cdr::OutboundLeg {
+            leg: desk_leg,
+            parent: None,
+            caller: c.number,
+            callee: &callee,
+            agent: Some(agent),
+            gateway_id: &gateway_id,
+        };
+        crate::cdr::outbound_leg(state, tenant, cdr)
+            .await
+            .map_err(ApiError::internal)?;
+        let cmd = GatewayCommand::Originate {
+            call_id: desk_leg,
+            tenant_id: tenant,
+            caller: c.number.to_string(),
+            callee,
+        };
+        command(state, &gateway_id, &cmd)
+            .await
+            .map_err(ApiError::internal)?;
+        return Ok(());
+    }
+    save(state, tenant, c.leg, &rec).await?;
+    place(state, tenant, agent, &gateway_id, c.leg, c.number, c.did)
         .await
-        .map_err(ApiError::internal)?;
-    let cmd = GatewayCommand::Originate {
-        call_id: c.leg,
-        tenant_id: tenant,
-        caller: c.did.to_string(),
-        callee: c.number.to_string(),
-    };
-    command(state, &ready.soft.gateway_id, &cmd)
-        .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)
+}
+
+async fn save(state: &AppState, tenant: Uuid, leg: Uuid, rec: &Callback) -> ApiResult<()> {
+    let json =
+        serde_json::to_string(rec).map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
+    let mut r = state.redis();
+    let _: () = r.set_ex(key(tenant, leg), json, TTL_SECS).await?;
     Ok(())
+}
+
+/// Dials the customer's leg (its CDR first).
+async fn place(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+    gateway_id: &str,
+    leg: Uuid,
+    number: &str,
+    did: &str,
+) -> anyhow::Result<()> {
+    let cdr = crate::cdr::OutboundLeg {
+        leg,
+        parent: None,
+        caller: did,
+        callee: number,
+        agent: Some(agent),
+        gateway_id,
+    };
+    crate::cdr::outbound_leg(state, tenant, cdr).await?;
+    let cmd = GatewayCommand::Originate {
+        call_id: leg,
+        tenant_id: tenant,
+        caller: did.to_string(),
+        callee: number.to_string(),
+    };
+    command(state, gateway_id, &cmd).await
 }
 
 /// Hangs up the agent's callback leg (their hang-up button).
@@ -202,11 +330,69 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
     let Some(mut rec) = raw.and_then(|s| serde_json::from_str::<Callback>(&s).ok()) else {
         return Ok(());
     };
+    // The agent's desk phone leg: picked up → dial the customer; put down → end it all.
+    if let Some(next) = rec.then_dial.clone() {
+        if answered {
+            rec.then_dial = None;
+            rec.answered = true;
+            let _: () = r
+                .set_ex(key(tenant, leg), serde_json::to_string(&rec)?, TTL_SECS)
+                .await?;
+            let customer = Callback {
+                desk: Some(leg),
+                answered: false,
+                is_desk: false,
+                ..rec.clone()
+            };
+            let _: () = r
+                .set_ex(
+                    key(tenant, next.leg),
+                    serde_json::to_string(&customer)?,
+                    TTL_SECS,
+                )
+                .await?;
+            return place(
+                state,
+                tenant,
+                rec.agent,
+                &rec.gateway_id,
+                next.leg,
+                &next.number,
+                &next.did,
+            )
+            .await;
+        }
+        // Never picked up: the customer was not dialled; the callback ends here.
+        let _: () = r.del(key(tenant, leg)).await?;
+        return finish(state, tenant, next.leg, rec).await;
+    }
+    if rec.is_desk {
+        if !answered {
+            // The agent put the desk phone down: the customer's leg ends too (its own
+            // hang-up event finishes the callback).
+            let _: () = r.del(key(tenant, leg)).await?;
+            let customer: Option<String> = r.get(agent_key(tenant, rec.agent)).await?;
+            if let Some(c) = customer.and_then(|c| c.parse::<Uuid>().ok()) {
+                hang(state, &rec.gateway_id, c).await?;
+            }
+        }
+        return Ok(());
+    }
     if answered {
         rec.answered = true;
         let _: () = r
             .set_ex(key(tenant, leg), serde_json::to_string(&rec)?, TTL_SECS)
             .await?;
+        if let Some(desk) = rec.desk {
+            let cmd = GatewayCommand::Bridge {
+                call_id: leg,
+                target: desk.to_string(),
+            };
+            command(state, &rec.gateway_id, &cmd).await?;
+            let connected = AgentEvent::Connected { call_id: leg };
+            agent_events::publish(state, tenant, rec.agent, &connected).await;
+            return Ok(());
+        }
         match crate::softphone::current(state, tenant, rec.agent).await? {
             Some(soft) => {
                 let cmd = GatewayCommand::Bridge {
@@ -224,6 +410,24 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
         return Ok(());
     }
     let _: () = r.del(key(tenant, leg)).await?;
+    if let Some(desk) = rec.desk {
+        hang(state, &rec.gateway_id, desk).await?;
+    }
+    finish(state, tenant, leg, rec).await
+}
+
+async fn hang(state: &AppState, gw: &str, leg: Uuid) -> anyhow::Result<()> {
+    let cmd = GatewayCommand::Hangup {
+        call_id: leg,
+        status: None,
+    };
+    command(state, gw, &cmd).await
+}
+
+/// The callback (customer leg `leg`) is over: the agent is told and put back in rotation;
+/// an unanswered callback reopens its missed call.
+async fn finish(state: &AppState, tenant: Uuid, leg: Uuid, rec: Callback) -> anyhow::Result<()> {
+    let mut r = state.redis();
     let _: () = r.del(agent_key(tenant, rec.agent)).await?;
     if let (false, Some(missed)) = (rec.answered, rec.missed) {
         let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;

@@ -460,3 +460,112 @@ async fn click_to_call_dials_from_the_agents_softphone_and_respects_do_not_call(
         .unwrap();
     assert_eq!(r.status(), 422, "{}", r.text().await.unwrap_or_default());
 }
+
+/// Click-to-call for an agent without a browser softphone but with a registered desk phone:
+/// the desk phone rings first (showing the customer's number), then the customer is dialled
+/// from the same gateway and bridged to it; the customer hanging up ends the desk leg too.
+#[tokio::test]
+async fn click_to_call_rings_a_registered_desk_phone_first() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Desk Gas").await;
+    let t = a.info.tenant.id;
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ('+994125550188', $1)")
+        .bind(t)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let role = a.role(&app, "Agent").await;
+    let _: hotline_wire::api::UserDto = created(
+        a.admin
+            .post(app.url("/api/v1/users"))
+            .json(
+                &json!({ "email": "desk@desk.test", "name": "Desk", "password": PASSWORD,
+                           "role_id": role.id, "extension": "2201" }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let ac = app.client();
+    login(&app, &ac, a.slug(), "desk@desk.test", PASSWORD).await;
+    let call = |n: &str| {
+        ac.post(app.url("/api/v1/click-to-call"))
+            .json(&json!({ "number": n }))
+            .send()
+    };
+    // Not registered yet: no phone to ring.
+    problem(call("+15550007101").await, 409, "no_softphone").await;
+    let gw = stand_in_gateway(&app, "desk").await;
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset_multiple(
+            wire::registration_key(t, "2201"),
+            &[
+                ("contact", "sip:2201@127.0.0.1:5999"),
+                ("gateway_id", gw.as_str()),
+            ],
+        )
+        .await
+        .unwrap();
+    let started: hotline_wire::calls::CallbackStarted =
+        created(call("+1 555 000 7101").await).await;
+    let mut last = "0".to_string();
+    let desk = match next_command(&app, &gw, &mut last).await {
+        GatewayCommand::Originate {
+            call_id,
+            caller,
+            callee,
+            ..
+        } => {
+            assert_eq!(
+                (caller.as_str(), callee.as_str()),
+                ("+15550007101", "ext:2201")
+            );
+            assert_ne!(call_id, started.call_id);
+            call_id
+        }
+        other => panic!("the desk phone first, got {other:?}"),
+    };
+    let answered = |call_id| hotline_wire::gateway::GatewayEvent::CallAnswered {
+        call_id,
+        tenant_id: t,
+        at: chrono::Utc::now(),
+    };
+    event(&app, &answered(desk)).await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Originate {
+            call_id: started.call_id,
+            tenant_id: t,
+            caller: "+994125550188".into(),
+            callee: "+15550007101".into(),
+        }
+    );
+    event(&app, &answered(started.call_id)).await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Bridge {
+            call_id: started.call_id,
+            target: desk.to_string()
+        }
+    );
+    event(
+        &app,
+        &hotline_wire::gateway::GatewayEvent::Hangup {
+            call_id: started.call_id,
+            tenant_id: t,
+            cause: wire::HangupCause::CallerBye,
+            status: None,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Hangup {
+            call_id: desk,
+            status: None
+        }
+    );
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}

@@ -1001,6 +1001,24 @@ fn StatePane() -> Html {
     let busy = use_state(|| false);
     let failure = use_state(|| None::<ApiError>);
 
+    // The ACD changes the state by itself too (a missed offer makes the agent not ready; a
+    // supervisor may change it): read it again every 5 s; a fresh read replaces the last
+    // PUT's answer.
+    {
+        let reload_state = reload_state.clone();
+        use_effect_with((), move |_| {
+            let t = gloo_timers::callback::Interval::new(5_000, move || reload_state.emit(()));
+            move || drop(t)
+        });
+    }
+    {
+        let current = current.clone();
+        use_effect_with(state.clone(), move |s| {
+            if matches!(s, Load::Ready(_)) {
+                current.set(None);
+            }
+        });
+    }
     // The freshest known state: the last PUT's answer, else the GET.
     let shown: Option<Rc<AgentStateDto>> = match (&*current, &state) {
         (Some(c), _) => Some(c.clone()),
