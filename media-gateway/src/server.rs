@@ -918,6 +918,10 @@ impl Core {
                 return;
             }
             GatewayCommand::Bridge { target, .. } => return self.bridge(call_id, call, &target),
+            GatewayCommand::Conference { .. } => {
+                return self
+                    .command_failed(call_id, "conferences are not available on this gateway")
+            }
             GatewayCommand::DetectMachine { timeout_ms, .. } => {
                 IvrCommand::DetectMachine { timeout_ms }
             }

@@ -177,6 +177,18 @@ pub enum GatewayCommand {
         /// Call.
         call_id: Uuid,
     },
+    /// Join a conference on this gateway (created by its first member): every member hears
+    /// the sum of the others (not itself); each member's recording keeps what it heard.
+    /// `call_id` is an answered call or an agent's WebRTC leg id. A member leaves when it
+    /// ends, on `unbridge`, or when bridged elsewhere; the room ends with its last member.
+    /// Answered with [`GatewayEvent::Bridged`] (`peer` = the room's id, a v5 UUID of its
+    /// name) for the member, or [`GatewayEvent::CommandFailed`].
+    Conference {
+        /// Call or WebRTC leg.
+        call_id: Uuid,
+        /// Room name, chosen by the backend (e.g. the caller's call id).
+        room: String,
+    },
     /// Send DTMF digits to the far end: RFC 4733 telephone-events when negotiated, else in-band
     /// tones. Answered with [`GatewayEvent::DtmfSent`] when the last digit went out.
     SendDtmf {
@@ -241,6 +253,7 @@ impl GatewayCommand {
             | Self::SendDtmf { call_id, .. }
             | Self::Originate { call_id, .. }
             | Self::DetectMachine { call_id, .. }
+            | Self::Conference { call_id, .. }
             | Self::Hangup { call_id, .. } => *call_id,
         }
     }
