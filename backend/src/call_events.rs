@@ -109,6 +109,7 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
     crate::dispatch::on_gateway_event(state, &ev).await?;
     crate::callback::on_gateway_event(state, &ev).await?;
     crate::campaigns::on_gateway_event(state, &ev).await?;
+    crate::consult::on_gateway_event(state, &ev).await?;
     match ev {
         GatewayEvent::RecordingFinished {
             call_id,

@@ -316,14 +316,8 @@ pub async fn hang_up(state: &AppState, tenant: Uuid, agent: Uuid, leg: Uuid) -> 
 /// Gateway events of callback legs: answered → bridged into the softphone; ended → the agent
 /// is told, put back in rotation, and an unanswered callback reopens the missed call.
 pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Result<()> {
-    let (leg, tenant, answered) = match ev {
-        GatewayEvent::CallAnswered {
-            call_id, tenant_id, ..
-        } => (*call_id, *tenant_id, true),
-        GatewayEvent::Hangup {
-            call_id, tenant_id, ..
-        } => (*call_id, *tenant_id, false),
-        _ => return Ok(()),
+    let Some((leg, tenant, answered)) = ev.answer_or_end() else {
+        return Ok(());
     };
     let mut r = state.redis();
     let raw: Option<String> = r.get(key(tenant, leg)).await?;

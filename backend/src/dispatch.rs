@@ -162,6 +162,27 @@ pub fn held_key(tenant: Uuid, call: Uuid) -> String {
     format!("{{t:{tenant}}}:acd:held:{call}")
 }
 
+/// The agent's leg serving `call`, as a bridge target (`webrtc:<leg>` for the softphone as it
+/// is now — a reload replaces it — or the SIP phone leg's id) and its id.
+pub async fn agent_leg(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+) -> anyhow::Result<Option<(String, Uuid)>> {
+    let mut r = state.redis();
+    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+    let Some(leg) = leg else { return Ok(None) };
+    if let Some(a) = leg.strip_prefix(SOFTPHONE_LEG) {
+        let Ok(agent) = a.parse::<Uuid>() else {
+            return Ok(None);
+        };
+        return Ok(crate::softphone::current(state, tenant, agent)
+            .await?
+            .map(|l| (crate::softphone::target(l.leg_id), l.leg_id)));
+    }
+    Ok(leg.parse::<Uuid>().ok().map(|id| (leg, id)))
+}
+
 /// Connects the caller to their agent's leg: the softphone's WebRTC leg as it is now (a reload
 /// replaces it), or the answered SIP phone leg. Returns whether there was a leg to bridge.
 pub async fn bridge_agent(
@@ -170,18 +191,7 @@ pub async fn bridge_agent(
     call: Uuid,
     gw: &str,
 ) -> anyhow::Result<bool> {
-    let mut r = state.redis();
-    let mut leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
-    let soft_agent = leg
-        .as_deref()
-        .and_then(|l| l.strip_prefix(SOFTPHONE_LEG))
-        .and_then(|a| a.parse::<Uuid>().ok());
-    if let Some(a) = soft_agent {
-        leg = crate::softphone::current(state, tenant, a)
-            .await?
-            .map(|l| crate::softphone::target(l.leg_id));
-    }
-    let Some(leg) = leg else {
+    let Some((leg, _)) = agent_leg(state, tenant, call).await? else {
         return Ok(false);
     };
     command(state, gw, &GatewayCommand::StopMedia { call_id: call }).await?;
@@ -398,6 +408,25 @@ pub async fn transfer_out(
     gw: &str,
     number: &str,
 ) -> anyhow::Result<()> {
+    let did = release_agent(state, tenant, call, agent, gw).await?;
+    park_caller(state, gw, call).await?;
+    let details = serde_json::json!({ "number": number });
+    crate::cdr::action(state, tenant, call, "transferred_out", agent, details).await?;
+    ivr::dial_out(state, tenant, call, gw, &did, number).await?;
+    tracing::info!(%tenant, %call, %number, "transferred to an outside number");
+    Ok(())
+}
+
+/// Takes a connected call out of the ACD without ending it: the agent goes to wrap-up and is
+/// told the call ended, a SIP phone leg is hung up (a softphone stays up). Returns the number
+/// the caller had called.
+pub async fn release_agent(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    agent: Uuid,
+    gw: &str,
+) -> anyhow::Result<String> {
     let Some(mut cs) = ivr::load(state, tenant, call).await? else {
         anyhow::bail!("call {call} has no state");
     };
@@ -428,25 +457,14 @@ pub async fn transfer_out(
         let _: () = con.del(leg_key(tenant, leg)).await?;
         hang_up(state, gw, leg).await?;
     }
-    park_caller(state, gw, call).await?;
     agent_events::publish(state, tenant, agent, &AgentEvent::Ended { call_id: call }).await;
-    let details = serde_json::json!({ "number": number });
-    crate::cdr::action(state, tenant, call, "transferred_out", agent, details).await?;
-    ivr::dial_out(state, tenant, call, gw, &cs.did, number).await?;
-    tracing::info!(%tenant, %call, %number, "transferred to an outside number");
-    Ok(())
+    Ok(cs.did)
 }
 
 /// Gateway events about agent legs (called by `call_events` for every event).
 pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyhow::Result<()> {
-    let (leg, tenant, answered) = match ev {
-        wire::GatewayEvent::CallAnswered {
-            call_id, tenant_id, ..
-        } => (*call_id, *tenant_id, true),
-        wire::GatewayEvent::Hangup {
-            call_id, tenant_id, ..
-        } => (*call_id, *tenant_id, false),
-        _ => return Ok(()),
+    let Some((leg, tenant, answered)) = ev.answer_or_end() else {
+        return Ok(());
     };
     let mut r = state.redis();
     let raw: Option<String> = r.get(leg_key(tenant, leg)).await?;

@@ -490,6 +490,46 @@ pub(crate) async fn dial_out(
     Ok(leg)
 }
 
+/// Hangs up `leg` when `call` ends (a consultation in progress), without the reverse.
+pub(crate) async fn watch_outside_leg(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    leg: Uuid,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(outside_key(tenant, call), leg.to_string(), STATE_TTL_SECS)
+        .await?;
+    Ok(())
+}
+
+/// Forgets [`watch_outside_leg`].
+pub(crate) async fn unwatch_outside_leg(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let _: () = r.del(outside_key(tenant, call)).await?;
+    Ok(())
+}
+
+/// `call` and `leg` are now one conversation: either ending ends the other.
+pub(crate) async fn join_outside_leg(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    leg: Uuid,
+) -> anyhow::Result<()> {
+    watch_outside_leg(state, tenant, call, leg).await?;
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(bridge_key(tenant, leg), call.to_string(), STATE_TTL_SECS)
+        .await?;
+    Ok(())
+}
+
 /// A transfer to an outside number ends whole: when the outside leg ends (after talking, or
 /// because the number did not answer) the caller is hung up too, not left hearing nothing;
 /// when the caller hangs up, so is the outside leg.

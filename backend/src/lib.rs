@@ -10,6 +10,7 @@ pub mod callback;
 pub mod campaigns;
 pub mod cdr;
 pub mod config;
+pub mod consult;
 pub mod crm_import;
 pub mod db;
 pub mod dispatch;

@@ -205,6 +205,8 @@ use utoipa::OpenApi;
         campaigns::add_customers,
         campaigns::attempts,
         calls::dtmf,
+        calls::consult,
+        calls::consult_action,
         campaigns::add_contacts,
         campaigns::import_contacts,
         campaigns::results,

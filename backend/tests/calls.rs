@@ -873,19 +873,25 @@ async fn repeat_missed_calls_merge_and_one_click_callback_reaches_the_softphone(
     .await;
 }
 
-/// Blind transfer to an outside number: the gateway dials it (showing the number the caller
-/// called), the agent is free at once and their desktop told, the caller hears music and is
-/// bridged to the number when it answers; when that party hangs up the caller's call ends
-/// too. A do-not-call number and nonsense are refused.
-#[tokio::test]
-async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() {
-    let app = TestApp::spawn().await;
-    let a = tenant(&app, "Outside Calls").await;
+/// A caller connected to an agent on a SIP phone, through a stand-in gateway.
+struct Connected {
+    t: Uuid,
+    gw: String,
+    call: Uuid,
+    agent_leg: Uuid,
+    last: String,
+    agent: UserDto,
+    client: Client,
+}
+
+/// Sets up the tenant's Sales queue and flow, agent `name` (extension `ext`, Ready), and a
+/// call from `caller` that reaches them and is bridged to their phone leg.
+async fn connected(app: &TestApp, a: &Tenant, name: &str, ext: &str, caller: &str) -> Connected {
     let t = a.info.tenant.id;
-    sales_queue_and_flow(&app, &a, 0).await;
-    let (ua, ca) = agent(&app, &a, "olga", "2101").await;
-    ready(&app, &ca).await;
-    let gw = format!("gw-out-{}", Uuid::new_v4().simple());
+    sales_queue_and_flow(app, a, 0).await;
+    let (agent, client) = self::agent(app, a, name, ext).await;
+    ready(app, &client).await;
+    let gw = format!("gw-{name}-{}", Uuid::new_v4().simple());
     let call = Uuid::new_v4();
     let mut last = "0-0".to_string();
     let at = chrono::Utc::now();
@@ -894,9 +900,9 @@ async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() 
             gateway_id: gw.clone(),
             call_id: call,
             tenant_id: t,
-            caller: "+15550004444".into(),
+            caller: caller.into(),
             did: "+994125550177".into(),
-            sip_call_id: "outside-1".into(),
+            sip_call_id: format!("{name}-1"),
             mode: FlowMode::Backend,
             at,
         },
@@ -912,9 +918,9 @@ async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() 
             end: wire::CollectEnd::Max,
         },
     ] {
-        event(&app, &ev).await;
+        event(app, &ev).await;
     }
-    let leg_a = match until(&app, &gw, &mut last, |c| {
+    let agent_leg = match until(app, &gw, &mut last, |c| {
         matches!(c, GatewayCommand::Originate { .. })
     })
     .await
@@ -923,18 +929,46 @@ async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() 
         _ => unreachable!(),
     };
     event(
-        &app,
+        app,
         &GatewayEvent::CallAnswered {
-            call_id: leg_a,
+            call_id: agent_leg,
             tenant_id: t,
             at: chrono::Utc::now(),
         },
     )
     .await;
-    until(&app, &gw, &mut last, |c| {
+    until(app, &gw, &mut last, |c| {
         matches!(c, GatewayCommand::Bridge { .. })
     })
     .await;
+    Connected {
+        t,
+        gw,
+        call,
+        agent_leg,
+        last,
+        agent,
+        client,
+    }
+}
+
+/// Blind transfer to an outside number: the gateway dials it (showing the number the caller
+/// called), the agent is free at once and their desktop told, the caller hears music and is
+/// bridged to the number when it answers; when that party hangs up the caller's call ends
+/// too. A do-not-call number and nonsense are refused.
+#[tokio::test]
+async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Outside Calls").await;
+    let Connected {
+        t,
+        gw,
+        call,
+        agent_leg: leg_a,
+        mut last,
+        agent: ua,
+        client: ca,
+    } = connected(&app, &a, "olga", "2101", "+15550004444").await;
     let transfer = |body: serde_json::Value| {
         post(
             &ca,
@@ -1053,6 +1087,267 @@ async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() 
             c,
             GatewayCommand::Hangup { .. }
         ))
+        .await,
+        GatewayCommand::Hangup {
+            call_id: call,
+            status: None
+        }
+    );
+}
+
+fn answered(call_id: Uuid, tenant_id: Uuid) -> GatewayEvent {
+    GatewayEvent::CallAnswered {
+        call_id,
+        tenant_id,
+        at: chrono::Utc::now(),
+    }
+}
+
+fn hung_up(call_id: Uuid, tenant_id: Uuid) -> GatewayEvent {
+    GatewayEvent::Hangup {
+        call_id,
+        tenant_id,
+        cause: wire::HangupCause::CallerBye,
+        status: None,
+        at: chrono::Utc::now(),
+    }
+}
+
+/// Consultation then a three-way conference: the caller holds while the agent calls a number
+/// and talks to them; the conference puts the three in one room on the gateway; the
+/// consulted party leaving keeps the others; the agent's hang-up ends the call.
+#[tokio::test]
+async fn consult_then_conference_joins_the_three_in_one_room() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Consult Calls").await;
+    let Connected {
+        t,
+        gw,
+        call,
+        agent_leg,
+        mut last,
+        client,
+        ..
+    } = connected(&app, &a, "pavel", "2201", "+15550005555").await;
+    let act = |what: &str, body: serde_json::Value| {
+        post(
+            &client,
+            app.url(&format!("/api/v1/agent/calls/{call}/{what}")),
+            body,
+        )
+    };
+    problem(act("consult", json!({})).await, 422, "validation_failed").await;
+    problem(act("consult/transfer", json!({})).await, 409, "no_consult").await;
+    let started: hotline_wire::calls::CallbackStarted =
+        created(act("consult", json!({ "number": "+15550006666" })).await).await;
+    let leg = started.call_id;
+    let mut seen = vec![];
+    loop {
+        let c = next_command(&app, &gw, &mut last).await;
+        if let GatewayCommand::Originate {
+            call_id,
+            caller,
+            callee,
+            ..
+        } = &c
+        {
+            assert_eq!(*call_id, leg);
+            assert_eq!(
+                (caller.as_str(), callee.as_str()),
+                ("+994125550177", "+15550006666")
+            );
+            break;
+        }
+        seen.push(c);
+    }
+    assert!(
+        seen.iter()
+            .any(|c| matches!(c, GatewayCommand::MusicOnHold { call_id, .. } if *call_id == call)),
+        "the caller holds: {seen:?}"
+    );
+    problem(
+        act("consult", json!({ "number": "+15550006667" })).await,
+        409,
+        "consult_in_progress",
+    )
+    .await;
+    problem(
+        act("consult/conference", json!({})).await,
+        409,
+        "consult_not_answered",
+    )
+    .await;
+    // Answered: the agent's phone leg talks to the consulted party.
+    event(&app, &answered(leg, t)).await;
+    assert_eq!(
+        until(&app, &gw, &mut last, |c| matches!(
+            c,
+            GatewayCommand::Bridge { .. }
+        ))
+        .await,
+        GatewayCommand::Bridge {
+            call_id: leg,
+            target: agent_leg.to_string()
+        }
+    );
+    let r = act("consult/conference", json!({})).await.unwrap();
+    assert_eq!(r.status(), 204);
+    let mut members = vec![];
+    while members.len() < 3 {
+        if let GatewayCommand::Conference { call_id, room } =
+            next_command(&app, &gw, &mut last).await
+        {
+            assert_eq!(room, call.to_string());
+            members.push(call_id);
+        }
+    }
+    members.sort();
+    let mut want = vec![call, agent_leg, leg];
+    want.sort();
+    assert_eq!(members, want);
+    // The consulted party leaves: the caller is not hung up.
+    event(&app, &hung_up(leg, t)).await;
+    let r = act("hold", json!({})).await.unwrap();
+    assert_eq!(r.status(), 204, "the agent still has the call");
+    // The agent hangs up: the call ends.
+    let r = post(
+        &client,
+        app.url(&format!("/api/v1/agent/calls/{call}/hangup")),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        until(&app, &gw, &mut last, |c| {
+            matches!(c, GatewayCommand::Hangup { call_id, .. } if *call_id == call)
+        })
+        .await,
+        GatewayCommand::Hangup {
+            call_id: call,
+            status: None
+        }
+    );
+}
+
+/// Consultation then transfer: the caller is bridged to the consulted party and the agent is
+/// free; a second consultation on another call is cancelled and the caller comes back.
+#[tokio::test]
+async fn consult_then_transfer_or_cancel() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Consult Transfer").await;
+    let Connected {
+        t,
+        gw,
+        call,
+        agent_leg,
+        mut last,
+        agent,
+        client,
+    } = connected(&app, &a, "rita", "2301", "+15550007777").await;
+    let act = |what: &str, body: serde_json::Value| {
+        post(
+            &client,
+            app.url(&format!("/api/v1/agent/calls/{call}/{what}")),
+            body,
+        )
+    };
+    // Cancel first: the consult leg is hung up and the caller bridged back to the agent.
+    let first: hotline_wire::calls::CallbackStarted =
+        created(act("consult", json!({ "number": "+15550008001" })).await).await;
+    event(&app, &answered(first.call_id, t)).await;
+    until(
+        &app,
+        &gw,
+        &mut last,
+        |c| matches!(c, GatewayCommand::Bridge { call_id, .. } if *call_id == first.call_id),
+    )
+    .await;
+    assert_eq!(
+        act("consult/cancel", json!({})).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        until(&app, &gw, &mut last, |c| matches!(
+            c,
+            GatewayCommand::Hangup { .. }
+        ))
+        .await,
+        GatewayCommand::Hangup {
+            call_id: first.call_id,
+            status: None
+        }
+    );
+    assert_eq!(
+        until(&app, &gw, &mut last, |c| matches!(
+            c,
+            GatewayCommand::Bridge { .. }
+        ))
+        .await,
+        GatewayCommand::Bridge {
+            call_id: call,
+            target: agent_leg.to_string()
+        }
+    );
+    // Now consult a colleague's desk phone and hand the caller over.
+    problem(
+        act("consult", json!({ "extension": "9999" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let second: hotline_wire::calls::CallbackStarted =
+        created(act("consult", json!({ "extension": "2301" })).await).await;
+    let callee = match until(&app, &gw, &mut last, |c| {
+        matches!(c, GatewayCommand::Originate { .. })
+    })
+    .await
+    {
+        GatewayCommand::Originate { callee, .. } => callee,
+        _ => unreachable!(),
+    };
+    assert_eq!(callee, "ext:2301");
+    event(&app, &answered(second.call_id, t)).await;
+    until(
+        &app,
+        &gw,
+        &mut last,
+        |c| matches!(c, GatewayCommand::Bridge { call_id, .. } if *call_id == second.call_id),
+    )
+    .await;
+    assert_eq!(
+        act("consult/transfer", json!({})).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        until(
+            &app,
+            &gw,
+            &mut last,
+            |c| matches!(c, GatewayCommand::Bridge { call_id, .. } if *call_id == call)
+        )
+        .await,
+        GatewayCommand::Bridge {
+            call_id: call,
+            target: second.call_id.to_string()
+        }
+    );
+    let now = hotline_backend::dispatch::agent_acd_state(&app.state, t, agent.id)
+        .await
+        .unwrap();
+    assert!(
+        matches!(now.as_str(), "wrap_up" | "ready"),
+        "agent is {now}"
+    );
+    // The consulted party hangs up: the caller's call ends with it.
+    event(&app, &hung_up(second.call_id, t)).await;
+    assert_eq!(
+        until(
+            &app,
+            &gw,
+            &mut last,
+            |c| matches!(c, GatewayCommand::Hangup { call_id, .. } if *call_id == call)
+        )
         .await,
         GatewayCommand::Hangup {
             call_id: call,

@@ -34,6 +34,11 @@ pub fn router() -> Router<AppState> {
         .route("/agent/calls/{call_id}/unhold", post(unhold))
         .route("/agent/calls/{call_id}/transfer", post(transfer))
         .route("/agent/calls/{call_id}/dtmf", post(dtmf))
+        .route("/agent/calls/{call_id}/consult", post(consult))
+        .route(
+            "/agent/calls/{call_id}/consult/{action}",
+            post(consult_action),
+        )
         .route("/agent/calls/{call_id}/wrapup", post(wrapup))
         .route("/agent/directory", get(directory))
         .route("/missed-calls/{id}/callback", post(callback))
@@ -171,6 +176,115 @@ pub async fn unhold(
         )));
     }
     hold_changed(&state, tenant, user, call_id, false).await
+}
+
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/consult", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The agent's connected call")),
+    request_body = hotline_wire::calls::ConsultRequest,
+    responses((status = 201, body = CallbackStarted, description = "The caller holds; the consulted party is being dialled"),
+        (status = 409, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn consult(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(call_id): Path<Uuid>,
+    Json(body): Json<hotline_wire::calls::ConsultRequest>,
+) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
+    ctx.require(perms::AGENT_STATE)?;
+    let callee = match (&body.number, &body.extension) {
+        (Some(n), None) => callable_number(ctx.db(), n).await?,
+        (None, Some(e)) => {
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE extension = $1 AND active)",
+            )
+            .bind(e.trim())
+            .fetch_one(ctx.db())
+            .await?;
+            if !known {
+                return Err(ApiError::field(
+                    "extension",
+                    "no active user has this extension",
+                ));
+            }
+            format!("ext:{}", e.trim())
+        }
+        _ => {
+            return Err(ApiError::field(
+                "number",
+                "give an outside number or a colleague's extension (one of them)",
+            ))
+        }
+    };
+    let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
+    if crate::consult::current(&state, tenant, call_id)
+        .await
+        .map_err(ApiError::internal)?
+        .is_some()
+    {
+        return Err(ApiError::Conflict {
+            code: "consult_in_progress",
+            detail: "finish the consultation in progress first".into(),
+        });
+    }
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(
+            dispatch::held_key(tenant, call_id),
+            user.to_string(),
+            86_400,
+        )
+        .await?;
+    let leg = crate::consult::start(&state, tenant, call_id, user, &gw, &callee)
+        .await
+        .map_err(ApiError::internal)?;
+    let ev = AgentEvent::Held {
+        call_id,
+        held: true,
+    };
+    crate::routes::agent_events::publish(&state, tenant, user, &ev).await;
+    Ok((StatusCode::CREATED, Json(CallbackStarted { call_id: leg })))
+}
+
+/// The consultation's next step: `transfer` (the caller goes to the consulted party),
+/// `conference` (all three) or `cancel` (back to the caller).
+#[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/consult/{action}", tag = "agent",
+    params(("call_id" = Uuid, Path, description = "The agent's connected call"),
+           ("action" = String, Path, description = "transfer, conference or cancel")),
+    responses((status = 204), (status = 404, body = hotline_wire::api::Problem),
+        (status = 409, body = hotline_wire::api::Problem)))]
+pub async fn consult_action(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    Path((call_id, action)): Path<(Uuid, String)>,
+) -> ApiResult<StatusCode> {
+    if !matches!(action.as_str(), "transfer" | "conference" | "cancel") {
+        return Err(ApiError::NotFound);
+    }
+    let (_, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
+    let Some(c) = crate::consult::current(&state, tenant, call_id)
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Err(ApiError::Conflict {
+            code: "no_consult",
+            detail: "there is no consultation on this call".into(),
+        });
+    };
+    let not_yet = |what: &str| ApiError::Conflict {
+        code: "consult_not_answered",
+        detail: format!("the consulted party has not answered: nothing to {what} yet"),
+    };
+    let r = match action.as_str() {
+        "transfer" if c.state == "talking" => {
+            crate::consult::complete(&state, tenant, call_id, c).await
+        }
+        "conference" if c.state == "talking" => {
+            crate::consult::conference(&state, tenant, call_id, c).await
+        }
+        "transfer" | "conference" => return Err(not_yet(&action)),
+        _ => crate::consult::cancel(&state, tenant, call_id, c).await,
+    };
+    r.map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/dtmf", tag = "agent",

@@ -152,6 +152,10 @@ pub enum AgentEvent {
     Ended { call_id: Uuid },
     /// The call was put on hold (the caller hears music) or taken off hold.
     Held { call_id: Uuid, held: bool },
+    /// The agent's consultation on this call: `dialling` (the caller is on hold), `talking`
+    /// (the agent and the consulted party hear each other), `conference` (all three),
+    /// `ended` (the consulted party is gone; the caller still holds).
+    Consult { call_id: Uuid, state: String },
     /// A callback the agent booked (or was booked for) is due now.
     CallbackDue {
         id: Uuid,
@@ -176,6 +180,19 @@ pub struct TransferRequest {
     /// `queue_id` / `agent_id`.
     #[serde(default)]
     pub number: Option<String>,
+}
+
+/// A consultation before a transfer or a conference: the agent's connected call goes on hold
+/// and the agent talks to an outside number or a colleague's desk phone first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ConsultRequest {
+    /// An outside number (E.164, or national in the tenant's country)…
+    #[serde(default)]
+    pub number: Option<String>,
+    /// …or a colleague's extension (their registered desk phone).
+    #[serde(default)]
+    pub extension: Option<String>,
 }
 
 /// Keys the agent presses on their desktop's keypad during a call: sent to the other party

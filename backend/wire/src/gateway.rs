@@ -259,6 +259,22 @@ impl GatewayCommand {
     }
 }
 
+impl GatewayEvent {
+    /// `(call, tenant, answered)` for `call_answered` (true) and `hangup` (false) — the two
+    /// events every leg handler in the backend follows.
+    pub fn answer_or_end(&self) -> Option<(Uuid, Uuid, bool)> {
+        match self {
+            Self::CallAnswered {
+                call_id, tenant_id, ..
+            } => Some((*call_id, *tenant_id, true)),
+            Self::Hangup {
+                call_id, tenant_id, ..
+            } => Some((*call_id, *tenant_id, false)),
+            _ => None,
+        }
+    }
+}
+
 /// What answering-machine detection decided.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -1168,6 +1168,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     // The campaign contact of the call offered or on the line (agent campaigns): its script
     // shows until the next offer.
     let campaign_contact = use_state(|| None::<Uuid>);
+    // The consultation on the call, if any (`dialling`, `talking`, `conference`).
+    let consult = use_state(|| None::<String>);
 
     // The WebRTC leg: made when the desktop opens (or on "reconnect").
     {
@@ -1211,12 +1213,13 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             socket_version.clone(),
             auto_ref.clone(),
         );
-        let (held, wrap, history_version, reminder, campaign_contact) = (
+        let (held, wrap, history_version, reminder, campaign_contact, consult) = (
             held.clone(),
             wrap.clone(),
             history_version.clone(),
             reminder.clone(),
             campaign_contact.clone(),
+            consult.clone(),
         );
         let accept_call = accept_call.clone();
         use_effect_with(*socket_version, move |version| {
@@ -1251,6 +1254,9 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     call.set(Some(call_id));
                 }
                 AgentEvent::Held { held: h, .. } => held.set(h),
+                AgentEvent::Consult { state, .. } => consult.set(
+                    Some(state).filter(|s| matches!(s.as_str(), "dialling" | "talking" | "conference")),
+                ),
                 AgentEvent::CallbackDue {
                     id, number, note, ..
                 } => reminder.set(Some((id, number, note))),
@@ -1259,6 +1265,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     note.set(Some(reason));
                 }
                 AgentEvent::Ended { call_id } => {
+                    consult.set(None);
                     ringing.set(None);
                     call.set(None);
                     held.set(false);
@@ -1382,7 +1389,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     </button>
                     <button type="button" class="danger" id="call-hangup" onclick={on_hangup}>{ i18n.t("agent-hang-up") }</button>
                 </div>
-                <super::calls::CallControls call_id={id} held={*held} on_error={on_control_error.clone()} />
+                <super::calls::CallControls call_id={id} held={*held} consult={(*consult).clone()} on_error={on_control_error.clone()} />
             </div>
         }
     });

@@ -29,6 +29,9 @@ const DIRECTORY_REFRESH_MS: u32 = 3_000;
 pub struct CallControlsProps {
     pub call_id: Uuid,
     pub held: bool,
+    /// The consultation's state (`dialling`, `talking`, `conference`), if one is going on.
+    #[prop_or_default]
+    pub consult: Option<String>,
     pub on_error: Callback<ApiError>,
 }
 
@@ -134,8 +137,71 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
             });
         })
     };
+    let consult_to = use_state(String::new);
+    let on_consult = {
+        let (on_error, to, busy) = (p.on_error.clone(), consult_to.clone(), busy.clone());
+        Callback::from(move |_: MouseEvent| {
+            let v = to.trim().to_string();
+            // A short all-digit entry is a colleague's extension; anything else a number.
+            let body = if (2..=6).contains(&v.len()) && v.chars().all(|c| c.is_ascii_digit()) {
+                serde_json::json!({ "extension": v })
+            } else {
+                serde_json::json!({ "number": v })
+            };
+            let (on_error, busy) = (on_error.clone(), busy.clone());
+            busy.set(true);
+            spawn(async move {
+                let r = api::post::<_, CallbackStarted>(&format!("/agent/calls/{call_id}/consult"), &body).await;
+                busy.set(false);
+                if let Err(e) = r {
+                    on_error.emit(e);
+                }
+            });
+        })
+    };
+    let consult_step = |step: &'static str| {
+        let (on_error, busy) = (p.on_error.clone(), busy.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (on_error, busy) = (on_error.clone(), busy.clone());
+            busy.set(true);
+            spawn(async move {
+                let r = api::post_empty(&format!("/agent/calls/{call_id}/consult/{step}"), &serde_json::json!({})).await;
+                busy.set(false);
+                if let Err(e) = r {
+                    on_error.emit(e);
+                }
+            });
+        })
+    };
+    let consult_box = match p.consult.as_deref() {
+        None => html! {
+            <div class="transfer">
+                <TextField id="consult-to" label={i18n.t("call-consult-to")} value={(*consult_to).clone()} kind="tel"
+                    oninput={{ let c = consult_to.clone(); Callback::from(move |v: String| c.set(v)) }} />
+                <button type="button" class="secondary" id="call-consult"
+                    disabled={*busy || consult_to.trim().is_empty()} onclick={on_consult}>{ i18n.t("call-consult") }</button>
+            </div>
+        },
+        Some("conference") => html! { <p class="badge" id="consult-state" data-state="conference" role="status">{ i18n.t("call-consult-conference-on") }</p> },
+        Some(state) => html! {
+            <div class="consult" id="consult-box">
+                <p class="badge" id="consult-state" data-state={state.to_string()} role="status">
+                    { i18n.try_t(&format!("call-consult-{state}")).unwrap_or_else(|| state.to_string()) }
+                </p>
+                <div class="button-row">
+                    <button type="button" class="primary" id="consult-transfer" disabled={*busy || state != "talking"}
+                        onclick={consult_step("transfer")}>{ i18n.t("call-consult-transfer") }</button>
+                    <button type="button" class="secondary" id="consult-conference" disabled={*busy || state != "talking"}
+                        onclick={consult_step("conference")}>{ i18n.t("call-consult-conference") }</button>
+                    <button type="button" class="secondary" id="consult-cancel" disabled={*busy}
+                        onclick={consult_step("cancel")}>{ i18n.t("call-consult-cancel") }</button>
+                </div>
+            </div>
+        },
+    };
     html! {
         <div class="call-controls">
+            { consult_box }
             <details class="keypad" id="call-keypad">
                 <summary>{ i18n.t("call-keypad") }</summary>
                 <div class="keypad-grid" role="group" aria-label={i18n.t("call-keypad")}>
