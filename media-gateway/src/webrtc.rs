@@ -66,6 +66,8 @@ pub enum LegCtl {
         /// The caller's audio, for the agent.
         rx: mpsc::Receiver<Vec<i16>>,
     },
+    /// Leave the bridge (or conference): the agent hears silence until the next one.
+    Unbridge,
     /// Hang up the leg.
     Close,
 }
@@ -225,6 +227,15 @@ pub async fn run_leg(
                         peer,
                     });
                     bridge = Some(Bridge { peer, tx, rx, queue: VecDeque::new() });
+                }
+                Some(LegCtl::Unbridge) => {
+                    if let Some(b) = bridge.take() {
+                        let _ = events.send(GatewayEvent::BridgeEnded {
+                            call_id: leg,
+                            tenant_id: req.tenant_id,
+                            peer: b.peer,
+                        });
+                    }
                 }
                 Some(LegCtl::Close) | None => break 'run "closed_by_gateway",
             },
