@@ -1253,6 +1253,27 @@ fn source_outside_the_acl_without_trunk_accounts_gets_403() {
     );
 }
 
+/// Waits for `n` started calls and returns their ids, in order.
+fn started_calls(r: &RedisHandle, n: usize) -> Vec<uuid::Uuid> {
+    let evs = r.wait_events(10, &format!("{n} calls"), |e| {
+        count(e, |e| matches!(e, GatewayEvent::CallStarted { .. })) == n
+    });
+    evs.iter()
+        .filter_map(|e| match e {
+            GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A stereo recording's channels: (the caller, what the caller heard).
+fn stereo(path: &str) -> (Vec<i16>, Vec<i16>) {
+    let (_, _, samples) = read_wav(std::path::Path::new(path));
+    let left = samples.iter().step_by(2).copied().collect();
+    let right = samples.iter().skip(1).step_by(2).copied().collect();
+    (left, right)
+}
+
 /// Two SIPp callers, answered by "the backend" (this test), bridged: each one's recording holds
 /// the other's tone in its right channel (what that caller heard).
 #[test]
@@ -1278,16 +1299,7 @@ fn bridge_connects_the_audio_of_two_calls() {
         let a = s.spawn(|| sipp(&gw, dir_a.path(), &body(3000), DID, &[]));
         std::thread::sleep(std::time::Duration::from_millis(200));
         let b = s.spawn(|| sipp(&gw, dir_b.path(), &body(4000), DID, &[]));
-        let evs = redis.wait_events(10, "two calls", |e| {
-            count(e, |e| matches!(e, GatewayEvent::CallStarted { .. })) == 2
-        });
-        let ids: Vec<uuid::Uuid> = evs
-            .iter()
-            .filter_map(|e| match e {
-                GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
-                _ => None,
-            })
-            .collect();
+        let ids = started_calls(&redis, 2);
         for id in &ids {
             redis.send_command(&gw.id, &GatewayCommand::Answer { call_id: *id });
         }
@@ -1327,9 +1339,7 @@ fn bridge_connects_the_audio_of_two_calls() {
     let mut heard = Vec::new();
     for e in &evs {
         if let GatewayEvent::RecordingFinished { path, .. } = e {
-            let (_, _, samples) = read_wav(std::path::Path::new(path));
-            let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
-            let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+            let (left, right) = stereo(path);
             let own_1k = goertzel(&left, 8000, 1000.0) > goertzel(&left, 8000, 440.0);
             let heard_1k = goertzel(&right, 8000, 1000.0) > goertzel(&right, 8000, 440.0);
             assert!(
@@ -1346,6 +1356,170 @@ fn bridge_connects_the_audio_of_two_calls() {
         vec![(false, true), (true, false)],
         "each caller must hear the other's tone"
     );
+}
+
+/// Three SIPp callers (440, 1000 and 1800 Hz tones) in one conference room: each one's
+/// recording holds the two other tones in its right channel (what it heard), not its own. The
+/// 440 Hz caller hangs up first; the other two stay in the room (the 1800 Hz caller's second
+/// tone still reaches the 1000 Hz one) and nobody gets `bridge_ended`. A conference for an
+/// unknown call or an unanswered one is refused.
+#[test]
+fn conference_mixes_three_calls_each_hearing_the_others() {
+    use hotline_wire::gateway::conference_room_id;
+    let redis = Redis::start();
+    let tenant = redis.add_did(DID);
+    redis.set_flow(tenant, "mode", "backend");
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    const TONES: [f32; 3] = [440.0, 1000.0, 1800.0];
+    let dirs: Vec<TempDir> = (0..3).map(|i| TempDir::new(&format!("conf-{i}"))).collect();
+    for (d, f) in dirs.iter().zip(TONES) {
+        write_pcmu_pcap(&d.path().join("tone.pcap"), &tone(f, 2.5, 6000.0));
+    }
+    write_pcmu_pcap(
+        &dirs[2].path().join("late.pcap"),
+        &tone(1800.0, 1.5, 6000.0),
+    );
+    // Tones from 1.5 s to 4 s after the answer; the 440 Hz caller leaves at 4.5 s, the
+    // 1800 Hz one plays again from 5 s to 6.5 s; the other two hang up at about 8 s.
+    let scenarios = [
+        scenario(
+            &(g711_invite("[branch]")
+                + ANSWERED
+                + &pause(1500)
+                + &play("tone.pcap")
+                + &pause(3000)
+                + CALLER_BYE),
+        ),
+        scenario(
+            &(g711_invite("[branch]")
+                + ANSWERED
+                + &pause(1500)
+                + &play("tone.pcap")
+                + &pause(6500)
+                + CALLER_BYE),
+        ),
+        scenario(
+            &(g711_invite("[branch]")
+                + ANSWERED
+                + &pause(1500)
+                + &play("tone.pcap")
+                + &pause(3500)
+                + &play("late.pcap")
+                + &pause(3000)
+                + CALLER_BYE),
+        ),
+    ];
+    let room = format!("room-{}", fastrand::u32(..));
+    let room_id = conference_room_id(&room);
+    let stranger = uuid::Uuid::new_v4();
+    let (runs, ids) = std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for (d, sc) in dirs.iter().zip(&scenarios) {
+            let gw = &gw;
+            handles.push(s.spawn(move || sipp(gw, d.path(), sc, DID, &[])));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let ids = started_calls(&redis, 3);
+        // Not answered yet: refused.
+        redis.send_command(
+            &gw.id,
+            &GatewayCommand::Conference {
+                call_id: ids[0],
+                room: room.clone(),
+            },
+        );
+        redis.wait_events(5, "unanswered refused", |e| {
+            e.iter().any(|e| matches!(e, GatewayEvent::CommandFailed { call_id, reason } if *call_id == ids[0] && reason.contains("answered")))
+        });
+        for id in &ids {
+            redis.send_command(&gw.id, &GatewayCommand::Answer { call_id: *id });
+        }
+        redis.wait_events(10, "all answered", |e| {
+            count(e, |e| matches!(e, GatewayEvent::CallAnswered { .. })) == 3
+        });
+        for id in ids.iter().chain([&stranger]) {
+            redis.send_command(
+                &gw.id,
+                &GatewayCommand::Conference {
+                    call_id: *id,
+                    room: room.clone(),
+                },
+            );
+        }
+        redis.wait_events(5, "three members", |e| {
+            count(
+                e,
+                |e| matches!(e, GatewayEvent::Bridged { peer, .. } if *peer == room_id),
+            ) == 3
+        });
+        let runs: Vec<SippRun> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (runs, ids)
+    });
+    for r in &runs {
+        assert_ok(r, &gw);
+    }
+    let evs = redis.wait_events(10, "recordings", |e| {
+        count(e, |e| matches!(e, GatewayEvent::RecordingFinished { .. })) == 3
+    });
+    assert!(
+        evs.iter().any(|e| matches!(e, GatewayEvent::CommandFailed { call_id, reason } if *call_id == stranger && reason.contains("no such call"))),
+        "a conference for an unknown call is refused"
+    );
+    let bridged: Vec<uuid::Uuid> = evs
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Bridged { call_id, peer, .. } if *peer == room_id => Some(*call_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bridged.len(), 3);
+    assert!(ids.iter().all(|id| bridged.contains(id)));
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::BridgeEnded { .. })),
+        0,
+        "members leaving never end the room for the others"
+    );
+    let mut checked = [false; 3];
+    for e in &evs {
+        let GatewayEvent::RecordingFinished { path, .. } = e else {
+            continue;
+        };
+        let (left, right) = stereo(path);
+        let window = |ch: &[i16], from: f32, to: f32| -> Vec<i16> {
+            let (a, b) = ((from * 8000.0) as usize, (to * 8000.0) as usize);
+            ch[a.min(ch.len())..b.min(ch.len())].to_vec()
+        };
+        // Which caller: the strongest tone it sent.
+        let sent = window(&left, 1.8, 3.7);
+        let own = (0..3)
+            .max_by(|a, b| {
+                goertzel(&sent, 8000, TONES[*a]).total_cmp(&goertzel(&sent, 8000, TONES[*b]))
+            })
+            .unwrap();
+        let heard = window(&right, 1.8, 3.7);
+        let power: Vec<f64> = TONES.iter().map(|f| goertzel(&heard, 8000, *f)).collect();
+        for other in (0..3).filter(|o| *o != own) {
+            assert!(
+                power[other] > 20.0 * power[own],
+                "caller {} Hz must hear {} Hz far above its own tone: {power:?}",
+                TONES[own],
+                TONES[other]
+            );
+        }
+        assert!(rms(&heard) > 1000.0, "too quiet: {}", rms(&heard));
+        if own == 1 {
+            // After the 440 Hz caller left, the 1800 Hz caller's second tone still arrives.
+            let late = window(&right, 5.3, 6.3);
+            let p: Vec<f64> = TONES.iter().map(|f| goertzel(&late, 8000, *f)).collect();
+            assert!(
+                p[2] > 20.0 * p[0] && rms(&late) > 1000.0,
+                "the room lives on after a member left: {p:?}, rms {}",
+                rms(&late)
+            );
+        }
+        checked[own] = true;
+    }
+    assert_eq!(checked, [true; 3], "one recording per caller");
 }
 
 /// Gateway A places a call through its trunk to gateway B (a real SIP peer) and sends DTMF;
