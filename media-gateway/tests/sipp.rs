@@ -1522,6 +1522,90 @@ fn conference_mixes_three_calls_each_hearing_the_others() {
     assert_eq!(checked, [true; 3], "one recording per caller");
 }
 
+/// A room belongs to the tenant of its first member: another tenant's call is refused. A
+/// member that `unbridge`s leaves (`bridge_ended` with the room id) and the others stay.
+#[test]
+fn conference_rooms_are_per_tenant_and_unbridge_leaves() {
+    use hotline_wire::gateway::conference_room_id;
+    const OTHER_DID: &str = "+994125550199";
+    let redis = Redis::start();
+    let tenant = redis.add_did(DID);
+    redis.set_flow(tenant, "mode", "backend");
+    let other = redis.add_did(OTHER_DID);
+    redis.set_flow(other, "mode", "backend");
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let dirs: Vec<TempDir> = (0..3).map(|i| TempDir::new(&format!("room-{i}"))).collect();
+    let body = scenario(&(g711_invite("[branch]") + ANSWERED + &pause(4000) + CALLER_BYE));
+    let room = "shared-name".to_string();
+    let room_id = conference_room_id(&room);
+    let join = |call_id| GatewayCommand::Conference {
+        call_id,
+        room: room.clone(),
+    };
+    let runs = std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for (d, did) in dirs.iter().zip([DID, DID, OTHER_DID]) {
+            let (gw, body) = (&gw, &body);
+            handles.push(s.spawn(move || sipp(gw, d.path(), body, did, &[])));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let ids = started_calls(&redis, 3);
+        for id in &ids {
+            redis.send_command(&gw.id, &GatewayCommand::Answer { call_id: *id });
+        }
+        let evs = redis.wait_events(10, "all answered", |e| {
+            count(e, |e| matches!(e, GatewayEvent::CallAnswered { .. })) == 3
+        });
+        let of = |t: uuid::Uuid| -> Vec<uuid::Uuid> {
+            evs.iter()
+                .filter_map(|e| match e {
+                    GatewayEvent::CallStarted {
+                        call_id, tenant_id, ..
+                    } if *tenant_id == t => Some(*call_id),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (ours, theirs) = (of(tenant), of(other));
+        assert_eq!((ours.len(), theirs.len()), (2, 1));
+        redis.send_command(&gw.id, &join(ours[0]));
+        redis.wait_events(5, "the room exists", |e| {
+            count(
+                e,
+                |e| matches!(e, GatewayEvent::Bridged { peer, .. } if *peer == room_id),
+            ) == 1
+        });
+        redis.send_command(&gw.id, &join(theirs[0]));
+        redis.send_command(&gw.id, &join(ours[1]));
+        redis.wait_events(5, "a second member and a refusal", |e| {
+            count(e, |e| matches!(e, GatewayEvent::Bridged { peer, .. } if *peer == room_id)) == 2
+                && e.iter().any(|e| matches!(e, GatewayEvent::CommandFailed { call_id, reason } if *call_id == theirs[0] && reason.contains("another tenant")))
+        });
+        redis.send_command(&gw.id, &GatewayCommand::Unbridge { call_id: ours[0] });
+        redis.wait_events(5, "the member left", |e| {
+            e.iter().any(|e| matches!(e, GatewayEvent::BridgeEnded { call_id, peer, .. } if *call_id == ours[0] && *peer == room_id))
+        });
+        let runs: Vec<SippRun> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        runs
+    });
+    for r in &runs {
+        assert_ok(r, &gw);
+    }
+    let evs = redis.wait_events(10, "hang-ups", |e| {
+        count(e, |e| matches!(e, GatewayEvent::Hangup { .. })) == 3
+    });
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::BridgeEnded { .. })),
+        1,
+        "only the member that unbridged was told it left: {evs:#?}"
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::Bridged { .. })),
+        2,
+        "the other tenant's call never joined"
+    );
+}
+
 /// Gateway A places a call through its trunk to gateway B (a real SIP peer) and sends DTMF;
 /// B reports the digits it received as RFC 4733 events.
 #[test]
