@@ -5,9 +5,10 @@
 //! gateway's media address, DTLS-SRTP, audio in G.711 (PCMU or PCMA — both sides speak it, so
 //! no transcoding). It lives across calls: `Bridge { target: "webrtc:<leg>" }` connects a
 //! call's audio to it and a later bridge (the next call, or the same call after the browser
-//! reloaded and made a new leg) replaces that. The leg ends when the browser goes away (ICE
-//! disconnected or DTLS closed), on `DELETE /webrtc/legs/<id>`, or after [`IDLE_LIMIT`] without
-//! a packet from the browser.
+//! reloaded and made a new leg) replaces that; `conference` joins it to a room the same way
+//! (its "peer" is then the room's mixer, see [`crate::media::conference`]). The leg ends when
+//! the browser goes away (ICE disconnected or DTLS closed), on `DELETE /webrtc/legs/<id>`, or
+//! after [`IDLE_LIMIT`] without a packet from the browser.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

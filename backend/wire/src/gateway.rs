@@ -182,6 +182,8 @@ pub enum GatewayCommand {
     /// Stop exchanging audio with the bridged party (hold): neither hears the other until the
     /// next `Bridge`; media commands (music on hold) go on as usual. Answered with
     /// [`GatewayEvent::BridgeEnded`] for each leg; a call that is not bridged is left as it is.
+    /// In a conference it takes only this member out of the room (its `BridgeEnded` has the
+    /// room's id as `peer`); the others stay. `call_id` may be a WebRTC leg id.
     Unbridge {
         /// Call.
         call_id: Uuid,
@@ -541,6 +543,16 @@ pub struct GatewayHeartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conference_room_ids_are_v5_uuids_of_the_name() {
+        let id = conference_room_id("room-1");
+        assert_eq!(id.get_version_num(), 5);
+        assert_eq!(id, conference_room_id("room-1"));
+        assert_ne!(id, conference_room_id("room-2"));
+        // Pinned: the backend and every gateway must compute the same id for a name.
+        assert_eq!(id.to_string(), "6beac2d0-6344-5163-8f32-dd9cf62d45d6");
+    }
 
     #[test]
     fn command_round_trips_as_tagged_json() {
