@@ -4,6 +4,7 @@
 
 use crate::config::{Admission, Config};
 use crate::ivr::{FlowConfig, IvrCommand, Prompts};
+use crate::media::conference::{self, RoomCtl, Slot};
 use crate::media::engine::{self, MediaCtl, MediaSetup, MediaSockets, PortPool};
 use crate::metrics;
 use crate::sdp::AcceptedOffer;
@@ -13,6 +14,7 @@ use crate::sip::endpoint::{
 };
 use crate::sip::msg;
 use crate::store::{self, Route};
+use crate::webrtc::LegCtl;
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
@@ -56,6 +58,11 @@ enum Ctrl {
     Webrtc(crate::webrtc::HttpCtl),
     /// A WebRTC leg's task ended.
     WebrtcEnded(Uuid),
+    /// A member left a conference room (its channels closed).
+    ConferenceLeft {
+        room: Uuid,
+        slot: Slot,
+    },
     Originate {
         cmd: GatewayCommand,
         blocked: Result<bool, String>,
@@ -102,9 +109,31 @@ struct Core {
     media_tasks: tokio::task::JoinSet<()>,
     publisher: Option<tokio::task::JoinHandle<()>>,
     /// Agents' browser softphone legs.
-    legs: HashMap<Uuid, mpsc::UnboundedSender<crate::webrtc::LegCtl>>,
+    legs: HashMap<Uuid, Leg>,
     /// Told when a leg's task ends.
     legs_done: mpsc::UnboundedSender<Uuid>,
+    /// Conference rooms by id ([`wire::conference_room_id`] of the name).
+    rooms: HashMap<Uuid, Room>,
+    /// Told by a room's mixer when a member left.
+    rooms_left: mpsc::UnboundedSender<(Uuid, Slot)>,
+    /// The next conference slot (unique per join).
+    next_slot: Slot,
+}
+
+/// An agent's browser softphone leg.
+struct Leg {
+    tx: mpsc::UnboundedSender<LegCtl>,
+    tenant: Uuid,
+}
+
+/// A conference room: its mixer task and its members. The room ends (its control channel
+/// dropped, so the mixer stops) when its last member left.
+struct Room {
+    name: String,
+    tenant: Uuid,
+    ctl: mpsc::UnboundedSender<RoomCtl>,
+    /// Member (call or leg id) of each slot.
+    members: HashMap<Slot, Uuid>,
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and the drain complete.
@@ -162,6 +191,15 @@ pub async fn run(cfg: Config) -> Result<()> {
             }
         }
     });
+    let (rooms_left, mut rooms_left_rx) = mpsc::unbounded_channel::<(Uuid, Slot)>();
+    let to_core = ctrl_tx.clone();
+    tokio::spawn(async move {
+        while let Some((room, slot)) = rooms_left_rx.recv().await {
+            if to_core.send(Ctrl::ConferenceLeft { room, slot }).is_err() {
+                break;
+            }
+        }
+    });
     let signals = ctrl_tx.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
@@ -196,6 +234,9 @@ pub async fn run(cfg: Config) -> Result<()> {
         publisher: Some(publisher),
         legs: HashMap::new(),
         legs_done,
+        rooms: HashMap::new(),
+        rooms_left,
+        next_slot: 0,
         cfg,
     };
     core.run(ctrl_rx, hang_rx).await
@@ -550,6 +591,7 @@ impl Core {
             Ctrl::WebrtcEnded(leg) => {
                 self.legs.remove(&leg);
             }
+            Ctrl::ConferenceLeft { room, slot } => self.conference_left(room, slot),
             Ctrl::Originate { cmd, blocked, dest } => self.place_call(cmd, blocked, dest),
             Ctrl::Drain => {
                 if self.draining.is_none() {
@@ -883,6 +925,17 @@ impl Core {
         if matches!(cmd, GatewayCommand::Originate { .. }) && !self.by_id.contains_key(&call_id) {
             return self.on_originate(cmd);
         }
+        // Commands a WebRTC leg takes (its id is not a call's).
+        match &cmd {
+            GatewayCommand::Conference { room, .. } => return self.conference(call_id, room),
+            GatewayCommand::Unbridge { .. } => {
+                if let Some(leg) = self.legs.get(&call_id) {
+                    let _ = leg.tx.send(LegCtl::Unbridge);
+                    return;
+                }
+            }
+            _ => {}
+        }
         let Some(&call) = self.by_id.get(&call_id) else {
             let _ = self.events.send(GatewayEvent::CommandFailed {
                 call_id,
@@ -918,10 +971,7 @@ impl Core {
                 return;
             }
             GatewayCommand::Bridge { target, .. } => return self.bridge(call_id, call, &target),
-            GatewayCommand::Conference { .. } => {
-                return self
-                    .command_failed(call_id, "conferences are not available on this gateway")
-            }
+            GatewayCommand::Conference { room, .. } => return self.conference(call_id, &room),
             GatewayCommand::DetectMachine { timeout_ms, .. } => {
                 IvrCommand::DetectMachine { timeout_ms }
             }
@@ -1005,7 +1055,13 @@ impl Core {
                     }
                 };
                 let (tx, rx) = mpsc::unbounded_channel();
-                self.legs.insert(req.leg_id, tx);
+                self.legs.insert(
+                    req.leg_id,
+                    Leg {
+                        tx,
+                        tenant: req.tenant_id,
+                    },
+                );
                 tracing::info!(leg = %req.leg_id, user = %req.user_id, %local, "webrtc leg created");
                 let MediaSockets { rtp, rtcp, lease } = sockets;
                 self.media_tasks.spawn(crate::webrtc::run_leg(
@@ -1021,8 +1077,8 @@ impl Core {
             }
             HttpCtl::Close(leg, reply) => {
                 let found = match self.legs.remove(&leg) {
-                    Some(tx) => {
-                        let _ = tx.send(crate::webrtc::LegCtl::Close);
+                    Some(leg) => {
+                        let _ = leg.tx.send(LegCtl::Close);
                         true
                     }
                     None => false,
@@ -1050,7 +1106,7 @@ impl Core {
             tx: a_tx,
             rx: a_rx,
         });
-        let _ = leg.send(crate::webrtc::LegCtl::Bridge {
+        let _ = leg.tx.send(LegCtl::Bridge {
             peer: call_id,
             tx: b_tx,
             rx: b_rx,
@@ -1088,6 +1144,115 @@ impl Core {
             tx: b_tx,
             rx: b_rx,
         });
+    }
+
+    /// Joins an answered call or a WebRTC leg to a conference room of this gateway, creating
+    /// the room (and its mixer task) for its first member. The member's media task answers
+    /// with `Bridged` (`peer` = the room id) when it gets the room's channels.
+    fn conference(&mut self, member: Uuid, name: &str) {
+        enum Target {
+            Call(mpsc::UnboundedSender<MediaCtl>),
+            Leg(mpsc::UnboundedSender<LegCtl>),
+        }
+        if name.trim().is_empty() || name.len() > 256 {
+            return self.command_failed(member, "conference room name must be 1 to 256 bytes");
+        }
+        let (target, tenant) = if let Some(leg) = self.legs.get(&member) {
+            (Target::Leg(leg.tx.clone()), leg.tenant)
+        } else {
+            let Some(entry) = self.by_id.get(&member).and_then(|k| self.calls.get(k)) else {
+                return self.command_failed(member, "no such call or WebRTC leg on this gateway");
+            };
+            match (entry.media.clone(), entry.tenant) {
+                (Some(media), Some(tenant)) => (Target::Call(media), tenant),
+                _ => {
+                    return self.command_failed(
+                        member,
+                        "the call must be answered before joining a conference",
+                    )
+                }
+            }
+        };
+        let room_id = wire::conference_room_id(name);
+        if let Some(room) = self.rooms.get(&room_id) {
+            if room.tenant != tenant {
+                return self
+                    .command_failed(member, "the conference room belongs to another tenant");
+            }
+            let mut others: Vec<Uuid> = room
+                .members
+                .values()
+                .copied()
+                .filter(|m| *m != member)
+                .collect();
+            others.sort();
+            others.dedup();
+            if others.len() >= conference::MAX_MEMBERS {
+                let reason = format!(
+                    "the conference room is full ({} members)",
+                    conference::MAX_MEMBERS
+                );
+                return self.command_failed(member, &reason);
+            }
+        }
+        let room = self.rooms.entry(room_id).or_insert_with(|| {
+            let (ctl, rx) = mpsc::unbounded_channel();
+            // Not in `media_tasks`: the mixer ends with its members, after the drain waits.
+            tokio::spawn(conference::run_room(room_id, rx, self.rooms_left.clone()));
+            tracing::info!(room = %room_id, name, %tenant, "conference room created");
+            Room {
+                name: name.to_string(),
+                tenant,
+                ctl,
+                members: HashMap::new(),
+            }
+        });
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        // 160 ms of audio may queue each way, like a two-party bridge.
+        let (to_member, member_rx) = mpsc::channel(8);
+        let (member_tx, from_member) = mpsc::channel(8);
+        let join = RoomCtl::Join {
+            slot,
+            tx: to_member,
+            rx: from_member,
+        };
+        if room.ctl.send(join).is_err() {
+            return self.command_failed(member, "the conference room has closed");
+        }
+        room.members.insert(slot, member);
+        tracing::info!(room = %room_id, name = %room.name, %member, slot, members = room.members.len(), "conference join");
+        match target {
+            Target::Call(media) => {
+                let _ = media.send(MediaCtl::Bridge {
+                    peer: room_id,
+                    tx: member_tx,
+                    rx: member_rx,
+                });
+            }
+            Target::Leg(leg) => {
+                let _ = leg.send(LegCtl::Bridge {
+                    peer: room_id,
+                    tx: member_tx,
+                    rx: member_rx,
+                });
+            }
+        }
+    }
+
+    /// A member's channels closed (it ended, unbridged or was bridged elsewhere); the last one
+    /// out ends the room.
+    fn conference_left(&mut self, room_id: Uuid, slot: Slot) {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        if let Some(member) = room.members.remove(&slot) {
+            tracing::info!(room = %room_id, name = %room.name, %member, slot, members = room.members.len(), "conference leave");
+        }
+        if room.members.is_empty() {
+            tracing::info!(room = %room_id, name = %room.name, "conference room ended");
+            self.rooms.remove(&room_id);
+        }
     }
 }
 

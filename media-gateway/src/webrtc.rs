@@ -5,9 +5,10 @@
 //! gateway's media address, DTLS-SRTP, audio in G.711 (PCMU or PCMA — both sides speak it, so
 //! no transcoding). It lives across calls: `Bridge { target: "webrtc:<leg>" }` connects a
 //! call's audio to it and a later bridge (the next call, or the same call after the browser
-//! reloaded and made a new leg) replaces that. The leg ends when the browser goes away (ICE
-//! disconnected or DTLS closed), on `DELETE /webrtc/legs/<id>`, or after [`IDLE_LIMIT`] without
-//! a packet from the browser.
+//! reloaded and made a new leg) replaces that; `conference` joins it to a room the same way
+//! (its "peer" is then the room's mixer, see [`crate::media::conference`]). The leg ends when
+//! the browser goes away (ICE disconnected or DTLS closed), on `DELETE /webrtc/legs/<id>`, or
+//! after [`IDLE_LIMIT`] without a packet from the browser.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -66,6 +67,8 @@ pub enum LegCtl {
         /// The caller's audio, for the agent.
         rx: mpsc::Receiver<Vec<i16>>,
     },
+    /// Leave the bridge (or conference): the agent hears silence until the next one.
+    Unbridge,
     /// Hang up the leg.
     Close,
 }
@@ -225,6 +228,15 @@ pub async fn run_leg(
                         peer,
                     });
                     bridge = Some(Bridge { peer, tx, rx, queue: VecDeque::new() });
+                }
+                Some(LegCtl::Unbridge) => {
+                    if let Some(b) = bridge.take() {
+                        let _ = events.send(GatewayEvent::BridgeEnded {
+                            call_id: leg,
+                            tenant_id: req.tenant_id,
+                            peer: b.peer,
+                        });
+                    }
                 }
                 Some(LegCtl::Close) | None => break 'run "closed_by_gateway",
             },

@@ -1253,6 +1253,102 @@ fn source_outside_the_acl_without_trunk_accounts_gets_403() {
     );
 }
 
+/// The samples of `ch` (8 kHz) from `from` to `to` seconds (clipped to its length).
+fn window(ch: &[i16], from: f32, to: f32) -> &[i16] {
+    let (a, b) = ((from * 8000.0) as usize, (to * 8000.0) as usize);
+    &ch[a.min(ch.len())..b.min(ch.len())]
+}
+
+/// Answers `ids` and waits until all of them are answered.
+fn answer_all(r: &RedisHandle, gw_id: &str, ids: &[uuid::Uuid]) -> Vec<GatewayEvent> {
+    for id in ids {
+        r.send_command(gw_id, &GatewayCommand::Answer { call_id: *id });
+    }
+    r.wait_events(10, "all answered", |e| {
+        count(e, |e| matches!(e, GatewayEvent::CallAnswered { .. })) == ids.len()
+    })
+}
+
+/// Sends `conference` for each of `ids` and waits until the room has `members` (by their
+/// `bridged` events).
+fn join_room(r: &RedisHandle, gw_id: &str, ids: &[uuid::Uuid], room: &str, members: usize) {
+    let room_id = hotline_wire::gateway::conference_room_id(room);
+    for id in ids {
+        let cmd = GatewayCommand::Conference {
+            call_id: *id,
+            room: room.to_string(),
+        };
+        r.send_command(gw_id, &cmd);
+    }
+    r.wait_events(5, &format!("{members} members"), |e| {
+        count(
+            e,
+            |e| matches!(e, GatewayEvent::Bridged { peer, .. } if *peer == room_id),
+        ) >= members
+    });
+}
+
+/// The conference members' recordings in `evs`, by caller: `callers` SIPp calls each played
+/// one of the first `callers` of `tones` from 1.5 s to 4 s; the other tones are members that
+/// are not calls. Checks each caller heard every other tone far above its own, and returns
+/// what each heard (the right channel), in the order of `tones`.
+fn room_recordings(evs: &[GatewayEvent], tones: &[f32], callers: usize) -> Vec<Vec<i16>> {
+    let mut heard: Vec<Vec<i16>> = vec![Vec::new(); callers];
+    for e in evs {
+        let GatewayEvent::RecordingFinished { path, .. } = e else {
+            continue;
+        };
+        let (left, right) = stereo(path);
+        // Which caller: the strongest of the callers' tones it sent.
+        let sent = window(&left, 1.8, 3.7);
+        let own = (0..callers)
+            .max_by(|a, b| {
+                goertzel(sent, 8000, tones[*a]).total_cmp(&goertzel(sent, 8000, tones[*b]))
+            })
+            .unwrap();
+        let during = window(&right, 1.8, 3.7);
+        let power: Vec<f64> = tones.iter().map(|f| goertzel(during, 8000, *f)).collect();
+        for other in (0..tones.len()).filter(|o| *o != own) {
+            assert!(
+                power[other] > 20.0 * power[own],
+                "caller {} Hz must hear {} Hz far above its own tone: {power:?}",
+                tones[own],
+                tones[other]
+            );
+        }
+        assert!(rms(during) > 1000.0, "too quiet: {}", rms(during));
+        assert!(
+            heard[own].is_empty(),
+            "two recordings of the {} Hz caller",
+            tones[own]
+        );
+        heard[own] = right;
+    }
+    heard.retain(|h| !h.is_empty());
+    heard
+}
+
+/// Waits for `n` started calls and returns their ids, in order.
+fn started_calls(r: &RedisHandle, n: usize) -> Vec<uuid::Uuid> {
+    let evs = r.wait_events(10, &format!("{n} calls"), |e| {
+        count(e, |e| matches!(e, GatewayEvent::CallStarted { .. })) == n
+    });
+    evs.iter()
+        .filter_map(|e| match e {
+            GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A stereo recording's channels: (the caller, what the caller heard).
+fn stereo(path: &str) -> (Vec<i16>, Vec<i16>) {
+    let (_, _, samples) = read_wav(std::path::Path::new(path));
+    let left = samples.iter().step_by(2).copied().collect();
+    let right = samples.iter().skip(1).step_by(2).copied().collect();
+    (left, right)
+}
+
 /// Two SIPp callers, answered by "the backend" (this test), bridged: each one's recording holds
 /// the other's tone in its right channel (what that caller heard).
 #[test]
@@ -1278,16 +1374,7 @@ fn bridge_connects_the_audio_of_two_calls() {
         let a = s.spawn(|| sipp(&gw, dir_a.path(), &body(3000), DID, &[]));
         std::thread::sleep(std::time::Duration::from_millis(200));
         let b = s.spawn(|| sipp(&gw, dir_b.path(), &body(4000), DID, &[]));
-        let evs = redis.wait_events(10, "two calls", |e| {
-            count(e, |e| matches!(e, GatewayEvent::CallStarted { .. })) == 2
-        });
-        let ids: Vec<uuid::Uuid> = evs
-            .iter()
-            .filter_map(|e| match e {
-                GatewayEvent::CallStarted { call_id, .. } => Some(*call_id),
-                _ => None,
-            })
-            .collect();
+        let ids = started_calls(&redis, 2);
         for id in &ids {
             redis.send_command(&gw.id, &GatewayCommand::Answer { call_id: *id });
         }
@@ -1327,9 +1414,7 @@ fn bridge_connects_the_audio_of_two_calls() {
     let mut heard = Vec::new();
     for e in &evs {
         if let GatewayEvent::RecordingFinished { path, .. } = e {
-            let (_, _, samples) = read_wav(std::path::Path::new(path));
-            let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
-            let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+            let (left, right) = stereo(path);
             let own_1k = goertzel(&left, 8000, 1000.0) > goertzel(&left, 8000, 440.0);
             let heard_1k = goertzel(&right, 8000, 1000.0) > goertzel(&right, 8000, 440.0);
             assert!(
@@ -1345,6 +1430,284 @@ fn bridge_connects_the_audio_of_two_calls() {
         heard,
         vec![(false, true), (true, false)],
         "each caller must hear the other's tone"
+    );
+}
+
+/// Three SIPp callers (440, 1000 and 1800 Hz tones) in one conference room: each one's
+/// recording holds the two other tones in its right channel (what it heard), not its own. The
+/// 440 Hz caller hangs up first; the other two stay in the room (the 1800 Hz caller's second
+/// tone still reaches the 1000 Hz one) and nobody gets `bridge_ended`. A conference for an
+/// unknown call or an unanswered one is refused.
+#[test]
+fn conference_mixes_three_calls_each_hearing_the_others() {
+    use hotline_wire::gateway::conference_room_id;
+    let redis = Redis::start();
+    let tenant = redis.add_did(DID);
+    redis.set_flow(tenant, "mode", "backend");
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    const TONES: [f32; 3] = [440.0, 1000.0, 1800.0];
+    let dirs: Vec<TempDir> = (0..3).map(|i| TempDir::new(&format!("conf-{i}"))).collect();
+    for (d, f) in dirs.iter().zip(TONES) {
+        write_pcmu_pcap(&d.path().join("tone.pcap"), &tone(f, 2.5, 6000.0));
+    }
+    write_pcmu_pcap(
+        &dirs[2].path().join("late.pcap"),
+        &tone(1800.0, 1.5, 6000.0),
+    );
+    // Tones from 1.5 s to 4 s after the answer; the 440 Hz caller leaves at 4.5 s, the
+    // 1800 Hz one plays again from 5 s to 6.5 s; the other two hang up at about 8 s.
+    let scenarios = [
+        scenario(
+            &(g711_invite("[branch]")
+                + ANSWERED
+                + &pause(1500)
+                + &play("tone.pcap")
+                + &pause(3000)
+                + CALLER_BYE),
+        ),
+        scenario(
+            &(g711_invite("[branch]")
+                + ANSWERED
+                + &pause(1500)
+                + &play("tone.pcap")
+                + &pause(6500)
+                + CALLER_BYE),
+        ),
+        scenario(
+            &(g711_invite("[branch]")
+                + ANSWERED
+                + &pause(1500)
+                + &play("tone.pcap")
+                + &pause(3500)
+                + &play("late.pcap")
+                + &pause(3000)
+                + CALLER_BYE),
+        ),
+    ];
+    let room = format!("room-{}", fastrand::u32(..));
+    let room_id = conference_room_id(&room);
+    let stranger = uuid::Uuid::new_v4();
+    let (runs, ids) = std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for (d, sc) in dirs.iter().zip(&scenarios) {
+            let gw = &gw;
+            handles.push(s.spawn(move || sipp(gw, d.path(), sc, DID, &[])));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let ids = started_calls(&redis, 3);
+        // Not answered yet: refused.
+        redis.send_command(
+            &gw.id,
+            &GatewayCommand::Conference {
+                call_id: ids[0],
+                room: room.clone(),
+            },
+        );
+        redis.wait_events(5, "unanswered refused", |e| {
+            e.iter().any(|e| matches!(e, GatewayEvent::CommandFailed { call_id, reason } if *call_id == ids[0] && reason.contains("answered")))
+        });
+        answer_all(&redis, &gw.id, &ids);
+        let members: Vec<uuid::Uuid> = ids.iter().copied().chain([stranger]).collect();
+        join_room(&redis, &gw.id, &members, &room, 3);
+        let runs: Vec<SippRun> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (runs, ids)
+    });
+    for r in &runs {
+        assert_ok(r, &gw);
+    }
+    let evs = redis.wait_events(10, "recordings", |e| {
+        count(e, |e| matches!(e, GatewayEvent::RecordingFinished { .. })) == 3
+    });
+    assert!(
+        evs.iter().any(|e| matches!(e, GatewayEvent::CommandFailed { call_id, reason } if *call_id == stranger && reason.contains("no such call"))),
+        "a conference for an unknown call is refused"
+    );
+    let bridged: Vec<uuid::Uuid> = evs
+        .iter()
+        .filter_map(|e| match e {
+            GatewayEvent::Bridged { call_id, peer, .. } if *peer == room_id => Some(*call_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bridged.len(), 3);
+    assert!(ids.iter().all(|id| bridged.contains(id)));
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::BridgeEnded { .. })),
+        0,
+        "members leaving never end the room for the others"
+    );
+    let heard = room_recordings(&evs, &TONES, 3);
+    assert_eq!(heard.len(), 3, "one recording per caller");
+    // After the 440 Hz caller left, the 1800 Hz caller's second tone still reaches 1000 Hz.
+    let late = window(&heard[1], 5.3, 6.3);
+    let p: Vec<f64> = TONES.iter().map(|f| goertzel(late, 8000, *f)).collect();
+    assert!(
+        p[2] > 20.0 * p[0] && rms(late) > 1000.0,
+        "the room lives on after a member left: {p:?}, rms {}",
+        rms(late)
+    );
+}
+
+/// An agent's WebRTC leg (a str0m client playing 1800 Hz) and two SIPp callers (440 and
+/// 1000 Hz) in one room: each caller's recording heard the other caller and the agent, and the
+/// agent heard both callers but not itself.
+#[test]
+fn conference_mixes_a_webrtc_leg_with_calls() {
+    let redis = Redis::start();
+    let tenant = redis.add_did(DID);
+    redis.set_flow(tenant, "mode", "backend");
+    let http = free_ports(1);
+    let gw = Gateway::start(
+        &redis,
+        GatewayOpts {
+            extra_env: vec![("HOTLINE_GW_HTTP_ADDR".into(), format!("127.0.0.1:{http}"))],
+            ..GatewayOpts::default()
+        },
+    );
+    const TONES: [f32; 3] = [440.0, 1000.0, 1800.0];
+    let room = "with-an-agent".to_string();
+    let leg = uuid::Uuid::new_v4();
+    let client = common::webrtc::WebrtcClient::create(
+        format!("127.0.0.1:{http}").parse().unwrap(),
+        leg,
+        tenant,
+    );
+    let dirs: Vec<TempDir> = (0..2).map(|i| TempDir::new(&format!("rtc-{i}"))).collect();
+    for (d, f) in dirs.iter().zip(TONES) {
+        write_pcmu_pcap(&d.path().join("tone.pcap"), &tone(f, 2.5, 6000.0));
+    }
+    let body = scenario(
+        &(g711_invite("[branch]")
+            + ANSWERED
+            + &pause(1500)
+            + &play("tone.pcap")
+            + &pause(3500)
+            + CALLER_BYE),
+    );
+    let (runs, agent_heard) = std::thread::scope(|s| {
+        let agent = s.spawn(|| {
+            client.run(
+                &tone(TONES[2], 9.0, 6000.0),
+                std::time::Duration::from_secs(9),
+            )
+        });
+        redis.wait_events(10, "agent connected", |e| {
+            e.iter().any(
+                |e| matches!(e, GatewayEvent::WebrtcConnected { leg_id, .. } if *leg_id == leg),
+            )
+        });
+        redis.send_command(
+            &gw.id,
+            &GatewayCommand::Conference {
+                call_id: leg,
+                room: room.clone(),
+            },
+        );
+        let mut handles = Vec::new();
+        for d in &dirs {
+            let (gw, body) = (&gw, &body);
+            handles.push(s.spawn(move || sipp(gw, d.path(), body, DID, &[])));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let ids = started_calls(&redis, 2);
+        answer_all(&redis, &gw.id, &ids);
+        join_room(&redis, &gw.id, &ids, &room, 3);
+        let runs: Vec<SippRun> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (runs, agent.join().unwrap())
+    });
+    for r in &runs {
+        assert_ok(r, &gw);
+    }
+    let evs = redis.wait_events(10, "recordings", |e| {
+        count(e, |e| matches!(e, GatewayEvent::RecordingFinished { .. })) == 2
+    });
+    let power = |x: &[i16]| -> Vec<f64> { TONES.iter().map(|f| goertzel(x, 8000, *f)).collect() };
+    let p = power(&agent_heard);
+    assert!(
+        p[0] > 20.0 * p[2] && p[1] > 20.0 * p[2] && rms(&agent_heard) > 300.0,
+        "the agent hears both callers, not itself: {p:?}, rms {}",
+        rms(&agent_heard)
+    );
+    let heard = room_recordings(&evs, &TONES, 2);
+    assert_eq!(heard.len(), 2, "one recording per caller");
+}
+
+/// A room belongs to the tenant of its first member: another tenant's call is refused. A
+/// member that `unbridge`s leaves (`bridge_ended` with the room id) and the others stay.
+#[test]
+fn conference_rooms_are_per_tenant_and_unbridge_leaves() {
+    use hotline_wire::gateway::conference_room_id;
+    const OTHER_DID: &str = "+994125550199";
+    let redis = Redis::start();
+    let tenant = redis.add_did(DID);
+    redis.set_flow(tenant, "mode", "backend");
+    let other = redis.add_did(OTHER_DID);
+    redis.set_flow(other, "mode", "backend");
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let dirs: Vec<TempDir> = (0..3).map(|i| TempDir::new(&format!("room-{i}"))).collect();
+    let body = scenario(&(g711_invite("[branch]") + ANSWERED + &pause(4000) + CALLER_BYE));
+    let room = "shared-name".to_string();
+    let room_id = conference_room_id(&room);
+    let join = |call_id| GatewayCommand::Conference {
+        call_id,
+        room: room.clone(),
+    };
+    let runs = std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for (d, did) in dirs.iter().zip([DID, DID, OTHER_DID]) {
+            let (gw, body) = (&gw, &body);
+            handles.push(s.spawn(move || sipp(gw, d.path(), body, did, &[])));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let ids = started_calls(&redis, 3);
+        let evs = answer_all(&redis, &gw.id, &ids);
+        let of = |t: uuid::Uuid| -> Vec<uuid::Uuid> {
+            evs.iter()
+                .filter_map(|e| match e {
+                    GatewayEvent::CallStarted {
+                        call_id, tenant_id, ..
+                    } if *tenant_id == t => Some(*call_id),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (ours, theirs) = (of(tenant), of(other));
+        assert_eq!((ours.len(), theirs.len()), (2, 1));
+        redis.send_command(&gw.id, &join(ours[0]));
+        redis.wait_events(5, "the room exists", |e| {
+            count(
+                e,
+                |e| matches!(e, GatewayEvent::Bridged { peer, .. } if *peer == room_id),
+            ) == 1
+        });
+        redis.send_command(&gw.id, &join(theirs[0]));
+        redis.send_command(&gw.id, &join(ours[1]));
+        redis.wait_events(5, "a second member and a refusal", |e| {
+            count(e, |e| matches!(e, GatewayEvent::Bridged { peer, .. } if *peer == room_id)) == 2
+                && e.iter().any(|e| matches!(e, GatewayEvent::CommandFailed { call_id, reason } if *call_id == theirs[0] && reason.contains("another tenant")))
+        });
+        redis.send_command(&gw.id, &GatewayCommand::Unbridge { call_id: ours[0] });
+        redis.wait_events(5, "the member left", |e| {
+            e.iter().any(|e| matches!(e, GatewayEvent::BridgeEnded { call_id, peer, .. } if *call_id == ours[0] && *peer == room_id))
+        });
+        let runs: Vec<SippRun> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        runs
+    });
+    for r in &runs {
+        assert_ok(r, &gw);
+    }
+    let evs = redis.wait_events(10, "hang-ups", |e| {
+        count(e, |e| matches!(e, GatewayEvent::Hangup { .. })) == 3
+    });
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::BridgeEnded { .. })),
+        1,
+        "only the member that unbridged was told it left: {evs:#?}"
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(e, GatewayEvent::Bridged { .. })),
+        2,
+        "the other tenant's call never joined"
     );
 }
 

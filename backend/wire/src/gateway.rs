@@ -37,6 +37,15 @@ pub const TENANT_SLUGS_KEY: &str = "platform:tenant_slugs";
 /// Set of the ids of gateways that registered at least once.
 pub const GATEWAYS_KEY: &str = "platform:gateways";
 
+/// Namespace of conference room ids (see [`conference_room_id`]).
+pub const CONFERENCE_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a4e_8d3b_5c7a_9e10_4b2f_d3a8_c561);
+
+/// The id of a conference room: the v5 UUID of its name in [`CONFERENCE_NAMESPACE`] (the
+/// `peer` of the [`GatewayEvent::Bridged`] answering [`GatewayCommand::Conference`]).
+pub fn conference_room_id(room: &str) -> Uuid {
+    Uuid::new_v5(&CONFERENCE_NAMESPACE, room.as_bytes())
+}
+
 /// The command stream of one gateway.
 pub fn command_stream(gateway_id: &str) -> String {
     format!("gw:{gateway_id}:cmd")
@@ -173,6 +182,8 @@ pub enum GatewayCommand {
     /// Stop exchanging audio with the bridged party (hold): neither hears the other until the
     /// next `Bridge`; media commands (music on hold) go on as usual. Answered with
     /// [`GatewayEvent::BridgeEnded`] for each leg; a call that is not bridged is left as it is.
+    /// In a conference it takes only this member out of the room (its `BridgeEnded` has the
+    /// room's id as `peer`); the others stay. `call_id` may be a WebRTC leg id.
     Unbridge {
         /// Call.
         call_id: Uuid,
@@ -181,8 +192,11 @@ pub enum GatewayCommand {
     /// the sum of the others (not itself); each member's recording keeps what it heard.
     /// `call_id` is an answered call or an agent's WebRTC leg id. A member leaves when it
     /// ends, on `unbridge`, or when bridged elsewhere; the room ends with its last member.
-    /// Answered with [`GatewayEvent::Bridged`] (`peer` = the room's id, a v5 UUID of its
-    /// name) for the member, or [`GatewayEvent::CommandFailed`].
+    /// Answered with [`GatewayEvent::Bridged`] (`peer` = the room's id,
+    /// [`conference_room_id`] of its name) for the member, or [`GatewayEvent::CommandFailed`]
+    /// (unknown or unanswered call, a room of another tenant, a full room: at most
+    /// 10 members). Leaving (and `unbridge`) is answered with [`GatewayEvent::BridgeEnded`]
+    /// (`peer` = the room's id).
     Conference {
         /// Call or WebRTC leg.
         call_id: Uuid,
@@ -545,6 +559,16 @@ pub struct GatewayHeartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conference_room_ids_are_v5_uuids_of_the_name() {
+        let id = conference_room_id("room-1");
+        assert_eq!(id.get_version_num(), 5);
+        assert_eq!(id, conference_room_id("room-1"));
+        assert_ne!(id, conference_room_id("room-2"));
+        // Pinned: the backend and every gateway must compute the same id for a name.
+        assert_eq!(id.to_string(), "6beac2d0-6344-5163-8f32-dd9cf62d45d6");
+    }
 
     #[test]
     fn command_round_trips_as_tagged_json() {

@@ -1,6 +1,7 @@
 //! Media: codecs, RTP, WAV files, the jitter buffer and the per-call media engine.
 
 pub mod amd;
+pub mod conference;
 pub mod dtmf_send;
 pub mod engine;
 pub mod g711;

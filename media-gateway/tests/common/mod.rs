@@ -2,6 +2,8 @@
 //! pcap/WAV helpers and audio analysis.
 #![allow(dead_code)]
 
+pub mod webrtc;
+
 use hotline_wire::gateway::{self as wire, DidEntry, Direction, GatewayEvent};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
