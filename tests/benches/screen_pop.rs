@@ -229,7 +229,9 @@ async fn desktop(app: &TestApp, slug: &str, email: &str, offers: Offers) -> reqw
     client
 }
 
-async fn bench(o: &Opts) {
+/// Runs the benchmark; returns the event streams to delete once the backend's background tasks
+/// (which recreate a missing stream) have stopped.
+async fn bench(o: &Opts) -> Vec<String> {
     let verbose = std::env::args().any(|a| a == "--verbose");
     let app = TestApp::spawn().await;
     eprintln!(
@@ -467,6 +469,7 @@ async fn bench(o: &Opts) {
         let _ = std::fs::remove_dir_all(&work);
     }
     let database = app.database.clone();
+    let stream = app.state.cfg.call_events_stream.clone();
     app.state.db.close().await;
     drop(app);
     if let Ok(mut conn) =
@@ -479,14 +482,23 @@ async fn bench(o: &Opts) {
         .execute(&mut conn)
         .await;
     }
+    vec![
+        stream.clone(),
+        hotline_backend::call_events::dead_letter_stream(&stream),
+    ]
 }
 
 fn main() {
     let o = opts();
-    tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("runtime")
-        .block_on(bench(&o));
+        .expect("runtime");
+    let streams = rt.block_on(bench(&o));
+    drop(rt);
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    if let Ok(mut con) = redis::Client::open(url).and_then(|c| c.get_connection()) {
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&streams).query(&mut con);
+    }
 }
