@@ -39,10 +39,15 @@ pub async fn ensure_group(
     }
 }
 
-/// A dedicated connection: blocking reads must not stall the shared multiplexed one.
+/// A dedicated connection: blocking reads must not stall the shared multiplexed one. Its
+/// response timeout outlasts the consumer's blocking read (5 s): with the client's default
+/// (500 ms) every read of an idle stream failed, and the consumer's 2 s back-off then held
+/// up the next call's events (measured by the `screen_pop` benchmark: up to 2.5 s).
 pub async fn connect(state: &AppState) -> anyhow::Result<redis::aio::MultiplexedConnection> {
+    let cfg = redis::AsyncConnectionConfig::new()
+        .set_response_timeout(Some(std::time::Duration::from_secs(30)));
     Ok(redis::Client::open(state.cfg.redis_url.as_str())?
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&cfg)
         .await?)
 }
 

@@ -205,3 +205,18 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[tokio::test]
+async fn the_consumer_waits_out_an_idle_stream_without_failing() {
+    // A blocking read longer than the Redis client's default response timeout (500 ms) must
+    // come back empty, not as an error (which cost the consumer a 2 s back-off).
+    let app = TestApp::spawn().await;
+    let mut con = call_events::connect(&app.state).await.unwrap();
+    call_events::ensure_group(&mut con, &app.state.cfg.call_events_stream)
+        .await
+        .unwrap();
+    let n = call_events::process_once(&app.state, &mut con, "idle-test", 1_500)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}

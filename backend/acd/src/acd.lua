@@ -9,14 +9,60 @@ local AK, QK, CK, MK = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
 local op = ARGV[2]
 
+-- Records are read and decoded on first use (a tenant has many agents; most steps touch a
+-- few). raw[id] is an id's stored JSON, `true` for a record created by this step, `false` for
+-- one removed by it; the record table reads (HGET) and decodes an id when it is first used.
+-- Scans over all records (dispatch, tick: `in_state`) read the whole hash once (HGETALL) and
+-- decode only the records that can be in the state they look for.
 local function load(key)
-  local t = {}
-  local raw = redis.call('HGETALL', key)
-  for i = 1, #raw, 2 do t[raw[i]] = cjson.decode(raw[i + 1]) end
-  return t
+  local raw, full = {}, false
+  local t = setmetatable({}, {__index = function(t, id)
+    local r = raw[id]
+    if r == nil and not full then
+      r = redis.call('HGET', key, id)
+      raw[id] = r  -- false: not stored
+    end
+    if type(r) ~= 'string' then return nil end
+    local v = cjson.decode(r)
+    rawset(t, id, v)
+    return v
+  end})
+  local function all()
+    if not full then
+      local kv = redis.call('HGETALL', key)
+      for i = 1, #kv, 2 do
+        if raw[kv[i]] == nil then raw[kv[i]] = kv[i + 1] end
+      end
+      full = true
+    end
+    return raw
+  end
+  return t, all, raw
 end
 
-local agents, queues, calls = load(AK), load(QK), load(CK)
+local agents, all_agents, raw_a = load(AK)
+local queues = load(QK)
+local calls, all_calls, raw_c = load(CK)
+
+-- Ids (sorted) of records whose state is `state` now: records already decoded are checked
+-- as they are; stored JSON is decoded only when it holds `"state":"<state>"` (as cjson
+-- writes it) or has no `"state":"` at all (another layout, e.g. with spaces).
+local function in_state(t, all, state)
+  local ids, want = {}, '"state":"' .. state .. '"'
+  for id, r in pairs(all()) do
+    local rec = rawget(t, id)
+    if rec == nil and type(r) == 'string'
+      and (string.find(r, want, 1, true) or not string.find(r, '"state":"', 1, true)) then
+      rec = t[id]
+    end
+    if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  return ids
+end
+
+local function put_call(id, c) rawset(calls, id, c) raw_c[id] = true end
+local function drop_call(id) rawset(calls, id, nil) raw_c[id] = false end
 local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
 local events = {}
 
@@ -25,19 +71,16 @@ local function emit(ev, call, agent, to, waited)
     to = to or '', waited_ms = waited or 0})
 end
 
-local function sorted_keys(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
-  table.sort(ks)
-  return ks
-end
-
+local skill_cache = {}
 local function skills(s)
+  s = s or ''
+  if skill_cache[s] then return skill_cache[s] end
   local out = {}
   for part in string.gmatch(s or '', '[^,]+') do
     local k, v = string.match(part, '^([^=]*)=(.*)$')
     if k then out[#out + 1] = {k, tonumber(v) or 0} else out[#out + 1] = {part, 0} end
   end
+  skill_cache[s] = out
   return out
 end
 
@@ -73,17 +116,16 @@ end
 local function fail(code) return {'err', code} end
 
 local function dispatch()
-  local waiting = {}
-  for id, c in pairs(calls) do
-    if c.state == 'waiting' then waiting[#waiting + 1] = id end
-  end
+  local waiting = in_state(calls, all_calls, 'waiting')
+  if #waiting == 0 then return end
   table.sort(waiting, function(a, b)
     local ca, cb = calls[a], calls[b]
     if ca.priority ~= cb.priority then return ca.priority > cb.priority end
     if ca.seq ~= cb.seq then return ca.seq < cb.seq end
     return a < b
   end)
-  local agent_ids = sorted_keys(agents)
+  -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
+  local agent_ids = in_state(agents, all_agents, 'ready')
   for _, cid in ipairs(waiting) do
     local c = calls[cid]
     local queue = queues[c.queue]
@@ -174,6 +216,7 @@ elseif op == 'login' then
   a = new_agent()
   a.state, a.reason, a.idle_since, a.queues, a.skills = 'not_ready', 'login', now, ARGV[4], ARGV[5]
   agents[id] = a
+  if type(raw_a[id]) ~= 'string' then raw_a[id] = true end
   dirty_a[id] = true
 elseif op == 'set_state' then
   local id, state, reason = ARGV[3], ARGV[4], ARGV[5]
@@ -194,8 +237,8 @@ elseif op == 'arrive' then
   if calls[id] then return fail('call_exists') end
   if not queues[qid] then return fail('unknown_queue') end
   local seq = redis.call('HINCRBY', MK, 'seq', 1)
-  calls[id] = {queue = qid, priority = prio, seq = seq, enqueued_at = now, state = 'waiting',
-    agent = '', ['until'] = 0, target = ''}
+  put_call(id, {queue = qid, priority = prio, seq = seq, enqueued_at = now, state = 'waiting',
+    agent = '', ['until'] = 0, target = ''})
   dirty_c[id] = true
 elseif op == 'answer' or op == 'reject' then
   local aid, cid = ARGV[3], ARGV[4]
@@ -238,7 +281,7 @@ elseif op == 'hangup' then
   local cid = ARGV[3]
   local c = calls[cid]
   if not c then return fail('unknown_call') end
-  calls[cid] = nil
+  drop_call(cid)
   removed_c[cid] = true
   local a = agents[c.agent]
   if c.state == 'connected' then
@@ -254,15 +297,18 @@ elseif op == 'hangup' then
     emit('abandoned', cid, '', '', waited)
   end
 elseif op == 'tick' then
-  for _, aid in ipairs(sorted_keys(agents)) do
+  for _, aid in ipairs(in_state(agents, all_agents, 'wrap_up')) do
     local a = agents[aid]
-    if a.state == 'wrap_up' and a['until'] <= now then
+    if a['until'] <= now then
       a.state, a['until'], a.idle_since = 'ready', 0, now
       dirty_a[aid] = true
       emit('wrapup_ended', '', aid)
     end
   end
-  for _, cid in ipairs(sorted_keys(calls)) do
+  local ticking = in_state(calls, all_calls, 'offered')
+  for _, cid in ipairs(in_state(calls, all_calls, 'waiting')) do ticking[#ticking + 1] = cid end
+  table.sort(ticking)
+  for _, cid in ipairs(ticking) do
     local c = calls[cid]
     if c.state == 'offered' and c['until'] <= now then
       local aid = c.agent
@@ -280,7 +326,7 @@ elseif op == 'tick' then
         and (q.overflow == 'voicemail' or queues[q.overflow]) then
         local to = q.overflow
         if to == 'voicemail' then
-          calls[cid] = nil
+          drop_call(cid)
           removed_c[cid] = true
         else
           c.queue, c.enqueued_at = to, now

@@ -74,11 +74,10 @@ fn fastrand_like() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-#[test]
-fn two_processes_racing_for_one_agent_get_one_offer() {
-    // Atomicity: many connections arriving calls at once never offer one agent two calls.
+/// A fresh tenant (`<name>-<pid>`) with one longest-idle queue `q` (10 s ring time-out).
+fn tenant_with_queue(name: &str) -> (redis::Script, Keys, redis::Connection) {
     let script = redis_acd::script();
-    let keys = Keys::for_tenant(&format!("acd-race-{}", std::process::id()));
+    let keys = Keys::for_tenant(&format!("{name}-{}", std::process::id()));
     let mut con = connection();
     cleanup(&mut con, &keys);
     let q = hotline_acd::QueueRec {
@@ -86,17 +85,18 @@ fn two_processes_racing_for_one_agent_get_one_offer() {
         ring_timeout_ms: 10_000,
         ..Default::default()
     };
-    redis_acd::apply(
-        &mut con,
-        &script,
-        &keys,
-        0,
-        &hotline_acd::Op::Queue {
-            id: "q".into(),
-            cfg: q,
-        },
-    )
-    .unwrap();
+    let op = hotline_acd::Op::Queue {
+        id: "q".into(),
+        cfg: q,
+    };
+    redis_acd::apply(&mut con, &script, &keys, 0, &op).unwrap();
+    (script, keys, con)
+}
+
+#[test]
+fn two_processes_racing_for_one_agent_get_one_offer() {
+    // Atomicity: many connections arriving calls at once never offer one agent two calls.
+    let (script, keys, mut con) = tenant_with_queue("acd-race");
     for a in ["a1", "a2"] {
         redis_acd::apply(
             &mut con,
@@ -163,5 +163,54 @@ fn two_processes_racing_for_one_agent_get_one_offer() {
         snap.calls.values().filter(|c| c.state == "waiting").count(),
         6
     );
+    cleanup(&mut con, &keys);
+}
+
+#[test]
+fn records_not_in_the_scripts_own_json_layout_are_still_found_by_scans() {
+    // The script skips decoding records whose JSON cannot hold the state a scan looks for,
+    // relying on cjson's `"state":"x"`; a record written in another layout (spaces, another
+    // key order) must still be decoded and seen.
+    let (script, keys, mut con) = tenant_with_queue("acd-layout");
+    let rec = |state: &str, until: u64| {
+        serde_json::to_string_pretty(&hotline_acd::AgentRec {
+            state: state.into(),
+            until,
+            idle_since: 5,
+            queues: "q".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let _: () = redis::cmd("HSET")
+        .arg(&keys.agents)
+        .arg("ready1")
+        .arg(rec("ready", 0))
+        .arg("wrap1")
+        .arg(rec("wrap_up", 50))
+        .query(&mut con)
+        .unwrap();
+    let evs = redis_acd::apply(&mut con, &script, &keys, 100, &hotline_acd::Op::Tick).unwrap();
+    assert_eq!(
+        evs.iter()
+            .map(|e| (e.ev.as_str(), e.agent.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("wrapup_ended", "wrap1")]
+    );
+    let arrive = |call: &str| hotline_acd::Op::Arrive {
+        call: call.into(),
+        queue: "q".into(),
+        priority: 0,
+    };
+    let evs = redis_acd::apply(&mut con, &script, &keys, 200, &arrive("c1")).unwrap();
+    assert_eq!(
+        evs.iter()
+            .map(|e| (e.ev.as_str(), e.agent.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("offered", "ready1")],
+        "the longest idle agent, stored with spaces, gets the call"
+    );
+    let evs = redis_acd::apply(&mut con, &script, &keys, 300, &arrive("c2")).unwrap();
+    assert_eq!(evs[0].agent, "wrap1");
     cleanup(&mut con, &keys);
 }
