@@ -47,7 +47,8 @@ pub async fn connect(state: &AppState) -> anyhow::Result<redis::aio::Multiplexed
 }
 
 /// Reads and handles one batch (up to 100 new entries, waiting at most `block_ms`), after first
-/// claiming entries another consumer left unacknowledged for more than a minute. Returns how
+/// claiming entries another consumer left unacknowledged for longer than
+/// `call_events_claim_idle_secs` (a minute by default: a backend killed mid-batch). Returns how
 /// many entries were handled.
 pub async fn process_once(
     state: &AppState,
@@ -60,7 +61,7 @@ pub async fn process_once(
         .arg(stream)
         .arg(GROUP)
         .arg(consumer)
-        .arg(60_000)
+        .arg(state.cfg.call_events_claim_idle_secs.saturating_mul(1000))
         .arg("0-0")
         .arg("COUNT")
         .arg(100)
