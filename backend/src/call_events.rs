@@ -39,10 +39,16 @@ pub async fn ensure_group(
     }
 }
 
+/// How long the consumer waits for Redis to answer: longer than any blocking read
+/// ([`process_once`]'s `block_ms`; the consumer blocks 5 s). The client's default (500 ms)
+/// would fail every quiet read, before the entries it had just claimed were handled.
+pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A dedicated connection: blocking reads must not stall the shared multiplexed one.
 pub async fn connect(state: &AppState) -> anyhow::Result<redis::aio::MultiplexedConnection> {
+    let cfg = redis::AsyncConnectionConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
     Ok(redis::Client::open(state.cfg.redis_url.as_str())?
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&cfg)
         .await?)
 }
 

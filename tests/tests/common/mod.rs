@@ -436,6 +436,21 @@ pub const UNANSWERED_PHONE: &str = r#"  <recv request="INVITE">
 /// A caller from `number`: dials the number SIPp is given (`-s`), waits `before_ms`, speaks
 /// (SIPp's A-law sample), waits `after_ms` more and hangs up.
 pub fn caller(number: &str, before_ms: u32, after_ms: u32) -> String {
+    talking_caller(number, before_ms, 1, 0, after_ms)
+}
+
+/// Like [`caller`], speaking `times` times, a new sample every `every_ms` (the sample lasts
+/// about 6.8 s), then waiting `after_ms` after the last one starts.
+pub fn talking_caller(
+    number: &str,
+    before_ms: u32,
+    times: u32,
+    every_ms: u32,
+    after_ms: u32,
+) -> String {
+    let speak = "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/g711a.pcap\"/></action></nop>\n";
+    let talk = vec![speak.to_string(); times as usize]
+        .join(&format!("  <pause milliseconds=\"{every_ms}\"/>\n"));
     format!(
         r#"  <send retrans="500"><![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -472,8 +487,7 @@ pub fn caller(number: &str, before_ms: u32, after_ms: u32) -> String {
 
     ]]></send>
   <pause milliseconds="{before_ms}"/>
-  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
-  <pause milliseconds="{after_ms}"/>
+{talk}  <pause milliseconds="{after_ms}"/>
   <send retrans="500"><![CDATA[
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
