@@ -257,6 +257,13 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("HOTLINE_HTTP_ADDR"), "{err}");
         assert!(Config::from_toml("no_such_key = 1").is_err());
+        let zero = |k: &str| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "0".to_string());
+        assert!(Config::default().apply_env(zero).is_err());
+        let mut cfg = Config::default();
+        assert_eq!(cfg.call_events_claim_idle_secs, 60);
+        cfg.apply_env(|k| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "2".to_string()))
+            .unwrap();
+        assert_eq!(cfg.call_events_claim_idle_secs, 2);
     }
 
     #[test]

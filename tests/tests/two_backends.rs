@@ -27,15 +27,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use common::{
-    acd_agent, bridged, cdr, eventually, finished, gateway, hangup_cause, ok, set_state,
+    acd_agent, bridged, cdr, dial_in, eventually, finished, gateway, hangup, recording, set_state,
     talking_caller, tenant, workdir, ANSWERING_PHONE,
 };
 use hotline_backend::{app, call_events, config::Config, db, testkit, testkit::TestApp};
-use hotline_e2e::telephony::{
-    free_port, gateway_events, rms, scenario, sipp, start_backend, stereo_channels,
-};
+use hotline_e2e::telephony::{gateway_events, rms, start_backend, stereo_channels};
 use hotline_wire::gateway::{GatewayEvent, HangupCause, STREAM_FIELD};
 use serde_json::json;
 
@@ -143,12 +141,11 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     // Call A at gateway 1: Aysel (backend 1, phone via gateway 2) answers. The caller speaks
     // every 7 s for about 35 s, well past the kill, then hangs up.
     let dir_a = work.join("caller-a");
-    std::fs::create_dir_all(&dir_a).unwrap();
-    let caller_a = sipp(
+    let caller_a = dial_in(
         &dir_a,
-        "caller",
-        &scenario(&talking_caller(number_a, 500, 5, 7_000, 6_000)),
-        &["-s", did, "-mp", &free_port().to_string(), &gw1.addr],
+        &talking_caller(number_a, 500, 5, 7_000, 6_000),
+        did,
+        &gw1.addr,
     );
     let (call_a, leg_a, _) = bridged(&app1, number_a).await;
 
@@ -167,12 +164,11 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
 
     // Call B at gateway 2.
     let dir_b = work.join("caller-b");
-    std::fs::create_dir_all(&dir_b).unwrap();
-    let caller_b = sipp(
+    let caller_b = dial_in(
         &dir_b,
-        "caller",
-        &scenario(&talking_caller(number_b, 500, 3, 4_000, 5_000)),
-        &["-s", did, "-mp", &free_port().to_string(), &gw2.addr],
+        &talking_caller(number_b, 500, 3, 4_000, 5_000),
+        did,
+        &gw2.addr,
     );
     let mut r = state.redis();
     let held = eventually(10, "backend 1 holding call B's arrival", || {
@@ -228,15 +224,8 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     // hung up by the gateway.
     finished(caller_a, &dir_a, "caller A").await;
     finished(phone1, &dir1, "Aysel's phone").await;
-    assert_eq!(hangup_cause(&app2, call_a).await, HangupCause::CallerBye);
-    let evs = gateway_events(&mut r, &stream).await;
-    let ended_a = evs
-        .iter()
-        .find_map(|e| match e {
-            GatewayEvent::Hangup { call_id, at, .. } if *call_id == call_a => Some(*at),
-            _ => None,
-        })
-        .unwrap();
+    let (cause, ended_a) = hangup(&app2, call_a).await;
+    assert_eq!(cause, HangupCause::CallerBye);
     assert!(
         ended_a > killed_at + chrono::Duration::seconds(3),
         "{ended_a} vs {killed_at}"
@@ -244,31 +233,8 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
 
     // Aysel heard the caller after the kill (her leg's recording, from the kill on), and Bob
     // heard caller B.
-    let recording = |leg| {
-        let (r, stream) = (state.redis(), stream.clone());
-        async move {
-            eventually(10, "an agent leg's recording", || {
-                let (mut r, stream) = (r.clone(), stream.clone());
-                async move {
-                    gateway_events(&mut r, &stream)
-                        .await
-                        .into_iter()
-                        .find_map(|e| match e {
-                            GatewayEvent::RecordingFinished {
-                                call_id,
-                                path,
-                                started_at,
-                                ..
-                            } if call_id == leg => Some((path, started_at)),
-                            _ => None,
-                        })
-                }
-            })
-            .await
-        }
-    };
-    let (path_a, rec_start): (String, DateTime<Utc>) = recording(leg_a).await;
-    let (_, heard_a) = stereo_channels(std::path::Path::new(&path_a));
+    let (path_a, rec_start) = recording(&app2, leg_a).await;
+    let (_, heard_a) = stereo_channels(&path_a);
     let from = ((killed_at - rec_start).num_milliseconds().max(0) as usize) * 8;
     assert!(from < heard_a.len(), "recording ends before the kill");
     let after_kill = rms(&heard_a[from..]);
@@ -276,8 +242,8 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
         after_kill > 300.0,
         "Aysel heard nothing after the kill: {after_kill}"
     );
-    let (path_b, _) = recording(leg_b).await;
-    let (_, heard_b) = stereo_channels(std::path::Path::new(&path_b));
+    let (path_b, _) = recording(&app2, leg_b).await;
+    let (_, heard_b) = stereo_channels(&path_b);
     assert!(rms(&heard_b) > 300.0, "Bob heard nothing");
 
     // The CDRs, read through the surviving backend: both complete.
@@ -290,6 +256,7 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
         assert!(!c["cdr"]["connected_at"].is_null(), "{c:#}");
     }
     // Each call was held by the gateway it arrived at.
+    let evs = gateway_events(&mut r, &stream).await;
     for (call, gw) in [(call_a, &gw1.id), (call_b, &gw2.id)] {
         let held_by = evs.iter().find_map(|e| match e {
             GatewayEvent::CallStarted {
@@ -307,12 +274,7 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
         assert_eq!((a.state.as_str(), a.answered), ("ready", 1), "{a:?}");
     }
     // Nothing pending in the group, nothing dead-lettered.
-    let summary: (
-        u64,
-        Option<String>,
-        Option<String>,
-        Option<Vec<(String, String)>>,
-    ) = redis::cmd("XPENDING")
+    let summary: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
         .arg(&stream)
         .arg(call_events::GROUP)
         .query_async(&mut r)
