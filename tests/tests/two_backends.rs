@@ -107,8 +107,10 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     let (app1, app2) = (via(&backend1.url), via(&backend2.url));
 
     let t = tenant(&app1, "Twin Lines").await;
-    let did = "+994125559301";
-    let (number_a, number_b) = ("+15550007301", "+15550007302");
+    // DIDs are platform-wide (one Redis hash for every test run, including other checkouts'
+    // concurrent ones): a random one cannot be taken over by another run's tenant.
+    let did = &format!("+99412{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000);
+    let (number_a, number_b) = ("+15550007401", "+15550007402");
     t.queue_on_number(
         &app1,
         json!({ "name": "Help", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }),
