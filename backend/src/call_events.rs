@@ -39,20 +39,24 @@ pub async fn ensure_group(
     }
 }
 
-/// A dedicated connection: blocking reads must not stall the shared multiplexed one. Its
-/// response timeout outlasts the consumer's blocking read (5 s): with the client's default
-/// (500 ms) every read of an idle stream failed, and the consumer's 2 s back-off then held
-/// up the next call's events (measured by the `screen_pop` benchmark: up to 2.5 s).
+/// How long the consumer waits for Redis to answer: longer than any blocking read
+/// ([`process_once`]'s `block_ms`; the consumer blocks 5 s). With the client's default
+/// (500 ms) every read of an idle stream failed — entries just claimed from a dead backend
+/// were never handled, and the consumer's 2 s back-off held up the next call's events (the
+/// `screen_pop` benchmark measured up to 2.5 s).
+pub const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A dedicated connection: blocking reads must not stall the shared multiplexed one.
 pub async fn connect(state: &AppState) -> anyhow::Result<redis::aio::MultiplexedConnection> {
-    let cfg = redis::AsyncConnectionConfig::new()
-        .set_response_timeout(Some(std::time::Duration::from_secs(30)));
+    let cfg = redis::AsyncConnectionConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
     Ok(redis::Client::open(state.cfg.redis_url.as_str())?
         .get_multiplexed_async_connection_with_config(&cfg)
         .await?)
 }
 
 /// Reads and handles one batch (up to 100 new entries, waiting at most `block_ms`), after first
-/// claiming entries another consumer left unacknowledged for more than a minute. Returns how
+/// claiming entries another consumer left unacknowledged for longer than
+/// `call_events_claim_idle_secs` (a minute by default: a backend killed mid-batch). Returns how
 /// many entries were handled.
 pub async fn process_once(
     state: &AppState,
@@ -65,7 +69,7 @@ pub async fn process_once(
         .arg(stream)
         .arg(GROUP)
         .arg(consumer)
-        .arg(60_000)
+        .arg(state.cfg.call_events_claim_idle_secs.saturating_mul(1000))
         .arg("0-0")
         .arg("COUNT")
         .arg(100)

@@ -46,6 +46,11 @@ pub struct Config {
     /// How long the ACD rings an agent before the call goes back to its queue and the agent
     /// is set not ready (reason `missed`), in seconds (`HOTLINE_RING_TIMEOUT_SECS`).
     pub ring_timeout_secs: u64,
+    /// How long a gateway event may stay read but unacknowledged by a backend before another
+    /// backend claims it (`XAUTOCLAIM`), in seconds (`HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS`,
+    /// default 60): the time a killed backend's last events wait. Shorter than the slowest
+    /// handling of one batch, an event can be handled twice (handlers are idempotent).
+    pub call_events_claim_idle_secs: u64,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             max_upload_bytes: 20 * 1024 * 1024,
             call_events_stream: hotline_wire::gateway::EVENTS_STREAM.into(),
             ring_timeout_secs: 20,
+            call_events_claim_idle_secs: 60,
         }
     }
 }
@@ -151,6 +157,12 @@ impl Config {
             self.ring_timeout_secs = parse("HOTLINE_RING_TIMEOUT_SECS", v)?;
             if self.ring_timeout_secs == 0 {
                 anyhow::bail!("HOTLINE_RING_TIMEOUT_SECS must be at least 1");
+            }
+        }
+        if let Some(v) = get("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS") {
+            self.call_events_claim_idle_secs = parse("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS", v)?;
+            if self.call_events_claim_idle_secs == 0 {
+                anyhow::bail!("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS must be at least 1");
             }
         }
         if let Some(v) = get("HOTLINE_SPA_DIR") {
@@ -245,6 +257,13 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("HOTLINE_HTTP_ADDR"), "{err}");
         assert!(Config::from_toml("no_such_key = 1").is_err());
+        let zero = |k: &str| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "0".to_string());
+        assert!(Config::default().apply_env(zero).is_err());
+        let mut cfg = Config::default();
+        assert_eq!(cfg.call_events_claim_idle_secs, 60);
+        cfg.apply_env(|k| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "2".to_string()))
+            .unwrap();
+        assert_eq!(cfg.call_events_claim_idle_secs, 2);
     }
 
     #[test]

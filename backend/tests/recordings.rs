@@ -206,17 +206,54 @@ fn tempdir() -> PathBuf {
     d
 }
 
+/// The consumer's own steps, on a stream no background consumer reads: a quiet read waits its
+/// whole block time and returns nothing (no client timeout), and an entry another consumer read
+/// and never acknowledged (a killed backend) is claimed after the claim idle time, handled and
+/// acknowledged.
 #[tokio::test]
-async fn the_consumer_waits_out_an_idle_stream_without_failing() {
-    // A blocking read longer than the Redis client's default response timeout (500 ms) must
-    // come back empty, not as an error (which cost the consumer a 2 s back-off).
-    let app = TestApp::spawn().await;
-    let mut con = call_events::connect(&app.state).await.unwrap();
-    call_events::ensure_group(&mut con, &app.state.cfg.call_events_stream)
-        .await
-        .unwrap();
-    let n = call_events::process_once(&app.state, &mut con, "idle-test", 1_500)
+async fn a_quiet_read_waits_and_a_dead_consumers_entry_is_claimed_and_handled() {
+    let app = TestApp::spawn_with(|c| c.call_events_claim_idle_secs = 1).await;
+    let a = tenant(&app, "Rec Claim").await;
+    let mut cfg = app.state.cfg.clone();
+    cfg.call_events_stream = format!("{}:claim", cfg.call_events_stream);
+    let state = hotline_backend::app::state(cfg).await.unwrap();
+    let stream = state.cfg.call_events_stream.clone();
+    let mut con = call_events::connect(&state).await.unwrap();
+    call_events::ensure_group(&mut con, &stream).await.unwrap();
+    let quiet = std::time::Instant::now();
+    let n = call_events::process_once(&state, &mut con, "alive", 1_500)
         .await
         .unwrap();
     assert_eq!(n, 0);
+    assert!(quiet.elapsed() >= std::time::Duration::from_millis(1_400));
+
+    let dir = tempdir();
+    let view = TestApp {
+        base_url: app.base_url.clone(),
+        state: state.clone(),
+        database: app.database.clone(),
+    };
+    let (call_id, _, _) =
+        publish_recording(&view, &dir, a.info.tenant.id, chrono::Utc::now()).await;
+    // The "dead" consumer reads it and never acknowledges.
+    let opts = redis::streams::StreamReadOptions::default()
+        .group(call_events::GROUP, "dead")
+        .count(10);
+    let read: redis::streams::StreamReadReply =
+        con.xread_options(&[&stream], &[">"], &opts).await.unwrap();
+    assert_eq!(read.keys[0].ids.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let n = call_events::process_once(&state, &mut con, "alive", 200)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the dead consumer's entry is claimed");
+    let page = wait_list(&app, &a.admin, |p| p.total == 1).await;
+    assert_eq!(page.items[0].call_id, call_id);
+    let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg(call_events::GROUP)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(pending.0, 0);
 }

@@ -4,23 +4,36 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// A free loopback port (UDP and, in practice, TCP).
+/// A loopback port free for both UDP and TCP (a gateway listens on both; a backend's HTTP
+/// port must not be handed to a gateway after it).
 pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The built `hotline-gateway` next to the test binary.
 pub fn gateway_binary() -> PathBuf {
+    binary("hotline-gateway", "hotline-gateway")
+}
+
+/// The built `hotline` API server next to the test binary.
+pub fn backend_binary() -> PathBuf {
+    binary("hotline", "hotline-backend")
+}
+
+/// Binary `name` of package `package`, built next to the test binary.
+fn binary(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join("hotline-gateway");
+    let bin = dir.join(name);
     assert!(
         bin.exists(),
-        "{} missing: run `cargo build -p hotline-gateway` (infra/test.sh builds every binary)",
+        "{} missing: run `cargo build -p {package}` (infra/test.sh builds every binary)",
         bin.display()
     );
     bin
@@ -82,6 +95,91 @@ pub fn start_gateway(
         proc,
         id,
         addr: format!("127.0.0.1:{port}"),
+    }
+}
+
+/// A real `hotline serve` process started for one test; killed when dropped.
+pub struct TestBackend {
+    pub proc: Proc,
+    /// Its HTTP base URL, `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// Its consumer in the gateway events' consumer group (`<name>-<pid>`).
+    pub consumer: String,
+}
+
+impl TestBackend {
+    /// Sends `signal` (e.g. `KILL`, `STOP`, `CONT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.proc.0.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal} {}", self.proc.0.id());
+    }
+}
+
+/// Starts the API server binary (`hotline serve`) as `name` on a free loopback port against
+/// `database_url` (already migrated), consuming `events_stream`; its files under
+/// `work/<name>`, its log in `work/<name>.log`; `extra` adds settings. Waits until it answers
+/// `/healthz`.
+pub fn start_backend(
+    work: &Path,
+    name: &str,
+    database_url: &str,
+    redis_url: &str,
+    events_stream: &str,
+    extra: &[(&str, String)],
+) -> TestBackend {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut cmd = Command::new(backend_binary());
+    cmd.arg("serve")
+        .current_dir(work)
+        .env_remove("HOTLINE_CONFIG")
+        .env("HOSTNAME", name)
+        .env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis_url)
+        .env("HOTLINE_HTTP_ADDR", &addr)
+        .env("HOTLINE_PUBLIC_URL", format!("http://{addr}"))
+        .env("HOTLINE_CALL_EVENTS_STREAM", events_stream)
+        .env("HOTLINE_FILES_DIR", work.join(name).join("files"))
+        .env("HOTLINE_DB_POOL", "5")
+        .env("HOTLINE_SLA_JOB_INTERVAL", "0");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let log = std::fs::File::create(work.join(format!("{name}.log"))).unwrap();
+    let proc = Proc(
+        cmd.stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        use std::io::{Read, Write};
+        let healthy = std::net::TcpStream::connect(&addr).ok().and_then(|mut s| {
+            s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").ok()?;
+            let mut out = String::new();
+            s.read_to_string(&mut out).ok()?;
+            (out.split_whitespace().nth(1) == Some("200")).then_some(())
+        });
+        if healthy.is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backend {name} did not start; see {}",
+            work.join(format!("{name}.log")).display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let consumer = format!("{name}-{}", proc.0.id());
+    TestBackend {
+        proc,
+        url: format!("http://{addr}"),
+        consumer,
     }
 }
 

@@ -11,12 +11,12 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    acd_agent, bridged, caller, cdr, eventually, finished, gateway, hangup_cause, ok, set_state,
-    sip_trace, tenant, workdir, ANSWERING_PHONE, UNANSWERED_PHONE,
+    acd_agent, bridged, caller, cdr, dial_in, finished, gateway, hangup_cause, ok, recording,
+    set_state, sip_trace, tenant, workdir, ANSWERING_PHONE, UNANSWERED_PHONE,
 };
 use hotline_backend::testkit::TestApp;
-use hotline_e2e::telephony::{free_port, gateway_events, rms, scenario, sipp, stereo_channels};
-use hotline_wire::gateway::{GatewayEvent, HangupCause};
+use hotline_e2e::telephony::{gateway_events, rms, stereo_channels};
+use hotline_wire::gateway::HangupCause;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,13 +54,7 @@ async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agen
     tokio::time::sleep(Duration::from_millis(50)).await;
     set_state(&app, &cb, "ready").await;
 
-    std::fs::create_dir_all(&cust_dir).unwrap();
-    let customer = sipp(
-        &cust_dir,
-        "customer",
-        &scenario(&caller(number, 9_000, 5_000)),
-        &["-s", did, "-mp", &free_port().to_string(), &gw.addr],
-    );
+    let customer = dial_in(&cust_dir, &caller(number, 9_000, 5_000), did, &gw.addr);
     // Aysel's phone rang and was cancelled (the scenario expects the CANCEL).
     finished(aysel_phone, &aysel_dir, "Aysel's phone").await;
     // Meanwhile the ACD set her not ready: missed.
@@ -82,23 +76,8 @@ async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agen
     assert_eq!(hangup_cause(&app, call).await, HangupCause::CallerBye);
     // Bob heard the caller.
     let evs = gateway_events(&mut app.state.redis(), &app.state.cfg.call_events_stream).await;
-    let rec = eventually(10, "the agent leg's recording", || {
-        let (r, stream) = (app.state.redis(), app.state.cfg.call_events_stream.clone());
-        async move {
-            let mut r = r;
-            gateway_events(&mut r, &stream)
-                .await
-                .into_iter()
-                .find_map(|e| match e {
-                    GatewayEvent::RecordingFinished { call_id, path, .. } if call_id == leg => {
-                        Some(path)
-                    }
-                    _ => None,
-                })
-        }
-    })
-    .await;
-    let (_, heard) = stereo_channels(std::path::Path::new(&rec));
+    let (rec, _) = recording(&app, leg).await;
+    let (_, heard) = stereo_channels(&rec);
     assert!(rms(&heard) > 300.0, "Bob heard nothing: {evs:#?}");
     // The ACD: Bob took it and is free again; Aysel stays not ready until she says otherwise.
     let b = acd_agent(&app, t.id, bob);

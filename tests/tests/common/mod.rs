@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{
     free_port, gateway_events, scenario, sipp, start_gateway, wait_ok, TestGateway,
@@ -231,21 +233,64 @@ pub async fn bridged(app: &TestApp, number: &str) -> (Uuid, Uuid, Vec<GatewayEve
 
 /// How the caller's leg ended, once it has.
 pub async fn hangup_cause(app: &TestApp, call: Uuid) -> HangupCause {
+    hangup(app, call).await.0
+}
+
+/// How and when a leg ended, once it has.
+pub async fn hangup(app: &TestApp, call: Uuid) -> (HangupCause, DateTime<Utc>) {
+    gateway_event(app, "the caller's hang-up event", |e| match e {
+        GatewayEvent::Hangup {
+            call_id, cause, at, ..
+        } if call_id == call => Some((cause, at)),
+        _ => None,
+    })
+    .await
+}
+
+/// The recording of a leg once it is written: its path and when it started.
+pub async fn recording(app: &TestApp, leg: Uuid) -> (PathBuf, DateTime<Utc>) {
+    gateway_event(app, "the leg's recording", |e| match e {
+        GatewayEvent::RecordingFinished {
+            call_id,
+            path,
+            started_at,
+            ..
+        } if call_id == leg => Some((PathBuf::from(path), started_at)),
+        _ => None,
+    })
+    .await
+}
+
+/// The first gateway event `pick` takes, waiting up to 10 s for it to be published.
+pub async fn gateway_event<T>(
+    app: &TestApp,
+    what: &str,
+    pick: impl Fn(GatewayEvent) -> Option<T> + Clone,
+) -> T {
     let r = app.state.redis();
     let stream = app.state.cfg.call_events_stream.clone();
-    eventually(10, "the caller's hang-up event", || {
-        let (mut r, stream) = (r.clone(), stream.clone());
+    eventually(10, what, || {
+        let (mut r, stream, pick) = (r.clone(), stream.clone(), pick.clone());
         async move {
             gateway_events(&mut r, &stream)
                 .await
                 .into_iter()
-                .find_map(|e| match e {
-                    GatewayEvent::Hangup { call_id, cause, .. } if call_id == call => Some(cause),
-                    _ => None,
-                })
+                .find_map(pick)
         }
     })
     .await
+}
+
+/// A SIPp caller (`caller_steps`, e.g. [`caller`]) dialling `did` at the gateway `gw_addr`;
+/// its traces in `dir`.
+pub fn dial_in(dir: &Path, caller_steps: &str, did: &str, gw_addr: &str) -> Child {
+    std::fs::create_dir_all(dir).unwrap();
+    sipp(
+        dir,
+        "customer",
+        &scenario(caller_steps),
+        &["-s", did, "-mp", &free_port().to_string(), gw_addr],
+    )
 }
 
 /// The CDR of a call once it has ended.
@@ -436,6 +481,21 @@ pub const UNANSWERED_PHONE: &str = r#"  <recv request="INVITE">
 /// A caller from `number`: dials the number SIPp is given (`-s`), waits `before_ms`, speaks
 /// (SIPp's A-law sample), waits `after_ms` more and hangs up.
 pub fn caller(number: &str, before_ms: u32, after_ms: u32) -> String {
+    talking_caller(number, before_ms, 1, 0, after_ms)
+}
+
+/// Like [`caller`], speaking `times` times, a new sample every `every_ms` (the sample lasts
+/// about 6.8 s), then waiting `after_ms` after the last one starts.
+pub fn talking_caller(
+    number: &str,
+    before_ms: u32,
+    times: u32,
+    every_ms: u32,
+    after_ms: u32,
+) -> String {
+    let speak = "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/g711a.pcap\"/></action></nop>\n";
+    let talk = vec![speak.to_string(); times as usize]
+        .join(&format!("  <pause milliseconds=\"{every_ms}\"/>\n"));
     format!(
         r#"  <send retrans="500"><![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -472,8 +532,7 @@ pub fn caller(number: &str, before_ms: u32, after_ms: u32) -> String {
 
     ]]></send>
   <pause milliseconds="{before_ms}"/>
-  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
-  <pause milliseconds="{after_ms}"/>
+{talk}  <pause milliseconds="{after_ms}"/>
   <send retrans="500"><![CDATA[
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
