@@ -12,11 +12,13 @@ if [ -x frontend/build.sh ]; then
 fi
 log "building the server binaries"
 cargo build --bins -q
+# Where cargo put them (CARGO_TARGET_DIR when set).
+bin="${CARGO_TARGET_DIR:-$HOTLINE_ROOT/target}/debug"
 
 export HOTLINE_HTTP_ADDR="${HOTLINE_HTTP_ADDR:-127.0.0.1:8080}"
 export HOTLINE_PUBLIC_URL="${HOTLINE_PUBLIC_URL:-http://$HOTLINE_HTTP_ADDR}"
-./target/debug/hotline migrate
-./target/debug/hotline seed-demo
+"$bin/hotline" migrate
+"$bin/hotline" seed-demo
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -28,5 +30,5 @@ if [ -x infra/run-gateway.sh ]; then
 fi
 
 log "Hotline is starting at $HOTLINE_PUBLIC_URL (API, web app, /api/v1/openapi.json); Ctrl-C stops it"
-./target/debug/hotline serve & pids+=($!)
+"$bin/hotline" serve & pids+=($!)
 wait "${pids[-1]}"
