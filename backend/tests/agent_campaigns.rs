@@ -652,6 +652,23 @@ async fn survey_asks_by_the_branches_of_the_keys_pressed_and_stores_them() {
     event(&app, &hung_up(leg, t)).await;
     contact_status(&app, &a.admin, c.id, "+994505550301", "completed").await;
     let k = contacts(&app, &a.admin, c.id).await.remove(0);
+    // The results count the answers per question and option (telepolling).
+    let res: hotline_wire::campaigns::CampaignResults = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/campaigns/{}/results", c.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(res.answers.len(), 3);
+    assert_eq!(res.answers[0].answered, 1);
+    assert_eq!(res.answers[0].options[0], ("1".into(), "Yes".into(), 1));
+    assert_eq!(res.answers[0].options[1].2, 0);
+    assert_eq!(
+        res.answers[1].answered, 0,
+        "\"why\" was skipped by the branch"
+    );
+    assert_eq!(res.answers[2].options[3], ("4".into(), "4".into(), 1));
     assert_eq!(k.answers.len(), 2);
     assert_eq!(k.answers["satisfied"], "1");
     assert_eq!(k.answers["rate"], "4");

@@ -787,6 +787,7 @@ campaign-contacts-filter = Show
 campaign-contacts-shown = { $shown } of { $total } contacts
 campaign-answers = Key pressed / answers
 campaign-attempt-log = Attempts
+campaign-question-answered = { $question } ({ $answered } answered)
 campaign-attempt-in-progress = In progress
 campaign-outcome-dialing = Dialling
 campaign-outcome-previewing = On an agent's screen

@@ -25,7 +25,7 @@ use hotline_wire::{
     campaigns::{
         AttemptDto, BlockedNumber, BlocklistQuery, CampaignCounts, CampaignDto, CampaignInput,
         CampaignResults, ContactDto, ContactError, ContactInput, ContactQuery, ContactsAdded,
-        CustomerSelection, HourRow, RETRYABLE,
+        CustomerSelection, HourRow, QuestionResult, RETRYABLE,
     },
     gateway::{blacklist_key, Direction},
     permissions as perms,
@@ -1046,8 +1046,40 @@ pub async fn results(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json
     .bind(id)
     .fetch_all(ctx.db())
     .await?;
+    let script = load(ctx.db(), id).await?.input.script;
+    let tally: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT a.key, a.value, count(*) FROM campaign_contacts k,
+                LATERAL jsonb_each_text(k.answers) AS a(key, value)
+          WHERE k.campaign_id = $1 GROUP BY a.key, a.value",
+    )
+    .bind(id)
+    .fetch_all(ctx.db())
+    .await?;
     ctx.commit().await?;
+    let answers = script
+        .iter()
+        .map(|q| {
+            let of = |v: &str| {
+                tally
+                    .iter()
+                    .filter(|(k, a, _)| *k == q.id && a == v)
+                    .map(|t| t.2)
+                    .sum::<i64>()
+            };
+            QuestionResult {
+                id: q.id.clone(),
+                text: q.text.clone(),
+                options: q
+                    .options
+                    .iter()
+                    .map(|o| (o.value.clone(), o.label.clone(), of(&o.value)))
+                    .collect(),
+                answered: tally.iter().filter(|t| t.0 == q.id).map(|t| t.2).sum(),
+            }
+        })
+        .collect();
     Ok(Json(CampaignResults {
+        answers,
         counts,
         hours: hours
             .into_iter()

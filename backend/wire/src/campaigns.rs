@@ -468,12 +468,29 @@ pub struct HourRow {
     pub abandoned: i64,
 }
 
-/// A campaign's results: counts and the hourly breakdown.
+/// A campaign's results: counts, the hourly breakdown, and how each script or survey
+/// question was answered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CampaignResults {
     pub counts: CampaignCounts,
     pub hours: Vec<HourRow>,
+    /// One entry per question of the script, in its order.
+    #[serde(default)]
+    pub answers: Vec<QuestionResult>,
+}
+
+/// How one question was answered: contacts per answer (choices in the script's order, with
+/// their labels; free answers are only counted).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct QuestionResult {
+    pub id: String,
+    pub text: String,
+    /// `(value, label, contacts)` for each option of a choice.
+    pub options: Vec<(String, String, i64)>,
+    /// Contacts who answered the question at all.
+    pub answered: i64,
 }
 
 /// A blocked number.

@@ -523,6 +523,16 @@ fn CampaignCard(p: &CardProps) -> Html {
                         }) }</tbody>
                     </table>
                 }
+                { for r.answers.iter().map(|q| html! {
+                    <table class="data campaign-answers" data-question={q.id.clone()}>
+                        <caption>{ i18n.ta("campaign-question-answered", &[("question", q.text.clone().into()), ("answered", q.answered.into())]) }</caption>
+                        <tbody>
+                            { for q.options.iter().map(|(v, label, n)| html! {
+                                <tr data-value={v.clone()}><th scope="row">{ label }</th><td class="num">{ i18n.number(*n) }</td></tr>
+                            }) }
+                        </tbody>
+                    </table>
+                }) }
             </>
         }
     });
