@@ -1,21 +1,20 @@
 -- Hotline ACD: one atomic step of the reservation state machine (the same rules as
 -- src/model.rs, which is the specification; tests/redis_model.rs checks they agree).
--- KEYS[1] agents hash, KEYS[2] queues hash, KEYS[3] calls hash, KEYS[4] meta hash; all four
--- carry the tenant's hash tag {t:<tenant>} so the script also runs on Redis Cluster.
+-- KEYS[1] agents hash, KEYS[2] queues hash, KEYS[3] calls hash, KEYS[4] meta hash, KEYS[5]
+-- index (sorted set, below); all five carry the tenant's hash tag {t:<tenant>} so the script also runs on Redis Cluster.
 -- ARGV[1] = now (ms), ARGV[2] = operation, ARGV[3..] = its arguments.
 -- Returns {"ok", event json...} or {"err", code}.
 
-local AK, QK, CK, MK = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local AK, QK, CK, MK, IK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = tonumber(ARGV[1])
 local op = ARGV[2]
 
 -- Records are read and decoded on first use (a tenant has many agents; most steps touch a
 -- few). raw[id] is an id's stored JSON, `true` for a record created by this step, `false` for
--- one removed by it; the record table reads (HGET) and decodes an id when it is first used.
--- Scans over all records (dispatch, tick: `in_state`) read the whole hash once (HGETALL) and
--- decode only the records that can be in the state they look for.
+-- one removed by it; the record table reads (HGET) and decodes an id when it is first used and
+-- keeps, in orig[id], the state and queues it had as stored (for the index below).
 local function load(key)
-  local raw, full = {}, false
+  local raw, full, orig = {}, false, {}
   local t = setmetatable({}, {__index = function(t, id)
     local r = raw[id]
     if r == nil and not full then
@@ -24,6 +23,7 @@ local function load(key)
     end
     if type(r) ~= 'string' then return nil end
     local v = cjson.decode(r)
+    if orig[id] == nil then orig[id] = {state = v.state, queues = v.queues} end
     rawset(t, id, v)
     return v
   end})
@@ -37,33 +37,102 @@ local function load(key)
     end
     return raw
   end
-  return t, all, raw
+  return t, all, raw, orig
 end
 
-local agents, all_agents, raw_a = load(AK)
+local agents, all_agents, raw_a, orig_a = load(AK)
 local queues = load(QK)
-local calls, all_calls, raw_c = load(CK)
+local calls, all_calls, raw_c, orig_c = load(CK)
+local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
 
--- Ids (sorted) of records whose state is `state` now: records already decoded are checked
--- as they are; stored JSON is decoded only when it holds `"state":"<state>"` (as cjson
--- writes it) or has no `"state":"` at all (another layout, e.g. with spaces).
-local function in_state(t, all, state)
-  local ids, want = {}, '"state":"' .. state .. '"'
-  for id, r in pairs(all()) do
-    local rec = rawget(t, id)
-    if rec == nil and type(r) == 'string'
-      and (string.find(r, want, 1, true) or not string.find(r, '"state":"', 1, true)) then
-      rec = t[id]
+-- The index (KEYS[5], a sorted set, every score 0, read by prefix with ZRANGEBYLEX) lists,
+-- as they are stored, the records a step has to find without reading all of them:
+--   'a\0wrap_up\0<agent>'   agents in wrap-up (tick)
+--   'c\0waiting\0<call>'    waiting calls (dispatch, tick)
+--   'c\0offered\0<call>'    offered calls (tick)
+--   'q\0<queue>\0<agent>'   Ready agents, once per queue they serve (dispatch)
+--   'v1'                    the index is complete (absent: rebuilt from the hashes below)
+-- Every lookup re-checks the records it lists (state, queues, skills), so an entry too many
+-- is harmless; an entry missing would hide a record, which is why the script keeps the index
+-- up to date at the end of every step and rebuilds it when the marker is missing (data
+-- stored before the index existed, or a hash written by something else; delete the index key
+-- after such a write).
+local IDX_A = {wrap_up = true}
+local IDX_C = {waiting = true, offered = true}
+
+local function zadd_all(members)
+  for i = 1, #members, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #members) do
+      args[#args + 1] = 0
+      args[#args + 1] = members[j]
     end
+    redis.call('ZADD', IK, unpack(args))
+  end
+end
+
+local function agent_entries(id, state, qs, out)
+  if IDX_A[state] then out[#out + 1] = 'a\0' .. state .. '\0' .. id end
+  if state == 'ready' then
+    for q in string.gmatch(qs or '', '[^,]+') do out[#out + 1] = 'q\0' .. q .. '\0' .. id end
+  end
+end
+
+if not redis.call('ZSCORE', IK, 'v1') then
+  redis.call('DEL', IK)
+  local members = {'v1'}
+  for id in pairs(all_agents()) do
+    local a = agents[id]
+    if a then agent_entries(id, a.state, a.queues, members) end
+  end
+  for id in pairs(all_calls()) do
+    local c = calls[id]
+    if c and IDX_C[c.state] then members[#members + 1] = 'c\0' .. c.state .. '\0' .. id end
+  end
+  zadd_all(members)
+end
+
+-- Ids after `prefix` (which ends in '\0') in the index, in byte order.
+local function indexed(prefix)
+  local m = redis.call('ZRANGEBYLEX', IK, '[' .. prefix, '(' .. prefix:sub(1, -2) .. '\1')
+  for i, v in ipairs(m) do m[i] = v:sub(#prefix + 1) end
+  return m
+end
+
+-- Ids (sorted) of records whose state is `state` now (an indexed state): the stored ones the
+-- index lists plus the ones this step changed, each checked as it is now.
+local function in_state(t, dirty, kind, state)
+  local ids, seen = {}, {}
+  local function consider(id)
+    if seen[id] then return end
+    seen[id] = true
+    local rec = t[id]
     if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
   end
+  for _, id in ipairs(indexed(kind .. '\0' .. state .. '\0')) do consider(id) end
+  for id in pairs(dirty) do consider(id) end
   table.sort(ids)
+  return ids
+end
+
+-- Ids (sorted) of the agents that may be Ready in queue `qid` (a superset: callers check).
+local ready_cache = {}
+local function ready_in(qid)
+  if ready_cache[qid] then return ready_cache[qid] end
+  local ids, seen = {}, {}
+  for _, id in ipairs(indexed('q\0' .. qid .. '\0')) do
+    if not seen[id] then seen[id] = true ids[#ids + 1] = id end
+  end
+  for id in pairs(dirty_a) do
+    if not seen[id] then seen[id] = true ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  ready_cache[qid] = ids
   return ids
 end
 
 local function put_call(id, c) rawset(calls, id, c) raw_c[id] = true end
 local function drop_call(id) rawset(calls, id, nil) raw_c[id] = false end
-local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
 local events = {}
 
 local function emit(ev, call, agent, to, waited)
@@ -116,7 +185,7 @@ end
 local function fail(code) return {'err', code} end
 
 local function dispatch()
-  local waiting = in_state(calls, all_calls, 'waiting')
+  local waiting = in_state(calls, dirty_c, 'c', 'waiting')
   if #waiting == 0 then return end
   table.sort(waiting, function(a, b)
     local ca, cb = calls[a], calls[b]
@@ -124,20 +193,20 @@ local function dispatch()
     if ca.seq ~= cb.seq then return ca.seq < cb.seq end
     return a < b
   end)
-  -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
-  local agent_ids = in_state(agents, all_agents, 'ready')
   for _, cid in ipairs(waiting) do
     local c = calls[cid]
     local queue = queues[c.queue]
     if queue then
       local cands = {}
       local target = c.target or ''
-      for _, aid in ipairs(agent_ids) do
-        if target == '' then
-          if eligible(agents[aid], c.queue, queue) then cands[#cands + 1] = aid end
-        elseif aid == target and agents[aid].state == 'ready' then
-          cands[#cands + 1] = aid
+      if target == '' then
+        -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
+        for _, aid in ipairs(ready_in(c.queue)) do
+          local a = agents[aid]
+          if a and eligible(a, c.queue, queue) then cands[#cands + 1] = aid end
         end
+      elseif agents[target] and agents[target].state == 'ready' then
+        cands[1] = target
       end
       if #cands > 0 then
         local chosen
@@ -297,7 +366,7 @@ elseif op == 'hangup' then
     emit('abandoned', cid, '', '', waited)
   end
 elseif op == 'tick' then
-  for _, aid in ipairs(in_state(agents, all_agents, 'wrap_up')) do
+  for _, aid in ipairs(in_state(agents, dirty_a, 'a', 'wrap_up')) do
     local a = agents[aid]
     if a['until'] <= now then
       a.state, a['until'], a.idle_since = 'ready', 0, now
@@ -305,8 +374,8 @@ elseif op == 'tick' then
       emit('wrapup_ended', '', aid)
     end
   end
-  local ticking = in_state(calls, all_calls, 'offered')
-  for _, cid in ipairs(in_state(calls, all_calls, 'waiting')) do ticking[#ticking + 1] = cid end
+  local ticking = in_state(calls, dirty_c, 'c', 'offered')
+  for _, cid in ipairs(in_state(calls, dirty_c, 'c', 'waiting')) do ticking[#ticking + 1] = cid end
   table.sort(ticking)
   for _, cid in ipairs(ticking) do
     local c = calls[cid]
@@ -350,6 +419,33 @@ end
 for id in pairs(dirty_c) do
   if calls[id] ~= nil then redis.call('HSET', CK, id, cjson.encode(calls[id])) end
 end
+-- The index follows the records' stored states (see above).
+local rem, add = {}, {}
+for id in pairs(dirty_a) do
+  local o, n = orig_a[id] or {}, agents[id]
+  if o.state ~= n.state or o.queues ~= n.queues then
+    agent_entries(id, o.state, o.queues, rem)
+    agent_entries(id, n.state, n.queues, add)
+  end
+end
+local function call_entry(id, c, out)
+  if c and IDX_C[c.state] then out[#out + 1] = 'c\0' .. c.state .. '\0' .. id end
+end
+local touched_c = {}
+for id in pairs(dirty_c) do touched_c[id] = true end
+for id in pairs(removed_c) do touched_c[id] = true end
+for id in pairs(touched_c) do
+  local o, n = orig_c[id], calls[id]
+  if (o and o.state) ~= (n and n.state) then
+    call_entry(id, o, rem)
+    call_entry(id, n, add)
+  end
+end
+for i = 1, #rem, 500 do
+  redis.call('ZREM', IK, unpack(rem, i, math.min(i + 499, #rem)))
+end
+zadd_all(add)
+
 local out = {'ok'}
 for _, e in ipairs(events) do out[#out + 1] = e end
 return out

@@ -8,13 +8,17 @@ pub fn script() -> redis::Script {
     redis::Script::new(include_str!("acd.lua"))
 }
 
-/// The four keys of one tenant's ACD, sharing a hash tag so they live in one cluster slot.
+/// The five keys of one tenant's ACD, sharing a hash tag so they live in one cluster slot.
 #[derive(Debug, Clone)]
 pub struct Keys {
     pub agents: String,
     pub queues: String,
     pub calls: String,
     pub meta: String,
+    /// The script's index of the records it looks up by state (wrap-up agents, waiting and
+    /// offered calls, Ready agents per queue), a sorted set; see `acd.lua`. Derived from the
+    /// three hashes: deleting it makes the next script run rebuild it.
+    pub index: String,
 }
 
 impl Keys {
@@ -26,6 +30,7 @@ impl Keys {
             queues: format!("{tag}:queues"),
             calls: format!("{tag}:calls"),
             meta: format!("{tag}:meta"),
+            index: format!("{tag}:index"),
         }
     }
 }
@@ -70,6 +75,7 @@ fn invocation<'a>(
         .key(&keys.queues)
         .key(&keys.calls)
         .key(&keys.meta)
+        .key(&keys.index)
         .arg(now);
     for a in op.args() {
         inv.arg(a);

@@ -22,17 +22,22 @@ fn cleanup(con: &mut redis::Connection, keys: &Keys) {
         .arg(&keys.queues)
         .arg(&keys.calls)
         .arg(&keys.meta)
+        .arg(&keys.index)
         .query(con)
         .unwrap();
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 60, ..ProptestConfig::default() })]
+    // 60 cases unless PROPTEST_CASES says otherwise.
+    #![proptest_config(ProptestConfig { cases: cases(60), ..ProptestConfig::default() })]
 
     #[test]
     fn lua_script_behaves_exactly_like_the_model(
         setup in queues(),
         steps in prop::collection::vec(step(), 1..80),
+        // Before which steps the script's index is deleted (as if the data predated it), so
+        // the rebuild is compared against the model too.
+        drops in prop::collection::vec(prop::bool::weighted(0.05), 80),
     ) {
         let mut con = connection();
         let script = redis_acd::script();
@@ -47,8 +52,11 @@ proptest! {
         }
         let mut next_call = 0;
         let result = (|| -> Result<(), TestCaseError> {
-            for (dt, st) in steps {
+            for (i, (dt, st)) in steps.into_iter().enumerate() {
                 now += dt;
+                if drops[i] {
+                    let _: () = redis::cmd("DEL").arg(&keys.index).query(&mut con).unwrap();
+                }
                 let op = resolve(&model, &st, &mut next_call);
                 let want = model.apply(now, &op);
                 let got = redis_acd::apply(&mut con, &script, &keys, now, &op);
@@ -59,12 +67,44 @@ proptest! {
                 }
                 let stored = redis_acd::snapshot(&mut con, &keys).unwrap();
                 prop_assert_eq!(&stored, &model, "state after {:?}", op);
+                let index: std::collections::BTreeSet<Vec<u8>> =
+                    redis::cmd("ZRANGE").arg(&keys.index).arg(0).arg(-1).query(&mut con).unwrap();
+                prop_assert_eq!(index, expected_index(&model), "index after {:?}", op);
             }
             Ok(())
         })();
         cleanup(&mut con, &keys);
         result?;
     }
+}
+
+/// The members `acd.lua` keeps in its index for the state `acd`.
+fn expected_index(acd: &Acd) -> std::collections::BTreeSet<Vec<u8>> {
+    let mut out = std::collections::BTreeSet::from([b"v1".to_vec()]);
+    for (id, a) in &acd.agents {
+        if a.state == "wrap_up" {
+            out.insert(format!("a\0wrap_up\0{id}").into_bytes());
+        }
+        if a.state == "ready" {
+            for q in a.queues.split(',').filter(|q| !q.is_empty()) {
+                out.insert(format!("q\0{q}\0{id}").into_bytes());
+            }
+        }
+    }
+    for (id, c) in &acd.calls {
+        if c.state == "waiting" || c.state == "offered" {
+            out.insert(format!("c\0{}\0{id}", c.state).into_bytes());
+        }
+    }
+    out
+}
+
+/// `PROPTEST_CASES` when set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A per-case number without another dependency.
@@ -190,6 +230,8 @@ fn records_not_in_the_scripts_own_json_layout_are_still_found_by_scans() {
         .arg(rec("wrap_up", 50))
         .query(&mut con)
         .unwrap();
+    // Records written behind the script's back: its index must be rebuilt (see `Keys::index`).
+    let _: () = redis::cmd("DEL").arg(&keys.index).query(&mut con).unwrap();
     let evs = redis_acd::apply(&mut con, &script, &keys, 100, &hotline_acd::Op::Tick).unwrap();
     assert_eq!(
         evs.iter()
