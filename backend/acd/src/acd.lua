@@ -1,18 +1,18 @@
 -- Hotline ACD: one atomic step of the reservation state machine (the same rules as
 -- src/model.rs, which is the specification; tests/redis_model.rs checks they agree).
 -- KEYS[1] agents hash, KEYS[2] queues hash, KEYS[3] calls hash, KEYS[4] meta hash, KEYS[5]
--- index (sorted set, below); all five carry the tenant's hash tag {t:<tenant>} so the script also runs on Redis Cluster.
+-- index and KEYS[6] timers (sorted sets, below); all six carry the tenant's hash tag {t:<tenant>} so the script also runs on Redis Cluster.
 -- ARGV[1] = now (ms), ARGV[2] = operation, ARGV[3..] = its arguments.
 -- Returns {"ok", event json...} or {"err", code}.
 
-local AK, QK, CK, MK, IK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local AK, QK, CK, MK, IK, TK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = tonumber(ARGV[1])
 local op = ARGV[2]
 
 -- Records are read and decoded on first use (a tenant has many agents; most steps touch a
 -- few). raw[id] is an id's stored JSON, `true` for a record created by this step, `false` for
 -- one removed by it; the record table reads (HGET) and decodes an id when it is first used and
--- keeps, in orig[id], the state and queues it had as stored (for the index below).
+-- keeps, in orig[id], the state, queues and until it had as stored (for the indexes below).
 local function load(key)
   local raw, full, orig = {}, false, {}
   local t = setmetatable({}, {__index = function(t, id)
@@ -23,7 +23,7 @@ local function load(key)
     end
     if type(r) ~= 'string' then return nil end
     local v = cjson.decode(r)
-    if orig[id] == nil then orig[id] = {state = v.state, queues = v.queues} end
+    if orig[id] == nil then orig[id] = {state = v.state, queues = v.queues, ['until'] = v['until']} end
     rawset(t, id, v)
     return v
   end})
@@ -45,20 +45,21 @@ local queues = load(QK)
 local calls, all_calls, raw_c, orig_c = load(CK)
 local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
 
--- The index (KEYS[5], a sorted set, every score 0, read by prefix with ZRANGEBYLEX) lists,
--- as they are stored, the records a step has to find without reading all of them:
---   'a\0wrap_up\0<agent>'   agents in wrap-up (tick)
+-- Two sorted sets list, as they are stored, the records a step has to find without reading
+-- all of them. The index (KEYS[5], every score 0, read by prefix with ZRANGEBYLEX):
 --   'c\0waiting\0<call>'    waiting calls (dispatch, tick)
---   'c\0offered\0<call>'    offered calls (tick)
 --   'q\0<queue>\0<agent>'   Ready agents, once per queue they serve (dispatch)
---   'v1'                    the index is complete (absent: rebuilt from the hashes below)
--- Every lookup re-checks the records it lists (state, queues, skills), so an entry too many
--- is harmless; an entry missing would hide a record, which is why the script keeps the index
--- up to date at the end of every step and rebuilds it when the marker is missing (data
--- stored before the index existed, or a hash written by something else; delete the index key
--- after such a write).
-local IDX_A = {wrap_up = true}
-local IDX_C = {waiting = true, offered = true}
+--   'v2'                    the index is complete
+-- The timers (KEYS[6], score = the record's `until`, read with ZRANGEBYSCORE up to now):
+--   'a\0<agent>'             agents in wrap-up (tick)
+--   'c\0<call>'              offered calls (tick)
+--   'v2' (score +inf)       the timers are complete
+-- Every lookup re-checks the records it lists (state, queues, skills, until), so an entry too
+-- many is harmless; an entry missing would hide a record, which is why the script updates
+-- both sets at the end of every step and rebuilds both when a marker is missing (data stored
+-- before they existed, or a hash written by something else: delete the index key after such
+-- a write).
+local IDX_C = {waiting = true}
 
 local function zadd_all(members)
   for i = 1, #members, 500 do
@@ -72,24 +73,46 @@ local function zadd_all(members)
 end
 
 local function agent_entries(id, state, qs, out)
-  if IDX_A[state] then out[#out + 1] = 'a\0' .. state .. '\0' .. id end
   if state == 'ready' then
     for q in string.gmatch(qs or '', '[^,]+') do out[#out + 1] = 'q\0' .. q .. '\0' .. id end
   end
 end
 
-if not redis.call('ZSCORE', IK, 'v1') then
-  redis.call('DEL', IK)
-  local members = {'v1'}
+-- Timer entries ({score, member}) of a record as it is stored (`kind` 'a' or 'c').
+local function timer_entry(kind, id, rec, out)
+  if rec and rec.state == (kind == 'a' and 'wrap_up' or 'offered') then
+    out[#out + 1] = {rec['until'] or 0, kind .. '\0' .. id}
+  end
+end
+
+local function zadd_timers(entries)
+  for i = 1, #entries, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #entries) do
+      args[#args + 1] = entries[j][1]
+      args[#args + 1] = entries[j][2]
+    end
+    redis.call('ZADD', TK, unpack(args))
+  end
+end
+
+if not redis.call('ZSCORE', IK, 'v2') or not redis.call('ZSCORE', TK, 'v2') then
+  redis.call('DEL', IK, TK)
+  local members, timers = {'v2'}, {{'+inf', 'v2'}}
   for id in pairs(all_agents()) do
     local a = agents[id]
-    if a then agent_entries(id, a.state, a.queues, members) end
+    if a then
+      agent_entries(id, a.state, a.queues, members)
+      timer_entry('a', id, a, timers)
+    end
   end
   for id in pairs(all_calls()) do
     local c = calls[id]
     if c and IDX_C[c.state] then members[#members + 1] = 'c\0' .. c.state .. '\0' .. id end
+    timer_entry('c', id, c, timers)
   end
   zadd_all(members)
+  zadd_timers(timers)
 end
 
 -- Ids after `prefix` (which ends in '\0') in the index, in byte order.
@@ -110,6 +133,26 @@ local function in_state(t, dirty, kind, state)
     if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
   end
   for _, id in ipairs(indexed(kind .. '\0' .. state .. '\0')) do consider(id) end
+  for id in pairs(dirty) do consider(id) end
+  table.sort(ids)
+  return ids
+end
+
+-- Ids (sorted) of records of `kind` whose state is `state` now and whose time is up (a timer
+-- state: wrap_up, offered): the stored ones with `until` <= now plus the ones this step
+-- changed (their `until` is checked by the caller).
+local function expired(t, dirty, kind, state)
+  local ids, seen = {}, {}
+  local function consider(id)
+    if seen[id] then return end
+    seen[id] = true
+    local rec = t[id]
+    if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
+  end
+  local prefix = kind .. '\0'
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', TK, '-inf', now)) do
+    if m:sub(1, #prefix) == prefix then consider(m:sub(#prefix + 1)) end
+  end
   for id in pairs(dirty) do consider(id) end
   table.sort(ids)
   return ids
@@ -223,15 +266,11 @@ local function dispatch()
             if queue.strategy == 'skills' then return -score(a, queue), 0, a.idle_since end
             return 0, 0, a.idle_since
           end
+          local y1, y2, y3
           for _, aid in ipairs(cands) do
-            if chosen == nil then
-              chosen = aid
-            else
-              local x1, x2, x3 = key(agents[aid])
-              local y1, y2, y3 = key(agents[chosen])
-              if x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3))) then
-                chosen = aid
-              end
+            local x1, x2, x3 = key(agents[aid])
+            if chosen == nil or x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3))) then
+              chosen, y1, y2, y3 = aid, x1, x2, x3
             end
           end
         end
@@ -366,7 +405,7 @@ elseif op == 'hangup' then
     emit('abandoned', cid, '', '', waited)
   end
 elseif op == 'tick' then
-  for _, aid in ipairs(in_state(agents, dirty_a, 'a', 'wrap_up')) do
+  for _, aid in ipairs(expired(agents, dirty_a, 'a', 'wrap_up')) do
     local a = agents[aid]
     if a['until'] <= now then
       a.state, a['until'], a.idle_since = 'ready', 0, now
@@ -374,7 +413,7 @@ elseif op == 'tick' then
       emit('wrapup_ended', '', aid)
     end
   end
-  local ticking = in_state(calls, dirty_c, 'c', 'offered')
+  local ticking = expired(calls, dirty_c, 'c', 'offered')
   for _, cid in ipairs(in_state(calls, dirty_c, 'c', 'waiting')) do ticking[#ticking + 1] = cid end
   table.sort(ticking)
   for _, cid in ipairs(ticking) do
@@ -420,13 +459,26 @@ for id in pairs(dirty_c) do
   if calls[id] ~= nil then redis.call('HSET', CK, id, cjson.encode(calls[id])) end
 end
 -- The index follows the records' stored states (see above).
-local rem, add = {}, {}
+local rem, add, trem, tadd = {}, {}, {}, {}
+-- A record's timer entry: removed when it had one and has none now, (re)added when it has one
+-- that differs from the stored.
+local function timer_update(kind, id, o, n)
+  local was, is = {}, {}
+  timer_entry(kind, id, o, was)
+  timer_entry(kind, id, n, is)
+  if is[1] then
+    if not was[1] or was[1][1] ~= is[1][1] then tadd[#tadd + 1] = is[1] end
+  elseif was[1] then
+    trem[#trem + 1] = was[1][2]
+  end
+end
 for id in pairs(dirty_a) do
   local o, n = orig_a[id] or {}, agents[id]
   if o.state ~= n.state or o.queues ~= n.queues then
     agent_entries(id, o.state, o.queues, rem)
     agent_entries(id, n.state, n.queues, add)
   end
+  timer_update('a', id, orig_a[id], n)
 end
 local function call_entry(id, c, out)
   if c and IDX_C[c.state] then out[#out + 1] = 'c\0' .. c.state .. '\0' .. id end
@@ -440,11 +492,16 @@ for id in pairs(touched_c) do
     call_entry(id, o, rem)
     call_entry(id, n, add)
   end
+  timer_update('c', id, o, n)
 end
 for i = 1, #rem, 500 do
   redis.call('ZREM', IK, unpack(rem, i, math.min(i + 499, #rem)))
 end
 zadd_all(add)
+for i = 1, #trem, 500 do
+  redis.call('ZREM', TK, unpack(trem, i, math.min(i + 499, #trem)))
+end
+zadd_timers(tadd)
 
 local out = {'ok'}
 for _, e in ipairs(events) do out[#out + 1] = e end

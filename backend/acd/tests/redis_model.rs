@@ -23,6 +23,7 @@ fn cleanup(con: &mut redis::Connection, keys: &Keys) {
         .arg(&keys.calls)
         .arg(&keys.meta)
         .arg(&keys.index)
+        .arg(&keys.timers)
         .query(con)
         .unwrap();
 }
@@ -55,7 +56,9 @@ proptest! {
             for (i, (dt, st)) in steps.into_iter().enumerate() {
                 now += dt;
                 if drops[i] {
-                    let _: () = redis::cmd("DEL").arg(&keys.index).query(&mut con).unwrap();
+                    // The index one time, the timers the other (either makes both rebuilt).
+                    let key = if i % 2 == 0 { &keys.index } else { &keys.timers };
+                    let _: () = redis::cmd("DEL").arg(key).query(&mut con).unwrap();
                 }
                 let op = resolve(&model, &st, &mut next_call);
                 let want = model.apply(now, &op);
@@ -70,6 +73,15 @@ proptest! {
                 let index: std::collections::BTreeSet<Vec<u8>> =
                     redis::cmd("ZRANGE").arg(&keys.index).arg(0).arg(-1).query(&mut con).unwrap();
                 prop_assert_eq!(index, expected_index(&model), "index after {:?}", op);
+                let timers: Vec<(Vec<u8>, String)> = redis::cmd("ZRANGE")
+                    .arg(&keys.timers)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query(&mut con)
+                    .unwrap();
+                let timers: std::collections::BTreeMap<_, _> = timers.into_iter().collect();
+                prop_assert_eq!(timers, expected_timers(&model), "timers after {:?}", op);
             }
             Ok(())
         })();
@@ -80,11 +92,8 @@ proptest! {
 
 /// The members `acd.lua` keeps in its index for the state `acd`.
 fn expected_index(acd: &Acd) -> std::collections::BTreeSet<Vec<u8>> {
-    let mut out = std::collections::BTreeSet::from([b"v1".to_vec()]);
+    let mut out = std::collections::BTreeSet::from([b"v2".to_vec()]);
     for (id, a) in &acd.agents {
-        if a.state == "wrap_up" {
-            out.insert(format!("a\0wrap_up\0{id}").into_bytes());
-        }
         if a.state == "ready" {
             for q in a.queues.split(',').filter(|q| !q.is_empty()) {
                 out.insert(format!("q\0{q}\0{id}").into_bytes());
@@ -92,8 +101,24 @@ fn expected_index(acd: &Acd) -> std::collections::BTreeSet<Vec<u8>> {
         }
     }
     for (id, c) in &acd.calls {
-        if c.state == "waiting" || c.state == "offered" {
-            out.insert(format!("c\0{}\0{id}", c.state).into_bytes());
+        if c.state == "waiting" {
+            out.insert(format!("c\0waiting\0{id}").into_bytes());
+        }
+    }
+    out
+}
+
+/// The members and scores `acd.lua` keeps in its timers for the state `acd`.
+fn expected_timers(acd: &Acd) -> std::collections::BTreeMap<Vec<u8>, String> {
+    let mut out = std::collections::BTreeMap::from([(b"v2".to_vec(), "inf".to_string())]);
+    for (id, a) in &acd.agents {
+        if a.state == "wrap_up" {
+            out.insert(format!("a\0{id}").into_bytes(), a.until.to_string());
+        }
+    }
+    for (id, c) in &acd.calls {
+        if c.state == "offered" {
+            out.insert(format!("c\0{id}").into_bytes(), c.until.to_string());
         }
     }
     out
