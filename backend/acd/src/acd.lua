@@ -12,7 +12,7 @@ local op = ARGV[2]
 -- Records are read and decoded on first use (a tenant has many agents; most steps touch a
 -- few). raw[id] is an id's stored JSON, `true` for a record created by this step, `false` for
 -- one removed by it; the record table reads (HGET) and decodes an id when it is first used and
--- keeps, in orig[id], the state, queues and until it had as stored (for the indexes below).
+-- keeps, in orig[id], the fields the indexes below use as it had them stored.
 local function load(key)
   local raw, full, orig = {}, false, {}
   local t = setmetatable({}, {__index = function(t, id)
@@ -23,7 +23,10 @@ local function load(key)
     end
     if type(r) ~= 'string' then return nil end
     local v = cjson.decode(r)
-    if orig[id] == nil then orig[id] = {state = v.state, queues = v.queues, ['until'] = v['until']} end
+    if orig[id] == nil then
+      orig[id] = {state = v.state, queues = v.queues, ['until'] = v['until'],
+        idle_since = v.idle_since, answered = v.answered, skills = v.skills}
+    end
     rawset(t, id, v)
     return v
   end})
@@ -48,17 +51,19 @@ local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
 -- Two sorted sets list, as they are stored, the records a step has to find without reading
 -- all of them. The index (KEYS[5], every score 0, read by prefix with ZRANGEBYLEX):
 --   'c\0waiting\0<call>'    waiting calls (dispatch, tick)
---   'q\0<queue>\0<agent>'   Ready agents, once per queue they serve (dispatch)
---   'v2'                    the index is complete
+--   'q\0<queue>\0<agent>\0<idle_since>\0<answered>\0<skills>'
+--                           Ready agents, once per queue they serve, with what dispatch
+--                           orders them by (none of it changes while an agent is Ready)
+--   'v3'                    the index is complete
 -- The timers (KEYS[6], score = the record's `until`, read with ZRANGEBYSCORE up to now):
 --   'a\0<agent>'             agents in wrap-up (tick)
 --   'c\0<call>'              offered calls (tick)
---   'v2' (score +inf)       the timers are complete
--- Every lookup re-checks the records it lists (state, queues, skills, until), so an entry too
--- many is harmless; an entry missing would hide a record, which is why the script updates
--- both sets at the end of every step and rebuilds both when a marker is missing (data stored
--- before they existed, or a hash written by something else: delete the index key after such
--- a write).
+--   'v3' (score +inf)       the timers are complete
+-- Lookups re-check the records they list (state, queues, skills, until), except that dispatch
+-- takes a Ready agent's order fields from the index unless this step read the agent; so the
+-- index must be exact: the script updates both sets at the end of every step and rebuilds
+-- both when a marker is missing (data stored before they existed, or a hash written by
+-- something else: delete the index key after such a write).
 local IDX_C = {waiting = true}
 
 local function zadd_all(members)
@@ -72,9 +77,11 @@ local function zadd_all(members)
   end
 end
 
-local function agent_entries(id, state, qs, out)
-  if state == 'ready' then
-    for q in string.gmatch(qs or '', '[^,]+') do out[#out + 1] = 'q\0' .. q .. '\0' .. id end
+local function agent_entries(id, a, out)
+  if a and a.state == 'ready' then
+    local tail = '\0' .. id .. '\0' .. string.format('%d', a.idle_since or 0) .. '\0'
+      .. string.format('%d', a.answered or 0) .. '\0' .. (a.skills or '')
+    for q in string.gmatch(a.queues or '', '[^,]+') do out[#out + 1] = 'q\0' .. q .. tail end
   end
 end
 
@@ -96,13 +103,13 @@ local function zadd_timers(entries)
   end
 end
 
-if not redis.call('ZSCORE', IK, 'v2') or not redis.call('ZSCORE', TK, 'v2') then
+if not redis.call('ZSCORE', IK, 'v3') or not redis.call('ZSCORE', TK, 'v3') then
   redis.call('DEL', IK, TK)
-  local members, timers = {'v2'}, {{'+inf', 'v2'}}
+  local members, timers = {'v3'}, {{'+inf', 'v3'}}
   for id in pairs(all_agents()) do
     local a = agents[id]
     if a then
-      agent_entries(id, a.state, a.queues, members)
+      agent_entries(id, a, members)
       timer_entry('a', id, a, timers)
     end
   end
@@ -122,56 +129,66 @@ local function indexed(prefix)
   return m
 end
 
--- Ids (sorted) of records whose state is `state` now (an indexed state): the stored ones the
--- index lists plus the ones this step changed, each checked as it is now.
+-- Ids (sorted) of records whose state is `state` now: of `listed` (ids from an index) and
+-- of the ones this step changed, each checked as it is now.
+local function now_in_state(t, dirty, state, listed)
+  local ids, seen = {}, {}
+  local function consider(id)
+    if seen[id] then return end
+    seen[id] = true
+    local rec = t[id]
+    if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
+  end
+  for _, id in ipairs(listed) do consider(id) end
+  for id in pairs(dirty) do consider(id) end
+  table.sort(ids)
+  return ids
+end
+
+-- Records (of an indexed state) whose state is `state` now.
 local function in_state(t, dirty, kind, state)
-  local ids, seen = {}, {}
-  local function consider(id)
-    if seen[id] then return end
-    seen[id] = true
-    local rec = t[id]
-    if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
-  end
-  for _, id in ipairs(indexed(kind .. '\0' .. state .. '\0')) do consider(id) end
-  for id in pairs(dirty) do consider(id) end
-  table.sort(ids)
-  return ids
+  return now_in_state(t, dirty, state, indexed(kind .. '\0' .. state .. '\0'))
 end
 
--- Ids (sorted) of records of `kind` whose state is `state` now and whose time is up (a timer
--- state: wrap_up, offered): the stored ones with `until` <= now plus the ones this step
--- changed (their `until` is checked by the caller).
+-- Records of `kind` whose state is `state` now and whose time is up (a timer state:
+-- wrap_up, offered): the stored ones with `until` <= now plus the ones this step changed
+-- (their `until` is checked by the caller).
 local function expired(t, dirty, kind, state)
-  local ids, seen = {}, {}
-  local function consider(id)
-    if seen[id] then return end
-    seen[id] = true
-    local rec = t[id]
-    if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
-  end
-  local prefix = kind .. '\0'
+  local listed, prefix = {}, kind .. '\0'
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', TK, '-inf', now)) do
-    if m:sub(1, #prefix) == prefix then consider(m:sub(#prefix + 1)) end
+    if m:sub(1, #prefix) == prefix then listed[#listed + 1] = m:sub(#prefix + 1) end
   end
-  for id in pairs(dirty) do consider(id) end
-  table.sort(ids)
-  return ids
+  return now_in_state(t, dirty, state, listed)
 end
 
--- Ids (sorted) of the agents that may be Ready in queue `qid` (a superset: callers check).
+-- Ids (sorted) of the agents that may be Ready in queue `qid` (a superset: callers check),
+-- and for the stored ones the fields dispatch needs (from the index: state, queues as far as
+-- `qid` goes, idle_since, answered, skills).
 local ready_cache = {}
 local function ready_in(qid)
-  if ready_cache[qid] then return ready_cache[qid] end
-  local ids, seen = {}, {}
-  for _, id in ipairs(indexed('q\0' .. qid .. '\0')) do
-    if not seen[id] then seen[id] = true ids[#ids + 1] = id end
+  if ready_cache[qid] then return ready_cache[qid][1], ready_cache[qid][2] end
+  local ids, seen, stored = {}, {}, {}
+  for _, m in ipairs(indexed('q\0' .. qid .. '\0')) do
+    local e1 = string.find(m, '\0', 1, true)
+    local e2 = e1 and string.find(m, '\0', e1 + 1, true)
+    local e3 = e2 and string.find(m, '\0', e2 + 1, true)
+    local id = e3 and string.sub(m, 1, e1 - 1) or m  -- (not written by this script: no fields)
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+    if e3 then
+      stored[id] = {state = 'ready', queues = qid,
+        idle_since = tonumber(string.sub(m, e1 + 1, e2 - 1)),
+        answered = tonumber(string.sub(m, e2 + 1, e3 - 1)), skills = string.sub(m, e3 + 1)}
+    end
   end
   for id in pairs(dirty_a) do
     if not seen[id] then seen[id] = true ids[#ids + 1] = id end
   end
   table.sort(ids)
-  ready_cache[qid] = ids
-  return ids
+  ready_cache[qid] = {ids, stored}
+  return ids, stored
 end
 
 local function put_call(id, c) rawset(calls, id, c) raw_c[id] = true end
@@ -240,16 +257,23 @@ local function dispatch()
     local c = calls[cid]
     local queue = queues[c.queue]
     if queue then
-      local cands = {}
+      local cands, rec = {}, {}
       local target = c.target or ''
       if target == '' then
         -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
-        for _, aid in ipairs(ready_in(c.queue)) do
-          local a = agents[aid]
-          if a and eligible(a, c.queue, queue) then cands[#cands + 1] = aid end
+        -- An agent this step has read (or changed) is taken as it is now, any other as the
+        -- index has it (the same as stored).
+        local ids, stored = ready_in(c.queue)
+        for _, aid in ipairs(ids) do
+          local a = rawget(agents, aid) or stored[aid] or agents[aid]
+          if a and eligible(a, c.queue, queue) then
+            cands[#cands + 1] = aid
+            rec[aid] = a
+          end
         end
       elseif agents[target] and agents[target].state == 'ready' then
         cands[1] = target
+        rec[target] = agents[target]
       end
       if #cands > 0 then
         local chosen
@@ -268,7 +292,7 @@ local function dispatch()
           end
           local y1, y2, y3
           for _, aid in ipairs(cands) do
-            local x1, x2, x3 = key(agents[aid])
+            local x1, x2, x3 = key(rec[aid])
             if chosen == nil or x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3))) then
               chosen, y1, y2, y3 = aid, x1, x2, x3
             end
@@ -473,10 +497,13 @@ local function timer_update(kind, id, o, n)
   end
 end
 for id in pairs(dirty_a) do
-  local o, n = orig_a[id] or {}, agents[id]
-  if o.state ~= n.state or o.queues ~= n.queues then
-    agent_entries(id, o.state, o.queues, rem)
-    agent_entries(id, n.state, n.queues, add)
+  local n = agents[id]
+  local was, is = {}, {}
+  agent_entries(id, orig_a[id], was)
+  agent_entries(id, n, is)
+  if table.concat(was, '\1') ~= table.concat(is, '\1') then
+    for _, m in ipairs(was) do rem[#rem + 1] = m end
+    for _, m in ipairs(is) do add[#add + 1] = m end
   end
   timer_update('a', id, orig_a[id], n)
 end

@@ -92,11 +92,12 @@ proptest! {
 
 /// The members `acd.lua` keeps in its index for the state `acd`.
 fn expected_index(acd: &Acd) -> std::collections::BTreeSet<Vec<u8>> {
-    let mut out = std::collections::BTreeSet::from([b"v2".to_vec()]);
+    let mut out = std::collections::BTreeSet::from([b"v3".to_vec()]);
     for (id, a) in &acd.agents {
         if a.state == "ready" {
             for q in a.queues.split(',').filter(|q| !q.is_empty()) {
-                out.insert(format!("q\0{q}\0{id}").into_bytes());
+                let tail = format!("{}\0{}\0{}", a.idle_since, a.answered, a.skills);
+                out.insert(format!("q\0{q}\0{id}\0{tail}").into_bytes());
             }
         }
     }
@@ -110,7 +111,7 @@ fn expected_index(acd: &Acd) -> std::collections::BTreeSet<Vec<u8>> {
 
 /// The members and scores `acd.lua` keeps in its timers for the state `acd`.
 fn expected_timers(acd: &Acd) -> std::collections::BTreeMap<Vec<u8>, String> {
-    let mut out = std::collections::BTreeMap::from([(b"v2".to_vec(), "inf".to_string())]);
+    let mut out = std::collections::BTreeMap::from([(b"v3".to_vec(), "inf".to_string())]);
     for (id, a) in &acd.agents {
         if a.state == "wrap_up" {
             out.insert(format!("a\0{id}").into_bytes(), a.until.to_string());
