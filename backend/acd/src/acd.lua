@@ -103,7 +103,11 @@ local function zadd_timers(entries)
   end
 end
 
+-- Whether dispatch must look at every Ready agent for every waiting call (see dispatch).
+local full_dispatch = op == 'queue'
+
 if not redis.call('ZSCORE', IK, 'v3') or not redis.call('ZSCORE', TK, 'v3') then
+  full_dispatch = true
   redis.call('DEL', IK, TK)
   local members, timers = {'v3'}, {{'+inf', 'v3'}}
   for id in pairs(all_agents()) do
@@ -191,6 +195,17 @@ local function ready_in(qid)
   return ids, stored
 end
 
+-- Ids (sorted) of the agents this step changed.
+local changed_cache
+local function changed_agents()
+  if not changed_cache then
+    changed_cache = {}
+    for id in pairs(dirty_a) do changed_cache[#changed_cache + 1] = id end
+    table.sort(changed_cache)
+  end
+  return changed_cache
+end
+
 local function put_call(id, c) rawset(calls, id, c) raw_c[id] = true end
 local function drop_call(id) rawset(calls, id, nil) raw_c[id] = false end
 local events = {}
@@ -263,7 +278,16 @@ local function dispatch()
         -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
         -- An agent this step has read (or changed) is taken as it is now, any other as the
         -- index has it (the same as stored).
-        local ids, stored = ready_in(c.queue)
+        -- Every step ends with dispatch, after which no waiting call has an eligible Ready
+        -- agent (agents only leave Ready during dispatch). So a call this step has not
+        -- changed can only go to an agent this step changed, unless a queue's configuration
+        -- changed or the index was rebuilt (the stored data may come from elsewhere).
+        local ids, stored
+        if full_dispatch or dirty_c[cid] then
+          ids, stored = ready_in(c.queue)
+        else
+          ids, stored = changed_agents(), {}
+        end
         for _, aid in ipairs(ids) do
           local a = rawget(agents, aid) or stored[aid] or agents[aid]
           if a and eligible(a, c.queue, queue) then
