@@ -220,9 +220,13 @@ local function skills(s)
   s = s or ''
   if skill_cache[s] then return skill_cache[s] end
   local out = {}
-  for part in string.gmatch(s or '', '[^,]+') do
-    local k, v = string.match(part, '^([^=]*)=(.*)$')
-    if k then out[#out + 1] = {k, tonumber(v) or 0} else out[#out + 1] = {part, 0} end
+  for part in string.gmatch(s, '[^,]+') do
+    local i = string.find(part, '=', 1, true)
+    if i then
+      out[#out + 1] = {string.sub(part, 1, i - 1), tonumber(string.sub(part, i + 1)) or 0}
+    else
+      out[#out + 1] = {part, 0}
+    end
   end
   skill_cache[s] = out
   return out
@@ -236,6 +240,7 @@ local function level(agent, name)
 end
 
 local function serves(agent, qid)
+  if agent.queues == qid then return true end
   for q in string.gmatch(agent.queues or '', '[^,]+') do
     if q == qid then return true end
   end
