@@ -206,6 +206,9 @@ local function changed_agents()
   return changed_cache
 end
 
+-- Whether dispatch may take agents from their index entries (see dispatch).
+local trust_index = true
+
 local function put_call(id, c) rawset(calls, id, c) raw_c[id] = true end
 local function drop_call(id) rawset(calls, id, nil) raw_c[id] = false end
 local events = {}
@@ -264,6 +267,12 @@ end
 
 local function fail(code) return {'err', code} end
 
+-- Whether agent record `a` is what index entry `e` (of queue `qid`) says.
+local function same_as_entry(a, e, qid)
+  return a ~= nil and a.state == 'ready' and a.idle_since == e.idle_since
+    and a.answered == e.answered and (a.skills or '') == e.skills and serves(a, qid)
+end
+
 local function dispatch()
   local waiting = in_state(calls, dirty_c, 'c', 'waiting')
   if #waiting == 0 then return end
@@ -277,55 +286,72 @@ local function dispatch()
     local c = calls[cid]
     local queue = queues[c.queue]
     if queue then
-      local cands, rec = {}, {}
-      local target = c.target or ''
-      if target == '' then
-        -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
-        -- An agent this step has read (or changed) is taken as it is now, any other as the
-        -- index has it (the same as stored).
-        -- Every step ends with dispatch, after which no waiting call has an eligible Ready
-        -- agent (agents only leave Ready during dispatch). So a call this step has not
-        -- changed can only go to an agent this step changed, unless a queue's configuration
-        -- changed or the index was rebuilt (the stored data may come from elsewhere).
-        local ids, stored
-        if full_dispatch or dirty_c[cid] then
-          ids, stored = ready_in(c.queue)
-        else
-          ids, stored = changed_agents(), {}
-        end
-        for _, aid in ipairs(ids) do
-          local a = rawget(agents, aid) or stored[aid] or agents[aid]
-          if a and eligible(a, c.queue, queue) then
-            cands[#cands + 1] = aid
-            rec[aid] = a
+      local chosen
+      for _ = 1, 2 do
+        local cands, rec = {}, {}
+        local target = c.target or ''
+        if target == '' then
+          -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
+          -- An agent this step has read (or changed) is taken as it is now, any other as the
+          -- index has it (the same as stored).
+          -- Every step ends with dispatch, after which no waiting call has an eligible Ready
+          -- agent (agents only leave Ready during dispatch). So a call this step has not
+          -- changed can only go to an agent this step changed, unless a queue's
+          -- configuration changed or the index was rebuilt (the data may come from elsewhere).
+          local ids, stored
+          if full_dispatch or dirty_c[cid] then
+            ids, stored = ready_in(c.queue)
+          else
+            ids, stored = changed_agents(), {}
           end
-        end
-      elseif agents[target] and agents[target].state == 'ready' then
-        cands[1] = target
-        rec[target] = agents[target]
-      end
-      if #cands > 0 then
-        local chosen
-        if queue.strategy == 'round_robin' then
-          for _, aid in ipairs(cands) do
-            if aid > (queue.last_agent or '') then chosen = aid break end
-          end
-          chosen = chosen or cands[1]
-          queue.last_agent = chosen
-          dirty_q[c.queue] = true
-        else
-          local function key(a)
-            if queue.strategy == 'fewest_calls' then return 0, a.answered, a.idle_since end
-            if queue.strategy == 'skills' then return -score(a, queue), 0, a.idle_since end
-            return 0, 0, a.idle_since
-          end
-          local y1, y2, y3
-          for _, aid in ipairs(cands) do
-            local x1, x2, x3 = key(rec[aid])
-            if chosen == nil or x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3))) then
-              chosen, y1, y2, y3 = aid, x1, x2, x3
+          for _, aid in ipairs(ids) do
+            local a = rawget(agents, aid) or (trust_index and stored[aid]) or agents[aid]
+            if a and eligible(a, c.queue, queue) then
+              cands[#cands + 1] = aid
+              rec[aid] = a
             end
           end
+        elseif agents[target] and agents[target].state == 'ready' then
+          cands[1] = target
+          rec[target] = agents[target]
+        end
+        chosen = nil
+        if #cands > 0 then
+          if queue.strategy == 'round_robin' then
+            for _, aid in ipairs(cands) do
+              if aid > (queue.last_agent or '') then chosen = aid break end
+            end
+            chosen = chosen or cands[1]
+          else
+            local function key(a)
+              if queue.strategy == 'fewest_calls' then return 0, a.answered, a.idle_since end
+              if queue.strategy == 'skills' then return -score(a, queue), 0, a.idle_since end
+              return 0, 0, a.idle_since
+            end
+            local y1, y2, y3
+            for _, aid in ipairs(cands) do
+              local x1, x2, x3 = key(rec[aid])
+              if chosen == nil or x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3)))
+              then
+                chosen, y1, y2, y3 = aid, x1, x2, x3
+              end
+            end
+          end
+        end
+        -- The agent chosen from its index entry must be stored as the entry says; if not,
+        -- the index is stale (the hashes were written by something else): choose again from
+        -- the records themselves and have the next step rebuild the index.
+        if chosen == nil or rec[chosen] == rawget(agents, chosen)
+          or same_as_entry(agents[chosen], rec[chosen], c.queue) then
+          break
+        end
+        trust_index = false
+        redis.call('ZREM', IK, 'v3')
+      end
+      if chosen then
+        if queue.strategy == 'round_robin' then
+          queue.last_agent = chosen
+          dirty_q[c.queue] = true
         end
         local a = agents[chosen]
         a.state = 'ringing'

@@ -282,3 +282,59 @@ fn records_not_in_the_scripts_own_json_layout_are_still_found_by_scans() {
     assert_eq!(evs[0].agent, "wrap1");
     cleanup(&mut con, &keys);
 }
+
+#[test]
+fn a_stale_index_is_noticed_when_it_names_an_agent_the_hashes_do_not_have() {
+    // The hashes deleted behind the script's back (the index kept): the index still lists
+    // a1 as Ready and longest idle. The offer must go to the agent that exists, and the next
+    // step rebuilds the index.
+    let (script, keys, mut con) = tenant_with_queue("acd-stale");
+    let op = |o: hotline_acd::Op, now: u64, con: &mut redis::Connection| {
+        redis_acd::apply(con, &script, &keys, now, &o).unwrap()
+    };
+    let login = |agent: &str| hotline_acd::Op::Login {
+        agent: agent.into(),
+        queues: "q".into(),
+        skills: String::new(),
+    };
+    let ready = |agent: &str| hotline_acd::Op::SetState {
+        agent: agent.into(),
+        state: "ready".into(),
+        reason: String::new(),
+    };
+    op(login("a1"), 10, &mut con);
+    op(ready("a1"), 10, &mut con);
+    let _: () = redis::cmd("DEL")
+        .arg(&keys.agents)
+        .arg(&keys.calls)
+        .query(&mut con)
+        .unwrap();
+    op(login("a2"), 20, &mut con);
+    op(ready("a2"), 20, &mut con);
+    let arrive = hotline_acd::Op::Arrive {
+        call: "c1".into(),
+        queue: "q".into(),
+        priority: 0,
+    };
+    let evs = op(arrive, 30, &mut con);
+    assert_eq!(
+        evs.iter()
+            .map(|e| (e.ev.as_str(), e.agent.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("offered", "a2")]
+    );
+    op(hotline_acd::Op::Tick, 40, &mut con);
+    let model = redis_acd::snapshot(&mut con, &keys).unwrap();
+    let index: std::collections::BTreeSet<Vec<u8>> = redis::cmd("ZRANGE")
+        .arg(&keys.index)
+        .arg(0)
+        .arg(-1)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        index,
+        expected_index(&model),
+        "rebuilt after the stale step"
+    );
+    cleanup(&mut con, &keys);
+}
