@@ -210,6 +210,8 @@ async fn del_tenants(con: &mut redis::aio::MultiplexedConnection, tenants: &[Str
             .arg(&k.queues)
             .arg(&k.calls)
             .arg(&k.meta)
+            .arg(&k.index)
+            .arg(&k.timers)
             .query_async(con)
             .await
             .expect("DEL");

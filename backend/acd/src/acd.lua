@@ -1,21 +1,20 @@
 -- Hotline ACD: one atomic step of the reservation state machine (the same rules as
 -- src/model.rs, which is the specification; tests/redis_model.rs checks they agree).
--- KEYS[1] agents hash, KEYS[2] queues hash, KEYS[3] calls hash, KEYS[4] meta hash; all four
--- carry the tenant's hash tag {t:<tenant>} so the script also runs on Redis Cluster.
+-- KEYS[1] agents hash, KEYS[2] queues hash, KEYS[3] calls hash, KEYS[4] meta hash, KEYS[5]
+-- index and KEYS[6] timers (sorted sets, below); all six carry the tenant's hash tag {t:<tenant>} so the script also runs on Redis Cluster.
 -- ARGV[1] = now (ms), ARGV[2] = operation, ARGV[3..] = its arguments.
 -- Returns {"ok", event json...} or {"err", code}.
 
-local AK, QK, CK, MK = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local AK, QK, CK, MK, IK, TK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = tonumber(ARGV[1])
 local op = ARGV[2]
 
 -- Records are read and decoded on first use (a tenant has many agents; most steps touch a
 -- few). raw[id] is an id's stored JSON, `true` for a record created by this step, `false` for
--- one removed by it; the record table reads (HGET) and decodes an id when it is first used.
--- Scans over all records (dispatch, tick: `in_state`) read the whole hash once (HGETALL) and
--- decode only the records that can be in the state they look for.
+-- one removed by it; the record table reads (HGET) and decodes an id when it is first used and
+-- keeps, in orig[id], the fields the indexes below use as it had them stored.
 local function load(key)
-  local raw, full = {}, false
+  local raw, full, orig = {}, false, {}
   local t = setmetatable({}, {__index = function(t, id)
     local r = raw[id]
     if r == nil and not full then
@@ -24,6 +23,10 @@ local function load(key)
     end
     if type(r) ~= 'string' then return nil end
     local v = cjson.decode(r)
+    if orig[id] == nil then
+      orig[id] = {state = v.state, queues = v.queues, ['until'] = v['until'],
+        idle_since = v.idle_since, answered = v.answered, skills = v.skills}
+    end
     rawset(t, id, v)
     return v
   end})
@@ -37,33 +40,177 @@ local function load(key)
     end
     return raw
   end
-  return t, all, raw
+  return t, all, raw, orig
 end
 
-local agents, all_agents, raw_a = load(AK)
+local agents, all_agents, raw_a, orig_a = load(AK)
 local queues = load(QK)
-local calls, all_calls, raw_c = load(CK)
+local calls, all_calls, raw_c, orig_c = load(CK)
+local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
 
--- Ids (sorted) of records whose state is `state` now: records already decoded are checked
--- as they are; stored JSON is decoded only when it holds `"state":"<state>"` (as cjson
--- writes it) or has no `"state":"` at all (another layout, e.g. with spaces).
-local function in_state(t, all, state)
-  local ids, want = {}, '"state":"' .. state .. '"'
-  for id, r in pairs(all()) do
-    local rec = rawget(t, id)
-    if rec == nil and type(r) == 'string'
-      and (string.find(r, want, 1, true) or not string.find(r, '"state":"', 1, true)) then
-      rec = t[id]
+-- Two sorted sets list, as they are stored, the records a step has to find without reading
+-- all of them. The index (KEYS[5], every score 0, read by prefix with ZRANGEBYLEX):
+--   'c\0waiting\0<call>'    waiting calls (dispatch, tick)
+--   'q\0<queue>\0<agent>\0<idle_since>\0<answered>\0<skills>'
+--                           Ready agents, once per queue they serve, with what dispatch
+--                           orders them by (none of it changes while an agent is Ready)
+--   'v3'                    the index is complete
+-- The timers (KEYS[6], score = the record's `until`, read with ZRANGEBYSCORE up to now):
+--   'a\0<agent>'             agents in wrap-up (tick)
+--   'c\0<call>'              offered calls (tick)
+--   'v3' (score +inf)       the timers are complete
+-- Lookups re-check the records they list (state, queues, skills, until), except that dispatch
+-- takes a Ready agent's order fields from the index unless this step read the agent; so the
+-- index must be exact: the script updates both sets at the end of every step and rebuilds
+-- both when a marker is missing (data stored before they existed, or a hash written by
+-- something else: delete the index key after such a write).
+local IDX_C = {waiting = true}
+
+local function zadd_all(members)
+  for i = 1, #members, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #members) do
+      args[#args + 1] = 0
+      args[#args + 1] = members[j]
     end
+    redis.call('ZADD', IK, unpack(args))
+  end
+end
+
+local function agent_entries(id, a, out)
+  if a and a.state == 'ready' then
+    local tail = '\0' .. id .. '\0' .. string.format('%d', a.idle_since or 0) .. '\0'
+      .. string.format('%d', a.answered or 0) .. '\0' .. (a.skills or '')
+    for q in string.gmatch(a.queues or '', '[^,]+') do out[#out + 1] = 'q\0' .. q .. tail end
+  end
+end
+
+-- Timer entries ({score, member}) of a record as it is stored (`kind` 'a' or 'c').
+local function timer_entry(kind, id, rec, out)
+  if rec and rec.state == (kind == 'a' and 'wrap_up' or 'offered') then
+    out[#out + 1] = {rec['until'] or 0, kind .. '\0' .. id}
+  end
+end
+
+local function zadd_timers(entries)
+  for i = 1, #entries, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #entries) do
+      args[#args + 1] = entries[j][1]
+      args[#args + 1] = entries[j][2]
+    end
+    redis.call('ZADD', TK, unpack(args))
+  end
+end
+
+-- Whether dispatch must look at every Ready agent for every waiting call (see dispatch).
+local full_dispatch = op == 'queue'
+
+if not redis.call('ZSCORE', IK, 'v3') or not redis.call('ZSCORE', TK, 'v3') then
+  full_dispatch = true
+  redis.call('DEL', IK, TK)
+  local members, timers = {'v3'}, {{'+inf', 'v3'}}
+  for id in pairs(all_agents()) do
+    local a = agents[id]
+    if a then
+      agent_entries(id, a, members)
+      timer_entry('a', id, a, timers)
+    end
+  end
+  for id in pairs(all_calls()) do
+    local c = calls[id]
+    if c and IDX_C[c.state] then members[#members + 1] = 'c\0' .. c.state .. '\0' .. id end
+    timer_entry('c', id, c, timers)
+  end
+  zadd_all(members)
+  zadd_timers(timers)
+end
+
+-- Ids after `prefix` (which ends in '\0') in the index, in byte order.
+local function indexed(prefix)
+  local m = redis.call('ZRANGEBYLEX', IK, '[' .. prefix, '(' .. prefix:sub(1, -2) .. '\1')
+  for i, v in ipairs(m) do m[i] = v:sub(#prefix + 1) end
+  return m
+end
+
+-- Ids (sorted) of records whose state is `state` now: of `listed` (ids from an index) and
+-- of the ones this step changed, each checked as it is now.
+local function now_in_state(t, dirty, state, listed)
+  local ids, seen = {}, {}
+  local function consider(id)
+    if seen[id] then return end
+    seen[id] = true
+    local rec = t[id]
     if rec ~= nil and rec.state == state then ids[#ids + 1] = id end
   end
+  for _, id in ipairs(listed) do consider(id) end
+  for id in pairs(dirty) do consider(id) end
   table.sort(ids)
   return ids
 end
 
+-- Records (of an indexed state) whose state is `state` now.
+local function in_state(t, dirty, kind, state)
+  return now_in_state(t, dirty, state, indexed(kind .. '\0' .. state .. '\0'))
+end
+
+-- Records of `kind` whose state is `state` now and whose time is up (a timer state:
+-- wrap_up, offered): the stored ones with `until` <= now plus the ones this step changed
+-- (their `until` is checked by the caller).
+local function expired(t, dirty, kind, state)
+  local listed, prefix = {}, kind .. '\0'
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', TK, '-inf', now)) do
+    if m:sub(1, #prefix) == prefix then listed[#listed + 1] = m:sub(#prefix + 1) end
+  end
+  return now_in_state(t, dirty, state, listed)
+end
+
+-- Ids (sorted) of the agents that may be Ready in queue `qid` (a superset: callers check),
+-- and for the stored ones the fields dispatch needs (from the index: state, queues as far as
+-- `qid` goes, idle_since, answered, skills).
+local ready_cache = {}
+local function ready_in(qid)
+  if ready_cache[qid] then return ready_cache[qid][1], ready_cache[qid][2] end
+  local ids, seen, stored = {}, {}, {}
+  for _, m in ipairs(indexed('q\0' .. qid .. '\0')) do
+    local e1 = string.find(m, '\0', 1, true)
+    local e2 = e1 and string.find(m, '\0', e1 + 1, true)
+    local e3 = e2 and string.find(m, '\0', e2 + 1, true)
+    local id = e3 and string.sub(m, 1, e1 - 1) or m  -- (not written by this script: no fields)
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+    if e3 then
+      stored[id] = {state = 'ready', queues = qid,
+        idle_since = tonumber(string.sub(m, e1 + 1, e2 - 1)),
+        answered = tonumber(string.sub(m, e2 + 1, e3 - 1)), skills = string.sub(m, e3 + 1)}
+    end
+  end
+  for id in pairs(dirty_a) do
+    if not seen[id] then seen[id] = true ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  ready_cache[qid] = {ids, stored}
+  return ids, stored
+end
+
+-- Ids (sorted) of the agents this step changed.
+local changed_cache
+local function changed_agents()
+  if not changed_cache then
+    changed_cache = {}
+    for id in pairs(dirty_a) do changed_cache[#changed_cache + 1] = id end
+    table.sort(changed_cache)
+  end
+  return changed_cache
+end
+
+-- Whether dispatch may take agents from their index entries (see dispatch).
+local trust_index = true
+
 local function put_call(id, c) rawset(calls, id, c) raw_c[id] = true end
 local function drop_call(id) rawset(calls, id, nil) raw_c[id] = false end
-local dirty_a, dirty_q, dirty_c, removed_c = {}, {}, {}, {}
 local events = {}
 
 local function emit(ev, call, agent, to, waited)
@@ -76,9 +223,13 @@ local function skills(s)
   s = s or ''
   if skill_cache[s] then return skill_cache[s] end
   local out = {}
-  for part in string.gmatch(s or '', '[^,]+') do
-    local k, v = string.match(part, '^([^=]*)=(.*)$')
-    if k then out[#out + 1] = {k, tonumber(v) or 0} else out[#out + 1] = {part, 0} end
+  for part in string.gmatch(s, '[^,]+') do
+    local i = string.find(part, '=', 1, true)
+    if i then
+      out[#out + 1] = {string.sub(part, 1, i - 1), tonumber(string.sub(part, i + 1)) or 0}
+    else
+      out[#out + 1] = {part, 0}
+    end
   end
   skill_cache[s] = out
   return out
@@ -92,6 +243,7 @@ local function level(agent, name)
 end
 
 local function serves(agent, qid)
+  if agent.queues == qid then return true end
   for q in string.gmatch(agent.queues or '', '[^,]+') do
     if q == qid then return true end
   end
@@ -115,8 +267,14 @@ end
 
 local function fail(code) return {'err', code} end
 
+-- Whether agent record `a` is what index entry `e` (of queue `qid`) says.
+local function same_as_entry(a, e, qid)
+  return a ~= nil and a.state == 'ready' and a.idle_since == e.idle_since
+    and a.answered == e.answered and (a.skills or '') == e.skills and serves(a, qid)
+end
+
 local function dispatch()
-  local waiting = in_state(calls, all_calls, 'waiting')
+  local waiting = in_state(calls, dirty_c, 'c', 'waiting')
   if #waiting == 0 then return end
   table.sort(waiting, function(a, b)
     local ca, cb = calls[a], calls[b]
@@ -124,47 +282,76 @@ local function dispatch()
     if ca.seq ~= cb.seq then return ca.seq < cb.seq end
     return a < b
   end)
-  -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
-  local agent_ids = in_state(agents, all_agents, 'ready')
   for _, cid in ipairs(waiting) do
     local c = calls[cid]
     local queue = queues[c.queue]
     if queue then
-      local cands = {}
-      local target = c.target or ''
-      for _, aid in ipairs(agent_ids) do
+      local chosen
+      for _ = 1, 2 do
+        local cands, rec = {}, {}
+        local target = c.target or ''
         if target == '' then
-          if eligible(agents[aid], c.queue, queue) then cands[#cands + 1] = aid end
-        elseif aid == target and agents[aid].state == 'ready' then
-          cands[#cands + 1] = aid
+          -- Only Ready agents can be offered a call (and none becomes Ready during dispatch).
+          -- An agent this step has read (or changed) is taken as it is now, any other as the
+          -- index has it (the same as stored).
+          -- Every step ends with dispatch, after which no waiting call has an eligible Ready
+          -- agent (agents only leave Ready during dispatch). So a call this step has not
+          -- changed can only go to an agent this step changed, unless a queue's
+          -- configuration changed or the index was rebuilt (the data may come from elsewhere).
+          local ids, stored
+          if full_dispatch or dirty_c[cid] then
+            ids, stored = ready_in(c.queue)
+          else
+            ids, stored = changed_agents(), {}
+          end
+          for _, aid in ipairs(ids) do
+            local a = rawget(agents, aid) or (trust_index and stored[aid]) or agents[aid]
+            if a and eligible(a, c.queue, queue) then
+              cands[#cands + 1] = aid
+              rec[aid] = a
+            end
+          end
+        elseif agents[target] and agents[target].state == 'ready' then
+          cands[1] = target
+          rec[target] = agents[target]
         end
-      end
-      if #cands > 0 then
-        local chosen
-        if queue.strategy == 'round_robin' then
-          for _, aid in ipairs(cands) do
-            if aid > (queue.last_agent or '') then chosen = aid break end
-          end
-          chosen = chosen or cands[1]
-          queue.last_agent = chosen
-          dirty_q[c.queue] = true
-        else
-          local function key(a)
-            if queue.strategy == 'fewest_calls' then return 0, a.answered, a.idle_since end
-            if queue.strategy == 'skills' then return -score(a, queue), 0, a.idle_since end
-            return 0, 0, a.idle_since
-          end
-          for _, aid in ipairs(cands) do
-            if chosen == nil then
-              chosen = aid
-            else
-              local x1, x2, x3 = key(agents[aid])
-              local y1, y2, y3 = key(agents[chosen])
-              if x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3))) then
-                chosen = aid
+        chosen = nil
+        if #cands > 0 then
+          if queue.strategy == 'round_robin' then
+            for _, aid in ipairs(cands) do
+              if aid > (queue.last_agent or '') then chosen = aid break end
+            end
+            chosen = chosen or cands[1]
+          else
+            local function key(a)
+              if queue.strategy == 'fewest_calls' then return 0, a.answered, a.idle_since end
+              if queue.strategy == 'skills' then return -score(a, queue), 0, a.idle_since end
+              return 0, 0, a.idle_since
+            end
+            local y1, y2, y3
+            for _, aid in ipairs(cands) do
+              local x1, x2, x3 = key(rec[aid])
+              if chosen == nil or x1 < y1 or (x1 == y1 and (x2 < y2 or (x2 == y2 and x3 < y3)))
+              then
+                chosen, y1, y2, y3 = aid, x1, x2, x3
               end
             end
           end
+        end
+        -- The agent chosen from its index entry must be stored as the entry says; if not,
+        -- the index is stale (the hashes were written by something else): choose again from
+        -- the records themselves and have the next step rebuild the index.
+        if chosen == nil or rec[chosen] == rawget(agents, chosen)
+          or same_as_entry(agents[chosen], rec[chosen], c.queue) then
+          break
+        end
+        trust_index = false
+        redis.call('ZREM', IK, 'v3')
+      end
+      if chosen then
+        if queue.strategy == 'round_robin' then
+          queue.last_agent = chosen
+          dirty_q[c.queue] = true
         end
         local a = agents[chosen]
         a.state = 'ringing'
@@ -297,7 +484,7 @@ elseif op == 'hangup' then
     emit('abandoned', cid, '', '', waited)
   end
 elseif op == 'tick' then
-  for _, aid in ipairs(in_state(agents, all_agents, 'wrap_up')) do
+  for _, aid in ipairs(expired(agents, dirty_a, 'a', 'wrap_up')) do
     local a = agents[aid]
     if a['until'] <= now then
       a.state, a['until'], a.idle_since = 'ready', 0, now
@@ -305,8 +492,8 @@ elseif op == 'tick' then
       emit('wrapup_ended', '', aid)
     end
   end
-  local ticking = in_state(calls, all_calls, 'offered')
-  for _, cid in ipairs(in_state(calls, all_calls, 'waiting')) do ticking[#ticking + 1] = cid end
+  local ticking = expired(calls, dirty_c, 'c', 'offered')
+  for _, cid in ipairs(in_state(calls, dirty_c, 'c', 'waiting')) do ticking[#ticking + 1] = cid end
   table.sort(ticking)
   for _, cid in ipairs(ticking) do
     local c = calls[cid]
@@ -350,6 +537,54 @@ end
 for id in pairs(dirty_c) do
   if calls[id] ~= nil then redis.call('HSET', CK, id, cjson.encode(calls[id])) end
 end
+-- The index follows the records' stored states (see above).
+local rem, add, trem, tadd = {}, {}, {}, {}
+-- A record's timer entry: removed when it had one and has none now, (re)added when it has one
+-- that differs from the stored.
+local function timer_update(kind, id, o, n)
+  local was, is = {}, {}
+  timer_entry(kind, id, o, was)
+  timer_entry(kind, id, n, is)
+  if is[1] then
+    if not was[1] or was[1][1] ~= is[1][1] then tadd[#tadd + 1] = is[1] end
+  elseif was[1] then
+    trem[#trem + 1] = was[1][2]
+  end
+end
+for id in pairs(dirty_a) do
+  local n = agents[id]
+  local was, is = {}, {}
+  agent_entries(id, orig_a[id], was)
+  agent_entries(id, n, is)
+  if table.concat(was, '\1') ~= table.concat(is, '\1') then
+    for _, m in ipairs(was) do rem[#rem + 1] = m end
+    for _, m in ipairs(is) do add[#add + 1] = m end
+  end
+  timer_update('a', id, orig_a[id], n)
+end
+local function call_entry(id, c, out)
+  if c and IDX_C[c.state] then out[#out + 1] = 'c\0' .. c.state .. '\0' .. id end
+end
+local touched_c = {}
+for id in pairs(dirty_c) do touched_c[id] = true end
+for id in pairs(removed_c) do touched_c[id] = true end
+for id in pairs(touched_c) do
+  local o, n = orig_c[id], calls[id]
+  if (o and o.state) ~= (n and n.state) then
+    call_entry(id, o, rem)
+    call_entry(id, n, add)
+  end
+  timer_update('c', id, o, n)
+end
+for i = 1, #rem, 500 do
+  redis.call('ZREM', IK, unpack(rem, i, math.min(i + 499, #rem)))
+end
+zadd_all(add)
+for i = 1, #trem, 500 do
+  redis.call('ZREM', TK, unpack(trem, i, math.min(i + 499, #trem)))
+end
+zadd_timers(tadd)
+
 local out = {'ok'}
 for _, e in ipairs(events) do out[#out + 1] = e end
 return out

@@ -8,13 +8,20 @@ pub fn script() -> redis::Script {
     redis::Script::new(include_str!("acd.lua"))
 }
 
-/// The four keys of one tenant's ACD, sharing a hash tag so they live in one cluster slot.
+/// The six keys of one tenant's ACD, sharing a hash tag so they live in one cluster slot.
 #[derive(Debug, Clone)]
 pub struct Keys {
     pub agents: String,
     pub queues: String,
     pub calls: String,
     pub meta: String,
+    /// The script's index of the records it looks up by state (waiting calls, Ready agents
+    /// per queue), a sorted set; see `acd.lua`. Derived from the hashes: deleting it makes the
+    /// next script run rebuild it and [`Keys::timers`].
+    pub index: String,
+    /// The script's timers (wrap-up agents and offered calls by their `until`), a sorted set;
+    /// derived from the hashes like [`Keys::index`].
+    pub timers: String,
 }
 
 impl Keys {
@@ -26,6 +33,8 @@ impl Keys {
             queues: format!("{tag}:queues"),
             calls: format!("{tag}:calls"),
             meta: format!("{tag}:meta"),
+            index: format!("{tag}:index"),
+            timers: format!("{tag}:timers"),
         }
     }
 }
@@ -70,6 +79,8 @@ fn invocation<'a>(
         .key(&keys.queues)
         .key(&keys.calls)
         .key(&keys.meta)
+        .key(&keys.index)
+        .key(&keys.timers)
         .arg(now);
     for a in op.args() {
         inv.arg(a);

@@ -22,17 +22,23 @@ fn cleanup(con: &mut redis::Connection, keys: &Keys) {
         .arg(&keys.queues)
         .arg(&keys.calls)
         .arg(&keys.meta)
+        .arg(&keys.index)
+        .arg(&keys.timers)
         .query(con)
         .unwrap();
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 60, ..ProptestConfig::default() })]
+    // 60 cases unless PROPTEST_CASES says otherwise.
+    #![proptest_config(ProptestConfig { cases: cases(60), ..ProptestConfig::default() })]
 
     #[test]
     fn lua_script_behaves_exactly_like_the_model(
         setup in queues(),
         steps in prop::collection::vec(step(), 1..80),
+        // Before which steps the script's index is deleted (as if the data predated it), so
+        // the rebuild is compared against the model too.
+        drops in prop::collection::vec(prop::bool::weighted(0.05), 80),
     ) {
         let mut con = connection();
         let script = redis_acd::script();
@@ -47,8 +53,13 @@ proptest! {
         }
         let mut next_call = 0;
         let result = (|| -> Result<(), TestCaseError> {
-            for (dt, st) in steps {
+            for (i, (dt, st)) in steps.into_iter().enumerate() {
                 now += dt;
+                if drops[i] {
+                    // The index one time, the timers the other (either makes both rebuilt).
+                    let key = if i % 2 == 0 { &keys.index } else { &keys.timers };
+                    let _: () = redis::cmd("DEL").arg(key).query(&mut con).unwrap();
+                }
                 let op = resolve(&model, &st, &mut next_call);
                 let want = model.apply(now, &op);
                 let got = redis_acd::apply(&mut con, &script, &keys, now, &op);
@@ -59,12 +70,67 @@ proptest! {
                 }
                 let stored = redis_acd::snapshot(&mut con, &keys).unwrap();
                 prop_assert_eq!(&stored, &model, "state after {:?}", op);
+                let index: std::collections::BTreeSet<Vec<u8>> =
+                    redis::cmd("ZRANGE").arg(&keys.index).arg(0).arg(-1).query(&mut con).unwrap();
+                prop_assert_eq!(index, expected_index(&model), "index after {:?}", op);
+                let timers: Vec<(Vec<u8>, String)> = redis::cmd("ZRANGE")
+                    .arg(&keys.timers)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query(&mut con)
+                    .unwrap();
+                let timers: std::collections::BTreeMap<_, _> = timers.into_iter().collect();
+                prop_assert_eq!(timers, expected_timers(&model), "timers after {:?}", op);
             }
             Ok(())
         })();
         cleanup(&mut con, &keys);
         result?;
     }
+}
+
+/// The members `acd.lua` keeps in its index for the state `acd`.
+fn expected_index(acd: &Acd) -> std::collections::BTreeSet<Vec<u8>> {
+    let mut out = std::collections::BTreeSet::from([b"v3".to_vec()]);
+    for (id, a) in &acd.agents {
+        if a.state == "ready" {
+            for q in a.queues.split(',').filter(|q| !q.is_empty()) {
+                let tail = format!("{}\0{}\0{}", a.idle_since, a.answered, a.skills);
+                out.insert(format!("q\0{q}\0{id}\0{tail}").into_bytes());
+            }
+        }
+    }
+    for (id, c) in &acd.calls {
+        if c.state == "waiting" {
+            out.insert(format!("c\0waiting\0{id}").into_bytes());
+        }
+    }
+    out
+}
+
+/// The members and scores `acd.lua` keeps in its timers for the state `acd`.
+fn expected_timers(acd: &Acd) -> std::collections::BTreeMap<Vec<u8>, String> {
+    let mut out = std::collections::BTreeMap::from([(b"v3".to_vec(), "inf".to_string())]);
+    for (id, a) in &acd.agents {
+        if a.state == "wrap_up" {
+            out.insert(format!("a\0{id}").into_bytes(), a.until.to_string());
+        }
+    }
+    for (id, c) in &acd.calls {
+        if c.state == "offered" {
+            out.insert(format!("c\0{id}").into_bytes(), c.until.to_string());
+        }
+    }
+    out
+}
+
+/// `PROPTEST_CASES` when set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A per-case number without another dependency.
@@ -190,6 +256,8 @@ fn records_not_in_the_scripts_own_json_layout_are_still_found_by_scans() {
         .arg(rec("wrap_up", 50))
         .query(&mut con)
         .unwrap();
+    // Records written behind the script's back: its index must be rebuilt (see `Keys::index`).
+    let _: () = redis::cmd("DEL").arg(&keys.index).query(&mut con).unwrap();
     let evs = redis_acd::apply(&mut con, &script, &keys, 100, &hotline_acd::Op::Tick).unwrap();
     assert_eq!(
         evs.iter()
@@ -212,5 +280,61 @@ fn records_not_in_the_scripts_own_json_layout_are_still_found_by_scans() {
     );
     let evs = redis_acd::apply(&mut con, &script, &keys, 300, &arrive("c2")).unwrap();
     assert_eq!(evs[0].agent, "wrap1");
+    cleanup(&mut con, &keys);
+}
+
+#[test]
+fn a_stale_index_is_noticed_when_it_names_an_agent_the_hashes_do_not_have() {
+    // The hashes deleted behind the script's back (the index kept): the index still lists
+    // a1 as Ready and longest idle. The offer must go to the agent that exists, and the next
+    // step rebuilds the index.
+    let (script, keys, mut con) = tenant_with_queue("acd-stale");
+    let op = |o: hotline_acd::Op, now: u64, con: &mut redis::Connection| {
+        redis_acd::apply(con, &script, &keys, now, &o).unwrap()
+    };
+    let login = |agent: &str| hotline_acd::Op::Login {
+        agent: agent.into(),
+        queues: "q".into(),
+        skills: String::new(),
+    };
+    let ready = |agent: &str| hotline_acd::Op::SetState {
+        agent: agent.into(),
+        state: "ready".into(),
+        reason: String::new(),
+    };
+    op(login("a1"), 10, &mut con);
+    op(ready("a1"), 10, &mut con);
+    let _: () = redis::cmd("DEL")
+        .arg(&keys.agents)
+        .arg(&keys.calls)
+        .query(&mut con)
+        .unwrap();
+    op(login("a2"), 20, &mut con);
+    op(ready("a2"), 20, &mut con);
+    let arrive = hotline_acd::Op::Arrive {
+        call: "c1".into(),
+        queue: "q".into(),
+        priority: 0,
+    };
+    let evs = op(arrive, 30, &mut con);
+    assert_eq!(
+        evs.iter()
+            .map(|e| (e.ev.as_str(), e.agent.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("offered", "a2")]
+    );
+    op(hotline_acd::Op::Tick, 40, &mut con);
+    let model = redis_acd::snapshot(&mut con, &keys).unwrap();
+    let index: std::collections::BTreeSet<Vec<u8>> = redis::cmd("ZRANGE")
+        .arg(&keys.index)
+        .arg(0)
+        .arg(-1)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        index,
+        expected_index(&model),
+        "rebuilt after the stale step"
+    );
     cleanup(&mut con, &keys);
 }
