@@ -284,8 +284,16 @@ pub struct Ivr {
     echo: bool,
     voicemail: Option<Voicemail>,
     amd: Option<Detector>,
+    /// Keys pressed while no collection was running and nothing interruptible played
+    /// (type-ahead): the next collection starts with them. `(when, key)`.
+    typeahead: VecDeque<(u64, char)>,
     events: Vec<IvrEvent>,
 }
+
+/// Type-ahead kept: at most this many keys, none older than [`TYPEAHEAD_MS`].
+const TYPEAHEAD_MAX: usize = 16;
+/// Type-ahead older than this is forgotten when a collection starts.
+const TYPEAHEAD_MS: u64 = 10_000;
 
 impl Ivr {
     /// An idle IVR.
@@ -298,6 +306,7 @@ impl Ivr {
             echo: false,
             voicemail: None,
             amd: None,
+            typeahead: VecDeque::new(),
             events: Vec::new(),
         }
     }
@@ -331,6 +340,13 @@ impl Ivr {
         self.echo = false;
         self.voicemail = None;
         self.amd = None;
+        // Type-ahead carries over prompts into the next question only.
+        if !matches!(
+            cmd,
+            IvrCommand::Play { .. } | IvrCommand::SayDigits(_) | IvrCommand::Collect { .. }
+        ) {
+            self.typeahead.clear();
+        }
         match cmd {
             IvrCommand::Play {
                 prompt,
@@ -359,6 +375,18 @@ impl Ivr {
                     timeout_ms,
                     deadline,
                 });
+                // Keys pressed ahead answer it at once (and cut its prompt short).
+                let ahead: Vec<(u64, char)> = self.typeahead.drain(..).collect();
+                for (at, d) in ahead {
+                    if now_ms.saturating_sub(at) > TYPEAHEAD_MS {
+                        continue;
+                    }
+                    if self.collect.is_some() {
+                        self.on_digit(now_ms, d);
+                    } else {
+                        self.typeahead.push_back((at, d));
+                    }
+                }
             }
             IvrCommand::SayDigits(digits) => {
                 let ds: Vec<char> = digits.chars().filter(|c| c.is_ascii_digit()).collect();
@@ -400,6 +428,15 @@ impl Ivr {
 
     /// A DTMF digit from the caller.
     pub fn on_digit(&mut self, now_ms: u64, digit: char) {
+        // Not answering a question now: kept for the next one (a key pressed during a prompt
+        // that cannot be interrupted, or before the first command after answer).
+        let interruptible = self.queue.front().is_some_and(|f| f.interruptible);
+        if self.collect.is_none() && !interruptible && !self.echo && self.voicemail.is_none() {
+            if self.typeahead.len() == TYPEAHEAD_MAX {
+                self.typeahead.pop_front();
+            }
+            self.typeahead.push_back((now_ms, digit));
+        }
         if let Some(front) = self.queue.front() {
             if front.interruptible {
                 let name = front.name.clone();
@@ -786,6 +823,81 @@ mod tests {
                 end: CollectEnd::Max
             }]
         );
+    }
+
+    #[test]
+    fn keys_pressed_during_a_prompt_answer_the_next_question() {
+        let mut ivr = Ivr::new(prompts());
+        ivr.command(
+            0,
+            IvrCommand::Play {
+                prompt: "greeting".into(),
+                interruptible: false,
+            },
+        );
+        ivr.on_digit(100, '1');
+        // The prompt is not cut (not interruptible); the question that follows gets the key.
+        assert!(ivr.drain_events().is_empty());
+        ivr.command(
+            500,
+            IvrCommand::Collect {
+                prompt: Some("menu".into()),
+                min: 1,
+                max: 1,
+                timeout_ms: 5_000,
+                terminator: None,
+            },
+        );
+        assert_eq!(
+            ivr.drain_events(),
+            vec![IvrEvent::DigitsCollected {
+                digits: "1".into(),
+                end: CollectEnd::Max
+            }]
+        );
+        // Not across other commands, and not when stale.
+        ivr.command(
+            600,
+            IvrCommand::Play {
+                prompt: "greeting".into(),
+                interruptible: false,
+            },
+        );
+        ivr.on_digit(700, '2');
+        ivr.command(800, IvrCommand::MusicOnHold("moh".into()));
+        ivr.command(
+            900,
+            IvrCommand::Collect {
+                prompt: None,
+                min: 1,
+                max: 1,
+                timeout_ms: 5_000,
+                terminator: None,
+            },
+        );
+        assert!(
+            ivr.drain_events().is_empty(),
+            "music on hold forgot the key"
+        );
+        ivr.command(
+            1_000,
+            IvrCommand::Play {
+                prompt: "greeting".into(),
+                interruptible: false,
+            },
+        );
+        ivr.on_digit(1_100, '3');
+        ivr.command(
+            20_000,
+            IvrCommand::Collect {
+                prompt: None,
+                min: 1,
+                max: 1,
+                timeout_ms: 5_000,
+                terminator: None,
+            },
+        );
+        assert!(ivr.drain_events().is_empty(), "a 19 s old key is stale");
     }
 
     #[test]

@@ -22,8 +22,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The carrier: `…1003` is busy, `…1004` rings until cancelled, `…1001` answers and presses 1
-/// after 3 s (RFC 4733; the gateway keeps no type-ahead, so the key must come once the
-/// question is asked, even on a loaded machine), any other number answers and listens until the gateway hangs up.
+/// after 3 s (RFC 4733), any other number answers and listens until the gateway hangs up.
 const CARRIER: &str = r#"  <recv request="INVITE" crlf="true">
     <action>
       <ereg regexp="CSeq: ([0-9]+)" search_in="msg" check_it="true" assign_to="cseqall,cs"/>
