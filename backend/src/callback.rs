@@ -233,16 +233,7 @@ pub async fn dial(
             agent: Some(agent),
             gateway_id: &gateway_id,
         };
-        crate::cdr::outbound_leg(state, tenant, cdr)
-            .await
-            .map_err(ApiError::internal)?;
-        let cmd = GatewayCommand::Originate {
-            call_id: desk_leg,
-            tenant_id: tenant,
-            caller: c.number.to_string(),
-            callee,
-        };
-        command(state, &gateway_id, &cmd)
+        crate::ivr::originate(state, tenant, cdr)
             .await
             .map_err(ApiError::internal)?;
         return Ok(());
@@ -279,14 +270,7 @@ async fn place(
         agent: Some(agent),
         gateway_id,
     };
-    crate::cdr::outbound_leg(state, tenant, cdr).await?;
-    let cmd = GatewayCommand::Originate {
-        call_id: leg,
-        tenant_id: tenant,
-        caller: did.to_string(),
-        callee: number.to_string(),
-    };
-    command(state, gateway_id, &cmd).await
+    crate::ivr::originate(state, tenant, cdr).await
 }
 
 /// Hangs up the agent's callback leg (their hang-up button).

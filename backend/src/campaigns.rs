@@ -130,6 +130,10 @@ struct Leg {
     /// Answering machines: `off`, `hang_up` or `leave_message`.
     #[serde(default)]
     machine_action: String,
+    /// Predictive agent campaigns: the abandon limit (a fraction) the pacer steers to; none
+    /// for other modes (nothing to pace).
+    #[serde(default)]
+    pace_to: Option<f64>,
     /// Set once the answered call found no free agent (it hears the message, then ends).
     #[serde(default)]
     abandoned: bool,
@@ -316,32 +320,17 @@ async fn load_pacer(
     Ok(p)
 }
 
-/// Feeds one answered call (abandoned or connected) to the campaign's predictive pacer.
-async fn pace(
-    state: &AppState,
-    tenant: Uuid,
-    campaign: Uuid,
-    abandoned: bool,
-) -> anyhow::Result<()> {
-    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
-    let limit: Option<f32> =
-        sqlx::query_scalar("SELECT max_abandon_pct FROM campaigns WHERE id = $1")
-            .bind(campaign)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    let mut p = load_pacer(
-        state,
-        tenant,
-        campaign,
-        f64::from(limit.unwrap_or(3.0)) / 100.0,
-    )
-    .await?;
+/// Feeds one answered call (abandoned or connected) to a predictive campaign's pacer.
+async fn pace(state: &AppState, tenant: Uuid, rec: &Leg, abandoned: bool) -> anyhow::Result<()> {
+    let Some(limit) = rec.pace_to else {
+        return Ok(());
+    };
+    let mut p = load_pacer(state, tenant, rec.campaign, limit).await?;
     p.answered(abandoned);
     let mut r = state.redis();
     let _: () = r
         .set_ex(
-            pacer_key(tenant, campaign),
+            pacer_key(tenant, rec.campaign),
             serde_json::to_string(&p)?,
             7 * 86_400,
         )
@@ -518,7 +507,11 @@ pub async fn tick(
     let free = match (c.kind.as_str(), c.dial_mode.as_deref()) {
         // Preview: the agents dial, one contact at a time (`preview_next`).
         ("agent", Some("preview")) => 0,
-        ("agent", _) => agent_lines(state, &mut tx, tenant, campaign, &c, in_progress).await?,
+        ("agent", _) => {
+            // The queue's configuration must be in the ACD before its calls are answered.
+            crate::ivr::sync_queues(state, tenant).await?;
+            agent_lines(state, &mut tx, tenant, campaign, &c, in_progress).await?
+        }
         _ => (c.max_lines as i64 - in_progress).max(0),
     };
     let started = c.starts_at.is_none_or(|s| s <= now);
@@ -656,6 +649,7 @@ async fn place(
             .clone()
             .unwrap_or_else(|| "goodbye".into()),
         machine_action: c.machine_action.clone(),
+        pace_to: (c.dial_mode.as_deref() == Some("predictive")).then_some(c.max_abandon),
         abandoned: false,
         machine: false,
         question: 0,
@@ -675,14 +669,7 @@ async fn place(
         agent: None,
         gateway_id: gw,
     };
-    crate::cdr::outbound_leg(state, tenant, cdr).await?;
-    let cmd = GatewayCommand::Originate {
-        call_id: d.leg,
-        tenant_id: tenant,
-        caller: c.caller_id.clone(),
-        callee: d.phone.clone(),
-    };
-    command(state, gw, &cmd).await
+    crate::ivr::originate(state, tenant, cdr).await
 }
 
 /// Missed-calls campaigns: open missed calls become contacts (a number that was called
@@ -1020,7 +1007,6 @@ async fn connect_to_agent(
     };
     // Stored before the ACD sees the call: an immediate offer needs its gateway.
     crate::ivr::store(state, tenant, leg, &cs).await?;
-    crate::ivr::sync_queues(state, tenant).await?;
     crate::cdr::queued(state, tenant, leg, &queue.to_string(), &vars).await?;
     let mut con = state.redis();
     let _: () = con
@@ -1063,7 +1049,7 @@ async fn connect_to_agent(
             .await?;
             crate::dispatch::on_acd_events(state, tenant, evs).await?;
             tracing::info!(%tenant, %leg, %agent, "campaign call offered to an agent");
-            pace(state, tenant, rec.campaign, false).await?;
+            pace(state, tenant, rec, false).await?;
         }
         None => {
             let out = hotline_acd::Op::Hangup { call: me };
@@ -1088,7 +1074,7 @@ async fn connect_to_agent(
                 interruptible: false,
             };
             command(state, &rec.gateway_id, &msg).await?;
-            pace(state, tenant, rec.campaign, true).await?;
+            pace(state, tenant, rec, true).await?;
         }
     }
     Ok(())
@@ -1115,6 +1101,7 @@ pub async fn preview_leg(
         queue: None,
         no_agent_prompt: String::new(),
         machine_action: "off".into(),
+        pace_to: None,
         abandoned: false,
         machine: false,
         question: 0,

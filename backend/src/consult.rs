@@ -108,16 +108,9 @@ pub async fn start(
         agent: Some(agent),
         gateway_id: gw,
     };
-    crate::cdr::outbound_leg(state, tenant, rec).await?;
+    ivr::originate(state, tenant, rec).await?;
     let details = serde_json::json!({ "callee": callee });
     crate::cdr::action(state, tenant, call, "consult", agent, details).await?;
-    let cmd = GatewayCommand::Originate {
-        call_id: leg,
-        tenant_id: tenant,
-        caller: cs.did.clone(),
-        callee: callee.to_string(),
-    };
-    command(state, gw, &cmd).await?;
     tell(state, tenant, agent, call, "dialling").await;
     Ok(leg)
 }

@@ -104,14 +104,23 @@ async fn leg_agent(state: &AppState, tenant: Uuid, leg: &str) -> anyhow::Result<
         .map(|l| l.agent))
 }
 
-/// The agent's state in the ACD (`logged_out` when unknown).
-pub async fn agent_acd_state(state: &AppState, tenant: Uuid, user: Uuid) -> anyhow::Result<String> {
+/// The agent's record in the ACD, if it knows them.
+pub async fn agent_rec(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+) -> redis::RedisResult<Option<hotline_acd::AgentRec>> {
     let mut r = state.redis();
     let raw: Option<String> = r
         .hget(ivr::acd_keys(tenant).agents, user.to_string())
         .await?;
-    Ok(raw
-        .and_then(|s| serde_json::from_str::<hotline_acd::AgentRec>(&s).ok())
+    Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+/// The agent's state in the ACD (`logged_out` when unknown).
+pub async fn agent_acd_state(state: &AppState, tenant: Uuid, user: Uuid) -> anyhow::Result<String> {
+    Ok(agent_rec(state, tenant, user)
+        .await?
         .map(|a| a.state)
         .unwrap_or_else(|| "logged_out".into()))
 }
@@ -139,12 +148,8 @@ pub async fn agent_call(
     tenant: Uuid,
     user: Uuid,
 ) -> Result<Option<Uuid>, crate::error::ApiError> {
-    let mut r = state.redis();
-    let raw: Option<String> = r
-        .hget(ivr::acd_keys(tenant).agents, user.to_string())
-        .await?;
-    Ok(raw
-        .and_then(|s| serde_json::from_str::<hotline_acd::AgentRec>(&s).ok())
+    Ok(agent_rec(state, tenant, user)
+        .await?
         .filter(|a| a.state == "on_call")
         .and_then(|a| a.call.parse().ok()))
 }

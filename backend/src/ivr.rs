@@ -126,6 +126,23 @@ pub(crate) async fn command(
     Ok(())
 }
 
+/// Places an outbound leg: its CDR row first, then the gateway's `originate`.
+pub(crate) async fn originate(
+    state: &AppState,
+    tenant: Uuid,
+    leg: crate::cdr::OutboundLeg<'_>,
+) -> anyhow::Result<()> {
+    let cmd = GatewayCommand::Originate {
+        call_id: leg.leg,
+        tenant_id: tenant,
+        caller: leg.caller.to_string(),
+        callee: leg.callee.to_string(),
+    };
+    let gw = leg.gateway_id.to_string();
+    crate::cdr::outbound_leg(state, tenant, leg).await?;
+    command(state, &gw, &cmd).await
+}
+
 /// A call's flow state, if it is under a backend flow.
 pub(crate) async fn load(
     state: &AppState,
@@ -479,14 +496,7 @@ pub(crate) async fn dial_out(
         agent: None,
         gateway_id: gw,
     };
-    crate::cdr::outbound_leg(state, tenant, rec).await?;
-    let cmd = GatewayCommand::Originate {
-        call_id: leg,
-        tenant_id: tenant,
-        caller: did.to_string(),
-        callee: number.to_string(),
-    };
-    command(state, gw, &cmd).await?;
+    originate(state, tenant, rec).await?;
     Ok(leg)
 }
 

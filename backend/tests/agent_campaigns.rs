@@ -970,3 +970,92 @@ async fn a_campaign_works_the_missed_calls_list() {
     let mut r = app.state.redis();
     let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
 }
+
+/// Predictive mode dials ahead of the free agents by the pacer's aggressiveness (kept in
+/// Redis between ticks), and an answered call that finds nobody free makes the pacer back off.
+#[tokio::test]
+async fn predictive_mode_dials_ahead_and_backs_off_after_an_abandon() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Predictive Telecom").await;
+    let t = a.info.tenant.id;
+    let queue: hotline_wire::api::QueueDto = created(
+        a.admin
+            .post(app.url("/api/v1/queues"))
+            .json(
+                &json!({ "name": "Dial ahead", "strategy": "longest_idle", "max_wait_seconds": 0,
+                           "wrap_up_seconds": 0 }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&json!({
+                "name": "Renewals", "kind": "agent", "dial_mode": "predictive",
+                "queue_id": queue.id, "caller_id": "+994125550100", "max_lines": 6,
+                "calling_hours": hours(), "timezone": "UTC",
+            }))
+            .send()
+            .await,
+    )
+    .await;
+    let phones: Vec<Value> = (0..8)
+        .map(|i| json!({ "phone": format!("+99450555070{i}") }))
+        .collect();
+    let _: ContactsAdded = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+            .json(&phones)
+            .send()
+            .await,
+    )
+    .await;
+    let gw = stand_in_gateway(&app, "predictive").await;
+    let (ua, ca) = a.user(&app, "lale@predictive.test", "Agent").await;
+    stand_in_softphone(&app, t, ua.id, &gw).await;
+    set_state(&app, &ca, "ready").await;
+    start(&app, &a.admin, t, c.id).await;
+    // A confident pacer: one idle agent, an assumed 50 % answer rate, aggressiveness 2 →
+    // ⌊2 · 1 / 0.5⌋ = 4 lines (progressive would place 1).
+    let key = format!("{{t:{t}}}:campaign:{}:pacer", c.id);
+    let mut pacer = hotline_dialer::Pacer::new(0.03);
+    pacer.aggressiveness = 2.0;
+    let mut r = app.state.redis();
+    let _: () = r
+        .set(&key, serde_json::to_string(&pacer).unwrap())
+        .await
+        .unwrap();
+    tick(&app, t, c.id).await;
+    let mut last = "0".to_string();
+    let mut legs = vec![];
+    for _ in 0..4 {
+        legs.push(originated(next_command(&app, &gw, &mut last).await).0);
+    }
+    let ks = contacts(&app, &a.admin, c.id).await;
+    assert_eq!(ks.iter().filter(|k| k.status == "dialing").count(), 4);
+    // Two answer: the first reaches the agent, the second finds nobody free.
+    event(&app, &answered(legs[0], t)).await;
+    acd_state(&app, t, ua.id, "ringing").await;
+    event(&app, &answered(legs[1], t)).await;
+    loop {
+        if let GatewayCommand::Play { call_id, .. } = next_command(&app, &gw, &mut last).await {
+            if call_id == legs[1] {
+                break;
+            }
+        }
+    }
+    let mut backed_off = false;
+    for _ in 0..50 {
+        let raw: String = r.get(&key).await.unwrap();
+        let p: hotline_dialer::Pacer = serde_json::from_str(&raw).unwrap();
+        if p.aggressiveness < 2.0 {
+            backed_off = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(backed_off, "the abandon made the pacer back off");
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}

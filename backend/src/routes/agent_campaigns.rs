@@ -130,13 +130,8 @@ pub async fn save_answers(
 
 /// The agent's queues, as the ACD has them (empty when not logged in).
 async fn agent_queues(state: &AppState, tenant: Uuid, user: Uuid) -> ApiResult<Vec<Uuid>> {
-    use redis::AsyncCommands;
-    let mut r = state.redis();
-    let raw: Option<String> = r
-        .hget(crate::ivr::acd_keys(tenant).agents, user.to_string())
-        .await?;
-    Ok(raw
-        .and_then(|s| serde_json::from_str::<hotline_acd::AgentRec>(&s).ok())
+    Ok(crate::dispatch::agent_rec(state, tenant, user)
+        .await?
         .filter(|a| a.state != "logged_out")
         .map(|a| a.queues.split(',').filter_map(|q| q.parse().ok()).collect())
         .unwrap_or_default())
