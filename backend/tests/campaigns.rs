@@ -5,7 +5,7 @@
 
 mod common;
 
-use chrono::{TimeZone, Utc};
+use chrono::{Datelike, Utc};
 use common::*;
 use hotline_backend::testkit::TestApp;
 use hotline_wire::{
@@ -223,7 +223,7 @@ async fn campaigns_refuse_what_cannot_run_and_stay_inside_their_tenant() {
 }
 
 /// Calling hours are the contact's own: at 18:00 UTC on a Tuesday it is 22:00 in Baku and
-/// 13:00 in New York; with hours 09:00–20:00 only New York is called, Baku waits for 09:00
+/// 13:00 (14:00 in summer) in New York; with hours 09:00–20:00 only New York is called, Baku waits for 09:00
 /// its time (05:00 UTC) and is called then. A number put on the do-not-call list is skipped.
 #[tokio::test]
 async fn contacts_are_called_inside_their_own_calling_hours_only() {
@@ -274,7 +274,15 @@ async fn contacts_are_called_inside_their_own_calling_hours_only() {
     let gw = stand_in_gateway(&app, "hours").await;
     let mut r = app.state.redis();
 
-    let tuesday_18 = Utc.with_ymd_and_hms(2026, 12, 1, 18, 0, 0).unwrap();
+    // A Tuesday after today: contacts are due from when they were added (the real clock), so
+    // the simulated tick must not be earlier than that.
+    let today = Utc::now().date_naive();
+    let ahead = 7 + (7 + 1 - today.weekday().num_days_from_monday() as i64) % 7;
+    let tuesday = today + chrono::Duration::days(ahead);
+    let at = |day: chrono::NaiveDate, h: u32, m: u32| day.and_hms_opt(h, m, 0).unwrap().and_utc();
+    let wednesday = tuesday.succ_opt().unwrap();
+    let tuesday_18 = at(tuesday, 18, 0);
+    assert_eq!(tuesday_18.weekday(), chrono::Weekday::Tue);
     hotline_backend::campaigns::tick(&app.state, tenant_id, c.id, tuesday_18)
         .await
         .unwrap();
@@ -309,16 +317,16 @@ async fn contacts_are_called_inside_their_own_calling_hours_only() {
     assert_eq!(baku.status, "pending");
     assert_eq!(
         baku.next_attempt_at,
-        Some(Utc.with_ymd_and_hms(2026, 12, 2, 5, 0, 0).unwrap()),
+        Some(at(wednesday, 5, 0)),
         "Baku waits for 09:00 its time"
     );
     assert_eq!(by("+12125550003").status, "dnc");
     // Still too early in Baku at 04:59 UTC; called at 05:00.
-    let early = Utc.with_ymd_and_hms(2026, 12, 2, 4, 59, 0).unwrap();
+    let early = at(wednesday, 4, 59);
     hotline_backend::campaigns::tick(&app.state, tenant_id, c.id, early)
         .await
         .unwrap();
-    let opening = Utc.with_ymd_and_hms(2026, 12, 2, 5, 0, 0).unwrap();
+    let opening = at(wednesday, 5, 0);
     hotline_backend::campaigns::tick(&app.state, tenant_id, c.id, opening)
         .await
         .unwrap();

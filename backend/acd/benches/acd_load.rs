@@ -25,6 +25,13 @@
 //! client-side latency of one operation, refusals (operations the script rejected, e.g. a
 //! state change of an agent who just got an offer), and the server-side time per script run
 //! from `INFO commandstats` (shared Redis: other clients' scripts are included in that column).
+//!
+//! `--rate R` (decisions per second, e.g. `--rate 5000,10000,15000`) switches to an open loop:
+//! the clients (32 unless `--clients` says otherwise) together start operations on a fixed
+//! schedule of `R` per second, each client every `clients / R` seconds, whatever the earlier
+//! ones took. Besides the round trip of each operation it then prints how late operations
+//! started against their schedule (p99 lag): a lag that grows means the ACD cannot keep up
+//! with the offered rate, so the rate is only sustained when the lag stays small.
 
 use hotline_acd::redis_acd::{self, Keys};
 use hotline_acd::{Event, Op, QueueRec};
@@ -336,6 +343,10 @@ async fn setup(
 
 struct Run {
     clients: usize,
+    /// Offered decisions per second (open loop), or `None` (closed loop).
+    rate: Option<f64>,
+    /// How late each operation started against its schedule (open loop), in µs.
+    lag_us: Vec<u32>,
     decisions: usize,
     offers: usize,
     refusals: usize,
@@ -346,7 +357,13 @@ struct Run {
     calls_at_end: [usize; 3],
 }
 
-async fn run(client: &redis::Client, script: &redis::Script, clients: usize, secs: u64) -> Run {
+async fn run(
+    client: &redis::Client,
+    script: &redis::Script,
+    clients: usize,
+    secs: u64,
+    rate: Option<f64>,
+) -> Run {
     let tenants: Vec<String> = (0..TENANTS)
         .map(|t| format!("acdbench-{}-{t}", std::process::id()))
         .collect();
@@ -366,7 +383,17 @@ async fn run(client: &redis::Client, script: &redis::Script, clients: usize, sec
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ (c as u64 + 1));
             let (mut lat, mut offers, mut refusals) = (Vec::with_capacity(200_000), 0, 0);
+            let mut lag = Vec::new();
+            // Open loop: this client's k-th operation is due at start + offset + k * period.
+            let period = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
+            let mut due =
+                start + period.map_or(Duration::ZERO, |p| p.mul_f64(c as f64 / clients as f64));
             while Instant::now() < deadline {
+                if let Some(p) = period {
+                    tokio::time::sleep_until(due.into()).await;
+                    lag.push(due.elapsed().as_micros() as u32);
+                    due += p;
+                }
                 let v = rng.below(views.len());
                 let view = &mut views[v];
                 let op = view.next_op(&mut rng);
@@ -389,11 +416,13 @@ async fn run(client: &redis::Client, script: &redis::Script, clients: usize, sec
                 calls[1] += v.offered.len();
                 calls[2] += v.connected.len();
             }
-            (lat, offers, refusals, calls)
+            (lat, lag, offers, refusals, calls)
         }));
     }
     let mut out = Run {
         clients,
+        rate,
+        lag_us: vec![],
         decisions: 0,
         offers: 0,
         refusals: 0,
@@ -403,7 +432,8 @@ async fn run(client: &redis::Client, script: &redis::Script, clients: usize, sec
         calls_at_end: [0; 3],
     };
     for t in tasks {
-        let (lat, offers, refusals, calls) = t.await.expect("client");
+        let (lat, lag, offers, refusals, calls) = t.await.expect("client");
+        out.lag_us.extend(lag);
         for (sum, n) in out.calls_at_end.iter_mut().zip(calls) {
             *sum += n;
         }
@@ -416,6 +446,7 @@ async fn run(client: &redis::Client, script: &redis::Script, clients: usize, sec
     out.decisions = out.lat_us.len();
     out.server_us_per_run = (after.1 - before.1) as f64 / (after.0 - before.0).max(1) as f64;
     out.lat_us.sort_unstable();
+    out.lag_us.sort_unstable();
     del_tenants(&mut stats_con, &tenants).await;
     out
 }
@@ -439,11 +470,24 @@ fn main() {
     let secs: u64 = opt("--secs")
         .and_then(|s| s.parse().ok())
         .unwrap_or(if quick { 3 } else { 10 });
+    let rates: Vec<f64> = opt("--rate")
+        .map(|r| r.split(',').filter_map(|s| s.parse().ok()).collect())
+        .unwrap_or_default();
+    let default_clients = if rates.is_empty() { "1,8,32" } else { "32" };
     let levels: Vec<usize> = opt("--clients")
-        .unwrap_or_else(|| "1,8,32".into())
+        .unwrap_or_else(|| default_clients.into())
         .split(',')
         .filter_map(|s| s.parse().ok())
         .collect();
+    // (clients, offered rate) pairs: every level once per rate in an open loop.
+    let runs: Vec<(usize, Option<f64>)> = if rates.is_empty() {
+        levels.iter().map(|&c| (c, None)).collect()
+    } else {
+        levels
+            .iter()
+            .flat_map(|&c| rates.iter().map(move |&r| (c, Some(r))))
+            .collect()
+    };
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
     let client = redis::Client::open(url).expect("REDIS_URL");
     let script = match opt("--script") {
@@ -460,14 +504,21 @@ fn main() {
         TENANTS * AGENTS
     );
     println!(
-        "| clients | decisions | decisions/s | offers/s | refusals | p50 ms | p99 ms | max ms | server µs/run | waiting/offered/connected at end |"
+        "| clients | offered/s | decisions | decisions/s | offers/s | refusals | p50 ms | p99 ms | max ms | p99 start lag ms | server µs/run | waiting/offered/connected at end |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    for clients in levels {
-        let r = rt.block_on(run(&client, &script, clients, secs));
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for (clients, rate) in runs {
+        let r = rt.block_on(run(&client, &script, clients, secs, rate));
+        let offered = r.rate.map_or("closed loop".into(), |r| format!("{r:.0}"));
+        let lag = if r.rate.is_some() {
+            format!("{:.3}", pct(&r.lag_us, 0.99))
+        } else {
+            "—".into()
+        };
         println!(
-            "| {} | {} | {:.0} | {:.0} | {} | {:.3} | {:.3} | {:.3} | {:.0} | {}/{}/{} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {} | {:.3} | {:.3} | {:.3} | {} | {:.0} | {}/{}/{} |",
             r.clients,
+            offered,
             r.decisions,
             r.decisions as f64 / r.secs,
             r.offers as f64 / r.secs,
@@ -475,6 +526,7 @@ fn main() {
             pct(&r.lat_us, 0.50),
             pct(&r.lat_us, 0.99),
             r.lat_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+            lag,
             r.server_us_per_run,
             r.calls_at_end[0],
             r.calls_at_end[1],
