@@ -75,6 +75,58 @@ pub async fn current(state: &AppState, tenant: Uuid, agent: Uuid) -> anyhow::Res
     Ok(leg.and_then(|l| l.parse().ok()))
 }
 
+/// The callback the agent is making, if any: its customer leg and record.
+async fn current_rec(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+) -> anyhow::Result<Option<(Uuid, Callback)>> {
+    let Some(leg) = current(state, tenant, agent).await? else {
+        return Ok(None);
+    };
+    let mut r = state.redis();
+    let raw: Option<String> = r.get(key(tenant, leg)).await?;
+    Ok(raw
+        .and_then(|s| serde_json::from_str::<Callback>(&s).ok())
+        .map(|rec| (leg, rec)))
+}
+
+/// The gateway placing the agent's callback in progress (their softphone leg must stay there).
+pub async fn gateway_of_agent(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+) -> anyhow::Result<Option<String>> {
+    Ok(current_rec(state, tenant, agent)
+        .await?
+        .map(|(_, rec)| rec.gateway_id))
+}
+
+/// The agent's softphone leg was replaced by `soft` (a reload) during an answered callback:
+/// the customer is bridged into it, when it is on the callback's gateway.
+pub async fn reconnect_softphone(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+    soft: &crate::softphone::SoftLeg,
+) -> anyhow::Result<()> {
+    let Some((leg, rec)) = current_rec(state, tenant, agent).await? else {
+        return Ok(());
+    };
+    if !rec.answered || rec.desk.is_some() || rec.is_desk {
+        return Ok(());
+    }
+    if rec.gateway_id != soft.gateway_id {
+        tracing::warn!(%tenant, %leg, %agent, "the agent's new softphone leg is not on the callback's gateway");
+        return Ok(());
+    }
+    let cmd = GatewayCommand::Bridge {
+        call_id: leg,
+        target: crate::softphone::target(soft.leg_id),
+    };
+    command(state, &rec.gateway_id, &cmd).await
+}
+
 /// The agent's phone for a callback.
 enum Phone {
     /// The browser softphone's WebRTC leg (already up).
@@ -275,16 +327,11 @@ async fn place(
 
 /// Hangs up the agent's callback leg (their hang-up button).
 pub async fn hang_up(state: &AppState, tenant: Uuid, agent: Uuid, leg: Uuid) -> ApiResult<bool> {
-    if current(state, tenant, agent)
+    let Some((_, rec)) = current_rec(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?
-        != Some(leg)
-    {
-        return Ok(false);
-    }
-    let mut r = state.redis();
-    let raw: Option<String> = r.get(key(tenant, leg)).await?;
-    let Some(rec) = raw.and_then(|s| serde_json::from_str::<Callback>(&s).ok()) else {
+        .filter(|(current, _)| *current == leg)
+    else {
         return Ok(false);
     };
     let cmd = GatewayCommand::Hangup {
@@ -372,15 +419,16 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
             return Ok(());
         }
         match crate::softphone::current(state, tenant, rec.agent).await? {
-            Some(soft) => {
+            Some(soft) if soft.gateway_id == rec.gateway_id => {
                 let cmd = GatewayCommand::Bridge {
                     call_id: leg,
                     target: crate::softphone::target(soft.leg_id),
                 };
                 command(state, &rec.gateway_id, &cmd).await?;
             }
-            None => {
-                tracing::warn!(%tenant, %leg, "callback answered but the agent's softphone is gone");
+            // (A reload re-attaches the leg on the callback's gateway, then bridges it.)
+            Some(_) | None => {
+                tracing::warn!(%tenant, %leg, "callback answered but the agent's softphone is gone or on another gateway");
             }
         }
         let connected = AgentEvent::Connected { call_id: leg };

@@ -156,7 +156,8 @@ pub async fn conference(
     call: Uuid,
     mut c: Consult,
 ) -> anyhow::Result<()> {
-    let Some((_, agent_leg)) = dispatch::agent_leg(state, tenant, call).await? else {
+    let Some((_, agent_leg)) = dispatch::agent_leg(state, tenant, call, &c.gateway_id).await?
+    else {
         anyhow::bail!("the agent has no leg to join");
     };
     command(
@@ -228,7 +229,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
         return Ok(());
     };
     if answered {
-        if let Some((target, _)) = dispatch::agent_leg(state, tenant, call).await? {
+        if let Some((target, _)) = dispatch::agent_leg(state, tenant, call, &c.gateway_id).await? {
             let cmd = GatewayCommand::Bridge {
                 call_id: leg,
                 target,

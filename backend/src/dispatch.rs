@@ -6,7 +6,8 @@
 //! A once-a-second tick drives ring timeouts, wrap-up ends and overflow.
 //! An agent with a browser softphone (`softphone`) is offered the call on the desktop instead;
 //! their accept answers it in the ACD and the call is bridged into the softphone's WebRTC leg,
-//! which stays up after the call.
+//! which stays up after the call. The offer names the call's gateway: a leg on another gateway
+//! moves there (the desktop renegotiates) and the call is bridged once it has.
 
 use crate::{
     db,
@@ -167,12 +168,15 @@ pub fn held_key(tenant: Uuid, call: Uuid) -> String {
     format!("{{t:{tenant}}}:acd:held:{call}")
 }
 
-/// The agent's leg serving `call`, as a bridge target (`webrtc:<leg>` for the softphone as it
-/// is now — a reload replaces it — or the SIP phone leg's id) and its id.
+/// The agent's leg serving `call` on its gateway `gw`, as a bridge target (`webrtc:<leg>` for
+/// the softphone as it is now — a reload or a move replaces it — or the SIP phone leg's id)
+/// and its id. A softphone leg on another gateway is none: it cannot be bridged from `gw` (it
+/// is moving there; `softphone::attach` bridges the call when it arrives).
 pub async fn agent_leg(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
+    gw: &str,
 ) -> anyhow::Result<Option<(String, Uuid)>> {
     let mut r = state.redis();
     let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
@@ -181,22 +185,30 @@ pub async fn agent_leg(
         let Ok(agent) = a.parse::<Uuid>() else {
             return Ok(None);
         };
-        return Ok(crate::softphone::current(state, tenant, agent)
-            .await?
-            .map(|l| (crate::softphone::target(l.leg_id), l.leg_id)));
+        let soft = crate::softphone::current(state, tenant, agent).await?;
+        return Ok(match soft {
+            Some(l) if l.gateway_id == gw => Some((crate::softphone::target(l.leg_id), l.leg_id)),
+            Some(l) => {
+                tracing::info!(%tenant, %call, %agent, call_gateway = %gw, leg_gateway = %l.gateway_id,
+                    "the agent's softphone is on another gateway: bridged once it moves");
+                None
+            }
+            None => None,
+        });
     }
     Ok(leg.parse::<Uuid>().ok().map(|id| (leg, id)))
 }
 
 /// Connects the caller to their agent's leg: the softphone's WebRTC leg as it is now (a reload
-/// replaces it), or the answered SIP phone leg. Returns whether there was a leg to bridge.
+/// replaces it), or the answered SIP phone leg. Returns whether there was a leg to bridge on
+/// the call's gateway `gw`.
 pub async fn bridge_agent(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
     gw: &str,
 ) -> anyhow::Result<bool> {
-    let Some((leg, _)) = agent_leg(state, tenant, call).await? else {
+    let Some((leg, _)) = agent_leg(state, tenant, call, gw).await? else {
         return Ok(false);
     };
     command(state, gw, &GatewayCommand::StopMedia { call_id: call }).await?;
@@ -206,6 +218,60 @@ pub async fn bridge_agent(
     };
     command(state, gw, &cmd).await?;
     Ok(true)
+}
+
+/// The agent's softphone leg was replaced by `leg` (a reload, or a move to the gateway of the
+/// call they answered): what the agent is connected to is bridged into it — the caller (unless
+/// on hold), the consulted party while they talk, or the conference room — or, with no ACD
+/// call, the callback they are making. Nothing is done from a gateway the leg is not on.
+pub async fn reconnect_softphone(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    leg: &crate::softphone::SoftLeg,
+) -> anyhow::Result<()> {
+    let call = agent_rec(state, tenant, user)
+        .await?
+        .filter(|a| a.state == "on_call")
+        .and_then(|a| a.call.parse::<Uuid>().ok());
+    let Some(call) = call else {
+        return crate::callback::reconnect_softphone(state, tenant, user, leg).await;
+    };
+    let Some(gw) = gateway_of(state, tenant, call).await? else {
+        return Ok(());
+    };
+    if gw != leg.gateway_id {
+        tracing::warn!(%tenant, %call, %user, call_gateway = %gw, leg_gateway = %leg.gateway_id,
+            "the agent's new softphone leg is not on the gateway of their call");
+        return Ok(());
+    }
+    let target = crate::softphone::target(leg.leg_id);
+    match crate::consult::current(state, tenant, call).await? {
+        Some(c) if c.state == "talking" => {
+            let cmd = GatewayCommand::Bridge {
+                call_id: c.leg,
+                target,
+            };
+            command(state, &gw, &cmd).await
+        }
+        Some(c) if c.state == "conference" => {
+            let cmd = GatewayCommand::Conference {
+                call_id: leg.leg_id,
+                room: call.to_string(),
+            };
+            command(state, &gw, &cmd).await
+        }
+        // Dialling the consulted party: the caller holds.
+        Some(_) => Ok(()),
+        None => {
+            let mut r = state.redis();
+            let held: bool = r.exists(held_key(tenant, call)).await?;
+            if !held {
+                bridge_agent(state, tenant, call, &gw).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Takes the caller off their agent (the bridge is cut both ways) and plays music: hold, and
@@ -247,6 +313,7 @@ pub fn on_acd_events(
                         caller: caller.clone(),
                         did,
                         vars,
+                        gateway_id: Some(gw.clone()),
                     };
                     // A browser softphone: the desktop rings; its accept bridges the call.
                     if crate::softphone::current(state, tenant, agent)

@@ -5,9 +5,18 @@
 //! instead of ringing a SIP phone (see `dispatch`). A browser that reloads sends a new offer:
 //! the new leg replaces the old one and, when the agent is on a call, the call is bridged to
 //! the new leg at once — the caller hears silence meanwhile, never a hang-up.
+//!
+//! **Invariant: an agent's leg serves only calls of its own gateway** (a gateway bridges only
+//! what it holds). With several gateways the leg follows the call: an offer tells the desktop
+//! the call's gateway (`AgentEvent::Offer.gateway_id`); a desktop whose leg is elsewhere
+//! renegotiates there while the call rings (`attach` with that gateway), the new leg replacing
+//! the old one. Accepting does not wait for the move: a call answered before the leg arrives is
+//! not bridged (`dispatch::agent_leg` finds no leg on the call's gateway, the caller keeps
+//! hearing music) and is bridged by `attach` when the leg arrives. Calls the backend places for
+//! the agent (callbacks, click-to-call, preview dialling) go out from the leg's gateway.
 
-use crate::{error::ApiError, ivr, state::AppState};
-use hotline_wire::gateway::{self as wire, GatewayCommand};
+use crate::{error::ApiError, state::AppState};
+use hotline_wire::gateway as wire;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -50,26 +59,84 @@ pub async fn current(
     )
 }
 
-/// A gateway that is alive (its heartbeat has not expired) and serves WebRTC: `preferred`
-/// when it qualifies, else any.
+/// What a gateway's heartbeat says about it, when it is alive (the heartbeat has not expired)
+/// and serves WebRTC (it announces an HTTP listener).
+struct Candidate {
+    http: String,
+    draining: bool,
+    /// It publishes its events to the stream this backend reads.
+    ours: bool,
+}
+
+async fn candidate(state: &AppState, id: &str) -> anyhow::Result<Option<Candidate>> {
+    let mut r = state.redis();
+    let (http, draining, events): (Option<String>, Option<String>, Option<String>) =
+        redis::cmd("HMGET")
+            .arg(wire::gateway_key(id))
+            .arg("http")
+            .arg("draining")
+            .arg("events")
+            .query_async(&mut r)
+            .await?;
+    Ok(http.filter(|h| !h.is_empty()).map(|http| Candidate {
+        http,
+        draining: draining.as_deref() == Some("true"),
+        ours: events.as_deref() == Some(state.cfg.call_events_stream.as_str()),
+    }))
+}
+
+/// Where a new leg goes: `required` (the gateway of a call the leg must serve; draining or
+/// not) when it is alive with WebRTC, else `preferred` (where the old leg was) unless it is
+/// draining, else a gateway that is not draining and publishes to this backend's event
+/// stream, else any live one with WebRTC.
 async fn pick_gateway(
     state: &AppState,
+    required: Option<&str>,
     preferred: Option<&str>,
 ) -> anyhow::Result<Option<(String, String)>> {
+    if let Some(id) = required {
+        if let Some(c) = candidate(state, id).await? {
+            return Ok(Some((id.to_string(), c.http)));
+        }
+    }
+    if let Some(id) = preferred {
+        if let Some(c) = candidate(state, id).await?.filter(|c| !c.draining) {
+            return Ok(Some((id.to_string(), c.http)));
+        }
+    }
     let mut r = state.redis();
     let mut ids: Vec<String> = r.smembers(wire::GATEWAYS_KEY).await?;
     ids.sort();
-    if let Some(p) = preferred {
-        ids.retain(|i| i != p);
-        ids.insert(0, p.to_string());
-    }
+    let mut fallback = None;
     for id in ids {
-        let http: Option<String> = r.hget(wire::gateway_key(&id), "http").await?;
-        if let Some(http) = http.filter(|h| !h.is_empty()) {
-            return Ok(Some((id, http)));
+        let Some(c) = candidate(state, &id).await? else {
+            continue;
+        };
+        if c.ours && !c.draining {
+            return Ok(Some((id, c.http)));
+        }
+        fallback.get_or_insert((id, c.http));
+    }
+    Ok(fallback)
+}
+
+/// The gateway the agent's leg must be on when the browser does not name one: that of the
+/// call the agent is offered or connected to, else that of their callback in progress.
+async fn gateway_of_agent_call(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+) -> anyhow::Result<Option<String>> {
+    let rec = crate::dispatch::agent_rec(state, tenant, user).await?;
+    let acd_call = rec
+        .filter(|a| a.state == "ringing" || a.state == "on_call")
+        .and_then(|a| a.call.parse::<Uuid>().ok());
+    if let Some(call) = acd_call {
+        if let Some(gw) = crate::dispatch::gateway_of(state, tenant, call).await? {
+            return Ok(Some(gw));
         }
     }
-    Ok(None)
+    crate::callback::gateway_of_agent(state, tenant, user).await
 }
 
 #[derive(Serialize)]
@@ -93,13 +160,17 @@ struct GatewayProblem {
     title: String,
 }
 
-/// Creates the agent's softphone leg from the browser's offer; returns the SDP answer.
+/// Creates the agent's softphone leg from the browser's offer; returns the SDP answer and the
+/// gateway the leg is on. `gateway` (from the desktop, told by an offer where the call is) puts
+/// the leg on that gateway or fails (422); without it the leg goes where the agent's call is,
+/// else where their old leg was, else on any live gateway with WebRTC.
 pub async fn attach(
     state: &AppState,
     tenant: Uuid,
     user: Uuid,
     offer: &str,
-) -> Result<String, ApiError> {
+    gateway: Option<&str>,
+) -> Result<(String, String), ApiError> {
     if !offer.trim_start().starts_with("v=0") || !offer.contains("m=audio") {
         return Err(ApiError::field(
             "sdp",
@@ -109,10 +180,47 @@ pub async fn attach(
     let old = current(state, tenant, user)
         .await
         .map_err(ApiError::internal)?;
-    let (gateway_id, http) = pick_gateway(state, old.as_ref().map(|o| o.gateway_id.as_str()))
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::Unavailable("no media gateway is running".into()))?;
+    let (gateway_id, http) = match gateway {
+        Some(g) => {
+            let c = if g.is_empty() || g.len() > 200 {
+                None
+            } else {
+                candidate(state, g).await.map_err(ApiError::internal)?
+            };
+            let c = c.ok_or_else(|| {
+                ApiError::field(
+                    "gateway_id",
+                    format!("no live media gateway with WebRTC is called {g:?}"),
+                )
+            })?;
+            // A leg serving a call stays on its gateway.
+            if let Some(call) = crate::dispatch::agent_call(state, tenant, user).await? {
+                let at = crate::dispatch::gateway_of(state, tenant, call)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if at.as_deref().is_some_and(|at| at != g) {
+                    return Err(ApiError::Conflict {
+                        code: "call_elsewhere",
+                        detail: "your call is on another media gateway: the softphone stays there until it ends".into(),
+                    });
+                }
+            }
+            (g.to_string(), c.http)
+        }
+        None => {
+            let required = gateway_of_agent_call(state, tenant, user)
+                .await
+                .map_err(ApiError::internal)?;
+            pick_gateway(
+                state,
+                required.as_deref(),
+                old.as_ref().map(|o| o.gateway_id.as_str()),
+            )
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::Unavailable("no media gateway is running".into()))?
+        }
+    };
     let leg_id = Uuid::new_v4();
     let resp = state
         .http
@@ -161,25 +269,22 @@ pub async fn attach(
             ],
         )
         .await?;
-    // The browser reloaded during a call: the caller is bridged to the new leg.
-    if let Some(call) = crate::dispatch::agent_call(state, tenant, user).await? {
-        if let Some(c) = ivr::load(state, tenant, call)
-            .await
-            .map_err(ApiError::internal)?
-        {
-            let cmd = GatewayCommand::Bridge {
-                call_id: call,
-                target: target(leg_id),
-            };
-            ivr::command(state, &c.gateway_id, &cmd)
-                .await
-                .map_err(ApiError::internal)?;
-        }
-    }
-    if let Some(old) = old {
+    // The browser reloaded during a call, or the leg moved to the gateway of a call answered
+    // while it moved: what the agent is connected to is bridged into the new leg. The leg is
+    // stored before the agent's call is read, so a call answered meanwhile either finds this
+    // leg when it is bridged (`dispatch::bridge_agent`) or is found here and bridged now.
+    let leg = SoftLeg {
+        gateway_id: gateway_id.clone(),
+        leg_id,
+        http,
+    };
+    crate::dispatch::reconnect_softphone(state, tenant, user, &leg)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(old) = old.filter(|o| o.leg_id != leg_id) {
         close_leg(state, &old).await;
     }
-    Ok(answer.sdp)
+    Ok((answer.sdp, gateway_id))
 }
 
 /// Ends the agent's softphone leg (logout, or the browser says goodbye).

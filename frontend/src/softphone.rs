@@ -3,7 +3,9 @@
 //! * [`Phone`]: one WebRTC connection (web-sys `RtcPeerConnection`, the microphone from
 //!   `getUserMedia`) to the media gateway, negotiated through `POST /api/v1/agent/softphone`.
 //!   It stays up between calls: the backend bridges each accepted call into it. Opening the
-//!   desktop again (a reload) makes a new one, and a live call is re-bridged to it.
+//!   desktop again (a reload) makes a new one, and a live call is re-bridged to it. An offered
+//!   call on another media gateway makes a new one there while it rings (the leg follows the
+//!   call; the backend bridges the call once the new leg is up).
 //! * [`events_socket`]: the WebSocket `/api/v1/agent/events` carrying offers (with the
 //!   screen-pop data), connected, withdrawn and ended.
 
@@ -26,6 +28,8 @@ const GATHER_MS: u32 = 2_000;
 
 /// A connected softphone.
 pub struct Phone {
+    /// The media gateway holding its leg (calls on another gateway need a new leg there).
+    pub gateway_id: String,
     pc: RtcPeerConnection,
     mic: MediaStream,
     _ontrack: Closure<dyn FnMut(RtcTrackEvent)>,
@@ -52,15 +56,25 @@ fn js_err(e: JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Sdp {
+#[derive(serde::Serialize)]
+struct Offer {
     sdp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway_id: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Answer {
+    sdp: String,
+    #[serde(default)]
+    gateway_id: String,
 }
 
 impl Phone {
     /// Opens the microphone, negotiates with the gateway and plays what arrives through the
-    /// `<audio>` element with id `audio_id`.
-    pub async fn connect(audio_id: &str) -> Result<Phone, String> {
+    /// `<audio>` element with id `audio_id`. `gateway`: the gateway the leg must be on (that of
+    /// a call offered to the agent); none lets the backend choose.
+    pub async fn connect(audio_id: &str, gateway: Option<&str>) -> Result<Phone, String> {
         let window = web_sys::window().ok_or("no window")?;
         let devices = window.navigator().media_devices().map_err(js_err)?;
         let c = MediaStreamConstraints::new();
@@ -118,7 +132,11 @@ impl Phone {
             .local_description()
             .map(|d| d.sdp())
             .ok_or("no local description")?;
-        let answer: Sdp = api::post("/agent/softphone", &Sdp { sdp: local })
+        let offer = Offer {
+            sdp: local,
+            gateway_id: gateway.map(str::to_string),
+        };
+        let answer: Answer = api::post("/agent/softphone", &offer)
             .await
             .map_err(|e| {
                 e.problem()
@@ -137,6 +155,7 @@ impl Phone {
         // For support (and the end-to-end test): the connection's getStats() in the console.
         let _ = Reflect::set(&window, &"hotlineSoftphone".into(), &pc);
         Ok(Phone {
+            gateway_id: answer.gateway_id,
             pc,
             mic,
             _ontrack: ontrack,

@@ -449,6 +449,48 @@ pub fn fake_microphone_args(work: &Path) -> Vec<String> {
 }
 
 impl Browser {
+    /// Waits up to 25 s until the agent's softphone plays the caller's audio: an analyser on
+    /// the track its current connection receives (a move to another gateway makes a new one)
+    /// measures the level. Fails with the connection's inbound RTP stats.
+    pub async fn hears_caller(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(25);
+        let mut best = 0.0f64;
+        loop {
+            let level = self
+                .js(r#"const pc = window.hotlineSoftphone;
+                       if (!pc) return -1;
+                       if (window.__levelPc !== pc) {
+                         const ctx = new AudioContext();
+                         const track = pc.getReceivers()[0].track;
+                         const src = ctx.createMediaStreamSource(new MediaStream([track]));
+                         const an = ctx.createAnalyser();
+                         an.fftSize = 2048;
+                         src.connect(an);
+                         const buf = new Float32Array(2048);
+                         window.__level = () => { an.getFloatTimeDomainData(buf); let s = 0; for (const x of buf) s += x * x; return Math.sqrt(s / buf.length); };
+                         window.__levelPc = pc;
+                         ctx.resume();
+                       }
+                       return window.__level();"#)
+                .await?
+                .as_f64()
+                .unwrap_or(0.0);
+            best = best.max(level);
+            if level > 0.01 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let stats = self
+                    .js(r#"return window.hotlineSoftphone.getStats().then(r => {
+                             const out = []; r.forEach(s => { if (s.type === 'inbound-rtp') out.push(s); }); return JSON.stringify(out);
+                           });"#)
+                    .await?;
+                bail!("the browser heard no caller audio (best level {best}): {stats}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Signs in as an agent, waits for the softphone to connect and makes them Ready.
     pub async fn agent_ready(&self, tenant: &str, email: &str, password: &str) -> Result<()> {
         self.open("/login").await?;

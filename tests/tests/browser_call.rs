@@ -235,7 +235,10 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
             b.wait_text("#incoming-ivr", "1").await?;
             let deadline = Instant::now() + Duration::from_secs(10);
             while b.value("#cust-name").await.unwrap_or_default() != "Rashad Caller" {
-                ensure!(Instant::now() < deadline, "no screen pop of the caller's card");
+                ensure!(
+                    Instant::now() < deadline,
+                    "no screen pop of the caller's card"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             b.click("#call-accept").await?;
@@ -243,41 +246,7 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
 
             // The caller's audio reaches the browser: an analyser on the received track
             // measures its level (and WebRTC's own counters must show packets).
-            let deadline = Instant::now() + Duration::from_secs(25);
-            let mut best = 0.0f64;
-            loop {
-                let level = b
-                    .js(r#"const pc = window.hotlineSoftphone;
-                           if (!pc) return -1;
-                           if (!window.__level) {
-                             const ctx = new AudioContext();
-                             const track = pc.getReceivers()[0].track;
-                             const src = ctx.createMediaStreamSource(new MediaStream([track]));
-                             const an = ctx.createAnalyser();
-                             an.fftSize = 2048;
-                             src.connect(an);
-                             const buf = new Float32Array(2048);
-                             window.__level = () => { an.getFloatTimeDomainData(buf); let s = 0; for (const x of buf) s += x * x; return Math.sqrt(s / buf.length); };
-                             ctx.resume();
-                           }
-                           return window.__level();"#)
-                    .await?
-                    .as_f64()
-                    .unwrap_or(0.0);
-                best = best.max(level);
-                if level > 0.01 {
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    let stats = b
-                        .js(r#"return window.hotlineSoftphone.getStats().then(r => {
-                                 const out = []; r.forEach(s => { if (s.type === 'inbound-rtp') out.push(s); }); return JSON.stringify(out);
-                               });"#)
-                        .await?;
-                    anyhow::bail!("the browser heard no caller audio (best level {best}): {stats}");
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+            b.hears_caller().await?;
             b.screenshot(&artifacts_dir().join("screens/agent-call.png"))
                 .await?;
 

@@ -4,8 +4,9 @@
 //! (ring-no-answer has its own file, `inbound_ring_no_answer.rs`, as it needs the ACD's tick)
 //! - skills: a call in a skills-based queue goes to the agent with the best level of the
 //!   required skill, not to an agent without it nor a less skilled one, both idle longer;
-//! - bad input from desktops (malformed SDP offers, a message on the events WebSocket) gets a
-//!   precise 4xx / close reason, and the call in progress on the same gateway is not touched.
+//! - bad input from desktops (malformed SDP offers, a gateway preference naming no live
+//!   gateway, a message on the events WebSocket) gets a precise 4xx / close reason, and the
+//!   call in progress on the same gateway is not touched.
 //!
 //! Needs `sipp` (Debian `sip-tester`) and the gateway binary (`cargo build -p hotline-gateway`).
 
@@ -197,6 +198,27 @@ async fn bad_desktop_input_is_refused_precisely_and_the_call_in_progress_is_unto
             "not JSON",
             offer("v=0".into(), "application/json").await,
             "malformed_body",
+        ),
+        (
+            "a gateway that is not running",
+            offer(
+                serde_json::to_vec(&json!({ "sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n",
+                                            "gateway_id": "no-such-gateway" }))
+                .unwrap()
+                .into(),
+                "application/json",
+            )
+            .await,
+            "no live media gateway with WebRTC",
+        ),
+        (
+            "a gateway of the wrong type",
+            offer(
+                r#"{"sdp": "v=0\r\nm=audio 9 RTP/AVP 0\r\n", "gateway_id": 7}"#.into(),
+                "application/json",
+            )
+            .await,
+            "gateway_id",
         ),
     ];
     for (what, (status, body), says) in &cases {

@@ -126,30 +126,47 @@ async fn serve(state: AppState, tenant: Uuid, user: Uuid, mut socket: WebSocket)
     }
 }
 
-/// The browser softphone's SDP offer (WebRTC, audio) and the media gateway's answer.
+/// The browser softphone's SDP offer (WebRTC, audio), and where the leg should be.
 #[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
-pub struct SoftphoneSdp {
+pub struct SoftphoneOffer {
     pub sdp: String,
+    /// The media gateway the leg must be on: the `gateway_id` of a call offered to the agent
+    /// (their leg moves to the call). Absent: the gateway of the agent's current call, else
+    /// of their old leg, else any live one. A gateway that is not alive or has no WebRTC
+    /// listener is a 422 on this field.
+    #[serde(default)]
+    pub gateway_id: Option<String>,
+}
+
+/// The media gateway's SDP answer, and the gateway the leg is on.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct SoftphoneAnswer {
+    pub sdp: String,
+    pub gateway_id: String,
 }
 
 /// Connects the agent's browser softphone: the offer goes to a live media gateway, its answer
 /// comes back. Calls offered to the agent are then bridged into this leg, which stays up
-/// between calls; a new offer (a reload) replaces the old leg and re-bridges a live call.
-#[utoipa::path(post, path = "/api/v1/agent/softphone", tag = "agent", request_body = SoftphoneSdp,
-    responses((status = 200, body = SoftphoneSdp),
-        (status = 422, body = hotline_wire::api::Problem, description = "Not an SDP offer the gateway can answer"),
+/// between calls; a new offer (a reload, or a move to the gateway of an offered call) replaces
+/// the old leg and re-bridges a live call.
+#[utoipa::path(post, path = "/api/v1/agent/softphone", tag = "agent", request_body = SoftphoneOffer,
+    responses((status = 200, body = SoftphoneAnswer),
+        (status = 409, body = hotline_wire::api::Problem, description = "`call_elsewhere`: the agent's connected call is on another gateway than `gateway_id`"),
+        (status = 422, body = hotline_wire::api::Problem, description = "Not an SDP offer the gateway can answer, or `gateway_id` names no live gateway with WebRTC"),
         (status = 503, body = hotline_wire::api::Problem, description = "No media gateway reachable")))]
 pub async fn softphone_offer(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    crate::error::Json(body): crate::error::Json<SoftphoneSdp>,
-) -> ApiResult<axum::Json<SoftphoneSdp>> {
+    crate::error::Json(body): crate::error::Json<SoftphoneOffer>,
+) -> ApiResult<axum::Json<SoftphoneAnswer>> {
     ctx.require(perms::AGENT_STATE)?;
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    let sdp = crate::softphone::attach(&state, tenant, user, &body.sdp).await?;
-    Ok(axum::Json(SoftphoneSdp { sdp }))
+    let (sdp, gateway_id) =
+        crate::softphone::attach(&state, tenant, user, &body.sdp, body.gateway_id.as_deref())
+            .await?;
+    Ok(axum::Json(SoftphoneAnswer { sdp, gateway_id }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/agent/softphone", tag = "agent",

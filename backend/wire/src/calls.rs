@@ -142,6 +142,11 @@ pub enum AgentEvent {
         did: String,
         /// IVR choices and variables (`menu.<node>` = key pressed, collected digits…).
         vars: std::collections::BTreeMap<String, String>,
+        /// The media gateway holding the call. A browser softphone whose leg is on another
+        /// gateway moves there while the call rings (`POST /agent/softphone` with this
+        /// `gateway_id`); the call is bridged once the leg is there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gateway_id: Option<String>,
     },
     /// The agent answered: the caller is connected.
     Connected { call_id: Uuid },

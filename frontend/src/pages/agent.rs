@@ -1171,15 +1171,23 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     // The consultation on the call, if any (`dialling`, `talking`, `conference`).
     let consult = use_state(|| None::<String>);
 
+    // The media gateway holding the leg (shown as `data-gateway` on the status, for support).
+    let phone_gateway = use_state(|| None::<String>);
+    // The gateway of the last offered call, and whether a move there is under way.
+    let want_gateway = use_mut_ref(|| None::<String>);
+    let moving = use_mut_ref(|| false);
+
     // The WebRTC leg: made when the desktop opens (or on "reconnect").
     {
-        let (phone, phone_state) = (phone.clone(), phone_state.clone());
+        let (phone, phone_state, phone_gateway) =
+            (phone.clone(), phone_state.clone(), phone_gateway.clone());
         use_effect_with(*connect_version, move |_| {
             phone_state.set(PhoneState::Connecting);
             *phone.borrow_mut() = None;
             spawn(async move {
-                match crate::softphone::Phone::connect("softphone-audio").await {
+                match crate::softphone::Phone::connect("softphone-audio", None).await {
                     Ok(ph) => {
+                        phone_gateway.set(Some(ph.gateway_id.clone()));
                         *phone.borrow_mut() = Some(ph);
                         phone_state.set(PhoneState::Ready);
                     }
@@ -1188,6 +1196,65 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             });
         });
     }
+    // The leg follows the call: an offer from another gateway makes a new leg there while it
+    // rings (the backend replaces the old leg, and bridges the call once the new one is up,
+    // even if it was accepted meanwhile). One move at a time, towards the latest offer's
+    // gateway.
+    let follow = {
+        let (phone, phone_state, phone_gateway, muted) = (
+            phone.clone(),
+            phone_state.clone(),
+            phone_gateway.clone(),
+            muted.clone(),
+        );
+        let (want, moving) = (want_gateway.clone(), moving.clone());
+        move |gateway: String| {
+            *want.borrow_mut() = Some(gateway);
+            if std::mem::replace(&mut *moving.borrow_mut(), true) {
+                return;
+            }
+            let (phone, phone_state, phone_gateway, muted) = (
+                phone.clone(),
+                phone_state.clone(),
+                phone_gateway.clone(),
+                muted.clone(),
+            );
+            let (want, moving) = (want.clone(), moving.clone());
+            spawn(async move {
+                // A leg still being made (the desktop just opened): up to 10 s for it.
+                let mut waits = 0;
+                loop {
+                    let here = phone.borrow().as_ref().map(|p| p.gateway_id.clone());
+                    let target = want.borrow().clone();
+                    let Some(target) = target.filter(|t| here.as_ref() != Some(t)) else {
+                        break;
+                    };
+                    if here.is_none() {
+                        waits += 1;
+                        if waits > 40 {
+                            break;
+                        }
+                        gloo_timers::future::TimeoutFuture::new(250).await;
+                        continue;
+                    }
+                    match crate::softphone::Phone::connect("softphone-audio", Some(&target)).await
+                    {
+                        Ok(ph) => {
+                            phone_gateway.set(Some(ph.gateway_id.clone()));
+                            // The new microphone track is live: the old leg's mute is gone.
+                            muted.set(false);
+                            *phone.borrow_mut() = Some(ph);
+                        }
+                        Err(e) => {
+                            phone_state.set(PhoneState::Failed(e));
+                            break;
+                        }
+                    }
+                }
+                *moving.borrow_mut() = false;
+            });
+        }
+    };
     let accept_call = {
         let (failure, note) = (failure.clone(), note.clone());
         move |id: Uuid| {
@@ -1222,6 +1289,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             consult.clone(),
         );
         let accept_call = accept_call.clone();
+        let follow = follow.clone();
         use_effect_with(*socket_version, move |version| {
             let version = *version;
             let on_event = move |ev: AgentEvent| match ev {
@@ -1230,7 +1298,11 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     caller,
                     did,
                     vars,
+                    gateway_id,
                 } => {
+                    if let Some(gw) = gateway_id {
+                        follow(gw);
+                    }
                     campaign_contact.set(
                         vars.get("campaign_contact")
                             .and_then(|c| c.parse::<Uuid>().ok()),
@@ -1346,7 +1418,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             html! { <span class="state-badge" id="softphone-status" data-state="connecting">{ i18n.t("softphone-connecting") }</span> }
         }
         PhoneState::Ready => {
-            html! { <span class="state-badge ready" id="softphone-status" data-state="ready">{ i18n.t("softphone-ready") }</span> }
+            html! { <span class="state-badge ready" id="softphone-status" data-state="ready"
+                data-gateway={(*phone_gateway).clone().unwrap_or_default()}>{ i18n.t("softphone-ready") }</span> }
         }
         PhoneState::Failed(e) => html! {
             <>

@@ -192,9 +192,9 @@ pub fn workdir(what: &str) -> PathBuf {
     w
 }
 
-/// A gateway for one test; `webrtc` gives it the signalling listener. Only one test here
-/// asks for it: the backend sends softphone offers to any live gateway with one, and the
-/// bad-input test needs its offers to reach the gateway carrying its call.
+/// A gateway for one test; `webrtc` gives it the signalling listener. The backend puts a
+/// softphone leg on the gateway of the agent's call, else on a live one publishing to its own
+/// event stream (so another run's gateways are not picked while this test's are alive).
 pub fn gateway(app: &TestApp, work: &std::path::Path, slot: u16, webrtc: bool) -> TestGateway {
     let rtp = 20_000 + ((std::process::id() % 150) as u16 * 3 + slot) * 40;
     let http = [("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port()))];
@@ -227,6 +227,17 @@ pub async fn bridged(app: &TestApp, number: &str) -> (Uuid, Uuid, Vec<GatewayEve
             })?;
             Some((call, leg, evs))
         }
+    })
+    .await
+}
+
+/// The inbound call of `number`, once it has arrived.
+pub async fn caller_call(app: &TestApp, number: &str) -> Uuid {
+    gateway_event(app, "the caller's arrival", |e| match e {
+        GatewayEvent::CallStarted {
+            call_id, caller, ..
+        } if caller == number => Some(call_id),
+        _ => None,
     })
     .await
 }
