@@ -175,8 +175,7 @@ pub async fn conference(
     }
     c.state = "conference".into();
     save(state, tenant, call, &c).await?;
-    let mut r = state.redis();
-    let _: () = r.del(dispatch::held_key(tenant, call)).await?;
+    off_hold(state, tenant, c.agent, call).await?;
     crate::cdr::action(
         state,
         tenant,
@@ -199,10 +198,22 @@ pub async fn cancel(state: &AppState, tenant: Uuid, call: Uuid, c: Consult) -> a
         status: None,
     };
     command(state, &c.gateway_id, &hang).await?;
+    dispatch::bridge_agent(state, tenant, call, &c.gateway_id).await?;
+    off_hold(state, tenant, c.agent, call).await?;
+    tell(state, tenant, c.agent, call, "cancelled").await;
+    Ok(())
+}
+
+/// The caller is no longer on hold (back with the agent, or in the conference): the mark is
+/// cleared and the desktop told, as after "Resume".
+async fn off_hold(state: &AppState, tenant: Uuid, agent: Uuid, call: Uuid) -> anyhow::Result<()> {
     let mut r = state.redis();
     let _: () = r.del(dispatch::held_key(tenant, call)).await?;
-    dispatch::bridge_agent(state, tenant, call, &c.gateway_id).await?;
-    tell(state, tenant, c.agent, call, "cancelled").await;
+    let ev = AgentEvent::Held {
+        call_id: call,
+        held: false,
+    };
+    agent_events::publish(state, tenant, agent, &ev).await;
     Ok(())
 }
 
