@@ -6,7 +6,9 @@
 //!   released (wrap-up); the two stay connected until either hangs up, which ends both;
 //! - **makes a conference**: caller, agent and consulted party join one mixed room on the
 //!   gateway (`GatewayCommand::Conference`, room = the caller's call id); the consulted party
-//!   leaving keeps caller and agent together; the agent's hang-up ends the whole call;
+//!   leaving keeps caller and agent together; the agent's hang-up ends the whole call; the
+//!   agent may also leave the other two together (`transfer`) or drop the consulted party
+//!   (`cancel`);
 //! - **cancels**: the consult leg is hung up and the caller comes back to the agent.
 //!
 //! A consult leg that ends on its own leaves the caller on hold (the desktop is told
@@ -115,14 +117,28 @@ pub async fn start(
     Ok(leg)
 }
 
-/// Completes the transfer: the caller is bridged to the consulted party, the agent released.
+/// Completes the transfer — from the consultation, or by the agent leaving the conference: the
+/// caller is bridged to the consulted party, the agent released.
 pub async fn complete(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
     c: Consult,
 ) -> anyhow::Result<()> {
+    // Leaving a conference: the softphone leg (which stays up) must leave the room too, or
+    // the agent would stay in it alone, the room open until their next call.
+    let softphone_in_room = match c.state.as_str() {
+        "conference" => dispatch::agent_leg(state, tenant, call)
+            .await?
+            .filter(|(target, _)| target.starts_with("webrtc:"))
+            .map(|(_, leg)| leg),
+        _ => None,
+    };
     dispatch::release_agent(state, tenant, call, c.agent, &c.gateway_id).await?;
+    if let Some(leg) = softphone_in_room {
+        let cmd = GatewayCommand::Unbridge { call_id: leg };
+        command(state, &c.gateway_id, &cmd).await?;
+    }
     command(
         state,
         &c.gateway_id,
