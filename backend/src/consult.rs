@@ -6,7 +6,9 @@
 //!   released (wrap-up); the two stay connected until either hangs up, which ends both;
 //! - **makes a conference**: caller, agent and consulted party join one mixed room on the
 //!   gateway (`GatewayCommand::Conference`, room = the caller's call id); the consulted party
-//!   leaving keeps caller and agent together; the agent's hang-up ends the whole call;
+//!   leaving keeps caller and agent together; the agent's hang-up ends the whole call; the
+//!   agent may also leave the other two together (`transfer`) or drop the consulted party
+//!   (`cancel`);
 //! - **cancels**: the consult leg is hung up and the caller comes back to the agent.
 //!
 //! A consult leg that ends on its own leaves the caller on hold (the desktop is told
@@ -115,14 +117,28 @@ pub async fn start(
     Ok(leg)
 }
 
-/// Completes the transfer: the caller is bridged to the consulted party, the agent released.
+/// Completes the transfer — from the consultation, or by the agent leaving the conference: the
+/// caller is bridged to the consulted party, the agent released.
 pub async fn complete(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
     c: Consult,
 ) -> anyhow::Result<()> {
+    // Leaving a conference: the softphone leg (which stays up) must leave the room too, or
+    // the agent would stay in it alone, the room open until their next call.
+    let softphone_in_room = match c.state.as_str() {
+        "conference" => dispatch::agent_leg(state, tenant, call)
+            .await?
+            .filter(|(target, _)| target.starts_with("webrtc:"))
+            .map(|(_, leg)| leg),
+        _ => None,
+    };
     dispatch::release_agent(state, tenant, call, c.agent, &c.gateway_id).await?;
+    if let Some(leg) = softphone_in_room {
+        let cmd = GatewayCommand::Unbridge { call_id: leg };
+        command(state, &c.gateway_id, &cmd).await?;
+    }
     command(
         state,
         &c.gateway_id,
@@ -176,8 +192,7 @@ pub async fn conference(
     }
     c.state = "conference".into();
     save(state, tenant, call, &c).await?;
-    let mut r = state.redis();
-    let _: () = r.del(dispatch::held_key(tenant, call)).await?;
+    off_hold(state, tenant, c.agent, call).await?;
     crate::cdr::action(
         state,
         tenant,
@@ -200,10 +215,22 @@ pub async fn cancel(state: &AppState, tenant: Uuid, call: Uuid, c: Consult) -> a
         status: None,
     };
     command(state, &c.gateway_id, &hang).await?;
+    dispatch::bridge_agent(state, tenant, call, &c.gateway_id).await?;
+    off_hold(state, tenant, c.agent, call).await?;
+    tell(state, tenant, c.agent, call, "cancelled").await;
+    Ok(())
+}
+
+/// The caller is no longer on hold (back with the agent, or in the conference): the mark is
+/// cleared and the desktop told, as after "Resume".
+async fn off_hold(state: &AppState, tenant: Uuid, agent: Uuid, call: Uuid) -> anyhow::Result<()> {
     let mut r = state.redis();
     let _: () = r.del(dispatch::held_key(tenant, call)).await?;
-    dispatch::bridge_agent(state, tenant, call, &c.gateway_id).await?;
-    tell(state, tenant, c.agent, call, "cancelled").await;
+    let ev = AgentEvent::Held {
+        call_id: call,
+        held: false,
+    };
+    agent_events::publish(state, tenant, agent, &ev).await;
     Ok(())
 }
 

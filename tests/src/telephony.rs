@@ -281,6 +281,15 @@ pub fn best_tone_share(s: &[i16], freq: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The strongest level (RMS of that tone alone) of `freq` Hz over one-second windows of `s`:
+/// unlike [`best_tone_share`] it tells a quiet party mixed with a loud one from silence.
+pub fn best_tone_level(s: &[i16], freq: f64) -> f64 {
+    s.chunks(8000)
+        .filter(|c| c.len() == 8000)
+        .map(|c| tone_share(c, freq).sqrt() * rms(c))
+        .fold(0.0, f64::max)
+}
+
 /// Every gateway event on `stream` so far, oldest first.
 pub async fn gateway_events(
     r: &mut redis::aio::ConnectionManager,

@@ -244,8 +244,9 @@ pub async fn consult(
     Ok((StatusCode::CREATED, Json(CallbackStarted { call_id: leg })))
 }
 
-/// The consultation's next step: `transfer` (the caller goes to the consulted party),
-/// `conference` (all three) or `cancel` (back to the caller).
+/// The consultation's next step: `transfer` (the caller goes to the consulted party; from a
+/// conference: the agent leaves the other two), `conference` (all three) or `cancel` (the
+/// consulted party is hung up, the caller is back with the agent — from a conference too).
 #[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/consult/{action}", tag = "agent",
     params(("call_id" = Uuid, Path, description = "The agent's connected call"),
            ("action" = String, Path, description = "transfer, conference or cancel")),
@@ -274,7 +275,8 @@ pub async fn consult_action(
         detail: format!("the consulted party has not answered: nothing to {what} yet"),
     };
     let r = match action.as_str() {
-        "transfer" if c.state == "talking" => {
+        // From the conference, "transfer" is the agent leaving the other two together.
+        "transfer" if matches!(c.state.as_str(), "talking" | "conference") => {
             crate::consult::complete(&state, tenant, call_id, c).await
         }
         "conference" if c.state == "talking" => {

@@ -182,7 +182,19 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
                     disabled={*busy || consult_to.trim().is_empty()} onclick={on_consult}>{ i18n.t("call-consult") }</button>
             </div>
         },
-        Some("conference") => html! { <p class="badge" id="consult-state" data-state="conference" role="status">{ i18n.t("call-consult-conference-on") }</p> },
+        // In the conference the agent may leave the other two together, or drop the
+        // consulted party and stay with the caller.
+        Some("conference") => html! {
+            <div class="consult" id="consult-box">
+                <p class="badge" id="consult-state" data-state="conference" role="status">{ i18n.t("call-consult-conference-on") }</p>
+                <div class="button-row">
+                    <button type="button" class="primary" id="consult-leave" disabled={*busy}
+                        onclick={consult_step("transfer")}>{ i18n.t("call-consult-leave") }</button>
+                    <button type="button" class="secondary" id="consult-drop" disabled={*busy}
+                        onclick={consult_step("cancel")}>{ i18n.t("call-consult-drop") }</button>
+                </div>
+            </div>
+        },
         Some(state) => html! {
             <div class="consult" id="consult-box">
                 <p class="badge" id="consult-state" data-state={state.to_string()} role="status">

@@ -1,4 +1,4 @@
-//! Media: codecs, RTP, WAV files, the jitter buffer and the per-call media engine.
+//! Media: codecs, RTP, WAV files, pcap captures for SIP test peers, the jitter buffer and the per-call media engine.
 
 pub mod amd;
 pub mod conference;
@@ -6,5 +6,6 @@ pub mod dtmf_send;
 pub mod engine;
 pub mod g711;
 pub mod jitter;
+pub mod pcap;
 pub mod rtp;
 pub mod wav;

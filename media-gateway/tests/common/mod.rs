@@ -417,59 +417,12 @@ pub fn sipp(gw: &Gateway, dir: &Path, scenario: &str, service: &str, extra: &[&s
 
 /// Writes a pcap of RTP packets (PCMU, 20 ms) carrying `samples`, for SIPp's play_pcap_audio.
 pub fn write_pcmu_pcap(path: &Path, samples: &[i16]) {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
-    for (i, chunk) in samples.chunks(160).enumerate() {
-        let mut rtp = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78];
-        rtp[2..4].copy_from_slice(&(i as u16).to_be_bytes());
-        rtp[4..8].copy_from_slice(&((i * 160) as u32).to_be_bytes());
-        let mut enc = Vec::new();
-        hotline_gateway::media::g711::G711::Pcmu.encode(chunk, &mut enc);
-        rtp.extend_from_slice(&enc);
-        let udp_len = 8 + rtp.len();
-        let ip_len = 20 + udp_len;
-        let mut pkt = vec![0u8; 12];
-        pkt.extend_from_slice(&[0x08, 0x00]);
-        let mut ip = vec![
-            0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,
-        ];
-        ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
-        let mut sum: u32 = ip
-            .chunks(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
-            .sum();
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-        pkt.extend_from_slice(&ip);
-        pkt.extend_from_slice(&6000u16.to_be_bytes());
-        pkt.extend_from_slice(&6000u16.to_be_bytes());
-        pkt.extend_from_slice(&(udp_len as u16).to_be_bytes());
-        pkt.extend_from_slice(&[0, 0]);
-        pkt.extend_from_slice(&rtp);
-        let usec = i as u64 * 20_000;
-        out.extend_from_slice(&((usec / 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&((usec % 1_000_000) as u32).to_le_bytes());
-        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-        out.extend_from_slice(&pkt);
-    }
-    std::fs::write(path, out).unwrap();
+    let pcap =
+        hotline_gateway::media::pcap::rtp_pcap(hotline_gateway::media::g711::G711::Pcmu, samples);
+    std::fs::write(path, pcap).unwrap();
 }
 
-/// A sine tone.
-pub fn tone(freq: f32, secs: f32, amplitude: f32) -> Vec<i16> {
-    (0..(secs * 8000.0) as usize)
-        .map(|i| ((i as f32 * 2.0 * std::f32::consts::PI * freq / 8000.0).sin() * amplitude) as i16)
-        .collect()
-}
+pub use hotline_gateway::media::pcap::tone;
 
 /// Reads a 16-bit PCM WAV: (channels, rate, interleaved samples).
 pub fn read_wav(path: &Path) -> (u16, u32, Vec<i16>) {

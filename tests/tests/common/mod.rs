@@ -495,6 +495,27 @@ pub fn caller(number: &str, before_ms: u32, after_ms: u32) -> String {
     talking_caller(number, before_ms, 1, 0, after_ms)
 }
 
+/// SIPp's A-law speech sample, what [`caller`] says.
+pub const SIPP_SPEECH: &str = "/usr/share/sip-tester/g711a.pcap";
+
+/// Like [`caller`], playing the A-law capture `pcap` (e.g. a tone written with
+/// `hotline_gateway::media::pcap`) instead of SIPp's speech sample.
+pub fn caller_playing(number: &str, pcap: &Path, before_ms: u32, after_ms: u32) -> String {
+    caller(number, before_ms, after_ms).replace(SIPP_SPEECH, &pcap.display().to_string())
+}
+
+/// Like [`ANSWERING_PHONE`], playing the A-law capture `pcap` once it has answered.
+pub fn answering_phone_playing(pcap: &Path) -> String {
+    let acked = "  <recv request=\"ACK\"/>\n";
+    ANSWERING_PHONE.replace(
+        acked,
+        &format!(
+            "{acked}  <nop><action><exec play_pcap_audio=\"{}\"/></action></nop>\n",
+            pcap.display()
+        ),
+    )
+}
+
 /// Like [`caller`], speaking `times` times, a new sample every `every_ms` (the sample lasts
 /// about 6.8 s), then waiting `after_ms` after the last one starts.
 pub fn talking_caller(
@@ -504,9 +525,10 @@ pub fn talking_caller(
     every_ms: u32,
     after_ms: u32,
 ) -> String {
-    let speak = "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/g711a.pcap\"/></action></nop>\n";
-    let talk = vec![speak.to_string(); times as usize]
-        .join(&format!("  <pause milliseconds=\"{every_ms}\"/>\n"));
+    let speak =
+        format!("  <nop><action><exec play_pcap_audio=\"{SIPP_SPEECH}\"/></action></nop>\n");
+    let talk =
+        vec![speak; times as usize].join(&format!("  <pause milliseconds=\"{every_ms}\"/>\n"));
     format!(
         r#"  <send retrans="500"><![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
