@@ -128,7 +128,7 @@ pub async fn complete(
     // Leaving a conference: the softphone leg (which stays up) must leave the room too, or
     // the agent would stay in it alone, the room open until their next call.
     let softphone_in_room = match c.state.as_str() {
-        "conference" => dispatch::agent_leg(state, tenant, call)
+        "conference" => dispatch::agent_leg(state, tenant, call, &c.gateway_id)
             .await?
             .filter(|(target, _)| target.starts_with("webrtc:"))
             .map(|(_, leg)| leg),
