@@ -1,7 +1,7 @@
 //! WAV reading (any PCM/float/G.711 WAV converted to 8 kHz mono) and incremental writing.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 /// Reads a WAV file and converts it to 8 kHz mono 16-bit samples.
@@ -170,15 +170,33 @@ impl WavWriter {
         Ok(())
     }
 
-    /// Flushes audio and rewrites the header sizes.
+    /// Appends one stereo frame (left, right; the shorter side sets the length) without
+    /// allocating. For 2-channel writers.
+    pub fn write_stereo(&mut self, left: &[i16], right: &[i16]) -> io::Result<()> {
+        let mut buf = [0u8; 4 * 160];
+        let mut n = 0;
+        for (l, r) in left.iter().zip(right) {
+            if n == buf.len() {
+                self.file.write_all(&buf)?;
+                self.data_bytes += n as u64;
+                n = 0;
+            }
+            buf[n..n + 2].copy_from_slice(&l.to_le_bytes());
+            buf[n + 2..n + 4].copy_from_slice(&r.to_le_bytes());
+            n += 4;
+        }
+        self.file.write_all(&buf[..n])?;
+        self.data_bytes += n as u64;
+        Ok(())
+    }
+
+    /// Flushes audio and rewrites the header sizes (in place, `pwrite`: the file position
+    /// stays at the end).
     pub fn sync(&mut self) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
         self.file.flush()?;
         let header = self.header();
-        let f = self.file.get_mut();
-        f.seek(SeekFrom::Start(0))?;
-        f.write_all(&header)?;
-        f.seek(SeekFrom::End(0))?;
-        Ok(())
+        self.file.get_ref().write_all_at(&header, 0)
     }
 
     /// Final sync; returns (duration in ms, file size in bytes).
