@@ -370,9 +370,14 @@ fn worker(inbox: std::sync::mpsc::Receiver<Box<Call>>) {
     }
 }
 
-/// A worker's receive buffers, shared by its calls.
+/// A worker's receive buffers and `recvmmsg` headers, shared by its calls; built once, boxed
+/// (the headers point into it), and never sent to another thread.
 struct Scratch {
-    bufs: Box<[[u8; MAX_DATAGRAM]; BATCH]>,
+    bufs: [[u8; MAX_DATAGRAM]; BATCH],
+    addrs: [libc::sockaddr_in6; BATCH],
+    iovs: [libc::iovec; BATCH],
+    hdrs: [libc::mmsghdr; BATCH],
+    /// Length and source of each datagram the last [`Scratch::recv`] took.
     got: [(usize, Option<SocketAddr>); BATCH],
     rtcp: [u8; 1500],
     /// RTP packets received and sent in this tick (for the metrics).
@@ -381,74 +386,77 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new() -> Self {
-        Scratch {
-            bufs: Box::new([[0; MAX_DATAGRAM]; BATCH]),
+    fn new() -> Box<Self> {
+        // SAFETY (the three `zeroed`): all-zero is a valid value of these plain C structs
+        // (null pointers, zero lengths).
+        let mut s = Box::new(Scratch {
+            bufs: [[0; MAX_DATAGRAM]; BATCH],
+            addrs: unsafe { std::mem::zeroed() },
+            iovs: unsafe { std::mem::zeroed() },
+            hdrs: unsafe { std::mem::zeroed() },
             got: [(0, None); BATCH],
             rtcp: [0; 1500],
             rtp_in: 0,
             rtp_out: 0,
+        });
+        for i in 0..BATCH {
+            s.iovs[i] = libc::iovec {
+                iov_base: s.bufs[i].as_mut_ptr().cast(),
+                iov_len: MAX_DATAGRAM,
+            };
+            let name: *mut libc::sockaddr_in6 = &mut s.addrs[i];
+            let iov: *mut libc::iovec = &mut s.iovs[i];
+            s.hdrs[i].msg_hdr.msg_name = name.cast();
+            s.hdrs[i].msg_hdr.msg_iov = iov;
+            s.hdrs[i].msg_hdr.msg_iovlen = 1;
         }
+        s
+    }
+
+    /// Takes up to [`BATCH`] datagrams waiting on a non-blocking socket in one `recvmmsg`;
+    /// their lengths and sources go to `got`. 0 when none is waiting (or on an error).
+    fn recv(&mut self, socket: &StdUdpSocket) -> usize {
+        use std::os::fd::AsRawFd;
+        for h in self.hdrs.iter_mut() {
+            h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        }
+        // SAFETY: the headers point at this box's own iovecs, buffers of `MAX_DATAGRAM`
+        // bytes and sockaddr_in6 slots (big enough for either family), set up in `new`; the
+        // box does not move.
+        let n = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                self.hdrs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n <= 0 {
+            return 0;
+        }
+        let n = n as usize;
+        for i in 0..n {
+            self.got[i] = (self.hdrs[i].msg_len as usize, sockaddr_of(&self.addrs[i]));
+        }
+        n
     }
 }
 
-/// Takes up to [`BATCH`] datagrams waiting on a non-blocking socket in one `recvmmsg`;
-/// their lengths and sources go to `s.got`. 0 when none is waiting (or on an error).
-fn recv_batch(socket: &StdUdpSocket, s: &mut Scratch) -> usize {
-    use std::os::fd::AsRawFd;
-    // SAFETY: all-zero is a valid value of these plain C structs.
-    let mut addrs: [libc::sockaddr_storage; BATCH] = unsafe { std::mem::zeroed() };
-    let mut iovs: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
-        iov_base: s.bufs[i].as_mut_ptr().cast(),
-        iov_len: MAX_DATAGRAM,
-    });
-    // SAFETY: as above.
-    let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-    for (i, h) in hdrs.iter_mut().enumerate() {
-        h.msg_hdr.msg_name = (&mut addrs[i] as *mut libc::sockaddr_storage).cast();
-        h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        h.msg_hdr.msg_iov = &mut iovs[i];
-        h.msg_hdr.msg_iovlen = 1;
-    }
-    // SAFETY: every header points at a live iovec over a buffer of `MAX_DATAGRAM` bytes and
-    // at a sockaddr_storage of the size given; all outlive the call.
-    let n = unsafe {
-        libc::recvmmsg(
-            socket.as_raw_fd(),
-            hdrs.as_mut_ptr(),
-            BATCH as libc::c_uint,
-            libc::MSG_DONTWAIT,
-            std::ptr::null_mut(),
-        )
-    };
-    if n <= 0 {
-        return 0;
-    }
-    let n = n as usize;
-    for i in 0..n {
-        s.got[i] = (hdrs[i].msg_len as usize, sockaddr_of(&addrs[i]));
-    }
-    n
-}
-
-fn sockaddr_of(a: &libc::sockaddr_storage) -> Option<SocketAddr> {
-    match a.ss_family as libc::c_int {
+fn sockaddr_of(a: &libc::sockaddr_in6) -> Option<SocketAddr> {
+    match a.sin6_family as libc::c_int {
         libc::AF_INET => {
-            // SAFETY: the family says this storage holds a sockaddr_in.
-            let v4 = unsafe { &*(a as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            // SAFETY: the family says the slot holds a sockaddr_in (smaller than sockaddr_in6).
+            let v4 = unsafe { &*(a as *const libc::sockaddr_in6).cast::<libc::sockaddr_in>() };
             Some(SocketAddr::new(
                 IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()),
                 u16::from_be(v4.sin_port),
             ))
         }
-        libc::AF_INET6 => {
-            // SAFETY: the family says this storage holds a sockaddr_in6.
-            let v6 = unsafe { &*(a as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            Some(SocketAddr::new(
-                IpAddr::from(v6.sin6_addr.s6_addr),
-                u16::from_be(v6.sin6_port),
-            ))
-        }
+        libc::AF_INET6 => Some(SocketAddr::new(
+            IpAddr::from(a.sin6_addr.s6_addr),
+            u16::from_be(a.sin6_port),
+        )),
         _ => None,
     }
 }
@@ -503,7 +511,7 @@ impl Call {
             }
         }
         loop {
-            let n = recv_batch(&self.setup.sockets.rtp, scratch);
+            let n = scratch.recv(&self.setup.sockets.rtp);
             for i in 0..n {
                 let (len, src) = scratch.got[i];
                 if self.on_packet(&scratch.bufs[i][..len.min(MAX_DATAGRAM)], src) {

@@ -114,9 +114,8 @@ impl JitterBuffer {
             }
             let from = play.max(start);
             let to = window_end.min(end);
-            for t in from..to {
-                out[(t - play) as usize] = samples[(t - start) as usize];
-            }
+            out[(from - play) as usize..(to - play) as usize]
+                .copy_from_slice(&samples[(from - start) as usize..(to - start) as usize]);
             filled = true;
             if end <= window_end {
                 done.push(start);
