@@ -262,8 +262,8 @@ pub const TICK: Duration = Duration::from_millis(20);
 const BATCH: usize = 8;
 /// Largest datagram kept (longer ones are truncated, and then not valid RTP of ours).
 const MAX_DATAGRAM: usize = 2048;
-/// A worker this far behind its deadline stops catching up (bursting) and starts afresh.
-const MAX_BEHIND: Duration = Duration::from_millis(500);
+/// A worker this far behind its deadline says so (once, until it has caught up).
+const BEHIND_WARNING: Duration = Duration::from_millis(500);
 
 /// The media worker threads: each runs every call assigned to it once per 20 ms tick on an
 /// absolute deadline. Their sockets are plain non-blocking sockets, never registered with
@@ -321,12 +321,14 @@ impl MediaWorkers {
 }
 
 /// A worker's loop: new calls from `inbox`, then one tick of every call, then sleep until the
-/// next absolute deadline (late ticks are caught up in a burst, as a phone expects).
+/// next absolute deadline (late ticks are caught up in a burst, like tokio's
+/// `MissedTickBehavior::Burst` the per-call tasks used).
 fn worker(inbox: std::sync::mpsc::Receiver<Box<Call>>) {
     use std::sync::mpsc::TryRecvError;
     let mut calls: Vec<Box<Call>> = Vec::new();
     let mut scratch = Scratch::new();
     let mut deadline = Instant::now();
+    let mut behind = false;
     loop {
         loop {
             match inbox.try_recv() {
@@ -357,15 +359,22 @@ fn worker(inbox: std::sync::mpsc::Receiver<Box<Call>>) {
         metrics::RTP_OUT.add(std::mem::take(&mut scratch.rtp_out));
         deadline += TICK;
         let now = Instant::now();
-        if let Some(wait) = deadline.checked_duration_since(now) {
-            std::thread::sleep(wait);
-        } else if now - deadline > MAX_BEHIND {
-            tracing::warn!(
-                calls = calls.len(),
-                behind_ms = (now - deadline).as_millis() as u64,
-                "media worker fell behind real time"
-            );
-            deadline = now;
+        match deadline.checked_duration_since(now) {
+            Some(wait) => {
+                behind = false;
+                std::thread::sleep(wait);
+            }
+            // Late (the thread was not scheduled, or the calls took longer than a tick): no
+            // sleep until the missed ticks are made up, as a phone expects; never skipped.
+            None if !behind && now - deadline > BEHIND_WARNING => {
+                behind = true;
+                tracing::warn!(
+                    calls = calls.len(),
+                    behind_ms = (now - deadline).as_millis() as u64,
+                    "media worker fell behind real time; catching up"
+                );
+            }
+            None => {}
         }
     }
 }
