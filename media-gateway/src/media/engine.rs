@@ -8,7 +8,7 @@ use super::dtmf_send::{self, DtmfOut, DtmfSender};
 use super::g711::G711;
 use super::jitter::{JitterBuffer, FRAME};
 use super::rtp::{self, DtmfReceiver, RecvStats, RtpPacket};
-use super::wav::WavWriter;
+use super::wav::{PendingWrite, WavWriter};
 use crate::ivr::{DefaultFlow, FlowConfig, FlowStep, Ivr, IvrCommand, IvrEvent, Prompts};
 use crate::metrics;
 use crate::sip::endpoint::CallKey;
@@ -296,9 +296,14 @@ impl MediaWorkers {
         let inboxes = (0..threads)
             .map(|i| {
                 let (tx, rx) = std::sync::mpsc::channel();
+                let (disk_tx, disk_rx) = std::sync::mpsc::channel();
+                std::thread::Builder::new()
+                    .name(format!("hotline-rec-{i}"))
+                    .spawn(move || recording_writer(disk_rx))
+                    .expect("cannot start a recording writer thread");
                 std::thread::Builder::new()
                     .name(format!("hotline-media-{i}"))
-                    .spawn(move || worker(rx))
+                    .spawn(move || worker(rx, disk_tx))
                     .expect("cannot start a media worker thread");
                 tx
             })
@@ -315,7 +320,9 @@ impl MediaWorkers {
         if let Err(std::sync::mpsc::SendError(call)) = self.inboxes[i].send(call) {
             // A worker thread died (a panic): the call ends at once rather than hanging.
             tracing::error!(call_id = %call.setup.call_id, "media worker gone");
-            call.finish();
+            if let Some(job) = call.finish() {
+                job.run();
+            }
         }
     }
 }
@@ -323,7 +330,10 @@ impl MediaWorkers {
 /// A worker's loop: new calls from `inbox`, then one tick of every call, then sleep until the
 /// next absolute deadline (late ticks are caught up in a burst, like tokio's
 /// `MissedTickBehavior::Burst` the per-call tasks used).
-fn worker(inbox: std::sync::mpsc::Receiver<Box<Call>>) {
+fn worker(
+    inbox: std::sync::mpsc::Receiver<Box<Call>>,
+    disk: std::sync::mpsc::Sender<Vec<DiskJob>>,
+) {
     use std::sync::mpsc::TryRecvError;
     let mut calls: Vec<Box<Call>> = Vec::new();
     let mut scratch = Scratch::new();
@@ -346,12 +356,19 @@ fn worker(inbox: std::sync::mpsc::Receiver<Box<Call>>) {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.step(&mut scratch)));
             match running {
                 Ok(true) => i += 1,
-                Ok(false) => calls.swap_remove(i).finish(),
+                Ok(false) => scratch.disk.extend(calls.swap_remove(i).finish()),
                 Err(_) => {
                     let call = calls.swap_remove(i);
                     tracing::error!(call_id = %call.setup.call_id, "media of the call panicked; call media stopped");
-                    call.finish();
+                    scratch.disk.extend(call.finish());
                 }
+            }
+        }
+        // The tick's recording I/O, in one hand-over (one wakeup of the writer per tick).
+        if !scratch.disk.is_empty() {
+            let jobs = std::mem::take(&mut scratch.disk);
+            if let Err(std::sync::mpsc::SendError(jobs)) = disk.send(jobs) {
+                jobs.into_iter().for_each(DiskJob::run);
             }
         }
         // Shared counters are touched once per tick, not per packet.
@@ -379,6 +396,52 @@ fn worker(inbox: std::sync::mpsc::Receiver<Box<Call>>) {
     }
 }
 
+/// Recording I/O handed from a media worker to its writer thread (so a slow disk never
+/// delays a tick), run in order.
+enum DiskJob {
+    /// A second's audio and the updated header; on failure the call stops recording.
+    Write {
+        call_id: Uuid,
+        write: PendingWrite,
+        failed: Arc<AtomicBool>,
+    },
+    /// The end of a recording: the final sync, reported to the call's async side.
+    Finish {
+        writer: WavWriter,
+        done: oneshot::Sender<std::io::Result<(u64, u64)>>,
+    },
+}
+
+impl DiskJob {
+    fn run(self) {
+        match self {
+            DiskJob::Write {
+                call_id,
+                write,
+                failed,
+            } => {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Err(e) = write.write() {
+                    tracing::error!(%call_id, error = %e, "recording write failed; recording stopped");
+                    failed.store(true, Ordering::Relaxed);
+                }
+            }
+            DiskJob::Finish { writer, done } => {
+                let _ = done.send(writer.finish());
+            }
+        }
+    }
+}
+
+/// A writer thread: runs its worker's recording I/O, batch by batch, in order.
+fn recording_writer(jobs: std::sync::mpsc::Receiver<Vec<DiskJob>>) {
+    for batch in jobs {
+        batch.into_iter().for_each(DiskJob::run);
+    }
+}
+
 /// A worker's receive buffers and `recvmmsg` headers, shared by its calls; built once, boxed
 /// (the headers point into it), and never sent to another thread.
 struct Scratch {
@@ -392,6 +455,8 @@ struct Scratch {
     /// RTP packets received and sent in this tick (for the metrics).
     rtp_in: u64,
     rtp_out: u64,
+    /// Recording I/O of this tick, for the writer thread.
+    disk: Vec<DiskJob>,
 }
 
 impl Scratch {
@@ -407,6 +472,7 @@ impl Scratch {
             rtcp: [0; 1500],
             rtp_in: 0,
             rtp_out: 0,
+            disk: Vec::new(),
         });
         for i in 0..BATCH {
             s.iovs[i] = libc::iovec {
@@ -476,8 +542,10 @@ struct Call {
     setup: MediaSetup,
     ctl: MediaRx,
     /// Gets the recording back when the call ends (the async side finishes it).
-    done: Option<oneshot::Sender<Option<WavWriter>>>,
+    done: Option<oneshot::Sender<std::io::Result<(u64, u64)>>>,
     recorder: Option<WavWriter>,
+    /// Set by the writer thread when a write of the recording failed.
+    recording_failed: Arc<AtomicBool>,
     ivr: Ivr,
     flow: Option<DefaultFlow>,
     steps: Vec<FlowStep>,
@@ -536,7 +604,7 @@ impl Call {
             while self.setup.sockets.rtcp.recv_from(&mut scratch.rtcp).is_ok() {}
         }
         self.after(now_ms);
-        if self.on_tick(now_ms) {
+        if self.on_tick(now_ms, &mut scratch.disk) {
             scratch.rtp_out += 1;
         }
         self.after(now_ms);
@@ -619,7 +687,7 @@ impl Call {
 
     /// The tick's outgoing frame (and recording, RTCP, flow timers); `true` when an RTP packet
     /// went out.
-    fn on_tick(&mut self, now_ms: u64) -> bool {
+    fn on_tick(&mut self, now_ms: u64, disk: &mut Vec<DiskJob>) -> bool {
         let (call_id, tenant_id) = (self.setup.call_id, self.setup.tenant_id);
         self.ticks += 1;
         let caller = self.jitter.pop();
@@ -700,13 +768,23 @@ impl Call {
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(FRAME as u32);
         if let Some(w) = self.recorder.as_mut() {
-            let mut res = w.write_stereo(&caller, &out);
-            if res.is_ok() && self.ticks.is_multiple_of(50) {
-                res = w.sync();
-            }
-            if let Err(e) = res {
-                tracing::error!(%call_id, error = %e, "recording write failed; recording stopped");
-                self.recorder = None;
+            match w.write_stereo(&caller, &out) {
+                Ok(()) if self.ticks.is_multiple_of(50) => {
+                    if self.recording_failed.load(Ordering::Relaxed) {
+                        self.recorder = None;
+                    } else {
+                        disk.push(DiskJob::Write {
+                            call_id,
+                            write: w.take_pending(),
+                            failed: self.recording_failed.clone(),
+                        });
+                    }
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::error!(%call_id, error = %e, "recording write failed; recording stopped");
+                    self.recorder = None;
+                }
             }
         }
         if self.ticks.is_multiple_of(250) {
@@ -824,30 +902,31 @@ impl Call {
         }
     }
 
-    /// The call is over: accounts its RTP and hands the recording back (the sockets close,
-    /// and the port returns to the pool, as `self` drops).
-    fn finish(mut self: Box<Self>) {
+    /// The call is over: accounts its RTP; the recording's final sync, to run after its
+    /// earlier writes (the sockets close, and the port returns to the pool, as `self` drops;
+    /// no recording: the async side hears the channel close).
+    fn finish(mut self: Box<Self>) -> Option<DiskJob> {
         metrics::RTP_LOST.add(self.stats.lost());
         metrics::RTP_EXPECTED.add(self.stats.expected());
         metrics::RTP_LATE.add(self.jitter.late);
         metrics::RTP_CONCEALED.add(self.jitter.lost);
-        if let Some(done) = self.done.take() {
-            let _ = done.send(self.recorder.take());
-        }
+        let writer = self.recorder.take()?;
+        let done = self.done.take()?;
+        Some(DiskJob::Finish { writer, done })
     }
 }
 
 /// Runs the media of one answered call until [`MediaCtl::Stop`] (or the channel closes): the
-/// recording is created and finished here, off the media workers (blocking file I/O); the
-/// call's ticks run on a [`MediaWorkers`] thread in between.
+/// recording is created here on tokio's blocking pool, the call's ticks run on a
+/// [`MediaWorkers`] thread, its recording is written (every second, and finally) by that
+/// worker's writer thread, and the end is reported here.
 pub async fn run(setup: MediaSetup, rx: MediaRx) {
     let (call_id, tenant_id) = (setup.call_id, setup.tenant_id);
     let events = setup.events.clone();
     let started_at = Utc::now();
     let path = recording_path(&setup.recordings_dir, tenant_id, call_id, started_at);
-    // File creation and the final header rewrite are blocking I/O: keep them off the
-    // runtime's workers and the media workers (thousands of calls start and end per second
-    // under load).
+    // File creation is blocking I/O: keep it off the runtime's workers and the media
+    // workers (thousands of calls start and end per second under load).
     let create_path = path.clone();
     let created = tokio::task::spawn_blocking(move || WavWriter::create(&create_path, 2)).await;
     let recorder = match created {
@@ -870,6 +949,7 @@ pub async fn run(setup: MediaSetup, rx: MediaRx) {
         ctl: rx,
         done: Some(done),
         recorder,
+        recording_failed: Arc::new(AtomicBool::new(false)),
         flow,
         steps,
         jitter: JitterBuffer::default(),
@@ -892,11 +972,11 @@ pub async fn run(setup: MediaSetup, rx: MediaRx) {
         voicemails: 0,
     });
     MediaWorkers::global().add(call);
-    let Ok(Some(w)) = finished.await else {
+    // Closed without a value: the call had no recording (or it stopped on an error).
+    let Ok(finished) = finished.await else {
         return;
     };
-    let finished = tokio::task::spawn_blocking(move || w.finish()).await;
-    match finished.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
+    match finished {
         Ok((duration_ms, size_bytes)) => {
             tracing::info!(%call_id, duration_ms, size_bytes, path = %path.display(), "recording finished");
             let _ = events.send(GatewayEvent::RecordingFinished {

@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Reads a WAV file and converts it to 8 kHz mono 16-bit samples.
 pub fn read_wav_8k_mono(path: &Path) -> io::Result<Vec<i16>> {
@@ -121,7 +122,8 @@ const BUFFER: usize = 64 * 1024;
 /// Writes a 16-bit PCM WAV incrementally; the header is rewritten on every [`WavWriter::sync`]
 /// so a crash loses at most the audio since the last sync and the file stays playable.
 pub struct WavWriter {
-    file: File,
+    /// Shared with the [`PendingWrite`]s taken from this writer.
+    file: Arc<File>,
     /// Bytes not yet written to `file` (capacity [`BUFFER`]).
     buf: Vec<u8>,
     channels: u16,
@@ -135,7 +137,7 @@ impl WavWriter {
             std::fs::create_dir_all(dir)?;
         }
         let mut w = WavWriter {
-            file: File::create(path)?,
+            file: Arc::new(File::create(path)?),
             buf: Vec::with_capacity(BUFFER),
             channels,
             data_bytes: 0,
@@ -158,7 +160,7 @@ impl WavWriter {
     }
 
     fn flush_buf(&mut self) -> io::Result<()> {
-        let r = self.file.write_all(&self.buf);
+        let r = (&*self.file).write_all(&self.buf);
         self.buf.clear();
         r
     }
@@ -209,10 +211,17 @@ impl WavWriter {
     /// Flushes audio and rewrites the header sizes (in place, `pwrite`: the file position
     /// stays at the end).
     pub fn sync(&mut self) -> io::Result<()> {
-        use std::os::unix::fs::FileExt;
-        self.flush_buf()?;
-        let header = self.header();
-        self.file.write_all_at(&header, 0)
+        self.take_pending().write()
+    }
+
+    /// What [`WavWriter::sync`] would write — the buffered audio and the header as of now —
+    /// for another thread to write; pending writes of one file must be written in order.
+    pub fn take_pending(&mut self) -> PendingWrite {
+        PendingWrite {
+            file: self.file.clone(),
+            data: std::mem::replace(&mut self.buf, Vec::with_capacity(BUFFER)),
+            header: self.header(),
+        }
     }
 
     /// Final sync; returns (duration in ms, file size in bytes).
@@ -220,6 +229,22 @@ impl WavWriter {
         self.sync()?;
         let frames = self.data_bytes / (self.channels as u64 * 2);
         Ok((frames * 1000 / 8000, self.data_bytes + 44))
+    }
+}
+
+/// Audio and an updated header taken from a [`WavWriter`] (see [`WavWriter::take_pending`]).
+pub struct PendingWrite {
+    file: Arc<File>,
+    data: Vec<u8>,
+    header: [u8; 44],
+}
+
+impl PendingWrite {
+    /// Appends the audio, then rewrites the header in place (`pwrite`).
+    pub fn write(self) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        (&*self.file).write_all(&self.data)?;
+        self.file.write_all_at(&self.header, 0)
     }
 }
 
