@@ -1,7 +1,7 @@
 //! The media of answered calls: per call one RTP/RTCP socket pair, symmetric RTP, G.711,
 //! RFC 4733 DTMF, a jitter buffer, the IVR, and the stereo recording (left: caller, right:
 //! what the caller heard from us). Calls run on a few media worker threads
-//! ([`MediaWorkers`], one per core), each ticking all its calls every 20 ms; sockets are
+//! ([`MediaWorkers`], two per core), each ticking all its calls every 20 ms; sockets are
 //! drained on the tick (`recvmmsg`), never waited on, so an arriving packet costs no wakeup.
 
 use super::dtmf_send::{self, DtmfOut, DtmfSender};
@@ -274,8 +274,9 @@ pub struct MediaWorkers {
 }
 
 impl MediaWorkers {
-    /// The process's workers, started on first use: `HOTLINE_GW_MEDIA_THREADS` threads, or one
-    /// per core.
+    /// The process's workers, started on first use: `HOTLINE_GW_MEDIA_THREADS` threads, or two
+    /// per core (a worker the scheduler preempts delays fewer calls, for a shorter time, than
+    /// with one per core; see docs/benchmarks.md).
     pub fn global() -> &'static MediaWorkers {
         static WORKERS: OnceLock<MediaWorkers> = OnceLock::new();
         WORKERS.get_or_init(|| {
@@ -284,7 +285,7 @@ impl MediaWorkers {
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .filter(|n| *n > 0)
                 .unwrap_or_else(|| {
-                    std::thread::available_parallelism()
+                    2 * std::thread::available_parallelism()
                         .map(|n| n.get())
                         .unwrap_or(1)
                 });
