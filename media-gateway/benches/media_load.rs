@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p hotline-gateway --bench media_load` (options after `--`:
 //! `--quick` for a short smoke run, `--steps 500,1000,…` for the call counts to try,
 //! `--hold SECS` for how long all calls of a step stay up together, `--keep-going` to try
-//! every step even after one fails).
+//! every step even after one fails). `HOTLINE_GW_BIN=<path>` runs that gateway binary instead
+//! of this build's (to compare two builds with the same generator).
 //!
 //! The generator is one thread: a 20 ms tick walks all calls, drives a minimal SIP UAC over
 //! one UDP socket (INVITE with a PCMU offer, retransmitted until a response; 100/180

@@ -80,7 +80,7 @@ struct CallEntry {
     tenant: Option<Uuid>,
     offer: AcceptedOffer,
     sockets: Option<MediaSockets>,
-    media: Option<mpsc::UnboundedSender<MediaCtl>>,
+    media: Option<engine::MediaTx>,
     mode: FlowMode,
     flow: FlowConfig,
     answered: bool,
@@ -724,7 +724,7 @@ impl Core {
             return;
         };
         entry.answered = true;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = engine::channel();
         entry.media = Some(tx);
         let setup = MediaSetup {
             call_key: call,
@@ -1064,6 +1064,15 @@ impl Core {
                 );
                 tracing::info!(leg = %req.leg_id, user = %req.user_id, %local, "webrtc leg created");
                 let MediaSockets { rtp, rtcp, lease } = sockets;
+                // The leg's own task waits on its socket (str0m's timers drive it too).
+                let rtp = match tokio::net::UdpSocket::from_std(rtp) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.legs.remove(&req.leg_id);
+                        let _ = reply.send(Err((503, format!("media socket: {e}"))));
+                        return;
+                    }
+                };
                 self.media_tasks.spawn(crate::webrtc::run_leg(
                     rtc,
                     rtp,
@@ -1151,7 +1160,7 @@ impl Core {
     /// with `Bridged` (`peer` = the room id) when it gets the room's channels.
     fn conference(&mut self, member: Uuid, name: &str) {
         enum Target {
-            Call(mpsc::UnboundedSender<MediaCtl>),
+            Call(engine::MediaTx),
             Leg(mpsc::UnboundedSender<LegCtl>),
         }
         if name.trim().is_empty() || name.len() > 256 {

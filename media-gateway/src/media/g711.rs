@@ -102,19 +102,53 @@ impl G711 {
         }
     }
 
-    /// Encodes samples, appending one byte per sample to `out`.
+    /// Encodes samples, appending one byte per sample to `out` (table lookups; the same
+    /// bytes as [`linear_to_ulaw`] / [`linear_to_alaw`]).
     pub fn encode(self, samples: &[i16], out: &mut Vec<u8>) {
-        match self {
-            G711::Pcmu => out.extend(samples.iter().map(|&s| linear_to_ulaw(s))),
-            G711::Pcma => out.extend(samples.iter().map(|&s| linear_to_alaw(s))),
-        }
+        let t = &TABLES.get_or_init(Tables::new);
+        let table = match self {
+            G711::Pcmu => &t.ulaw_enc,
+            G711::Pcma => &t.alaw_enc,
+        };
+        out.extend(samples.iter().map(|&s| table[s as u16 as usize]));
     }
 
-    /// Decodes bytes, appending one sample per byte to `out`.
+    /// Decodes bytes, appending one sample per byte to `out` (table lookups).
     pub fn decode(self, bytes: &[u8], out: &mut Vec<i16>) {
-        match self {
-            G711::Pcmu => out.extend(bytes.iter().map(|&b| ulaw_to_linear(b))),
-            G711::Pcma => out.extend(bytes.iter().map(|&b| alaw_to_linear(b))),
+        let t = &TABLES.get_or_init(Tables::new);
+        let table = match self {
+            G711::Pcmu => &t.ulaw_dec,
+            G711::Pcma => &t.alaw_dec,
+        };
+        out.extend(bytes.iter().map(|&b| table[b as usize]));
+    }
+}
+
+/// Every sample's code and every code's sample, for both laws (130 KiB, built once).
+struct Tables {
+    /// Indexed by the sample's bits (`s as u16`).
+    ulaw_enc: Box<[u8; 65536]>,
+    alaw_enc: Box<[u8; 65536]>,
+    ulaw_dec: [i16; 256],
+    alaw_dec: [i16; 256],
+}
+
+static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+
+impl Tables {
+    fn new() -> Self {
+        let mut ulaw_enc = Box::new([0u8; 65536]);
+        let mut alaw_enc = Box::new([0u8; 65536]);
+        for i in 0..65536usize {
+            let s = i as u16 as i16;
+            ulaw_enc[i] = linear_to_ulaw(s);
+            alaw_enc[i] = linear_to_alaw(s);
+        }
+        Tables {
+            ulaw_enc,
+            alaw_enc,
+            ulaw_dec: std::array::from_fn(|b| ulaw_to_linear(b as u8)),
+            alaw_dec: std::array::from_fn(|b| alaw_to_linear(b as u8)),
         }
     }
 }
@@ -140,6 +174,30 @@ mod tests {
                 assert_eq!(linear_to_ulaw(ulaw_to_linear(b)), b, "ulaw {b:#x}");
             }
             assert_eq!(linear_to_alaw(alaw_to_linear(b)), b, "alaw {b:#x}");
+        }
+    }
+
+    #[test]
+    fn tables_match_the_formulas() {
+        let samples: Vec<i16> = (i16::MIN..=i16::MAX).collect();
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        for (law, enc, dec) in [
+            (
+                G711::Pcmu,
+                linear_to_ulaw as fn(i16) -> u8,
+                ulaw_to_linear as fn(u8) -> i16,
+            ),
+            (G711::Pcma, linear_to_alaw, alaw_to_linear),
+        ] {
+            let mut e = Vec::new();
+            law.encode(&samples, &mut e);
+            assert!(
+                samples.iter().zip(&e).all(|(s, b)| enc(*s) == *b),
+                "{law:?}"
+            );
+            let mut d = Vec::new();
+            law.decode(&bytes, &mut d);
+            assert!(bytes.iter().zip(&d).all(|(b, s)| dec(*b) == *s), "{law:?}");
         }
     }
 

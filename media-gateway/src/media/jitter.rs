@@ -24,6 +24,8 @@ pub struct JitterBuffer {
     pub lost: u64,
     /// Packets that arrived after their playout time.
     pub late: u64,
+    /// Keys played out in a `pop` (kept to reuse its allocation).
+    done: Vec<u64>,
 }
 
 impl JitterBuffer {
@@ -103,7 +105,7 @@ impl JitterBuffer {
         }
         let window_end = play + FRAME as u64;
         let mut filled = false;
-        let mut done = Vec::new();
+        let mut done = std::mem::take(&mut self.done);
         for (&start, samples) in self.packets.range(..window_end) {
             let end = start + samples.len() as u64;
             if end <= play {
@@ -112,17 +114,17 @@ impl JitterBuffer {
             }
             let from = play.max(start);
             let to = window_end.min(end);
-            for t in from..to {
-                out[(t - play) as usize] = samples[(t - start) as usize];
-            }
+            out[(from - play) as usize..(to - play) as usize]
+                .copy_from_slice(&samples[(from - start) as usize..(to - start) as usize]);
             filled = true;
             if end <= window_end {
                 done.push(start);
             }
         }
-        for k in done {
+        for k in done.drain(..) {
             self.packets.remove(&k);
         }
+        self.done = done;
         if !filled && !self.packets.is_empty() {
             self.lost += 1;
         }

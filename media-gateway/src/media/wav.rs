@@ -1,8 +1,9 @@
 //! WAV reading (any PCM/float/G.711 WAV converted to 8 kHz mono) and incremental writing.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Reads a WAV file and converts it to 8 kHz mono 16-bit samples.
 pub fn read_wav_8k_mono(path: &Path) -> io::Result<Vec<i16>> {
@@ -115,10 +116,16 @@ fn resample_to_8k(input: &[f32], rate: u32) -> Vec<i16> {
     out
 }
 
+/// Audio kept in memory between writes to the file (a WAV writer's buffer).
+const BUFFER: usize = 64 * 1024;
+
 /// Writes a 16-bit PCM WAV incrementally; the header is rewritten on every [`WavWriter::sync`]
 /// so a crash loses at most the audio since the last sync and the file stays playable.
 pub struct WavWriter {
-    file: io::BufWriter<File>,
+    /// Shared with the [`PendingWrite`]s taken from this writer.
+    file: Arc<File>,
+    /// Bytes not yet written to `file` (capacity [`BUFFER`]).
+    buf: Vec<u8>,
     channels: u16,
     data_bytes: u64,
 }
@@ -130,13 +137,32 @@ impl WavWriter {
             std::fs::create_dir_all(dir)?;
         }
         let mut w = WavWriter {
-            file: io::BufWriter::with_capacity(64 * 1024, File::create(path)?),
+            file: Arc::new(File::create(path)?),
+            buf: Vec::with_capacity(BUFFER),
             channels,
             data_bytes: 0,
         };
         let header = w.header();
-        w.file.write_all(&header)?;
+        w.buf.extend_from_slice(&header);
         Ok(w)
+    }
+
+    /// Makes room for `n` more bytes in the buffer (writing it out when full) and returns
+    /// them, zeroed, for the caller to fill.
+    fn reserve(&mut self, n: usize) -> io::Result<&mut [u8]> {
+        if self.buf.len() + n > BUFFER {
+            self.flush_buf()?;
+        }
+        let start = self.buf.len();
+        self.buf.resize(start + n, 0);
+        self.data_bytes += n as u64;
+        Ok(&mut self.buf[start..])
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        let r = (&*self.file).write_all(&self.buf);
+        self.buf.clear();
+        r
     }
 
     fn header(&self) -> [u8; 44] {
@@ -161,24 +187,41 @@ impl WavWriter {
 
     /// Appends interleaved samples (`channels` per frame).
     pub fn write_interleaved(&mut self, samples: &[i16]) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(samples.len() * 2);
-        for s in samples {
-            buf.extend_from_slice(&s.to_le_bytes());
+        for chunk in samples.chunks(BUFFER / 2) {
+            let out = self.reserve(chunk.len() * 2)?;
+            for (o, s) in out.chunks_exact_mut(2).zip(chunk) {
+                o.copy_from_slice(&s.to_le_bytes());
+            }
         }
-        self.file.write_all(&buf)?;
-        self.data_bytes += buf.len() as u64;
         Ok(())
     }
 
-    /// Flushes audio and rewrites the header sizes.
-    pub fn sync(&mut self) -> io::Result<()> {
-        self.file.flush()?;
-        let header = self.header();
-        let f = self.file.get_mut();
-        f.seek(SeekFrom::Start(0))?;
-        f.write_all(&header)?;
-        f.seek(SeekFrom::End(0))?;
+    /// Appends one stereo frame (left, right; the shorter side sets the length) straight into
+    /// the buffer. For 2-channel writers.
+    pub fn write_stereo(&mut self, left: &[i16], right: &[i16]) -> io::Result<()> {
+        let n = left.len().min(right.len());
+        let out = self.reserve(4 * n)?;
+        for ((o, l), r) in out.chunks_exact_mut(4).zip(left).zip(right) {
+            o[..2].copy_from_slice(&l.to_le_bytes());
+            o[2..].copy_from_slice(&r.to_le_bytes());
+        }
         Ok(())
+    }
+
+    /// Flushes audio and rewrites the header sizes (in place, `pwrite`: the file position
+    /// stays at the end).
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.take_pending().write()
+    }
+
+    /// What [`WavWriter::sync`] would write — the buffered audio and the header as of now —
+    /// for another thread to write; pending writes of one file must be written in order.
+    pub fn take_pending(&mut self) -> PendingWrite {
+        PendingWrite {
+            file: self.file.clone(),
+            data: std::mem::replace(&mut self.buf, Vec::with_capacity(BUFFER)),
+            header: self.header(),
+        }
     }
 
     /// Final sync; returns (duration in ms, file size in bytes).
@@ -186,6 +229,31 @@ impl WavWriter {
         self.sync()?;
         let frames = self.data_bytes / (self.channels as u64 * 2);
         Ok((frames * 1000 / 8000, self.data_bytes + 44))
+    }
+}
+
+/// Audio and an updated header taken from a [`WavWriter`] (see [`WavWriter::take_pending`]).
+pub struct PendingWrite {
+    file: Arc<File>,
+    data: Vec<u8>,
+    header: [u8; 44],
+}
+
+impl PendingWrite {
+    /// Appends the audio, then rewrites the header in place (`pwrite`).
+    pub fn write(self) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        (&*self.file).write_all(&self.data)?;
+        self.file.write_all_at(&self.header, 0)
+    }
+}
+
+impl Drop for WavWriter {
+    /// Writes what is buffered (without the header update), as a `BufWriter` would.
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            let _ = self.flush_buf();
+        }
     }
 }
 
@@ -243,6 +311,28 @@ mod tests {
         assert_eq!(size, 32044);
         let back = read_wav_8k_mono(&path).unwrap();
         assert_eq!(back.len(), 8000);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn stereo_frames_interleave_and_every_sync_leaves_a_playable_file() {
+        let dir = std::env::temp_dir().join(format!("hotline-wav-{}", fastrand::u64(..)));
+        let path = dir.join("s.wav");
+        let mut w = WavWriter::create(&path, 2).unwrap();
+        let (left, right) = ([100i16; 160], [-7i16; 160]);
+        // 150 frames of 640 bytes: more than the buffer holds, so it is written out in between.
+        for k in 1..=150u64 {
+            w.write_stereo(&left, &right).unwrap();
+            if k % 50 == 0 {
+                w.sync().unwrap();
+                let bytes = std::fs::read(&path).unwrap();
+                assert_eq!(bytes.len() as u64, 44 + k * 640);
+                let data = u32::from_le_bytes(bytes[40..44].try_into().unwrap());
+                assert_eq!(data as u64, k * 640);
+                assert_eq!(&bytes[44..48], &[100, 0, 0xF9, 0xFF]);
+            }
+        }
+        assert_eq!(w.finish().unwrap(), (3000, 44 + 150 * 640));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -256,7 +256,11 @@ impl Gateway {
         let id = format!("test-{}", fastrand::u32(..));
         let recordings = TempDir::new("rec");
         let log = recordings.path().join("gateway.log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline-gateway"));
+        // `HOTLINE_GW_BIN`: another gateway binary (benchmarks comparing two builds).
+        let bin = std::env::var_os("HOTLINE_GW_BIN")
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_hotline-gateway").into());
+        let mut cmd = Command::new(bin);
         cmd.env("HOTLINE_GW_SIP_ADDR", format!("127.0.0.1:{sip_port}"))
             .env("HOTLINE_GW_RTP_PORTS", format!("{rtp}-{}", rtp + 39))
             .env("HOTLINE_GW_ID", &id)
