@@ -437,7 +437,8 @@ struct Dial {
     name: String,
 }
 
-/// One tick of one campaign, under its lock. `now` is passed in so tests can move the clock.
+/// One tick of one campaign; run it through [`tick_locked`] (the campaign's lock). `now` is
+/// passed in so tests can move the clock.
 pub async fn tick(
     state: &AppState,
     tenant: Uuid,
@@ -1331,24 +1332,36 @@ pub async fn tick_all(state: &AppState) -> anyhow::Result<()> {
         if known.as_ref().is_some_and(|k| !k.contains(&tenant)) {
             continue;
         }
-        let got: Option<String> = redis::cmd("SET")
-            .arg(lock_key(tenant, campaign))
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(5_000)
-            .query_async(&mut r)
-            .await?;
-        if got.is_none() {
-            continue;
-        }
-        let res = tick(state, tenant, campaign, Utc::now()).await;
-        let _: () = r.del(lock_key(tenant, campaign)).await?;
-        if let Err(e) = res {
+        if let Err(e) = tick_locked(state, tenant, campaign, Utc::now()).await {
             tracing::warn!(%tenant, %campaign, error = ?e, "campaign tick failed");
         }
     }
     Ok(())
+}
+
+/// [`tick`] under the campaign's lock, so that two backends' tickers (or a ticker and anything
+/// else ticking) never dial for one campaign at once; `false` when another tick holds it.
+pub async fn tick_locked(
+    state: &AppState,
+    tenant: Uuid,
+    campaign: Uuid,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let mut r = state.redis();
+    let got: Option<String> = redis::cmd("SET")
+        .arg(lock_key(tenant, campaign))
+        .arg(1)
+        .arg("NX")
+        .arg("PX")
+        .arg(5_000)
+        .query_async(&mut r)
+        .await?;
+    if got.is_none() {
+        return Ok(false);
+    }
+    let res = tick(state, tenant, campaign, now).await;
+    let _: () = r.del(lock_key(tenant, campaign)).await?;
+    res.map(|()| true)
 }
 
 /// Runs [`tick_all`] every second until aborted.

@@ -58,10 +58,19 @@ async fn start(app: &TestApp, admin: &reqwest::Client, tenant: Uuid, id: Uuid) {
         .unwrap();
 }
 
+/// One dialer tick, under the campaign's lock: a background tick that caught the campaign in
+/// the moment `start` had it running must finish first (two ticks at once would both dial).
 async fn tick(app: &TestApp, tenant: Uuid, id: Uuid) {
-    hotline_backend::campaigns::tick(&app.state, tenant, id, chrono::Utc::now())
-        .await
-        .unwrap();
+    for _ in 0..250 {
+        if hotline_backend::campaigns::tick_locked(&app.state, tenant, id, chrono::Utc::now())
+            .await
+            .unwrap()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the campaign's tick lock was never free");
 }
 
 fn originated(cmd: GatewayCommand) -> (Uuid, String) {
