@@ -91,8 +91,15 @@ impl Redis {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn redis-server");
+        // Ready once it answers: the socket file appears at bind(), before listen(), and a
+        // connection in between is refused (seen on a loaded machine).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
+        let url = format!("unix://{}", socket.display());
+        while redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection())
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_err()
+        {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
