@@ -45,6 +45,25 @@ async fn set_state(app: &TestApp, c: &reqwest::Client, status: &str) {
 
 /// Started through the API, then left to the test's own ticks (the background ticker, on the
 /// real clock, no longer sees it).
+/// A longest-idle queue with no wait limit and no wrap-up, for a campaign's calls.
+async fn longest_idle_queue(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    name: &str,
+) -> hotline_wire::api::QueueDto {
+    created(
+        admin
+            .post(app.url("/api/v1/queues"))
+            .json(
+                &json!({ "name": name, "strategy": "longest_idle", "max_wait_seconds": 0,
+                           "wrap_up_seconds": 0 }),
+            )
+            .send()
+            .await,
+    )
+    .await
+}
+
 async fn start(app: &TestApp, admin: &reqwest::Client, tenant: Uuid, id: Uuid) {
     let _: CampaignDto = ok_json(
         admin
@@ -144,17 +163,7 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Agent Campaign Telecom").await;
     let t = a.info.tenant.id;
-    let queue: hotline_wire::api::QueueDto = created(
-        a.admin
-            .post(app.url("/api/v1/queues"))
-            .json(
-                &json!({ "name": "Outbound", "strategy": "longest_idle", "max_wait_seconds": 0,
-                           "wrap_up_seconds": 0 }),
-            )
-            .send()
-            .await,
-    )
-    .await;
+    let queue = longest_idle_queue(&app, &a.admin, "Outbound").await;
     let script = hotline_wire::campaigns::parse_script(SCRIPT).unwrap();
     let mut body = json!({
         "name": "Tariff upsell", "kind": "agent", "caller_id": "+994125550100",
@@ -468,17 +477,7 @@ async fn preview_mode_gives_each_agent_their_own_contact_to_call_or_skip() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Preview Water").await;
     let t = a.info.tenant.id;
-    let queue: hotline_wire::api::QueueDto = created(
-        a.admin
-            .post(app.url("/api/v1/queues"))
-            .json(
-                &json!({ "name": "Collections", "strategy": "longest_idle", "max_wait_seconds": 0,
-                           "wrap_up_seconds": 0 }),
-            )
-            .send()
-            .await,
-    )
-    .await;
+    let queue = longest_idle_queue(&app, &a.admin, "Collections").await;
     let c: CampaignDto = created(
         a.admin
             .post(app.url("/api/v1/campaigns"))
@@ -987,17 +986,7 @@ async fn predictive_mode_dials_ahead_and_backs_off_after_an_abandon() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Predictive Telecom").await;
     let t = a.info.tenant.id;
-    let queue: hotline_wire::api::QueueDto = created(
-        a.admin
-            .post(app.url("/api/v1/queues"))
-            .json(
-                &json!({ "name": "Dial ahead", "strategy": "longest_idle", "max_wait_seconds": 0,
-                           "wrap_up_seconds": 0 }),
-            )
-            .send()
-            .await,
-    )
-    .await;
+    let queue = longest_idle_queue(&app, &a.admin, "Dial ahead").await;
     let c: CampaignDto = created(
         a.admin
             .post(app.url("/api/v1/campaigns"))
