@@ -24,11 +24,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-if [ -x infra/run-gateway.sh ]; then
-  log "starting the media gateway (SIP on ${HOTLINE_GW_SIP_ADDR:-127.0.0.1:5080}); dial ${HOTLINE_DEMO_DID:-+994125550100}"
-  infra/run-gateway.sh & pids+=($!)
-fi
+log "starting the media gateway: SIP on ${HOTLINE_GW_SIP_ADDR:-127.0.0.1:5080}, browser softphones on ${HOTLINE_GW_HTTP_ADDR:-127.0.0.1:5081}"
+infra/run-gateway.sh & pids+=($!)
 
 log "Hotline is starting at $HOTLINE_PUBLIC_URL (API, web app, /api/v1/openapi.json); Ctrl-C stops it"
+log "first call: sign in as agent1@demo.hotline.test, allow the microphone, choose Ready; then run infra/demo-call.sh (or dial sip:+994125550100@${HOTLINE_GW_SIP_ADDR:-127.0.0.1:5080} from a SIP phone) and press 1"
 "$bin/hotline" serve & pids+=($!)
 wait "${pids[-1]}"
