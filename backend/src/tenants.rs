@@ -1,5 +1,6 @@
-//! Tenant provisioning: a platform row, a schema with every tenant migration, and the first
-//! administrator — in one transaction, so a tenant exists whole or not at all.
+//! Tenant provisioning: a platform row, a schema with every tenant migration, the first
+//! administrator and the defaults tickets need (a ticket type with its workflow, request
+//! categories, SLA policies) — in one transaction, so a tenant exists whole or not at all.
 
 use crate::{
     auth::{self, RequestMeta, TenantRef},
@@ -8,7 +9,11 @@ use crate::{
     state::AppState,
     validate::{self, Check},
 };
-use hotline_wire::api::SignupRequest;
+use hotline_wire::{
+    api::SignupRequest,
+    tickets::{StatusDef, TicketTypeInput, TransitionDef},
+};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Validates a sign-up and returns the slug to use.
@@ -83,6 +88,7 @@ pub async fn provision(
     .bind(password_hash)
     .fetch_one(&mut *tx)
     .await?;
+    seed_defaults(&mut tx).await?;
     auth::write_audit(
         &mut tx,
         None,
@@ -108,4 +114,131 @@ pub async fn provision(
         status: "active".into(),
     };
     Ok((tenant, user_id))
+}
+
+// ------------------------------------------------------------------ a new tenant's defaults
+
+/// The request categories every new tenant starts with (top level; the admin edits the tree).
+pub const DEFAULT_CATEGORIES: &[&str] = &["Billing", "Support", "General enquiry"];
+
+/// Resolution time of the default SLA policies: two working days of the default business
+/// calendar (Mon–Fri 09:00–18:00), counted in business hours, with a warning at 75 %.
+pub const DEFAULT_SLA_MINUTES: i32 = 2 * 9 * 60;
+pub const DEFAULT_SLA_WARN_PERCENT: i32 = 75;
+
+/// The ticket type every new tenant starts with: New → In progress → Resolved → Closed, with
+/// a way back from Resolved (reopen) and a direct close for requests that need no work.
+pub fn default_ticket_type() -> TicketTypeInput {
+    let status = |key: &str, name: &str, color: &str, initial: bool, is_final: bool| StatusDef {
+        key: key.into(),
+        name: name.into(),
+        color: color.into(),
+        initial,
+        is_final,
+    };
+    let move_ = |from: &str, to: &str, name: &str| TransitionDef {
+        from: from.into(),
+        to: to.into(),
+        name: name.into(),
+        permission: None,
+    };
+    TicketTypeInput {
+        name: "Service request".into(),
+        statuses: vec![
+            status("new", "New", "#1f6feb", true, false),
+            status("in_progress", "In progress", "#d29922", false, false),
+            status("resolved", "Resolved", "#1a7f37", false, false),
+            status("closed", "Closed", "#6e7781", false, true),
+        ],
+        transitions: vec![
+            move_("new", "in_progress", "Start work"),
+            move_("new", "closed", "Close"),
+            move_("in_progress", "resolved", "Resolve"),
+            move_("resolved", "closed", "Close"),
+            move_("resolved", "in_progress", "Reopen"),
+        ],
+    }
+}
+
+/// Writes a new tenant's defaults in the provisioning transaction (already scoped to the
+/// tenant's schema): the default ticket type and workflow, the default categories, and one
+/// SLA policy per default category (so a ticket in any of them, or their sub-categories, gets
+/// a due time; the admin changes or deletes them through the ticket settings API).
+///
+/// The SLA policies are per category rather than one for every category on purpose: the most
+/// specific policy wins and equal ones are undecided, so a catch-all default would compete
+/// with the first catch-all policy an admin defines.
+async fn seed_defaults(conn: &mut PgConnection) -> ApiResult<()> {
+    let ty = default_ticket_type();
+    // The same rules as the ticket-type API (`routes::tickets::check_workflow`).
+    crate::routes::tickets::check_workflow(&ty)?;
+    insert_ticket_type(&mut *conn, &ty).await?;
+    for (position, name) in DEFAULT_CATEGORIES.iter().enumerate() {
+        let category: Uuid = sqlx::query_scalar(
+            "INSERT INTO categories (name, position) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(position as i32)
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO sla_policies (category_id, resolve_minutes, business_hours, warn_percent, notify_supervisors)
+             VALUES ($1, $2, true, $3, true)",
+        )
+        .bind(category)
+        .bind(DEFAULT_SLA_MINUTES)
+        .bind(DEFAULT_SLA_WARN_PERCENT)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a ticket type with its statuses and transitions (the rows the ticket-type API
+/// writes); the workflow must have passed `check_workflow`.
+async fn insert_ticket_type(conn: &mut PgConnection, ty: &TicketTypeInput) -> ApiResult<Uuid> {
+    let id: Uuid = sqlx::query_scalar("INSERT INTO ticket_types (name) VALUES ($1) RETURNING id")
+        .bind(ty.name.trim())
+        .fetch_one(&mut *conn)
+        .await?;
+    for (i, s) in ty.statuses.iter().enumerate() {
+        sqlx::query(
+            r#"INSERT INTO ticket_statuses (type_id, key, name, color, initial, "final", position)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+        )
+        .bind(id)
+        .bind(&s.key)
+        .bind(s.name.trim())
+        .bind(&s.color)
+        .bind(s.initial)
+        .bind(s.is_final)
+        .bind(i as i32)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for t in &ty.transitions {
+        sqlx::query(
+            "INSERT INTO ticket_transitions (from_status, to_status, name, permission)
+             SELECT f.id, t.id, $4, $5 FROM ticket_statuses f, ticket_statuses t
+              WHERE f.type_id = $1 AND f.key = $2 AND t.type_id = $1 AND t.key = $3",
+        )
+        .bind(id)
+        .bind(&t.from)
+        .bind(&t.to)
+        .bind(t.name.trim())
+        .bind(&t.permission)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_workflow_passes_the_api_checks() {
+        crate::routes::tickets::check_workflow(&default_ticket_type()).unwrap();
+    }
 }
