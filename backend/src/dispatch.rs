@@ -334,12 +334,10 @@ pub fn on_acd_events(
                             .flatten();
                     tx.commit().await?;
                     let Some(ext) = ext else {
-                        tracing::warn!(%tenant, %agent, "offered agent has no extension: rejected");
-                        let op = Op::Reject {
-                            agent: agent.to_string(),
-                            call: call.to_string(),
-                        };
-                        let _ = acd(state, tenant, op).await;
+                        // No softphone and no desk phone: the offer fails on the agent's side
+                        // (never "declined"), and says so.
+                        tracing::warn!(%tenant, %agent, "offered agent has no softphone and no extension");
+                        offer_failed(state, tenant, call, agent, "no_device").await?;
                         continue;
                     };
                     let leg = Uuid::new_v4();
@@ -420,17 +418,23 @@ pub fn on_acd_events(
                             None => None,
                         },
                     };
-                    // The ACD set the agent not ready (`missed` / `rejected`): say so where
-                    // the desktop and supervisors read the agent's state.
+                    // A "rejected" that is a failure of the agent's device (their desk phone
+                    // not registered, busy…, the softphone gone), not their decline.
+                    let failure = match (agent, e.ev.as_str()) {
+                        (Some(a), "rejected") => take_offer_failure(state, tenant, call, a).await,
+                        _ => None,
+                    };
+                    // The ACD set the agent not ready: say so, with the built-in reason code,
+                    // where the desktop and supervisors read the agent's state.
                     if let (Some(a), "ring_no_answer" | "rejected") = (agent, e.ev.as_str()) {
-                        let reason = if e.ev == "rejected" {
-                            "rejected"
-                        } else {
-                            "missed"
+                        use hotline_wire::api::builtin_reasons as builtin;
+                        let key = match (e.ev.as_str(), &failure) {
+                            ("ring_no_answer", _) => builtin::MISSED,
+                            (_, Some(why)) => failure_reason_code(why),
+                            _ => builtin::REJECTED,
                         };
                         if let Err(err) =
-                            crate::routes::agent::record_acd_not_ready(state, tenant, a, reason)
-                                .await
+                            crate::routes::agent::record_acd_not_ready(state, tenant, a, key).await
                         {
                             tracing::warn!(%tenant, agent = %a, error = %err, "agent state not recorded");
                         }
@@ -441,7 +445,7 @@ pub fn on_acd_events(
                         } else {
                             AgentEvent::OfferWithdrawn {
                                 call_id: call,
-                                reason: e.ev.clone(),
+                                reason: failure.clone().unwrap_or_else(|| e.ev.clone()),
                             }
                         };
                         agent_events::publish(state, tenant, a, &ev).await;
@@ -466,6 +470,93 @@ pub fn on_acd_events(
         }
         Ok(())
     })
+}
+
+/// Why an offer failed on the agent's device, for `AgentEvent::OfferWithdrawn` (kept a minute,
+/// until the ACD's `rejected` that follows reads it).
+fn offer_failure_key(tenant: Uuid, call: Uuid) -> String {
+    format!("{{t:{tenant}}}:acd:offerfail:{call}")
+}
+
+/// The offer of `call` to `agent` failed on their device (`why`, an `OfferWithdrawn` reason
+/// such as `phone_not_registered`): the call goes back to the head of its queue (ACD `reject`)
+/// and the agent's desktop and state say what failed rather than "declined".
+pub async fn offer_failed(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    agent: Uuid,
+    why: &str,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let rec = serde_json::json!({ "agent": agent, "why": why }).to_string();
+    let _: () = r.set_ex(offer_failure_key(tenant, call), rec, 60).await?;
+    let op = Op::Reject {
+        agent: agent.to_string(),
+        call: call.to_string(),
+    };
+    if let Err(e) = acd(state, tenant, op).await {
+        // The caller left or the offer timed out meanwhile.
+        tracing::info!(%tenant, %call, %agent, error = %e, "failed offer no longer offered");
+        let _: () = r.del(offer_failure_key(tenant, call)).await?;
+    }
+    Ok(())
+}
+
+/// The device failure recorded for this offer to `agent`, if any (read once).
+async fn take_offer_failure(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    agent: Uuid,
+) -> Option<String> {
+    let mut r = state.redis();
+    let raw: Option<String> = redis::cmd("GETDEL")
+        .arg(offer_failure_key(tenant, call))
+        .query_async(&mut r)
+        .await
+        .ok()
+        .flatten();
+    let v: serde_json::Value = serde_json::from_str(&raw?).ok()?;
+    (v["agent"].as_str() == Some(agent.to_string().as_str()))
+        .then(|| v["why"].as_str().map(str::to_string))
+        .flatten()
+}
+
+/// What a desk phone leg that ended before answer says about the phone.
+fn device_failure(cause: &wire::HangupCause, status: Option<u16>) -> String {
+    use wire::HangupCause as C;
+    match (cause, status) {
+        (C::Rejected, Some(404 | 410 | 480)) => "phone_not_registered".into(),
+        (C::Rejected, Some(486 | 600)) => "phone_busy".into(),
+        (C::Rejected, Some(603)) => "phone_declined".into(),
+        (C::Rejected, Some(408)) | (C::Timeout, _) => "phone_no_answer".into(),
+        (C::Rejected, Some(s)) => format!("phone_failed:{s}"),
+        _ => "phone_failed".into(),
+    }
+}
+
+/// The built-in reason code an agent is set not ready with after the failure `why`: the
+/// phone said no (busy, declined) is the agent's refusal; anything else is the device.
+fn failure_reason_code(why: &str) -> &'static str {
+    use hotline_wire::api::builtin_reasons as builtin;
+    match why {
+        "phone_busy" | "phone_declined" => builtin::REJECTED,
+        "softphone_lost" => builtin::SOFTPHONE_LOST,
+        _ => builtin::PHONE_UNREACHABLE,
+    }
+}
+
+/// Whether `call`, offered to `agent`, rings their browser softphone (not a desk phone).
+pub async fn offered_to_softphone(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    agent: Uuid,
+) -> anyhow::Result<bool> {
+    let mut r = state.redis();
+    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+    Ok(leg.as_deref() == Some(format!("{SOFTPHONE_LEG}{agent}").as_str()))
 }
 
 /// Blind transfer to an outside number: the caller leaves the ACD (the agent goes to wrap-up,
@@ -535,6 +626,8 @@ pub async fn release_agent(
 
 /// Gateway events about agent legs (called by `call_events` for every event).
 pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyhow::Result<()> {
+    // A browser softphone leg that ended.
+    crate::softphone::on_gateway_event(state, ev).await?;
     let Some((leg, tenant, answered)) = ev.answer_or_end() else {
         return Ok(());
     };
@@ -562,12 +655,15 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
     }
     let _: () = r.del(leg_key(tenant, leg)).await?;
     let _: () = r.del(leg_of_key(tenant, rec.call)).await?;
-    let op = if rec.answered {
-        Op::Hangup { call }
-    } else {
-        Op::Reject { agent, call }
-    };
-    let _ = acd(state, tenant, op).await;
+    if !rec.answered {
+        // The desk phone never answered: what it said is the offer's failure.
+        let why = match ev {
+            wire::GatewayEvent::Hangup { cause, status, .. } => device_failure(cause, *status),
+            _ => "phone_failed".to_string(),
+        };
+        return offer_failed(state, tenant, rec.call, rec.agent, &why).await;
+    }
+    let _ = acd(state, tenant, Op::Hangup { call }).await;
     Ok(())
 }
 

@@ -16,6 +16,7 @@
 //! the agent (callbacks, click-to-call, preview dialling) go out from the leg's gateway.
 
 use crate::{error::ApiError, state::AppState};
+use hotline_wire::calls::AgentEvent;
 use hotline_wire::gateway as wire;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,44 @@ pub fn key(tenant: Uuid, user: Uuid) -> String {
 /// The `Bridge` target naming a WebRTC leg.
 pub fn target(leg: Uuid) -> String {
     format!("webrtc:{leg}")
+}
+
+/// Whether the agent's softphone leg is up: they have one and its gateway is alive (its
+/// heartbeat has not expired). A leg the gateway ended is removed by [`lost`].
+pub async fn live(state: &AppState, tenant: Uuid, user: Uuid) -> anyhow::Result<bool> {
+    let Some(leg) = current(state, tenant, user).await? else {
+        return Ok(false);
+    };
+    let mut r = state.redis();
+    Ok(r.exists(wire::gateway_key(&leg.gateway_id)).await?)
+}
+
+/// The agent's desk phone extension (`users.extension`), if any.
+pub async fn extension(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+) -> anyhow::Result<Option<String>> {
+    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
+    let ext: Option<String> = sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    tx.commit().await?;
+    Ok(ext.filter(|e| !e.is_empty()))
+}
+
+/// Whether the desk phone of extension `ext` is registered now (the gateway's registrar keeps
+/// `{t:<tenant>}:sip:reg:<ext>` for as long as the registration lasts).
+pub async fn desk_phone_registered(
+    state: &AppState,
+    tenant: Uuid,
+    ext: Option<&str>,
+) -> anyhow::Result<bool> {
+    let Some(ext) = ext else { return Ok(false) };
+    let mut r = state.redis();
+    Ok(r.exists(wire::registration_key(tenant, ext)).await?)
 }
 
 /// Where an agent's softphone leg lives.
@@ -160,8 +199,8 @@ struct GatewayProblem {
     title: String,
 }
 
-/// Creates the agent's softphone leg from the browser's offer; returns the SDP answer and the
-/// gateway the leg is on. `gateway` (from the desktop, told by an offer where the call is) puts
+/// Creates the agent's softphone leg from the browser's offer; returns the SDP answer, the
+/// gateway the leg is on and the leg's id. `gateway` (from the desktop, told by an offer where the call is) puts
 /// the leg on that gateway or fails (422); without it the leg goes where the agent's call is,
 /// else where their old leg was, else on any live gateway with WebRTC.
 pub async fn attach(
@@ -170,7 +209,7 @@ pub async fn attach(
     user: Uuid,
     offer: &str,
     gateway: Option<&str>,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String, Uuid), ApiError> {
     if !offer.trim_start().starts_with("v=0") || !offer.contains("m=audio") {
         return Err(ApiError::field(
             "sdp",
@@ -284,7 +323,7 @@ pub async fn attach(
     if let Some(old) = old.filter(|o| o.leg_id != leg_id) {
         close_leg(state, &old).await;
     }
-    Ok((answer.sdp, gateway_id))
+    Ok((answer.sdp, gateway_id, leg_id))
 }
 
 /// Ends the agent's softphone leg (logout, or the browser says goodbye).
@@ -305,4 +344,98 @@ async fn close_leg(state: &AppState, leg: &SoftLeg) {
     if let Err(e) = state.http.delete(url).send().await {
         tracing::warn!(leg = %leg.leg_id, error = %e, "closing a softphone leg failed");
     }
+}
+
+/// Deletes the agent's softphone record only if it still names `leg` (a reload or a move may
+/// have replaced it meanwhile: then the newer leg stays).
+const DELETE_IF_LEG: &str = r"
+if redis.call('HGET', KEYS[1], 'leg_id') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// The agent's softphone leg `leg` is gone: the gateway reported it ended (`WebrtcClosed`:
+/// ICE disconnected, the browser idle for 30 s — it vanished —, DTLS closed, an error), or the
+/// desktop saw its connection fail (`close`: the gateway is told to drop it too). Nothing
+/// happens unless it is still the agent's current leg. Then the record goes (offers no longer
+/// ring a dead desktop) and, unless a registered desk phone can take their calls:
+/// - a ready agent becomes not ready with the built-in reason `softphone_lost`;
+/// - an offer ringing on that desktop fails at once (`OfferWithdrawn` `softphone_lost`).
+///
+/// An agent on a call keeps it (the caller hears silence; a reconnect re-bridges it). The
+/// desktop is told (`AgentEvent::SoftphoneLost`). Returns whether the leg was current.
+pub async fn lost(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    leg: Uuid,
+    reason: &str,
+    close: bool,
+) -> anyhow::Result<bool> {
+    let old = current(state, tenant, user).await?;
+    let mut r = state.redis();
+    let removed: i64 = redis::Script::new(DELETE_IF_LEG)
+        .key(key(tenant, user))
+        .arg(leg.to_string())
+        .invoke_async(&mut r)
+        .await?;
+    if removed == 0 {
+        return Ok(false);
+    }
+    tracing::info!(%tenant, %user, %leg, reason, "softphone lost");
+    if close {
+        if let Some(old) = old.filter(|o| o.leg_id == leg) {
+            close_leg(state, &old).await;
+        }
+    }
+    let ext = extension(state, tenant, user).await?;
+    let desk = desk_phone_registered(state, tenant, ext.as_deref()).await?;
+    let rec = crate::dispatch::agent_rec(state, tenant, user).await?;
+    let mut not_ready = false;
+    match rec {
+        Some(a) if a.state == "ready" && !desk => {
+            let key = hotline_wire::api::builtin_reasons::SOFTPHONE_LOST;
+            match crate::dispatch::agent_state(state, tenant, user, "not_ready", key).await {
+                Ok(()) => {
+                    crate::routes::agent::record_acd_not_ready(state, tenant, user, key).await?;
+                    not_ready = true;
+                }
+                // An offer arrived meanwhile: it rings a desktop without a leg and fails
+                // (ring-no-answer) or the agent reconnects in time.
+                Err(e) => {
+                    tracing::warn!(%tenant, %user, error = ?e, "softphone lost: state not changed")
+                }
+            }
+        }
+        Some(a) if a.state == "ringing" => {
+            if let Ok(call) = a.call.parse::<Uuid>() {
+                if crate::dispatch::offered_to_softphone(state, tenant, call, user).await? {
+                    crate::dispatch::offer_failed(state, tenant, call, user, "softphone_lost")
+                        .await?;
+                    not_ready = true;
+                }
+            }
+        }
+        _ => {}
+    }
+    let ev = AgentEvent::SoftphoneLost {
+        reason: reason.to_string(),
+        not_ready,
+    };
+    crate::routes::agent_events::publish(state, tenant, user, &ev).await;
+    Ok(true)
+}
+
+/// Gateway events about softphone legs: a leg that ended (`WebrtcClosed`) is [`lost`].
+pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyhow::Result<()> {
+    if let wire::GatewayEvent::WebrtcClosed {
+        leg_id,
+        tenant_id,
+        user_id,
+        reason,
+    } = ev
+    {
+        lost(state, *tenant_id, *user_id, *leg_id, reason, false).await?;
+    }
+    Ok(())
 }

@@ -8,10 +8,16 @@ use crate::{
     error::{ApiError, ApiResult, Json},
     state::AppState,
 };
-use axum::{extract::State, routing::get, Router};
+use axum::{
+    extract::State,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
 use chrono::{DateTime, Utc};
 use hotline_wire::{
-    api::{AgentStateDto, AgentStatus, SetAgentState},
+    api::{AgentStateDto, AgentStatus, SetAgentState, NO_AUDIO_DEVICE},
     permissions as perms,
 };
 use redis::AsyncCommands;
@@ -26,14 +32,30 @@ pub fn state_key(tenant_id: Uuid, user_id: Uuid) -> String {
     format!("{{t:{tenant_id}}}:agent:{user_id}")
 }
 
-/// Records a state the ACD itself put the agent in (not ready after a missed or declined
-/// offer), so the agent's desktop and supervisors see what the ACD will act on.
+/// Records a state the ACD (or the softphone watch) put the agent in by itself: not ready
+/// with the built-in reason `builtin_key` (`missed`, `rejected`, `softphone_lost`,
+/// `phone_unreachable`; `hotline_wire::api::builtin_reasons`), so the agent's desktop and
+/// supervisors see a real reason code (id and name) for what the ACD will act on.
 pub async fn record_acd_not_ready(
     state: &AppState,
     tenant_id: Uuid,
     user_id: Uuid,
-    reason: &str,
+    builtin_key: &str,
 ) -> anyhow::Result<()> {
+    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant_id)).await?;
+    let code: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM reason_codes WHERE builtin_key = $1")
+            .bind(builtin_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let (id, name) = match code {
+        Some((id, name)) => (id.to_string(), name),
+        None => {
+            tracing::warn!(tenant = %tenant_id, builtin_key, "built-in reason code missing");
+            (String::new(), builtin_key.to_string())
+        }
+    };
     let mut r = state.redis();
     let key = state_key(tenant_id, user_id);
     let _: () = redis::pipe()
@@ -44,13 +66,44 @@ pub async fn record_acd_not_ready(
             &[
                 ("status", AgentStatus::NotReady.as_str().to_string()),
                 ("since", Utc::now().to_rfc3339()),
-                ("reason_id", String::new()),
-                ("reason", reason.to_string()),
+                ("reason_id", id),
+                ("reason", name),
+                ("reason_key", builtin_key.to_string()),
             ],
         )
         .query_async(&mut r)
         .await?;
     Ok(())
+}
+
+/// The 422 refusing "ready" to an agent who has no way to hear a call.
+fn no_audio_device() -> Response {
+    let problem = hotline_wire::api::Problem {
+        type_: format!("https://hotline.example/problems/{NO_AUDIO_DEVICE}"),
+        title: "No audio device".into(),
+        status: 422,
+        code: NO_AUDIO_DEVICE.into(),
+        detail: Some(
+            "You cannot take calls yet: your softphone is not connected and no desk phone is \
+             registered. Allow the microphone in your browser and reconnect the softphone, or \
+             register your desk phone, then choose Ready again."
+                .into(),
+        ),
+        errors: vec![hotline_wire::api::FieldError {
+            field: "status".into(),
+            message: "no connected softphone and no registered desk phone".into(),
+        }],
+    };
+    let mut resp = (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        serde_json::to_vec(&problem).unwrap_or_default(),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
 }
 
 async fn read(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<AgentStateDto> {
@@ -72,6 +125,7 @@ async fn read(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<Age
             .get("reason_id")
             .and_then(|s| Uuid::try_parse(s).ok()),
         reason: fields.get("reason").filter(|s| !s.is_empty()).cloned(),
+        reason_key: fields.get("reason_key").filter(|s| !s.is_empty()).cloned(),
         since,
     })
 }
@@ -86,23 +140,28 @@ pub async fn get_state(
     Ok(Json(read(&state, ctx.tenant().id, user).await?))
 }
 
+/// Changes the agent's own state. "Ready" needs a way to hear calls: a connected browser
+/// softphone (its leg on a live gateway) or a registered desk phone (the user's extension),
+/// else **422 `no_audio_device`** with what to do.
 #[utoipa::path(put, path = "/api/v1/agent/state", tag = "agent", request_body = SetAgentState,
-    responses((status = 200, body = AgentStateDto), (status = 422, body = hotline_wire::api::Problem)))]
+    responses((status = 200, body = AgentStateDto),
+        (status = 409, body = hotline_wire::api::Problem, description = "`agent_busy`: ringing or on a call"),
+        (status = 422, body = hotline_wire::api::Problem, description = "Invalid reason, or `no_audio_device`: ready without a connected softphone or a registered desk phone")))]
 pub async fn set_state(
     State(state): State<AppState>,
     mut ctx: TenantCtx,
     Json(req): Json<SetAgentState>,
-) -> ApiResult<Json<AgentStateDto>> {
+) -> ApiResult<Response> {
     ctx.require(perms::AGENT_STATE)?;
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let reason = match (req.status, req.reason_id) {
         (AgentStatus::NotReady | AgentStatus::Break, Some(id)) => {
-            let row: Option<(String, String)> =
-                sqlx::query_as("SELECT name, kind FROM reason_codes WHERE id = $1")
+            let row: Option<(String, String, Option<String>)> =
+                sqlx::query_as("SELECT name, kind, builtin_key FROM reason_codes WHERE id = $1")
                     .bind(id)
                     .fetch_optional(ctx.db())
                     .await?;
-            let Some((name, kind)) = row else {
+            let Some((name, kind, builtin_key)) = row else {
                 return Err(ApiError::field("reason_id", "no such reason code"));
             };
             if kind != req.status.as_str() {
@@ -111,7 +170,7 @@ pub async fn set_state(
                     format!("is a '{kind}' reason, not '{}'", req.status.as_str()),
                 ));
             }
-            Some((id, name))
+            Some((id, name, builtin_key))
         }
         (AgentStatus::Break, None) => {
             return Err(ApiError::field("reason_id", "a break needs a reason"))
@@ -126,6 +185,27 @@ pub async fn set_state(
     };
     let since = Utc::now();
     let tenant = ctx.tenant().id;
+    if req.status == AgentStatus::Ready {
+        let ext: Option<String> = sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(ctx.db())
+            .await?
+            .flatten();
+        let soft = crate::softphone::live(&state, tenant, user)
+            .await
+            .map_err(ApiError::internal)?;
+        let desk = soft
+            || crate::softphone::desk_phone_registered(
+                &state,
+                tenant,
+                ext.as_deref().filter(|e| !e.is_empty()),
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        if !soft && !desk {
+            return Ok(no_audio_device());
+        }
+    }
     // The ACD first: it refuses (409) while the agent is ringing or on a call.
     crate::dispatch::agent_state(
         &state,
@@ -163,6 +243,13 @@ pub async fn set_state(
                     "reason",
                     reason.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
                 ),
+                (
+                    "reason_key",
+                    reason
+                        .as_ref()
+                        .and_then(|r| r.2.clone())
+                        .unwrap_or_default(),
+                ),
             ],
         )
         .query_async(&mut r)
@@ -171,7 +258,9 @@ pub async fn set_state(
     Ok(Json(AgentStateDto {
         status: req.status,
         reason_id: reason.as_ref().map(|r| r.0),
+        reason_key: reason.as_ref().and_then(|r| r.2.clone()),
         reason: reason.map(|r| r.1),
         since,
-    }))
+    })
+    .into_response())
 }

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
             "/agent/softphone",
             post(softphone_offer).delete(softphone_close),
         )
+        .route("/agent/softphone/lost", post(softphone_lost))
         .route("/agent/calls/{call_id}/accept", post(accept))
         .route("/agent/calls/{call_id}/reject", post(reject))
         .route("/agent/calls/{call_id}/hangup", post(hangup))
@@ -143,6 +144,9 @@ pub struct SoftphoneOffer {
 pub struct SoftphoneAnswer {
     pub sdp: String,
     pub gateway_id: String,
+    /// The leg's id: the desktop names it when it reports the connection failed
+    /// (`POST /agent/softphone/lost`).
+    pub leg_id: Uuid,
 }
 
 /// Connects the agent's browser softphone: the offer goes to a live media gateway, its answer
@@ -163,10 +167,59 @@ pub async fn softphone_offer(
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    let (sdp, gateway_id) =
+    let (sdp, gateway_id, leg_id) =
         crate::softphone::attach(&state, tenant, user, &body.sdp, body.gateway_id.as_deref())
             .await?;
-    Ok(axum::Json(SoftphoneAnswer { sdp, gateway_id }))
+    Ok(axum::Json(SoftphoneAnswer {
+        sdp,
+        gateway_id,
+        leg_id,
+    }))
+}
+
+/// The desktop's report that its softphone connection failed.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct SoftphoneLostReport {
+    /// The leg (from `SoftphoneAnswer`); a leg already replaced is ignored.
+    pub leg_id: Uuid,
+    /// What the browser saw, e.g. `failed` (the RTCPeerConnection's state); for the logs.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The desktop saw its softphone's connection fail (ICE/DTLS `failed`): the leg is dropped
+/// and, as when the gateway reports it ended, a ready agent without a registered desk phone
+/// becomes not ready with the built-in reason "Softphone lost"; the desktop gets
+/// `AgentEvent::SoftphoneLost`. The audit log records it.
+#[utoipa::path(post, path = "/api/v1/agent/softphone/lost", tag = "agent", request_body = SoftphoneLostReport,
+    responses((status = 204, description = "Handled (or the leg was already replaced)")))]
+pub async fn softphone_lost(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    crate::error::Json(body): crate::error::Json<SoftphoneLostReport>,
+) -> ApiResult<StatusCode> {
+    ctx.require(perms::AGENT_STATE)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let tenant = ctx.tenant().id;
+    let reason: String = format!("browser_{}", body.reason)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    let was_current = crate::softphone::lost(&state, tenant, user, body.leg_id, &reason, true)
+        .await
+        .map_err(ApiError::internal)?;
+    if was_current {
+        ctx.audit(
+            "agent.softphone_lost",
+            Some("user"),
+            Some(user.to_string()),
+            serde_json::json!({ "leg_id": body.leg_id, "reason": reason }),
+        )
+        .await?;
+    }
+    ctx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/agent/softphone", tag = "agent",

@@ -562,6 +562,11 @@ pub async fn delete_queue(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult
 }
 
 // ------------------------------------------------------------------ reason codes
+//
+// System reasons (`builtin_key`, tenant migration 0018: missed, rejected, softphone lost,
+// phone unreachable) are listed like the others but cannot be deleted (409
+// `builtin_reason_code`), renamed or given another kind (422 on the field): the desktop shows
+// them translated by key and the ACD relies on their kind. Only `needs_approval` may change.
 
 #[derive(sqlx::FromRow)]
 struct ReasonRow {
@@ -569,6 +574,7 @@ struct ReasonRow {
     name: String,
     kind: String,
     needs_approval: bool,
+    builtin_key: Option<String>,
 }
 
 fn reason(r: ReasonRow) -> ReasonCodeDto {
@@ -577,6 +583,7 @@ fn reason(r: ReasonRow) -> ReasonCodeDto {
         name: r.name,
         kind: r.kind,
         needs_approval: r.needs_approval,
+        builtin_key: r.builtin_key,
     }
 }
 
@@ -595,7 +602,7 @@ pub async fn list_reasons(mut ctx: TenantCtx) -> ApiResult<Json<Vec<ReasonCodeDt
     ctx.require(perms::AGENT_STATE)
         .or_else(|_| ctx.require(perms::USERS_READ))?;
     let rows: Vec<ReasonRow> = sqlx::query_as(
-        "SELECT id, name, kind, needs_approval FROM reason_codes ORDER BY kind, lower(name)",
+        "SELECT id, name, kind, needs_approval, builtin_key FROM reason_codes ORDER BY kind, lower(name)",
     )
     .fetch_all(ctx.db())
     .await?;
@@ -612,7 +619,7 @@ pub async fn create_reason(
     ctx.require(perms::QUEUES_WRITE)?;
     check_reason(&req)?;
     let row: ReasonRow = sqlx::query_as(
-        "INSERT INTO reason_codes (name, kind, needs_approval) VALUES ($1, $2, $3) RETURNING id, name, kind, needs_approval",
+        "INSERT INTO reason_codes (name, kind, needs_approval) VALUES ($1, $2, $3) RETURNING id, name, kind, needs_approval, builtin_key",
     )
     .bind(req.name.trim())
     .bind(&req.kind)
@@ -632,7 +639,8 @@ pub async fn create_reason(
 }
 
 #[utoipa::path(put, path = "/api/v1/reason-codes/{id}", tag = "organisation", request_body = ReasonCodeInput,
-    responses((status = 200, body = ReasonCodeDto), (status = 404)))]
+    responses((status = 200, body = ReasonCodeDto), (status = 404),
+        (status = 422, body = hotline_wire::api::Problem, description = "Invalid fields, or a new name or kind for a built-in reason code")))]
 pub async fn update_reason(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
@@ -640,8 +648,34 @@ pub async fn update_reason(
 ) -> ApiResult<Json<ReasonCodeDto>> {
     ctx.require(perms::QUEUES_WRITE)?;
     check_reason(&req)?;
+    let old: ReasonRow = sqlx::query_as(
+        "SELECT id, name, kind, needs_approval, builtin_key FROM reason_codes WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(ctx.db())
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    if old.builtin_key.is_some() {
+        let mut errors = Vec::new();
+        if req.name.trim() != old.name {
+            errors.push(hotline_wire::api::FieldError {
+                field: "name".into(),
+                message: "a built-in reason code keeps its name (the desktop shows it translated)"
+                    .into(),
+            });
+        }
+        if req.kind != old.kind {
+            errors.push(hotline_wire::api::FieldError {
+                field: "kind".into(),
+                message: "a built-in reason code keeps its kind".into(),
+            });
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+    }
     let row: ReasonRow = sqlx::query_as(
-        "UPDATE reason_codes SET name = $2, kind = $3, needs_approval = $4 WHERE id = $1 RETURNING id, name, kind, needs_approval",
+        "UPDATE reason_codes SET name = $2, kind = $3, needs_approval = $4 WHERE id = $1 RETURNING id, name, kind, needs_approval, builtin_key",
     )
     .bind(id)
     .bind(req.name.trim())
@@ -662,9 +696,24 @@ pub async fn update_reason(
     Ok(Json(reason(row)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/reason-codes/{id}", tag = "organisation", responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/v1/reason-codes/{id}", tag = "organisation",
+    responses((status = 204), (status = 404),
+        (status = 409, body = hotline_wire::api::Problem, description = "`builtin_reason_code`: system reasons cannot be deleted")))]
 pub async fn delete_reason(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
     ctx.require(perms::QUEUES_WRITE)?;
+    let builtin: Option<Option<String>> =
+        sqlx::query_scalar("SELECT builtin_key FROM reason_codes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ctx.db())
+            .await?;
+    if let Some(Some(key)) = builtin {
+        return Err(ApiError::Conflict {
+            code: "builtin_reason_code",
+            detail: format!(
+                "this is a built-in reason code ({key}) the system uses: it cannot be deleted"
+            ),
+        });
+    }
     let r = sqlx::query("DELETE FROM reason_codes WHERE id = $1")
         .bind(id)
         .execute(ctx.db())

@@ -482,9 +482,34 @@ pub struct AgentStateDto {
     pub status: AgentStatus,
     /// Reason code id, for `not_ready` and `break`.
     pub reason_id: Option<Uuid>,
+    /// The reason code's name.
     pub reason: Option<String>,
+    /// The reason code's `builtin_key` when it is a system reason (the desktop shows it
+    /// translated): see [`builtin_reasons`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_key: Option<String>,
     pub since: DateTime<Utc>,
 }
+
+/// The system reasons: reason codes every tenant has, which the ACD and the softphone use to
+/// put an agent "not ready" by themselves (`ReasonCodeDto::builtin_key`). They cannot be
+/// deleted, renamed or given another kind; the SPA shows them translated
+/// (`reason-builtin-<key>` with `_` as `-`).
+pub mod builtin_reasons {
+    /// The agent did not answer an offer in time.
+    pub const MISSED: &str = "missed";
+    /// The agent declined an offer.
+    pub const REJECTED: &str = "rejected";
+    /// The browser softphone's connection ended while the agent was ready.
+    pub const SOFTPHONE_LOST: &str = "softphone_lost";
+    /// An offer failed on the agent's device (desk phone not registered, busy or failing).
+    pub const PHONE_UNREACHABLE: &str = "phone_unreachable";
+    pub const ALL: [&str; 4] = [MISSED, REJECTED, SOFTPHONE_LOST, PHONE_UNREACHABLE];
+}
+
+/// `code` of the 422 refusing "ready" to an agent with no working audio device (no connected
+/// browser softphone and no registered desk phone).
+pub const NO_AUDIO_DEVICE: &str = "no_audio_device";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -504,6 +529,10 @@ pub struct ReasonCodeDto {
     pub kind: String,
     /// Breaks of this kind need a supervisor's approval (enforced by WFM later).
     pub needs_approval: bool,
+    /// Set for the system reasons (see [`builtin_reasons`]): listed as built-in, never
+    /// deleted, renamed or given another kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

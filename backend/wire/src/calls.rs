@@ -150,8 +150,18 @@ pub enum AgentEvent {
     },
     /// The agent answered: the caller is connected.
     Connected { call_id: Uuid },
-    /// The offer is gone before it was answered (`ring_no_answer`, `rejected`, `abandoned`).
+    /// The offer is gone before it was answered: `ring_no_answer`, `rejected` (the agent
+    /// declined), `abandoned`, or what failed on the agent's device — `phone_not_registered`
+    /// (their desk phone is not registered, SIP 480/404), `phone_busy` (486/600),
+    /// `phone_declined` (603 from the desk phone), `phone_no_answer` (408/timeout),
+    /// `phone_failed:<status>` (another SIP status), `no_device` (no softphone, no desk
+    /// phone extension), `softphone_lost` (the softphone's connection ended while it rang).
     OfferWithdrawn { call_id: Uuid, reason: String },
+    /// The agent's browser softphone connection ended (`reason`: the gateway's — e.g.
+    /// `ice_disconnected`, `idle`, `error` — or `browser_failed` when the desktop saw its
+    /// connection fail). `not_ready`: the agent was ready and has no other device, so they
+    /// were set not ready with the built-in reason `softphone_lost`.
+    SoftphoneLost { reason: String, not_ready: bool },
     /// The call ended for this agent (hang-up, or they transferred it away); wrap-up starts if
     /// the queue has one.
     Ended { call_id: Uuid },

@@ -56,12 +56,34 @@ fn parse_option(v: &str) -> Option<SetAgentState> {
     })
 }
 
-fn state_options(i18n: &I18n, reasons: &[ReasonCodeDto]) -> Vec<(String, String)> {
+/// The catalog key of a built-in (system) reason code: `reason-builtin-<key>`.
+fn builtin_reason_key(key: &str) -> String {
+    format!("reason-builtin-{}", key.replace('_', "-"))
+}
+
+/// A reason code's name as shown: the system reasons translated, the tenant's own as named.
+pub(crate) fn reason_label(i18n: &I18n, r: &ReasonCodeDto) -> String {
+    r.builtin_key
+        .as_deref()
+        .and_then(|k| i18n.try_t(&builtin_reason_key(k)))
+        .unwrap_or_else(|| r.name.clone())
+}
+
+/// The states the agent may choose. System reasons (missed, rejected, softphone lost…) are
+/// set by the ACD, not picked: they are listed only when they are the current one.
+fn state_options(
+    i18n: &I18n,
+    reasons: &[ReasonCodeDto],
+    current: Option<Uuid>,
+) -> Vec<(String, String)> {
     let mut out = vec![(
         option_value(AgentStatus::Ready, None),
         i18n.t("agent-status-ready"),
     )];
-    let not_ready: Vec<&ReasonCodeDto> = reasons.iter().filter(|r| r.kind == "not_ready").collect();
+    let not_ready: Vec<&ReasonCodeDto> = reasons
+        .iter()
+        .filter(|r| r.kind == "not_ready" && (r.builtin_key.is_none() || Some(r.id) == current))
+        .collect();
     let breaks: Vec<&ReasonCodeDto> = reasons.iter().filter(|r| r.kind == "break").collect();
     if not_ready.is_empty() {
         out.push((
@@ -74,7 +96,7 @@ fn state_options(i18n: &I18n, reasons: &[ReasonCodeDto]) -> Vec<(String, String)
             option_value(AgentStatus::NotReady, Some(r.id)),
             i18n.ta(
                 "agent-option-not-ready",
-                &[("reason", r.name.clone().into())],
+                &[("reason", reason_label(i18n, r).into())],
             ),
         ));
     }
@@ -87,7 +109,7 @@ fn state_options(i18n: &I18n, reasons: &[ReasonCodeDto]) -> Vec<(String, String)
     for r in breaks {
         out.push((
             option_value(AgentStatus::Break, Some(r.id)),
-            i18n.ta("agent-option-break", &[("reason", r.name.clone().into())]),
+            i18n.ta("agent-option-break", &[("reason", reason_label(i18n, r).into())]),
         ));
     }
     out.push((
@@ -1071,13 +1093,19 @@ fn StatePane() -> Html {
         },
         (_, Load::Loading) => html! { <Loading /> },
         (Some(s), Load::Ready(rs)) => {
-            let opts = state_options(&i18n, rs);
+            let opts = state_options(&i18n, rs, s.reason_id);
             let value = if choice.is_empty() {
                 option_value(s.status, s.reason_id)
             } else {
                 (*choice).clone()
             };
-            let status_text = match &s.reason {
+            // A system reason in the agent's language; the tenant's own as named.
+            let reason = s
+                .reason_key
+                .as_deref()
+                .and_then(|k| i18n.try_t(&builtin_reason_key(k)))
+                .or_else(|| s.reason.clone());
+            let status_text = match reason {
                 Some(r) => format!("{} — {}", i18n.t(&status_key(s.status)), r),
                 None => i18n.t(&status_key(s.status)),
             };
@@ -1094,7 +1122,7 @@ fn StatePane() -> Html {
                         onchange={let c = choice.clone(); Callback::from(move |v| c.set(v))} />
                     <button type="submit" id="agent-state-apply" class="primary" disabled={*busy}>{ i18n.t("agent-apply-state") }</button>
                 </form>
-                if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+                if let Some(e) = &*failure { <div id="agent-state-error"><ErrorBox error={e.clone()} /></div> }
                 </>
             }
         }
@@ -1114,6 +1142,22 @@ enum PhoneState {
     Connecting,
     Ready,
     Failed(String),
+    /// No usable microphone (the browser's error name: `NotAllowedError`, `NotFoundError`…).
+    NoMicrophone(String),
+    /// The connection ended after it was up (the gateway's or the browser's reason), and
+    /// whether the agent was set not ready for it.
+    Lost { reason: String, not_ready: bool },
+}
+
+/// What the agent reads for a failed connection: the fix first.
+fn connect_error_text(i18n: &I18n, e: crate::softphone::ConnectError) -> PhoneState {
+    match e {
+        crate::softphone::ConnectError::Microphone { name, .. } => PhoneState::NoMicrophone(name),
+        crate::softphone::ConnectError::Other(m) => PhoneState::Failed(i18n.ta(
+            "softphone-failed-why",
+            &[("detail", m.into())],
+        )),
+    }
 }
 
 /// The offer on screen: who calls, on which number, what they chose in the IVR.
@@ -1176,22 +1220,38 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     // The gateway of the last offered call, and whether a move there is under way.
     let want_gateway = use_mut_ref(|| None::<String>);
     let moving = use_mut_ref(|| false);
+    // The browser would not play the caller's audio without a click ("Enable sound").
+    let sound_blocked = use_state(|| false);
 
+    // What the phone reports after it connected: autoplay blocked, connection failed.
+    let hooks = {
+        let (sound_blocked, phone_state) = (sound_blocked.clone(), phone_state.clone());
+        crate::softphone::Hooks {
+            autoplay_blocked: Rc::new(move || sound_blocked.set(true)),
+            failed: Rc::new(move || {
+                phone_state.set(PhoneState::Lost {
+                    reason: "browser_failed".into(),
+                    not_ready: false,
+                })
+            }),
+        }
+    };
     // The WebRTC leg: made when the desktop opens (or on "reconnect").
     {
         let (phone, phone_state, phone_gateway) =
             (phone.clone(), phone_state.clone(), phone_gateway.clone());
+        let (hooks, i18n) = (hooks.clone(), i18n.clone());
         use_effect_with(*connect_version, move |_| {
             phone_state.set(PhoneState::Connecting);
             *phone.borrow_mut() = None;
             spawn(async move {
-                match crate::softphone::Phone::connect("softphone-audio", None).await {
+                match crate::softphone::Phone::connect("softphone-audio", None, hooks).await {
                     Ok(ph) => {
                         phone_gateway.set(Some(ph.gateway_id.clone()));
                         *phone.borrow_mut() = Some(ph);
                         phone_state.set(PhoneState::Ready);
                     }
-                    Err(e) => phone_state.set(PhoneState::Failed(e)),
+                    Err(e) => phone_state.set(connect_error_text(&i18n, e)),
                 }
             });
         });
@@ -1208,6 +1268,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             muted.clone(),
         );
         let (want, moving) = (want_gateway.clone(), moving.clone());
+        let (hooks, i18n) = (hooks.clone(), i18n.clone());
         move |gateway: String| {
             *want.borrow_mut() = Some(gateway);
             if std::mem::replace(&mut *moving.borrow_mut(), true) {
@@ -1220,6 +1281,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 muted.clone(),
             );
             let (want, moving) = (want.clone(), moving.clone());
+            let (hooks, i18n) = (hooks.clone(), i18n.clone());
             spawn(async move {
                 // A leg still being made (the desktop just opened): up to 10 s for it.
                 let mut waits = 0;
@@ -1237,7 +1299,12 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                         gloo_timers::future::TimeoutFuture::new(250).await;
                         continue;
                     }
-                    match crate::softphone::Phone::connect("softphone-audio", Some(&target)).await
+                    match crate::softphone::Phone::connect(
+                        "softphone-audio",
+                        Some(&target),
+                        hooks.clone(),
+                    )
+                    .await
                     {
                         Ok(ph) => {
                             phone_gateway.set(Some(ph.gateway_id.clone()));
@@ -1246,7 +1313,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                             *phone.borrow_mut() = Some(ph);
                         }
                         Err(e) => {
-                            phone_state.set(PhoneState::Failed(e));
+                            phone_state.set(connect_error_text(&i18n, e));
                             break;
                         }
                     }
@@ -1290,6 +1357,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
         );
         let accept_call = accept_call.clone();
         let follow = follow.clone();
+        let (phone, phone_state) = (phone.clone(), phone_state.clone());
         use_effect_with(*socket_version, move |version| {
             let version = *version;
             let on_event = move |ev: AgentEvent| match ev {
@@ -1335,6 +1403,11 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 AgentEvent::OfferWithdrawn { reason, .. } => {
                     ringing.set(None);
                     note.set(Some(reason));
+                }
+                AgentEvent::SoftphoneLost { reason, not_ready } => {
+                    // The leg is gone on the gateway: this connection is dead.
+                    *phone.borrow_mut() = None;
+                    phone_state.set(PhoneState::Lost { reason, not_ready });
                 }
                 AgentEvent::Ended { call_id } => {
                     consult.set(None);
@@ -1424,11 +1497,53 @@ fn SoftphonePane(p: &DeskProps) -> Html {
         PhoneState::Failed(e) => html! {
             <>
                 <span class="state-badge" id="softphone-status" data-state="failed">{ i18n.t("softphone-failed") }</span>
-                <p class="alert error" role="alert">{ e }</p>
+                <p class="alert error" id="softphone-why" role="alert">{ e }</p>
+                <button type="button" class="secondary" id="softphone-reconnect" onclick={reconnect}>{ i18n.t("softphone-reconnect") }</button>
+            </>
+        },
+        PhoneState::NoMicrophone(name) => {
+            let why = match name.as_str() {
+                "NotAllowedError" | "SecurityError" => i18n.t("softphone-mic-denied"),
+                "NotFoundError" | "OverconstrainedError" => i18n.t("softphone-mic-missing"),
+                "NotReadableError" | "AbortError" => i18n.t("softphone-mic-busy"),
+                other => i18n.ta("softphone-mic-failed", &[("detail", other.to_string().into())]),
+            };
+            html! {
+                <>
+                    <span class="state-badge" id="softphone-status" data-state="failed" data-why="microphone">{ i18n.t("softphone-failed") }</span>
+                    <p class="alert error" id="softphone-why" role="alert">{ why }</p>
+                    <button type="button" class="secondary" id="softphone-reconnect" onclick={reconnect}>{ i18n.t("softphone-reconnect") }</button>
+                </>
+            }
+        }
+        PhoneState::Lost { reason, not_ready } => html! {
+            <>
+                <span class="state-badge" id="softphone-status" data-state="failed" data-why="lost" data-reason={reason.clone()}>{ i18n.t("softphone-failed") }</span>
+                <p class="alert error" id="softphone-why" role="alert">
+                    { if *not_ready { i18n.t("softphone-lost-not-ready") } else { i18n.t("softphone-lost") } }
+                </p>
                 <button type="button" class="secondary" id="softphone-reconnect" onclick={reconnect}>{ i18n.t("softphone-reconnect") }</button>
             </>
         },
     };
+    let on_enable_audio = {
+        let sound_blocked = sound_blocked.clone();
+        Callback::from(move |_: MouseEvent| {
+            let sound_blocked = sound_blocked.clone();
+            spawn(async move {
+                match crate::softphone::enable_audio("softphone-audio").await {
+                    Ok(()) => sound_blocked.set(false),
+                    Err(e) => web_sys::console::warn_1(&format!("sound still blocked: {e}").into()),
+                }
+            });
+        })
+    };
+    let enable_audio = (*sound_blocked).then(|| html! {
+        <div class="alert warning" id="softphone-sound-blocked" role="alert">
+            <p>{ i18n.t("softphone-sound-blocked") }</p>
+            <button type="button" class="primary" id="softphone-enable-audio" onclick={on_enable_audio}>{ i18n.t("softphone-enable-audio") }</button>
+        </div>
+    });
     let ring = ringing.as_ref().map(|r| {
         html! {
             <div class="incoming" id="incoming-call" role="alertdialog" aria-labelledby="incoming-call-h" data-call={r.call_id.to_string()}>
@@ -1476,14 +1591,25 @@ fn SoftphonePane(p: &DeskProps) -> Html {
         html! { <super::calls::WrapUpForm key={id.to_string()} call_id={id} on_done={done} /> }
     });
     let note_text = note.as_ref().map(|n| {
-        let key = format!("softphone-note-{}", n.replace('_', "-"));
-        html! { <p class="muted" id="softphone-note" role="status">{ i18n.try_t(&key).unwrap_or_else(|| n.clone()) }</p> }
+        // `phone_failed:<SIP status>`: the desk phone answered the offer with that status.
+        let text = match n.split_once(':') {
+            Some(("phone_failed", status)) => i18n.ta(
+                "softphone-note-phone-failed-status",
+                &[("status", status.to_string().into())],
+            ),
+            _ => {
+                let key = format!("softphone-note-{}", n.replace('_', "-"));
+                i18n.try_t(&key).unwrap_or_else(|| n.clone())
+            }
+        };
+        html! { <p class="muted" id="softphone-note" data-reason={n.clone()} role="status">{ text }</p> }
     });
     html! {
         <section class="pane softphone" id="pane-softphone" aria-labelledby="pane-softphone-h">
             <h2 id="pane-softphone-h" tabindex="-1">{ i18n.t("agent-softphone") }<kbd>{ "Alt+2" }</kbd></h2>
             <p class="current-state">{ status }</p>
             <audio id="softphone-audio" autoplay=true />
+            { for enable_audio }
             { for ring }
             { for in_call }
             if let Some(c) = *campaign_contact {

@@ -939,17 +939,29 @@ pub fn ReasonCodesPage() -> Html {
                     <th scope="col">{ i18n.t("reasons-needs-approval") }</th>
                     <th scope="col"><span class="sr-only">{ i18n.t("table-actions") }</span></th>
                 </tr></thead>
-                <tbody>{ for cs.iter().map(|c| html! {
-                    <tr>
-                        <td>{ &c.name }</td>
-                        <td>{ i18n.t(&format!("reasons-kind-{}", c.kind.replace('_', "-"))) }</td>
-                        <td>{ if c.needs_approval { i18n.t("answer-yes") } else { i18n.t("answer-no") } }</td>
-                        <td class="actions">
-                            { edit_button(&i18n, &c.name, c.id, &select) }
-                            <DeleteButton path={format!("/reason-codes/{}", c.id)} name={c.name.clone()}
-                                on_done={reload.clone()} on_error={on_error.clone()} />
-                        </td>
-                    </tr>
+                <tbody>{ for cs.iter().map(|c| {
+                    // System reasons (the ACD's missed / rejected, softphone lost…): shown
+                    // translated and marked built-in; they cannot be deleted or renamed.
+                    let label = super::agent::reason_label(&i18n, c);
+                    html! {
+                        <tr data-builtin={c.builtin_key.clone()}>
+                            <td>
+                                { &label }
+                                if c.builtin_key.is_some() {
+                                    { " " }<span class="badge builtin" title={i18n.t("reasons-builtin-hint")}>{ i18n.t("reasons-builtin") }</span>
+                                }
+                            </td>
+                            <td>{ i18n.t(&format!("reasons-kind-{}", c.kind.replace('_', "-"))) }</td>
+                            <td>{ if c.needs_approval { i18n.t("answer-yes") } else { i18n.t("answer-no") } }</td>
+                            <td class="actions">
+                                { edit_button(&i18n, &label, c.id, &select) }
+                                if c.builtin_key.is_none() {
+                                    <DeleteButton path={format!("/reason-codes/{}", c.id)} name={c.name.clone()}
+                                        on_done={reload.clone()} on_error={on_error.clone()} />
+                                }
+                            </td>
+                        </tr>
+                    }
                 }) }</tbody>
             </table>
         }
@@ -1039,15 +1051,27 @@ fn ReasonEditor(p: &ReasonEditorProps) -> Html {
         ("break".to_string(), i18n.t("reasons-kind-break")),
     ];
     let d = form.dispatcher();
+    // A system reason keeps its name and kind; only "needs approval" may change.
+    let builtin = p.current.as_ref().is_some_and(|c| c.builtin_key.is_some());
     html! {
         <form id="reason-form" class="card" {onsubmit} novalidate=true>
             { editor_head(&i18n, id.is_some(), "reasons-new", "reasons-edit", &p.select) }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             { other_errors(&errors, &["name", "kind"]) }
-            <TextField id="reason-name" label={i18n.t("reasons-name")} value={form.0 .0.clone()}
-                oninput={bind(&form, |f, v| f.0 = v)} error={errors.get("name").cloned()} required=true />
-            <SelectField id="reason-kind" label={i18n.t("reasons-kind")} value={form.0 .1.clone()} options={kinds}
-                onchange={bind(&form, |f, v| f.1 = v)} error={errors.get("kind").cloned()} />
+            if builtin {
+                <p class="muted small" id="reason-builtin-note">{ i18n.t("reasons-builtin-hint") }</p>
+                <dl class="facts">
+                    <dt>{ i18n.t("reasons-name") }</dt>
+                    <dd id="reason-name-fixed">{ p.current.as_ref().map(|c| super::agent::reason_label(&i18n, c)).unwrap_or_default() }</dd>
+                    <dt>{ i18n.t("reasons-kind") }</dt>
+                    <dd>{ i18n.t(&format!("reasons-kind-{}", form.0 .1.replace('_', "-"))) }</dd>
+                </dl>
+            } else {
+                <TextField id="reason-name" label={i18n.t("reasons-name")} value={form.0 .0.clone()}
+                    oninput={bind(&form, |f, v| f.0 = v)} error={errors.get("name").cloned()} required=true />
+                <SelectField id="reason-kind" label={i18n.t("reasons-kind")} value={form.0 .1.clone()} options={kinds}
+                    onchange={bind(&form, |f, v| f.1 = v)} error={errors.get("kind").cloned()} />
+            }
             <Checkbox id="reason-approval" label={i18n.t("reasons-needs-approval")} checked={form.0 .2}
                 onchange={Callback::from(move |v: bool| d.dispatch(Box::new(move |f: &mut (String, String, bool)| f.2 = v)))} />
             <button type="submit" class="primary">{ i18n.t("action-save") }</button>
