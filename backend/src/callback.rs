@@ -135,6 +135,28 @@ enum Phone {
     Desk { ext: String, gateway_id: String },
 }
 
+impl Phone {
+    fn gateway_id(&self) -> &str {
+        match self {
+            Phone::Soft(s) => &s.gateway_id,
+            Phone::Desk { gateway_id, .. } => gateway_id,
+        }
+    }
+
+    /// Whether the phone's gateway announces an outbound trunk (a gateway too old to say is
+    /// taken at its word).
+    async fn has_trunk(&self, state: &AppState) -> anyhow::Result<bool> {
+        let mut r = state.redis();
+        let trunk: Option<String> = r
+            .hget(
+                hotline_wire::gateway::gateway_key(self.gateway_id()),
+                "trunk",
+            )
+            .await?;
+        Ok(trunk.as_deref() != Some("false"))
+    }
+}
+
 /// An agent checked free to call back (their softphone is connected or their desk phone
 /// registered, no call or callback in progress), from [`preflight`].
 pub struct Ready {
@@ -145,10 +167,7 @@ pub struct Ready {
 impl Ready {
     /// The gateway that places the call (the softphone's, or the desk phone's registrar).
     pub fn gateway_id(&self) -> &str {
-        match &self.phone {
-            Phone::Soft(s) => &s.gateway_id,
-            Phone::Desk { gateway_id, .. } => gateway_id,
-        }
+        self.phone.gateway_id()
     }
 }
 
@@ -204,6 +223,15 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
             }
         },
     };
+    if !phone.has_trunk(state).await.map_err(ApiError::internal)? {
+        return Err(ApiError::Conflict {
+            code: "no_trunk",
+            detail: "no outbound trunk is configured on the media gateway, so calls to outside \
+                     numbers cannot be placed: the platform operator sets one \
+                     (HOTLINE_GW_TRUNK, see docs/gateway.md)"
+                .into(),
+        });
+    }
     if current(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?

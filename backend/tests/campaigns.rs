@@ -376,6 +376,30 @@ async fn click_to_call_dials_from_the_agents_softphone_and_respects_do_not_call(
     .await;
     let gw = format!("gw-click-{}", uuid::Uuid::new_v4().simple());
     stand_in_softphone(&app, t, agent.id, &gw).await;
+    // Its gateway says it has no outbound trunk: refused with the fix, nothing dialled.
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "false")
+        .await
+        .unwrap();
+    let refused = problem(
+        call(&ac, json!({ "number": "+15550007001" })).await,
+        409,
+        "no_trunk",
+    )
+    .await;
+    assert!(
+        refused
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("HOTLINE_GW_TRUNK"),
+        "{refused:?}"
+    );
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "true")
+        .await
+        .unwrap();
     problem(
         call(&ac, json!({ "number": "not a number" })).await,
         422,

@@ -346,6 +346,7 @@ impl Core {
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
             events_stream: self.cfg.events_stream.clone(),
+            trunk: self.cfg.trunk.is_some(),
         };
         let mut con = self.redis.clone();
         let ttl = (self.cfg.heartbeat.as_secs() as i64 * 3).max(3);

@@ -255,6 +255,7 @@ pub async fn heartbeat(
         ("at", hb.at.to_rfc3339()),
         ("http", hb.http.clone()),
         ("events", hb.events_stream.clone()),
+        ("trunk", hb.trunk.to_string()),
     ];
     let _: () = redis::pipe()
         .hset_multiple(&key, &fields)

@@ -125,12 +125,28 @@ pub async fn hold(
             detail: "the call is already on hold".into(),
         });
     }
+    let cut = crate::call_events::bridge_ended_key(tenant, call_id);
+    let _: () = r.del(&cut).await?;
     if let Err(e) = dispatch::park_caller(&state, &gw, call_id).await {
         let _: redis::RedisResult<i64> = r.del(dispatch::held_key(tenant, call_id)).await;
         return Err(ApiError::internal(e));
     }
+    // The desktop says "held" only once the gateway has cut the bridge both ways (its
+    // `bridge_ended`), so the agent never hears the caller after it shows. A call that was not
+    // bridged (its agent leg still moving) reports nothing: after 2 s it counts as held anyway.
+    let deadline = std::time::Instant::now() + HOLD_CONFIRM;
+    while std::time::Instant::now() < deadline {
+        let done: bool = r.exists(&cut).await?;
+        if done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     hold_changed(&state, tenant, user, call_id, true).await
 }
+
+/// How long hold waits for the gateway to confirm the cut.
+const HOLD_CONFIRM: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The timeline row and the desktop's event after hold or resume.
 async fn hold_changed(

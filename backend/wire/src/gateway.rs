@@ -554,6 +554,10 @@ pub struct GatewayHeartbeat {
     /// gateways whose events it reads.
     #[serde(default)]
     pub events_stream: String,
+    /// Whether an outbound trunk is configured (`HOTLINE_GW_TRUNK`): without one, calls to
+    /// outside numbers (callbacks, click-to-call, campaigns) cannot leave this gateway.
+    #[serde(default)]
+    pub trunk: bool,
 }
 
 #[cfg(test)]

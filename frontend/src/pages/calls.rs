@@ -25,6 +25,42 @@ pub const DISPOSITIONS: [&str; 5] = [
 /// How often the transfer directory is re-read during a call.
 const DIRECTORY_REFRESH_MS: u32 = 3_000;
 
+/// After hold is confirmed, how long the softphone's incoming audio stays off: longer than
+/// the audio in flight to the browser (its jitter buffer) when the gateway cut the bridge.
+const HOLD_PLAYOUT_MS: u32 = 400;
+
+/// Turns what the agent hears on the softphone (`window.hotlineSoftphone`'s received tracks)
+/// off or back on.
+fn set_incoming_audio(enabled: bool) {
+    use js_sys::Reflect;
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(pc) = Reflect::get(&window, &"hotlineSoftphone".into()) else {
+        return;
+    };
+    if pc.is_null() || pc.is_undefined() {
+        return;
+    }
+    let Some(get) = Reflect::get(&pc, &"getReceivers".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return;
+    };
+    let Ok(receivers) = get.call0(&pc) else {
+        return;
+    };
+    for r in js_sys::Array::from(&receivers).iter() {
+        if let Ok(track) = Reflect::get(&r, &"track".into()) {
+            if !track.is_null() && !track.is_undefined() {
+                let _ = Reflect::set(&track, &"enabled".into(), &enabled.into());
+            }
+        }
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct CallControlsProps {
     pub call_id: Uuid,
@@ -58,6 +94,12 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let (on_error, busy) = (on_error.clone(), busy.clone());
             busy.set(true);
+            // Hold silences the caller in the agent's ear at the click: the gateway's cut
+            // (confirmed before the desktop says "held") leaves audio already on its way to
+            // the browser, which must not play.
+            if path == "hold" {
+                set_incoming_audio(false);
+            }
             spawn(async move {
                 let r = api::post_empty(
                     &format!("/agent/calls/{call_id}/{path}"),
@@ -65,6 +107,12 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
                 )
                 .await;
                 busy.set(false);
+                if path == "hold" {
+                    gloo_timers::callback::Timeout::new(HOLD_PLAYOUT_MS, || {
+                        set_incoming_audio(true)
+                    })
+                    .forget();
+                }
                 if let Err(e) = r {
                     on_error.emit(e);
                 }
