@@ -18,8 +18,22 @@ use utoipa::ToSchema;
 /// Prompts every gateway has as files (`<prompts dir>/<name>.wav`); a flow may use them
 /// without uploading anything, and a tenant prompt may not take their names.
 pub const BUILTIN_PROMPTS: &[&str] = &[
-    "greeting", "menu", "menu-demo", "goodbye", "beep", "moh", "digit-0", "digit-1", "digit-2", "digit-3",
-    "digit-4", "digit-5", "digit-6", "digit-7", "digit-8", "digit-9",
+    "greeting",
+    "menu",
+    "menu-demo",
+    "goodbye",
+    "beep",
+    "moh",
+    "digit-0",
+    "digit-1",
+    "digit-2",
+    "digit-3",
+    "digit-4",
+    "digit-5",
+    "digit-6",
+    "digit-7",
+    "digit-8",
+    "digit-9",
 ];
 
 /// Whether `name` is a built-in prompt.
