@@ -16,18 +16,22 @@ say goodbye "Thank you for calling. Goodbye."
 say beep "Please leave a message after the tone."
 for d in 0 1 2 3 4 5 6 7 8 9; do say "digit-$d" "$d"; done
 
-# Music on hold: a 16-second loop of four plucked chords (C, A minor, F, G) over a soft bass,
-# each played twice — music, not a tone, at about -17 dBFS RMS.
+# Music on hold: an 8-second loop of four chords (C, A minor, F, G), each plucked four times
+# (the full chord, then its notes in turn) over a quiet bass; about -17 dBFS RMS. Music, not
+# a tone: no single frequency holds most of its energy.
 tmp="$(mktemp -d)"
 i=0
 for chord in "261.63 329.63 392.00" "220.00 261.63 329.63" "174.61 220.00 261.63" "196.00 246.94 293.66"; do
   set -- $chord
   bass="$(awk "BEGIN { print $1 / 2 }")"
-  for _ in 1 2; do
+  for voicing in "$1 $2 $3" "$1 $1 $2" "$2 $2 $3" "$3 $3 $1"; do
+    set -- $voicing
     i=$((i + 1))
-    sox -r 44100 -c 4 -n -c 1 -b 16 "$tmp/$i.wav" synth 2 pluck "$1" pluck "$2" pluck "$3" sine "$bass" \
-      remix - fade q 0.05 2 0.3 rate 8000 gain -n -6
+    sox -r 44100 -c 4 -n -c 1 -b 16 "$tmp/$(printf %02d $i).wav" \
+      synth 0.5 pluck "$1" pluck "$2" pluck "$3" sine "$bass" \
+      remix 1v1,2v1,3v1,4v0.25 fade q 0.01 0.5 0.05 rate 8000
   done
+  set -- $chord
 done
-sox "$tmp/1.wav" "$tmp/2.wav" "$tmp/3.wav" "$tmp/4.wav" "$tmp/5.wav" "$tmp/6.wav" "$tmp/7.wav" "$tmp/8.wav" "$out/moh.wav"
+sox "$tmp"/*.wav "$out/moh.wav" gain -n -6
 rm -rf "$tmp"

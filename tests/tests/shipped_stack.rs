@@ -180,34 +180,38 @@ fn start_caller(dir: &Path, name: &str, xml: &str, gateway: &str) -> Child {
 }
 
 /// Whether a slice of 8 kHz audio is music rather than a tone or silence: loud enough, no
-/// single frequency holding most of its energy, and at least three distinct notes present.
+/// single frequency holding most of its energy (a tone's share is near 1 in every second),
+/// and at least three distinct notes present. Shares are averaged over one-second windows,
+/// on a 1 Hz grid from 80 to 1,200 Hz.
 fn music_report(s: &[i16]) -> (bool, String) {
     let level = rms(s);
-    let mut strongest = (0.0f64, 0.0f64);
-    let mut notes = 0;
-    let mut last_note = -100.0;
-    let mut freq = 80.0;
-    while freq < 1200.0 {
-        let share = s
-            .chunks(8000)
-            .filter(|c| c.len() == 8000)
-            .map(|c| tone_share(c, freq))
-            .fold(0.0, f64::max);
-        if share > strongest.0 {
-            strongest = (share, freq);
+    let windows: Vec<&[i16]> = s.chunks_exact(8000).collect();
+    let share = |freq: f64| {
+        windows.iter().map(|w| tone_share(w, freq)).sum::<f64>() / windows.len().max(1) as f64
+    };
+    let spectrum: Vec<(f64, f64)> = (80..1200).map(|f| (f as f64, share(f as f64))).collect();
+    let strongest = spectrum
+        .iter()
+        .copied()
+        .fold((0.0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+    // Notes: local peaks holding 2 % of the energy or more, 25 Hz or more apart.
+    let mut notes: Vec<f64> = Vec::new();
+    for i in 1..spectrum.len() - 1 {
+        let (f, x) = spectrum[i];
+        if x >= 0.02
+            && x >= spectrum[i - 1].1
+            && x >= spectrum[i + 1].1
+            && notes.last().is_none_or(|n| f - n >= 25.0)
+        {
+            notes.push(f);
         }
-        if share > 0.02 && freq - last_note > 25.0 {
-            notes += 1;
-            last_note = freq;
-        }
-        freq += 2.0;
     }
-    let music = level > 300.0 && strongest.0 < 0.8 && notes >= 3;
+    let music = level > 300.0 && strongest.1 < 0.5 && notes.len() >= 3;
     (
         music,
         format!(
-            "RMS {level:.0}, strongest {:.0} Hz with {:.2} of the energy, {notes} distinct notes",
-            strongest.1, strongest.0
+            "RMS {level:.0}, strongest {:.0} Hz with {:.2} of the energy, notes at {notes:?} Hz",
+            strongest.0, strongest.1
         ),
     )
 }
@@ -258,7 +262,13 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
     let redis = redis::Client::open(redis_url.as_str()).unwrap();
     let mut r = redis.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("FLUSHDB").query_async(&mut r).await.unwrap();
-    let (http, sip, webrtc, carrier) = (free_port(), free_port(), free_port(), free_port());
+    let (http, sip, carrier) = (free_port(), free_port(), free_port());
+    // The gateway's WebRTC listener stays where `infra/run-gateway.sh` puts it (5081), so this
+    // test fails if the script ever starts the gateway without one.
+    assert!(
+        std::net::TcpListener::bind("127.0.0.1:5081").is_ok(),
+        "port 5081 (the demo gateway's WebRTC listener) is taken: stop the running stack"
+    );
     let base_url = format!("http://127.0.0.1:{http}");
     let gateway = format!("127.0.0.1:{sip}");
 
@@ -283,7 +293,6 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
         .env("REDIS_URL", &redis_url)
         .env("HOTLINE_HTTP_ADDR", format!("127.0.0.1:{http}"))
         .env("HOTLINE_GW_SIP_ADDR", &gateway)
-        .env("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{webrtc}"))
         .env("HOTLINE_DEMO_CARRIER_ADDR", format!("127.0.0.1:{carrier}"))
         .stdin(Stdio::null())
         .process_group(0);
@@ -652,4 +661,33 @@ fn bail_if_left_running(http: u16) -> anyhow::Result<()> {
         bail!("the stack still serves on port {http} after Ctrl-C");
     }
     Ok(())
+}
+
+/// The music detector itself: the shipped music on hold is music; the tone a gateway plays
+/// for a missing prompt (440 Hz beeps), a steady tone and silence are not.
+#[test]
+fn music_on_hold_is_told_from_a_tone() {
+    let dir = std::env::temp_dir().join(format!("hotline-moh-{}", std::process::id()));
+    let st = Command::new(repo_root().join("media-gateway/prompts/generate.sh"))
+        .arg(&dir)
+        .status()
+        .expect("generate.sh runs");
+    assert!(st.success());
+    let moh = hotline_gateway::media::wav::read_wav_8k_mono(&dir.join("moh.wav")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (music, report) = music_report(&moh[..8000 * 6]);
+    eprintln!("the shipped music on hold: {report}");
+    assert!(music, "the shipped music on hold: {report}");
+    let beeps: Vec<i16> = (0..6)
+        .flat_map(|_| {
+            pcap::tone(440.0, 0.3, 8000.0)
+                .into_iter()
+                .chain(std::iter::repeat_n(0, 1600))
+        })
+        .collect();
+    let beeps: Vec<i16> = beeps.iter().cycle().take(8000 * 6).copied().collect();
+    assert!(!music_report(&beeps).0, "{}", music_report(&beeps).1);
+    let tone = pcap::tone(500.0, 6.0, 8000.0);
+    assert!(!music_report(&tone).0, "{}", music_report(&tone).1);
+    assert!(!music_report(&vec![0i16; 8000 * 6]).0);
 }

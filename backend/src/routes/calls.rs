@@ -142,11 +142,17 @@ pub async fn hold(
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    // Audio the gateway sent before the cut is still on its way to the agent's device (its
+    // jitter buffer, the sound card): it plays out before the desktop says "held".
+    tokio::time::sleep(HOLD_PLAYOUT).await;
     hold_changed(&state, tenant, user, call_id, true).await
 }
 
 /// How long hold waits for the gateway to confirm the cut.
 const HOLD_CONFIRM: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// After the cut, how long audio already sent to the agent takes to play out.
+const HOLD_PLAYOUT: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// The timeline row and the desktop's event after hold or resume.
 async fn hold_changed(
