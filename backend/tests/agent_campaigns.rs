@@ -502,8 +502,25 @@ async fn preview_mode_gives_each_agent_their_own_contact_to_call_or_skip() {
             .await,
     )
     .await;
-    let (ua, ca) = a.user(&app, "elvin@preview.test", "Agent").await;
-    let (_ub, cb) = a.user(&app, "nargiz@preview.test", "Agent").await;
+    // Elvin is ready on his desk phone (extension 2501, registered); Nargiz on her softphone.
+    let gw = stand_in_gateway(&app, "preview").await;
+    let role = a.role(&app, "Agent").await;
+    let ua: hotline_wire::api::UserDto = created(
+        a.admin
+            .post(app.url("/api/v1/users"))
+            .json(
+                &json!({ "email": "elvin@preview.test", "name": "Elvin", "password": PASSWORD,
+                           "role_id": role.id, "extension": "2501" }),
+            )
+            .send()
+            .await,
+    )
+    .await;
+    let ca = app.client();
+    login(&app, &ca, a.slug(), "elvin@preview.test", PASSWORD).await;
+    register_desk_phone(&app, t, "2501", &gw).await;
+    let (ub, cb) = a.user(&app, "nargiz@preview.test", "Agent").await;
+    stand_in_softphone(&app, t, ub.id, &gw).await;
     set_state(&app, &ca, "ready").await;
     set_state(&app, &cb, "ready").await;
     start(&app, &a.admin, t, c.id).await;
@@ -531,14 +548,21 @@ async fn preview_mode_gives_each_agent_their_own_contact_to_call_or_skip() {
         "not_found",
     )
     .await;
-    // Dialling needs the softphone; then it dials from the softphone's gateway.
+    // Elvin's desk phone unregisters (REGISTER with Expires: 0: the gateway drops the
+    // binding). Dialling needs a phone: refused until his softphone connects; then it dials
+    // from the softphone's gateway.
+    let _: () = app
+        .state
+        .redis()
+        .del(wire::registration_key(t, "2501"))
+        .await
+        .unwrap();
     let dial = |cl: &reqwest::Client, id: Uuid| {
         cl.post(app.url(&format!("/api/v1/agent/preview/{id}/dial")))
             .send()
     };
     problem(dial(&ca, mine.contact.id).await, 409, "no_softphone").await;
     problem(dial(&ca, theirs.contact.id).await, 404, "not_found").await;
-    let gw = stand_in_gateway(&app, "preview").await;
     stand_in_softphone(&app, t, ua.id, &gw).await;
     let started: hotline_wire::calls::CallbackStarted =
         created(dial(&ca, mine.contact.id).await).await;

@@ -62,24 +62,6 @@ async fn state(app: &TestApp, c: &Client) -> AgentStateDto {
     ok_json(c.get(app.url("/api/v1/agent/state")).send().await).await
 }
 
-/// The desk phone of `ext` registered, as the gateway's registrar records it.
-async fn register_desk_phone(app: &TestApp, tenant: Uuid, ext: &str, gw: &str) {
-    let mut r = app.state.redis();
-    let key = wire::registration_key(tenant, ext);
-    let _: () = r
-        .hset_multiple(
-            &key,
-            &[
-                ("contact", "sip:agent@127.0.0.1:5099"),
-                ("gateway_id", gw),
-                ("expires_at", "0"),
-            ],
-        )
-        .await
-        .unwrap();
-    let _: () = r.expire(&key, 300).await.unwrap();
-}
-
 async fn softphone_leg(app: &TestApp, tenant: Uuid, user: Uuid) -> Option<Uuid> {
     let mut r = app.state.redis();
     let leg: Option<String> = r

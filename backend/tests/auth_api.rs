@@ -327,7 +327,10 @@ async fn agents_get_403_on_admin_endpoints_and_can_set_their_state() {
         "forbidden",
     )
     .await;
-    // What an agent may do: pick a reason and change state.
+    // What an agent may do: pick a reason and change state (Ready with their browser
+    // softphone connected).
+    let gw = stand_in_gateway(&app, "perm").await;
+    stand_in_softphone(&app, t.info.tenant.id, agent.id, &gw).await;
     let reasons: Vec<serde_json::Value> =
         ok_json(client.get(app.url("/api/v1/reason-codes")).send().await).await;
     let training = reasons.iter().find(|r| r["name"] == "Training").unwrap();

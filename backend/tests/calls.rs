@@ -77,7 +77,21 @@ async fn until(
     }
 }
 
-async fn agent(app: &TestApp, a: &Tenant, name: &str, ext: &str) -> (UserDto, Client) {
+/// Agent `name` with extension `ext`, whose desk phone is registered with gateway `gw` (so
+/// they can go Ready and be offered calls on it).
+async fn agent(app: &TestApp, a: &Tenant, name: &str, ext: &str, gw: &str) -> (UserDto, Client) {
+    let (user, c) = agent_without_phone(app, a, name, ext).await;
+    register_desk_phone(app, a.info.tenant.id, ext, gw).await;
+    (user, c)
+}
+
+/// Agent `name` with extension `ext` but no desk phone registered (nor a softphone yet).
+async fn agent_without_phone(
+    app: &TestApp,
+    a: &Tenant,
+    name: &str,
+    ext: &str,
+) -> (UserDto, Client) {
     let role = a.role(app, "Agent").await;
     let email = format!("{name}@calls.test");
     let user: UserDto = created(
@@ -129,15 +143,15 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     let a = tenant(&app, "Calls").await;
     let t = a.info.tenant.id;
     sales_queue_and_flow(&app, &a, 30).await;
+    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
     // A is ready first, then C, then B: longest idle would pick A, then C.
-    let (ua, ca) = agent(&app, &a, "alice", "2001").await;
+    let (ua, ca) = agent(&app, &a, "alice", "2001", &gw).await;
     ready(&app, &ca).await;
-    let (uc, cc) = agent(&app, &a, "carol", "2003").await;
+    let (uc, cc) = agent(&app, &a, "carol", "2003", &gw).await;
     ready(&app, &cc).await;
-    let (ub, cb) = agent(&app, &a, "bob", "2002").await;
+    let (ub, cb) = agent(&app, &a, "bob", "2002", &gw).await;
     ready(&app, &cb).await;
 
-    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
     let call = Uuid::new_v4();
     let mut last = "0-0".to_string();
     let at = chrono::Utc::now();
@@ -667,9 +681,10 @@ async fn repeat_missed_calls_merge_and_one_click_callback_reaches_the_softphone(
     let a = tenant(&app, "Callbacks").await;
     let t = a.info.tenant.id;
     sales_queue_and_flow(&app, &a, 0).await;
-    let (ua, ca) = agent(&app, &a, "dana", "2101").await;
-    let (_ub, cb) = agent(&app, &a, "emil", "2102").await;
-    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
+    // Dana has no desk phone: her calls go through the browser softphone, on a live gateway.
+    let gw = stand_in_gateway(&app, "gw-test").await;
+    let (ua, ca) = agent_without_phone(&app, &a, "dana", "2101").await;
+    let (_ub, cb) = agent(&app, &a, "emil", "2102", &gw).await;
     let mut last = "0-0".to_string();
 
     // The same customer gives up twice (nobody is ready): one entry, counted twice.
@@ -889,9 +904,9 @@ struct Connected {
 async fn connected(app: &TestApp, a: &Tenant, name: &str, ext: &str, caller: &str) -> Connected {
     let t = a.info.tenant.id;
     sales_queue_and_flow(app, a, 0).await;
-    let (agent, client) = self::agent(app, a, name, ext).await;
-    ready(app, &client).await;
     let gw = format!("gw-{name}-{}", Uuid::new_v4().simple());
+    let (agent, client) = self::agent(app, a, name, ext, &gw).await;
+    ready(app, &client).await;
     let call = Uuid::new_v4();
     let mut last = "0-0".to_string();
     let at = chrono::Utc::now();

@@ -394,6 +394,9 @@ async fn the_agent_desktop_is_told_of_offers_with_the_screen_pop_data() {
             .await,
     )
     .await;
+    // The desk phone of extension 2001 is registered with the gateway the call comes in on.
+    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
+    register_desk_phone(&app, t, "2001", &gw).await;
     let desk = app.client();
     login(&app, &desk, a.slug(), "desk@desk.test", PASSWORD).await;
     ok_json::<serde_json::Value>(
@@ -412,7 +415,6 @@ async fn the_agent_desktop_is_told_of_offers_with_the_screen_pop_data() {
         }
     );
     // A call: greeting, menu key 1 → Sales → offered to the desk agent.
-    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
     let call = Uuid::new_v4();
     event(
         &app,

@@ -1,15 +1,19 @@
 //! The SPA in real headless Chromium against the real backend (fresh database per test).
 //!
 //! Needs `chromium`, `chromium-driver` and a built `frontend/dist` (run `frontend/build.sh`);
-//! Postgres and Redis as for the backend's own tests. Each test fails, naming the fix, when
-//! something is missing; failures leave a screenshot in `tests/artifacts/`.
+//! Postgres and Redis as for the backend's own tests; the agent's story also starts the
+//! gateway binary (for the softphone) and needs sox (for the fake microphone). Each test
+//! fails, naming the fix, when something is missing; failures leave a screenshot in
+//! `tests/artifacts/`.
 
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use hotline_backend::testkit::TestApp;
-use hotline_e2e::browser::{artifacts_dir, run, Browser};
+use hotline_e2e::browser::{artifacts_dir, fake_microphone_args, run, run_with, Browser};
 use hotline_wire::api::{CreateUser, RoleDto, UserDto};
+
+mod common;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -71,15 +75,21 @@ async fn pick_skill(b: &Browser, name: &str, level: &str) -> Result<()> {
 }
 
 /// The whole story in one browser: sign up (with a bad password first), create two
-/// skills and an agent with both, log out, log in as the agent, change state twice, log
-/// back in as the admin and find those actions in the audit log.
+/// skills and an agent with both, log out, log in as the agent (whose browser softphone
+/// connects to the media gateway), change state twice, log back in as the admin and find
+/// those actions in the audit log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_signup_agent_state_and_audit() {
     let app = TestApp::spawn().await;
     let slug = unique("acme");
     let admin_email = format!("admin@{slug}.test");
     let agent_email = format!("agent@{slug}.test");
-    run("browser_signup_agent_state_and_audit", &app.base_url, async move |b| {
+    // The real media gateway with its WebRTC signalling listener, and a browser with a
+    // (fake) microphone: the agent's softphone connects, so they can go Ready.
+    let work = common::workdir("spa");
+    let gateway = common::gateway(&app, &work, 0, true);
+    let chrome_args = fake_microphone_args(&work);
+    run_with("browser_signup_agent_state_and_audit", &app.base_url, &chrome_args, async move |b| {
         // Sign-up, first with a password the server refuses: its field error shows next to
         // the field and nothing typed is lost.
         b.open("/login").await?;
@@ -142,6 +152,9 @@ async fn browser_signup_agent_state_and_audit() {
         login(b, &slug, &agent_email, PASSWORD).await?;
         b.wait_path("/agent").await?;
         b.wait("#agent-current-state").await?;
+        b.wait("#softphone-status[data-state='ready']")
+            .await
+            .context("the agent's softphone should connect to the gateway")?;
         b.choose("#agent-state", "Ready").await?;
         b.click("#agent-state-apply").await?;
         b.wait_text("#agent-current-state", "Ready").await?;
@@ -187,6 +200,8 @@ async fn browser_signup_agent_state_and_audit() {
         Ok(())
     })
     .await;
+    drop(gateway);
+    let _ = std::fs::remove_dir_all(&work);
 }
 
 /// Switching the language on the login page re-labels it in Polish at once, and the

@@ -1,8 +1,9 @@
 //! Ring-no-answer end to end, with agents on SIP phones (SIPp registered to the real gateway)
 //! and a SIPp caller: the longest-idle agent's phone rings and nobody picks up; after the ring
-//! timeout the gateway cancels it, the agent is set not ready (reason `missed`, on the ACD and
-//! on their desktop's state), the call goes back to the queue and the next agent answers — the
-//! caller stays connected throughout and hangs up themselves.
+//! timeout the gateway cancels it, the agent is set not ready (reason `missed` on the ACD; the
+//! built-in reason code "Missed call" on their desktop's state), the call goes back to the
+//! queue and the next agent answers — the caller stays connected throughout and hangs up
+//! themselves.
 //!
 //! Needs `sipp` (Debian `sip-tester`) and the gateway binary (`cargo build -p hotline-gateway`).
 
@@ -87,13 +88,30 @@ async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agen
         (a.state.as_str(), a.reason.as_str(), a.answered),
         ("not_ready", "missed", 0)
     );
-    // Her desktop's state says so too.
+    // Her desktop's state says so too, with the built-in reason code "Missed call".
     let st = ok(ca.get(app.url("/api/v1/agent/state")).send().await.unwrap()).await;
     assert_eq!(
-        (st["status"].as_str(), st["reason"].as_str()),
-        (Some("not_ready"), Some("missed")),
+        (
+            st["status"].as_str(),
+            st["reason_key"].as_str(),
+            st["reason"].as_str()
+        ),
+        (Some("not_ready"), Some("missed"), Some("Missed call")),
         "{st}"
     );
+    let codes = ok(ca
+        .get(app.url("/api/v1/reason-codes"))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let missed = codes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["builtin_key"] == "missed")
+        .unwrap_or_else(|| panic!("no built-in reason code 'missed': {codes}"));
+    assert_eq!(st["reason_id"], missed["id"], "a real reason code: {st}");
     // The CDR: answered by Bob, in the queue.
     let c = cdr(&app, &t.admin, call).await;
     assert_eq!(c["cdr"]["outcome"], "answered", "{c:#}");

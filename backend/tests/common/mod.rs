@@ -232,3 +232,27 @@ pub async fn stand_in_softphone(app: &TestApp, tenant: uuid::Uuid, agent: uuid::
         .await
         .unwrap();
 }
+
+/// The desk phone of extension `ext` registered with gateway `gw`'s registrar, as the gateway
+/// records a SIP REGISTER (`registration_key` hash with `contact`, `gateway_id`, `expires_at`,
+/// expiring with the registration).
+pub async fn register_desk_phone(app: &TestApp, tenant: uuid::Uuid, ext: &str, gw: &str) {
+    use redis::AsyncCommands;
+    let key = hotline_wire::gateway::registration_key(tenant, ext);
+    let expires = 300;
+    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(expires)).to_rfc3339();
+    let contact = format!("sip:{ext}@127.0.0.1:5099");
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset_multiple(
+            &key,
+            &[
+                ("contact", contact.as_str()),
+                ("gateway_id", gw),
+                ("expires_at", expires_at.as_str()),
+            ],
+        )
+        .await
+        .unwrap();
+    let _: () = r.expire(&key, expires).await.unwrap();
+}
