@@ -11,8 +11,10 @@ prompts="$root/.local/prompts"
 # Regenerated when the generator changed (a new prompt, music on hold) or a file is missing.
 stamp="$(sha256sum "$root/media-gateway/prompts/generate.sh" | cut -c1-16)"
 if [ "$(cat "$prompts/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  "$root/media-gateway/prompts/generate.sh" "$prompts" >/dev/null
-  echo "$stamp" > "$prompts/.stamp"
+  rm -rf "$prompts.new"
+  "$root/media-gateway/prompts/generate.sh" "$prompts.new" >/dev/null
+  echo "$stamp" > "$prompts.new/.stamp"
+  rm -rf "$prompts" && mv "$prompts.new" "$prompts"
 fi
 export HOTLINE_GW_PROMPTS_DIR="${HOTLINE_GW_PROMPTS_DIR:-$prompts}"
 export HOTLINE_GW_RECORDINGS_DIR="${HOTLINE_GW_RECORDINGS_DIR:-$root/.local/recordings}"

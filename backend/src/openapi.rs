@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         agent_events::events,
         agent_events::softphone_offer,
         agent_events::softphone_close,
+        agent_events::softphone_lost,
         agent_events::accept,
         agent_events::reject,
         agent_events::hangup,

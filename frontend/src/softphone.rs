@@ -108,12 +108,20 @@ struct LostReport {
     reason: String,
 }
 
-/// The page's `<audio>` element with id `audio_id`.
+/// The `<audio>` element with id `audio_id` the softphone plays through, created on first use
+/// as a child of `<html>`, outside the part of the page the app renders: a re-render of the
+/// desktop must never replace it (a new element has no stream, and the agent would hear
+/// nothing while the analysers said audio arrives).
 fn audio_element(audio_id: &str) -> Option<web_sys::HtmlMediaElement> {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(audio_id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlMediaElement>().ok())
+    let doc = web_sys::window()?.document()?;
+    if let Some(el) = doc.get_element_by_id(audio_id) {
+        return el.dyn_into::<web_sys::HtmlMediaElement>().ok();
+    }
+    let el = doc.create_element("audio").ok()?;
+    el.set_id(audio_id);
+    let _ = el.set_attribute("autoplay", "");
+    doc.document_element()?.append_child(&el).ok()?;
+    el.dyn_into::<web_sys::HtmlMediaElement>().ok()
 }
 
 /// Starts playing `el`; `Err(name)` with the browser's error name when it refuses.

@@ -206,7 +206,9 @@ pub fn sipp(dir: &Path, name: &str, xml: &str, args: &[&str]) -> Child {
         .args(["-timeout_error", "-trace_err", "-trace_msg"])
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        // A file, not a pipe: nobody reads a pipe until the call is over, and a SIPp blocked
+        // on a full one stops sending RTP (seen: a caller whose tone never arrived).
+        .stderr(std::fs::File::create(dir.join(format!("{name}.stderr"))).unwrap())
         .spawn()
         .expect("sipp (Debian package sip-tester) must be installed")
 }
@@ -217,7 +219,7 @@ pub fn wait_ok(child: Child, dir: &Path, what: &str) {
     let mut msgs = String::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let n = e.file_name().to_string_lossy().to_string();
-        if n.ends_with("_messages.log") || n.ends_with("_errors.log") {
+        if n.ends_with("_messages.log") || n.ends_with("_errors.log") || n.ends_with(".stderr") {
             msgs.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
         }
     }

@@ -174,7 +174,8 @@ fn start_caller(dir: &Path, name: &str, xml: &str, gateway: &str) -> Child {
         ])
         .args(["-s", DID, "-mp", &free_port().to_string(), gateway])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        // A file, not a pipe: see `telephony::sipp`.
+        .stderr(std::fs::File::create(dir.join(format!("{name}.stderr"))).unwrap())
         .spawn()
         .expect("sipp (Debian package sip-tester) must be installed")
 }
@@ -304,7 +305,8 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
         log: log.clone(),
     };
 
-    // Up: the API answers and the gateway (with its WebRTC listener) has announced itself.
+    // Up: the API answers (the first run may build), then within a minute the gateway has
+    // announced itself with its WebRTC listener.
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -320,12 +322,24 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
             .await
             .map(|r| r.status().is_success())
             .unwrap_or(false);
+        if api_up {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the API did not come up:\n{}",
+            stack.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
         let gateways: Vec<String> = redis::cmd("SMEMBERS")
             .arg("platform:gateways")
             .query_async(&mut r)
             .await
             .unwrap_or_default();
-        let mut webrtc_up = false;
+        let mut webrtc = Vec::new();
         for g in &gateways {
             let http: Option<String> = redis::cmd("HGET")
                 .arg(hotline_wire::gateway::gateway_key(g))
@@ -333,14 +347,15 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
                 .query_async(&mut r)
                 .await
                 .unwrap_or(None);
-            webrtc_up |= http.is_some_and(|h| !h.is_empty());
+            webrtc.push(http.unwrap_or_default());
         }
-        if api_up && webrtc_up {
+        if webrtc.iter().any(|h| !h.is_empty()) {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the stack did not come up (API {api_up}, gateway with WebRTC {webrtc_up}):\n{}",
+            "no gateway with a WebRTC listener for the agents' softphones (gateways {gateways:?}, \
+             listeners {webrtc:?}):\n{}",
             stack.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -418,8 +433,36 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
             b.click("#call-accept").await?;
             b.wait("#in-call").await?;
 
-            // Audio both ways: the agent hears the caller (an analyser on the received track).
+            // Audio both ways: the agent hears the caller (an analyser on the received track),
+            // and the page really plays it out: WebRTC counts the energy of what it plays
+            // (zero while the `<audio>` element is silent, e.g. autoplay blocked).
             b.hears_caller().await?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let played = b
+                    .js(r#"return window.hotlineSoftphone.getStats().then(r => {
+                             let e = 0; r.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'audio') e += s.totalAudioEnergy || 0; });
+                             return e; });"#)
+                    .await?
+                    .as_f64()
+                    .unwrap_or(0.0);
+                if played > 0.0 {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let el = b
+                        .js(r#"const a = document.getElementById('softphone-audio');
+                               return navigator.mediaDevices.enumerateDevices().then(d => JSON.stringify({
+                                 paused: a.paused, t: a.currentTime, ready: a.readyState, muted: a.muted,
+                                 volume: a.volume, src: !!a.srcObject, sink: a.sinkId,
+                                 outputs: d.filter(x => x.kind === 'audiooutput').map(x => x.label || x.deviceId) }));"#)
+                        .await?;
+                    anyhow::bail!(
+                        "the softphone does not play the caller out (inbound totalAudioEnergy 0): {el}"
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             // From now on the page samples what the agent hears every 20 ms, with whether the
             // desktop says "held" at that moment.
             // (Its own analyser with a 256-sample window, about 5 ms, so a level is what was

@@ -1608,7 +1608,6 @@ fn SoftphonePane(p: &DeskProps) -> Html {
         <section class="pane softphone" id="pane-softphone" aria-labelledby="pane-softphone-h">
             <h2 id="pane-softphone-h" tabindex="-1">{ i18n.t("agent-softphone") }<kbd>{ "Alt+2" }</kbd></h2>
             <p class="current-state">{ status }</p>
-            <audio id="softphone-audio" autoplay=true />
             { for enable_audio }
             { for ring }
             { for in_call }
