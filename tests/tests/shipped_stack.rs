@@ -429,7 +429,7 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            b.screenshot(&screens.join("agent-ringing.png")).await?;
+            b.screenshot(&screens.join("demo-ringing.png")).await?;
             b.click("#call-accept").await?;
             b.wait("#in-call").await?;
 
@@ -487,7 +487,7 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
             let (e1, d1) = sent_energy(b).await?;
             ensure!(d1 > d0 + 4.0, "the softphone sent no audio ({d0} s → {d1} s)");
             *talk_level2.lock().unwrap() = ((e1 - e0) / (d1 - d0)).sqrt();
-            b.screenshot(&screens.join("agent-call.png")).await?;
+            b.screenshot(&screens.join("demo-call.png")).await?;
 
             // Hold: from the moment the desktop says so, the agent hears nothing of the
             // caller (who hears music meanwhile).
@@ -540,7 +540,7 @@ async fn the_readme_stack_takes_a_call_from_a_sip_phone_to_an_agent_in_the_brows
             b.fill("#new-ticket-subject", "Bill looks too high").await?;
             b.click("#new-ticket-create").await?;
             b.wait_text("#ticket-created", "created").await?;
-            b.screenshot(&screens.join("agent-ticket.png")).await?;
+            b.screenshot(&screens.join("demo-ticket.png")).await?;
 
             // Hang up and wrap up; the call is in her history with its recording.
             b.click("#call-hangup").await?;
