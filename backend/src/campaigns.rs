@@ -409,20 +409,24 @@ async fn agent_lines(
 }
 
 /// A live gateway to place calls through (heartbeat not expired, not draining, publishing
-/// its events to the stream this backend reads), the same one for every call of a tick.
+/// its events to the stream this backend reads, not saying it lacks an outbound trunk), the
+/// same one for every call of a tick.
 pub async fn pick_gateway(state: &AppState) -> anyhow::Result<Option<String>> {
     let mut r = state.redis();
     let mut ids: Vec<String> = r.smembers(wire::GATEWAYS_KEY).await?;
     ids.sort();
     for id in ids {
-        let (draining, events): (Option<String>, Option<String>) = redis::cmd("HMGET")
-            .arg(wire::gateway_key(&id))
-            .arg("draining")
-            .arg("events")
-            .query_async(&mut r)
-            .await?;
+        let (draining, events, trunk): (Option<String>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(wire::gateway_key(&id))
+                .arg("draining")
+                .arg("events")
+                .arg("trunk")
+                .query_async(&mut r)
+                .await?;
         if draining.as_deref() == Some("false")
             && events.as_deref() == Some(state.cfg.call_events_stream.as_str())
+            && trunk.as_deref() != Some("false")
         {
             return Ok(Some(id));
         }

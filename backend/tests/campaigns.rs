@@ -283,6 +283,23 @@ async fn contacts_are_called_inside_their_own_calling_hours_only() {
     let wednesday = tuesday.succ_opt().unwrap();
     let tuesday_18 = at(tuesday, 18, 0);
     assert_eq!(tuesday_18.weekday(), chrono::Weekday::Tue);
+    // While the only gateway says it has no outbound trunk, nothing is dialled through it.
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "false")
+        .await
+        .unwrap();
+    hotline_backend::campaigns::tick(&app.state, tenant_id, c.id, tuesday_18)
+        .await
+        .unwrap();
+    let sent: usize = r.xlen(wire::command_stream(&gw)).await.unwrap();
+    assert_eq!(
+        sent, 0,
+        "a call was placed through a gateway without a trunk"
+    );
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "true")
+        .await
+        .unwrap();
     hotline_backend::campaigns::tick(&app.state, tenant_id, c.id, tuesday_18)
         .await
         .unwrap();
