@@ -20,6 +20,7 @@ pub mod gateway_sync;
 pub mod ivr;
 pub mod notify;
 pub mod openapi;
+pub mod outbound;
 pub mod reminders;
 pub mod routes;
 pub mod seed;

@@ -112,6 +112,8 @@ use utoipa::OpenApi;
         platform::create_tenant,
         platform::suspend,
         platform::resume,
+        platform::get_outbound_allow,
+        platform::put_outbound_allow,
         platform::list_dids,
         platform::add_did,
         platform::remove_did,
