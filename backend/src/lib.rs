@@ -12,6 +12,7 @@ pub mod cdr;
 pub mod config;
 pub mod consult;
 pub mod crm_import;
+pub mod csrf;
 pub mod db;
 pub mod dispatch;
 pub mod error;
