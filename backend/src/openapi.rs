@@ -64,6 +64,7 @@ use utoipa::OpenApi;
         routes::auth::logout,
         routes::auth::me,
         routes::auth::change_password,
+        routes::auth::password_strength,
         sso::get_config,
         sso::put_config,
         sso::start,
