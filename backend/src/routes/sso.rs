@@ -85,7 +85,7 @@ pub async fn put_config(
                 // The destination the server will fetch discovery from: the outbound policy.
                 let policy = crate::outbound::Policy::for_tenant(&state, ctx.tenant().id).await?;
                 if let Err(e) = policy.check_url(&discovery_url(&req.issuer)) {
-                    c.fail("issuer", &e.to_string());
+                    c.fail("issuer", e.to_string());
                 }
             }
             _ => c.fail("issuer", "must be an http(s) URL"),
