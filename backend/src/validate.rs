@@ -190,6 +190,26 @@ pub fn json_nul(v: &serde_json::Value) -> Option<String> {
     walk(v, &mut path).then(|| if path.is_empty() { ".".into() } else { path })
 }
 
+/// Replaces every NUL in the strings and keys of a JSON document with U+FFFD (for data that
+/// must be stored whatever it holds, such as gateway events).
+pub fn replace_nul(v: &mut serde_json::Value) {
+    const R: &str = "\u{fffd}";
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', R),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        serde_json::Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (k.replace('\0', R), v))
+                    .collect();
+            }
+            map.values_mut().for_each(replace_nul);
+        }
+        _ => {}
+    }
+}
+
 /// Every query parameter (name and value, after percent-decoding) holding a NUL or a control
 /// character, as field errors named by the parameter.
 pub fn query_errors(query: &str) -> Vec<FieldError> {
@@ -273,6 +293,12 @@ mod tests {
         assert_eq!(json_nul(&v).as_deref(), Some("skills[1].name"));
         assert_eq!(json_nul(&serde_json::json!("a\u{0}")).as_deref(), Some("."));
         assert_eq!(json_nul(&serde_json::json!({"a": [1, "b"]})), None);
+        let mut v = serde_json::json!({"caller": "a\u{0}", "x\u{0}": ["\u{0}"]});
+        replace_nul(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"caller": "a\u{fffd}", "x\u{fffd}": ["\u{fffd}"]})
+        );
         let errs = query_errors("page=1&priority=high%00&q=a%0Ab");
         let names: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(names, ["priority", "q"]);

@@ -371,8 +371,8 @@ pub async fn versions(
 pub async fn list_dids(mut ctx: TenantCtx) -> ApiResult<Json<Vec<DidDto>>> {
     ctx.require(perms::IVR_WRITE)?;
     let tenant = ctx.tenant().id;
-    let rows: Vec<(String, Option<Uuid>)> = sqlx::query_as(
-        "SELECT d.did, m.flow_id FROM platform.dids d
+    let rows: Vec<(String, String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT d.did, d.description, m.flow_id FROM platform.dids d
            LEFT JOIN ivr_did_flows m ON m.did = d.did
           WHERE d.tenant_id = $1 ORDER BY d.did",
     )
@@ -382,7 +382,12 @@ pub async fn list_dids(mut ctx: TenantCtx) -> ApiResult<Json<Vec<DidDto>>> {
     ctx.commit().await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(did, flow_id)| DidDto { did, flow_id })
+            .map(|(did, description, flow_id)| DidDto {
+                did,
+                tenant_id: tenant,
+                description,
+                flow_id,
+            })
             .collect(),
     ))
 }
