@@ -476,9 +476,9 @@ fn classify(
                     .and_then(|n| n.parse::<usize>().ok())
                 {
                     path_params.get(i).cloned()
-                } else if rest.starts_with("Cannot parse `") && rest.contains("` with value `") {
-                    backticked(rest)
-                } else if rest.starts_with("Invalid UTF-8 in `") {
+                } else if (rest.starts_with("Cannot parse `") && rest.contains("` with value `"))
+                    || rest.starts_with("Invalid UTF-8 in `")
+                {
                     backticked(rest)
                 } else if path_params.len() == 1 {
                     path_params.first().cloned()

@@ -11,6 +11,9 @@ use serde_json::{json, Map, Value};
 
 const NUL_TEXT: &str = "x\u{0}y";
 
+/// A request body: content type and bytes.
+type Body = (String, Vec<u8>);
+
 /// Resolves `#/components/schemas/...` references.
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     match v.get("$ref").and_then(Value::as_str) {
@@ -136,7 +139,7 @@ async fn send(
     client: &reqwest::Client,
     method: &str,
     url: String,
-    body: Option<(String, Vec<u8>)>,
+    body: Option<Body>,
     label: String,
 ) -> Outcome {
     let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -191,7 +194,7 @@ async fn nul_everywhere_is_a_4xx_problem_never_a_5xx() {
                     )
                 })
                 .collect();
-            let mut cases: Vec<(String, String, Option<(String, Vec<u8>)>)> = Vec::new();
+            let mut cases: Vec<(String, String, Option<Body>)> = Vec::new();
             if !path_params.is_empty() {
                 let nul: Vec<(String, String)> = plain
                     .iter()
