@@ -31,7 +31,14 @@ pub fn router(state: AppState) -> Router {
     let spa_dir = state.cfg.spa_dir.clone();
     let api = routes::api()
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
-        .fallback(|| async { crate::error::ApiError::NotFound });
+        .fallback(|| async { crate::error::ApiError::NotFound })
+        // Innermost first: NUL/control characters in path and query refused and framework
+        // rejections rewritten as problem+json (`error::contract`), after the CSRF guard.
+        .layer(middleware::from_fn(crate::error::contract))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::csrf::guard,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .merge(routes::health::router())

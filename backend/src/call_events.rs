@@ -93,7 +93,7 @@ pub async fn process_once(
     let n = entries.len();
     for entry in entries {
         let raw: Option<String> = entry.get(STREAM_FIELD);
-        let outcome = match raw.as_deref().map(serde_json::from_str::<GatewayEvent>) {
+        let outcome = match raw.as_deref().map(parse_event) {
             None => Err(anyhow::anyhow!("entry has no {STREAM_FIELD:?} field")),
             Some(Err(e)) => Err(anyhow::anyhow!("not a gateway event: {e}")),
             Some(Ok(ev)) => handle(state, ev).await,
@@ -115,6 +115,18 @@ pub async fn process_once(
         let _: () = con.xack(stream, GROUP, &[&entry.id]).await?;
     }
     Ok(n)
+}
+
+/// Parses a gateway event. SIP-derived strings (caller names, numbers, digits) can carry NUL,
+/// which Postgres cannot store; each NUL becomes U+FFFD so the event is still handled and
+/// stored, never dead-lettered or failing in the database.
+pub fn parse_event(raw: &str) -> serde_json::Result<GatewayEvent> {
+    if !raw.contains("u0000") {
+        return serde_json::from_str(raw);
+    }
+    let mut v: serde_json::Value = serde_json::from_str(raw)?;
+    crate::validate::replace_nul(&mut v);
+    serde_json::from_value(v)
 }
 
 async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
@@ -261,4 +273,36 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_in_sip_strings_is_replaced_not_fatal() {
+        let ev = GatewayEvent::CallStarted {
+            gateway_id: "gw".into(),
+            call_id: uuid::Uuid::new_v4(),
+            tenant_id: uuid::Uuid::new_v4(),
+            caller: "Bob\u{0}by".into(),
+            did: "+15550100".into(),
+            sip_call_id: "abc\u{0}".into(),
+            mode: hotline_wire::gateway::FlowMode::Backend,
+            at: chrono::Utc::now(),
+        };
+        let raw = serde_json::to_string(&ev).unwrap();
+        let GatewayEvent::CallStarted {
+            caller,
+            sip_call_id,
+            ..
+        } = parse_event(&raw).unwrap()
+        else {
+            panic!("call_started")
+        };
+        assert_eq!(caller, "Bob\u{fffd}by");
+        assert_eq!(sip_call_id, "abc\u{fffd}");
+        // A backslash before `u0000` is text and stays as it is.
+        assert!(parse_event(&raw.replace("Bob", "\\\\u0000")).is_ok());
+    }
 }

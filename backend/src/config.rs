@@ -51,6 +51,15 @@ pub struct Config {
     /// default 60): the time a killed backend's last events wait. Shorter than the slowest
     /// handling of one batch, an event can be handled twice (handlers are idempotent).
     pub call_events_claim_idle_secs: u64,
+    /// Destinations server-side requests (IVR HTTP lookups, SSO) may reach although the
+    /// outbound policy refuses them — private, loopback… — for on-premise deployments
+    /// (`HOTLINE_OUTBOUND_ALLOW`, comma-separated): addresses, CIDR blocks or host names, each
+    /// with an optional `:port` (`10.0.0.0/8`, `10.0.0.5:8080`, `[fd00::1]:8443`,
+    /// `crm.internal`, `*.corp.example`). Empty by default. See `outbound.rs`.
+    pub outbound_allow: Vec<String>,
+    /// Ports server-side requests may use besides 80 and 443 (`HOTLINE_OUTBOUND_PORTS`,
+    /// comma-separated). Empty by default.
+    pub outbound_ports: Vec<u16>,
 }
 
 impl Default for Config {
@@ -73,6 +82,8 @@ impl Default for Config {
             call_events_stream: hotline_wire::gateway::EVENTS_STREAM.into(),
             ring_timeout_secs: 20,
             call_events_claim_idle_secs: 60,
+            outbound_allow: Vec::new(),
+            outbound_ports: Vec::new(),
         }
     }
 }
@@ -217,6 +228,25 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_MAX_UPLOAD_BYTES") {
             self.max_upload_bytes = parse("HOTLINE_MAX_UPLOAD_BYTES", v)?;
+        }
+        if let Some(v) = get("HOTLINE_OUTBOUND_ALLOW") {
+            self.outbound_allow = v
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Some(v) = get("HOTLINE_OUTBOUND_PORTS") {
+            self.outbound_ports = v
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(|p| parse("HOTLINE_OUTBOUND_PORTS", p.to_string()))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Err((i, m)) = crate::outbound::parse_allow_list(&self.outbound_allow) {
+            anyhow::bail!("outbound_allow entry {}: {m}", i + 1);
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
         if url::Url::parse(&self.public_url).is_err() {

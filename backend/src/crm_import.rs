@@ -162,7 +162,34 @@ pub fn read(format: Format, bytes: &[u8]) -> ApiResult<Table> {
             detail: format!("At most {IMPORT_MAX_ROWS} rows per import; split the file."),
         });
     }
+    refuse_nul(&table)?;
     Ok(table)
+}
+
+/// A header or cell holding NUL (which Postgres cannot store) refuses the file: a 422 on
+/// `file` naming the line and column.
+fn refuse_nul(table: &Table) -> ApiResult<()> {
+    let nul = crate::validate::bad_char_message('\0');
+    if let Some(i) = table.columns.iter().position(|c| c.contains('\0')) {
+        return Err(ApiError::field(
+            "file",
+            format!("header, column {}: {nul}", i + 1),
+        ));
+    }
+    for row in &table.rows {
+        let Ok(cells) = &row.cells else { continue };
+        if let Some(i) = cells
+            .iter()
+            .position(|c| matches!(c, Cell::Text(t) | Cell::Error(t) if t.contains('\0')))
+        {
+            let column = table.columns.get(i).map(String::as_str).unwrap_or("");
+            return Err(ApiError::field(
+                "file",
+                format!("line {}, column {} ({column}): {nul}", row.line, i + 1),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// [`read`] off the async runtime; a panic in a parser becomes a 400, never a dead request.

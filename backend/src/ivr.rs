@@ -351,6 +351,20 @@ pub(crate) async fn sync_queues(
     Ok(names)
 }
 
+/// A failed or refused HTTP lookup on the call's timeline.
+async fn lookup_timeline(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    kind: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut t = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
+    crate::cdr::timeline(&mut t, call, kind, None, details).await?;
+    t.commit().await?;
+    Ok(())
+}
+
 async fn execute(
     state: &AppState,
     tenant: Uuid,
@@ -389,24 +403,35 @@ async fn execute(
                 command(state, &gw, &cmd).await?
             }
             Action::Http { url, timeout_ms } => {
-                let result = async {
-                    let resp = state
-                        .http
-                        .get(&url)
-                        .timeout(std::time::Duration::from_millis(timeout_ms as u64))
-                        .send()
+                // Through the one outbound policy: a refused destination is never contacted,
+                // goes on the call's timeline, and the flow takes its error branch.
+                let timeout = std::time::Duration::from_millis(timeout_ms as u64);
+                let result = match crate::outbound::Policy::for_tenant(state, tenant).await {
+                    Ok(policy) => policy
+                        .get_json::<serde_json::Value>(&url, None, timeout)
                         .await
-                        .map_err(|e| e.to_string())?;
-                    if !resp.status().is_success() {
-                        return Err(format!("HTTP {}", resp.status()));
-                    }
-                    resp.json::<serde_json::Value>()
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                .await;
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("outbound policy: {e}")),
+                };
                 if let Err(e) = &result {
-                    tracing::info!(%tenant, %call, %url, error = %e, "IVR HTTP lookup failed");
+                    tracing::info!(%tenant, %call, error = %e, "IVR HTTP lookup failed");
+                    let host = url::Url::parse(&url)
+                        .ok()
+                        .and_then(|u| u.host_str().map(String::from))
+                        .unwrap_or_default();
+                    let kind = if e.starts_with("refused:") {
+                        "http_lookup_refused"
+                    } else {
+                        "http_lookup_failed"
+                    };
+                    let details = serde_json::json!({
+                        "node": cs.run.node.clone(),
+                        "host": host,
+                        "error": e,
+                    });
+                    if let Err(err) = lookup_timeline(state, tenant, call, kind, details).await {
+                        tracing::warn!(%tenant, %call, error = %err, "timeline entry not written");
+                    }
                 }
                 let more = cs
                     .run

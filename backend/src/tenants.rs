@@ -6,6 +6,7 @@ use crate::{
     auth::{self, RequestMeta, TenantRef},
     db,
     error::{unique_violation, ApiError, ApiResult},
+    password,
     state::AppState,
     validate::{self, Check},
 };
@@ -22,7 +23,12 @@ pub fn validate_signup(req: &SignupRequest) -> ApiResult<String> {
     c.text("company_name", &req.company_name, 200);
     c.text("admin_name", &req.admin_name, 200);
     c.email("admin_email", &req.admin_email);
-    c.password("password", &req.password);
+    let who = password::Context {
+        email: &req.admin_email,
+        name: &req.admin_name,
+        company: &req.company_name,
+    };
+    password::check(&mut c, "password", &req.password, &who);
     let slug = match &req.slug {
         Some(s) if !s.is_empty() => {
             if !validate::is_slug(s) {

@@ -214,3 +214,291 @@ async fn oversized_bodies_are_refused() {
         ok_json(t.admin.get(app.url("/api/v1/skills")).send().await).await;
     assert!(skills.is_empty());
 }
+
+/// A problem's first field error, for short assertions.
+fn first_field(p: &hotline_wire::api::Problem) -> String {
+    p.errors
+        .first()
+        .map(|e| e.field.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn nul_is_a_422_naming_the_field_never_a_500() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Nul Co").await;
+    // Unauthenticated, in a query string.
+    let p = problem(
+        app.client()
+            .get(app.url("/api/v1/auth/options?tenant=a%00"))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(first_field(&p), "tenant");
+    // JSON bodies: the field is named, nested ones by their path.
+    for (path, body, field) in [
+        ("/api/v1/skills", json!({ "name": "a\u{0}" }), "name"),
+        (
+            "/api/v1/api-keys",
+            json!({ "name": "k\u{0}", "role_id": uuid::Uuid::new_v4() }),
+            "name",
+        ),
+        ("/api/v1/categories", json!({ "name": "c\u{0}" }), "name"),
+        ("/api/v1/kb/categories", json!({ "name": "c\u{0}" }), "name"),
+        (
+            "/api/v1/skills",
+            json!({ "name": "ok", "x": [{ "y": "\u{0}" }] }),
+            "x[0].y",
+        ),
+    ] {
+        let p = problem(
+            t.admin.post(app.url(path)).json(&body).send().await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(first_field(&p), field, "{path}");
+    }
+    let id = uuid::Uuid::new_v4();
+    for path in [
+        format!("/api/v1/teams/{id}"),
+        format!("/api/v1/ivr/flows/{id}"),
+    ] {
+        problem(
+            t.admin
+                .put(app.url(&path))
+                .json(&json!({ "name": "n\u{0}", "graph": {} }))
+                .send()
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+    }
+    let p = problem(
+        t.admin
+            .get(app.url("/api/v1/tickets?priority=high%00"))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(first_field(&p), "priority");
+    // Path parts, and other control characters in single-line inputs.
+    let p = problem(
+        t.admin.get(app.url("/api/v1/users/a%00b")).send().await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(first_field(&p), "id");
+    let p = problem(
+        t.admin.get(app.url("/api/v1/users?q=a%1Bb")).send().await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(first_field(&p), "q");
+    // CSV cells.
+    let p = problem(
+        t.admin
+            .post(app.url("/api/v1/customers/import/preview"))
+            .header("content-type", "text/csv")
+            .body("name,phone\nBo\u{0}b,+15550100\n")
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(first_field(&p), "file");
+    assert!(p.errors[0].message.contains("line 2"), "{p:?}");
+}
+
+#[tokio::test]
+async fn framework_rejections_are_problems_with_stable_codes() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Reject Co").await;
+    for (query, field) in [("per_page=abc", "per_page"), ("page=1e3", "page")] {
+        let p = problem(
+            t.admin
+                .get(app.url(&format!("/api/v1/users?{query}")))
+                .send()
+                .await,
+            400,
+            "malformed_query",
+        )
+        .await;
+        assert_eq!(first_field(&p), field);
+    }
+    let p = problem(
+        t.admin
+            .get(app.url("/api/v1/users/not-a-uuid"))
+            .send()
+            .await,
+        400,
+        "malformed_path",
+    )
+    .await;
+    assert_eq!(first_field(&p), "id");
+    // A JSON body must say so: text/plain and no content type are 415.
+    let body = r#"{"name":"Plain"}"#;
+    problem(
+        t.admin
+            .post(app.url("/api/v1/skills"))
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+            .await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    problem(
+        t.admin
+            .post(app.url("/api/v1/skills"))
+            .body(body)
+            .send()
+            .await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    // Same for a cookie-less request (sign-in).
+    problem(
+        app.client()
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("tenant=x&email=y&password=z")
+            .send()
+            .await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    problem(
+        t.admin
+            .patch(app.url("/api/v1/skills"))
+            .json(&json!({}))
+            .send()
+            .await,
+        405,
+        "method_not_allowed",
+    )
+    .await;
+    problem(
+        t.admin
+            .post(app.url("/api/v1/ivr/prompts"))
+            .header("content-type", "multipart/form-data")
+            .body("x")
+            .send()
+            .await,
+        400,
+        "malformed_body",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn cross_site_writes_are_refused() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Csrf Co").await;
+    let skill = |name: &str| json!({ "name": name });
+    for (header, value) in [
+        ("origin", "http://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        problem(
+            t.admin
+                .post(app.url("/api/v1/skills"))
+                .header(header, value)
+                .json(&skill("Evil"))
+                .send()
+                .await,
+            403,
+            "cross_site_request",
+        )
+        .await;
+        problem(
+            t.admin
+                .delete(app.url(&format!("/api/v1/skills/{}", uuid::Uuid::new_v4())))
+                .header(header, value)
+                .send()
+                .await,
+            403,
+            "cross_site_request",
+        )
+        .await;
+    }
+    // Login CSRF: the sign-in form of another site is refused too.
+    problem(
+        app.client()
+            .post(app.url("/api/v1/auth/login"))
+            .header("origin", "http://evil.example")
+            .json(&json!({ "tenant": t.slug(), "email": "x@y.z", "password": PASSWORD }))
+            .send()
+            .await,
+        403,
+        "cross_site_request",
+    )
+    .await;
+    // A form-encoded or text/plain body (what a cross-site form sends) is refused even
+    // without Origin.
+    problem(
+        t.admin
+            .post(app.url("/api/v1/auth/logout"))
+            .header("content-type", "text/plain")
+            .body("x=1")
+            .send()
+            .await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    // Same-origin (what the SPA sends) and plain clients still work.
+    let base = app.url("");
+    created::<serde_json::Value>(
+        t.admin
+            .post(app.url("/api/v1/skills"))
+            .header("origin", base.trim_end_matches('/'))
+            .header("sec-fetch-site", "same-origin")
+            .json(&skill("Same origin"))
+            .send()
+            .await,
+    )
+    .await;
+    created::<serde_json::Value>(
+        t.admin
+            .post(app.url("/api/v1/skills"))
+            .json(&skill("No origin"))
+            .send()
+            .await,
+    )
+    .await;
+    // API keys are not cookies: unaffected.
+    let sup = t.role(&app, "Administrator").await;
+    let key: serde_json::Value = created(
+        t.admin
+            .post(app.url("/api/v1/api-keys"))
+            .json(&json!({ "name": "sync", "role_id": sup.id }))
+            .send()
+            .await,
+    )
+    .await;
+    created::<serde_json::Value>(
+        app.client()
+            .post(app.url("/api/v1/skills"))
+            .bearer_auth(key["secret"].as_str().unwrap())
+            .header("origin", "http://evil.example")
+            .json(&skill("By key"))
+            .send()
+            .await,
+    )
+    .await;
+}

@@ -142,7 +142,10 @@ fn query(url: &str, key: &str) -> String {
 
 #[tokio::test]
 async fn sso_round_trip_and_rejections() {
-    let app = TestApp::spawn().await;
+    // The provider runs on this machine: loopback is reachable only because the platform's
+    // allow-list says so, exactly as an on-premise deployment would configure it
+    // (`HOTLINE_OUTBOUND_ALLOW=127.0.0.1`).
+    let app = TestApp::spawn_with(|c| c.outbound_allow = vec!["127.0.0.1".into()]).await;
     let callback = app.url("/api/v1/auth/sso/callback");
     let idp = start_idp(&callback);
     let t = tenant(&app, "SSO Co").await;

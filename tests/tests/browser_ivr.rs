@@ -216,13 +216,9 @@ async fn browser_ivr_flow_editor_prompt_upload_publish_and_number() {
         "main"
     );
     let dids: Vec<DidDto> = get("/ivr/dids").await.unwrap().json().await.unwrap();
-    assert_eq!(
-        dids,
-        [DidDto {
-            did: DID.into(),
-            flow_id: Some(f.id)
-        }]
-    );
+    let pairs: Vec<(&str, Option<uuid::Uuid>)> =
+        dids.iter().map(|d| (d.did.as_str(), d.flow_id)).collect();
+    assert_eq!(pairs, [(DID, Some(f.id))]);
     let prompts: Vec<PromptDto> = get("/ivr/prompts").await.unwrap().json().await.unwrap();
     assert_eq!(prompts.len(), 1);
     assert_eq!(

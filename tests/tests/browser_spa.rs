@@ -108,7 +108,18 @@ async fn browser_signup_agent_state_and_audit() {
         ensure!(b.value("#company").await? == "Acme Water", "the company name was lost");
         ensure!(b.value("#slug").await? == slug, "the company ID was lost");
         ensure!(b.value("#email").await? == admin_email, "the e-mail was lost");
+        // The strength meter judges as the server does (zxcvbn, with the form's own words),
+        // and the server's refusal of a common password reads the same.
+        b.fill("#password", "1234567890").await?;
+        b.wait_text("#password-strength", "one of the 100 most common passwords").await?;
+        b.wait_text("#password-strength", "Strength: very weak").await?;
+        b.fill("#password", "acme water forever").await?;
+        b.wait_text("#password-strength", "Must not contain your e-mail address, name or company").await?;
+        b.fill("#password", "1234567890").await?;
+        b.click("#signup-submit").await?;
+        b.wait_text("#password-error", "Too easy to guess").await?;
         b.fill("#password", PASSWORD).await?;
+        b.wait_text("#password-strength", "Strength: very strong").await?;
         b.click("#signup-submit").await?;
         b.wait_path("/admin/users").await?;
         b.wait_text("#flash", &slug).await?;

@@ -3,6 +3,7 @@
 use crate::{
     auth::{self, Actor, RequestMeta, TenantCtx, SESSION_COOKIE},
     error::{ApiError, ApiResult, Json},
+    password,
     routes::users::load_user,
     state::AppState,
     tenants,
@@ -17,8 +18,8 @@ use axum::{
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use hotline_wire::api::{
-    ChangePasswordRequest, LoginRequest, SessionInfo, SignupRequest, SignupResponse,
-    TenantLoginOptions,
+    ChangePasswordRequest, LoginRequest, PasswordStrength, PasswordStrengthRequest, SessionInfo,
+    SignupRequest, SignupResponse, TenantLoginOptions,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -31,6 +32,37 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
         .route("/auth/password", post(change_password))
+        .route("/auth/password-strength", post(password_strength))
+}
+
+/// The strength meter: the password policy's verdict and zxcvbn's feedback, for the words
+/// given (nothing is stored or logged). Sign-up and password forms call it as the user types.
+#[utoipa::path(post, path = "/api/v1/auth/password-strength", tag = "auth",
+    request_body = PasswordStrengthRequest,
+    responses((status = 200, body = PasswordStrength), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn password_strength(
+    Json(req): Json<PasswordStrengthRequest>,
+) -> ApiResult<Json<PasswordStrength>> {
+    // Bounded work: the policy does not estimate more than MAX_CHARS characters, and the
+    // context words are capped like the fields they come from.
+    let mut c = Check::new();
+    c.max_len("password", &req.password, 1024);
+    c.max_len("email", req.email.as_deref().unwrap_or_default(), 254);
+    c.max_len("name", req.name.as_deref().unwrap_or_default(), 200);
+    c.max_len("company", req.company.as_deref().unwrap_or_default(), 200);
+    c.finish()?;
+    // The estimate takes milliseconds of CPU: off the async workers.
+    let verdict = tokio::task::spawn_blocking(move || {
+        let who = password::Context {
+            email: req.email.as_deref().unwrap_or_default(),
+            name: req.name.as_deref().unwrap_or_default(),
+            company: req.company.as_deref().unwrap_or_default(),
+        };
+        password::assess(&req.password, &who)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("password estimate: {e}")))?;
+    Ok(Json(verdict))
 }
 
 #[utoipa::path(post, path = "/api/v1/signup", tag = "auth", request_body = SignupRequest,
@@ -237,17 +269,25 @@ pub async fn change_password(
     Json(req): Json<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     let user_id = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let (hash, email, name): (Option<String>, String, String) =
+        sqlx::query_as("SELECT password_hash, email, name FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(ctx.db())
+            .await?;
+    let company = ctx.tenant().name.clone();
     let mut c = Check::new();
     c.max_len("current_password", &req.current_password, 128);
-    c.password("new_password", &req.new_password);
     if req.new_password == req.current_password {
         c.fail("new_password", "must differ from the current password");
+    } else {
+        let who = password::Context {
+            email: &email,
+            name: &name,
+            company: &company,
+        };
+        password::check(&mut c, "new_password", &req.new_password, &who);
     }
     c.finish()?;
-    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(ctx.db())
-        .await?;
     if !auth::verify_password(hash, req.current_password).await? {
         return Err(ApiError::field(
             "current_password",

@@ -33,8 +33,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Parses and validates a graph; every problem becomes a field error `graph…`, including
-/// prompts that are neither built in nor uploaded by the tenant.
-async fn checked_graph(ctx: &mut TenantCtx, graph: &serde_json::Value) -> ApiResult<Flow> {
+/// prompts that are neither built in nor uploaded by the tenant, and HTTP lookups to a
+/// destination the outbound policy refuses (checked again, after resolution, at run time).
+async fn checked_graph(
+    state: &AppState,
+    ctx: &mut TenantCtx,
+    graph: &serde_json::Value,
+) -> ApiResult<Flow> {
     let flow: Flow = serde_json::from_value(graph.clone())
         .map_err(|e| ApiError::field("graph", format!("not a flow: {e}")))?;
     let mut errs: Vec<FieldError> = flow
@@ -50,11 +55,56 @@ async fn checked_graph(ctx: &mut TenantCtx, graph: &serde_json::Value) -> ApiRes
         })
         .collect();
     errs.extend(super::prompts::missing_prompts(ctx.db(), &flow).await?);
+    let policy = crate::outbound::Policy::for_tenant(state, ctx.tenant().id).await?;
+    for (id, node) in &flow.nodes {
+        if let hotline_flows::Node::HttpLookup { url, .. } = node {
+            let field = format!("graph.nodes.{id}.url");
+            if errs.iter().any(|e| e.field == field) {
+                continue;
+            }
+            if let Some(message) = refused_lookup(&policy, url) {
+                errs.push(FieldError { field, message });
+            }
+        }
+    }
     if errs.is_empty() {
         Ok(flow)
     } else {
         Err(ApiError::Validation(errs))
     }
+}
+
+/// The save-time check of a lookup URL template: when its host is literal (no `{{var}}` in
+/// the scheme or authority), the URL with every variable filled in must pass
+/// [`Policy::check_url`](crate::outbound::Policy::check_url).
+fn refused_lookup(policy: &crate::outbound::Policy, template: &str) -> Option<String> {
+    let authority_end = template
+        .find("://")
+        .map(|i| {
+            let rest = &template[i + 3..];
+            i + 3 + rest.find(['/', '?', '#']).unwrap_or(rest.len())
+        })
+        .unwrap_or(template.len());
+    if template[..authority_end].contains("{{") {
+        return None;
+    }
+    let mut url = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find("{{") {
+        url.push_str(&rest[..i]);
+        match rest[i..].find("}}") {
+            Some(j) => {
+                url.push('x');
+                rest = &rest[i + j + 2..];
+            }
+            None => {
+                rest = &rest[i..];
+                break;
+            }
+        }
+    }
+    url.push_str(rest);
+    policy.check_url(&url).err().map(|e| e.to_string())
 }
 
 #[derive(sqlx::FromRow)]
@@ -118,6 +168,7 @@ pub async fn get_flow(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Jso
 #[utoipa::path(post, path = "/api/v1/ivr/flows", tag = "ivr", request_body = FlowSave,
     responses((status = 201, body = FlowDto), (status = 422, body = hotline_wire::api::Problem)))]
 pub async fn create(
+    State(state): State<AppState>,
     mut ctx: TenantCtx,
     Json(req): Json<FlowSave>,
 ) -> ApiResult<(StatusCode, Json<FlowDto>)> {
@@ -126,7 +177,7 @@ pub async fn create(
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::field("name", "1–100 characters"));
     }
-    checked_graph(&mut ctx, &req.graph).await?;
+    checked_graph(&state, &mut ctx, &req.graph).await?;
     let is_default = req.is_default.unwrap_or(false);
     if is_default {
         sqlx::query("UPDATE ivr_flows SET is_default = false WHERE is_default")
@@ -172,13 +223,14 @@ pub async fn create(
     responses((status = 200, body = FlowDto, description = "Saved as a new version (not yet published)"),
         (status = 404, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
 pub async fn save_version(
+    State(state): State<AppState>,
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
     Json(req): Json<FlowSave>,
 ) -> ApiResult<Json<FlowDto>> {
     ctx.require(perms::IVR_WRITE)?;
     let current = fetch(&mut ctx, id).await?;
-    checked_graph(&mut ctx, &req.graph).await?;
+    checked_graph(&state, &mut ctx, &req.graph).await?;
     if let Some(name) = req.name.as_deref().map(str::trim) {
         if name.is_empty() || name.len() > 100 {
             return Err(ApiError::field("name", "1–100 characters"));
@@ -247,7 +299,7 @@ pub async fn publish(
         return Err(ApiError::field("version", "no such version of this flow"));
     };
     // Saved versions were valid when saved; a prompt may have gone since.
-    checked_graph(&mut ctx, &graph).await?;
+    checked_graph(&state, &mut ctx, &graph).await?;
     sqlx::query("UPDATE ivr_flows SET published_version = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(req.version)
@@ -319,8 +371,8 @@ pub async fn versions(
 pub async fn list_dids(mut ctx: TenantCtx) -> ApiResult<Json<Vec<DidDto>>> {
     ctx.require(perms::IVR_WRITE)?;
     let tenant = ctx.tenant().id;
-    let rows: Vec<(String, Option<Uuid>)> = sqlx::query_as(
-        "SELECT d.did, m.flow_id FROM platform.dids d
+    let rows: Vec<(String, String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT d.did, d.description, m.flow_id FROM platform.dids d
            LEFT JOIN ivr_did_flows m ON m.did = d.did
           WHERE d.tenant_id = $1 ORDER BY d.did",
     )
@@ -330,7 +382,12 @@ pub async fn list_dids(mut ctx: TenantCtx) -> ApiResult<Json<Vec<DidDto>>> {
     ctx.commit().await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(did, flow_id)| DidDto { did, flow_id })
+            .map(|(did, description, flow_id)| DidDto {
+                did,
+                tenant_id: tenant,
+                description,
+                flow_id,
+            })
             .collect(),
     ))
 }

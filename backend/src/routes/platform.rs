@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/platform/tenants", get(list_tenants).post(create_tenant))
         .route("/platform/tenants/{id}/suspend", post(suspend))
         .route("/platform/tenants/{id}/resume", post(resume))
+        .route(
+            "/platform/tenants/{id}/outbound-allow",
+            get(get_outbound_allow).put(put_outbound_allow),
+        )
         .route("/platform/dids", get(list_dids).post(add_did))
         .route("/platform/dids/{did}", axum::routing::delete(remove_did))
 }
@@ -355,4 +359,93 @@ pub async fn remove_did(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The destinations a tenant's server-side requests (IVR HTTP lookups, SSO) may reach
+/// although the outbound policy refuses them: addresses, CIDR blocks or host names, each with
+/// an optional `:port` (`10.0.0.0/8`, `10.0.0.5:8080`, `[fd00::1]:8443`, `crm.internal`,
+/// `*.corp.example`). Added to the platform's own `outbound_allow`. Cloud metadata addresses
+/// stay refused whatever the list says.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OutboundAllow {
+    pub allow: Vec<String>,
+}
+
+/// At most this many entries per tenant.
+const MAX_ALLOW_ENTRIES: usize = 100;
+
+async fn tenant_allow(state: &AppState, id: Uuid) -> ApiResult<OutboundAllow> {
+    let allow: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT outbound_allow FROM platform.tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?;
+    Ok(OutboundAllow {
+        allow: allow.ok_or(ApiError::NotFound)?,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/platform/tenants/{id}/outbound-allow", tag = "platform",
+    params(("id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, body = OutboundAllow), (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn get_outbound_allow(
+    State(state): State<AppState>,
+    _op: OperatorCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OutboundAllow>> {
+    Ok(Json(tenant_allow(&state, id).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/platform/tenants/{id}/outbound-allow", tag = "platform",
+    request_body = OutboundAllow, params(("id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, body = OutboundAllow), (status = 404, body = hotline_wire::api::Problem),
+        (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn put_outbound_allow(
+    State(state): State<AppState>,
+    op: OperatorCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<OutboundAllow>,
+) -> ApiResult<Json<OutboundAllow>> {
+    if req.allow.len() > MAX_ALLOW_ENTRIES {
+        return Err(ApiError::field(
+            "allow",
+            format!("at most {MAX_ALLOW_ENTRIES} entries"),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut allow = Vec::new();
+    for (i, e) in req.allow.iter().enumerate() {
+        match crate::outbound::AllowEntry::parse(e) {
+            // Stored in the canonical form it parses back from.
+            Ok(a) => allow.push(a.to_string()),
+            Err(m) => errors.push(hotline_wire::api::FieldError {
+                field: format!("allow.{i}"),
+                message: m,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    allow.dedup();
+    let n = sqlx::query(
+        "UPDATE platform.tenants SET outbound_allow = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&allow)
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(ApiError::NotFound);
+    }
+    platform_audit(
+        &state,
+        &op,
+        "tenant.outbound_allow",
+        Some(id.to_string()),
+        serde_json::json!({ "allow": allow }),
+    )
+    .await?;
+    Ok(Json(OutboundAllow { allow }))
 }

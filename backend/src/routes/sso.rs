@@ -68,6 +68,7 @@ pub async fn get_config(mut ctx: TenantCtx) -> ApiResult<Json<SsoConfig>> {
 #[utoipa::path(put, path = "/api/v1/settings/sso", tag = "settings", request_body = SsoConfig,
     responses((status = 200, body = SsoConfig), (status = 422, body = hotline_wire::api::Problem)))]
 pub async fn put_config(
+    State(state): State<AppState>,
     mut ctx: TenantCtx,
     Json(mut req): Json<SsoConfig>,
 ) -> ApiResult<Json<SsoConfig>> {
@@ -80,7 +81,13 @@ pub async fn put_config(
     let mut c = Check::new();
     if req.enabled || !req.issuer.is_empty() {
         match url::Url::parse(&req.issuer) {
-            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {
+                // The destination the server will fetch discovery from: the outbound policy.
+                let policy = crate::outbound::Policy::for_tenant(&state, ctx.tenant().id).await?;
+                if let Err(e) = policy.check_url(&discovery_url(&req.issuer)) {
+                    c.fail("issuer", e.to_string());
+                }
+            }
             _ => c.fail("issuer", "must be an http(s) URL"),
         }
         c.text("client_id", &req.client_id, 200);
@@ -135,6 +142,18 @@ struct Provider {
     client: Client,
     userinfo: String,
     cfg: SsoConfig,
+    /// Every server-side call to the provider goes through the tenant's outbound policy.
+    policy: crate::outbound::Policy,
+}
+
+/// Timeout of each server-side call to the provider.
+const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
 }
 
 fn fail(code: &str) -> Response {
@@ -148,25 +167,20 @@ async fn provider(state: &AppState, tenant: &TenantRef) -> Result<Provider, &'st
     let cfg = load_config(&mut tx).await.map_err(|_| "sso_unavailable")?;
     let _ = tx.commit().await;
     let cfg = cfg.filter(|c| c.enabled).ok_or("sso_not_configured")?;
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        cfg.issuer.trim_end_matches('/')
-    );
-    let disc: Discovery = async {
-        state
-            .http
-            .get(&url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await
-    }
-    .await
-    .map_err(|e: reqwest::Error| {
-        tracing::warn!(error = %e, %url, "OIDC discovery failed");
-        "sso_provider_unreachable"
-    })?;
+    let policy = crate::outbound::Policy::for_tenant(state, tenant.id)
+        .await
+        .map_err(|_| "sso_unavailable")?;
+    let url = discovery_url(&cfg.issuer);
+    let disc: Discovery = policy
+        .get_json(&url, None, PROVIDER_TIMEOUT)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, %url, tenant = %tenant.id, "OIDC discovery failed");
+            match e {
+                crate::outbound::FetchError::Refused(_) => "sso_provider_refused",
+                crate::outbound::FetchError::Failed(_) => "sso_provider_unreachable",
+            }
+        })?;
     let redirect = format!("{}/api/v1/auth/sso/callback", state.cfg.public_url);
     let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
         .set_client_secret(ClientSecret::new(
@@ -181,6 +195,7 @@ async fn provider(state: &AppState, tenant: &TenantRef) -> Result<Provider, &'st
         client,
         userinfo: disc.userinfo_endpoint,
         cfg,
+        policy,
     })
 }
 
@@ -269,11 +284,16 @@ pub async fn callback(
         Ok(p) => p,
         Err(code) => return Ok(fail(code)),
     };
+    let policy = p.policy.clone();
+    let http = move |req: oauth2::HttpRequest| {
+        let policy = policy.clone();
+        async move { policy.send(req, PROVIDER_TIMEOUT).await }
+    };
     let token = match p
         .client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
-        .request_async(&state.http)
+        .request_async(&http)
         .await
     {
         Ok(t) => t,
@@ -282,18 +302,15 @@ pub async fn callback(
             return Ok(fail("sso_exchange_failed"));
         }
     };
-    let info: Result<UserInfo, reqwest::Error> = async {
-        state
-            .http
-            .get(&p.userinfo)
-            .bearer_auth(token.access_token().secret())
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await
-    }
-    .await;
+    let info: Result<UserInfo, _> = p
+        .policy
+        .get_json(
+            &p.userinfo,
+            Some(token.access_token().secret()),
+            PROVIDER_TIMEOUT,
+        )
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, tenant = %tenant.id, "SSO userinfo failed"));
     let Some(info) = info
         .ok()
         .filter(|i| i.email.as_deref().is_some_and(crate::validate::is_email))

@@ -3,6 +3,7 @@
 use crate::{
     auth::{self, TenantCtx},
     error::{fk_violation, unique_violation, ApiError, ApiResult, Json},
+    password,
     routes::paging,
     state::AppState,
     validate::Check,
@@ -246,7 +247,13 @@ pub async fn create(
     let mut c = Check::new();
     c.email("email", &req.email);
     c.text("name", &req.name, 200);
-    c.password("password", &req.password);
+    let company = ctx.tenant().name.clone();
+    let who = password::Context {
+        email: &req.email,
+        name: &req.name,
+        company: &company,
+    };
+    password::check(&mut c, "password", &req.password, &who);
     check_extension(&mut c, req.extension.as_deref());
     check_skills(&mut c, "skills", &req.skills);
     c.finish()?;
@@ -389,8 +396,20 @@ pub async fn reset_password(
     Json(req): Json<ResetPasswordRequest>,
 ) -> ApiResult<StatusCode> {
     ctx.require(perms::USERS_WRITE)?;
+    let (email, name): (String, String) =
+        sqlx::query_as("SELECT email, name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ctx.db())
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    let company = ctx.tenant().name.clone();
+    let who = password::Context {
+        email: &email,
+        name: &name,
+        company: &company,
+    };
     let mut c = Check::new();
-    c.password("new_password", &req.new_password);
+    password::check(&mut c, "new_password", &req.new_password, &who);
     c.finish()?;
     let hash = auth::hash_password(req.new_password).await?;
     let email: Option<String> = sqlx::query_scalar(

@@ -110,6 +110,74 @@ pub struct ResetPasswordRequest {
     pub new_password: String,
 }
 
+/// The password policy's limits and the stable codes of its refusals (the `problem` of
+/// [`PasswordStrength`]); a refused password is a 422 `validation_failed` on the password
+/// field whose message starts with [`password_policy::message`] of the code.
+pub mod password_policy {
+    /// At least this many characters (Unicode scalar values).
+    pub const MIN_CHARS: usize = 10;
+    /// At most this many characters.
+    pub const MAX_CHARS: usize = 128;
+    /// The lowest zxcvbn score (0–4) accepted.
+    pub const MIN_SCORE: u8 = 3;
+    pub const TOO_SHORT: &str = "too_short";
+    pub const TOO_LONG: &str = "too_long";
+    /// Contains the e-mail (or its local part), the name or the company name.
+    pub const PERSONAL: &str = "personal";
+    /// zxcvbn scores it below [`MIN_SCORE`]: common, breached, a pattern or a single word.
+    pub const WEAK: &str = "weak";
+
+    /// The server's English message for a refusal code.
+    pub fn message(code: &str) -> &'static str {
+        match code {
+            TOO_SHORT => "must be at least 10 characters",
+            TOO_LONG => "must be at most 128 characters",
+            PERSONAL => "must not contain your e-mail address, name or company name",
+            _ => "is too easy to guess; use a few words that are not about you",
+        }
+    }
+
+    /// The refusal code a server message stands for, if it is one of the policy's.
+    pub fn code_of(message: &str) -> Option<&'static str> {
+        [TOO_SHORT, TOO_LONG, PERSONAL, WEAK]
+            .into_iter()
+            .find(|c| message.starts_with(self::message(c)))
+    }
+}
+
+/// Asks how strong a password is (the strength meter). The context words are what the
+/// password must not be built from: the e-mail, name and company of the person choosing it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasswordStrengthRequest {
+    pub password: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+}
+
+/// The policy's verdict on a password, with zxcvbn's feedback as stable keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasswordStrength {
+    /// The server would accept it.
+    pub ok: bool,
+    /// zxcvbn's score, 0 (guessable in a few tries) to 4 (very hard to guess); 3 is needed.
+    pub score: u8,
+    /// Why it is refused: `too_short`, `too_long`, `personal` or `weak`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// zxcvbn's warning, e.g. `top10`, `straight-rows`, `repeats`, `single-word`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// zxcvbn's suggestions, e.g. `add-word`, `avoid-sequences`.
+    #[serde(default)]
+    pub suggestions: Vec<String>,
+}
+
 /// Where the SSO login starts, if the tenant has one configured.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

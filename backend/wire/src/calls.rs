@@ -360,6 +360,11 @@ pub struct FlowVersionDto {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct DidDto {
     pub did: String,
+    /// The tenant the number is routed to (the caller's own).
+    pub tenant_id: Uuid,
+    /// The platform's description of the number.
+    #[serde(default)]
+    pub description: String,
     pub flow_id: Option<Uuid>,
 }
 

@@ -3,7 +3,8 @@
 use std::rc::Rc;
 
 use hotline_wire::api::{
-    ChangePasswordRequest, LoginRequest, SessionInfo, SignupRequest, SignupResponse, SsoConfig,
+    password_policy as policy, ChangePasswordRequest, LoginRequest, PasswordStrength,
+    PasswordStrengthRequest, SessionInfo, SignupRequest, SignupResponse, SsoConfig,
     TenantLoginOptions,
 };
 use yew::prelude::*;
@@ -13,7 +14,7 @@ use super::query_param;
 use crate::api::{self, ApiError, FieldErrors};
 use crate::app::{home_for, use_app, Flash, Route, Session};
 use crate::components::*;
-use crate::i18n::use_i18n;
+use crate::i18n::{use_i18n, I18n};
 
 const LAST_TENANT_KEY: &str = "hotline.tenant";
 
@@ -172,6 +173,126 @@ pub fn LoginPage() -> Html {
     }
 }
 
+/// The server's refusal of a password (a field message of the password policy) in the
+/// user's language; other messages are shown as the server wrote them.
+pub fn password_message(i18n: &I18n, message: &str) -> String {
+    match policy::code_of(message) {
+        Some(code) => i18n.t(&format!("password-problem-{}", code.replace('_', "-"))),
+        None => message.to_string(),
+    }
+}
+
+/// Translates the password fields' server messages among a form's field errors.
+pub fn translate_password_errors(i18n: &I18n, mut e: FieldErrors) -> FieldErrors {
+    for field in ["password", "new_password"] {
+        if let Some(m) = e.get_mut(field) {
+            *m = password_message(i18n, m);
+        }
+    }
+    e
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PasswordMeterProps {
+    /// The id of the password input this meter describes.
+    pub for_id: AttrValue,
+    pub password: String,
+    /// What the password must not be built from (the person's e-mail, name, company).
+    #[prop_or_default]
+    pub email: String,
+    #[prop_or_default]
+    pub name: String,
+    #[prop_or_default]
+    pub company: String,
+}
+
+/// A strength meter under a new-password field: the server's policy verdict
+/// (`POST /auth/password-strength`, zxcvbn) shortly after typing stops, with zxcvbn's
+/// warning and suggestions, translated.
+#[function_component]
+pub fn PasswordMeter(p: &PasswordMeterProps) -> Html {
+    let i18n = use_i18n();
+    let verdict = use_state(|| None::<PasswordStrength>);
+    // The password the latest answer must be for (an older, slower answer is dropped).
+    let latest = use_mut_ref(String::new);
+    {
+        let verdict = verdict.clone();
+        let latest = latest.clone();
+        let deps = (
+            p.password.clone(),
+            p.email.clone(),
+            p.name.clone(),
+            p.company.clone(),
+        );
+        use_effect_with(deps, move |(password, email, name, company)| {
+            *latest.borrow_mut() = password.clone();
+            let timer = if password.is_empty() {
+                verdict.set(None);
+                None
+            } else {
+                let some = |s: &String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+                let req = PasswordStrengthRequest {
+                    password: password.clone(),
+                    email: some(email),
+                    name: some(name),
+                    company: some(company),
+                };
+                Some(gloo_timers::callback::Timeout::new(250, move || {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let answer =
+                            api::post::<_, PasswordStrength>("/auth/password-strength", &req)
+                                .await
+                                .ok();
+                        if *latest.borrow() == req.password {
+                            verdict.set(answer);
+                        }
+                    });
+                }))
+            };
+            move || drop(timer)
+        });
+    }
+    let Some(v) = (*verdict).clone().filter(|_| !p.password.is_empty()) else {
+        return html! {};
+    };
+    let id = format!("{}-strength", p.for_id);
+    let label_id = format!("{id}-label");
+    let level = i18n.t(&format!("password-strength-{}", v.score.min(4)));
+    let problem = v
+        .problem
+        .as_deref()
+        .map(|c| i18n.t(&format!("password-problem-{}", c.replace('_', "-"))));
+    let warning = v
+        .warning
+        .as_deref()
+        .filter(|_| !v.ok)
+        .and_then(|w| i18n.try_t(&format!("password-warning-{w}")));
+    let suggestions: Vec<String> = if v.ok {
+        Vec::new()
+    } else {
+        v.suggestions
+            .iter()
+            .filter_map(|s| i18n.try_t(&format!("password-suggestion-{s}")))
+            .collect()
+    };
+    html! {
+        <div class={classes!("pw-meter", if v.ok { "ok" } else { "weak" })} id={id}
+            data-score={v.score.to_string()} data-ok={v.ok.to_string()}
+            data-problem={v.problem.clone().unwrap_or_default()} aria-live="polite">
+            <meter min="0" max="4" low="2.5" high="3.5" optimum="4" value={v.score.to_string()}
+                aria-labelledby={label_id.clone()} />
+            <span class="pw-level" id={label_id}>
+                { i18n.ta("password-strength", &[("level", level.into())]) }
+            </span>
+            if let Some(t) = problem { <p class="pw-problem">{ t }</p> }
+            if let Some(t) = warning { <p class="pw-warning">{ t }</p> }
+            if !suggestions.is_empty() {
+                <ul class="pw-suggestions">{ for suggestions.iter().map(|s| html! { <li>{ s }</li> }) }</ul>
+            }
+        </div>
+    }
+}
+
 #[derive(Clone, PartialEq, Default)]
 struct SignupForm {
     company: String,
@@ -235,6 +356,7 @@ pub fn SignupPage() -> Html {
                 app.clone(),
                 navigator.clone(),
             );
+            let i18n = i18n.clone();
             spawn(async move {
                 let req = SignupRequest {
                     company_name: f.company.trim().into(),
@@ -261,7 +383,10 @@ pub fn SignupPage() -> Html {
                     }
                     Err(e) => {
                         busy.set(false);
-                        errors.set(signup_errors(e.field_errors()));
+                        errors.set(translate_password_errors(
+                            &i18n,
+                            signup_errors(e.field_errors()),
+                        ));
                         failure.set(Some(e));
                     }
                 }
@@ -290,6 +415,8 @@ pub fn SignupPage() -> Html {
                 <TextField id="password" kind="password" label={i18n.t("signup-password")} value={form.0.password.clone()}
                     oninput={bind(&form, |f, v| f.password = v)} error={errors.get("password").cloned()}
                     required=true autocomplete="new-password" hint={i18n.t("password-hint")} />
+                <PasswordMeter for_id="password" password={form.0.password.clone()} email={form.0.email.clone()}
+                    name={form.0.name.clone()} company={form.0.company.clone()} />
                 <button type="submit" id="signup-submit" class="primary wide" disabled={*busy}>
                     { if *busy { i18n.t("signup-submitting") } else { i18n.t("signup-submit") } }
                 </button>
@@ -353,6 +480,7 @@ pub fn AccountPage() -> Html {
                 done.clone(),
                 form.clone(),
             );
+            let i18n = i18n.clone();
             spawn(async move {
                 let req = ChangePasswordRequest {
                     current_password: f.current,
@@ -368,7 +496,7 @@ pub fn AccountPage() -> Html {
                         }));
                     }
                     Err(e) => {
-                        errors.set(e.field_errors());
+                        errors.set(translate_password_errors(&i18n, e.field_errors()));
                         failure.set(Some(e));
                     }
                 }
@@ -402,6 +530,8 @@ pub fn AccountPage() -> Html {
                         value={form.0.new.clone()} oninput={bind(&form, |f, v| f.new = v)}
                         error={errors.get("new_password").cloned()} required=true autocomplete="new-password"
                         hint={i18n.t("password-hint")} />
+                    <PasswordMeter for_id="new_password" password={form.0.new.clone()} email={s.user.email.clone()}
+                        name={s.user.name.clone()} company={s.tenant.name.clone()} />
                     <TextField id="confirm" kind="password" label={i18n.t("account-confirm-password")}
                         value={form.0.confirm.clone()} oninput={bind(&form, |f, v| f.confirm = v)}
                         error={errors.get("confirm").cloned()} required=true autocomplete="new-password" />

@@ -12,9 +12,10 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::app::{use_app, Flash, Route};
+use crate::app::{use_app, Flash, Route, Session};
 use crate::components::*;
 use crate::i18n::use_i18n;
+use crate::pages::auth::{password_message, translate_password_errors, PasswordMeter};
 
 const PER_PAGE: i64 = 20;
 
@@ -311,6 +312,7 @@ fn UserEditor(p: &UserEditorProps) -> Html {
     let saved = use_state(|| false);
     let busy = use_state(|| false);
     let can_write = app.session.can(perm::USERS_WRITE);
+    let company = tenant_name(&app.session);
 
     let onsubmit = {
         let (form, errors, failure, saved, busy, i18n) = (
@@ -368,6 +370,7 @@ fn UserEditor(p: &UserEditorProps) -> Html {
                 app.clone(),
                 navigator.clone(),
             );
+            let i18n = i18n.clone();
             spawn(async move {
                 let result = match &existing {
                     None => {
@@ -410,7 +413,10 @@ fn UserEditor(p: &UserEditorProps) -> Html {
                         on_saved.emit(u);
                     }
                     Err(e) => {
-                        errors.set(map_skill_errors(e.field_errors(), &f.skills));
+                        errors.set(translate_password_errors(
+                            &i18n,
+                            map_skill_errors(e.field_errors(), &f.skills),
+                        ));
                         failure.set(Some(e));
                     }
                 }
@@ -447,6 +453,8 @@ fn UserEditor(p: &UserEditorProps) -> Html {
                 <TextField id="password" kind="password" label={i18n.t("user-initial-password")} value={form.0.password.clone()}
                     oninput={bind(&form, |f, v| f.password = v)} error={errors.get("password").cloned()} required=true
                     autocomplete="new-password" hint={i18n.t("password-hint")} />
+                <PasswordMeter for_id="password" password={form.0.password.clone()} email={form.0.email.clone()}
+                    name={form.0.name.clone()} company={company.clone()} />
             }
             <div class="row">
                 <SelectField id="role_id" label={i18n.t("user-role")} value={form.0.role_id.clone()} options={role_opts}
@@ -577,6 +585,14 @@ struct UserProp {
     on_saved: Callback<UserDto>,
 }
 
+/// The signed-in user's company (a password must not contain it).
+fn tenant_name(session: &Session) -> String {
+    match session {
+        Session::User(s) => s.tenant.name.clone(),
+        _ => String::new(),
+    }
+}
+
 /// A manager sets a new password for the user.
 #[function_component]
 fn ResetPassword(p: &UserProp) -> Html {
@@ -589,6 +605,7 @@ fn ResetPassword(p: &UserProp) -> Html {
     if !app.session.can(perm::USERS_WRITE) {
         return html! {};
     }
+    let company = tenant_name(&app.session);
     let onsubmit = {
         let (value, error, failure, done, i18n) = (
             value.clone(),
@@ -609,6 +626,7 @@ fn ResetPassword(p: &UserProp) -> Html {
             error.set(None);
             let (value, error, failure, done) =
                 (value.clone(), error.clone(), failure.clone(), done.clone());
+            let i18n = i18n.clone();
             spawn(async move {
                 let req = ResetPasswordRequest {
                     new_password: (*value).clone(),
@@ -619,7 +637,11 @@ fn ResetPassword(p: &UserProp) -> Html {
                         value.set(String::new());
                     }
                     Err(e) => {
-                        error.set(e.field_errors().get("new_password").cloned());
+                        error.set(
+                            e.field_errors()
+                                .get("new_password")
+                                .map(|m| password_message(&i18n, m)),
+                        );
                         failure.set(Some(e));
                     }
                 }
@@ -634,6 +656,8 @@ fn ResetPassword(p: &UserProp) -> Html {
             <TextField id="reset_password" kind="password" label={i18n.t("account-new-password")} value={(*value).clone()}
                 oninput={let v = value.clone(); Callback::from(move |s| v.set(s))} error={(*error).clone()}
                 autocomplete="new-password" hint={i18n.t("user-reset-hint")} />
+            <PasswordMeter for_id="reset_password" password={(*value).clone()} email={p.user.email.clone()}
+                name={p.user.name.clone()} company={company} />
             <button type="submit" class="secondary">{ i18n.t("user-reset-password") }</button>
         </form>
     }
