@@ -487,7 +487,9 @@ async fn browser_admin_screens_and_session_expiry() {
 /// with SSO" for that company, and a failed SSO attempt comes back as a readable message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_sso_settings_and_login_button() {
-    let app = TestApp::spawn().await;
+    // The identity provider runs on this machine: a deployment that does so allows loopback
+    // in the platform's outbound allow-list (HOTLINE_OUTBOUND_ALLOW), as this one does.
+    let app = TestApp::spawn_with(|c| c.outbound_allow = vec!["127.0.0.1".into()]).await;
     let (_client, signup) = app.signup("Single Sign Co").await;
     let slug = signup.tenant.slug.clone();
     let admin_email = signup.user.email.clone();
