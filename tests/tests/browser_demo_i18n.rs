@@ -5,7 +5,7 @@
 //! Same requirements as `browser_spa.rs` (Chromium, chromedriver, a built `frontend/dist`,
 //! Postgres and Redis); failures leave a screenshot in `tests/artifacts/`.
 
-use anyhow::{ensure, Result};
+use anyhow::ensure;
 use hotline_backend::{seed, testkit::TestApp};
 use hotline_e2e::browser::run;
 
@@ -60,6 +60,34 @@ async fn browser_demo_names_in_russian() {
             b.wait_text("#ticket-status", "Новая").await?;
             let facts = b.wait_text("#ticket-facts", "Жалоба").await?;
             ensure!(facts.contains("Расчёты › Оплата"), "ticket facts: {facts}");
+            b.click("#logout").await?;
+            b.wait_path("/login").await?;
+
+            // The admin's "Names and translations": a bad value is refused under its input,
+            // then a new Russian name for Billing › Payment is saved and shown.
+            b.fill("#tenant", seed::DEMO_SLUG).await?;
+            b.fill("#email", seed::ADMIN_EMAIL).await?;
+            b.fill("#password", seed::DEMO_PASSWORD).await?;
+            b.click("#login-submit").await?;
+            b.wait("#logout").await?;
+            b.open("/admin/names").await?;
+            b.wait_text("h1", "Названия и переводы").await?;
+            let form = "form[data-name='Billing › Payment']";
+            b.click(&format!("{form} summary")).await?;
+            b.fill(&format!("{form} input[id$='-name-ru']"), &"П".repeat(201))
+                .await?;
+            b.click(&format!("{form} button[type=submit]")).await?;
+            b.wait_text(&format!("{form} .field-error"), "200")
+                .await?;
+            b.fill(&format!("{form} input[id$='-name-ru']"), "Платёж")
+                .await?;
+            b.click(&format!("{form} button[type=submit]")).await?;
+            b.wait_text(&format!("{form} .alert.ok"), "Переводы сохранены")
+                .await?;
+            let form = "form[data-name='Complaint']";
+            b.click(&format!("{form} summary")).await?;
+            let v = b.value(&format!("{form} input[id$='-name-ru']")).await?;
+            ensure!(v == "Жалоба", "Complaint in Russian: {v}");
             Ok(())
         },
     )
