@@ -132,12 +132,54 @@ pub const DEFAULT_CATEGORIES: &[&str] = &["Billing", "Support", "General enquiry
 pub const DEFAULT_SLA_MINUTES: i32 = 2 * 9 * 60;
 pub const DEFAULT_SLA_WARN_PERCENT: i32 = 75;
 
+/// Translations (az, pl, ru, zh) of the names sign-up and the demo seed create: categories,
+/// ticket types and workflow statuses. Empty for a name not listed.
+pub fn name_translations(en: &str) -> hotline_wire::names::Translations {
+    #[rustfmt::skip]
+    const NAMES: &[(&str, [&str; 4])] = &[
+        // English            az                        pl                        ru                        zh
+        ("Billing",           ["Hesablaşma",            "Rozliczenia",            "Расчёты",                "账单"]),
+        ("Payment",           ["Ödəniş",                "Płatność",               "Оплата",                 "付款"]),
+        ("Debt",              ["Borc",                  "Zadłużenie",             "Задолженность",          "欠费"]),
+        ("Meter reading",     ["Sayğac göstəricisi",    "Odczyt licznika",        "Показания счётчика",     "抄表"]),
+        ("Support",           ["Dəstək",                "Wsparcie",               "Поддержка",              "技术支持"]),
+        ("Leak",              ["Sızma",                 "Wyciek",                 "Протечка",               "漏水"]),
+        ("No water",          ["Su yoxdur",             "Brak wody",              "Нет воды",               "停水"]),
+        ("Water quality",     ["Suyun keyfiyyəti",      "Jakość wody",            "Качество воды",          "水质"]),
+        ("General enquiry",   ["Ümumi sorğu",           "Zapytanie ogólne",       "Общий вопрос",           "一般咨询"]),
+        ("Service request",   ["Xidmət sorğusu",        "Zgłoszenie serwisowe",   "Заявка на обслуживание", "服务请求"]),
+        ("Complaint",         ["Şikayət",               "Reklamacja",             "Жалоба",                 "投诉"]),
+        ("New connection",    ["Yeni qoşulma",          "Nowe przyłącze",         "Новое подключение",      "新装接入"]),
+        ("New",               ["Yeni",                  "Nowe",                   "Новая",                  "新建"]),
+        ("In progress",       ["İcrada",                "W toku",                 "В работе",               "处理中"]),
+        ("Resolved",          ["Həll olunub",           "Rozwiązane",             "Решена",                 "已解决"]),
+        ("Closed",            ["Bağlanıb",              "Zamknięte",              "Закрыта",                "已关闭"]),
+        ("Awaiting approval", ["Təsdiq gözləyir",       "Czeka na zatwierdzenie", "Ожидает одобрения",      "待审批"]),
+        ("Approved",          ["Təsdiqlənib",           "Zatwierdzone",           "Одобрена",               "已批准"]),
+        ("Works scheduled",   ["İşlər planlaşdırılıb",  "Prace zaplanowane",      "Работы запланированы",   "已安排施工"]),
+        ("Connected",         ["Qoşulub",               "Podłączone",             "Подключено",             "已接通"]),
+        ("Rejected",          ["Rədd edilib",           "Odrzucone",              "Отклонена",              "已拒绝"]),
+    ];
+    NAMES
+        .iter()
+        .find(|(name, _)| *name == en)
+        .map(|(_, t)| {
+            ["az", "pl", "ru", "zh"]
+                .iter()
+                .zip(t)
+                .map(|(lang, name)| (lang.to_string(), name.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The ticket type every new tenant starts with: New → In progress → Resolved → Closed, with
 /// a way back from Resolved (reopen) and a direct close for requests that need no work.
 pub fn default_ticket_type() -> TicketTypeInput {
     let status = |key: &str, name: &str, color: &str, initial: bool, is_final: bool| StatusDef {
         key: key.into(),
         name: name.into(),
+        name_i18n: name_translations(name),
         color: color.into(),
         initial,
         is_final,
@@ -150,6 +192,7 @@ pub fn default_ticket_type() -> TicketTypeInput {
     };
     TicketTypeInput {
         name: "Service request".into(),
+        name_i18n: name_translations("Service request"),
         statuses: vec![
             status("new", "New", "#1f6feb", true, false),
             status("in_progress", "In progress", "#d29922", false, false),
@@ -181,10 +224,11 @@ async fn seed_defaults(conn: &mut PgConnection) -> ApiResult<()> {
     insert_ticket_type(&mut *conn, &ty).await?;
     for (position, name) in DEFAULT_CATEGORIES.iter().enumerate() {
         let category: Uuid = sqlx::query_scalar(
-            "INSERT INTO categories (name, position) VALUES ($1, $2) RETURNING id",
+            "INSERT INTO categories (name, position, name_i18n) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(name)
         .bind(position as i32)
+        .bind(sqlx::types::Json(name_translations(name)))
         .fetch_one(&mut *conn)
         .await?;
         sqlx::query(
@@ -203,14 +247,17 @@ async fn seed_defaults(conn: &mut PgConnection) -> ApiResult<()> {
 /// Inserts a ticket type with its statuses and transitions (the rows the ticket-type API
 /// writes); the workflow must have passed `check_workflow`.
 async fn insert_ticket_type(conn: &mut PgConnection, ty: &TicketTypeInput) -> ApiResult<Uuid> {
-    let id: Uuid = sqlx::query_scalar("INSERT INTO ticket_types (name) VALUES ($1) RETURNING id")
-        .bind(ty.name.trim())
-        .fetch_one(&mut *conn)
-        .await?;
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket_types (name, name_i18n) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(ty.name.trim())
+    .bind(crate::validate::trimmed_translations(&ty.name_i18n))
+    .fetch_one(&mut *conn)
+    .await?;
     for (i, s) in ty.statuses.iter().enumerate() {
         sqlx::query(
-            r#"INSERT INTO ticket_statuses (type_id, key, name, color, initial, "final", position)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+            r#"INSERT INTO ticket_statuses (type_id, key, name, color, initial, "final", position, name_i18n)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
         )
         .bind(id)
         .bind(&s.key)
@@ -219,6 +266,7 @@ async fn insert_ticket_type(conn: &mut PgConnection, ty: &TicketTypeInput) -> Ap
         .bind(s.initial)
         .bind(s.is_final)
         .bind(i as i32)
+        .bind(crate::validate::trimmed_translations(&s.name_i18n))
         .execute(&mut *conn)
         .await?;
     }
@@ -246,5 +294,24 @@ mod tests {
     #[test]
     fn the_default_workflow_passes_the_api_checks() {
         crate::routes::tickets::check_workflow(&default_ticket_type()).unwrap();
+    }
+
+    #[test]
+    fn the_defaults_are_translated_into_every_other_language() {
+        let ty = default_ticket_type();
+        let names = DEFAULT_CATEGORIES
+            .iter()
+            .copied()
+            .chain([ty.name.as_str()])
+            .chain(ty.statuses.iter().map(|s| s.name.as_str()));
+        for name in names {
+            let t = name_translations(name);
+            assert_eq!(
+                t.keys().collect::<Vec<_>>(),
+                ["az", "pl", "ru", "zh"],
+                "{name}"
+            );
+        }
+        assert_eq!(name_translations("Billing")["ru"], "Расчёты");
     }
 }

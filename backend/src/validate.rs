@@ -56,6 +56,25 @@ impl Check {
         }
     }
 
+    /// Translations of a name (`name_i18n`): keys among the SPA's languages, values of
+    /// 1..=200 characters without NUL. Errors name `<field>.<lang>`.
+    pub fn translations(&mut self, field: &str, map: &hotline_wire::names::Translations) {
+        use hotline_wire::names::{MAX_TRANSLATION_CHARS, NAME_LANGS};
+        for (lang, value) in map {
+            let f = format!("{field}.{lang}");
+            if !NAME_LANGS.contains(&lang.as_str()) {
+                self.fail(
+                    &f,
+                    format!("is not a language: use one of {}", NAME_LANGS.join(", ")),
+                );
+            } else if value.contains('\0') {
+                self.fail(&f, "must not contain NUL characters");
+            } else {
+                self.text(&f, value, MAX_TRANSLATION_CHARS);
+            }
+        }
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
             Ok(())
@@ -63,6 +82,17 @@ impl Check {
             Err(ApiError::Validation(self.0))
         }
     }
+}
+
+/// Translations as stored: values trimmed (after [`Check::translations`] passed).
+pub fn trimmed_translations(
+    map: &hotline_wire::names::Translations,
+) -> sqlx::types::Json<hotline_wire::names::Translations> {
+    sqlx::types::Json(
+        map.iter()
+            .map(|(k, v)| (k.clone(), v.trim().to_string()))
+            .collect(),
+    )
 }
 
 /// A pragmatic e-mail check: one `@`, a non-empty local part, a dotted domain, no spaces.

@@ -844,3 +844,120 @@ async fn crm_and_kb_are_isolated_between_tenants() {
     .await;
     assert_eq!(k.status, "published");
 }
+
+#[tokio::test]
+async fn category_names_are_translated_validated_and_kept_per_tenant() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Names A").await;
+    let b = tenant(&app, "Names B").await;
+    // Created with translations; an old client's body (no name_i18n) still works.
+    let root: CategoryDto = created(
+        a.admin
+            .post(app.url("/api/v1/categories"))
+            .json(&json!({ "name": "Complaint",
+                           "name_i18n": { "ru": " Жалоба ", "pl": "Reklamacja" } }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(root.name_i18n["ru"], "Жалоба");
+    assert_eq!(root.name_i18n.len(), 2);
+    let leak = category(&app, &a, "Leak", Some(root.id)).await;
+    assert!(leak.name_i18n.is_empty());
+    let leak: CategoryDto = ok_json(
+        a.admin
+            .put(app.url(&format!("/api/v1/categories/{}", leak.id)))
+            .json(&json!({ "name": "Leak", "parent_id": root.id,
+                           "name_i18n": { "ru": "Протечка", "zh": "漏水" } }))
+            .send()
+            .await,
+    )
+    .await;
+    let listed: Vec<CategoryDto> =
+        ok_json(a.admin.get(app.url("/api/v1/categories")).send().await).await;
+    let got = listed.iter().find(|c| c.id == leak.id).unwrap();
+    assert_eq!(got.name_i18n, leak.name_i18n);
+    assert_eq!(got.name_i18n["zh"], "漏水");
+
+    // An interaction's path carries each name's translations.
+    let i: InteractionDto = created(
+        a.admin
+            .post(app.url("/api/v1/interactions"))
+            .json(&json!({ "channel": "manual", "category_id": leak.id }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(i.category_path, ["Complaint", "Leak"]);
+    let ru: Vec<Option<&str>> = i
+        .category_path_i18n
+        .iter()
+        .map(|m| m.get("ru").map(String::as_str))
+        .collect();
+    assert_eq!(ru, [Some("Жалоба"), Some("Протечка")]);
+
+    // Unknown language, too long, empty, NUL: 422 naming the entry.
+    for (i18n, field) in [
+        (json!({ "fr": "Plainte" }), "name_i18n.fr"),
+        (json!({ "ru": "Ж".repeat(201) }), "name_i18n.ru"),
+        (json!({ "zh": "  " }), "name_i18n.zh"),
+        (json!({ "pl": "a\u{0}b" }), "name_i18n.pl"),
+    ] {
+        let p = problem(
+            a.admin
+                .post(app.url("/api/v1/categories"))
+                .json(&json!({ "name": "Other", "name_i18n": i18n }))
+                .send()
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(field_names(&p), [field]);
+        let p = problem(
+            a.admin
+                .put(app.url(&format!("/api/v1/categories/{}", root.id)))
+                .json(&json!({ "name": "Complaint", "name_i18n": i18n }))
+                .send()
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(field_names(&p), [field]);
+    }
+    // 200 characters are fine.
+    let ok: CategoryDto = ok_json(
+        a.admin
+            .put(app.url(&format!("/api/v1/categories/{}", root.id)))
+            .json(&json!({ "name": "Complaint", "name_i18n": { "ru": "Ж".repeat(200) } }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(ok.name_i18n["ru"].chars().count(), 200);
+
+    // The other tenant neither sees nor can translate them.
+    let theirs: Vec<CategoryDto> =
+        ok_json(b.admin.get(app.url("/api/v1/categories")).send().await).await;
+    assert!(theirs.iter().all(|c| c.id != root.id && c.id != leak.id));
+    assert!(theirs
+        .iter()
+        .all(|c| !c.name_i18n.values().any(|v| v == "Протечка")));
+    problem(
+        b.admin
+            .put(app.url(&format!("/api/v1/categories/{}", leak.id)))
+            .json(&json!({ "name": "Leak", "name_i18n": { "ru": "Взлом" } }))
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let still: Vec<CategoryDto> =
+        ok_json(a.admin.get(app.url("/api/v1/categories")).send().await).await;
+    assert_eq!(
+        still.iter().find(|c| c.id == leak.id).unwrap().name_i18n["ru"],
+        "Протечка"
+    );
+}

@@ -59,7 +59,19 @@ async fn snapshot(app: &TestApp, admin: &reqwest::Client) -> BTreeMap<&'static s
     let queues: Vec<QueueDto> = get(app, admin, "/api/v1/queues").await;
     let skills: Vec<SkillDto> = get(app, admin, "/api/v1/skills").await;
     let fields: Vec<Value> = get(app, admin, "/api/v1/customer-fields").await;
+    let mut translations: Vec<(String, BTreeMap<String, String>)> = cats
+        .iter()
+        .map(|c| (c.name.clone(), c.name_i18n.clone()))
+        .collect();
+    for t in &types {
+        translations.push((t.name.clone(), t.name_i18n.clone()));
+        for s in &t.statuses {
+            translations.push((format!("{}/{}", t.name, s.key), s.name_i18n.clone()));
+        }
+    }
+    translations.sort();
     BTreeMap::from([
+        ("translations", json!(translations)),
         ("customers", json!(customer_names)),
         ("customer_total", json!(customers.total)),
         ("customer_fields", json!(fields.len())),
@@ -267,6 +279,14 @@ async fn the_demo_works_in_the_first_minute_and_a_second_run_changes_nothing() {
     .await;
     assert_eq!(t.status.key, "new");
     assert_eq!(t.category_path, ["Support", "Leak"]);
+    // The path's translations come with it, and so do the status's.
+    let ru: Vec<&str> = t
+        .category_path_i18n
+        .iter()
+        .map(|m| m["ru"].as_str())
+        .collect();
+    assert_eq!(ru, ["Поддержка", "Протечка"]);
+    assert_eq!(t.status.name_i18n["ru"], "Новая");
     assert!(t.assignee_team_id.is_some() && t.assignee_user_id.is_some());
     let minutes = (t.due_at.expect("an SLA applies") - t.created_at).num_minutes();
     assert!((239..=240).contains(&minutes), "leak SLA: {minutes} min");
@@ -350,6 +370,87 @@ async fn an_older_demo_gets_the_missing_parts() {
     assert_eq!(after, full);
 }
 
+const OTHER_LANGS: [&str; 4] = ["az", "pl", "ru", "zh"];
+
+/// Every category, ticket type and status name of the tenant is translated into az, pl, ru
+/// and zh; answers how many names were checked.
+async fn assert_all_translated(app: &TestApp, c: &reqwest::Client) -> usize {
+    let cats: Vec<CategoryDto> = get(app, c, "/api/v1/categories").await;
+    let types: Vec<TicketTypeDto> = get(app, c, "/api/v1/ticket-types").await;
+    let mut names: Vec<(&str, &BTreeMap<String, String>)> = cats
+        .iter()
+        .map(|c| (c.name.as_str(), &c.name_i18n))
+        .collect();
+    for t in &types {
+        names.push((t.name.as_str(), &t.name_i18n));
+        names.extend(t.statuses.iter().map(|s| (s.name.as_str(), &s.name_i18n)));
+    }
+    for (name, t) in &names {
+        let langs: Vec<&str> = t.keys().map(String::as_str).collect();
+        assert_eq!(langs, OTHER_LANGS, "{name}: {t:?}");
+        assert!(
+            t.values().all(|v| !v.trim().is_empty() && v != name),
+            "{name}: {t:?}"
+        );
+    }
+    names.len()
+}
+
+#[tokio::test]
+async fn the_demo_names_are_translated_and_an_older_demo_gets_the_translations() {
+    let app = TestApp::spawn().await;
+    seed::demo(&app.state).await.unwrap();
+    let admin = demo_login(&app, seed::ADMIN_EMAIL).await;
+    // 3 roots + 6 children, 3 types with 4 + 4 + 6 statuses.
+    assert_eq!(assert_all_translated(&app, &admin).await, 9 + 3 + 14);
+    let cats: Vec<CategoryDto> = get(&app, &admin, "/api/v1/categories").await;
+    let billing = cats.iter().find(|c| c.name == "Billing").unwrap();
+    assert_eq!(billing.name_i18n["ru"], "Расчёты");
+    assert_eq!(billing.name_i18n["az"], "Hesablaşma");
+    assert_eq!(billing.name_i18n["pl"], "Rozliczenia");
+    assert_eq!(billing.name_i18n["zh"], "账单");
+
+    // A demo seeded before names were translated: no translations at all, except one the
+    // admin wrote since (it is kept).
+    let schema: String =
+        sqlx::query_scalar("SELECT schema_name FROM platform.tenants WHERE slug = 'demo'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    let mut tx = app.state.db.begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL search_path = {schema}"
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    for statement in [
+        "UPDATE categories SET name_i18n = '{}'",
+        "UPDATE ticket_types SET name_i18n = '{}'",
+        "UPDATE ticket_statuses SET name_i18n = '{}'",
+        r#"UPDATE categories SET name_i18n = '{"ru": "Биллинг"}' WHERE name = 'Billing'"#,
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let before = snapshot(&app, &admin).await;
+
+    seed::demo(&app.state).await.unwrap();
+    assert_eq!(assert_all_translated(&app, &admin).await, 9 + 3 + 14);
+    let cats: Vec<CategoryDto> = get(&app, &admin, "/api/v1/categories").await;
+    let billing = cats.iter().find(|c| c.name == "Billing").unwrap();
+    assert_eq!(billing.name_i18n["ru"], "Биллинг");
+    assert_eq!(billing.name_i18n["pl"], "Rozliczenia");
+    // Nothing else changed and nothing was duplicated.
+    let mut after = snapshot(&app, &admin).await;
+    let mut before = before;
+    for s in [&mut before, &mut after] {
+        s.remove("translations");
+        s.remove("contacts");
+    }
+    assert_eq!(after, before);
+}
+
 #[tokio::test]
 async fn a_new_tenant_can_create_tickets_from_the_first_minute() {
     let app = TestApp::spawn().await;
@@ -366,6 +467,8 @@ async fn a_new_tenant_can_create_tickets_from_the_first_minute() {
     let cats: Vec<CategoryDto> = get(&app, &agent, "/api/v1/categories").await;
     let names: Vec<&str> = cats.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Billing", "Support", "General enquiry"]);
+    // Sign-up's defaults are translated too.
+    assert_eq!(assert_all_translated(&app, &agent).await, 3 + 1 + 4);
     let slas: Vec<SlaPolicyDto> = get(&app, &agent, "/api/v1/sla-policies").await;
     assert_eq!(slas.len(), cats.len());
     assert!(slas

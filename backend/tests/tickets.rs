@@ -606,3 +606,112 @@ async fn saved_views_category_filter_and_comment_search() {
     assert!(listed.is_empty());
     assert_eq!(list(&b.admin, vec![("q", "meter".into())]).await.total, 0);
 }
+
+#[tokio::test]
+async fn type_and_status_names_are_translated_validated_and_kept_per_tenant() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Tr A").await;
+    let b = tenant(&app, "Tr B").await;
+    let mut w = complaint_workflow();
+    w["name_i18n"] = json!({ "ru": "Жалоба", "az": "Şikayət" });
+    w["statuses"][0]["name_i18n"] = json!({ "ru": "Принята", "zh": "已受理" });
+    let ty: TicketTypeDto = created(
+        a.admin
+            .post(app.url("/api/v1/ticket-types"))
+            .json(&w)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(ty.name_i18n["ru"], "Жалоба");
+    assert_eq!(ty.statuses[0].name_i18n["zh"], "已受理");
+    assert!(ty.statuses[1].name_i18n.is_empty());
+
+    // Edited: the status keeps its id (tickets keep it) and gets the new translations.
+    let tk: TicketDto = created(
+        a.admin
+            .post(app.url("/api/v1/tickets"))
+            .json(&json!({ "type_id": ty.id, "subject": "Translated" }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(tk.status.name_i18n["ru"], "Принята");
+    w["statuses"][0]["name_i18n"] = json!({ "ru": "Принята к работе", "pl": "Przyjęte" });
+    w["statuses"][1]["name_i18n"] = json!({ "ru": "В работе" });
+    let ty: TicketTypeDto = ok_json(
+        a.admin
+            .put(app.url(&format!("/api/v1/ticket-types/{}", ty.id)))
+            .json(&w)
+            .send()
+            .await,
+    )
+    .await;
+    let listed: Vec<TicketTypeDto> =
+        ok_json(a.admin.get(app.url("/api/v1/ticket-types")).send().await).await;
+    assert_eq!(listed.iter().find(|t| t.id == ty.id), Some(&ty));
+    assert_eq!(ty.statuses[1].name_i18n["ru"], "В работе");
+    let tk: TicketDto = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/tickets/{}", tk.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(tk.status.name_i18n["ru"], "Принята к работе");
+    assert_eq!(tk.status.name_i18n["pl"], "Przyjęte");
+
+    // Bad language keys and over-long values are refused, naming the entry.
+    for (status, value, field) in [
+        (None, json!({ "de": "Beschwerde" }), "name_i18n.de"),
+        (None, json!({ "ru": "Ж".repeat(201) }), "name_i18n.ru"),
+        (
+            Some(2),
+            json!({ "EN": "Awaiting" }),
+            "statuses[2].name_i18n.EN",
+        ),
+        (
+            Some(1),
+            json!({ "zh": "进".repeat(201) }),
+            "statuses[1].name_i18n.zh",
+        ),
+    ] {
+        let mut bad = complaint_workflow();
+        match status {
+            None => bad["name_i18n"] = value,
+            Some(i) => bad["statuses"][i]["name_i18n"] = value,
+        }
+        let p = problem(
+            a.admin
+                .put(app.url(&format!("/api/v1/ticket-types/{}", ty.id)))
+                .json(&bad)
+                .send()
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(field_names(&p), [field]);
+    }
+    // Nothing of those was saved.
+    let again: Vec<TicketTypeDto> =
+        ok_json(a.admin.get(app.url("/api/v1/ticket-types")).send().await).await;
+    assert_eq!(again.iter().find(|t| t.id == ty.id), Some(&ty));
+
+    // The other tenant sees none of it and cannot change it.
+    let theirs: Vec<TicketTypeDto> =
+        ok_json(b.admin.get(app.url("/api/v1/ticket-types")).send().await).await;
+    assert!(theirs
+        .iter()
+        .all(|t| t.id != ty.id && !t.name_i18n.values().any(|v| v == "Жалоба")));
+    problem(
+        b.admin
+            .put(app.url(&format!("/api/v1/ticket-types/{}", ty.id)))
+            .json(&w)
+            .send()
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+}

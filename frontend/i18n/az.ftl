@@ -28,6 +28,7 @@ nav-campaigns = Kampaniyalar
 nav-tickets = Müraciətlər
 nav-kb = Bilik bazası
 nav-customer-template = Müştəri şablonu
+nav-names = Adlar və tərcümələr
 nav-customer-import = Müştəriləri idxal et
 flash-logged-out = Sistemdən çıxdınız.
 flash-no-access = Bu səhifəyə girişiniz yoxdur.
@@ -230,3 +231,12 @@ softphone-note-phone-failed = Masaüstü telefonunuz zəngi qəbul edə bilmədi
 softphone-note-phone-failed-status = Masaüstü telefonunuz zəngi qəbul edə bilmədi (SIP { $status }). Zəng növbəyə qaytarıldı.
 softphone-note-no-device = Zəng sizə çata bilmədi: softfon qoşulmayıb və masaüstü telefonunuz yoxdur. Zəng növbəyə qaytarıldı.
 softphone-note-softphone-lost = Zəng çalarkən softfon bağlantısı itdi. Zəng növbəyə qaytarıldı.
+
+# Names and translations of the tenant's own names (categories, ticket types, statuses)
+names-title = Adlar və tərcümələr
+names-intro = Mərkəzinizin təyin etdiyi adlar, hər dildə. İstifadəçi adı öz dilində görür; tərcümə yoxdursa, adın özünü.
+names-categories = Zəng kateqoriyaları
+names-ticket-types = Müraciət növləri
+names-statuses = Statuslar
+names-translations = Tərcümələr
+names-saved = Tərcümələr yadda saxlanıldı.

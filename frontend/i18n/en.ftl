@@ -15,6 +15,7 @@ nav-agent = Agent desktop
 nav-tickets = Tickets
 nav-kb = Knowledge base
 nav-customer-template = Customer template
+nav-names = Names and translations
 nav-customer-import = Import customers
 nav-users = Users
 nav-teams = Teams
@@ -905,3 +906,12 @@ softphone-note-phone-failed = Your desk phone could not take the call. The call 
 softphone-note-phone-failed-status = Your desk phone could not take the call (SIP { $status }). The call went back to the queue.
 softphone-note-no-device = The call could not reach you: no softphone is connected and you have no desk phone. It went back to the queue.
 softphone-note-softphone-lost = The softphone connection was lost while the call rang. It went back to the queue.
+
+# Names and translations of the tenant's own names (categories, ticket types, statuses)
+names-title = Names and translations
+names-intro = The names your center defines, in each language. A user sees the name in their language; where none is given, the name itself.
+names-categories = Interaction categories
+names-ticket-types = Ticket types
+names-statuses = Statuses
+names-translations = Translations
+names-saved = Translations saved.

@@ -28,6 +28,7 @@ nav-campaigns = Kampanie
 nav-tickets = Zgłoszenia
 nav-kb = Baza wiedzy
 nav-customer-template = Szablon klienta
+nav-names = Nazwy i tłumaczenia
 nav-customer-import = Import klientów
 flash-logged-out = Wylogowano.
 flash-no-access = Nie masz dostępu do tej strony.
@@ -230,3 +231,12 @@ softphone-note-phone-failed = Twój telefon biurkowy nie mógł przyjąć połą
 softphone-note-phone-failed-status = Twój telefon biurkowy nie mógł przyjąć połączenia (SIP { $status }). Połączenie wróciło do kolejki.
 softphone-note-no-device = Połączenie nie mogło do ciebie dotrzeć: softfon nie jest połączony i nie masz telefonu biurkowego. Wróciło do kolejki.
 softphone-note-softphone-lost = Połączenie softfonu zostało utracone, gdy dzwoniło połączenie. Wróciło ono do kolejki.
+
+# Names and translations of the tenant's own names (categories, ticket types, statuses)
+names-title = Nazwy i tłumaczenia
+names-intro = Nazwy zdefiniowane przez Twoje centrum, w każdym języku. Użytkownik widzi nazwę w swoim języku, a gdy jej brak — nazwę oryginalną.
+names-categories = Kategorie kontaktów
+names-ticket-types = Typy zgłoszeń
+names-statuses = Statusy
+names-translations = Tłumaczenia
+names-saved = Tłumaczenia zapisane.

@@ -28,6 +28,7 @@ nav-campaigns = Кампании
 nav-tickets = Заявки
 nav-kb = База знаний
 nav-customer-template = Шаблон клиента
+nav-names = Названия и переводы
 nav-customer-import = Импорт клиентов
 flash-logged-out = Вы вышли из системы.
 flash-no-access = У вас нет доступа к этой странице.
@@ -230,3 +231,12 @@ softphone-note-phone-failed = Ваш настольный телефон не с
 softphone-note-phone-failed-status = Ваш настольный телефон не смог принять вызов (SIP { $status }). Вызов вернулся в очередь.
 softphone-note-no-device = Вызов не смог до вас дойти: софтфон не подключён, а настольного телефона у вас нет. Он вернулся в очередь.
 softphone-note-softphone-lost = Соединение софтфона потеряно, пока звонил вызов. Он вернулся в очередь.
+
+# Names and translations of the tenant's own names (categories, ticket types, statuses)
+names-title = Названия и переводы
+names-intro = Названия, заданные вашим центром, на каждом языке. Пользователь видит название на своём языке, а если перевода нет — исходное.
+names-categories = Категории обращений
+names-ticket-types = Типы заявок
+names-statuses = Статусы
+names-translations = Переводы
+names-saved = Переводы сохранены.

@@ -28,6 +28,7 @@ nav-campaigns = 外呼活动
 nav-tickets = 工单
 nav-kb = 知识库
 nav-customer-template = 客户模板
+nav-names = 名称与翻译
 nav-customer-import = 导入客户
 flash-logged-out = 您已退出登录。
 flash-no-access = 您无权访问该页面。
@@ -230,3 +231,12 @@ softphone-note-phone-failed = 您的座机无法接听来电。来电已回到�
 softphone-note-phone-failed-status = 您的座机无法接听来电（SIP { $status }）。来电已回到队列。
 softphone-note-no-device = 来电无法转到您：软电话未连接，您也没有座机。来电已回到队列。
 softphone-note-softphone-lost = 来电振铃时软电话连接已断开。来电已回到队列。
+
+# Names and translations of the tenant's own names (categories, ticket types, statuses)
+names-title = 名称与翻译
+names-intro = 贵中心自定义的名称的各语言版本。用户看到其所用语言的名称；未提供翻译时显示原名称。
+names-categories = 来电分类
+names-ticket-types = 工单类型
+names-statuses = 状态
+names-translations = 翻译
+names-saved = 翻译已保存。

@@ -51,6 +51,8 @@ pub enum Route {
     Sso,
     #[at("/admin/customer-template")]
     CustomerTemplate,
+    #[at("/admin/names")]
+    Names,
     #[at("/customers/import")]
     CustomerImport,
     #[at("/admin/ivr")]
@@ -149,6 +151,7 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::Tickets | Route::Ticket { .. } => Some(&[perm::TICKETS_WORK]),
         Route::KbEdit => Some(&[perm::KB_WRITE]),
         Route::CustomerTemplate => Some(&[perm::CRM_ADMIN]),
+        Route::Names => Some(&[perm::CRM_ADMIN, perm::TICKETS_ADMIN]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
         Route::Campaigns => Some(&[perm::CAMPAIGNS_WRITE]),
@@ -377,6 +380,7 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::KbEdit => html! { <pages::kb::KbEditPage /> },
         Route::CustomerTemplate => html! { <pages::crm::CustomerTemplatePage /> },
+        Route::Names => html! { <pages::names::NamesPage /> },
         Route::CustomerImport => html! { <pages::import::CustomerImportPage /> },
         Route::Ivr => html! { <pages::ivr::IvrPage /> },
         Route::IvrFlow { id } => {
@@ -515,6 +519,11 @@ fn nav_items() -> Vec<NavItem> {
         NavItem {
             route: Route::CustomerTemplate,
             key: "nav-customer-template",
+            perm: perm::CRM_ADMIN,
+        },
+        NavItem {
+            route: Route::Names,
+            key: "nav-names",
             perm: perm::CRM_ADMIN,
         },
         NavItem {

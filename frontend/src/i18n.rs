@@ -129,6 +129,26 @@ impl I18n {
         key.to_string()
     }
 
+    /// A tenant-defined name (category, ticket type, status) in the active language: its
+    /// translation from `name_i18n` when there is one, else `name`.
+    pub fn pick<'a>(
+        &self,
+        name: &'a str,
+        name_i18n: &'a hotline_wire::names::Translations,
+    ) -> &'a str {
+        hotline_wire::names::pick(name, name_i18n, self.lang.code)
+    }
+
+    /// A category path (`Billing › Payment`) in the active language; `path_i18n` is parallel
+    /// to `path` (the API's `category_path_i18n`).
+    pub fn pick_path(
+        &self,
+        path: &[String],
+        path_i18n: &[hotline_wire::names::Translations],
+    ) -> String {
+        hotline_wire::names::pick_path(path, path_i18n, self.lang.code).join(" › ")
+    }
+
     pub fn set_lang(&self, lang: Lang) {
         self.set_lang.emit(lang);
     }

@@ -779,6 +779,7 @@ struct CategoryRow {
     id: Uuid,
     parent_id: Option<Uuid>,
     name: String,
+    name_i18n: sqlx::types::Json<hotline_wire::names::Translations>,
     position: i32,
     active: bool,
 }
@@ -788,6 +789,7 @@ fn category(r: CategoryRow) -> CategoryDto {
         id: r.id,
         parent_id: r.parent_id,
         name: r.name,
+        name_i18n: r.name_i18n.0,
         position: r.position,
         active: r.active,
     }
@@ -796,7 +798,7 @@ fn category(r: CategoryRow) -> CategoryDto {
 #[utoipa::path(get, path = "/api/v1/categories", tag = "crm", responses((status = 200, body = Vec<CategoryDto>)))]
 pub async fn list_categories(mut ctx: TenantCtx) -> ApiResult<Json<Vec<CategoryDto>>> {
     ctx.require(perms::CRM_READ)?;
-    let rows: Vec<CategoryRow> = sqlx::query_as("SELECT id, parent_id, name, position, active FROM categories ORDER BY position, lower(name)")
+    let rows: Vec<CategoryRow> = sqlx::query_as("SELECT id, parent_id, name, name_i18n, position, active FROM categories ORDER BY position, lower(name)")
         .fetch_all(ctx.db())
         .await?;
     ctx.commit().await?;
@@ -861,16 +863,18 @@ pub async fn create_category(
     ctx.require(perms::CRM_ADMIN)?;
     let mut c = Check::new();
     c.text("name", &req.name, 120);
+    c.translations("name_i18n", &req.name_i18n);
     c.finish()?;
     check_tree_parent(ctx.db(), "categories", None, req.parent_id).await?;
     let row: CategoryRow = sqlx::query_as(
-        "INSERT INTO categories (parent_id, name, position, active) VALUES ($1, $2, $3, $4)
-         RETURNING id, parent_id, name, position, active",
+        "INSERT INTO categories (parent_id, name, position, active, name_i18n) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, parent_id, name, name_i18n, position, active",
     )
     .bind(req.parent_id)
     .bind(req.name.trim())
     .bind(req.position)
     .bind(req.active)
+    .bind(crate::validate::trimmed_translations(&req.name_i18n))
     .fetch_one(ctx.db())
     .await
     .map_err(tree_write_error)?;
@@ -878,7 +882,7 @@ pub async fn create_category(
         "category.create",
         Some("category"),
         Some(row.id.to_string()),
-        serde_json::json!({ "name": row.name }),
+        serde_json::json!({ "name": row.name, "name_i18n": row.name_i18n.0 }),
     )
     .await?;
     ctx.commit().await?;
@@ -895,17 +899,19 @@ pub async fn update_category(
     ctx.require(perms::CRM_ADMIN)?;
     let mut c = Check::new();
     c.text("name", &req.name, 120);
+    c.translations("name_i18n", &req.name_i18n);
     c.finish()?;
     check_tree_parent(ctx.db(), "categories", Some(id), req.parent_id).await?;
     let row: CategoryRow = sqlx::query_as(
-        "UPDATE categories SET parent_id = $2, name = $3, position = $4, active = $5 WHERE id = $1
-         RETURNING id, parent_id, name, position, active",
+        "UPDATE categories SET parent_id = $2, name = $3, position = $4, active = $5, name_i18n = $6 WHERE id = $1
+         RETURNING id, parent_id, name, name_i18n, position, active",
     )
     .bind(id)
     .bind(req.parent_id)
     .bind(req.name.trim())
     .bind(req.position)
     .bind(req.active)
+    .bind(crate::validate::trimmed_translations(&req.name_i18n))
     .fetch_optional(ctx.db())
     .await
     .map_err(tree_write_error)?
@@ -914,7 +920,7 @@ pub async fn update_category(
         "category.update",
         Some("category"),
         Some(id.to_string()),
-        serde_json::json!({ "name": row.name, "active": row.active }),
+        serde_json::json!({ "name": row.name, "name_i18n": row.name_i18n.0, "active": row.active }),
     )
     .await?;
     ctx.commit().await?;
@@ -954,6 +960,7 @@ struct InteractionRow {
     direction: String,
     category_id: Option<Uuid>,
     category_path: Vec<String>,
+    category_path_i18n: sqlx::types::Json<Vec<hotline_wire::names::Translations>>,
     notes: String,
     agent_id: Option<Uuid>,
     call_id: Option<String>,
@@ -970,6 +977,7 @@ fn interaction(r: InteractionRow) -> InteractionDto {
         direction: r.direction,
         category_id: r.category_id,
         category_path: r.category_path,
+        category_path_i18n: r.category_path_i18n.0,
         notes: r.notes,
         agent_id: r.agent_id,
         call_id: r.call_id,
@@ -988,6 +996,11 @@ macro_rules! interaction_select {
                             UNION ALL
                               SELECT c.id, c.parent_id, c.name, up.depth + 1 FROM categories c JOIN up ON c.id = up.parent_id)
                           SELECT array_agg(name ORDER BY depth DESC) FROM up), '{}') AS category_path,
+                COALESCE((WITH RECURSIVE up(id, parent_id, name_i18n, depth) AS (
+                              SELECT id, parent_id, name_i18n, 0 FROM categories WHERE id = i.category_id
+                            UNION ALL
+                              SELECT c.id, c.parent_id, c.name_i18n, up.depth + 1 FROM categories c JOIN up ON c.id = up.parent_id)
+                          SELECT jsonb_agg(name_i18n ORDER BY depth DESC) FROM up), '[]') AS category_path_i18n,
                 COALESCE((SELECT json_agg(json_build_object('article_id', a.article_id, 'title', k.title, 'version', a.version)
                                           ORDER BY a.attached_at)
                             FROM interaction_articles a JOIN kb_articles k ON k.id = a.article_id

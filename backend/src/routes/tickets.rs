@@ -17,7 +17,9 @@ use axum::{
     routing::{delete, get, post},
     Router,
 };
-use hotline_wire::{api::Page, permissions as perms, sla::SlaState, tickets::*};
+use hotline_wire::{
+    api::Page, names::Translations, permissions as perms, sla::SlaState, tickets::*,
+};
 use sqlx::PgConnection;
 use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
@@ -57,6 +59,7 @@ pub fn router() -> Router<AppState> {
 pub fn check_workflow(req: &TicketTypeInput) -> ApiResult<()> {
     let mut c = Check::new();
     c.text("name", &req.name, 120);
+    c.translations("name_i18n", &req.name_i18n);
     if req.statuses.is_empty() || req.statuses.len() > 50 {
         c.fail("statuses", "needs 1 to 50 statuses");
     }
@@ -76,6 +79,7 @@ pub fn check_workflow(req: &TicketTypeInput) -> ApiResult<()> {
             c.fail(&format!("statuses[{i}].key"), "is used twice");
         }
         c.text(&format!("statuses[{i}].name"), &s.name, 80);
+        c.translations(&format!("statuses[{i}].name_i18n"), &s.name_i18n);
         let colour_ok = s.color.len() == 7
             && s.color.starts_with('#')
             && s.color[1..].bytes().all(|b| b.is_ascii_hexdigit());
@@ -154,6 +158,7 @@ pub fn check_workflow(req: &TicketTypeInput) -> ApiResult<()> {
 struct StatusRow {
     key: String,
     name: String,
+    name_i18n: sqlx::types::Json<Translations>,
     color: String,
     initial: bool,
     #[sqlx(rename = "final")]
@@ -164,6 +169,7 @@ fn status_def(r: &StatusRow) -> StatusDef {
     StatusDef {
         key: r.key.clone(),
         name: r.name.clone(),
+        name_i18n: r.name_i18n.0.clone(),
         color: r.color.clone(),
         initial: r.initial,
         is_final: r.is_final,
@@ -171,18 +177,19 @@ fn status_def(r: &StatusRow) -> StatusDef {
 }
 
 async fn statuses(conn: &mut PgConnection, type_id: Uuid) -> ApiResult<Vec<StatusRow>> {
-    Ok(sqlx::query_as(r#"SELECT key, name, color, initial, "final" FROM ticket_statuses WHERE type_id = $1 ORDER BY position"#)
+    Ok(sqlx::query_as(r#"SELECT key, name, name_i18n, color, initial, "final" FROM ticket_statuses WHERE type_id = $1 ORDER BY position"#)
         .bind(type_id)
         .fetch_all(conn)
         .await?)
 }
 
 async fn load_type(conn: &mut PgConnection, id: Uuid) -> ApiResult<TicketTypeDto> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM ticket_types WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let name = name.ok_or(ApiError::NotFound)?;
+    let row: Option<(String, sqlx::types::Json<Translations>)> =
+        sqlx::query_as("SELECT name, name_i18n FROM ticket_types WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (name, name_i18n) = row.ok_or(ApiError::NotFound)?;
     let st = statuses(&mut *conn, id).await?;
     let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT f.key, t.key, tr.name, tr.permission FROM ticket_transitions tr
@@ -195,6 +202,7 @@ async fn load_type(conn: &mut PgConnection, id: Uuid) -> ApiResult<TicketTypeDto
     Ok(TicketTypeDto {
         id,
         name,
+        name_i18n: name_i18n.0,
         statuses: st.iter().map(status_def).collect(),
         transitions: rows
             .into_iter()
@@ -237,8 +245,8 @@ async fn save_workflow(
         })?;
     for (i, s) in req.statuses.iter().enumerate() {
         sqlx::query(
-            r#"INSERT INTO ticket_statuses (type_id, key, name, color, initial, "final", position) VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (type_id, key) DO UPDATE SET name = excluded.name, color = excluded.color,
+            r#"INSERT INTO ticket_statuses (type_id, key, name, color, initial, "final", position, name_i18n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (type_id, key) DO UPDATE SET name = excluded.name, name_i18n = excluded.name_i18n, color = excluded.color,
                    initial = excluded.initial, "final" = excluded."final", position = excluded.position"#,
         )
         .bind(type_id)
@@ -248,6 +256,7 @@ async fn save_workflow(
         .bind(s.initial)
         .bind(s.is_final)
         .bind(i as i32)
+        .bind(crate::validate::trimmed_translations(&s.name_i18n))
         .execute(&mut *conn)
         .await?;
     }
@@ -298,20 +307,23 @@ pub async fn create_type(
 ) -> ApiResult<(StatusCode, Json<TicketTypeDto>)> {
     ctx.require(perms::TICKETS_ADMIN)?;
     check_workflow(&req)?;
-    let id: Uuid = sqlx::query_scalar("INSERT INTO ticket_types (name) VALUES ($1) RETURNING id")
-        .bind(req.name.trim())
-        .fetch_one(ctx.db())
-        .await
-        .map_err(|e| {
-            if unique_violation(&e).is_some() {
-                ApiError::Conflict {
-                    code: "name_taken",
-                    detail: "A ticket type with this name exists.".into(),
-                }
-            } else {
-                e.into()
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket_types (name, name_i18n) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(req.name.trim())
+    .bind(crate::validate::trimmed_translations(&req.name_i18n))
+    .fetch_one(ctx.db())
+    .await
+    .map_err(|e| {
+        if unique_violation(&e).is_some() {
+            ApiError::Conflict {
+                code: "name_taken",
+                detail: "A ticket type with this name exists.".into(),
             }
-        })?;
+        } else {
+            e.into()
+        }
+    })?;
     save_workflow(ctx.db(), id, &req).await?;
     let t = load_type(ctx.db(), id).await?;
     ctx.audit(
@@ -335,9 +347,10 @@ pub async fn update_type(
     ctx.require(perms::TICKETS_ADMIN)?;
     check_workflow(&req)?;
     load_type(ctx.db(), id).await?;
-    sqlx::query("UPDATE ticket_types SET name = $2 WHERE id = $1")
+    sqlx::query("UPDATE ticket_types SET name = $2, name_i18n = $3 WHERE id = $1")
         .bind(id)
         .bind(req.name.trim())
+        .bind(crate::validate::trimmed_translations(&req.name_i18n))
         .execute(ctx.db())
         .await?;
     save_workflow(ctx.db(), id, &req).await?;
@@ -582,11 +595,13 @@ struct TicketRow {
     type_id: Uuid,
     s_key: String,
     s_name: String,
+    s_name_i18n: sqlx::types::Json<Translations>,
     s_color: String,
     s_initial: bool,
     s_final: bool,
     category_id: Option<Uuid>,
     category_path: Vec<String>,
+    category_path_i18n: sqlx::types::Json<Vec<Translations>>,
     priority: String,
     subject: String,
     description: String,
@@ -612,12 +627,14 @@ fn ticket(r: TicketRow) -> TicketDto {
         status: StatusDef {
             key: r.s_key,
             name: r.s_name,
+            name_i18n: r.s_name_i18n.0,
             color: r.s_color,
             initial: r.s_initial,
             is_final: r.s_final,
         },
         category_id: r.category_id,
         category_path: r.category_path,
+        category_path_i18n: r.category_path_i18n.0,
         priority: r.priority,
         subject: r.subject,
         description: r.description,
@@ -646,7 +663,7 @@ pub const REGISTER_COUNT_CAP: i64 = 10_000;
 
 macro_rules! ticket_select {
     () => {
-        r#"SELECT t.id, t.number, t.type_id, s.key AS s_key, s.name AS s_name, s.color AS s_color,
+        r#"SELECT t.id, t.number, t.type_id, s.key AS s_key, s.name AS s_name, s.name_i18n AS s_name_i18n, s.color AS s_color,
                   s.initial AS s_initial, s."final" AS s_final, t.category_id, t.priority, t.subject,
                   t.description, t.customer_id, t.interaction_id, t.assignee_user_id, t.assignee_team_id,
                   t.due_at, COALESCE(t.closed_at IS NULL AND t.due_at < now(), false) AS breached, t.warn_at,
@@ -659,7 +676,12 @@ macro_rules! ticket_select {
                                 SELECT id, parent_id, name, 0 FROM categories WHERE id = t.category_id
                               UNION ALL
                                 SELECT c.id, c.parent_id, c.name, up.depth + 1 FROM categories c JOIN up ON c.id = up.parent_id)
-                            SELECT array_agg(name ORDER BY depth DESC) FROM up), '{}') AS category_path
+                            SELECT array_agg(name ORDER BY depth DESC) FROM up), '{}') AS category_path,
+                  COALESCE((WITH RECURSIVE up(id, parent_id, name_i18n, depth) AS (
+                                SELECT id, parent_id, name_i18n, 0 FROM categories WHERE id = t.category_id
+                              UNION ALL
+                                SELECT c.id, c.parent_id, c.name_i18n, up.depth + 1 FROM categories c JOIN up ON c.id = up.parent_id)
+                            SELECT jsonb_agg(name_i18n ORDER BY depth DESC) FROM up), '[]') AS category_path_i18n
              FROM tickets t JOIN ticket_statuses s ON s.id = t.status_id"#
     };
 }
@@ -1407,6 +1429,7 @@ mod tests {
         StatusDef {
             key: key.into(),
             name: key.into(),
+            name_i18n: Default::default(),
             color: "#123456".into(),
             initial,
             is_final: fin,
@@ -1433,6 +1456,7 @@ mod tests {
     fn a_good_workflow_passes() {
         let w = TicketTypeInput {
             name: "Complaint".into(),
+            name_i18n: Default::default(),
             statuses: vec![
                 st("accepted", true, false),
                 st("in_work", false, false),
@@ -1451,6 +1475,7 @@ mod tests {
     fn unreachable_and_dead_end_statuses_are_refused() {
         let w = TicketTypeInput {
             name: "Bad".into(),
+            name_i18n: Default::default(),
             statuses: vec![
                 st("new", true, false),
                 st("stuck", false, false),
@@ -1465,6 +1490,7 @@ mod tests {
     fn structure_errors_are_named() {
         let w = TicketTypeInput {
             name: "".into(),
+            name_i18n: Default::default(),
             statuses: vec![st("a", false, false), st("a", false, true)],
             transitions: vec![
                 tr("a", "zzz"),

@@ -4,14 +4,17 @@
 //!
 //! Each piece is found by its natural key (a name, a title, an account number) and created
 //! only when missing; nothing that exists is changed (an unpublished demo flow or a draft
-//! article is published).
+//! article is published), except that categories, ticket types and statuses made by an older
+//! seed get the translations of their names they lack (`name_i18n`: a language the admin
+//! already translated is kept).
 
 use super::{api::Api, DEMO_CALLER, DEMO_CUSTOMER, DEMO_DID, DEMO_FLOW, TEAM};
 use crate::{auth::TenantRef, db, state::AppState, tenants};
 use hotline_wire::{
     calls::{DidDto, FlowDto},
     campaigns::{CampaignDto, ContactsAdded},
-    crm::{CategoryDto, CustomerDto, CustomerFieldDto, KbArticleDto, KbCategoryDto},
+    crm::{CategoryDto, CategoryInput, CustomerDto, CustomerFieldDto, KbArticleDto, KbCategoryDto},
+    names::Translations,
     sla::BusinessCalendar,
     tickets::{
         AssignmentRuleDto, SlaPolicyDto, StatusDef, TicketTypeDto, TicketTypeInput, TransitionDef,
@@ -376,22 +379,50 @@ async fn ensure_category(
     position: usize,
     made: &mut Made,
 ) -> anyhow::Result<Uuid> {
+    let wanted = tenants::name_translations(name);
     if let Some(c) = have
-        .iter()
+        .iter_mut()
         .find(|c| c.parent_id == parent && c.name.to_lowercase() == name.to_lowercase())
     {
+        if add_missing(&mut c.name_i18n, &wanted) {
+            let input = CategoryInput {
+                name: c.name.clone(),
+                name_i18n: c.name_i18n.clone(),
+                parent_id: c.parent_id,
+                position: c.position,
+                active: c.active,
+            };
+            *c = api
+                .put(&format!("/api/v1/categories/{}", c.id), &input)
+                .await?;
+            made.one();
+        }
         return Ok(c.id);
     }
     let c: CategoryDto = api
         .post(
             "/api/v1/categories",
-            json!({ "name": name, "parent_id": parent, "position": position as i32 }),
+            json!({ "name": name, "name_i18n": wanted, "parent_id": parent,
+                    "position": position as i32 }),
         )
         .await?;
     made.one();
     let id = c.id;
     have.push(c);
     Ok(id)
+}
+
+/// Adds the languages of `wanted` that `have` lacks (a translation already there is the
+/// admin's and stays); true when something was added.
+fn add_missing(have: &mut Translations, wanted: &Translations) -> bool {
+    let mut added = false;
+    for (lang, name) in wanted {
+        if !have.contains_key(lang) {
+            have.insert(lang.clone(), name.clone());
+            added = true;
+        }
+    }
+    added
 }
 
 fn category(cats: &Categories, path: &[&str]) -> anyhow::Result<Uuid> {
@@ -420,6 +451,7 @@ fn status(key: &str, name: &str, color: &str, initial: bool, is_final: bool) -> 
     StatusDef {
         key: key.into(),
         name: name.into(),
+        name_i18n: tenants::name_translations(name),
         color: color.into(),
         initial,
         is_final,
@@ -443,6 +475,7 @@ pub fn demo_ticket_types() -> Vec<TicketTypeInput> {
     vec![
         TicketTypeInput {
             name: COMPLAINT.into(),
+            name_i18n: tenants::name_translations(COMPLAINT),
             statuses: vec![
                 status("new", "New", "#1f6feb", true, false),
                 status("in_progress", "In progress", "#d29922", false, false),
@@ -458,6 +491,7 @@ pub fn demo_ticket_types() -> Vec<TicketTypeInput> {
         },
         TicketTypeInput {
             name: NEW_CONNECTION.into(),
+            name_i18n: tenants::name_translations(NEW_CONNECTION),
             statuses: vec![
                 status("new", "New", "#1f6feb", true, false),
                 status(
@@ -488,7 +522,31 @@ async fn ticket_types(api: &Api, made: &mut Made) -> anyhow::Result<Vec<TicketTy
     let mut wanted = vec![tenants::default_ticket_type()];
     wanted.extend(demo_ticket_types());
     for ty in wanted {
-        if have.iter().any(|t| t.name.eq_ignore_ascii_case(&ty.name)) {
+        if let Some(t) = have
+            .iter_mut()
+            .find(|t| t.name.eq_ignore_ascii_case(&ty.name))
+        {
+            // An older demo's type: add the translations it lacks, workflow untouched.
+            let mut changed = add_missing(&mut t.name_i18n, &ty.name_i18n);
+            for s in &mut t.statuses {
+                if let Some(w) = ty.statuses.iter().find(|w| w.key == s.key) {
+                    if s.name.eq_ignore_ascii_case(&w.name) {
+                        changed |= add_missing(&mut s.name_i18n, &w.name_i18n);
+                    }
+                }
+            }
+            if changed {
+                let input = TicketTypeInput {
+                    name: t.name.clone(),
+                    name_i18n: t.name_i18n.clone(),
+                    statuses: t.statuses.clone(),
+                    transitions: t.transitions.clone(),
+                };
+                *t = api
+                    .put(&format!("/api/v1/ticket-types/{}", t.id), &input)
+                    .await?;
+                made.one();
+            }
             continue;
         }
         let t: TicketTypeDto = api.post("/api/v1/ticket-types", &ty).await?;

@@ -120,6 +120,9 @@ pub struct CategoryDto {
     pub id: Uuid,
     pub parent_id: Option<Uuid>,
     pub name: String,
+    /// The name in other languages (language code → name: az, en, pl, ru, zh).
+    #[serde(default)]
+    pub name_i18n: crate::names::Translations,
     pub position: i32,
     pub active: bool,
 }
@@ -128,6 +131,9 @@ pub struct CategoryDto {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CategoryInput {
     pub name: String,
+    /// The name in other languages (language code → name: az, en, pl, ru, zh).
+    #[serde(default)]
+    pub name_i18n: crate::names::Translations,
     #[serde(default)]
     pub parent_id: Option<Uuid>,
     #[serde(default)]
@@ -148,6 +154,9 @@ pub struct InteractionDto {
     pub category_id: Option<Uuid>,
     /// Names from the root to the category, e.g. ["Complaint", "Water", "Leak"].
     pub category_path: Vec<String>,
+    /// The translations of each name in `category_path` (parallel to it).
+    #[serde(default)]
+    pub category_path_i18n: Vec<crate::names::Translations>,
     pub notes: String,
     pub agent_id: Option<Uuid>,
     pub call_id: Option<String>,

@@ -10,6 +10,7 @@ pub mod campaigns;
 pub mod crm;
 pub mod crm_import;
 pub mod gateway;
+pub mod names;
 pub mod notifications;
 pub mod permissions;
 pub mod prompts;

@@ -1,5 +1,6 @@
 //! Tickets: types with workflows, assignment rules, SLA policies, the register.
 
+use crate::names::Translations;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -16,6 +17,9 @@ pub struct StatusDef {
     /// Stable key (`a-z0-9_`), unique within the type.
     pub key: String,
     pub name: String,
+    /// The label in other languages (language code → label); absent: `name` everywhere.
+    #[serde(default)]
+    pub name_i18n: Translations,
     /// `#rrggbb`, shown in the register.
     pub color: String,
     /// New tickets start here (exactly one status per type).
@@ -44,6 +48,9 @@ pub struct TransitionDef {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TicketTypeInput {
     pub name: String,
+    /// The name in other languages (language code → name: az, en, pl, ru, zh).
+    #[serde(default)]
+    pub name_i18n: Translations,
     pub statuses: Vec<StatusDef>,
     pub transitions: Vec<TransitionDef>,
 }
@@ -53,6 +60,9 @@ pub struct TicketTypeInput {
 pub struct TicketTypeDto {
     pub id: Uuid,
     pub name: String,
+    /// The name in other languages (language code → name).
+    #[serde(default)]
+    pub name_i18n: Translations,
     pub statuses: Vec<StatusDef>,
     pub transitions: Vec<TransitionDef>,
 }
@@ -153,6 +163,9 @@ pub struct TicketDto {
     pub status: StatusDef,
     pub category_id: Option<Uuid>,
     pub category_path: Vec<String>,
+    /// The translations of each name in `category_path` (parallel to it).
+    #[serde(default)]
+    pub category_path_i18n: Vec<Translations>,
     pub priority: String,
     pub subject: String,
     pub description: String,

@@ -259,9 +259,11 @@ fn load_history(customer: Uuid, history: UseStateHandle<Vec<InteractionDto>>) {
     });
 }
 
-/// The category tree as `(id, "Complaint › Water › Leak")`, parents before children.
-fn category_options(cats: &[CategoryDto]) -> Vec<(String, String)> {
+/// The category tree as `(id, "Complaint › Water › Leak")` in the active language, parents
+/// before children.
+fn category_options(i18n: &I18n, cats: &[CategoryDto]) -> Vec<(String, String)> {
     fn walk(
+        i18n: &I18n,
         cats: &[CategoryDto],
         parent: Option<Uuid>,
         prefix: &str,
@@ -273,17 +275,18 @@ fn category_options(cats: &[CategoryDto]) -> Vec<(String, String)> {
             .collect();
         kids.sort_by(|a, b| (a.position, &a.name).cmp(&(b.position, &b.name)));
         for c in kids {
+            let name = i18n.pick(&c.name, &c.name_i18n);
             let label = if prefix.is_empty() {
-                c.name.clone()
+                name.to_string()
             } else {
-                format!("{prefix} › {}", c.name)
+                format!("{prefix} › {name}")
             };
             out.push((c.id.to_string(), label.clone()));
-            walk(cats, Some(c.id), &label, out);
+            walk(i18n, cats, Some(c.id), &label, out);
         }
     }
     let mut out = Vec::new();
-    walk(cats, None, "", &mut out);
+    walk(i18n, cats, None, "", &mut out);
     out
 }
 
@@ -295,7 +298,7 @@ fn interaction_pane(
 ) -> Html {
     let mut opts = vec![(String::new(), i18n.t("agent-category-none"))];
     if let Load::Ready(c) = categories {
-        opts.extend(category_options(c));
+        opts.extend(category_options(i18n, c));
     }
     let on_save = {
         let desk = desk.clone();
@@ -373,7 +376,7 @@ fn interaction_pane(
                     { if *desk.saved { i18n.t("agent-interaction-saved") } else { i18n.t("agent-interaction-open") } }
                     { " " }
                     if !i.category_path.is_empty() {
-                        <span id="interaction-path">{ i.category_path.join(" › ") }</span>
+                        <span id="interaction-path">{ i18n.pick_path(&i.category_path, &i.category_path_i18n) }</span>
                     }
                 </p>
             }
@@ -450,7 +453,7 @@ fn TicketFromCall(p: &DeskProps) -> Html {
                         let subject_text = if !typed.is_empty() {
                             typed
                         } else if !i.category_path.is_empty() {
-                            i.category_path.join(" › ")
+                            i18n.pick_path(&i.category_path, &i.category_path_i18n)
                         } else {
                             i18n.t("agent-ticket-default-subject")
                         };
@@ -485,7 +488,7 @@ fn TicketFromCall(p: &DeskProps) -> Html {
     };
     let type_opts: Vec<(String, String)> = ts
         .iter()
-        .map(|t| (t.id.to_string(), t.name.clone()))
+        .map(|t| (t.id.to_string(), i18n.pick(&t.name, &t.name_i18n).to_string()))
         .collect();
     html! {
         <form id="ticket-from-call" class="ticket-from-call" {onsubmit}>
@@ -868,7 +871,7 @@ fn CustomerPane(p: &DeskProps) -> Html {
                         { for desk.history.iter().take(10).map(|h| html! {
                             <li>
                                 <span class="muted small">{ i18n.datetime(&h.created_at) }</span>{ " " }
-                                <strong>{ if h.category_path.is_empty() { i18n.t("agent-category-none") } else { h.category_path.join(" › ") } }</strong>
+                                <strong>{ if h.category_path.is_empty() { i18n.t("agent-category-none") } else { i18n.pick_path(&h.category_path, &h.category_path_i18n) } }</strong>
                                 if !h.notes.is_empty() { <span class="small">{ " — " }{ &h.notes }</span> }
                             </li>
                         }) }

@@ -10,6 +10,7 @@ pub mod crm;
 pub mod import;
 pub mod ivr;
 pub mod kb;
+pub mod names;
 pub mod org;
 pub mod platform;
 pub mod tickets;

@@ -121,9 +121,9 @@ fn ink_for(color: &str) -> &'static str {
 }
 
 /// A status in its workflow colour.
-pub fn status_badge(s: &StatusDef) -> Html {
+pub fn status_badge(i18n: &I18n, s: &StatusDef) -> Html {
     let style = format!("background:{};color:{}", s.color, ink_for(&s.color));
-    html! { <span class="status-badge" data-status={s.key.clone()} {style}>{ &s.name }</span> }
+    html! { <span class="status-badge" data-status={s.key.clone()} {style}>{ i18n.pick(&s.name, &s.name_i18n) }</span> }
 }
 
 pub fn priority_text(i18n: &I18n, p: &str) -> String {
@@ -165,11 +165,11 @@ fn sla_badge(i18n: &I18n, t: &TicketDto) -> Html {
     }
 }
 
-fn category_text(i18n: &I18n, path: &[String]) -> String {
-    if path.is_empty() {
+fn category_text(i18n: &I18n, t: &TicketDto) -> String {
+    if t.category_path.is_empty() {
         i18n.t("agent-category-none")
     } else {
-        path.join(" › ")
+        i18n.pick_path(&t.category_path, &t.category_path_i18n)
     }
 }
 
@@ -245,7 +245,7 @@ pub fn TicketsPage() -> Html {
         for t in ts.iter() {
             for s in &t.statuses {
                 if !status_opts.iter().any(|(k, _)| *k == s.key) {
-                    status_opts.push((s.key.clone(), s.name.clone()));
+                    status_opts.push((s.key.clone(), i18n.pick(&s.name, &s.name_i18n).to_string()));
                 }
             }
         }
@@ -306,9 +306,9 @@ pub fn TicketsPage() -> Html {
                         <tr data-number={t.number.to_string()} class={classes!(breached.then_some("breached"))}>
                             <td class="num">{ format!("#{}", t.number) }</td>
                             <td><Link<Route> to={Route::Ticket { id: t.id.to_string() }}>{ &t.subject }</Link<Route>></td>
-                            <td>{ status_badge(&t.status) }</td>
+                            <td>{ status_badge(&i18n, &t.status) }</td>
                             <td><span class={classes!("priority", t.priority.clone())}>{ priority_text(&i18n, &t.priority) }</span></td>
-                            <td>{ category_text(&i18n, &t.category_path) }</td>
+                            <td>{ category_text(&i18n, t) }</td>
                             <td class="assignee">{ dir.assignee(&i18n, t.assignee_user_id, t.assignee_team_id) }</td>
                             <td>{ t.due_at.map(|d| i18n.datetime(&d)).unwrap_or_else(|| "—".into()) }</td>
                             <td>{ sla_badge(&i18n, t) }</td>
@@ -604,7 +604,7 @@ pub fn TicketPage(p: &TicketPageProps) -> Html {
     let status_name = |key: &str| -> String {
         ty.as_ref()
             .and_then(|ty| ty.statuses.iter().find(|s| s.key == key))
-            .map(|s| s.name.clone())
+            .map(|s| i18n.pick(&s.name, &s.name_i18n).to_string())
             .unwrap_or_else(|| key.to_string())
     };
     let history = render_load(&events, &reload_events, |evs| {
@@ -648,16 +648,16 @@ pub fn TicketPage(p: &TicketPageProps) -> Html {
             <p class="crumbs"><Link<Route> to={Route::Tickets}>{ i18n.t("tickets-back") }</Link<Route>></p>
             <div class="page-head">
                 <h1 id="ticket-title">{ format!("#{} ", t.number) }{ &t.subject }</h1>
-                <span id="ticket-status">{ status_badge(&t.status) }</span>
+                <span id="ticket-status">{ status_badge(&i18n, &t.status) }</span>
             </div>
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             <div class="two-col">
                 <div class="stack">
                     <section class="card">
                         <dl class="facts" id="ticket-facts">
-                            <dt>{ i18n.t("ticket-type") }</dt><dd>{ ty.as_ref().map(|t| t.name.clone()).unwrap_or_default() }</dd>
+                            <dt>{ i18n.t("ticket-type") }</dt><dd>{ ty.as_ref().map(|t| i18n.pick(&t.name, &t.name_i18n).to_string()).unwrap_or_default() }</dd>
                             <dt>{ i18n.t("ticket-priority") }</dt><dd>{ priority_text(&i18n, &t.priority) }</dd>
-                            <dt>{ i18n.t("ticket-category") }</dt><dd>{ category_text(&i18n, &t.category_path) }</dd>
+                            <dt>{ i18n.t("ticket-category") }</dt><dd>{ category_text(&i18n, t) }</dd>
                             <dt>{ i18n.t("ticket-assignee") }</dt><dd id="ticket-assignee">{ dir.assignee(&i18n, t.assignee_user_id, t.assignee_team_id) }</dd>
                             <dt>{ i18n.t("ticket-due") }</dt>
                             <dd id="ticket-due">{ t.due_at.map(|d| i18n.datetime(&d)).unwrap_or_else(|| "—".into()) }{ " " }{ sla_badge(&i18n, t) }</dd>
