@@ -254,36 +254,7 @@ async fn insert_ticket_type(conn: &mut PgConnection, ty: &TicketTypeInput) -> Ap
     .bind(crate::validate::trimmed_translations(&ty.name_i18n))
     .fetch_one(&mut *conn)
     .await?;
-    for (i, s) in ty.statuses.iter().enumerate() {
-        sqlx::query(
-            r#"INSERT INTO ticket_statuses (type_id, key, name, color, initial, "final", position, name_i18n)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
-        )
-        .bind(id)
-        .bind(&s.key)
-        .bind(s.name.trim())
-        .bind(&s.color)
-        .bind(s.initial)
-        .bind(s.is_final)
-        .bind(i as i32)
-        .bind(crate::validate::trimmed_translations(&s.name_i18n))
-        .execute(&mut *conn)
-        .await?;
-    }
-    for t in &ty.transitions {
-        sqlx::query(
-            "INSERT INTO ticket_transitions (from_status, to_status, name, permission)
-             SELECT f.id, t.id, $4, $5 FROM ticket_statuses f, ticket_statuses t
-              WHERE f.type_id = $1 AND f.key = $2 AND t.type_id = $1 AND t.key = $3",
-        )
-        .bind(id)
-        .bind(&t.from)
-        .bind(&t.to)
-        .bind(t.name.trim())
-        .bind(&t.permission)
-        .execute(&mut *conn)
-        .await?;
-    }
+    crate::routes::tickets::save_workflow(conn, id, ty).await?;
     Ok(id)
 }
 

@@ -218,7 +218,7 @@ async fn load_type(conn: &mut PgConnection, id: Uuid) -> ApiResult<TicketTypeDto
 
 /// Writes statuses (matched by key: kept ids, so tickets keep their status) and replaces the
 /// transitions.
-async fn save_workflow(
+pub(crate) async fn save_workflow(
     conn: &mut PgConnection,
     type_id: Uuid,
     req: &TicketTypeInput,
