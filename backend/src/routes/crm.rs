@@ -886,7 +886,7 @@ pub async fn create_category(
 }
 
 #[utoipa::path(put, path = "/api/v1/categories/{id}", tag = "crm", request_body = CategoryInput,
-    responses((status = 200, body = CategoryDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = CategoryDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_category(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
@@ -1365,8 +1365,7 @@ pub struct ExportQuery {
 /// Every listed customer as CSV or XLSX: name, phones (space-separated), then each template
 /// field (in XLSX, number fields are numbers and date fields dates).
 #[utoipa::path(get, path = "/api/v1/customers/export", tag = "crm", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv"),
-        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 422)))]
 pub async fn export(
     ctx: TenantCtx,

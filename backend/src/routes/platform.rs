@@ -62,7 +62,7 @@ async fn platform_audit(
 }
 
 #[utoipa::path(post, path = "/api/v1/platform/login", tag = "platform", request_body = PlatformLoginRequest,
-    responses((status = 200, body = OperatorInfo), (status = 401, body = hotline_wire::api::Problem)))]
+    responses((status = 200, body = OperatorInfo), (status = 401, body = hotline_wire::api::Problem), (status = 429, body = hotline_wire::api::Problem)))]
 pub async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
