@@ -199,7 +199,7 @@ pub async fn create_team(
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "organisation", request_body = TeamInput,
-    responses((status = 200, body = TeamDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = TeamDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_team(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
@@ -510,7 +510,7 @@ pub async fn create_queue(
 }
 
 #[utoipa::path(put, path = "/api/v1/queues/{id}", tag = "organisation", request_body = QueueInput,
-    responses((status = 200, body = QueueDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = QueueDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_queue(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
