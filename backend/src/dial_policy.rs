@@ -237,9 +237,13 @@ pub fn is_outside(callee: &str) -> bool {
     callee.starts_with('+')
 }
 
+/// `platform.tenants`' outbound columns: trial, outbound_countries,
+/// outbound_blocked_prefixes, max_outbound_calls.
+pub type TenantRow = (bool, Option<Vec<String>>, Vec<String>, Option<i32>);
+
 /// The tenant's rules. `conn` is in the tenant's schema (its settings are read).
 pub async fn rules(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Rules> {
-    let row: Option<(bool, Option<Vec<String>>, Vec<String>, Option<i32>)> = sqlx::query_as(
+    let row: Option<crate::dial_policy::TenantRow> = sqlx::query_as(
         "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls
            FROM platform.tenants WHERE id = $1",
     )

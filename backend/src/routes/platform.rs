@@ -473,7 +473,7 @@ pub struct OutboundCalls {
 }
 
 async fn outbound_calls(state: &AppState, id: Uuid) -> ApiResult<OutboundCalls> {
-    let row: Option<(bool, Option<Vec<String>>, Vec<String>, Option<i32>)> = sqlx::query_as(
+    let row: Option<crate::dial_policy::TenantRow> = sqlx::query_as(
         "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls
            FROM platform.tenants WHERE id = $1",
     )
