@@ -11,6 +11,15 @@ cargo fmt --all -- --check
 log "installing the test OpenID provider (oidc-provider, npm)"
 (cd backend/tests/oidc && { [ -d node_modules/oidc-provider ] || npm ci --no-audit --no-fund --loglevel=error; })
 
+# Schemathesis (PyPI), pinned, in a venv under the ignored .local/; run by
+# backend/tests/schemathesis.rs. Nothing is fetched when that version is already there.
+SCHEMATHESIS_VERSION=4.32.5
+if ! .local/venv/bin/schemathesis --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into .local/venv"
+  [ -x .local/venv/bin/pip ] || python3 -m venv .local/venv
+  .local/venv/bin/pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+fi
+
 if [ -x frontend/build.sh ]; then
   log "building the web app"
   frontend/build.sh >&2

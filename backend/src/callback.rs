@@ -272,6 +272,16 @@ pub async fn dial(
     ready: Ready,
     c: Claimed<'_>,
 ) -> ApiResult<()> {
+    // The outbound rules (caller ID, destination, limits) before anything changes.
+    let verdict = crate::dial_policy::check(state, tenant, Some(c.did), c.number)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Err(refusal) = verdict {
+        undo_claim(state, tenant, &c, &refusal)
+            .await
+            .map_err(ApiError::internal)?;
+        return Err(refusal.into_api("number"));
+    }
     if ready.was_ready {
         crate::dispatch::agent_state(state, tenant, agent, "not_ready", "callback").await?;
     }
@@ -322,6 +332,64 @@ pub async fn dial(
     place(state, tenant, agent, &gateway_id, c.leg, c.number, c.did)
         .await
         .map_err(ApiError::internal)
+}
+
+/// A call the outbound rules refused after its request claimed something: a missed-calls
+/// entry is open again; a preview contact's attempt is settled with the refusal (`failed`,
+/// like the dialer's refused contacts) or, for a limit, the contact goes back to `pending`.
+async fn undo_claim(
+    state: &AppState,
+    tenant: Uuid,
+    c: &Claimed<'_>,
+    refusal: &crate::dial_policy::Refusal,
+) -> anyhow::Result<()> {
+    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
+    if let Some(missed) = c.missed {
+        sqlx::query(
+            "UPDATE missed_calls SET handled_at = NULL, handled_by = NULL, callback_call_id = NULL
+              WHERE id = $1 AND callback_call_id = $2",
+        )
+        .bind(missed)
+        .bind(c.leg)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let contact: Option<Uuid> = if refusal.is_limit() {
+        sqlx::query_scalar("DELETE FROM campaign_attempts WHERE call_id = $1 RETURNING contact_id")
+            .bind(c.leg)
+            .fetch_optional(&mut *tx)
+            .await?
+    } else {
+        sqlx::query_scalar(
+            "UPDATE campaign_attempts SET ended_at = now(), outcome = $2
+              WHERE call_id = $1 AND ended_at IS NULL RETURNING contact_id",
+        )
+        .bind(c.leg)
+        .bind(refusal.code())
+        .fetch_optional(&mut *tx)
+        .await?
+    };
+    if let Some(contact) = contact {
+        if refusal.is_limit() {
+            sqlx::query(
+                "UPDATE campaign_contacts SET status = 'pending', reserved_by = NULL,
+                        attempts = greatest(attempts - 1, 0), updated_at = now()
+                  WHERE id = $1 AND status = 'dialing' AND $2::text IS NOT NULL",
+            )
+        } else {
+            sqlx::query(
+                "UPDATE campaign_contacts SET status = 'failed', last_outcome = $2,
+                        reserved_by = NULL, updated_at = now()
+                  WHERE id = $1 AND status = 'dialing'",
+            )
+        }
+        .bind(contact)
+        .bind(refusal.code())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn save(state: &AppState, tenant: Uuid, leg: Uuid, rec: &Callback) -> ApiResult<()> {

@@ -369,10 +369,11 @@ async fn agent_lines(
                          FILTER (WHERE agent_id IS NOT NULL), 120),
                 count(*)
            FROM (SELECT * FROM campaign_attempts
-                  WHERE campaign_id = $1 AND ended_at IS NOT NULL AND outcome <> 'dnc'
+                  WHERE campaign_id = $1 AND ended_at IS NOT NULL AND outcome <> ALL ($2)
                   ORDER BY started_at DESC LIMIT 200) a",
     )
     .bind(campaign)
+    .bind(REFUSED_OUTCOMES)
     .fetch_one(&mut *conn)
     .await?;
     let wrap: i32 = sqlx::query_scalar("SELECT wrap_up_seconds FROM queues WHERE id = $1")
@@ -520,6 +521,23 @@ pub async fn tick(
         _ => (c.max_lines as i64 - in_progress).max(0),
     };
     let started = c.starts_at.is_none_or(|s| s <= now);
+    // The tenant's outbound rules (`dial_policy`): caller ID, destinations, limits. A limit
+    // holds the pending contacts back (shown on the campaign as `dial_hold`).
+    let mut free = free;
+    let mut hold = None;
+    let mut policy = None;
+    if free > 0 && started {
+        let rules = crate::dial_policy::rules(&mut tx, tenant).await?;
+        let usage = crate::dial_policy::usage(&mut tx).await?;
+        match rules.lines_free(&usage) {
+            Ok(n) => free = free.min(n),
+            Err(e) => {
+                hold = Some(format!("{}: {}", e.code(), e.detail()));
+                free = 0;
+            }
+        }
+        policy = Some((rules, usage));
+    }
     let gateway = if free > 0 && started {
         pick_gateway(state).await?
     } else {
@@ -559,8 +577,26 @@ pub async fn tick(
                     .await?;
                 continue;
             }
+            if let Some((rules, usage)) = &policy {
+                match rules.judge(Some(&c.caller_id), &phone, usage) {
+                    Ok(()) => {}
+                    Err(e) if e.is_limit() => {
+                        hold = Some(format!("{}: {}", e.code(), e.detail()));
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::info!(%tenant, %campaign, %phone, code = e.code(), "contact refused");
+                        skip_refused(&mut tx, campaign, contact, &phone, e.code(), now).await?;
+                        continue;
+                    }
+                }
+            }
             if dial.len() as i64 >= free {
                 continue;
+            }
+            if let Some((_, usage)) = &mut policy {
+                usage.in_progress += 1;
+                usage.today += 1;
             }
             let leg = Uuid::new_v4();
             sqlx::query(
@@ -606,6 +642,7 @@ pub async fn tick(
         finish(&mut tx, campaign).await?;
     }
     tx.commit().await?;
+    set_hold(state, tenant, campaign, hold.as_deref()).await?;
     if !left {
         set_running(state, tenant, campaign, false).await?;
     }
@@ -728,6 +765,75 @@ async fn finish(conn: &mut sqlx::PgConnection, campaign: Uuid) -> anyhow::Result
     )
     .bind(campaign)
     .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn hold_key(tenant: Uuid, campaign: Uuid) -> String {
+    format!("{{t:{tenant}}}:campaign:{campaign}:hold")
+}
+
+/// Records (for a few seconds, renewed by every tick) why the dialer holds the campaign's
+/// pending contacts back: a trial or concurrent-call limit.
+async fn set_hold(
+    state: &AppState,
+    tenant: Uuid,
+    campaign: Uuid,
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    match reason {
+        Some(reason) => {
+            let _: () = r.set_ex(hold_key(tenant, campaign), reason, 10).await?;
+        }
+        None => {
+            let _: () = r.del(hold_key(tenant, campaign)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why the dialer holds the campaign's pending contacts back now, if it does.
+pub async fn hold_reason(state: &AppState, tenant: Uuid, campaign: Uuid) -> Option<String> {
+    let mut r = state.redis();
+    r.get(hold_key(tenant, campaign)).await.ok().flatten()
+}
+
+/// Outcomes of attempts that were refused before dialling (not dialled).
+pub const REFUSED_OUTCOMES: &[&str] = &["dnc", "destination_not_allowed", "caller_id_not_owned"];
+
+/// A contact the outbound rules refuse (`dial_policy`: a destination not allowed, or the
+/// campaign's caller ID no longer the tenant's): never dialled, `failed` with the reason as
+/// its last outcome and a skipped attempt, like a do-not-call contact.
+pub(crate) async fn skip_refused(
+    conn: &mut sqlx::PgConnection,
+    campaign: Uuid,
+    contact: Uuid,
+    phone: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE campaign_contacts SET status = 'failed', last_outcome = $3, updated_at = $2
+          WHERE id = $1",
+    )
+    .bind(contact)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO campaign_attempts (call_id, campaign_id, contact_id, phone, started_at,
+                                        ended_at, outcome)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(campaign)
+    .bind(contact)
+    .bind(phone)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

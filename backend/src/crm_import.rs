@@ -23,6 +23,12 @@ use uuid::Uuid;
 pub const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Most data rows in one import.
 pub const IMPORT_MAX_ROWS: usize = 200_000;
+/// Most columns in one import's header.
+pub const IMPORT_MAX_COLUMNS: usize = 500;
+/// Data rows a preview answers with (the rest are only counted).
+pub const PREVIEW_ROWS: usize = 5;
+/// Characters of one sample cell in a preview (longer cells end with `…`).
+pub const PREVIEW_CELL_CHARS: usize = 200;
 /// Files with more data rows than this run as a background job (unless `mode=sync`).
 pub const SYNC_MAX_ROWS: usize = 2_000;
 /// Customers inserted per statement (and per job transaction).
@@ -150,66 +156,205 @@ pub fn detect(content_type: Option<&str>, bytes: &[u8]) -> ApiResult<Format> {
     }
 }
 
-/// Reads the upload. CPU-bound: call it on the blocking pool ([`read_blocking`]).
+/// Reads the whole upload for an import. CPU-bound: call it on the blocking pool
+/// ([`read_blocking`]).
 pub fn read(format: Format, bytes: &[u8]) -> ApiResult<Table> {
-    let table = match format {
-        Format::Csv => read_csv(bytes)?,
-        Format::Xlsx => read_xlsx(bytes)?,
-    };
-    if table.rows.len() > IMPORT_MAX_ROWS {
-        return Err(ApiError::BadRequest {
-            code: "too_many_rows",
-            detail: format!("At most {IMPORT_MAX_ROWS} rows per import; split the file."),
-        });
-    }
-    refuse_nul(&table)?;
-    Ok(table)
+    Ok(scan(format, bytes, &LIMITS, usize::MAX)?.0)
 }
 
-/// A header or cell holding NUL (which Postgres cannot store) refuses the file: a 422 on
-/// `file` naming the line and column.
-fn refuse_nul(table: &Table) -> ApiResult<()> {
-    let nul = crate::validate::bad_char_message('\0');
-    if let Some(i) = table.columns.iter().position(|c| c.contains('\0')) {
-        return Err(ApiError::field(
-            "file",
-            format!("header, column {}: {nul}", i + 1),
-        ));
+/// Reads an upload for a preview: the header, the first [`PREVIEW_ROWS`] data rows and how
+/// many data rows there are. The whole file is still checked (row limit, NUL), but only the
+/// first rows are kept.
+pub fn preview(format: Format, bytes: &[u8]) -> ApiResult<(Table, usize)> {
+    scan(format, bytes, &LIMITS, PREVIEW_ROWS)
+}
+
+/// The guards of one read; [`LIMITS`] in production, smaller ones in tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Data rows (header excluded).
+    pub max_rows: usize,
+    /// Header columns.
+    pub max_columns: usize,
+    /// Characters of one column name.
+    pub max_column_name: usize,
+    /// Declared uncompressed size of one worksheet (streamed, so this bounds time).
+    pub max_sheet_bytes: u64,
+    /// Declared uncompressed size of any other part (shared strings, styles and the workbook
+    /// are held in memory while the sheet is read, so this bounds memory).
+    pub max_part_bytes: u64,
+    /// Declared uncompressed size of all parts together.
+    pub max_total_bytes: u64,
+    /// Uncompressed : compressed, for parts of more than [`Limits::ratio_from`] bytes.
+    pub max_ratio: u64,
+    pub ratio_from: u64,
+}
+
+pub const LIMITS: Limits = Limits {
+    max_rows: IMPORT_MAX_ROWS,
+    max_columns: IMPORT_MAX_COLUMNS,
+    max_column_name: 200,
+    max_sheet_bytes: 256 << 20,
+    max_part_bytes: 64 << 20,
+    max_total_bytes: 320 << 20,
+    max_ratio: 1000,
+    ratio_from: 1 << 20,
+};
+
+fn too_many_rows(max: usize) -> ApiError {
+    ApiError::BadRequest {
+        code: "too_many_rows",
+        detail: format!("At most {max} rows per import; split the file."),
     }
-    for row in &table.rows {
-        let Ok(cells) = &row.cells else { continue };
-        if let Some(i) = cells
-            .iter()
-            .position(|c| matches!(c, Cell::Text(t) | Cell::Error(t) if t.contains('\0')))
-        {
-            let column = table.columns.get(i).map(String::as_str).unwrap_or("");
-            return Err(ApiError::field(
-                "file",
-                format!("line {}, column {} ({column}): {nul}", row.line, i + 1),
-            ));
+}
+
+fn xlsx_too_large(detail: String) -> ApiError {
+    ApiError::BadRequest {
+        code: "xlsx_too_large",
+        detail: format!("The workbook unpacks to too much data: {detail}. Save only the customers' sheet, or export it as CSV."),
+    }
+}
+
+/// Collects the rows of one read as they stream by: counts them (refusing the file as soon as
+/// there is one too many), refuses NUL, and keeps the first `keep` (`usize::MAX`: all; else
+/// the first readable ones).
+struct Sink {
+    limits: Limits,
+    columns: Vec<String>,
+    keep: usize,
+    rows: Vec<Row>,
+    count: usize,
+}
+
+impl Sink {
+    /// Checks the header: its size, the length of each name and NUL.
+    fn new(limits: &Limits, columns: Vec<String>, keep: usize) -> ApiResult<Self> {
+        if columns.len() > limits.max_columns {
+            return Err(ApiError::BadRequest {
+                code: "too_many_columns",
+                detail: format!(
+                    "The header has {} columns; at most {} per import.",
+                    columns.len(),
+                    limits.max_columns
+                ),
+            });
         }
+        let nul = crate::validate::bad_char_message('\0');
+        for (i, c) in columns.iter().enumerate() {
+            if c.contains('\0') {
+                return Err(ApiError::field(
+                    "file",
+                    format!("header, column {}: {nul}", i + 1),
+                ));
+            }
+            if c.chars().count() > limits.max_column_name {
+                return Err(ApiError::field(
+                    "file",
+                    format!(
+                        "header, column {}: a column name has at most {} characters",
+                        i + 1,
+                        limits.max_column_name
+                    ),
+                ));
+            }
+        }
+        Ok(Sink {
+            limits: *limits,
+            columns,
+            keep,
+            rows: vec![],
+            count: 0,
+        })
     }
-    Ok(())
+
+    fn push(&mut self, row: Row) -> ApiResult<()> {
+        self.count += 1;
+        if self.count > self.limits.max_rows {
+            return Err(too_many_rows(self.limits.max_rows));
+        }
+        if let Ok(cells) = &row.cells {
+            if let Some(i) = cells
+                .iter()
+                .position(|c| matches!(c, Cell::Text(t) | Cell::Error(t) if t.contains('\0')))
+            {
+                let column = self.columns.get(i).map(String::as_str).unwrap_or("");
+                return Err(ApiError::field(
+                    "file",
+                    format!(
+                        "line {}, column {} ({column}): {}",
+                        row.line,
+                        i + 1,
+                        crate::validate::bad_char_message('\0')
+                    ),
+                ));
+            }
+        }
+        // A preview's sample is made of readable rows; an import keeps every row.
+        if self.rows.len() < self.keep && (self.keep == usize::MAX || row.cells.is_ok()) {
+            self.rows.push(row);
+        }
+        Ok(())
+    }
+
+    fn finish(self, format: Format, delimiter: Option<u8>) -> (Table, usize) {
+        (
+            Table {
+                format,
+                delimiter,
+                columns: self.columns,
+                rows: self.rows,
+            },
+            self.count,
+        )
+    }
+}
+
+/// One pass over the file as a stream: the read stops at the first row over the limit, and
+/// only the first `keep` rows are held. Returns the table and the number of data rows.
+pub fn scan(
+    format: Format,
+    bytes: &[u8],
+    limits: &Limits,
+    keep: usize,
+) -> ApiResult<(Table, usize)> {
+    match format {
+        Format::Csv => read_csv(bytes, limits, keep),
+        Format::Xlsx => read_xlsx(bytes, limits, keep),
+    }
 }
 
 /// [`read`] off the async runtime; a panic in a parser becomes a 400, never a dead request.
 pub async fn read_blocking(format: Format, bytes: axum::body::Bytes) -> ApiResult<Table> {
-    tokio::task::spawn_blocking(move || read(format, &bytes))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "import parser failed");
-            Err(match format {
-                Format::Xlsx => bad_xlsx("the workbook is damaged"),
-                Format::Csv => ApiError::BadRequest {
-                    code: "bad_csv",
-                    detail: "The file cannot be read as CSV.".into(),
-                },
-            })
-        })
+    blocking(format, move || read(format, &bytes)).await
 }
 
-/// Decodes the upload (UTF-8, optional BOM) and picks `;` or `,` from the header line.
-fn read_csv(bytes: &[u8]) -> ApiResult<Table> {
+/// [`preview`] off the async runtime, like [`read_blocking`].
+pub async fn preview_blocking(
+    format: Format,
+    bytes: axum::body::Bytes,
+) -> ApiResult<(Table, usize)> {
+    blocking(format, move || preview(format, &bytes)).await
+}
+
+async fn blocking<T: Send + 'static>(
+    format: Format,
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "import parser failed");
+        Err(match format {
+            Format::Xlsx => bad_xlsx("the workbook is damaged"),
+            Format::Csv => ApiError::BadRequest {
+                code: "bad_csv",
+                detail: "The file cannot be read as CSV.".into(),
+            },
+        })
+    })
+}
+
+/// Decodes the upload (UTF-8, optional BOM) and picks `;` or `,` from the header line; the
+/// records are read one by one.
+fn read_csv(bytes: &[u8], limits: &Limits, keep: usize) -> ApiResult<(Table, usize)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| ApiError::BadRequest {
         code: "bad_encoding",
@@ -240,27 +385,24 @@ fn read_csv(bytes: &[u8]) -> ApiResult<Table> {
         .iter()
         .map(|c| c.trim().to_string())
         .collect();
-    let rows = r
-        .records()
-        .enumerate()
-        .map(|(n, rec)| Row {
-            line: n + 2,
-            cells: rec
-                .map(|rec| rec.iter().map(|c| Cell::Text(c.to_string())).collect())
-                .map_err(|e| match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => format!("has {len} cells, the header has {expected_len}"),
-                    _ => format!("cannot be read: {e}"),
-                }),
-        })
-        .collect();
-    Ok(Table {
-        format: Format::Csv,
-        delimiter: Some(delim),
-        columns,
-        rows,
-    })
+    let mut sink = Sink::new(limits, columns, keep)?;
+    let mut record = csv::StringRecord::new();
+    let mut line = 1;
+    loop {
+        line += 1;
+        let cells = match r.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => Ok(record.iter().map(|c| Cell::Text(c.to_string())).collect()),
+            Err(e) => Err(match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => format!("has {len} cells, the header has {expected_len}"),
+                _ => format!("cannot be read: {e}"),
+            }),
+        };
+        sink.push(Row { line, cells })?;
+    }
+    Ok(sink.finish(Format::Csv, Some(delim)))
 }
 
 fn empty_file() -> ApiError {
@@ -270,64 +412,429 @@ fn empty_file() -> ApiError {
     }
 }
 
-/// The first sheet: its first non-empty row is the header; wholly empty rows are skipped.
-fn read_xlsx(bytes: &[u8]) -> ApiResult<Table> {
-    use calamine::{Data, Reader, Xlsx};
-    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(bad_xlsx)?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| bad_xlsx("it has no worksheet"))?
-        .map_err(bad_xlsx)?;
-    let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let cell = |d: &Data| match d {
-        Data::Empty => Cell::Empty,
-        Data::Int(i) => Cell::Number(*i as f64),
-        Data::Float(f) => Cell::Number(*f),
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(d) => match d.as_datetime() {
+/// One entry of a ZIP's central directory: its name and declared sizes.
+#[derive(Debug, PartialEq)]
+struct ZipEntry {
+    name: String,
+    compressed: u64,
+    uncompressed: u64,
+}
+
+/// The entries of a ZIP file, read from its central directory (ZIP64 included) without
+/// unpacking anything; `None` when there is no readable directory. The `zip` crate that
+/// `calamine` uses stops any entry at its declared uncompressed size, so these sizes bound
+/// what unpacking can produce.
+fn zip_entries(b: &[u8]) -> Option<Vec<ZipEntry>> {
+    let le = |p: usize, n: usize| -> Option<u64> {
+        let s = b.get(p..p.checked_add(n)?)?;
+        Some(s.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x)))
+    };
+    let last = b.len().checked_sub(22)?;
+    let eocd = (last.saturating_sub(0xFFFF)..=last)
+        .rev()
+        .find(|&p| b[p..].starts_with(b"PK\x05\x06"))?;
+    let mut count = le(eocd + 10, 2)?;
+    let mut cd_size = le(eocd + 12, 4)?;
+    let mut cd_end = eocd;
+    if count == 0xFFFF || cd_size == 0xFFFF_FFFF || le(eocd + 16, 4)? == 0xFFFF_FFFF {
+        // ZIP64: a locator just before the record points at the ZIP64 record.
+        let loc = eocd.checked_sub(20)?;
+        if !b[loc..].starts_with(b"PK\x06\x07") {
+            return None;
+        }
+        let z = usize::try_from(le(loc + 8, 8)?).ok()?;
+        if !b.get(z..)?.starts_with(b"PK\x06\x06") || z >= loc {
+            return None;
+        }
+        count = le(z + 32, 8)?;
+        cd_size = le(z + 40, 8)?;
+        cd_end = z;
+    }
+    // The directory ends where the end record starts (this also copes with data before the
+    // archive, which shifts every recorded offset).
+    let mut p = cd_end.checked_sub(usize::try_from(cd_size).ok()?)?;
+    let mut out = vec![];
+    for _ in 0..count {
+        if !b.get(p..)?.starts_with(b"PK\x01\x02") {
+            return None;
+        }
+        let (mut compressed, mut uncompressed) = (le(p + 20, 4)?, le(p + 24, 4)?);
+        let (n, x, c) = (
+            le(p + 28, 2)? as usize,
+            le(p + 30, 2)? as usize,
+            le(p + 32, 2)? as usize,
+        );
+        let name = String::from_utf8_lossy(b.get(p + 46..p + 46 + n)?).into_owned();
+        let mut e = p + 46 + n;
+        while e + 4 <= p + 46 + n + x {
+            let (id, len) = (le(e, 2)?, le(e + 2, 2)? as usize);
+            if id == 1 {
+                // ZIP64 sizes, present only for the fields that overflowed, in this order.
+                let mut q = e + 4;
+                if uncompressed == 0xFFFF_FFFF {
+                    uncompressed = le(q, 8)?;
+                    q += 8;
+                }
+                if compressed == 0xFFFF_FFFF {
+                    compressed = le(q, 8)?;
+                }
+            }
+            e += 4 + len;
+        }
+        out.push(ZipEntry {
+            name,
+            compressed,
+            uncompressed,
+        });
+        p += 46 + n + x + c;
+    }
+    Some(out)
+}
+
+/// Refuses a workbook whose parts would unpack to more than the limits allow, or whose
+/// compression ratio only a ZIP bomb has — before anything is unpacked.
+fn check_zip(bytes: &[u8], limits: &Limits) -> ApiResult<()> {
+    let entries = zip_entries(bytes).ok_or_else(|| bad_xlsx("its ZIP directory cannot be read"))?;
+    let mib = |n: u64| n.div_ceil(1 << 20);
+    let mut total = 0u64;
+    for e in &entries {
+        let name: String = e
+            .name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(80)
+            .collect();
+        let max = if e.name.starts_with("xl/worksheets/") {
+            limits.max_sheet_bytes
+        } else {
+            limits.max_part_bytes
+        };
+        if e.uncompressed > max {
+            return Err(xlsx_too_large(format!(
+                "{name} would be {} MiB, at most {} MiB",
+                mib(e.uncompressed),
+                mib(max)
+            )));
+        }
+        if e.uncompressed > limits.ratio_from
+            && e.uncompressed / e.compressed.max(1) > limits.max_ratio
+        {
+            return Err(xlsx_too_large(format!(
+                "{name} is compressed {}:1, at most {}:1",
+                e.uncompressed / e.compressed.max(1),
+                limits.max_ratio
+            )));
+        }
+        total = total.saturating_add(e.uncompressed);
+    }
+    if total > limits.max_total_bytes {
+        return Err(xlsx_too_large(format!(
+            "its parts would be {} MiB together, at most {} MiB",
+            mib(total),
+            mib(limits.max_total_bytes)
+        )));
+    }
+    Ok(())
+}
+
+fn xlsx_cell(d: calamine::DataRef<'_>) -> Cell {
+    use calamine::DataRef as D;
+    match d {
+        D::Empty => Cell::Empty,
+        D::Int(i) => Cell::Number(i as f64),
+        D::Float(f) => Cell::Number(f),
+        D::String(s) | D::DateTimeIso(s) | D::DurationIso(s) => Cell::Text(s),
+        D::SharedString(s) => Cell::Text(s.to_string()),
+        D::Bool(b) => Cell::Bool(b),
+        D::DateTime(d) => match d.as_datetime() {
             Some(dt) if d.is_datetime() => Cell::Date(dt),
             _ => Cell::Number(d.as_f64()),
         },
-        Data::Error(e) => Cell::Error(e.to_string()),
-    };
-    let mut rows = range
-        .rows()
-        .enumerate()
-        .filter(|(_, r)| r.iter().any(|d| !matches!(d, Data::Empty)))
-        .map(|(i, r)| Row {
-            line: first_row + i + 1,
-            cells: Ok(r.iter().map(cell).collect::<Vec<_>>()),
-        });
-    let header = rows.next().ok_or_else(empty_file)?;
-    let mut columns: Vec<String> = header
-        .cells
-        .unwrap_or_default()
-        .iter()
-        .map(Cell::text)
-        .collect();
-    // Cells right of the last header are ignored, as a sheet user would expect.
-    while columns.last().is_some_and(String::is_empty) {
-        columns.pop();
+        D::Error(e) => Cell::Error(e.to_string()),
     }
-    if columns.is_empty() {
-        return Err(empty_file());
-    }
-    let width = columns.len();
-    let rows = rows
-        .map(|mut r| {
-            if let Ok(c) = &mut r.cells {
-                c.truncate(width);
+}
+
+/// The first sheet, read cell by cell: its first non-empty row is the header (its first
+/// non-empty cell the first column); wholly empty rows are skipped; cells outside the
+/// header's columns are ignored. Before anything is unpacked the ZIP directory is checked
+/// ([`check_zip`]); a sheet whose declared used range (`<dimension ref="A1:F1200001">`) has
+/// more rows than the limit is first counted without keeping anything, so a 1.2-million-row
+/// sheet is refused after reading one row more than the limit, in little memory.
+fn read_xlsx(bytes: &[u8], limits: &Limits, keep: usize) -> ApiResult<(Table, usize)> {
+    use calamine::{Reader, Xlsx};
+    check_zip(bytes, limits)?;
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(bad_xlsx)?;
+    let sheet = book
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| bad_xlsx("it has no worksheet"))?;
+    let mut cells = book.worksheet_cells_reader(&sheet).map_err(bad_xlsx)?;
+    let dim = cells.dimensions();
+    if dim.end.0.saturating_sub(dim.start.0) as usize > limits.max_rows {
+        // The range may include empty (formatted) rows, which do not count: count the rows
+        // that hold a value, stopping at one too many.
+        let (mut rows, mut last) = (0usize, None);
+        while let Some(c) = cells.next_cell().map_err(bad_xlsx)? {
+            let r = c.get_position().0;
+            if !matches!(c.get_value(), calamine::DataRef::Empty) && last != Some(r) {
+                last = Some(r);
+                rows += 1;
+                // The header and one row over the limit.
+                if rows > limits.max_rows + 1 {
+                    return Err(too_many_rows(limits.max_rows));
+                }
             }
-            r
-        })
-        .collect();
-    Ok(Table {
-        format: Format::Xlsx,
-        delimiter: None,
-        columns,
-        rows,
-    })
+        }
+        drop(cells);
+        cells = book.worksheet_cells_reader(&sheet).map_err(bad_xlsx)?;
+    }
+    // The row being gathered: its index and its non-empty cells (column, cell).
+    let mut current: Option<(u32, Vec<(u32, Cell)>)> = None;
+    // Set by the header: the first column and the sink.
+    let mut body: Option<(u32, Sink)> = None;
+    let flush = |row: (u32, Vec<(u32, Cell)>), body: &mut Option<(u32, Sink)>| -> ApiResult<()> {
+        let (r, cells) = row;
+        match body {
+            None => {
+                let first = cells.iter().map(|(c, _)| *c).min().unwrap_or(0);
+                let mut columns = vec![];
+                for (c, cell) in cells {
+                    let i = (c - first) as usize;
+                    if i >= 16_384 {
+                        continue;
+                    }
+                    if columns.len() <= i {
+                        columns.resize(i + 1, String::new());
+                    }
+                    columns[i] = cell.text();
+                }
+                while columns.last().is_some_and(String::is_empty) {
+                    columns.pop();
+                }
+                if columns.is_empty() {
+                    return Err(empty_file());
+                }
+                *body = Some((first, Sink::new(limits, columns, keep)?));
+                Ok(())
+            }
+            Some((first, sink)) => {
+                let width = sink.columns.len();
+                let mut row = vec![Cell::Empty; width];
+                for (c, cell) in cells {
+                    if let Some(slot) = c.checked_sub(*first).and_then(|i| row.get_mut(i as usize))
+                    {
+                        *slot = cell;
+                    }
+                }
+                sink.push(Row {
+                    line: r as usize + 1,
+                    cells: Ok(row),
+                })
+            }
+        }
+    };
+    while let Some(c) = cells.next_cell().map_err(bad_xlsx)? {
+        let ((r, col), value) = (c.get_position(), c.get_value().clone());
+        if matches!(value, calamine::DataRef::Empty) {
+            continue;
+        }
+        match &mut current {
+            Some((cr, cs)) if *cr == r => cs.push((col, xlsx_cell(value))),
+            _ => {
+                if let Some(done) = current.take() {
+                    flush(done, &mut body)?;
+                }
+                current = Some((r, vec![(col, xlsx_cell(value))]));
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        flush(done, &mut body)?;
+    }
+    let (_, sink) = body.ok_or_else(empty_file)?;
+    Ok(sink.finish(Format::Xlsx, None))
+}
+
+/// Hand-made workbooks for the tests and `hotline-bench import-guard`: a ZIP writer and a
+/// tiny deflate encoder for periodic data, so a sheet past Excel's own row limit (which
+/// spreadsheet writers refuse to make) can be built the way an attacker would.
+#[doc(hidden)]
+pub mod sample {
+    fn crc32(crc: u32, data: &[u8]) -> u32 {
+        let mut crc = !crc;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+            }
+        }
+        !crc
+    }
+
+    /// One ZIP entry: name, method (0 stored, 8 deflated), CRC-32, uncompressed size, data.
+    pub struct Entry {
+        pub name: String,
+        pub method: u16,
+        pub crc: u32,
+        pub size: u32,
+        pub data: Vec<u8>,
+    }
+
+    impl Entry {
+        pub fn stored(name: &str, data: Vec<u8>) -> Entry {
+            Entry {
+                name: name.into(),
+                method: 0,
+                crc: crc32(0, &data),
+                size: data.len() as u32,
+                data,
+            }
+        }
+    }
+
+    pub fn zip(entries: &[Entry]) -> Vec<u8> {
+        let (mut out, mut dir) = (vec![], vec![]);
+        for e in entries {
+            let offset = out.len() as u32;
+            let common = |v: &mut Vec<u8>| {
+                v.extend_from_slice(&[20, 0, 0, 0]); // version needed, flags
+                v.extend_from_slice(&e.method.to_le_bytes());
+                v.extend_from_slice(&[0, 0, 0x21, 0]); // time, date (1980-01-01)
+                v.extend_from_slice(&e.crc.to_le_bytes());
+                v.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
+                v.extend_from_slice(&e.size.to_le_bytes());
+                v.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
+                v.extend_from_slice(&[0, 0]); // extra
+            };
+            out.extend_from_slice(b"PK\x03\x04");
+            common(&mut out);
+            out.extend_from_slice(e.name.as_bytes());
+            out.extend_from_slice(&e.data);
+            dir.extend_from_slice(b"PK\x01\x02\x14\x00");
+            common(&mut dir);
+            dir.extend_from_slice(&[0; 10]); // comment, disk, internal and external attributes
+            dir.extend_from_slice(&offset.to_le_bytes());
+            dir.extend_from_slice(e.name.as_bytes());
+        }
+        let (cd_offset, cd_size, n) = (out.len() as u32, dir.len() as u32, entries.len() as u16);
+        out.extend_from_slice(&dir);
+        out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+
+    impl Bits {
+        /// `count` bits of `v`, least significant first (extra bits, headers).
+        fn put(&mut self, v: u32, count: u32) {
+            self.acc |= u64::from(v) << self.n;
+            self.n += count;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code: most significant bit first.
+        fn code(&mut self, code: u32, len: u32) {
+            let rev = code.reverse_bits() >> (32 - len);
+            self.put(rev, len);
+        }
+        fn literal(&mut self, b: u16) {
+            match b {
+                0..=143 => self.code(0x30 + u32::from(b), 8),
+                144..=255 => self.code(0x190 + u32::from(b) - 144, 9),
+                256..=279 => self.code(u32::from(b) - 256, 7),
+                _ => self.code(0xC0 + u32::from(b) - 280, 8),
+            }
+        }
+    }
+
+    /// `head`, then `unit` `n` times, then `tail`, deflated in one fixed-Huffman block in
+    /// which every repetition after the first is a back-reference: returns an entry.
+    pub fn repeated(name: &str, head: &[u8], unit: &[u8], n: usize, tail: &[u8]) -> Entry {
+        const BASE: [u32; 30] = [
+            1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025,
+            1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+        ];
+        assert!(!unit.is_empty() && unit.len() <= 32768 && n > 0);
+        let mut b = Bits {
+            out: vec![],
+            acc: 0,
+            n: 0,
+        };
+        b.put(1, 1); // final block
+        b.put(1, 2); // fixed Huffman
+        for &x in head.iter().chain(unit) {
+            b.literal(u16::from(x));
+        }
+        let d = unit.len() as u32;
+        let dcode = BASE.iter().rposition(|&base| base <= d).unwrap_or(0);
+        let extra = if dcode < 4 { 0 } else { (dcode as u32 - 2) / 2 };
+        let mut left = (n - 1) * unit.len();
+        let mut pos = 0usize;
+        while left >= 258 {
+            b.literal(285); // length 258, no extra bits
+            b.code(dcode as u32, 5);
+            b.put(d - BASE[dcode], extra);
+            left -= 258;
+            pos += 258;
+        }
+        for i in 0..left {
+            b.literal(u16::from(unit[(pos + i) % unit.len()]));
+        }
+        for &x in tail {
+            b.literal(u16::from(x));
+        }
+        b.literal(256);
+        b.put(0, 7); // flush
+        let mut crc = crc32(0, head);
+        for _ in 0..n {
+            crc = crc32(crc, unit);
+        }
+        crc = crc32(crc, tail);
+        Entry {
+            name: name.into(),
+            method: 8,
+            crc,
+            size: (head.len() + unit.len() * n + tail.len()) as u32,
+            data: b.out,
+        }
+    }
+
+    /// A workbook whose one sheet is `Name` over `rows` rows holding the number 1 (rows and
+    /// cells without positions, as the format allows), with `<dimension>` if given.
+    pub fn tall_xlsx(rows: usize, dimension: Option<&str>) -> Vec<u8> {
+        let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+        let head = format!(
+            r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}<sheetData><row><c t="inlineStr"><is><t>Name</t></is></c></row>"#,
+            dimension
+                .map(|d| format!(r#"<dimension ref="{d}"/>"#))
+                .unwrap_or_default()
+        );
+        zip(&[
+            Entry::stored("_rels/.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#).into_bytes()),
+            Entry::stored("xl/workbook.xml", format!(r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{rel}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#).into_bytes()),
+            Entry::stored("xl/_rels/workbook.xml.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#).into_bytes()),
+            repeated(
+                "xl/worksheets/sheet1.xml",
+                head.as_bytes(),
+                b"<row><c><v>1</v></c></row>",
+                rows,
+                b"</sheetData></worksheet>",
+            ),
+        ])
+    }
 }
 
 // ------------------------------------------------------------------ mapping and checks
@@ -865,6 +1372,245 @@ mod tests {
         assert_eq!(Cell::Empty.value("number").unwrap(), None);
         let err = Cell::Error("#DIV/0!".into()).value("number").unwrap_err();
         assert!(err.contains("#DIV/0!"), "{err}");
+    }
+
+    /// A ZIP with stored (uncompressed) entries, written by hand.
+    fn stored_zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        fn crc32(data: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &b in data {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+                }
+            }
+            !crc
+        }
+        let (mut out, mut dir) = (vec![], vec![]);
+        for (name, data) in entries {
+            let (crc, len, offset) = (crc32(data), data.len() as u32, out.len() as u32);
+            let common = |v: &mut Vec<u8>| {
+                v.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // version, flags, stored, time, date
+                v.extend_from_slice(&crc.to_le_bytes());
+                v.extend_from_slice(&len.to_le_bytes());
+                v.extend_from_slice(&len.to_le_bytes());
+                v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+                v.extend_from_slice(&[0, 0]); // extra
+            };
+            out.extend_from_slice(b"PK\x03\x04");
+            common(&mut out);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(data);
+            dir.extend_from_slice(b"PK\x01\x02\x14\x00");
+            common(&mut dir);
+            dir.extend_from_slice(&[0; 6]); // comment, disk, internal attributes
+            dir.extend_from_slice(&[0; 4]); // external attributes
+            dir.extend_from_slice(&offset.to_le_bytes());
+            dir.extend_from_slice(name.as_bytes());
+        }
+        let (cd_offset, cd_size, n) = (out.len() as u32, dir.len() as u32, entries.len() as u16);
+        out.extend_from_slice(&dir);
+        out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    /// The smallest XLSX calamine reads: one sheet with this `<sheetData>` and, if given, a
+    /// `<dimension>` (which may lie).
+    fn minimal_xlsx(dimension: Option<&str>, rows: &str) -> Vec<u8> {
+        let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+        let sheet = format!(
+            r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}<sheetData>{rows}</sheetData></worksheet>"#,
+            dimension
+                .map(|d| format!(r#"<dimension ref="{d}"/>"#))
+                .unwrap_or_default()
+        );
+        stored_zip(&[
+            ("_rels/.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#).into_bytes()),
+            ("xl/workbook.xml", format!(r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{rel}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#).into_bytes()),
+            ("xl/_rels/workbook.xml.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#).into_bytes()),
+            ("xl/worksheets/sheet1.xml", sheet.into_bytes()),
+        ])
+    }
+
+    /// Inline-string rows: a header `Name` in `col`, then `n` names; row numbers from 1.
+    fn name_rows(col: &str, n: usize) -> String {
+        (0..=n)
+            .map(|i| {
+                let v = if i == 0 {
+                    "Name".to_string()
+                } else {
+                    format!("C{i}")
+                };
+                format!(
+                    r#"<row r="{r}"><c r="{col}{r}" t="inlineStr"><is><t>{v}</t></is></c></row>"#,
+                    r = i + 1
+                )
+            })
+            .collect()
+    }
+
+    fn small(max_rows: usize) -> Limits {
+        Limits { max_rows, ..LIMITS }
+    }
+
+    fn code(r: ApiResult<(Table, usize)>) -> &'static str {
+        match r {
+            Err(ApiError::BadRequest { code, .. }) => code,
+            Err(ApiError::Validation(_)) => "validation_failed",
+            Err(e) => panic!("unexpected {e:?}"),
+            Ok((_, n)) => panic!("accepted {n} rows"),
+        }
+    }
+
+    #[test]
+    fn the_row_limit_stops_a_sheet_whatever_its_dimension_says() {
+        // Honest, missing and lying dimensions: each is refused at one row over the limit.
+        for dim in [Some("A1:A31"), None, Some("A1:A2")] {
+            let x = minimal_xlsx(dim, &name_rows("A", 30));
+            assert_eq!(
+                code(scan(Format::Xlsx, &x, &small(10), usize::MAX)),
+                "too_many_rows",
+                "{dim:?}"
+            );
+            let (t, n) = scan(Format::Xlsx, &x, &small(30), usize::MAX).unwrap();
+            assert_eq!((n, t.rows.len(), t.rows[29].line), (30, 30, 31), "{dim:?}");
+        }
+        // A used range larger than the limit whose rows are mostly empty is counted, not
+        // refused: 8 names and a formatted empty cell at row 1000.
+        let rows = name_rows("A", 8) + r#"<row r="1000"><c r="A1000" s="1"/></row>"#;
+        let x = minimal_xlsx(Some("A1:A1000"), &rows);
+        let (t, n) = scan(Format::Xlsx, &x, &small(10), usize::MAX).unwrap();
+        assert_eq!((n, t.rows.len()), (8, 8));
+        // A preview keeps the first rows only but counts them all.
+        let x = minimal_xlsx(None, &name_rows("A", 30));
+        let (t, n) = scan(Format::Xlsx, &x, &small(30), PREVIEW_ROWS).unwrap();
+        assert_eq!((n, t.rows.len()), (30, PREVIEW_ROWS));
+    }
+
+    #[test]
+    fn the_header_sets_the_first_column_and_cells_outside_are_ignored() {
+        let rows = r#"<row r="2"><c r="B2" t="inlineStr"><is><t>Name</t></is></c><c r="D2" t="inlineStr"><is><t>Tel</t></is></c></row><row r="4"><c r="A4" t="inlineStr"><is><t>left</t></is></c><c r="B4" t="inlineStr"><is><t>Aysel</t></is></c><c r="D4"><v>5</v></c><c r="E4"><v>6</v></c></row>"#;
+        let (t, n) = scan(Format::Xlsx, &minimal_xlsx(None, rows), &LIMITS, usize::MAX).unwrap();
+        assert_eq!(t.columns, ["Name", "", "Tel"]);
+        assert_eq!(n, 1);
+        assert_eq!(t.rows[0].line, 4);
+        assert_eq!(
+            t.rows[0].cells.as_ref().unwrap(),
+            &[Cell::Text("Aysel".into()), Cell::Empty, Cell::Number(5.0)]
+        );
+    }
+
+    #[test]
+    fn the_zip_directory_bounds_what_a_workbook_may_unpack_to() {
+        let x = minimal_xlsx(None, &name_rows("A", 1000));
+        let entries = zip_entries(&x).unwrap();
+        let sheet = entries
+            .iter()
+            .find(|e| e.name == "xl/worksheets/sheet1.xml")
+            .unwrap();
+        assert_eq!(sheet.compressed, sheet.uncompressed);
+        assert!(sheet.uncompressed > 50_000, "{sheet:?}");
+        let sheet_limit = Limits {
+            max_sheet_bytes: 50_000,
+            ..LIMITS
+        };
+        assert_eq!(
+            code(scan(Format::Xlsx, &x, &sheet_limit, 1)),
+            "xlsx_too_large"
+        );
+        let part_limit = Limits {
+            max_part_bytes: 100,
+            ..LIMITS
+        };
+        assert_eq!(
+            code(scan(Format::Xlsx, &x, &part_limit, 1)),
+            "xlsx_too_large"
+        );
+        let total_limit = Limits {
+            max_total_bytes: 50_000,
+            ..LIMITS
+        };
+        assert_eq!(
+            code(scan(Format::Xlsx, &x, &total_limit, 1)),
+            "xlsx_too_large"
+        );
+        // A real (deflated) workbook of the same rows compresses well: a low ratio limit
+        // refuses it, the production one does not.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet();
+        for r in 0..20_000u32 {
+            ws.write_string(r, 0, "same").unwrap();
+        }
+        let x = book.save_to_buffer().unwrap();
+        let sheet = zip_entries(&x)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.name == "xl/worksheets/sheet1.xml")
+            .unwrap();
+        assert!(sheet.uncompressed > 10 * sheet.compressed, "{sheet:?}");
+        let ratio = Limits {
+            max_ratio: 5,
+            ratio_from: 1000,
+            ..LIMITS
+        };
+        assert_eq!(code(scan(Format::Xlsx, &x, &ratio, 1)), "xlsx_too_large");
+        assert!(scan(Format::Xlsx, &x, &LIMITS, 1).is_ok());
+        // No directory at all.
+        assert_eq!(
+            code(scan(Format::Xlsx, b"PK\x03\x04 nothing", &LIMITS, 1)),
+            "bad_xlsx"
+        );
+    }
+
+    #[test]
+    fn csv_reads_stop_at_the_limit_and_previews_keep_the_first_rows() {
+        let csv: String = std::iter::once("Name,Tel\n".to_string())
+            .chain((0..50).map(|i| format!("N{i},{i}\n")))
+            .collect();
+        assert_eq!(
+            code(scan(Format::Csv, csv.as_bytes(), &small(49), usize::MAX)),
+            "too_many_rows"
+        );
+        let (t, n) = scan(Format::Csv, csv.as_bytes(), &small(50), PREVIEW_ROWS).unwrap();
+        assert_eq!((n, t.rows.len(), t.rows[4].line), (50, 5, 6));
+        // NUL after the kept rows is still found.
+        let nul = format!("{csv}X\0,1\n");
+        assert_eq!(
+            code(scan(Format::Csv, nul.as_bytes(), &LIMITS, PREVIEW_ROWS)),
+            "validation_failed"
+        );
+        let wide = format!("{}\nx\n", vec!["c"; 501].join(","));
+        assert_eq!(
+            code(scan(Format::Csv, wide.as_bytes(), &LIMITS, 1)),
+            "too_many_columns"
+        );
+        let long = format!("{}\nx\n", "h".repeat(201));
+        assert_eq!(
+            code(scan(Format::Csv, long.as_bytes(), &LIMITS, 1)),
+            "validation_failed"
+        );
+    }
+
+    #[test]
+    fn a_hand_deflated_tall_sheet_reads_back() {
+        let x = sample::tall_xlsx(1000, None);
+        let (t, n) = scan(Format::Xlsx, &x, &LIMITS, 2).unwrap();
+        assert_eq!(
+            (t.columns.as_slice(), n),
+            (["Name".to_string()].as_slice(), 1000)
+        );
+        assert_eq!(t.rows[1].cells.as_ref().unwrap(), &[Cell::Number(1.0)]);
+        assert_eq!(t.rows[1].line, 3);
+        let x = sample::tall_xlsx(1000, Some("A1:A1001"));
+        assert_eq!(
+            code(scan(Format::Xlsx, &x, &small(999), 2)),
+            "too_many_rows"
+        );
     }
 
     #[test]

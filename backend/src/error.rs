@@ -47,6 +47,13 @@ pub enum ApiError {
         detail: String,
         field: Option<String>,
     },
+    /// 422 with a specific code: a well-formed request the rules refuse (`destination_not_allowed`,
+    /// `caller_id_not_owned`, `trial_limit`, `outbound_limit`), naming the field at fault.
+    Refused {
+        code: &'static str,
+        detail: String,
+        field: Option<String>,
+    },
     /// 403: a state-changing request that another site made the browser send (CSRF).
     CrossSite(String),
     /// 413: the body is larger than this endpoint accepts.
@@ -139,6 +146,12 @@ impl ApiError {
                 "Malformed request",
                 Some(detail.clone()),
             ),
+            Refused { code, detail, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "Refused by the platform's rules",
+                Some(detail.clone()),
+            ),
             CrossSite(detail) => (
                 StatusCode::FORBIDDEN,
                 "cross_site_request",
@@ -181,6 +194,11 @@ impl ApiError {
                 detail,
             }
             | ApiError::BadInput {
+                field: Some(f),
+                detail,
+                ..
+            }
+            | ApiError::Refused {
                 field: Some(f),
                 detail,
                 ..

@@ -14,6 +14,7 @@ pub mod consult;
 pub mod crm_import;
 pub mod csrf;
 pub mod db;
+pub mod dial_policy;
 pub mod dispatch;
 pub mod error;
 pub mod files;

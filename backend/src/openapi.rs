@@ -7,6 +7,8 @@ use crate::routes::{
 use hotline_wire::api::*;
 use utoipa::OpenApi;
 
+mod problems;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -115,6 +117,8 @@ use utoipa::OpenApi;
         platform::resume,
         platform::get_outbound_allow,
         platform::put_outbound_allow,
+        platform::get_outbound_calls,
+        platform::put_outbound_calls,
         platform::list_dids,
         platform::add_did,
         platform::remove_did,
@@ -216,6 +220,8 @@ use utoipa::OpenApi;
         campaigns::results,
         campaigns::export,
         campaigns::blocklist,
+        campaigns::outbound_rules,
+        campaigns::put_outbound_rules,
         campaigns::block,
         campaigns::import_blocklist,
         campaigns::unblock,
@@ -226,5 +232,7 @@ pub struct ApiDoc;
 
 /// The document as served at `/api/v1/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    problems::add(&mut doc);
+    doc
 }

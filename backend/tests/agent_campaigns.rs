@@ -162,6 +162,7 @@ fn hung_up(call_id: Uuid, tenant_id: Uuid) -> GatewayEvent {
 async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Agent Campaign Telecom").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let t = a.info.tenant.id;
     let queue = longest_idle_queue(&app, &a.admin, "Outbound").await;
     let script = hotline_wire::campaigns::parse_script(SCRIPT).unwrap();
@@ -476,6 +477,7 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
 async fn preview_mode_gives_each_agent_their_own_contact_to_call_or_skip() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Preview Water").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let t = a.info.tenant.id;
     let queue = longest_idle_queue(&app, &a.admin, "Collections").await;
     let c: CampaignDto = created(
@@ -598,6 +600,7 @@ async fn preview_mode_gives_each_agent_their_own_contact_to_call_or_skip() {
 async fn survey_asks_by_the_branches_of_the_keys_pressed_and_stores_them() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Survey Power").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let t = a.info.tenant.id;
     let questions =
         "satisfied: Satisfied with the repair? {digit-1} [1=Yes -> rate | 2=No -> why]\n\
@@ -715,6 +718,7 @@ async fn survey_asks_by_the_branches_of_the_keys_pressed_and_stores_them() {
 async fn answering_machines_get_the_message_after_their_greeting_or_a_hang_up() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Machine Water").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let t = a.info.tenant.id;
     let gw = stand_in_gateway(&app, "amd").await;
     let mut last = "0".to_string();
@@ -807,6 +811,7 @@ async fn answering_machines_get_the_message_after_their_greeting_or_a_hang_up() 
 async fn contacts_can_be_chosen_by_a_crm_search() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Selection Gas").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let _: Value = created(
         a.admin
             .post(app.url("/api/v1/customer-fields"))
@@ -914,6 +919,7 @@ async fn contacts_can_be_chosen_by_a_crm_search() {
 async fn a_campaign_works_the_missed_calls_list() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Missed Water").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let t = a.info.tenant.id;
     let schema = hotline_backend::db::schema_name(t);
     let sql = |q: String| {
@@ -1009,6 +1015,7 @@ async fn a_campaign_works_the_missed_calls_list() {
 async fn predictive_mode_dials_ahead_and_backs_off_after_an_abandon() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Predictive Telecom").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let t = a.info.tenant.id;
     let queue = longest_idle_queue(&app, &a.admin, "Dial ahead").await;
     let c: CampaignDto = created(

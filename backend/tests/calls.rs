@@ -141,6 +141,7 @@ async fn acd_state(app: &TestApp, viewer: &Client, of: Uuid) -> String {
 async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Calls").await;
+    outbound_ready(&app, &a, &["+994125550177", "+994125550188"]).await;
     let t = a.info.tenant.id;
     sales_queue_and_flow(&app, &a, 30).await;
     let gw = format!("gw-test-{}", Uuid::new_v4().simple());
@@ -679,6 +680,7 @@ async fn missed(app: &TestApp, c: &Client, want: usize) -> Vec<MissedCallDto> {
 async fn repeat_missed_calls_merge_and_one_click_callback_reaches_the_softphone() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Callbacks").await;
+    outbound_ready(&app, &a, &["+994125550177", "+994125550188"]).await;
     let t = a.info.tenant.id;
     sales_queue_and_flow(&app, &a, 0).await;
     // Dana has no desk phone: her calls go through the browser softphone, on a live gateway.
@@ -975,6 +977,7 @@ async fn connected(app: &TestApp, a: &Tenant, name: &str, ext: &str, caller: &st
 async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Outside Calls").await;
+    outbound_ready(&app, &a, &["+994125550177", "+994125550188"]).await;
     let Connected {
         t,
         gw,
@@ -1135,6 +1138,7 @@ fn hung_up(call_id: Uuid, tenant_id: Uuid) -> GatewayEvent {
 async fn consult_then_conference_joins_the_three_in_one_room() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Consult Calls").await;
+    outbound_ready(&app, &a, &["+994125550177", "+994125550188"]).await;
     let Connected {
         t,
         gw,
@@ -1251,6 +1255,7 @@ async fn consult_then_conference_joins_the_three_in_one_room() {
 async fn consult_then_transfer_or_cancel() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Consult Transfer").await;
+    outbound_ready(&app, &a, &["+994125550177", "+994125550188"]).await;
     let Connected {
         t,
         gw,

@@ -27,6 +27,7 @@ fn campaign(name: &str) -> Value {
 async fn campaigns_refuse_what_cannot_run_and_stay_inside_their_tenant() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Campaign Water").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let b = tenant(&app, "Campaign Power").await;
 
     // Bad campaigns: each field says what is wrong.
@@ -229,6 +230,7 @@ async fn campaigns_refuse_what_cannot_run_and_stay_inside_their_tenant() {
 async fn contacts_are_called_inside_their_own_calling_hours_only() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Hours Gas").await;
+    outbound_ready(&app, &a, &["+994125550100"]).await;
     let tenant_id = a.info.tenant.id;
     let c: CampaignDto = created(
         a.admin
@@ -367,6 +369,7 @@ async fn contacts_are_called_inside_their_own_calling_hours_only() {
 async fn click_to_call_dials_from_the_agents_softphone_and_respects_do_not_call() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Click Gas").await;
+    outbound_ready(&app, &a, &[]).await;
     let t = a.info.tenant.id;
     let (agent, ac) = a.user(&app, "nigar@click.test", "Agent").await;
     let call = |c: &reqwest::Client, body: Value| {
@@ -517,6 +520,7 @@ async fn click_to_call_dials_from_the_agents_softphone_and_respects_do_not_call(
 async fn click_to_call_rings_a_registered_desk_phone_first() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Desk Gas").await;
+    outbound_ready(&app, &a, &[]).await;
     let t = a.info.tenant.id;
     sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ('+994125550188', $1)")
         .bind(t)

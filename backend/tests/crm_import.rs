@@ -640,3 +640,118 @@ async fn large_imports_run_as_jobs_with_progress_and_jobs_are_tenant_private() {
     .await;
     assert_eq!(page.total, 0);
 }
+
+// ------------------------------------------------------------------ import guards
+
+/// Issue 16's import bomb: the row limit stops the read (timing and memory are measured by
+/// `hotline-bench import-guard`, not here), and a big CSV's preview is its first rows only.
+#[tokio::test]
+async fn import_bombs_are_refused_and_previews_stay_small() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Bomb Co").await;
+    let a = &t.admin;
+    // 1.2 million rows (past Excel's own limit, so made by hand) in about 400 KiB; with its
+    // used range declared, and without.
+    use hotline_backend::crm_import::sample::tall_xlsx;
+    let bomb = tokio::task::spawn_blocking(|| tall_xlsx(1_200_000, Some("A1:A1200001")))
+        .await
+        .unwrap();
+    assert!(bomb.len() < 500 << 10, "{} bytes", bomb.len());
+    let undeclared = tokio::task::spawn_blocking(|| tall_xlsx(1_200_000, None))
+        .await
+        .unwrap();
+    for (path, bomb) in [
+        ("/api/v1/customers/import/preview", &bomb),
+        ("/api/v1/customers/import?name=Name", &bomb),
+        ("/api/v1/customers/import?name=Name&mode=job", &bomb),
+        ("/api/v1/customers/import/preview", &undeclared),
+        ("/api/v1/customers/import?name=Name", &undeclared),
+    ] {
+        let p = problem(
+            a.post(app.url(path))
+                .header("content-type", XLSX)
+                .body(bomb.clone())
+                .send()
+                .await,
+            400,
+            "too_many_rows",
+        )
+        .await;
+        let detail = p.detail.unwrap_or_default();
+        assert!(detail.contains("200000"), "{detail}");
+    }
+    // One row over the limit is refused, the limit itself is not (preview: counted only).
+    let over = tokio::task::spawn_blocking(|| tall_xlsx(200_001, None))
+        .await
+        .unwrap();
+    problem(
+        a.post(app.url("/api/v1/customers/import/preview"))
+            .header("content-type", XLSX)
+            .body(over)
+            .send()
+            .await,
+        400,
+        "too_many_rows",
+    )
+    .await;
+    let at = tokio::task::spawn_blocking(|| tall_xlsx(200_000, Some("A1:A200001")))
+        .await
+        .unwrap();
+    let preview: ImportPreview = ok_json(
+        a.post(app.url("/api/v1/customers/import/preview"))
+            .header("content-type", XLSX)
+            .body(at)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!((preview.rows, preview.sample.len()), (200_000, 5));
+    assert_eq!(preview.columns, ["Name"]);
+
+    // A 50 MB CSV (long notes): the preview counts every row but answers with the header and
+    // five rows, each cell cut to 200 characters.
+    let note = "n".repeat(1000);
+    let csv: String = std::iter::once("Name,Note\n".to_string())
+        .chain((0..50_000).map(|i| format!("Customer {i},{note}\n")))
+        .collect();
+    assert!(csv.len() > 50_000_000);
+    let r = a
+        .post(app.url("/api/v1/customers/import/preview"))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.bytes().await.unwrap();
+    assert!(body.len() < 4096, "the preview is {} bytes", body.len());
+    let preview: ImportPreview = serde_json::from_slice(&body).unwrap();
+    assert_eq!(preview.rows, 50_000);
+    assert_eq!(preview.sample.len(), 5);
+    assert_eq!(preview.sample[4][0], "Customer 4");
+    assert_eq!(preview.sample[0][1], format!("{}…", "n".repeat(200)));
+
+    // A header wider than the limit is refused by name.
+    let wide = format!("{}\nx\n", vec!["c"; 501].join(","));
+    problem(
+        a.post(app.url("/api/v1/customers/import/preview"))
+            .header("content-type", "text/csv")
+            .body(wide)
+            .send()
+            .await,
+        400,
+        "too_many_columns",
+    )
+    .await;
+
+    // The server still answers and imports after all of it.
+    let report: ImportReport = ok_json(
+        a.post(app.url("/api/v1/customers/import?name=Name"))
+            .header("content-type", "text/csv")
+            .body("Name\nStill here\n")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!((report.imported, report.failed.len()), (1, 0));
+}

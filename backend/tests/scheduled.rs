@@ -55,6 +55,7 @@ async fn team(app: &TestApp, a: &Tenant, name: &str, parent: Option<Uuid>) -> Uu
 async fn a_booked_callback_reminds_its_owner_at_the_time() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Sched Water").await;
+    outbound_ready(&app, &a, &[]).await;
     let south = team(&app, &a, "South", None).await;
     let baku = team(&app, &a, "Baku", Some(south)).await;
     let north = team(&app, &a, "North", None).await;

@@ -106,6 +106,21 @@ async fn take_call(b: &Browser) -> anyhow::Result<String> {
 async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_script() {
     let app = TestApp::spawn().await;
     let (admin, info) = app.signup("Upsell Telecom").await;
+
+    // What the platform operator does before a sign-up calls out for real: its number (the
+    // campaign's caller ID), the trial lifted, +994 and +1 allowed.
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ('+994125550100', $1)")
+        .bind(info.tenant.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}' WHERE id = $1",
+    )
+    .bind(info.tenant.id)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
     let slug = info.tenant.slug.clone();
     let url = |p: &str| app.url(p);
     async fn ok(r: reqwest::Response) -> serde_json::Value {

@@ -150,6 +150,21 @@ fn tone_wav(freq: f64, secs: f64) -> Vec<u8> {
 async fn a_message_campaign_calls_confirms_retries_and_skips_do_not_call() {
     let app = TestApp::spawn().await;
     let (admin, signup) = app.signup("Notify Gas").await;
+
+    // What the platform operator does before a sign-up calls out for real: its number (the
+    // campaign's caller ID), the trial lifted, +994 and +1 allowed.
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ('+994125550100', $1)")
+        .bind(signup.tenant.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}' WHERE id = $1",
+    )
+    .bind(signup.tenant.id)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
     let url = |p: &str| app.url(p);
     async fn ok<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> T {
         let s = r.status();

@@ -12,7 +12,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{caller, eventually, finished, ok, tenant, PASSWORD};
+use common::{caller, eventually, finished, ok, outbound_ready, tenant, PASSWORD};
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{fake_microphone_args, run_with};
 use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp, start_gateway};
@@ -67,6 +67,8 @@ const CARRIER: &str = r#"  <recv request="INVITE" crlf="true">
 async fn an_abandoned_caller_is_called_back_in_one_click_through_the_trunk_into_the_softphone() {
     let app = TestApp::spawn().await;
     let t = tenant(&app, "Callback Water").await;
+    // The number it calls back is abroad (+1): the operator allows that (and lifts the trial).
+    outbound_ready(&app, t.id, &[]).await;
     t.queue_on_number(
         &app,
         json!({ "name": "Help", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }),

@@ -14,6 +14,10 @@
 //! - `kb`: 10,000 published articles seeded with SQL, then KB search with misspelt words.
 //! - `tickets`: 100,000 tickets seeded with SQL, then the register's first page with filters.
 //! - `issue6`: `import crm kb tickets`.
+//! - `import-guard` (issue 16): a 1.2-million-row XLSX of ~400 KiB (with and without its
+//!   declared used range) sent to `POST /customers/import` and `…/import/preview`, and a 50 MB
+//!   CSV preview: time, answer size and the process's peak RSS over the request (VmHWM, reset
+//!   through `/proc/self/clear_refs` before each request).
 //!
 //! Latency scenarios run one client at a time (plus the screen pop at 16 concurrent clients),
 //! so their p99 is the server's own time, not queueing.
@@ -127,9 +131,105 @@ async fn main() -> anyhow::Result<()> {
             "crm" => issue6::crm().await?,
             "kb" => issue6::kb().await?,
             "tickets" => issue6::tickets().await?,
+            "import-guard" => import_guard().await?,
             other => anyhow::bail!(
-                "unknown scenario {other}: use api, import, crm, kb, tickets or issue6"
+                "unknown scenario {other}: use api, import, crm, kb, tickets, issue6 or import-guard"
             ),
+        }
+    }
+    Ok(())
+}
+
+/// This process's resident memory in MiB: (current, peak since the last reset).
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+            / 1024.0
+    };
+    (kib("VmRSS:"), kib("VmHWM:"))
+}
+
+/// Issue 16: import bombs are refused early and previews stay small.
+async fn import_guard() -> anyhow::Result<()> {
+    use hotline_backend::crm_import::{sample::tall_xlsx, XLSX_CONTENT_TYPE};
+    let app = TestApp::spawn().await;
+    let (client, _) = app.signup("Guard Bench").await;
+    let declared = axum::body::Bytes::from(tall_xlsx(1_200_000, Some("A1:A1200001")));
+    let undeclared = axum::body::Bytes::from(tall_xlsx(1_200_000, None));
+    let note = "n".repeat(1000);
+    let csv: String = std::iter::once("Name,Note\n".to_string())
+        .chain((0..50_000).map(|i| format!("Customer {i},{note}\n")))
+        .collect();
+    let csv = axum::body::Bytes::from(csv);
+    let cases = [
+        (
+            "XLSX 1.2M rows, used range declared",
+            "/customers/import/preview",
+            XLSX_CONTENT_TYPE,
+            &declared,
+        ),
+        (
+            "XLSX 1.2M rows, used range declared",
+            "/customers/import?name=Name",
+            XLSX_CONTENT_TYPE,
+            &declared,
+        ),
+        (
+            "XLSX 1.2M rows, no used range",
+            "/customers/import/preview",
+            XLSX_CONTENT_TYPE,
+            &undeclared,
+        ),
+        (
+            "XLSX 1.2M rows, no used range",
+            "/customers/import?name=Name",
+            XLSX_CONTENT_TYPE,
+            &undeclared,
+        ),
+        (
+            "CSV 50,000 rows of 1 KB",
+            "/customers/import/preview",
+            "text/csv",
+            &csv,
+        ),
+    ];
+    println!("\n## import guards (issue 16)\n");
+    println!("| file | size | request | answer | time | peak RSS (over before) |");
+    println!("|---|---:|---|---|---:|---:|");
+    for (what, path, ctype, body) in cases {
+        for _ in 0..3 {
+            // Reset the peak (VmHWM) to the current RSS.
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let (before, _) = rss_mib();
+            let t = Instant::now();
+            let r = client
+                .post(app.url(&format!("/api/v1{path}")))
+                .header("content-type", ctype)
+                .body((*body).clone())
+                .send()
+                .await?;
+            let status = r.status().as_u16();
+            let answer = r.bytes().await?;
+            let took = t.elapsed();
+            let (_, peak) = rss_mib();
+            let code = serde_json::from_slice::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| v["code"].as_str().map(String::from))
+                .unwrap_or_default();
+            println!(
+                "| {what} | {:.0} KiB | `POST {path}` | {status} {code} ({} B) | {:.0} ms | {:.0} MiB (+{:.0}) |",
+                body.len() as f64 / 1024.0,
+                answer.len(),
+                took.as_secs_f64() * 1000.0,
+                peak,
+                peak - before
+            );
         }
     }
     Ok(())

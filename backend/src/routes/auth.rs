@@ -241,7 +241,9 @@ pub async fn logout(
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
-    responses((status = 200, body = SessionInfo), (status = 401, body = hotline_wire::api::Problem)))]
+    responses((status = 200, body = SessionInfo),
+        (status = 400, body = hotline_wire::api::Problem, description = "An API key, not a user (`not_a_user`)"),
+        (status = 401, body = hotline_wire::api::Problem)))]
 pub async fn me(mut ctx: TenantCtx) -> ApiResult<Json<SessionInfo>> {
     let (user_id, expires) = match ctx.actor() {
         Actor::User {

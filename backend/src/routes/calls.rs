@@ -72,6 +72,25 @@ async fn callable_number(conn: &mut sqlx::PgConnection, raw: &str) -> ApiResult<
     Ok(number)
 }
 
+/// The outbound rules (`dial_policy`) for a consultation or transfer to `callee` from `call`:
+/// the leg shows the number the call came in on (or the campaign's caller ID), which must still
+/// be the tenant's; the destination and the limits as for any outbound call. 422 when refused.
+async fn outside_call_allowed(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    callee: &str,
+) -> ApiResult<()> {
+    if !crate::dial_policy::is_outside(callee) {
+        return Ok(());
+    }
+    let shown = crate::ivr::load(state, tenant, call)
+        .await
+        .map_err(ApiError::internal)?
+        .map(|cs| cs.did);
+    crate::dial_policy::require(state, tenant, shown.as_deref(), callee, "number").await
+}
+
 /// The caller's agent, tenant and the gateway of the call, once it is checked that the call is
 /// connected to this agent right now.
 async fn my_connected_call(
@@ -236,6 +255,7 @@ pub async fn consult(
             ))
         }
     };
+    outside_call_allowed(&state, ctx.tenant().id, call_id, &callee).await?;
     let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
     if crate::consult::current(&state, tenant, call_id)
         .await
@@ -356,6 +376,7 @@ pub async fn transfer(
             ));
         }
         let number = callable_number(ctx.db(), number).await?;
+        outside_call_allowed(&state, ctx.tenant().id, call_id, &number).await?;
         let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
         dispatch::transfer_out(&state, tenant, call_id, user, &gw, &number)
             .await

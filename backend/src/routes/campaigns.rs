@@ -6,7 +6,7 @@
 use crate::{
     auth::TenantCtx,
     campaigns::{is_zone, parse_hours, set_running},
-    crm_import as imp,
+    crm_import as imp, dial_policy,
     error::{ApiError, ApiResult, Json},
     routes::{crm::normalise_phone, paging},
     state::AppState,
@@ -25,7 +25,8 @@ use hotline_wire::{
     campaigns::{
         AttemptDto, BlockedNumber, BlocklistQuery, CampaignCounts, CampaignDto, CampaignInput,
         CampaignResults, ContactDto, ContactError, ContactInput, ContactQuery, ContactsAdded,
-        CustomerSelection, HourRow, QuestionResult, RETRYABLE,
+        CustomerSelection, HourRow, OutboundRulesDto, QuestionResult, TenantOutboundRules,
+        RETRYABLE,
     },
     gateway::{blacklist_key, Direction},
     permissions as perms,
@@ -53,6 +54,10 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/{id}/contacts/{contact}/attempts", get(attempts))
         .route("/campaigns/{id}/results", get(results))
         .route("/campaigns/{id}/export", get(export))
+        .route(
+            "/outbound-rules",
+            get(outbound_rules).put(put_outbound_rules),
+        )
         .route("/blocklist", get(blocklist).post(block))
         .route("/blocklist/import", post(import_blocklist))
         .route("/blocklist/{direction}/{number}", delete(unblock))
@@ -214,9 +219,11 @@ async fn counts(conn: &mut PgConnection, id: Uuid) -> ApiResult<CampaignCounts> 
     .fetch_all(&mut *conn)
     .await?;
     let dialled: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM campaign_attempts WHERE campaign_id = $1 AND outcome IS DISTINCT FROM 'dnc'",
+        "SELECT count(*) FROM campaign_attempts
+          WHERE campaign_id = $1 AND coalesce(outcome, '') <> ALL ($2)",
     )
     .bind(id)
+    .bind(crate::campaigns::REFUSED_OUTCOMES)
     .fetch_one(&mut *conn)
     .await?;
     let mut c = CampaignCounts {
@@ -289,13 +296,41 @@ fn dto(r: CampaignRow, counts: CampaignCounts) -> CampaignDto {
         started_at: r.started_at,
         finished_at: r.finished_at,
         counts,
+        dial_hold: None,
     }
+}
+
+/// A campaign's caller ID must be one of the tenant's own numbers (checked again by the
+/// dialer for every call, `dial_policy`).
+async fn own_caller_id(ctx: &mut TenantCtx, caller_id: &str) -> ApiResult<()> {
+    let tenant = ctx.tenant().id;
+    let owned: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM platform.dids WHERE tenant_id = $1 AND did = $2)",
+    )
+    .bind(tenant)
+    .bind(caller_id)
+    .fetch_one(ctx.db())
+    .await?;
+    if !owned {
+        return Err(ApiError::field(
+            "caller_id",
+            format!(
+                "{caller_id} is not one of this call center's phone numbers; \
+                 a campaign shows one of its own numbers (see /ivr/dids)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
     responses((status = 200, body = Vec<CampaignDto>), (status = 403)))]
-pub async fn list(mut ctx: TenantCtx) -> ApiResult<Json<Vec<CampaignDto>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+) -> ApiResult<Json<Vec<CampaignDto>>> {
     ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let tenant = ctx.tenant().id;
     let rows: Vec<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY created_at DESC LIMIT 500"
     )))
@@ -304,7 +339,9 @@ pub async fn list(mut ctx: TenantCtx) -> ApiResult<Json<Vec<CampaignDto>>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let c = counts(ctx.db(), r.id).await?;
-        out.push(dto(r, c));
+        let mut d = dto(r, c);
+        d.dial_hold = crate::campaigns::hold_reason(&state, tenant, d.id).await;
+        out.push(d);
     }
     ctx.commit().await?;
     Ok(Json(out))
@@ -312,9 +349,14 @@ pub async fn list(mut ctx: TenantCtx) -> ApiResult<Json<Vec<CampaignDto>>> {
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns",
     params(("id" = Uuid, Path)), responses((status = 200, body = CampaignDto), (status = 404)))]
-pub async fn get_one(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json<CampaignDto>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CampaignDto>> {
     ctx.require(perms::CAMPAIGNS_WRITE)?;
-    let c = load(ctx.db(), id).await?;
+    let mut c = load(ctx.db(), id).await?;
+    c.dial_hold = crate::campaigns::hold_reason(&state, ctx.tenant().id, id).await;
     ctx.commit().await?;
     Ok(Json(c))
 }
@@ -327,6 +369,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CampaignDto>)> {
     ctx.require(perms::CAMPAIGNS_WRITE)?;
     check(&req)?;
+    own_caller_id(&mut ctx, &req.caller_id).await?;
     let id: Uuid = bind_input(
         sqlx::query_scalar(
             "INSERT INTO campaigns (name, kind, caller_id, prompt, confirm_digit, starts_at, ends_at,
@@ -418,6 +461,7 @@ pub async fn update(
 ) -> ApiResult<Json<CampaignDto>> {
     ctx.require(perms::CAMPAIGNS_WRITE)?;
     check(&req)?;
+    own_caller_id(&mut ctx, &req.caller_id).await?;
     let status = status_of(ctx.db(), id).await?;
     if !matches!(status.as_str(), "draft" | "paused") {
         return Err(wrong_state(&status, "edited (pause it first)"));
@@ -1033,7 +1077,7 @@ pub async fn results(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json
     type H = (DateTime<Utc>, i64, i64, i64, i64, i64, i64, i64);
     let hours: Vec<H> = sqlx::query_as(
         "SELECT date_trunc('hour', started_at) AS h,
-                count(*) FILTER (WHERE outcome IS DISTINCT FROM 'dnc'),
+                count(*) FILTER (WHERE coalesce(outcome, '') <> ALL ($2)),
                 count(*) FILTER (WHERE outcome IN ('answered', 'confirmed', 'not_confirmed',
                                                    'completed')),
                 count(*) FILTER (WHERE outcome = 'confirmed'),
@@ -1044,6 +1088,7 @@ pub async fn results(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Json
            FROM campaign_attempts WHERE campaign_id = $1 GROUP BY h ORDER BY h",
     )
     .bind(id)
+    .bind(crate::campaigns::REFUSED_OUTCOMES)
     .fetch_all(ctx.db())
     .await?;
     let script = load(ctx.db(), id).await?.input.script;
@@ -1400,4 +1445,117 @@ pub async fn unblock(
     ctx.commit().await?;
     mirror(&state, tenant, d, list).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rules_dto(ctx: &mut TenantCtx) -> ApiResult<OutboundRulesDto> {
+    let tenant = ctx.tenant().id;
+    let r = dial_policy::rules(ctx.db(), tenant)
+        .await
+        .map_err(ApiError::internal)?;
+    let mine = dial_policy::tenant_rules(ctx.db())
+        .await
+        .map_err(ApiError::internal)?;
+    let mut blocked: Vec<String> = dial_policy::BUILTIN_BLOCKED
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .collect();
+    blocked.extend(r.blocked);
+    Ok(OutboundRulesDto {
+        trial: r.trial,
+        countries: r.countries,
+        blocked_prefixes: blocked,
+        max_calls: if r.trial {
+            r.max_calls.min(dial_policy::TRIAL_LINES)
+        } else {
+            r.max_calls
+        },
+        calls_per_day: r.trial.then_some(dial_policy::TRIAL_CALLS_PER_DAY),
+        caller_ids: r.dids,
+        tenant: mine,
+    })
+}
+
+/// The outbound rules in force: countries that may be called, blocked prefixes, limits, the
+/// numbers campaigns may show. Set by the platform operator; the tenant can only narrow them.
+#[utoipa::path(get, path = "/api/v1/outbound-rules", tag = "campaigns",
+    responses((status = 200, body = OutboundRulesDto), (status = 403)))]
+pub async fn outbound_rules(mut ctx: TenantCtx) -> ApiResult<Json<OutboundRulesDto>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let d = rules_dto(&mut ctx).await?;
+    ctx.commit().await?;
+    Ok(Json(d))
+}
+
+/// The tenant's own narrowing: the countries it wants to call (out of those the platform
+/// allows; others given are a 422) and prefixes it refuses besides the platform's.
+#[utoipa::path(put, path = "/api/v1/outbound-rules", tag = "campaigns",
+    request_body = TenantOutboundRules,
+    responses((status = 200, body = OutboundRulesDto), (status = 403), (status = 422)))]
+pub async fn put_outbound_rules(
+    mut ctx: TenantCtx,
+    Json(req): Json<TenantOutboundRules>,
+) -> ApiResult<Json<OutboundRulesDto>> {
+    ctx.require(perms::CAMPAIGNS_WRITE)?;
+    let mut c = Check::new();
+    let tenant = ctx.tenant().id;
+    let platform: Option<Vec<String>> = sqlx::query_scalar(
+        "SELECT coalesce(outbound_countries,
+                         (SELECT ARRAY[value->>'country_code'] FROM settings WHERE key = 'crm'
+                           AND value->>'country_code' IS NOT NULL),
+                         '{}')
+           FROM platform.tenants WHERE id = $1",
+    )
+    .bind(tenant)
+    .fetch_optional(ctx.db())
+    .await?;
+    let platform = platform.unwrap_or_default();
+    if let Some(list) = &req.countries {
+        if list.len() > 300 {
+            c.fail("countries", "at most 300 country codes");
+        }
+        for (i, cc) in list.iter().enumerate() {
+            if !dial_policy::is_country_code(cc) {
+                c.fail(
+                    &format!("countries.{i}"),
+                    "a country calling code is 1 to 3 digits, like 994",
+                );
+            } else if !platform.contains(cc) {
+                c.fail(
+                    &format!("countries.{i}"),
+                    format!("+{cc} is not allowed by the platform; only the platform operator can allow it"),
+                );
+            }
+        }
+    }
+    if req.blocked_prefixes.len() > 1000 {
+        c.fail("blocked_prefixes", "at most 1000 prefixes");
+    }
+    for (i, p) in req.blocked_prefixes.iter().enumerate() {
+        if !dial_policy::is_prefix(p) {
+            c.fail(
+                &format!("blocked_prefixes.{i}"),
+                "a prefix is + and 1 to 14 digits, like +99490",
+            );
+        }
+    }
+    c.finish()?;
+    let value =
+        serde_json::to_value(&req).map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ('outbound', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(&value)
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        "settings.outbound",
+        Some("settings"),
+        Some("outbound".into()),
+        value,
+    )
+    .await?;
+    let d = rules_dto(&mut ctx).await?;
+    ctx.commit().await?;
+    Ok(Json(d))
 }

@@ -890,7 +890,7 @@ pub async fn create_category(
 }
 
 #[utoipa::path(put, path = "/api/v1/categories/{id}", tag = "crm", request_body = CategoryInput,
-    responses((status = 200, body = CategoryDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = CategoryDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_category(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
@@ -1231,37 +1231,53 @@ use crate::crm_import::{self as imp, Format, Out};
 
 /// Reads an upload's format and table (CSV or XLSX, by content and content type).
 pub(crate) async fn upload(req: axum::extract::Request) -> ApiResult<imp::Table> {
+    let (format, bytes) = upload_body(req).await?;
+    imp::read_blocking(format, bytes).await
+}
+
+/// An upload's body and format (by content and content type).
+async fn upload_body(req: axum::extract::Request) -> ApiResult<(Format, axum::body::Bytes)> {
     let content_type = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let bytes = crate::error::body_bytes(req, &()).await?;
-    let format = imp::detect(content_type.as_deref(), &bytes)?;
-    imp::read_blocking(format, bytes).await
+    Ok((imp::detect(content_type.as_deref(), &bytes)?, bytes))
 }
 
 /// Columns, a sample and the row count of an uploaded CSV or XLSX file (first sheet, header
-/// row first), to build the column mapping. `delimiter` is empty for XLSX.
+/// row first), to build the column mapping. `delimiter` is empty for XLSX. The file is read as
+/// a stream: the answer holds the header and at most the first five rows (each cell at most
+/// 200 characters), never the file; a file over the row limit is refused as soon as the read
+/// passes it.
 #[utoipa::path(post, path = "/api/v1/customers/import/preview", tag = "crm",
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportPreview), (status = 400), (status = 413)))]
+    responses((status = 200, body = ImportPreview), (status = 400), (status = 413), (status = 422)))]
 pub async fn import_preview(
     ctx: TenantCtx,
     req: axum::extract::Request,
 ) -> ApiResult<Json<ImportPreview>> {
     ctx.require(perms::CRM_WRITE)?;
-    let table = upload(req).await?;
+    let (format, bytes) = upload_body(req).await?;
+    let (table, rows) = imp::preview_blocking(format, bytes).await?;
     ctx.commit().await?;
+    let short = |c: &imp::Cell| {
+        let t = c.text();
+        match t.char_indices().nth(imp::PREVIEW_CELL_CHARS) {
+            Some((end, _)) => format!("{}…", &t[..end]),
+            None => t,
+        }
+    };
     Ok(Json(ImportPreview {
         sample: table
             .rows
             .iter()
             .filter_map(|r| r.cells.as_ref().ok())
-            .take(5)
-            .map(|cells| cells.iter().map(imp::Cell::text).collect())
+            .take(imp::PREVIEW_ROWS)
+            .map(|cells| cells.iter().map(short).collect())
             .collect(),
-        rows: table.rows.len(),
+        rows,
         delimiter: table
             .delimiter
             .map(|d| (d as char).to_string())
@@ -1378,8 +1394,7 @@ pub struct ExportQuery {
 /// Every listed customer as CSV or XLSX: name, phones (space-separated), then each template
 /// field (in XLSX, number fields are numbers and date fields dates).
 #[utoipa::path(get, path = "/api/v1/customers/export", tag = "crm", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv"),
-        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 422)))]
 pub async fn export(
     ctx: TenantCtx,

@@ -166,7 +166,7 @@ pub async fn get_flow(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Jso
 }
 
 #[utoipa::path(post, path = "/api/v1/ivr/flows", tag = "ivr", request_body = FlowSave,
-    responses((status = 201, body = FlowDto), (status = 422, body = hotline_wire::api::Problem)))]
+    responses((status = 201, body = FlowDto), (status = 409, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     mut ctx: TenantCtx,

@@ -220,7 +220,7 @@ pub async fn create_category(
 }
 
 #[utoipa::path(put, path = "/api/v1/kb/categories/{id}", tag = "kb", request_body = KbCategoryInput,
-    responses((status = 200, body = KbCategoryDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = KbCategoryDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_category(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,

@@ -199,7 +199,7 @@ pub async fn create_team(
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "organisation", request_body = TeamInput,
-    responses((status = 200, body = TeamDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = TeamDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_team(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
@@ -316,7 +316,7 @@ pub async fn create_skill(
 }
 
 #[utoipa::path(put, path = "/api/v1/skills/{id}", tag = "organisation", request_body = SkillInput,
-    responses((status = 200, body = SkillDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = SkillDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_skill(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
@@ -510,7 +510,7 @@ pub async fn create_queue(
 }
 
 #[utoipa::path(put, path = "/api/v1/queues/{id}", tag = "organisation", request_body = QueueInput,
-    responses((status = 200, body = QueueDto), (status = 404), (status = 422)))]
+    responses((status = 200, body = QueueDto), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_queue(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,
@@ -639,7 +639,7 @@ pub async fn create_reason(
 }
 
 #[utoipa::path(put, path = "/api/v1/reason-codes/{id}", tag = "organisation", request_body = ReasonCodeInput,
-    responses((status = 200, body = ReasonCodeDto), (status = 404),
+    responses((status = 200, body = ReasonCodeDto), (status = 404), (status = 409),
         (status = 422, body = hotline_wire::api::Problem, description = "Invalid fields, or a new name or kind for a built-in reason code")))]
 pub async fn update_reason(
     mut ctx: TenantCtx,
@@ -821,7 +821,7 @@ pub async fn create_role(
 }
 
 #[utoipa::path(put, path = "/api/v1/roles/{id}", tag = "organisation", request_body = RoleInput,
-    responses((status = 200, body = RoleDto), (status = 404), (status = 400)))]
+    responses((status = 200, body = RoleDto), (status = 404), (status = 400), (status = 409)))]
 pub async fn update_role(
     mut ctx: TenantCtx,
     Path(id): Path<Uuid>,

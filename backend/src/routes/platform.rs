@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
             "/platform/tenants/{id}/outbound-allow",
             get(get_outbound_allow).put(put_outbound_allow),
         )
+        .route(
+            "/platform/tenants/{id}/outbound-calls",
+            get(get_outbound_calls).put(put_outbound_calls),
+        )
         .route("/platform/dids", get(list_dids).post(add_did))
         .route("/platform/dids/{did}", axum::routing::delete(remove_did))
 }
@@ -58,7 +62,7 @@ async fn platform_audit(
 }
 
 #[utoipa::path(post, path = "/api/v1/platform/login", tag = "platform", request_body = PlatformLoginRequest,
-    responses((status = 200, body = OperatorInfo), (status = 401, body = hotline_wire::api::Problem)))]
+    responses((status = 200, body = OperatorInfo), (status = 401, body = hotline_wire::api::Problem), (status = 429, body = hotline_wire::api::Problem)))]
 pub async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -448,4 +452,127 @@ pub async fn put_outbound_allow(
     )
     .await?;
     Ok(Json(OutboundAllow { allow }))
+}
+
+/// A tenant's outbound call rules as the platform operator sets them (`dial_policy.rs`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OutboundCalls {
+    /// Trial: at most `dial_policy::TRIAL_LINES` calls at once and
+    /// `dial_policy::TRIAL_CALLS_PER_DAY` a day. `false` lifts the trial.
+    pub trial: bool,
+    /// Country calling codes (digits, like `994`) the tenant may call; `null`: its own
+    /// country (its CRM country code) only. The tenant can narrow this list, never widen it.
+    #[serde(default)]
+    pub countries: Option<Vec<String>>,
+    /// Prefixes (`+` and digits) refused on top of the built-in premium-rate list.
+    #[serde(default)]
+    pub blocked_prefixes: Vec<String>,
+    /// Outbound calls in progress at once; `null`: the platform default.
+    #[serde(default)]
+    pub max_calls: Option<i32>,
+}
+
+async fn outbound_calls(state: &AppState, id: Uuid) -> ApiResult<OutboundCalls> {
+    let row: Option<crate::dial_policy::TenantRow> = sqlx::query_as(
+        "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls
+           FROM platform.tenants WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
+    let (trial, countries, blocked_prefixes, max_calls) = row.ok_or(ApiError::NotFound)?;
+    Ok(OutboundCalls {
+        trial,
+        countries,
+        blocked_prefixes,
+        max_calls,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/platform/tenants/{id}/outbound-calls", tag = "platform",
+    params(("id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, body = OutboundCalls), (status = 404, body = hotline_wire::api::Problem)))]
+pub async fn get_outbound_calls(
+    State(state): State<AppState>,
+    _op: OperatorCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OutboundCalls>> {
+    Ok(Json(outbound_calls(&state, id).await?))
+}
+
+/// Sets a tenant's outbound call rules: lift (or impose) the trial, widen the countries it
+/// may call, add blocked prefixes, set its concurrent-call limit. Audited as
+/// `tenant.outbound_calls`.
+#[utoipa::path(put, path = "/api/v1/platform/tenants/{id}/outbound-calls", tag = "platform",
+    request_body = OutboundCalls, params(("id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, body = OutboundCalls), (status = 404, body = hotline_wire::api::Problem),
+        (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn put_outbound_calls(
+    State(state): State<AppState>,
+    op: OperatorCtx,
+    Path(id): Path<Uuid>,
+    Json(req): Json<OutboundCalls>,
+) -> ApiResult<Json<OutboundCalls>> {
+    let mut errors = Vec::new();
+    let mut fail = |field: String, message: &str| {
+        errors.push(hotline_wire::api::FieldError {
+            field,
+            message: message.into(),
+        })
+    };
+    if let Some(list) = &req.countries {
+        if list.len() > 300 {
+            fail("countries".into(), "at most 300 country codes");
+        }
+        for (i, cc) in list.iter().enumerate() {
+            if !crate::dial_policy::is_country_code(cc) {
+                fail(
+                    format!("countries.{i}"),
+                    "a country calling code is 1 to 3 digits, like 994",
+                );
+            }
+        }
+    }
+    if req.blocked_prefixes.len() > 1000 {
+        fail("blocked_prefixes".into(), "at most 1000 prefixes");
+    }
+    for (i, p) in req.blocked_prefixes.iter().enumerate() {
+        if !crate::dial_policy::is_prefix(p) {
+            fail(
+                format!("blocked_prefixes.{i}"),
+                "a prefix is + and 1 to 14 digits, like +99490",
+            );
+        }
+    }
+    if req.max_calls.is_some_and(|m| !(0..=100_000).contains(&m)) {
+        fail("max_calls".into(), "must be 0 to 100000");
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let n = sqlx::query(
+        "UPDATE platform.tenants SET trial = $2, outbound_countries = $3,
+                outbound_blocked_prefixes = $4, max_outbound_calls = $5, updated_at = now()
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(req.trial)
+    .bind(&req.countries)
+    .bind(&req.blocked_prefixes)
+    .bind(req.max_calls)
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(ApiError::NotFound);
+    }
+    platform_audit(
+        &state,
+        &op,
+        "tenant.outbound_calls",
+        Some(id.to_string()),
+        serde_json::to_value(&req).unwrap_or_default(),
+    )
+    .await?;
+    Ok(Json(outbound_calls(&state, id).await?))
 }

@@ -264,7 +264,7 @@ async fn receive(req: Request, max: u64) -> ApiResult<(Option<String>, Option<St
 }
 
 #[utoipa::path(post, path = "/api/v1/ivr/prompts", tag = "ivr", params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "audio/wav",
+    request_body(content((Vec<u8> = "audio/wav"), (Vec<u8> = "application/octet-stream")),
         description = "The WAV as the body (name in `?name=`), or multipart/form-data with a file part"),
     responses((status = 201, body = PromptDto, description = "Created"),
         (status = 200, body = PromptDto, description = "Replaced (version + 1)"),

@@ -286,7 +286,7 @@ pub async fn create(
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser,
-    responses((status = 200, body = UserDto), (status = 404, body = hotline_wire::api::Problem)))]
+    responses((status = 200, body = UserDto), (status = 404, body = hotline_wire::api::Problem), (status = 409, body = hotline_wire::api::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
     mut ctx: TenantCtx,

@@ -256,3 +256,26 @@ pub async fn register_desk_phone(app: &TestApp, tenant: uuid::Uuid, ext: &str, g
         .unwrap();
     let _: () = r.expire(&key, expires).await.unwrap();
 }
+
+/// What the platform operator does before a tenant calls out for real (the tenant is a
+/// sign-up, so a trial limited to its own country): gives it `dids` as its numbers
+/// (`platform.dids`), lifts the trial and allows the countries the tests call (+994, +1,
+/// +44) — the same columns `PUT /platform/tenants/{id}/outbound-calls` sets.
+pub async fn outbound_ready(app: &TestApp, t: &Tenant, dids: &[&str]) {
+    for did in dids {
+        sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+            .bind(did)
+            .bind(t.info.tenant.id)
+            .execute(&app.state.db)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1,44}'
+          WHERE id = $1",
+    )
+    .bind(t.info.tenant.id)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+}

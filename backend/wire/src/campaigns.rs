@@ -296,6 +296,10 @@ pub struct CampaignDto {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub counts: CampaignCounts,
+    /// Why the dialer is holding the campaign's pending contacts back right now (a trial or
+    /// concurrent-call limit: `trial_limit: …`, `outbound_limit: …`); absent when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dial_hold: Option<String>,
 }
 
 /// Contacts by status, and attempts placed.
@@ -664,4 +668,38 @@ mod tests {
         assert!(e.starts_with("line 2"), "{e}");
         assert!(parse_script("a: What? [1 | 2").unwrap_err().contains("]"));
     }
+}
+
+/// A tenant's own narrowing of its outbound rules (`/outbound-rules`): it can only remove
+/// countries the platform allows and add blocked prefixes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TenantOutboundRules {
+    /// Country calling codes (digits, like `994`) the tenant wants to call, out of those the
+    /// platform allows; absent: all of those.
+    #[serde(default)]
+    pub countries: Option<Vec<String>>,
+    /// Number prefixes (`+` and digits) the tenant refuses besides the platform's.
+    #[serde(default)]
+    pub blocked_prefixes: Vec<String>,
+}
+
+/// The outbound rules in force for a tenant (`GET /outbound-rules`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OutboundRulesDto {
+    /// A trial tenant has limited lines and calls a day.
+    pub trial: bool,
+    /// Country calling codes that may be called, after the tenant's narrowing.
+    pub countries: Vec<String>,
+    /// Prefixes refused: the platform's built-in list, the operator's and the tenant's.
+    pub blocked_prefixes: Vec<String>,
+    /// Outbound calls at once.
+    pub max_calls: i64,
+    /// Trial only: outbound calls a day.
+    pub calls_per_day: Option<i64>,
+    /// The numbers a campaign may show as its caller ID.
+    pub caller_ids: Vec<String>,
+    /// The tenant's own narrowing, as saved.
+    pub tenant: TenantOutboundRules,
 }

@@ -581,3 +581,26 @@ pub fn talking_caller(
 "#
     )
 }
+
+/// What the platform operator does before a signed-up tenant (a trial, limited to its own
+/// country) calls out for real: gives it `dids` (`platform.dids`), lifts the trial and allows
+/// the countries the tests call (+994, +1) — the columns `PUT /platform/tenants/{id}/outbound-calls`
+/// sets.
+#[allow(dead_code)]
+pub async fn outbound_ready(app: &TestApp, tenant: Uuid, dids: &[&str]) {
+    for did in dids {
+        sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+            .bind(did)
+            .bind(tenant)
+            .execute(&app.state.db)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}' WHERE id = $1",
+    )
+    .bind(tenant)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+}

@@ -1,0 +1,322 @@
+//! Outbound abuse on the shared trunk, played as a fresh trial tenant: a campaign showing a
+//! number it does not own is refused, premium and foreign numbers are never dialled (the
+//! contact says why), the trial's two lines hold the rest back with a visible reason, a
+//! click-to-call to a premium number is a 422; the operator lifts the trial and widens the
+//! countries, the tenant can only narrow them; a DID moved to another tenant stops the
+//! campaign's calls with a clear status.
+
+mod common;
+
+use common::*;
+use hotline_backend::testkit::TestApp;
+use hotline_wire::{
+    api::Page,
+    campaigns::{CampaignDto, ContactDto, ContactsAdded, OutboundRulesDto},
+    gateway::{self as wire, GatewayCommand},
+};
+use redis::AsyncCommands;
+use serde_json::{json, Value};
+
+const OWN_DID: &str = "+994125550161";
+
+fn campaign(caller_id: &str) -> Value {
+    let day = json!(["00:00", "23:59"]);
+    json!({
+        "name": "Prize draw", "kind": "message", "caller_id": caller_id, "prompt": "greeting",
+        "calling_hours": [day, day, day, day, day, day, day], "timezone": "UTC", "max_lines": 50
+    })
+}
+
+async fn contacts(app: &TestApp, a: &Tenant, id: uuid::Uuid) -> Vec<ContactDto> {
+    let page: Page<ContactDto> = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/campaigns/{id}/contacts")))
+            .send()
+            .await,
+    )
+    .await;
+    page.items
+}
+
+async fn running(app: &TestApp, tenant: uuid::Uuid, id: uuid::Uuid) {
+    let schema = hotline_backend::db::schema_name(tenant);
+    let mut tx = hotline_backend::db::begin_in_schema(&app.state.db, &schema)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE campaigns SET status = 'running' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trial_tenant_cannot_spoof_caller_id_call_premium_numbers_or_flood_the_trunk() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Abuse Trial").await;
+    let t = a.info.tenant.id;
+    // What a sign-up gets: one number of its own (assigned by the operator), its country.
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+        .bind(OWN_DID)
+        .bind(t)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let r = a
+        .admin
+        .put(app.url("/api/v1/settings/crm"))
+        .json(&json!({ "country_code": "994" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let rules: OutboundRulesDto =
+        ok_json(a.admin.get(app.url("/api/v1/outbound-rules")).send().await).await;
+    assert!(rules.trial, "a sign-up is a trial");
+    assert_eq!(rules.countries, ["994"]);
+    assert_eq!(rules.caller_ids, [OWN_DID]);
+    assert!(rules.blocked_prefixes.iter().any(|p| p == "+994900"));
+
+    // Spoofed caller ID: refused at save, naming the field.
+    let p = problem(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&campaign("+994125550100"))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["caller_id"]);
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&campaign(OWN_DID))
+            .send()
+            .await,
+    )
+    .await;
+    let mut spoofed = campaign("+994125550100");
+    spoofed["name"] = json!("Prize draw");
+    let p = problem(
+        a.admin
+            .put(app.url(&format!("/api/v1/campaigns/{}", c.id)))
+            .json(&spoofed)
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["caller_id"]);
+
+    let premium = ["+994900123456", "+88216123456", "+979123456789"];
+    let foreign = "+15550001001";
+    let local = ["+994505550161", "+994505550162", "+994505550163"];
+    let mut list: Vec<Value> = premium
+        .iter()
+        .chain(local.iter())
+        .chain(std::iter::once(&foreign))
+        .map(|p| json!({ "phone": p }))
+        .collect();
+    list.reverse();
+    let _: ContactsAdded = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+            .json(&list)
+            .send()
+            .await,
+    )
+    .await;
+    running(&app, t, c.id).await;
+    let gw = stand_in_gateway(&app, "abuse").await;
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "true")
+        .await
+        .unwrap();
+    hotline_backend::campaigns::tick(&app.state, t, c.id, chrono::Utc::now())
+        .await
+        .unwrap();
+
+    // Two calls placed (the trial's lines), both to local numbers, showing its own number.
+    let mut last = "0".to_string();
+    let mut dialled = Vec::new();
+    for _ in 0..2 {
+        match next_command(&app, &gw, &mut last).await {
+            GatewayCommand::Originate { caller, callee, .. } => {
+                assert_eq!(caller, OWN_DID);
+                dialled.push(callee);
+            }
+            other => panic!("expected originate, got {other:?}"),
+        }
+    }
+    assert!(
+        dialled.iter().all(|d| local.contains(&d.as_str())),
+        "{dialled:?}"
+    );
+    let sent: usize = r.xlen(wire::command_stream(&gw)).await.unwrap();
+    assert_eq!(sent, 2, "a trial tenant placed more than two calls at once");
+
+    let ks = contacts(&app, &a, c.id).await;
+    let by = |p: &str| ks.iter().find(|k| k.phone == p).unwrap().clone();
+    for p in premium.iter().chain(std::iter::once(&foreign)) {
+        let k = by(p);
+        assert_eq!(k.status, "failed", "{p}");
+        assert_eq!(
+            k.last_outcome.as_deref(),
+            Some("destination_not_allowed"),
+            "{p}"
+        );
+    }
+    let pending: Vec<_> = local
+        .iter()
+        .map(|p| by(p))
+        .filter(|k| k.status == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "the third local contact waits: {ks:?}");
+    // The campaign says why it waits.
+    let seen: CampaignDto = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/campaigns/{}", c.id)))
+            .send()
+            .await,
+    )
+    .await;
+    let hold = seen.dial_hold.unwrap_or_default();
+    assert!(hold.starts_with("trial_limit"), "{hold:?}");
+    assert_eq!(
+        seen.counts.dialled, 2,
+        "refused contacts are not counted as dialled"
+    );
+
+    // Click-to-call: a premium number is a 422 naming it; nothing dialled.
+    let (agent, ac) = a.user(&app, "agent@abuse.test", "Agent").await;
+    stand_in_softphone(&app, t, agent.id, &gw).await;
+    let p = problem(
+        ac.post(app.url("/api/v1/click-to-call"))
+            .json(&json!({ "number": "+994900123456" }))
+            .send()
+            .await,
+        422,
+        "destination_not_allowed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["number"]);
+    // A local number: still the trial's two lines, both busy.
+    problem(
+        ac.post(app.url("/api/v1/click-to-call"))
+            .json(&json!({ "number": "+994505550169" }))
+            .send()
+            .await,
+        422,
+        "trial_limit",
+    )
+    .await;
+    let sent: usize = r.xlen(wire::command_stream(&gw)).await.unwrap();
+    assert_eq!(sent, 2);
+
+    // The tenant cannot widen its own rules, nor reach the operator's route.
+    let p = problem(
+        a.admin
+            .put(app.url("/api/v1/outbound-rules"))
+            .json(&json!({ "countries": ["994", "1"] }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["countries.1"]);
+    let op_url = app.url(&format!("/api/v1/platform/tenants/{t}/outbound-calls"));
+    let r2 = a
+        .admin
+        .put(&op_url)
+        .json(&json!({ "trial": false, "countries": ["994", "1"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r2.status(), 401);
+
+    // The operator lifts the trial and allows +1: the foreign contact would be callable now;
+    // premium stays refused whatever the operator allows.
+    hotline_backend::seed::demo(&app.state).await.unwrap();
+    let op = app.client();
+    let login = op
+        .post(app.url("/api/v1/platform/login"))
+        .json(&json!({ "email": hotline_backend::seed::OPERATOR_EMAIL, "password": hotline_backend::seed::DEMO_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    problem(
+        op.put(&op_url)
+            .json(&json!({ "trial": false, "countries": ["1", "abc"], "blocked_prefixes": ["99"] }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let (status, _) = json_of(
+        op.put(&op_url)
+            .json(&json!({ "trial": false, "countries": ["994", "1"], "max_calls": 3 }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rules: OutboundRulesDto =
+        ok_json(a.admin.get(app.url("/api/v1/outbound-rules")).send().await).await;
+    assert!(!rules.trial);
+    assert_eq!(rules.countries, ["994", "1"]);
+    assert_eq!(rules.max_calls, 3);
+    // The tenant narrows back to its own country.
+    let rules: OutboundRulesDto = ok_json(
+        a.admin
+            .put(app.url("/api/v1/outbound-rules"))
+            .json(&json!({ "countries": ["994"], "blocked_prefixes": ["+99450555016"] }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(rules.countries, ["994"]);
+
+    // The pending contact is on the tenant's own blocked prefix now: refused with the reason.
+    hotline_backend::campaigns::tick(&app.state, t, c.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    let ks = contacts(&app, &a, c.id).await;
+    let k = ks.iter().find(|k| k.phone == pending[0].phone).unwrap();
+    assert_eq!(k.status, "failed");
+    assert_eq!(k.last_outcome.as_deref(), Some("destination_not_allowed"));
+
+    // The DID moves to another tenant: the next contact is not dialled showing it.
+    let b = tenant(&app, "Abuse Other").await;
+    let _: ContactsAdded = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+            .json(&json!([{ "phone": "+994505550170" }]))
+            .send()
+            .await,
+    )
+    .await;
+    sqlx::query("UPDATE platform.dids SET tenant_id = $2 WHERE did = $1")
+        .bind(OWN_DID)
+        .bind(b.info.tenant.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    hotline_backend::campaigns::tick(&app.state, t, c.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    let ks = contacts(&app, &a, c.id).await;
+    let k = ks.iter().find(|k| k.phone == "+994505550170").unwrap();
+    assert_eq!(k.status, "failed");
+    assert_eq!(k.last_outcome.as_deref(), Some("caller_id_not_owned"));
+    let sent: usize = r.xlen(wire::command_stream(&gw)).await.unwrap();
+    assert_eq!(sent, 2, "a call was placed after it was refused");
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}
