@@ -159,6 +159,15 @@ pub fn name_translations(en: &str) -> hotline_wire::names::Translations {
         ("Works scheduled",   ["İşlər planlaşdırılıb",  "Prace zaplanowane",      "Работы запланированы",   "已安排施工"]),
         ("Connected",         ["Qoşulub",               "Podłączone",             "Подключено",             "已接通"]),
         ("Rejected",          ["Rədd edilib",           "Odrzucone",              "Отклонена",              "已拒绝"]),
+        // Workflow moves (the ticket page's buttons); "Connected" is both a status and a move.
+        ("Start work",        ["İşə başla",             "Rozpocznij pracę",       "Начать работу",          "开始处理"]),
+        ("Close",             ["Bağla",                 "Zamknij",                "Закрыть",                "关闭"]),
+        ("Resolve",           ["Həll et",               "Rozwiąż",                "Решить",                 "解决"]),
+        ("Reopen",            ["Yenidən aç",            "Otwórz ponownie",        "Открыть заново",         "重新打开"]),
+        ("Send for approval", ["Təsdiqə göndər",        "Wyślij do zatwierdzenia","Отправить на одобрение", "提交审批"]),
+        ("Approve",           ["Təsdiqlə",              "Zatwierdź",              "Одобрить",               "批准"]),
+        ("Reject",            ["Rədd et",               "Odrzuć",                 "Отклонить",              "拒绝"]),
+        ("Schedule works",    ["İşləri planlaşdır",     "Zaplanuj prace",         "Запланировать работы",   "安排施工"]),
     ];
     NAMES
         .iter()
@@ -188,6 +197,7 @@ pub fn default_ticket_type() -> TicketTypeInput {
         from: from.into(),
         to: to.into(),
         name: name.into(),
+        name_i18n: name_translations(name),
         permission: None,
     };
     TicketTypeInput {
@@ -274,7 +284,8 @@ mod tests {
             .iter()
             .copied()
             .chain([ty.name.as_str()])
-            .chain(ty.statuses.iter().map(|s| s.name.as_str()));
+            .chain(ty.statuses.iter().map(|s| s.name.as_str()))
+            .chain(ty.transitions.iter().map(|t| t.name.as_str()));
         for name in names {
             let t = name_translations(name);
             assert_eq!(

@@ -68,6 +68,12 @@ async fn snapshot(app: &TestApp, admin: &reqwest::Client) -> BTreeMap<&'static s
         for s in &t.statuses {
             translations.push((format!("{}/{}", t.name, s.key), s.name_i18n.clone()));
         }
+        for m in &t.transitions {
+            translations.push((
+                format!("{}/{}->{}", t.name, m.from, m.to),
+                m.name_i18n.clone(),
+            ));
+        }
     }
     translations.sort();
     BTreeMap::from([
@@ -372,7 +378,7 @@ async fn an_older_demo_gets_the_missing_parts() {
 
 const OTHER_LANGS: [&str; 4] = ["az", "pl", "ru", "zh"];
 
-/// Every category, ticket type and status name of the tenant is translated into az, pl, ru
+/// Every category, ticket type, status and workflow move name of the tenant is translated into az, pl, ru
 /// and zh; answers how many names were checked.
 async fn assert_all_translated(app: &TestApp, c: &reqwest::Client) -> usize {
     let cats: Vec<CategoryDto> = get(app, c, "/api/v1/categories").await;
@@ -384,6 +390,11 @@ async fn assert_all_translated(app: &TestApp, c: &reqwest::Client) -> usize {
     for t in &types {
         names.push((t.name.as_str(), &t.name_i18n));
         names.extend(t.statuses.iter().map(|s| (s.name.as_str(), &s.name_i18n)));
+        names.extend(
+            t.transitions
+                .iter()
+                .map(|m| (m.name.as_str(), &m.name_i18n)),
+        );
     }
     for (name, t) in &names {
         let langs: Vec<&str> = t.keys().map(String::as_str).collect();
@@ -401,8 +412,16 @@ async fn the_demo_names_are_translated_and_an_older_demo_gets_the_translations()
     let app = TestApp::spawn().await;
     seed::demo(&app.state).await.unwrap();
     let admin = demo_login(&app, seed::ADMIN_EMAIL).await;
-    // 3 roots + 6 children, 3 types with 4 + 4 + 6 statuses.
-    assert_eq!(assert_all_translated(&app, &admin).await, 9 + 3 + 14);
+    // 3 roots + 6 children, 3 types with 4 + 4 + 6 statuses and 4 + 5 + 5 moves.
+    assert_eq!(assert_all_translated(&app, &admin).await, 9 + 3 + 14 + 14);
+    let types: Vec<TicketTypeDto> = get(&app, &admin, "/api/v1/ticket-types").await;
+    let approve = types
+        .iter()
+        .flat_map(|t| &t.transitions)
+        .find(|m| m.name == "Approve")
+        .unwrap();
+    assert_eq!(approve.name_i18n["ru"], "Одобрить");
+    assert_eq!(approve.name_i18n["zh"], "批准");
     let cats: Vec<CategoryDto> = get(&app, &admin, "/api/v1/categories").await;
     let billing = cats.iter().find(|c| c.name == "Billing").unwrap();
     assert_eq!(billing.name_i18n["ru"], "Расчёты");
@@ -428,7 +447,9 @@ async fn the_demo_names_are_translated_and_an_older_demo_gets_the_translations()
         "UPDATE categories SET name_i18n = '{}'",
         "UPDATE ticket_types SET name_i18n = '{}'",
         "UPDATE ticket_statuses SET name_i18n = '{}'",
+        "UPDATE ticket_transitions SET name_i18n = '{}'",
         r#"UPDATE categories SET name_i18n = '{"ru": "Биллинг"}' WHERE name = 'Billing'"#,
+        r#"UPDATE ticket_transitions SET name_i18n = '{"ru": "Утвердить"}' WHERE name = 'Approve'"#,
     ] {
         sqlx::query(statement).execute(&mut *tx).await.unwrap();
     }
@@ -436,7 +457,15 @@ async fn the_demo_names_are_translated_and_an_older_demo_gets_the_translations()
     let before = snapshot(&app, &admin).await;
 
     seed::demo(&app.state).await.unwrap();
-    assert_eq!(assert_all_translated(&app, &admin).await, 9 + 3 + 14);
+    assert_eq!(assert_all_translated(&app, &admin).await, 9 + 3 + 14 + 14);
+    let types: Vec<TicketTypeDto> = get(&app, &admin, "/api/v1/ticket-types").await;
+    let approve = types
+        .iter()
+        .flat_map(|t| &t.transitions)
+        .find(|m| m.name == "Approve")
+        .unwrap();
+    assert_eq!(approve.name_i18n["ru"], "Утвердить");
+    assert_eq!(approve.name_i18n["pl"], "Zatwierdź");
     let cats: Vec<CategoryDto> = get(&app, &admin, "/api/v1/categories").await;
     let billing = cats.iter().find(|c| c.name == "Billing").unwrap();
     assert_eq!(billing.name_i18n["ru"], "Биллинг");
@@ -468,7 +497,8 @@ async fn a_new_tenant_can_create_tickets_from_the_first_minute() {
     let names: Vec<&str> = cats.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Billing", "Support", "General enquiry"]);
     // Sign-up's defaults are translated too.
-    assert_eq!(assert_all_translated(&app, &agent).await, 3 + 1 + 4);
+    // 3 categories, the type, 4 statuses and 5 moves.
+    assert_eq!(assert_all_translated(&app, &agent).await, 3 + 1 + 4 + 5);
     let slas: Vec<SlaPolicyDto> = get(&app, &agent, "/api/v1/sla-policies").await;
     assert_eq!(slas.len(), cats.len());
     assert!(slas

@@ -608,13 +608,14 @@ async fn saved_views_category_filter_and_comment_search() {
 }
 
 #[tokio::test]
-async fn type_and_status_names_are_translated_validated_and_kept_per_tenant() {
+async fn type_status_and_move_names_are_translated_validated_and_kept_per_tenant() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Tr A").await;
     let b = tenant(&app, "Tr B").await;
     let mut w = complaint_workflow();
     w["name_i18n"] = json!({ "ru": "Жалоба", "az": "Şikayət" });
     w["statuses"][0]["name_i18n"] = json!({ "ru": "Принята", "zh": "已受理" });
+    w["transitions"][0]["name_i18n"] = json!({ "ru": "Начать работу", "pl": " Rozpocznij " });
     let ty: TicketTypeDto = created(
         a.admin
             .post(app.url("/api/v1/ticket-types"))
@@ -626,6 +627,11 @@ async fn type_and_status_names_are_translated_validated_and_kept_per_tenant() {
     assert_eq!(ty.name_i18n["ru"], "Жалоба");
     assert_eq!(ty.statuses[0].name_i18n["zh"], "已受理");
     assert!(ty.statuses[1].name_i18n.is_empty());
+    // Move (button) names too, trimmed; a move without them has none.
+    assert_eq!(ty.transitions[0].name, "Start work");
+    assert_eq!(ty.transitions[0].name_i18n["ru"], "Начать работу");
+    assert_eq!(ty.transitions[0].name_i18n["pl"], "Rozpocznij");
+    assert!(ty.transitions[1].name_i18n.is_empty());
 
     // Edited: the status keeps its id (tickets keep it) and gets the new translations.
     let tk: TicketDto = created(
@@ -639,6 +645,8 @@ async fn type_and_status_names_are_translated_validated_and_kept_per_tenant() {
     assert_eq!(tk.status.name_i18n["ru"], "Принята");
     w["statuses"][0]["name_i18n"] = json!({ "ru": "Принята к работе", "pl": "Przyjęte" });
     w["statuses"][1]["name_i18n"] = json!({ "ru": "В работе" });
+    w["transitions"][0]["name_i18n"] = json!({ "az": "İşə başla" });
+    w["transitions"][2]["name_i18n"] = json!({ "zh": "批准" });
     let ty: TicketTypeDto = ok_json(
         a.admin
             .put(app.url(&format!("/api/v1/ticket-types/{}", ty.id)))
@@ -651,6 +659,13 @@ async fn type_and_status_names_are_translated_validated_and_kept_per_tenant() {
         ok_json(a.admin.get(app.url("/api/v1/ticket-types")).send().await).await;
     assert_eq!(listed.iter().find(|t| t.id == ty.id), Some(&ty));
     assert_eq!(ty.statuses[1].name_i18n["ru"], "В работе");
+    // Moves are replaced on save: the new translations, not a merge.
+    let by_name = |n: &str| ty.transitions.iter().find(|t| t.name == n).unwrap();
+    assert_eq!(
+        serde_json::to_value(&by_name("Start work").name_i18n).unwrap(),
+        json!({ "az": "İşə başla" })
+    );
+    assert_eq!(by_name("Approve").name_i18n["zh"], "批准");
     let tk: TicketDto = ok_json(
         a.admin
             .get(app.url(&format!("/api/v1/tickets/{}", tk.id)))
@@ -675,10 +690,21 @@ async fn type_and_status_names_are_translated_validated_and_kept_per_tenant() {
             json!({ "zh": "进".repeat(201) }),
             "statuses[1].name_i18n.zh",
         ),
+        (
+            Some(10 + 3),
+            json!({ "fr": "Rejeter" }),
+            "transitions[3].name_i18n.fr",
+        ),
+        (
+            Some(10 + 1),
+            json!({ "ru": "  " }),
+            "transitions[1].name_i18n.ru",
+        ),
     ] {
         let mut bad = complaint_workflow();
         match status {
             None => bad["name_i18n"] = value,
+            Some(i) if i >= 10 => bad["transitions"][i - 10]["name_i18n"] = value,
             Some(i) => bad["statuses"][i]["name_i18n"] = value,
         }
         let p = problem(

@@ -238,5 +238,6 @@ names-intro = Mərkəzinizin təyin etdiyi adlar, hər dildə. İstifadəçi ad�
 names-categories = Zəng kateqoriyaları
 names-ticket-types = Müraciət növləri
 names-statuses = Statuslar
+names-moves = Keçidlər (düymələr)
 names-translations = Tərcümələr
 names-saved = Tərcümələr yadda saxlanıldı.

@@ -913,5 +913,6 @@ names-intro = The names your center defines, in each language. A user sees the n
 names-categories = Interaction categories
 names-ticket-types = Ticket types
 names-statuses = Statuses
+names-moves = Moves (buttons)
 names-translations = Translations
 names-saved = Translations saved.

@@ -238,5 +238,6 @@ names-intro = Nazwy zdefiniowane przez Twoje centrum, w każdym języku. Użytko
 names-categories = Kategorie kontaktów
 names-ticket-types = Typy zgłoszeń
 names-statuses = Statusy
+names-moves = Przejścia (przyciski)
 names-translations = Tłumaczenia
 names-saved = Tłumaczenia zapisane.

@@ -238,5 +238,6 @@ names-intro = Названия, заданные вашим центром, на
 names-categories = Категории обращений
 names-ticket-types = Типы заявок
 names-statuses = Статусы
+names-moves = Переходы (кнопки)
 names-translations = Переводы
 names-saved = Переводы сохранены.

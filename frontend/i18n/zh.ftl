@@ -238,5 +238,6 @@ names-intro = 贵中心自定义的名称的各语言版本。用户看到其所
 names-categories = 来电分类
 names-ticket-types = 工单类型
 names-statuses = 状态
+names-moves = 流转（按钮）
 names-translations = 翻译
 names-saved = 翻译已保存。

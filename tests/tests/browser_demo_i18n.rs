@@ -1,4 +1,4 @@
-//! The demo's own names (interaction categories, ticket types, workflow statuses) follow the
+//! The demo's own names (interaction categories, ticket types, workflow statuses and moves) follow the
 //! language the user picks: an agent of the seeded demo switches to Russian and the agent
 //! desktop, the ticket register and a ticket's page show the Russian names.
 //!
@@ -60,6 +60,13 @@ async fn browser_demo_names_in_russian() {
             b.wait_text("#ticket-status", "Новая").await?;
             let facts = b.wait_text("#ticket-facts", "Жалоба").await?;
             ensure!(facts.contains("Расчёты › Оплата"), "ticket facts: {facts}");
+            // The workflow's move buttons are translated too; pressing one moves the ticket.
+            b.wait_text(".ticket-move[data-to='in_progress']", "Начать работу")
+                .await?;
+            b.click(".ticket-move[data-to='in_progress']").await?;
+            b.wait_text("#ticket-status", "В работе").await?;
+            b.wait_text(".ticket-move[data-to='resolved']", "Решить")
+                .await?;
             b.click("#logout").await?;
             b.wait_path("/login").await?;
 
@@ -88,6 +95,11 @@ async fn browser_demo_names_in_russian() {
             b.click(&format!("{form} summary")).await?;
             let v = b.value(&format!("{form} input[id$='-name-ru']")).await?;
             ensure!(v == "Жалоба", "Complaint in Russian: {v}");
+            // Its moves have their own translation inputs.
+            let start = format!("{form} .names-move[data-from='new'][data-to='in_progress']");
+            b.click(&format!("{start} summary")).await?;
+            let v = b.value(&format!("{start} input[id$='-ru']")).await?;
+            ensure!(v == "Начать работу", "Start work in Russian: {v}");
             Ok(())
         },
     )

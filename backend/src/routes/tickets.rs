@@ -112,6 +112,7 @@ pub fn check_workflow(req: &TicketTypeInput) -> ApiResult<()> {
             c.fail(&format!("transitions[{i}]"), "is listed twice");
         }
         c.text(&format!("transitions[{i}].name"), &t.name, 80);
+        c.translations(&format!("transitions[{i}].name_i18n"), &t.name_i18n);
         if let Some(p) = &t.permission {
             if !perms::is_known(p) {
                 c.fail(
@@ -191,8 +192,9 @@ async fn load_type(conn: &mut PgConnection, id: Uuid) -> ApiResult<TicketTypeDto
             .await?;
     let (name, name_i18n) = row.ok_or(ApiError::NotFound)?;
     let st = statuses(&mut *conn, id).await?;
-    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT f.key, t.key, tr.name, tr.permission FROM ticket_transitions tr
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(String, String, String, sqlx::types::Json<Translations>, Option<String>)> = sqlx::query_as(
+        "SELECT f.key, t.key, tr.name, tr.name_i18n, tr.permission FROM ticket_transitions tr
            JOIN ticket_statuses f ON f.id = tr.from_status JOIN ticket_statuses t ON t.id = tr.to_status
           WHERE f.type_id = $1 ORDER BY f.position, t.position",
     )
@@ -206,10 +208,11 @@ async fn load_type(conn: &mut PgConnection, id: Uuid) -> ApiResult<TicketTypeDto
         statuses: st.iter().map(status_def).collect(),
         transitions: rows
             .into_iter()
-            .map(|(from, to, name, permission)| TransitionDef {
+            .map(|(from, to, name, name_i18n, permission)| TransitionDef {
                 from,
                 to,
                 name,
+                name_i18n: name_i18n.0,
                 permission,
             })
             .collect(),
@@ -262,8 +265,8 @@ pub(crate) async fn save_workflow(
     }
     for t in &req.transitions {
         sqlx::query(
-            "INSERT INTO ticket_transitions (from_status, to_status, name, permission)
-             SELECT f.id, t.id, $4, $5 FROM ticket_statuses f, ticket_statuses t
+            "INSERT INTO ticket_transitions (from_status, to_status, name, permission, name_i18n)
+             SELECT f.id, t.id, $4, $5, $6 FROM ticket_statuses f, ticket_statuses t
               WHERE f.type_id = $1 AND f.key = $2 AND t.type_id = $1 AND t.key = $3",
         )
         .bind(type_id)
@@ -271,6 +274,7 @@ pub(crate) async fn save_workflow(
         .bind(&t.to)
         .bind(t.name.trim())
         .bind(&t.permission)
+        .bind(crate::validate::trimmed_translations(&t.name_i18n))
         .execute(&mut *conn)
         .await?;
     }
@@ -1441,6 +1445,7 @@ mod tests {
             from: from.into(),
             to: to.into(),
             name: format!("{from}→{to}"),
+            name_i18n: Default::default(),
             permission: None,
         }
     }

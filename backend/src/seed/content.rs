@@ -4,9 +4,9 @@
 //!
 //! Each piece is found by its natural key (a name, a title, an account number) and created
 //! only when missing; nothing that exists is changed (an unpublished demo flow or a draft
-//! article is published), except that categories, ticket types and statuses made by an older
-//! seed get the translations of their names they lack (`name_i18n`: a language the admin
-//! already translated is kept).
+//! article is published), except that categories, ticket types, statuses and workflow moves
+//! made by an older seed get the translations of their names they lack (`name_i18n`: a
+//! language the admin already translated is kept).
 
 use super::{api::Api, DEMO_CALLER, DEMO_CUSTOMER, DEMO_DID, DEMO_FLOW, TEAM};
 use crate::{auth::TenantRef, db, state::AppState, tenants};
@@ -463,6 +463,7 @@ fn transition(from: &str, to: &str, name: &str, permission: Option<&str>) -> Tra
         from: from.into(),
         to: to.into(),
         name: name.into(),
+        name_i18n: tenants::name_translations(name),
         permission: permission.map(String::from),
     }
 }
@@ -533,6 +534,14 @@ async fn ticket_types(api: &Api, made: &mut Made) -> anyhow::Result<Vec<TicketTy
                     if s.name.eq_ignore_ascii_case(&w.name) {
                         changed |= add_missing(&mut s.name_i18n, &w.name_i18n);
                     }
+                }
+            }
+            for m in &mut t.transitions {
+                let same = |w: &&TransitionDef| {
+                    w.from == m.from && w.to == m.to && m.name.eq_ignore_ascii_case(&w.name)
+                };
+                if let Some(w) = ty.transitions.iter().find(same) {
+                    changed |= add_missing(&mut m.name_i18n, &w.name_i18n);
                 }
             }
             if changed {
@@ -905,6 +914,10 @@ mod tests {
     fn demo_workflows_pass_the_api_checks() {
         for t in demo_ticket_types() {
             crate::routes::tickets::check_workflow(&t).unwrap();
+            for m in &t.transitions {
+                let langs: Vec<_> = m.name_i18n.keys().collect();
+                assert_eq!(langs, ["az", "pl", "ru", "zh"], "{}", m.name);
+            }
         }
     }
 

@@ -38,6 +38,9 @@ pub struct TransitionDef {
     pub to: String,
     /// Button label, e.g. "Approve", "Reject", "Start work".
     pub name: String,
+    /// The label in other languages (language code → label); absent: `name` everywhere.
+    #[serde(default)]
+    pub name_i18n: Translations,
     /// Permission needed to make this move (e.g. `tickets.admin` for an approval step);
     /// absent: anyone who works tickets.
     #[serde(default)]

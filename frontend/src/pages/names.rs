@@ -220,7 +220,15 @@ fn TypeNames(p: &TypeNamesProps) -> Html {
                         s
                     })
                     .collect(),
-                transitions: t.transitions.clone(),
+                transitions: t
+                    .transitions
+                    .iter()
+                    .map(|m| {
+                        let mut m = m.clone();
+                        m.name_i18n = cleaned(&m.name_i18n);
+                        m
+                    })
+                    .collect(),
             };
             let (errors, failure, saved) = (errors.clone(), failure.clone(), saved.clone());
             saved.set(false);
@@ -270,6 +278,26 @@ fn TypeNames(p: &TypeNamesProps) -> Html {
                         <p><strong>{ &s.name }</strong></p>
                         <TranslationInputs id={format!("{id}-status-{}", s.key)} field={format!("statuses[{i}].name_i18n")}
                             value={s.name_i18n.clone()} {onchange} errors={(*errors).clone()} />
+                    </div>
+                }
+            }) }
+            <h4>{ i18n.t("names-moves") }</h4>
+            { for ty.transitions.iter().enumerate().map(|(i, m)| {
+                let onchange = {
+                    let ty = ty.clone();
+                    Callback::from(move |v: Translations| {
+                        let mut t = (*ty).clone();
+                        t.transitions[i].name_i18n = v;
+                        ty.set(t);
+                    })
+                };
+                let from = ty.statuses.iter().find(|s| s.key == m.from).map(|s| s.name.clone()).unwrap_or_else(|| m.from.clone());
+                let to = ty.statuses.iter().find(|s| s.key == m.to).map(|s| s.name.clone()).unwrap_or_else(|| m.to.clone());
+                html! {
+                    <div class="names-move" data-from={m.from.clone()} data-to={m.to.clone()}>
+                        <p><strong>{ &m.name }</strong>{ " " }<span class="muted small">{ format!("{from} → {to}") }</span></p>
+                        <TranslationInputs id={format!("{id}-move-{}-{}", m.from, m.to)} field={format!("transitions[{i}].name_i18n")}
+                            value={m.name_i18n.clone()} {onchange} errors={(*errors).clone()} />
                     </div>
                 }
             }) }

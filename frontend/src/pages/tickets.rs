@@ -545,7 +545,7 @@ pub fn TicketPage(p: &TicketPageProps) -> Html {
                     }));
                 });
                 html! {
-                    <button type="button" class="primary ticket-move" data-to={tr.to.clone()} {onclick} disabled={*busy}>{ &tr.name }</button>
+                    <button type="button" class="primary ticket-move" data-to={tr.to.clone()} {onclick} disabled={*busy}>{ i18n.pick(&tr.name, &tr.name_i18n) }</button>
                 }
             })
             .collect::<Html>(),
