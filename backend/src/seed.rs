@@ -13,6 +13,7 @@
 
 mod api;
 mod content;
+mod kb_i18n;
 
 use crate::{
     auth::{self, TenantRef},

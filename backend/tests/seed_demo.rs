@@ -9,7 +9,7 @@ use hotline_wire::{
     api::{Page, QueueDto, SkillDto, UserDto},
     calls::{DidDto, FlowDto},
     campaigns::CampaignDto,
-    crm::{CategoryDto, CustomerDto, CustomerLookup, KbArticleDto, KbSearchResult},
+    crm::{CategoryDto, CustomerDto, CustomerLookup, KbArticleDto, KbCategoryDto, KbSearchResult},
     tickets::{AssignmentRuleDto, SlaPolicyDto, TicketDto, TicketTypeDto},
 };
 use redis::AsyncCommands;
@@ -307,8 +307,19 @@ async fn the_demo_works_in_the_first_minute_and_a_second_run_changes_nothing() {
         "{found:?}"
     );
     let articles: Vec<KbArticleDto> = get(&app, &agent, "/api/v1/kb/articles").await;
-    assert_eq!(articles.len(), 12);
+    assert_eq!(articles.len(), 5 * 12);
     assert!(articles.iter().all(|a| a.status == "published"));
+    assert_eq!(
+        kb_by_language(&app, &agent).await,
+        KB_LANGUAGES.map(|l| (l.to_string(), 12))
+    );
+    // A Russian agent finds the Russian article in Russian.
+    let found: KbSearchResult = get(&app, &agent, "/api/v1/kb/search?q=утечка").await;
+    assert_eq!(
+        found.hits.first().map(|h| h.title.as_str()),
+        Some("Сообщение об утечке воды"),
+        "{found:?}"
+    );
     let campaigns: Vec<CampaignDto> = get(&app, &admin, "/api/v1/campaigns").await;
     assert_eq!(campaigns.len(), 1);
     assert_eq!(campaigns[0].status, "draft");
@@ -377,6 +388,99 @@ async fn an_older_demo_gets_the_missing_parts() {
 }
 
 const OTHER_LANGS: [&str; 4] = ["az", "pl", "ru", "zh"];
+
+const KB_LANGUAGES: [&str; 5] = ["English", "Azərbaycanca", "Polski", "Русский", "中文"];
+
+/// The KB's top-level folders with how many published articles each holds (at any depth).
+async fn kb_by_language(app: &TestApp, c: &reqwest::Client) -> Vec<(String, usize)> {
+    let cats: Vec<KbCategoryDto> = get(app, c, "/api/v1/kb/categories").await;
+    let articles: Vec<KbArticleDto> = get(app, c, "/api/v1/kb/articles").await;
+    let root_of = |mut id: uuid::Uuid| loop {
+        let cat = cats.iter().find(|c| c.id == id).unwrap();
+        match cat.parent_id {
+            Some(p) => id = p,
+            None => return cat,
+        }
+    };
+    let mut roots: Vec<&KbCategoryDto> = cats.iter().filter(|c| c.parent_id.is_none()).collect();
+    roots.sort_by_key(|c| c.position);
+    roots
+        .iter()
+        .map(|r| {
+            let n = articles
+                .iter()
+                .filter(|a| a.status == "published" && root_of(a.category_id).id == r.id)
+                .count();
+            (r.name.clone(), n)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_older_demo_gets_the_kb_in_every_language() {
+    let app = TestApp::spawn().await;
+    seed::demo(&app.state).await.unwrap();
+    let admin = demo_login(&app, seed::ADMIN_EMAIL).await;
+    let full = snapshot(&app, &admin).await;
+    // An older demo: the English topic folders at the top, no other language.
+    let schema: String =
+        sqlx::query_scalar("SELECT schema_name FROM platform.tenants WHERE slug = 'demo'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    let mut tx = app.state.db.begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL search_path = {schema}"
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let others = "WITH RECURSIVE sub(id) AS (
+                      SELECT id FROM kb_categories WHERE parent_id IS NULL
+                         AND name IN ('Azərbaycanca', 'Polski', 'Русский', '中文')
+                      UNION ALL SELECT c.id FROM kb_categories c JOIN sub ON c.parent_id = sub.id)
+                  SELECT id FROM sub";
+    let mut statements = vec![format!(
+        "DELETE FROM kb_articles WHERE category_id IN ({others})"
+    )];
+    // Leaves first: the folders are three deep.
+    for _ in 0..3 {
+        statements.push(format!(
+            "DELETE FROM kb_categories c WHERE c.id IN ({others})
+                AND NOT EXISTS (SELECT 1 FROM kb_categories k WHERE k.parent_id = c.id)"
+        ));
+    }
+    statements.push(
+        "UPDATE kb_categories SET parent_id = NULL WHERE parent_id =
+             (SELECT id FROM kb_categories WHERE parent_id IS NULL AND name = 'English')"
+            .into(),
+    );
+    statements
+        .push("DELETE FROM kb_categories WHERE parent_id IS NULL AND name = 'English'".into());
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let old = kb_by_language(&app, &admin).await;
+    let names: Vec<&str> = old.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Billing", "Water service", "Call handling"]);
+    assert_eq!(old.iter().map(|(_, n)| n).sum::<usize>(), 12);
+
+    seed::demo(&app.state).await.unwrap();
+    assert_eq!(
+        kb_by_language(&app, &admin).await,
+        KB_LANGUAGES.map(|l| (l.to_string(), 12))
+    );
+    let mut after = snapshot(&app, &admin).await;
+    let mut full = full;
+    for s in [&mut full, &mut after] {
+        s.remove("contacts");
+    }
+    assert_eq!(after, full);
+}
 
 /// Every category, ticket type, status and workflow move name of the tenant is translated into az, pl, ru
 /// and zh; answers how many names were checked.

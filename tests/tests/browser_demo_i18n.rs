@@ -1,6 +1,7 @@
 //! The demo's own names (interaction categories, ticket types, workflow statuses and moves) follow the
 //! language the user picks: an agent of the seeded demo switches to Russian and the agent
-//! desktop, the ticket register and a ticket's page show the Russian names.
+//! desktop, the ticket register and a ticket's page show the Russian names, and the knowledge
+//! base pane finds the Russian articles.
 //!
 //! Same requirements as `browser_spa.rs` (Chromium, chromedriver, a built `frontend/dist`,
 //! Postgres and Redis); failures leave a screenshot in `tests/artifacts/`.
@@ -42,6 +43,11 @@ async fn browser_demo_names_in_russian() {
                 types == serde_json::json!(["Жалоба", "Новое подключение", "Заявка на обслуживание"]),
                 "ticket types: {types}"
             );
+
+            // The knowledge base pane finds the Russian article in Russian.
+            b.fill("#kb-query", "утечка").await?;
+            b.click("#kb-search-submit").await?;
+            b.wait_text("#kb-hits", "Сообщение об утечке воды").await?;
 
             // The saved interaction's path, then a ticket from it.
             b.fill("#interaction-notes", "Оплата не прошла").await?;

@@ -8,7 +8,11 @@
 //! made by an older seed get the translations of their names they lack (`name_i18n`: a
 //! language the admin already translated is kept).
 
-use super::{api::Api, DEMO_CALLER, DEMO_CUSTOMER, DEMO_DID, DEMO_FLOW, TEAM};
+use super::{
+    api::Api,
+    kb_i18n::{self, KbLanguage},
+    DEMO_CALLER, DEMO_CUSTOMER, DEMO_DID, DEMO_FLOW, TEAM,
+};
 use crate::{auth::TenantRef, db, state::AppState, tenants};
 use hotline_wire::{
     calls::{DidDto, FlowDto},
@@ -738,57 +742,91 @@ pub const ARTICLES: &[(&[&str], &str, &str)] = &[
     ),
 ];
 
-/// The KB tree and articles, published; answers how many of them are published.
+/// The English knowledge base (`ARTICLES` under `KB_TREE`) and its translations.
+fn kb_languages() -> [KbLanguage; 5] {
+    [
+        KbLanguage {
+            root: "English",
+            tree: KB_TREE,
+            articles: ARTICLES,
+        },
+        kb_i18n::AZ,
+        kb_i18n::PL,
+        kb_i18n::RU,
+        kb_i18n::ZH,
+    ]
+}
+
+/// The KB: one top-level folder per language ("English", "Azərbaycanca", "Polski",
+/// "Русский", "中文") holding the topic tree and the twelve articles in that language,
+/// published; answers how many of them are published. An older demo's English topic folders
+/// (top-level then) move into "English", articles and all.
 async fn kb(api: &Api, made: &mut Made) -> anyhow::Result<usize> {
     let mut cats: Vec<KbCategoryDto> = api.get("/api/v1/kb/categories").await?;
-    let mut paths: Vec<(Vec<&str>, Uuid)> = vec![];
-    for (position, (root, children)) in KB_TREE.iter().enumerate() {
-        let root_id = ensure_kb_category(api, &mut cats, root, None, position, made).await?;
-        paths.push((vec![root], root_id));
-        for (position, child) in children.iter().enumerate() {
-            let id =
-                ensure_kb_category(api, &mut cats, child, Some(root_id), position, made).await?;
-            paths.push((vec![root, child], id));
-        }
-    }
     let have: Vec<KbArticleDto> = api.get("/api/v1/kb/articles").await?;
     let mut published = 0;
-    for (path, title, body) in ARTICLES {
-        let article = match have.iter().find(|a| a.title == *title) {
-            Some(a) => a.clone(),
-            None => {
-                let category = paths
-                    .iter()
-                    .find(|(p, _)| p == path)
-                    .map(|(_, id)| *id)
-                    .ok_or_else(|| anyhow::anyhow!("no KB category {path:?}"))?;
+    for (position, lang) in kb_languages().iter().enumerate() {
+        let root = ensure_kb_category(api, &mut cats, lang.root, None, position, made).await?;
+        let mut paths: Vec<(Vec<&str>, Uuid)> = vec![];
+        for (position, (topic, children)) in lang.tree.iter().enumerate() {
+            let old = cats
+                .iter_mut()
+                .find(|c| c.parent_id.is_none() && c.name.to_lowercase() == topic.to_lowercase());
+            if let Some(c) = old.filter(|_| lang.root == "English") {
+                *c = api
+                    .put(
+                        &format!("/api/v1/kb/categories/{}", c.id),
+                        json!({ "name": c.name, "parent_id": root, "position": c.position }),
+                    )
+                    .await?;
                 made.one();
-                api.post(
-                    "/api/v1/kb/articles",
-                    json!({ "category_id": category, "title": title, "body": body,
-                            "note": "Demo content" }),
-                )
-                .await?
             }
-        };
-        // Drafts and articles in review are published; archived ones stay archived.
-        let steps: &[&str] = match article.status.as_str() {
-            "draft" => &["submit", "approve"],
-            "review" => &["approve"],
-            _ => &[],
-        };
-        let mut status = article.status.clone();
-        for action in steps {
-            let a: KbArticleDto = api
-                .post(
-                    &format!("/api/v1/kb/articles/{}/transition", article.id),
-                    json!({ "action": action }),
-                )
-                .await?;
-            status = a.status;
+            let topic_id =
+                ensure_kb_category(api, &mut cats, topic, Some(root), position, made).await?;
+            paths.push((vec![topic], topic_id));
+            for (position, child) in children.iter().enumerate() {
+                let id = ensure_kb_category(api, &mut cats, child, Some(topic_id), position, made)
+                    .await?;
+                paths.push((vec![topic, child], id));
+            }
         }
-        if status == "published" {
-            published += 1;
+        for (path, title, body) in lang.articles {
+            let article = match have.iter().find(|a| a.title == *title) {
+                Some(a) => a.clone(),
+                None => {
+                    let category = paths
+                        .iter()
+                        .find(|(p, _)| p == path)
+                        .map(|(_, id)| *id)
+                        .ok_or_else(|| anyhow::anyhow!("no KB category {path:?}"))?;
+                    made.one();
+                    api.post(
+                        "/api/v1/kb/articles",
+                        json!({ "category_id": category, "title": title, "body": body,
+                                "note": "Demo content" }),
+                    )
+                    .await?
+                }
+            };
+            // Drafts and articles in review are published; archived ones stay archived.
+            let steps: &[&str] = match article.status.as_str() {
+                "draft" => &["submit", "approve"],
+                "review" => &["approve"],
+                _ => &[],
+            };
+            let mut status = article.status.clone();
+            for action in steps {
+                let a: KbArticleDto = api
+                    .post(
+                        &format!("/api/v1/kb/articles/{}/transition", article.id),
+                        json!({ "action": action }),
+                    )
+                    .await?;
+                status = a.status;
+            }
+            if status == "published" {
+                published += 1;
+            }
         }
     }
     Ok(published)
