@@ -41,15 +41,6 @@ impl Check {
         }
     }
 
-    pub fn password(&mut self, field: &str, value: &str) {
-        let n = value.chars().count();
-        if n < 10 {
-            self.fail(field, "must be at least 10 characters");
-        } else if n > 128 {
-            self.fail(field, "must be at most 128 characters");
-        }
-    }
-
     pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
         if value < min || value > max {
             self.fail(field, format!("must be between {min} and {max}"));
@@ -305,7 +296,7 @@ mod tests {
         let mut c = Check::new();
         c.text("name", " ", 10);
         c.email("email", "x");
-        c.password("password", "short");
+        crate::password::check(&mut c, "password", "short", &Default::default());
         let Err(ApiError::Validation(errs)) = c.finish() else {
             panic!()
         };
