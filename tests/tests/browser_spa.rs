@@ -153,9 +153,13 @@ async fn browser_signup_agent_state_and_audit() {
         // The list's search finds the agent and only the agent.
         b.fill("#user-search", "aysel").await?;
         b.click("form[role=search] button[type=submit]").await?;
-        b.wait_text("#users-table", &agent_email).await?;
-        let table = b.wait_text("#users-table", "Aysel").await?;
-        ensure!(!table.contains(&admin_email), "search did not filter: {table}");
+        // The search answers after the click: wait for the admin's row to go, not for the
+        // agent's (which the unfiltered list already shows).
+        let table = b.wait_text_without("#users-table", &admin_email).await?;
+        ensure!(
+            table.contains(&agent_email) && table.contains("Aysel"),
+            "the search lost the agent: {table}"
+        );
 
         logout(b).await?;
 
