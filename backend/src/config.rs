@@ -46,11 +46,10 @@ pub struct Config {
     /// How long the ACD rings an agent before the call goes back to its queue and the agent
     /// is set not ready (reason `missed`), in seconds (`HOTLINE_RING_TIMEOUT_SECS`).
     pub ring_timeout_secs: u64,
-    /// How long a gateway event may stay read but unacknowledged by a backend before another
-    /// backend claims it (`XAUTOCLAIM`), in seconds (`HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS`,
-    /// default 60): the time a killed backend's last events wait. Shorter than the slowest
-    /// handling of one batch, an event can be handled twice (handlers are idempotent).
-    pub call_events_claim_idle_secs: u64,
+    /// How long a backend's lease on a shard of the gateway event stream lasts without
+    /// renewal, in seconds (`HOTLINE_CALL_EVENTS_LEASE_SECS`, default 5): the longest a killed
+    /// backend's shards wait before another backend takes them over (renewed every second).
+    pub call_events_lease_secs: u64,
     /// Destinations server-side requests (IVR HTTP lookups, SSO) may reach although the
     /// outbound policy refuses them — private, loopback… — for on-premise deployments
     /// (`HOTLINE_OUTBOUND_ALLOW`, comma-separated): addresses, CIDR blocks or host names, each
@@ -81,7 +80,7 @@ impl Default for Config {
             max_upload_bytes: 20 * 1024 * 1024,
             call_events_stream: hotline_wire::gateway::EVENTS_STREAM.into(),
             ring_timeout_secs: 20,
-            call_events_claim_idle_secs: 60,
+            call_events_lease_secs: 5,
             outbound_allow: Vec::new(),
             outbound_ports: Vec::new(),
         }
@@ -170,10 +169,10 @@ impl Config {
                 anyhow::bail!("HOTLINE_RING_TIMEOUT_SECS must be at least 1");
             }
         }
-        if let Some(v) = get("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS") {
-            self.call_events_claim_idle_secs = parse("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS", v)?;
-            if self.call_events_claim_idle_secs == 0 {
-                anyhow::bail!("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS must be at least 1");
+        if let Some(v) = get("HOTLINE_CALL_EVENTS_LEASE_SECS") {
+            self.call_events_lease_secs = parse("HOTLINE_CALL_EVENTS_LEASE_SECS", v)?;
+            if self.call_events_lease_secs < 2 {
+                anyhow::bail!("HOTLINE_CALL_EVENTS_LEASE_SECS must be at least 2");
             }
         }
         if let Some(v) = get("HOTLINE_SPA_DIR") {
@@ -245,7 +244,7 @@ impl Config {
                 .map(|p| parse("HOTLINE_OUTBOUND_PORTS", p.to_string()))
                 .collect::<anyhow::Result<_>>()?;
         }
-        if let Err((i, m)) = crate::outbound::parse_allow_list(&self.outbound_allow) {
+        if let Err((i, m)) = crate::allow_list::parse_allow_list(&self.outbound_allow) {
             anyhow::bail!("outbound_allow entry {}: {m}", i + 1);
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
@@ -287,13 +286,13 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("HOTLINE_HTTP_ADDR"), "{err}");
         assert!(Config::from_toml("no_such_key = 1").is_err());
-        let zero = |k: &str| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "0".to_string());
-        assert!(Config::default().apply_env(zero).is_err());
+        let one = |k: &str| (k == "HOTLINE_CALL_EVENTS_LEASE_SECS").then(|| "1".to_string());
+        assert!(Config::default().apply_env(one).is_err());
         let mut cfg = Config::default();
-        assert_eq!(cfg.call_events_claim_idle_secs, 60);
-        cfg.apply_env(|k| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "2".to_string()))
+        assert_eq!(cfg.call_events_lease_secs, 5);
+        cfg.apply_env(|k| (k == "HOTLINE_CALL_EVENTS_LEASE_SECS").then(|| "2".to_string()))
             .unwrap();
-        assert_eq!(cfg.call_events_claim_idle_secs, 2);
+        assert_eq!(cfg.call_events_lease_secs, 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Entry points: [`app::state`] connects and migrates, [`app::router`] builds the HTTP
 //! application, [`testkit`] spawns a real server on a fresh database for tests.
 
+pub mod allow_list;
 pub mod app;
 pub mod auth;
 pub mod call_events;
@@ -11,6 +12,7 @@ pub mod campaigns;
 pub mod cdr;
 pub mod config;
 pub mod consult;
+pub mod crm;
 pub mod crm_import;
 pub mod csrf;
 pub mod db;
@@ -34,4 +36,5 @@ pub mod state;
 pub mod telemetry;
 pub mod tenants;
 pub mod testkit;
+pub mod text;
 pub mod validate;

@@ -419,7 +419,7 @@ pub async fn put_outbound_allow(
     let mut errors = Vec::new();
     let mut allow = Vec::new();
     for (i, e) in req.allow.iter().enumerate() {
-        match crate::outbound::AllowEntry::parse(e) {
+        match crate::allow_list::AllowEntry::parse(e) {
             // Stored in the canonical form it parses back from.
             Ok(a) => allow.push(a.to_string()),
             Err(m) => errors.push(hotline_wire::api::FieldError {
