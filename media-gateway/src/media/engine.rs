@@ -110,7 +110,7 @@ pub enum MediaCtl {
     },
     /// Send DTMF digits to the far end.
     SendDtmf(String),
-    /// Exchange audio with another call's media task (replaces an earlier bridge).
+    /// Exchange audio with another call's media (replaces an earlier bridge).
     Bridge {
         /// The other call.
         peer: Uuid,
@@ -173,7 +173,7 @@ pub struct MediaRx {
     pending: Arc<AtomicBool>,
 }
 
-/// A live bridge to another call's media task.
+/// A live bridge to another call's media.
 struct Bridge {
     peer: Uuid,
     tx: mpsc::Sender<Vec<i16>>,
@@ -213,7 +213,7 @@ impl Bridge {
     }
 }
 
-/// Everything a media task needs.
+/// Everything an answered call's media needs (set up by [`run`], then ticked by a media worker).
 pub struct MediaSetup {
     /// SIP-side key (for hang-up requests).
     pub call_key: CallKey,
