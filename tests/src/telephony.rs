@@ -292,21 +292,24 @@ pub fn best_tone_level(s: &[i16], freq: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Every gateway event on `stream` so far, oldest first.
+/// Every gateway event on `stream` and its shards so far, oldest first.
 pub async fn gateway_events(
     r: &mut redis::aio::ConnectionManager,
     stream: &str,
 ) -> Vec<hotline_wire::gateway::GatewayEvent> {
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(stream)
-        .arg("-")
-        .arg("+")
-        .query_async(r)
-        .await
-        .unwrap();
-    reply
-        .ids
-        .into_iter()
+    let mut all = Vec::new();
+    for stream in hotline_wire::gateway::event_streams(stream) {
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg("-")
+            .arg("+")
+            .query_async(r)
+            .await
+            .unwrap();
+        all.extend(reply.ids);
+    }
+    all.sort_by_key(|e| hotline_wire::gateway::stream_id_order(&e.id));
+    all.into_iter()
         .filter_map(|e| {
             let m: String = e.get(hotline_wire::gateway::STREAM_FIELD)?;
             serde_json::from_str(&m).ok()

@@ -373,6 +373,58 @@ where
     }
 }
 
+/// Waits (up to `secs`) until a gateway event on `stream` or its shards satisfies `pred`.
+pub async fn until_event(
+    r: &redis::aio::ConnectionManager,
+    stream: &str,
+    secs: u64,
+    what: &str,
+    pred: impl Fn(&GatewayEvent) -> bool + Clone,
+) {
+    eventually(secs, what, || {
+        let (mut r, stream, pred) = (r.clone(), stream.to_string(), pred.clone());
+        async move {
+            gateway_events(&mut r, &stream)
+                .await
+                .iter()
+                .any(pred)
+                .then_some(())
+        }
+    })
+    .await
+}
+
+/// Every gateway event on `stream` and its shards was handled: nothing is left pending in
+/// any shard's consumer group (the last events may still be in hand for a moment) and
+/// nothing was dead-lettered.
+pub async fn all_events_handled(r: &redis::aio::ConnectionManager, stream: &str) {
+    use hotline_backend::call_events;
+    eventually(10, "every event acknowledged", || {
+        let (mut r, stream) = (r.clone(), stream.to_string());
+        async move {
+            let mut left = 0;
+            for s in wire::event_streams(&stream) {
+                let summary: redis::RedisResult<(u64, redis::Value, redis::Value, redis::Value)> =
+                    redis::cmd("XPENDING")
+                        .arg(&s)
+                        .arg(call_events::GROUP)
+                        .query_async(&mut r)
+                        .await;
+                // A shard nobody ever published to has no group.
+                left += summary.map(|s| s.0).unwrap_or(0);
+            }
+            (left == 0).then_some(())
+        }
+    })
+    .await;
+    let dead: u64 = redis::cmd("XLEN")
+        .arg(call_events::dead_letter_stream(stream))
+        .query_async(&mut r.clone())
+        .await
+        .unwrap();
+    assert_eq!(dead, 0, "dead-lettered events");
+}
+
 /// A SIPp REGISTER of `ext` at `domain`, answering the gateway's digest challenge.
 pub fn register(domain: &str, ext: &str) -> String {
     let req = |cseq: u32, auth: &str| {
