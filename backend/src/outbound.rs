@@ -152,7 +152,7 @@ pub fn parse_allow_list(entries: &[String]) -> Result<Vec<AllowEntry>, (usize, S
         .collect()
 }
 
-fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+pub(crate) fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let mask = u32::MAX.checked_shl(32 - prefix as u32).unwrap_or(0);
@@ -167,7 +167,7 @@ fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 }
 
 /// An IPv4-mapped IPv6 address is its IPv4 address (for allow-list matching).
-fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

@@ -317,12 +317,15 @@ async fn browser_agent_cannot_open_admin_screens() {
     .await;
 }
 
-/// A platform operator lists tenants with seats, suspends one, and a tenant admin cannot
-/// reach the console.
+/// A platform operator lists tenants with seats, revokes a tenant admin's session from the
+/// tenant's sessions page, suspends the tenant, and a tenant admin cannot reach the console.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_platform_console_suspends_a_tenant() {
     let app = TestApp::spawn().await;
-    let (_admin, signup) = app.signup("Suspended Soon").await;
+    let (admin, signup) = app.signup("Suspended Soon").await;
+    let admin_email = signup.user.email.clone();
+    let tenant_id = signup.tenant.id;
+    let me_url = app.url("/api/v1/auth/me");
     let operator_email = format!("{}@ops.test", unique("op"));
     let hash = hotline_backend::auth::hash_password(PASSWORD.into())
         .await
@@ -348,6 +351,22 @@ async fn browser_platform_console_suspends_a_tenant() {
             let row_css = format!("#tenants-table tr[data-slug='{slug}']");
             let row = b.wait_text(&row_css, "Suspended Soon").await?;
             ensure!(row.contains("Active"), "tenant row: {row}");
+
+            // The tenant's sessions: its admin's (from signing up) is listed with the
+            // address; Revoke ends it, and the admin's next request is refused.
+            ensure!(admin.get(&me_url).send().await?.status() == 200, "admin signed in");
+            b.click(&format!("{row_css} a.sessions-link")).await?;
+            b.wait_path(&format!("/platform/tenants/{tenant_id}/sessions")).await?;
+            b.wait_text("h1", "Suspended Soon").await?;
+            let session = b.wait_text("#tenant-sessions", &admin_email).await?;
+            ensure!(session.contains("127.0.0.1"), "session row: {session}");
+            b.click("#tenant-sessions button.revoke").await?;
+            b.wait_text("main", "Nobody is signed in.").await?;
+            let status = admin.get(&me_url).send().await?.status();
+            ensure!(status == 401, "the revoked session still answers {status}");
+            b.click(".mainnav a[href='/platform']").await?;
+            b.wait_path("/platform").await?;
+
             b.click(&format!("{row_css} button")).await?;
             b.wait_text(&row_css, "Suspended").await?;
             b.wait_text(&format!("{row_css} button"), "Resume").await?;
