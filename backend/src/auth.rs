@@ -774,8 +774,7 @@ impl axum::extract::OptionalFromRequestParts<AppState> for OperatorCtx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, ApiError> {
-        match <OperatorCtx as FromRequestParts<AppState>>::from_request_parts(parts, state).await
-        {
+        match <OperatorCtx as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(op) => Ok(Some(op)),
             Err(ApiError::Unauthenticated | ApiError::SessionExpired) => Ok(None),
             Err(e) => Err(e),

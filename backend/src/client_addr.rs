@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn untrusted_peers_cannot_choose_their_address() {
         let none = TrustedProxies::default();
-        assert_eq!(none.client(ip("198.51.100.7"), &xff(&["1.2.3.4"])), ip("198.51.100.7"));
+        assert_eq!(
+            none.client(ip("198.51.100.7"), &xff(&["1.2.3.4"])),
+            ip("198.51.100.7")
+        );
         let proxies = TrustedProxies::parse(&["10.0.0.0/8".into()]).unwrap();
         assert_eq!(
             proxies.client(ip("198.51.100.7"), &xff(&["1.2.3.4"])),
@@ -152,8 +155,7 @@ mod tests {
 
     #[test]
     fn the_right_most_untrusted_entry_is_the_client() {
-        let proxies =
-            TrustedProxies::parse(&["10.0.0.0/8".into(), "2001:db8::1".into()]).unwrap();
+        let proxies = TrustedProxies::parse(&["10.0.0.0/8".into(), "2001:db8::1".into()]).unwrap();
         // The client prepended a lie; the proxy appended what it saw.
         let h = xff(&["6.6.6.6, 203.0.113.9"]);
         assert_eq!(proxies.client(ip("10.1.2.3"), &h), ip("203.0.113.9"));
@@ -161,14 +163,20 @@ mod tests {
         let h = xff(&["6.6.6.6", "203.0.113.9:5123, 10.0.0.2"]);
         assert_eq!(proxies.client(ip("10.0.0.1"), &h), ip("203.0.113.9"));
         let h = xff(&["[2001:db8::77]:443, 2001:db8::1"]);
-        assert_eq!(proxies.client(ip("::ffff:10.0.0.1"), &h), ip("2001:db8::77"));
+        assert_eq!(
+            proxies.client(ip("::ffff:10.0.0.1"), &h),
+            ip("2001:db8::77")
+        );
         // Every entry a proxy: the left-most is as far as the chain goes.
         assert_eq!(
             proxies.client(ip("10.0.0.1"), &xff(&["10.0.0.9, 10.0.0.8"])),
             ip("10.0.0.9")
         );
         // No header: the proxy itself. Garbage: the last trusted hop.
-        assert_eq!(proxies.client(ip("10.0.0.1"), &HeaderMap::new()), ip("10.0.0.1"));
+        assert_eq!(
+            proxies.client(ip("10.0.0.1"), &HeaderMap::new()),
+            ip("10.0.0.1")
+        );
         assert_eq!(
             proxies.client(ip("10.0.0.1"), &xff(&["1.2.3.4, unknown, 10.0.0.5"])),
             ip("10.0.0.5")
@@ -178,7 +186,12 @@ mod tests {
     #[test]
     fn entries_parse_or_are_named() {
         assert!(TrustedProxies::parse(&["127.0.0.1".into(), "fd00::/8".into()]).is_ok());
-        assert_eq!(TrustedProxies::parse(&["10.0.0.0/33".into()]).unwrap_err().0, 0);
+        assert_eq!(
+            TrustedProxies::parse(&["10.0.0.0/33".into()])
+                .unwrap_err()
+                .0,
+            0
+        );
         assert_eq!(
             TrustedProxies::parse(&["10.0.0.1".into(), "proxy.local".into()])
                 .unwrap_err()

@@ -246,8 +246,8 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::LoginLocked { retry_after_secs } | ApiError::RateLimited { retry_after_secs } =
-            self
+        if let ApiError::LoginLocked { retry_after_secs }
+        | ApiError::RateLimited { retry_after_secs } = self
         {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

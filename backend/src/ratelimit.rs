@@ -88,7 +88,13 @@ impl Signup {
                 keys.push(key);
             }
         }
-        let global = hit(state, SIGNUP_GLOBAL_KEY, state.cfg.signup_limit_global, HOUR).await;
+        let global = hit(
+            state,
+            SIGNUP_GLOBAL_KEY,
+            state.cfg.signup_limit_global,
+            HOUR,
+        )
+        .await;
         if let Err(e) = global {
             Self { keys }.give_back(state).await;
             return Err(e);

@@ -89,10 +89,13 @@ async fn operator(app: &TestApp) -> Client {
     .execute(&app.state.db)
     .await
     .unwrap();
-    let op = app.client();
+    let op = Client::builder()
+        .cookie_store(true)
+        .user_agent("OperatorBrowser/2.0")
+        .build()
+        .unwrap();
     let r = op
         .post(app.url("/api/v1/platform/login"))
-        .header("user-agent", "OperatorBrowser/2.0")
         .json(&json!({ "email": email, "password": PASSWORD }))
         .send()
         .await
@@ -141,13 +144,20 @@ async fn a_password_change_rotates_the_session_and_ends_the_others() {
         .unwrap();
     assert_eq!(r.status(), 204);
     let set = session_cookie(&r).expect("the change sets a new session cookie");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     assert!(!set.contains("Secure"), "public_url is http here: {set}");
     let fresh = pair(&set);
     assert_ne!(fresh, here);
 
     assert_eq!(me_status(&app, &here).await, 401, "the old token is dead");
-    assert_eq!(me_status(&app, &elsewhere).await, 401, "other browsers are signed out");
+    assert_eq!(
+        me_status(&app, &elsewhere).await,
+        401,
+        "other browsers are signed out"
+    );
     assert_eq!(me_status(&app, &fresh).await, 200, "the new token works");
     // Nobody else is touched.
     let status = |c: &Client| c.get(app.url("/api/v1/auth/me")).send();
@@ -260,9 +270,17 @@ async fn privilege_changes_and_resets_end_the_users_sessions() {
             .send()
     };
     ok_json::<Value>(put_role(json!(["crm.read"]), "Front desk").await).await;
-    assert_eq!(me_status(&app, &pavel).await, 200, "a rename keeps sessions");
+    assert_eq!(
+        me_status(&app, &pavel).await,
+        200,
+        "a rename keeps sessions"
+    );
     ok_json::<Value>(put_role(json!(["crm.read", "crm.write"]), "Front desk").await).await;
-    assert_eq!(me_status(&app, &pavel).await, 401, "new permissions, new sign-in");
+    assert_eq!(
+        me_status(&app, &pavel).await,
+        401,
+        "new permissions, new sign-in"
+    );
 
     // An admin's password reset ends the user's sessions; resetting one's own keeps the
     // admin signed in on a new token, and their other browsers are signed out.
@@ -278,10 +296,17 @@ async fn privilege_changes_and_resets_end_the_users_sessions() {
     let admin_elsewhere = login_cookie(&app, t.slug(), &t.info.user.email, PASSWORD).await;
     let r = reset(t.info.user.id).await.unwrap();
     assert_eq!(r.status(), 204);
-    assert!(session_cookie(&r).is_some(), "the admin's own session is replaced");
+    assert!(
+        session_cookie(&r).is_some(),
+        "the admin's own session is replaced"
+    );
     assert_eq!(me_status(&app, &admin_elsewhere).await, 401);
     let users = t.admin.get(app.url("/api/v1/users")).send().await.unwrap();
-    assert_eq!(users.status(), 200, "the admin carries on with the new cookie");
+    assert_eq!(
+        users.status(),
+        200,
+        "the admin carries on with the new cookie"
+    );
 }
 
 #[tokio::test]
@@ -307,8 +332,14 @@ async fn operators_list_and_revoke_sessions_and_tenants_cannot() {
     for (method, path) in [
         ("GET", format!("/api/v1/platform/tenants/{a_id}/sessions")),
         ("GET", format!("/api/v1/platform/tenants/{b_id}/sessions")),
-        ("DELETE", format!("/api/v1/platform/tenants/{b_id}/sessions/{b_session}")),
-        ("DELETE", format!("/api/v1/platform/tenants/{b_id}/sessions")),
+        (
+            "DELETE",
+            format!("/api/v1/platform/tenants/{b_id}/sessions/{b_session}"),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/platform/tenants/{b_id}/sessions"),
+        ),
     ] {
         let req = match method {
             "GET" => a.admin.get(app.url(&path)),
@@ -328,7 +359,12 @@ async fn operators_list_and_revoke_sessions_and_tenants_cannot() {
     )
     .await;
     assert_eq!(
-        b.admin.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(),
+        b.admin
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 
@@ -343,9 +379,9 @@ async fn operators_list_and_revoke_sessions_and_tenants_cannot() {
     let ulla: Vec<&SessionDto> = list.iter().filter(|s| s.user_id == u.id).collect();
     // Two browsers of ours, plus the one `a.user` signed in with.
     assert_eq!(ulla.len(), 3, "{list:?}");
-    assert!(ulla.iter().all(|s| s.user_email == u.email
-        && s.ip.as_deref() == Some("127.0.0.1")
-        && !s.current));
+    assert!(ulla
+        .iter()
+        .all(|s| s.user_email == u.email && s.ip.as_deref() == Some("127.0.0.1") && !s.current));
     assert!(ulla
         .iter()
         .any(|s| s.user_agent.as_deref() == Some("SessionsTest/1.0")
@@ -362,9 +398,12 @@ async fn operators_list_and_revoke_sessions_and_tenants_cannot() {
     .await;
     assert_eq!(only.len(), 3);
     problem(
-        op.get(app.url(&format!("/api/v1/platform/tenants/{}/sessions", Uuid::new_v4())))
-            .send()
-            .await,
+        op.get(app.url(&format!(
+            "/api/v1/platform/tenants/{}/sessions",
+            Uuid::new_v4()
+        )))
+        .send()
+        .await,
         404,
         "not_found",
     )
@@ -377,16 +416,20 @@ async fn operators_list_and_revoke_sessions_and_tenants_cannot() {
         .expect("the session used above")
         .id;
     problem(
-        op.delete(app.url(&format!("/api/v1/platform/tenants/{b_id}/sessions/{first_id}")))
-            .send()
-            .await,
+        op.delete(app.url(&format!(
+            "/api/v1/platform/tenants/{b_id}/sessions/{first_id}"
+        )))
+        .send()
+        .await,
         404,
         "not_found",
     )
     .await;
     assert_eq!(me_status(&app, &first).await, 200);
     let r = op
-        .delete(app.url(&format!("/api/v1/platform/tenants/{a_id}/sessions/{first_id}")))
+        .delete(app.url(&format!(
+            "/api/v1/platform/tenants/{a_id}/sessions/{first_id}"
+        )))
         .send()
         .await
         .unwrap();
@@ -419,7 +462,12 @@ async fn operators_list_and_revoke_sessions_and_tenants_cannot() {
     assert_eq!(gone.revoked, 2);
     assert_eq!(me_status(&app, &second).await, 401);
     assert_eq!(
-        a.admin.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(),
+        a.admin
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     let gone: RevokedSessions = ok_json(
@@ -430,11 +478,21 @@ async fn operators_list_and_revoke_sessions_and_tenants_cannot() {
     .await;
     assert_eq!(gone.revoked, 1, "the admin's");
     assert_eq!(
-        a.admin.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(),
+        a.admin
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         401
     );
     assert_eq!(
-        b.admin.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(),
+        b.admin
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     let all: i64 = sqlx::query_scalar(
@@ -484,7 +542,11 @@ async fn users_see_and_end_their_own_other_sessions() {
     assert_eq!(gone.revoked, 1);
     assert_eq!(me_status(&app, &tablet).await, 401);
     assert_eq!(
-        here.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(),
+        here.get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
     let (_, details) = audit_row(&app, t.info.tenant.id, "auth.sessions_revoke_others").await;
@@ -515,10 +577,25 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     // failed and successful logins, the session, logout and a password change.
     let via_proxy = app.client();
     let xff = format!("6.6.6.6, {client}, 127.0.0.1");
-    assert_eq!(login(&via_proxy, &xff, "wrong password!").await.unwrap().status(), 401);
-    assert_eq!(audit_row(&app, tid, "auth.login_failed").await.0, Some(client.clone()));
-    assert_eq!(login(&via_proxy, &xff, PASSWORD).await.unwrap().status(), 200);
-    assert_eq!(audit_row(&app, tid, "auth.login").await.0, Some(client.clone()));
+    assert_eq!(
+        login(&via_proxy, &xff, "wrong password!")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        audit_row(&app, tid, "auth.login_failed").await.0,
+        Some(client.clone())
+    );
+    assert_eq!(
+        login(&via_proxy, &xff, PASSWORD).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        audit_row(&app, tid, "auth.login").await.0,
+        Some(client.clone())
+    );
     let session_ip: Option<String> = sqlx::query_scalar(
         "SELECT ip FROM platform.sessions WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1",
     )
@@ -535,7 +612,10 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(audit_row(&app, tid, "auth.password_change").await.0, Some(client.clone()));
+    assert_eq!(
+        audit_row(&app, tid, "auth.password_change").await.0,
+        Some(client.clone())
+    );
     let r = via_proxy
         .post(app.url("/api/v1/auth/logout"))
         .header("x-forwarded-for", &client)
@@ -543,13 +623,21 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(audit_row(&app, tid, "auth.logout").await.0, Some(client.clone()));
+    assert_eq!(
+        audit_row(&app, tid, "auth.logout").await.0,
+        Some(client.clone())
+    );
 
     // From an untrusted peer the header is ignored: the peer's own address is logged.
     let direct = client_from(stranger);
-    let r = login(&direct, "203.0.113.77", "granite tulip ferry 88").await.unwrap();
+    let r = login(&direct, "203.0.113.77", "granite tulip ferry 88")
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(audit_row(&app, tid, "auth.login").await.0, Some(stranger.to_string()));
+    assert_eq!(
+        audit_row(&app, tid, "auth.login").await.0,
+        Some(stranger.to_string())
+    );
 
     // Operators' actions too.
     let op = operator(&app).await;
@@ -568,7 +656,7 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     .await
     .unwrap();
     assert_eq!(ip, Some(client.clone()));
-    assert!(ua.is_some());
+    assert_eq!(ua.as_deref(), Some("OperatorBrowser/2.0"));
     let r = op
         .post(app.url("/api/v1/platform/logout"))
         .header("x-forwarded-for", &client)
@@ -626,7 +714,11 @@ async fn signups_are_limited_per_address_with_retry_after() {
     // A refused sign-up makes no tenant and uses none of the allowance.
     problem(signup(0, "password123").await, 422, "validation_failed").await;
     for n in 1..=2 {
-        assert_eq!(signup(n, PASSWORD).await.unwrap().status(), 201, "sign-up {n}");
+        assert_eq!(
+            signup(n, PASSWORD).await.unwrap().status(),
+            201,
+            "sign-up {n}"
+        );
     }
     let r = signup(3, PASSWORD).await.unwrap();
     let wait = retry_after(&r);
@@ -700,5 +792,8 @@ async fn password_strength_is_limited_per_address() {
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     problem(Ok(r), 429, "rate_limited").await;
     // Another address is not held back.
-    assert_eq!(ask(&client_from(random_loopback())).await.unwrap().status(), 200);
+    assert_eq!(
+        ask(&client_from(random_loopback())).await.unwrap().status(),
+        200
+    );
 }

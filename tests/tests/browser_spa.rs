@@ -354,9 +354,13 @@ async fn browser_platform_console_suspends_a_tenant() {
 
             // The tenant's sessions: its admin's (from signing up) is listed with the
             // address; Revoke ends it, and the admin's next request is refused.
-            ensure!(admin.get(&me_url).send().await?.status() == 200, "admin signed in");
+            ensure!(
+                admin.get(&me_url).send().await?.status() == 200,
+                "admin signed in"
+            );
             b.click(&format!("{row_css} a.sessions-link")).await?;
-            b.wait_path(&format!("/platform/tenants/{tenant_id}/sessions")).await?;
+            b.wait_path(&format!("/platform/tenants/{tenant_id}/sessions"))
+                .await?;
             b.wait_text("h1", "Suspended Soon").await?;
             let session = b.wait_text("#tenant-sessions", &admin_email).await?;
             ensure!(session.contains("127.0.0.1"), "session row: {session}");

@@ -130,12 +130,13 @@ pub async fn logout(
     jar: CookieJar,
 ) -> ApiResult<(StatusCode, CookieJar)> {
     if let Some(c) = jar.get(OPERATOR_COOKIE) {
-        let ended =
-            sqlx::query("DELETE FROM platform.sessions WHERE token_hash = $1 AND kind = 'operator'")
-                .bind(auth::sha256(c.value()))
-                .execute(&state.db)
-                .await?
-                .rows_affected();
+        let ended = sqlx::query(
+            "DELETE FROM platform.sessions WHERE token_hash = $1 AND kind = 'operator'",
+        )
+        .bind(auth::sha256(c.value()))
+        .execute(&state.db)
+        .await?
+        .rows_affected();
         if let Some(op) = op.filter(|_| ended > 0) {
             platform_audit(&state, &op, "operator.logout", None, serde_json::json!({})).await?;
         }

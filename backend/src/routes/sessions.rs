@@ -73,16 +73,15 @@ async fn load(
     .fetch_all(&mut *conn)
     .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.subject_id).collect();
-    let users: HashMap<Uuid, (String, String)> =
-        sqlx::query_as::<_, (Uuid, String, String)>(
-            "SELECT id, email, name FROM users WHERE id = ANY($1)",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|(id, email, name)| (id, (email, name)))
-        .collect();
+    let users: HashMap<Uuid, (String, String)> = sqlx::query_as::<_, (Uuid, String, String)>(
+        "SELECT id, email, name FROM users WHERE id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(id, email, name)| (id, (email, name)))
+    .collect();
     Ok(rows
         .into_iter()
         .map(|r| {
