@@ -342,9 +342,10 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::PlatformSessions { id } => {
             return match session {
-                Session::Operator(_) => html! {
-                    <Layout><pages::sessions::TenantSessionsPage key={id.clone()} {id} /></Layout>
-                },
+                Session::Operator(_) => {
+                    let key = id.clone();
+                    html! { <Layout><pages::sessions::TenantSessionsPage {key} {id} /></Layout> }
+                }
                 _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
             };
         }
