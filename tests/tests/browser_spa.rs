@@ -364,6 +364,7 @@ async fn browser_platform_console_suspends_a_tenant() {
             b.wait_text("h1", "Suspended Soon").await?;
             let session = b.wait_text("#tenant-sessions", &admin_email).await?;
             ensure!(session.contains("127.0.0.1"), "session row: {session}");
+            b.screenshot(&artifacts_dir().join("screens/platform-sessions.png")).await?;
             b.click("#tenant-sessions button.revoke").await?;
             b.wait_text("main", "Nobody is signed in.").await?;
             let status = admin.get(&me_url).send().await?.status();
