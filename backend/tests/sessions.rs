@@ -639,7 +639,23 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
         Some(stranger.to_string())
     );
 
-    // Operators' actions too.
+    // Operators' actions too: a failed sign-in, a suspension, signing out.
+    let r = app
+        .client()
+        .post(app.url("/api/v1/platform/login"))
+        .header("x-forwarded-for", &client)
+        .json(&json!({ "email": "nobody@ops.test", "password": "not the password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let failed: Option<String> = sqlx::query_scalar(
+        "SELECT ip FROM platform.audit WHERE action = 'operator.login_failed' AND actor = 'nobody@ops.test'",
+    )
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(failed, Some(client.clone()));
     let op = operator(&app).await;
     let r = op
         .post(app.url(&format!("/api/v1/platform/tenants/{tid}/suspend")))

@@ -82,8 +82,21 @@ pub async fn login(
     .fetch_optional(&state.db)
     .await?;
     let ok = auth::verify_password(row.as_ref().map(|r| r.2.clone()), req.password).await?;
-    let Some((id, name, _, true)) = row.filter(|_| ok) else {
-        auth::throttle::failed(&state, platform_scope, &email, meta.ip.as_deref()).await?;
+    let Some((id, name, _, true)) = row.clone().filter(|_| ok) else {
+        let locked =
+            auth::throttle::failed(&state, platform_scope, &email, meta.ip.as_deref()).await?;
+        sqlx::query(
+            "INSERT INTO platform.audit (operator_id, actor, action, details, ip, request_id, user_agent)
+             VALUES ($1, $2, 'operator.login_failed', $3, $4, $5, $6)",
+        )
+        .bind(row.map(|r| r.0))
+        .bind(&email)
+        .bind(serde_json::json!({ "locked": locked }))
+        .bind(meta.ip.as_deref())
+        .bind(meta.request_id.as_deref())
+        .bind(meta.user_agent.as_deref())
+        .execute(&state.db)
+        .await?;
         return Err(ApiError::InvalidCredentials);
     };
     auth::throttle::clear(&state, platform_scope, &email).await?;

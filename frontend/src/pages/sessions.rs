@@ -11,14 +11,50 @@ use crate::app::Route;
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 
-/// The browser line of a session, shortened (the whole text is in the cell's title).
+/// A session's browser as a person names it ("Chrome 120 · Linux"), from its user agent;
+/// an unknown one shortened (the whole text is in the cell's title), none as "—".
 fn browser(ua: Option<&str>) -> String {
-    let ua = ua.unwrap_or("");
-    let short: String = ua.chars().take(60).collect();
-    if short.len() < ua.len() {
-        format!("{short}…")
-    } else {
-        short
+    let ua = ua.unwrap_or("").trim();
+    if ua.is_empty() {
+        return "—".into();
+    }
+    // Order matters: Edge and Opera say Chrome too, Chrome says Safari too.
+    let name = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Version/", "Safari"),
+    ]
+    .iter()
+    .find_map(|(token, name)| {
+        let rest = &ua[ua.find(token)? + token.len()..];
+        let major: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some(format!("{name} {major}").trim().to_string())
+    });
+    let os = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iOS"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, os)| *os);
+    match (name, os) {
+        (Some(n), Some(os)) => format!("{n} · {os}"),
+        (Some(n), None) => n,
+        _ => {
+            let short: String = ua.chars().take(60).collect();
+            if short.len() < ua.len() {
+                format!("{short}…")
+            } else {
+                short
+            }
+        }
     }
 }
 
