@@ -59,6 +59,19 @@ pub struct Config {
     /// Ports server-side requests may use besides 80 and 443 (`HOTLINE_OUTBOUND_PORTS`,
     /// comma-separated). Empty by default.
     pub outbound_ports: Vec<u16>,
+    /// Proxies (addresses or CIDR blocks) in front of the backend whose `X-Forwarded-For` is
+    /// believed (`HOTLINE_TRUSTED_PROXIES`, comma-separated). Empty by default: the client
+    /// address is the socket's, and `X-Forwarded-For` is ignored. See `client_addr.rs`.
+    pub trusted_proxies: Vec<String>,
+    /// Tenant sign-ups one client address may make per hour
+    /// (`HOTLINE_SIGNUP_LIMIT_PER_ADDRESS`, default 5; 0: no limit).
+    pub signup_limit_per_address: u32,
+    /// Tenant sign-ups the whole platform accepts per hour (`HOTLINE_SIGNUP_LIMIT_GLOBAL`,
+    /// default 100; 0: no limit).
+    pub signup_limit_global: u32,
+    /// Password-strength estimates one client address may ask for per minute
+    /// (`HOTLINE_STRENGTH_LIMIT_PER_ADDRESS`, default 120; 0: no limit).
+    pub strength_limit_per_address: u32,
 }
 
 impl Default for Config {
@@ -83,6 +96,10 @@ impl Default for Config {
             call_events_lease_secs: 5,
             outbound_allow: Vec::new(),
             outbound_ports: Vec::new(),
+            trusted_proxies: Vec::new(),
+            signup_limit_per_address: 5,
+            signup_limit_global: 100,
+            strength_limit_per_address: 120,
         }
     }
 }
@@ -244,6 +261,26 @@ impl Config {
                 .map(|p| parse("HOTLINE_OUTBOUND_PORTS", p.to_string()))
                 .collect::<anyhow::Result<_>>()?;
         }
+        if let Some(v) = get("HOTLINE_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Err((i, m)) = crate::client_addr::TrustedProxies::parse(&self.trusted_proxies) {
+            anyhow::bail!("trusted_proxies entry {}: {m}", i + 1);
+        }
+        if let Some(v) = get("HOTLINE_SIGNUP_LIMIT_PER_ADDRESS") {
+            self.signup_limit_per_address = parse("HOTLINE_SIGNUP_LIMIT_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = get("HOTLINE_SIGNUP_LIMIT_GLOBAL") {
+            self.signup_limit_global = parse("HOTLINE_SIGNUP_LIMIT_GLOBAL", v)?;
+        }
+        if let Some(v) = get("HOTLINE_STRENGTH_LIMIT_PER_ADDRESS") {
+            self.strength_limit_per_address = parse("HOTLINE_STRENGTH_LIMIT_PER_ADDRESS", v)?;
+        }
         if let Err((i, m)) = crate::allow_list::parse_allow_list(&self.outbound_allow) {
             anyhow::bail!("outbound_allow entry {}: {m}", i + 1);
         }
@@ -316,6 +353,30 @@ mod tests {
         none.apply_env(|k| (k == "HOTLINE_SMTP_HOST").then(|| "localhost".to_string()))
             .unwrap();
         assert_eq!(none.smtp.unwrap().port, 25);
+    }
+
+    #[test]
+    fn trusted_proxies_from_file_and_environment() {
+        let mut cfg = Config::from_toml("trusted_proxies = [\"10.0.0.0/8\"]").unwrap();
+        cfg.apply_env(|_| None).unwrap();
+        assert_eq!(cfg.trusted_proxies, ["10.0.0.0/8"]);
+        cfg.apply_env(|k| {
+            (k == "HOTLINE_TRUSTED_PROXIES").then(|| "127.0.0.1, fd00::/8 ,".to_string())
+        })
+        .unwrap();
+        assert_eq!(cfg.trusted_proxies, ["127.0.0.1", "fd00::/8"]);
+        let err = Config::default()
+            .apply_env(|k| (k == "HOTLINE_TRUSTED_PROXIES").then(|| "proxy.local".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies entry 1"), "{err}");
+        let mut cfg = Config::default();
+        assert_eq!(
+            (cfg.signup_limit_per_address, cfg.signup_limit_global),
+            (5, 100)
+        );
+        cfg.apply_env(|k| (k == "HOTLINE_SIGNUP_LIMIT_GLOBAL").then(|| "0".to_string()))
+            .unwrap();
+        assert_eq!(cfg.signup_limit_global, 0);
     }
 
     #[test]

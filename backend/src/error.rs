@@ -25,6 +25,11 @@ pub enum ApiError {
     LoginLocked {
         retry_after_secs: u64,
     },
+    /// 429 `rate_limited`: too many requests of one kind (sign-ups, strength estimates) from
+    /// one address or the whole platform; `Retry-After` says when to try again.
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Forbidden,
     /// 403: the tenant is suspended by the platform operators.
     TenantSuspended,
@@ -116,6 +121,12 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "login_locked",
                 "Too many failed sign-ins; try again later",
+                None,
+            ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests; try again later",
                 None,
             ),
             Forbidden => (
@@ -235,7 +246,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::LoginLocked { retry_after_secs } = self {
+        if let ApiError::LoginLocked { retry_after_secs }
+        | ApiError::RateLimited { retry_after_secs } = self
+        {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }

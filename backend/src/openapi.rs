@@ -2,7 +2,8 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, calls, campaigns, crm, health,
-    ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sso, tickets, users,
+    ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sessions, sso, tickets,
+    users,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -67,6 +68,9 @@ mod problems;
         routes::auth::me,
         routes::auth::change_password,
         routes::auth::password_strength,
+        sessions::list_own,
+        sessions::revoke_other_own,
+        sessions::revoke_own,
         sso::get_config,
         sso::put_config,
         sso::start,
@@ -122,6 +126,9 @@ mod problems;
         platform::list_dids,
         platform::add_did,
         platform::remove_did,
+        sessions::list_tenant,
+        sessions::revoke_tenant,
+        sessions::revoke_tenant_one,
         crm::list_fields,
         crm::create_field,
         crm::update_field,

@@ -241,3 +241,23 @@ names-statuses = Statuslar
 names-moves = Keçidlər (düymələr)
 names-translations = Tərcümələr
 names-saved = Tərcümələr yadda saxlanıldı.
+
+# Sessions (My account; the operators' console) and the rate-limit refusal — machine-drafted, awaiting review
+problem-rate-limited = Şəbəkənizdən həddən artıq çox sorğu gəlib. Bir az sonra yenidən cəhd edin.
+sessions-link = Sessiyalar
+sessions-title = Harada daxil olmusunuz
+sessions-tenant-title = Aktiv sessiyalar: { $tenant }
+sessions-back = ← Bütün müştərilər
+sessions-user = İstifadəçi
+sessions-browser = Brauzer
+sessions-signed-in = Daxil olub (ünvan)
+sessions-last-seen = Son istifadə
+sessions-not-since = Daxil olandan bəri yox
+sessions-expires = Bitmə vaxtı
+sessions-current = Bu brauzer
+sessions-sign-out = Çıxış
+sessions-sign-out-others = Digər bütün yerlərdən çıxış
+sessions-none = Heç kim daxil olmayıb.
+sessions-revoke = Ləğv et
+sessions-revoke-user = Bu istifadəçinin hamısını ləğv et
+sessions-revoke-all = Bu müştərinin bütün sessiyalarını ləğv et

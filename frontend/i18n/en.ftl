@@ -131,6 +131,7 @@ problem-email-taken = A user with that e-mail already exists.
 problem-tenant-suspended = This company's account is suspended. Contact support.
 problem-conflict = That conflicts with existing data.
 problem-builtin-role = Built-in roles cannot be changed.
+problem-rate-limited = Too many requests from your network. Try again later.
 
 ## Login
 login-title = Sign in to Hotline
@@ -389,6 +390,25 @@ platform-resume = Resume
 platform-new-tenant = New tenant
 platform-create = Create tenant
 platform-created = Tenant “{ $slug }” was created.
+
+## Sessions (My account; the operators' console)
+sessions-link = Sessions
+sessions-title = Where you are signed in
+sessions-tenant-title = Signed-in sessions: { $tenant }
+sessions-back = ← All tenants
+sessions-user = User
+sessions-browser = Browser
+sessions-signed-in = Signed in (address)
+sessions-last-seen = Last used
+sessions-not-since = Not since signing in
+sessions-expires = Expires
+sessions-current = This browser
+sessions-sign-out = Sign out
+sessions-sign-out-others = Sign out everywhere else
+sessions-none = Nobody is signed in.
+sessions-revoke = Revoke
+sessions-revoke-user = Revoke all of this user
+sessions-revoke-all = Revoke every session of this tenant
 
 ## Tickets
 tickets-title = Tickets

@@ -241,3 +241,23 @@ names-statuses = Statusy
 names-moves = Przejścia (przyciski)
 names-translations = Tłumaczenia
 names-saved = Tłumaczenia zapisane.
+
+# Sessions (My account; the operators' console) and the rate-limit refusal — machine-drafted, awaiting review
+problem-rate-limited = Zbyt wiele żądań z Twojej sieci. Spróbuj ponownie później.
+sessions-link = Sesje
+sessions-title = Gdzie jesteś zalogowany
+sessions-tenant-title = Aktywne sesje: { $tenant }
+sessions-back = ← Wszyscy klienci
+sessions-user = Użytkownik
+sessions-browser = Przeglądarka
+sessions-signed-in = Zalogowano (adres)
+sessions-last-seen = Ostatnie użycie
+sessions-not-since = Nie od zalogowania
+sessions-expires = Wygasa
+sessions-current = Ta przeglądarka
+sessions-sign-out = Wyloguj
+sessions-sign-out-others = Wyloguj wszędzie indziej
+sessions-none = Nikt nie jest zalogowany.
+sessions-revoke = Unieważnij
+sessions-revoke-user = Unieważnij wszystkie sesje tego użytkownika
+sessions-revoke-all = Unieważnij wszystkie sesje tego klienta

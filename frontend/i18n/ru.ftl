@@ -241,3 +241,23 @@ names-statuses = Статусы
 names-moves = Переходы (кнопки)
 names-translations = Переводы
 names-saved = Переводы сохранены.
+
+# Sessions (My account; the operators' console) and the rate-limit refusal — machine-drafted, awaiting review
+problem-rate-limited = Слишком много запросов из вашей сети. Повторите попытку позже.
+sessions-link = Сеансы
+sessions-title = Где выполнен вход
+sessions-tenant-title = Активные сеансы: { $tenant }
+sessions-back = ← Все клиенты
+sessions-user = Пользователь
+sessions-browser = Браузер
+sessions-signed-in = Вход (адрес)
+sessions-last-seen = Последнее использование
+sessions-not-since = Не использовался после входа
+sessions-expires = Истекает
+sessions-current = Этот браузер
+sessions-sign-out = Выйти
+sessions-sign-out-others = Выйти на всех других устройствах
+sessions-none = Никто не вошёл в систему.
+sessions-revoke = Завершить
+sessions-revoke-user = Завершить все сеансы пользователя
+sessions-revoke-all = Завершить все сеансы этого клиента

@@ -241,3 +241,23 @@ names-statuses = 状态
 names-moves = 流转（按钮）
 names-translations = 翻译
 names-saved = 翻译已保存。
+
+# Sessions (My account; the operators' console) and the rate-limit refusal — machine-drafted, awaiting review
+problem-rate-limited = 来自您网络的请求过多，请稍后再试。
+sessions-link = 会话
+sessions-title = 您在哪里登录
+sessions-tenant-title = 已登录的会话：{ $tenant }
+sessions-back = ← 所有租户
+sessions-user = 用户
+sessions-browser = 浏览器
+sessions-signed-in = 登录时间（地址）
+sessions-last-seen = 最近使用
+sessions-not-since = 登录后未使用
+sessions-expires = 过期时间
+sessions-current = 此浏览器
+sessions-sign-out = 退出
+sessions-sign-out-others = 退出其他所有位置
+sessions-none = 没有人登录。
+sessions-revoke = 撤销
+sessions-revoke-user = 撤销该用户的全部会话
+sessions-revoke-all = 撤销该租户的全部会话

@@ -66,6 +66,9 @@ pub enum Route {
     PlatformLogin,
     #[at("/platform")]
     Platform,
+    /// A tenant's signed-in sessions (operators).
+    #[at("/platform/tenants/:id/sessions")]
+    PlatformSessions { id: String },
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -138,7 +141,7 @@ pub fn use_app() -> AppCtx {
 fn needs(route: &Route) -> Option<&'static [&'static str]> {
     match route {
         Route::Home | Route::Login | Route::Signup | Route::PlatformLogin | Route::NotFound => None,
-        Route::Platform => None, // checked separately: operators only
+        Route::Platform | Route::PlatformSessions { .. } => None, // checked separately: operators only
         Route::Account => Some(&[]),
         Route::Agent => Some(&[perm::AGENT_STATE]),
         Route::Users | Route::User { .. } | Route::Teams | Route::Skills | Route::Queues => {
@@ -334,6 +337,15 @@ fn Guarded(p: &GuardedProps) -> Html {
         Route::Platform => {
             return match session {
                 Session::Operator(_) => html! { <Layout><pages::platform::TenantsPage /></Layout> },
+                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
+            };
+        }
+        Route::PlatformSessions { id } => {
+            return match session {
+                Session::Operator(_) => {
+                    let key = id.clone();
+                    html! { <Layout><pages::sessions::TenantSessionsPage {key} {id} /></Layout> }
+                }
                 _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
             };
         }

@@ -145,7 +145,10 @@ pub fn start_backend(
         .env("HOTLINE_CALL_EVENTS_STREAM", events_stream)
         .env("HOTLINE_FILES_DIR", work.join(name).join("files"))
         .env("HOTLINE_DB_POOL", "5")
-        .env("HOTLINE_SLA_JOB_INTERVAL", "0");
+        .env("HOTLINE_SLA_JOB_INTERVAL", "0")
+        // Test runs sign tenants up from 127.0.0.1 against a shared Redis (see testkit).
+        .env("HOTLINE_SIGNUP_LIMIT_PER_ADDRESS", "0")
+        .env("HOTLINE_SIGNUP_LIMIT_GLOBAL", "0");
     for (k, v) in extra {
         cmd.env(k, v);
     }

@@ -18,6 +18,7 @@ pub mod platform;
 pub mod prompts;
 pub mod recordings;
 pub mod scheduled;
+pub mod sessions;
 pub mod sla;
 pub mod sso;
 pub mod tickets;
@@ -38,6 +39,7 @@ pub fn api() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(platform::router())
+        .merge(sessions::router())
         .merge(crm::router())
         .merge(kb::router())
         .merge(tickets::router())

@@ -823,17 +823,23 @@ pub async fn create_role(
 #[utoipa::path(put, path = "/api/v1/roles/{id}", tag = "organisation", request_body = RoleInput,
     responses((status = 200, body = RoleDto), (status = 404), (status = 400), (status = 409)))]
 pub async fn update_role(
+    axum::extract::State(state): axum::extract::State<AppState>,
     mut ctx: TenantCtx,
+    jar: axum_extra::extract::CookieJar,
     Path(id): Path<Uuid>,
     Json(req): Json<RoleInput>,
-) -> ApiResult<Json<RoleDto>> {
+) -> ApiResult<(axum_extra::extract::CookieJar, Json<RoleDto>)> {
     ctx.require(perms::ROLES_WRITE)?;
     check_role(&req)?;
-    let builtin: Option<Option<String>> =
-        sqlx::query_scalar("SELECT builtin_key FROM roles WHERE id = $1")
+    let before: Option<(Option<String>, Vec<String>)> =
+        sqlx::query_as("SELECT builtin_key, permissions FROM roles WHERE id = $1")
             .bind(id)
             .fetch_optional(ctx.db())
             .await?;
+    let (builtin, before) = match before {
+        Some((b, p)) => (Some(b), normalised(&p)),
+        None => (None, Vec::new()),
+    };
     match builtin {
         None => return Err(ApiError::NotFound),
         Some(Some(_)) => {
@@ -853,6 +859,18 @@ pub async fn update_role(
     .fetch_one(ctx.db())
     .await
     .map_err(|e| write_error("role", e))?;
+    // A privilege change: the sessions of everyone holding the role end (the caller's own
+    // is replaced by a new one), as when one user's role changes.
+    let mut jar = jar;
+    if normalised(&row.permissions) != before {
+        let holders: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE role_id = $1")
+            .bind(id)
+            .fetch_all(ctx.db())
+            .await?;
+        if let Some(cookie) = crate::auth::sessions_changed(&state, &mut ctx, &holders).await? {
+            jar = jar.add(cookie);
+        }
+    }
     ctx.audit(
         "role.update",
         Some("role"),
@@ -861,7 +879,7 @@ pub async fn update_role(
     )
     .await?;
     ctx.commit().await?;
-    Ok(Json(role(row)))
+    Ok((jar, Json(role(row))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "organisation", responses((status = 204), (status = 404), (status = 409)))]

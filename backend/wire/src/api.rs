@@ -247,6 +247,38 @@ pub struct OperatorInfo {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A signed-in session of a tenant user: the user's own (`GET /auth/sessions`) or, for a
+/// platform operator, any of a tenant's (`GET /platform/tenants/{id}/sessions`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionDto {
+    /// The session's id (not its token).
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub user_name: String,
+    /// When the user signed in.
+    pub created_at: DateTime<Utc>,
+    /// When the session was last used (written at most once a minute); `null`: not since
+    /// sign-in.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The client address it was last used from.
+    pub last_seen_ip: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    /// The client address and browser it signed in from.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// This is the session of the request that lists it.
+    pub current: bool,
+}
+
+/// How many sessions a revocation ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RevokedSessions {
+    pub revoked: u64,
+}
+
 /// A phone number (E.164) routed to a tenant.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

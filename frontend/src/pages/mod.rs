@@ -13,6 +13,7 @@ pub mod kb;
 pub mod names;
 pub mod org;
 pub mod platform;
+pub mod sessions;
 pub mod tickets;
 pub mod users;
 
