@@ -515,8 +515,8 @@ pub async fn write_audit(
     meta: &RequestMeta,
 ) -> ApiResult<()> {
     sqlx::query(
-        "INSERT INTO audit_log (actor_id, actor, action, target_type, target_id, details, ip, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (actor_id, actor, action, target_type, target_id, details, ip, request_id, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(actor_id)
     .bind(actor)
@@ -526,6 +526,7 @@ pub async fn write_audit(
     .bind(details)
     .bind(meta.ip.as_deref())
     .bind(meta.request_id.as_deref())
+    .bind(meta.user_agent.as_deref())
     .execute(conn)
     .await?;
     Ok(())

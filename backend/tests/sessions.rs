@@ -569,6 +569,7 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     let login = |c: &Client, xff: &str, password: &str| {
         c.post(app.url("/api/v1/auth/login"))
             .header("x-forwarded-for", xff)
+            .header("user-agent", "ProxyTest/1.0 (sessions.rs)")
             .json(&json!({ "tenant": t.slug(), "email": t.info.user.email, "password": password }))
             .send()
     };
@@ -595,6 +596,20 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     assert_eq!(
         audit_row(&app, tid, "auth.login").await.0,
         Some(client.clone())
+    );
+    // The audit log keeps the client's user agent too, and the API shows it.
+    let admin = t.admin.clone();
+    let page: Value = admin
+        .get(app.url("/api/v1/audit?action=auth.login"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["items"][0]["user_agent"], "ProxyTest/1.0 (sessions.rs)",
+        "{page:#}"
     );
     let session_ip: Option<String> = sqlx::query_scalar(
         "SELECT ip FROM platform.sessions WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1",

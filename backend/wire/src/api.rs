@@ -532,6 +532,9 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    /// The client's `User-Agent` (at most 300 characters); none on rows from before it was kept.
+    #[serde(default)]
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
