@@ -1145,11 +1145,7 @@ async fn connect_to_agent(
         .and_then(|e| e.agent.parse::<Uuid>().ok());
     match offered {
         Some(agent) => {
-            let moh = GatewayCommand::MusicOnHold {
-                call_id: leg,
-                prompt: "moh".into(),
-            };
-            command(state, &rec.gateway_id, &moh).await?;
+            crate::ivr::play_music_on_hold(state, tenant, &rec.gateway_id, leg).await?;
             exec_in(
                 state,
                 tenant,

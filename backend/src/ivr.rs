@@ -56,6 +56,38 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// Handles one gateway event (ignores calls that are not under a backend flow).
+/// The built-in music on hold.
+pub const BUILTIN_MOH: &str = "moh";
+
+/// What `tenant`'s callers hear while they wait (queue, hold, transfer, consultation): the
+/// prompt the tenant chose (settings key `music_on_hold`), else the built-in music.
+pub async fn music_on_hold(state: &AppState, tenant: Uuid) -> anyhow::Result<String> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let chosen: Option<String> = sqlx::query_scalar(
+        "SELECT value->>'prompt' FROM settings WHERE key = 'music_on_hold'
+            AND EXISTS (SELECT 1 FROM ivr_prompts WHERE name = value->>'prompt')",
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    tx.commit().await?;
+    Ok(chosen.unwrap_or_else(|| BUILTIN_MOH.to_string()))
+}
+
+/// Loops the tenant's music on hold to `call`.
+pub async fn play_music_on_hold(
+    state: &AppState,
+    tenant: Uuid,
+    gw: &str,
+    call: Uuid,
+) -> anyhow::Result<()> {
+    let moh = GatewayCommand::MusicOnHold {
+        call_id: call,
+        prompt: music_on_hold(state, tenant).await?,
+    };
+    command(state, gw, &moh).await
+}
+
 pub async fn on_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Result<()> {
     match ev {
         GatewayEvent::CallStarted {
@@ -453,11 +485,7 @@ async fn execute(
                     command(state, &gw, &vm).await?;
                     continue;
                 };
-                let moh = GatewayCommand::MusicOnHold {
-                    call_id: call,
-                    prompt: "moh".into(),
-                };
-                command(state, &gw, &moh).await?;
+                play_music_on_hold(state, tenant, &gw, call).await?;
                 // Stored before the ACD sees the call: an immediate offer needs its gateway.
                 cs.queue = Some(qid.clone());
                 store(state, tenant, call, cs).await?;

@@ -55,6 +55,8 @@ mod problems;
         prompts::upload,
         prompts::audio,
         prompts::delete,
+        prompts::get_music_on_hold,
+        prompts::put_music_on_hold,
         recordings::audio,
         recordings::get_settings,
         recordings::put_settings,

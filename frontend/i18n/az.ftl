@@ -261,3 +261,10 @@ sessions-none = Heç kim daxil olmayıb.
 sessions-revoke = Ləğv et
 sessions-revoke-user = Bu istifadəçinin hamısını ləğv et
 sessions-revoke-all = Bu müştərinin bütün sessiyalarını ləğv et
+
+## Gözləmə musiqisi (IVR mesajları) — machine-drafted, awaiting review
+ivr-moh-title = Gözləmə musiqisi
+ivr-moh-hint = Zəng edənlərin növbədə, gözləmədə, yönləndirmə və ya məsləhət zamanı eşitdiyi musiqi. Öz musiqinizi istifadə etmək üçün yuxarıda mesaj yükləyin.
+ivr-moh-label = Zəng edənlərin eşitdiyi musiqi
+ivr-moh-builtin = Daxili musiqi
+ivr-moh-saved = Gözləmə musiqisi saxlanıldı.

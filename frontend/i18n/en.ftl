@@ -936,3 +936,10 @@ names-statuses = Statuses
 names-moves = Moves (buttons)
 names-translations = Translations
 names-saved = Translations saved.
+
+## Music on hold (IVR prompts page)
+ivr-moh-title = Music on hold
+ivr-moh-hint = What callers hear while they wait in a queue, on hold, or during a transfer or consultation. Upload a prompt above to use your own music.
+ivr-moh-label = Music callers hear
+ivr-moh-builtin = Built-in music
+ivr-moh-saved = Music on hold saved.

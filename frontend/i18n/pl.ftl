@@ -261,3 +261,10 @@ sessions-none = Nikt nie jest zalogowany.
 sessions-revoke = Unieważnij
 sessions-revoke-user = Unieważnij wszystkie sesje tego użytkownika
 sessions-revoke-all = Unieważnij wszystkie sesje tego klienta
+
+## Muzyka na czekanie (komunikaty IVR) — machine-drafted, awaiting review
+ivr-moh-title = Muzyka na czekanie
+ivr-moh-hint = To, co słyszą dzwoniący, czekając w kolejce, podczas zawieszenia, przekazania lub konsultacji. Prześlij komunikat powyżej, aby użyć własnej muzyki.
+ivr-moh-label = Muzyka dla dzwoniących
+ivr-moh-builtin = Muzyka wbudowana
+ivr-moh-saved = Zapisano muzykę na czekanie.

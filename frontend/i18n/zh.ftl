@@ -261,3 +261,10 @@ sessions-none = 没有人登录。
 sessions-revoke = 撤销
 sessions-revoke-user = 撤销该用户的全部会话
 sessions-revoke-all = 撤销该租户的全部会话
+
+## 等待音乐（IVR 语音提示）— machine-drafted, awaiting review
+ivr-moh-title = 等待音乐
+ivr-moh-hint = 来电者在队列中等待、保持通话、转接或咨询期间听到的音乐。在上方上传语音提示即可使用您自己的音乐。
+ivr-moh-label = 来电者听到的音乐
+ivr-moh-builtin = 内置音乐
+ivr-moh-saved = 等待音乐已保存。

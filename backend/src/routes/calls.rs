@@ -146,7 +146,7 @@ pub async fn hold(
     }
     let cut = crate::call_events::bridge_ended_key(tenant, call_id);
     let _: () = r.del(&cut).await?;
-    if let Err(e) = dispatch::park_caller(&state, &gw, call_id).await {
+    if let Err(e) = dispatch::park_caller(&state, tenant, &gw, call_id).await {
         let _: redis::RedisResult<i64> = r.del(dispatch::held_key(tenant, call_id)).await;
         return Err(ApiError::internal(e));
     }

@@ -81,3 +81,13 @@ pub struct PromptDto {
     /// Relative URL of the stored audio (`audio/wav`), for playback and download.
     pub audio_url: String,
 }
+
+/// The tenant's telephony sound settings (`GET/PUT /api/v1/settings/music-on-hold`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MusicOnHoldSettings {
+    /// The tenant prompt callers hear while they wait in a queue, on hold or during a
+    /// transfer or consultation; `null`: the built-in music (`moh`).
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
