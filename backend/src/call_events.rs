@@ -2,8 +2,9 @@
 //! `hotline_wire::gateway`): a Redis consumer group, so that with several backend processes
 //! each event is handled once, and a backend that restarts goes on from where the group was
 //! (events of calls that ran meanwhile are not lost). It runs the tenants' IVR flows
-//! ([`crate::ivr`]) and indexes `recording_finished` in the tenant's `recordings` table.
-//! Also applies each tenant's recording retention (file and index row deleted together).
+//! ([`crate::ivr`]), indexes `recording_finished` in the tenant's `recordings` table and
+//! `voicemail_recorded` in `voicemails` ([`crate::voicemail`]). Also applies each tenant's
+//! recording retention to both (file and index row deleted together).
 
 use crate::{db, state::AppState};
 use hotline_wire::gateway::{GatewayEvent, STREAM_FIELD};
@@ -148,6 +149,17 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
                 .await?;
             Ok(())
         }
+        GatewayEvent::VoicemailRecorded {
+            call_id,
+            tenant_id,
+            path,
+            duration_ms,
+        } => {
+            if tenant_tx(state, tenant_id).await?.is_none() {
+                anyhow::bail!("voicemail for unknown tenant {tenant_id}");
+            }
+            crate::voicemail::on_recorded(state, tenant_id, call_id, &path, duration_ms).await
+        }
         GatewayEvent::RecordingFinished {
             call_id,
             tenant_id,
@@ -235,6 +247,8 @@ pub async fn apply_retention(state: &AppState) -> anyhow::Result<u64> {
                 .await?;
             removed += 1;
         }
+        // Voicemails follow the same setting.
+        removed += crate::voicemail::apply_retention(&mut tx, tenant, days).await?;
         tx.commit().await?;
     }
     Ok(removed)

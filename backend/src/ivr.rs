@@ -250,7 +250,10 @@ async fn feed(state: &AppState, tenant: Uuid, call: Uuid, input: Input) -> anyho
     store(state, tenant, call, &cs).await
 }
 
-async fn missed(
+/// Writes (or bumps) the caller's missed-calls entry with `reason` (`abandoned`,
+/// `callback_request`, `voicemail`, `max_wait`); every reason but `abandoned` is also the
+/// call's CDR outcome.
+pub(crate) async fn missed(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
@@ -259,13 +262,17 @@ async fn missed(
 ) -> anyhow::Result<()> {
     let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
     // One open entry per number: a repeat caller bumps its count and latest call; a callback
-    // request or voicemail outranks an abandoned call as the reason shown.
+    // request or voicemail outranks an abandoned call (or one the queue gave up on) as the
+    // reason shown.
     sqlx::query(
         "INSERT INTO missed_calls (number, did, reason, call_id, vars) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (number) WHERE handled_at IS NULL DO UPDATE
             SET count = missed_calls.count + 1, last_at = now(), did = excluded.did,
                 call_id = excluded.call_id, vars = missed_calls.vars || excluded.vars,
                 reason = CASE WHEN excluded.reason = 'abandoned' THEN missed_calls.reason
+                              WHEN excluded.reason = 'max_wait'
+                               AND missed_calls.reason IN ('callback_request', 'voicemail')
+                              THEN missed_calls.reason
                               ELSE excluded.reason END",
     )
     .bind(&cs.caller)
@@ -295,12 +302,13 @@ pub(crate) async fn sync_queues(
         max_wait_seconds: i32,
         wrap_up_seconds: i32,
         overflow_queue_id: Option<Uuid>,
+        max_wait_action: String,
         skills: String,
     }
     let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
     let queues: Vec<Q> = sqlx::query_as(
         "SELECT q.id, q.name, q.strategy, q.max_wait_seconds, q.wrap_up_seconds,
-                q.overflow_queue_id,
+                q.overflow_queue_id, q.max_wait_action,
                 coalesce(string_agg(s.name || '=' || qs.min_level, ',' ORDER BY s.name), '') AS skills
            FROM queues q
            LEFT JOIN queue_skills qs ON qs.queue_id = q.id
@@ -327,11 +335,11 @@ pub(crate) async fn sync_queues(
             skills: q.skills,
             ring_timeout_ms: state.cfg.ring_timeout_secs.max(1) * 1000,
             max_wait_ms: q.max_wait_seconds as u64 * 1000,
-            overflow: match (q.max_wait_seconds, q.overflow_queue_id) {
-                (0, _) => String::new(),
-                (_, Some(o)) => o.to_string(),
-                (_, None) => "voicemail".into(),
-            },
+            overflow: crate::queue_exit::acd_overflow(
+                q.max_wait_seconds,
+                hotline_wire::api::MaxWaitAction::parse(&q.max_wait_action).unwrap_or_default(),
+                q.overflow_queue_id,
+            ),
             wrapup_ms: q.wrap_up_seconds as u64 * 1000,
             last_agent: String::new(),
         };

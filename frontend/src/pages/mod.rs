@@ -15,6 +15,7 @@ pub mod org;
 pub mod platform;
 pub mod tickets;
 pub mod users;
+pub mod voicemail;
 
 /// A query-string parameter of the current URL.
 pub fn query_param(name: &str) -> Option<String> {
