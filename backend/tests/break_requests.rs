@@ -163,7 +163,8 @@ async fn a_break_that_needs_approval_is_requested_decided_and_audited() {
     )
     .await;
 
-    // Approved: the agent is on that break, in the ACD too.
+    // Approved: the agent is on that break, in the ACD too (which keeps no reason for a
+    // break: it offers nothing either way).
     let r3: BreakRequestDto = created(ask().await).await;
     let ok3: BreakRequestDto = ok_json(
         sup_c
@@ -182,10 +183,7 @@ async fn a_break_that_needs_approval_is_requested_decided_and_audited() {
         .await
         .unwrap()
         .expect("the agent is in the ACD");
-    assert_eq!(
-        (acd.state.as_str(), acd.reason.as_str()),
-        ("break", "Long lunch")
-    );
+    assert_eq!(acd.state, "break", "{acd:?}");
 
     // Every step is in the audit log.
     for (action, n) in [

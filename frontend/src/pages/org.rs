@@ -615,6 +615,7 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
         use_reducer(move || {
             Form(match c {
                 Some(q) => QueueForm {
+                    overflow: exit_value(&q),
                     name: q.name,
                     strategy: q.strategy.as_str().into(),
                     skills: q
@@ -625,7 +626,6 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     max_wait: q.max_wait_seconds.to_string(),
                     wrap_up: q.wrap_up_seconds.to_string(),
                     priority: q.priority.to_string(),
-                    overflow: exit_value(&q),
                     prompt: q.max_wait_prompt.clone().unwrap_or_default(),
                     voicemail_user: q
                         .voicemail_user_id
