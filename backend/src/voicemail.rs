@@ -60,19 +60,18 @@ pub async fn on_recorded(
             .fetch_optional(&mut *tx)
             .await?;
     let (caller, did, queue) = cdr.unwrap_or_default();
-    let owner: Option<(Option<Uuid>, String)> = match queue {
-        Some(q) => {
-            sqlx::query_as(
+    let owner: Option<(Option<Uuid>, String)> =
+        match queue {
+            Some(q) => sqlx::query_as(
                 "SELECT (SELECT u.id FROM users u WHERE u.id = q.voicemail_user_id AND u.active),
                         q.name
                    FROM queues q WHERE q.id = $1",
             )
             .bind(q)
             .fetch_optional(&mut *tx)
-            .await?
-        }
-        None => None,
-    };
+            .await?,
+            None => None,
+        };
     let (assignee, queue_name) = match owner {
         Some((a, n)) => (a, Some(n)),
         None => (None, None),
@@ -175,7 +174,10 @@ mod tests {
         let t = Uuid::new_v4();
         let other = Uuid::new_v4();
         assert!(path_is_tenants(&format!("/rec/{t}/voicemail/a-1.wav"), t));
-        assert!(!path_is_tenants(&format!("/rec/{other}/voicemail/a-1.wav"), t));
+        assert!(!path_is_tenants(
+            &format!("/rec/{other}/voicemail/a-1.wav"),
+            t
+        ));
         assert!(!path_is_tenants(
             &format!("/rec/{t}/../{other}/voicemail/a-1.wav"),
             t

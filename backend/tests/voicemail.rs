@@ -18,16 +18,20 @@ async fn the_queue_says_what_happens_at_max_wait_and_bad_settings_are_named() {
     let post = |body: Value| t.admin.post(app.url("/api/v1/queues")).json(&body).send();
     // An older client's queue with neither field: voicemail.
     let plain: Value = created(
-        post(json!({ "name": "Plain", "strategy": "longest_idle", "max_wait_seconds": 60,
-                     "wrap_up_seconds": 0 }))
+        post(
+            json!({ "name": "Plain", "strategy": "longest_idle", "max_wait_seconds": 60,
+                     "wrap_up_seconds": 0 }),
+        )
         .await,
     )
     .await;
     assert_eq!(plain["max_wait_action"], "voicemail");
     // …and with only an overflow queue: overflow.
     let over: Value = created(
-        post(json!({ "name": "Over", "strategy": "longest_idle", "max_wait_seconds": 60,
-                     "wrap_up_seconds": 0, "overflow_queue_id": plain["id"] }))
+        post(
+            json!({ "name": "Over", "strategy": "longest_idle", "max_wait_seconds": 60,
+                     "wrap_up_seconds": 0, "overflow_queue_id": plain["id"] }),
+        )
         .await,
     )
     .await;
@@ -35,9 +39,11 @@ async fn the_queue_says_what_happens_at_max_wait_and_bad_settings_are_named() {
     assert_eq!(over["overflow_queue_id"], plain["id"]);
     // Message and hang-up with a built-in prompt; a stale overflow queue is not kept.
     let hang: Value = created(
-        post(json!({ "name": "Hang", "strategy": "longest_idle", "max_wait_seconds": 60,
+        post(
+            json!({ "name": "Hang", "strategy": "longest_idle", "max_wait_seconds": 60,
                      "wrap_up_seconds": 0, "max_wait_action": "hangup",
-                     "max_wait_prompt": "goodbye", "overflow_queue_id": plain["id"] }))
+                     "max_wait_prompt": "goodbye", "overflow_queue_id": plain["id"] }),
+        )
         .await,
     )
     .await;
@@ -51,9 +57,11 @@ async fn the_queue_says_what_happens_at_max_wait_and_bad_settings_are_named() {
     );
     // Overflow without a queue, a prompt nobody uploaded, an owner who does not exist.
     let p = problem(
-        post(json!({ "name": "Bad", "strategy": "longest_idle", "max_wait_seconds": 60,
+        post(
+            json!({ "name": "Bad", "strategy": "longest_idle", "max_wait_seconds": 60,
                      "wrap_up_seconds": 0, "max_wait_action": "overflow",
-                     "max_wait_prompt": "no-such-prompt" }))
+                     "max_wait_prompt": "no-such-prompt" }),
+        )
         .await,
         422,
         "validation_failed",
@@ -63,8 +71,10 @@ async fn the_queue_says_what_happens_at_max_wait_and_bad_settings_are_named() {
     fields.sort();
     assert_eq!(fields, ["max_wait_prompt", "overflow_queue_id"]);
     let p = problem(
-        post(json!({ "name": "Bad", "strategy": "longest_idle", "max_wait_seconds": 60,
-                     "wrap_up_seconds": 0, "voicemail_user_id": Uuid::new_v4() }))
+        post(
+            json!({ "name": "Bad", "strategy": "longest_idle", "max_wait_seconds": 60,
+                     "wrap_up_seconds": 0, "voicemail_user_id": Uuid::new_v4() }),
+        )
         .await,
         422,
         "validation_failed",
@@ -72,8 +82,10 @@ async fn the_queue_says_what_happens_at_max_wait_and_bad_settings_are_named() {
     .await;
     assert_eq!(field_names(&p), ["voicemail_user_id"]);
     let p = problem(
-        post(json!({ "name": "Bad", "strategy": "longest_idle", "max_wait_seconds": 60,
-                     "wrap_up_seconds": 0, "max_wait_action": "later" }))
+        post(
+            json!({ "name": "Bad", "strategy": "longest_idle", "max_wait_seconds": 60,
+                     "wrap_up_seconds": 0, "max_wait_action": "later" }),
+        )
         .await,
         400,
         "malformed_body",
@@ -139,7 +151,12 @@ async fn leave_voicemail(
 }
 
 async fn voicemails(app: &TestApp, c: &reqwest::Client, query: &str) -> Vec<VoicemailDto> {
-    ok_json(c.get(app.url(&format!("/api/v1/voicemails{query}"))).send().await).await
+    ok_json(
+        c.get(app.url(&format!("/api/v1/voicemails{query}")))
+            .send()
+            .await,
+    )
+    .await
 }
 
 async fn wait_voicemails(app: &TestApp, c: &reqwest::Client, n: usize) -> Vec<VoicemailDto> {
@@ -164,8 +181,10 @@ async fn voicemails_are_listed_played_handled_and_kept_to_their_tenant() {
     let queue: Value = created(
         a.admin
             .post(app.url("/api/v1/queues"))
-            .json(&json!({ "name": "Billing", "strategy": "longest_idle", "max_wait_seconds": 60,
-                           "wrap_up_seconds": 0, "voicemail_user_id": agent.id }))
+            .json(
+                &json!({ "name": "Billing", "strategy": "longest_idle", "max_wait_seconds": 60,
+                           "wrap_up_seconds": 0, "voicemail_user_id": agent.id }),
+            )
             .send()
             .await,
     )
@@ -199,8 +218,7 @@ async fn voicemails_are_listed_played_handled_and_kept_to_their_tenant() {
     let billing = voicemails(&app, &sup_c, &format!("?queue_id={qid}")).await;
     assert_eq!(billing.len(), 1);
     // The owner was told in-app (and by e-mail, through the outbox).
-    let notes: Value =
-        ok_json(agent_c.get(app.url("/api/v1/notifications")).send().await).await;
+    let notes: Value = ok_json(agent_c.get(app.url("/api/v1/notifications")).send().await).await;
     let note = notes["items"]
         .as_array()
         .unwrap()
@@ -208,7 +226,10 @@ async fn voicemails_are_listed_played_handled_and_kept_to_their_tenant() {
         .find(|n| n["kind"] == "voicemail")
         .expect("a voicemail notification");
     assert!(
-        note["text"].as_str().unwrap().contains("Jane Doe (+15550009001) in Billing"),
+        note["text"]
+            .as_str()
+            .unwrap()
+            .contains("Jane Doe (+15550009001) in Billing"),
         "{note}"
     );
     // Another agent sees the unowned message, not the one for the owner.

@@ -749,7 +749,10 @@ mod tests {
         let kept = ivr.take_voicemail().expect("the message so far");
         assert_eq!(kept.len(), 51 * FRAME);
         assert!(kept.iter().all(|s| *s == 1000));
-        assert!(ivr.drain_events().iter().all(|e| !matches!(e, IvrEvent::Voicemail { .. })));
+        assert!(ivr
+            .drain_events()
+            .iter()
+            .all(|e| !matches!(e, IvrEvent::Voicemail { .. })));
         assert_eq!(ivr.take_voicemail(), None, "taken once");
     }
 

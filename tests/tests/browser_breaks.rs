@@ -25,7 +25,8 @@ async fn sign_in(b: &Browser, slug: &str, email: &str, lands_on: &str) -> anyhow
 
 /// The agent asks for the break from the state selector.
 async fn ask(b: &Browser) -> anyhow::Result<()> {
-    b.choose("#agent-state", "Long lunch (needs approval)").await?;
+    b.choose("#agent-state", "Long lunch (needs approval)")
+        .await?;
     b.click("#agent-state-apply").await?;
     b.wait("#break-request[data-status='pending']").await?;
     Ok(())
@@ -59,7 +60,9 @@ async fn a_supervisor_denies_then_approves_an_agents_break_request() {
     ] {
         let resp = admin
             .post(app.url("/api/v1/users"))
-            .json(&json!({ "email": email, "name": name, "password": PASSWORD, "role_id": role(r) }))
+            .json(
+                &json!({ "email": email, "name": name, "password": PASSWORD, "role_id": role(r) }),
+            )
             .send()
             .await
             .unwrap();
@@ -76,7 +79,9 @@ async fn a_supervisor_denies_then_approves_an_agents_break_request() {
     let (base, slug2) = (app.base_url.clone(), slug.clone());
     run("browser_breaks_agent", &app.base_url, async move |agent| {
         sign_in(agent, &slug2, "aysel@breaks.test", "/agent").await?;
-        agent.wait_text("#agent-current-state", "Logged out").await?;
+        agent
+            .wait_text("#agent-current-state", "Logged out")
+            .await?;
         ask(agent).await?;
         // Asked, not taken: the agent is still logged out.
         let state = agent.wait("#agent-current-state").await?.text().await?;
@@ -102,7 +107,8 @@ async fn a_supervisor_denies_then_approves_an_agents_break_request() {
 
             // Asked again, then cancelled: the supervisor's list empties.
             ask(agent).await?;
-            sup.wait("#break-requests tr[data-agent='Aysel Agent']").await?;
+            sup.wait("#break-requests tr[data-agent='Aysel Agent']")
+                .await?;
             agent.click("#break-request-cancel").await?;
             sup.wait("#break-requests-empty").await?;
 
@@ -114,9 +120,7 @@ async fn a_supervisor_denies_then_approves_an_agents_break_request() {
             agent
                 .wait_text("#agent-current-state", "Break — Long lunch")
                 .await?;
-            agent
-                .wait("#break-request[data-status='approved']")
-                .await?;
+            agent.wait("#break-request[data-status='approved']").await?;
             Ok(())
         })
         .await;

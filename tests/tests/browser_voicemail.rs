@@ -68,7 +68,9 @@ async fn a_voicemail_left_at_max_wait_is_played_handled_and_called_back_from_the
     let app = TestApp::spawn().await;
     let t = tenant(&app, "Voicemail Water").await;
     outbound_ready(&app, t.id, &[]).await;
-    let dana = t.agent(&app, "dana@voicemail.test", "Dana", None, &[]).await;
+    let dana = t
+        .agent(&app, "dana@voicemail.test", "Dana", None, &[])
+        .await;
     t.queue_on_number(
         &app,
         json!({ "name": "Billing", "strategy": "longest_idle", "max_wait_seconds": 3,
@@ -124,7 +126,8 @@ async fn a_voicemail_left_at_max_wait_is_played_handled_and_called_back_from_the
         &app.base_url,
         &chrome_args,
         async move |b| {
-            b.agent_ready(&slug, "dana@voicemail.test", PASSWORD).await?;
+            b.agent_ready(&slug, "dana@voicemail.test", PASSWORD)
+                .await?;
             let item = format!("#voicemail-list li.voicemail[data-caller='{NUMBER}']");
             b.wait_text(&item, "Billing").await?;
             // It plays: the browser reads its length and its time advances.

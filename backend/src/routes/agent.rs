@@ -280,10 +280,7 @@ pub async fn apply_state(
                     "reason_id",
                     reason.map(|r| r.id.to_string()).unwrap_or_default(),
                 ),
-                (
-                    "reason",
-                    reason.map(|r| r.name.clone()).unwrap_or_default(),
-                ),
+                ("reason", reason.map(|r| r.name.clone()).unwrap_or_default()),
                 (
                     "reason_key",
                     reason

@@ -27,10 +27,7 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/agent/break-requests", post(request))
-        .route(
-            "/agent/break-requests/current",
-            get(current).delete(cancel),
-        )
+        .route("/agent/break-requests/current", get(current).delete(cancel))
         .route("/break-requests", get(list))
         .route("/break-requests/{id}/approve", post(approve))
         .route("/break-requests/{id}/deny", post(deny))
@@ -74,12 +71,10 @@ impl From<Row> for BreakRequestDto {
 }
 
 async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<BreakRequestDto> {
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE b.id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE b.id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(BreakRequestDto::from).ok_or(ApiError::NotFound)
 }
 

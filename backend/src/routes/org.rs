@@ -9,8 +9,8 @@ use crate::{
 use axum::{extract::Path, http::StatusCode, routing::get, Router};
 use hotline_wire::{
     api::{
-        MaxWaitAction, PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto, ReasonCodeInput,
-        RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
+        MaxWaitAction, PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto,
+        ReasonCodeInput, RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
     },
     permissions as perms,
 };
@@ -409,11 +409,10 @@ async fn load_queue(conn: &mut PgConnection, id: Uuid) -> ApiResult<QueueDto> {
 
 /// The queue's max-wait action as given, or as implied by an older client's fields.
 fn max_wait_action(req: &QueueInput) -> MaxWaitAction {
-    req.max_wait_action
-        .unwrap_or(match req.overflow_queue_id {
-            Some(_) => MaxWaitAction::Overflow,
-            None => MaxWaitAction::Voicemail,
-        })
+    req.max_wait_action.unwrap_or(match req.overflow_queue_id {
+        Some(_) => MaxWaitAction::Overflow,
+        None => MaxWaitAction::Voicemail,
+    })
 }
 
 /// Checks a queue and returns what is stored: the max-wait action, the overflow queue (only
@@ -450,7 +449,9 @@ async fn check_queue(
         if !known {
             c.fail(
                 "max_wait_prompt",
-                format!("missing prompt \"{p}\": upload it under IVR prompts or use a built-in one"),
+                format!(
+                    "missing prompt \"{p}\": upload it under IVR prompts or use a built-in one"
+                ),
             );
         }
     }

@@ -91,7 +91,9 @@ pub fn VoicemailList(p: &VoicemailListProps) -> Html {
         queues.dedup();
         let shown: Vec<&VoicemailDto> = items
             .iter()
-            .filter(|v| queue.is_empty() || v.queue_id.map(|q| q.to_string()) == Some((*queue).clone()))
+            .filter(|v| {
+                queue.is_empty() || v.queue_id.map(|q| q.to_string()) == Some((*queue).clone())
+            })
             .filter(|v| !*mine_only || (me.is_some() && v.assignee_id == me))
             .collect();
         let mut options = vec![(String::new(), i18n.t("voicemail-all-queues"))];
