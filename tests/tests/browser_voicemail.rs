@@ -14,7 +14,10 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use anyhow::ensure;
-use common::{finished, ok, outbound_ready, talking_caller, tenant, PASSWORD};
+use common::{
+    answering_carrier, finished, ok, outbound_ready, talking_caller, tenant, voicemail_from,
+    PASSWORD,
+};
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{fake_microphone_args, run_with};
 use hotline_e2e::telephony::{free_port, scenario, sipp, start_gateway};
@@ -23,45 +26,6 @@ use uuid::Uuid;
 
 const DID: &str = "+994125559501";
 const NUMBER: &str = "+15550007501";
-
-/// The carrier: the INVITE must be for the caller's number; it answers and stays on the line
-/// until the gateway hangs up.
-const CARRIER: &str = r#"  <recv request="INVITE" crlf="true">
-    <action><ereg regexp="^INVITE sip:\+15550007501@" search_in="msg" check_it="true" assign_to="ruri"/></action>
-  </recv>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]a[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:carrier@[local_ip]:[local_port]>
-      X-Dialled: [$ruri]
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=carrier 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]></send>
-"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_voicemail_left_at_max_wait_is_played_handled_and_called_back_from_the_desktop() {
@@ -103,18 +67,7 @@ async fn a_voicemail_left_at_max_wait_is_played_handled_and_called_back_from_the
         &["-s", DID, "-mp", &free_port().to_string(), &gw.addr],
     );
     finished(customer, &cust_dir, "caller").await;
-    let url = app.url("/api/v1/voicemails");
-    let vm = common::eventually(15, "the voicemail listed", || {
-        let (admin, url) = (t.admin.clone(), url.clone());
-        async move {
-            let list = ok(admin.get(url).send().await.unwrap()).await;
-            list.as_array()?
-                .iter()
-                .find(|v| v["caller"] == NUMBER)
-                .cloned()
-        }
-    })
-    .await;
+    let vm = voicemail_from(&app, &t.admin, NUMBER).await;
     let vm_id = vm["id"].as_str().unwrap().to_string();
 
     let carrier = Arc::new(Mutex::new(None));
@@ -160,7 +113,7 @@ async fn a_voicemail_left_at_max_wait_is_played_handled_and_called_back_from_the
             *carrier2.lock().unwrap() = Some(sipp(
                 &cdir,
                 "carrier",
-                &scenario(CARRIER),
+                &scenario(&answering_carrier(NUMBER)),
                 &[
                     "-p",
                     &carrier_port.to_string(),

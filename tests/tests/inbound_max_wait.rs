@@ -11,7 +11,10 @@
 
 mod common;
 
-use common::{caller_call, cdr, dial_in, finished, gateway, ok, talking_caller, tenant, workdir};
+use common::{
+    caller_call, cdr, dial_in, finished, gateway, ok, talking_caller, tenant, voicemail_from,
+    workdir,
+};
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{gateway_events, rms};
 use hotline_wire::gateway::{GatewayEvent, HangupCause};
@@ -63,18 +66,7 @@ async fn at_max_wait_the_caller_leaves_a_voicemail_that_is_listed_and_playable()
     finished(customer, &cust_dir, "caller").await;
 
     // The message is listed with the caller, the queue and its length.
-    let url = app.url("/api/v1/voicemails");
-    let vm = common::eventually(15, "the voicemail listed", || {
-        let (admin, url) = (t.admin.clone(), url.clone());
-        async move {
-            let list = ok(admin.get(url).send().await.unwrap()).await;
-            list.as_array()?
-                .iter()
-                .find(|v| v["caller"] == number)
-                .cloned()
-        }
-    })
-    .await;
+    let vm = voicemail_from(&app, &t.admin, number).await;
     assert_eq!(vm["call_id"], call.to_string(), "{vm}");
     assert_eq!(vm["queue_name"], "Billing", "{vm}");
     assert_eq!(vm["did"], did, "{vm}");

@@ -10,8 +10,8 @@ use crate::{
 };
 use axum::{
     extract::{Path, Query, State},
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::Response,
     routing::{get, post},
     Router,
 };
@@ -157,7 +157,7 @@ pub async fn audio(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Respon
     let Some(path) = path else {
         return Err(ApiError::NotFound);
     };
-    if !crate::voicemail::path_is_tenants(&path, ctx.tenant().id) {
+    if !crate::files::in_tenant_tree(&path, ctx.tenant().id) {
         return Err(ApiError::NotFound);
     }
     ctx.audit(
@@ -168,28 +168,12 @@ pub async fn audio(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<Respon
     )
     .await?;
     ctx.commit().await?;
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::BadRequest {
-                code: "voicemail_file_missing",
-                detail: "the message is listed but its file is gone from storage".into(),
-            })
-        }
-        Err(e) => return Err(ApiError::internal(e)),
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "audio/wav".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"voicemail-{id}.wav\""),
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        bytes,
+    crate::files::wav_response(
+        &path,
+        &format!("voicemail-{id}.wav"),
+        "voicemail_file_missing",
     )
-        .into_response())
+    .await
 }
 
 /// Marks the message handled by the caller (and the call's open missed-calls entry with it);
