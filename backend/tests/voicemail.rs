@@ -94,6 +94,64 @@ async fn the_queue_says_what_happens_at_max_wait_and_bad_settings_are_named() {
     assert_eq!(field_names(&p), ["max_wait_action"]);
 }
 
+#[tokio::test]
+async fn a_prompt_a_queue_plays_at_max_wait_cannot_be_deleted() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Queue Prompt").await;
+    // A second of a quiet 8 kHz mono tone.
+    let samples: Vec<u8> = (0..8000)
+        .flat_map(|i| (((i as f64 * 0.3).sin() * 3000.0) as i16).to_le_bytes())
+        .collect();
+    let mut wav = b"RIFF".to_vec();
+    wav.extend_from_slice(&(36 + samples.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&[
+        16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0, 2, 0, 16, 0,
+    ]);
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(samples.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&samples);
+    let r = t
+        .admin
+        .post(app.url("/api/v1/ivr/prompts?name=sorry-busy"))
+        .header("content-type", "audio/wav")
+        .body(wav)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let body = json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 60,
+                       "wrap_up_seconds": 0, "max_wait_action": "hangup",
+                       "max_wait_prompt": "sorry-busy" });
+    let q: Value = created(
+        t.admin
+            .post(app.url("/api/v1/queues"))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await;
+    let delete = || {
+        t.admin
+            .delete(app.url("/api/v1/ivr/prompts/sorry-busy"))
+            .send()
+    };
+    let p = problem(delete().await, 409, "prompt_in_use").await;
+    assert!(p.detail.unwrap().contains("the queue Sales"));
+    // Another message: the prompt is free to go.
+    let mut body = body;
+    body["max_wait_prompt"] = json!("goodbye");
+    let _: Value = ok_json(
+        t.admin
+            .put(app.url(&format!("/api/v1/queues/{}", q["id"].as_str().unwrap())))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(delete().await.unwrap().status(), 204);
+}
+
 /// A voicemail WAV where the gateway writes it (`<dir>/<tenant>/voicemail/…`), its call's
 /// CDR in `queue` (what the IVR had written), and the gateway's event.
 async fn leave_voicemail(
