@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::ensure;
 use common::{
-    answering_carrier, finished, ok, outbound_ready, talking_caller, tenant, voicemail_from,
-    PASSWORD,
+    answering_carrier, finished, ok, outbound_ready, talking_caller, tenant, trunk_gateway,
+    voicemail_from, PASSWORD,
 };
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{fake_microphone_args, run_with};
-use hotline_e2e::telephony::{free_port, scenario, sipp, start_gateway};
+use hotline_e2e::telephony::{free_port, scenario, sipp};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -48,16 +48,7 @@ async fn a_voicemail_left_at_max_wait_is_played_handled_and_called_back_from_the
     std::fs::create_dir_all(&carrier_dir).unwrap();
     let carrier_port = free_port();
     let rtp = 32_000 + (std::process::id() % 100) as u16 * 40;
-    let gw = start_gateway(
-        &work,
-        &app.state.cfg.redis_url,
-        &app.state.cfg.call_events_stream,
-        rtp,
-        &[
-            ("HOTLINE_GW_TRUNK", format!("127.0.0.1:{carrier_port}")),
-            ("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
-        ],
-    );
+    let gw = trunk_gateway(&app, &work, rtp, carrier_port);
 
     // The caller waits, hears the beep at max wait, speaks and hangs up.
     let customer = sipp(

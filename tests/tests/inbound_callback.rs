@@ -13,11 +13,12 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::{
-    answering_carrier, caller, eventually, finished, ok, outbound_ready, tenant, PASSWORD,
+    answering_carrier, caller, eventually, finished, ok, outbound_ready, tenant, trunk_gateway,
+    PASSWORD,
 };
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{fake_microphone_args, run_with};
-use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp, start_gateway};
+use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp};
 use hotline_wire::gateway::{GatewayEvent, HangupCause};
 use redis::AsyncCommands;
 use serde_json::json;
@@ -45,16 +46,7 @@ async fn an_abandoned_caller_is_called_back_in_one_click_through_the_trunk_into_
     std::fs::create_dir_all(&carrier_dir).unwrap();
     let carrier_port = free_port();
     let rtp = 30_000 + (std::process::id() % 200) as u16 * 40;
-    let _gw = start_gateway(
-        &work,
-        &app.state.cfg.redis_url,
-        &app.state.cfg.call_events_stream,
-        rtp,
-        &[
-            ("HOTLINE_GW_TRUNK", format!("127.0.0.1:{carrier_port}")),
-            ("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
-        ],
-    );
+    let _gw = trunk_gateway(&app, &work, rtp, carrier_port);
     let gw_addr = _gw.addr.clone();
 
     // The caller waits in the queue (no agent is ready) and gives up.

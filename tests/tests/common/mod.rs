@@ -665,3 +665,18 @@ pub async fn voicemail_from(app: &TestApp, admin: &reqwest::Client, number: &str
     })
     .await
 }
+
+/// A gateway for one test with the WebRTC listener (browser softphones) and an outbound trunk
+/// to `127.0.0.1:<carrier_port>` (a carrier played by SIPp, e.g. [`answering_carrier`]).
+pub fn trunk_gateway(app: &TestApp, work: &Path, rtp_base: u16, carrier_port: u16) -> TestGateway {
+    start_gateway(
+        work,
+        &app.state.cfg.redis_url,
+        &app.state.cfg.call_events_stream,
+        rtp_base,
+        &[
+            ("HOTLINE_GW_TRUNK", format!("127.0.0.1:{carrier_port}")),
+            ("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
+        ],
+    )
+}
