@@ -1,7 +1,8 @@
 //! The backend's side of the media gateways' event stream (`calls:events`, see
 //! `hotline_wire::gateway`). It runs the tenants' IVR flows ([`crate::ivr`]), the ACD glue,
-//! callbacks, campaigns and consultations, and indexes `recording_finished` in the tenant's
-//! `recordings` table. Also applies each tenant's recording retention.
+//! callbacks, campaigns and consultations, indexes `recording_finished` in the tenant's `recordings`
+//! table and `voicemail_recorded` in `voicemails` ([`crate::voicemail`]). Also applies each
+//! tenant's recording retention to both (file and index row deleted together).
 //!
 //! **One owner per shard.** Gateways publish each event to its tenant's shard of the stream
 //! (`hotline_wire::gateway::event_stream_for`; the base stream takes events without a tenant).
@@ -386,6 +387,17 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
                 .await?;
             Ok(())
         }
+        GatewayEvent::VoicemailRecorded {
+            call_id,
+            tenant_id,
+            path,
+            duration_ms,
+        } => {
+            if tenant_tx(state, tenant_id).await?.is_none() {
+                anyhow::bail!("voicemail for unknown tenant {tenant_id}");
+            }
+            crate::voicemail::on_recorded(state, tenant_id, call_id, &path, duration_ms).await
+        }
         GatewayEvent::RecordingFinished {
             call_id,
             tenant_id,
@@ -473,6 +485,8 @@ pub async fn apply_retention(state: &AppState) -> anyhow::Result<u64> {
                 .await?;
             removed += 1;
         }
+        // Voicemails follow the same setting.
+        removed += crate::voicemail::apply_retention(&mut tx, tenant, days).await?;
         tx.commit().await?;
     }
     Ok(removed)

@@ -387,6 +387,11 @@ pub fn on_acd_events(
                     let _: () = r.del(held_key(tenant, call)).await?;
                     bridge_agent(state, tenant, call, &gw).await?;
                 }
+                "overflowed" if e.to == crate::queue_exit::LEAVE_ACD => {
+                    // The queue's maximum wait passed and it has no queue to overflow to:
+                    // voicemail, a callback request or a message and hang-up, as configured.
+                    crate::queue_exit::max_wait_passed(state, tenant, call).await?;
+                }
                 "transferred" => {
                     // The agent let go: their desktop (or SIP phone leg) is done with the call,
                     // which hears music again while it waits for the next agent.

@@ -1,9 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
 use crate::routes::{
-    self, agent, agent_campaigns, agent_events, api_keys, audit, calls, campaigns, crm, health,
-    ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sessions, sso, tickets,
-    users,
+    self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
+    health, ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sessions, sso,
+    tickets, users, voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -234,8 +234,18 @@ mod problems;
         campaigns::block,
         campaigns::import_blocklist,
         campaigns::unblock,
+        voicemail::list,
+        voicemail::audio,
+        voicemail::handled,
+        voicemail::callback,
+        breaks::request,
+        breaks::current,
+        breaks::cancel,
+        breaks::list,
+        breaks::approve,
+        breaks::deny,
     ),
-    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
+    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction))
 )]
 pub struct ApiDoc;
 

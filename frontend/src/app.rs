@@ -62,6 +62,10 @@ pub enum Route {
     IvrFlow { id: String },
     #[at("/admin/campaigns")]
     Campaigns,
+    #[at("/voicemail")]
+    Voicemail,
+    #[at("/supervisor/breaks")]
+    BreakRequests,
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
@@ -87,6 +91,14 @@ pub enum Session {
 }
 
 impl Session {
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Session::User(s) => Some(s.user.id),
+            _ => None,
+        }
+    }
+
     pub fn can(&self, permission: &str) -> bool {
         match self {
             Session::User(s) => s.permissions.iter().any(|p| p == permission),
@@ -158,6 +170,8 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
         Route::Campaigns => Some(&[perm::CAMPAIGNS_WRITE]),
+        Route::Voicemail => Some(&[perm::AGENT_STATE, perm::SUPERVISE, perm::RECORDINGS_READ]),
+        Route::BreakRequests => Some(&[perm::SUPERVISE]),
     }
 }
 
@@ -400,6 +414,8 @@ fn Guarded(p: &GuardedProps) -> Html {
             html! { <pages::ivr::FlowEditorPage key={key} {id} /> }
         }
         Route::Campaigns => html! { <pages::campaigns::CampaignsPage /> },
+        Route::Voicemail => html! { <pages::voicemail::VoicemailPage /> },
+        Route::BreakRequests => html! { <pages::voicemail::BreakRequestsPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -487,6 +503,16 @@ fn nav_items() -> Vec<NavItem> {
             route: Route::Agent,
             key: "nav-agent",
             perm: perm::AGENT_STATE,
+        },
+        NavItem {
+            route: Route::Voicemail,
+            key: "nav-voicemail",
+            perm: perm::AGENT_STATE,
+        },
+        NavItem {
+            route: Route::BreakRequests,
+            key: "nav-break-requests",
+            perm: perm::SUPERVISE,
         },
         NavItem {
             route: Route::Tickets,

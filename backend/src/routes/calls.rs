@@ -49,7 +49,7 @@ pub fn router() -> Router<AppState> {
 
 /// A number an agent may dial: normalised like the CRM's (the tenant's country code for
 /// national numbers; 422 when it is none), and not on the do-not-call list (409).
-async fn callable_number(conn: &mut sqlx::PgConnection, raw: &str) -> ApiResult<String> {
+pub(crate) async fn callable_number(conn: &mut sqlx::PgConnection, raw: &str) -> ApiResult<String> {
     let cc = crate::crm::country_code(&mut *conn).await?;
     let Some(number) = crate::crm::normalise_phone(raw, cc.as_deref()) else {
         return Err(ApiError::field(

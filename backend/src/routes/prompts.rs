@@ -414,7 +414,7 @@ pub async fn audio(mut ctx: TenantCtx, Path(name): Path<String>) -> ApiResult<Re
 #[utoipa::path(delete, path = "/api/v1/ivr/prompts/{name}", tag = "ivr",
     params(("name" = String, Path, description = "Prompt name")),
     responses((status = 204), (status = 404, body = hotline_wire::api::Problem),
-        (status = 409, body = hotline_wire::api::Problem, description = "A flow's latest or published version plays it")))]
+        (status = 409, body = hotline_wire::api::Problem, description = "`prompt_in_use`: a flow's latest or published version, or a queue's max-wait message, plays it")))]
 pub async fn delete(
     State(state): State<AppState>,
     mut ctx: TenantCtx,
@@ -429,14 +429,18 @@ pub async fn delete(
     if !exists {
         return Err(ApiError::NotFound);
     }
+    // Flows (their latest or published version) and queues (their max-wait message).
     let users: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT f.name FROM ivr_flows f
-           JOIN ivr_flow_versions v ON v.flow_id = f.id
-          WHERE (v.version = f.published_version
-                 OR v.version = (SELECT max(version) FROM ivr_flow_versions WHERE flow_id = f.id))
-            AND EXISTS (SELECT 1 FROM jsonb_each(v.graph -> 'nodes') n
-                         WHERE n.value ->> 'prompt' = $1)
-          ORDER BY f.name",
+        "SELECT 'the flow ' || f.name FROM ivr_flows f
+          WHERE EXISTS (SELECT 1 FROM ivr_flow_versions v, jsonb_each(v.graph -> 'nodes') n
+                         WHERE v.flow_id = f.id
+                           AND (v.version = f.published_version
+                                OR v.version = (SELECT max(version) FROM ivr_flow_versions
+                                                 WHERE flow_id = f.id))
+                           AND n.value ->> 'prompt' = $1)
+         UNION ALL
+         SELECT 'the queue ' || q.name FROM queues q WHERE q.max_wait_prompt = $1
+         ORDER BY 1",
     )
     .bind(&name)
     .fetch_all(ctx.db())
@@ -458,8 +462,7 @@ pub async fn delete(
         return Err(ApiError::Conflict {
             code: "prompt_in_use",
             detail: format!(
-                "\"{name}\" is played by the flow{} {}; change {} first",
-                if users.len() == 1 { "" } else { "s" },
+                "\"{name}\" is played by {}; change {} first",
                 users.join(", "),
                 if users.len() == 1 { "it" } else { "them" }
             ),

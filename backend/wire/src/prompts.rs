@@ -24,6 +24,8 @@ pub const BUILTIN_PROMPTS: &[&str] = &[
     "goodbye",
     "beep",
     "moh",
+    "all-busy",
+    "callback-promise",
     "digit-0",
     "digit-1",
     "digit-2",

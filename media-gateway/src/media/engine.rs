@@ -907,6 +907,11 @@ impl Call {
     /// earlier writes (the sockets close, and the port returns to the pool, as `self` drops;
     /// no recording: the async side hears the channel close).
     fn finish(mut self: Box<Self>) -> Option<DiskJob> {
+        // A caller who hangs up after speaking has left a message: keep it.
+        if let Some(samples) = self.ivr.take_voicemail() {
+            let ev = self.wire_event(IvrEvent::Voicemail { samples });
+            let _ = self.setup.events.send(ev);
+        }
         metrics::RTP_LOST.add(self.stats.lost());
         metrics::RTP_EXPECTED.add(self.stats.expected());
         metrics::RTP_LATE.add(self.jitter.late);
