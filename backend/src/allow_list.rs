@@ -1,8 +1,13 @@
 //! Allow-list entries (an address, a CIDR block or a host name, with an optional port) and
-//! address-range arithmetic. Pure: used by the configuration (to refuse a bad entry at start),
-//! the outbound HTTP policy (`outbound.rs`) and the operators' per-tenant grants.
+//! address-range arithmetic, and the trusted proxies whose `X-Forwarded-For` is believed. Pure:
+//! used by the configuration (to refuse a bad entry at start), the outbound HTTP policy
+//! (`outbound.rs`), the operators' per-tenant grants and the client address (`client_addr.rs`).
 
-use std::{fmt, net::IpAddr};
+use axum::http::HeaderMap;
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
@@ -154,4 +159,77 @@ impl fmt::Display for AllowEntry {
             None => write!(f, "{host}"),
         }
     }
+}
+
+/// The proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+/// At most this many `X-Forwarded-For` entries are looked at, from the right.
+const MAX_HOPS: usize = 32;
+
+impl TrustedProxies {
+    /// Parses addresses and CIDR blocks (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`); the error
+    /// names the entry's index.
+    pub fn parse(entries: &[String]) -> Result<Self, (usize, String)> {
+        let mut nets = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            let e = e.trim();
+            let bad = || (i, format!("{e:?} is not an IP address or CIDR block"));
+            let (addr, prefix) = match e.split_once('/') {
+                Some((a, p)) => {
+                    let addr: IpAddr = a.parse().map_err(|_| bad())?;
+                    let max = if addr.is_ipv4() { 32 } else { 128 };
+                    let prefix: u8 = p.parse().ok().filter(|p| *p <= max).ok_or_else(bad)?;
+                    (addr, prefix)
+                }
+                None => {
+                    let addr: IpAddr = e.parse().map_err(|_| bad())?;
+                    (addr, if addr.is_ipv4() { 32 } else { 128 })
+                }
+            };
+            nets.push((canonical(addr), prefix));
+        }
+        Ok(Self(nets))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|(net, prefix)| in_net(ip, *net, *prefix))
+    }
+
+    /// The client behind `peer`, given the request's `X-Forwarded-For` headers.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let mut client = canonical(peer);
+        if !self.contains(client) {
+            return client;
+        }
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        for entry in entries.iter().rev().take(MAX_HOPS) {
+            // An entry a trusted proxy did not write (garbage): the last trusted hop is as far
+            // as we can see.
+            let Some(ip) = parse_entry(entry) else {
+                return client;
+            };
+            client = ip;
+            if !self.contains(ip) {
+                return ip;
+            }
+        }
+        client
+    }
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`.
+fn parse_entry(s: &str) -> Option<IpAddr> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    s.parse::<SocketAddr>().ok().map(|a| canonical(a.ip()))
 }

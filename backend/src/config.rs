@@ -269,7 +269,7 @@ impl Config {
                 .map(String::from)
                 .collect();
         }
-        if let Err((i, m)) = crate::client_addr::TrustedProxies::parse(&self.trusted_proxies) {
+        if let Err((i, m)) = crate::allow_list::TrustedProxies::parse(&self.trusted_proxies) {
             anyhow::bail!("trusted_proxies entry {}: {m}", i + 1);
         }
         if let Some(v) = get("HOTLINE_SIGNUP_LIMIT_PER_ADDRESS") {

@@ -16,7 +16,7 @@ pub struct Inner {
     pub http: reqwest::Client,
     pub metrics: PrometheusHandle,
     /// `cfg.trusted_proxies`, parsed (`client_addr`).
-    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    pub trusted_proxies: crate::allow_list::TrustedProxies,
 }
 
 impl std::ops::Deref for AppState {
@@ -32,7 +32,7 @@ impl AppState {
         db: PgPool,
         redis: redis::aio::ConnectionManager,
     ) -> anyhow::Result<Self> {
-        let trusted_proxies = crate::client_addr::TrustedProxies::parse(&cfg.trusted_proxies)
+        let trusted_proxies = crate::allow_list::TrustedProxies::parse(&cfg.trusted_proxies)
             .map_err(|(i, m)| anyhow::anyhow!("trusted_proxies entry {}: {m}", i + 1))?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
