@@ -35,3 +35,4 @@ pub mod telemetry;
 pub mod tenants;
 pub mod testkit;
 pub mod validate;
+pub mod verify;

@@ -3,6 +3,7 @@
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, calls, campaigns, crm, health,
     ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sso, tickets, users,
+    verify,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -225,6 +226,13 @@ mod problems;
         campaigns::block,
         campaigns::import_blocklist,
         campaigns::unblock,
+        verify::verify_email,
+        verify::email_status,
+        verify::resend_email,
+        verify::caller_ids,
+        verify::verify_number,
+        verify::confirm_code,
+        verify::remove_number,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
 )]

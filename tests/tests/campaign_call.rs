@@ -159,7 +159,8 @@ async fn a_message_campaign_calls_confirms_retries_and_skips_do_not_call() {
         .await
         .unwrap();
     sqlx::query(
-        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}' WHERE id = $1",
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}',
+                email_verified_at = now() WHERE id = $1",
     )
     .bind(signup.tenant.id)
     .execute(&app.state.db)
