@@ -62,6 +62,11 @@ pub enum Route {
     IvrFlow { id: String },
     #[at("/admin/campaigns")]
     Campaigns,
+    #[at("/admin/outbound")]
+    Outbound,
+    /// Where the verification e-mail's link leads (`?token=`).
+    #[at("/verify-email")]
+    VerifyEmail,
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
@@ -137,7 +142,12 @@ pub fn use_app() -> AppCtx {
 /// the listed permissions.
 fn needs(route: &Route) -> Option<&'static [&'static str]> {
     match route {
-        Route::Home | Route::Login | Route::Signup | Route::PlatformLogin | Route::NotFound => None,
+        Route::Home
+        | Route::Login
+        | Route::Signup
+        | Route::PlatformLogin
+        | Route::NotFound
+        | Route::VerifyEmail => None,
         Route::Platform => None, // checked separately: operators only
         Route::Account => Some(&[]),
         Route::Agent => Some(&[perm::AGENT_STATE]),
@@ -154,7 +164,7 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::Names => Some(&[perm::CRM_ADMIN, perm::TICKETS_ADMIN]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
-        Route::Campaigns => Some(&[perm::CAMPAIGNS_WRITE]),
+        Route::Campaigns | Route::Outbound => Some(&[perm::CAMPAIGNS_WRITE]),
     }
 }
 
@@ -328,6 +338,9 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::Login => return html! { <Bare><pages::auth::LoginPage /></Bare> },
         Route::Signup => return html! { <Bare><pages::auth::SignupPage /></Bare> },
+        Route::VerifyEmail => {
+            return html! { <Bare><pages::outbound::VerifyEmailPage /></Bare> };
+        }
         Route::PlatformLogin => {
             return html! { <Bare><pages::platform::PlatformLoginPage /></Bare> }
         }
@@ -388,6 +401,7 @@ fn Guarded(p: &GuardedProps) -> Html {
             html! { <pages::ivr::FlowEditorPage key={key} {id} /> }
         }
         Route::Campaigns => html! { <pages::campaigns::CampaignsPage /> },
+        Route::Outbound => html! { <pages::outbound::OutboundPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -542,6 +556,11 @@ fn nav_items() -> Vec<NavItem> {
             perm: perm::CAMPAIGNS_WRITE,
         },
         NavItem {
+            route: Route::Outbound,
+            key: "nav-outbound",
+            perm: perm::CAMPAIGNS_WRITE,
+        },
+        NavItem {
             route: Route::Audit,
             key: "nav-audit",
             perm: perm::AUDIT_READ,
@@ -641,6 +660,7 @@ pub fn Layout(p: &ChildrenProps) -> Html {
             </header>
             <main id="main" tabindex="-1">
                 <FlashBar />
+                if matches!(app.session, Session::User(_)) { <crate::pages::outbound::EmailBanner /> }
                 { p.children.clone() }
             </main>
         </div>
