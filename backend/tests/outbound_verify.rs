@@ -40,25 +40,6 @@ async fn spawn(smtp_port: u16) -> TestApp {
     .await
 }
 
-/// The tenant's own number (the operator assigned it) and its country: what a sign-up needs
-/// to call out, e-mail verification aside. It stays a trial.
-async fn own_number_and_country(app: &TestApp, a: &Tenant) {
-    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
-        .bind(OWN_DID)
-        .bind(a.info.tenant.id)
-        .execute(&app.state.db)
-        .await
-        .unwrap();
-    let r = a
-        .admin
-        .put(app.url("/api/v1/settings/crm"))
-        .json(&json!({ "country_code": "994" }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-}
-
 /// A stand-in gateway with an outbound trunk.
 async fn trunk_gateway(app: &TestApp) -> String {
     let gw = stand_in_gateway(app, "verify").await;
@@ -107,7 +88,7 @@ async fn a_sign_up_calls_out_only_after_following_the_e_mailed_link() {
     let app = spawn(smtp.port).await;
     let a = tenant(&app, "Verify Water").await;
     let t = a.info.tenant.id;
-    own_number_and_country(&app, &a).await;
+    own_number_and_country(&app, &a, OWN_DID).await;
     let status: EmailVerificationDto = ok_json(
         a.admin
             .get(app.url("/api/v1/email-verification"))
@@ -444,7 +425,7 @@ async fn a_number_is_verified_by_a_call_that_reads_its_code() {
     let app = TestApp::spawn().await;
     let a = tenant(&app, "Caller Proof").await;
     let t = a.info.tenant.id;
-    own_number_and_country(&app, &a).await;
+    own_number_and_country(&app, &a, OWN_DID).await;
     let gw = trunk_gateway(&app).await;
     let mine = "+994505550181";
 

@@ -22,7 +22,9 @@ use anyhow::ensure;
 use common::{sip_trace, tenant, workdir, PASSWORD};
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::run;
-use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp, start_gateway, wait_ok};
+use hotline_e2e::telephony::{
+    free_port, gateway_events, rms, scenario, sipp, start_gateway, tone_share, wait_ok, wav_8k_mono,
+};
 use hotline_wire::gateway::{self as wire, GatewayCommand, GatewayEvent};
 use serde_json::json;
 
@@ -42,33 +44,20 @@ fn dtmf(d: u8) -> (f64, f64) {
 /// A mono 8 kHz 16-bit WAV: `tone_ms` of the pair (or silence), then `gap_ms` of silence.
 fn wav(pair: Option<(f64, f64)>, tone_ms: usize, gap_ms: usize) -> Vec<u8> {
     let n = 8 * tone_ms;
-    let mut data = Vec::new();
-    for i in 0..n + 8 * gap_ms {
-        let v = match pair {
+    let samples: Vec<i16> = (0..n + 8 * gap_ms)
+        .map(|i| match pair {
             Some((a, b)) if i < n => {
                 let t = i as f64 / 8000.0;
-                ((2.0 * std::f64::consts::PI * a * t).sin()
-                    + (2.0 * std::f64::consts::PI * b * t).sin())
-                    * 7000.0
+                let (a, b) = (
+                    2.0 * std::f64::consts::PI * a * t,
+                    2.0 * std::f64::consts::PI * b * t,
+                );
+                ((a.sin() + b.sin()) * 7000.0) as i16
             }
-            _ => 0.0,
-        };
-        data.extend_from_slice(&(v as i16).to_le_bytes());
-    }
-    let mut w = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&16000u32.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    w.extend_from_slice(&data);
-    let riff = (w.len() - 8) as u32;
-    w[4..8].copy_from_slice(&riff.to_le_bytes());
-    w
+            _ => 0,
+        })
+        .collect();
+    wav_8k_mono(&samples)
 }
 
 /// G.711 μ-law to linear.
@@ -82,37 +71,18 @@ fn ulaw(b: u8) -> i16 {
     (if sign != 0 { -v } else { v }) as i16
 }
 
-/// Goertzel power of `freq` in `s`, as a share of the block's energy.
-fn share(s: &[i16], freq: f64) -> f64 {
-    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / 8000.0).cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for x in s {
-        let s0 = *x as f64 + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-    let energy: f64 = s.iter().map(|x| (*x as f64).powi(2)).sum();
-    if energy < 1.0 {
-        0.0
-    } else {
-        2.0 * power / (energy * s.len() as f64)
-    }
-}
-
 /// The DTMF digits in 8 kHz audio: 20 ms frames, a digit where its row and column tones hold
 /// most of a loud frame's energy, for at least two frames in a row.
 fn decode_dtmf(samples: &[i16]) -> String {
     let mut out = String::new();
     let (mut current, mut run_len, mut emitted) = (None::<u8>, 0, false);
     for frame in samples.chunks(160) {
-        let loud = frame.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / frame.len() as f64
-            > 500.0f64.powi(2);
+        let loud = rms(frame) > 500.0;
         let found = loud
             .then(|| {
                 (0..=9u8).find(|d| {
                     let (r, c) = dtmf(*d);
-                    share(frame, r) > 0.25 && share(frame, c) > 0.25
+                    tone_share(frame, r) > 0.25 && tone_share(frame, c) > 0.25
                 })
             })
             .flatten();

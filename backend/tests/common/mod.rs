@@ -282,6 +282,26 @@ pub async fn outbound_ready(app: &TestApp, t: &Tenant, dids: &[&str]) {
     .unwrap();
 }
 
+/// A sign-up as it is before it calls out (a trial, e-mail verification aside): `did` as its
+/// own number (`platform.dids`, as the operator assigns it) and its country (+994) in its CRM
+/// settings.
+pub async fn own_number_and_country(app: &TestApp, t: &Tenant, did: &str) {
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+        .bind(did)
+        .bind(t.info.tenant.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let r = t
+        .admin
+        .put(app.url("/api/v1/settings/crm"))
+        .json(&json!({ "country_code": "994" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
 /// A real SMTP server (aiosmtpd) writing what it receives into a maildir.
 pub struct SmtpServer {
     pub port: u16,

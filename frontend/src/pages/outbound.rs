@@ -58,20 +58,22 @@ fn ResendButton(p: &ResendProps) -> Html {
     }
 }
 
-/// The banner of an unverified call center: outbound calls wait for the e-mail.
+/// The banner of an unverified call center, for its administrators: outbound calls wait for
+/// the e-mail.
 #[function_component]
 pub fn EmailBanner() -> Html {
     let app = use_app();
     let i18n = use_i18n();
     let (status, _) = use_get::<EmailVerificationDto>("/email-verification".into());
     let sent = use_state(|| None::<String>);
+    // For the administrators, who can act on it (an agent's refused call says why itself).
+    let can_send = app.session.can(perm::SETTINGS_WRITE);
     let Load::Ready(s) = status else {
         return html! {};
     };
-    if s.verified {
+    if s.verified || !can_send {
         return html! {};
     }
-    let can_send = app.session.can(perm::SETTINGS_WRITE);
     let on_sent = {
         let sent = sent.clone();
         Callback::from(move |d: EmailVerificationDto| sent.set(d.last_sent_to))
@@ -84,7 +86,7 @@ pub fn EmailBanner() -> Html {
                     { " " }<span id="verify-email-sent">{ i18n.ta("verify-email-sent", &[("email", to.clone().into())]) }</span>
                 }
             </p>
-            if can_send && sent.is_none() {
+            if sent.is_none() {
                 <ResendButton id="verify-email-banner-resend" sent={on_sent} />
             }
         </div>
