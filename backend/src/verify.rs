@@ -144,7 +144,6 @@ pub async fn follow_link(
 /// where the call is.
 #[derive(Debug, Serialize, Deserialize)]
 struct CodeCall {
-    verification: Uuid,
     code: String,
     gateway_id: String,
     /// Media steps done: prompt, digits, prompt, digits, then hang up.
@@ -173,7 +172,6 @@ pub fn code_hash(verification: Uuid, code: &str) -> Vec<u8> {
 pub async fn place_call(
     state: &AppState,
     tenant: Uuid,
-    verification: Uuid,
     leg: Uuid,
     code: String,
     gateway_id: &str,
@@ -181,7 +179,6 @@ pub async fn place_call(
     number: &str,
 ) -> anyhow::Result<()> {
     let rec = CodeCall {
-        verification,
         code,
         gateway_id: gateway_id.to_string(),
         step: 0,

@@ -578,8 +578,23 @@ async fn a_number_is_verified_by_a_call_that_reads_its_code() {
             .await,
     )
     .await;
-    // Another tenant cannot see nor confirm it.
+    // Another tenant cannot see nor confirm it, nor verify this tenant's own number.
     let b = tenant(&app, "Other Proof").await;
+    sqlx::query("UPDATE platform.tenants SET email_verified_at = now() WHERE id = $1")
+        .bind(b.info.tenant.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    problem(
+        b.admin
+            .post(app.url("/api/v1/caller-ids"))
+            .json(&json!({ "number": OWN_DID }))
+            .send()
+            .await,
+        409,
+        "number_in_use",
+    )
+    .await;
     problem(
         b.admin
             .post(app.url(&format!("/api/v1/caller-ids/{}/confirm", v.id)))

@@ -306,3 +306,4 @@ problem-code-wrong = Səhv kod. Rəqəmləri yoxlayın; beş səhv koddan sonra 
 problem-code-expired = Kodun vaxtı bitib. Yeni zəng istəyin.
 problem-code-attempts-exhausted = Həddən çox səhv kod. Yeni zəng istəyin.
 problem-no-gateway = Hazırda heç bir telefon şlüzü zəng edə bilmir. Sonra cəhd edin.
+problem-number-in-use = Bu nömrə bu platformadakı başqa çağrı mərkəzinə məxsusdur.

@@ -981,3 +981,4 @@ problem-code-wrong = Wrong code. Check the digits; after five wrong codes a new 
 problem-code-expired = The code has expired. Ask for a new call.
 problem-code-attempts-exhausted = Too many wrong codes. Ask for a new call.
 problem-no-gateway = No telephony gateway can place calls right now. Try again later.
+problem-number-in-use = This number belongs to another call center on this platform.

@@ -306,3 +306,4 @@ problem-code-wrong = Błędny kod. Sprawdź cyfry; po pięciu błędnych kodach 
 problem-code-expired = Kod wygasł. Poproś o nowe połączenie.
 problem-code-attempts-exhausted = Zbyt wiele błędnych kodów. Poproś o nowe połączenie.
 problem-no-gateway = Żadna bramka telefoniczna nie może teraz wykonywać połączeń. Spróbuj później.
+problem-number-in-use = Ten numer należy do innego centrum na tej platformie.

@@ -306,3 +306,4 @@ problem-code-wrong = 验证码错误。请检查数字；错误五次后需要�
 problem-code-expired = 验证码已过期。请重新请求呼叫。
 problem-code-attempts-exhausted = 错误验证码次数过多。请重新请求呼叫。
 problem-no-gateway = 目前没有可拨打电话的电话网关。请稍后再试。
+problem-number-in-use = 此号码属于本平台上的另一个呼叫中心。

@@ -252,7 +252,8 @@ pub async fn caller_ids(mut ctx: TenantCtx) -> ApiResult<Json<CallerIdsDto>> {
 #[utoipa::path(post, path = "/api/v1/caller-ids", tag = "campaigns",
     request_body = VerifyNumberRequest,
     responses((status = 201, body = CallerIdDto),
-        (status = 409, description = "`already_verified`, `verification_call_limit`, `no_gateway`",
+        (status = 409, description = "`already_verified`, `number_in_use` (another call center's \
+            number), `verification_call_limit`, `no_gateway`",
             body = hotline_wire::api::Problem),
         (status = 422, description = "`validation_failed` (`number`), or the outbound rules' \
             `email_unverified`, `destination_not_allowed`, `trial_limit`, `outbound_limit`",
@@ -280,6 +281,19 @@ pub async fn verify_number(
         return Err(ApiError::Conflict {
             code: "already_verified",
             detail: format!("{number} may already be shown as this call center's caller ID"),
+        });
+    }
+    // Another call center's number on this platform: its calls arrive here, not at a phone
+    // the administrator answers.
+    let platform_did: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM platform.dids WHERE did = $1)")
+            .bind(&number)
+            .fetch_one(ctx.db())
+            .await?;
+    if platform_did {
+        return Err(ApiError::Conflict {
+            code: "number_in_use",
+            detail: format!("{number} is a number of another call center on this platform"),
         });
     }
     if calls_today(ctx.db(), None).await? >= CALLS_PER_DAY
@@ -337,7 +351,7 @@ pub async fn verify_number(
     )
     .await?;
     ctx.commit().await?;
-    verify::place_call(&state, tenant, id, leg, code, &gw, &shown, &number)
+    verify::place_call(&state, tenant, leg, code, &gw, &shown, &number)
         .await
         .map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(row.dto())))
