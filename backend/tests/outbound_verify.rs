@@ -428,18 +428,15 @@ async fn a_number_is_verified_by_a_call_that_reads_its_code() {
     own_number_and_country(&app, &a, OWN_DID).await;
     let gw = trunk_gateway(&app).await;
     let mine = "+994505550181";
-
-    // Unverified e-mail: no verification call either.
-    problem(
+    let call_me = |number: &str| {
         a.admin
             .post(app.url("/api/v1/caller-ids"))
-            .json(&json!({ "number": mine }))
+            .json(&json!({ "number": number }))
             .send()
-            .await,
-        422,
-        "email_unverified",
-    )
-    .await;
+    };
+
+    // Unverified e-mail: no verification call either.
+    problem(call_me(mine).await, 422, "email_unverified").await;
     sqlx::query("UPDATE platform.tenants SET email_verified_at = now() WHERE id = $1")
         .bind(t)
         .execute(&app.state.db)
@@ -447,36 +444,14 @@ async fn a_number_is_verified_by_a_call_that_reads_its_code() {
         .unwrap();
     // Premium numbers and the tenant's own number are not called.
     let p = problem(
-        a.admin
-            .post(app.url("/api/v1/caller-ids"))
-            .json(&json!({ "number": "+994900123456" }))
-            .send()
-            .await,
+        call_me("+994900123456").await,
         422,
         "destination_not_allowed",
     )
     .await;
     assert_eq!(field_names(&p), ["number"]);
-    problem(
-        a.admin
-            .post(app.url("/api/v1/caller-ids"))
-            .json(&json!({ "number": OWN_DID }))
-            .send()
-            .await,
-        409,
-        "already_verified",
-    )
-    .await;
-    problem(
-        a.admin
-            .post(app.url("/api/v1/caller-ids"))
-            .json(&json!({ "number": "12-ab" }))
-            .send()
-            .await,
-        422,
-        "validation_failed",
-    )
-    .await;
+    problem(call_me(OWN_DID).await, 409, "already_verified").await;
+    problem(call_me("12-ab").await, 422, "validation_failed").await;
     assert_eq!(command_count(&app, &gw).await, 0, "nothing dialled");
     // A campaign may not show the number yet.
     problem(
@@ -492,14 +467,7 @@ async fn a_number_is_verified_by_a_call_that_reads_its_code() {
 
     // The call: through the trunk to the number (a national form is completed), showing the
     // tenant's own number; it reads the code twice and hangs up.
-    let v: CallerIdDto = created(
-        a.admin
-            .post(app.url("/api/v1/caller-ids"))
-            .json(&json!({ "number": "0505550181" }))
-            .send()
-            .await,
-    )
-    .await;
+    let v: CallerIdDto = created(call_me("0505550181").await).await;
     assert_eq!((v.number.as_str(), v.status.as_str()), (mine, "calling"));
     assert_eq!(v.attempts_left, 5);
     let mut last = "0".to_string();
@@ -609,12 +577,7 @@ async fn a_number_is_verified_by_a_call_that_reads_its_code() {
 
     // Five wrong codes lock a verification; ten minutes expire one; three calls a number a day.
     let other = "+994505550182";
-    let start = || {
-        a.admin
-            .post(app.url("/api/v1/caller-ids"))
-            .json(&json!({ "number": other }))
-            .send()
-    };
+    let start = || call_me(other);
     let v2: CallerIdDto = created(start().await).await;
     unanswered(&app, &a, &gw, &mut last, &v2).await;
     for left in (0..5).rev() {
