@@ -376,6 +376,7 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
     crate::callback::on_gateway_event(state, &ev).await?;
     crate::campaigns::on_gateway_event(state, &ev).await?;
     crate::consult::on_gateway_event(state, &ev).await?;
+    crate::verify::on_gateway_event(state, &ev).await?;
     match ev {
         GatewayEvent::BridgeEnded {
             call_id, tenant_id, ..
@@ -409,6 +410,13 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
             let Some(mut tx) = tenant_tx(state, tenant_id).await? else {
                 anyhow::bail!("recording for unknown tenant {tenant_id}");
             };
+            if crate::verify::is_code_call(&mut tx, call_id).await? {
+                // A caller-ID verification call reads its code: not kept, never listed.
+                if let Err(e) = tokio::fs::remove_file(&path).await {
+                    tracing::warn!(%call_id, %path, error = %e, "verification call recording not removed");
+                }
+                return Ok(());
+            }
             // Idempotent: a redelivered event (after a crash before XACK) changes nothing.
             sqlx::query(
                 "INSERT INTO recordings (call_id, started_at, duration_ms, path, size_bytes)

@@ -4,8 +4,11 @@
 //! (click-to-call, callbacks, preview dialling, consultation, transfer to a number) or, in the
 //! campaign dialer, with the rules and usage loaded once per tick.
 //!
-//! - **Caller ID**: one of the tenant's own DIDs (`platform.dids`), checked when a campaign is
-//!   saved and again when each call is placed (a DID moved to another tenant since).
+//! - **E-mail verified**: a tenant made by sign-up calls out only once its administrator has
+//!   followed the link e-mailed to them (`crate::verify`; [`Refusal::EmailUnverified`]).
+//! - **Caller ID**: one of the tenant's own DIDs (`platform.dids`) or a number it verified by
+//!   a call that read a code (`crate::verify`), checked when a campaign is saved and again
+//!   when each call is placed (a DID moved to another tenant since).
 //! - **Destinations**: the allowed country calling codes (the operator's list,
 //!   `platform.tenants.outbound_countries`, else the tenant's own CRM country code), narrowed
 //!   by the tenant's own list (settings key `outbound`), minus the blocked prefixes: the
@@ -65,6 +68,8 @@ pub const BUILTIN_BLOCKED: &[(&str, &str)] = &[
 /// Why a call is not placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// The tenant's administrator has not verified their e-mail address yet.
+    EmailUnverified,
     /// The number shown is not one of the tenant's DIDs.
     CallerId { number: String },
     /// The number called is outside the allowed countries or on a blocked prefix.
@@ -79,6 +84,7 @@ impl Refusal {
     /// The problem code, also the campaign attempt's outcome and contact's `last_outcome`.
     pub fn code(&self) -> &'static str {
         match self {
+            Refusal::EmailUnverified => "email_unverified",
             Refusal::CallerId { .. } => "caller_id_not_owned",
             Refusal::Destination { .. } => "destination_not_allowed",
             Refusal::TrialLimit(_) => "trial_limit",
@@ -88,6 +94,10 @@ impl Refusal {
 
     pub fn detail(&self) -> String {
         match self {
+            Refusal::EmailUnverified => "this call center places outbound calls once its \
+                administrator has verified their e-mail address: follow the link in the e-mail \
+                sent at sign-up, or send it again (Settings → Outbound calling)"
+                .into(),
             Refusal::CallerId { number } => format!(
                 "{number} is not one of this call center's phone numbers; calls show one of its own numbers"
             ),
@@ -96,9 +106,14 @@ impl Refusal {
         }
     }
 
-    /// A limit that lifts with time (the call can wait), not a refusal of this call for good.
+    /// A limit that lifts (with time, or once the e-mail is verified): the call can wait —
+    /// campaign contacts stay pending and the campaign shows why (`dial_hold`) —, not a
+    /// refusal of this call for good.
     pub fn is_limit(&self) -> bool {
-        matches!(self, Refusal::TrialLimit(_) | Refusal::OutboundLimit(_))
+        matches!(
+            self,
+            Refusal::TrialLimit(_) | Refusal::OutboundLimit(_) | Refusal::EmailUnverified
+        )
     }
 
     /// The 422 for an interactive call; `number_field` names the number called.
@@ -127,6 +142,11 @@ pub struct Rules {
     pub max_calls: i64,
     /// The tenant's own numbers.
     pub dids: Vec<String>,
+    /// Numbers the tenant verified by a call that read a code (`crate::verify`); shown like
+    /// its own DIDs.
+    pub verified_numbers: Vec<String>,
+    /// The administrator's e-mail address is not verified yet: no outside call at all.
+    pub email_unverified: bool,
 }
 
 /// Outbound calls to outside numbers: in progress now, and placed today (UTC).
@@ -220,8 +240,9 @@ impl Rules {
     /// The decision for one call to an outside number showing `caller` (when the tenant chose
     /// it): caller ID, destination, then the limits.
     pub fn judge(&self, caller: Option<&str>, callee: &str, u: &Usage) -> Result<(), Refusal> {
+        self.verified_owner()?;
         if let Some(caller) = caller {
-            if !self.dids.iter().any(|d| d == caller) {
+            if !self.may_show(caller) {
                 return Err(Refusal::CallerId {
                     number: caller.to_string(),
                 });
@@ -230,6 +251,56 @@ impl Rules {
         self.destination(callee)?;
         self.lines_free(u).map(|_| ())
     }
+}
+
+impl Rules {
+    /// Refused while the tenant's e-mail address is not verified.
+    pub fn verified_owner(&self) -> Result<(), Refusal> {
+        if self.email_unverified {
+            return Err(Refusal::EmailUnverified);
+        }
+        Ok(())
+    }
+
+    /// Whether `caller` may be shown: one of the tenant's DIDs or a number it verified.
+    pub fn may_show(&self, caller: &str) -> bool {
+        self.dids
+            .iter()
+            .chain(&self.verified_numbers)
+            .any(|d| d == caller)
+    }
+
+    /// Every number the tenant may show: its DIDs, then its verified numbers.
+    pub fn caller_ids(&self) -> Vec<String> {
+        let mut all = self.dids.clone();
+        all.extend(
+            self.verified_numbers
+                .iter()
+                .filter(|n| !self.dids.contains(n))
+                .cloned(),
+        );
+        all
+    }
+}
+
+/// What the tenant proved it owns (`crate::verify`): whether its e-mail is verified, and the
+/// caller IDs it verified. `conn` is in the tenant's schema.
+pub async fn ownership(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+) -> anyhow::Result<(bool, Vec<String>)> {
+    let verified: Option<bool> = sqlx::query_scalar(
+        "SELECT email_verified_at IS NOT NULL FROM platform.tenants WHERE id = $1",
+    )
+    .bind(tenant)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let numbers: Vec<String> = sqlx::query_scalar(
+        "SELECT number FROM caller_id_verifications WHERE verified_at IS NOT NULL ORDER BY number",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((verified.unwrap_or(false), numbers))
 }
 
 /// Whether a callee goes through the trunk (an extension does not).
@@ -270,12 +341,15 @@ pub async fn rules(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Rule
         countries.retain(|c| mine.contains(c));
     }
     blocked.extend(narrow.blocked_prefixes);
+    let (email_verified, verified_numbers) = ownership(conn, tenant).await?;
     Ok(Rules {
         trial,
         countries,
         blocked,
         max_calls: max.map(i64::from).unwrap_or(DEFAULT_MAX_OUTBOUND_CALLS),
         dids,
+        verified_numbers,
+        email_unverified: !email_verified,
     })
 }
 
@@ -352,6 +426,8 @@ mod tests {
             blocked: vec!["+99412555".into()],
             max_calls: 10,
             dids: vec!["+994125550100".into()],
+            verified_numbers: vec!["+994505550199".into()],
+            email_unverified: false,
         }
     }
 
@@ -402,6 +478,19 @@ mod tests {
         assert!(r
             .judge(Some("+994125550100"), "+994505550101", &u(0, 0))
             .is_ok());
+        assert!(r
+            .judge(Some("+994505550199"), "+994505550101", &u(0, 0))
+            .is_ok());
+        assert_eq!(r.caller_ids(), ["+994125550100", "+994505550199"]);
+        let unverified = Rules {
+            email_unverified: true,
+            ..rules()
+        };
+        let e = unverified
+            .judge(Some("+994125550100"), "+994505550101", &u(0, 0))
+            .unwrap_err();
+        assert_eq!(e.code(), "email_unverified");
+        assert!(e.is_limit(), "contacts wait for the verification");
         assert!(is_country_code("994") && !is_country_code("0") && !is_country_code("9944"));
         assert!(is_prefix("+4870") && !is_prefix("4870") && !is_prefix("+"));
     }

@@ -41,4 +41,5 @@ pub mod tenants;
 pub mod testkit;
 pub mod text;
 pub mod validate;
+pub mod verify;
 pub mod voicemail;

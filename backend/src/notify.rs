@@ -156,12 +156,28 @@ pub async fn deliver(
     }
     let Some(mailer) = mailer else {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        for r in rows
+            .iter()
+            .filter(|r| r.link_path.starts_with(crate::verify::LINK_PATH))
+        {
+            // Without e-mail the new call center's administrator could never verify it: the
+            // link goes to the log of whoever runs the platform (the demo stack's terminal).
+            tracing::warn!(
+                %tenant,
+                to = %r.to_address,
+                "no [smtp] configured: e-mail verification link for {}: {}{}",
+                r.to_address,
+                state.cfg.public_url,
+                r.link_path
+            );
+        }
         sqlx::query("UPDATE email_outbox SET status = 'skipped', last_error = 'no [smtp] configured' WHERE id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
         tracing::info!(%tenant, count = ids.len(), "e-mail skipped: no [smtp] configured");
+        forget_tokens(&mut tx).await?;
+        tx.commit().await?;
         return Ok((0, 0));
     };
     let (mut sent, mut failed) = (0, 0);
@@ -197,6 +213,20 @@ pub async fn deliver(
             }
         }
     }
+    forget_tokens(&mut tx).await?;
     tx.commit().await?;
     Ok((sent, failed))
+}
+
+/// A verification link's token stays in the outbox only until the e-mail has left (or was
+/// given up): the database keeps just its hash (`platform.email_verifications`).
+async fn forget_tokens(conn: &mut PgConnection) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE email_outbox SET link_path = $1
+          WHERE status <> 'pending' AND link_path LIKE $1 || '?%'",
+    )
+    .bind(crate::verify::LINK_PATH)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -3,7 +3,7 @@
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
     health, ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sessions, sso,
-    tickets, users, voicemail,
+    tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -244,6 +244,13 @@ mod problems;
         breaks::list,
         breaks::approve,
         breaks::deny,
+        verify::verify_email,
+        verify::email_status,
+        verify::resend_email,
+        verify::caller_ids,
+        verify::verify_number,
+        verify::confirm_code,
+        verify::remove_number,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction))
 )]

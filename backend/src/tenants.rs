@@ -95,6 +95,18 @@ pub async fn provision(
     .fetch_one(&mut *tx)
     .await?;
     seed_defaults(&mut tx).await?;
+    // Outbound calls wait for the administrator's e-mail address to be verified; the demo
+    // seed marks its tenant verified instead (`seed::ensure_tenant`).
+    if actor != "seed" {
+        crate::verify::queue_email(
+            &mut tx,
+            tenant_id,
+            req.company_name.trim(),
+            req.admin_email.trim(),
+        )
+        .await
+        .map_err(ApiError::Internal)?;
+    }
     auth::write_audit(
         &mut tx,
         None,

@@ -66,6 +66,11 @@ pub enum Route {
     Voicemail,
     #[at("/supervisor/breaks")]
     BreakRequests,
+    #[at("/admin/outbound")]
+    Outbound,
+    /// Where the verification e-mail's link leads (`?token=`).
+    #[at("/verify-email")]
+    VerifyEmail,
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
@@ -152,7 +157,12 @@ pub fn use_app() -> AppCtx {
 /// the listed permissions.
 fn needs(route: &Route) -> Option<&'static [&'static str]> {
     match route {
-        Route::Home | Route::Login | Route::Signup | Route::PlatformLogin | Route::NotFound => None,
+        Route::Home
+        | Route::Login
+        | Route::Signup
+        | Route::PlatformLogin
+        | Route::NotFound
+        | Route::VerifyEmail => None,
         Route::Platform | Route::PlatformSessions { .. } => None, // checked separately: operators only
         Route::Account => Some(&[]),
         Route::Agent => Some(&[perm::AGENT_STATE]),
@@ -169,7 +179,7 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::Names => Some(&[perm::CRM_ADMIN, perm::TICKETS_ADMIN]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
-        Route::Campaigns => Some(&[perm::CAMPAIGNS_WRITE]),
+        Route::Campaigns | Route::Outbound => Some(&[perm::CAMPAIGNS_WRITE]),
         Route::Voicemail => Some(&[perm::AGENT_STATE, perm::SUPERVISE, perm::RECORDINGS_READ]),
         Route::BreakRequests => Some(&[perm::SUPERVISE]),
     }
@@ -345,6 +355,9 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::Login => return html! { <Bare><pages::auth::LoginPage /></Bare> },
         Route::Signup => return html! { <Bare><pages::auth::SignupPage /></Bare> },
+        Route::VerifyEmail => {
+            return html! { <Bare><pages::outbound::VerifyEmailPage /></Bare> };
+        }
         Route::PlatformLogin => {
             return html! { <Bare><pages::platform::PlatformLoginPage /></Bare> }
         }
@@ -416,6 +429,7 @@ fn Guarded(p: &GuardedProps) -> Html {
         Route::Campaigns => html! { <pages::campaigns::CampaignsPage /> },
         Route::Voicemail => html! { <pages::voicemail::VoicemailPage /> },
         Route::BreakRequests => html! { <pages::voicemail::BreakRequestsPage /> },
+        Route::Outbound => html! { <pages::outbound::OutboundPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -580,6 +594,11 @@ fn nav_items() -> Vec<NavItem> {
             perm: perm::CAMPAIGNS_WRITE,
         },
         NavItem {
+            route: Route::Outbound,
+            key: "nav-outbound",
+            perm: perm::CAMPAIGNS_WRITE,
+        },
+        NavItem {
             route: Route::Audit,
             key: "nav-audit",
             perm: perm::AUDIT_READ,
@@ -679,6 +698,7 @@ pub fn Layout(p: &ChildrenProps) -> Html {
             </header>
             <main id="main" tabindex="-1">
                 <FlashBar />
+                if matches!(app.session, Session::User(_)) { <crate::pages::outbound::EmailBanner /> }
                 { p.children.clone() }
             </main>
         </div>

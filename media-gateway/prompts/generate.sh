@@ -17,6 +17,8 @@ say beep "Please leave a message after the tone."
 say all-busy "All our agents are still busy. Please call again later. Goodbye."
 say callback-promise "All our agents are still busy. We will call you back as soon as we can. Goodbye."
 for d in 0 1 2 3 4 5 6 7 8 9; do say "digit-$d" "$d"; done
+# Read before the digits of a caller-ID verification code (backend/src/verify.rs).
+say verification-code "This is Hotline. Your verification code is:"
 
 # Music on hold: an 8-second loop of four chords (C, A minor, F, G), each plucked four times
 # (the full chord, then its notes in turn) over a quiet bass; about -17 dBFS RMS. Music, not

@@ -257,6 +257,25 @@ pub fn rms(s: &[i16]) -> f64 {
     (s.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt()
 }
 
+/// A mono 8 kHz 16-bit PCM WAV (44-byte header) of `samples`, e.g. a prompt for the gateway.
+pub fn wav_8k_mono(samples: &[i16]) -> Vec<u8> {
+    let data: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut w = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&8000u32.to_le_bytes());
+    w.extend_from_slice(&16000u32.to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    w.extend_from_slice(&data);
+    let riff = (w.len() - 8) as u32;
+    w[4..8].copy_from_slice(&riff.to_le_bytes());
+    w
+}
+
 /// Goertzel power of `freq` Hz in 8 kHz samples, normalised by the block's energy: close to
 /// 1 for a pure tone at `freq`, near 0 for other sounds.
 pub fn tone_share(s: &[i16], freq: f64) -> f64 {

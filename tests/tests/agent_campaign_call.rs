@@ -115,7 +115,8 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
         .await
         .unwrap();
     sqlx::query(
-        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}' WHERE id = $1",
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}',
+                email_verified_at = now() WHERE id = $1",
     )
     .bind(info.tenant.id)
     .execute(&app.state.db)
@@ -174,7 +175,8 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
         b.click("nav.mainnav a[href='/admin/campaigns']").await?;
         b.wait_path("/admin/campaigns").await?;
         b.fill("#campaign-name", "Tariff upsell").await?;
-        b.fill("#campaign-caller-id", "+994125550100").await?;
+        // The caller ID is picked from the tenant's numbers.
+        b.choose("#campaign-caller-id", "+994125550100").await?;
         b.choose("#campaign-kind", "Agents").await?;
         b.choose("#campaign-mode", "Progressive").await?;
         b.choose("#campaign-queue", "Upsell").await?;

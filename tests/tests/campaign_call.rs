@@ -13,7 +13,7 @@ use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::run;
 use hotline_e2e::telephony::{
     best_tone_share, free_port, gateway_events, scenario, sipp, start_gateway, stereo_channels,
-    wait_ok,
+    wait_ok, wav_8k_mono,
 };
 use hotline_wire::campaigns::{CampaignDto, CampaignResults, ContactDto, ContactsAdded};
 use hotline_wire::gateway::GatewayEvent;
@@ -124,26 +124,10 @@ const CARRIER: &str = r#"  <recv request="INVITE" crlf="true">
 
 /// A mono 8 kHz 16-bit WAV of a `freq` tone.
 fn tone_wav(freq: f64, secs: f64) -> Vec<u8> {
-    let n = (8000.0 * secs) as usize;
-    let mut data = Vec::with_capacity(n * 2);
-    for i in 0..n {
-        let v = (i as f64 * 2.0 * std::f64::consts::PI * freq / 8000.0).sin() * 12_000.0;
-        data.extend_from_slice(&(v as i16).to_le_bytes());
-    }
-    let mut w = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&16000u32.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    w.extend_from_slice(&data);
-    let riff = (w.len() - 8) as u32;
-    w[4..8].copy_from_slice(&riff.to_le_bytes());
-    w
+    let samples: Vec<i16> = (0..(8000.0 * secs) as usize)
+        .map(|i| ((i as f64 * 2.0 * std::f64::consts::PI * freq / 8000.0).sin() * 12_000.0) as i16)
+        .collect();
+    wav_8k_mono(&samples)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,7 +143,8 @@ async fn a_message_campaign_calls_confirms_retries_and_skips_do_not_call() {
         .await
         .unwrap();
     sqlx::query(
-        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}' WHERE id = $1",
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}',
+                email_verified_at = now() WHERE id = $1",
     )
     .bind(signup.tenant.id)
     .execute(&app.state.db)

@@ -26,6 +26,7 @@ const PUBLIC: &[&str] = &[
     "/api/v1/auth/login",
     "/api/v1/auth/logout",
     "/api/v1/auth/password-strength",
+    "/api/v1/auth/verify-email",
     "/api/v1/auth/sso/{tenant}/start",
     "/api/v1/auth/sso/callback",
     "/api/v1/platform/login",

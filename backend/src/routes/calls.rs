@@ -617,8 +617,13 @@ pub async fn click_to_call(
     }
     let number = callable_number(ctx.db(), &req.number).await?;
     let tenant = ctx.tenant().id;
+    // The tenant's first own number, else the first number it verified (`verify`).
     let did: Option<String> = sqlx::query_scalar(
-        "SELECT did FROM platform.dids WHERE tenant_id = $1 ORDER BY did LIMIT 1",
+        "(SELECT did FROM platform.dids WHERE tenant_id = $1 ORDER BY did LIMIT 1)
+         UNION ALL
+         (SELECT number FROM caller_id_verifications WHERE verified_at IS NOT NULL
+           ORDER BY number LIMIT 1)
+         LIMIT 1",
     )
     .bind(tenant)
     .fetch_optional(ctx.db())
@@ -626,7 +631,9 @@ pub async fn click_to_call(
     let Some(did) = did else {
         return Err(ApiError::Conflict {
             code: "no_number",
-            detail: "the tenant has no phone number to show as the caller".into(),
+            detail: "the tenant has no phone number to show as the caller (verify one under \
+                     Settings → Outbound calling)"
+                .into(),
         });
     };
     let ready = crate::callback::preflight(&state, tenant, agent).await?;

@@ -301,12 +301,14 @@ fn dto(r: CampaignRow, counts: CampaignCounts) -> CampaignDto {
     }
 }
 
-/// A campaign's caller ID must be one of the tenant's own numbers (checked again by the
-/// dialer for every call, `dial_policy`).
+/// A campaign's caller ID must be one of the tenant's own numbers or one it verified
+/// (checked again by the dialer for every call, `dial_policy`).
 async fn own_caller_id(ctx: &mut TenantCtx, caller_id: &str) -> ApiResult<()> {
     let tenant = ctx.tenant().id;
     let owned: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM platform.dids WHERE tenant_id = $1 AND did = $2)",
+        "SELECT EXISTS (SELECT 1 FROM platform.dids WHERE tenant_id = $1 AND did = $2)
+             OR EXISTS (SELECT 1 FROM caller_id_verifications
+                         WHERE number = $2 AND verified_at IS NOT NULL)",
     )
     .bind(tenant)
     .bind(caller_id)
@@ -317,7 +319,8 @@ async fn own_caller_id(ctx: &mut TenantCtx, caller_id: &str) -> ApiResult<()> {
             "caller_id",
             format!(
                 "{caller_id} is not one of this call center's phone numbers; \
-                 a campaign shows one of its own numbers (see /ivr/dids)"
+                 a campaign shows one of its own numbers (see /ivr/dids) or one it verified \
+                 (/caller-ids)"
             ),
         ));
     }
@@ -1460,6 +1463,7 @@ async fn rules_dto(ctx: &mut TenantCtx) -> ApiResult<OutboundRulesDto> {
         .iter()
         .map(|(p, _)| p.to_string())
         .collect();
+    let caller_ids = r.caller_ids();
     blocked.extend(r.blocked);
     Ok(OutboundRulesDto {
         trial: r.trial,
@@ -1471,7 +1475,7 @@ async fn rules_dto(ctx: &mut TenantCtx) -> ApiResult<OutboundRulesDto> {
             r.max_calls
         },
         calls_per_day: r.trial.then_some(dial_policy::TRIAL_CALLS_PER_DAY),
-        caller_ids: r.dids,
+        caller_ids,
         tenant: mine,
     })
 }

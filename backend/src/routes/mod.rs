@@ -24,6 +24,7 @@ pub mod sla;
 pub mod sso;
 pub mod tickets;
 pub mod users;
+pub mod verify;
 pub mod voicemail;
 
 use crate::{error::ApiError, state::AppState};
@@ -56,6 +57,7 @@ pub fn api() -> Router<AppState> {
         .merge(campaigns::router())
         .merge(agent_campaigns::router())
         .merge(scheduled::router())
+        .merge(verify::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

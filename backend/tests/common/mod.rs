@@ -261,7 +261,8 @@ pub async fn register_desk_phone(app: &TestApp, tenant: uuid::Uuid, ext: &str, g
 /// What the platform operator does before a tenant calls out for real (the tenant is a
 /// sign-up, so a trial limited to its own country): gives it `dids` as its numbers
 /// (`platform.dids`), lifts the trial and allows the countries the tests call (+994, +1,
-/// +44) — the same columns `PUT /platform/tenants/{id}/outbound-calls` sets.
+/// +44) — the same columns `PUT /platform/tenants/{id}/outbound-calls` sets —, and marks its
+/// e-mail verified as following the e-mailed link does (`outbound_verify.rs`).
 pub async fn outbound_ready(app: &TestApp, t: &Tenant, dids: &[&str]) {
     for did in dids {
         sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
@@ -272,11 +273,95 @@ pub async fn outbound_ready(app: &TestApp, t: &Tenant, dids: &[&str]) {
             .unwrap();
     }
     sqlx::query(
-        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1,44}'
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1,44}',
+                email_verified_at = now()
           WHERE id = $1",
     )
     .bind(t.info.tenant.id)
     .execute(&app.state.db)
     .await
     .unwrap();
+}
+
+/// A sign-up as it is before it calls out (a trial, e-mail verification aside): `did` as its
+/// own number (`platform.dids`, as the operator assigns it) and its country (+994) in its CRM
+/// settings.
+pub async fn own_number_and_country(app: &TestApp, t: &Tenant, did: &str) {
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+        .bind(did)
+        .bind(t.info.tenant.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let r = t
+        .admin
+        .put(app.url("/api/v1/settings/crm"))
+        .json(&json!({ "country_code": "994" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+/// A real SMTP server (aiosmtpd) writing what it receives into a maildir.
+pub struct SmtpServer {
+    pub port: u16,
+    dir: std::path::PathBuf,
+    _child: tokio::process::Child,
+}
+
+impl SmtpServer {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("hotline-smtp-{}", uuid::Uuid::new_v4().simple()));
+        // Debian's python3-aiosmtpd (infra/apt-packages.txt) lives with /usr/bin/python3.
+        let python = if std::path::Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let child = tokio::process::Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&dir)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start aiosmtpd (install python3-aiosmtpd)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return SmtpServer {
+                    port,
+                    dir,
+                    _child: child,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("aiosmtpd did not start on port {port}");
+    }
+
+    /// The messages received so far, each as its raw text.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else {
+            return vec![];
+        };
+        entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

@@ -16,3 +16,4 @@ pub mod permissions;
 pub mod prompts;
 pub mod sla;
 pub mod tickets;
+pub mod verify;

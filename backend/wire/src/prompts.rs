@@ -36,6 +36,7 @@ pub const BUILTIN_PROMPTS: &[&str] = &[
     "digit-7",
     "digit-8",
     "digit-9",
+    "verification-code",
 ];
 
 /// Whether `name` is a built-in prompt.

@@ -4,7 +4,9 @@
 //! outcome and by hour, CSV export), and the tenant's blocked numbers (do not call /
 //! refused callers). The server checks everything; its field errors show under the fields.
 
-use hotline_wire::campaigns::{BlockedNumber, CampaignDto, CampaignResults, ContactsAdded};
+use hotline_wire::campaigns::{
+    BlockedNumber, CampaignDto, CampaignResults, ContactsAdded, OutboundRulesDto,
+};
 use hotline_wire::prompts::{PromptDto, BUILTIN_PROMPTS};
 use serde_json::json;
 use uuid::Uuid;
@@ -17,6 +19,14 @@ use crate::i18n::{use_i18n, I18n};
 fn status_text(i18n: &I18n, s: &str) -> String {
     i18n.try_t(&format!("campaign-status-{s}"))
         .unwrap_or_else(|| s.to_string())
+}
+
+/// Why the dialer holds a campaign's contacts (`dial_hold`: `<code>: <detail>`), translated
+/// by its code; the server's detail when the code has no translation.
+fn hold_text(i18n: &I18n, hold: &str) -> String {
+    let (code, detail) = hold.split_once(": ").unwrap_or((hold, ""));
+    i18n.try_t(&format!("campaign-hold-{}", code.replace('_', "-")))
+        .unwrap_or_else(|| if detail.is_empty() { hold.to_string() } else { detail.to_string() })
 }
 
 fn outcome_text(i18n: &I18n, s: &str) -> String {
@@ -185,6 +195,23 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
             .iter()
             .map(|b| (b.to_string(), b.to_string())),
     );
+    // The numbers a campaign may show (own and verified, `/caller-ids`): picked from a
+    // list when there are any; the first is chosen until the user picks another.
+    let (rules, _) = use_get::<OutboundRulesDto>("/outbound-rules".into());
+    let caller_ids: Vec<String> = match &rules {
+        Load::Ready(r) => r.caller_ids.clone(),
+        _ => vec![],
+    };
+    {
+        let form = form.clone();
+        use_effect_with((caller_ids.clone(), d.caller_id.clone()), move |(ids, chosen)| {
+            if let Some(first) = ids.first().cloned() {
+                if !ids.contains(chosen) {
+                    form.dispatch(Box::new(move |d: &mut Draft| d.caller_id = first));
+                }
+            }
+        });
+    }
     let (queues, _) = use_get::<Vec<hotline_wire::api::QueueDto>>("/queues".into());
     let mut queue_options = vec![(String::new(), i18n.t("campaign-choose-queue"))];
     if let Load::Ready(qs) = &queues {
@@ -291,9 +318,15 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
                 <div class="grid2">
                     <TextField id="campaign-name" label={i18n.t("campaign-name")} value={d.name.clone()}
                         oninput={bind(&form, |d, v| d.name = v)} error={err("name")} required=true />
-                    <TextField id="campaign-caller-id" label={i18n.t("campaign-caller-id")} value={d.caller_id.clone()}
-                        oninput={bind(&form, |d, v| d.caller_id = v)} error={err("caller_id")} required=true
-                        hint={i18n.t("campaign-caller-id-hint")} />
+                    if caller_ids.is_empty() {
+                        <TextField id="campaign-caller-id" label={i18n.t("campaign-caller-id")} value={d.caller_id.clone()}
+                            oninput={bind(&form, |d, v| d.caller_id = v)} error={err("caller_id")} required=true
+                            hint={i18n.t("campaign-caller-id-hint")} />
+                    } else {
+                        <SelectField id="campaign-caller-id" label={i18n.t("campaign-caller-id")} value={d.caller_id.clone()}
+                            options={caller_ids.iter().map(|n| (n.clone(), n.clone())).collect::<Vec<_>>()}
+                            onchange={bind(&form, |d, v| d.caller_id = v)} error={err("caller_id")} required=true />
+                    }
                     <SelectField id="campaign-kind" label={i18n.t("campaign-kind")} value={d.kind.clone()}
                         options={kind_options} onchange={bind(&form, |d, v| d.kind = v)} error={err("kind")} />
                     if d.kind == "message" {
@@ -549,6 +582,11 @@ fn CampaignCard(p: &CardProps) -> Html {
                     <a class="button secondary" id="campaign-export" href={format!("/api/v1/campaigns/{}/export", c.id)} download="">{ i18n.t("campaign-export") }</a>
                 </div>
             </div>
+            if let Some(hold) = &c.dial_hold {
+                <div class="alert warn" id="campaign-dial-hold" role="status">
+                    <p>{ hold_text(&i18n, hold) }</p>
+                </div>
+            }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             if let Some(n) = &*notice { <Notice text={n.clone()} /> }
             if !import_errors.is_empty() {

@@ -12,6 +12,7 @@ pub mod ivr;
 pub mod kb;
 pub mod names;
 pub mod org;
+pub mod outbound;
 pub mod platform;
 pub mod sessions;
 pub mod tickets;

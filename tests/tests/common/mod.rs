@@ -637,7 +637,8 @@ pub fn talking_caller(
 /// What the platform operator does before a signed-up tenant (a trial, limited to its own
 /// country) calls out for real: gives it `dids` (`platform.dids`), lifts the trial and allows
 /// the countries the tests call (+994, +1) — the columns `PUT /platform/tenants/{id}/outbound-calls`
-/// sets.
+/// sets —, and marks its e-mail verified (as its administrator following the e-mailed link
+/// does; `backend/tests/outbound_verify.rs`).
 #[allow(dead_code)]
 pub async fn outbound_ready(app: &TestApp, tenant: Uuid, dids: &[&str]) {
     for did in dids {
@@ -649,7 +650,8 @@ pub async fn outbound_ready(app: &TestApp, tenant: Uuid, dids: &[&str]) {
             .unwrap();
     }
     sqlx::query(
-        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}' WHERE id = $1",
+        "UPDATE platform.tenants SET trial = false, outbound_countries = '{994,1}',
+                email_verified_at = now() WHERE id = $1",
     )
     .bind(tenant)
     .execute(&app.state.db)
