@@ -312,11 +312,22 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A port the kernel says is free and no other server of this test binary was given:
+        // the kernel may hand the same free port to two tests starting at once, and the
+        // second aiosmtpd would then fail to bind while its test talks to the first one.
+        static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+        let port = loop {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut given = GIVEN.lock().unwrap();
+            if !given.contains(&port) {
+                given.push(port);
+                break port;
+            }
+        };
         let dir =
             std::env::temp_dir().join(format!("hotline-smtp-{}", uuid::Uuid::new_v4().simple()));
         // Debian's python3-aiosmtpd (infra/apt-packages.txt) lives with /usr/bin/python3.
