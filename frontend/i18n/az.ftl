@@ -241,3 +241,27 @@ names-statuses = Statuslar
 names-moves = Keçidlər (düymələr)
 names-translations = Tərcümələr
 names-saved = Tərcümələr yadda saxlanıldı.
+
+## Outbound calls: operator console, gateway refusals, IVR transfer failure (machine-drafted, awaiting review)
+platform-outbound = Çıxan zənglər
+platform-outbound-title = Çıxan zənglər: { $tenant }
+platform-outbound-trial = Sınaq
+platform-outbound-trial-hint = Sınaq çağrı mərkəzi eyni anda ən çox 2, gündə 50 və saniyədə 1 çıxan zəng edir. Sınağı ləğv etmək üçün işarəni götürün.
+platform-outbound-countries = İcazəli ölkələr
+platform-outbound-countries-hint = Ölkə kodları, vergüllə (994, 48, 1). Boş: yalnız çağrı mərkəzinin öz ölkəsi.
+platform-outbound-blocked = Bloklanmış prefikslər
+platform-outbound-blocked-hint = Daxili premium siyahıdan əlavə rədd edilən prefikslər, vergüllə (+99490).
+platform-outbound-max-calls = Eyni anda zənglər
+platform-outbound-max-calls-hint = Eyni anda gedən çıxan zənglər, 0-dan 100000-ə qədər. Boş: platformanın standartı (200).
+platform-outbound-max-cps = Saniyədə zənglər
+platform-outbound-max-cps-hint = Saniyədə edilən çıxan zənglər, 1-dən 10000-ə qədər. Boş: platformanın standartı (10). Media şlüzləri də bunu tətbiq edir.
+platform-outbound-save = Çıxan zəng qaydalarını saxla
+platform-outbound-close = Bağla
+platform-outbound-saved = Çıxan zəng qaydaları saxlanıldı. Media şlüzləri onları növbəti zəngə tətbiq edir.
+platform-outbound-whole-number = Tam ədəd daxil edin və ya boş buraxın.
+softphone-note-outbound-limit = Zəng edilmədi: bu çağrı mərkəzinin eyni anda çıxan zəngləri limitdədir. Bir zəng bitəndə yenidən cəhd edin.
+softphone-note-outbound-rate-limit = Zəng edilmədi: bu çağrı mərkəzi bu saniyənin zənglərini artıq edib. Bir azdan yenidən cəhd edin.
+campaign-outcome-outbound-limit = Gözlədilir: eyni anda zənglər limitdədir
+campaign-outcome-outbound-rate-limit = Gözlədilir: saniyədə zənglər limitdədir
+ivr-field-transfer-failed = Köçürmə alınmasa (boş: zəngi bitir)
+ivr-outline-failed = köçürmə alınmasa

@@ -916,3 +916,27 @@ names-statuses = Statuses
 names-moves = Moves (buttons)
 names-translations = Translations
 names-saved = Translations saved.
+
+## Outbound calls: operator console, gateway refusals, IVR transfer failure
+platform-outbound = Outbound calls
+platform-outbound-title = Outbound calls: { $tenant }
+platform-outbound-trial = Trial
+platform-outbound-trial-hint = A trial call center places at most 2 outbound calls at once, 50 a day and 1 per second. Untick to lift the trial.
+platform-outbound-countries = Countries allowed
+platform-outbound-countries-hint = Country calling codes, comma-separated (994, 48, 1). Empty: the call center's own country only.
+platform-outbound-blocked = Blocked prefixes
+platform-outbound-blocked-hint = Prefixes refused on top of the built-in premium-rate list, comma-separated (+99490).
+platform-outbound-max-calls = Calls at once
+platform-outbound-max-calls-hint = Outbound calls in progress at once, 0 to 100000. Empty: the platform default (200).
+platform-outbound-max-cps = Calls per second
+platform-outbound-max-cps-hint = Outbound calls placed per second, 1 to 10000. Empty: the platform default (10). The media gateways enforce it too.
+platform-outbound-save = Save outbound rules
+platform-outbound-close = Close
+platform-outbound-saved = Outbound rules saved. The media gateways apply them to the next call.
+platform-outbound-whole-number = Enter a whole number or leave it empty.
+softphone-note-outbound-limit = The call was not placed: this call center's outbound calls at once are at their limit. Try again when a call ends.
+softphone-note-outbound-rate-limit = The call was not placed: this call center placed its calls for this second. Try again in a moment.
+campaign-outcome-outbound-limit = Held back: calls at once at the limit
+campaign-outcome-outbound-rate-limit = Held back: calls per second at the limit
+ivr-field-transfer-failed = If the transfer fails (empty: hang up)
+ivr-outline-failed = if the transfer fails

@@ -241,3 +241,27 @@ names-statuses = Statusy
 names-moves = Przejścia (przyciski)
 names-translations = Tłumaczenia
 names-saved = Tłumaczenia zapisane.
+
+## Outbound calls: operator console, gateway refusals, IVR transfer failure (machine-drafted, awaiting review)
+platform-outbound = Połączenia wychodzące
+platform-outbound-title = Połączenia wychodzące: { $tenant }
+platform-outbound-trial = Okres próbny
+platform-outbound-trial-hint = Centrum w okresie próbnym wykonuje najwyżej 2 połączenia wychodzące naraz, 50 dziennie i 1 na sekundę. Odznacz, aby znieść okres próbny.
+platform-outbound-countries = Dozwolone kraje
+platform-outbound-countries-hint = Numery kierunkowe krajów, rozdzielone przecinkami (994, 48, 1). Puste: tylko własny kraj centrum.
+platform-outbound-blocked = Zablokowane prefiksy
+platform-outbound-blocked-hint = Prefiksy odrzucane oprócz wbudowanej listy numerów premium, rozdzielone przecinkami (+99490).
+platform-outbound-max-calls = Połączenia naraz
+platform-outbound-max-calls-hint = Połączenia wychodzące w toku naraz, od 0 do 100000. Puste: domyślne ustawienie platformy (200).
+platform-outbound-max-cps = Połączenia na sekundę
+platform-outbound-max-cps-hint = Połączenia wychodzące na sekundę, od 1 do 10000. Puste: domyślne ustawienie platformy (10). Bramki medialne też to egzekwują.
+platform-outbound-save = Zapisz reguły połączeń wychodzących
+platform-outbound-close = Zamknij
+platform-outbound-saved = Reguły połączeń wychodzących zapisane. Bramki medialne stosują je od następnego połączenia.
+platform-outbound-whole-number = Wpisz liczbę całkowitą lub zostaw puste.
+softphone-note-outbound-limit = Połączenie nie zostało wykonane: połączenia wychodzące naraz tego centrum osiągnęły limit. Spróbuj ponownie, gdy jakieś się zakończy.
+softphone-note-outbound-rate-limit = Połączenie nie zostało wykonane: to centrum wykonało już połączenia przypadające na tę sekundę. Spróbuj za chwilę.
+campaign-outcome-outbound-limit = Wstrzymane: limit połączeń naraz
+campaign-outcome-outbound-rate-limit = Wstrzymane: limit połączeń na sekundę
+ivr-field-transfer-failed = Gdy przekazanie się nie uda (puste: rozłącz)
+ivr-outline-failed = gdy przekazanie się nie uda

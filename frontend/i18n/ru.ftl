@@ -241,3 +241,27 @@ names-statuses = Статусы
 names-moves = Переходы (кнопки)
 names-translations = Переводы
 names-saved = Переводы сохранены.
+
+## Outbound calls: operator console, gateway refusals, IVR transfer failure (machine-drafted, awaiting review)
+platform-outbound = Исходящие звонки
+platform-outbound-title = Исходящие звонки: { $tenant }
+platform-outbound-trial = Пробный период
+platform-outbound-trial-hint = Колл-центр на пробном периоде совершает не более 2 исходящих звонков одновременно, 50 в день и 1 в секунду. Снимите флажок, чтобы отменить пробный период.
+platform-outbound-countries = Разрешённые страны
+platform-outbound-countries-hint = Телефонные коды стран через запятую (994, 48, 1). Пусто: только собственная страна колл-центра.
+platform-outbound-blocked = Заблокированные префиксы
+platform-outbound-blocked-hint = Префиксы, запрещённые сверх встроенного списка платных номеров, через запятую (+99490).
+platform-outbound-max-calls = Звонков одновременно
+platform-outbound-max-calls-hint = Исходящих звонков одновременно, от 0 до 100000. Пусто: значение платформы по умолчанию (200).
+platform-outbound-max-cps = Звонков в секунду
+platform-outbound-max-cps-hint = Исходящих звонков в секунду, от 1 до 10000. Пусто: значение платформы по умолчанию (10). Медиашлюзы тоже следят за этим.
+platform-outbound-save = Сохранить правила исходящих звонков
+platform-outbound-close = Закрыть
+platform-outbound-saved = Правила исходящих звонков сохранены. Медиашлюзы применят их со следующего звонка.
+platform-outbound-whole-number = Введите целое число или оставьте поле пустым.
+softphone-note-outbound-limit = Звонок не совершён: исходящие звонки этого колл-центра одновременно достигли предела. Повторите, когда какой-нибудь звонок закончится.
+softphone-note-outbound-rate-limit = Звонок не совершён: этот колл-центр уже совершил звонки, положенные на эту секунду. Повторите через мгновение.
+campaign-outcome-outbound-limit = Отложено: предел звонков одновременно
+campaign-outcome-outbound-rate-limit = Отложено: предел звонков в секунду
+ivr-field-transfer-failed = Если перевод не удался (пусто: завершить)
+ivr-outline-failed = если перевод не удался

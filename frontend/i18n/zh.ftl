@@ -241,3 +241,27 @@ names-statuses = 状态
 names-moves = 流转（按钮）
 names-translations = 翻译
 names-saved = 翻译已保存。
+
+## Outbound calls: operator console, gateway refusals, IVR transfer failure (machine-drafted, awaiting review)
+platform-outbound = 外呼
+platform-outbound-title = 外呼：{ $tenant }
+platform-outbound-trial = 试用
+platform-outbound-trial-hint = 试用中的呼叫中心最多同时 2 个外呼、每天 50 个、每秒 1 个。取消勾选以解除试用。
+platform-outbound-countries = 允许的国家
+platform-outbound-countries-hint = 国家代码，用逗号分隔（994, 48, 1）。留空：仅呼叫中心所在国家。
+platform-outbound-blocked = 封禁的号码前缀
+platform-outbound-blocked-hint = 在内置的付费号码列表之外拒绝的前缀，用逗号分隔（+99490）。
+platform-outbound-max-calls = 同时通话数
+platform-outbound-max-calls-hint = 同时进行的外呼数，0 到 100000。留空：平台默认值（200）。
+platform-outbound-max-cps = 每秒呼叫数
+platform-outbound-max-cps-hint = 每秒发起的外呼数，1 到 10000。留空：平台默认值（10）。媒体网关同样执行此限制。
+platform-outbound-save = 保存外呼规则
+platform-outbound-close = 关闭
+platform-outbound-saved = 外呼规则已保存。媒体网关从下一通电话起执行。
+platform-outbound-whole-number = 请输入整数或留空。
+softphone-note-outbound-limit = 未拨出：该呼叫中心的同时外呼数已达上限。请在有通话结束后重试。
+softphone-note-outbound-rate-limit = 未拨出：该呼叫中心本秒的外呼数已用完。请稍后重试。
+campaign-outcome-outbound-limit = 已暂缓：同时通话数已达上限
+campaign-outcome-outbound-rate-limit = 已暂缓：每秒呼叫数已达上限
+ivr-field-transfer-failed = 转接失败时（留空：挂断）
+ivr-outline-failed = 转接失败时

@@ -702,4 +702,7 @@ pub struct OutboundRulesDto {
     pub caller_ids: Vec<String>,
     /// The tenant's own narrowing, as saved.
     pub tenant: TenantOutboundRules,
+    /// Outbound calls placed per second (the platform operator's limit, trial applied).
+    #[serde(default)]
+    pub calls_per_second: i64,
 }
