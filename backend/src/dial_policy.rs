@@ -365,7 +365,7 @@ pub async fn require(
 /// Outbound calls a tenant places per second, unless an operator set another limit.
 pub const DEFAULT_OUTBOUND_CPS: i64 = 10;
 /// Outbound calls per second for a trial tenant.
-pub const TRIAL_CPS: i64 = 1;
+pub const TRIAL_CPS: i64 = 2;
 
 /// The backend's count of calls placed in the current second (Redis clock), shared by every
 /// backend process: hash with `sec` and `n`. (The gateways count their own, in

@@ -236,7 +236,7 @@ pub struct PlatformTenant {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct OutboundCalls {
-    /// Trial: at most 2 calls at once, 50 a day and 1 per second. `false` lifts the trial.
+    /// Trial: at most 2 calls at once, 50 a day and 2 per second. `false` lifts the trial.
     pub trial: bool,
     /// Country calling codes (digits, like `994`) the tenant may call; `null`: its own
     /// country (its CRM country code) only. The tenant can narrow this list, never widen it.
