@@ -463,7 +463,11 @@ pub fn rate_refusal(limit: i64) -> Refusal {
 }
 
 /// One call of this second's `limit`, or the refusal.
-async fn take_one(state: &AppState, tenant: Uuid, limit: i64) -> anyhow::Result<Result<(), Refusal>> {
+async fn take_one(
+    state: &AppState,
+    tenant: Uuid,
+    limit: i64,
+) -> anyhow::Result<Result<(), Refusal>> {
     Ok(if take_calls(state, tenant, limit, 1).await? == 1 {
         Ok(())
     } else {

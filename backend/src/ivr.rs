@@ -564,17 +564,25 @@ async fn execute(
                 // Judged like any call to an outside number (`dial_policy`: destination,
                 // caller ID, limits, trial, calls per second); refused → the call's timeline
                 // says why and the flow takes the transfer's `failed` branch.
-                let verdict = crate::dial_policy::check(state, tenant, Some(&cs.did), &number)
-                    .await?;
+                let verdict =
+                    crate::dial_policy::check(state, tenant, Some(&cs.did), &number).await?;
                 match verdict {
                     Ok(()) => {
                         dial_out(state, tenant, call, &gw, &cs.did, &number).await?;
                     }
                     Err(refusal) => {
                         tracing::info!(%tenant, %call, %number, code = refusal.code(), "IVR transfer refused");
-                        let more =
-                            transfer_refused(state, tenant, call, flow, cs, &number, refusal.code(), &refusal.detail())
-                                .await?;
+                        let more = transfer_refused(
+                            state,
+                            tenant,
+                            call,
+                            flow,
+                            cs,
+                            &number,
+                            refusal.code(),
+                            &refusal.detail(),
+                        )
+                        .await?;
                         todo.extend(more);
                     }
                 }

@@ -546,7 +546,12 @@ async fn next_event(ws: &mut Ws) -> hotline_wire::calls::AgentEvent {
 }
 
 /// The tenant's CDR timeline entries of `kind` for `call`, waiting for the first.
-async fn timeline_of(app: &TestApp, tenant: Uuid, call: Uuid, kind: &str) -> Vec<serde_json::Value> {
+async fn timeline_of(
+    app: &TestApp,
+    tenant: Uuid,
+    call: Uuid,
+    kind: &str,
+) -> Vec<serde_json::Value> {
     let schema = hotline_backend::db::schema_name(tenant);
     for _ in 0..100 {
         let mut tx = hotline_backend::db::begin_in_schema(&app.state.db, &schema)
@@ -602,7 +607,9 @@ async fn ivr_transfers_are_judged_by_the_outbound_rules() {
     let p = problem(
         a.admin
             .post(app.url("/api/v1/ivr/flows"))
-            .json(&json!({ "name": "Premium", "graph": graph("+994900123456"), "is_default": true }))
+            .json(
+                &json!({ "name": "Premium", "graph": graph("+994900123456"), "is_default": true }),
+            )
             .send()
             .await,
         422,
@@ -624,7 +631,10 @@ async fn ivr_transfers_are_judged_by_the_outbound_rules() {
         "validation_failed",
     )
     .await;
-    assert!(field_names(&p).contains(&"graph.nodes.out.failed".to_string()), "{p:?}");
+    assert!(
+        field_names(&p).contains(&"graph.nodes.out.failed".to_string()),
+        "{p:?}"
+    );
     let flow: FlowDto = created(
         a.admin
             .post(app.url("/api/v1/ivr/flows"))

@@ -386,7 +386,10 @@ async fn calls_per_second_hold_calls_back_without_burning_contacts() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["max_cps"], 2);
     let (_, got) = json_of(op.get(&url).send().await).await;
-    assert_eq!((got["max_cps"].clone(), got["max_calls"].clone()), (json!(2), json!(50)));
+    assert_eq!(
+        (got["max_cps"].clone(), got["max_calls"].clone()),
+        (json!(2), json!(50))
+    );
     // What every gateway enforces.
     let mut r = app.state.redis();
     let limits: std::collections::HashMap<String, i64> =

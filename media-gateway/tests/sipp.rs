@@ -1960,7 +1960,10 @@ fn gateways_refuse_originates_over_the_tenants_outbound_limits() {
         extra_env: vec![("HOTLINE_GW_TRUNK".into(), far.addr())],
         ..GatewayOpts::default()
     };
-    let (a, b) = (Gateway::start(&redis, trunk()), Gateway::start(&redis, trunk()));
+    let (a, b) = (
+        Gateway::start(&redis, trunk()),
+        Gateway::start(&redis, trunk()),
+    );
     let tenant = uuid::Uuid::new_v4();
     let limits = |max: u32, cps: u32| {
         let _: () = redis::cmd("HSET")
@@ -1983,7 +1986,9 @@ fn gateways_refuse_originates_over_the_tenants_outbound_limits() {
     let other = originate(&redis, &b, uuid::Uuid::new_v4());
     answered(&redis, other);
     // Only the admitted calls reached the far end.
-    let inbound = count(&redis.events(), |e| matches!(e, GatewayEvent::CallStarted { .. }));
+    let inbound = count(&redis.events(), |e| {
+        matches!(e, GatewayEvent::CallStarted { .. })
+    });
     assert_eq!(inbound, 2, "{:#?}", redis.events());
     for (gw, call) in [(&a, first), (&b, other)] {
         redis.send_command(
@@ -2027,9 +2032,8 @@ fn gateways_refuse_originates_over_the_tenants_outbound_limits() {
         let call = originate(&redis, &a, tenant);
         let evs = redis.wait_events(15, "answered or refused", |e| {
             e.iter().any(|e| match e {
-                GatewayEvent::Hangup { call_id, .. } | GatewayEvent::CallAnswered { call_id, .. } => {
-                    *call_id == call
-                }
+                GatewayEvent::Hangup { call_id, .. }
+                | GatewayEvent::CallAnswered { call_id, .. } => *call_id == call,
                 _ => false,
             })
         });
@@ -2069,8 +2073,16 @@ fn malformed_caller_names_and_numbers_are_cleaned_not_dropped() {
     let long_user = format!("+{}", "7".repeat(10_000));
     let cases: Vec<(Vec<u8>, &[u8], &str)> = vec![
         (b"\"Bo\0b\"".to_vec(), b"+15550001001", "+15550001001"),
-        (b"\"B\xe9b \xff\xfe\"".to_vec(), b"+15550001002", "+15550001002"),
-        (format!("\"{long_name}\"").into_bytes(), b"+15550001003", "+15550001003"),
+        (
+            b"\"B\xe9b \xff\xfe\"".to_vec(),
+            b"+15550001002",
+            "+15550001002",
+        ),
+        (
+            format!("\"{long_name}\"").into_bytes(),
+            b"+15550001003",
+            "+15550001003",
+        ),
         (b"\"Eve\"".to_vec(), b"+1555\x01000\x7f1004", "+15550001004"),
         (b"\"Max\"".to_vec(), long_user.as_bytes(), &long_user[..64]),
     ];

@@ -372,7 +372,8 @@ async fn browser_platform_console_suspends_a_tenant() {
 
             // The first tenant's outbound calls: lift the trial, allow +994 and +48, block a
             // prefix, 3 calls at once and 2 per second; a bad prefix is named on its field.
-            b.click(&format!("{row_css} button[data-action=outbound]")).await?;
+            b.click(&format!("{row_css} button[data-action=outbound]"))
+                .await?;
             b.wait_text("#outbound-title", "Suspended Soon").await?;
             b.wait("#oc-trial:checked").await?;
             b.click("#oc-trial").await?;
@@ -389,15 +390,20 @@ async fn browser_platform_console_suspends_a_tenant() {
         },
     )
     .await;
-    let (trial, countries, blocked, max, cps): (bool, Option<Vec<String>>, Vec<String>, Option<i32>, Option<i32>) =
-        sqlx::query_as(
-            "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls,
+    let (trial, countries, blocked, max, cps): (
+        bool,
+        Option<Vec<String>>,
+        Vec<String>,
+        Option<i32>,
+        Option<i32>,
+    ) = sqlx::query_as(
+        "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls,
                     max_outbound_cps FROM platform.tenants WHERE id = $1",
-        )
-        .bind(signup.tenant.id)
-        .fetch_one(&app.state.db)
-        .await
-        .expect("tenant row");
+    )
+    .bind(signup.tenant.id)
+    .fetch_one(&app.state.db)
+    .await
+    .expect("tenant row");
     assert!(!trial);
     assert_eq!(countries, Some(vec!["994".to_string(), "48".to_string()]));
     assert_eq!(blocked, ["+99450"]);

@@ -457,7 +457,13 @@ pub async fn put_outbound_allow(
 pub use hotline_wire::api::OutboundCalls;
 
 async fn outbound_calls(state: &AppState, id: Uuid) -> ApiResult<OutboundCalls> {
-    type Row = (bool, Option<Vec<String>>, Vec<String>, Option<i32>, Option<i32>);
+    type Row = (
+        bool,
+        Option<Vec<String>>,
+        Vec<String>,
+        Option<i32>,
+        Option<i32>,
+    );
     let row: Option<Row> = sqlx::query_as(
         "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls,
                 max_outbound_cps
@@ -466,8 +472,7 @@ async fn outbound_calls(state: &AppState, id: Uuid) -> ApiResult<OutboundCalls> 
     .bind(id)
     .fetch_optional(&state.db)
     .await?;
-    let (trial, countries, blocked_prefixes, max_calls, max_cps) =
-        row.ok_or(ApiError::NotFound)?;
+    let (trial, countries, blocked_prefixes, max_calls, max_cps) = row.ok_or(ApiError::NotFound)?;
     Ok(OutboundCalls {
         trial,
         countries,

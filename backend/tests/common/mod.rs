@@ -278,4 +278,8 @@ pub async fn outbound_ready(app: &TestApp, t: &Tenant, dids: &[&str]) {
     .execute(&app.state.db)
     .await
     .unwrap();
+    // …and, as the operator's `PUT` does, the limits every gateway enforces.
+    hotline_backend::dial_policy::publish_gateway_limits(&app.state, t.info.tenant.id)
+        .await
+        .unwrap();
 }

@@ -305,7 +305,11 @@ impl OutboundForm {
     fn of(o: &OutboundCalls) -> Self {
         OutboundForm {
             trial: o.trial,
-            countries: o.countries.as_ref().map(|c| c.join(", ")).unwrap_or_default(),
+            countries: o
+                .countries
+                .as_ref()
+                .map(|c| c.join(", "))
+                .unwrap_or_default(),
             blocked: o.blocked_prefixes.join(", "),
             max_calls: o.max_calls.map(|m| m.to_string()).unwrap_or_default(),
             max_cps: o.max_cps.map(|m| m.to_string()).unwrap_or_default(),
@@ -411,7 +415,10 @@ fn OutboundPanel(p: &OutboundPanelProps) -> Html {
             });
         })
     };
-    let title = i18n.ta("platform-outbound-title", &[("tenant", p.name.clone().into())]);
+    let title = i18n.ta(
+        "platform-outbound-title",
+        &[("tenant", p.name.clone().into())],
+    );
     let body = match &loaded {
         Load::Ready(_) => html! {
             <form id="outbound-form" {onsubmit} novalidate=true>
