@@ -343,7 +343,7 @@ pub async fn check(
     if let Err(refusal) = r.judge(caller, callee, &u) {
         return Ok(Err(refusal));
     }
-    Ok(take_one(state, tenant, r.cps).await?)
+    take_one(state, tenant, r.cps).await
 }
 
 /// [`check`] as an API answer: 422 with the refusal's code.

@@ -390,13 +390,14 @@ async fn browser_platform_console_suspends_a_tenant() {
         },
     )
     .await;
-    let (trial, countries, blocked, max, cps): (
+    type Row = (
         bool,
         Option<Vec<String>>,
         Vec<String>,
         Option<i32>,
         Option<i32>,
-    ) = sqlx::query_as(
+    );
+    let (trial, countries, blocked, max, cps): Row = sqlx::query_as(
         "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls,
                     max_outbound_cps FROM platform.tenants WHERE id = $1",
     )
