@@ -520,3 +520,71 @@ async fn calls_per_second_hold_calls_back_without_burning_contacts() {
     assert_eq!(seen.counts.dialled, 1, "the refused call counts as dialled");
     let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
 }
+
+/// A click-to-call the gateway refuses for the tenant's limits (whatever the backend
+/// judged): the agent's desktop is told the call ended and why — not a silent drop.
+#[tokio::test]
+async fn a_click_to_call_refused_by_the_gateway_says_why_on_the_desktop() {
+    use futures::StreamExt;
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Refused Desk").await;
+    let t = a.info.tenant.id;
+    outbound_ready(&app, &a, &[OWN_DID]).await;
+    let gw = stand_in_gateway(&app, "refuse").await;
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "true")
+        .await
+        .unwrap();
+    let (agent, ac) = a.user(&app, "agent@refused.test", "Agent").await;
+    stand_in_softphone(&app, t, agent.id, &gw).await;
+    let mut ws = desktop_socket(&app, a.slug(), "agent@refused.test").await;
+    let started: hotline_wire::calls::CallbackStarted = created(
+        ac.post(app.url("/api/v1/click-to-call"))
+            .json(&json!({ "number": "+994505550190" }))
+            .send()
+            .await,
+    )
+    .await;
+    let mut last = "0".to_string();
+    let leg = match next_command(&app, &gw, &mut last).await {
+        GatewayCommand::Originate { call_id, .. } => call_id,
+        other => panic!("expected originate, got {other:?}"),
+    };
+    assert_eq!(leg, started.call_id);
+    event(
+        &app,
+        &wire::GatewayEvent::Hangup {
+            call_id: leg,
+            tenant_id: t,
+            cause: wire::HangupCause::OutboundRateLimit,
+            status: Some(503),
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let mut seen = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("an agent event within 10 s")
+            .unwrap()
+            .unwrap();
+        let tokio_tungstenite::tungstenite::Message::Text(text) = msg else {
+            continue;
+        };
+        let ev: hotline_wire::calls::AgentEvent = serde_json::from_str(&text).unwrap();
+        seen.push(ev.clone());
+        if let hotline_wire::calls::AgentEvent::OfferWithdrawn { call_id, reason } = ev {
+            assert_eq!((call_id, reason.as_str()), (leg, "outbound_rate_limit"));
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, hotline_wire::calls::AgentEvent::Ended { call_id } if *call_id == leg)
+        ),
+        "{seen:?}"
+    );
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}
