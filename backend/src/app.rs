@@ -43,6 +43,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(routes::health::router())
         .fallback(move |req: Request| spa::serve(spa_dir.clone(), req))
+        // The client address (socket peer, or X-Forwarded-For from a trusted proxy), once.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_addr::middleware,
+        ))
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -172,18 +172,89 @@ pub async fn sign_in(
     Ok((cookie, expires_at))
 }
 
-/// Ends every session of one user (password reset, deactivation).
+/// A session's last use is written at most this often (seconds).
+pub const LAST_SEEN_EVERY: i64 = 60;
+
+/// Ends every session of one user (password reset, deactivation, privilege change) but
+/// `keep`; returns how many ended.
 pub async fn end_sessions_of(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     user_id: Uuid,
-) -> ApiResult<()> {
-    sqlx::query("DELETE FROM platform.sessions WHERE tenant_id = $1 AND subject_id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
-        .execute(conn)
+    keep: Option<Uuid>,
+) -> ApiResult<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM platform.sessions
+          WHERE kind = 'user' AND tenant_id = $1 AND subject_id = $2 AND id IS DISTINCT FROM $3",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(keep)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// After `users`' password or privileges changed: their sessions end, so a token taken
+/// before the change is worth nothing after it. The caller's own current session (when the
+/// caller is one of them) is replaced by a new one instead of ending: the returned cookie
+/// carries its token, and the old token no longer works either.
+pub async fn sessions_changed(
+    state: &AppState,
+    ctx: &mut TenantCtx,
+    users: &[Uuid],
+) -> ApiResult<Option<Cookie<'static>>> {
+    let tenant = ctx.tenant.id;
+    let current = match &ctx.actor {
+        Actor::User { id, session_id, .. } if users.contains(id) => Some((*id, *session_id)),
+        _ => None,
+    };
+    sqlx::query(
+        "DELETE FROM platform.sessions
+          WHERE kind = 'user' AND tenant_id = $1 AND subject_id = ANY($2)
+            AND id IS DISTINCT FROM $3",
+    )
+    .bind(tenant)
+    .bind(users)
+    .bind(current.map(|c| c.1))
+    .execute(&mut *ctx.tx)
+    .await?;
+    let Some((user, old)) = current else {
+        return Ok(None);
+    };
+    sqlx::query("DELETE FROM platform.sessions WHERE id = $1")
+        .bind(old)
+        .execute(&mut *ctx.tx)
         .await?;
-    Ok(())
+    let meta = ctx.meta.clone();
+    let (token, expires_at) = create_session(
+        &mut ctx.tx,
+        "user",
+        Some(tenant),
+        user,
+        &meta,
+        state.cfg.session_ttl(),
+    )
+    .await?;
+    let new_id: Uuid = sqlx::query_scalar("SELECT id FROM platform.sessions WHERE token_hash = $1")
+        .bind(sha256(&token))
+        .fetch_one(&mut *ctx.tx)
+        .await?;
+    if let Actor::User {
+        session_id,
+        session_expires,
+        ..
+    } = &mut ctx.actor
+    {
+        *session_id = new_id;
+        *session_expires = expires_at;
+    }
+    Ok(Some(session_cookie(
+        state,
+        SESSION_COOKIE,
+        token,
+        state.cfg.session_ttl_secs as i64,
+    )))
 }
 
 pub fn session_cookie(
@@ -228,7 +299,9 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 // ------------------------------------------------------------------ request metadata
 
-/// Where a request came from, for the audit log.
+/// Where a request came from, for the audit log, login throttling and rate limits. `ip` is the
+/// client address `client_addr` works out (the socket peer, or `X-Forwarded-For` from a
+/// trusted proxy) and nothing else.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
     pub ip: Option<String>,
@@ -240,10 +313,14 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let ip = match parts.extensions.get::<crate::client_addr::ClientAddr>() {
+            Some(c) => Some(c.0.to_string()),
+            // Outside `app::router` (no middleware): the socket peer.
+            None => parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| crate::allow_list::canonical(c.0.ip()).to_string()),
+        };
         let header = |name: &str| {
             parts
                 .headers
@@ -291,6 +368,8 @@ pub enum Actor {
     User {
         id: Uuid,
         email: String,
+        /// The session's public id (`platform.sessions.id`).
+        session_id: Uuid,
         session_expires: DateTime<Utc>,
     },
     ApiKey {
@@ -436,8 +515,8 @@ pub async fn write_audit(
     meta: &RequestMeta,
 ) -> ApiResult<()> {
     sqlx::query(
-        "INSERT INTO audit_log (actor_id, actor, action, target_type, target_id, details, ip, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (actor_id, actor, action, target_type, target_id, details, ip, request_id, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(actor_id)
     .bind(actor)
@@ -447,6 +526,7 @@ pub async fn write_audit(
     .bind(details)
     .bind(meta.ip.as_deref())
     .bind(meta.request_id.as_deref())
+    .bind(meta.user_agent.as_deref())
     .execute(conn)
     .await?;
     Ok(())
@@ -522,15 +602,26 @@ impl axum::extract::OptionalFromRequestParts<AppState> for TenantCtx {
 async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiResult<TenantCtx> {
     let mut tx = state.db.begin().await?;
     // One round trip: the session and its tenant.
-    let row: Option<(Uuid, DateTime<Utc>, Uuid, String, String, String)> = sqlx::query_as(
-        "SELECT s.subject_id, s.expires_at, t.id, t.slug, t.name, t.status
+    #[allow(clippy::type_complexity)]
+    let row: Option<(
+        Uuid,
+        DateTime<Utc>,
+        Uuid,
+        Option<DateTime<Utc>>,
+        Uuid,
+        String,
+        String,
+        String,
+    )> = sqlx::query_as(
+        "SELECT s.subject_id, s.expires_at, s.id, s.last_seen_at, t.id, t.slug, t.name, t.status
            FROM platform.sessions s JOIN platform.tenants t ON t.id = s.tenant_id
           WHERE s.token_hash = $1 AND s.kind = 'user'",
     )
     .bind(sha256(token))
     .fetch_optional(&mut *tx)
     .await?;
-    let (user_id, expires, tenant_id, slug, name, status) = row.ok_or(ApiError::Unauthenticated)?;
+    let (user_id, expires, session_id, last_seen, tenant_id, slug, name, status) =
+        row.ok_or(ApiError::Unauthenticated)?;
     if expires <= Utc::now() {
         sqlx::query("DELETE FROM platform.sessions WHERE token_hash = $1")
             .bind(sha256(token))
@@ -547,6 +638,16 @@ async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiRe
     };
     if tenant.status != "active" {
         return Err(ApiError::TenantSuspended);
+    }
+    if last_seen.is_none_or(|t| Utc::now() - t >= chrono::Duration::seconds(LAST_SEEN_EVERY)) {
+        // Outside the request's transaction: a long request must not hold the session row.
+        sqlx::query(
+            "UPDATE platform.sessions SET last_seen_at = now(), last_seen_ip = $2 WHERE id = $1",
+        )
+        .bind(session_id)
+        .bind(meta.ip.as_deref())
+        .execute(&state.db)
+        .await?;
     }
     db::scope_to_schema(&mut tx, &tenant.schema()).await?;
     let user: Option<(String, bool, Option<String>, Vec<String>)> = sqlx::query_as(
@@ -568,6 +669,7 @@ async fn from_session(state: &AppState, token: &str, meta: RequestMeta) -> ApiRe
         actor: Actor::User {
             id: user_id,
             email,
+            session_id,
             session_expires: expires,
         },
         permissions,
@@ -662,6 +764,22 @@ impl FromRequestParts<AppState> for OperatorCtx {
             expires_at,
             meta,
         })
+    }
+}
+
+/// `Option<OperatorCtx>`: `None` when the caller is not (or no longer) a signed-in operator.
+impl axum::extract::OptionalFromRequestParts<AppState> for OperatorCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
+        match <OperatorCtx as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(op) => Ok(Some(op)),
+            Err(ApiError::Unauthenticated | ApiError::SessionExpired) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -1172,10 +1172,18 @@ async fn connect_to_agent(
         .await?;
     let script = hotline_acd::redis_acd::script();
     let keys = crate::ivr::acd_keys(tenant);
+    // Ahead of the queue's inbound callers (who get 0 from most flows), behind higher queues'.
+    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
+    let queue_priority: i32 = sqlx::query_scalar("SELECT priority FROM queues WHERE id = $1")
+        .bind(queue)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
+    tx.commit().await?;
     let arrive = hotline_acd::Op::Arrive {
         call: leg.to_string(),
         queue: queue.to_string(),
-        priority: 10,
+        priority: crate::ivr::call_priority(queue_priority, 10),
     };
     let evs = hotline_acd::redis_acd::apply_async(
         &mut con,
@@ -1192,11 +1200,7 @@ async fn connect_to_agent(
         .and_then(|e| e.agent.parse::<Uuid>().ok());
     match offered {
         Some(agent) => {
-            let moh = GatewayCommand::MusicOnHold {
-                call_id: leg,
-                prompt: "moh".into(),
-            };
-            command(state, &rec.gateway_id, &moh).await?;
+            crate::ivr::play_music_on_hold(state, tenant, &rec.gateway_id, leg).await?;
             exec_in(
                 state,
                 tenant,

@@ -232,12 +232,11 @@ pub async fn acd_event(
         "completed" => {
             Some("UPDATE cdrs SET outcome = coalesce(outcome, 'answered') WHERE call_id = $1")
         }
-        "overflowed" => Some(
-            "UPDATE cdrs SET queue_id = coalesce($3, queue_id),
-                    outcome = CASE WHEN $4 = 'voicemail' THEN coalesce(outcome, 'voicemail')
-                                   ELSE outcome END
-              WHERE call_id = $1",
-        ),
+        // To another queue: the CDR follows it. Leaving the ACD (`voicemail`): the queue's
+        // max-wait action sets the outcome (`queue_exit`).
+        "overflowed" => {
+            Some("UPDATE cdrs SET queue_id = coalesce($3, queue_id) WHERE call_id = $1")
+        }
         _ => None,
     };
     if let Some(sql) = sql {

@@ -46,11 +46,10 @@ pub struct Config {
     /// How long the ACD rings an agent before the call goes back to its queue and the agent
     /// is set not ready (reason `missed`), in seconds (`HOTLINE_RING_TIMEOUT_SECS`).
     pub ring_timeout_secs: u64,
-    /// How long a gateway event may stay read but unacknowledged by a backend before another
-    /// backend claims it (`XAUTOCLAIM`), in seconds (`HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS`,
-    /// default 60): the time a killed backend's last events wait. Shorter than the slowest
-    /// handling of one batch, an event can be handled twice (handlers are idempotent).
-    pub call_events_claim_idle_secs: u64,
+    /// How long a backend's lease on a shard of the gateway event stream lasts without
+    /// renewal, in seconds (`HOTLINE_CALL_EVENTS_LEASE_SECS`, default 5): the longest a killed
+    /// backend's shards wait before another backend takes them over (renewed every second).
+    pub call_events_lease_secs: u64,
     /// Destinations server-side requests (IVR HTTP lookups, SSO) may reach although the
     /// outbound policy refuses them — private, loopback… — for on-premise deployments
     /// (`HOTLINE_OUTBOUND_ALLOW`, comma-separated): addresses, CIDR blocks or host names, each
@@ -60,6 +59,19 @@ pub struct Config {
     /// Ports server-side requests may use besides 80 and 443 (`HOTLINE_OUTBOUND_PORTS`,
     /// comma-separated). Empty by default.
     pub outbound_ports: Vec<u16>,
+    /// Proxies (addresses or CIDR blocks) in front of the backend whose `X-Forwarded-For` is
+    /// believed (`HOTLINE_TRUSTED_PROXIES`, comma-separated). Empty by default: the client
+    /// address is the socket's, and `X-Forwarded-For` is ignored. See `client_addr.rs`.
+    pub trusted_proxies: Vec<String>,
+    /// Tenant sign-ups one client address may make per hour
+    /// (`HOTLINE_SIGNUP_LIMIT_PER_ADDRESS`, default 5; 0: no limit).
+    pub signup_limit_per_address: u32,
+    /// Tenant sign-ups the whole platform accepts per hour (`HOTLINE_SIGNUP_LIMIT_GLOBAL`,
+    /// default 100; 0: no limit).
+    pub signup_limit_global: u32,
+    /// Password-strength estimates one client address may ask for per minute
+    /// (`HOTLINE_STRENGTH_LIMIT_PER_ADDRESS`, default 120; 0: no limit).
+    pub strength_limit_per_address: u32,
 }
 
 impl Default for Config {
@@ -81,9 +93,13 @@ impl Default for Config {
             max_upload_bytes: 20 * 1024 * 1024,
             call_events_stream: hotline_wire::gateway::EVENTS_STREAM.into(),
             ring_timeout_secs: 20,
-            call_events_claim_idle_secs: 60,
+            call_events_lease_secs: 5,
             outbound_allow: Vec::new(),
             outbound_ports: Vec::new(),
+            trusted_proxies: Vec::new(),
+            signup_limit_per_address: 5,
+            signup_limit_global: 100,
+            strength_limit_per_address: 120,
         }
     }
 }
@@ -170,10 +186,10 @@ impl Config {
                 anyhow::bail!("HOTLINE_RING_TIMEOUT_SECS must be at least 1");
             }
         }
-        if let Some(v) = get("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS") {
-            self.call_events_claim_idle_secs = parse("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS", v)?;
-            if self.call_events_claim_idle_secs == 0 {
-                anyhow::bail!("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS must be at least 1");
+        if let Some(v) = get("HOTLINE_CALL_EVENTS_LEASE_SECS") {
+            self.call_events_lease_secs = parse("HOTLINE_CALL_EVENTS_LEASE_SECS", v)?;
+            if self.call_events_lease_secs < 2 {
+                anyhow::bail!("HOTLINE_CALL_EVENTS_LEASE_SECS must be at least 2");
             }
         }
         if let Some(v) = get("HOTLINE_SPA_DIR") {
@@ -245,7 +261,27 @@ impl Config {
                 .map(|p| parse("HOTLINE_OUTBOUND_PORTS", p.to_string()))
                 .collect::<anyhow::Result<_>>()?;
         }
-        if let Err((i, m)) = crate::outbound::parse_allow_list(&self.outbound_allow) {
+        if let Some(v) = get("HOTLINE_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Err((i, m)) = crate::allow_list::TrustedProxies::parse(&self.trusted_proxies) {
+            anyhow::bail!("trusted_proxies entry {}: {m}", i + 1);
+        }
+        if let Some(v) = get("HOTLINE_SIGNUP_LIMIT_PER_ADDRESS") {
+            self.signup_limit_per_address = parse("HOTLINE_SIGNUP_LIMIT_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = get("HOTLINE_SIGNUP_LIMIT_GLOBAL") {
+            self.signup_limit_global = parse("HOTLINE_SIGNUP_LIMIT_GLOBAL", v)?;
+        }
+        if let Some(v) = get("HOTLINE_STRENGTH_LIMIT_PER_ADDRESS") {
+            self.strength_limit_per_address = parse("HOTLINE_STRENGTH_LIMIT_PER_ADDRESS", v)?;
+        }
+        if let Err((i, m)) = crate::allow_list::parse_allow_list(&self.outbound_allow) {
             anyhow::bail!("outbound_allow entry {}: {m}", i + 1);
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
@@ -287,13 +323,13 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("HOTLINE_HTTP_ADDR"), "{err}");
         assert!(Config::from_toml("no_such_key = 1").is_err());
-        let zero = |k: &str| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "0".to_string());
-        assert!(Config::default().apply_env(zero).is_err());
+        let one = |k: &str| (k == "HOTLINE_CALL_EVENTS_LEASE_SECS").then(|| "1".to_string());
+        assert!(Config::default().apply_env(one).is_err());
         let mut cfg = Config::default();
-        assert_eq!(cfg.call_events_claim_idle_secs, 60);
-        cfg.apply_env(|k| (k == "HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS").then(|| "2".to_string()))
+        assert_eq!(cfg.call_events_lease_secs, 5);
+        cfg.apply_env(|k| (k == "HOTLINE_CALL_EVENTS_LEASE_SECS").then(|| "2".to_string()))
             .unwrap();
-        assert_eq!(cfg.call_events_claim_idle_secs, 2);
+        assert_eq!(cfg.call_events_lease_secs, 2);
     }
 
     #[test]
@@ -317,6 +353,30 @@ mod tests {
         none.apply_env(|k| (k == "HOTLINE_SMTP_HOST").then(|| "localhost".to_string()))
             .unwrap();
         assert_eq!(none.smtp.unwrap().port, 25);
+    }
+
+    #[test]
+    fn trusted_proxies_from_file_and_environment() {
+        let mut cfg = Config::from_toml("trusted_proxies = [\"10.0.0.0/8\"]").unwrap();
+        cfg.apply_env(|_| None).unwrap();
+        assert_eq!(cfg.trusted_proxies, ["10.0.0.0/8"]);
+        cfg.apply_env(|k| {
+            (k == "HOTLINE_TRUSTED_PROXIES").then(|| "127.0.0.1, fd00::/8 ,".to_string())
+        })
+        .unwrap();
+        assert_eq!(cfg.trusted_proxies, ["127.0.0.1", "fd00::/8"]);
+        let err = Config::default()
+            .apply_env(|k| (k == "HOTLINE_TRUSTED_PROXIES").then(|| "proxy.local".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies entry 1"), "{err}");
+        let mut cfg = Config::default();
+        assert_eq!(
+            (cfg.signup_limit_per_address, cfg.signup_limit_global),
+            (5, 100)
+        );
+        cfg.apply_env(|k| (k == "HOTLINE_SIGNUP_LIMIT_GLOBAL").then(|| "0".to_string()))
+            .unwrap();
+        assert_eq!(cfg.signup_limit_global, 0);
     }
 
     #[test]

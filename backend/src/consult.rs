@@ -88,7 +88,7 @@ pub async fn start(
     let Some(cs) = ivr::load(state, tenant, call).await? else {
         anyhow::bail!("call {call} has no state");
     };
-    dispatch::park_caller(state, gw, call).await?;
+    dispatch::park_caller(state, tenant, gw, call).await?;
     let leg = Uuid::new_v4();
     let c = Consult {
         leg,

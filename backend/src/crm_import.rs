@@ -4,9 +4,9 @@
 
 use crate::{
     auth::{write_audit, RequestMeta},
+    crm::{check_customer_with, search_text},
     db,
     error::{ApiError, ApiResult},
-    routes::crm::{check_customer_with, search_text},
     state::AppState,
     validate::Check,
 };
@@ -239,7 +239,7 @@ impl Sink {
                 ),
             });
         }
-        let nul = crate::validate::bad_char_message('\0');
+        let nul = crate::text::bad_char_message('\0');
         for (i, c) in columns.iter().enumerate() {
             if c.contains('\0') {
                 return Err(ApiError::field(
@@ -284,7 +284,7 @@ impl Sink {
                         "line {}, column {} ({column}): {}",
                         row.line,
                         i + 1,
-                        crate::validate::bad_char_message('\0')
+                        crate::text::bad_char_message('\0')
                     ),
                 ));
             }

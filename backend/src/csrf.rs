@@ -64,7 +64,7 @@ pub fn check(
         if !same_origin(origin, public_url, text("host")) {
             return Err(ApiError::CrossSite(format!(
                 "Origin {} is not this server ({public_url}); set public_url to the address users reach",
-                crate::validate::printable(origin)
+                crate::text::printable(origin)
             )));
         }
     }
@@ -72,7 +72,7 @@ pub fn check(
         if !matches!(site, "same-origin" | "none") {
             return Err(ApiError::CrossSite(format!(
                 "Sec-Fetch-Site: {}",
-                crate::validate::printable(site)
+                crate::text::printable(site)
             )));
         }
     }
@@ -99,7 +99,7 @@ pub fn check(
             if !ok {
                 return Err(ApiError::UnsupportedMediaType(format!(
                     "this request must be sent as application/json, not {}",
-                    crate::validate::printable(ct)
+                    crate::text::printable(ct)
                 )));
             }
         }

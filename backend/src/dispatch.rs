@@ -276,13 +276,14 @@ pub async fn reconnect_softphone(
 
 /// Takes the caller off their agent (the bridge is cut both ways) and plays music: hold, and
 /// a transferred call waiting for its next agent.
-pub async fn park_caller(state: &AppState, gw: &str, call: Uuid) -> anyhow::Result<()> {
+pub async fn park_caller(
+    state: &AppState,
+    tenant: Uuid,
+    gw: &str,
+    call: Uuid,
+) -> anyhow::Result<()> {
     command(state, gw, &GatewayCommand::Unbridge { call_id: call }).await?;
-    let moh = GatewayCommand::MusicOnHold {
-        call_id: call,
-        prompt: "moh".into(),
-    };
-    command(state, gw, &moh).await
+    ivr::play_music_on_hold(state, tenant, gw, call).await
 }
 
 /// Acts on ACD events (ring the agent, bridge, hang up the other leg).
@@ -386,13 +387,18 @@ pub fn on_acd_events(
                     let _: () = r.del(held_key(tenant, call)).await?;
                     bridge_agent(state, tenant, call, &gw).await?;
                 }
+                "overflowed" if e.to == crate::queue_exit::LEAVE_ACD => {
+                    // The queue's maximum wait passed and it has no queue to overflow to:
+                    // voicemail, a callback request or a message and hang-up, as configured.
+                    crate::queue_exit::max_wait_passed(state, tenant, call).await?;
+                }
                 "transferred" => {
                     // The agent let go: their desktop (or SIP phone leg) is done with the call,
                     // which hears music again while it waits for the next agent.
                     let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
                     let _: () = r.del(leg_of_key(tenant, call)).await?;
                     let _: () = r.del(held_key(tenant, call)).await?;
-                    park_caller(state, &gw, call).await?;
+                    park_caller(state, tenant, &gw, call).await?;
                     if let Some(a) = agent {
                         agent_events::publish(
                             state,
@@ -572,7 +578,7 @@ pub async fn transfer_out(
     number: &str,
 ) -> anyhow::Result<()> {
     let did = release_agent(state, tenant, call, agent, gw).await?;
-    park_caller(state, gw, call).await?;
+    park_caller(state, tenant, gw, call).await?;
     let details = serde_json::json!({ "number": number });
     crate::cdr::action(state, tenant, call, "transferred_out", agent, details).await?;
     ivr::dial_out(state, tenant, call, gw, &did, number).await?;

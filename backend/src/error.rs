@@ -25,6 +25,11 @@ pub enum ApiError {
     LoginLocked {
         retry_after_secs: u64,
     },
+    /// 429 `rate_limited`: too many requests of one kind (sign-ups, strength estimates) from
+    /// one address or the whole platform; `Retry-After` says when to try again.
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Forbidden,
     /// 403: the tenant is suspended by the platform operators.
     TenantSuspended,
@@ -117,6 +122,12 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "login_locked",
                 "Too many failed sign-ins; try again later",
+                None,
+            ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests; try again later",
                 None,
             ),
             Forbidden => (
@@ -236,7 +247,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::LoginLocked { retry_after_secs } = self {
+        if let ApiError::LoginLocked { retry_after_secs }
+        | ApiError::RateLimited { retry_after_secs } = self
+        {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -311,7 +324,7 @@ pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
         Some(Ok(ct)) if is_json(ct) => Ok(()),
         Some(Ok(ct)) => Err(ApiError::UnsupportedMediaType(format!(
             "the body must be application/json, not {}",
-            crate::validate::printable(ct)
+            crate::text::printable(ct)
         ))),
         _ => Err(ApiError::UnsupportedMediaType(
             "the body must be sent with Content-Type: application/json".into(),
@@ -344,11 +357,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // `\u0000` is the only way a JSON text can carry NUL (a raw control byte is malformed).
     if bytes.windows(6).any(|w| w == b"\\u0000") {
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
-            if let Some(field) = crate::validate::json_nul(&v) {
-                return Err(ApiError::field(
-                    &field,
-                    crate::validate::bad_char_message('\0'),
-                ));
+            if let Some(field) = crate::text::json_nul(&v) {
+                return Err(ApiError::field(&field, crate::text::bad_char_message('\0')));
             }
         }
     }
@@ -393,16 +403,16 @@ pub async fn contract(
     if let Ok(params) = &params {
         for (key, value) in params.iter() {
             names.push(key.to_string());
-            if let Some(c) = crate::validate::bad_char(value, true) {
+            if let Some(c) = crate::text::bad_char(value, true) {
                 errors.push(FieldError {
                     field: key.to_string(),
-                    message: crate::validate::bad_char_message(c),
+                    message: crate::text::bad_char_message(c),
                 });
             }
         }
     }
     if let Some(q) = req.uri().query() {
-        errors.extend(crate::validate::query_errors(q));
+        errors.extend(crate::text::query_errors(q));
     }
     if !errors.is_empty() {
         return ApiError::Validation(errors).into_response();

@@ -528,6 +528,50 @@ pub async fn download(state: &AppState, tenant: Uuid, file: &FileDto) -> ApiResu
         .map_err(ApiError::internal)
 }
 
+/// Whether `path`, written by a media gateway (`<recordings dir>/<tenant id>/…`), lies in
+/// `tenant`'s own part of that tree: a path naming another tenant's directory, or climbing
+/// out with `..`, is never indexed or served.
+pub fn in_tenant_tree(path: &str, tenant: Uuid) -> bool {
+    let tenant = tenant.to_string();
+    let parts = Path::new(path).components();
+    let mut mine = false;
+    for c in parts {
+        if matches!(c, std::path::Component::ParentDir) {
+            return false;
+        }
+        mine |= c.as_os_str() == tenant.as_str();
+    }
+    mine
+}
+
+/// A WAV a gateway wrote (a call recording, a voicemail), served inline as `filename`. A file
+/// gone from storage is a 400 with `missing_code` (the row is there, the bytes are not).
+pub async fn wav_response(
+    path: &str,
+    filename: &str,
+    missing_code: &'static str,
+) -> ApiResult<Response> {
+    let bytes = match tokio::fs::read(path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::BadRequest {
+                code: missing_code,
+                detail: "it is listed, but its file is gone from storage".into(),
+            })
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, "audio/wav")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{filename}\""),
+        )
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .body(Body::from(bytes))
+        .map_err(ApiError::internal)
+}
+
 /// Removes a deleted file's bytes; call after the deleting transaction committed. A failure
 /// leaves an unreferenced file behind (logged), never a row without bytes.
 pub async fn remove_bytes(state: &AppState, tenant: Uuid, id: Uuid) {
@@ -678,6 +722,23 @@ pub async fn delete_row(conn: &mut PgConnection, file_id: Uuid) -> ApiResult<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gateway_file_belongs_to_its_tenants_tree_only() {
+        let t = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        assert!(in_tenant_tree(&format!("/rec/{t}/voicemail/a-1.wav"), t));
+        assert!(in_tenant_tree(&format!("/rec/{t}/2026/12/07/09/a.wav"), t));
+        assert!(!in_tenant_tree(
+            &format!("/rec/{other}/voicemail/a-1.wav"),
+            t
+        ));
+        assert!(!in_tenant_tree(
+            &format!("/rec/{t}/../{other}/voicemail/a-1.wav"),
+            t
+        ));
+        assert!(!in_tenant_tree("/etc/passwd", t));
+    }
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
     const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0\x40\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x80\0\0\0PE\0\0L\x01";

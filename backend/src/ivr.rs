@@ -56,6 +56,38 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// Handles one gateway event (ignores calls that are not under a backend flow).
+/// The built-in music on hold.
+pub const BUILTIN_MOH: &str = "moh";
+
+/// What `tenant`'s callers hear while they wait (queue, hold, transfer, consultation): the
+/// prompt the tenant chose (settings key `music_on_hold`), else the built-in music.
+pub async fn music_on_hold(state: &AppState, tenant: Uuid) -> anyhow::Result<String> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let chosen: Option<String> = sqlx::query_scalar(
+        "SELECT value->>'prompt' FROM settings WHERE key = 'music_on_hold'
+            AND EXISTS (SELECT 1 FROM ivr_prompts WHERE name = value->>'prompt')",
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    tx.commit().await?;
+    Ok(chosen.unwrap_or_else(|| BUILTIN_MOH.to_string()))
+}
+
+/// Loops the tenant's music on hold to `call`.
+pub async fn play_music_on_hold(
+    state: &AppState,
+    tenant: Uuid,
+    gw: &str,
+    call: Uuid,
+) -> anyhow::Result<()> {
+    let moh = GatewayCommand::MusicOnHold {
+        call_id: call,
+        prompt: music_on_hold(state, tenant).await?,
+    };
+    command(state, gw, &moh).await
+}
+
 pub async fn on_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Result<()> {
     match ev {
         GatewayEvent::CallStarted {
@@ -330,7 +362,10 @@ async fn feed(state: &AppState, tenant: Uuid, call: Uuid, input: Input) -> anyho
     store(state, tenant, call, &cs).await
 }
 
-async fn missed(
+/// Writes (or bumps) the caller's missed-calls entry with `reason` (`abandoned`,
+/// `callback_request`, `voicemail`, `max_wait`); every reason but `abandoned` is also the
+/// call's CDR outcome.
+pub(crate) async fn missed(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
@@ -339,13 +374,17 @@ async fn missed(
 ) -> anyhow::Result<()> {
     let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
     // One open entry per number: a repeat caller bumps its count and latest call; a callback
-    // request or voicemail outranks an abandoned call as the reason shown.
+    // request or voicemail outranks an abandoned call (or one the queue gave up on) as the
+    // reason shown.
     sqlx::query(
         "INSERT INTO missed_calls (number, did, reason, call_id, vars) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (number) WHERE handled_at IS NULL DO UPDATE
             SET count = missed_calls.count + 1, last_at = now(), did = excluded.did,
                 call_id = excluded.call_id, vars = missed_calls.vars || excluded.vars,
                 reason = CASE WHEN excluded.reason = 'abandoned' THEN missed_calls.reason
+                              WHEN excluded.reason = 'max_wait'
+                               AND missed_calls.reason IN ('callback_request', 'voicemail')
+                              THEN missed_calls.reason
                               ELSE excluded.reason END",
     )
     .bind(&cs.caller)
@@ -362,11 +401,20 @@ async fn missed(
     Ok(())
 }
 
+/// A call's priority in the ACD, which offers waiting calls highest priority first across
+/// every queue (then in arrival order): the queue's own priority (0–100) first — an agent
+/// serving several queues takes the higher queue's callers first — then the priority the flow
+/// (or a campaign) gives the call within it (0–255).
+pub fn call_priority(queue_priority: i32, within: u8) -> u64 {
+    queue_priority.clamp(0, 100) as u64 * 1_000 + u64::from(within)
+}
+
 /// Loads the tenant's queues into the ACD (configuration only; calls and agents stay).
+/// Returns each queue's name, id and priority.
 pub(crate) async fn sync_queues(
     state: &AppState,
     tenant: Uuid,
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> anyhow::Result<Vec<(String, String, i32)>> {
     #[derive(sqlx::FromRow)]
     struct Q {
         id: Uuid,
@@ -375,12 +423,14 @@ pub(crate) async fn sync_queues(
         max_wait_seconds: i32,
         wrap_up_seconds: i32,
         overflow_queue_id: Option<Uuid>,
+        max_wait_action: String,
+        priority: i32,
         skills: String,
     }
     let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
     let queues: Vec<Q> = sqlx::query_as(
         "SELECT q.id, q.name, q.strategy, q.max_wait_seconds, q.wrap_up_seconds,
-                q.overflow_queue_id,
+                q.overflow_queue_id, q.max_wait_action, q.priority,
                 coalesce(string_agg(s.name || '=' || qs.min_level, ',' ORDER BY s.name), '') AS skills
            FROM queues q
            LEFT JOIN queue_skills qs ON qs.queue_id = q.id
@@ -407,11 +457,11 @@ pub(crate) async fn sync_queues(
             skills: q.skills,
             ring_timeout_ms: state.cfg.ring_timeout_secs.max(1) * 1000,
             max_wait_ms: q.max_wait_seconds as u64 * 1000,
-            overflow: match (q.max_wait_seconds, q.overflow_queue_id) {
-                (0, _) => String::new(),
-                (_, Some(o)) => o.to_string(),
-                (_, None) => "voicemail".into(),
-            },
+            overflow: crate::queue_exit::acd_overflow(
+                q.max_wait_seconds,
+                hotline_wire::api::MaxWaitAction::parse(&q.max_wait_action).unwrap_or_default(),
+                q.overflow_queue_id,
+            ),
             wrapup_ms: q.wrap_up_seconds as u64 * 1000,
             last_agent: String::new(),
         };
@@ -426,7 +476,7 @@ pub(crate) async fn sync_queues(
             },
         )
         .await?;
-        names.push((q.name, q.id.to_string()));
+        names.push((q.name, q.id.to_string(), q.priority));
     }
     Ok(names)
 }
@@ -520,9 +570,9 @@ async fn execute(
             }
             Action::Queue { queue, priority } => {
                 let queues = sync_queues(state, tenant).await?;
-                let Some((_, qid)) = queues
+                let Some((_, qid, queue_priority)) = queues
                     .iter()
-                    .find(|(name, id)| name.eq_ignore_ascii_case(&queue) || *id == queue)
+                    .find(|(name, id, _)| name.eq_ignore_ascii_case(&queue) || *id == queue)
                 else {
                     tracing::warn!(%tenant, %call, %queue, "flow routes to a missing queue: voicemail");
                     let vm = GatewayCommand::RecordVoicemail {
@@ -533,11 +583,7 @@ async fn execute(
                     command(state, &gw, &vm).await?;
                     continue;
                 };
-                let moh = GatewayCommand::MusicOnHold {
-                    call_id: call,
-                    prompt: "moh".into(),
-                };
-                command(state, &gw, &moh).await?;
+                play_music_on_hold(state, tenant, &gw, call).await?;
                 // Stored before the ACD sees the call: an immediate offer needs its gateway.
                 cs.queue = Some(qid.clone());
                 store(state, tenant, call, cs).await?;
@@ -545,7 +591,7 @@ async fn execute(
                 let arrive = Op::Arrive {
                     call: call.to_string(),
                     queue: qid.clone(),
-                    priority: priority as u64,
+                    priority: call_priority(*queue_priority, priority),
                 };
                 if let Err(e) = crate::dispatch::acd(state, tenant, arrive).await {
                     tracing::error!(%tenant, %call, error = %e, "ACD refused the call");
@@ -743,4 +789,19 @@ async fn hangup(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<()
     let mut r = state.redis();
     let _: () = r.del(call_key(tenant, call)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::call_priority;
+
+    #[test]
+    fn the_queue_priority_comes_first_then_the_flows() {
+        assert!(call_priority(1, 0) > call_priority(0, 255));
+        assert!(call_priority(5, 2) > call_priority(5, 1));
+        assert_eq!(call_priority(0, 0), 0);
+        // Out-of-range queue priorities (the API keeps 0–100) are clamped, never wrap.
+        assert_eq!(call_priority(-3, 7), 7);
+        assert_eq!(call_priority(1_000, 0), call_priority(100, 0));
+    }
 }

@@ -3,14 +3,17 @@
 //! Entry points: [`app::state`] connects and migrates, [`app::router`] builds the HTTP
 //! application, [`testkit`] spawns a real server on a fresh database for tests.
 
+pub mod allow_list;
 pub mod app;
 pub mod auth;
 pub mod call_events;
 pub mod callback;
 pub mod campaigns;
 pub mod cdr;
+pub mod client_addr;
 pub mod config;
 pub mod consult;
+pub mod crm;
 pub mod crm_import;
 pub mod csrf;
 pub mod db;
@@ -24,6 +27,8 @@ pub mod notify;
 pub mod openapi;
 pub mod outbound;
 pub mod password;
+pub mod queue_exit;
+pub mod ratelimit;
 pub mod reminders;
 pub mod routes;
 pub mod seed;
@@ -34,4 +39,6 @@ pub mod state;
 pub mod telemetry;
 pub mod tenants;
 pub mod testkit;
+pub mod text;
 pub mod validate;
+pub mod voicemail;

@@ -27,16 +27,45 @@ pub async fn ticket(
     ticket_id: Uuid,
     text: &str,
 ) -> ApiResult<()> {
+    let n = Notice {
+        kind,
+        ticket_id: Some(ticket_id),
+        text,
+        link_intro: "Open the ticket:",
+        link_path: &format!("/tickets/{ticket_id}"),
+        email: true,
+    };
+    notice(conn, user, n).await
+}
+
+/// One notification: its kind, the ticket it is about (if any), its text, and the link the
+/// e-mail ends with (`link_intro` then the public URL + `link_path`).
+pub struct Notice<'a> {
+    pub kind: &'a str,
+    pub ticket_id: Option<Uuid>,
+    pub text: &'a str,
+    pub link_intro: &'a str,
+    pub link_path: &'a str,
+    /// Also by e-mail (else in-app only).
+    pub email: bool,
+}
+
+/// Creates an in-app notification for `user` and queues its e-mail to the user's address
+/// (when the user is active), in the caller's transaction.
+pub async fn notice(conn: &mut PgConnection, user: Uuid, n: Notice<'_>) -> ApiResult<()> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO notifications (user_id, kind, ticket_id, text) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(user)
-    .bind(kind)
-    .bind(ticket_id)
-    .bind(text)
+    .bind(n.kind)
+    .bind(n.ticket_id)
+    .bind(n.text)
     .fetch_one(&mut *conn)
     .await?;
-    let subject: String = format!("[Hotline] {text}").chars().take(200).collect();
+    if !n.email {
+        return Ok(());
+    }
+    let subject: String = format!("[Hotline] {}", n.text).chars().take(200).collect();
     sqlx::query(
         "INSERT INTO email_outbox (notification_id, to_address, subject, body, link_path)
          SELECT $1, email, $3, $4, $5 FROM users WHERE id = $2 AND active",
@@ -44,8 +73,8 @@ pub async fn ticket(
     .bind(id)
     .bind(user)
     .bind(subject)
-    .bind(format!("{text}\n\nOpen the ticket:"))
-    .bind(format!("/tickets/{ticket_id}"))
+    .bind(format!("{}\n\n{}", n.text, n.link_intro))
+    .bind(n.link_path)
     .execute(conn)
     .await?;
     Ok(())

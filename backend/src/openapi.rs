@@ -1,8 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types.
 
 use crate::routes::{
-    self, agent, agent_campaigns, agent_events, api_keys, audit, calls, campaigns, crm, health,
-    ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sso, tickets, users,
+    self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
+    health, ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sessions, sso,
+    tickets, users, voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -54,6 +55,8 @@ mod problems;
         prompts::upload,
         prompts::audio,
         prompts::delete,
+        prompts::get_music_on_hold,
+        prompts::put_music_on_hold,
         recordings::audio,
         recordings::get_settings,
         recordings::put_settings,
@@ -67,6 +70,9 @@ mod problems;
         routes::auth::me,
         routes::auth::change_password,
         routes::auth::password_strength,
+        sessions::list_own,
+        sessions::revoke_other_own,
+        sessions::revoke_own,
         sso::get_config,
         sso::put_config,
         sso::start,
@@ -122,6 +128,9 @@ mod problems;
         platform::list_dids,
         platform::add_did,
         platform::remove_did,
+        sessions::list_tenant,
+        sessions::revoke_tenant,
+        sessions::revoke_tenant_one,
         crm::list_fields,
         crm::create_field,
         crm::update_field,
@@ -225,8 +234,18 @@ mod problems;
         campaigns::block,
         campaigns::import_blocklist,
         campaigns::unblock,
+        voicemail::list,
+        voicemail::audio,
+        voicemail::handled,
+        voicemail::callback,
+        breaks::request,
+        breaks::current,
+        breaks::cancel,
+        breaks::list,
+        breaks::approve,
+        breaks::deny,
     ),
-    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus))
+    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction))
 )]
 pub struct ApiDoc;
 

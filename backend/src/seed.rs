@@ -48,7 +48,12 @@ const PEOPLE: &[(&str, &str, &str, &str)] = &[
 ];
 
 pub const ADMIN_EMAIL: &str = "admin@demo.hotline.test";
+/// The demo's supervisor: owns the queues' voicemail.
+pub const SUPERVISOR_EMAIL: &str = "supervisor@demo.hotline.test";
 pub const OPERATOR_EMAIL: &str = "ops@hotline.test";
+
+/// The demo's break that needs a supervisor's approval.
+pub const APPROVED_BREAK: &str = "Long break";
 
 /// The demo's team; every demo person is in it, and the ticket assignment rules use it.
 const TEAM: &str = "Front line";
@@ -196,10 +201,22 @@ async fn ensure_people_and_queues(state: &AppState, tenant: &TenantRef) -> anyho
     }
     for (name, skill, min_level) in QUEUES {
         sqlx::query(
-            "INSERT INTO queues (name, strategy, max_wait_seconds, wrap_up_seconds, priority)
-             VALUES ($1, 'skills_based', 300, 30, 10) ON CONFLICT (lower(name)) DO NOTHING",
+            "INSERT INTO queues (name, strategy, max_wait_seconds, wrap_up_seconds, priority,
+                                 max_wait_action)
+             VALUES ($1, 'skills_based', 300, 30, 10, 'voicemail') ON CONFLICT (lower(name)) DO NOTHING",
         )
         .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        // After five minutes the caller leaves a message, which the supervisor is told about
+        // (an older demo's queue gets its owner too).
+        sqlx::query(
+            "UPDATE queues SET voicemail_user_id = (SELECT id FROM users WHERE lower(email) = $2)
+              WHERE lower(name) = lower($1) AND voicemail_user_id IS NULL
+                AND max_wait_action = 'voicemail'",
+        )
+        .bind(name)
+        .bind(SUPERVISOR_EMAIL)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -214,6 +231,14 @@ async fn ensure_people_and_queues(state: &AppState, tenant: &TenantRef) -> anyho
         .execute(&mut *tx)
         .await?;
     }
+    // A break a supervisor must approve (the agent asks; the supervisor decides).
+    sqlx::query(
+        "INSERT INTO reason_codes (name, kind, needs_approval) VALUES ($1, 'break', true)
+         ON CONFLICT (lower(name)) DO NOTHING",
+    )
+    .bind(APPROVED_BREAK)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO platform.dids (did, tenant_id, description) VALUES ($1, $2, 'Demo hotline')
          ON CONFLICT DO NOTHING",

@@ -566,7 +566,7 @@ async fn breach(conn: &mut PgConnection, t: &Pending) -> ApiResult<()> {
     }
     let mut team = t.assignee_team_id;
     if let Some(to_team) = t.escalate_team_id {
-        let to_user = crate::routes::tickets::least_loaded(conn, to_team).await?;
+        let to_user = least_loaded(conn, to_team).await?;
         sqlx::query("UPDATE tickets SET assignee_user_id = $2, assignee_team_id = $3, updated_at = now() WHERE id = $1")
             .bind(t.id)
             .bind(to_user)
@@ -625,6 +625,18 @@ async fn supervisors(conn: &mut PgConnection, team: Option<Uuid>) -> ApiResult<V
     } else {
         in_team
     })
+}
+
+/// The active member of `team` with the fewest open tickets (the
+/// escalation's pick, and the ticket assignment rules' `least_loaded` strategy).
+pub async fn least_loaded(conn: &mut PgConnection, team: Uuid) -> ApiResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.id FROM users u LEFT JOIN tickets t ON t.assignee_user_id = u.id AND t.closed_at IS NULL
+          WHERE u.team_id = $1 AND u.active GROUP BY u.id ORDER BY count(t.id), u.id LIMIT 1",
+    )
+    .bind(team)
+    .fetch_optional(conn)
+    .await?)
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub struct Inner {
     /// Outgoing HTTP (OIDC discovery, token exchange); never follows redirects.
     pub http: reqwest::Client,
     pub metrics: PrometheusHandle,
+    /// `cfg.trusted_proxies`, parsed (`client_addr`).
+    pub trusted_proxies: crate::allow_list::TrustedProxies,
 }
 
 impl std::ops::Deref for AppState {
@@ -30,6 +32,8 @@ impl AppState {
         db: PgPool,
         redis: redis::aio::ConnectionManager,
     ) -> anyhow::Result<Self> {
+        let trusted_proxies = crate::allow_list::TrustedProxies::parse(&cfg.trusted_proxies)
+            .map_err(|(i, m)| anyhow::anyhow!("trusted_proxies entry {}: {m}", i + 1))?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
@@ -40,6 +44,7 @@ impl AppState {
             redis,
             http,
             metrics: crate::telemetry::metrics_handle(),
+            trusted_proxies,
         })))
     }
 

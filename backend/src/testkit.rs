@@ -72,6 +72,12 @@ impl TestApp {
             db_pool_size: 10,
             files_dir: std::env::temp_dir().join(format!("hotline-files-{database}")),
             call_events_stream: format!("calls:events:{database}"),
+            // Every test signs up from 127.0.0.1 against one shared Redis: the sign-up and
+            // strength limits would count across tests and runs. Tests of the limits turn
+            // them on (`backend/tests/sessions.rs`).
+            signup_limit_per_address: 0,
+            signup_limit_global: 0,
+            strength_limit_per_address: 0,
             ..Config::default()
         };
         adjust(&mut cfg);

@@ -588,3 +588,148 @@ async fn flow_versions_and_the_tenants_numbers_are_listed() {
     let dids: Vec<DidDto> = ok_json(a.admin.get(app.url("/api/v1/ivr/dids")).send().await).await;
     assert!(dids.iter().all(|d| d.flow_id.is_none()));
 }
+
+/// The tenant chooses its music on hold among its own prompts: a call waiting in a queue
+/// hears it (the backend's `music_on_hold` command names it); an unknown prompt is refused on
+/// `prompt`; the chosen prompt cannot be deleted until other music is chosen; another tenant
+/// can neither choose it nor is affected by it.
+#[tokio::test]
+async fn music_on_hold_is_the_tenants_own_prompt() {
+    use hotline_wire::gateway::{FlowMode, GatewayCommand, GatewayEvent};
+    use hotline_wire::prompts::MusicOnHoldSettings;
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Moh A").await;
+    let b = tenant(&app, "Moh B").await;
+    let url = app.url("/api/v1/settings/music-on-hold");
+    let s: MusicOnHoldSettings = ok_json(a.admin.get(&url).send().await).await;
+    assert_eq!(s.prompt, None, "built-in music until one is chosen");
+
+    let p = problem(
+        a.admin
+            .put(&url)
+            .json(&json!({ "prompt": "lobby" }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["prompt"]);
+    let up = upload(
+        &app,
+        &a.admin,
+        "lobby",
+        "audio/wav",
+        tone_wav(8000, 1, 16, 700.0, 2.0),
+    )
+    .await
+    .unwrap();
+    assert_eq!(up.status(), 201);
+    let s: MusicOnHoldSettings = ok_json(
+        a.admin
+            .put(&url)
+            .json(&json!({ "prompt": "lobby" }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(s.prompt.as_deref(), Some("lobby"));
+    // Another tenant cannot pick it (it has no such prompt) and keeps the built-in music.
+    let p = problem(
+        b.admin
+            .put(&url)
+            .json(&json!({ "prompt": "lobby" }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["prompt"]);
+    let s: MusicOnHoldSettings = ok_json(b.admin.get(&url).send().await).await;
+    assert_eq!(s.prompt, None);
+    // In use: not deleted.
+    problem(
+        a.admin
+            .delete(app.url("/api/v1/ivr/prompts/lobby"))
+            .send()
+            .await,
+        409,
+        "prompt_in_use",
+    )
+    .await;
+
+    // A call waiting in a queue hears the chosen music; tenant B's caller the built-in one.
+    let gw = stand_in_gateway(&app, "moh").await;
+    let mut last = "0-0".to_string();
+    for (t, want) in [(&a, "lobby"), (&b, "moh")] {
+        created::<serde_json::Value>(
+            t.admin
+                .post(app.url("/api/v1/queues"))
+                .json(
+                    &json!({ "name": "Sales", "strategy": "longest_idle", "max_wait_seconds": 0,
+                               "wrap_up_seconds": 0 }),
+                )
+                .send()
+                .await,
+        )
+        .await;
+        let graph = json!({ "start": "q", "nodes": { "q": { "type": "queue", "queue": "Sales", "priority": 0 } } });
+        let f: FlowDto = created(
+            t.admin
+                .post(app.url("/api/v1/ivr/flows"))
+                .json(&json!({ "name": "Main", "graph": graph, "is_default": true }))
+                .send()
+                .await,
+        )
+        .await;
+        ok_json::<FlowDto>(
+            t.admin
+                .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", f.id)))
+                .json(&json!({ "version": 1 }))
+                .send()
+                .await,
+        )
+        .await;
+        let call = uuid::Uuid::new_v4();
+        event(
+            &app,
+            &GatewayEvent::CallStarted {
+                gateway_id: gw.clone(),
+                call_id: call,
+                tenant_id: t.info.tenant.id,
+                caller: "+15550004444".into(),
+                did: "+994125550188".into(),
+                sip_call_id: format!("moh-{call}"),
+                mode: FlowMode::Backend,
+                at: chrono::Utc::now(),
+            },
+        )
+        .await;
+        let prompt = loop {
+            match next_command(&app, &gw, &mut last).await {
+                GatewayCommand::MusicOnHold { call_id, prompt } if call_id == call => break prompt,
+                _ => {}
+            }
+        };
+        assert_eq!(prompt, want);
+    }
+
+    // Back to the built-in music: the prompt can go.
+    let s: MusicOnHoldSettings = ok_json(
+        a.admin
+            .put(&url)
+            .json(&json!({ "prompt": null }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(s.prompt, None);
+    let r = a
+        .admin
+        .delete(app.url("/api/v1/ivr/prompts/lobby"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}

@@ -8,6 +8,7 @@ use hotline_backend::{call_events, testkit::TestApp};
 use hotline_wire::{
     api::Page,
     calls::{RecordingDto, RecordingSettings},
+    gateway::event_stream_for,
     gateway::GatewayEvent,
 };
 use redis::AsyncCommands;
@@ -41,7 +42,16 @@ async fn publish_recording(
         path: path.display().to_string(),
         size_bytes: bytes.len() as u64,
     };
-    xadd(app, &serde_json::to_string(&ev).unwrap()).await;
+    // Where a gateway publishes it: the tenant's shard of the stream.
+    let mut r = app.state.redis();
+    let _: String = r
+        .xadd(
+            event_stream_for(&app.state.cfg.call_events_stream, &ev),
+            "*",
+            &[("msg", serde_json::to_string(&ev).unwrap())],
+        )
+        .await
+        .unwrap();
     (call_id, path, bytes)
 }
 
@@ -206,26 +216,32 @@ fn tempdir() -> PathBuf {
     d
 }
 
-/// The consumer's own steps, on a stream no background consumer reads: a quiet read waits its
-/// whole block time and returns nothing (no client timeout), and an entry another consumer read
-/// and never acknowledged (a killed backend) is claimed after the claim idle time, handled and
-/// acknowledged.
+/// The consumer's own steps, on a stream no background consumer reads. A quiet read waits its
+/// whole block time and returns nothing (no client timeout). A shard has one owner: while the
+/// first backend's leases live, a second one takes no shard; an entry the first read and never
+/// acknowledged (it was killed mid-event) stays pending until its lease lapses, then the second
+/// backend takes the shard over, handles the entry first and acknowledges it.
 #[tokio::test]
-async fn a_quiet_read_waits_and_a_dead_consumers_entry_is_claimed_and_handled() {
-    let app = TestApp::spawn_with(|c| c.call_events_claim_idle_secs = 1).await;
+async fn a_shard_has_one_owner_and_a_dead_owners_entry_is_handled_by_the_next() {
+    let app = TestApp::spawn_with(|c| c.call_events_lease_secs = 2).await;
     let a = tenant(&app, "Rec Claim").await;
     let mut cfg = app.state.cfg.clone();
     cfg.call_events_stream = format!("{}:claim", cfg.call_events_stream);
     let state = hotline_backend::app::state(cfg).await.unwrap();
-    let stream = state.cfg.call_events_stream.clone();
     let mut con = call_events::connect(&state).await.unwrap();
-    call_events::ensure_group(&mut con, &stream).await.unwrap();
+
+    let mut dead = call_events::Consumer::new(&state, "dead");
     let quiet = std::time::Instant::now();
-    let n = call_events::process_once(&state, &mut con, "alive", 1_500)
-        .await
-        .unwrap();
+    let n = dead.step(&state, &mut con, 1_500).await.unwrap();
     assert_eq!(n, 0);
     assert!(quiet.elapsed() >= std::time::Duration::from_millis(1_400));
+    let all = hotline_wire::gateway::event_streams(&state.cfg.call_events_stream);
+    assert_eq!(dead.held().len(), all.len(), "alone, it holds every shard");
+
+    // A second backend arrives: the first still holds everything (it has not balanced since).
+    let mut alive = call_events::Consumer::new(&state, "alive");
+    alive.balance(&mut con).await.unwrap();
+    assert!(alive.held().is_empty(), "a held shard is never taken");
 
     let dir = tempdir();
     let view = TestApp {
@@ -235,22 +251,29 @@ async fn a_quiet_read_waits_and_a_dead_consumers_entry_is_claimed_and_handled() 
     };
     let (call_id, _, _) =
         publish_recording(&view, &dir, a.info.tenant.id, chrono::Utc::now()).await;
-    // The "dead" consumer reads it and never acknowledges.
+    let shard = hotline_wire::gateway::event_shard_stream(
+        &state.cfg.call_events_stream,
+        hotline_wire::gateway::event_shard(a.info.tenant.id),
+    );
+    // The owner reads it and dies before acknowledging it.
     let opts = redis::streams::StreamReadOptions::default()
         .group(call_events::GROUP, "dead")
         .count(10);
     let read: redis::streams::StreamReadReply =
-        con.xread_options(&[&stream], &[">"], &opts).await.unwrap();
+        con.xread_options(&[&shard], &[">"], &opts).await.unwrap();
     assert_eq!(read.keys[0].ids.len(), 1);
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-    let n = call_events::process_once(&state, &mut con, "alive", 200)
-        .await
-        .unwrap();
-    assert_eq!(n, 1, "the dead consumer's entry is claimed");
+    drop(dead);
+    // Until its lease lapses, the shard stays the dead owner's.
+    alive.balance(&mut con).await.unwrap();
+    assert!(!alive.held().contains(&shard));
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let n = alive.step(&state, &mut con, 200).await.unwrap();
+    assert_eq!(n, 1, "the dead owner's entry is drained first");
+    assert!(alive.held().contains(&shard));
     let page = wait_list(&app, &a.admin, |p| p.total == 1).await;
     assert_eq!(page.items[0].call_id, call_id);
     let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
-        .arg(&stream)
+        .arg(&shard)
         .arg(call_events::GROUP)
         .query_async(&mut con)
         .await

@@ -131,6 +131,7 @@ problem-email-taken = A user with that e-mail already exists.
 problem-tenant-suspended = This company's account is suspended. Contact support.
 problem-conflict = That conflicts with existing data.
 problem-builtin-role = Built-in roles cannot be changed.
+problem-rate-limited = Too many requests from your network. Try again later.
 
 ## Login
 login-title = Sign in to Hotline
@@ -252,7 +253,6 @@ queues-max-wait = Max wait (s)
 queues-wrap-up = Wrap-up (s)
 queues-priority = Priority
 queues-overflow = When the wait is too long
-queues-voicemail = Voicemail
 strategy-longest-idle = Longest idle agent
 strategy-ring-all = Ring all
 strategy-round-robin = Round robin
@@ -389,6 +389,25 @@ platform-resume = Resume
 platform-new-tenant = New tenant
 platform-create = Create tenant
 platform-created = Tenant “{ $slug }” was created.
+
+## Sessions (My account; the operators' console)
+sessions-link = Sessions
+sessions-title = Where you are signed in
+sessions-tenant-title = Signed-in sessions: { $tenant }
+sessions-back = ← All tenants
+sessions-user = User
+sessions-browser = Browser
+sessions-signed-in = Signed in (address)
+sessions-last-seen = Last used
+sessions-not-since = Not since signing in
+sessions-expires = Expires
+sessions-current = This browser
+sessions-sign-out = Sign out
+sessions-sign-out-others = Sign out everywhere else
+sessions-none = Nobody is signed in.
+sessions-revoke = Revoke
+sessions-revoke-user = Revoke all of this user
+sessions-revoke-all = Revoke every session of this tenant
 
 ## Tickets
 tickets-title = Tickets
@@ -917,6 +936,55 @@ names-moves = Moves (buttons)
 names-translations = Translations
 names-saved = Translations saved.
 
+## Music on hold (IVR prompts page)
+ivr-moh-title = Music on hold
+ivr-moh-hint = What callers hear while they wait in a queue, on hold, or during a transfer or consultation. Upload a prompt above to use your own music.
+ivr-moh-label = Music callers hear
+ivr-moh-builtin = Built-in music
+ivr-moh-saved = Music on hold saved.
+# Queues' maximum wait, voicemail, break approval
+nav-voicemail = Voicemail
+nav-break-requests = Break requests
+queues-exit-voicemail = Voicemail
+queues-exit-callback = Callback request, then hang up
+queues-exit-hangup = Message, then hang up
+queues-exit-queue = Move to queue { $queue }
+queues-max-wait-prompt = Message (prompt name)
+queues-max-wait-prompt-hint = Played before the call ends. Empty: all-busy (or callback-promise for a callback request).
+queues-voicemail-user = Voicemail goes to
+queues-voicemail-nobody = Nobody in particular
+missed-reason-max-wait = Waited too long
+call-outcome-max-wait = Queue gave up (max wait)
+notification-voicemail = New voicemail
+notification-break-decided = Break request decided
+voicemail-title = Voicemail
+voicemail-queue = Queue
+voicemail-all-queues = All queues
+voicemail-mine-only = Only mine
+voicemail-show-handled = Show handled messages
+voicemail-empty = No messages.
+voicemail-assignee = For { $name }
+voicemail-play = Message from { $caller }
+voicemail-handled-by = Handled by { $name }, { $time }
+voicemail-mark-handled = Mark handled
+agent-option-needs-approval = { $reason } (needs approval)
+agent-break-requested = You asked for { $reason }: waiting for a supervisor.
+agent-break-request-cancel = Cancel request
+agent-break-approved = Approved: { $reason }.
+agent-break-denied = Your request for { $reason } was denied.
+breaks-title = Break requests
+breaks-intro = Agents asking for a break that needs approval. Approved, the agent enters it at once (not while on a call); denied, they are told.
+breaks-empty = No pending requests.
+breaks-agent = Agent
+breaks-reason = Reason
+breaks-requested = Asked at
+breaks-approve = Approve
+breaks-deny = Deny
+problem-approval-required = This reason needs a supervisor's approval: it was not applied.
+problem-break-request-pending = You already asked for a break. Cancel that request first.
+problem-already-decided = This request has already been decided.
+problem-already-handled = Someone has already dealt with this.
+problem-voicemail-file-missing = The message is listed, but its audio file is gone from storage.
 ## Outbound calls: operator console, gateway refusals, IVR transfer failure
 platform-outbound = Outbound calls
 platform-outbound-title = Outbound calls: { $tenant }

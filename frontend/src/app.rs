@@ -62,10 +62,17 @@ pub enum Route {
     IvrFlow { id: String },
     #[at("/admin/campaigns")]
     Campaigns,
+    #[at("/voicemail")]
+    Voicemail,
+    #[at("/supervisor/breaks")]
+    BreakRequests,
     #[at("/platform/login")]
     PlatformLogin,
     #[at("/platform")]
     Platform,
+    /// A tenant's signed-in sessions (operators).
+    #[at("/platform/tenants/:id/sessions")]
+    PlatformSessions { id: String },
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -84,6 +91,14 @@ pub enum Session {
 }
 
 impl Session {
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Session::User(s) => Some(s.user.id),
+            _ => None,
+        }
+    }
+
     pub fn can(&self, permission: &str) -> bool {
         match self {
             Session::User(s) => s.permissions.iter().any(|p| p == permission),
@@ -138,7 +153,7 @@ pub fn use_app() -> AppCtx {
 fn needs(route: &Route) -> Option<&'static [&'static str]> {
     match route {
         Route::Home | Route::Login | Route::Signup | Route::PlatformLogin | Route::NotFound => None,
-        Route::Platform => None, // checked separately: operators only
+        Route::Platform | Route::PlatformSessions { .. } => None, // checked separately: operators only
         Route::Account => Some(&[]),
         Route::Agent => Some(&[perm::AGENT_STATE]),
         Route::Users | Route::User { .. } | Route::Teams | Route::Skills | Route::Queues => {
@@ -155,6 +170,8 @@ fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
         Route::Campaigns => Some(&[perm::CAMPAIGNS_WRITE]),
+        Route::Voicemail => Some(&[perm::AGENT_STATE, perm::SUPERVISE, perm::RECORDINGS_READ]),
+        Route::BreakRequests => Some(&[perm::SUPERVISE]),
     }
 }
 
@@ -337,6 +354,15 @@ fn Guarded(p: &GuardedProps) -> Html {
                 _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
             };
         }
+        Route::PlatformSessions { id } => {
+            return match session {
+                Session::Operator(_) => {
+                    let key = id.clone();
+                    html! { <Layout><pages::sessions::TenantSessionsPage {key} {id} /></Layout> }
+                }
+                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
+            };
+        }
         Route::NotFound => {
             return html! {
                 <Layout>
@@ -388,6 +414,8 @@ fn Guarded(p: &GuardedProps) -> Html {
             html! { <pages::ivr::FlowEditorPage key={key} {id} /> }
         }
         Route::Campaigns => html! { <pages::campaigns::CampaignsPage /> },
+        Route::Voicemail => html! { <pages::voicemail::VoicemailPage /> },
+        Route::BreakRequests => html! { <pages::voicemail::BreakRequestsPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -475,6 +503,16 @@ fn nav_items() -> Vec<NavItem> {
             route: Route::Agent,
             key: "nav-agent",
             perm: perm::AGENT_STATE,
+        },
+        NavItem {
+            route: Route::Voicemail,
+            key: "nav-voicemail",
+            perm: perm::AGENT_STATE,
+        },
+        NavItem {
+            route: Route::BreakRequests,
+            key: "nav-break-requests",
+            perm: perm::SUPERVISE,
         },
         NavItem {
             route: Route::Tickets,

@@ -73,10 +73,11 @@ pub fn NotificationBell() -> Html {
         })
     };
     let open_one = |n: &NotificationDto| {
-        let (id, ticket) = (n.id, n.ticket_id);
+        let (id, ticket, kind) = (n.id, n.ticket_id, n.kind.clone());
         let (open, refresh, navigator) = (open.clone(), refresh.clone(), navigator.clone());
         Callback::from(move |_: MouseEvent| {
             let (open, refresh, navigator) = (open.clone(), refresh.clone(), navigator.clone());
+            let kind = kind.clone();
             spawn(async move {
                 let _ = api::post::<_, MarkedRead>(
                     &format!("/notifications/{id}/read"),
@@ -87,6 +88,8 @@ pub fn NotificationBell() -> Html {
                 refresh();
                 if let Some(t) = ticket {
                     navigator.push(&Route::Ticket { id: t.to_string() });
+                } else if kind == "voicemail" {
+                    navigator.push(&Route::Voicemail);
                 }
             });
         })

@@ -14,6 +14,8 @@ say menu "Press 1 for an echo test. Press any other key to hang up."
 say menu-demo "For billing, press 1. For support, press 2."
 say goodbye "Thank you for calling. Goodbye."
 say beep "Please leave a message after the tone."
+say all-busy "All our agents are still busy. Please call again later. Goodbye."
+say callback-promise "All our agents are still busy. We will call you back as soon as we can. Goodbye."
 for d in 0 1 2 3 4 5 6 7 8 9; do say "digit-$d" "$d"; done
 
 # Music on hold: an 8-second loop of four chords (C, A minor, F, G), each plucked four times

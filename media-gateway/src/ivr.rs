@@ -480,6 +480,13 @@ impl Ivr {
         }
     }
 
+    /// The message being recorded when the call ends (the caller hung up after speaking,
+    /// which is how most people end a voicemail): its samples, if recording had started.
+    pub fn take_voicemail(&mut self) -> Option<Vec<i16>> {
+        let v = self.voicemail.take()?;
+        (v.started.is_some() && !v.samples.is_empty()).then_some(v.samples)
+    }
+
     fn end_voicemail(&mut self) {
         if let Some(v) = self.voicemail.take() {
             self.events.push(IvrEvent::Voicemail { samples: v.samples });
@@ -719,6 +726,34 @@ mod tests {
 
     fn prompts() -> Arc<Prompts> {
         Arc::new(Prompts::new(PathBuf::from("/nonexistent")))
+    }
+
+    #[test]
+    fn a_voicemail_cut_by_the_hang_up_is_kept_once_recording_started() {
+        let mut ivr = Ivr::new(prompts());
+        ivr.command(0, IvrCommand::RecordVoicemail { max_ms: 60_000 });
+        // Hanging up during the beep: nothing was said.
+        assert_eq!(ivr.take_voicemail(), None);
+        ivr.command(0, IvrCommand::RecordVoicemail { max_ms: 60_000 });
+        let voice = vec![1000i16; FRAME];
+        let mut t = 0;
+        // The beep plays first, then every frame is recorded.
+        while ivr.voicemail.as_ref().is_some_and(|v| v.started.is_none()) {
+            ivr.tick(t, &voice);
+            t += 20;
+        }
+        for _ in 0..50 {
+            ivr.tick(t, &voice);
+            t += 20;
+        }
+        let kept = ivr.take_voicemail().expect("the message so far");
+        assert_eq!(kept.len(), 51 * FRAME);
+        assert!(kept.iter().all(|s| *s == 1000));
+        assert!(ivr
+            .drain_events()
+            .iter()
+            .all(|e| !matches!(e, IvrEvent::Voicemail { .. })));
+        assert_eq!(ivr.take_voicemail(), None, "taken once");
     }
 
     /// Runs the IVR + flow until hangup, pressing `key` at `press_ms` (if any).

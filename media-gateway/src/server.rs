@@ -86,7 +86,6 @@ struct CallEntry {
     mode: FlowMode,
     flow: FlowConfig,
     answered: bool,
-    created: Instant,
     /// Placed by us (UAC) with an `originate` command.
     outbound: bool,
     /// We asked for the hang-up (CANCEL / BYE / reject).
@@ -111,6 +110,8 @@ struct Core {
     hangups: mpsc::UnboundedSender<CallKey>,
     nonce_secret: String,
     draining: Option<Instant>,
+    /// Per answered call, the task that sets its media up, hands it to a media worker and
+    /// waits for its end; and the WebRTC legs' tasks. Drained on shutdown.
     media_tasks: tokio::task::JoinSet<()>,
     publisher: Option<tokio::task::JoinHandle<()>>,
     /// Agents' browser softphone legs.
@@ -123,6 +124,9 @@ struct Core {
     rooms_left: mpsc::UnboundedSender<(Uuid, Slot)>,
     /// The next conference slot (unique per join).
     next_slot: Slot,
+    /// When each unanswered call's answer timeout falls due (earliest first), so the loop
+    /// sleeps until then instead of scanning every call on a fixed tick.
+    answer_due: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, CallKey)>>,
 }
 
 /// An agent's browser softphone leg.
@@ -242,6 +246,7 @@ pub async fn run(cfg: Config) -> Result<()> {
         rooms: HashMap::new(),
         rooms_left,
         next_slot: 0,
+        answer_due: Default::default(),
         cfg,
     };
     core.run(ctrl_rx, hang_rx).await
@@ -266,7 +271,6 @@ impl Core {
         mut hangups: mpsc::UnboundedReceiver<CallKey>,
     ) -> Result<()> {
         let mut buf = vec![0u8; 65_536 + 1];
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
         let mut beat = tokio::time::interval(self.cfg.heartbeat);
         let mut cpu = CpuMeter::default();
         let udp = self.udp.clone();
@@ -281,7 +285,9 @@ impl Core {
                 },
                 Some(c) = ctrl.recv() => self.on_ctrl(c),
                 Some(call) = hangups.recv() => self.ep.hangup(Instant::now(), call),
-                _ = tick.tick() => {
+                // Sleep until the next timer is due (a SIP transaction's, an answer timeout,
+                // a drain check), never on a fixed tick.
+                _ = tokio::time::sleep_until(self.next_wakeup().into()) => {
                     self.ep.handle_timeout(Instant::now());
                     while self.media_tasks.try_join_next().is_some() {}
                     self.expire_unanswered();
@@ -310,7 +316,8 @@ impl Core {
         }
     }
 
-    /// Waits for media tasks (recordings finalised) and for every event to reach Redis.
+    /// Waits for every call's media to end (recordings finalised) and for every event to
+    /// reach Redis.
     async fn shutdown(mut self) -> Result<()> {
         while self.media_tasks.join_next().await.is_some() {}
         let publisher = self.publisher.take();
@@ -405,12 +412,13 @@ impl Core {
                         mode: self.cfg.flow_mode,
                         flow: FlowConfig::default(),
                         answered: false,
-                        created: now,
                         outbound: false,
                         hangup_requested: false,
                         counted: false,
                     },
                 );
+                self.answer_due
+                    .push(std::cmp::Reverse((now + self.cfg.answer_timeout, call)));
                 let mut con = self.redis.clone();
                 let ctrl = self.ctrl.clone();
                 let mode = self.cfg.flow_mode;
@@ -626,14 +634,42 @@ impl Core {
     }
 
     /// Calls ringing longer than the answer timeout (the backend never answered) get 480.
+    /// When the loop must wake up next: the earliest SIP transaction timer or answer timeout,
+    /// at most a second away (and every 100 ms while draining).
+    fn next_wakeup(&self) -> Instant {
+        let now = Instant::now();
+        let mut at = now + Duration::from_secs(1);
+        if let Some(t) = self.ep.poll_timeout() {
+            at = at.min(t);
+        }
+        if let Some(std::cmp::Reverse((t, _))) = self.answer_due.peek() {
+            at = at.min(*t);
+        }
+        if self.draining.is_some() {
+            at = at.min(now + Duration::from_millis(100));
+        }
+        at.max(now)
+    }
+
+    /// Ends the calls whose answer timeout is due (an inbound call still unanswered: 480; an
+    /// outbound one: CANCEL). A call whose DID is still being looked up is looked at again
+    /// shortly after.
     fn expire_unanswered(&mut self) {
-        let limit = self.cfg.answer_timeout;
-        let stale: Vec<CallKey> = self
-            .calls
-            .iter()
-            .filter(|(_, e)| !e.answered && e.tenant.is_some() && e.created.elapsed() > limit)
-            .map(|(k, _)| *k)
-            .collect();
+        let now = Instant::now();
+        let mut stale = Vec::new();
+        while let Some(std::cmp::Reverse((due, key))) = self.answer_due.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.answer_due.pop();
+            match self.calls.get(&key) {
+                Some(e) if !e.answered && e.tenant.is_none() => self
+                    .answer_due
+                    .push(std::cmp::Reverse((now + Duration::from_millis(100), key))),
+                Some(e) if !e.answered => stale.push(key),
+                _ => {}
+            }
+        }
         for call in stale {
             let Some(e) = self.calls.get_mut(&call) else {
                 continue;
@@ -736,7 +772,8 @@ impl Core {
         self.start_media(call, tenant_id, sockets);
     }
 
-    /// Spawns the media task of an answered call (inbound after our 200, outbound after theirs).
+    /// Starts an answered call's media (inbound after our 200, outbound after theirs): a task
+    /// creates its recording and hands the call to a media worker, then waits for its end.
     fn start_media(&mut self, call: CallKey, tenant_id: Uuid, sockets: MediaSockets) {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
@@ -999,12 +1036,15 @@ impl Core {
                 mode: FlowMode::Backend,
                 flow: FlowConfig::default(),
                 answered: false,
-                created: Instant::now(),
                 outbound: true,
                 hangup_requested: false,
                 counted,
             },
         );
+        self.answer_due.push(std::cmp::Reverse((
+            Instant::now() + self.cfg.answer_timeout,
+            call,
+        )));
     }
 
     fn on_command(&mut self, cmd: GatewayCommand) {
@@ -1243,7 +1283,7 @@ impl Core {
     }
 
     /// Joins an answered call or a WebRTC leg to a conference room of this gateway, creating
-    /// the room (and its mixer task) for its first member. The member's media task answers
+    /// the room (and its mixer task) for its first member. The member's media answers
     /// with `Bridged` (`peer` = the room id) when it gets the room's channels.
     fn conference(&mut self, member: Uuid, name: &str) {
         enum Target {

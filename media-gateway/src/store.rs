@@ -266,7 +266,9 @@ pub async fn save_registration(
     Ok(())
 }
 
-/// Appends events to the events stream (normally [`wire::EVENTS_STREAM`]) in one pipeline.
+/// Appends events to the event stream `stream` (normally [`wire::EVENTS_STREAM`]) in one
+/// pipeline, each to its tenant's shard ([`wire::event_stream_for`]), so one tenant's events
+/// stay in order in one stream.
 pub async fn publish(
     con: &mut ConnectionManager,
     stream: &str,
@@ -276,7 +278,7 @@ pub async fn publish(
     for ev in events {
         let json = serde_json::to_string(ev)?;
         pipe.cmd("XADD")
-            .arg(stream)
+            .arg(wire::event_stream_for(stream, ev))
             .arg("MAXLEN")
             .arg("~")
             .arg(1_000_000)

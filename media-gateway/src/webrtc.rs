@@ -58,7 +58,7 @@ pub enum HttpCtl {
 
 /// Instructions to a running leg.
 pub enum LegCtl {
-    /// Exchange audio with a call's media task (replaces an earlier bridge).
+    /// Exchange audio with a call's media (on its media worker; replaces an earlier bridge).
     Bridge {
         /// The call.
         peer: Uuid,

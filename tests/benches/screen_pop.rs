@@ -482,10 +482,15 @@ async fn bench(o: &Opts) -> Vec<String> {
         .execute(&mut conn)
         .await;
     }
-    vec![
-        stream.clone(),
-        hotline_backend::call_events::dead_letter_stream(&stream),
-    ]
+    let mut keys = hotline_wire::gateway::event_streams(&stream);
+    keys.extend(
+        keys.clone()
+            .iter()
+            .map(|s| hotline_backend::call_events::lease_key(s)),
+    );
+    keys.push(hotline_backend::call_events::backends_key(&stream));
+    keys.push(hotline_backend::call_events::dead_letter_stream(&stream));
+    keys
 }
 
 fn main() {

@@ -254,6 +254,27 @@ impl Browser {
         }
     }
 
+    /// Waits until the element at `css` exists and its text no longer contains `text` (a list
+    /// that must lose a row after a search); returns the full text.
+    pub async fn wait_text_without(&self, css: &str, text: &str) -> Result<String> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if !t.contains(text) {
+                        return Ok(t);
+                    }
+                    last = t;
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("timed out waiting for `{css}` to lose {text:?}; it said {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the app is at `path`.
     pub async fn wait_path(&self, path: &str) -> Result<()> {
         let deadline = Instant::now() + STEP_TIMEOUT;

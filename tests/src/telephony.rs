@@ -145,7 +145,10 @@ pub fn start_backend(
         .env("HOTLINE_CALL_EVENTS_STREAM", events_stream)
         .env("HOTLINE_FILES_DIR", work.join(name).join("files"))
         .env("HOTLINE_DB_POOL", "5")
-        .env("HOTLINE_SLA_JOB_INTERVAL", "0");
+        .env("HOTLINE_SLA_JOB_INTERVAL", "0")
+        // Test runs sign tenants up from 127.0.0.1 against a shared Redis (see testkit).
+        .env("HOTLINE_SIGNUP_LIMIT_PER_ADDRESS", "0")
+        .env("HOTLINE_SIGNUP_LIMIT_GLOBAL", "0");
     for (k, v) in extra {
         cmd.env(k, v);
     }
@@ -292,21 +295,24 @@ pub fn best_tone_level(s: &[i16], freq: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Every gateway event on `stream` so far, oldest first.
+/// Every gateway event on `stream` and its shards so far, oldest first.
 pub async fn gateway_events(
     r: &mut redis::aio::ConnectionManager,
     stream: &str,
 ) -> Vec<hotline_wire::gateway::GatewayEvent> {
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(stream)
-        .arg("-")
-        .arg("+")
-        .query_async(r)
-        .await
-        .unwrap();
-    reply
-        .ids
-        .into_iter()
+    let mut all = Vec::new();
+    for stream in hotline_wire::gateway::event_streams(stream) {
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg("-")
+            .arg("+")
+            .query_async(r)
+            .await
+            .unwrap();
+        all.extend(reply.ids);
+    }
+    all.sort_by_key(|e| hotline_wire::gateway::stream_id_order(&e.id));
+    all.into_iter()
         .filter_map(|e| {
             let m: String = e.get(hotline_wire::gateway::STREAM_FIELD)?;
             serde_json::from_str(&m).ok()

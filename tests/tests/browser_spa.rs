@@ -153,9 +153,13 @@ async fn browser_signup_agent_state_and_audit() {
         // The list's search finds the agent and only the agent.
         b.fill("#user-search", "aysel").await?;
         b.click("form[role=search] button[type=submit]").await?;
-        b.wait_text("#users-table", &agent_email).await?;
-        let table = b.wait_text("#users-table", "Aysel").await?;
-        ensure!(!table.contains(&admin_email), "search did not filter: {table}");
+        // The search answers after the click: wait for the admin's row to go, not for the
+        // agent's (which the unfiltered list already shows).
+        let table = b.wait_text_without("#users-table", &admin_email).await?;
+        ensure!(
+            table.contains(&agent_email) && table.contains("Aysel"),
+            "the search lost the agent: {table}"
+        );
 
         logout(b).await?;
 
@@ -252,7 +256,8 @@ async fn browser_login_page_in_polish() {
 }
 
 /// An agent who opens an admin screen is sent back to the desktop with a message, and the
-/// API refuses the same data to the agent's session.
+/// API refuses the same data to the agent's session; on My account the agent signs their
+/// phone out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_agent_cannot_open_admin_screens() {
     let app = TestApp::spawn().await;
@@ -287,6 +292,16 @@ async fn browser_agent_cannot_open_admin_screens() {
     assert_eq!(created.status(), 201);
     let _: UserDto = created.json().await.expect("user body");
     let slug = signup.tenant.slug.clone();
+    // The agent is also signed in on a phone.
+    let phone = app.client();
+    let signed_in = phone
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({ "tenant": slug, "email": agent_email, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("phone login");
+    assert_eq!(signed_in.status(), 200);
+    let me_url = app.url("/api/v1/auth/me");
 
     run("browser_agent_cannot_open_admin_screens", &app.base_url, async move |b| {
         login(b, &slug, &agent_email, PASSWORD).await?;
@@ -308,17 +323,38 @@ async fn browser_agent_cannot_open_admin_screens() {
             ensure!(answer["status"] == 403, "{api} answered {answer}");
             ensure!(answer["body"]["code"] == "forbidden", "{api} answered {answer}");
         }
+        // My account lists this browser and the phone; "Sign out everywhere else" ends the
+        // phone's session and keeps this one.
+        b.open("/account").await?;
+        b.wait_text("#own-sessions", "This browser").await?;
+        b.wait_text("#own-sessions", "Chrome").await?;
+        let rows = "return document.querySelectorAll('#own-sessions tbody tr').length";
+        ensure!(b.js(rows).await? == 2, "own sessions: {}", b.js(rows).await?);
+        ensure!(phone.get(&me_url).send().await?.status() == 200, "the phone is signed in");
+        b.screenshot(&artifacts_dir().join("screens/account-sessions.png")).await?;
+        b.click("#sign-out-others").await?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while b.js(rows).await? != 1 {
+            ensure!(std::time::Instant::now() < deadline, "the phone's session is still listed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let status = phone.get(&me_url).send().await?.status();
+        ensure!(status == 401, "the phone's session answers {status}");
+        b.wait_text("#own-sessions", "This browser").await?;
         Ok(())
     })
     .await;
 }
 
-/// A platform operator lists tenants with seats, suspends one, and a tenant admin cannot
-/// reach the console.
+/// A platform operator lists tenants with seats, revokes a tenant admin's session from the
+/// tenant's sessions page, suspends the tenant, and a tenant admin cannot reach the console.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_platform_console_suspends_a_tenant() {
     let app = TestApp::spawn().await;
-    let (_admin, signup) = app.signup("Suspended Soon").await;
+    let (admin, signup) = app.signup("Suspended Soon").await;
+    let admin_email = signup.user.email.clone();
+    let tenant_id = signup.tenant.id;
+    let me_url = app.url("/api/v1/auth/me");
     let operator_email = format!("{}@ops.test", unique("op"));
     let hash = hotline_backend::auth::hash_password(PASSWORD.into())
         .await
@@ -344,6 +380,28 @@ async fn browser_platform_console_suspends_a_tenant() {
             let row_css = format!("#tenants-table tr[data-slug='{slug}']");
             let row = b.wait_text(&row_css, "Suspended Soon").await?;
             ensure!(row.contains("Active"), "tenant row: {row}");
+
+            // The tenant's sessions: its admin's (from signing up) is listed with the
+            // address; Revoke ends it, and the admin's next request is refused.
+            ensure!(
+                admin.get(&me_url).send().await?.status() == 200,
+                "admin signed in"
+            );
+            b.click(&format!("{row_css} a.sessions-link")).await?;
+            b.wait_path(&format!("/platform/tenants/{tenant_id}/sessions"))
+                .await?;
+            b.wait_text("h1", "Suspended Soon").await?;
+            let session = b.wait_text("#tenant-sessions", &admin_email).await?;
+            ensure!(session.contains("127.0.0.1"), "session row: {session}");
+            b.screenshot(&artifacts_dir().join("screens/platform-sessions.png"))
+                .await?;
+            b.click("#tenant-sessions button.revoke").await?;
+            b.wait_text("main", "Nobody is signed in.").await?;
+            let status = admin.get(&me_url).send().await?.status();
+            ensure!(status == 401, "the revoked session still answers {status}");
+            b.click(".mainnav a[href='/platform']").await?;
+            b.wait_path("/platform").await?;
+
             b.click(&format!("{row_css} button")).await?;
             b.wait_text(&row_css, "Suspended").await?;
             b.wait_text(&format!("{row_css} button"), "Resume").await?;

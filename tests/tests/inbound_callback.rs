@@ -12,10 +12,13 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{caller, eventually, finished, ok, outbound_ready, tenant, PASSWORD};
+use common::{
+    answering_carrier, caller, eventually, finished, ok, outbound_ready, tenant, trunk_gateway,
+    PASSWORD,
+};
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{fake_microphone_args, run_with};
-use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp, start_gateway};
+use hotline_e2e::telephony::{free_port, gateway_events, scenario, sipp};
 use hotline_wire::gateway::{GatewayEvent, HangupCause};
 use redis::AsyncCommands;
 use serde_json::json;
@@ -23,45 +26,6 @@ use uuid::Uuid;
 
 const DID: &str = "+994125559301";
 const NUMBER: &str = "+15550007301";
-
-/// The carrier: the INVITE must be for the caller's number (else SIPp fails the run); it
-/// answers and stays on the line until the gateway hangs up.
-const CARRIER: &str = r#"  <recv request="INVITE" crlf="true">
-    <action><ereg regexp="^INVITE sip:\+15550007301@" search_in="msg" check_it="true" assign_to="ruri"/></action>
-  </recv>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]a[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:carrier@[local_ip]:[local_port]>
-      X-Dialled: [$ruri]
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=carrier 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]></send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]></send>
-"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_caller_is_called_back_in_one_click_through_the_trunk_into_the_softphone() {
@@ -82,16 +46,7 @@ async fn an_abandoned_caller_is_called_back_in_one_click_through_the_trunk_into_
     std::fs::create_dir_all(&carrier_dir).unwrap();
     let carrier_port = free_port();
     let rtp = 30_000 + (std::process::id() % 200) as u16 * 40;
-    let _gw = start_gateway(
-        &work,
-        &app.state.cfg.redis_url,
-        &app.state.cfg.call_events_stream,
-        rtp,
-        &[
-            ("HOTLINE_GW_TRUNK", format!("127.0.0.1:{carrier_port}")),
-            ("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
-        ],
-    );
+    let _gw = trunk_gateway(&app, &work, rtp, carrier_port);
     let gw_addr = _gw.addr.clone();
 
     // The caller waits in the queue (no agent is ready) and gives up.
@@ -122,7 +77,7 @@ async fn an_abandoned_caller_is_called_back_in_one_click_through_the_trunk_into_
     let carrier = Arc::new(Mutex::new(Some(sipp(
         &carrier_dir,
         "carrier",
-        &scenario(CARRIER),
+        &scenario(&answering_carrier(NUMBER)),
         &[
             "-p",
             &carrier_port.to_string(),

@@ -5,14 +5,16 @@
 //!
 //! * Call A arrives at gateway 1 and is answered by agent 1, whose phone is registered through
 //!   gateway 2 and whose state was set through backend 1.
-//! * Backend 2 is frozen (SIGSTOP) long enough that its blocking read of the event stream has
-//!   expired, so backend 1 alone reads what comes next; a test transaction holds a lock on the
-//!   tenant's CDR table, so backend 1 reads call B's `call_started` (gateway 2) and is stuck
-//!   handling it, unacknowledged.
+//! * Backend 2 is frozen (SIGSTOP) long enough that its leases on the event stream's shards
+//!   lapse, so backend 1 takes every shard, the tenant's included, and alone reads what comes
+//!   next; a test transaction holds a lock on the tenant's CDR table, so backend 1 reads call
+//!   B's `call_started` (gateway 2) and is stuck handling it, unacknowledged (a live backend
+//!   stuck in a handler keeps renewing its leases: nobody takes its shard meanwhile).
 //! * **Backend 1 is SIGKILLed** — it is the one holding an unacknowledged event of a live call
 //!   and the one agent 1's desktop used, i.e. the worst backend to lose. Then backend 2 resumes:
-//!   after the claim idle time (`HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS`, 2 s here, 60 s by
-//!   default) it claims the dead consumer's event, answers call B and queues it (no free agent).
+//!   once the dead backend's leases lapse (`HOTLINE_CALL_EVENTS_LEASE_SECS`, 2 s here, 5 s by
+//!   default) it takes the shards over, drains the dead owner's pending event first, answers
+//!   call B and queues it (no free agent).
 //! * Agent 2 (phone registered through gateway 1) becomes ready through backend 2: call B is
 //!   offered to them and answered — gateway 2 originates to a phone registered via gateway 1.
 //! * Call A keeps its media throughout: agent 1 still hears the caller after the kill (the
@@ -29,12 +31,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::{
-    acd_agent, bridged, cdr, dial_in, eventually, finished, gateway, hangup, recording, set_state,
-    talking_caller, tenant, workdir, ANSWERING_PHONE,
+    acd_agent, all_events_handled, bridged, cdr, dial_in, eventually, finished, gateway, hangup,
+    recording, set_state, talking_caller, tenant, workdir, ANSWERING_PHONE,
 };
 use hotline_backend::{app, call_events, config::Config, db, testkit, testkit::TestApp};
 use hotline_e2e::telephony::{gateway_events, rms, start_backend, stereo_channels};
-use hotline_wire::gateway::{GatewayEvent, HangupCause, STREAM_FIELD};
+use hotline_wire::gateway::{
+    event_shard, event_shard_stream, GatewayEvent, HangupCause, STREAM_FIELD,
+};
 use serde_json::json;
 
 /// The entries `consumer` has read and not acknowledged: `(id, event)`.
@@ -86,7 +90,7 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     let state = app::state(cfg).await.unwrap();
     let stream = state.cfg.call_events_stream.clone();
     let work = workdir("two-backends");
-    let settings = [("HOTLINE_CALL_EVENTS_CLAIM_IDLE_SECS", "2".to_string())];
+    let settings = [("HOTLINE_CALL_EVENTS_LEASE_SECS", "2".to_string())];
     let start = |name: &str| {
         start_backend(
             &work,
@@ -151,9 +155,23 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     );
     let (call_a, leg_a, _) = bridged(&app1, number_a).await;
 
-    // Freeze backend 2 until its blocking read (5 s) has expired: backend 1 alone reads on.
+    // Freeze backend 2 until its leases (2 s) lapse and backend 1 holds every shard.
     backend2.signal("STOP");
-    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    let shard = event_shard_stream(&stream, event_shard(t.id));
+    let lease_key = call_events::lease_key(&shard);
+    let mut r = state.redis();
+    eventually(15, "backend 1 holding the tenant's shard", || {
+        let (mut r, key, me) = (r.clone(), lease_key.clone(), backend1.consumer.clone());
+        async move {
+            let owner: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut r)
+                .await
+                .unwrap();
+            (owner.as_deref() == Some(me.as_str())).then_some(())
+        }
+    })
+    .await;
     // Backend 1 will be stuck writing call B's CDR.
     let mut lock = state.db.begin().await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -172,9 +190,8 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
         did,
         &gw2.addr,
     );
-    let mut r = state.redis();
     let held = eventually(10, "backend 1 holding call B's arrival", || {
-        let (mut r, stream, consumer) = (r.clone(), stream.clone(), backend1.consumer.clone());
+        let (mut r, stream, consumer) = (r.clone(), shard.clone(), backend1.consumer.clone());
         async move {
             let p = pending(&mut r, &stream, &consumer).await;
             p.iter().find_map(|(id, ev)| match ev {
@@ -187,15 +204,23 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     })
     .await;
     let (held_id, call_b) = held;
-    // Let the event age past the claim idle time, then kill backend 1 mid-handling.
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    // Stuck for longer than a lease, backend 1 still holds the shard: it is alive.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let owner: Option<String> = redis::cmd("GET")
+        .arg(&lease_key)
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    assert_eq!(owner.as_deref(), Some(backend1.consumer.as_str()));
+    // Kill it mid-handling.
     backend1.signal("KILL");
     let killed_at = Utc::now();
     drop(backend1);
     lock.rollback().await.unwrap();
     backend2.signal("CONT");
 
-    // Backend 2 claims the dead backend's event: call B is answered and queued (no free agent).
+    // Backend 2 takes the shard over and drains the dead backend's event: call B is answered
+    // and queued (no free agent).
     let c = eventually(15, "call B queued by backend 2", || {
         let (admin, url) = (
             t.admin.clone(),
@@ -210,7 +235,7 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     })
     .await;
     assert!(c["cdr"]["agent_name"].is_null(), "{c:#}");
-    let claimed = pending(&mut r, &stream, &backend2.consumer).await;
+    let claimed = pending(&mut r, &shard, &backend2.consumer).await;
     assert!(
         !claimed.iter().any(|(id, _)| *id == held_id),
         "the claimed event was handled and acknowledged: {claimed:?}"
@@ -277,26 +302,7 @@ async fn two_backends_two_gateways_and_a_backend_killed_mid_call() {
     }
     // Nothing pending in the group, nothing dead-lettered.
     // (The last events, e.g. a recording's, may still be in hand for a moment.)
-    eventually(10, "every event acknowledged", || {
-        let mut r = r.clone();
-        let stream = stream.clone();
-        async move {
-            let summary: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
-                .arg(&stream)
-                .arg(call_events::GROUP)
-                .query_async(&mut r)
-                .await
-                .unwrap();
-            (summary.0 == 0).then_some(())
-        }
-    })
-    .await;
-    let dead: u64 = redis::cmd("XLEN")
-        .arg(call_events::dead_letter_stream(&stream))
-        .query_async(&mut r)
-        .await
-        .unwrap();
-    assert_eq!(dead, 0);
+    all_events_handled(&r, &stream).await;
     eprintln!("two backends, one killed: {:?}", started.elapsed());
     drop((gw1, gw2, backend2));
     let _ = std::fs::remove_dir_all(&work);

@@ -18,6 +18,8 @@
 //!   declared used range) sent to `POST /customers/import` and `…/import/preview`, and a 50 MB
 //!   CSV preview: time, answer size and the process's peak RSS over the request (VmHWM, reset
 //!   through `/proc/self/clear_refs` before each request).
+//! - `events` (issue 17): the gateway-event pipeline of one backend — event → command latency
+//!   at a steady rate, and events handled per second in a burst (`bench/events.rs`).
 //!
 //! Latency scenarios run one client at a time (plus the screen pop at 16 concurrent clients),
 //! so their p99 is the server's own time, not queueing.
@@ -30,6 +32,9 @@ use std::{
     },
     time::{Duration, Instant},
 };
+
+#[path = "bench/events.rs"]
+mod events;
 
 const TENANTS: usize = 100;
 const AGENTS_PER_TENANT: usize = 10;
@@ -132,8 +137,9 @@ async fn main() -> anyhow::Result<()> {
             "kb" => issue6::kb().await?,
             "tickets" => issue6::tickets().await?,
             "import-guard" => import_guard().await?,
+            "events" => events::run().await?,
             other => anyhow::bail!(
-                "unknown scenario {other}: use api, import, crm, kb, tickets, issue6 or import-guard"
+                "unknown scenario {other}: use api, import, crm, kb, tickets, issue6, import-guard or events"
             ),
         }
     }

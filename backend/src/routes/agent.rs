@@ -145,7 +145,7 @@ pub async fn get_state(
 /// else **422 `no_audio_device`** with what to do.
 #[utoipa::path(put, path = "/api/v1/agent/state", tag = "agent", request_body = SetAgentState,
     responses((status = 200, body = AgentStateDto),
-        (status = 409, body = hotline_wire::api::Problem, description = "`agent_busy`: ringing or on a call"),
+        (status = 409, body = hotline_wire::api::Problem, description = "`agent_busy`: ringing or on a call; `approval_required`: the reason needs a supervisor's approval (file a break request)"),
         (status = 422, body = hotline_wire::api::Problem, description = "Invalid reason, or `no_audio_device`: ready without a connected softphone or a registered desk phone")))]
 pub async fn set_state(
     State(state): State<AppState>,
@@ -156,12 +156,13 @@ pub async fn set_state(
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let reason = match (req.status, req.reason_id) {
         (AgentStatus::NotReady | AgentStatus::Break, Some(id)) => {
-            let row: Option<(String, String, Option<String>)> =
-                sqlx::query_as("SELECT name, kind, builtin_key FROM reason_codes WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(ctx.db())
-                    .await?;
-            let Some((name, kind, builtin_key)) = row else {
+            let row: Option<(String, String, Option<String>, bool)> = sqlx::query_as(
+                "SELECT name, kind, builtin_key, needs_approval FROM reason_codes WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(ctx.db())
+            .await?;
+            let Some((name, kind, builtin_key, needs_approval)) = row else {
                 return Err(ApiError::field("reason_id", "no such reason code"));
             };
             if kind != req.status.as_str() {
@@ -170,7 +171,19 @@ pub async fn set_state(
                     format!("is a '{kind}' reason, not '{}'", req.status.as_str()),
                 ));
             }
-            Some((id, name, builtin_key))
+            if needs_approval {
+                return Err(ApiError::Conflict {
+                    code: hotline_wire::api::APPROVAL_REQUIRED,
+                    detail: format!(
+                        "\"{name}\" needs a supervisor's approval: request it (POST /api/v1/agent/break-requests)"
+                    ),
+                });
+            }
+            Some(Reason {
+                id,
+                name,
+                builtin_key,
+            })
         }
         (AgentStatus::Break, None) => {
             return Err(ApiError::field("reason_id", "a break needs a reason"))
@@ -183,7 +196,6 @@ pub async fn set_state(
         }
         _ => None,
     };
-    let since = Utc::now();
     let tenant = ctx.tenant().id;
     if req.status == AgentStatus::Ready {
         let ext: Option<String> = sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
@@ -206,25 +218,54 @@ pub async fn set_state(
             return Ok(no_audio_device());
         }
     }
-    // The ACD first: it refuses (409) while the agent is ringing or on a call.
-    crate::dispatch::agent_state(
-        &state,
-        tenant,
-        user,
-        req.status.as_str(),
-        reason.as_ref().map(|r| r.1.as_str()).unwrap_or(""),
-    )
-    .await?;
     ctx.audit(
         "agent.state",
         Some("user"),
         Some(user.to_string()),
-        serde_json::json!({ "status": req.status.as_str(), "reason": reason.as_ref().map(|r| &r.1) }),
+        serde_json::json!({ "status": req.status.as_str(), "reason": reason.as_ref().map(|r| &r.name) }),
     )
     .await?;
-    // Audit first (in the transaction), then Redis, then commit: if Redis fails nothing is
-    // recorded; if the commit fails the state changed without its audit row, which the next
-    // change will show — the lesser evil for a live state.
+    // Audit first (in the transaction), then the ACD and Redis, then commit: if they fail
+    // nothing is recorded; if the commit fails the state changed without its audit row, which
+    // the next change will show — the lesser evil for a live state.
+    let since = apply_state(&state, tenant, user, req.status, reason.as_ref()).await?;
+    ctx.commit().await?;
+    Ok(Json(AgentStateDto {
+        status: req.status,
+        reason_id: reason.as_ref().map(|r| r.id),
+        reason_key: reason.as_ref().and_then(|r| r.builtin_key.clone()),
+        reason: reason.map(|r| r.name),
+        since,
+    })
+    .into_response())
+}
+
+/// A reason code as an agent's state carries it.
+pub struct Reason {
+    pub id: Uuid,
+    pub name: String,
+    pub builtin_key: Option<String>,
+}
+
+/// Puts the agent in `status` (with `reason`): the ACD first — it refuses (409 `agent_busy`)
+/// while the agent is ringing or on a call — then the live state the desktop and supervisors
+/// read. Returns since when. The caller writes the audit row.
+pub async fn apply_state(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    status: AgentStatus,
+    reason: Option<&Reason>,
+) -> ApiResult<DateTime<Utc>> {
+    let since = Utc::now();
+    crate::dispatch::agent_state(
+        state,
+        tenant,
+        user,
+        status.as_str(),
+        reason.map(|r| r.name.as_str()).unwrap_or(""),
+    )
+    .await?;
     let mut r = state.redis();
     let key = state_key(tenant, user);
     let _: () = redis::pipe()
@@ -233,34 +274,22 @@ pub async fn set_state(
         .hset_multiple(
             &key,
             &[
-                ("status", req.status.as_str().to_string()),
+                ("status", status.as_str().to_string()),
                 ("since", since.to_rfc3339()),
                 (
                     "reason_id",
-                    reason.as_ref().map(|r| r.0.to_string()).unwrap_or_default(),
+                    reason.map(|r| r.id.to_string()).unwrap_or_default(),
                 ),
-                (
-                    "reason",
-                    reason.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
-                ),
+                ("reason", reason.map(|r| r.name.clone()).unwrap_or_default()),
                 (
                     "reason_key",
                     reason
-                        .as_ref()
-                        .and_then(|r| r.2.clone())
+                        .and_then(|r| r.builtin_key.clone())
                         .unwrap_or_default(),
                 ),
             ],
         )
         .query_async(&mut r)
         .await?;
-    ctx.commit().await?;
-    Ok(Json(AgentStateDto {
-        status: req.status,
-        reason_id: reason.as_ref().map(|r| r.0),
-        reason_key: reason.as_ref().and_then(|r| r.2.clone()),
-        reason: reason.map(|r| r.1),
-        since,
-    })
-    .into_response())
+    Ok(since)
 }

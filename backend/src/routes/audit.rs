@@ -28,6 +28,7 @@ struct Row {
     details: serde_json::Value,
     ip: Option<String>,
     request_id: Option<String>,
+    user_agent: Option<String>,
 }
 
 const FILTER: &str =
@@ -56,7 +57,7 @@ pub async fn list(
     .fetch_one(ctx.db())
     .await?;
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, at, actor_id, actor, action, target_type, target_id, details, ip, request_id
+        "SELECT id, at, actor_id, actor, action, target_type, target_id, details, ip, request_id, user_agent
            FROM audit_log WHERE {FILTER} ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7"
     )))
     .bind(&q.action)
@@ -82,6 +83,7 @@ pub async fn list(
             details: r.details,
             ip: r.ip,
             request_id: r.request_id,
+            user_agent: r.user_agent,
         })
         .collect();
     Ok(Json(Page {

@@ -39,10 +39,15 @@ pub fn router() -> Router<AppState> {
 /// given (nothing is stored or logged). Sign-up and password forms call it as the user types.
 #[utoipa::path(post, path = "/api/v1/auth/password-strength", tag = "auth",
     request_body = PasswordStrengthRequest,
-    responses((status = 200, body = PasswordStrength), (status = 422, body = hotline_wire::api::Problem)))]
+    responses((status = 200, body = PasswordStrength), (status = 422, body = hotline_wire::api::Problem),
+        (status = 429, body = hotline_wire::api::Problem,
+         description = "Too many estimates from this address (`rate_limited`); `Retry-After` says when to try again")))]
 pub async fn password_strength(
+    State(state): State<AppState>,
+    meta: RequestMeta,
     Json(req): Json<PasswordStrengthRequest>,
 ) -> ApiResult<Json<PasswordStrength>> {
+    crate::ratelimit::strength(&state, meta.ip.as_deref()).await?;
     // Bounded work: the policy does not estimate more than MAX_CHARS characters, and the
     // context words are capped like the fields they come from.
     let mut c = Check::new();
@@ -67,14 +72,26 @@ pub async fn password_strength(
 
 #[utoipa::path(post, path = "/api/v1/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = SignupResponse), (status = 409, body = hotline_wire::api::Problem),
-              (status = 422, body = hotline_wire::api::Problem)))]
+              (status = 422, body = hotline_wire::api::Problem),
+              (status = 429, body = hotline_wire::api::Problem,
+               description = "Too many sign-ups from this address or on the platform this hour (`rate_limited`); `Retry-After` says when to try again")))]
 pub async fn signup(
     State(state): State<AppState>,
     meta: RequestMeta,
     jar: CookieJar,
     Json(req): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, CookieJar, Json<SignupResponse>)> {
-    let (tenant, user_id) = tenants::provision(&state, &req, &meta, req.admin_email.trim()).await?;
+    // Counted before the work; given back when no tenant was made (refused input, a taken
+    // company ID), so only real sign-ups use the allowance.
+    let counted = crate::ratelimit::Signup::count(&state, meta.ip.as_deref()).await?;
+    let (tenant, user_id) =
+        match tenants::provision(&state, &req, &meta, req.admin_email.trim()).await {
+            Ok(made) => made,
+            Err(e) => {
+                counted.give_back(&state).await;
+                return Err(e);
+            }
+        };
     let mut tx = auth::system_tx(&state, &tenant).await?;
     let user = load_user(&mut tx, user_id).await?;
     let (cookie, _) = auth::sign_in(
@@ -264,12 +281,17 @@ pub async fn me(mut ctx: TenantCtx) -> ApiResult<Json<SessionInfo>> {
     Ok(Json(info))
 }
 
+/// Changes the caller's password. Every other session of the user ends, and the current one
+/// is replaced: the answer sets a new session cookie and the old token stops working.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordRequest,
-    responses((status = 204), (status = 401, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
+    responses((status = 204, description = "Changed; a new session cookie is set"),
+        (status = 401, body = hotline_wire::api::Problem), (status = 422, body = hotline_wire::api::Problem)))]
 pub async fn change_password(
+    State(state): State<AppState>,
     mut ctx: TenantCtx,
+    jar: CookieJar,
     Json(req): Json<ChangePasswordRequest>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, CookieJar)> {
     let user_id = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let (hash, email, name): (Option<String>, String, String) =
         sqlx::query_as("SELECT password_hash, email, name FROM users WHERE id = $1")
@@ -302,6 +324,7 @@ pub async fn change_password(
         .bind(new_hash)
         .execute(ctx.db())
         .await?;
+    let rotated = auth::sessions_changed(&state, &mut ctx, &[user_id]).await?;
     ctx.audit(
         "auth.password_change",
         Some("user"),
@@ -310,5 +333,9 @@ pub async fn change_password(
     )
     .await?;
     ctx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    let jar = match rotated {
+        Some(cookie) => jar.add(cookie),
+        None => jar,
+    };
+    Ok((StatusCode::NO_CONTENT, jar))
 }

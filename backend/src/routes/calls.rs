@@ -49,9 +49,9 @@ pub fn router() -> Router<AppState> {
 
 /// A number an agent may dial: normalised like the CRM's (the tenant's country code for
 /// national numbers; 422 when it is none), and not on the do-not-call list (409).
-async fn callable_number(conn: &mut sqlx::PgConnection, raw: &str) -> ApiResult<String> {
-    let cc = crate::routes::crm::country_code(&mut *conn).await?;
-    let Some(number) = crate::routes::crm::normalise_phone(raw, cc.as_deref()) else {
+pub(crate) async fn callable_number(conn: &mut sqlx::PgConnection, raw: &str) -> ApiResult<String> {
+    let cc = crate::crm::country_code(&mut *conn).await?;
+    let Some(number) = crate::crm::normalise_phone(raw, cc.as_deref()) else {
         return Err(ApiError::field(
             "number",
             "not a phone number (give it in international form, like +994125550100)",
@@ -146,7 +146,7 @@ pub async fn hold(
     }
     let cut = crate::call_events::bridge_ended_key(tenant, call_id);
     let _: () = r.del(&cut).await?;
-    if let Err(e) = dispatch::park_caller(&state, &gw, call_id).await {
+    if let Err(e) = dispatch::park_caller(&state, tenant, &gw, call_id).await {
         let _: redis::RedisResult<i64> = r.del(dispatch::held_key(tenant, call_id)).await;
         return Err(ApiError::internal(e));
     }

@@ -6,9 +6,10 @@
 use crate::{
     auth::TenantCtx,
     campaigns::{is_zone, parse_hours, set_running},
+    crm::normalise_phone,
     crm_import as imp, dial_policy,
     error::{ApiError, ApiResult, Json},
-    routes::{crm::normalise_phone, paging},
+    routes::paging,
     state::AppState,
     validate::Check,
 };
@@ -698,7 +699,7 @@ async fn insert_contacts(
             detail: format!("at most {MAX_CONTACTS} contacts per request"),
         });
     }
-    let cc = crate::routes::crm::country_code(ctx.db()).await?;
+    let cc = crate::crm::country_code(ctx.db()).await?;
     let mut errors = Vec::new();
     let (mut phones, mut names, mut zones, mut customers) = (vec![], vec![], vec![], vec![]);
     let mut seen = std::collections::HashSet::new();
@@ -1278,7 +1279,7 @@ async fn block_many(
     mut ctx: TenantCtx,
     items: Vec<(usize, BlockedNumber)>,
 ) -> ApiResult<ContactsAdded> {
-    let cc = crate::routes::crm::country_code(ctx.db()).await?;
+    let cc = crate::crm::country_code(ctx.db()).await?;
     let mut errors = Vec::new();
     let mut added = 0;
     let mut duplicates = 0;
@@ -1350,7 +1351,7 @@ pub async fn block(
 ) -> ApiResult<(StatusCode, Json<BlockedNumber>)> {
     ctx.require(perms::CAMPAIGNS_WRITE)?;
     direction(&b.direction)?;
-    let cc = crate::routes::crm::country_code(ctx.db()).await?;
+    let cc = crate::crm::country_code(ctx.db()).await?;
     let number = normalise_phone(&b.number, cc.as_deref())
         .ok_or_else(|| ApiError::field("number", "is not a phone number"))?;
     let out = block_many(&state, ctx, vec![(1, b.clone())]).await?;

@@ -6,6 +6,7 @@ pub mod agent_events;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod breaks;
 pub mod calls;
 pub mod campaigns;
 pub mod crm;
@@ -18,10 +19,12 @@ pub mod platform;
 pub mod prompts;
 pub mod recordings;
 pub mod scheduled;
+pub mod sessions;
 pub mod sla;
 pub mod sso;
 pub mod tickets;
 pub mod users;
+pub mod voicemail;
 
 use crate::{error::ApiError, state::AppState};
 use axum::Router;
@@ -38,6 +41,7 @@ pub fn api() -> Router<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(platform::router())
+        .merge(sessions::router())
         .merge(crm::router())
         .merge(kb::router())
         .merge(tickets::router())
@@ -46,6 +50,8 @@ pub fn api() -> Router<AppState> {
         .merge(recordings::router())
         .merge(ivr::router())
         .merge(calls::router())
+        .merge(voicemail::router())
+        .merge(breaks::router())
         .merge(prompts::router())
         .merge(campaigns::router())
         .merge(agent_campaigns::router())

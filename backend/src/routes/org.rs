@@ -9,8 +9,8 @@ use crate::{
 use axum::{extract::Path, http::StatusCode, routing::get, Router};
 use hotline_wire::{
     api::{
-        PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto, ReasonCodeInput,
-        RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
+        MaxWaitAction, PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto,
+        ReasonCodeInput, RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
     },
     permissions as perms,
 };
@@ -366,12 +366,16 @@ struct QueueRow {
     wrap_up_seconds: i32,
     priority: i32,
     overflow_queue_id: Option<Uuid>,
+    max_wait_action: String,
+    max_wait_prompt: Option<String>,
+    voicemail_user_id: Option<Uuid>,
     required_skills: sqlx::types::Json<Vec<SkillLevel>>,
 }
 
 macro_rules! queue_select {
     () => {
         "SELECT q.id, q.name, q.strategy, q.max_wait_seconds, q.wrap_up_seconds, q.priority, q.overflow_queue_id,
+                q.max_wait_action, q.max_wait_prompt, q.voicemail_user_id,
                 COALESCE((SELECT json_agg(json_build_object('skill_id', s.skill_id, 'level', s.min_level)
                                           ORDER BY s.skill_id)
                             FROM queue_skills s WHERE s.queue_id = q.id), '[]') AS required_skills
@@ -389,6 +393,9 @@ fn queue(r: QueueRow) -> QueueDto {
         wrap_up_seconds: r.wrap_up_seconds,
         priority: r.priority,
         overflow_queue_id: r.overflow_queue_id,
+        max_wait_action: MaxWaitAction::parse(&r.max_wait_action).unwrap_or_default(),
+        max_wait_prompt: r.max_wait_prompt,
+        voicemail_user_id: r.voicemail_user_id,
     }
 }
 
@@ -400,8 +407,60 @@ async fn load_queue(conn: &mut PgConnection, id: Uuid) -> ApiResult<QueueDto> {
     row.map(queue).ok_or(ApiError::NotFound)
 }
 
-fn check_queue(req: &QueueInput, id: Option<Uuid>) -> ApiResult<()> {
+/// The queue's max-wait action as given, or as implied by an older client's fields.
+fn max_wait_action(req: &QueueInput) -> MaxWaitAction {
+    req.max_wait_action.unwrap_or(match req.overflow_queue_id {
+        Some(_) => MaxWaitAction::Overflow,
+        None => MaxWaitAction::Voicemail,
+    })
+}
+
+/// Checks a queue and returns what is stored: the max-wait action, the overflow queue (only
+/// for `overflow`) and the prompt (trimmed, none when blank). The prompt must be built in or
+/// one of the tenant's (`ivr_prompts`).
+async fn check_queue(
+    conn: &mut PgConnection,
+    req: &QueueInput,
+    id: Option<Uuid>,
+) -> ApiResult<(MaxWaitAction, Option<Uuid>, Option<String>)> {
+    let action = max_wait_action(req);
+    let overflow = (action == MaxWaitAction::Overflow)
+        .then_some(req.overflow_queue_id)
+        .flatten();
+    let prompt = req
+        .max_wait_prompt
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(String::from);
     let mut c = Check::new();
+    if action == MaxWaitAction::Overflow && overflow.is_none() {
+        c.fail("overflow_queue_id", "choose the queue callers overflow to");
+    }
+    if let Some(p) = &prompt {
+        let known = hotline_wire::prompts::is_builtin_prompt(p)
+            || (hotline_wire::prompts::is_prompt_name(p)
+                && sqlx::query_scalar::<_, bool>(
+                    "SELECT EXISTS (SELECT 1 FROM ivr_prompts WHERE name = $1)",
+                )
+                .bind(p)
+                .fetch_one(&mut *conn)
+                .await?);
+        if !known {
+            c.fail(
+                "max_wait_prompt",
+                format!(
+                    "missing prompt \"{p}\": upload it under IVR prompts or use a built-in one"
+                ),
+            );
+        }
+    }
+    check_queue_fields(&mut c, req, id);
+    c.finish()?;
+    Ok((action, overflow, prompt))
+}
+
+fn check_queue_fields(c: &mut Check, req: &QueueInput, id: Option<Uuid>) {
     c.text("name", &req.name, 80);
     c.range("max_wait_seconds", req.max_wait_seconds.into(), 0, 86_400);
     c.range("wrap_up_seconds", req.wrap_up_seconds.into(), 0, 3_600);
@@ -417,7 +476,6 @@ fn check_queue(req: &QueueInput, id: Option<Uuid>) -> ApiResult<()> {
     if id.is_some() && req.overflow_queue_id == id {
         c.fail("overflow_queue_id", "a queue cannot overflow into itself");
     }
-    c.finish()
 }
 
 async fn save_queue_skills(
@@ -450,7 +508,9 @@ async fn save_queue_skills(
 }
 
 fn queue_fk(e: sqlx::Error) -> ApiError {
-    if fk_violation(&e) {
+    if fk_violation(&e) && e.to_string().contains("voicemail_user_id") {
+        ApiError::field("voicemail_user_id", "no such user")
+    } else if fk_violation(&e) {
         ApiError::field("overflow_queue_id", "no such queue")
     } else {
         write_error("queue", e)
@@ -482,17 +542,21 @@ pub async fn create_queue(
     Json(req): Json<QueueInput>,
 ) -> ApiResult<(StatusCode, Json<QueueDto>)> {
     ctx.require(perms::QUEUES_WRITE)?;
-    check_queue(&req, None)?;
+    let (action, overflow, prompt) = check_queue(ctx.db(), &req, None).await?;
     let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO queues (name, strategy, max_wait_seconds, wrap_up_seconds, priority, overflow_queue_id)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO queues (name, strategy, max_wait_seconds, wrap_up_seconds, priority, overflow_queue_id,
+                             max_wait_action, max_wait_prompt, voicemail_user_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(req.name.trim())
     .bind(req.strategy.as_str())
     .bind(req.max_wait_seconds)
     .bind(req.wrap_up_seconds)
     .bind(req.priority)
-    .bind(req.overflow_queue_id)
+    .bind(overflow)
+    .bind(action.as_str())
+    .bind(&prompt)
+    .bind(req.voicemail_user_id)
     .fetch_one(ctx.db())
     .await
     .map_err(queue_fk)?;
@@ -517,10 +581,12 @@ pub async fn update_queue(
     Json(req): Json<QueueInput>,
 ) -> ApiResult<Json<QueueDto>> {
     ctx.require(perms::QUEUES_WRITE)?;
-    check_queue(&req, Some(id))?;
+    let (action, overflow, prompt) = check_queue(ctx.db(), &req, Some(id)).await?;
     let n = sqlx::query(
         "UPDATE queues SET name = $2, strategy = $3, max_wait_seconds = $4, wrap_up_seconds = $5,
-                priority = $6, overflow_queue_id = $7 WHERE id = $1",
+                priority = $6, overflow_queue_id = $7, max_wait_action = $8, max_wait_prompt = $9,
+                voicemail_user_id = $10
+          WHERE id = $1",
     )
     .bind(id)
     .bind(req.name.trim())
@@ -528,7 +594,10 @@ pub async fn update_queue(
     .bind(req.max_wait_seconds)
     .bind(req.wrap_up_seconds)
     .bind(req.priority)
-    .bind(req.overflow_queue_id)
+    .bind(overflow)
+    .bind(action.as_str())
+    .bind(&prompt)
+    .bind(req.voicemail_user_id)
     .execute(ctx.db())
     .await
     .map_err(queue_fk)?
@@ -823,17 +892,23 @@ pub async fn create_role(
 #[utoipa::path(put, path = "/api/v1/roles/{id}", tag = "organisation", request_body = RoleInput,
     responses((status = 200, body = RoleDto), (status = 404), (status = 400), (status = 409)))]
 pub async fn update_role(
+    axum::extract::State(state): axum::extract::State<AppState>,
     mut ctx: TenantCtx,
+    jar: axum_extra::extract::CookieJar,
     Path(id): Path<Uuid>,
     Json(req): Json<RoleInput>,
-) -> ApiResult<Json<RoleDto>> {
+) -> ApiResult<(axum_extra::extract::CookieJar, Json<RoleDto>)> {
     ctx.require(perms::ROLES_WRITE)?;
     check_role(&req)?;
-    let builtin: Option<Option<String>> =
-        sqlx::query_scalar("SELECT builtin_key FROM roles WHERE id = $1")
+    let before: Option<(Option<String>, Vec<String>)> =
+        sqlx::query_as("SELECT builtin_key, permissions FROM roles WHERE id = $1")
             .bind(id)
             .fetch_optional(ctx.db())
             .await?;
+    let (builtin, before) = match before {
+        Some((b, p)) => (Some(b), normalised(&p)),
+        None => (None, Vec::new()),
+    };
     match builtin {
         None => return Err(ApiError::NotFound),
         Some(Some(_)) => {
@@ -853,6 +928,18 @@ pub async fn update_role(
     .fetch_one(ctx.db())
     .await
     .map_err(|e| write_error("role", e))?;
+    // A privilege change: the sessions of everyone holding the role end (the caller's own
+    // is replaced by a new one), as when one user's role changes.
+    let mut jar = jar;
+    if normalised(&row.permissions) != before {
+        let holders: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE role_id = $1")
+            .bind(id)
+            .fetch_all(ctx.db())
+            .await?;
+        if let Some(cookie) = crate::auth::sessions_changed(&state, &mut ctx, &holders).await? {
+            jar = jar.add(cookie);
+        }
+    }
     ctx.audit(
         "role.update",
         Some("role"),
@@ -861,7 +948,7 @@ pub async fn update_role(
     )
     .await?;
     ctx.commit().await?;
-    Ok(Json(role(row)))
+    Ok((jar, Json(role(row))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "organisation", responses((status = 204), (status = 404), (status = 409)))]

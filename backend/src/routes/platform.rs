@@ -38,7 +38,9 @@ pub fn router() -> Router<AppState> {
         .route("/platform/dids/{did}", axum::routing::delete(remove_did))
 }
 
-async fn platform_audit(
+/// One row of `platform.audit`: what an operator did to which tenant, from which address and
+/// browser.
+pub(crate) async fn platform_audit(
     state: &AppState,
     op: &OperatorCtx,
     action: &str,
@@ -46,8 +48,8 @@ async fn platform_audit(
     details: serde_json::Value,
 ) -> ApiResult<()> {
     sqlx::query(
-        "INSERT INTO platform.audit (operator_id, actor, action, target_type, target_id, details, ip, request_id)
-         VALUES ($1, $2, $3, 'tenant', $4, $5, $6, $7)",
+        "INSERT INTO platform.audit (operator_id, actor, action, target_type, target_id, details, ip, request_id, user_agent)
+         VALUES ($1, $2, $3, 'tenant', $4, $5, $6, $7, $8)",
     )
     .bind(op.id)
     .bind(&op.email)
@@ -56,6 +58,7 @@ async fn platform_audit(
     .bind(details)
     .bind(op.meta.ip.as_deref())
     .bind(op.meta.request_id.as_deref())
+    .bind(op.meta.user_agent.as_deref())
     .execute(&state.db)
     .await?;
     Ok(())
@@ -79,8 +82,21 @@ pub async fn login(
     .fetch_optional(&state.db)
     .await?;
     let ok = auth::verify_password(row.as_ref().map(|r| r.2.clone()), req.password).await?;
-    let Some((id, name, _, true)) = row.filter(|_| ok) else {
-        auth::throttle::failed(&state, platform_scope, &email, meta.ip.as_deref()).await?;
+    let Some((id, name, _, true)) = row.clone().filter(|_| ok) else {
+        let locked =
+            auth::throttle::failed(&state, platform_scope, &email, meta.ip.as_deref()).await?;
+        sqlx::query(
+            "INSERT INTO platform.audit (operator_id, actor, action, details, ip, request_id, user_agent)
+             VALUES ($1, $2, 'operator.login_failed', $3, $4, $5, $6)",
+        )
+        .bind(row.map(|r| r.0))
+        .bind(&email)
+        .bind(serde_json::json!({ "locked": locked }))
+        .bind(meta.ip.as_deref())
+        .bind(meta.request_id.as_deref())
+        .bind(meta.user_agent.as_deref())
+        .execute(&state.db)
+        .await?;
         return Err(ApiError::InvalidCredentials);
     };
     auth::throttle::clear(&state, platform_scope, &email).await?;
@@ -123,13 +139,20 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/platform/logout", tag = "platform", responses((status = 204)))]
 pub async fn logout(
     State(state): State<AppState>,
+    op: Option<OperatorCtx>,
     jar: CookieJar,
 ) -> ApiResult<(StatusCode, CookieJar)> {
     if let Some(c) = jar.get(OPERATOR_COOKIE) {
-        sqlx::query("DELETE FROM platform.sessions WHERE token_hash = $1 AND kind = 'operator'")
-            .bind(auth::sha256(c.value()))
-            .execute(&state.db)
-            .await?;
+        let ended = sqlx::query(
+            "DELETE FROM platform.sessions WHERE token_hash = $1 AND kind = 'operator'",
+        )
+        .bind(auth::sha256(c.value()))
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+        if let Some(op) = op.filter(|_| ended > 0) {
+            platform_audit(&state, &op, "operator.logout", None, serde_json::json!({})).await?;
+        }
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -419,7 +442,7 @@ pub async fn put_outbound_allow(
     let mut errors = Vec::new();
     let mut allow = Vec::new();
     for (i, e) in req.allow.iter().enumerate() {
-        match crate::outbound::AllowEntry::parse(e) {
+        match crate::allow_list::AllowEntry::parse(e) {
             // Stored in the canonical form it parses back from.
             Ok(a) => allow.push(a.to_string()),
             Err(m) => errors.push(hotline_wire::api::FieldError {

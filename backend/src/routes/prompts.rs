@@ -30,7 +30,7 @@ use hotline_flows::{Flow, Node};
 use hotline_wire::{
     api::FieldError,
     permissions as perms,
-    prompts::{self as wire, PromptDto},
+    prompts::{self as wire, MusicOnHoldSettings, PromptDto},
 };
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
@@ -46,6 +46,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ivr/prompts/{name}", axum::routing::delete(delete))
         .route("/ivr/prompts/{name}/audio", get(audio))
+        .route(
+            "/settings/music-on-hold",
+            get(get_music_on_hold).put(put_music_on_hold),
+        )
 }
 
 /// Longest prompt after conversion.
@@ -410,7 +414,7 @@ pub async fn audio(mut ctx: TenantCtx, Path(name): Path<String>) -> ApiResult<Re
 #[utoipa::path(delete, path = "/api/v1/ivr/prompts/{name}", tag = "ivr",
     params(("name" = String, Path, description = "Prompt name")),
     responses((status = 204), (status = 404, body = hotline_wire::api::Problem),
-        (status = 409, body = hotline_wire::api::Problem, description = "A flow's latest or published version plays it")))]
+        (status = 409, body = hotline_wire::api::Problem, description = "`prompt_in_use`: a flow's latest or published version, or a queue's max-wait message, plays it")))]
 pub async fn delete(
     State(state): State<AppState>,
     mut ctx: TenantCtx,
@@ -425,24 +429,40 @@ pub async fn delete(
     if !exists {
         return Err(ApiError::NotFound);
     }
+    // Flows (their latest or published version) and queues (their max-wait message).
     let users: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT f.name FROM ivr_flows f
-           JOIN ivr_flow_versions v ON v.flow_id = f.id
-          WHERE (v.version = f.published_version
-                 OR v.version = (SELECT max(version) FROM ivr_flow_versions WHERE flow_id = f.id))
-            AND EXISTS (SELECT 1 FROM jsonb_each(v.graph -> 'nodes') n
-                         WHERE n.value ->> 'prompt' = $1)
-          ORDER BY f.name",
+        "SELECT 'the flow ' || f.name FROM ivr_flows f
+          WHERE EXISTS (SELECT 1 FROM ivr_flow_versions v, jsonb_each(v.graph -> 'nodes') n
+                         WHERE v.flow_id = f.id
+                           AND (v.version = f.published_version
+                                OR v.version = (SELECT max(version) FROM ivr_flow_versions
+                                                 WHERE flow_id = f.id))
+                           AND n.value ->> 'prompt' = $1)
+         UNION ALL
+         SELECT 'the queue ' || q.name FROM queues q WHERE q.max_wait_prompt = $1
+         ORDER BY 1",
     )
     .bind(&name)
     .fetch_all(ctx.db())
     .await?;
+    let moh: Option<String> =
+        sqlx::query_scalar("SELECT value->>'prompt' FROM settings WHERE key = 'music_on_hold'")
+            .fetch_optional(ctx.db())
+            .await?
+            .flatten();
+    if moh.as_deref() == Some(name.as_str()) {
+        return Err(ApiError::Conflict {
+            code: "prompt_in_use",
+            detail: format!(
+                "\"{name}\" is the music on hold; choose other music under IVR prompts first"
+            ),
+        });
+    }
     if !users.is_empty() {
         return Err(ApiError::Conflict {
             code: "prompt_in_use",
             detail: format!(
-                "\"{name}\" is played by the flow{} {}; change {} first",
-                if users.len() == 1 { "" } else { "s" },
+                "\"{name}\" is played by {}; change {} first",
                 users.join(", "),
                 if users.len() == 1 { "it" } else { "them" }
             ),
@@ -1028,4 +1048,74 @@ pub mod wav {
             }
         }
     }
+}
+
+// ------------------------------------------------------------------ music on hold
+
+#[utoipa::path(get, path = "/api/v1/settings/music-on-hold", tag = "ivr",
+    responses((status = 200, body = MusicOnHoldSettings)))]
+pub async fn get_music_on_hold(mut ctx: TenantCtx) -> ApiResult<Json<MusicOnHoldSettings>> {
+    ctx.require(perms::IVR_WRITE)?;
+    let v: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'music_on_hold'")
+            .fetch_optional(ctx.db())
+            .await?;
+    ctx.commit().await?;
+    Ok(Json(
+        v.and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
+    ))
+}
+
+/// Chooses the music callers hear while they wait: one of the tenant's prompts, or `null` for
+/// the built-in music. A prompt that does not exist is a 422 on `prompt`; the chosen prompt
+/// cannot be deleted (409 `prompt_in_use`) until other music is chosen.
+#[utoipa::path(put, path = "/api/v1/settings/music-on-hold", tag = "ivr",
+    request_body = MusicOnHoldSettings,
+    responses((status = 200, body = MusicOnHoldSettings), (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn put_music_on_hold(
+    mut ctx: TenantCtx,
+    Json(req): Json<MusicOnHoldSettings>,
+) -> ApiResult<Json<MusicOnHoldSettings>> {
+    ctx.require(perms::IVR_WRITE)?;
+    let prompt = req
+        .prompt
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != crate::ivr::BUILTIN_MOH)
+        .map(str::to_string);
+    if let Some(p) = &prompt {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ivr_prompts WHERE name = $1)")
+                .bind(p)
+                .fetch_one(ctx.db())
+                .await?;
+        if !exists {
+            return Err(ApiError::field(
+                "prompt",
+                format!(
+                    "no prompt \"{}\": upload it under IVR prompts first",
+                    p.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+    }
+    let saved = MusicOnHoldSettings { prompt };
+    let value = serde_json::to_value(&saved).map_err(ApiError::internal)?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ('music_on_hold', $1)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+    )
+    .bind(&value)
+    .execute(ctx.db())
+    .await?;
+    ctx.audit(
+        "settings.music_on_hold",
+        Some("settings"),
+        Some("music_on_hold".into()),
+        value,
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(saved))
 }

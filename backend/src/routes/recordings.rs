@@ -10,8 +10,7 @@ use crate::{
 };
 use axum::{
     extract::{Path, Query},
-    http::header,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
     Router,
 };
@@ -98,11 +97,7 @@ pub async fn audio(mut ctx: TenantCtx, Path(call_id): Path<Uuid>) -> ApiResult<R
         return Err(ApiError::NotFound);
     };
     // Gateways write `<dir>/<tenant id>/…`: refuse a path outside this tenant's tree.
-    let tenant = ctx.tenant().id.to_string();
-    if !std::path::Path::new(&path)
-        .components()
-        .any(|c| c.as_os_str() == tenant.as_str())
-    {
+    if !crate::files::in_tenant_tree(&path, ctx.tenant().id) {
         return Err(ApiError::NotFound);
     }
     ctx.audit(
@@ -113,28 +108,7 @@ pub async fn audio(mut ctx: TenantCtx, Path(call_id): Path<Uuid>) -> ApiResult<R
     )
     .await?;
     ctx.commit().await?;
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::BadRequest {
-                code: "recording_file_missing",
-                detail: "the recording is indexed but its file is gone from storage".into(),
-            })
-        }
-        Err(e) => return Err(ApiError::internal(e)),
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "audio/wav".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{call_id}.wav\""),
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    crate::files::wav_response(&path, &format!("{call_id}.wav"), "recording_file_missing").await
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/recordings", tag = "calls",

@@ -6,9 +6,9 @@
 
 use crate::{
     auth::TenantCtx,
+    crm::{country_code, normalise_phone},
     error::{ApiError, ApiResult, Json},
     reminders,
-    routes::crm::{country_code, normalise_phone},
     state::AppState,
 };
 use axum::{

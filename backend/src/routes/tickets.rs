@@ -781,21 +781,10 @@ async fn auto_assign(
             }
             next
         }
-        "least_loaded" => least_loaded(conn, *team).await?,
+        "least_loaded" => crate::sla::least_loaded(conn, *team).await?,
         _ => None,
     };
     Ok((user, Some(*team)))
-}
-
-/// The active member of `team` with the fewest open tickets (also the SLA escalation's pick).
-pub(crate) async fn least_loaded(conn: &mut PgConnection, team: Uuid) -> ApiResult<Option<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "SELECT u.id FROM users u LEFT JOIN tickets t ON t.assignee_user_id = u.id AND t.closed_at IS NULL
-          WHERE u.team_id = $1 AND u.active GROUP BY u.id ORDER BY count(t.id), u.id LIMIT 1",
-    )
-    .bind(team)
-    .fetch_optional(conn)
-    .await?)
 }
 
 /// Tells a newly assigned user (unless they assigned themselves).

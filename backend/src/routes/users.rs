@@ -14,6 +14,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
+use axum_extra::extract::CookieJar;
 use hotline_wire::{
     api::{CreateUser, ListQuery, Page, ResetPasswordRequest, SkillLevel, UpdateUser, UserDto},
     permissions as perms,
@@ -290,9 +291,10 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     mut ctx: TenantCtx,
+    jar: CookieJar,
     Path(id): Path<Uuid>,
     Json(req): Json<UpdateUser>,
-) -> ApiResult<Json<UserDto>> {
+) -> ApiResult<(CookieJar, Json<UserDto>)> {
     ctx.require(perms::USERS_WRITE)?;
     let mut c = Check::new();
     if let Some(e) = &req.email {
@@ -339,11 +341,18 @@ pub async fn update(
     if let Some(skills) = &req.skills {
         set_skills(ctx.db(), id, skills).await?;
     }
+    let after = load_user(ctx.db(), id).await?;
+    let mut jar = jar;
     if req.active == Some(false) {
         let tenant = ctx.tenant().id;
-        auth::end_sessions_of(ctx.db(), tenant, id).await?;
+        auth::end_sessions_of(ctx.db(), tenant, id, None).await?;
+    } else if after.role_id != before.role_id {
+        // A privilege change: sessions opened under the old role end (the caller's own is
+        // replaced by a new one).
+        if let Some(cookie) = auth::sessions_changed(&state, &mut ctx, &[id]).await? {
+            jar = jar.add(cookie);
+        }
     }
-    let after = load_user(ctx.db(), id).await?;
     ctx.audit(
         "user.update",
         Some("user"),
@@ -352,7 +361,7 @@ pub async fn update(
     )
     .await?;
     ctx.commit().await?;
-    Ok(Json(after))
+    Ok((jar, Json(after)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
@@ -374,7 +383,7 @@ pub async fn deactivate(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<S
         return Err(ApiError::NotFound);
     }
     let tenant = ctx.tenant().id;
-    auth::end_sessions_of(ctx.db(), tenant, id).await?;
+    auth::end_sessions_of(ctx.db(), tenant, id, None).await?;
     ctx.audit(
         "user.deactivate",
         Some("user"),
@@ -392,9 +401,10 @@ pub async fn deactivate(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<S
 pub async fn reset_password(
     State(state): State<AppState>,
     mut ctx: TenantCtx,
+    jar: CookieJar,
     Path(id): Path<Uuid>,
     Json(req): Json<ResetPasswordRequest>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, CookieJar)> {
     ctx.require(perms::USERS_WRITE)?;
     let (email, name): (String, String) =
         sqlx::query_as("SELECT email, name FROM users WHERE id = $1")
@@ -422,7 +432,11 @@ pub async fn reset_password(
     .await?;
     let email = email.ok_or(ApiError::NotFound)?;
     let tenant = ctx.tenant().id;
-    auth::end_sessions_of(ctx.db(), tenant, id).await?;
+    // Every session of the user ends (an admin resetting their own password keeps a new one).
+    let mut jar = jar;
+    if let Some(cookie) = auth::sessions_changed(&state, &mut ctx, &[id]).await? {
+        jar = jar.add(cookie);
+    }
     ctx.audit(
         "user.reset_password",
         Some("user"),
@@ -432,5 +446,5 @@ pub async fn reset_password(
     .await?;
     ctx.commit().await?;
     auth::throttle::clear(&state, tenant, &email).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((StatusCode::NO_CONTENT, jar))
 }

@@ -147,9 +147,10 @@ pub async fn next_command(
 pub async fn event(app: &TestApp, ev: &hotline_wire::gateway::GatewayEvent) {
     use redis::AsyncCommands;
     let mut r = app.state.redis();
+    // Where a gateway publishes it: the tenant's shard.
     let _: String = r
         .xadd(
-            &app.state.cfg.call_events_stream,
+            hotline_wire::gateway::event_stream_for(&app.state.cfg.call_events_stream, ev),
             "*",
             &[(
                 hotline_wire::gateway::STREAM_FIELD,

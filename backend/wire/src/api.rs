@@ -270,6 +270,38 @@ pub struct OperatorInfo {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A signed-in session of a tenant user: the user's own (`GET /auth/sessions`) or, for a
+/// platform operator, any of a tenant's (`GET /platform/tenants/{id}/sessions`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionDto {
+    /// The session's id (not its token).
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub user_name: String,
+    /// When the user signed in.
+    pub created_at: DateTime<Utc>,
+    /// When the session was last used (written at most once a minute); `null`: not since
+    /// sign-in.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The client address it was last used from.
+    pub last_seen_ip: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    /// The client address and browser it signed in from.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// This is the session of the request that lists it.
+    pub current: bool,
+}
+
+/// How many sessions a revocation ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RevokedSessions {
+    pub revoked: u64,
+}
+
 /// A phone number (E.164) routed to a tenant.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -433,8 +465,56 @@ pub struct QueueDto {
     pub wrap_up_seconds: i32,
     /// Higher is served first when an agent serves several queues (0..=100).
     pub priority: i32,
-    /// Where callers go when `max_wait_seconds` passes: another queue, or voicemail when null.
+    /// The queue callers move to when `max_wait_seconds` passes (`max_wait_action` `overflow`).
     pub overflow_queue_id: Option<Uuid>,
+    /// What happens when `max_wait_seconds` passes.
+    #[serde(default)]
+    pub max_wait_action: MaxWaitAction,
+    /// The prompt played before the call ends (`callback` and `hangup`; a built-in or the
+    /// tenant's own prompt). Absent: `callback-promise` / `all-busy`.
+    #[serde(default)]
+    pub max_wait_prompt: Option<String>,
+    /// Who is told (in-app and by e-mail) about the queue's new voicemails.
+    #[serde(default)]
+    pub voicemail_user_id: Option<Uuid>,
+}
+
+/// Where a caller goes when their queue's maximum wait passes.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MaxWaitAction {
+    /// To the queue `overflow_queue_id` (its own maximum wait then applies).
+    Overflow,
+    /// The caller leaves a voicemail (listed on the Voicemail page).
+    #[default]
+    Voicemail,
+    /// A callback request is registered, the caller is told so, and the call ends.
+    Callback,
+    /// A message (`max_wait_prompt`), then the call ends.
+    Hangup,
+}
+
+impl MaxWaitAction {
+    pub const ALL: [MaxWaitAction; 4] = [
+        MaxWaitAction::Overflow,
+        MaxWaitAction::Voicemail,
+        MaxWaitAction::Callback,
+        MaxWaitAction::Hangup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaxWaitAction::Overflow => "overflow",
+            MaxWaitAction::Voicemail => "voicemail",
+            MaxWaitAction::Callback => "callback",
+            MaxWaitAction::Hangup => "hangup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -450,6 +530,13 @@ pub struct QueueInput {
     pub priority: i32,
     #[serde(default)]
     pub overflow_queue_id: Option<Uuid>,
+    /// Absent: `overflow` when `overflow_queue_id` is given, else `voicemail`.
+    #[serde(default)]
+    pub max_wait_action: Option<MaxWaitAction>,
+    #[serde(default)]
+    pub max_wait_prompt: Option<String>,
+    #[serde(default)]
+    pub voicemail_user_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -523,6 +610,9 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    /// The client's `User-Agent` (at most 300 characters); none on rows from before it was kept.
+    #[serde(default)]
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -602,6 +692,34 @@ pub mod builtin_reasons {
 /// browser softphone and no registered desk phone).
 pub const NO_AUDIO_DEVICE: &str = "no_audio_device";
 
+/// An agent's request for a break (a reason code with `needs_approval`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BreakRequestDto {
+    pub id: Uuid,
+    pub agent_id: Uuid,
+    pub agent_name: String,
+    pub reason_id: Uuid,
+    pub reason: String,
+    /// `not_ready` or `break`: the state the agent enters when approved.
+    pub kind: String,
+    /// `pending`, `approved`, `denied` or `cancelled`.
+    pub status: String,
+    pub requested_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<Uuid>,
+}
+
+/// `POST /agent/break-requests`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewBreakRequest {
+    pub reason_id: Uuid,
+}
+
+/// The 409 `PUT /agent/state` answers for a reason that needs approval.
+pub const APPROVAL_REQUIRED: &str = "approval_required";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SetAgentState {
@@ -618,7 +736,8 @@ pub struct ReasonCodeDto {
     pub name: String,
     /// `not_ready` or `break`.
     pub kind: String,
-    /// Breaks of this kind need a supervisor's approval (enforced by WFM later).
+    /// Choosing this reason files a break request a supervisor approves or denies
+    /// (`POST /agent/break-requests`); `PUT /agent/state` refuses it (409 `approval_required`).
     pub needs_approval: bool,
     /// Set for the system reasons (see [`builtin_reasons`]): listed as built-in, never
     /// deleted, renamed or given another kind.

@@ -88,7 +88,8 @@ pub struct MissedCallDto {
     pub id: Uuid,
     pub number: String,
     pub did: String,
-    /// `callback_request`, `abandoned` or `voicemail`.
+    /// `callback_request`, `abandoned`, `voicemail` or `max_wait` (the queue played its
+    /// message and hung up at its maximum wait).
     pub reason: String,
     pub call_id: Option<Uuid>,
     /// What the caller chose in the IVR (`menu.<node>` etc.).
@@ -171,6 +172,13 @@ pub enum AgentEvent {
     /// (the agent and the consulted party hear each other), `conference` (all three),
     /// `ended` (the consulted party is gone; the caller still holds).
     Consult { call_id: Uuid, state: String },
+    /// A supervisor decided the agent's break request: `approved` (the agent is now in the
+    /// requested state) or denied.
+    BreakDecided {
+        id: Uuid,
+        approved: bool,
+        reason: String,
+    },
     /// A callback the agent booked (or was booked for) is due now.
     CallbackDue {
         id: Uuid,
@@ -260,7 +268,8 @@ pub struct CdrDto {
     pub connected_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub hangup_cause: Option<String>,
-    /// `answered`, `abandoned`, `ivr`, `voicemail`, `callback_request`, `rejected`, `failed`;
+    /// `answered`, `abandoned`, `ivr`, `voicemail`, `callback_request`, `max_wait`, `rejected`,
+    /// `failed`;
     /// `null` while the call is in progress.
     pub outcome: Option<String>,
     pub disposition: Option<String>,
@@ -413,4 +422,45 @@ pub struct ScheduledCallbackQuery {
     pub owner_id: Option<Uuid>,
     /// Include done and cancelled ones.
     pub all: Option<bool>,
+}
+
+/// One voicemail message (left when a queue's maximum wait passed, or by an IVR voicemail
+/// node), as the Voicemail page lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VoicemailDto {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    /// The caller's number.
+    pub caller: String,
+    /// The CRM customer with that number, when there is one.
+    pub customer_id: Option<Uuid>,
+    pub customer_name: Option<String>,
+    /// The number they called.
+    pub did: String,
+    pub queue_id: Option<Uuid>,
+    pub queue_name: Option<String>,
+    /// Who is to deal with it (the queue's voicemail owner when it was left).
+    pub assignee_id: Option<Uuid>,
+    pub assignee_name: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    /// Set once someone marked it handled (or called back).
+    pub handled_at: Option<DateTime<Utc>>,
+    pub handled_by: Option<Uuid>,
+    pub handled_by_name: Option<String>,
+    /// Relative URL of the message (`audio/wav`, mono).
+    pub audio_url: String,
+}
+
+/// Filters of the voicemail list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct VoicemailQuery {
+    /// Only this queue's messages.
+    pub queue_id: Option<Uuid>,
+    /// Only messages assigned to this user.
+    pub assignee_id: Option<Uuid>,
+    /// `open` (default), `handled` or `all`.
+    pub status: Option<String>,
 }

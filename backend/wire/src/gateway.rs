@@ -4,8 +4,12 @@
 //!
 //! * Commands, backend → gateway: stream [`command_stream`] (`gw:<gateway_id>:cmd`), one entry
 //!   per command with a single field [`STREAM_FIELD`] holding the JSON of a [`GatewayCommand`].
-//! * Events, gateway → backend: stream [`EVENTS_STREAM`] (`calls:events`), one entry per event
-//!   with field [`STREAM_FIELD`] holding the JSON of a [`GatewayEvent`].
+//! * Events, gateway → backend: the shards of stream [`EVENTS_STREAM`] (`calls:events`), one
+//!   entry per event with field [`STREAM_FIELD`] holding the JSON of a [`GatewayEvent`]. An
+//!   event goes to its tenant's shard ([`event_stream_for`]: `calls:events:shard:<n>`), so all
+//!   events of one tenant — and so of one call — are in one stream, in order; an event without
+//!   a tenant (and anything an older gateway sends) goes to the base stream itself. Each shard
+//!   is read by one backend at a time (a lease; see the backend's `call_events.rs`).
 //!
 //! Both directions are streams (not pub/sub) so a restarting backend resumes from its consumer
 //! group position and no call is lost while it is away.
@@ -32,8 +36,43 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Stream of events from every gateway to the backend.
+/// Stream of events from every gateway to the backend (the base name of its shards).
 pub const EVENTS_STREAM: &str = "calls:events";
+/// How many shards the event stream has (besides the base stream). Changing it moves tenants
+/// between shards: stop the gateways, let the backends drain, then upgrade.
+pub const EVENT_SHARDS: u16 = 16;
+
+/// The shard of a tenant's events.
+pub fn event_shard(tenant: Uuid) -> u16 {
+    (tenant.as_u128() % u128::from(EVENT_SHARDS)) as u16
+}
+
+/// The stream of shard `shard` of the event stream `base`.
+pub fn event_shard_stream(base: &str, shard: u16) -> String {
+    format!("{base}:shard:{shard}")
+}
+
+/// Where a gateway publishes `ev`: its tenant's shard, or `base` for an event without a tenant.
+pub fn event_stream_for(base: &str, ev: &GatewayEvent) -> String {
+    match ev.tenant_id() {
+        Some(t) => event_shard_stream(base, event_shard(t)),
+        None => base.to_string(),
+    }
+}
+
+/// A stream entry id (`<ms>-<seq>`) as a sortable pair, to merge the shards' entries in the
+/// order Redis stamped them (`(0, 0)` for an id that is not one).
+pub fn stream_id_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+/// Every stream a backend reading `base` consumes: `base` itself, then the shards in order.
+pub fn event_streams(base: &str) -> Vec<String> {
+    std::iter::once(base.to_string())
+        .chain((0..EVENT_SHARDS).map(|n| event_shard_stream(base, n)))
+        .collect()
+}
 /// The one field of each stream entry; its value is JSON.
 pub const STREAM_FIELD: &str = "msg";
 /// Hash: DID (E.164) → JSON [`DidEntry`].
@@ -308,6 +347,28 @@ impl GatewayCommand {
 }
 
 impl GatewayEvent {
+    /// The tenant the event belongs to (`None` for `command_failed`, which names only a call).
+    pub fn tenant_id(&self) -> Option<Uuid> {
+        match self {
+            Self::CallStarted { tenant_id, .. }
+            | Self::CallAnswered { tenant_id, .. }
+            | Self::Dtmf { tenant_id, .. }
+            | Self::PlaybackFinished { tenant_id, .. }
+            | Self::DigitsCollected { tenant_id, .. }
+            | Self::VoicemailRecorded { tenant_id, .. }
+            | Self::RecordingFinished { tenant_id, .. }
+            | Self::Hangup { tenant_id, .. }
+            | Self::DtmfSent { tenant_id, .. }
+            | Self::Bridged { tenant_id, .. }
+            | Self::BridgeEnded { tenant_id, .. }
+            | Self::MachineDetected { tenant_id, .. }
+            | Self::WebrtcConnected { tenant_id, .. }
+            | Self::WebrtcClosed { tenant_id, .. }
+            | Self::Registered { tenant_id, .. } => Some(*tenant_id),
+            Self::CommandFailed { .. } => None,
+        }
+    }
+
     /// `(call, tenant, answered)` for `call_answered` (true) and `hangup` (false) — the two
     /// events every leg handler in the backend follows.
     pub fn answer_or_end(&self) -> Option<(Uuid, Uuid, bool)> {

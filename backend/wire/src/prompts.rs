@@ -24,6 +24,8 @@ pub const BUILTIN_PROMPTS: &[&str] = &[
     "goodbye",
     "beep",
     "moh",
+    "all-busy",
+    "callback-promise",
     "digit-0",
     "digit-1",
     "digit-2",
@@ -80,4 +82,14 @@ pub struct PromptDto {
     pub updated_at: DateTime<Utc>,
     /// Relative URL of the stored audio (`audio/wav`), for playback and download.
     pub audio_url: String,
+}
+
+/// The tenant's telephony sound settings (`GET/PUT /api/v1/settings/music-on-hold`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MusicOnHoldSettings {
+    /// The tenant prompt callers hear while they wait in a queue, on hold or during a
+    /// transfer or consultation; `null`: the built-in music (`moh`).
+    #[serde(default)]
+    pub prompt: Option<String>,
 }

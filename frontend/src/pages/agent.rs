@@ -5,7 +5,9 @@
 
 use std::rc::Rc;
 
-use hotline_wire::api::{AgentStateDto, AgentStatus, ReasonCodeDto, SetAgentState};
+use hotline_wire::api::{
+    AgentStateDto, AgentStatus, BreakRequestDto, NewBreakRequest, ReasonCodeDto, SetAgentState,
+};
 use hotline_wire::calls::AgentEvent;
 use hotline_wire::crm::{
     AttachArticle, AttachedArticle, CategoryDto, CustomerDto, CustomerFieldDto, CustomerInput,
@@ -91,13 +93,19 @@ fn state_options(
             i18n.t("agent-status-not-ready"),
         ));
     }
+    // A reason a supervisor must approve says so: choosing it asks for it.
+    let label = |r: &ReasonCodeDto| {
+        let l = reason_label(i18n, r);
+        if r.needs_approval {
+            i18n.ta("agent-option-needs-approval", &[("reason", l.into())])
+        } else {
+            l
+        }
+    };
     for r in not_ready {
         out.push((
             option_value(AgentStatus::NotReady, Some(r.id)),
-            i18n.ta(
-                "agent-option-not-ready",
-                &[("reason", reason_label(i18n, r).into())],
-            ),
+            i18n.ta("agent-option-not-ready", &[("reason", label(r).into())]),
         ));
     }
     if breaks.is_empty() {
@@ -109,7 +117,7 @@ fn state_options(
     for r in breaks {
         out.push((
             option_value(AgentStatus::Break, Some(r.id)),
-            i18n.ta("agent-option-break", &[("reason", reason_label(i18n, r).into())]),
+            i18n.ta("agent-option-break", &[("reason", label(r).into())]),
         ));
     }
     out.push((
@@ -172,13 +180,14 @@ pub fn AgentDesktop() -> Html {
         failure: use_state(|| None::<ApiError>),
         saved: use_state(|| false),
         pop: use_state(|| None::<String>),
+        break_decided: use_state(|| 0u32),
     };
     let (categories, reload_categories) = use_get::<Vec<CategoryDto>>("/categories".into());
 
     html! {
         <div class="desktop" id="agent-desktop">
             <h1 class="sr-only">{ i18n.t("agent-title") }</h1>
-            <StatePane />
+            <StatePane desk={desk.clone()} />
             <SoftphonePane desk={desk.clone()} />
             <CustomerPane desk={desk.clone()} />
             { interaction_pane(&i18n, &desk, &categories, &reload_categories) }
@@ -198,6 +207,8 @@ pub struct Desk {
     notes: UseStateHandle<String>,
     /// The number looked up (E.164), recorded on the interaction.
     phone: UseStateHandle<Option<String>>,
+    /// Bumped when a supervisor decided the agent's break request (the state pane re-reads).
+    break_decided: UseStateHandle<u32>,
     busy: UseStateHandle<bool>,
     failure: UseStateHandle<Option<ApiError>>,
     saved: UseStateHandle<bool>,
@@ -1017,10 +1028,14 @@ fn KbPane(p: &DeskProps) -> Html {
 
 /// The agent's own state: shown with its reason and since when, changed through the API.
 #[function_component]
-fn StatePane() -> Html {
+fn StatePane(p: &DeskProps) -> Html {
     let i18n = use_i18n();
     let (state, reload_state) = use_get::<AgentStateDto>("/agent/state".into());
     let (reasons, reload_reasons) = use_get::<Vec<ReasonCodeDto>>("/reason-codes".into());
+    let (request, reload_request) =
+        use_get::<Option<BreakRequestDto>>("/agent/break-requests/current".into());
+    // Requests this desktop saw pending: their decision is news (an older one is not).
+    let seen = use_mut_ref(std::collections::HashSet::<Uuid>::new);
     let current = use_state(|| None::<Rc<AgentStateDto>>);
     let choice = use_state(String::new);
     let busy = use_state(|| false);
@@ -1030,10 +1045,23 @@ fn StatePane() -> Html {
     // supervisor may change it): read it again every 5 s; a fresh read replaces the last
     // PUT's answer.
     {
-        let reload_state = reload_state.clone();
+        let (reload_state, reload_request) = (reload_state.clone(), reload_request.clone());
         use_effect_with((), move |_| {
-            let t = gloo_timers::callback::Interval::new(5_000, move || reload_state.emit(()));
+            let t = gloo_timers::callback::Interval::new(5_000, move || {
+                reload_state.emit(());
+                reload_request.emit(());
+            });
             move || drop(t)
+        });
+    }
+    // A supervisor decided (the live channel said so): read both again now.
+    {
+        let (reload_state, reload_request) = (reload_state.clone(), reload_request.clone());
+        use_effect_with(*p.desk.break_decided, move |v| {
+            if *v > 0 {
+                reload_state.emit(());
+                reload_request.emit(());
+            }
         });
     }
     {
@@ -1051,6 +1079,10 @@ fn StatePane() -> Html {
         _ => None,
     };
 
+    let needs_approval: Vec<Uuid> = match &reasons {
+        Load::Ready(rs) => rs.iter().filter(|r| r.needs_approval).map(|r| r.id).collect(),
+        _ => vec![],
+    };
     let onsubmit = {
         let (choice, busy, failure, current) = (
             choice.clone(),
@@ -1058,6 +1090,7 @@ fn StatePane() -> Html {
             failure.clone(),
             current.clone(),
         );
+        let reload_request = reload_request.clone();
         let fallback = shown
             .as_ref()
             .map(|s| option_value(s.status, s.reason_id))
@@ -1073,6 +1106,21 @@ fn StatePane() -> Html {
             busy.set(true);
             failure.set(None);
             let (busy, failure, current) = (busy.clone(), failure.clone(), current.clone());
+            // A reason that needs a supervisor's approval is asked for, not taken.
+            if let Some(reason_id) = req.reason_id.filter(|r| needs_approval.contains(r)) {
+                let (choice, reload_request) = (choice.clone(), reload_request.clone());
+                spawn(async move {
+                    let body = NewBreakRequest { reason_id };
+                    let r = api::post::<_, BreakRequestDto>("/agent/break-requests", &body).await;
+                    busy.set(false);
+                    choice.set(String::new());
+                    if let Err(e) = r {
+                        failure.set(Some(e));
+                    }
+                    reload_request.emit(());
+                });
+                return;
+            }
             spawn(async move {
                 let r = api::put::<_, AgentStateDto>("/agent/state", &req).await;
                 busy.set(false);
@@ -1084,6 +1132,48 @@ fn StatePane() -> Html {
         })
     };
 
+    let cancel_request = {
+        let (failure, reload_request) = (failure.clone(), reload_request.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (failure, reload_request) = (failure.clone(), reload_request.clone());
+            spawn(async move {
+                if let Err(e) = api::delete("/agent/break-requests/current").await {
+                    failure.set(Some(e));
+                }
+                reload_request.emit(());
+            });
+        })
+    };
+    let request_note = match &request {
+        Load::Ready(r) => match r.as_ref() {
+            Some(r) if r.status == "pending" => {
+                seen.borrow_mut().insert(r.id);
+                html! {
+                <p class="alert info" id="break-request" data-status="pending" role="status">
+                    { i18n.ta("agent-break-requested", &[("reason", r.reason.clone().into())]) }
+                    { " " }
+                    <button type="button" class="secondary" id="break-request-cancel" onclick={cancel_request}>
+                        { i18n.t("agent-break-request-cancel") }
+                    </button>
+                </p>
+                }
+            }
+            Some(r)
+                if matches!(r.status.as_str(), "approved" | "denied")
+                    && seen.borrow().contains(&r.id) =>
+            {
+                let key = format!("agent-break-{}", r.status);
+                html! {
+                    <p class={classes!("alert", if r.status == "denied" { "error" } else { "ok" })}
+                        id="break-request" data-status={r.status.clone()} role="alert">
+                        { i18n.ta(&key, &[("reason", r.reason.clone().into())]) }
+                    </p>
+                }
+            }
+            _ => html! {},
+        },
+        _ => html! {},
+    };
     let retry = Callback::from(move |_| {
         reload_state.emit(());
         reload_reasons.emit(());
@@ -1125,6 +1215,7 @@ fn StatePane() -> Html {
                         onchange={let c = choice.clone(); Callback::from(move |v| c.set(v))} />
                     <button type="submit" id="agent-state-apply" class="primary" disabled={*busy}>{ i18n.t("agent-apply-state") }</button>
                 </form>
+                { request_note.clone() }
                 if let Some(e) = &*failure { <div id="agent-state-error"><ErrorBox error={e.clone()} /></div> }
                 </>
             }
@@ -1350,6 +1441,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             socket_version.clone(),
             auto_ref.clone(),
         );
+        let break_decided = desk.break_decided.clone();
         let (held, wrap, history_version, reminder, campaign_contact, consult) = (
             held.clone(),
             wrap.clone(),
@@ -1421,6 +1513,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     history_version.set(*history_version + 1);
                     note.set(Some("ended".into()));
                 }
+                AgentEvent::BreakDecided { .. } => break_decided.set(*break_decided + 1),
                 AgentEvent::Hello { .. } => {}
             };
             let on_close = move || {
@@ -1628,6 +1721,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 Callback::from(move |c: Uuid| cc.set(Some(c)))
             }} />
             <super::calls::MissedCalls />
+            <super::voicemail::VoicemailList embedded=true />
             <super::calls::CallHistory version={*history_version} />
         </section>
     }

@@ -539,6 +539,7 @@ pub fn AccountPage() -> Html {
                 </form>
             </section>
         </div>
+        <super::sessions::OwnSessions key={(*done).to_string()} />
         </>
     }
 }

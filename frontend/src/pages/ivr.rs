@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use hotline_wire::api::QueueDto;
 use hotline_wire::calls::{DidDto, DidFlow, FlowDto, FlowPublish, FlowSave, FlowVersionDto};
-use hotline_wire::prompts::{PromptDto, BUILTIN_PROMPTS};
+use hotline_wire::prompts::{MusicOnHoldSettings, PromptDto, BUILTIN_PROMPTS};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 use yew::prelude::*;
@@ -378,6 +378,10 @@ fn PromptsCard() -> Html {
             </table>
         }
     });
+    let names: Vec<String> = match &prompts {
+        Load::Ready(ps) => ps.iter().map(|p| p.name.clone()).collect(),
+        _ => Vec::new(),
+    };
     let set_name = {
         let name = name.clone();
         Callback::from(move |v: String| name.set(v))
@@ -409,7 +413,60 @@ fn PromptsCard() -> Html {
             <button type="button" class="primary" id="prompt-upload" onclick={on_upload} disabled={*busy}>
                 { if *busy { i18n.t("ivr-prompt-uploading") } else { i18n.t("ivr-prompt-upload") } }
             </button>
+            <MusicOnHoldField names={names} />
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MusicOnHoldProps {
+    /// The tenant's prompts, any of which may be the music on hold.
+    names: Vec<String>,
+}
+
+/// Which music callers hear while they wait (queue, hold, transfer): built in, or one of the
+/// tenant's prompts. Saved at once when chosen.
+#[function_component]
+fn MusicOnHoldField(p: &MusicOnHoldProps) -> Html {
+    let i18n = use_i18n();
+    let (current, reload) = use_get::<MusicOnHoldSettings>("/settings/music-on-hold".into());
+    let failure = use_state(|| None::<ApiError>);
+    let saved = use_state(|| false);
+    let value = match &current {
+        Load::Ready(s) => s.prompt.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let onchange = {
+        let (failure, saved, reload) = (failure.clone(), saved.clone(), reload.clone());
+        Callback::from(move |v: String| {
+            let (failure, saved, reload) = (failure.clone(), saved.clone(), reload.clone());
+            failure.set(None);
+            saved.set(false);
+            spawn(async move {
+                let body = MusicOnHoldSettings {
+                    prompt: (!v.is_empty()).then_some(v),
+                };
+                match api::put::<_, MusicOnHoldSettings>("/settings/music-on-hold", &body).await {
+                    Ok(_) => {
+                        saved.set(true);
+                        reload.emit(());
+                    }
+                    Err(e) => failure.set(Some(e)),
+                }
+            });
+        })
+    };
+    let mut options = vec![(String::new(), i18n.t("ivr-moh-builtin"))];
+    options.extend(p.names.iter().map(|n| (n.clone(), n.clone())));
+    html! {
+        <>
+            <h3>{ i18n.t("ivr-moh-title") }</h3>
+            <p class="muted small">{ i18n.t("ivr-moh-hint") }</p>
+            <SelectField id="moh-prompt" label={i18n.t("ivr-moh-label")} value={value}
+                {options} {onchange}
+                error={failure.as_ref().map(|e| detail_text(&i18n, e))} />
+            if *saved { <div class="alert ok" role="status" id="moh-saved">{ i18n.t("ivr-moh-saved") }</div> }
+        </>
     }
 }
 

@@ -13,8 +13,10 @@ pub mod kb;
 pub mod names;
 pub mod org;
 pub mod platform;
+pub mod sessions;
 pub mod tickets;
 pub mod users;
+pub mod voicemail;
 
 /// A query-string parameter of the current URL.
 pub fn query_param(name: &str) -> Option<String> {

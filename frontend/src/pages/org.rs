@@ -3,8 +3,9 @@
 use std::rc::Rc;
 
 use hotline_wire::api::{
-    PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto, ReasonCodeInput, RoleDto,
-    RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
+    MaxWaitAction, Page, PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto,
+    ReasonCodeInput, RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
+    UserDto,
 };
 use hotline_wire::permissions as perm;
 use serde::de::DeserializeOwned;
@@ -476,6 +477,7 @@ pub fn QueuesPage() -> Html {
     let app = use_app();
     let (queues, reload) = use_get::<Vec<QueueDto>>("/queues".into());
     let (skills, reload_skills) = use_get::<Vec<SkillDto>>("/skills".into());
+    let (users, _) = use_get::<Page<UserDto>>("/users?per_page=200".into());
     let (selected, select) = use_selection();
     let failure = use_state(|| None::<ApiError>);
     let can_write = app.session.can(perm::QUEUES_WRITE);
@@ -519,7 +521,7 @@ pub fn QueuesPage() -> Html {
                         <td class="num">{ i18n.number(q.max_wait_seconds as i64) }</td>
                         <td class="num">{ i18n.number(q.wrap_up_seconds as i64) }</td>
                         <td class="num">{ i18n.number(q.priority as i64) }</td>
-                        <td>{ q.overflow_queue_id.and_then(|o| qs.iter().find(|x| x.id == o)).map(|x| x.name.clone()).unwrap_or_else(|| i18n.t("queues-voicemail")) }</td>
+                        <td>{ exit_label(&i18n, q, qs) }</td>
                         if can_write {
                             <td class="actions">
                                 { edit_button(&i18n, &q.name, q.id, &select) }
@@ -542,7 +544,11 @@ pub fn QueuesPage() -> Html {
                     select.emit(None);
                 })
             };
-            html! { <QueueEditor key={selected.map(|s| s.to_string()).unwrap_or_default()} queues={qs.clone()} skills={ss.clone()} {current} select={select.clone()} {on_saved} /> }
+            let users = match &users {
+                Load::Ready(u) => Rc::new(u.items.clone()),
+                _ => Rc::new(vec![]),
+            };
+            html! { <QueueEditor key={selected.map(|s| s.to_string()).unwrap_or_default()} queues={qs.clone()} skills={ss.clone()} {users} {current} select={select.clone()} {on_saved} /> }
         }
         _ => html! {},
     };
@@ -555,10 +561,34 @@ pub fn QueuesPage() -> Html {
     }
 }
 
+/// What the queue does when the wait is too long, as the list and the form's select say it.
+fn exit_label(i18n: &I18n, q: &QueueDto, all: &[QueueDto]) -> String {
+    match q.max_wait_action {
+        MaxWaitAction::Overflow => {
+            let to = q
+                .overflow_queue_id
+                .and_then(|o| all.iter().find(|x| x.id == o))
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| "?".into());
+            i18n.ta("queues-exit-queue", &[("queue", to.into())])
+        }
+        a => i18n.t(&format!("queues-exit-{}", a.as_str())),
+    }
+}
+
+/// The form's value for the max-wait select: the action, or `queue:<id>` for an overflow.
+fn exit_value(q: &QueueDto) -> String {
+    match (q.max_wait_action, q.overflow_queue_id) {
+        (MaxWaitAction::Overflow, Some(o)) => format!("queue:{o}"),
+        (a, _) => a.as_str().to_string(),
+    }
+}
+
 #[derive(Properties, PartialEq)]
 struct QueueEditorProps {
     queues: Rc<Vec<QueueDto>>,
     skills: Rc<Vec<SkillDto>>,
+    users: Rc<Vec<UserDto>>,
     current: Option<QueueDto>,
     select: Callback<Option<Uuid>>,
     on_saved: Callback<()>,
@@ -573,6 +603,8 @@ struct QueueForm {
     wrap_up: String,
     priority: String,
     overflow: String,
+    prompt: String,
+    voicemail_user: String,
 }
 
 #[function_component]
@@ -583,6 +615,7 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
         use_reducer(move || {
             Form(match c {
                 Some(q) => QueueForm {
+                    overflow: exit_value(&q),
                     name: q.name,
                     strategy: q.strategy.as_str().into(),
                     skills: q
@@ -593,9 +626,10 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     max_wait: q.max_wait_seconds.to_string(),
                     wrap_up: q.wrap_up_seconds.to_string(),
                     priority: q.priority.to_string(),
-                    overflow: q
-                        .overflow_queue_id
-                        .map(|o| o.to_string())
+                    prompt: q.max_wait_prompt.clone().unwrap_or_default(),
+                    voicemail_user: q
+                        .voicemail_user_id
+                        .map(|u| u.to_string())
                         .unwrap_or_default(),
                 },
                 None => QueueForm {
@@ -605,7 +639,9 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     max_wait: "300".into(),
                     wrap_up: "30".into(),
                     priority: "0".into(),
-                    overflow: String::new(),
+                    overflow: MaxWaitAction::Voicemail.as_str().into(),
+                    prompt: String::new(),
+                    voicemail_user: String::new(),
                 },
             })
         })
@@ -670,7 +706,18 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     max_wait_seconds: max_wait,
                     wrap_up_seconds: wrap_up,
                     priority,
-                    overflow_queue_id: f.overflow.parse().ok(),
+                    overflow_queue_id: f
+                        .overflow
+                        .strip_prefix("queue:")
+                        .and_then(|o| o.parse().ok()),
+                    max_wait_action: Some(if f.overflow.starts_with("queue:") {
+                        MaxWaitAction::Overflow
+                    } else {
+                        MaxWaitAction::parse(&f.overflow).unwrap_or_default()
+                    }),
+                    max_wait_prompt: Some(f.prompt.trim().to_string())
+                        .filter(|p| !p.is_empty()),
+                    voicemail_user_id: f.voicemail_user.parse().ok(),
                 };
                 match save::<_, QueueDto>("/queues", id, &body).await {
                     Ok(_) => on_saved.emit(()),
@@ -687,12 +734,37 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
         .iter()
         .map(|s| (s.as_str().to_string(), i18n.t(&strategy_key(*s))))
         .collect();
-    let mut overflow = vec![(String::new(), i18n.t("queues-voicemail"))];
+    let mut overflow: Vec<(String, String)> = [
+        MaxWaitAction::Voicemail,
+        MaxWaitAction::Callback,
+        MaxWaitAction::Hangup,
+    ]
+    .iter()
+    .map(|a| {
+        (
+            a.as_str().to_string(),
+            i18n.t(&format!("queues-exit-{}", a.as_str())),
+        )
+    })
+    .collect();
     overflow.extend(
         p.queues
             .iter()
             .filter(|q| Some(q.id) != id)
-            .map(|q| (q.id.to_string(), q.name.clone())),
+            .map(|q| {
+                (
+                    format!("queue:{}", q.id),
+                    i18n.ta("queues-exit-queue", &[("queue", q.name.clone().into())]),
+                )
+            }),
+    );
+    let says_something = matches!(form.0.overflow.as_str(), "callback" | "hangup");
+    let mut owners = vec![(String::new(), i18n.t("queues-voicemail-nobody"))];
+    owners.extend(
+        p.users
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| (u.id.to_string(), u.name.clone())),
     );
     let skill_rows = p.skills.iter().map(|s| {
         let sid = s.id;
@@ -727,7 +799,7 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
         <form id="queue-form" class="card" {onsubmit} novalidate=true>
             { editor_head(&i18n, id.is_some(), "queues-new", "queues-edit", &p.select) }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
-            { other_errors(&errors, &["name", "strategy", "max_wait_seconds", "wrap_up_seconds", "priority", "overflow_queue_id", "required_skills"]) }
+            { other_errors(&errors, &["name", "strategy", "max_wait_seconds", "wrap_up_seconds", "priority", "overflow_queue_id", "required_skills", "max_wait_prompt", "voicemail_user_id"]) }
             <div class="row">
                 <TextField id="queue-name" label={i18n.t("queues-name")} value={form.0.name.clone()}
                     oninput={bind(&form, |f, v| f.name = v)} error={errors.get("name").cloned()} required=true />
@@ -743,6 +815,15 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     oninput={bind(&form, |f, v| f.wrap_up = v)} error={errors.get("wrap_up_seconds").cloned()} />
                 <TextField id="queue-priority" kind="number" label={i18n.t("queues-priority")} value={form.0.priority.clone()}
                     oninput={bind(&form, |f, v| f.priority = v)} error={errors.get("priority").cloned()} />
+            </div>
+            <div class="row">
+                if says_something {
+                    <TextField id="queue-max-wait-prompt" label={i18n.t("queues-max-wait-prompt")} value={form.0.prompt.clone()}
+                        hint={i18n.t("queues-max-wait-prompt-hint")}
+                        oninput={bind(&form, |f, v| f.prompt = v)} error={errors.get("max_wait_prompt").cloned()} />
+                }
+                <SelectField id="queue-voicemail-user" label={i18n.t("queues-voicemail-user")} value={form.0.voicemail_user.clone()}
+                    options={owners} onchange={bind(&form, |f, v| f.voicemail_user = v)} error={errors.get("voicemail_user_id").cloned()} />
             </div>
             <fieldset class="skills">
                 <legend>{ i18n.t("queues-required-skills") }</legend>

@@ -161,7 +161,11 @@ pub fn TenantsPage() -> Html {
                         <td class="num">{ i18n.number(t.seats) }</td>
                         <td class="num">{ i18n.number(t.active_users) }</td>
                         <td>{ i18n.datetime(&t.created_at) }</td>
-                        <td class="actions">{ act(t) }{ " " }{ open_outbound(t) }</td>
+                        <td class="actions">
+                            <Link<Route> to={Route::PlatformSessions { id: t.id.to_string() }} classes="sessions-link">
+                                { i18n.t("sessions-link") }</Link<Route>>
+                            { " " }{ act(t) }{ " " }{ open_outbound(t) }
+                        </td>
                     </tr>
                 }) }</tbody>
             </table>

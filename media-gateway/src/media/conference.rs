@@ -1,7 +1,7 @@
 //! Conference rooms: one mixer task per room, every 20 ms each member hears the sum of the
 //! other members' latest frames (never its own).
 //!
-//! A member is a call's media task or a WebRTC leg, joined the same way as a two-party bridge
+//! A member is a call's media (ticked by its media worker) or a WebRTC leg, joined the same way as a two-party bridge
 //! (`MediaCtl::Bridge` / `LegCtl::Bridge`): it sends its caller's frames on one channel and
 //! plays what arrives on the other, here the room's mix instead of one peer. The member leaves
 //! when it drops its channels (the call ended, `unbridge`, bridged elsewhere); the mixer

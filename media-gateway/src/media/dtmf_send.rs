@@ -1,5 +1,5 @@
 //! Sending DTMF: RFC 4733 telephone-events when the peer negotiated them, else in-band dual
-//! tones mixed into the outgoing audio. Sans-IO: driven by the media task's 20 ms tick.
+//! tones mixed into the outgoing audio. Sans-IO: driven by the call's 20 ms tick on its media worker.
 
 use super::jitter::FRAME;
 use super::rtp::{digit_to_event, TelephoneEvent};
@@ -12,7 +12,7 @@ const END_PACKETS: u8 = 3;
 /// Silence between digits, in ticks (60 ms).
 const GAP_TICKS: u8 = 3;
 
-/// What the media task sends on this tick.
+/// What the call sends on this tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DtmfOut {
     /// Normal audio.

@@ -110,7 +110,7 @@ pub enum MediaCtl {
     },
     /// Send DTMF digits to the far end.
     SendDtmf(String),
-    /// Exchange audio with another call's media task (replaces an earlier bridge).
+    /// Exchange audio with another call's media (replaces an earlier bridge).
     Bridge {
         /// The other call.
         peer: Uuid,
@@ -173,7 +173,7 @@ pub struct MediaRx {
     pending: Arc<AtomicBool>,
 }
 
-/// A live bridge to another call's media task.
+/// A live bridge to another call's media.
 struct Bridge {
     peer: Uuid,
     tx: mpsc::Sender<Vec<i16>>,
@@ -213,7 +213,7 @@ impl Bridge {
     }
 }
 
-/// Everything a media task needs.
+/// Everything an answered call's media needs (set up by [`run`], then ticked by a media worker).
 pub struct MediaSetup {
     /// SIP-side key (for hang-up requests).
     pub call_key: CallKey,
@@ -907,6 +907,11 @@ impl Call {
     /// earlier writes (the sockets close, and the port returns to the pool, as `self` drops;
     /// no recording: the async side hears the channel close).
     fn finish(mut self: Box<Self>) -> Option<DiskJob> {
+        // A caller who hangs up after speaking has left a message: keep it.
+        if let Some(samples) = self.ivr.take_voicemail() {
+            let ev = self.wire_event(IvrEvent::Voicemail { samples });
+            let _ = self.setup.events.send(ev);
+        }
         metrics::RTP_LOST.add(self.stats.lost());
         metrics::RTP_EXPECTED.add(self.stats.expected());
         metrics::RTP_LATE.add(self.jitter.late);

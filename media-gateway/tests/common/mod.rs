@@ -153,17 +153,20 @@ impl RedisHandle {
             .unwrap();
     }
 
-    /// All events published so far.
+    /// All events published so far, from every shard of the event stream, in publishing order.
     pub fn events(&self) -> Vec<GatewayEvent> {
-        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(wire::EVENTS_STREAM)
-            .arg("-")
-            .arg("+")
-            .query(&mut self.con())
-            .unwrap();
-        reply
-            .ids
-            .iter()
+        let mut all = Vec::new();
+        for stream in wire::event_streams(wire::EVENTS_STREAM) {
+            let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                .arg(stream)
+                .arg("-")
+                .arg("+")
+                .query(&mut self.con())
+                .unwrap();
+            all.extend(reply.ids);
+        }
+        all.sort_by_key(|e| wire::stream_id_order(&e.id));
+        all.iter()
             .filter_map(|e| e.get::<String>(wire::STREAM_FIELD))
             .map(|j| serde_json::from_str(&j).unwrap())
             .collect()

@@ -373,6 +373,58 @@ where
     }
 }
 
+/// Waits (up to `secs`) until a gateway event on `stream` or its shards satisfies `pred`.
+pub async fn until_event(
+    r: &redis::aio::ConnectionManager,
+    stream: &str,
+    secs: u64,
+    what: &str,
+    pred: impl Fn(&GatewayEvent) -> bool + Clone,
+) {
+    eventually(secs, what, || {
+        let (mut r, stream, pred) = (r.clone(), stream.to_string(), pred.clone());
+        async move {
+            gateway_events(&mut r, &stream)
+                .await
+                .iter()
+                .any(pred)
+                .then_some(())
+        }
+    })
+    .await
+}
+
+/// Every gateway event on `stream` and its shards was handled: nothing is left pending in
+/// any shard's consumer group (the last events may still be in hand for a moment) and
+/// nothing was dead-lettered.
+pub async fn all_events_handled(r: &redis::aio::ConnectionManager, stream: &str) {
+    use hotline_backend::call_events;
+    eventually(10, "every event acknowledged", || {
+        let (mut r, stream) = (r.clone(), stream.to_string());
+        async move {
+            let mut left = 0;
+            for s in wire::event_streams(&stream) {
+                let summary: redis::RedisResult<(u64, redis::Value, redis::Value, redis::Value)> =
+                    redis::cmd("XPENDING")
+                        .arg(&s)
+                        .arg(call_events::GROUP)
+                        .query_async(&mut r)
+                        .await;
+                // A shard nobody ever published to has no group.
+                left += summary.map(|s| s.0).unwrap_or(0);
+            }
+            (left == 0).then_some(())
+        }
+    })
+    .await;
+    let dead: u64 = redis::cmd("XLEN")
+        .arg(call_events::dead_letter_stream(stream))
+        .query_async(&mut r.clone())
+        .await
+        .unwrap();
+    assert_eq!(dead, 0, "dead-lettered events");
+}
+
 /// A SIPp REGISTER of `ext` at `domain`, answering the gateway's digest challenge.
 pub fn register(domain: &str, ext: &str) -> String {
     let req = |cseq: u32, auth: &str| {
@@ -607,4 +659,80 @@ pub async fn outbound_ready(app: &TestApp, tenant: Uuid, dids: &[&str]) {
     hotline_backend::dial_policy::publish_gateway_limits(&app.state, tenant)
         .await
         .unwrap();
+}
+
+/// A carrier (SIPp UAS) for calls placed through the gateway's trunk: the INVITE must be for
+/// `number` (else SIPp fails the run); it answers and stays on the line until the gateway
+/// hangs up.
+pub fn answering_carrier(number: &str) -> String {
+    let escaped = number.replace('+', "\\+");
+    format!(
+        r#"  <recv request="INVITE" crlf="true">
+    <action><ereg regexp="^INVITE sip:{escaped}@" search_in="msg" check_it="true" assign_to="ruri"/></action>
+  </recv>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]a[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:carrier@[local_ip]:[local_port]>
+      X-Dialled: [$ruri]
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=carrier 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+"#
+    )
+}
+
+/// The voicemail `number` left, once the tenant's list (as `admin` sees it) has it.
+pub async fn voicemail_from(app: &TestApp, admin: &reqwest::Client, number: &str) -> Value {
+    let url = app.url("/api/v1/voicemails?status=all");
+    eventually(15, "the voicemail listed", || {
+        let (admin, url) = (admin.clone(), url.clone());
+        async move {
+            let list = ok(admin.get(url).send().await.unwrap()).await;
+            list.as_array()?
+                .iter()
+                .find(|v| v["caller"] == number)
+                .cloned()
+        }
+    })
+    .await
+}
+
+/// A gateway for one test with the WebRTC listener (browser softphones) and an outbound trunk
+/// to `127.0.0.1:<carrier_port>` (a carrier played by SIPp, e.g. [`answering_carrier`]).
+pub fn trunk_gateway(app: &TestApp, work: &Path, rtp_base: u16, carrier_port: u16) -> TestGateway {
+    start_gateway(
+        work,
+        &app.state.cfg.redis_url,
+        &app.state.cfg.call_events_stream,
+        rtp_base,
+        &[
+            ("HOTLINE_GW_TRUNK", format!("127.0.0.1:{carrier_port}")),
+            ("HOTLINE_GW_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
+        ],
+    )
 }
