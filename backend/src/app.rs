@@ -70,6 +70,14 @@ pub async fn serve(
     let ticker = crate::dispatch::spawn_ticker(state.clone());
     let dialer = crate::campaigns::spawn(state.clone());
     let reminders = crate::reminders::spawn(state.clone());
+    // The gateways enforce each tenant's outbound limits from Redis: publish them all (they
+    // are republished whenever an operator changes them).
+    let limits_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::dial_policy::publish_all_gateway_limits(&limits_state).await {
+            tracing::error!(error = %e, "outbound limits not published to the gateways");
+        }
+    });
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

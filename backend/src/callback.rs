@@ -535,7 +535,18 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
     if let Some(desk) = rec.desk {
         hang(state, &rec.gateway_id, desk).await?;
     }
-    finish(state, tenant, leg, rec).await
+    let agent = rec.agent;
+    finish(state, tenant, leg, rec).await?;
+    // Refused by the gateway for the tenant's outbound limits: the desktop says so (after
+    // `ended`, so its note shows the reason rather than a plain end).
+    if let Some(reason) = crate::dial_policy::gateway_refusal(ev) {
+        let why = AgentEvent::OfferWithdrawn {
+            call_id: leg,
+            reason: reason.into(),
+        };
+        agent_events::publish(state, tenant, agent, &why).await;
+    }
+    Ok(())
 }
 
 async fn hang(state: &AppState, gw: &str, leg: Uuid) -> anyhow::Result<()> {

@@ -543,6 +543,19 @@ pub async fn tick(
     } else {
         None
     };
+    // Calls per second (`dial_policy::take_calls`, shared by every backend): the dialer places
+    // this second's share and leaves the rest pending for the next ticks, never spending an
+    // attempt on a call the limit would refuse.
+    let (taken, rate_limit) = match (&gateway, &policy) {
+        (Some(_), Some((rules, _))) if free > 0 => {
+            let n = crate::dial_policy::take_calls(state, tenant, rules.cps, free).await?;
+            (n, (n < free).then_some(rules.cps))
+        }
+        _ => (0, None),
+    };
+    if gateway.is_some() && policy.is_some() {
+        free = taken;
+    }
     let mut dial = Vec::new();
     if let Some(gw) = &gateway {
         let due: Vec<(Uuid, String, Option<String>, bool, String)> = sqlx::query_as(
@@ -592,6 +605,10 @@ pub async fn tick(
                 }
             }
             if dial.len() as i64 >= free {
+                if let Some(cps) = rate_limit {
+                    let r = crate::dial_policy::rate_refusal(cps);
+                    hold = Some(format!("{}: {}", r.code(), r.detail()));
+                }
                 continue;
             }
             if let Some((_, usage)) = &mut policy {
@@ -628,6 +645,7 @@ pub async fn tick(
             });
         }
     }
+    crate::dial_policy::give_back(state, tenant, taken - dial.len() as i64).await?;
     // 4. Done when nothing is left to call or in progress.
     let left: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM campaign_contacts
@@ -800,7 +818,17 @@ pub async fn hold_reason(state: &AppState, tenant: Uuid, campaign: Uuid) -> Opti
 }
 
 /// Outcomes of attempts that were refused before dialling (not dialled).
-pub const REFUSED_OUTCOMES: &[&str] = &["dnc", "destination_not_allowed", "caller_id_not_owned"];
+pub const REFUSED_OUTCOMES: &[&str] = &[
+    "dnc",
+    "destination_not_allowed",
+    "caller_id_not_owned",
+    "outbound_limit",
+    "outbound_rate_limit",
+];
+
+/// Outcomes of attempts a gateway refused for the tenant's limits (`HangupCause`
+/// `OutboundLimit` / `OutboundRateLimit`): not dialled, the contact is called later.
+pub const GATEWAY_LIMIT_OUTCOMES: &[&str] = &["outbound_limit", "outbound_rate_limit"];
 
 /// A contact the outbound rules refuse (`dial_policy`: a destination not allowed, or the
 /// campaign's caller ID no longer the tenant's): never dialled, `failed` with the reason as
@@ -891,6 +919,22 @@ async fn settle(
     let Some((campaign, contact)) = ended else {
         return Ok(());
     };
+    // Refused by a gateway's limits (`outbound_limit`, `outbound_rate_limit`): nothing was
+    // dialled, so the contact waits for the next free line without losing an attempt.
+    if GATEWAY_LIMIT_OUTCOMES.contains(&outcome) {
+        sqlx::query(
+            "UPDATE campaign_contacts
+                SET status = 'pending', attempts = greatest(attempts - 1, 0),
+                    next_attempt_at = $3 + interval '2 seconds', last_outcome = $2, updated_at = $3
+              WHERE id = $1 AND status = 'dialing'",
+        )
+        .bind(contact)
+        .bind(outcome)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
     // A missed call reached by the campaign is handled (by the agent who talked to them).
     if matches!(
         outcome,
@@ -935,6 +979,8 @@ pub fn unanswered_outcome(
     cancelled: bool,
 ) -> &'static str {
     match (cause, status) {
+        (HangupCause::OutboundLimit, _) => "outbound_limit",
+        (HangupCause::OutboundRateLimit, _) => "outbound_rate_limit",
         _ if cancelled => "no_answer",
         (_, Some(486 | 600 | 603)) => "busy",
         (_, Some(408 | 480 | 487)) | (HangupCause::Cancelled, _) => "no_answer",
@@ -1112,6 +1158,7 @@ async fn connect_to_agent(
             vars: vars.clone(),
             tries: 0,
             then: None,
+            on_fail: None,
         },
         queue: Some(queue.to_string()),
         campaign: Some(rec.campaign),

@@ -19,6 +19,8 @@ fn cause_name(c: &HangupCause) -> &'static str {
         HangupCause::Rejected => "rejected",
         HangupCause::Timeout => "timeout",
         HangupCause::Shutdown => "shutdown",
+        HangupCause::OutboundLimit => "outbound_limit",
+        HangupCause::OutboundRateLimit => "outbound_rate_limit",
     }
 }
 

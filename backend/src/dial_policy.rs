@@ -16,6 +16,11 @@
 //! - **Limits**: outbound calls in progress at once (`max_outbound_calls`, else
 //!   [`DEFAULT_MAX_OUTBOUND_CALLS`]); a trial tenant at most [`TRIAL_LINES`] at once and
 //!   [`TRIAL_CALLS_PER_DAY`] a day (UTC).
+//! - **Calls per second** (section "Calls per second and the gateways' copy" below): at most
+//!   `max_outbound_cps` calls placed per second (else [`DEFAULT_OUTBOUND_CPS`], a trial tenant
+//!   [`TRIAL_CPS`]), counted in Redis so every backend shares the count. The effective limits
+//!   are also published to Redis ([`publish_gateway_limits`]) where every media gateway checks
+//!   them again on each `originate`, whoever sent it.
 
 use crate::{db, error::ApiError, state::AppState};
 use sqlx::PgConnection;
@@ -78,6 +83,8 @@ pub enum Refusal {
     TrialLimit(String),
     /// The tenant's outbound calls in progress are at its limit.
     OutboundLimit(String),
+    /// The tenant placed its calls for this second (`max_outbound_cps`).
+    RateLimit(String),
 }
 
 impl Refusal {
@@ -89,6 +96,7 @@ impl Refusal {
             Refusal::Destination { .. } => "destination_not_allowed",
             Refusal::TrialLimit(_) => "trial_limit",
             Refusal::OutboundLimit(_) => "outbound_limit",
+            Refusal::RateLimit(_) => "outbound_rate_limit",
         }
     }
 
@@ -102,7 +110,9 @@ impl Refusal {
                 "{number} is not one of this call center's phone numbers; calls show one of its own numbers"
             ),
             Refusal::Destination { number, reason } => format!("{number} may not be called: {reason}"),
-            Refusal::TrialLimit(m) | Refusal::OutboundLimit(m) => m.clone(),
+            Refusal::TrialLimit(m) | Refusal::OutboundLimit(m) | Refusal::RateLimit(m) => {
+                m.clone()
+            }
         }
     }
 
@@ -112,7 +122,10 @@ impl Refusal {
     pub fn is_limit(&self) -> bool {
         matches!(
             self,
-            Refusal::TrialLimit(_) | Refusal::OutboundLimit(_) | Refusal::EmailUnverified
+            Refusal::TrialLimit(_)
+                | Refusal::OutboundLimit(_)
+                | Refusal::EmailUnverified
+                | Refusal::RateLimit(_)
         )
     }
 
@@ -147,6 +160,8 @@ pub struct Rules {
     pub verified_numbers: Vec<String>,
     /// The administrator's e-mail address is not verified yet: no outside call at all.
     pub email_unverified: bool,
+    /// Outbound calls placed per second (trial limit applied; see [`cps_limit`]).
+    pub cps: i64,
 }
 
 /// Outbound calls to outside numbers: in progress now, and placed today (UTC).
@@ -350,6 +365,7 @@ pub async fn rules(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<Rule
         dids,
         verified_numbers,
         email_unverified: !email_verified,
+        cps: cps_limit(&mut *conn, tenant).await?,
     })
 }
 
@@ -398,7 +414,10 @@ pub async fn check(
     let r = rules(&mut tx, tenant).await?;
     let u = usage(&mut tx).await?;
     tx.rollback().await?;
-    Ok(r.judge(caller, callee, &u))
+    if let Err(refusal) = r.judge(caller, callee, &u) {
+        return Ok(Err(refusal));
+    }
+    take_one(state, tenant, r.cps).await
 }
 
 /// [`check`] as an API answer: 422 with the refusal's code.
@@ -415,6 +434,170 @@ pub async fn require(
         .map_err(|r| r.into_api(number_field))
 }
 
+// ------------------------------------------------- calls per second and the gateways' copy
+
+/// Outbound calls a tenant places per second, unless an operator set another limit.
+pub const DEFAULT_OUTBOUND_CPS: i64 = 10;
+/// Outbound calls per second for a trial tenant.
+pub const TRIAL_CPS: i64 = 2;
+
+/// The backend's count of calls placed in the current second (Redis clock), shared by every
+/// backend process: hash with `sec` and `n`. (The gateways count their own, in
+/// `hotline_wire::gateway::outbound_rate_key`.)
+pub fn rate_key(tenant: Uuid) -> String {
+    format!("{{t:{tenant}}}:dial:rate")
+}
+
+/// KEYS[1] = [`rate_key`]; ARGV = wanted, limit. Grants up to `wanted` calls of the current
+/// second's `limit` and returns how many.
+const TAKE_RATE: &str = r#"
+local sec = tonumber(redis.call('TIME')[1])
+local cur = redis.call('HMGET', KEYS[1], 'sec', 'n')
+local n = 0
+if tonumber(cur[1]) == sec then n = tonumber(cur[2]) or 0 end
+local grant = math.max(0, math.min(tonumber(ARGV[1]), tonumber(ARGV[2]) - n))
+redis.call('HSET', KEYS[1], 'sec', sec, 'n', n + grant)
+redis.call('PEXPIRE', KEYS[1], 2000)
+return grant
+"#;
+
+/// KEYS[1] = [`rate_key`]; ARGV = count. Gives back calls taken this second but not placed.
+const GIVE_BACK: &str = r#"
+local sec = tonumber(redis.call('TIME')[1])
+local cur = redis.call('HMGET', KEYS[1], 'sec', 'n')
+if tonumber(cur[1]) == sec then
+  redis.call('HSET', KEYS[1], 'n', math.max(0, (tonumber(cur[2]) or 0) - tonumber(ARGV[1])))
+end
+return 0
+"#;
+
+/// The tenant's calls per second: the operator's `max_outbound_cps`, else
+/// [`DEFAULT_OUTBOUND_CPS`]; a trial tenant at most [`TRIAL_CPS`].
+pub async fn cps_limit(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<i64> {
+    Ok(gateway_limits(conn, tenant).await?.1)
+}
+
+/// `(max calls at once, calls per second)` with the trial's limits applied: what the
+/// gateways enforce. A tenant that does not exist gets `(0, 0)`.
+pub async fn gateway_limits(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<(i64, i64)> {
+    let row: Option<(bool, Option<i32>, Option<i32>)> = sqlx::query_as(
+        "SELECT trial, max_outbound_calls, max_outbound_cps FROM platform.tenants WHERE id = $1",
+    )
+    .bind(tenant)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((trial, max, cps)) = row else {
+        return Ok((0, 0));
+    };
+    let max = max.map(i64::from).unwrap_or(DEFAULT_MAX_OUTBOUND_CALLS);
+    let cps = cps.map(i64::from).unwrap_or(DEFAULT_OUTBOUND_CPS);
+    Ok(if trial {
+        (max.min(TRIAL_LINES), cps.min(TRIAL_CPS))
+    } else {
+        (max, cps)
+    })
+}
+
+/// Takes up to `wanted` of this second's `limit` calls; returns how many may be placed now.
+pub async fn take_calls(
+    state: &AppState,
+    tenant: Uuid,
+    limit: i64,
+    wanted: i64,
+) -> anyhow::Result<i64> {
+    if wanted <= 0 {
+        return Ok(0);
+    }
+    let granted: i64 = redis::Script::new(TAKE_RATE)
+        .key(rate_key(tenant))
+        .arg(wanted)
+        .arg(limit)
+        .invoke_async(&mut state.redis())
+        .await?;
+    Ok(granted)
+}
+
+/// Returns `n` calls taken with [`take_calls`] but not placed (still this second).
+pub async fn give_back(state: &AppState, tenant: Uuid, n: i64) -> anyhow::Result<()> {
+    if n > 0 {
+        let _: i64 = redis::Script::new(GIVE_BACK)
+            .key(rate_key(tenant))
+            .arg(n)
+            .invoke_async(&mut state.redis())
+            .await?;
+    }
+    Ok(())
+}
+
+/// The refusal when this second's calls are used up.
+pub fn rate_refusal(limit: i64) -> Refusal {
+    Refusal::RateLimit(format!(
+        "at most {limit} outbound calls per second for this call center; try again in a moment"
+    ))
+}
+
+/// One call of this second's `limit`, or the refusal.
+async fn take_one(
+    state: &AppState,
+    tenant: Uuid,
+    limit: i64,
+) -> anyhow::Result<Result<(), Refusal>> {
+    Ok(if take_calls(state, tenant, limit, 1).await? == 1 {
+        Ok(())
+    } else {
+        Err(rate_refusal(limit))
+    })
+}
+
+/// Publishes the tenant's effective limits ([`gateway_limits`]) to
+/// `hotline_wire::gateway::outbound_limits_key`, where every gateway checks each `originate`.
+/// Called when an operator changes them, when a tenant is provisioned and, for every tenant,
+/// when a backend starts.
+pub async fn publish_gateway_limits(state: &AppState, tenant: Uuid) -> anyhow::Result<()> {
+    use hotline_wire::gateway as wire;
+    let mut conn = state.db.acquire().await?;
+    let (max, cps) = gateway_limits(&mut conn, tenant).await?;
+    let _: () = redis::cmd("HSET")
+        .arg(wire::outbound_limits_key(tenant))
+        .arg(wire::OUTBOUND_MAX_CALLS_FIELD)
+        .arg(max)
+        .arg(wire::OUTBOUND_CPS_FIELD)
+        .arg(cps)
+        .query_async(&mut state.redis())
+        .await?;
+    Ok(())
+}
+
+/// The refusal code when a gateway refused an `originate` for the tenant's limits (a
+/// `hangup` with cause `outbound_limit` / `outbound_rate_limit`): the campaign attempt's
+/// outcome, the callback's or click-to-call's note on the agent's desktop, the IVR
+/// transfer's timeline entry.
+pub fn gateway_refusal(ev: &hotline_wire::gateway::GatewayEvent) -> Option<&'static str> {
+    use hotline_wire::gateway::{GatewayEvent, HangupCause};
+    match ev {
+        GatewayEvent::Hangup {
+            cause: HangupCause::OutboundLimit,
+            ..
+        } => Some("outbound_limit"),
+        GatewayEvent::Hangup {
+            cause: HangupCause::OutboundRateLimit,
+            ..
+        } => Some("outbound_rate_limit"),
+        _ => None,
+    }
+}
+
+/// [`publish_gateway_limits`] for every tenant.
+pub async fn publish_all_gateway_limits(state: &AppState) -> anyhow::Result<()> {
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM platform.tenants")
+        .fetch_all(&state.db)
+        .await?;
+    for id in ids {
+        publish_gateway_limits(state, id).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +611,7 @@ mod tests {
             dids: vec!["+994125550100".into()],
             verified_numbers: vec!["+994505550199".into()],
             email_unverified: false,
+            cps: 1,
         }
     }
 

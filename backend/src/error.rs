@@ -53,7 +53,8 @@ pub enum ApiError {
         field: Option<String>,
     },
     /// 422 with a specific code: a well-formed request the rules refuse (`destination_not_allowed`,
-    /// `caller_id_not_owned`, `trial_limit`, `outbound_limit`), naming the field at fault.
+    /// `caller_id_not_owned`, `trial_limit`, `outbound_limit`, `outbound_rate_limit`), naming the
+    /// field at fault.
     Refused {
         code: &'static str,
         detail: String,

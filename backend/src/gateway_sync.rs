@@ -60,8 +60,9 @@ pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow:
     Ok(())
 }
 
-/// Publishes `platform.dids` to the Redis hash `platform:dids` and every tenant slug to
-/// `platform:tenant_slugs`, the copies the gateway reads.
+/// Publishes `platform.dids` to the Redis hash `platform:dids`, every tenant slug to
+/// `platform:tenant_slugs` and every tenant's outbound limits
+/// (`dial_policy::publish_gateway_limits`), the copies the gateway reads.
 pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
     let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
         .fetch_all(&state.db)
@@ -75,5 +76,6 @@ pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
     for (slug, id) in tenants {
         publish_slug(state, &slug, id).await?;
     }
+    crate::dial_policy::publish_all_gateway_limits(state).await?;
     Ok(())
 }

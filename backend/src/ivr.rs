@@ -136,9 +136,89 @@ pub async fn on_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Result<()>
         }
         GatewayEvent::Hangup {
             call_id, tenant_id, ..
-        } => hangup(state, *tenant_id, *call_id).await,
+        } => {
+            if let Some(code) = crate::dial_policy::gateway_refusal(ev) {
+                if gateway_refused_transfer(state, *tenant_id, *call_id, code).await? {
+                    return Ok(());
+                }
+            }
+            hangup(state, *tenant_id, *call_id).await
+        }
         _ => Ok(()),
     }
+}
+
+/// A transfer the outbound rules refused: a `transfer_refused` entry on the call's timeline
+/// (the node, the number, the refusal's code and reason) and the flow's next actions (the
+/// transfer node's `failed` branch, else hang-up).
+#[allow(clippy::too_many_arguments)]
+async fn transfer_refused(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    flow: &Flow,
+    cs: &mut CallState,
+    number: &str,
+    code: &str,
+    detail: &str,
+) -> anyhow::Result<Vec<Action>> {
+    let details = serde_json::json!({ "number": number, "code": code, "detail": detail });
+    if let Err(e) = lookup_timeline(state, tenant, call, "transfer_refused", details).await {
+        tracing::warn!(%tenant, %call, error = %e, "timeline entry not written");
+    }
+    Ok(cs.run.transfer_failed(flow, chrono::Utc::now()))
+}
+
+/// The outside leg of an IVR transfer was refused by its gateway (the tenant's limits, checked
+/// again there): instead of hanging up the caller, their flow goes on at the transfer's
+/// `failed` branch. `false` when `leg` is not such a leg.
+async fn gateway_refused_transfer(
+    state: &AppState,
+    tenant: Uuid,
+    leg: Uuid,
+    code: &str,
+) -> anyhow::Result<bool> {
+    let mut r = state.redis();
+    let orig: Option<String> = r.get(bridge_key(tenant, leg)).await?;
+    let Some(call) = orig.and_then(|o| o.parse::<Uuid>().ok()) else {
+        return Ok(false);
+    };
+    let Some(mut cs) = load(state, tenant, call).await? else {
+        return Ok(false);
+    };
+    if cs.campaign.is_some() || cs.flow_id.is_nil() {
+        return Ok(false);
+    }
+    let _: () = r.del(bridge_key(tenant, leg)).await?;
+    let _: () = r.del(outside_key(tenant, call)).await?;
+    let flow = graph(state, tenant, cs.flow_id, cs.version).await?;
+    let detail = match code {
+        "outbound_rate_limit" => "the gateway refused the call: calls per second at the limit",
+        _ => "the gateway refused the call: outbound calls at once at the limit",
+    };
+    let callee: Option<String> = {
+        let mut t = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+        let c = sqlx::query_scalar("SELECT callee FROM cdrs WHERE call_id = $1")
+            .bind(leg)
+            .fetch_optional(&mut *t)
+            .await?;
+        t.commit().await?;
+        c
+    };
+    let actions = transfer_refused(
+        state,
+        tenant,
+        call,
+        &flow,
+        &mut cs,
+        callee.as_deref().unwrap_or(""),
+        code,
+        detail,
+    )
+    .await?;
+    execute(state, tenant, call, &flow, &mut cs, actions).await?;
+    store(state, tenant, call, &cs).await?;
+    Ok(true)
 }
 
 /// Appends a command to the gateway's command stream.
@@ -527,7 +607,31 @@ async fn execute(
             }
             Action::CallbackRequest => missed(state, tenant, call, cs, "callback_request").await?,
             Action::Transfer { number } => {
-                dial_out(state, tenant, call, &gw, &cs.did, &number).await?;
+                // Judged like any call to an outside number (`dial_policy`: destination,
+                // caller ID, limits, trial, calls per second); refused → the call's timeline
+                // says why and the flow takes the transfer's `failed` branch.
+                let verdict =
+                    crate::dial_policy::check(state, tenant, Some(&cs.did), &number).await?;
+                match verdict {
+                    Ok(()) => {
+                        dial_out(state, tenant, call, &gw, &cs.did, &number).await?;
+                    }
+                    Err(refusal) => {
+                        tracing::info!(%tenant, %call, %number, code = refusal.code(), "IVR transfer refused");
+                        let more = transfer_refused(
+                            state,
+                            tenant,
+                            call,
+                            flow,
+                            cs,
+                            &number,
+                            refusal.code(),
+                            &refusal.detail(),
+                        )
+                        .await?;
+                        todo.extend(more);
+                    }
+                }
             }
             Action::Hangup => {
                 let cmd = GatewayCommand::Hangup {

@@ -125,6 +125,9 @@ pub async fn provision(
     if let Err(e) = crate::gateway_sync::publish_slug(state, &slug, tenant_id).await {
         tracing::warn!(%tenant_id, error = %e, "could not publish the tenant slug to Redis");
     }
+    if let Err(e) = crate::dial_policy::publish_gateway_limits(state, tenant_id).await {
+        tracing::warn!(%tenant_id, error = %e, "could not publish the outbound limits to Redis");
+    }
     let tenant = TenantRef {
         id: tenant_id,
         slug,

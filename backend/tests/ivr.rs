@@ -544,3 +544,220 @@ async fn next_event(ws: &mut Ws) -> hotline_wire::calls::AgentEvent {
         }
     }
 }
+
+/// The tenant's CDR timeline entries of `kind` for `call`, waiting for the first.
+async fn timeline_of(
+    app: &TestApp,
+    tenant: Uuid,
+    call: Uuid,
+    kind: &str,
+) -> Vec<serde_json::Value> {
+    let schema = hotline_backend::db::schema_name(tenant);
+    for _ in 0..100 {
+        let mut tx = hotline_backend::db::begin_in_schema(&app.state.db, &schema)
+            .await
+            .unwrap();
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT details FROM cdr_events WHERE call_id = $1 AND kind = $2 ORDER BY at",
+        )
+        .bind(call)
+        .bind(kind)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        if !rows.is_empty() {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {kind} on the timeline of {call}");
+}
+
+/// An IVR transfer to an outside number goes through the tenant's outbound rules
+/// (`dial_policy`): a premium number is a field error when the flow is saved; at run time a
+/// limit (a trial's two lines) refuses it — the timeline says why and the flow takes the
+/// transfer's `failed` branch instead of dialling; with a line free it is dialled showing the
+/// tenant's number, and when the gateway refuses the leg for the tenant's limits the caller
+/// goes to the `failed` branch too.
+#[tokio::test]
+async fn ivr_transfers_are_judged_by_the_outbound_rules() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Transfer Rules").await;
+    let t = a.info.tenant.id;
+    let did = "+994125550177";
+    give_did(&app, t, did).await;
+    let r = a
+        .admin
+        .put(app.url("/api/v1/settings/crm"))
+        .json(&json!({ "country_code": "994" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let graph = |number: &str| {
+        json!({
+            "start": "out",
+            "nodes": {
+                "out": { "type": "transfer", "number": number, "failed": "sorry" },
+                "sorry": { "type": "hangup", "prompt": "goodbye" }
+            }
+        })
+    };
+    let p = problem(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(
+                &json!({ "name": "Premium", "graph": graph("+994900123456"), "is_default": true }),
+            )
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["graph.nodes.out.number"]);
+    assert!(p.errors[0].message.contains("+994900"), "{p:?}");
+    // A `failed` branch to a node that does not exist is named too.
+    let mut dangling = graph("+994505550123");
+    dangling["nodes"]["out"]["failed"] = json!("nowhere");
+    let p = problem(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Dangling", "graph": dangling, "is_default": true }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        field_names(&p).contains(&"graph.nodes.out.failed".to_string()),
+        "{p:?}"
+    );
+    let flow: FlowDto = created(
+        a.admin
+            .post(app.url("/api/v1/ivr/flows"))
+            .json(&json!({ "name": "Out", "graph": graph("+994505550123"), "is_default": true }))
+            .send()
+            .await,
+    )
+    .await;
+    ok_json::<FlowDto>(
+        a.admin
+            .post(app.url(&format!("/api/v1/ivr/flows/{}/publish", flow.id)))
+            .json(&json!({ "version": 1 }))
+            .send()
+            .await,
+    )
+    .await;
+
+    // The trial's two lines are busy (two outbound legs in progress).
+    let schema = hotline_backend::db::schema_name(t);
+    let busy = [Uuid::new_v4(), Uuid::new_v4()];
+    {
+        let mut tx = hotline_backend::db::begin_in_schema(&app.state.db, &schema)
+            .await
+            .unwrap();
+        for id in busy {
+            sqlx::query(
+                "INSERT INTO cdrs (call_id, direction, caller, callee, gateway_id, arrived_at)
+                 VALUES ($1, 'outbound', $2, '+994505550999', 'gw', now())",
+            )
+            .bind(id)
+            .bind(did)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let gw = format!("gw-test-{}", Uuid::new_v4().simple());
+    let mut last = "0-0".to_string();
+    let call_in = |call: Uuid| GatewayEvent::CallStarted {
+        gateway_id: gw.clone(),
+        call_id: call,
+        tenant_id: t,
+        caller: "+994505550100".into(),
+        did: did.into(),
+        sip_call_id: "x".into(),
+        mode: FlowMode::Backend,
+        at: chrono::Utc::now(),
+    };
+    let first = Uuid::new_v4();
+    event(&app, &call_in(first)).await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Answer { call_id: first }
+    );
+    // Not dialled: the failed branch's goodbye plays.
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Play { call_id, prompt, .. } if call_id == first && prompt == "goodbye"
+    ));
+    let refused = timeline_of(&app, t, first, "transfer_refused").await;
+    assert_eq!(refused[0]["code"], "trial_limit", "{refused:?}");
+    assert_eq!(refused[0]["number"], "+994505550123");
+
+    // Lines free: the transfer is dialled, showing the number the caller called.
+    {
+        let mut tx = hotline_backend::db::begin_in_schema(&app.state.db, &schema)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE cdrs SET ended_at = now() WHERE call_id = ANY ($1)")
+            .bind(&busy[..])
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let second = Uuid::new_v4();
+    event(&app, &call_in(second)).await;
+    assert_eq!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Answer { call_id: second }
+    );
+    let leg = match next_command(&app, &gw, &mut last).await {
+        GatewayCommand::MusicOnHold { .. } => match next_command(&app, &gw, &mut last).await {
+            GatewayCommand::Originate {
+                call_id,
+                caller,
+                callee,
+                ..
+            } => {
+                assert_eq!((caller.as_str(), callee.as_str()), (did, "+994505550123"));
+                call_id
+            }
+            other => panic!("expected originate, got {other:?}"),
+        },
+        GatewayCommand::Originate {
+            call_id,
+            caller,
+            callee,
+            ..
+        } => {
+            assert_eq!((caller.as_str(), callee.as_str()), (did, "+994505550123"));
+            call_id
+        }
+        other => panic!("expected originate, got {other:?}"),
+    };
+    // The gateway refuses the leg (the tenant's calls at once, counted on every gateway): the
+    // caller is not hung up but goes to the failed branch.
+    event(
+        &app,
+        &GatewayEvent::Hangup {
+            call_id: leg,
+            tenant_id: t,
+            cause: wire::HangupCause::OutboundLimit,
+            status: Some(503),
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_command(&app, &gw, &mut last).await,
+        GatewayCommand::Play { call_id, prompt, .. } if call_id == second && prompt == "goodbye"
+    ));
+    let refused = timeline_of(&app, t, second, "transfer_refused").await;
+    assert_eq!(refused[0]["code"], "outbound_limit", "{refused:?}");
+}

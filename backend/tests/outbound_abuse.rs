@@ -314,3 +314,271 @@ async fn a_trial_tenant_cannot_spoof_caller_id_call_premium_numbers_or_flood_the
     assert_eq!(sent, 2, "a call was placed after it was refused");
     let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
 }
+
+/// A platform operator (a row in `platform.operators`) signed in on a fresh client.
+async fn operator(app: &TestApp) -> reqwest::Client {
+    let email = format!("op-{}@ops.test", uuid::Uuid::new_v4().simple());
+    let hash = hotline_backend::auth::hash_password(PASSWORD.into())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Op', $3)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(&email)
+    .bind(hash)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let op = app.client();
+    let r = op
+        .post(app.url("/api/v1/platform/login"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    op
+}
+
+/// Redis's clock, in seconds (what the calls-per-second counters count by).
+async fn redis_second(r: &mut redis::aio::ConnectionManager) -> i64 {
+    let (sec, _): (i64, i64) = redis::cmd("TIME").query_async(r).await.unwrap();
+    sec
+}
+
+/// Calls per second: the operator sets a tenant's limit (the gateways get it from Redis); a
+/// click-to-call over this second's calls is a 422 `outbound_rate_limit`; the campaign dialer
+/// places only this second's share and keeps the other contacts pending, saying why, without
+/// spending their attempts; a gateway's refusal of a call over the limits puts its contact
+/// back the same way.
+#[tokio::test]
+async fn calls_per_second_hold_calls_back_without_burning_contacts() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Rate Co").await;
+    let t = a.info.tenant.id;
+    outbound_ready(&app, &a, &[OWN_DID]).await;
+    let op = operator(&app).await;
+    let url = app.url(&format!("/api/v1/platform/tenants/{t}/outbound-calls"));
+    let p = problem(
+        op.put(&url)
+            .json(&json!({ "trial": false, "countries": ["994"], "max_cps": 0 }))
+            .send()
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(field_names(&p), ["max_cps"]);
+    let (status, body) = json_of(
+        op.put(&url)
+            .json(&json!({ "trial": false, "countries": ["994"], "max_calls": 50, "max_cps": 2 }))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["max_cps"], 2);
+    let (_, got) = json_of(op.get(&url).send().await).await;
+    assert_eq!(
+        (got["max_cps"].clone(), got["max_calls"].clone()),
+        (json!(2), json!(50))
+    );
+    // What every gateway enforces.
+    let mut r = app.state.redis();
+    let limits: std::collections::HashMap<String, i64> =
+        r.hgetall(wire::outbound_limits_key(t)).await.unwrap();
+    assert_eq!(limits["max_calls"], 50);
+    assert_eq!(limits["cps"], 2);
+    let rules: OutboundRulesDto =
+        ok_json(a.admin.get(app.url("/api/v1/outbound-rules")).send().await).await;
+    assert_eq!(rules.calls_per_second, 2);
+
+    // Click-to-call when this second's two calls are used (by another backend, say).
+    let gw = stand_in_gateway(&app, "rate").await;
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "true")
+        .await
+        .unwrap();
+    let (agent, ac) = a.user(&app, "agent@rate.test", "Agent").await;
+    stand_in_softphone(&app, t, agent.id, &gw).await;
+    let key = hotline_backend::dial_policy::rate_key(t);
+    let mut judged = false;
+    for _ in 0..20 {
+        let before = redis_second(&mut r).await;
+        let _: () = r
+            .hset_multiple(&key, &[("sec", before), ("n", 2)])
+            .await
+            .unwrap();
+        let resp = ac
+            .post(app.url("/api/v1/click-to-call"))
+            .json(&json!({ "number": "+994505550180" }))
+            .send()
+            .await
+            .unwrap();
+        if redis_second(&mut r).await == before {
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(body["code"], "outbound_rate_limit", "{body}");
+            judged = true;
+            break;
+        }
+    }
+    assert!(judged, "never judged within one second");
+    let _: () = r.del(&key).await.unwrap();
+    let _: () = r.del(wire::command_stream(&gw)).await.unwrap();
+
+    // A campaign of five: one tick places two (this second's share), three wait.
+    let c: CampaignDto = created(
+        a.admin
+            .post(app.url("/api/v1/campaigns"))
+            .json(&campaign(OWN_DID))
+            .send()
+            .await,
+    )
+    .await;
+    let list: Vec<Value> = (1..=5)
+        .map(|i| json!({ "phone": format!("+99450555019{i}") }))
+        .collect();
+    let _: ContactsAdded = ok_json(
+        a.admin
+            .post(app.url(&format!("/api/v1/campaigns/{}/contacts", c.id)))
+            .json(&list)
+            .send()
+            .await,
+    )
+    .await;
+    running(&app, t, c.id).await;
+    hotline_backend::campaigns::tick(&app.state, t, c.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    let mut last = "0".to_string();
+    let mut legs = Vec::new();
+    for _ in 0..2 {
+        match next_command(&app, &gw, &mut last).await {
+            GatewayCommand::Originate { call_id, .. } => legs.push(call_id),
+            other => panic!("expected originate, got {other:?}"),
+        }
+    }
+    let sent: usize = r.xlen(wire::command_stream(&gw)).await.unwrap();
+    assert_eq!(sent, 2, "more than this second's calls were placed");
+    let ks = contacts(&app, &a, c.id).await;
+    let waiting: Vec<_> = ks.iter().filter(|k| k.status == "pending").collect();
+    assert_eq!(waiting.len(), 3, "{ks:?}");
+    assert!(waiting.iter().all(|k| k.attempts == 0), "{ks:?}");
+    let seen: CampaignDto = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/campaigns/{}", c.id)))
+            .send()
+            .await,
+    )
+    .await;
+    let hold = seen.dial_hold.unwrap_or_default();
+    assert!(hold.starts_with("outbound_rate_limit"), "{hold:?}");
+
+    // A gateway refuses one of them (the tenant's calls at once, counted across gateways):
+    // the contact waits again, its attempt not spent, and is not counted as dialled.
+    event(
+        &app,
+        &wire::GatewayEvent::Hangup {
+            call_id: legs[0],
+            tenant_id: t,
+            cause: wire::HangupCause::OutboundLimit,
+            status: Some(503),
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let mut back = None;
+    for _ in 0..100 {
+        let ks = contacts(&app, &a, c.id).await;
+        if let Some(k) = ks
+            .iter()
+            .find(|k| k.last_outcome.as_deref() == Some("outbound_limit"))
+        {
+            back = Some(k.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let k = back.expect("the refused contact is back");
+    assert_eq!((k.status.as_str(), k.attempts), ("pending", 0));
+    let seen: CampaignDto = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/campaigns/{}", c.id)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(seen.counts.dialled, 1, "the refused call counts as dialled");
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}
+
+/// A click-to-call the gateway refuses for the tenant's limits (whatever the backend
+/// judged): the agent's desktop is told the call ended and why — not a silent drop.
+#[tokio::test]
+async fn a_click_to_call_refused_by_the_gateway_says_why_on_the_desktop() {
+    use futures::StreamExt;
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Refused Desk").await;
+    let t = a.info.tenant.id;
+    outbound_ready(&app, &a, &[OWN_DID]).await;
+    let gw = stand_in_gateway(&app, "refuse").await;
+    let mut r = app.state.redis();
+    let _: () = r
+        .hset(wire::gateway_key(&gw), "trunk", "true")
+        .await
+        .unwrap();
+    let (agent, ac) = a.user(&app, "agent@refused.test", "Agent").await;
+    stand_in_softphone(&app, t, agent.id, &gw).await;
+    let mut ws = desktop_socket(&app, a.slug(), "agent@refused.test").await;
+    let started: hotline_wire::calls::CallbackStarted = created(
+        ac.post(app.url("/api/v1/click-to-call"))
+            .json(&json!({ "number": "+994505550190" }))
+            .send()
+            .await,
+    )
+    .await;
+    let mut last = "0".to_string();
+    let leg = match next_command(&app, &gw, &mut last).await {
+        GatewayCommand::Originate { call_id, .. } => call_id,
+        other => panic!("expected originate, got {other:?}"),
+    };
+    assert_eq!(leg, started.call_id);
+    event(
+        &app,
+        &wire::GatewayEvent::Hangup {
+            call_id: leg,
+            tenant_id: t,
+            cause: wire::HangupCause::OutboundRateLimit,
+            status: Some(503),
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    let mut seen = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("an agent event within 10 s")
+            .unwrap()
+            .unwrap();
+        let tokio_tungstenite::tungstenite::Message::Text(text) = msg else {
+            continue;
+        };
+        let ev: hotline_wire::calls::AgentEvent = serde_json::from_str(&text).unwrap();
+        seen.push(ev.clone());
+        if let hotline_wire::calls::AgentEvent::OfferWithdrawn { call_id, reason } = ev {
+            assert_eq!((call_id, reason.as_str()), (leg, "outbound_rate_limit"));
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, hotline_wire::calls::AgentEvent::Ended { call_id } if *call_id == leg)
+        ),
+        "{seen:?}"
+    );
+    let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
+}

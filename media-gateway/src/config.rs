@@ -55,6 +55,12 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// Heartbeat period.
     pub heartbeat: Duration,
+    /// Outbound limits `(calls at once, calls per second)` for a tenant whose limits the
+    /// backend has not published (`{t:<tenant>}:outbound:limits`).
+    pub outbound_defaults: (u32, u32),
+    /// How long an outbound call counts against its tenant's limit without this gateway
+    /// renewing it (renewed every heartbeat; a crashed gateway's calls stop counting then).
+    pub outbound_lease: Duration,
     /// JSON logs.
     pub json_logs: bool,
 }
@@ -212,6 +218,13 @@ impl Config {
             answer_timeout: Duration::from_secs(ms("HOTLINE_GW_ANSWER_TIMEOUT_S", 60)? as u64),
             drain_timeout: Duration::from_secs(ms("HOTLINE_GW_DRAIN_TIMEOUT_S", 300)? as u64),
             heartbeat: Duration::from_millis(ms("HOTLINE_GW_HEARTBEAT_MS", 5000)? as u64),
+            outbound_defaults: (
+                ms("HOTLINE_GW_OUTBOUND_MAX_CALLS", 200)?,
+                ms("HOTLINE_GW_OUTBOUND_CPS", 10)?,
+            ),
+            outbound_lease: Duration::from_millis(
+                (ms("HOTLINE_GW_HEARTBEAT_MS", 5000)? as u64 * 6).max(30_000),
+            ),
             json_logs: var("HOTLINE_GW_LOG_FORMAT").as_deref() == Some("json"),
         })
     }

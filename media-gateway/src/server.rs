@@ -68,6 +68,8 @@ enum Ctrl {
         blocked: Result<bool, String>,
         /// Where to send the INVITE: a registered extension's contact, or the trunk (`None`).
         dest: Option<SocketAddr>,
+        /// The tenant's outbound limits' verdict (calls to outside numbers only).
+        admission: Option<store::OutboundAdmission>,
     },
     Drain,
 }
@@ -88,6 +90,9 @@ struct CallEntry {
     outbound: bool,
     /// We asked for the hang-up (CANCEL / BYE / reject).
     hangup_requested: bool,
+    /// Counted in its tenant's outbound calls in progress (`store::admit_outbound`): released
+    /// when it ends, its lease renewed with each heartbeat.
+    counted: bool,
 }
 
 struct Core {
@@ -302,7 +307,10 @@ impl Core {
                         }
                     }
                 },
-                _ = beat.tick() => self.heartbeat(cpu.percent()),
+                _ = beat.tick() => {
+                    self.heartbeat(cpu.percent());
+                    self.renew_outbound();
+                }
             }
             self.flush().await;
         }
@@ -406,6 +414,7 @@ impl Core {
                         answered: false,
                         outbound: false,
                         hangup_requested: false,
+                        counted: false,
                     },
                 );
                 self.answer_due
@@ -568,6 +577,9 @@ impl Core {
         };
         self.by_id.remove(&e.id);
         metrics::CALLS_ACTIVE.sub(1);
+        if let (true, Some(tenant)) = (e.counted, e.tenant) {
+            self.release_outbound(tenant, e.id);
+        }
         if let Some(tx) = e.media {
             let _ = tx.send(MediaCtl::Stop);
         }
@@ -601,7 +613,12 @@ impl Core {
                 self.legs.remove(&leg);
             }
             Ctrl::ConferenceLeft { room, slot } => self.conference_left(room, slot),
-            Ctrl::Originate { cmd, blocked, dest } => self.place_call(cmd, blocked, dest),
+            Ctrl::Originate {
+                cmd,
+                blocked,
+                dest,
+                admission,
+            } => self.place_call(cmd, blocked, dest, admission),
             Ctrl::Drain => {
                 if self.draining.is_none() {
                     tracing::info!(
@@ -811,6 +828,7 @@ impl Core {
                             cmd,
                             blocked: Ok(false),
                             dest: Some(dest),
+                            admission: None,
                         });
                     }
                     other => {
@@ -839,12 +857,26 @@ impl Core {
             return;
         }
         let prompts = self.prompts.clone();
+        let (lease, defaults) = (
+            self.cfg.outbound_lease.as_millis() as u64,
+            self.cfg.outbound_defaults,
+        );
         tokio::spawn(async move {
-            let blocked = store::is_blacklisted(&mut con, tenant_id, Direction::Outbound, &callee)
-                .await
-                .map_err(|e| e.to_string());
-            // The call may play the tenant's own prompts once answered (dialer campaigns).
+            let mut blocked =
+                store::is_blacklisted(&mut con, tenant_id, Direction::Outbound, &callee)
+                    .await
+                    .map_err(|e| e.to_string());
+            // The tenant's limits, shared with every other gateway: whoever sent the command,
+            // a call over them is not placed.
+            let mut admission = None;
             if matches!(blocked, Ok(false)) {
+                match store::admit_outbound(&mut con, tenant_id, call_id, lease, defaults).await {
+                    Ok(a) => admission = Some(a),
+                    Err(e) => blocked = Err(format!("outbound limits: {e}")),
+                }
+            }
+            // The call may play the tenant's own prompts once answered (dialer campaigns).
+            if admission == Some(store::OutboundAdmission::Admitted) {
                 if let Err(e) = store::refresh_prompts(&mut con, &prompts, tenant_id).await {
                     tracing::warn!(%tenant_id, error = %e, "tenant prompts not refreshed: the cached ones play");
                 }
@@ -853,7 +885,38 @@ impl Core {
                 cmd,
                 blocked,
                 dest: None,
+                admission,
             });
+        });
+    }
+
+    /// The call no longer counts against its tenant's outbound limit.
+    fn release_outbound(&self, tenant: Uuid, call: Uuid) {
+        let mut con = self.redis.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store::release_outbound(&mut con, tenant, call).await {
+                tracing::warn!(%call, error = %e, "outbound call not released (its lease runs out)");
+            }
+        });
+    }
+
+    /// Renews the leases of the outbound calls this gateway holds.
+    fn renew_outbound(&self) {
+        let mut by_tenant: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for e in self.calls.values().filter(|e| e.counted) {
+            if let Some(t) = e.tenant {
+                by_tenant.entry(t).or_default().push(e.id);
+            }
+        }
+        if by_tenant.is_empty() {
+            return;
+        }
+        let mut con = self.redis.clone();
+        let lease = self.cfg.outbound_lease.as_millis() as u64;
+        tokio::spawn(async move {
+            if let Err(e) = store::renew_outbound(&mut con, &by_tenant, lease).await {
+                tracing::warn!(error = %e, "outbound call leases not renewed");
+            }
         });
     }
 
@@ -862,6 +925,7 @@ impl Core {
         cmd: GatewayCommand,
         blocked: Result<bool, String>,
         dest: Option<SocketAddr>,
+        admission: Option<store::OutboundAdmission>,
     ) {
         let GatewayCommand::Originate {
             call_id,
@@ -897,6 +961,24 @@ impl Core {
                 return;
             }
         }
+        let refused = match admission {
+            Some(store::OutboundAdmission::AtLimit) => Some(HangupCause::OutboundLimit),
+            Some(store::OutboundAdmission::RateLimited) => Some(HangupCause::OutboundRateLimit),
+            _ => None,
+        };
+        if let Some(cause) = refused {
+            tracing::info!(%call_id, %tenant_id, ?cause, "tenant's outbound limit reached: not placed");
+            metrics::CALLS_REJECTED.add(1);
+            let _ = self.events.send(GatewayEvent::Hangup {
+                call_id,
+                tenant_id,
+                cause,
+                status: Some(503),
+                at: Utc::now(),
+            });
+            return;
+        }
+        let counted = admission == Some(store::OutboundAdmission::Admitted);
         let Some(trunk) = dest.or(self.cfg.trunk) else {
             return;
         };
@@ -914,6 +996,9 @@ impl Core {
             return;
         }
         let Some(sockets) = self.ports.bind(self.cfg.media_ip) else {
+            if counted {
+                self.release_outbound(tenant_id, call_id);
+            }
             let _ = self.events.send(hangup(503));
             return;
         };
@@ -953,6 +1038,7 @@ impl Core {
                 answered: false,
                 outbound: true,
                 hangup_requested: false,
+                counted,
             },
         );
         self.answer_due.push(std::cmp::Reverse((

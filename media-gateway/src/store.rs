@@ -99,6 +99,102 @@ pub async fn is_blacklisted(
         .await?)
 }
 
+/// What the tenant's outbound limits say about one more call to an outside number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundAdmission {
+    /// Placed: counted in the tenant's calls in progress until released.
+    Admitted,
+    /// The tenant's calls in progress (on every gateway) are at its limit.
+    AtLimit,
+    /// The tenant placed its calls for this second (on every gateway).
+    RateLimited,
+}
+
+/// KEYS: limits, calls, rate (`hotline_wire::gateway::outbound_*_key`); ARGV: call id, lease
+/// ms, default max calls, default calls per second. Time is Redis's, so every gateway counts
+/// the same seconds. 0 admitted, 1 at the limit, 2 rate-limited.
+const ADMIT_OUTBOUND: &str = r#"
+local t = redis.call('TIME')
+local sec = tonumber(t[1])
+local now = sec * 1000 + math.floor(tonumber(t[2]) / 1000)
+local max = tonumber(redis.call('HGET', KEYS[1], 'max_calls') or ARGV[3]) or tonumber(ARGV[3])
+local cps = tonumber(redis.call('HGET', KEYS[1], 'cps') or ARGV[4]) or tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= max then return 1 end
+local cur = redis.call('HMGET', KEYS[3], 'sec', 'n')
+local n = 0
+if tonumber(cur[1]) == sec then n = tonumber(cur[2]) or 0 end
+if n >= cps then return 2 end
+redis.call('HSET', KEYS[3], 'sec', sec, 'n', n + 1)
+redis.call('PEXPIRE', KEYS[3], 2000)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
+return 0
+"#;
+
+/// KEYS: calls; ARGV: lease ms, call ids. Renews the leases of calls still in progress.
+const RENEW_OUTBOUND: &str = r#"
+local t = redis.call('TIME')
+local expiry = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+return 0
+"#;
+
+/// Counts one more outbound call of `tenant` against its limits, shared by every gateway
+/// (`defaults` when the backend published none), or says which limit refuses it.
+pub async fn admit_outbound(
+    con: &mut ConnectionManager,
+    tenant: Uuid,
+    call: Uuid,
+    lease_ms: u64,
+    defaults: (u32, u32),
+) -> Result<OutboundAdmission> {
+    let r: i64 = redis::Script::new(ADMIT_OUTBOUND)
+        .key(wire::outbound_limits_key(tenant))
+        .key(wire::outbound_calls_key(tenant))
+        .key(wire::outbound_rate_key(tenant))
+        .arg(call.to_string())
+        .arg(lease_ms)
+        .arg(defaults.0)
+        .arg(defaults.1)
+        .invoke_async(con)
+        .await?;
+    Ok(match r {
+        0 => OutboundAdmission::Admitted,
+        1 => OutboundAdmission::AtLimit,
+        _ => OutboundAdmission::RateLimited,
+    })
+}
+
+/// The call no longer counts against its tenant's limit.
+pub async fn release_outbound(con: &mut ConnectionManager, tenant: Uuid, call: Uuid) -> Result<()> {
+    let _: i64 = con
+        .zrem(wire::outbound_calls_key(tenant), call.to_string())
+        .await?;
+    Ok(())
+}
+
+/// Renews the leases of this gateway's outbound calls (per tenant).
+pub async fn renew_outbound(
+    con: &mut ConnectionManager,
+    calls: &HashMap<Uuid, Vec<Uuid>>,
+    lease_ms: u64,
+) -> Result<()> {
+    let script = redis::Script::new(RENEW_OUTBOUND);
+    for (tenant, ids) in calls {
+        let mut inv = script.prepare_invoke();
+        inv.key(wire::outbound_calls_key(*tenant)).arg(lease_ms);
+        for id in ids {
+            inv.arg(id.to_string());
+        }
+        let _: i64 = inv.invoke_async(con).await?;
+    }
+    Ok(())
+}
+
 /// Tenant of a slug (REGISTER domains).
 pub async fn tenant_by_slug(con: &mut ConnectionManager, slug: &str) -> Result<Option<Uuid>> {
     let entry: Option<String> = con.hget(wire::TENANT_SLUGS_KEY, slug).await?;

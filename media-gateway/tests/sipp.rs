@@ -1902,3 +1902,227 @@ fn a_call_that_ends_while_detecting_just_ends() {
     let detected = machine_detected_on_a_real_call(&greeting, 2000);
     assert!(detected.is_empty(), "{detected:#?}");
 }
+
+fn originate(redis: &Redis, gw: &Gateway, tenant_id: uuid::Uuid) -> uuid::Uuid {
+    let call_id = uuid::Uuid::new_v4();
+    redis.send_command(
+        &gw.id,
+        &GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            caller: CALLER.into(),
+            callee: DID.into(),
+        },
+    );
+    call_id
+}
+
+fn answered(redis: &Redis, call: uuid::Uuid) {
+    redis.wait_events(15, "outbound answered", |e| {
+        e.iter()
+            .any(|e| matches!(e, GatewayEvent::CallAnswered { call_id, .. } if *call_id == call))
+    });
+}
+
+fn refused(redis: &Redis, call: uuid::Uuid) -> HangupCause {
+    let evs = redis.wait_events(10, "originate refused", |e| {
+        e.iter()
+            .any(|e| matches!(e, GatewayEvent::Hangup { call_id, .. } if *call_id == call))
+    });
+    evs.iter()
+        .find_map(|e| match e {
+            GatewayEvent::Hangup {
+                call_id,
+                cause,
+                status,
+                ..
+            } if *call_id == call => {
+                assert_eq!(*status, Some(503), "{e:?}");
+                Some(*cause)
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// The gateways enforce each tenant's outbound limits themselves, counted in Redis across
+/// gateways: with a limit of one call at once, an `originate` written straight to a gateway's
+/// command stream (no backend, so no backend check — a buggy or compromised backend) while
+/// the tenant's call is up on another gateway is refused with `outbound_limit` (503) and
+/// never reaches the trunk; once that call ends the next one is placed. Calls over the
+/// tenant's calls per second are refused with `outbound_rate_limit`.
+#[test]
+fn gateways_refuse_originates_over_the_tenants_outbound_limits() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let far = Gateway::start(&redis, GatewayOpts::default());
+    let trunk = || GatewayOpts {
+        extra_env: vec![("HOTLINE_GW_TRUNK".into(), far.addr())],
+        ..GatewayOpts::default()
+    };
+    let (a, b) = (
+        Gateway::start(&redis, trunk()),
+        Gateway::start(&redis, trunk()),
+    );
+    let tenant = uuid::Uuid::new_v4();
+    let limits = |max: u32, cps: u32| {
+        let _: () = redis::cmd("HSET")
+            .arg(hotline_wire::gateway::outbound_limits_key(tenant))
+            .arg(hotline_wire::gateway::OUTBOUND_MAX_CALLS_FIELD)
+            .arg(max)
+            .arg(hotline_wire::gateway::OUTBOUND_CPS_FIELD)
+            .arg(cps)
+            .query(&mut redis.con())
+            .unwrap();
+    };
+    limits(1, 100);
+    let first = originate(&redis, &a, tenant);
+    answered(&redis, first);
+    let second = originate(&redis, &b, tenant);
+    assert_eq!(refused(&redis, second), HangupCause::OutboundLimit);
+    let third = originate(&redis, &a, tenant);
+    assert_eq!(refused(&redis, third), HangupCause::OutboundLimit);
+    // Another tenant's calls are not held back by this one's.
+    let other = originate(&redis, &b, uuid::Uuid::new_v4());
+    answered(&redis, other);
+    // Only the admitted calls reached the far end.
+    let inbound = count(&redis.events(), |e| {
+        matches!(e, GatewayEvent::CallStarted { .. })
+    });
+    assert_eq!(inbound, 2, "{:#?}", redis.events());
+    for (gw, call) in [(&a, first), (&b, other)] {
+        redis.send_command(
+            &gw.id,
+            &GatewayCommand::Hangup {
+                call_id: call,
+                status: None,
+            },
+        );
+    }
+    redis.wait_events(10, "both calls ended", |e| {
+        [first, other].iter().all(|c| {
+            e.iter()
+                .any(|e| matches!(e, GatewayEvent::Hangup { call_id, .. } if call_id == c))
+        })
+    });
+    // The line is free again, on any gateway.
+    let fourth = originate(&redis, &b, tenant);
+    answered(&redis, fourth);
+    redis.send_command(
+        &b.id,
+        &GatewayCommand::Hangup {
+            call_id: fourth,
+            status: None,
+        },
+    );
+
+    // Calls per second: this second's one call is used (by another gateway, say).
+    limits(10, 1);
+    let mut judged = false;
+    for _ in 0..20 {
+        let (sec, _): (i64, i64) = redis::cmd("TIME").query(&mut redis.con()).unwrap();
+        let _: () = redis::cmd("HSET")
+            .arg(hotline_wire::gateway::outbound_rate_key(tenant))
+            .arg("sec")
+            .arg(sec)
+            .arg("n")
+            .arg(1)
+            .query(&mut redis.con())
+            .unwrap();
+        let call = originate(&redis, &a, tenant);
+        let evs = redis.wait_events(15, "answered or refused", |e| {
+            e.iter().any(|e| match e {
+                GatewayEvent::Hangup { call_id, .. }
+                | GatewayEvent::CallAnswered { call_id, .. } => *call_id == call,
+                _ => false,
+            })
+        });
+        let rate_refused = evs.iter().any(|e| {
+            matches!(e, GatewayEvent::Hangup { call_id, cause: HangupCause::OutboundRateLimit, .. } if *call_id == call)
+        });
+        if rate_refused {
+            judged = true;
+            break;
+        }
+        // The second changed meanwhile: the call was placed; end it and try again.
+        redis.send_command(
+            &a.id,
+            &GatewayCommand::Hangup {
+                call_id: call,
+                status: None,
+            },
+        );
+    }
+    assert!(judged, "never refused for the rate");
+}
+
+/// Whatever a peer puts in From — a display name with NUL, bytes that are not UTF-8, 10 kB of
+/// name, a user part with control characters or 10 kB long — the call is taken (not dropped,
+/// no panic) and the caller number passed to the backend is clean: no control characters, at
+/// most 64 characters.
+#[test]
+fn malformed_caller_names_and_numbers_are_cleaned_not_dropped() {
+    let redis = Redis::start();
+    redis.add_did(DID);
+    let gw = Gateway::start(&redis, GatewayOpts::default());
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let local = sock.local_addr().unwrap();
+    let long_name = "N".repeat(10_000);
+    let long_user = format!("+{}", "7".repeat(10_000));
+    let cases: Vec<(Vec<u8>, &[u8], &str)> = vec![
+        (b"\"Bo\0b\"".to_vec(), b"+15550001001", "+15550001001"),
+        (
+            b"\"B\xe9b \xff\xfe\"".to_vec(),
+            b"+15550001002",
+            "+15550001002",
+        ),
+        (
+            format!("\"{long_name}\"").into_bytes(),
+            b"+15550001003",
+            "+15550001003",
+        ),
+        (b"\"Eve\"".to_vec(), b"+1555\x01000\x7f1004", "+15550001004"),
+        (b"\"Max\"".to_vec(), long_user.as_bytes(), &long_user[..64]),
+    ];
+    for (i, (name, user, want)) in cases.iter().enumerate() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+        let mut m = format!(
+            "INVITE sip:{DID}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-bad{i}\r\nFrom: "
+        )
+        .into_bytes();
+        m.extend_from_slice(name);
+        m.extend_from_slice(b" <sip:");
+        m.extend_from_slice(user);
+        m.extend_from_slice(
+            format!(
+                "@127.0.0.1>;tag=t{i}\r\nTo: <sip:{DID}@127.0.0.1>\r\nCall-ID: bad-{i}\r\nCSeq: 1 INVITE\r\n\
+                 Contact: <sip:x@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+                sdp.len()
+            )
+            .as_bytes(),
+        );
+        sock.send_to(&m, gw.addr()).unwrap();
+        let evs = redis.wait_events(10, "call started", |e| {
+            e.iter().any(|e| matches!(e, GatewayEvent::CallStarted { sip_call_id, .. } if *sip_call_id == format!("bad-{i}")))
+        });
+        let caller = evs
+            .iter()
+            .find_map(|e| match e {
+                GatewayEvent::CallStarted {
+                    sip_call_id,
+                    caller,
+                    ..
+                } if *sip_call_id == format!("bad-{i}") => Some(caller.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(caller, *want, "case {i}");
+        // The gateway answered the INVITE (a provisional or final response came back).
+        let mut buf = [0u8; 4096];
+        let (n, _) = sock.recv_from(&mut buf).expect("a response");
+        assert!(buf[..n].starts_with(b"SIP/2.0 1") || buf[..n].starts_with(b"SIP/2.0 2"));
+    }
+    assert!(!gw.log_text().contains("panicked"), "{}", gw.log_text());
+}

@@ -122,6 +122,10 @@ async fn agent_campaign_bridges_answered_calls_to_two_browser_agents_with_the_sc
     .execute(&app.state.db)
     .await
     .unwrap();
+    // The limits the gateways enforce follow (the operator's `PUT` publishes them).
+    hotline_backend::dial_policy::publish_gateway_limits(&app.state, info.tenant.id)
+        .await
+        .unwrap();
     let slug = info.tenant.slug.clone();
     let url = |p: &str| app.url(p);
     async fn ok(r: reqwest::Response) -> serde_json::Value {

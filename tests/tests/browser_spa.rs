@@ -427,10 +427,46 @@ async fn browser_platform_console_suspends_a_tenant() {
                 )
                 .await?;
             ensure!(row.contains("Active"), "new tenant row: {row}");
+
+            // The first tenant's outbound calls: lift the trial, allow +994 and +48, block a
+            // prefix, 3 calls at once and 2 per second; a bad prefix is named on its field.
+            b.click(&format!("{row_css} button[data-action=outbound]"))
+                .await?;
+            b.wait_text("#outbound-title", "Suspended Soon").await?;
+            b.wait("#oc-trial:checked").await?;
+            b.click("#oc-trial").await?;
+            b.fill("#oc-countries", "994, 48").await?;
+            b.fill("#oc-blocked", "99450").await?;
+            b.fill("#oc-max-calls", "3").await?;
+            b.fill("#oc-max-cps", "2").await?;
+            b.click("#outbound-form button[type=submit]").await?;
+            b.wait_text("#oc-blocked-error", "+").await?;
+            b.fill("#oc-blocked", "+99450").await?;
+            b.click("#outbound-form button[type=submit]").await?;
+            b.wait_text("#outbound-form .alert.ok", "saved").await?;
             Ok(())
         },
     )
     .await;
+    type Row = (
+        bool,
+        Option<Vec<String>>,
+        Vec<String>,
+        Option<i32>,
+        Option<i32>,
+    );
+    let (trial, countries, blocked, max, cps): Row = sqlx::query_as(
+        "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls,
+                    max_outbound_cps FROM platform.tenants WHERE id = $1",
+    )
+    .bind(signup.tenant.id)
+    .fetch_one(&app.state.db)
+    .await
+    .expect("tenant row");
+    assert!(!trial);
+    assert_eq!(countries, Some(vec!["994".to_string(), "48".to_string()]));
+    assert_eq!(blocked, ["+99450"]);
+    assert_eq!((max, cps), (Some(3), Some(2)));
 }
 
 /// Clicks the link in `table_css` whose text is exactly `text`.

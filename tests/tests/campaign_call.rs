@@ -150,6 +150,10 @@ async fn a_message_campaign_calls_confirms_retries_and_skips_do_not_call() {
     .execute(&app.state.db)
     .await
     .unwrap();
+    // The limits the gateways enforce follow (the operator's `PUT` publishes them).
+    hotline_backend::dial_policy::publish_gateway_limits(&app.state, signup.tenant.id)
+        .await
+        .unwrap();
     let url = |p: &str| app.url(p);
     async fn ok<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> T {
         let s = r.status();

@@ -93,8 +93,14 @@ pub enum Node {
     },
     /// Register a callback request for the caller's number, say the prompt, hang up.
     Callback { prompt: Option<String> },
-    /// Blind transfer to an external number (E.164).
-    Transfer { number: String },
+    /// Blind transfer to an external number (E.164), judged by the tenant's outbound rules
+    /// (`dial_policy`) when the flow is saved and when the call is placed. A refused or
+    /// undialled transfer goes to `failed` (a node id; empty: hang up).
+    Transfer {
+        number: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        failed: String,
+    },
     /// Say an optional goodbye and hang up.
     Hangup { prompt: Option<String> },
 }
@@ -162,6 +168,9 @@ impl Node {
             }
             Node::HttpLookup { next, error, .. } => {
                 vec![("next".into(), next), ("error".into(), error)]
+            }
+            Node::Transfer { failed, .. } if !failed.is_empty() => {
+                vec![("failed".into(), failed)]
             }
             Node::Queue { .. }
             | Node::Voicemail { .. }
@@ -301,7 +310,7 @@ impl Flow {
                 Node::Queue { queue, .. } if queue.trim().is_empty() => {
                     err(id, "queue", "required");
                 }
-                Node::Transfer { number } => {
+                Node::Transfer { number, .. } => {
                     let digits = number.strip_prefix('+').unwrap_or("");
                     if !(8..=15).contains(&digits.len())
                         || !digits.bytes().all(|b| b.is_ascii_digit())
@@ -391,6 +400,10 @@ pub struct Run {
     pub tries: u8,
     /// After a prompt, this action follows (hang-up or voicemail after its prompt).
     pub then: Option<Box<Action>>,
+    /// After a transfer: where the flow goes if it fails ([`Run::transfer_failed`]; empty:
+    /// hang up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_fail: Option<String>,
 }
 
 /// Steps through nodes that need no input before giving up (a loop of set-var / time nodes).
@@ -463,6 +476,7 @@ impl Run {
             vars,
             tries: 0,
             then: None,
+            on_fail: None,
         };
         let actions = run.enter(flow, now);
         (run, actions)
@@ -471,6 +485,15 @@ impl Run {
     /// Whether the flow has ended (the call is queued, transferred, in voicemail or hung up).
     pub fn ended(&self) -> bool {
         self.node.is_empty() && self.then.is_none()
+    }
+
+    /// The last transfer was refused or not placed: the flow goes on at the transfer node's
+    /// `failed` branch, or hangs up when it has none.
+    pub fn transfer_failed(&mut self, flow: &Flow, now: DateTime<Utc>) -> Vec<Action> {
+        match self.on_fail.take().filter(|t| !t.is_empty()) {
+            Some(target) => self.goto(&target, flow, now),
+            None => vec![Action::Hangup],
+        }
     }
 
     fn goto(&mut self, target: &str, flow: &Flow, now: DateTime<Utc>) -> Vec<Action> {
@@ -552,8 +575,9 @@ impl Run {
                         priority: *priority,
                     }];
                 }
-                Node::Transfer { number } => {
+                Node::Transfer { number, failed } => {
                     self.node.clear();
+                    self.on_fail = Some(failed.clone());
                     return vec![Action::Transfer {
                         number: number.clone(),
                     }];

@@ -1477,6 +1477,7 @@ async fn rules_dto(ctx: &mut TenantCtx) -> ApiResult<OutboundRulesDto> {
         calls_per_day: r.trial.then_some(dial_policy::TRIAL_CALLS_PER_DAY),
         caller_ids,
         tenant: mine,
+        calls_per_second: r.cps,
     })
 }
 

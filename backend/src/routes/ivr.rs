@@ -67,11 +67,49 @@ async fn checked_graph(
             }
         }
     }
+    errs.extend(refused_transfers(ctx, &flow, &errs).await?);
     if errs.is_empty() {
         Ok(flow)
     } else {
         Err(ApiError::Validation(errs))
     }
+}
+
+/// Transfer nodes to numbers the tenant's outbound rules refuse (`dial_policy`: the allowed
+/// countries and blocked prefixes), as field errors on `graph.nodes.<node>.number`. Limits
+/// (lines, calls per second, trial) are judged when the call is placed.
+async fn refused_transfers(
+    ctx: &mut TenantCtx,
+    flow: &Flow,
+    errs: &[FieldError],
+) -> ApiResult<Vec<FieldError>> {
+    let numbers: Vec<(String, &str)> = flow
+        .nodes
+        .iter()
+        .filter_map(|(id, node)| match node {
+            hotline_flows::Node::Transfer { number, .. } => {
+                Some((format!("graph.nodes.{id}.number"), number.as_str()))
+            }
+            _ => None,
+        })
+        .filter(|(field, _)| !errs.iter().any(|e| &e.field == field))
+        .collect();
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tenant = ctx.tenant().id;
+    let rules = crate::dial_policy::rules(ctx.db(), tenant)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(numbers
+        .into_iter()
+        .filter_map(|(field, number)| {
+            rules.destination(number).err().map(|r| FieldError {
+                field,
+                message: r.detail(),
+            })
+        })
+        .collect())
 }
 
 /// The save-time check of a lookup URL template: when its host is literal (no `{{var}}` in

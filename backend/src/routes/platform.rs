@@ -477,38 +477,31 @@ pub async fn put_outbound_allow(
     Ok(Json(OutboundAllow { allow }))
 }
 
-/// A tenant's outbound call rules as the platform operator sets them (`dial_policy.rs`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct OutboundCalls {
-    /// Trial: at most `dial_policy::TRIAL_LINES` calls at once and
-    /// `dial_policy::TRIAL_CALLS_PER_DAY` a day. `false` lifts the trial.
-    pub trial: bool,
-    /// Country calling codes (digits, like `994`) the tenant may call; `null`: its own
-    /// country (its CRM country code) only. The tenant can narrow this list, never widen it.
-    #[serde(default)]
-    pub countries: Option<Vec<String>>,
-    /// Prefixes (`+` and digits) refused on top of the built-in premium-rate list.
-    #[serde(default)]
-    pub blocked_prefixes: Vec<String>,
-    /// Outbound calls in progress at once; `null`: the platform default.
-    #[serde(default)]
-    pub max_calls: Option<i32>,
-}
+pub use hotline_wire::api::OutboundCalls;
 
 async fn outbound_calls(state: &AppState, id: Uuid) -> ApiResult<OutboundCalls> {
-    let row: Option<crate::dial_policy::TenantRow> = sqlx::query_as(
-        "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls
+    type Row = (
+        bool,
+        Option<Vec<String>>,
+        Vec<String>,
+        Option<i32>,
+        Option<i32>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT trial, outbound_countries, outbound_blocked_prefixes, max_outbound_calls,
+                max_outbound_cps
            FROM platform.tenants WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&state.db)
     .await?;
-    let (trial, countries, blocked_prefixes, max_calls) = row.ok_or(ApiError::NotFound)?;
+    let (trial, countries, blocked_prefixes, max_calls, max_cps) = row.ok_or(ApiError::NotFound)?;
     Ok(OutboundCalls {
         trial,
         countries,
         blocked_prefixes,
         max_calls,
+        max_cps,
     })
 }
 
@@ -524,7 +517,8 @@ pub async fn get_outbound_calls(
 }
 
 /// Sets a tenant's outbound call rules: lift (or impose) the trial, widen the countries it
-/// may call, add blocked prefixes, set its concurrent-call limit. Audited as
+/// may call, add blocked prefixes, set its concurrent-call and calls-per-second limits (also
+/// published to the media gateways, which enforce them too). Audited as
 /// `tenant.outbound_calls`.
 #[utoipa::path(put, path = "/api/v1/platform/tenants/{id}/outbound-calls", tag = "platform",
     request_body = OutboundCalls, params(("id" = Uuid, Path, description = "Tenant id")),
@@ -570,12 +564,16 @@ pub async fn put_outbound_calls(
     if req.max_calls.is_some_and(|m| !(0..=100_000).contains(&m)) {
         fail("max_calls".into(), "must be 0 to 100000");
     }
+    if req.max_cps.is_some_and(|m| !(1..=10_000).contains(&m)) {
+        fail("max_cps".into(), "must be 1 to 10000");
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
     let n = sqlx::query(
         "UPDATE platform.tenants SET trial = $2, outbound_countries = $3,
-                outbound_blocked_prefixes = $4, max_outbound_calls = $5, updated_at = now()
+                outbound_blocked_prefixes = $4, max_outbound_calls = $5, max_outbound_cps = $6,
+                updated_at = now()
           WHERE id = $1",
     )
     .bind(id)
@@ -583,6 +581,7 @@ pub async fn put_outbound_calls(
     .bind(&req.countries)
     .bind(&req.blocked_prefixes)
     .bind(req.max_calls)
+    .bind(req.max_cps)
     .execute(&state.db)
     .await?
     .rows_affected();
@@ -597,5 +596,10 @@ pub async fn put_outbound_calls(
         serde_json::to_value(&req).unwrap_or_default(),
     )
     .await?;
+    // Every gateway enforces the new limits from here on (a failure: the previous limits stay
+    // in force in the gateways until the next backend start; the backend's own check is current).
+    crate::dial_policy::publish_gateway_limits(&state, id)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(Json(outbound_calls(&state, id).await?))
 }

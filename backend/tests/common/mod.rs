@@ -281,6 +281,10 @@ pub async fn outbound_ready(app: &TestApp, t: &Tenant, dids: &[&str]) {
     .execute(&app.state.db)
     .await
     .unwrap();
+    // …and, as the operator's `PUT` does, the limits every gateway enforces.
+    hotline_backend::dial_policy::publish_gateway_limits(&app.state, t.info.tenant.id)
+        .await
+        .unwrap();
 }
 
 /// A sign-up as it is before it calls out (a trial, e-mail verification aside): `did` as its

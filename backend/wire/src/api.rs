@@ -231,6 +231,29 @@ pub struct PlatformTenant {
     pub created_at: DateTime<Utc>,
 }
 
+/// A tenant's outbound call rules as the platform operator sets them
+/// (`GET/PUT /platform/tenants/{id}/outbound-calls`; `backend/src/dial_policy.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OutboundCalls {
+    /// Trial: at most 2 calls at once, 50 a day and 2 per second. `false` lifts the trial.
+    pub trial: bool,
+    /// Country calling codes (digits, like `994`) the tenant may call; `null`: its own
+    /// country (its CRM country code) only. The tenant can narrow this list, never widen it.
+    #[serde(default)]
+    pub countries: Option<Vec<String>>,
+    /// Prefixes (`+` and digits) refused on top of the built-in premium-rate list.
+    #[serde(default)]
+    pub blocked_prefixes: Vec<String>,
+    /// Outbound calls in progress at once (0 to 100000); `null`: the platform default (200).
+    #[serde(default)]
+    pub max_calls: Option<i32>,
+    /// Outbound calls placed per second (1 to 10000); `null`: the platform default (10).
+    /// Enforced by the backend and again by every media gateway.
+    #[serde(default)]
+    pub max_cps: Option<i32>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PlatformLoginRequest {

@@ -289,7 +289,10 @@ pub struct CdrDto {
 pub struct CdrEventDto {
     pub at: DateTime<Utc>,
     /// `queued`, `offered`, `connected`, `rejected`, `ring_no_answer`, `held`, `unheld`,
-    /// `transferred`, `abandoned`, `completed`, `overflowed`, `wrapped_up`, `ended`.
+    /// `transferred`, `abandoned`, `completed`, `overflowed`, `wrapped_up`, `ended`;
+    /// `transfer_refused` (an IVR flow's transfer the outbound rules or a gateway refused:
+    /// details `number`, `code` such as `destination_not_allowed` or `outbound_limit`,
+    /// `detail`).
     pub kind: String,
     pub agent_id: Option<Uuid>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]

@@ -297,7 +297,8 @@ pub struct CampaignDto {
     pub finished_at: Option<DateTime<Utc>>,
     pub counts: CampaignCounts,
     /// Why the dialer is holding the campaign's pending contacts back right now (a trial or
-    /// concurrent-call limit: `trial_limit: …`, `outbound_limit: …`); absent when it is not.
+    /// concurrent-call limit: `trial_limit: …`, `outbound_limit: …`, or its calls per second:
+    /// `outbound_rate_limit: …`); absent when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dial_hold: Option<String>,
 }
@@ -702,4 +703,7 @@ pub struct OutboundRulesDto {
     pub caller_ids: Vec<String>,
     /// The tenant's own narrowing, as saved.
     pub tenant: TenantOutboundRules,
+    /// Outbound calls placed per second (the platform operator's limit, trial applied).
+    #[serde(default)]
+    pub calls_per_second: i64,
 }

@@ -22,6 +22,12 @@
 //! * [`sip_extension_key`] — hash with fields `ha1` (MD5 of `ext:realm:password`, realm = the
 //!   tenant slug) and `user_id`.
 //! * [`flow_key`] — hash with the tenant's built-in flow settings (see [`FlowMode`]).
+//! * [`outbound_limits_key`] — hash with the tenant's effective outbound limits
+//!   ([`OUTBOUND_MAX_CALLS_FIELD`], [`OUTBOUND_CPS_FIELD`]), checked on every `originate`.
+//!
+//! Redis keys every gateway shares for those limits: [`outbound_calls_key`] (the tenant's
+//! outbound calls in progress on any gateway, a sorted set of call ids scored by when their
+//! lease ends) and [`outbound_rate_key`] (calls placed in the current second).
 //!
 //! Redis keys the gateway writes: [`gateway_key`] (heartbeat, with a TTL), [`GATEWAYS_KEY`]
 //! (set of gateway ids), [`registration_key`] (an agent phone's current binding, with a TTL).
@@ -118,6 +124,32 @@ pub fn registration_key(tenant_id: Uuid, ext: &str) -> String {
 /// optional prompt names `greeting`, `menu`, `goodbye`.
 pub fn flow_key(tenant_id: Uuid) -> String {
     format!("{{t:{tenant_id}}}:gw:flow")
+}
+
+/// A tenant's outbound limits as the gateways enforce them: hash with
+/// [`OUTBOUND_MAX_CALLS_FIELD`] and [`OUTBOUND_CPS_FIELD`] (written by the backend from
+/// `platform.tenants`, trial limits applied).
+pub fn outbound_limits_key(tenant_id: Uuid) -> String {
+    format!("{{t:{tenant_id}}}:outbound:limits")
+}
+
+/// Field of [`outbound_limits_key`]: outbound calls in progress at once (all gateways).
+pub const OUTBOUND_MAX_CALLS_FIELD: &str = "max_calls";
+/// Field of [`outbound_limits_key`]: outbound calls placed per second (all gateways).
+pub const OUTBOUND_CPS_FIELD: &str = "cps";
+
+/// The tenant's outbound calls in progress on every gateway: sorted set, member = call id,
+/// score = when the call's lease ends (ms since the epoch, Redis clock); the gateway holding
+/// the call renews it with each heartbeat and removes it when the call ends, so a crashed
+/// gateway's calls stop counting once their lease runs out.
+pub fn outbound_calls_key(tenant_id: Uuid) -> String {
+    format!("{{t:{tenant_id}}}:outbound:calls")
+}
+
+/// The tenant's outbound calls placed by the gateways in the current second: hash with `sec`
+/// (Redis clock) and `n`.
+pub fn outbound_rate_key(tenant_id: Uuid) -> String {
+    format!("{{t:{tenant_id}}}:outbound:rate")
 }
 
 /// Value of [`DIDS_KEY`] and [`TENANT_SLUGS_KEY`] entries.
@@ -252,8 +284,10 @@ pub enum GatewayCommand {
     },
     /// Place an outbound call (dialer, callbacks) through the gateway's trunk. The gateway
     /// answers with [`GatewayEvent::CallAnswered`] or [`GatewayEvent::Hangup`] (`rejected` with
-    /// the trunk's status, 403 when the callee is on the tenant's outbound blacklist). Once
-    /// answered, the call takes the same media commands as an inbound one.
+    /// the trunk's status, 403 when the callee is on the tenant's outbound blacklist;
+    /// `outbound_limit` / `outbound_rate_limit` with 503 when a call to an outside number
+    /// would exceed the tenant's limits in [`outbound_limits_key`], whoever sent the command).
+    /// Once answered, the call takes the same media commands as an inbound one.
     Originate {
         /// Call id chosen by the backend (must be new).
         call_id: Uuid,
@@ -402,6 +436,12 @@ pub enum HangupCause {
     Timeout,
     /// The gateway is shutting down.
     Shutdown,
+    /// An `originate` refused by the gateway: the tenant's outbound calls in progress are at
+    /// its limit ([`outbound_limits_key`]). Nothing was dialled (`status` 503).
+    OutboundLimit,
+    /// An `originate` refused by the gateway: the tenant placed its calls per second
+    /// already. Nothing was dialled (`status` 503).
+    OutboundRateLimit,
 }
 
 /// An event from a gateway to the backend.

@@ -103,6 +103,7 @@ fn targets(node: &Value) -> Vec<(String, String)> {
         ],
         "time_condition" => vec![("open".into(), s("open")), ("closed".into(), s("closed"))],
         "http_lookup" => vec![("next".into(), s("next")), ("error".into(), s("error"))],
+        "transfer" if !s("failed").is_empty() => vec![("failed".into(), s("failed"))],
         _ => vec![],
     }
 }
@@ -1051,7 +1052,7 @@ fn node_fields(c: &NodeCtx, id: &str, n: &Value) -> Html {
         }
         "callback" | "hangup" => html! { <div class="row">{ c.prompt(id, n, true) }</div> },
         "transfer" => {
-            html! { <div class="row">{ c.text(id, n, "number", "ivr-field-number") }</div> }
+            html! { <div class="row">{ c.text(id, n, "number", "ivr-field-number") }{ c.simple_target(id, n, "failed", "ivr-field-transfer-failed") }</div> }
         }
         _ => html! {},
     }

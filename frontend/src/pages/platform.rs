@@ -1,9 +1,12 @@
 //! The platform operators' console: every tenant with status and seats; create, suspend,
-//! resume. Never shows tenant content.
+//! resume; each tenant's outbound call rules (trial, countries, blocked prefixes, calls at
+//! once, calls per second). Never shows tenant content.
 
 use std::rc::Rc;
 
-use hotline_wire::api::{OperatorInfo, PlatformLoginRequest, PlatformTenant, SignupRequest};
+use hotline_wire::api::{
+    OperatorInfo, OutboundCalls, PlatformLoginRequest, PlatformTenant, SignupRequest,
+};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -90,6 +93,17 @@ pub fn TenantsPage() -> Html {
     let i18n = use_i18n();
     let (tenants, reload) = use_get::<Vec<PlatformTenant>>("/platform/tenants".into());
     let failure = use_state(|| None::<ApiError>);
+    // The tenant whose outbound call rules are open: (id, name).
+    let outbound = use_state(|| None::<(uuid::Uuid, String)>);
+    let open_outbound = |t: &PlatformTenant| {
+        let (outbound, id, name) = (outbound.clone(), t.id, t.name.clone());
+        let label = i18n.t("platform-outbound");
+        html! {
+            <button type="button" class="secondary small" data-action="outbound"
+                aria-label={format!("{label}: {}", t.name)}
+                onclick={Callback::from(move |_| outbound.set(Some((id, name.clone()))))}>{ label }</button>
+        }
+    };
 
     let act = |t: &PlatformTenant| {
         let suspend = t.status == "active";
@@ -150,7 +164,7 @@ pub fn TenantsPage() -> Html {
                         <td class="actions">
                             <Link<Route> to={Route::PlatformSessions { id: t.id.to_string() }} classes="sessions-link">
                                 { i18n.t("sessions-link") }</Link<Route>>
-                            { " " }{ act(t) }
+                            { " " }{ act(t) }{ " " }{ open_outbound(t) }
                         </td>
                     </tr>
                 }) }</tbody>
@@ -164,6 +178,10 @@ pub fn TenantsPage() -> Html {
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             <div class="stack">
                 { table }
+                if let Some((id, name)) = &*outbound {
+                    <OutboundPanel key={id.to_string()} tenant={*id} name={name.clone()}
+                        on_close={{ let o = outbound.clone(); Callback::from(move |_| o.set(None)) }} />
+                }
                 <NewTenant on_created={reload.clone()} />
             </div>
         </>
@@ -266,5 +284,183 @@ fn NewTenant(p: &NewTenantProps) -> Html {
             </div>
             <button type="submit" class="primary">{ i18n.t("platform-create") }</button>
         </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct OutboundPanelProps {
+    tenant: uuid::Uuid,
+    name: String,
+    on_close: Callback<()>,
+}
+
+/// The outbound rules form as text: lists comma-separated, limits empty for the platform
+/// default.
+#[derive(Clone, PartialEq, Default)]
+struct OutboundForm {
+    trial: bool,
+    countries: String,
+    blocked: String,
+    max_calls: String,
+    max_cps: String,
+}
+
+impl OutboundForm {
+    fn of(o: &OutboundCalls) -> Self {
+        OutboundForm {
+            trial: o.trial,
+            countries: o
+                .countries
+                .as_ref()
+                .map(|c| c.join(", "))
+                .unwrap_or_default(),
+            blocked: o.blocked_prefixes.join(", "),
+            max_calls: o.max_calls.map(|m| m.to_string()).unwrap_or_default(),
+            max_cps: o.max_cps.map(|m| m.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// One tenant's outbound call rules (`/platform/tenants/{id}/outbound-calls`): the operator
+/// lifts or imposes the trial, allows countries, blocks prefixes, sets the calls at once and
+/// per second (enforced by the backend and by every media gateway).
+#[function_component]
+fn OutboundPanel(p: &OutboundPanelProps) -> Html {
+    let i18n = use_i18n();
+    let path = format!("/platform/tenants/{}/outbound-calls", p.tenant);
+    let (loaded, _) = use_get::<OutboundCalls>(path.clone());
+    let form = use_reducer(|| Form(OutboundForm::default()));
+    let errors = use_state(FieldErrors::new);
+    let failure = use_state(|| None::<ApiError>);
+    let saved = use_state(|| false);
+    {
+        let form = form.clone();
+        let current = match &loaded {
+            Load::Ready(o) => Some(OutboundForm::of(o)),
+            _ => None,
+        };
+        use_effect_with(current, move |c| {
+            if let Some(c) = c.clone() {
+                form.dispatch(Box::new(move |f: &mut OutboundForm| *f = c));
+            }
+        });
+    }
+    let onsubmit = {
+        let (form, errors, failure, saved, i18n) = (
+            form.clone(),
+            errors.clone(),
+            failure.clone(),
+            saved.clone(),
+            i18n.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let f = form.0.clone();
+            let mut c = Checks::default();
+            let number = |c: &mut Checks, field: &str, v: &str| -> Option<i32> {
+                let v = v.trim();
+                if v.is_empty() {
+                    return None;
+                }
+                let n = v.parse::<i32>().ok();
+                if n.is_none() {
+                    c.fail(field, i18n.t("platform-outbound-whole-number"));
+                }
+                n
+            };
+            let max_calls = number(&mut c, "max_calls", &f.max_calls);
+            let max_cps = number(&mut c, "max_cps", &f.max_cps);
+            errors.set(c.errors.clone());
+            failure.set(None);
+            saved.set(false);
+            if !c.ok() {
+                return;
+            }
+            let req = OutboundCalls {
+                trial: f.trial,
+                countries: Some(list(&f.countries)).filter(|l| !l.is_empty()),
+                blocked_prefixes: list(&f.blocked),
+                max_calls,
+                max_cps,
+            };
+            let (errors, failure, saved, path, form) = (
+                errors.clone(),
+                failure.clone(),
+                saved.clone(),
+                path.clone(),
+                form.clone(),
+            );
+            spawn(async move {
+                match api::put::<_, OutboundCalls>(&path, &req).await {
+                    Ok(o) => {
+                        let now = OutboundForm::of(&o);
+                        form.dispatch(Box::new(move |f: &mut OutboundForm| *f = now));
+                        saved.set(true);
+                    }
+                    Err(e) => {
+                        // `countries.3` → the countries field.
+                        let mut by_field = FieldErrors::new();
+                        for (k, v) in e.field_errors() {
+                            let k = k.split('.').next().unwrap_or("").to_string();
+                            by_field.entry(k).or_insert(v);
+                        }
+                        errors.set(by_field);
+                        failure.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
+    let title = i18n.ta(
+        "platform-outbound-title",
+        &[("tenant", p.name.clone().into())],
+    );
+    let body = match &loaded {
+        Load::Ready(_) => html! {
+            <form id="outbound-form" {onsubmit} novalidate=true>
+                if *saved { <Notice text={i18n.t("platform-outbound-saved")} /> }
+                if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
+                <Checkbox id="oc-trial" label={i18n.t("platform-outbound-trial")} checked={form.0.trial}
+                    onchange={{ let d = form.dispatcher(); Callback::from(move |v: bool| d.dispatch(Box::new(move |f: &mut OutboundForm| f.trial = v))) }} />
+                <p class="hint">{ i18n.t("platform-outbound-trial-hint") }</p>
+                <div class="row">
+                    <TextField id="oc-countries" label={i18n.t("platform-outbound-countries")} value={form.0.countries.clone()}
+                        oninput={bind(&form, |f, v| f.countries = v)} error={errors.get("countries").cloned()}
+                        hint={Some(i18n.t("platform-outbound-countries-hint"))} />
+                    <TextField id="oc-blocked" label={i18n.t("platform-outbound-blocked")} value={form.0.blocked.clone()}
+                        oninput={bind(&form, |f, v| f.blocked = v)} error={errors.get("blocked_prefixes").cloned()}
+                        hint={Some(i18n.t("platform-outbound-blocked-hint"))} />
+                </div>
+                <div class="row">
+                    <TextField id="oc-max-calls" kind="number" label={i18n.t("platform-outbound-max-calls")} value={form.0.max_calls.clone()}
+                        oninput={bind(&form, |f, v| f.max_calls = v)} error={errors.get("max_calls").cloned()}
+                        hint={Some(i18n.t("platform-outbound-max-calls-hint"))} />
+                    <TextField id="oc-max-cps" kind="number" label={i18n.t("platform-outbound-max-cps")} value={form.0.max_cps.clone()}
+                        oninput={bind(&form, |f, v| f.max_cps = v)} error={errors.get("max_cps").cloned()}
+                        hint={Some(i18n.t("platform-outbound-max-cps-hint"))} />
+                </div>
+                <div class="actions">
+                    <button type="submit" class="primary">{ i18n.t("platform-outbound-save") }</button>
+                    <button type="button" class="secondary" onclick={{ let c = p.on_close.clone(); Callback::from(move |_| c.emit(())) }}>
+                        { i18n.t("platform-outbound-close") }</button>
+                </div>
+            </form>
+        },
+        Load::Failed(e) => html! { <ErrorBox error={e.clone()} /> },
+        _ => html! { <Loading /> },
+    };
+    html! {
+        <section class="card" id="outbound-panel" aria-labelledby="outbound-title">
+            <h2 id="outbound-title">{ title }</h2>
+            { body }
+        </section>
     }
 }

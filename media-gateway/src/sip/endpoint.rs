@@ -481,10 +481,10 @@ impl Endpoint {
         let request_uri = req.uri.to_string();
         let did = msg::uri_user(&request_uri)
             .or_else(|| msg::uri_user(&msg::uri_of(&to)))
-            .map(|u| msg::to_e164(&u))
+            .map(|u| msg::to_e164(&msg::clean_user(&u)))
             .unwrap_or_default();
         let caller = msg::uri_user(&msg::uri_of(&from))
-            .map(|u| msg::to_e164(&u))
+            .map(|u| msg::to_e164(&msg::clean_user(&u)))
             .unwrap_or_default();
         let proxy_authorization = msg::header(h, "proxy-authorization");
         let remote_target = msg::header(h, "contact")

@@ -11,14 +11,37 @@ pub const MAX_MESSAGE: usize = 64 * 1024;
 ///
 /// `rsip`'s tokenizer is wrapped in `catch_unwind` as a second line of defence: hostile input
 /// must never take the gateway down.
+///
+/// A header section with bytes that are not UTF-8 (a display name in Latin-1, say) or with
+/// control characters (NUL…) is parsed with those bytes replaced by U+FFFD and the control
+/// characters (but CR, LF, tab) removed, so such a call is answered like any other rather than
+/// dropped, and no NUL reaches anything downstream (the body is left as it is).
 pub fn parse(data: &[u8]) -> Option<SipMessage> {
     if data.len() > MAX_MESSAGE || data.len() < 16 {
         return None;
     }
-    let owned = data.to_vec();
-    std::panic::catch_unwind(move || SipMessage::try_from(owned.as_slice()).ok())
-        .ok()
-        .flatten()
+    let try_parse = |bytes: Vec<u8>| {
+        std::panic::catch_unwind(move || SipMessage::try_from(bytes.as_slice()).ok())
+            .ok()
+            .flatten()
+    };
+    let head_len = data
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(data.len());
+    let head = &data[..head_len];
+    let control = |c: char| c.is_control() && !matches!(c, '\r' | '\n' | '\t');
+    match std::str::from_utf8(head) {
+        Ok(h) if !h.contains(control) => return try_parse(data.to_vec()),
+        _ => {}
+    }
+    let cleaned: String = String::from_utf8_lossy(head)
+        .chars()
+        .filter(|c| !control(*c))
+        .collect();
+    let mut owned = cleaned.into_bytes();
+    owned.extend_from_slice(&data[head_len..]);
+    try_parse(owned)
 }
 
 fn canonical(name: &str) -> String {
@@ -154,6 +177,19 @@ pub fn to_e164(user: &str) -> String {
     }
 }
 
+/// Longest caller or dialled number passed on to the backend (characters).
+pub const MAX_USER: usize = 64;
+
+/// A number taken from SIP (a URI's user part) as the backend may store it: control
+/// characters (NUL included) removed, at most [`MAX_USER`] characters. Whatever a peer sends
+/// in From or the Request-URI, the call goes on with a clean value.
+pub fn clean_user(user: &str) -> String {
+    user.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_USER)
+        .collect()
+}
+
 /// The branch parameter of the top Via.
 pub fn top_branch(headers: &Headers) -> Option<String> {
     let via = header(headers, "via")?;
@@ -275,6 +311,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn headers_with_nul_or_bad_utf8_still_parse() {
+        let invite = |from: &[u8]| {
+            let mut m = b"INVITE sip:+15550100@127.0.0.1 SIP/2.0\r\n\
+                Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1\r\nFrom: "
+                .to_vec();
+            m.extend_from_slice(from);
+            m.extend_from_slice(
+                b" <sip:+15550199@127.0.0.1>;tag=1\r\nTo: <sip:+15550100@127.0.0.1>\r\n\
+                  Call-ID: x1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            );
+            m
+        };
+        for name in [&b"\"Bo\0b\""[..], &b"\"B\xe9b \xff\""[..]] {
+            let m = parse(&invite(name)).expect("parsed");
+            let SipMessage::Request(r) = m else {
+                panic!("request")
+            };
+            let from = header(&r.headers, "from").unwrap();
+            assert!(!from.contains('\0'), "{from:?}");
+            assert_eq!(uri_user(&uri_of(&from)).as_deref(), Some("+15550199"));
+        }
+    }
+
+    #[test]
     fn name_addr_helpers() {
         let v = "\"Bob\" <sip:+994125550100@10.0.0.1:5060;transport=udp>;tag=abc";
         assert_eq!(param(v, "tag").as_deref(), Some("abc"));
@@ -282,6 +342,8 @@ mod tests {
         assert_eq!(uri_user(&uri_of(v)).as_deref(), Some("+994125550100"));
         assert_eq!(uri_host(&uri_of(v)).as_deref(), Some("10.0.0.1"));
         assert_eq!(to_e164("994125550100"), "+994125550100");
+        assert_eq!(clean_user("+1555\u{0}0100\r"), "+15550100");
+        assert_eq!(clean_user(&"9".repeat(10_000)).len(), MAX_USER);
         assert_eq!(to_e164("+1 (555) 010-0000"), "+15550100000");
         assert_eq!(
             split_list("SIP/2.0/UDP a;branch=1, SIP/2.0/UDP b;branch=2").len(),

@@ -637,8 +637,8 @@ pub fn talking_caller(
 /// What the platform operator does before a signed-up tenant (a trial, limited to its own
 /// country) calls out for real: gives it `dids` (`platform.dids`), lifts the trial and allows
 /// the countries the tests call (+994, +1) — the columns `PUT /platform/tenants/{id}/outbound-calls`
-/// sets —, and marks its e-mail verified (as its administrator following the e-mailed link
-/// does; `backend/tests/outbound_verify.rs`).
+/// sets —, publishes the limits the gateways enforce, and marks its e-mail verified (as its
+/// administrator following the e-mailed link does; `backend/tests/outbound_verify.rs`).
 #[allow(dead_code)]
 pub async fn outbound_ready(app: &TestApp, tenant: Uuid, dids: &[&str]) {
     for did in dids {
@@ -657,6 +657,10 @@ pub async fn outbound_ready(app: &TestApp, tenant: Uuid, dids: &[&str]) {
     .execute(&app.state.db)
     .await
     .unwrap();
+    // …and, as the operator's `PUT` does, the limits every gateway enforces.
+    hotline_backend::dial_policy::publish_gateway_limits(&app.state, tenant)
+        .await
+        .unwrap();
 }
 
 /// A carrier (SIPp UAS) for calls placed through the gateway's trunk: the INVITE must be for
