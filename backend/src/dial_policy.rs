@@ -15,7 +15,8 @@
 //!   built-in premium list [`BUILTIN_BLOCKED`], the operator's and the tenant's.
 //! - **Limits**: outbound calls in progress at once (`max_outbound_calls`, else
 //!   [`DEFAULT_MAX_OUTBOUND_CALLS`]); a trial tenant at most [`TRIAL_LINES`] at once and
-//!   [`TRIAL_CALLS_PER_DAY`] a day (UTC).
+//!   [`TRIAL_CALLS_PER_DAY`] a day and [`TRIAL_MINUTES_PER_DAY`] minutes of answered outbound
+//!   calls a day (UTC).
 //! - **Calls per second** (section "Calls per second and the gateways' copy" below): at most
 //!   `max_outbound_cps` calls placed per second (else [`DEFAULT_OUTBOUND_CPS`], a trial tenant
 //!   [`TRIAL_CPS`]), counted in Redis so every backend shares the count. The effective limits
@@ -30,6 +31,9 @@ use uuid::Uuid;
 pub const TRIAL_LINES: i64 = 2;
 /// Outbound calls a trial tenant may place per day (UTC).
 pub const TRIAL_CALLS_PER_DAY: i64 = 50;
+/// Minutes of answered outbound calls a trial tenant may use per day (UTC), calls in progress
+/// counted up to now.
+pub const TRIAL_MINUTES_PER_DAY: i64 = 30;
 /// Outbound calls in progress at once for any tenant, unless an operator set another limit.
 pub const DEFAULT_MAX_OUTBOUND_CALLS: i64 = 200;
 /// An outbound leg without an end this old is not counted as in progress (its gateway never
@@ -169,6 +173,8 @@ pub struct Rules {
 pub struct Usage {
     pub in_progress: i64,
     pub today: i64,
+    /// Seconds of answered outbound calls today (those in progress counted up to now).
+    pub seconds_today: i64,
 }
 
 /// A country calling code: 1 to 3 digits, not starting with 0.
@@ -225,6 +231,12 @@ impl Rules {
 
     /// How many more calls may start now.
     pub fn lines_free(&self, u: &Usage) -> Result<i64, Refusal> {
+        if self.trial && u.seconds_today >= TRIAL_MINUTES_PER_DAY * 60 {
+            return Err(Refusal::TrialLimit(format!(
+                "a trial call center has {TRIAL_MINUTES_PER_DAY} minutes of outbound calls a day, \
+                 used up today; the platform operator can lift the trial"
+            )));
+        }
         if self.trial && u.today >= TRIAL_CALLS_PER_DAY {
             return Err(Refusal::TrialLimit(format!(
                 "a trial call center places at most {TRIAL_CALLS_PER_DAY} outbound calls a day; \
@@ -383,11 +395,17 @@ pub async fn tenant_rules(
 
 /// The tenant's outbound calls to outside numbers (CDR legs). `conn` is in the tenant's schema.
 pub async fn usage(conn: &mut PgConnection) -> anyhow::Result<Usage> {
-    let (in_progress, today): (i64, i64) = sqlx::query_as(
+    let (in_progress, today, seconds_today): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE ended_at IS NULL
                                    AND arrived_at > now() - make_interval(secs => $1)),
                 count(*) FILTER (WHERE arrived_at >= date_trunc('day', now() AT TIME ZONE 'UTC')
-                                                      AT TIME ZONE 'UTC')
+                                                      AT TIME ZONE 'UTC'),
+                coalesce(sum(extract(epoch FROM
+                    coalesce(ended_at, least(now(), answered_at + make_interval(secs => $1)))
+                      - answered_at))
+                  FILTER (WHERE answered_at IS NOT NULL
+                            AND arrived_at >= date_trunc('day', now() AT TIME ZONE 'UTC')
+                                                AT TIME ZONE 'UTC'), 0)::bigint
            FROM cdrs
           WHERE direction = 'outbound' AND callee LIKE '+%'
             AND arrived_at > least(now() - make_interval(secs => $1),
@@ -396,7 +414,11 @@ pub async fn usage(conn: &mut PgConnection) -> anyhow::Result<Usage> {
     .bind(STALE_SECS)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Usage { in_progress, today })
+    Ok(Usage {
+        in_progress,
+        today,
+        seconds_today,
+    })
 }
 
 /// The one check before an interactive call to `callee` showing `caller` (`None`: the
@@ -643,8 +665,31 @@ mod tests {
     #[test]
     fn limits_and_caller_id() {
         let r = rules();
-        let u = |in_progress, today| Usage { in_progress, today };
+        let u = |in_progress, today| Usage {
+            in_progress,
+            today,
+            seconds_today: 0,
+        };
         assert_eq!(r.lines_free(&u(0, 0)), Ok(2));
+        // A trial's minutes a day: 29:59 talked leaves room, 30:00 does not; lifted with it.
+        let talked = |secs| Usage {
+            seconds_today: secs,
+            ..u(0, 1)
+        };
+        assert_eq!(r.lines_free(&talked(TRIAL_MINUTES_PER_DAY * 60 - 1)), Ok(2));
+        let used = r
+            .lines_free(&talked(TRIAL_MINUTES_PER_DAY * 60))
+            .unwrap_err();
+        assert_eq!(used.code(), "trial_limit");
+        assert!(
+            matches!(&used, Refusal::TrialLimit(m) if m.contains("30 minutes")),
+            "{used:?}"
+        );
+        let lifted = Rules {
+            trial: false,
+            ..rules()
+        };
+        assert!(lifted.lines_free(&talked(10 * 3600)).is_ok());
         assert_eq!(r.lines_free(&u(1, 49)), Ok(1));
         assert_eq!(r.lines_free(&u(2, 0)).unwrap_err().code(), "trial_limit");
         assert_eq!(r.lines_free(&u(0, 50)).unwrap_err().code(), "trial_limit");

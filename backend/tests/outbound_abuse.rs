@@ -582,3 +582,92 @@ async fn a_click_to_call_refused_by_the_gateway_says_why_on_the_desktop() {
     );
     let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
 }
+
+/// The outbound rules' decision for one call now (without spending a calls-per-second token,
+/// so the test can ask as often as it likes).
+async fn judge(
+    app: &TestApp,
+    tenant: uuid::Uuid,
+    number: &str,
+) -> Result<(), hotline_backend::dial_policy::Refusal> {
+    use hotline_backend::{db, dial_policy};
+    let mut tx = db::begin_in_schema(&app.state.db, &db::schema_name(tenant))
+        .await
+        .unwrap();
+    let r = dial_policy::rules(&mut tx, tenant).await.unwrap();
+    let u = dial_policy::usage(&mut tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    r.judge(None, number, &u)
+}
+
+/// A trial's outbound minutes a day, counted from the tenant's own CDRs: answered outbound
+/// legs of today (one still in progress counts up to now). Used up, every outbound call is
+/// refused with `trial_limit` (and says so); yesterday's calls and unanswered legs do not
+/// count; lifting the trial lifts the limit.
+#[tokio::test]
+async fn a_trial_tenant_has_outbound_minutes_a_day() {
+    use hotline_backend::dial_policy::{check, TRIAL_MINUTES_PER_DAY};
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Minutes Water").await;
+    let t = a.info.tenant.id;
+    sqlx::query(
+        "UPDATE platform.tenants SET outbound_countries = '{994}', email_verified_at = now()
+          WHERE id = $1",
+    )
+    .bind(t)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let number = "+994505550177";
+    assert!(judge(&app, t, number).await.is_ok());
+    let schema = hotline_backend::db::schema_name(t);
+    let leg = |answered_mins_ago: i64, ended: bool, yesterday: bool| {
+        let (state, schema) = (app.state.clone(), schema.clone());
+        async move {
+            let day = if yesterday { "- interval '1 day'" } else { "" };
+            let ended = if ended { "now()" } else { "NULL" };
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {schema}.cdrs (call_id, direction, callee, arrived_at, answered_at, ended_at)
+                 VALUES ($1, 'outbound', '+994505550100',
+                         greatest(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+                                  now() - make_interval(mins => $2::int) - interval '5 seconds') {day},
+                         greatest(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+                                  now() - make_interval(mins => $2::int)) {day},
+                         {ended})"
+            )))
+            .bind(uuid::Uuid::new_v4())
+            .bind(answered_mins_ago as i32)
+            .execute(&state.db)
+            .await
+            .unwrap();
+        }
+    };
+    // Yesterday's long call and a leg nobody answered do not count.
+    leg(300, true, true).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {schema}.cdrs (call_id, direction, callee, arrived_at, ended_at)
+         VALUES ($1, 'outbound', '+994505550100', now() - interval '2 minutes', now())"
+    )))
+    .bind(uuid::Uuid::new_v4())
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    assert!(judge(&app, t, number).await.is_ok());
+    // Today: one ended call of 10 minutes, then one still in progress for the rest.
+    leg(10, true, false).await;
+    assert!(judge(&app, t, number).await.is_ok());
+    leg(TRIAL_MINUTES_PER_DAY - 10 + 1, false, false).await;
+    let refusal = check(&app.state, t, None, number)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refusal.code(), "trial_limit", "{refusal:?}");
+    assert!(format!("{refusal:?}").contains("minutes"), "{refusal:?}");
+    // The operator lifts the trial: calls go out again.
+    sqlx::query("UPDATE platform.tenants SET trial = false WHERE id = $1")
+        .bind(t)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    assert!(judge(&app, t, number).await.is_ok());
+}

@@ -1475,6 +1475,7 @@ async fn rules_dto(ctx: &mut TenantCtx) -> ApiResult<OutboundRulesDto> {
             r.max_calls
         },
         calls_per_day: r.trial.then_some(dial_policy::TRIAL_CALLS_PER_DAY),
+        minutes_per_day: r.trial.then_some(dial_policy::TRIAL_MINUTES_PER_DAY),
         caller_ids,
         tenant: mine,
         calls_per_second: r.cps,

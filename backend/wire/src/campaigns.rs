@@ -699,6 +699,9 @@ pub struct OutboundRulesDto {
     pub max_calls: i64,
     /// Trial only: outbound calls a day.
     pub calls_per_day: Option<i64>,
+    /// Trial only: minutes of answered outbound calls a day.
+    #[serde(default)]
+    pub minutes_per_day: Option<i64>,
     /// The numbers a campaign may show as its caller ID.
     pub caller_ids: Vec<String>,
     /// The tenant's own narrowing, as saved.

@@ -154,6 +154,10 @@ pub fn OutboundPage() -> Html {
                     <dt>{ i18n.t("outbound-calls-per-day") }</dt>
                     <dd id="outbound-calls-per-day">{ i18n.number(n) }</dd>
                 }
+                if let Some(n) = r.minutes_per_day {
+                    <dt>{ i18n.t("outbound-minutes-per-day") }</dt>
+                    <dd id="outbound-minutes-per-day">{ i18n.number(n) }</dd>
+                }
             </dl>
         }
     });
