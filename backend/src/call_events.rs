@@ -215,25 +215,6 @@ impl Consumer {
         Ok(())
     }
 
-    /// Gives every held shard back (a clean shutdown: others take over at once).
-    pub async fn release_all(
-        &mut self,
-        con: &mut redis::aio::MultiplexedConnection,
-    ) -> anyhow::Result<()> {
-        let release = redis::Script::new(RELEASE);
-        for shard in self.held() {
-            let _: i64 = release
-                .key(lease_key(&shard))
-                .arg(&self.name)
-                .invoke_async(con)
-                .await?;
-        }
-        self.held.clear();
-        self.undrained.clear();
-        let _: () = con.zrem(backends_key(&self.base), &self.name).await?;
-        Ok(())
-    }
-
     /// One step: balance the leases, then handle a batch — first what a shard taken over has
     /// pending (its previous owner's unacknowledged entries, in stream order), else up to 100
     /// new entries of the held shards (waiting at most `block_ms`). Returns how many entries
