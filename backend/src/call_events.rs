@@ -353,6 +353,8 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
     // The CDR first: the IVR and ACD steps this event causes update the row it creates.
     crate::cdr::on_gateway_event(state, &ev).await?;
     crate::ivr::on_event(state, &ev).await?;
+    // A browser softphone leg that ended.
+    crate::softphone::on_gateway_event(state, &ev).await?;
     crate::dispatch::on_gateway_event(state, &ev).await?;
     crate::callback::on_gateway_event(state, &ev).await?;
     crate::campaigns::on_gateway_event(state, &ev).await?;

@@ -16,9 +16,8 @@
 //! the other.
 
 use crate::{
+    call_io::command,
     error::{ApiError, ApiResult},
-    ivr::command,
-    routes::agent_events,
     state::AppState,
 };
 use hotline_wire::calls::AgentEvent;
@@ -108,7 +107,7 @@ pub async fn reconnect_softphone(
     state: &AppState,
     tenant: Uuid,
     agent: Uuid,
-    soft: &crate::softphone::SoftLeg,
+    soft: &crate::devices::SoftLeg,
 ) -> anyhow::Result<()> {
     let Some((leg, rec)) = current_rec(state, tenant, agent).await? else {
         return Ok(());
@@ -122,7 +121,7 @@ pub async fn reconnect_softphone(
     }
     let cmd = GatewayCommand::Bridge {
         call_id: leg,
-        target: crate::softphone::target(soft.leg_id),
+        target: crate::devices::target(soft.leg_id),
     };
     command(state, &rec.gateway_id, &cmd).await
 }
@@ -130,7 +129,7 @@ pub async fn reconnect_softphone(
 /// The agent's phone for a callback.
 enum Phone {
     /// The browser softphone's WebRTC leg (already up).
-    Soft(crate::softphone::SoftLeg),
+    Soft(crate::devices::SoftLeg),
     /// A registered desk phone: its extension and the gateway it registered through.
     Desk { ext: String, gateway_id: String },
 }
@@ -204,7 +203,7 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
         code: "agent_busy",
         detail: detail.into(),
     };
-    let phone = match crate::softphone::current(state, tenant, agent)
+    let phone = match crate::devices::current(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?
     {
@@ -239,7 +238,7 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
     {
         return Err(busy("finish the current callback first"));
     }
-    let acd = crate::dispatch::agent_acd_state(state, tenant, agent)
+    let acd = crate::agents::agent_acd_state(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?;
     if matches!(acd.as_str(), "ringing" | "on_call") {
@@ -323,7 +322,7 @@ pub async fn dial(
             agent: Some(agent),
             gateway_id: &gateway_id,
         };
-        crate::ivr::originate(state, tenant, cdr)
+        crate::call_io::originate(state, tenant, cdr)
             .await
             .map_err(ApiError::internal)?;
         return Ok(());
@@ -418,7 +417,7 @@ async fn place(
         agent: Some(agent),
         gateway_id,
     };
-    crate::ivr::originate(state, tenant, cdr).await
+    crate::call_io::originate(state, tenant, cdr).await
 }
 
 /// Hangs up the agent's callback leg (their hang-up button).
@@ -511,14 +510,14 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
             };
             command(state, &rec.gateway_id, &cmd).await?;
             let connected = AgentEvent::Connected { call_id: leg };
-            agent_events::publish(state, tenant, rec.agent, &connected).await;
+            crate::desktop::publish(state, tenant, rec.agent, &connected).await;
             return Ok(());
         }
-        match crate::softphone::current(state, tenant, rec.agent).await? {
+        match crate::devices::current(state, tenant, rec.agent).await? {
             Some(soft) if soft.gateway_id == rec.gateway_id => {
                 let cmd = GatewayCommand::Bridge {
                     call_id: leg,
-                    target: crate::softphone::target(soft.leg_id),
+                    target: crate::devices::target(soft.leg_id),
                 };
                 command(state, &rec.gateway_id, &cmd).await?;
             }
@@ -528,7 +527,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
             }
         }
         let connected = AgentEvent::Connected { call_id: leg };
-        agent_events::publish(state, tenant, rec.agent, &connected).await;
+        crate::desktop::publish(state, tenant, rec.agent, &connected).await;
         return Ok(());
     }
     let _: () = r.del(key(tenant, leg)).await?;
@@ -544,7 +543,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
             call_id: leg,
             reason: reason.into(),
         };
-        agent_events::publish(state, tenant, agent, &why).await;
+        crate::desktop::publish(state, tenant, agent, &why).await;
     }
     Ok(())
 }
@@ -578,9 +577,9 @@ async fn finish(state: &AppState, tenant: Uuid, leg: Uuid, rec: Callback) -> any
         tx.commit().await?;
     }
     let ended = AgentEvent::Ended { call_id: leg };
-    agent_events::publish(state, tenant, rec.agent, &ended).await;
+    crate::desktop::publish(state, tenant, rec.agent, &ended).await;
     if rec.was_ready
-        && crate::dispatch::agent_acd_state(state, tenant, rec.agent).await? == "not_ready"
+        && crate::agents::agent_acd_state(state, tenant, rec.agent).await? == "not_ready"
     {
         if let Err(e) = crate::dispatch::agent_state(state, tenant, rec.agent, "ready", "").await {
             tracing::warn!(%tenant, agent = %rec.agent, error = ?e, "agent not made ready after callback");

@@ -21,7 +21,7 @@
 //! contacts are tried again after the retry interval while attempts are left and the outcome
 //! is one the campaign retries.
 
-use crate::{db, ivr::command, state::AppState};
+use crate::{call_io::command, db, state::AppState};
 use chrono::{DateTime, NaiveTime, Utc};
 use hotline_dialer::window::CallingHours;
 use hotline_wire::gateway::{self as wire, GatewayCommand, GatewayEvent, HangupCause};
@@ -281,7 +281,7 @@ pub async fn queue_agents(
 ) -> anyhow::Result<QueueAgents> {
     let mut r = state.redis();
     let all: std::collections::HashMap<String, String> =
-        r.hgetall(crate::ivr::acd_keys(tenant).agents).await?;
+        r.hgetall(crate::call_io::acd_keys(tenant).agents).await?;
     let q = queue.to_string();
     let mut out = QueueAgents::default();
     for raw in all.values() {
@@ -515,7 +515,7 @@ pub async fn tick(
         ("agent", Some("preview")) => 0,
         ("agent", _) => {
             // The queue's configuration must be in the ACD before its calls are answered.
-            crate::ivr::sync_queues(state, tenant).await?;
+            crate::call_io::sync_queues(state, tenant).await?;
             agent_lines(state, &mut tx, tenant, campaign, &c, in_progress).await?
         }
         _ => (c.max_lines as i64 - in_progress).max(0),
@@ -729,7 +729,7 @@ async fn place(
         agent: None,
         gateway_id: gw,
     };
-    crate::ivr::originate(state, tenant, cdr).await
+    crate::call_io::originate(state, tenant, cdr).await
 }
 
 /// Missed-calls campaigns: open missed calls become contacts (a number that was called
@@ -1147,7 +1147,7 @@ async fn connect_to_agent(
         ("campaign_contact".to_string(), rec.contact.to_string()),
         ("contact_name".to_string(), rec.contact_name.clone()),
     ]);
-    let cs = crate::ivr::CallState {
+    let cs = crate::call_io::CallState {
         gateway_id: rec.gateway_id.clone(),
         flow_id: Uuid::nil(),
         version: 0,
@@ -1164,14 +1164,14 @@ async fn connect_to_agent(
         campaign: Some(rec.campaign),
     };
     // Stored before the ACD sees the call: an immediate offer needs its gateway.
-    crate::ivr::store(state, tenant, leg, &cs).await?;
+    crate::call_io::store(state, tenant, leg, &cs).await?;
     crate::cdr::queued(state, tenant, leg, &queue.to_string(), &vars).await?;
     let mut con = state.redis();
     let _: () = con
         .sadd(crate::dispatch::TENANTS_KEY, tenant.to_string())
         .await?;
     let script = hotline_acd::redis_acd::script();
-    let keys = crate::ivr::acd_keys(tenant);
+    let keys = crate::call_io::acd_keys(tenant);
     // Ahead of the queue's inbound callers (who get 0 from most flows), behind higher queues'.
     let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
     let queue_priority: i32 = sqlx::query_scalar("SELECT priority FROM queues WHERE id = $1")
@@ -1183,13 +1183,13 @@ async fn connect_to_agent(
     let arrive = hotline_acd::Op::Arrive {
         call: leg.to_string(),
         queue: queue.to_string(),
-        priority: crate::ivr::call_priority(queue_priority, 10),
+        priority: hotline_calls::call_priority(queue_priority, 10),
     };
     let evs = hotline_acd::redis_acd::apply_async(
         &mut con,
         &script,
         &keys,
-        crate::ivr::now_ms(),
+        crate::call_io::now_ms(),
         &arrive,
     )
     .await?;
@@ -1200,7 +1200,7 @@ async fn connect_to_agent(
         .and_then(|e| e.agent.parse::<Uuid>().ok());
     match offered {
         Some(agent) => {
-            crate::ivr::play_music_on_hold(state, tenant, &rec.gateway_id, leg).await?;
+            crate::call_io::play_music_on_hold(state, tenant, &rec.gateway_id, leg).await?;
             exec_in(
                 state,
                 tenant,
@@ -1219,14 +1219,14 @@ async fn connect_to_agent(
                 &mut con,
                 &script,
                 &keys,
-                crate::ivr::now_ms(),
+                crate::call_io::now_ms(),
                 &out,
             )
             .await
             {
                 tracing::warn!(%tenant, %leg, error = %e, "campaign call not taken out of its queue");
             }
-            let _: () = con.del(crate::ivr::call_key(tenant, leg)).await?;
+            let _: () = con.del(crate::call_io::call_key(tenant, leg)).await?;
             rec.abandoned = true;
             save_leg(state, tenant, leg, rec).await?;
             tracing::info!(%tenant, %leg, "campaign call answered with no agent free: abandoned");
@@ -1275,20 +1275,6 @@ pub async fn preview_leg(
         caller_id: String::new(),
     };
     save_leg(state, tenant, leg, &rec).await
-}
-
-/// The ACD connected a call to an agent: for a campaign's leg, the attempt and the contact
-/// remember the agent (whose desktop shows the contact and the script).
-pub async fn on_connected(
-    state: &AppState,
-    tenant: Uuid,
-    call: Uuid,
-    agent: Uuid,
-) -> anyhow::Result<()> {
-    let Some(rec) = load_leg(state, tenant, call).await? else {
-        return Ok(());
-    };
-    mark(state, tenant, call, rec.contact, "agent_id", agent).await
 }
 
 /// Sets `column` (`agent_id`, `dtmf`) to `value` on an attempt and on its contact.

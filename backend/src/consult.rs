@@ -16,12 +16,7 @@
 //! (`ivr::outside_key`). State: `{t:<tenant>}:consult:<call>` (the call's consultation) and
 //! `{t:<tenant>}:consult:leg:<leg>` (leg → call), in Redis like all call state.
 
-use crate::{
-    dispatch,
-    ivr::{self, command},
-    routes::agent_events,
-    state::AppState,
-};
+use crate::{call_io::command, dispatch, state::AppState};
 use hotline_wire::calls::AgentEvent;
 use hotline_wire::gateway::{GatewayCommand, GatewayEvent};
 use redis::AsyncCommands;
@@ -72,7 +67,7 @@ async fn tell(state: &AppState, tenant: Uuid, agent: Uuid, call: Uuid, what: &st
         call_id: call,
         state: what.into(),
     };
-    agent_events::publish(state, tenant, agent, &ev).await;
+    crate::desktop::publish(state, tenant, agent, &ev).await;
 }
 
 /// Starts a consultation: the caller is parked (music), `callee` (`+…` or `ext:<ext>`) is
@@ -85,7 +80,7 @@ pub async fn start(
     gw: &str,
     callee: &str,
 ) -> anyhow::Result<Uuid> {
-    let Some(cs) = ivr::load(state, tenant, call).await? else {
+    let Some(cs) = crate::call_io::load(state, tenant, call).await? else {
         anyhow::bail!("call {call} has no state");
     };
     dispatch::park_caller(state, tenant, gw, call).await?;
@@ -101,7 +96,7 @@ pub async fn start(
     let _: () = r
         .set_ex(leg_key(tenant, leg), call.to_string(), TTL_SECS)
         .await?;
-    ivr::watch_outside_leg(state, tenant, call, leg).await?;
+    crate::call_io::watch_outside_leg(state, tenant, call, leg).await?;
     let rec = crate::cdr::OutboundLeg {
         leg,
         parent: Some(call),
@@ -110,7 +105,7 @@ pub async fn start(
         agent: Some(agent),
         gateway_id: gw,
     };
-    ivr::originate(state, tenant, rec).await?;
+    crate::call_io::originate(state, tenant, rec).await?;
     let details = serde_json::json!({ "callee": callee });
     crate::cdr::action(state, tenant, call, "consult", agent, details).await?;
     tell(state, tenant, agent, call, "dialling").await;
@@ -151,7 +146,7 @@ pub async fn complete(
     };
     command(state, &c.gateway_id, &cmd).await?;
     // From now on the two are one call: either hanging up ends the other.
-    ivr::join_outside_leg(state, tenant, call, c.leg).await?;
+    crate::call_io::join_outside_leg(state, tenant, call, c.leg).await?;
     forget(state, tenant, call, c.leg).await?;
     crate::cdr::action(
         state,
@@ -209,7 +204,7 @@ pub async fn conference(
 /// Ends the consultation: the consult leg is hung up, the caller is back with the agent.
 pub async fn cancel(state: &AppState, tenant: Uuid, call: Uuid, c: Consult) -> anyhow::Result<()> {
     forget(state, tenant, call, c.leg).await?;
-    ivr::unwatch_outside_leg(state, tenant, call).await?;
+    crate::call_io::unwatch_outside_leg(state, tenant, call).await?;
     let hang = GatewayCommand::Hangup {
         call_id: c.leg,
         status: None,
@@ -230,7 +225,7 @@ async fn off_hold(state: &AppState, tenant: Uuid, agent: Uuid, call: Uuid) -> an
         call_id: call,
         held: false,
     };
-    agent_events::publish(state, tenant, agent, &ev).await;
+    crate::desktop::publish(state, tenant, agent, &ev).await;
     Ok(())
 }
 
@@ -270,7 +265,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
     }
     let was = std::mem::replace(&mut c.state, "ended".into());
     forget(state, tenant, call, leg).await?;
-    ivr::unwatch_outside_leg(state, tenant, call).await?;
+    crate::call_io::unwatch_outside_leg(state, tenant, call).await?;
     tell(state, tenant, c.agent, call, "ended").await;
     tracing::info!(%tenant, %call, %leg, was = %was, "consulted party left");
     Ok(())

@@ -9,10 +9,10 @@
 //! which stays up after the call. The offer names the call's gateway: a leg on another gateway
 //! moves there (the desktop renegotiates) and the call is bridged once it has.
 
+use crate::call_io::gateway_of;
 use crate::{
+    call_io::{command, now_ms},
     db,
-    ivr::{self, command, now_ms},
-    routes::agent_events,
     state::AppState,
 };
 use hotline_acd::{redis_acd, AcdError, Event, Op};
@@ -52,7 +52,7 @@ pub async fn acd(state: &AppState, tenant: Uuid, op: Op) -> Result<(), AcdError>
     let evs = redis_acd::apply_async(
         &mut con,
         &redis_acd::script(),
-        &ivr::acd_keys(tenant),
+        &crate::call_io::acd_keys(tenant),
         now_ms(),
         &op,
     )
@@ -70,22 +70,13 @@ pub async fn acd(state: &AppState, tenant: Uuid, op: Op) -> Result<(), AcdError>
     Ok(())
 }
 
-/// The gateway holding a call.
-pub async fn gateway_of(
-    state: &AppState,
-    tenant: Uuid,
-    call: Uuid,
-) -> anyhow::Result<Option<String>> {
-    Ok(ivr::load(state, tenant, call).await?.map(|c| c.gateway_id))
-}
-
 /// Caller, DID and IVR variables of a call (the screen-pop data).
 async fn call_info(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
 ) -> anyhow::Result<(String, String, std::collections::BTreeMap<String, String>)> {
-    Ok(ivr::load(state, tenant, call)
+    Ok(crate::call_io::load(state, tenant, call)
         .await?
         .map(|c| (c.caller, c.did, c.run.vars))
         .unwrap_or_default())
@@ -103,56 +94,6 @@ async fn leg_agent(state: &AppState, tenant: Uuid, leg: &str) -> anyhow::Result<
     Ok(raw
         .and_then(|s| serde_json::from_str::<Leg>(&s).ok())
         .map(|l| l.agent))
-}
-
-/// The agent's record in the ACD, if it knows them.
-pub async fn agent_rec(
-    state: &AppState,
-    tenant: Uuid,
-    user: Uuid,
-) -> redis::RedisResult<Option<hotline_acd::AgentRec>> {
-    let mut r = state.redis();
-    let raw: Option<String> = r
-        .hget(ivr::acd_keys(tenant).agents, user.to_string())
-        .await?;
-    Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
-}
-
-/// The agent's state in the ACD (`logged_out` when unknown).
-pub async fn agent_acd_state(state: &AppState, tenant: Uuid, user: Uuid) -> anyhow::Result<String> {
-    Ok(agent_rec(state, tenant, user)
-        .await?
-        .map(|a| a.state)
-        .unwrap_or_else(|| "logged_out".into()))
-}
-
-/// Every agent's state in the ACD, in one read (agents the ACD does not know are absent).
-pub async fn agent_acd_states(
-    state: &AppState,
-    tenant: Uuid,
-) -> anyhow::Result<std::collections::HashMap<Uuid, String>> {
-    let mut r = state.redis();
-    let all: std::collections::HashMap<String, String> =
-        r.hgetall(ivr::acd_keys(tenant).agents).await?;
-    Ok(all
-        .into_iter()
-        .filter_map(|(id, raw)| {
-            let rec = serde_json::from_str::<hotline_acd::AgentRec>(&raw).ok()?;
-            Some((id.parse().ok()?, rec.state))
-        })
-        .collect())
-}
-
-/// The call the agent is connected to, if any.
-pub async fn agent_call(
-    state: &AppState,
-    tenant: Uuid,
-    user: Uuid,
-) -> Result<Option<Uuid>, crate::error::ApiError> {
-    Ok(agent_rec(state, tenant, user)
-        .await?
-        .filter(|a| a.state == "on_call")
-        .and_then(|a| a.call.parse().ok()))
 }
 
 async fn hang_up(state: &AppState, gw: &str, call: Uuid) -> anyhow::Result<()> {
@@ -185,9 +126,9 @@ pub async fn agent_leg(
         let Ok(agent) = a.parse::<Uuid>() else {
             return Ok(None);
         };
-        let soft = crate::softphone::current(state, tenant, agent).await?;
+        let soft = crate::devices::current(state, tenant, agent).await?;
         return Ok(match soft {
-            Some(l) if l.gateway_id == gw => Some((crate::softphone::target(l.leg_id), l.leg_id)),
+            Some(l) if l.gateway_id == gw => Some((crate::devices::target(l.leg_id), l.leg_id)),
             Some(l) => {
                 tracing::info!(%tenant, %call, %agent, call_gateway = %gw, leg_gateway = %l.gateway_id,
                     "the agent's softphone is on another gateway: bridged once it moves");
@@ -220,60 +161,6 @@ pub async fn bridge_agent(
     Ok(true)
 }
 
-/// The agent's softphone leg was replaced by `leg` (a reload, or a move to the gateway of the
-/// call they answered): what the agent is connected to is bridged into it — the caller (unless
-/// on hold), the consulted party while they talk, or the conference room — or, with no ACD
-/// call, the callback they are making. Nothing is done from a gateway the leg is not on.
-pub async fn reconnect_softphone(
-    state: &AppState,
-    tenant: Uuid,
-    user: Uuid,
-    leg: &crate::softphone::SoftLeg,
-) -> anyhow::Result<()> {
-    let call = agent_rec(state, tenant, user)
-        .await?
-        .filter(|a| a.state == "on_call")
-        .and_then(|a| a.call.parse::<Uuid>().ok());
-    let Some(call) = call else {
-        return crate::callback::reconnect_softphone(state, tenant, user, leg).await;
-    };
-    let Some(gw) = gateway_of(state, tenant, call).await? else {
-        return Ok(());
-    };
-    if gw != leg.gateway_id {
-        tracing::warn!(%tenant, %call, %user, call_gateway = %gw, leg_gateway = %leg.gateway_id,
-            "the agent's new softphone leg is not on the gateway of their call");
-        return Ok(());
-    }
-    let target = crate::softphone::target(leg.leg_id);
-    match crate::consult::current(state, tenant, call).await? {
-        Some(c) if c.state == "talking" => {
-            let cmd = GatewayCommand::Bridge {
-                call_id: c.leg,
-                target,
-            };
-            command(state, &gw, &cmd).await
-        }
-        Some(c) if c.state == "conference" => {
-            let cmd = GatewayCommand::Conference {
-                call_id: leg.leg_id,
-                room: call.to_string(),
-            };
-            command(state, &gw, &cmd).await
-        }
-        // Dialling the consulted party: the caller holds.
-        Some(_) => Ok(()),
-        None => {
-            let mut r = state.redis();
-            let held: bool = r.exists(held_key(tenant, call)).await?;
-            if !held {
-                bridge_agent(state, tenant, call, &gw).await?;
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Takes the caller off their agent (the bridge is cut both ways) and plays music: hold, and
 /// a transferred call waiting for its next agent.
 pub async fn park_caller(
@@ -283,7 +170,7 @@ pub async fn park_caller(
     call: Uuid,
 ) -> anyhow::Result<()> {
     command(state, gw, &GatewayCommand::Unbridge { call_id: call }).await?;
-    ivr::play_music_on_hold(state, tenant, gw, call).await
+    crate::call_io::play_music_on_hold(state, tenant, gw, call).await
 }
 
 /// Acts on ACD events (ring the agent, bridge, hang up the other leg).
@@ -317,13 +204,13 @@ pub fn on_acd_events(
                         gateway_id: Some(gw.clone()),
                     };
                     // A browser softphone: the desktop rings; its accept bridges the call.
-                    if crate::softphone::current(state, tenant, agent)
+                    if crate::devices::current(state, tenant, agent)
                         .await?
                         .is_some()
                     {
                         let marker = format!("{SOFTPHONE_LEG}{agent}");
                         let _: () = r.set_ex(leg_of_key(tenant, call), marker, 86_400).await?;
-                        agent_events::publish(state, tenant, agent, &offer).await;
+                        crate::desktop::publish(state, tenant, agent, &offer).await;
                         continue;
                     }
                     let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
@@ -353,7 +240,7 @@ pub fn on_acd_events(
                     let _: () = r
                         .set_ex(leg_of_key(tenant, call), leg.to_string(), 86_400)
                         .await?;
-                    agent_events::publish(state, tenant, agent, &offer).await;
+                    crate::desktop::publish(state, tenant, agent, &offer).await;
                     let callee = format!("ext:{ext}");
                     let rec = crate::cdr::OutboundLeg {
                         leg,
@@ -377,17 +264,17 @@ pub fn on_acd_events(
                 "connected" => {
                     if let Some(agent) = agent {
                         if let Err(err) =
-                            crate::campaigns::on_connected(state, tenant, call, agent).await
+                            crate::call_io::campaign_connected(state, tenant, call, agent).await
                         {
                             tracing::warn!(%tenant, %call, error = %err, "campaign contact not given its agent");
                         }
                         let ev = AgentEvent::Connected { call_id: call };
-                        agent_events::publish(state, tenant, agent, &ev).await;
+                        crate::desktop::publish(state, tenant, agent, &ev).await;
                     }
                     let _: () = r.del(held_key(tenant, call)).await?;
                     bridge_agent(state, tenant, call, &gw).await?;
                 }
-                "overflowed" if e.to == crate::queue_exit::LEAVE_ACD => {
+                "overflowed" if e.to == hotline_calls::queue_exit::LEAVE_ACD => {
                     // The queue's maximum wait passed and it has no queue to overflow to:
                     // voicemail, a callback request or a message and hang-up, as configured.
                     crate::queue_exit::max_wait_passed(state, tenant, call).await?;
@@ -400,7 +287,7 @@ pub fn on_acd_events(
                     let _: () = r.del(held_key(tenant, call)).await?;
                     park_caller(state, tenant, &gw, call).await?;
                     if let Some(a) = agent {
-                        agent_events::publish(
+                        crate::desktop::publish(
                             state,
                             tenant,
                             a,
@@ -436,11 +323,11 @@ pub fn on_acd_events(
                         use hotline_wire::api::builtin_reasons as builtin;
                         let key = match (e.ev.as_str(), &failure) {
                             ("ring_no_answer", _) => builtin::MISSED,
-                            (_, Some(why)) => failure_reason_code(why),
+                            (_, Some(why)) => hotline_calls::offers::failure_reason_code(why),
                             _ => builtin::REJECTED,
                         };
                         if let Err(err) =
-                            crate::routes::agent::record_acd_not_ready(state, tenant, a, key).await
+                            crate::agents::record_acd_not_ready(state, tenant, a, key).await
                         {
                             tracing::warn!(%tenant, agent = %a, error = %err, "agent state not recorded");
                         }
@@ -454,7 +341,7 @@ pub fn on_acd_events(
                                 reason: failure.clone().unwrap_or_else(|| e.ev.clone()),
                             }
                         };
-                        agent_events::publish(state, tenant, a, &ev).await;
+                        crate::desktop::publish(state, tenant, a, &ev).await;
                     }
                     if leg.is_some() {
                         let _: () = r.del(leg_of_key(tenant, call)).await?;
@@ -529,30 +416,6 @@ async fn take_offer_failure(
         .flatten()
 }
 
-/// What a desk phone leg that ended before answer says about the phone.
-fn device_failure(cause: &wire::HangupCause, status: Option<u16>) -> String {
-    use wire::HangupCause as C;
-    match (cause, status) {
-        (C::Rejected, Some(404 | 410 | 480)) => "phone_not_registered".into(),
-        (C::Rejected, Some(486 | 600)) => "phone_busy".into(),
-        (C::Rejected, Some(603)) => "phone_declined".into(),
-        (C::Rejected, Some(408)) | (C::Timeout, _) => "phone_no_answer".into(),
-        (C::Rejected, Some(s)) => format!("phone_failed:{s}"),
-        _ => "phone_failed".into(),
-    }
-}
-
-/// The built-in reason code an agent is set not ready with after the failure `why`: the
-/// phone said no (busy, declined) is the agent's refusal; anything else is the device.
-fn failure_reason_code(why: &str) -> &'static str {
-    use hotline_wire::api::builtin_reasons as builtin;
-    match why {
-        "phone_busy" | "phone_declined" => builtin::REJECTED,
-        "softphone_lost" => builtin::SOFTPHONE_LOST,
-        _ => builtin::PHONE_UNREACHABLE,
-    }
-}
-
 /// Whether `call`, offered to `agent`, rings their browser softphone (not a desk phone).
 pub async fn offered_to_softphone(
     state: &AppState,
@@ -581,7 +444,7 @@ pub async fn transfer_out(
     park_caller(state, tenant, gw, call).await?;
     let details = serde_json::json!({ "number": number });
     crate::cdr::action(state, tenant, call, "transferred_out", agent, details).await?;
-    ivr::dial_out(state, tenant, call, gw, &did, number).await?;
+    crate::call_io::dial_out(state, tenant, call, gw, &did, number).await?;
     tracing::info!(%tenant, %call, %number, "transferred to an outside number");
     Ok(())
 }
@@ -596,18 +459,18 @@ pub async fn release_agent(
     agent: Uuid,
     gw: &str,
 ) -> anyhow::Result<String> {
-    let Some(mut cs) = ivr::load(state, tenant, call).await? else {
+    let Some(mut cs) = crate::call_io::load(state, tenant, call).await? else {
         anyhow::bail!("call {call} has no state");
     };
     // Out of the ACD's hands first: its end must not hang up the caller, nor a later hang-up
     // reach the ACD again.
     cs.queue = None;
-    ivr::store(state, tenant, call, &cs).await?;
+    crate::call_io::store(state, tenant, call, &cs).await?;
     let mut con = state.redis();
     let evs = redis_acd::apply_async(
         &mut con,
         &redis_acd::script(),
-        &ivr::acd_keys(tenant),
+        &crate::call_io::acd_keys(tenant),
         now_ms(),
         &Op::Hangup {
             call: call.to_string(),
@@ -626,14 +489,12 @@ pub async fn release_agent(
         let _: () = con.del(leg_key(tenant, leg)).await?;
         hang_up(state, gw, leg).await?;
     }
-    agent_events::publish(state, tenant, agent, &AgentEvent::Ended { call_id: call }).await;
+    crate::desktop::publish(state, tenant, agent, &AgentEvent::Ended { call_id: call }).await;
     Ok(cs.did)
 }
 
 /// Gateway events about agent legs (called by `call_events` for every event).
 pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyhow::Result<()> {
-    // A browser softphone leg that ended.
-    crate::softphone::on_gateway_event(state, ev).await?;
     let Some((leg, tenant, answered)) = ev.answer_or_end() else {
         return Ok(());
     };
@@ -664,7 +525,9 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
     if !rec.answered {
         // The desk phone never answered: what it said is the offer's failure.
         let why = match ev {
-            wire::GatewayEvent::Hangup { cause, status, .. } => device_failure(cause, *status),
+            wire::GatewayEvent::Hangup { cause, status, .. } => {
+                hotline_calls::offers::device_failure(cause, *status)
+            }
             _ => "phone_failed".to_string(),
         };
         return offer_failed(state, tenant, rec.call, rec.agent, &why).await;

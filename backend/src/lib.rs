@@ -3,10 +3,12 @@
 //! Entry points: [`app::state`] connects and migrates, [`app::router`] builds the HTTP
 //! application, [`testkit`] spawns a real server on a fresh database for tests.
 
+pub mod agents;
 pub mod allow_list;
 pub mod app;
 pub mod auth;
 pub mod call_events;
+pub mod call_io;
 pub mod callback;
 pub mod campaigns;
 pub mod cdr;
@@ -17,6 +19,8 @@ pub mod crm;
 pub mod crm_import;
 pub mod csrf;
 pub mod db;
+pub mod desktop;
+pub mod devices;
 pub mod dial_policy;
 pub mod dispatch;
 pub mod error;
@@ -40,6 +44,7 @@ pub mod telemetry;
 pub mod tenants;
 pub mod testkit;
 pub mod text;
+pub mod ticket_types;
 pub mod validate;
 pub mod verify;
 pub mod voicemail;

@@ -6,7 +6,7 @@
 //! database step fails the member is put back five seconds later. An owner who is not
 //! connected sees the callback as due in their list when they come back.
 
-use crate::{db, routes::agent_events, state::AppState};
+use crate::{db, state::AppState};
 use chrono::{DateTime, Utc};
 use hotline_wire::calls::AgentEvent;
 use redis::AsyncCommands;
@@ -63,7 +63,7 @@ async fn remind(state: &AppState, tenant: Uuid, id: Uuid) -> anyhow::Result<bool
         due_at,
         customer_id,
     };
-    agent_events::publish(state, tenant, owner, &ev).await;
+    crate::desktop::publish(state, tenant, owner, &ev).await;
     Ok(true)
 }
 

@@ -15,88 +15,14 @@
 //! hearing music) and is bridged by `attach` when the leg arrives. Calls the backend places for
 //! the agent (callbacks, click-to-call, preview dialling) go out from the leg's gateway.
 
+use crate::devices::{current, desk_phone_registered, extension, key, SoftLeg};
 use crate::{error::ApiError, state::AppState};
 use hotline_wire::calls::AgentEvent;
 use hotline_wire::gateway as wire;
+use hotline_wire::gateway::GatewayCommand;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// Hash with `gateway_id`, `leg_id`, `http` of the agent's current softphone leg.
-pub fn key(tenant: Uuid, user: Uuid) -> String {
-    format!("{{t:{tenant}}}:agent:{user}:softphone")
-}
-
-/// The `Bridge` target naming a WebRTC leg.
-pub fn target(leg: Uuid) -> String {
-    format!("webrtc:{leg}")
-}
-
-/// Whether the agent's softphone leg is up: they have one and its gateway is alive (its
-/// heartbeat has not expired). A leg the gateway ended is removed by [`lost`].
-pub async fn live(state: &AppState, tenant: Uuid, user: Uuid) -> anyhow::Result<bool> {
-    let Some(leg) = current(state, tenant, user).await? else {
-        return Ok(false);
-    };
-    let mut r = state.redis();
-    Ok(r.exists(wire::gateway_key(&leg.gateway_id)).await?)
-}
-
-/// The agent's desk phone extension (`users.extension`), if any.
-pub async fn extension(
-    state: &AppState,
-    tenant: Uuid,
-    user: Uuid,
-) -> anyhow::Result<Option<String>> {
-    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
-    let ext: Option<String> = sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
-    tx.commit().await?;
-    Ok(ext.filter(|e| !e.is_empty()))
-}
-
-/// Whether the desk phone of extension `ext` is registered now (the gateway's registrar keeps
-/// `{t:<tenant>}:sip:reg:<ext>` for as long as the registration lasts).
-pub async fn desk_phone_registered(
-    state: &AppState,
-    tenant: Uuid,
-    ext: Option<&str>,
-) -> anyhow::Result<bool> {
-    let Some(ext) = ext else { return Ok(false) };
-    let mut r = state.redis();
-    Ok(r.exists(wire::registration_key(tenant, ext)).await?)
-}
-
-/// Where an agent's softphone leg lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SoftLeg {
-    pub gateway_id: String,
-    pub leg_id: Uuid,
-    http: String,
-}
-
-/// The agent's current softphone leg, if they have one.
-pub async fn current(
-    state: &AppState,
-    tenant: Uuid,
-    user: Uuid,
-) -> anyhow::Result<Option<SoftLeg>> {
-    let mut r = state.redis();
-    let h: std::collections::HashMap<String, String> = r.hgetall(key(tenant, user)).await?;
-    Ok(
-        match (h.get("gateway_id"), h.get("leg_id"), h.get("http")) {
-            (Some(g), Some(l), Some(http)) => l.parse().ok().map(|leg_id| SoftLeg {
-                gateway_id: g.clone(),
-                leg_id,
-                http: http.clone(),
-            }),
-            _ => None,
-        },
-    )
-}
 
 /// What a gateway's heartbeat says about it, when it is alive (the heartbeat has not expired)
 /// and serves WebRTC (it announces an HTTP listener).
@@ -166,12 +92,12 @@ async fn gateway_of_agent_call(
     tenant: Uuid,
     user: Uuid,
 ) -> anyhow::Result<Option<String>> {
-    let rec = crate::dispatch::agent_rec(state, tenant, user).await?;
+    let rec = crate::agents::agent_rec(state, tenant, user).await?;
     let acd_call = rec
         .filter(|a| a.state == "ringing" || a.state == "on_call")
         .and_then(|a| a.call.parse::<Uuid>().ok());
     if let Some(call) = acd_call {
-        if let Some(gw) = crate::dispatch::gateway_of(state, tenant, call).await? {
+        if let Some(gw) = crate::call_io::gateway_of(state, tenant, call).await? {
             return Ok(Some(gw));
         }
     }
@@ -233,8 +159,8 @@ pub async fn attach(
                 )
             })?;
             // A leg serving a call stays on its gateway.
-            if let Some(call) = crate::dispatch::agent_call(state, tenant, user).await? {
-                let at = crate::dispatch::gateway_of(state, tenant, call)
+            if let Some(call) = crate::agents::agent_call(state, tenant, user).await? {
+                let at = crate::call_io::gateway_of(state, tenant, call)
                     .await
                     .map_err(ApiError::internal)?;
                 if at.as_deref().is_some_and(|at| at != g) {
@@ -317,7 +243,7 @@ pub async fn attach(
         leg_id,
         http,
     };
-    crate::dispatch::reconnect_softphone(state, tenant, user, &leg)
+    reconnect(state, tenant, user, &leg)
         .await
         .map_err(ApiError::internal)?;
     if let Some(old) = old.filter(|o| o.leg_id != leg_id) {
@@ -390,14 +316,14 @@ pub async fn lost(
     }
     let ext = extension(state, tenant, user).await?;
     let desk = desk_phone_registered(state, tenant, ext.as_deref()).await?;
-    let rec = crate::dispatch::agent_rec(state, tenant, user).await?;
+    let rec = crate::agents::agent_rec(state, tenant, user).await?;
     let mut not_ready = false;
     match rec {
         Some(a) if a.state == "ready" && !desk => {
             let key = hotline_wire::api::builtin_reasons::SOFTPHONE_LOST;
             match crate::dispatch::agent_state(state, tenant, user, "not_ready", key).await {
                 Ok(()) => {
-                    crate::routes::agent::record_acd_not_ready(state, tenant, user, key).await?;
+                    crate::agents::record_acd_not_ready(state, tenant, user, key).await?;
                     not_ready = true;
                 }
                 // An offer arrived meanwhile: it rings a desktop without a leg and fails
@@ -422,7 +348,7 @@ pub async fn lost(
         reason: reason.to_string(),
         not_ready,
     };
-    crate::routes::agent_events::publish(state, tenant, user, &ev).await;
+    crate::desktop::publish(state, tenant, user, &ev).await;
     Ok(true)
 }
 
@@ -438,4 +364,58 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
         lost(state, *tenant_id, *user_id, *leg_id, reason, false).await?;
     }
     Ok(())
+}
+
+/// The agent's softphone leg was replaced by `leg` (a reload, or a move to the gateway of the
+/// call they answered): what the agent is connected to is bridged into it — the caller (unless
+/// on hold), the consulted party while they talk, or the conference room — or, with no ACD
+/// call, the callback they are making. Nothing is done from a gateway the leg is not on.
+async fn reconnect(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    leg: &crate::devices::SoftLeg,
+) -> anyhow::Result<()> {
+    let call = crate::agents::agent_rec(state, tenant, user)
+        .await?
+        .filter(|a| a.state == "on_call")
+        .and_then(|a| a.call.parse::<Uuid>().ok());
+    let Some(call) = call else {
+        return crate::callback::reconnect_softphone(state, tenant, user, leg).await;
+    };
+    let Some(gw) = crate::call_io::gateway_of(state, tenant, call).await? else {
+        return Ok(());
+    };
+    if gw != leg.gateway_id {
+        tracing::warn!(%tenant, %call, %user, call_gateway = %gw, leg_gateway = %leg.gateway_id,
+            "the agent's new softphone leg is not on the gateway of their call");
+        return Ok(());
+    }
+    let target = crate::devices::target(leg.leg_id);
+    match crate::consult::current(state, tenant, call).await? {
+        Some(c) if c.state == "talking" => {
+            let cmd = GatewayCommand::Bridge {
+                call_id: c.leg,
+                target,
+            };
+            crate::call_io::command(state, &gw, &cmd).await
+        }
+        Some(c) if c.state == "conference" => {
+            let cmd = GatewayCommand::Conference {
+                call_id: leg.leg_id,
+                room: call.to_string(),
+            };
+            crate::call_io::command(state, &gw, &cmd).await
+        }
+        // Dialling the consulted party: the caller holds.
+        Some(_) => Ok(()),
+        None => {
+            let mut r = state.redis();
+            let held: bool = r.exists(crate::dispatch::held_key(tenant, call)).await?;
+            if !held {
+                crate::dispatch::bridge_agent(state, tenant, call, &gw).await?;
+            }
+            Ok(())
+        }
+    }
 }

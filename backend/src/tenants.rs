@@ -244,8 +244,8 @@ pub fn default_ticket_type() -> TicketTypeInput {
 /// with the first catch-all policy an admin defines.
 async fn seed_defaults(conn: &mut PgConnection) -> ApiResult<()> {
     let ty = default_ticket_type();
-    // The same rules as the ticket-type API (`routes::tickets::check_workflow`).
-    crate::routes::tickets::check_workflow(&ty)?;
+    // The same rules as the ticket-type API (`ticket_types::check_workflow`).
+    crate::ticket_types::check_workflow(&ty)?;
     insert_ticket_type(&mut *conn, &ty).await?;
     for (position, name) in DEFAULT_CATEGORIES.iter().enumerate() {
         let category: Uuid = sqlx::query_scalar(
@@ -279,7 +279,7 @@ async fn insert_ticket_type(conn: &mut PgConnection, ty: &TicketTypeInput) -> Ap
     .bind(crate::validate::trimmed_translations(&ty.name_i18n))
     .fetch_one(&mut *conn)
     .await?;
-    crate::routes::tickets::save_workflow(conn, id, ty).await?;
+    crate::ticket_types::save_workflow(conn, id, ty).await?;
     Ok(id)
 }
 
@@ -289,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_default_workflow_passes_the_api_checks() {
-        crate::routes::tickets::check_workflow(&default_ticket_type()).unwrap();
+        crate::ticket_types::check_workflow(&default_ticket_type()).unwrap();
     }
 
     #[test]

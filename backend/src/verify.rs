@@ -7,7 +7,7 @@
 //!   only their SHA-256 stored (`platform.email_verifications`), single use, valid
 //!   [`EMAIL_TOKEN_HOURS`]. Without `[smtp]` the outbox logs the link (`notify::deliver`).
 //! - **Verified caller IDs.** The platform calls a number through the trunk (like a
-//!   click-to-call, `ivr::originate`) and reads a 6-digit code twice ([`on_gateway_event`]:
+//!   click-to-call, `crate::call_io::originate`) and reads a 6-digit code twice ([`on_gateway_event`]:
 //!   the `verification-code` prompt, then `say_digits`); the administrator types it within
 //!   [`CODE_MINUTES`] (at most [`CODE_ATTEMPTS`] wrong codes). Only the code's SHA-256 is in
 //!   the database; the code itself lives in Redis for the call only. The call obeys
@@ -200,7 +200,7 @@ pub async fn place_call(
         agent: None,
         gateway_id,
     };
-    crate::ivr::originate(state, tenant, cdr).await
+    crate::call_io::originate(state, tenant, cdr).await
 }
 
 async fn set_call_status(
@@ -280,7 +280,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Re
             (CODE_MINUTES * 60 + 300) as u64,
         )
         .await?;
-    crate::ivr::command(state, &rec.gateway_id, &cmd).await
+    crate::call_io::command(state, &rec.gateway_id, &cmd).await
 }
 
 /// Whether `call` is a caller-ID verification call: its recording is not kept (it holds the

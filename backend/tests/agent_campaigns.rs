@@ -115,7 +115,7 @@ async fn contacts(app: &TestApp, admin: &reqwest::Client, id: Uuid) -> Vec<Conta
 /// Waits until the ACD has `agent` in `state` (the backend's consumer acts on events).
 async fn acd_state(app: &TestApp, tenant: Uuid, agent: Uuid, want: &str) {
     for _ in 0..100 {
-        let s = hotline_backend::dispatch::agent_acd_state(&app.state, tenant, agent)
+        let s = hotline_backend::agents::agent_acd_state(&app.state, tenant, agent)
             .await
             .unwrap();
         if s == want {
@@ -255,7 +255,7 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
     let states = |app: &TestApp| {
         let s = app.state.clone();
         async move {
-            hotline_backend::dispatch::agent_acd_states(&s, t)
+            hotline_backend::agents::agent_acd_states(&s, t)
                 .await
                 .unwrap()
         }
@@ -334,7 +334,7 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
         "the short message for nobody free: {cmds:?}"
     );
     assert_eq!(
-        hotline_backend::dispatch::agent_acd_state(&app.state, t, first.id)
+        hotline_backend::agents::agent_acd_state(&app.state, t, first.id)
             .await
             .unwrap(),
         "on_call",
@@ -390,7 +390,7 @@ async fn progressive_campaign_offers_answered_calls_to_free_agents_only() {
     event(&app, &answered(leg3, t)).await;
     acd_state(&app, t, second.id, "ringing").await;
     assert_eq!(
-        hotline_backend::dispatch::agent_acd_state(&app.state, t, first.id)
+        hotline_backend::agents::agent_acd_state(&app.state, t, first.id)
             .await
             .unwrap(),
         "on_call"

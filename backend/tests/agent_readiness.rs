@@ -65,7 +65,7 @@ async fn state(app: &TestApp, c: &Client) -> AgentStateDto {
 async fn softphone_leg(app: &TestApp, tenant: Uuid, user: Uuid) -> Option<Uuid> {
     let mut r = app.state.redis();
     let leg: Option<String> = r
-        .hget(hotline_backend::softphone::key(tenant, user), "leg_id")
+        .hget(hotline_backend::devices::key(tenant, user), "leg_id")
         .await
         .unwrap();
     leg.and_then(|l| l.parse().ok())
@@ -523,7 +523,7 @@ async fn a_lost_softphone_makes_a_ready_agent_not_ready() {
         "the dead leg is gone"
     );
     assert_eq!(
-        hotline_backend::dispatch::agent_acd_state(&app.state, t, u.id)
+        hotline_backend::agents::agent_acd_state(&app.state, t, u.id)
             .await
             .unwrap(),
         "not_ready",

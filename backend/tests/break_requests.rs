@@ -179,7 +179,7 @@ async fn a_break_that_needs_approval_is_requested_decided_and_audited() {
         (s.status, s.reason.as_deref(), s.reason_id),
         (AgentStatus::Break, Some("Long lunch"), Some(long.id))
     );
-    let acd = hotline_backend::dispatch::agent_rec(&app.state, a.info.tenant.id, agent.id)
+    let acd = hotline_backend::agents::agent_rec(&app.state, a.info.tenant.id, agent.id)
         .await
         .unwrap()
         .expect("the agent is in the ACD");

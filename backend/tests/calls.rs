@@ -718,7 +718,7 @@ async fn repeat_missed_calls_merge_and_one_click_callback_reaches_the_softphone(
         let mut r = app.state.redis();
         let _: () = r
             .hset_multiple(
-                hotline_backend::softphone::key(t, ua.id),
+                hotline_backend::devices::key(t, ua.id),
                 &[
                     ("gateway_id", gw.as_str()),
                     ("leg_id", &soft_leg.to_string()),
@@ -1050,7 +1050,7 @@ async fn transfer_to_an_outside_number_bridges_the_caller_and_frees_the_agent() 
         "{seen:?}"
     );
     // The agent is no longer on the call.
-    let now = hotline_backend::dispatch::agent_acd_state(&app.state, t, ua.id)
+    let now = hotline_backend::agents::agent_acd_state(&app.state, t, ua.id)
         .await
         .unwrap();
     assert!(
@@ -1352,7 +1352,7 @@ async fn consult_then_transfer_or_cancel() {
             target: second.call_id.to_string()
         }
     );
-    let now = hotline_backend::dispatch::agent_acd_state(&app.state, t, agent.id)
+    let now = hotline_backend::agents::agent_acd_state(&app.state, t, agent.id)
         .await
         .unwrap();
     assert!(

@@ -257,7 +257,7 @@ async fn a_published_flow_answers_the_call_routes_it_and_lists_it_when_abandoned
         .get_connection()
         .unwrap();
     let acd =
-        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(t)).unwrap();
+        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::call_io::acd_keys(t)).unwrap();
     assert_eq!(acd.calls[&call.to_string()].state, "waiting");
     // The caller gives up: the call leaves the ACD and appears in the missed-calls list with
     // the IVR choice.
@@ -287,7 +287,7 @@ async fn a_published_flow_answers_the_call_routes_it_and_lists_it_when_abandoned
     );
     assert_eq!(missed[0].vars["menu.menu"], "1");
     let acd =
-        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(t)).unwrap();
+        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::call_io::acd_keys(t)).unwrap();
     assert!(acd.calls.is_empty());
 
     // A second call chooses 2: a callback request, the goodbye prompt, then hang-up.

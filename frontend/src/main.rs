@@ -8,6 +8,7 @@ mod components;
 mod i18n;
 mod notifications;
 mod pages;
+mod route;
 mod softphone;
 
 fn main() {

@@ -8,7 +8,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
-use crate::app::Route;
+use crate::route::Route;
 use crate::components::spawn;
 use crate::i18n::{use_i18n, I18n};
 

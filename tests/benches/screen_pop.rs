@@ -330,7 +330,7 @@ async fn bench(o: &Opts) -> Vec<String> {
         // desktop. The leg itself is never bridged: the agents do not answer.
         let _: () = r
             .hset_multiple(
-                hotline_backend::softphone::key(tenant, user_id),
+                hotline_backend::devices::key(tenant, user_id),
                 &[
                     ("gateway_id", gw.id.as_str()),
                     ("leg_id", &Uuid::new_v4().to_string()),

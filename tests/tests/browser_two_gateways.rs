@@ -31,7 +31,7 @@ use uuid::Uuid;
 /// The gateway the agent's softphone leg is on, as the backend has it.
 async fn leg_gateway(app: &TestApp, tenant: Uuid, user: Uuid) -> Option<String> {
     let mut r = app.state.redis();
-    r.hget(hotline_backend::softphone::key(tenant, user), "gateway_id")
+    r.hget(hotline_backend::devices::key(tenant, user), "gateway_id")
         .await
         .unwrap()
 }

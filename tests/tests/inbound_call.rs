@@ -355,8 +355,9 @@ async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
         .unwrap()
         .get_connection()
         .unwrap();
-    let acd = hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(tenant))
-        .unwrap();
+    let acd =
+        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::call_io::acd_keys(tenant))
+            .unwrap();
     let a = &acd.agents[&agent_id.to_string()];
     assert_eq!((a.state.as_str(), a.answered), ("ready", 1), "{a:?}");
     assert!(acd.calls.is_empty(), "{:?}", acd.calls);

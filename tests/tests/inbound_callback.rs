@@ -114,7 +114,7 @@ async fn an_abandoned_caller_is_called_back_in_one_click_through_the_trunk_into_
     // The gateway bridged the answered callback leg into Dana's softphone leg.
     let mut r = app.state.redis();
     let soft_leg: String = r
-        .hget(hotline_backend::softphone::key(t.id, dana), "leg_id")
+        .hget(hotline_backend::devices::key(t.id, dana), "leg_id")
         .await
         .unwrap();
     let soft_leg: Uuid = soft_leg.parse().unwrap();

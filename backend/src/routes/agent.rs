@@ -3,6 +3,7 @@
 //! Live state lives in Redis under the tenant's hash tag and in the ACD (`crate::dispatch`);
 //! every change is also written to the audit log.
 
+use crate::agents::state_key;
 use crate::{
     auth::TenantCtx,
     error::{ApiError, ApiResult, Json},
@@ -25,55 +26,6 @@ use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/agent/state", get(get_state).put(set_state))
-}
-
-/// Redis key of one agent's live state.
-pub fn state_key(tenant_id: Uuid, user_id: Uuid) -> String {
-    format!("{{t:{tenant_id}}}:agent:{user_id}")
-}
-
-/// Records a state the ACD (or the softphone watch) put the agent in by itself: not ready
-/// with the built-in reason `builtin_key` (`missed`, `rejected`, `softphone_lost`,
-/// `phone_unreachable`; `hotline_wire::api::builtin_reasons`), so the agent's desktop and
-/// supervisors see a real reason code (id and name) for what the ACD will act on.
-pub async fn record_acd_not_ready(
-    state: &AppState,
-    tenant_id: Uuid,
-    user_id: Uuid,
-    builtin_key: &str,
-) -> anyhow::Result<()> {
-    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant_id)).await?;
-    let code: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM reason_codes WHERE builtin_key = $1")
-            .bind(builtin_key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    let (id, name) = match code {
-        Some((id, name)) => (id.to_string(), name),
-        None => {
-            tracing::warn!(tenant = %tenant_id, builtin_key, "built-in reason code missing");
-            (String::new(), builtin_key.to_string())
-        }
-    };
-    let mut r = state.redis();
-    let key = state_key(tenant_id, user_id);
-    let _: () = redis::pipe()
-        .atomic()
-        .del(&key)
-        .hset_multiple(
-            &key,
-            &[
-                ("status", AgentStatus::NotReady.as_str().to_string()),
-                ("since", Utc::now().to_rfc3339()),
-                ("reason_id", id),
-                ("reason", name),
-                ("reason_key", builtin_key.to_string()),
-            ],
-        )
-        .query_async(&mut r)
-        .await?;
-    Ok(())
 }
 
 /// The 422 refusing "ready" to an agent who has no way to hear a call.
@@ -203,11 +155,11 @@ pub async fn set_state(
             .fetch_optional(ctx.db())
             .await?
             .flatten();
-        let soft = crate::softphone::live(&state, tenant, user)
+        let soft = crate::devices::live(&state, tenant, user)
             .await
             .map_err(ApiError::internal)?;
         let desk = soft
-            || crate::softphone::desk_phone_registered(
+            || crate::devices::desk_phone_registered(
                 &state,
                 tenant,
                 ext.as_deref().filter(|e| !e.is_empty()),

@@ -130,7 +130,7 @@ pub async fn save_answers(
 
 /// The agent's queues, as the ACD has them (empty when not logged in).
 async fn agent_queues(state: &AppState, tenant: Uuid, user: Uuid) -> ApiResult<Vec<Uuid>> {
-    Ok(crate::dispatch::agent_rec(state, tenant, user)
+    Ok(crate::agents::agent_rec(state, tenant, user)
         .await?
         .filter(|a| a.state != "logged_out")
         .map(|a| a.queues.split(',').filter_map(|q| q.parse().ok()).collect())

@@ -2,6 +2,7 @@
 //! screen-pop data, connected, withdrawn, ended), fed by Redis pub/sub so any backend process
 //! can serve it whichever process handled the call; and the agent's call actions.
 
+use crate::desktop::channel;
 use crate::{
     auth::TenantCtx,
     error::{ApiError, ApiResult},
@@ -33,27 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/agent/calls/{call_id}/accept", post(accept))
         .route("/agent/calls/{call_id}/reject", post(reject))
         .route("/agent/calls/{call_id}/hangup", post(hangup))
-}
-
-/// The pub/sub channel of one agent.
-pub fn channel(tenant: Uuid, user: Uuid) -> String {
-    format!("{{t:{tenant}}}:agent:{user}:events")
-}
-
-/// Sends an event to the agent's open desktops (none open: dropped, the desktop re-reads).
-pub async fn publish(state: &AppState, tenant: Uuid, user: Uuid, ev: &AgentEvent) {
-    let mut r = state.redis();
-    let Ok(json) = serde_json::to_string(ev) else {
-        return;
-    };
-    let res: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-        .arg(channel(tenant, user))
-        .arg(json)
-        .query_async(&mut r)
-        .await;
-    if let Err(e) = res {
-        tracing::warn!(%tenant, %user, error = %e, "agent event not published");
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/agent/events", tag = "agent",
@@ -90,7 +70,7 @@ async fn serve(state: AppState, tenant: Uuid, user: Uuid, mut socket: WebSocket)
             return;
         }
     };
-    let current = crate::dispatch::agent_acd_state(&state, tenant, user)
+    let current = crate::agents::agent_acd_state(&state, tenant, user)
         .await
         .unwrap_or_else(|_| "logged_out".into());
     let hello = serde_json::to_string(&AgentEvent::Hello { state: current }).unwrap_or_default();
@@ -249,7 +229,7 @@ pub async fn accept(
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    if crate::softphone::current(&state, tenant, user)
+    if crate::devices::current(&state, tenant, user)
         .await
         .map_err(ApiError::internal)?
         .is_none()
@@ -303,7 +283,7 @@ pub async fn hangup(
     if crate::callback::hang_up(&state, tenant, user, call_id).await? {
         return Ok(StatusCode::NO_CONTENT);
     }
-    if crate::dispatch::agent_call(&state, tenant, user).await? != Some(call_id) {
+    if crate::agents::agent_call(&state, tenant, user).await? != Some(call_id) {
         return Err(ApiError::Conflict {
             code: "not_your_call",
             detail: "this call is not connected to you".into(),

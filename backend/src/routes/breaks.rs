@@ -276,7 +276,7 @@ async fn decide(
         approved,
         reason: dto.reason.clone(),
     };
-    crate::routes::agent_events::publish(state, tenant, dto.agent_id, &ev).await;
+    crate::desktop::publish(state, tenant, dto.agent_id, &ev).await;
     Ok(Json(dto))
 }
 

@@ -84,7 +84,7 @@ async fn outside_call_allowed(
     if !crate::dial_policy::is_outside(callee) {
         return Ok(());
     }
-    let shown = crate::ivr::load(state, tenant, call)
+    let shown = crate::call_io::load(state, tenant, call)
         .await
         .map_err(ApiError::internal)?
         .map(|cs| cs.did);
@@ -102,13 +102,13 @@ async fn my_connected_call(
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    if dispatch::agent_call(state, tenant, user).await? != Some(call_id) {
+    if crate::agents::agent_call(state, tenant, user).await? != Some(call_id) {
         return Err(ApiError::Conflict {
             code: "not_your_call",
             detail: "this call is not connected to you".into(),
         });
     }
-    let gw = dispatch::gateway_of(state, tenant, call_id)
+    let gw = crate::call_io::gateway_of(state, tenant, call_id)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::Conflict {
@@ -186,7 +186,7 @@ async fn hold_changed(
         .await
         .map_err(ApiError::internal)?;
     let ev = AgentEvent::Held { call_id, held };
-    crate::routes::agent_events::publish(state, tenant, user, &ev).await;
+    crate::desktop::publish(state, tenant, user, &ev).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -282,7 +282,7 @@ pub async fn consult(
         call_id,
         held: true,
     };
-    crate::routes::agent_events::publish(&state, tenant, user, &ev).await;
+    crate::desktop::publish(&state, tenant, user, &ev).await;
     Ok((StatusCode::CREATED, Json(CallbackStarted { call_id: leg })))
 }
 
@@ -350,7 +350,7 @@ pub async fn dtmf(
         call_id,
         digits: body.digits,
     };
-    crate::ivr::command(&state, &gw, &cmd)
+    crate::call_io::command(&state, &gw, &cmd)
         .await
         .map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
@@ -411,7 +411,7 @@ pub async fn transfer(
     c.finish()?;
     let (user, tenant, _gw) = my_connected_call(&state, ctx, call_id).await?;
     // The target queue must be known to the ACD (queues are loaded when calls use them).
-    crate::ivr::sync_queues(&state, tenant)
+    crate::call_io::sync_queues(&state, tenant)
         .await
         .map_err(ApiError::internal)?;
     let details = serde_json::json!({ "queue_id": body.queue_id, "agent_id": body.agent_id });
@@ -504,7 +504,7 @@ pub async fn wrapup(
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
     if body.ready
-        && dispatch::agent_acd_state(&state, tenant, user)
+        && crate::agents::agent_acd_state(&state, tenant, user)
             .await
             .map_err(ApiError::internal)?
             == "wrap_up"
@@ -687,7 +687,7 @@ pub async fn directory(
     .await?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    let live = dispatch::agent_acd_states(&state, tenant)
+    let live = crate::agents::agent_acd_states(&state, tenant)
         .await
         .map_err(ApiError::internal)?;
     let mut agents = vec![];

@@ -1082,7 +1082,7 @@ pub async fn put_music_on_hold(
         .prompt
         .as_deref()
         .map(str::trim)
-        .filter(|p| !p.is_empty() && *p != crate::ivr::BUILTIN_MOH)
+        .filter(|p| !p.is_empty() && *p != crate::call_io::BUILTIN_MOH)
         .map(str::to_string);
     if let Some(p) = &prompt {
         let exists: bool =

@@ -951,7 +951,7 @@ mod tests {
     #[test]
     fn demo_workflows_pass_the_api_checks() {
         for t in demo_ticket_types() {
-            crate::routes::tickets::check_workflow(&t).unwrap();
+            crate::ticket_types::check_workflow(&t).unwrap();
             for m in &t.transitions {
                 let langs: Vec<_> = m.name_i18n.keys().collect();
                 assert_eq!(langs, ["az", "pl", "ru", "zh"], "{}", m.name);

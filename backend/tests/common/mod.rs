@@ -223,7 +223,7 @@ pub async fn stand_in_softphone(app: &TestApp, tenant: uuid::Uuid, agent: uuid::
     let mut r = app.state.redis();
     let _: () = r
         .hset_multiple(
-            hotline_backend::softphone::key(tenant, agent),
+            hotline_backend::devices::key(tenant, agent),
             &[
                 ("gateway_id", gw),
                 ("leg_id", &uuid::Uuid::new_v4().to_string()),

@@ -23,7 +23,7 @@ use yew_router::prelude::Link;
 
 use super::tickets::{priority_options, use_directory};
 use crate::api::{self, ApiError, FieldErrors};
-use crate::app::{use_app, Route};
+use crate::route::{use_app, Route};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 

@@ -12,7 +12,7 @@ use yew_router::prelude::*;
 
 use super::query_param;
 use crate::api::{self, ApiError, FieldErrors};
-use crate::app::{home_for, use_app, Flash, Route, Session};
+use crate::route::{home_for, use_app, Flash, Route, Session};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 

@@ -19,7 +19,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::app::{use_app, Flash, Route};
+use crate::route::{use_app, Flash, Route};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 

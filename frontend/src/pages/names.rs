@@ -10,7 +10,7 @@ use uuid::Uuid;
 use yew::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::app::use_app;
+use crate::route::use_app;
 use crate::components::*;
 use crate::i18n::{use_i18n, LANGS};
 

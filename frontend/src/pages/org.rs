@@ -15,7 +15,7 @@ use yew::prelude::*;
 
 use super::users::{other_errors, team_options};
 use crate::api::{self, ApiError, FieldErrors};
-use crate::app::use_app;
+use crate::route::use_app;
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 

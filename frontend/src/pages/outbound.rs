@@ -12,7 +12,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::app::{use_app, Route, Session};
+use crate::route::{use_app, Route, Session};
 use crate::components::*;
 use crate::i18n::use_i18n;
 

@@ -7,7 +7,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::app::Route;
+use crate::route::Route;
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 

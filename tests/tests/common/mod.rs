@@ -333,8 +333,9 @@ pub fn acd_agent(app: &TestApp, tenant: Uuid, agent: Uuid) -> hotline_acd::Agent
         .unwrap()
         .get_connection()
         .unwrap();
-    let acd = hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::ivr::acd_keys(tenant))
-        .unwrap();
+    let acd =
+        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::call_io::acd_keys(tenant))
+            .unwrap();
     acd.agents[&agent.to_string()].clone()
 }
 
