@@ -382,8 +382,8 @@ pub async fn gateway_of(
         .map(|c| c.gateway_id))
 }
 
-/// The ACD connected `call` to `agent`: when it is an outbound campaign's leg, its attempt and
-/// its contact remember the agent (whose desktop shows the contact and the script).
+/// The ACD connected an outbound campaign's `call` to `agent`: its attempt and its contact
+/// remember the agent (whose desktop shows the contact and the script).
 pub async fn campaign_connected(
     state: &AppState,
     tenant: Uuid,

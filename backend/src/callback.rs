@@ -176,14 +176,9 @@ async fn desk_phone(
     tenant: Uuid,
     agent: Uuid,
 ) -> anyhow::Result<Option<(String, String)>> {
-    let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
-    let ext: Option<String> = sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
-        .bind(agent)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
-    tx.commit().await?;
-    let Some(ext) = ext else { return Ok(None) };
+    let Some(ext) = crate::devices::extension(state, tenant, agent).await? else {
+        return Ok(None);
+    };
     let mut r = state.redis();
     let (contact, gw): (Option<String>, Option<String>) = redis::cmd("HMGET")
         .arg(hotline_wire::gateway::registration_key(tenant, &ext))

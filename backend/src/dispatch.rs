@@ -70,18 +70,6 @@ pub async fn acd(state: &AppState, tenant: Uuid, op: Op) -> Result<(), AcdError>
     Ok(())
 }
 
-/// Caller, DID and IVR variables of a call (the screen-pop data).
-async fn call_info(
-    state: &AppState,
-    tenant: Uuid,
-    call: Uuid,
-) -> anyhow::Result<(String, String, std::collections::BTreeMap<String, String>)> {
-    Ok(crate::call_io::load(state, tenant, call)
-        .await?
-        .map(|c| (c.caller, c.did, c.run.vars))
-        .unwrap_or_default())
-}
-
 async fn leg_agent(state: &AppState, tenant: Uuid, leg: &str) -> anyhow::Result<Option<Uuid>> {
     if let Some(agent) = leg.strip_prefix(SOFTPHONE_LEG) {
         return Ok(agent.parse().ok());
@@ -188,14 +176,16 @@ pub fn on_acd_events(
             if let Err(err) = crate::cdr::acd_event(state, tenant, call, &e).await {
                 tracing::warn!(%tenant, %call, error = %err, "CDR not updated");
             }
-            let Some(gw) = gateway_of(state, tenant, call).await? else {
+            let Some(cs) = crate::call_io::load(state, tenant, call).await? else {
                 continue;
             };
+            let gw = cs.gateway_id.clone();
             let mut r = state.redis();
             match e.ev.as_str() {
                 "offered" => {
                     let Some(agent) = agent else { continue };
-                    let (caller, did, vars) = call_info(state, tenant, call).await?;
+                    let (caller, did, vars) =
+                        (cs.caller.clone(), cs.did.clone(), cs.run.vars.clone());
                     let offer = AgentEvent::Offer {
                         call_id: call,
                         caller: caller.clone(),
@@ -213,14 +203,7 @@ pub fn on_acd_events(
                         crate::desktop::publish(state, tenant, agent, &offer).await;
                         continue;
                     }
-                    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
-                    let ext: Option<String> =
-                        sqlx::query_scalar("SELECT extension FROM users WHERE id = $1")
-                            .bind(agent)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .flatten();
-                    tx.commit().await?;
+                    let ext = crate::devices::extension(state, tenant, agent).await?;
                     let Some(ext) = ext else {
                         // No softphone and no desk phone: the offer fails on the agent's side
                         // (never "declined"), and says so.
@@ -263,10 +246,12 @@ pub fn on_acd_events(
                 }
                 "connected" => {
                     if let Some(agent) = agent {
-                        if let Err(err) =
-                            crate::call_io::campaign_connected(state, tenant, call, agent).await
-                        {
-                            tracing::warn!(%tenant, %call, error = %err, "campaign contact not given its agent");
+                        if cs.campaign.is_some() {
+                            if let Err(err) =
+                                crate::call_io::campaign_connected(state, tenant, call, agent).await
+                            {
+                                tracing::warn!(%tenant, %call, error = %err, "campaign contact not given its agent");
+                            }
                         }
                         let ev = AgentEvent::Connected { call_id: call };
                         crate::desktop::publish(state, tenant, agent, &ev).await;
