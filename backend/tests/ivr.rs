@@ -256,9 +256,19 @@ async fn a_published_flow_answers_the_call_routes_it_and_lists_it_when_abandoned
         .unwrap()
         .get_connection()
         .unwrap();
-    let acd =
-        hotline_acd::redis_acd::snapshot(&mut con, &hotline_backend::call_io::acd_keys(t)).unwrap();
-    assert_eq!(acd.calls[&call.to_string()].state, "waiting");
+    // (Music starts before the ACD takes the call, so an immediate offer is never talked
+    // over by it: give the backend a moment to finish the step.)
+    let keys = hotline_backend::call_io::acd_keys(t);
+    let mut waiting = None;
+    for _ in 0..50 {
+        let acd = hotline_acd::redis_acd::snapshot(&mut con, &keys).unwrap();
+        waiting = acd.calls.get(&call.to_string()).map(|c| c.state.clone());
+        if waiting.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(waiting.as_deref(), Some("waiting"));
     // The caller gives up: the call leaves the ACD and appears in the missed-calls list with
     // the IVR choice.
     event(
