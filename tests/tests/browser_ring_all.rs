@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use anyhow::ensure;
 use common::{
     acd_agent, bridged, caller, cdr, dial_in, finished, gateway, set_state, tenant, workdir,
