@@ -223,11 +223,11 @@ pub(crate) async fn sync_queues(
     let mut names = Vec::new();
     for q in queues {
         let cfg = QueueRec {
-            // Ring-all is not in the ACD model yet: such queues offer to the longest idle.
             strategy: match q.strategy.as_str() {
                 "skills_based" => "skills",
                 "round_robin" => "round_robin",
                 "fewest_calls" => "fewest_calls",
+                "ring_all" => "ring_all",
                 _ => "longest_idle",
             }
             .into(),

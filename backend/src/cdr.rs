@@ -255,6 +255,9 @@ pub async fn acd_event(
     if ev.ev == "abandoned" {
         details.insert("waited_ms".into(), ev.waited_ms.into());
     }
+    if !ev.reason.is_empty() {
+        details.insert("reason".into(), ev.reason.clone().into());
+    }
     timeline(&mut t, call, &ev.ev, agent, details.into()).await?;
     t.commit().await?;
     Ok(())

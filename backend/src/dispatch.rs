@@ -3,6 +3,9 @@
 //! `ext:<extension>`); its answer connects the two legs (ACD `answer`, then the gateway bridges
 //! them); a leg that fails or rings too long goes back to the ACD (`reject` / ring-no-answer,
 //! so the call returns to the head of its queue); whichever side hangs up ends the other.
+//! A ring-all call rings several agents, so the legs are kept per offer (call and agent): the
+//! answered one becomes the call's leg, the others' `offer_cancelled` hangs them up (the phone
+//! gets a CANCEL) and withdraws their desktop offers.
 //! A once-a-second tick drives ring timeouts, wrap-up ends and overflow.
 //! An agent with a browser softphone (`softphone`) is offered the call on the desktop instead;
 //! their accept answers it in the ACD and the call is bridged into the softphone's WebRTC leg,
@@ -41,8 +44,23 @@ fn leg_key(tenant: Uuid, leg: Uuid) -> String {
     format!("{{t:{tenant}}}:acd:leg:{leg}")
 }
 
+/// The leg of the agent connected to `call` (their answered offer's leg).
 fn leg_of_key(tenant: Uuid, call: Uuid) -> String {
     format!("{{t:{tenant}}}:acd:legof:{call}")
+}
+
+/// The leg ringing `agent` for `call` while they are offered it (a SIP phone leg's id or the
+/// softphone marker): one per agent, as a ring-all call rings several at once.
+fn offer_key(tenant: Uuid, call: Uuid, agent: Uuid) -> String {
+    format!("{{t:{tenant}}}:acd:offer:{call}:{agent}")
+}
+
+/// Reads and deletes a key.
+async fn take(
+    r: &mut redis::aio::ConnectionManager,
+    key: String,
+) -> redis::RedisResult<Option<String>> {
+    redis::cmd("GETDEL").arg(key).query_async(r).await
 }
 
 /// Applies one ACD operation for the tenant and acts on its events.
@@ -68,20 +86,6 @@ pub async fn acd(state: &AppState, tenant: Uuid, op: Op) -> Result<(), AcdError>
         tracing::error!(%tenant, error = %e, "acting on ACD events failed");
     }
     Ok(())
-}
-
-async fn leg_agent(state: &AppState, tenant: Uuid, leg: &str) -> anyhow::Result<Option<Uuid>> {
-    if let Some(agent) = leg.strip_prefix(SOFTPHONE_LEG) {
-        return Ok(agent.parse().ok());
-    }
-    let Ok(leg) = leg.parse::<Uuid>() else {
-        return Ok(None);
-    };
-    let mut r = state.redis();
-    let raw: Option<String> = r.get(leg_key(tenant, leg)).await?;
-    Ok(raw
-        .and_then(|s| serde_json::from_str::<Leg>(&s).ok())
-        .map(|l| l.agent))
 }
 
 async fn hang_up(state: &AppState, gw: &str, call: Uuid) -> anyhow::Result<()> {
@@ -199,7 +203,9 @@ pub fn on_acd_events(
                         .is_some()
                     {
                         let marker = format!("{SOFTPHONE_LEG}{agent}");
-                        let _: () = r.set_ex(leg_of_key(tenant, call), marker, 86_400).await?;
+                        let _: () = r
+                            .set_ex(offer_key(tenant, call, agent), marker, 86_400)
+                            .await?;
                         crate::desktop::publish(state, tenant, agent, &offer).await;
                         continue;
                     }
@@ -221,7 +227,7 @@ pub fn on_acd_events(
                         .set_ex(leg_key(tenant, leg), serde_json::to_string(&rec)?, 86_400)
                         .await?;
                     let _: () = r
-                        .set_ex(leg_of_key(tenant, call), leg.to_string(), 86_400)
+                        .set_ex(offer_key(tenant, call, agent), leg.to_string(), 86_400)
                         .await?;
                     crate::desktop::publish(state, tenant, agent, &offer).await;
                     let callee = format!("ext:{ext}");
@@ -255,6 +261,10 @@ pub fn on_acd_events(
                         }
                         let ev = AgentEvent::Connected { call_id: call };
                         crate::desktop::publish(state, tenant, agent, &ev).await;
+                        // The answered offer's leg becomes the call's.
+                        if let Some(leg) = take(&mut r, offer_key(tenant, call, agent)).await? {
+                            let _: () = r.set_ex(leg_of_key(tenant, call), leg, 86_400).await?;
+                        }
                     }
                     let _: () = r.del(held_key(tenant, call)).await?;
                     bridge_agent(state, tenant, call, &gw).await?;
@@ -285,16 +295,34 @@ pub fn on_acd_events(
                         hang_up(state, &gw, leg).await?;
                     }
                 }
+                "offer_cancelled" => {
+                    // Not the agent's doing (another agent of a ring-all answered, nobody did,
+                    // or the caller left): their phone stops ringing, their state stays Ready.
+                    let Some(agent) = agent else { continue };
+                    let leg = take(&mut r, offer_key(tenant, call, agent)).await?;
+                    let reason = match e.reason.as_str() {
+                        hotline_acd::model::NO_ANSWER => "ring_all_no_answer",
+                        other => other,
+                    };
+                    let ev = AgentEvent::OfferWithdrawn {
+                        call_id: call,
+                        reason: reason.to_string(),
+                    };
+                    crate::desktop::publish(state, tenant, agent, &ev).await;
+                    if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
+                        let _: () = r.del(leg_key(tenant, leg)).await?;
+                        hang_up(state, &gw, leg).await?;
+                    }
+                }
                 "ring_no_answer" | "rejected" | "completed" | "abandoned" => {
-                    // The agent leg (if any) is over: hang it up.
-                    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
-                    // Tell the agent (from the event, or the leg record for an abandon).
-                    let who = match agent {
-                        Some(a) => Some(a),
-                        None => match &leg {
-                            Some(l) => leg_agent(state, tenant, l).await?,
-                            None => None,
-                        },
+                    // The agent leg (if any) is over: hang it up. (An abandoned call's offers
+                    // were cancelled just before: it has none left.)
+                    let leg = match (e.ev.as_str(), agent) {
+                        ("completed", _) => take(&mut r, leg_of_key(tenant, call)).await?,
+                        ("ring_no_answer" | "rejected", Some(a)) => {
+                            take(&mut r, offer_key(tenant, call, a)).await?
+                        }
+                        _ => None,
                     };
                     // A "rejected" that is a failure of the agent's device (their desk phone
                     // not registered, busy…, the softphone gone), not their decline.
@@ -317,7 +345,7 @@ pub fn on_acd_events(
                             tracing::warn!(%tenant, agent = %a, error = %err, "agent state not recorded");
                         }
                     }
-                    if let Some(a) = who {
+                    if let Some(a) = agent {
                         let ev = if e.ev == "completed" {
                             AgentEvent::Ended { call_id: call }
                         } else {
@@ -327,9 +355,6 @@ pub fn on_acd_events(
                             }
                         };
                         crate::desktop::publish(state, tenant, a, &ev).await;
-                    }
-                    if leg.is_some() {
-                        let _: () = r.del(leg_of_key(tenant, call)).await?;
                     }
                     // A SIP phone's leg is hung up; a softphone's stays up for the next call.
                     if let Some(leg) = leg.and_then(|l| l.parse::<Uuid>().ok()) {
@@ -350,10 +375,10 @@ pub fn on_acd_events(
     })
 }
 
-/// Why an offer failed on the agent's device, for `AgentEvent::OfferWithdrawn` (kept a minute,
-/// until the ACD's `rejected` that follows reads it).
-fn offer_failure_key(tenant: Uuid, call: Uuid) -> String {
-    format!("{{t:{tenant}}}:acd:offerfail:{call}")
+/// Why the offer of `call` failed on `agent`'s device, for `AgentEvent::OfferWithdrawn` (kept
+/// a minute, until the ACD's `rejected` that follows reads it).
+fn offer_failure_key(tenant: Uuid, call: Uuid, agent: Uuid) -> String {
+    format!("{{t:{tenant}}}:acd:offerfail:{call}:{agent}")
 }
 
 /// The offer of `call` to `agent` failed on their device (`why`, an `OfferWithdrawn` reason
@@ -367,8 +392,9 @@ pub async fn offer_failed(
     why: &str,
 ) -> anyhow::Result<()> {
     let mut r = state.redis();
-    let rec = serde_json::json!({ "agent": agent, "why": why }).to_string();
-    let _: () = r.set_ex(offer_failure_key(tenant, call), rec, 60).await?;
+    let _: () = r
+        .set_ex(offer_failure_key(tenant, call, agent), why, 60)
+        .await?;
     let op = Op::Reject {
         agent: agent.to_string(),
         call: call.to_string(),
@@ -376,7 +402,7 @@ pub async fn offer_failed(
     if let Err(e) = acd(state, tenant, op).await {
         // The caller left or the offer timed out meanwhile.
         tracing::info!(%tenant, %call, %agent, error = %e, "failed offer no longer offered");
-        let _: () = r.del(offer_failure_key(tenant, call)).await?;
+        let _: () = r.del(offer_failure_key(tenant, call, agent)).await?;
     }
     Ok(())
 }
@@ -388,16 +414,9 @@ async fn take_offer_failure(
     call: Uuid,
     agent: Uuid,
 ) -> Option<String> {
-    let mut r = state.redis();
-    let raw: Option<String> = redis::cmd("GETDEL")
-        .arg(offer_failure_key(tenant, call))
-        .query_async(&mut r)
+    take(&mut state.redis(), offer_failure_key(tenant, call, agent))
         .await
         .ok()
-        .flatten();
-    let v: serde_json::Value = serde_json::from_str(&raw?).ok()?;
-    (v["agent"].as_str() == Some(agent.to_string().as_str()))
-        .then(|| v["why"].as_str().map(str::to_string))
         .flatten()
 }
 
@@ -409,7 +428,7 @@ pub async fn offered_to_softphone(
     agent: Uuid,
 ) -> anyhow::Result<bool> {
     let mut r = state.redis();
-    let leg: Option<String> = r.get(leg_of_key(tenant, call)).await?;
+    let leg: Option<String> = r.get(offer_key(tenant, call, agent)).await?;
     Ok(leg.as_deref() == Some(format!("{SOFTPHONE_LEG}{agent}").as_str()))
 }
 
@@ -498,7 +517,9 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
             .await
             .is_err()
         {
-            // The caller left or the offer timed out meanwhile.
+            // Another agent of a ring-all answered first, the caller left or the offer timed
+            // out meanwhile: the leg serves no call (nor does its end).
+            let _: () = r.del(leg_key(tenant, leg)).await?;
             if let Some(gw) = gateway_of(state, tenant, rec.call).await? {
                 hang_up(state, &gw, leg).await?;
             }
@@ -506,8 +527,8 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
         return Ok(());
     }
     let _: () = r.del(leg_key(tenant, leg)).await?;
-    let _: () = r.del(leg_of_key(tenant, rec.call)).await?;
     if !rec.answered {
+        let _: () = r.del(offer_key(tenant, rec.call, rec.agent)).await?;
         // The desk phone never answered: what it said is the offer's failure.
         let why = match ev {
             wire::GatewayEvent::Hangup { cause, status, .. } => {
@@ -517,6 +538,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
         };
         return offer_failed(state, tenant, rec.call, rec.agent, &why).await;
     }
+    let _: () = r.del(leg_of_key(tenant, rec.call)).await?;
     let _ = acd(state, tenant, Op::Hangup { call }).await;
     Ok(())
 }

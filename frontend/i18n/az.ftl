@@ -231,6 +231,8 @@ softphone-note-phone-failed = Masaüstü telefonunuz zəngi qəbul edə bilmədi
 softphone-note-phone-failed-status = Masaüstü telefonunuz zəngi qəbul edə bilmədi (SIP { $status }). Zəng növbəyə qaytarıldı.
 softphone-note-no-device = Zəng sizə çata bilmədi: softfon qoşulmayıb və masaüstü telefonunuz yoxdur. Zəng növbəyə qaytarıldı.
 softphone-note-softphone-lost = Zəng çalarkən softfon bağlantısı itdi. Zəng növbəyə qaytarıldı.
+softphone-note-answered-elsewhere = Zəngə başqa operator cavab verdi.
+softphone-note-ring-all-no-answer = Vaxtında heç kim cavab vermədi: zəng növbəyə qaytarıldı və bütün boş operatorlarda yenidən çalır.
 
 # Names and translations of the tenant's own names (categories, ticket types, statuses)
 names-title = Adlar və tərcümələr

@@ -925,6 +925,8 @@ softphone-note-phone-failed = Your desk phone could not take the call. The call 
 softphone-note-phone-failed-status = Your desk phone could not take the call (SIP { $status }). The call went back to the queue.
 softphone-note-no-device = The call could not reach you: no softphone is connected and you have no desk phone. It went back to the queue.
 softphone-note-softphone-lost = The softphone connection was lost while the call rang. It went back to the queue.
+softphone-note-answered-elsewhere = Another agent answered the call.
+softphone-note-ring-all-no-answer = Nobody answered in time: the call went back to the queue and rings every free agent again.
 
 # Names and translations of the tenant's own names (categories, ticket types, statuses)
 names-title = Names and translations

@@ -231,6 +231,8 @@ softphone-note-phone-failed = Twój telefon biurkowy nie mógł przyjąć połą
 softphone-note-phone-failed-status = Twój telefon biurkowy nie mógł przyjąć połączenia (SIP { $status }). Połączenie wróciło do kolejki.
 softphone-note-no-device = Połączenie nie mogło do ciebie dotrzeć: softfon nie jest połączony i nie masz telefonu biurkowego. Wróciło do kolejki.
 softphone-note-softphone-lost = Połączenie softfonu zostało utracone, gdy dzwoniło połączenie. Wróciło ono do kolejki.
+softphone-note-answered-elsewhere = Połączenie odebrał inny agent.
+softphone-note-ring-all-no-answer = Nikt nie odebrał na czas: połączenie wróciło do kolejki i znów dzwoni u wszystkich wolnych agentów.
 
 # Names and translations of the tenant's own names (categories, ticket types, statuses)
 names-title = Nazwy i tłumaczenia

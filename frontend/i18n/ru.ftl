@@ -231,6 +231,8 @@ softphone-note-phone-failed = Ваш настольный телефон не с
 softphone-note-phone-failed-status = Ваш настольный телефон не смог принять вызов (SIP { $status }). Вызов вернулся в очередь.
 softphone-note-no-device = Вызов не смог до вас дойти: софтфон не подключён, а настольного телефона у вас нет. Он вернулся в очередь.
 softphone-note-softphone-lost = Соединение софтфона потеряно, пока звонил вызов. Он вернулся в очередь.
+softphone-note-answered-elsewhere = На вызов ответил другой оператор.
+softphone-note-ring-all-no-answer = Никто не ответил вовремя: вызов вернулся в очередь и снова звонит всем свободным операторам.
 
 # Names and translations of the tenant's own names (categories, ticket types, statuses)
 names-title = Названия и переводы

@@ -231,6 +231,8 @@ softphone-note-phone-failed = 您的座机无法接听来电。来电已回到�
 softphone-note-phone-failed-status = 您的座机无法接听来电（SIP { $status }）。来电已回到队列。
 softphone-note-no-device = 来电无法转到您：软电话未连接，您也没有座机。来电已回到队列。
 softphone-note-softphone-lost = 来电振铃时软电话连接已断开。来电已回到队列。
+softphone-note-answered-elsewhere = 另一位坐席已接听该来电。
+softphone-note-ring-all-no-answer = 无人及时接听：来电已回到队列，并再次同时呼叫所有空闲坐席。
 
 # Names and translations of the tenant's own names (categories, ticket types, statuses)
 names-title = 名称与翻译

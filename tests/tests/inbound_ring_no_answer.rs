@@ -9,11 +9,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{
-    acd_agent, bridged, caller, cdr, dial_in, finished, gateway, hangup_cause, ok, recording,
-    set_state, sip_trace, tenant, workdir, ANSWERING_PHONE, UNANSWERED_PHONE,
+    acd_agent, bridged, caller, cdr, dial_in, finished, hangup_cause, ok, recording, sip_trace,
+    TwoPhoneAgents, ANSWERING_PHONE, UNANSWERED_PHONE,
 };
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{gateway_events, rms, stereo_channels};
@@ -24,42 +22,24 @@ use serde_json::json;
 async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agent() {
     // A short ring timeout keeps the test quick (production default: 20 s).
     let app = TestApp::spawn_with(|c| c.ring_timeout_secs = 3).await;
-    let t = tenant(&app, "Ring Water").await;
     let did = "+994125559201";
     let number = "+15550007201";
-    t.queue_on_number(
+    // Aysel becomes ready first: she has waited longest and is offered the call first.
+    let p = TwoPhoneAgents::start(
         &app,
+        "Ring Water",
         json!({ "name": "Help", "strategy": "longest_idle", "max_wait_seconds": 0, "wrap_up_seconds": 0 }),
         did,
+        UNANSWERED_PHONE,
+        ANSWERING_PHONE,
     )
     .await;
-    let aysel = t
-        .agent(&app, "aysel@ring.test", "Aysel", Some("1001"), &[])
-        .await;
-    let bob = t
-        .agent(&app, "bob@ring.test", "Bob", Some("1002"), &[])
-        .await;
-    let work = workdir("ring");
-    let gw = gateway(&app, &work, 0, false);
-    let (aysel_dir, bob_dir, cust_dir) = (work.join("aysel"), work.join("bob"), work.join("cust"));
-    let aysel_phone = t
-        .sip_phone(&app, &gw.addr, &aysel_dir, "1001", UNANSWERED_PHONE)
-        .await;
-    let bob_phone = t
-        .sip_phone(&app, &gw.addr, &bob_dir, "1002", ANSWERING_PHONE)
-        .await;
-    // Aysel becomes ready first: she has waited longest and is offered the call first.
-    let ca = t.login(&app, "aysel@ring.test").await;
-    let cb = t.login(&app, "bob@ring.test").await;
-    set_state(&app, &ca, "ready").await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    set_state(&app, &cb, "ready").await;
 
-    let customer = dial_in(&cust_dir, &caller(number, 9_000, 5_000), did, &gw.addr);
+    let customer = dial_in(&p.cust_dir, &caller(number, 9_000, 5_000), did, &p.gw.addr);
     // Aysel's phone rang and was cancelled (the scenario expects the CANCEL).
-    finished(aysel_phone, &aysel_dir, "Aysel's phone").await;
+    finished(p.aysel_phone, &p.aysel_dir, "Aysel's phone").await;
     // Meanwhile the ACD set her not ready: missed.
-    let a = acd_agent(&app, t.id, aysel);
+    let a = acd_agent(&app, p.t.id, p.aysel);
     assert_eq!(
         (a.state.as_str(), a.reason.as_str()),
         ("not_ready", "missed"),
@@ -67,10 +47,10 @@ async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agen
     );
     // Bob's phone rings next and answers; the caller is bridged to it.
     let (call, leg, _) = bridged(&app, number).await;
-    finished(customer, &cust_dir, "caller").await;
-    finished(bob_phone, &bob_dir, "Bob's phone").await;
+    finished(customer, &p.cust_dir, "caller").await;
+    finished(p.bob_phone, &p.bob_dir, "Bob's phone").await;
     assert!(
-        sip_trace(&aysel_dir).contains("CANCEL sip:"),
+        sip_trace(&p.aysel_dir).contains("CANCEL sip:"),
         "Aysel's phone was not cancelled"
     );
     // The caller stayed on the line until they hung up themselves.
@@ -81,15 +61,21 @@ async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agen
     let (_, heard) = stereo_channels(&rec);
     assert!(rms(&heard) > 300.0, "Bob heard nothing: {evs:#?}");
     // The ACD: Bob took it and is free again; Aysel stays not ready until she says otherwise.
-    let b = acd_agent(&app, t.id, bob);
+    let b = acd_agent(&app, p.t.id, p.bob);
     assert_eq!((b.state.as_str(), b.answered), ("ready", 1), "{b:?}");
-    let a = acd_agent(&app, t.id, aysel);
+    let a = acd_agent(&app, p.t.id, p.aysel);
     assert_eq!(
         (a.state.as_str(), a.reason.as_str(), a.answered),
         ("not_ready", "missed", 0)
     );
     // Her desktop's state says so too, with the built-in reason code "Missed call".
-    let st = ok(ca.get(app.url("/api/v1/agent/state")).send().await.unwrap()).await;
+    let st = ok(p
+        .ca
+        .get(app.url("/api/v1/agent/state"))
+        .send()
+        .await
+        .unwrap())
+    .await;
     assert_eq!(
         (
             st["status"].as_str(),
@@ -99,7 +85,8 @@ async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agen
         (Some("not_ready"), Some("missed"), Some("Missed call")),
         "{st}"
     );
-    let codes = ok(ca
+    let codes = ok(p
+        .ca
         .get(app.url("/api/v1/reason-codes"))
         .send()
         .await
@@ -113,10 +100,10 @@ async fn an_unanswered_agent_is_set_not_ready_and_the_call_goes_to_the_next_agen
         .unwrap_or_else(|| panic!("no built-in reason code 'missed': {codes}"));
     assert_eq!(st["reason_id"], missed["id"], "a real reason code: {st}");
     // The CDR: answered by Bob, in the queue.
-    let c = cdr(&app, &t.admin, call).await;
+    let c = cdr(&app, &p.t.admin, call).await;
     assert_eq!(c["cdr"]["outcome"], "answered", "{c:#}");
     assert_eq!(c["cdr"]["agent_name"], "Bob", "{c:#}");
     assert_eq!(c["cdr"]["queue_name"], "Help", "{c:#}");
-    drop(gw);
-    let _ = std::fs::remove_dir_all(&work);
+    drop(p.gw);
+    let _ = std::fs::remove_dir_all(&p.work);
 }

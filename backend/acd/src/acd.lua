@@ -213,9 +213,39 @@ local function put_call(id, c) rawset(calls, id, c) raw_c[id] = true end
 local function drop_call(id) rawset(calls, id, nil) raw_c[id] = false end
 local events = {}
 
-local function emit(ev, call, agent, to, waited)
+local function emit(ev, call, agent, to, waited, reason)
   events[#events + 1] = cjson.encode({ev = ev, call = call or '', agent = agent or '',
-    to = to or '', waited_ms = waited or 0})
+    to = to or '', waited_ms = waited or 0, reason = reason or ''})
+end
+
+-- The ids of a comma-separated list, in order.
+local function ids(list)
+  local out = {}
+  for id in string.gmatch(list or '', '[^,]+') do out[#out + 1] = id end
+  return out
+end
+
+-- Whether call record `c` is offered to agent `aid` (alone or as one of a ring-all).
+local function offered_to(c, aid)
+  if c.state ~= 'offered' then return false end
+  if c.agent == aid then return true end
+  for _, id in ipairs(ids(c.ringing)) do
+    if id == aid then return true end
+  end
+  return false
+end
+
+-- The agents of a ring-all offer that ended without their doing: Ready again as they were
+-- (their idle time kept), each told why.
+local function cancel_offers(cid, list, reason)
+  for _, aid in ipairs(list) do
+    local a = agents[aid]
+    if a then
+      a.state, a.call = 'ready', ''
+      dirty_a[aid] = true
+    end
+    emit('offer_cancelled', cid, aid, '', 0, reason)
+  end
 end
 
 local skill_cache = {}
@@ -316,7 +346,10 @@ local function dispatch()
           rec[target] = agents[target]
         end
         chosen = nil
-        if #cands > 0 then
+        if #cands > 0 and queue.strategy == 'ring_all' and target == '' then
+          -- Every candidate rings; each one taken from the index is checked below.
+          chosen = cands
+        elseif #cands > 0 then
           if queue.strategy == 'round_robin' then
             for _, aid in ipairs(cands) do
               if aid > (queue.last_agent or '') then chosen = aid break end
@@ -341,14 +374,30 @@ local function dispatch()
         -- The agent chosen from its index entry must be stored as the entry says; if not,
         -- the index is stale (the hashes were written by something else): choose again from
         -- the records themselves and have the next step rebuild the index.
-        if chosen == nil or rec[chosen] == rawget(agents, chosen)
-          or same_as_entry(agents[chosen], rec[chosen], c.queue) then
-          break
+        local fresh = true
+        for _, aid in ipairs(type(chosen) == 'table' and chosen or {chosen}) do
+          if not (rec[aid] == rawget(agents, aid) or same_as_entry(agents[aid], rec[aid], c.queue))
+          then
+            fresh = false
+          end
         end
+        if fresh then break end
         trust_index = false
         redis.call('ZREM', IK, 'v3')
       end
-      if chosen then
+      if type(chosen) == 'table' then
+        for _, aid in ipairs(chosen) do
+          local a = agents[aid]
+          a.state = 'ringing'
+          a.call = cid
+          dirty_a[aid] = true
+          emit('offered', cid, aid)
+        end
+        c.state = 'offered'
+        c.ringing = table.concat(chosen, ',')
+        c['until'] = now + queue.ring_timeout_ms
+        dirty_c[cid] = true
+      elseif chosen then
         if queue.strategy == 'round_robin' then
           queue.last_agent = chosen
           dirty_q[c.queue] = true
@@ -389,7 +438,7 @@ end
 if op == 'queue' then
   local id, cfg = ARGV[3], cjson.decode(ARGV[4])
   local ok = false
-  for _, s in ipairs({'longest_idle', 'round_robin', 'fewest_calls', 'skills'}) do
+  for _, s in ipairs({'longest_idle', 'round_robin', 'fewest_calls', 'skills', 'ring_all'}) do
     if cfg.strategy == s then ok = true end
   end
   if not ok then return fail('bad_value') end
@@ -425,7 +474,7 @@ elseif op == 'arrive' then
   if not queues[qid] then return fail('unknown_queue') end
   local seq = redis.call('HINCRBY', MK, 'seq', 1)
   put_call(id, {queue = qid, priority = prio, seq = seq, enqueued_at = now, state = 'waiting',
-    agent = '', ['until'] = 0, target = ''})
+    agent = '', ringing = '', ['until'] = 0, target = ''})
   dirty_c[id] = true
 elseif op == 'answer' or op == 'reject' then
   local aid, cid = ARGV[3], ARGV[4]
@@ -433,14 +482,22 @@ elseif op == 'answer' or op == 'reject' then
   if not c then return fail('unknown_call') end
   local a = agents[aid]
   if not a then return fail('unknown_agent') end
-  if c.state ~= 'offered' or c.agent ~= aid then return fail('not_offered') end
+  if not offered_to(c, aid) then return fail('not_offered') end
+  local others = {}
+  for _, id in ipairs(ids(c.ringing)) do
+    if id ~= aid then others[#others + 1] = id end
+  end
   if op == 'answer' then
-    c.state, c['until'] = 'connected', 0
+    c.state, c.agent, c.ringing, c['until'] = 'connected', aid, '', 0
     a.state = 'on_call'
     a.answered = a.answered + 1
     emit('connected', cid, aid)
+    cancel_offers(cid, others, 'answered_elsewhere')
   else
-    c.state, c.agent, c['until'], c.target = 'waiting', '', 0, ''
+    if #others == 0 then
+      c.state, c['until'], c.target = 'waiting', 0, ''
+    end
+    c.agent, c.ringing = '', table.concat(others, ',')
     a.state, a.reason, a.call = 'not_ready', 'rejected', ''
     emit('rejected', cid, aid)
   end
@@ -470,14 +527,14 @@ elseif op == 'hangup' then
   if not c then return fail('unknown_call') end
   drop_call(cid)
   removed_c[cid] = true
-  local a = agents[c.agent]
   if c.state == 'connected' then
     release(c.queue, c.agent)
     emit('completed', cid, c.agent)
   else
-    if c.state == 'offered' and a then
-      a.state, a.call = 'ready', ''
-      dirty_a[c.agent] = true
+    if c.state == 'offered' then
+      local offered = ids(c.ringing)
+      if c.agent ~= '' then offered = {c.agent} end
+      cancel_offers(cid, offered, 'abandoned')
     end
     local waited = now - c.enqueued_at
     if waited < 0 then waited = 0 end
@@ -498,15 +555,20 @@ elseif op == 'tick' then
   for _, cid in ipairs(ticking) do
     local c = calls[cid]
     if c.state == 'offered' and c['until'] <= now then
-      local aid = c.agent
-      c.state, c.agent, c['until'], c.target = 'waiting', '', 0, ''
+      local aid, ringing = c.agent, c.ringing or ''
+      c.state, c.agent, c.ringing, c['until'], c.target = 'waiting', '', '', 0, ''
       dirty_c[cid] = true
-      local a = agents[aid]
-      if a then
-        a.state, a.reason, a.call = 'not_ready', 'missed', ''
-        dirty_a[aid] = true
+      if ringing == '' then
+        local a = agents[aid]
+        if a then
+          a.state, a.reason, a.call = 'not_ready', 'missed', ''
+          dirty_a[aid] = true
+        end
+        emit('ring_no_answer', cid, aid)
+      else
+        -- Nobody of a ring-all answered: none is set not ready (see model.rs).
+        cancel_offers(cid, ids(ringing), 'no_answer')
       end
-      emit('ring_no_answer', cid, aid)
     elseif c.state == 'waiting' then
       local q = queues[c.queue]
       if q and q.max_wait_ms > 0 and q.overflow ~= '' and now - c.enqueued_at >= q.max_wait_ms

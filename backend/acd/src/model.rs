@@ -35,7 +35,8 @@ pub struct AgentRec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QueueRec {
-    /// `longest_idle`, `round_robin`, `fewest_calls` or `skills`.
+    /// `longest_idle`, `round_robin`, `fewest_calls`, `skills` or `ring_all` (every eligible
+    /// Ready agent rings at once; the first to answer takes the call).
     pub strategy: String,
     /// Required skills with minimum levels, `name=min`, comma-separated.
     pub skills: String,
@@ -65,8 +66,11 @@ pub struct CallRec {
     pub enqueued_at: u64,
     /// `waiting`, `offered` or `connected`.
     pub state: String,
-    /// The agent of `offered` / `connected`.
+    /// The agent of `offered` (one agent rings) / `connected`.
     pub agent: String,
+    /// A ring-all offer: the agents ringing for the call, comma-separated in id order (`agent`
+    /// stays empty until one of them answers). Empty for a one-agent offer.
+    pub ringing: String,
     /// Offer expiry.
     pub until: u64,
     /// After a transfer to a named agent: only that agent may be offered the call (cleared
@@ -78,9 +82,9 @@ pub struct CallRec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Event {
-    /// `offered`, `connected`, `rejected`, `ring_no_answer`, `abandoned`, `completed`,
-    /// `overflowed`, `wrapup_ended`, `transferred` (`agent`: who let go of it; `to`: the
-    /// queue it waits in now).
+    /// `offered`, `connected`, `rejected`, `ring_no_answer`, `offer_cancelled`, `abandoned`,
+    /// `completed`, `overflowed`, `wrapup_ended`, `transferred` (`agent`: who let go of it;
+    /// `to`: the queue it waits in now).
     pub ev: String,
     pub call: String,
     pub agent: String,
@@ -88,7 +92,18 @@ pub struct Event {
     pub to: String,
     /// `abandoned`: how long the caller waited.
     pub waited_ms: u64,
+    /// `offer_cancelled`: why the agent's offer ended without their doing, the agent being
+    /// Ready again: [`ANSWERED_ELSEWHERE`], [`NO_ANSWER`] or [`ABANDONED`].
+    pub reason: String,
 }
+
+/// `offer_cancelled`: another agent ringing for the same ring-all call answered it.
+pub const ANSWERED_ELSEWHERE: &str = "answered_elsewhere";
+/// `offer_cancelled`: nobody answered a ring-all call within the ring time-out; the call went
+/// back to the head of its queue (and rings the Ready agents again).
+pub const NO_ANSWER: &str = "no_answer";
+/// `offer_cancelled`: the caller hung up while the agent's phone rang.
+pub const ABANDONED: &str = "abandoned";
 
 impl Event {
     fn new(ev: &str, call: &str, agent: &str) -> Self {
@@ -98,6 +113,25 @@ impl Event {
             agent: agent.into(),
             ..Event::default()
         }
+    }
+
+    fn cancelled(call: &str, agent: &str, reason: &str) -> Self {
+        Event {
+            reason: reason.into(),
+            ..Event::new("offer_cancelled", call, agent)
+        }
+    }
+}
+
+/// The ids of a comma-separated list.
+fn ids(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').filter(|x| !x.is_empty())
+}
+
+impl CallRec {
+    /// Whether `agent` is offered this call (alone or as one of a ring-all).
+    pub fn offered_to(&self, agent: &str) -> bool {
+        self.state == "offered" && (self.agent == agent || ids(&self.ringing).any(|a| a == agent))
     }
 }
 
@@ -243,7 +277,13 @@ pub fn parse_skills(s: &str) -> Vec<(&str, u64)> {
         .collect()
 }
 
-const STRATEGIES: [&str; 4] = ["longest_idle", "round_robin", "fewest_calls", "skills"];
+const STRATEGIES: [&str; 5] = [
+    "longest_idle",
+    "round_robin",
+    "fewest_calls",
+    "skills",
+    "ring_all",
+];
 
 impl Acd {
     /// Applies `op` at time `now`.
@@ -336,21 +376,41 @@ impl Acd {
                 if !self.agents.contains_key(agent) {
                     return Err(AcdError::UnknownAgent);
                 }
-                if c.state != "offered" || c.agent != *agent {
+                if !c.offered_to(agent) {
                     return Err(AcdError::NotOffered);
                 }
-                let a = self.agents.get_mut(agent).expect("checked");
+                let others: Vec<String> = ids(&c.ringing)
+                    .filter(|a| a != agent)
+                    .map(String::from)
+                    .collect();
                 if matches!(op, Op::Answer { .. }) {
                     c.state = "connected".into();
+                    c.agent = agent.clone();
+                    c.ringing.clear();
                     c.until = 0;
+                    let a = self.agents.get_mut(agent).expect("checked");
                     a.state = "on_call".into();
                     a.answered += 1;
                     evs.push(Event::new("connected", call, agent));
+                    // The rest of a ring-all stop ringing and wait again as they did.
+                    for other in others {
+                        if let Some(o) = self.agents.get_mut(&other) {
+                            o.state = "ready".into();
+                            o.call.clear();
+                        }
+                        evs.push(Event::cancelled(call, &other, ANSWERED_ELSEWHERE));
+                    }
                 } else {
-                    c.state = "waiting".into();
+                    // A ring-all call keeps ringing the others; the last refusal (or the one
+                    // agent's) sends it back to the head of its queue.
+                    if others.is_empty() {
+                        c.state = "waiting".into();
+                        c.until = 0;
+                        c.target.clear();
+                    }
                     c.agent.clear();
-                    c.until = 0;
-                    c.target.clear();
+                    c.ringing = others.join(",");
+                    let a = self.agents.get_mut(agent).expect("checked");
                     a.state = "not_ready".into();
                     a.reason = "rejected".into();
                     a.call.clear();
@@ -401,9 +461,12 @@ impl Acd {
                     }
                     state => {
                         if state == "offered" {
-                            if let Some(a) = self.agents.get_mut(&c.agent) {
-                                a.state = "ready".into();
-                                a.call.clear();
+                            for id in ids(&c.agent).chain(ids(&c.ringing)) {
+                                if let Some(a) = self.agents.get_mut(id) {
+                                    a.state = "ready".into();
+                                    a.call.clear();
+                                }
+                                evs.push(Event::cancelled(call, id, ABANDONED));
                             }
                         }
                         evs.push(Event {
@@ -422,21 +485,35 @@ impl Acd {
                         evs.push(Event::new("wrapup_ended", "", id));
                     }
                 }
-                let ids: Vec<String> = self.calls.keys().cloned().collect();
-                for id in ids {
+                let call_ids: Vec<String> = self.calls.keys().cloned().collect();
+                for id in call_ids {
                     let c = self.calls.get(&id).expect("listed").clone();
                     if c.state == "offered" && c.until <= now {
                         let cm = self.calls.get_mut(&id).expect("listed");
                         cm.state = "waiting".into();
                         cm.agent.clear();
+                        cm.ringing.clear();
                         cm.until = 0;
                         cm.target.clear();
-                        if let Some(a) = self.agents.get_mut(&c.agent) {
-                            a.state = "not_ready".into();
-                            a.reason = "missed".into();
-                            a.call.clear();
+                        if c.ringing.is_empty() {
+                            if let Some(a) = self.agents.get_mut(&c.agent) {
+                                a.state = "not_ready".into();
+                                a.reason = "missed".into();
+                                a.call.clear();
+                            }
+                            evs.push(Event::new("ring_no_answer", &id, &c.agent));
+                        } else {
+                            // Nobody of a ring-all answered: no one of them missed the call
+                            // more than the others, so none is set not ready; they ring again
+                            // for it (dispatch below) unless something more urgent came.
+                            for aid in ids(&c.ringing) {
+                                if let Some(a) = self.agents.get_mut(aid) {
+                                    a.state = "ready".into();
+                                    a.call.clear();
+                                }
+                                evs.push(Event::cancelled(&id, aid, NO_ANSWER));
+                            }
                         }
-                        evs.push(Event::new("ring_no_answer", &id, &c.agent));
                     } else if c.state == "waiting" {
                         let Some(q) = self.queues.get(&c.queue) else {
                             continue;
@@ -539,6 +616,21 @@ impl Acd {
             if cands.is_empty() {
                 continue;
             }
+            let ring = queue.ring_timeout_ms;
+            if queue.strategy == "ring_all" && target.is_empty() {
+                let all: Vec<String> = cands.iter().map(|(id, _)| (*id).clone()).collect();
+                for id in &all {
+                    let a = self.agents.get_mut(id).expect("candidate");
+                    a.state = "ringing".into();
+                    a.call = call_id.clone();
+                    evs.push(Event::new("offered", &call_id, id));
+                }
+                let c = self.calls.get_mut(&call_id).expect("waiting call");
+                c.state = "offered".into();
+                c.ringing = all.join(",");
+                c.until = now + ring;
+                continue;
+            }
             let chosen = match queue.strategy.as_str() {
                 "round_robin" => {
                     // Agents in id order, the first after the one offered last (cyclic).
@@ -561,7 +653,6 @@ impl Acd {
                     cands[0].0.clone()
                 }
             };
-            let ring = queue.ring_timeout_ms;
             if queue.strategy == "round_robin" {
                 self.queues.get_mut(&queue_id).expect("exists").last_agent = chosen.clone();
             }

@@ -6,7 +6,13 @@ use proptest::prelude::*;
 
 pub const AGENTS: [&str; 4] = ["a1", "a2", "a3", "a4"];
 pub const QUEUES: [&str; 2] = ["q1", "q2"];
-pub const STRATEGIES: [&str; 4] = ["longest_idle", "round_robin", "fewest_calls", "skills"];
+pub const STRATEGIES: [&str; 5] = [
+    "longest_idle",
+    "round_robin",
+    "fewest_calls",
+    "skills",
+    "ring_all",
+];
 
 /// An abstract step; [`resolve`] turns it into a concrete operation against the current state,
 /// so that answers and hang-ups often hit calls that are really offered or connected.
@@ -50,8 +56,8 @@ pub fn step() -> impl Strategy<Value = (u64, Step)> {
 /// Queue configurations for q1 and q2 (q1 may overflow to q2 or voicemail).
 pub fn queues() -> impl Strategy<Value = Vec<Op>> {
     (
-        0..4usize,
-        0..4usize,
+        0..5usize,
+        0..5usize,
         0..3u8,
         0..3u8,
         prop::sample::select(vec![0u64, 3_000, 20_000]),
@@ -98,12 +104,21 @@ pub fn resolve(acd: &Acd, step: &Step, next_call: &mut u32) -> Op {
         state: state.into(),
         reason: reason.into(),
     };
+    // A call in `state` and its agent (one of a ring-all's ringing agents).
     let pick = |state: &str, k: usize| -> Option<(String, String)> {
         let v: Vec<_> = acd
             .calls
             .iter()
             .filter(|(_, c)| c.state == state)
-            .map(|(id, c)| (id.clone(), c.agent.clone()))
+            .flat_map(|(id, c)| {
+                let ringing: Vec<&str> = c.ringing.split(',').filter(|a| !a.is_empty()).collect();
+                let agents = if ringing.is_empty() {
+                    vec![c.agent.as_str()]
+                } else {
+                    ringing
+                };
+                agents.into_iter().map(|a| (id.clone(), a.to_string()))
+            })
             .collect();
         (!v.is_empty()).then(|| v[k % v.len()].clone())
     };

@@ -290,3 +290,115 @@ fn blind_transfer_to_a_queue_keeps_the_callers_place_in_line() {
         Err(hotline_acd::AcdError::NotConnected)
     );
 }
+
+/// `(event, agent, reason)` of each event.
+fn told(evs: &[Event]) -> Vec<(&str, &str, &str)> {
+    evs.iter()
+        .map(|e| (e.ev.as_str(), e.agent.as_str(), e.reason.as_str()))
+        .collect()
+}
+
+#[test]
+fn ring_all_rings_everyone_and_the_first_answer_stops_the_others() {
+    let mut acd = setup("ring_all", "", &[("a1", ""), ("a2", ""), ("a3", "")]);
+    acd.apply(
+        500,
+        &Op::SetState {
+            agent: "a3".into(),
+            state: "break".into(),
+            reason: String::new(),
+        },
+    )
+    .unwrap();
+    let evs = arrive(&mut acd, 1_000, "c1", 0);
+    assert_eq!(
+        offered_to(&evs),
+        vec![("c1".into(), "a1".into()), ("c1".into(), "a2".into())],
+        "every Ready agent rings, not the one on a break"
+    );
+    // A second caller waits: nobody is free to ring for them.
+    assert!(offered_to(&arrive(&mut acd, 1_100, "c2", 0)).is_empty());
+    let answer = |agent: &str| Op::Answer {
+        agent: agent.into(),
+        call: "c1".into(),
+    };
+    let evs = acd.apply(3_000, &answer("a2")).unwrap();
+    // a1 stops ringing for c1, is Ready again (not penalised) and rings for c2 at once.
+    assert_eq!(
+        told(&evs),
+        vec![
+            ("connected", "a2", ""),
+            ("offer_cancelled", "a1", "answered_elsewhere"),
+            ("offered", "a1", ""),
+        ]
+    );
+    assert_eq!(evs[2].call, "c2");
+    assert_eq!(acd.calls["c1"].agent, "a2");
+    // Answering a call that someone else took is refused.
+    assert_eq!(
+        acd.apply(3_001, &answer("a1")),
+        Err(hotline_acd::AcdError::NotOffered)
+    );
+}
+
+#[test]
+fn ring_all_without_an_answer_rings_again_and_penalises_nobody() {
+    let mut acd = setup("ring_all", "", &[("a1", ""), ("a2", "")]);
+    arrive(&mut acd, 1_000, "c1", 0);
+    let evs = acd.apply(11_000, &Op::Tick).unwrap();
+    assert_eq!(
+        told(&evs),
+        vec![
+            ("offer_cancelled", "a1", "no_answer"),
+            ("offer_cancelled", "a2", "no_answer"),
+            ("offered", "a1", ""),
+            ("offered", "a2", ""),
+        ],
+        "the call went back to the head of its queue and rings the Ready agents again"
+    );
+    assert_eq!(acd.calls["c1"].until, 21_000);
+    // One agent declines: the other keeps ringing; the caller hangs up: it stops, Ready.
+    let evs = acd
+        .apply(
+            12_000,
+            &Op::Reject {
+                agent: "a1".into(),
+                call: "c1".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(told(&evs), vec![("rejected", "a1", "")]);
+    assert_eq!(acd.calls["c1"].ringing, "a2");
+    assert_eq!(acd.agents["a1"].state, "not_ready");
+    let evs = acd
+        .apply(13_000, &Op::Hangup { call: "c1".into() })
+        .unwrap();
+    assert_eq!(
+        told(&evs),
+        vec![
+            ("offer_cancelled", "a2", "abandoned"),
+            ("abandoned", "", "")
+        ]
+    );
+    assert_eq!(acd.agents["a2"].state, "ready");
+}
+
+#[test]
+fn ring_all_declined_by_everyone_goes_back_to_the_head_of_the_queue() {
+    let mut acd = setup("ring_all", "", &[("a1", ""), ("a2", "")]);
+    arrive(&mut acd, 1_000, "c1", 0);
+    for a in ["a1", "a2"] {
+        acd.apply(
+            2_000,
+            &Op::Reject {
+                agent: a.into(),
+                call: "c1".into(),
+            },
+        )
+        .unwrap();
+    }
+    assert_eq!(acd.calls["c1"].state, "waiting");
+    assert_eq!(acd.position("c1"), Some(1));
+    let evs = acd.apply(3_000, &ready("a2")).unwrap();
+    assert_eq!(offered_to(&evs), vec![("c1".into(), "a2".into())]);
+}

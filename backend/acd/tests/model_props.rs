@@ -1,5 +1,6 @@
 //! Property tests of the ACD model: random interleavings of arrivals, agent state changes,
-//! answers, rejections, hang-ups and timeouts keep the promises the ACD makes.
+//! answers, rejections, hang-ups and timeouts keep the promises the ACD makes (with ring-all
+//! queues among the strategies).
 
 mod common;
 
@@ -8,33 +9,69 @@ use hotline_acd::model::{parse_skills, Acd};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+fn ringing(c: &hotline_acd::CallRec) -> Vec<&str> {
+    c.ringing.split(',').filter(|a| !a.is_empty()).collect()
+}
+
 fn check_invariants(acd: &Acd) -> Result<(), TestCaseError> {
-    // No agent holds two calls and no call is with two agents: the links are a bijection.
+    // No agent holds two calls (rings for two), and a call is with one agent, or rings the
+    // agents of its ring-all: the links agree both ways.
     for (id, a) in &acd.agents {
         match a.state.as_str() {
             "ringing" | "on_call" => {
                 let c = acd.calls.get(&a.call);
                 prop_assert!(c.is_some(), "agent {id} holds missing call {}", a.call);
                 let c = c.unwrap();
-                prop_assert_eq!(&c.agent, id);
                 let want = if a.state == "ringing" {
                     "offered"
                 } else {
                     "connected"
                 };
                 prop_assert_eq!(c.state.as_str(), want);
+                prop_assert!(
+                    c.agent == *id || (a.state == "ringing" && ringing(c).contains(&id.as_str())),
+                    "agent {} {} for {} which is with {:?}/{:?}",
+                    id,
+                    a.state,
+                    a.call,
+                    c.agent,
+                    c.ringing
+                );
             }
             _ => prop_assert!(a.call.is_empty(), "agent {id} in {} keeps a call", a.state),
         }
     }
     for (id, c) in &acd.calls {
-        if c.state == "offered" || c.state == "connected" {
-            let a = &acd.agents[&c.agent];
-            prop_assert_eq!(&a.call, id);
-        } else {
-            prop_assert_eq!(c.state.as_str(), "waiting");
-            prop_assert!(c.agent.is_empty());
+        match c.state.as_str() {
+            "offered" if !c.ringing.is_empty() => {
+                prop_assert!(c.agent.is_empty(), "a ring-all offer has no agent yet");
+                for aid in ringing(c) {
+                    let a = &acd.agents[aid];
+                    prop_assert_eq!((a.state.as_str(), &a.call), ("ringing", id));
+                }
+            }
+            "offered" | "connected" => {
+                prop_assert!(
+                    c.ringing.is_empty(),
+                    "{} {} still rings others",
+                    id,
+                    c.state
+                );
+                let a = &acd.agents[&c.agent];
+                prop_assert_eq!(&a.call, id);
+            }
+            _ => {
+                prop_assert_eq!(c.state.as_str(), "waiting");
+                prop_assert!(c.agent.is_empty() && c.ringing.is_empty());
+            }
         }
+        // A ring-all call is connected to at most one agent.
+        let on_it = acd
+            .agents
+            .values()
+            .filter(|a| a.state == "on_call" && a.call == *id)
+            .count();
+        prop_assert_eq!(on_it, usize::from(c.state == "connected"));
     }
     // Work conservation: no waiting call while an eligible agent is ready (for a call
     // transferred to a named agent, that agent is the only eligible one).
@@ -83,8 +120,8 @@ proptest! {
         let mut next_call = 0;
         let mut arrived = BTreeSet::new();
         let mut ended = BTreeSet::new();
-        // call → agent while offered or connected, as told by the events.
-        let mut holder: BTreeMap<String, String> = BTreeMap::new();
+        // call → the agents it rings or is connected to, as told by the events.
+        let mut holder: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (dt, st) in steps {
             now += dt;
             let op = resolve(&acd, &st, &mut next_call);
@@ -96,11 +133,25 @@ proptest! {
             if let hotline_acd::Op::Arrive { call, .. } = &op {
                 arrived.insert(call.clone());
             }
+            // The agents ringing for the call answered by this step, before it.
+            let rang: BTreeSet<String> = match &op {
+                hotline_acd::Op::Answer { call, .. } => {
+                    holder.get(call).cloned().unwrap_or_default()
+                }
+                _ => BTreeSet::new(),
+            };
             for e in &evs {
                 match e.ev.as_str() {
                     "offered" => {
-                        // Never offered while already with an agent.
-                        prop_assert!(holder.insert(e.call.clone(), e.agent.clone()).is_none());
+                        // No agent rings for two calls.
+                        prop_assert!(
+                            holder.values().all(|h| !h.contains(&e.agent)),
+                            "{} offered {} while holding another call", e.agent, e.call
+                        );
+                        // Never offered while connected, nor twice to one agent.
+                        let h = holder.entry(e.call.clone()).or_default();
+                        prop_assert!(h.insert(e.agent.clone()));
+                        prop_assert_eq!(acd.calls[&e.call].state.as_str(), "offered");
                         // FIFO within priority: nobody earlier or more urgent still waits in
                         // the same queue (all its calls need the same agents).
                         let c = &acd.calls[&e.call];
@@ -118,17 +169,47 @@ proptest! {
                             }
                         }
                     }
-                    "rejected" | "ring_no_answer" | "transferred" => {
-                        prop_assert_eq!(holder.remove(&e.call), Some(e.agent.clone()));
+                    "connected" => {
+                        let h = holder.get_mut(&e.call);
+                        prop_assert!(h.is_some_and(|h| h.contains(&e.agent)), "{} not offered", e.call);
+                    }
+                    "rejected" | "ring_no_answer" | "transferred" | "offer_cancelled" => {
+                        let h = holder.get_mut(&e.call);
+                        prop_assert!(h.is_some(), "{} {} not held", e.ev, e.call);
+                        let h = h.unwrap();
+                        prop_assert!(h.remove(&e.agent), "{} {} not by {}", e.ev, e.call, e.agent);
+                        if h.is_empty() {
+                            holder.remove(&e.call);
+                        }
+                        if e.ev == "offer_cancelled" {
+                            // Never a penalty: the agent waits for calls again.
+                            prop_assert!(acd.agents[&e.agent].state != "not_ready", "{} penalised", e.agent);
+                        }
                     }
                     "abandoned" | "completed" => {
-                        holder.remove(&e.call);
+                        if e.ev == "completed" {
+                            prop_assert_eq!(holder.remove(&e.call).map(|h| h.len()), Some(1));
+                        }
+                        prop_assert!(!holder.contains_key(&e.call), "ringing agents of {} kept", e.call);
                         prop_assert!(ended.insert(e.call.clone()));
                     }
                     "overflowed" if e.to == "voicemail" => {
                         prop_assert!(ended.insert(e.call.clone()));
                     }
                     _ => {}
+                }
+            }
+            // Every other agent ringing for an answered call is released with the answer.
+            if let (hotline_acd::Op::Answer { agent, call }, true) = (&op, !evs.is_empty()) {
+                let cancelled: BTreeSet<String> = evs
+                    .iter()
+                    .filter(|e| e.ev == "offer_cancelled" && e.call == *call)
+                    .map(|e| e.agent.clone())
+                    .collect();
+                let others: BTreeSet<String> = rang.iter().filter(|a| *a != agent).cloned().collect();
+                prop_assert_eq!(&cancelled, &others);
+                for a in &others {
+                    prop_assert!(acd.agents[a].call != *call, "{} still rings for {}", a, call);
                 }
             }
             check_invariants(&acd)?;

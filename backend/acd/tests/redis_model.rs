@@ -338,3 +338,87 @@ fn a_stale_index_is_noticed_when_it_names_an_agent_the_hashes_do_not_have() {
     );
     cleanup(&mut con, &keys);
 }
+
+#[test]
+fn two_agents_answering_one_ring_all_call_at_once_connect_one() {
+    // Atomicity of ring-all: both ringing agents' answers race from separate connections;
+    // exactly one connects, the other's is refused and that agent is Ready again.
+    let (script, keys, mut con) = tenant_with_queue("acd-ring-all-race");
+    let ring_all = hotline_acd::QueueRec {
+        strategy: "ring_all".into(),
+        ring_timeout_ms: 10_000,
+        ..Default::default()
+    };
+    let op = |o: hotline_acd::Op, con: &mut redis::Connection| {
+        redis_acd::apply(con, &script, &keys, 1, &o).unwrap()
+    };
+    op(
+        hotline_acd::Op::Queue {
+            id: "q".into(),
+            cfg: ring_all,
+        },
+        &mut con,
+    );
+    for a in ["a1", "a2"] {
+        op(
+            hotline_acd::Op::Login {
+                agent: a.into(),
+                queues: "q".into(),
+                skills: String::new(),
+            },
+            &mut con,
+        );
+        op(
+            hotline_acd::Op::SetState {
+                agent: a.into(),
+                state: "ready".into(),
+                reason: String::new(),
+            },
+            &mut con,
+        );
+    }
+    let evs = op(
+        hotline_acd::Op::Arrive {
+            call: "c1".into(),
+            queue: "q".into(),
+            priority: 0,
+        },
+        &mut con,
+    );
+    assert_eq!(evs.iter().filter(|e| e.ev == "offered").count(), 2);
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = ["a1", "a2"]
+            .map(|a| {
+                let (script, keys) = (&script, &keys);
+                s.spawn(move || {
+                    let mut con = connection();
+                    let answer = hotline_acd::Op::Answer {
+                        agent: a.into(),
+                        call: "c1".into(),
+                    };
+                    redis_acd::apply(&mut con, script, keys, 2, &answer).ok()
+                })
+            })
+            .into_iter()
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let won: Vec<&Vec<hotline_acd::Event>> = answers.iter().flatten().collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    let winner = &won[0][0].agent;
+    let loser = if winner == "a1" { "a2" } else { "a1" };
+    assert_eq!(
+        won[0]
+            .iter()
+            .map(|e| (e.ev.as_str(), e.agent.as_str(), e.reason.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("connected", winner.as_str(), ""),
+            ("offer_cancelled", loser, "answered_elsewhere")
+        ]
+    );
+    let snap = redis_acd::snapshot(&mut con, &keys).unwrap();
+    assert_eq!(snap.agents[loser].state, "ready");
+    assert_eq!(snap.calls["c1"].agent, *winner);
+    cleanup(&mut con, &keys);
+}

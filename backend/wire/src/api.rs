@@ -417,7 +417,14 @@ pub struct SkillInput {
     pub description: String,
 }
 
-/// Queue routing strategy (implemented by the ACD).
+/// Queue routing strategy (implemented by the ACD): which Ready agent is offered a waiting call.
+/// `longest_idle`: the agent waiting longest; `round_robin`: the next agent after the one
+/// offered last; `fewest_calls`: the agent who answered fewest calls since login;
+/// `skills_based`: the best total level in the queue's required skills; `ring_all`: every
+/// eligible Ready agent rings at once, the first to answer takes the call and the others' offers
+/// are withdrawn at once (`answered_elsewhere`, back to Ready); when nobody answers within the
+/// ring time-out the call goes back to the head of the queue and rings again, nobody being set
+/// Not ready for it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -186,6 +186,72 @@ impl Tenant {
     }
 }
 
+/// Two agents on SIP phones serving one queue on a number: Aysel (extension 1001) and Bob
+/// (1002), signed in and Ready, Aysel first (she has waited longest).
+pub struct TwoPhoneAgents {
+    pub t: Tenant,
+    pub aysel: Uuid,
+    pub bob: Uuid,
+    /// Aysel's desktop session.
+    pub ca: reqwest::Client,
+    pub gw: TestGateway,
+    pub work: PathBuf,
+    /// Where each phone's SIPp traces are, and the caller's.
+    pub aysel_dir: PathBuf,
+    pub bob_dir: PathBuf,
+    pub cust_dir: PathBuf,
+    pub aysel_phone: Child,
+    pub bob_phone: Child,
+}
+
+impl TwoPhoneAgents {
+    /// A tenant `company` with the queue `queue` (its JSON) on `did`; Aysel's phone plays
+    /// `aysel_phone`, Bob's `bob_phone` (scenario steps such as [`ANSWERING_PHONE`]).
+    pub async fn start(
+        app: &TestApp,
+        company: &str,
+        queue: Value,
+        did: &str,
+        aysel_phone: &str,
+        bob_phone: &str,
+    ) -> Self {
+        let t = tenant(app, company).await;
+        t.queue_on_number(app, queue, did).await;
+        let domain = t.slug.clone();
+        let (ea, eb) = (format!("aysel@{domain}.test"), format!("bob@{domain}.test"));
+        let aysel = t.agent(app, &ea, "Aysel", Some("1001"), &[]).await;
+        let bob = t.agent(app, &eb, "Bob", Some("1002"), &[]).await;
+        let work = workdir(&domain);
+        let gw = gateway(app, &work, 0, false);
+        let (aysel_dir, bob_dir, cust_dir) =
+            (work.join("aysel"), work.join("bob"), work.join("cust"));
+        let aysel_phone = t
+            .sip_phone(app, &gw.addr, &aysel_dir, "1001", aysel_phone)
+            .await;
+        let bob_phone = t
+            .sip_phone(app, &gw.addr, &bob_dir, "1002", bob_phone)
+            .await;
+        let ca = t.login(app, &ea).await;
+        let cb = t.login(app, &eb).await;
+        set_state(app, &ca, "ready").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        set_state(app, &cb, "ready").await;
+        TwoPhoneAgents {
+            t,
+            aysel,
+            bob,
+            ca,
+            gw,
+            work,
+            aysel_dir,
+            bob_dir,
+            cust_dir,
+            aysel_phone,
+            bob_phone,
+        }
+    }
+}
+
 pub fn workdir(what: &str) -> PathBuf {
     let w = std::env::temp_dir().join(format!("hotline-{what}-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&w).unwrap();
