@@ -149,22 +149,26 @@ pub enum Event {
         status: u16,
     },
     /// A REGISTER for the transaction user to authenticate; answer with [`Endpoint::respond`].
-    Register {
-        /// Transaction to answer.
-        tx: TxHandle,
-        /// AOR user (extension).
-        user: String,
-        /// AOR domain (first label = tenant slug).
-        domain: String,
-        /// Request-URI (the digest `uri`).
-        request_uri: String,
-        /// Contact header value, if any.
-        contact: Option<String>,
-        /// Requested expiry in seconds.
-        expires: u32,
-        /// Authorization header value, if any.
-        authorization: Option<String>,
-    },
+    Register(Registration),
+}
+
+/// A REGISTER request, as the transaction user needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    /// Transaction to answer.
+    pub tx: TxHandle,
+    /// AOR user (extension).
+    pub user: String,
+    /// AOR domain (first label = tenant slug).
+    pub domain: String,
+    /// Request-URI (the digest `uri`).
+    pub request_uri: String,
+    /// Contact header value, if any.
+    pub contact: Option<String>,
+    /// Requested expiry in seconds.
+    pub expires: u32,
+    /// Authorization header value, if any.
+    pub authorization: Option<String>,
 }
 
 #[derive(Debug)]
@@ -1195,7 +1199,7 @@ impl Endpoint {
             .or_else(|| msg::header(h, "expires"))
             .and_then(|e| e.trim().parse().ok())
             .unwrap_or(3600);
-        let ev = Event::Register {
+        let ev = Event::Register(Registration {
             tx: TxHandle(key.clone()),
             user: msg::uri_user(&to_uri).unwrap_or_default(),
             domain: msg::uri_host(&to_uri).unwrap_or_default(),
@@ -1203,7 +1207,7 @@ impl Endpoint {
             contact,
             expires,
             authorization: msg::header(h, "authorization"),
-        };
+        });
         self.emit(ev);
     }
 
