@@ -595,7 +595,7 @@ impl Calls {
                 call,
                 remote_rtp,
                 direction,
-            } => self.to_started_media(
+            } => self.forward_to_media(
                 call,
                 MediaCtl::Remote {
                     addr: remote_rtp,
@@ -603,7 +603,7 @@ impl Calls {
                 },
             ),
             Event::InfoDtmf { call, digit } => {
-                self.to_started_media(call, MediaCtl::InfoDtmf(digit))
+                self.forward_to_media(call, MediaCtl::InfoDtmf(digit))
             }
             Event::Register(r) => self.out.push_back(Output::Register(r)),
         }
@@ -1027,10 +1027,10 @@ impl Calls {
                 IvrCommand::DetectMachine { timeout_ms }
             }
             GatewayCommand::SendDtmf { digits, .. } => {
-                return self.to_media(call_id, call, MediaCtl::SendDtmf(digits))
+                return self.media_command(call_id, call, MediaCtl::SendDtmf(digits))
             }
             GatewayCommand::Unbridge { .. } => {
-                return self.to_media(call_id, call, MediaCtl::Unbridge)
+                return self.media_command(call_id, call, MediaCtl::Unbridge)
             }
             GatewayCommand::Play {
                 prompt,
@@ -1061,11 +1061,11 @@ impl Calls {
             GatewayCommand::MusicOnHold { prompt, .. } => IvrCommand::MusicOnHold(prompt),
             GatewayCommand::StopMedia { .. } => IvrCommand::Stop,
         };
-        self.to_media(call_id, call, MediaCtl::Ivr(ivr))
+        self.media_command(call_id, call, MediaCtl::Ivr(ivr))
     }
 
     /// A command for the call's media; refused while it is not answered.
-    fn to_media(&mut self, call_id: Uuid, call: CallKey, ctl: MediaCtl) {
+    fn media_command(&mut self, call_id: Uuid, call: CallKey, ctl: MediaCtl) {
         if self.calls.get(&call).is_some_and(|e| e.answered) {
             self.out.push_back(Output::Media { call_id, ctl });
         } else {
@@ -1074,7 +1074,7 @@ impl Calls {
     }
 
     /// What the SIP side learnt for the media (a re-INVITE, INFO DTMF), if the media runs.
-    fn to_started_media(&mut self, call: CallKey, ctl: MediaCtl) {
+    fn forward_to_media(&mut self, call: CallKey, ctl: MediaCtl) {
         if let Some(e) = self.calls.get(&call).filter(|e| e.answered) {
             let call_id = e.id;
             self.out.push_back(Output::Media { call_id, ctl });
