@@ -1490,15 +1490,18 @@ mod tests {
         assert!(c.is_empty());
     }
 
+    fn originate(call_id: Uuid, tenant_id: Uuid, callee: &str) -> GatewayCommand {
+        GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            caller: "+994125550100".into(),
+            callee: callee.into(),
+        }
+    }
+
     /// An `originate` that passed its checks: the INVITE sent.
     fn originated(c: &mut Calls, now: Instant, call_id: Uuid, tenant: Uuid) -> Step {
-        let cmd = GatewayCommand::Originate {
-            call_id,
-            tenant_id: tenant,
-            caller: "+994125550100".into(),
-            callee: "0501234567".into(),
-        };
-        c.command(now, cmd);
+        c.command(now, originate(call_id, tenant, "0501234567"));
         let s = step(c, now, None);
         let Some(Output::CheckOutbound { cmd, callee }) = s.rest.into_iter().next() else {
             panic!("no outbound check")
@@ -1564,12 +1567,7 @@ mod tests {
         ];
         for (blocked, admission, cause, status) in cases {
             let mut c = calls();
-            let cmd = GatewayCommand::Originate {
-                call_id: Uuid::new_v4(),
-                tenant_id: tenant,
-                caller: "+1".into(),
-                callee: "+2".into(),
-            };
+            let cmd = originate(Uuid::new_v4(), tenant, "+2");
             c.originate_checked(t0, cmd, OriginateCheck::Trunk { blocked, admission });
             let s = step(&mut c, t0, Some(40_000));
             assert!(s.sent.is_empty(), "{:?}", s.sent);
@@ -1577,13 +1575,7 @@ mod tests {
         }
         // An extension that is not registered.
         let mut c = calls();
-        let cmd = GatewayCommand::Originate {
-            call_id: Uuid::new_v4(),
-            tenant_id: tenant,
-            caller: "+1".into(),
-            callee: "ext:101".into(),
-        };
-        c.command(t0, cmd);
+        c.command(t0, originate(Uuid::new_v4(), tenant, "ext:101"));
         let s = step(&mut c, t0, None);
         let Some(Output::LookupExtension { cmd, ext }) = s.rest.into_iter().next() else {
             panic!("no extension look-up")

@@ -1347,17 +1347,8 @@ impl Endpoint {
                     let Some(e) = self.server.get_mut(key) else {
                         continue;
                     };
-                    let mut ended = false;
-                    while e.tx.poll_timeout().is_some_and(|t| t <= now) {
-                        match e.tx.handle_timeout(now) {
-                            Some(TxAction::Retransmit(b)) => to_send.push((e.peer, b)),
-                            Some(TxAction::TimedOut | TxAction::Terminated) => {
-                                ended = true;
-                                break;
-                            }
-                            None => break,
-                        }
-                    }
+                    let peer = e.peer;
+                    let ended = fire(|| e.tx.handle_timeout(now), peer, &mut to_send).is_some();
                     // 2xx-terminated INVITE transactions are kept 64*T1 to absorb INVITE
                     // retransmissions.
                     if ended
@@ -1371,27 +1362,16 @@ impl Endpoint {
                     let Some(e) = self.client.get_mut(key) else {
                         continue;
                     };
-                    let mut ended = false;
-                    while e.tx.poll_timeout().is_some_and(|t| t <= now) {
-                        match e.tx.handle_timeout(now) {
-                            Some(TxAction::Retransmit(b)) => to_send.push((e.peer, b)),
-                            Some(TxAction::TimedOut) => {
-                                match e.kind {
-                                    ClientKind::Bye => bye_done.push(e.call),
-                                    ClientKind::Invite => invite_timeouts.push(e.call),
-                                    ClientKind::Cancel => {}
-                                }
-                                ended = true;
-                                break;
-                            }
-                            Some(TxAction::Terminated) => {
-                                ended = true;
-                                break;
-                            }
-                            None => break,
+                    let (peer, call, kind) = (e.peer, e.call, e.kind);
+                    let ended = fire(|| e.tx.handle_timeout(now), peer, &mut to_send);
+                    if ended == Some(TxAction::TimedOut) {
+                        match kind {
+                            ClientKind::Bye => bye_done.push(call),
+                            ClientKind::Invite => invite_timeouts.push(call),
+                            ClientKind::Cancel => {}
                         }
                     }
-                    if ended {
+                    if ended.is_some() {
                         self.client.remove(key);
                         continue;
                     }
@@ -1445,6 +1425,21 @@ impl Endpoint {
                 d.reported = true;
             }
             self.send_bye(now, call);
+        }
+    }
+}
+
+/// Fires a transaction's due timers (its `handle_timeout` until that has nothing more to do):
+/// retransmissions go to `to_send`; returns what ended the transaction, if anything did.
+fn fire(
+    mut handle_timeout: impl FnMut() -> Option<TxAction>,
+    peer: Peer,
+    to_send: &mut Vec<(Peer, Bytes)>,
+) -> Option<TxAction> {
+    loop {
+        match handle_timeout() {
+            Some(TxAction::Retransmit(b)) => to_send.push((peer, b)),
+            ended => return ended,
         }
     }
 }
