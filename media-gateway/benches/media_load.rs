@@ -1255,7 +1255,8 @@ fn main() {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let (gw_peak, gw_drops) = sampler.join().unwrap_or((0.0, 0));
         wait_idle(metrics_port);
-        // Let the media tasks account their last frames.
+        // Let the media workers account the ended calls' last frames (a call adds its RTP
+        // counts when it stops, at its next tick).
         std::thread::sleep(Duration::from_secs(1));
         let after = metrics(metrics_port);
         let d =

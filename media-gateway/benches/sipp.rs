@@ -247,7 +247,8 @@ fn media_trial(
         );
         std::thread::sleep(Duration::from_millis(500));
     };
-    // Let the media tasks account their last frames.
+    // Let the media workers account the ended calls' last frames (a call adds its RTP counts
+    // when it stops, at its next tick).
     std::thread::sleep(Duration::from_secs(1));
     let after = metrics(metrics_port);
     let d = |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);

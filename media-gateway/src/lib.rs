@@ -3,9 +3,10 @@
 //! backend over Redis Streams (or a built-in default flow), and call recording.
 //!
 //! Layout: [`sip`] (messages, transactions, endpoint/dialogs), [`sdp`], [`media`] (codecs,
-//! RTP, WAV, jitter buffer, per-call engine), [`ivr`], [`store`] (Redis), [`server`] (the
-//! tokio edge), [`webrtc`] (browser softphone legs on str0m), [`config`], [`metrics`].
+//! RTP, WAV, jitter buffer, the media engine), [`ivr`], [`calls`] (the sans-IO call layer over the
+//! endpoint), [`store`] (Redis), [`server`] (the tokio edge that feeds it), [`webrtc`] (browser softphone legs on str0m), [`config`], [`metrics`].
 
+pub mod calls;
 pub mod config;
 pub mod ivr;
 pub mod media;

@@ -14,7 +14,8 @@ use super::transaction::{
 use crate::sdp::{self, AcceptedOffer, Direction};
 use bytes::Bytes;
 use rsip::SipMessage;
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -149,22 +150,26 @@ pub enum Event {
         status: u16,
     },
     /// A REGISTER for the transaction user to authenticate; answer with [`Endpoint::respond`].
-    Register {
-        /// Transaction to answer.
-        tx: TxHandle,
-        /// AOR user (extension).
-        user: String,
-        /// AOR domain (first label = tenant slug).
-        domain: String,
-        /// Request-URI (the digest `uri`).
-        request_uri: String,
-        /// Contact header value, if any.
-        contact: Option<String>,
-        /// Requested expiry in seconds.
-        expires: u32,
-        /// Authorization header value, if any.
-        authorization: Option<String>,
-    },
+    Register(Registration),
+}
+
+/// A REGISTER request, as the transaction user needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    /// Transaction to answer.
+    pub tx: TxHandle,
+    /// AOR user (extension).
+    pub user: String,
+    /// AOR domain (first label = tenant slug).
+    pub domain: String,
+    /// Request-URI (the digest `uri`).
+    pub request_uri: String,
+    /// Contact header value, if any.
+    pub contact: Option<String>,
+    /// Requested expiry in seconds.
+    pub expires: u32,
+    /// Authorization header value, if any.
+    pub authorization: Option<String>,
 }
 
 #[derive(Debug)]
@@ -260,6 +265,15 @@ struct ClientEntry {
 
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER";
 
+/// What a timer belongs to: a server transaction, a client transaction, or a dialog whose
+/// 2xx waits for its ACK.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerOwner {
+    Server(TxKey),
+    Client(String),
+    Dialog(CallKey),
+}
+
 /// The SIP endpoint state machine.
 pub struct Endpoint {
     cfg: EndpointConfig,
@@ -272,6 +286,11 @@ pub struct Endpoint {
     uac_index: HashMap<String, CallKey>,
     next_key: CallKey,
     out: VecDeque<Output>,
+    /// Every timer owner's deadline, earliest first, pushed again each time the owner changes
+    /// (see [`Endpoint::arm`]). Entries whose owner is gone or now due at another instant are
+    /// stale and dropped when they reach the top, so finding the next deadline costs
+    /// O(log n) amortised instead of a walk over every transaction and dialog.
+    timers: BinaryHeap<Reverse<(Instant, TimerOwner)>>,
 }
 
 impl Endpoint {
@@ -287,6 +306,7 @@ impl Endpoint {
             uac_index: HashMap::new(),
             next_key: 1,
             out: VecDeque::new(),
+            timers: BinaryHeap::new(),
         }
     }
 
@@ -436,7 +456,9 @@ impl Endpoint {
             build_response(&entry.request, status, Some(&to_tag), &hs, body)
         };
         let peer = entry.peer;
-        if let Some(data) = entry.tx.send_response(now, status, bytes) {
+        let sent = entry.tx.send_response(now, status, bytes);
+        self.arm(TimerOwner::Server(key.clone()));
+        if let Some(data) = sent {
             self.transmit(peer, data);
         }
     }
@@ -596,6 +618,7 @@ impl Endpoint {
                 interval: T1,
                 deadline: now + 64 * T1,
             };
+            self.arm(TimerOwner::Dialog(call));
         }
         true
     }
@@ -675,7 +698,7 @@ impl Endpoint {
             return;
         };
         self.client.insert(
-            branch,
+            branch.clone(),
             ClientEntry {
                 tx: ClientTransaction::new(now, data.clone(), peer.reliable()),
                 peer,
@@ -683,6 +706,7 @@ impl Endpoint {
                 kind: ClientKind::Bye,
             },
         );
+        self.arm(TimerOwner::Client(branch));
         self.transmit(peer, data);
     }
 
@@ -807,7 +831,7 @@ impl Endpoint {
             return;
         };
         self.client.insert(
-            branch,
+            branch.clone(),
             ClientEntry {
                 tx: ClientTransaction::new_invite(now, data.clone(), peer.reliable()),
                 peer,
@@ -815,6 +839,7 @@ impl Endpoint {
                 kind: ClientKind::Invite,
             },
         );
+        self.arm(TimerOwner::Client(branch));
         self.transmit(peer, data);
     }
 
@@ -846,7 +871,7 @@ impl Endpoint {
         if let Some(data) = msg::build_request("CANCEL", &ob.request_uri, &headers, None) {
             // Keyed apart from the INVITE, which has the same Via branch on the wire.
             self.client.insert(
-                key,
+                key.clone(),
                 ClientEntry {
                     tx: ClientTransaction::new(now, data.clone(), peer.reliable()),
                     peer,
@@ -854,6 +879,7 @@ impl Endpoint {
                     kind: ClientKind::Cancel,
                 },
             );
+            self.arm(TimerOwner::Client(key));
             self.transmit(peer, data);
         }
     }
@@ -1011,6 +1037,10 @@ impl Endpoint {
         {
             if entry.tx.state() == TxState::Completed {
                 entry.tx.on_ack(now);
+                self.arm(TimerOwner::Server((
+                    branch.to_string(),
+                    "INVITE".to_string(),
+                )));
                 return;
             }
         }
@@ -1174,6 +1204,7 @@ impl Endpoint {
                 interval: T1,
                 deadline: now + 64 * T1,
             };
+            self.arm(TimerOwner::Dialog(call));
         }
         self.emit(Event::MediaUpdate {
             call,
@@ -1195,7 +1226,7 @@ impl Endpoint {
             .or_else(|| msg::header(h, "expires"))
             .and_then(|e| e.trim().parse().ok())
             .unwrap_or(3600);
-        let ev = Event::Register {
+        let ev = Event::Register(Registration {
             tx: TxHandle(key.clone()),
             user: msg::uri_user(&to_uri).unwrap_or_default(),
             domain: msg::uri_host(&to_uri).unwrap_or_default(),
@@ -1203,7 +1234,7 @@ impl Endpoint {
             contact,
             expires,
             authorization: msg::header(h, "authorization"),
-        };
+        });
         self.emit(ev);
     }
 
@@ -1237,7 +1268,9 @@ impl Endpoint {
             return self.transmit(peer, ack);
         }
         let (call, kind) = (entry.call, entry.kind);
-        let Some(final_status) = entry.tx.on_response(now, status) else {
+        let final_status = entry.tx.on_response(now, status);
+        self.arm(TimerOwner::Client(key));
+        let Some(final_status) = final_status else {
             return;
         };
         match kind {
@@ -1257,68 +1290,114 @@ impl Endpoint {
         }
     }
 
-    /// Earliest instant with timer work.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let s = self.server.values().filter_map(|e| e.tx.poll_timeout());
-        let c = self.client.values().filter_map(|e| e.tx.poll_timeout());
-        let d = self.dialogs.values().filter_map(|d| match d.state {
-            DialogState::AwaitingAck { next, deadline, .. } => Some(next.min(deadline)),
-            _ => None,
-        });
-        s.chain(c).chain(d).min()
+    /// The owner's current deadline, if it has a timer running.
+    fn deadline(&self, owner: &TimerOwner) -> Option<Instant> {
+        match owner {
+            TimerOwner::Server(key) => self.server.get(key)?.tx.poll_timeout(),
+            TimerOwner::Client(key) => self.client.get(key)?.tx.poll_timeout(),
+            TimerOwner::Dialog(call) => match self.dialogs.get(call)?.state {
+                DialogState::AwaitingAck { next, deadline, .. } => Some(next.min(deadline)),
+                _ => None,
+            },
+        }
+    }
+
+    /// Records `owner`'s deadline after anything that may have changed it (a response sent or
+    /// received, an ACK, a timer fired, a transaction or an ACK wait begun). Its earlier
+    /// entries become stale; none is removed here.
+    fn arm(&mut self, owner: TimerOwner) {
+        if let Some(at) = self.deadline(&owner) {
+            self.timers.push(Reverse((at, owner)));
+        }
+    }
+
+    /// Earliest instant with timer work. Drops the stale entries on top of the heap.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, owner))) = self.timers.peek() {
+            if self.deadline(owner) == Some(*at) {
+                return Some(*at);
+            }
+            self.timers.pop();
+        }
+        None
     }
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let mut to_send = Vec::new();
-        self.server.retain(|_, e| {
-            while e.tx.poll_timeout().is_some_and(|t| t <= now) {
-                match e.tx.handle_timeout(now) {
-                    Some(TxAction::Retransmit(b)) => to_send.push((e.peer, b)),
-                    Some(TxAction::TimedOut | TxAction::Terminated) => return false,
-                    None => break,
+        let mut due = Vec::new();
+        while let Some(Reverse((at, _))) = self.timers.peek() {
+            if *at > now {
+                break;
+            }
+            if let Some(Reverse((_, owner))) = self.timers.pop() {
+                if self.deadline(&owner).is_some_and(|d| d <= now) {
+                    due.push(owner);
                 }
             }
-            // 2xx-terminated INVITE transactions are kept 64*T1 to absorb INVITE retransmissions.
-            e.tx.state() != TxState::Terminated || e.tx.poll_timeout().is_some()
-        });
+        }
+        due.sort();
+        due.dedup();
+        let mut to_send = Vec::new();
         let mut bye_done = Vec::new();
         let mut invite_timeouts = Vec::new();
-        self.client.retain(|_, e| {
-            while e.tx.poll_timeout().is_some_and(|t| t <= now) {
-                match e.tx.handle_timeout(now) {
-                    Some(TxAction::Retransmit(b)) => to_send.push((e.peer, b)),
-                    Some(TxAction::TimedOut) => {
-                        match e.kind {
-                            ClientKind::Bye => bye_done.push(e.call),
-                            ClientKind::Invite => invite_timeouts.push(e.call),
+        let mut ack_timeouts = Vec::new();
+        for owner in due {
+            match &owner {
+                TimerOwner::Server(key) => {
+                    let Some(e) = self.server.get_mut(key) else {
+                        continue;
+                    };
+                    let peer = e.peer;
+                    let ended = fire(|| e.tx.handle_timeout(now), peer, &mut to_send).is_some();
+                    // 2xx-terminated INVITE transactions are kept 64*T1 to absorb INVITE
+                    // retransmissions.
+                    if ended
+                        || (e.tx.state() == TxState::Terminated && e.tx.poll_timeout().is_none())
+                    {
+                        self.server.remove(key);
+                        continue;
+                    }
+                }
+                TimerOwner::Client(key) => {
+                    let Some(e) = self.client.get_mut(key) else {
+                        continue;
+                    };
+                    let (peer, call, kind) = (e.peer, e.call, e.kind);
+                    let ended = fire(|| e.tx.handle_timeout(now), peer, &mut to_send);
+                    if ended == Some(TxAction::TimedOut) {
+                        match kind {
+                            ClientKind::Bye => bye_done.push(call),
+                            ClientKind::Invite => invite_timeouts.push(call),
                             ClientKind::Cancel => {}
                         }
-                        return false;
                     }
-                    Some(TxAction::Terminated) => return false,
-                    None => break,
+                    if ended.is_some() {
+                        self.client.remove(key);
+                        continue;
+                    }
+                }
+                TimerOwner::Dialog(call) => {
+                    let Some(d) = self.dialogs.get_mut(call) else {
+                        continue;
+                    };
+                    if let DialogState::AwaitingAck {
+                        ok,
+                        next,
+                        interval,
+                        deadline,
+                    } = &mut d.state
+                    {
+                        if now >= *deadline {
+                            ack_timeouts.push(*call);
+                        } else if now >= *next {
+                            to_send.push((d.peer, ok.clone()));
+                            *interval = (*interval * 2).min(T2);
+                            *next = now + *interval;
+                        }
+                    }
                 }
             }
-            true
-        });
-        let mut ack_timeouts = Vec::new();
-        for (call, d) in self.dialogs.iter_mut() {
-            if let DialogState::AwaitingAck {
-                ok,
-                next,
-                interval,
-                deadline,
-            } = &mut d.state
-            {
-                if now >= *deadline {
-                    ack_timeouts.push(*call);
-                } else if now >= *next {
-                    to_send.push((d.peer, ok.clone()));
-                    *interval = (*interval * 2).min(T2);
-                    *next = now + *interval;
-                }
-            }
+            self.arm(owner);
         }
         for (peer, data) in to_send {
             self.transmit(peer, data);
@@ -1346,6 +1425,21 @@ impl Endpoint {
                 d.reported = true;
             }
             self.send_bye(now, call);
+        }
+    }
+}
+
+/// Fires a transaction's due timers (its `handle_timeout` until that has nothing more to do):
+/// retransmissions go to `to_send`; returns what ended the transaction, if anything did.
+fn fire(
+    mut handle_timeout: impl FnMut() -> Option<TxAction>,
+    peer: Peer,
+    to_send: &mut Vec<(Peer, Bytes)>,
+) -> Option<TxAction> {
+    loop {
+        match handle_timeout() {
+            Some(TxAction::Retransmit(b)) => to_send.push((peer, b)),
+            ended => return ended,
         }
     }
 }
@@ -1785,6 +1879,146 @@ mod tests {
         }
         v.truncate(cut.min(v.len()));
         v
+    }
+
+    /// The answer the timer heap must give: a walk over every transaction and ACK wait (what
+    /// `poll_timeout` did before the heap).
+    fn scan_timeout(e: &Endpoint) -> Option<Instant> {
+        let s = e.server.values().filter_map(|x| x.tx.poll_timeout());
+        let c = e.client.values().filter_map(|x| x.tx.poll_timeout());
+        let d = e.dialogs.values().filter_map(|d| match d.state {
+            DialogState::AwaitingAck { next, deadline, .. } => Some(next.min(deadline)),
+            _ => None,
+        });
+        s.chain(c).chain(d).min()
+    }
+
+    #[test]
+    fn poll_timeout_follows_the_earliest_timer_and_skips_stale_ones() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        assert_eq!(e.poll_timeout(), None);
+        // An outbound INVITE: Timer A (T1) first.
+        let call = e.originate(
+            t0,
+            Originate {
+                caller: "+1".into(),
+                callee: "+2".into(),
+                trunk: PEER.parse().unwrap(),
+                media: ("127.0.0.1".parse().unwrap(), 20000),
+                auth: None,
+            },
+        );
+        let inv = drain(&mut e).0.remove(0);
+        assert_eq!(e.poll_timeout(), Some(t0 + T1));
+        // A 180 stops Timer A: the next deadline is Timer B (64·T1), not the stale T1 entry.
+        e.handle_input(t0, peer(), response_to(&inv, 180, "r", "", "").as_bytes());
+        assert_eq!(e.poll_timeout(), Some(t0 + 64 * T1));
+        assert_eq!(e.timers.len(), 1, "the stale entry was dropped");
+        e.hangup(t0, call);
+        let cancel = drain(&mut e).0.remove(0);
+        assert!(cancel.starts_with("CANCEL"), "{cancel}");
+        assert_eq!(e.poll_timeout(), Some(t0 + T1), "the CANCEL's Timer E");
+        e.handle_input(
+            t0,
+            peer(),
+            response_to(&cancel, 200, "r", "", "").as_bytes(),
+        );
+        assert_eq!(
+            e.poll_timeout(),
+            Some(t0 + Duration::from_secs(5)),
+            "the CANCEL's Timer K (T4)"
+        );
+        assert_eq!(e.poll_timeout(), scan_timeout(&e));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Whatever happens to calls and transactions in whatever order, the heap's next
+        /// deadline is the one a walk over every timer finds.
+        #[test]
+        fn the_timer_heap_agrees_with_a_scan(
+            ops in proptest::collection::vec((0u8..11, 0usize..3, 0u64..4000), 1..60)
+        ) {
+            let t0 = Instant::now();
+            let mut now = t0;
+            let mut e = ep();
+            let mut inbound: HashMap<usize, CallKey> = HashMap::new();
+            let mut outbound: HashMap<usize, (CallKey, String)> = HashMap::new();
+            for (n, (op, i, ms)) in ops.into_iter().enumerate() {
+                let cid = format!("call-p{i}");
+                let tag = inbound
+                    .get(&i)
+                    .and_then(|k| e.dialogs.get(k))
+                    .map(|d| d.local_tag.clone())
+                    .unwrap_or_else(|| "x".into());
+                let in_call = |m: &str, branch: &str, cseq| {
+                    in_dialog(m, branch, cseq, &tag, "").replace("call-1", &cid)
+                };
+                match op {
+                    0 => {
+                        let inv = invite(&format!("z9hG4bKi{i}"), SDP).replace("call-1", &cid);
+                        e.handle_input(now, peer(), inv.as_bytes());
+                    }
+                    1 => if let Some(k) = inbound.get(&i) {
+                        e.answer(now, *k, "127.0.0.1".parse().unwrap(), 20000);
+                    },
+                    2 => if let Some(k) = inbound.get(&i) {
+                        e.reject(now, *k, 486, &[]);
+                    },
+                    // The INVITE's branch: ACK of a non-2xx final, or of the 2xx in the dialog.
+                    3 => e.handle_input(now, peer(), in_call("ACK", &format!("z9hG4bKi{i}"), 1).as_bytes()),
+                    4 => e.handle_input(now, peer(), in_call("BYE", &format!("z9hG4bKb{n}"), 2).as_bytes()),
+                    5 => {
+                        if let Some(k) = inbound.get(&i) {
+                            e.hangup(now, *k);
+                        }
+                        if let Some((k, _)) = outbound.get(&i) {
+                            e.hangup(now, *k);
+                        }
+                    }
+                    6 => e.handle_input(now, peer(), in_call("OPTIONS", &format!("z9hG4bKo{n}"), 1).as_bytes()),
+                    7 => {
+                        let call = e.originate(now, Originate {
+                            caller: "+1".into(),
+                            callee: format!("+2{i}"),
+                            trunk: PEER.parse().unwrap(),
+                            media: ("127.0.0.1".parse().unwrap(), 20000),
+                            auth: None,
+                        });
+                        if let Some(Output::Transmit { data, .. }) = e.out.back() {
+                            let inv = String::from_utf8_lossy(data).into_owned();
+                            outbound.insert(i, (call, inv));
+                        }
+                    }
+                    8 | 9 => if let Some((_, inv)) = outbound.get(&i) {
+                        let status = if op == 8 { 180 } else { 486 };
+                        e.handle_input(now, peer(), response_to(inv, status, "r", "", "").as_bytes());
+                    },
+                    _ => {
+                        now += Duration::from_millis(ms * 10);
+                        e.handle_timeout(now);
+                    }
+                }
+                for ev in drain(&mut e).1 {
+                    if let Event::IncomingCall { call, .. } = ev {
+                        inbound.insert(i, call);
+                    }
+                }
+                prop_assert_eq!(e.poll_timeout(), scan_timeout(&e));
+            }
+            // Every timer runs out; the heap keeps nothing for what is gone.
+            for _ in 0..8 {
+                now += 64 * T1;
+                e.handle_timeout(now);
+                drain(&mut e);
+                prop_assert_eq!(e.poll_timeout(), scan_timeout(&e));
+            }
+            prop_assert!(e.client.is_empty());
+            prop_assert_eq!(e.poll_timeout(), None);
+            prop_assert!(e.timers.is_empty());
+        }
     }
 
     proptest! {

@@ -1,0 +1,1738 @@
+//! The call layer, sans-IO: the call table and every decision about calls — trunk admission,
+//! what a routing result does to a call, answer timeouts, answering, hanging up, bridges and
+//! conference membership, placing `originate`d calls, the drain — on top of the SIP
+//! [`Endpoint`], which it owns.
+//!
+//! Like the endpoint it owns no socket, task, channel or Redis connection and reads no
+//! monotonic clock: the shell ([`crate::server`]) feeds it SIP messages, routing and
+//! registration results, backend commands and `Instant`s, and performs what
+//! [`Calls::poll_output`] returns — bytes to transmit, events to publish, Redis look-ups to
+//! make (whose results it feeds back), media to start, control and stop. So every call path
+//! runs in memory in the tests below. (Events are stamped with the wall clock when they are
+//! made, as the wire format wants, and call ids are random v4 UUIDs.)
+//!
+//! A call's media is an effect: the call layer says when it starts ([`Output::StartMedia`]),
+//! what it is told ([`Output::Media`]), whom it exchanges audio with ([`Output::Connect`]) and
+//! when it ends ([`Output::EndMedia`]); the RTP ports, channels and worker threads are the
+//! shell's.
+
+use crate::config::{Admission, Config};
+use crate::ivr::{FlowConfig, IvrCommand};
+use crate::media::conference::{self, Slot};
+use crate::media::engine::MediaCtl;
+use crate::media::g711::G711;
+use crate::metrics;
+use crate::sdp::{self, AcceptedOffer};
+use crate::sip::digest;
+use crate::sip::endpoint::{
+    self, CallKey, Endpoint, EndpointConfig, Event, Originate, Peer, Registration, TxHandle,
+};
+use crate::sip::msg;
+use crate::store::{OutboundAdmission, Route};
+use bytes::Bytes;
+use chrono::Utc;
+use hotline_wire::gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent, HangupCause};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// A call whose DID is still being looked up when its answer timeout falls due is looked at
+/// again this much later (routing, not the backend, is late).
+const ROUTING_RECHECK: Duration = Duration::from_millis(100);
+
+/// While draining, how often the shell must call [`Calls::handle_timeout`] to find out whether
+/// the last call has ended.
+const DRAIN_CHECK: Duration = Duration::from_millis(100);
+
+/// Something for the shell to do, in the order returned.
+#[derive(Debug)]
+pub enum Output {
+    /// Send SIP bytes.
+    Transmit {
+        /// Destination flow.
+        peer: Peer,
+        /// The serialised message.
+        data: Bytes,
+    },
+    /// Publish on the events stream.
+    Publish(GatewayEvent),
+    /// Look the dialled number up (and refresh the tenant's prompts); answer with
+    /// [`Calls::routed`].
+    Route {
+        /// The call.
+        call: CallKey,
+        /// Dialled number, E.164.
+        did: String,
+        /// Caller, E.164.
+        caller: String,
+        /// The gateway's default flow mode.
+        mode: FlowMode,
+        /// The gateway's default built-in flow settings.
+        flow: FlowConfig,
+    },
+    /// Authenticate a REGISTER against the tenant's extensions; answer with
+    /// [`Calls::registered`].
+    Register(Registration),
+    /// `originate` to an agent's phone: find the extension's registered contact; answer with
+    /// [`Calls::originate_checked`] and [`OriginateCheck::Extension`].
+    LookupExtension {
+        /// The command.
+        cmd: GatewayCommand,
+        /// The extension.
+        ext: String,
+    },
+    /// `originate` through the trunk: check the callee against the tenant's outbound
+    /// blacklist, then its outbound limits (and refresh its prompts); answer with
+    /// [`Calls::originate_checked`] and [`OriginateCheck::Trunk`].
+    CheckOutbound {
+        /// The command.
+        cmd: GatewayCommand,
+        /// The callee, E.164.
+        callee: String,
+    },
+    /// Bind an RTP/RTCP port pair for the call and keep it for [`Output::StartMedia`] (or
+    /// free it on [`Output::EndMedia`]); answer at once with [`Calls::media_bound`].
+    BindMedia {
+        /// The call.
+        call_id: Uuid,
+    },
+    /// Start an answered call's media on the ports bound for it.
+    StartMedia(MediaStart),
+    /// A control message for a started call's media (never `Bridge`: see [`Output::Connect`]).
+    Media {
+        /// The call.
+        call_id: Uuid,
+        /// The message.
+        ctl: MediaCtl,
+    },
+    /// Cut a WebRTC leg's bridge.
+    UnbridgeLeg(Uuid),
+    /// Exchange audio between two parties (a two-way pair of frame channels); the first
+    /// is connected first. When it is a room that has closed, the shell reports the join
+    /// failed and calls [`Calls::conference_left`].
+    Connect(Party, Party),
+    /// Start a conference room's mixer.
+    OpenRoom(Uuid),
+    /// The room's last member left: stop its mixer.
+    CloseRoom(Uuid),
+    /// The call is over: stop its media if it started, and free its ports.
+    EndMedia {
+        /// The call.
+        call_id: Uuid,
+    },
+    /// The call no longer counts against its tenant's outbound limit.
+    ReleaseOutbound {
+        /// Tenant.
+        tenant_id: Uuid,
+        /// The call.
+        call_id: Uuid,
+    },
+    /// The drain began: publish a heartbeat now so backends stop sending calls.
+    Heartbeat,
+    /// Draining and no call left: the gateway may exit.
+    Drained,
+}
+
+/// What an answered call's media starts with.
+#[derive(Debug)]
+pub struct MediaStart {
+    /// SIP-side key (the media asks to hang up with it).
+    pub call: CallKey,
+    /// Hotline call id.
+    pub call_id: Uuid,
+    /// Tenant.
+    pub tenant_id: Uuid,
+    /// The negotiated offer/answer: codec, telephone-event, remote address, direction.
+    pub offer: AcceptedOffer,
+    /// The built-in flow to run, if the tenant uses it.
+    pub flow: Option<FlowConfig>,
+}
+
+/// One end of an audio connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// An answered call's media.
+    Call(Uuid),
+    /// An agent's WebRTC leg.
+    Leg(Uuid),
+    /// A seat in a conference room.
+    Room {
+        /// Room id.
+        room: Uuid,
+        /// The member's slot.
+        slot: Slot,
+    },
+}
+
+impl Party {
+    /// The id the other end is told it is connected to.
+    pub fn id(&self) -> Uuid {
+        match *self {
+            Party::Call(id) | Party::Leg(id) | Party::Room { room: id, .. } => id,
+        }
+    }
+}
+
+/// The shell's answer to [`Output::LookupExtension`] or [`Output::CheckOutbound`].
+#[derive(Debug)]
+pub enum OriginateCheck {
+    /// The extension's registered contact (`None`: not registered, or the look-up failed).
+    Extension(Option<SocketAddr>),
+    /// The trunk: whether the callee is blacklisted (`Err`: the look-up failed) and what the
+    /// tenant's outbound limits said (asked only when not blacklisted).
+    Trunk {
+        /// Blacklist verdict.
+        blocked: Result<bool, String>,
+        /// Limits verdict.
+        admission: Option<OutboundAdmission>,
+    },
+}
+
+struct CallEntry {
+    id: Uuid,
+    did: String,
+    caller: String,
+    sip_call_id: String,
+    tenant: Option<Uuid>,
+    offer: AcceptedOffer,
+    /// The RTP port bound for it, until its media starts.
+    port: Option<u16>,
+    mode: FlowMode,
+    flow: FlowConfig,
+    /// Answered on both sides: its media runs.
+    answered: bool,
+    /// Placed by us (UAC) with an `originate` command.
+    outbound: bool,
+    /// We asked for the hang-up (CANCEL / BYE / reject).
+    hangup_requested: bool,
+    /// Counted in its tenant's outbound calls in progress: released when it ends, its lease
+    /// renewed with each heartbeat ([`Calls::outbound_leases`]).
+    counted: bool,
+}
+
+/// An `originate` that passed its checks, waiting for its RTP ports.
+struct Placement {
+    tenant_id: Uuid,
+    caller: String,
+    callee: String,
+    next_hop: SocketAddr,
+    auth: Option<(String, String)>,
+    counted: bool,
+}
+
+/// A conference room's membership. Its mixer is the shell's; it ends when the last member left.
+struct Room {
+    name: String,
+    tenant: Uuid,
+    /// Member (call or leg id) of each slot.
+    members: HashMap<Slot, Uuid>,
+}
+
+struct Drain {
+    since: Instant,
+    /// The remaining calls were hung up after the drain timeout.
+    hung_up: bool,
+    next_check: Instant,
+}
+
+/// The call layer: feed it inputs, drain [`Calls::poll_output`], sleep until
+/// [`Calls::poll_timeout`] and then call [`Calls::handle_timeout`].
+pub struct Calls {
+    cfg: Arc<Config>,
+    ep: Endpoint,
+    nonce_secret: String,
+    calls: HashMap<CallKey, CallEntry>,
+    by_id: HashMap<Uuid, CallKey>,
+    placing: HashMap<Uuid, Placement>,
+    /// When each unanswered call's answer timeout falls due, earliest first (entries of calls
+    /// that ended or were answered are skipped when they come up).
+    answer_due: BinaryHeap<Reverse<(Instant, CallKey)>>,
+    /// Agents' WebRTC legs and their tenants.
+    legs: HashMap<Uuid, Uuid>,
+    /// Conference rooms by id ([`wire::conference_room_id`] of the name).
+    rooms: HashMap<Uuid, Room>,
+    next_slot: Slot,
+    drain: Option<Drain>,
+    out: VecDeque<Output>,
+}
+
+impl Calls {
+    /// A call layer with no call. `nonce_secret` signs the inbound trunk's digest nonces.
+    pub fn new(cfg: Arc<Config>, nonce_secret: String) -> Self {
+        Calls {
+            ep: Endpoint::new(EndpointConfig {
+                advertised: cfg.advertised_addr,
+                user_agent: "Hotline-Gateway/0.1".into(),
+            }),
+            cfg,
+            nonce_secret,
+            calls: HashMap::new(),
+            by_id: HashMap::new(),
+            placing: HashMap::new(),
+            answer_due: BinaryHeap::new(),
+            legs: HashMap::new(),
+            rooms: HashMap::new(),
+            next_slot: 0,
+            drain: None,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Calls held (inbound and outbound, answered or not).
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether no call is held.
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// Whether the drain has begun.
+    pub fn draining(&self) -> bool {
+        self.drain.is_some()
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Calls::handle_timeout`] next has work: a SIP timer, an answer timeout, a drain
+    /// check.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let answer = self.answer_due.peek().map(|Reverse((t, _))| *t);
+        let drain = self.drain.as_ref().map(|d| d.next_check);
+        [self.ep.poll_timeout(), answer, drain]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// One SIP message (a UDP datagram or a framed TCP message).
+    pub fn handle_sip(&mut self, now: Instant, peer: Peer, data: &[u8]) {
+        self.ep.handle_input(now, peer, data);
+        self.pump(now);
+    }
+
+    /// Fires what is due at `now`: SIP timers, answer timeouts, the drain's checks.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.ep.handle_timeout(now);
+        self.expire_unanswered(now);
+        if let Some(d) = &mut self.drain {
+            d.next_check = now + DRAIN_CHECK;
+            if self.calls.is_empty() {
+                tracing::info!("drained: no calls left, exiting");
+                self.out.push_back(Output::Drained);
+            } else if !d.hung_up && now.saturating_duration_since(d.since) > self.cfg.drain_timeout
+            {
+                d.hung_up = true;
+                tracing::warn!(
+                    calls = self.calls.len(),
+                    "drain timeout: hanging up remaining calls"
+                );
+                let keys: Vec<CallKey> = self.calls.keys().copied().collect();
+                for k in keys {
+                    self.ep.hangup(now, k);
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// SIGTERM: new calls get 503; the gateway exits once the last call ended (hung up after
+    /// the drain timeout).
+    pub fn drain(&mut self, now: Instant) {
+        if self.drain.is_some() {
+            return;
+        }
+        tracing::info!(
+            calls = self.calls.len(),
+            "SIGTERM: draining (new calls get 503)"
+        );
+        self.drain = Some(Drain {
+            since: now,
+            hung_up: false,
+            next_check: now + DRAIN_CHECK,
+        });
+        self.ep.set_draining(true);
+        self.out.push_back(Output::Heartbeat);
+    }
+
+    /// The result of [`Output::Route`].
+    pub fn routed(&mut self, now: Instant, call: CallKey, route: Result<Route, String>) {
+        self.on_routed(now, call, route);
+        self.pump(now);
+    }
+
+    /// The result of [`Output::Register`].
+    pub fn registered(
+        &mut self,
+        now: Instant,
+        tx: &TxHandle,
+        status: u16,
+        extra: &[(&'static str, String)],
+    ) {
+        self.ep.respond(now, tx, status, extra);
+        self.pump(now);
+    }
+
+    /// The result of [`Output::BindMedia`]: the RTP port bound, `None` when none was free.
+    pub fn media_bound(&mut self, now: Instant, call_id: Uuid, port: Option<u16>) {
+        if let Some(p) = self.placing.remove(&call_id) {
+            self.place(now, call_id, p, port);
+        } else if let Some(&call) = self.by_id.get(&call_id) {
+            self.ports_for_inbound(now, call, port);
+        } else if port.is_some() {
+            self.out.push_back(Output::EndMedia { call_id });
+        }
+        self.pump(now);
+    }
+
+    /// The media asks to hang the call up (the built-in flow ended, a voicemail is done…).
+    pub fn media_hangup(&mut self, now: Instant, call: CallKey) {
+        self.ep.hangup(now, call);
+        self.pump(now);
+    }
+
+    /// A backend command.
+    pub fn command(&mut self, now: Instant, cmd: GatewayCommand) {
+        self.on_command(now, cmd);
+        self.pump(now);
+    }
+
+    /// The result of [`Output::LookupExtension`] or [`Output::CheckOutbound`].
+    pub fn originate_checked(&mut self, now: Instant, cmd: GatewayCommand, check: OriginateCheck) {
+        match check {
+            OriginateCheck::Extension(Some(dest)) => {
+                self.place_call(cmd, Ok(false), Some(dest), None)
+            }
+            OriginateCheck::Extension(None) => {
+                if let GatewayCommand::Originate {
+                    call_id,
+                    tenant_id,
+                    callee,
+                    ..
+                } = cmd
+                {
+                    tracing::info!(%call_id, ext = %callee, "extension not registered: 480");
+                    self.publish(GatewayEvent::Hangup {
+                        call_id,
+                        tenant_id,
+                        cause: HangupCause::Rejected,
+                        status: Some(480),
+                        at: Utc::now(),
+                    });
+                }
+            }
+            OriginateCheck::Trunk { blocked, admission } => {
+                self.place_call(cmd, blocked, None, admission)
+            }
+        }
+        self.pump(now);
+    }
+
+    /// A WebRTC leg was created for `tenant`.
+    pub fn leg_opened(&mut self, leg: Uuid, tenant: Uuid) {
+        self.legs.insert(leg, tenant);
+    }
+
+    /// A WebRTC leg was closed or ended; `false` when there was none.
+    pub fn leg_closed(&mut self, leg: Uuid) -> bool {
+        self.legs.remove(&leg).is_some()
+    }
+
+    /// A member's channels closed (it ended, unbridged or was bridged elsewhere); the last one
+    /// out ends the room.
+    pub fn conference_left(&mut self, room_id: Uuid, slot: Slot) {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        if let Some(member) = room.members.remove(&slot) {
+            tracing::info!(room = %room_id, name = %room.name, %member, slot, members = room.members.len(), "conference leave");
+        }
+        if room.members.is_empty() {
+            tracing::info!(room = %room_id, name = %room.name, "conference room ended");
+            self.rooms.remove(&room_id);
+            self.out.push_back(Output::CloseRoom(room_id));
+        }
+    }
+
+    /// The outbound calls this gateway holds that count against their tenant's limit, by
+    /// tenant (their leases are renewed with each heartbeat).
+    pub fn outbound_leases(&self) -> HashMap<Uuid, Vec<Uuid>> {
+        let mut by_tenant: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for e in self.calls.values().filter(|e| e.counted) {
+            if let Some(t) = e.tenant {
+                by_tenant.entry(t).or_default().push(e.id);
+            }
+        }
+        by_tenant
+    }
+
+    fn publish(&mut self, ev: GatewayEvent) {
+        self.out.push_back(Output::Publish(ev));
+    }
+
+    fn command_failed(&mut self, call_id: Uuid, reason: &str) {
+        self.publish(GatewayEvent::CommandFailed {
+            call_id,
+            reason: reason.into(),
+        });
+    }
+
+    /// Takes the endpoint's output: transmissions pass through, events are handled (which
+    /// may give the endpoint more to do).
+    fn pump(&mut self, now: Instant) {
+        while let Some(o) = self.ep.poll_output() {
+            match o {
+                endpoint::Output::Transmit { peer, data } => {
+                    self.out.push_back(Output::Transmit { peer, data })
+                }
+                endpoint::Output::Event(ev) => self.on_sip_event(now, ev),
+            }
+        }
+    }
+
+    fn on_sip_event(&mut self, now: Instant, ev: Event) {
+        match ev {
+            Event::IncomingCall {
+                call,
+                did,
+                caller,
+                sip_call_id,
+                peer,
+                offer,
+                proxy_authorization,
+            } => {
+                let id = Uuid::new_v4();
+                tracing::info!(call_id = %id, sip_call_id = %sip_call_id, %did, %caller, from = %peer.addr, "incoming call");
+                if let Err((status, extra)) =
+                    self.admit_trunk(peer.addr.ip(), proxy_authorization.as_deref())
+                {
+                    tracing::info!(call_id = %id, status, "trunk not admitted");
+                    if status != 407 {
+                        metrics::CALLS_REJECTED.add(1);
+                    }
+                    return self.ep.reject(now, call, status, &extra);
+                }
+                metrics::CALLS_TOTAL.add(1);
+                metrics::CALLS_ACTIVE.add(1);
+                self.by_id.insert(id, call);
+                self.calls.insert(
+                    call,
+                    CallEntry {
+                        id,
+                        did: did.clone(),
+                        caller: caller.clone(),
+                        sip_call_id,
+                        tenant: None,
+                        offer,
+                        port: None,
+                        mode: self.cfg.flow_mode,
+                        flow: FlowConfig::default(),
+                        answered: false,
+                        outbound: false,
+                        hangup_requested: false,
+                        counted: false,
+                    },
+                );
+                self.answer_due
+                    .push(Reverse((now + self.cfg.answer_timeout, call)));
+                self.out.push_back(Output::Route {
+                    call,
+                    did,
+                    caller,
+                    mode: self.cfg.flow_mode,
+                    flow: FlowConfig {
+                        digit_timeout_ms: self.cfg.digit_timeout_ms,
+                        echo_ms: self.cfg.echo_ms,
+                        ..FlowConfig::default()
+                    },
+                });
+            }
+            Event::Confirmed { call } => {
+                if let Some(e) = self.calls.get(&call) {
+                    tracing::debug!(call_id = %e.id, "ACK received");
+                }
+            }
+            Event::Cancelled { call } => self.end_call(call, HangupCause::Cancelled, None),
+            Event::RemoteBye { call } => self.end_call(call, HangupCause::CallerBye, None),
+            Event::Ended { call, timed_out } => {
+                let cause = if timed_out {
+                    HangupCause::Timeout
+                } else if self.drain.is_some() {
+                    HangupCause::Shutdown
+                } else {
+                    HangupCause::GatewayBye
+                };
+                self.end_call(call, cause, None)
+            }
+            Event::OutboundAnswered { call, answer } => {
+                let Some(entry) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                tracing::info!(call_id = %entry.id, "outbound call answered");
+                entry.offer = answer;
+                let (Some(tenant), Some(_port)) = (entry.tenant, entry.port.take()) else {
+                    return;
+                };
+                self.start_media(call, tenant);
+            }
+            Event::OutboundFailed { call, status } => {
+                let requested = self.calls.get(&call).is_some_and(|e| e.hangup_requested);
+                let cause = match status {
+                    487 if requested => HangupCause::Cancelled,
+                    408 => HangupCause::Timeout,
+                    _ => HangupCause::Rejected,
+                };
+                self.end_call(call, cause, Some(status));
+            }
+            Event::MediaUpdate {
+                call,
+                remote_rtp,
+                direction,
+            } => self.forward_to_media(
+                call,
+                MediaCtl::Remote {
+                    addr: remote_rtp,
+                    send: direction.remote_receives(),
+                },
+            ),
+            Event::InfoDtmf { call, digit } => {
+                self.forward_to_media(call, MediaCtl::InfoDtmf(digit))
+            }
+            Event::Register(r) => self.out.push_back(Output::Register(r)),
+        }
+    }
+
+    /// Inbound trunk check: ACL, else digest (`407` challenge, `403` for wrong credentials).
+    #[allow(clippy::type_complexity)]
+    fn admit_trunk(
+        &self,
+        ip: std::net::IpAddr,
+        proxy_authorization: Option<&str>,
+    ) -> Result<(), (u16, Vec<(&'static str, String)>)> {
+        match self.cfg.trunk_admission(ip) {
+            Admission::Allowed => Ok(()),
+            Admission::Denied => Err((403, Vec::new())),
+            Admission::DigestRequired => {
+                let now = Utc::now().timestamp();
+                let challenge = || {
+                    let nonce = digest::make_nonce(&self.nonce_secret, now);
+                    (
+                        407,
+                        vec![(
+                            "Proxy-Authenticate",
+                            digest::challenge(&self.cfg.realm, &nonce),
+                        )],
+                    )
+                };
+                let Some(creds) = proxy_authorization.and_then(digest::parse_authorization) else {
+                    return Err(challenge());
+                };
+                if creds.realm != self.cfg.realm
+                    || !digest::nonce_fresh(&self.nonce_secret, &creds.nonce, now)
+                {
+                    return Err(challenge());
+                }
+                match self.cfg.trunk_ha1(&creds.username) {
+                    Some(ha1) if digest::verify(&creds, "INVITE", ha1) => Ok(()),
+                    _ => Err((403, Vec::new())),
+                }
+            }
+        }
+    }
+
+    fn end_call(&mut self, call: CallKey, cause: HangupCause, status: Option<u16>) {
+        let Some(e) = self.calls.remove(&call) else {
+            return;
+        };
+        self.by_id.remove(&e.id);
+        metrics::CALLS_ACTIVE.sub(1);
+        if let (true, Some(tenant_id)) = (e.counted, e.tenant) {
+            self.out.push_back(Output::ReleaseOutbound {
+                tenant_id,
+                call_id: e.id,
+            });
+        }
+        self.out.push_back(Output::EndMedia { call_id: e.id });
+        tracing::info!(call_id = %e.id, ?cause, ?status, "call ended");
+        if let Some(tenant_id) = e.tenant {
+            self.publish(GatewayEvent::Hangup {
+                call_id: e.id,
+                tenant_id,
+                cause,
+                status,
+                at: Utc::now(),
+            });
+        }
+    }
+
+    /// Ends the calls whose answer timeout is due (an inbound call still unanswered: 480; an
+    /// outbound one: CANCEL). A call whose DID is still being looked up is looked at again
+    /// shortly after.
+    fn expire_unanswered(&mut self, now: Instant) {
+        let mut stale = Vec::new();
+        while let Some(Reverse((due, key))) = self.answer_due.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.answer_due.pop();
+            match self.calls.get(&key) {
+                Some(e) if !e.answered && e.tenant.is_none() => {
+                    self.answer_due.push(Reverse((now + ROUTING_RECHECK, key)))
+                }
+                Some(e) if !e.answered => stale.push(key),
+                _ => {}
+            }
+        }
+        for call in stale {
+            let Some(e) = self.calls.get_mut(&call) else {
+                continue;
+            };
+            if e.outbound {
+                if !e.hangup_requested {
+                    tracing::info!(call_id = %e.id, "outbound call not answered in time: CANCEL");
+                    e.hangup_requested = true;
+                    self.ep.hangup(now, call);
+                }
+                continue;
+            }
+            tracing::warn!(call_id = %e.id, "not answered in time: 480");
+            metrics::CALLS_REJECTED.add(1);
+            self.ep.reject(now, call, 480, &[]);
+            self.end_call(call, HangupCause::Timeout, Some(480));
+        }
+    }
+
+    fn reject(&mut self, now: Instant, call: CallKey, status: u16) {
+        metrics::CALLS_REJECTED.add(1);
+        self.ep.reject(now, call, status, &[]);
+        self.end_call(call, HangupCause::Rejected, Some(status));
+    }
+
+    fn on_routed(&mut self, now: Instant, call: CallKey, route: Result<Route, String>) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let id = entry.id;
+        match route {
+            Err(e) => {
+                tracing::error!(call_id = %id, error = %e, "routing failed: 503");
+                self.reject(now, call, 503);
+            }
+            Ok(Route::UnknownDid) => {
+                tracing::info!(call_id = %id, did = %entry.did, "unknown DID: 404");
+                self.reject(now, call, 404);
+            }
+            Ok(Route::Blacklisted { tenant_id }) => {
+                tracing::info!(call_id = %id, %tenant_id, caller = %entry.caller, "blacklisted caller: 403");
+                entry.tenant = Some(tenant_id);
+                self.reject(now, call, 403);
+            }
+            Ok(Route::Accept {
+                tenant_id,
+                mode,
+                flow,
+            }) => {
+                entry.tenant = Some(tenant_id);
+                entry.mode = mode;
+                entry.flow = flow;
+                self.out.push_back(Output::BindMedia { call_id: id });
+            }
+        }
+    }
+
+    /// An accepted inbound call got its RTP ports (or none was free): it starts, and rings
+    /// for the backend or is answered for the built-in flow.
+    fn ports_for_inbound(&mut self, now: Instant, call: CallKey, port: Option<u16>) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let (Some(tenant_id), false) = (entry.tenant, entry.answered) else {
+            return;
+        };
+        let Some(port) = port else {
+            tracing::error!(call_id = %entry.id, "no free RTP port: 503");
+            return self.reject(now, call, 503);
+        };
+        entry.port = Some(port);
+        let mode = entry.mode;
+        let started = GatewayEvent::CallStarted {
+            gateway_id: self.cfg.gateway_id.clone(),
+            call_id: entry.id,
+            tenant_id,
+            caller: entry.caller.clone(),
+            did: entry.did.clone(),
+            sip_call_id: entry.sip_call_id.clone(),
+            mode,
+            at: Utc::now(),
+        };
+        self.publish(started);
+        match mode {
+            FlowMode::Builtin => self.answer(now, call),
+            FlowMode::Backend => self.ep.ring(now, call),
+        }
+    }
+
+    fn answer(&mut self, now: Instant, call: CallKey) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.answered {
+            return;
+        }
+        let Some(port) = entry.port.take() else {
+            return;
+        };
+        let Some(tenant_id) = entry.tenant else {
+            return;
+        };
+        if !self.ep.answer(now, call, self.cfg.media_ip, port) {
+            return;
+        }
+        self.start_media(call, tenant_id);
+    }
+
+    /// An answered call's media starts (inbound after our 200, outbound after theirs).
+    fn start_media(&mut self, call: CallKey, tenant_id: Uuid) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        entry.answered = true;
+        let start = MediaStart {
+            call,
+            call_id: entry.id,
+            tenant_id,
+            offer: entry.offer.clone(),
+            flow: (entry.mode == FlowMode::Builtin).then(|| entry.flow.clone()),
+        };
+        self.publish(GatewayEvent::CallAnswered {
+            call_id: start.call_id,
+            tenant_id,
+            at: Utc::now(),
+        });
+        self.out.push_back(Output::StartMedia(start));
+    }
+
+    /// `originate` for a call id not in use: to a registered extension, or through the trunk
+    /// once the tenant's blacklist and limits have been asked.
+    fn on_originate(&mut self, cmd: GatewayCommand) {
+        let GatewayCommand::Originate {
+            call_id, callee, ..
+        } = &cmd
+        else {
+            return;
+        };
+        if let Some(ext) = callee.strip_prefix("ext:") {
+            // An agent's registered SIP phone: straight to its contact, no trunk, no blacklist.
+            let ext = ext.to_string();
+            self.out.push_back(Output::LookupExtension { cmd, ext });
+            return;
+        }
+        if self.cfg.trunk.is_none() {
+            let call_id = *call_id;
+            return self.command_failed(call_id, "no outbound trunk configured (HOTLINE_GW_TRUNK)");
+        }
+        let callee = msg::to_e164(callee);
+        self.out.push_back(Output::CheckOutbound { cmd, callee });
+    }
+
+    fn place_call(
+        &mut self,
+        cmd: GatewayCommand,
+        blocked: Result<bool, String>,
+        dest: Option<SocketAddr>,
+        admission: Option<OutboundAdmission>,
+    ) {
+        let GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            caller,
+            callee,
+        } = cmd
+        else {
+            return;
+        };
+        let caller = msg::to_e164(&caller);
+        let callee = match callee.strip_prefix("ext:") {
+            Some(ext) => ext.to_string(),
+            None => msg::to_e164(&callee),
+        };
+        let rejected = |status| GatewayEvent::Hangup {
+            call_id,
+            tenant_id,
+            cause: HangupCause::Rejected,
+            status: Some(status),
+            at: Utc::now(),
+        };
+        match blocked {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(%call_id, %callee, "callee on the outbound blacklist: 403");
+                return self.publish(rejected(403));
+            }
+            Err(e) => {
+                tracing::error!(%call_id, error = %e, "blacklist lookup failed");
+                return self.publish(rejected(503));
+            }
+        }
+        let refused = match admission {
+            Some(OutboundAdmission::AtLimit) => Some(HangupCause::OutboundLimit),
+            Some(OutboundAdmission::RateLimited) => Some(HangupCause::OutboundRateLimit),
+            _ => None,
+        };
+        if let Some(cause) = refused {
+            tracing::info!(%call_id, %tenant_id, ?cause, "tenant's outbound limit reached: not placed");
+            metrics::CALLS_REJECTED.add(1);
+            return self.publish(GatewayEvent::Hangup {
+                call_id,
+                tenant_id,
+                cause,
+                status: Some(503),
+                at: Utc::now(),
+            });
+        }
+        let counted = admission == Some(OutboundAdmission::Admitted);
+        let Some(next_hop) = dest.or(self.cfg.trunk) else {
+            return;
+        };
+        // Trunk credentials are for the trunk only, never sent to a phone.
+        let auth = if dest.is_some() {
+            None
+        } else {
+            self.cfg.trunk_auth.clone()
+        };
+        if self.by_id.contains_key(&call_id) || self.placing.contains_key(&call_id) {
+            return self.command_failed(call_id, "call id already in use");
+        }
+        self.placing.insert(
+            call_id,
+            Placement {
+                tenant_id,
+                caller,
+                callee,
+                next_hop,
+                auth,
+                counted,
+            },
+        );
+        self.out.push_back(Output::BindMedia { call_id });
+    }
+
+    /// An admitted `originate` got its RTP ports (or none was free): the INVITE goes out.
+    fn place(&mut self, now: Instant, call_id: Uuid, p: Placement, port: Option<u16>) {
+        let Some(port) = port else {
+            if p.counted {
+                self.out.push_back(Output::ReleaseOutbound {
+                    tenant_id: p.tenant_id,
+                    call_id,
+                });
+            }
+            return self.publish(GatewayEvent::Hangup {
+                call_id,
+                tenant_id: p.tenant_id,
+                cause: HangupCause::Rejected,
+                status: Some(503),
+                at: Utc::now(),
+            });
+        };
+        let origin = Originate {
+            caller: p.caller.clone(),
+            callee: p.callee.clone(),
+            trunk: p.next_hop,
+            media: (self.cfg.media_ip, port),
+            auth: p.auth,
+        };
+        let call = self.ep.originate(now, origin);
+        tracing::info!(%call_id, caller = %p.caller, callee = %p.callee, trunk = %p.next_hop, "outbound call");
+        metrics::CALLS_TOTAL.add(1);
+        metrics::CALLS_ACTIVE.add(1);
+        self.by_id.insert(call_id, call);
+        // Replaced by the callee's answer when it comes.
+        let placeholder = AcceptedOffer {
+            remote_rtp: p.next_hop,
+            codec: G711::Pcmu,
+            telephone_event: None,
+            direction: sdp::Direction::SendRecv,
+            m_index: 0,
+            m_lines: Vec::new(),
+        };
+        self.calls.insert(
+            call,
+            CallEntry {
+                id: call_id,
+                did: p.callee,
+                caller: p.caller,
+                sip_call_id: String::new(),
+                tenant: Some(p.tenant_id),
+                offer: placeholder,
+                port: Some(port),
+                mode: FlowMode::Backend,
+                flow: FlowConfig::default(),
+                answered: false,
+                outbound: true,
+                hangup_requested: false,
+                counted: p.counted,
+            },
+        );
+        self.answer_due
+            .push(Reverse((now + self.cfg.answer_timeout, call)));
+    }
+
+    fn on_command(&mut self, now: Instant, cmd: GatewayCommand) {
+        let call_id = cmd.call_id();
+        if matches!(cmd, GatewayCommand::Originate { .. }) && !self.by_id.contains_key(&call_id) {
+            return self.on_originate(cmd);
+        }
+        // Commands a WebRTC leg takes (its id is not a call's).
+        match &cmd {
+            GatewayCommand::Conference { room, .. } => return self.conference(call_id, room),
+            GatewayCommand::Unbridge { .. } if self.legs.contains_key(&call_id) => {
+                return self.out.push_back(Output::UnbridgeLeg(call_id));
+            }
+            _ => {}
+        }
+        let Some(&call) = self.by_id.get(&call_id) else {
+            return self.command_failed(call_id, "no such call on this gateway");
+        };
+        let ivr = match cmd {
+            GatewayCommand::Answer { .. } => return self.answer(now, call),
+            GatewayCommand::Originate { .. } => {
+                return self.command_failed(call_id, "call id already in use")
+            }
+            GatewayCommand::Hangup { status, .. } => {
+                let (answered, outbound) = match self.calls.get_mut(&call) {
+                    Some(e) => {
+                        e.hangup_requested = true;
+                        (e.answered, e.outbound)
+                    }
+                    None => (false, false),
+                };
+                if answered || outbound {
+                    self.ep.hangup(now, call);
+                } else {
+                    let status = status.filter(|s| (400..700).contains(s)).unwrap_or(480);
+                    self.reject(now, call, status);
+                }
+                return;
+            }
+            GatewayCommand::Bridge { target, .. } => return self.bridge(call_id, call, &target),
+            GatewayCommand::Conference { room, .. } => return self.conference(call_id, &room),
+            GatewayCommand::DetectMachine { timeout_ms, .. } => {
+                IvrCommand::DetectMachine { timeout_ms }
+            }
+            GatewayCommand::SendDtmf { digits, .. } => {
+                return self.media_command(call_id, call, MediaCtl::SendDtmf(digits))
+            }
+            GatewayCommand::Unbridge { .. } => {
+                return self.media_command(call_id, call, MediaCtl::Unbridge)
+            }
+            GatewayCommand::Play {
+                prompt,
+                interruptible,
+                ..
+            } => IvrCommand::Play {
+                prompt,
+                interruptible,
+            },
+            GatewayCommand::CollectDigits {
+                prompt,
+                min,
+                max,
+                timeout_ms,
+                terminator,
+                ..
+            } => IvrCommand::Collect {
+                prompt,
+                min,
+                max,
+                timeout_ms,
+                terminator,
+            },
+            GatewayCommand::SayDigits { digits, .. } => IvrCommand::SayDigits(digits),
+            GatewayCommand::RecordVoicemail { max_ms, .. } => {
+                IvrCommand::RecordVoicemail { max_ms }
+            }
+            GatewayCommand::MusicOnHold { prompt, .. } => IvrCommand::MusicOnHold(prompt),
+            GatewayCommand::StopMedia { .. } => IvrCommand::Stop,
+        };
+        self.media_command(call_id, call, MediaCtl::Ivr(ivr))
+    }
+
+    /// A command for the call's media; refused while it is not answered.
+    fn media_command(&mut self, call_id: Uuid, call: CallKey, ctl: MediaCtl) {
+        if self.calls.get(&call).is_some_and(|e| e.answered) {
+            self.out.push_back(Output::Media { call_id, ctl });
+        } else {
+            self.command_failed(call_id, "call not answered");
+        }
+    }
+
+    /// What the SIP side learnt for the media (a re-INVITE, INFO DTMF), if the media runs.
+    fn forward_to_media(&mut self, call: CallKey, ctl: MediaCtl) {
+        if let Some(e) = self.calls.get(&call).filter(|e| e.answered) {
+            let call_id = e.id;
+            self.out.push_back(Output::Media { call_id, ctl });
+        }
+    }
+
+    fn answered(&self, call: CallKey) -> bool {
+        self.calls.get(&call).is_some_and(|e| e.answered)
+    }
+
+    /// Connects the audio of an answered call to another answered call of this gateway, or
+    /// (`webrtc:<leg id>`) to an agent's WebRTC leg.
+    fn bridge(&mut self, call_id: Uuid, call: CallKey, target: &str) {
+        if let Some(leg) = target.trim().strip_prefix("webrtc:") {
+            let Ok(leg_id) = leg.trim().parse::<Uuid>() else {
+                return self
+                    .command_failed(call_id, "webrtc bridge target must be webrtc:<leg id>");
+            };
+            if !self.legs.contains_key(&leg_id) {
+                return self.command_failed(call_id, "no such WebRTC leg on this gateway");
+            }
+            if !self.answered(call) {
+                return self.command_failed(call_id, "the call must be answered before bridging");
+            }
+            self.out
+                .push_back(Output::Connect(Party::Call(call_id), Party::Leg(leg_id)));
+            return;
+        }
+        let Ok(peer_id) = target.trim().parse::<Uuid>() else {
+            return self.command_failed(call_id, "bridge target must be a call id");
+        };
+        if peer_id == call_id {
+            return self.command_failed(call_id, "cannot bridge a call to itself");
+        }
+        let Some(peer) = self.by_id.get(&peer_id).copied() else {
+            return self.command_failed(call_id, "bridge target is not a call on this gateway");
+        };
+        if !self.answered(call) || !self.answered(peer) {
+            return self.command_failed(call_id, "both calls must be answered before bridging");
+        }
+        self.out
+            .push_back(Output::Connect(Party::Call(call_id), Party::Call(peer_id)));
+    }
+
+    /// Joins an answered call or a WebRTC leg to a conference room of this gateway, opening
+    /// the room for its first member. The member's media answers with `Bridged` (`peer` = the
+    /// room id) when it gets the room's channels.
+    fn conference(&mut self, member: Uuid, name: &str) {
+        if name.trim().is_empty() || name.len() > 256 {
+            return self.command_failed(member, "conference room name must be 1 to 256 bytes");
+        }
+        let (party, tenant) = if let Some(tenant) = self.legs.get(&member) {
+            (Party::Leg(member), *tenant)
+        } else {
+            let Some(entry) = self.by_id.get(&member).and_then(|k| self.calls.get(k)) else {
+                return self.command_failed(member, "no such call or WebRTC leg on this gateway");
+            };
+            match (entry.answered, entry.tenant) {
+                (true, Some(tenant)) => (Party::Call(member), tenant),
+                _ => {
+                    return self.command_failed(
+                        member,
+                        "the call must be answered before joining a conference",
+                    )
+                }
+            }
+        };
+        let room_id = wire::conference_room_id(name);
+        if let Some(room) = self.rooms.get(&room_id) {
+            if room.tenant != tenant {
+                return self
+                    .command_failed(member, "the conference room belongs to another tenant");
+            }
+            let mut others: Vec<Uuid> = room
+                .members
+                .values()
+                .copied()
+                .filter(|m| *m != member)
+                .collect();
+            others.sort();
+            others.dedup();
+            if others.len() >= conference::MAX_MEMBERS {
+                let reason = format!(
+                    "the conference room is full ({} members)",
+                    conference::MAX_MEMBERS
+                );
+                return self.command_failed(member, &reason);
+            }
+        } else {
+            tracing::info!(room = %room_id, name, %tenant, "conference room created");
+            self.rooms.insert(
+                room_id,
+                Room {
+                    name: name.to_string(),
+                    tenant,
+                    members: HashMap::new(),
+                },
+            );
+            self.out.push_back(Output::OpenRoom(room_id));
+        }
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        if let Some(room) = self.rooms.get_mut(&room_id) {
+            room.members.insert(slot, member);
+            tracing::info!(room = %room_id, name = %room.name, %member, slot, members = room.members.len(), "conference join");
+        }
+        self.out.push_back(Output::Connect(
+            Party::Room {
+                room: room_id,
+                slot,
+            },
+            party,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::endpoint::Transport;
+
+    const TRUNK: &str = "127.0.0.1:5099";
+
+    fn config() -> Config {
+        Config {
+            gateway_id: "gw-test".into(),
+            sip_addr: "127.0.0.1:5060".parse().unwrap(),
+            advertised_addr: "127.0.0.1:5060".parse().unwrap(),
+            media_ip: "127.0.0.1".parse().unwrap(),
+            rtp_ports: (40000, 40100),
+            redis_url: String::new(),
+            events_stream: "calls:events".into(),
+            recordings_dir: "recordings".into(),
+            prompts_dir: "prompts".into(),
+            flow_mode: FlowMode::Backend,
+            digit_timeout_ms: 5000,
+            echo_ms: 10_000,
+            metrics_addr: None,
+            http_addr: None,
+            trunk_acl: Vec::new(),
+            trunk_inbound_auth: Vec::new(),
+            realm: "hotline".into(),
+            trunk: Some(TRUNK.parse().unwrap()),
+            trunk_auth: None,
+            answer_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(300),
+            heartbeat: Duration::from_secs(5),
+            outbound_defaults: (200, 10),
+            outbound_lease: Duration::from_secs(30),
+            json_logs: false,
+        }
+    }
+
+    fn calls() -> Calls {
+        Calls::new(Arc::new(config()), "secret".into())
+    }
+
+    fn trunk() -> Peer {
+        Peer {
+            addr: TRUNK.parse().unwrap(),
+            transport: Transport::Udp,
+        }
+    }
+
+    const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+    fn invite(call_id: &str) -> Vec<u8> {
+        format!(
+            "INVITE sip:+994125550100@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {TRUNK};branch=z9hG4bK-{call_id}\r\nFrom: <sip:+15550001111@127.0.0.1>;tag=abc\r\nTo: <sip:+994125550100@127.0.0.1>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:c@{TRUNK}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            SDP.len()
+        )
+        .into_bytes()
+    }
+
+    /// The caller's ACK (CSeq 1) or BYE (CSeq 2) in the dialog of `call_id`.
+    fn in_dialog(method: &str, call_id: &str, to_tag: &str) -> Vec<u8> {
+        let cseq = if method == "ACK" { 1 } else { 2 };
+        format!(
+            "{method} sip:hotline@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {TRUNK};branch=z9hG4bK-{method}-{call_id}\r\nFrom: <sip:+15550001111@127.0.0.1>;tag=abc\r\nTo: <sip:+994125550100@127.0.0.1>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    /// What one step produced: SIP messages sent (as text) and the other outputs.
+    #[derive(Default)]
+    struct Step {
+        sent: Vec<String>,
+        rest: Vec<Output>,
+    }
+
+    impl Step {
+        fn published(&self) -> Vec<&GatewayEvent> {
+            self.rest
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Publish(ev) => Some(ev),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn hangup(&self) -> Option<(HangupCause, Option<u16>)> {
+            self.published().into_iter().find_map(|ev| match ev {
+                GatewayEvent::Hangup { cause, status, .. } => Some((*cause, *status)),
+                _ => None,
+            })
+        }
+
+        fn failed(&self) -> Vec<String> {
+            self.published()
+                .into_iter()
+                .filter_map(|ev| match ev {
+                    GatewayEvent::CommandFailed { reason, .. } => Some(reason.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn sent_starting(&self, start: &str) -> Option<&String> {
+            self.sent.iter().find(|m| m.starts_with(start))
+        }
+    }
+
+    /// Drains the outputs, answering port requests with `port` as the shell does.
+    fn step(c: &mut Calls, now: Instant, port: Option<u16>) -> Step {
+        let mut s = Step::default();
+        while let Some(o) = c.poll_output() {
+            match o {
+                Output::Transmit { data, .. } => {
+                    s.sent.push(String::from_utf8_lossy(&data).into_owned())
+                }
+                Output::BindMedia { call_id } => {
+                    c.media_bound(now, call_id, port);
+                    s.rest.push(Output::BindMedia { call_id });
+                }
+                other => s.rest.push(other),
+            }
+        }
+        s
+    }
+
+    /// The peer's 200 OK to a request we sent.
+    fn ok_for(req: &str) -> String {
+        let mut out = String::from("SIP/2.0 200 OK\r\n");
+        for l in req.lines() {
+            let name = l.split(':').next().unwrap_or_default();
+            if ["Via", "From", "To", "Call-ID", "CSeq"].contains(&name) {
+                out.push_str(l);
+                out.push_str("\r\n");
+            }
+        }
+        out.push_str("Content-Length: 0\r\n\r\n");
+        out
+    }
+
+    fn tag_of(resp: &str) -> String {
+        let to = resp.lines().find(|l| l.starts_with("To:")).unwrap();
+        msg::param(to, "tag").unwrap()
+    }
+
+    /// An INVITE until the call layer asks for its route: its key.
+    fn incoming(c: &mut Calls, now: Instant, sip_call_id: &str) -> CallKey {
+        c.handle_sip(now, trunk(), &invite(sip_call_id));
+        let s = step(c, now, None);
+        assert!(s.sent_starting("SIP/2.0 100").is_some(), "{:?}", s.sent);
+        s.rest
+            .iter()
+            .find_map(|o| match o {
+                Output::Route { call, .. } => Some(*call),
+                _ => None,
+            })
+            .expect("a route look-up")
+    }
+
+    fn accept(tenant_id: Uuid) -> Result<Route, String> {
+        Ok(Route::Accept {
+            tenant_id,
+            mode: FlowMode::Backend,
+            flow: FlowConfig::default(),
+        })
+    }
+
+    /// An inbound call routed to a backend flow and ringing: its id.
+    fn ringing(c: &mut Calls, now: Instant, sip_call_id: &str, tenant: Uuid) -> (Uuid, Step) {
+        let key = incoming(c, now, sip_call_id);
+        c.routed(now, key, accept(tenant));
+        let s = step(c, now, Some(40_000));
+        let Some(GatewayEvent::CallStarted { call_id, .. }) = s.published().first().copied() else {
+            panic!("no call_started: {:?}", s.rest)
+        };
+        (*call_id, s)
+    }
+
+    /// An inbound call answered by the backend and ACKed: its id and the 200's To tag.
+    fn answered(c: &mut Calls, now: Instant, sip_call_id: &str, tenant: Uuid) -> (Uuid, String) {
+        let (id, _) = ringing(c, now, sip_call_id, tenant);
+        c.command(now, GatewayCommand::Answer { call_id: id });
+        let s = step(c, now, None);
+        let tag = tag_of(s.sent_starting("SIP/2.0 200").expect("200 OK"));
+        c.handle_sip(now, trunk(), &in_dialog("ACK", sip_call_id, &tag));
+        step(c, now, None);
+        (id, tag)
+    }
+
+    #[test]
+    fn inbound_call_routed_to_the_backend_rings_then_is_answered_with_its_port() {
+        let (mut c, t0, tenant) = (calls(), Instant::now(), Uuid::new_v4());
+        let key = incoming(&mut c, t0, "in-1");
+        c.routed(t0, key, accept(tenant));
+        let s = step(&mut c, t0, Some(40_002));
+        assert!(matches!(s.rest[0], Output::BindMedia { .. }));
+        let Some(GatewayEvent::CallStarted {
+            call_id, did, mode, ..
+        }) = s.published().first().copied()
+        else {
+            panic!("{:?}", s.rest)
+        };
+        assert_eq!((did.as_str(), *mode), ("+994125550100", FlowMode::Backend));
+        assert!(s.sent_starting("SIP/2.0 180").is_some(), "{:?}", s.sent);
+        assert!(s.sent_starting("SIP/2.0 200").is_none());
+        let id = *call_id;
+
+        // A media command before the answer is refused.
+        c.command(t0, GatewayCommand::StopMedia { call_id: id });
+        assert_eq!(step(&mut c, t0, None).failed(), ["call not answered"]);
+
+        c.command(t0, GatewayCommand::Answer { call_id: id });
+        let s = step(&mut c, t0, None);
+        let ok = s.sent_starting("SIP/2.0 200").expect("200 OK");
+        assert!(ok.contains("m=audio 40002 RTP/AVP 0"), "{ok}");
+        assert!(matches!(
+            s.published()[..],
+            [GatewayEvent::CallAnswered { call_id, tenant_id, .. }] if *call_id == id && *tenant_id == tenant
+        ));
+        let Some(Output::StartMedia(start)) = s.rest.last() else {
+            panic!("{:?}", s.rest)
+        };
+        assert_eq!(
+            (start.call_id, start.tenant_id, start.call),
+            (id, tenant, key)
+        );
+        assert!(
+            start.flow.is_none(),
+            "the backend drives the call, not the built-in flow"
+        );
+        assert_eq!(
+            start.offer.remote_rtp,
+            "127.0.0.1:4000".parse::<SocketAddr>().unwrap()
+        );
+
+        c.command(t0, GatewayCommand::StopMedia { call_id: id });
+        let s = step(&mut c, t0, None);
+        assert!(matches!(
+            s.rest[..],
+            [Output::Media { call_id, ctl: MediaCtl::Ivr(IvrCommand::Stop) }] if call_id == id
+        ));
+    }
+
+    #[test]
+    fn routing_outcomes_reject_with_their_status() {
+        let t0 = Instant::now();
+        let cases: [(Result<Route, String>, u16, bool); 3] = [
+            (Ok(Route::UnknownDid), 404, false),
+            (
+                Ok(Route::Blacklisted {
+                    tenant_id: Uuid::new_v4(),
+                }),
+                403,
+                true,
+            ),
+            (Err("redis down".into()), 503, false),
+        ];
+        for (route, status, has_tenant) in cases {
+            let mut c = calls();
+            let key = incoming(&mut c, t0, "in-r");
+            c.routed(t0, key, route);
+            let s = step(&mut c, t0, None);
+            assert!(
+                s.sent_starting(&format!("SIP/2.0 {status}")).is_some(),
+                "{status}: {:?}",
+                s.sent
+            );
+            // Only a call with a tenant is reported (the backend has nobody to tell otherwise).
+            let expected = has_tenant.then_some((HangupCause::Rejected, Some(status)));
+            assert_eq!(s.hangup(), expected);
+            assert!(c.is_empty());
+        }
+        // No free RTP port: 503, reported to the tenant.
+        let mut c = calls();
+        let key = incoming(&mut c, t0, "in-p");
+        c.routed(t0, key, accept(Uuid::new_v4()));
+        let s = step(&mut c, t0, None);
+        assert!(s.sent_starting("SIP/2.0 503").is_some(), "{:?}", s.sent);
+        assert_eq!(s.hangup(), Some((HangupCause::Rejected, Some(503))));
+    }
+
+    #[test]
+    fn an_inbound_call_the_backend_never_answers_gets_480_with_cause_timeout() {
+        let (mut c, t0, tenant) = (calls(), Instant::now(), Uuid::new_v4());
+        ringing(&mut c, t0, "in-t", tenant);
+        let due = t0 + Duration::from_secs(60);
+        assert_eq!(c.poll_timeout(), Some(due));
+        let early = due - Duration::from_millis(1);
+        c.handle_timeout(early);
+        let s = step(&mut c, early, None);
+        assert!(s.sent.is_empty() && s.rest.is_empty());
+        let now = due;
+        c.handle_timeout(now);
+        let s = step(&mut c, now, None);
+        assert!(s.sent_starting("SIP/2.0 480").is_some(), "{:?}", s.sent);
+        assert_eq!(s.hangup(), Some((HangupCause::Timeout, Some(480))));
+        assert!(s.rest.iter().any(|o| matches!(o, Output::EndMedia { .. })));
+        assert!(c.is_empty());
+    }
+
+    fn originate(call_id: Uuid, tenant_id: Uuid, callee: &str) -> GatewayCommand {
+        GatewayCommand::Originate {
+            call_id,
+            tenant_id,
+            caller: "+994125550100".into(),
+            callee: callee.into(),
+        }
+    }
+
+    /// An `originate` that passed its checks: the INVITE sent.
+    fn originated(c: &mut Calls, now: Instant, call_id: Uuid, tenant: Uuid) -> Step {
+        c.command(now, originate(call_id, tenant, "0501234567"));
+        let s = step(c, now, None);
+        let Some(Output::CheckOutbound { cmd, callee }) = s.rest.into_iter().next() else {
+            panic!("no outbound check")
+        };
+        assert_eq!(callee, "+0501234567");
+        c.originate_checked(
+            now,
+            cmd,
+            OriginateCheck::Trunk {
+                blocked: Ok(false),
+                admission: Some(OutboundAdmission::Admitted),
+            },
+        );
+        step(c, now, Some(40_010))
+    }
+
+    #[test]
+    fn an_originate_nobody_answers_times_out_and_is_released() {
+        let (mut c, t0, tenant, id) = (calls(), Instant::now(), Uuid::new_v4(), Uuid::new_v4());
+        let s = originated(&mut c, t0, id, tenant);
+        let inv = s.sent_starting("INVITE sip:+0501234567@").expect("INVITE");
+        assert!(inv.contains("m=audio 40010 RTP/AVP"), "{inv}");
+        assert_eq!(c.outbound_leases().get(&tenant), Some(&vec![id]));
+        // The trunk never answers: Timer A retransmits, Timer B (64·T1 = 32 s) gives up.
+        let mut retransmitted = 0;
+        let ended = loop {
+            let now = c.poll_timeout().unwrap();
+            assert!(now <= t0 + Duration::from_secs(32), "no timeout by Timer B");
+            c.handle_timeout(now);
+            let s = step(&mut c, now, None);
+            retransmitted += s.sent.iter().filter(|m| m.starts_with("INVITE")).count();
+            if s.hangup().is_some() {
+                break s;
+            }
+        };
+        assert!(retransmitted >= 5, "{retransmitted}");
+        assert_eq!(ended.hangup(), Some((HangupCause::Timeout, Some(408))));
+        assert!(ended.rest.iter().any(|o| matches!(
+            o,
+            Output::ReleaseOutbound { tenant_id, call_id } if *tenant_id == tenant && *call_id == id
+        )));
+        assert!(c.is_empty() && c.outbound_leases().is_empty());
+    }
+
+    #[test]
+    fn originate_checks_refuse_before_anything_is_sent() {
+        let (t0, tenant) = (Instant::now(), Uuid::new_v4());
+        let cases = [
+            (Ok(true), None, HangupCause::Rejected, 403),
+            (Err("down".into()), None, HangupCause::Rejected, 503),
+            (
+                Ok(false),
+                Some(OutboundAdmission::AtLimit),
+                HangupCause::OutboundLimit,
+                503,
+            ),
+            (
+                Ok(false),
+                Some(OutboundAdmission::RateLimited),
+                HangupCause::OutboundRateLimit,
+                503,
+            ),
+        ];
+        for (blocked, admission, cause, status) in cases {
+            let mut c = calls();
+            let cmd = originate(Uuid::new_v4(), tenant, "+2");
+            c.originate_checked(t0, cmd, OriginateCheck::Trunk { blocked, admission });
+            let s = step(&mut c, t0, Some(40_000));
+            assert!(s.sent.is_empty(), "{:?}", s.sent);
+            assert_eq!(s.hangup(), Some((cause, Some(status))));
+        }
+        // An extension that is not registered.
+        let mut c = calls();
+        c.command(t0, originate(Uuid::new_v4(), tenant, "ext:101"));
+        let s = step(&mut c, t0, None);
+        let Some(Output::LookupExtension { cmd, ext }) = s.rest.into_iter().next() else {
+            panic!("no extension look-up")
+        };
+        assert_eq!(ext, "101");
+        c.originate_checked(t0, cmd, OriginateCheck::Extension(None));
+        let s = step(&mut c, t0, None);
+        assert_eq!(s.hangup(), Some((HangupCause::Rejected, Some(480))));
+    }
+
+    #[test]
+    fn two_answered_calls_are_bridged_and_unanswered_ones_are_not() {
+        let (mut c, t0, tenant) = (calls(), Instant::now(), Uuid::new_v4());
+        let (a, _) = answered(&mut c, t0, "in-a", tenant);
+        let (b, _) = ringing(&mut c, t0, "in-b", tenant);
+        c.command(
+            t0,
+            GatewayCommand::Bridge {
+                call_id: a,
+                target: b.to_string(),
+            },
+        );
+        assert_eq!(
+            step(&mut c, t0, None).failed(),
+            ["both calls must be answered before bridging"]
+        );
+        c.command(t0, GatewayCommand::Answer { call_id: b });
+        step(&mut c, t0, None);
+        c.command(
+            t0,
+            GatewayCommand::Bridge {
+                call_id: a,
+                target: b.to_string(),
+            },
+        );
+        let s = step(&mut c, t0, None);
+        assert!(
+            matches!(s.rest[..], [Output::Connect(Party::Call(x), Party::Call(y))] if x == a && y == b),
+            "{:?}",
+            s.rest
+        );
+        for (target, reason) in [
+            (a.to_string(), "cannot bridge a call to itself"),
+            (
+                Uuid::new_v4().to_string(),
+                "bridge target is not a call on this gateway",
+            ),
+            (
+                format!("webrtc:{}", Uuid::new_v4()),
+                "no such WebRTC leg on this gateway",
+            ),
+        ] {
+            c.command(t0, GatewayCommand::Bridge { call_id: a, target });
+            assert_eq!(step(&mut c, t0, None).failed(), [reason]);
+        }
+        let leg = Uuid::new_v4();
+        c.leg_opened(leg, tenant);
+        c.command(
+            t0,
+            GatewayCommand::Bridge {
+                call_id: a,
+                target: format!("webrtc:{leg}"),
+            },
+        );
+        let s = step(&mut c, t0, None);
+        assert!(
+            matches!(s.rest[..], [Output::Connect(Party::Call(x), Party::Leg(y))] if x == a && y == leg),
+            "{:?}",
+            s.rest
+        );
+    }
+
+    #[test]
+    fn a_conference_room_opens_for_its_tenant_and_closes_with_its_last_member() {
+        let (mut c, t0, tenant) = (calls(), Instant::now(), Uuid::new_v4());
+        let (a, _) = answered(&mut c, t0, "in-a", tenant);
+        let (b, _) = answered(&mut c, t0, "in-b", tenant);
+        let (other, _) = answered(&mut c, t0, "in-c", Uuid::new_v4());
+        let join = |c: &mut Calls, call_id: Uuid| {
+            c.command(
+                t0,
+                GatewayCommand::Conference {
+                    call_id,
+                    room: "sales".into(),
+                },
+            );
+            step(c, t0, None)
+        };
+        let s = join(&mut c, a);
+        let room = wire::conference_room_id("sales");
+        let Output::Connect(Party::Room { room: r, slot: sa }, Party::Call(m)) = s.rest[1] else {
+            panic!("{:?}", s.rest)
+        };
+        assert!(matches!(s.rest[0], Output::OpenRoom(id) if id == room));
+        assert_eq!((r, m), (room, a));
+        let s = join(&mut c, b);
+        let Output::Connect(Party::Room { slot: sb, .. }, Party::Call(m)) = s.rest[0] else {
+            panic!("{:?}", s.rest)
+        };
+        assert_eq!((m, s.rest.len()), (b, 1), "the room is opened once");
+        assert_eq!(
+            join(&mut c, other).failed(),
+            ["the conference room belongs to another tenant"]
+        );
+        c.conference_left(room, sa);
+        assert!(c.poll_output().is_none(), "b is still in the room");
+        c.conference_left(room, sb);
+        assert!(matches!(c.poll_output(), Some(Output::CloseRoom(id)) if id == room));
+    }
+
+    #[test]
+    fn drain_refuses_new_calls_and_ends_when_the_last_call_is_gone() {
+        let (mut c, t0, tenant) = (calls(), Instant::now(), Uuid::new_v4());
+        let (_, tag) = answered(&mut c, t0, "in-d", tenant);
+        c.drain(t0);
+        assert!(matches!(
+            step(&mut c, t0, None).rest[..],
+            [Output::Heartbeat]
+        ));
+        c.handle_sip(t0, trunk(), &invite("in-late"));
+        let s = step(&mut c, t0, None);
+        assert!(s.sent_starting("SIP/2.0 503").is_some(), "{:?}", s.sent);
+        assert_eq!(c.len(), 1);
+        let check = c.poll_timeout().unwrap();
+        assert!(check <= t0 + DRAIN_CHECK);
+        c.handle_timeout(check);
+        assert!(!step(&mut c, check, None)
+            .rest
+            .iter()
+            .any(|o| matches!(o, Output::Drained)));
+        c.handle_sip(check, trunk(), &in_dialog("BYE", "in-d", &tag));
+        let s = step(&mut c, check, None);
+        assert_eq!(s.hangup(), Some((HangupCause::CallerBye, None)));
+        let next = c.poll_timeout().unwrap();
+        c.handle_timeout(next);
+        assert!(step(&mut c, next, None)
+            .rest
+            .iter()
+            .any(|o| matches!(o, Output::Drained)));
+    }
+
+    #[test]
+    fn the_drain_timeout_hangs_up_the_remaining_calls_once() {
+        let (mut c, t0, tenant) = (calls(), Instant::now(), Uuid::new_v4());
+        answered(&mut c, t0, "in-d", tenant);
+        c.drain(t0);
+        step(&mut c, t0, None);
+        let late = t0 + Duration::from_secs(301);
+        c.handle_timeout(late);
+        let s = step(&mut c, late, None);
+        assert_eq!(s.sent.iter().filter(|m| m.starts_with("BYE")).count(), 1);
+        let bye = s.sent_starting("BYE").unwrap().clone();
+        let later = late + DRAIN_CHECK;
+        c.handle_timeout(later);
+        assert!(step(&mut c, later, None).sent.is_empty(), "hung up once");
+        c.handle_sip(later, trunk(), ok_for(&bye).as_bytes());
+        let s = step(&mut c, later, None);
+        assert_eq!(s.hangup(), Some((HangupCause::Shutdown, None)));
+    }
+}
