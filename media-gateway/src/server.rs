@@ -1135,6 +1135,7 @@ impl Core {
                 IvrCommand::RecordVoicemail { max_ms }
             }
             GatewayCommand::MusicOnHold { prompt, .. } => IvrCommand::MusicOnHold(prompt),
+            GatewayCommand::Announce { prompts, .. } => IvrCommand::Announce(prompts),
             GatewayCommand::StopMedia { .. } => IvrCommand::Stop,
         };
         self.to_media(call_id, call, MediaCtl::Ivr(ivr))
