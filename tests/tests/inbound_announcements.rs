@@ -20,14 +20,6 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A 4-second 8 kHz mono 16-bit WAV of a `freq` Hz tone.
-fn tone_wav(freq: f64) -> Vec<u8> {
-    let samples: Vec<i16> = (0..32_000)
-        .map(|i| (12_000.0 * (2.0 * std::f64::consts::PI * freq * i as f64 / 8000.0).sin()) as i16)
-        .collect();
-    hotline_e2e::telephony::wav_8k_mono(&samples)
-}
-
 /// The `announced` entries of a call's timeline.
 fn announced(c: &Value) -> Vec<Value> {
     c["events"]
@@ -54,23 +46,7 @@ async fn waiting_callers_hear_their_place_and_wait_once_per_interval() {
             did,
         )
         .await;
-    let up = t
-        .admin
-        .post(app.url("/api/v1/ivr/prompts?name=lobby"))
-        .header("content-type", "audio/wav")
-        .body(tone_wav(700.0))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(up.status(), 201, "{}", up.text().await.unwrap_or_default());
-    let r = t
-        .admin
-        .put(app.url("/api/v1/settings/music-on-hold"))
-        .json(&json!({ "prompt": "lobby" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    t.tone_music_on_hold(&app, 700.0).await;
     // One agent serves the queue (logged in) but takes no call (not ready).
     t.agent(&app, "agent@announce.test", "Ann", None, &[]).await;
     let desk = t.login(&app, "agent@announce.test").await;

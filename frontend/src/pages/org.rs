@@ -3,9 +3,9 @@
 use std::rc::Rc;
 
 use hotline_wire::api::{
-    MaxWaitAction, ANNOUNCE_MAX_SECS, ANNOUNCE_MIN_SECS, Page, PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto,
+    MaxWaitAction, Page, PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto,
     ReasonCodeInput, RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
-    UserDto,
+    UserDto, ANNOUNCE_MAX_SECS, ANNOUNCE_MIN_SECS,
 };
 use hotline_wire::permissions as perm;
 use serde::de::DeserializeOwned;
@@ -590,25 +590,26 @@ fn announce_interval(i18n: &I18n, c: &mut Checks, f: &QueueForm) -> i32 {
     const MIN: i64 = ANNOUNCE_MIN_SECS as i64;
     const MAX: i64 = ANNOUNCE_MAX_SECS as i64;
     let bounds = [("min", MIN.into()), ("max", MAX.into())];
-    let every = f.announce_every.trim();
-    match if every.is_empty() { Ok(0) } else { every.parse::<i64>() } {
-        Ok(0) => {
-            if f.announce_position || f.announce_wait {
-                c.fail(
-                    "announce_interval_seconds",
-                    i18n.ta("queues-announce-every-needed", &bounds),
-                );
-            }
-            0
-        }
-        Ok(n) if (MIN..=MAX).contains(&n) => n as i32,
-        _ => {
+    let every = match f.announce_every.trim() {
+        "" => 0,
+        text => text.parse::<i64>().unwrap_or(-1),
+    };
+    if every == 0 {
+        if f.announce_position || f.announce_wait {
             c.fail(
                 "announce_interval_seconds",
-                i18n.ta("queues-announce-every-range", &bounds),
+                i18n.ta("queues-announce-every-needed", &bounds),
             );
-            0
         }
+        0
+    } else if (MIN..=MAX).contains(&every) {
+        every as i32
+    } else {
+        c.fail(
+            "announce_interval_seconds",
+            i18n.ta("queues-announce-every-range", &bounds),
+        );
+        0
     }
 }
 
