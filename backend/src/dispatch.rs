@@ -614,6 +614,7 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
                 let _ = acd(&state, t, Op::Tick).await;
+                crate::announce::tick(&state, t).await;
             }
         }
     })

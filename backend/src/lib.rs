@@ -5,6 +5,7 @@
 
 pub mod agents;
 pub mod allow_list;
+pub mod announce;
 pub mod app;
 pub mod auth;
 pub mod call_events;

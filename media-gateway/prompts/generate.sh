@@ -19,6 +19,15 @@ say callback-promise "All our agents are still busy. We will call you back as so
 for d in 0 1 2 3 4 5 6 7 8 9; do say "digit-$d" "$d"; done
 # Read before the digits of a caller-ID verification code (backend/src/verify.rs).
 say verification-code "This is Hotline. Your verification code is:"
+# Queue announcements (backend/src/announce.rs): "You are caller number twenty one. Your
+# estimated waiting time is about three minutes." Numbers are said as words put together from
+# digit-1…9, these and number-hundred.
+say queue-position "You are caller number"
+say queue-wait "Your estimated waiting time is about"
+say queue-minute "minute"
+say queue-minutes "minutes"
+for n in 10 11 12 13 14 15 16 17 18 19 20 30 40 50 60 70 80 90; do say "number-$n" "$n"; done
+say number-hundred "hundred"
 
 # Music on hold: an 8-second loop of four chords (C, A minor, F, G), each plucked four times
 # (the full chord, then its notes in turn) over a quiet bass; about -17 dBFS RMS. Music, not

@@ -1059,6 +1059,7 @@ impl Calls {
                 IvrCommand::RecordVoicemail { max_ms }
             }
             GatewayCommand::MusicOnHold { prompt, .. } => IvrCommand::MusicOnHold(prompt),
+            GatewayCommand::Announce { prompts, .. } => IvrCommand::Announce(prompts),
             GatewayCommand::StopMedia { .. } => IvrCommand::Stop,
         };
         self.media_command(call_id, call, MediaCtl::Ivr(ivr))

@@ -196,6 +196,9 @@ pub enum IvrCommand {
     SayDigits(String),
     /// Loop a prompt.
     MusicOnHold(String),
+    /// Play these prompts over the music on hold, then let the music go on where it was;
+    /// ignored when no music on hold is playing (see [`Ivr::announce`]).
+    Announce(Vec<String>),
     /// Send back what the caller says (echo test).
     Echo,
     /// Beep, then record the caller until `#` or `max_ms`.
@@ -333,8 +336,13 @@ impl Ivr {
         }
     }
 
-    /// Starts a command; whatever was running stops silently.
+    /// Starts a command; whatever was running stops silently (except for an announcement,
+    /// which plays within the music on hold).
     pub fn command(&mut self, now_ms: u64, cmd: IvrCommand) {
+        if let IvrCommand::Announce(prompts) = cmd {
+            self.announce(&prompts);
+            return;
+        }
         self.queue.clear();
         self.collect = None;
         self.echo = false;
@@ -409,6 +417,8 @@ impl Ivr {
                 let p = self.playback(&prompt, false, true, false);
                 self.queue.push_back(p);
             }
+            // Handled above: it leaves the music on hold running.
+            IvrCommand::Announce(_) => {}
             IvrCommand::Echo => self.echo = true,
             IvrCommand::RecordVoicemail { max_ms } => {
                 let p = self.playback("beep", false, false, false);
@@ -423,6 +433,29 @@ impl Ivr {
                 self.amd = Some(Detector::new(AmdConfig::default(), now_ms, timeout_ms));
             }
             IvrCommand::Stop => {}
+        }
+    }
+
+    /// A queue announcement: the prompts play in turn, then the music on hold goes on from
+    /// where it was. Only while the call hears music on hold and nothing else (no question,
+    /// recording or detection): the backend decides to announce from the ACD's state, and the
+    /// call may have moved on by the time the command arrives (bridged to its agent, given a
+    /// max-wait message); there the announcement is dropped rather than heard over it. A
+    /// previous announcement still playing is cut short. Nothing is reported (no
+    /// [`IvrEvent::PlaybackFinished`]): a flow's step never ends because of an announcement.
+    fn announce(&mut self, prompts: &[String]) {
+        let on_hold = self.queue.back().is_some_and(|p| p.looped)
+            && self.collect.is_none()
+            && !self.echo
+            && self.voicemail.is_none()
+            && self.amd.is_none();
+        if !on_hold {
+            return;
+        }
+        self.queue.retain(|p| p.looped);
+        for name in prompts.iter().rev() {
+            let p = self.playback(name, false, false, false);
+            self.queue.push_front(p);
         }
     }
 
@@ -933,6 +966,77 @@ mod tests {
             },
         );
         assert!(ivr.drain_events().is_empty(), "a 19 s old key is stale");
+    }
+
+    #[test]
+    fn an_announcement_plays_over_the_music_which_goes_on_where_it_was() {
+        let p = Prompts::new(PathBuf::from("/nonexistent"));
+        let t = Uuid::new_v4();
+        // The music is a ramp (so where it goes on is visible); the two words are constants.
+        let music: Vec<i16> = (0..1_600).map(|i| 1_000 + i as i16).collect();
+        let index: HashMap<String, String> = ["music", "you-are", "three"]
+            .iter()
+            .map(|n| (n.to_string(), "v1".to_string()))
+            .collect();
+        p.apply(
+            t,
+            &index,
+            vec![
+                ("music".into(), "v1".into(), Some(wav_of(&music))),
+                ("you-are".into(), "v1".into(), Some(wav_of(&[2; 2 * FRAME]))),
+                ("three".into(), "v1".into(), Some(wav_of(&[3; FRAME]))),
+            ],
+        );
+        let mut ivr = Ivr::new(Arc::new(p)).for_tenant(t);
+        ivr.command(0, IvrCommand::MusicOnHold("music".into()));
+        let quiet = [0i16; FRAME];
+        let mut heard = Vec::new();
+        for i in 0..3 {
+            heard.extend(ivr.tick(i * 20, &quiet));
+        }
+        ivr.command(
+            60,
+            IvrCommand::Announce(vec!["you-are".into(), "three".into()]),
+        );
+        for i in 3..7 {
+            heard.extend(ivr.tick(i * 20, &quiet));
+        }
+        assert_eq!(&heard[..3 * FRAME], &music[..3 * FRAME]);
+        assert_eq!(&heard[3 * FRAME..5 * FRAME], &[2; 2 * FRAME][..]);
+        assert_eq!(&heard[5 * FRAME..6 * FRAME], &[3; FRAME][..]);
+        assert_eq!(
+            &heard[6 * FRAME..],
+            &music[3 * FRAME..4 * FRAME],
+            "music goes on"
+        );
+        assert!(
+            ivr.drain_events().is_empty(),
+            "an announcement reports nothing"
+        );
+
+        // Anything but music on hold (a prompt of the flow, a question): not announced over.
+        ivr.command(
+            200,
+            IvrCommand::Play {
+                prompt: "three".into(),
+                interruptible: false,
+            },
+        );
+        ivr.command(200, IvrCommand::Announce(vec!["you-are".into()]));
+        assert_eq!(ivr.tick(200, &quiet), vec![3; FRAME]);
+        assert_eq!(
+            ivr.drain_events(),
+            vec![IvrEvent::PlaybackFinished {
+                prompt: "three".into(),
+                interrupted_by: None
+            }],
+            "the flow's prompt ends as it would have"
+        );
+        assert_eq!(
+            ivr.tick(220, &quiet),
+            vec![0; FRAME],
+            "then silence, no announcement"
+        );
     }
 
     #[test]

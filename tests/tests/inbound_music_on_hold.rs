@@ -14,30 +14,6 @@ use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{best_tone_share, stereo_channels};
 use serde_json::json;
 
-/// A 4-second 8 kHz mono 16-bit WAV of a `freq` Hz tone.
-fn tone_wav(freq: f64) -> Vec<u8> {
-    let samples: Vec<i16> = (0..32_000)
-        .map(|i| (12_000.0 * (2.0 * std::f64::consts::PI * freq * i as f64 / 8000.0).sin()) as i16)
-        .collect();
-    let data_len = (samples.len() * 2) as u32;
-    let mut w = b"RIFF".to_vec();
-    w.extend_from_slice(&(36 + data_len).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    w.extend_from_slice(&1u16.to_le_bytes()); // mono
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&16000u32.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        w.extend_from_slice(&s.to_le_bytes());
-    }
-    w
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_caller_hears_the_tenants_own_music() {
     let app = TestApp::spawn().await;
@@ -50,23 +26,7 @@ async fn a_waiting_caller_hears_the_tenants_own_music() {
         did,
     )
     .await;
-    let up = t
-        .admin
-        .post(app.url("/api/v1/ivr/prompts?name=lobby"))
-        .header("content-type", "audio/wav")
-        .body(tone_wav(700.0))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(up.status(), 201, "{}", up.text().await.unwrap_or_default());
-    let r = t
-        .admin
-        .put(app.url("/api/v1/settings/music-on-hold"))
-        .json(&json!({ "prompt": "lobby" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    t.tone_music_on_hold(&app, 700.0).await;
 
     let work = workdir("moh");
     let gw = common::gateway(&app, &work, 0, false);

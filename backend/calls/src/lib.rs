@@ -7,8 +7,10 @@
 //!   its promises. It is the specification the backend's shell is being moved onto: today
 //!   `dispatch.rs`, `consult.rs` and `queue_exit.rs` still decide in their own code, and
 //!   this machine does not run in the product yet.
-//! - [`queue_exit`], [`offers`], [`priority`]: decisions the shell already takes from here.
+//! - [`queue_exit`], [`offers`], [`priority`], [`announce`]: decisions the shell already
+//!   takes from here.
 
+pub mod announce;
 pub mod control;
 pub mod offers;
 pub mod priority;

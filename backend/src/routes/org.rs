@@ -369,6 +369,9 @@ struct QueueRow {
     max_wait_action: String,
     max_wait_prompt: Option<String>,
     voicemail_user_id: Option<Uuid>,
+    announce_position: bool,
+    announce_wait: bool,
+    announce_interval_seconds: i32,
     required_skills: sqlx::types::Json<Vec<SkillLevel>>,
 }
 
@@ -376,6 +379,7 @@ macro_rules! queue_select {
     () => {
         "SELECT q.id, q.name, q.strategy, q.max_wait_seconds, q.wrap_up_seconds, q.priority, q.overflow_queue_id,
                 q.max_wait_action, q.max_wait_prompt, q.voicemail_user_id,
+                q.announce_position, q.announce_wait, q.announce_interval_seconds,
                 COALESCE((SELECT json_agg(json_build_object('skill_id', s.skill_id, 'level', s.min_level)
                                           ORDER BY s.skill_id)
                             FROM queue_skills s WHERE s.queue_id = q.id), '[]') AS required_skills
@@ -396,6 +400,9 @@ fn queue(r: QueueRow) -> QueueDto {
         max_wait_action: MaxWaitAction::parse(&r.max_wait_action).unwrap_or_default(),
         max_wait_prompt: r.max_wait_prompt,
         voicemail_user_id: r.voicemail_user_id,
+        announce_position: r.announce_position,
+        announce_wait: r.announce_wait,
+        announce_interval_seconds: r.announce_interval_seconds,
     }
 }
 
@@ -465,6 +472,7 @@ fn check_queue_fields(c: &mut Check, req: &QueueInput, id: Option<Uuid>) {
     c.range("max_wait_seconds", req.max_wait_seconds.into(), 0, 86_400);
     c.range("wrap_up_seconds", req.wrap_up_seconds.into(), 0, 3_600);
     c.range("priority", req.priority.into(), 0, 100);
+    crate::announce::check_settings(c, req);
     for (i, s) in req.required_skills.iter().enumerate() {
         if !(1..=10).contains(&s.level) {
             c.fail(
@@ -545,8 +553,9 @@ pub async fn create_queue(
     let (action, overflow, prompt) = check_queue(ctx.db(), &req, None).await?;
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO queues (name, strategy, max_wait_seconds, wrap_up_seconds, priority, overflow_queue_id,
-                             max_wait_action, max_wait_prompt, voicemail_user_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                             max_wait_action, max_wait_prompt, voicemail_user_id,
+                             announce_position, announce_wait, announce_interval_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(req.name.trim())
     .bind(req.strategy.as_str())
@@ -557,6 +566,9 @@ pub async fn create_queue(
     .bind(action.as_str())
     .bind(&prompt)
     .bind(req.voicemail_user_id)
+    .bind(req.announce_position)
+    .bind(req.announce_wait)
+    .bind(req.announce_interval_seconds)
     .fetch_one(ctx.db())
     .await
     .map_err(queue_fk)?;
@@ -585,7 +597,8 @@ pub async fn update_queue(
     let n = sqlx::query(
         "UPDATE queues SET name = $2, strategy = $3, max_wait_seconds = $4, wrap_up_seconds = $5,
                 priority = $6, overflow_queue_id = $7, max_wait_action = $8, max_wait_prompt = $9,
-                voicemail_user_id = $10
+                voicemail_user_id = $10, announce_position = $11, announce_wait = $12,
+                announce_interval_seconds = $13
           WHERE id = $1",
     )
     .bind(id)
@@ -598,6 +611,9 @@ pub async fn update_queue(
     .bind(action.as_str())
     .bind(&prompt)
     .bind(req.voicemail_user_id)
+    .bind(req.announce_position)
+    .bind(req.announce_wait)
+    .bind(req.announce_interval_seconds)
     .execute(ctx.db())
     .await
     .map_err(queue_fk)?

@@ -484,7 +484,23 @@ pub struct QueueDto {
     /// Who is told (in-app and by e-mail) about the queue's new voicemails.
     #[serde(default)]
     pub voicemail_user_id: Option<Uuid>,
+    /// Waiting callers are told their place in line ("you are caller number 3").
+    #[serde(default)]
+    pub announce_position: bool,
+    /// Waiting callers are told how long they may still wait (in whole minutes).
+    #[serde(default)]
+    pub announce_wait: bool,
+    /// How often (seconds) a waiting caller hears the announcements: 0 (off) or
+    /// [`ANNOUNCE_MIN_SECS`]–[`ANNOUNCE_MAX_SECS`].
+    #[serde(default)]
+    pub announce_interval_seconds: i32,
 }
+
+/// Shortest interval between a queue's announcements: more often, a caller hears more talk
+/// than music.
+pub const ANNOUNCE_MIN_SECS: i32 = 15;
+/// Longest interval between a queue's announcements (10 minutes).
+pub const ANNOUNCE_MAX_SECS: i32 = 600;
 
 /// Where a caller goes when their queue's maximum wait passes.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -544,6 +560,13 @@ pub struct QueueInput {
     pub max_wait_prompt: Option<String>,
     #[serde(default)]
     pub voicemail_user_id: Option<Uuid>,
+    #[serde(default)]
+    pub announce_position: bool,
+    #[serde(default)]
+    pub announce_wait: bool,
+    /// 0 (off) or 15–600; required when either announcement is on.
+    #[serde(default)]
+    pub announce_interval_seconds: i32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -233,6 +233,18 @@ pub enum GatewayCommand {
         /// Prompt name to loop.
         prompt: String,
     },
+    /// A queue announcement ("you are caller number three…", `backend/src/announce.rs`):
+    /// plays `prompts` in turn over the call's music on hold, then the music goes on where it
+    /// was. Taken only while music on hold is playing — a call that meanwhile got another
+    /// media command (its agent's bridge, a max-wait message, a voicemail) ignores it, so an
+    /// announcement that arrives late never talks over anything. Nothing is reported back:
+    /// no `playback_finished`, so a flow waiting for its own prompt is never moved on by one.
+    Announce {
+        /// Call.
+        call_id: Uuid,
+        /// Prompt names, played in order (digits and words: see `hotline_wire::prompts`).
+        prompts: Vec<String>,
+    },
     /// Stop whatever is playing; the caller hears silence.
     StopMedia {
         /// Call.
@@ -334,6 +346,7 @@ impl GatewayCommand {
             | Self::SayDigits { call_id, .. }
             | Self::RecordVoicemail { call_id, .. }
             | Self::MusicOnHold { call_id, .. }
+            | Self::Announce { call_id, .. }
             | Self::StopMedia { call_id }
             | Self::Unbridge { call_id }
             | Self::Bridge { call_id, .. }

@@ -37,6 +37,31 @@ pub const BUILTIN_PROMPTS: &[&str] = &[
     "digit-8",
     "digit-9",
     "verification-code",
+    // Queue announcements (backend/src/announce.rs): the phrases, then numbers as words —
+    // `digit-1`…`digit-9`, these for 10–19 and the tens, `number-hundred` for 100–999.
+    "queue-position",
+    "queue-wait",
+    "queue-minute",
+    "queue-minutes",
+    "number-10",
+    "number-11",
+    "number-12",
+    "number-13",
+    "number-14",
+    "number-15",
+    "number-16",
+    "number-17",
+    "number-18",
+    "number-19",
+    "number-20",
+    "number-30",
+    "number-40",
+    "number-50",
+    "number-60",
+    "number-70",
+    "number-80",
+    "number-90",
+    "number-hundred",
 ];
 
 /// Whether `name` is a built-in prompt.

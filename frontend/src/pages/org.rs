@@ -5,7 +5,7 @@ use std::rc::Rc;
 use hotline_wire::api::{
     MaxWaitAction, Page, PermissionDto, QueueDto, QueueInput, QueueStrategy, ReasonCodeDto,
     ReasonCodeInput, RoleDto, RoleInput, SkillDto, SkillInput, SkillLevel, TeamDto, TeamInput,
-    UserDto,
+    UserDto, ANNOUNCE_MAX_SECS, ANNOUNCE_MIN_SECS,
 };
 use hotline_wire::permissions as perm;
 use serde::de::DeserializeOwned;
@@ -584,6 +584,35 @@ fn exit_value(q: &QueueDto) -> String {
     }
 }
 
+/// The announcements' interval as the server takes it: 0 (off) or
+/// [`ANNOUNCE_MIN_SECS`]–[`ANNOUNCE_MAX_SECS`], and one when an announcement is on.
+fn announce_interval(i18n: &I18n, c: &mut Checks, f: &QueueForm) -> i32 {
+    const MIN: i64 = ANNOUNCE_MIN_SECS as i64;
+    const MAX: i64 = ANNOUNCE_MAX_SECS as i64;
+    let bounds = [("min", MIN.into()), ("max", MAX.into())];
+    let every = match f.announce_every.trim() {
+        "" => 0,
+        text => text.parse::<i64>().unwrap_or(-1),
+    };
+    if every == 0 {
+        if f.announce_position || f.announce_wait {
+            c.fail(
+                "announce_interval_seconds",
+                i18n.ta("queues-announce-every-needed", &bounds),
+            );
+        }
+        0
+    } else if (MIN..=MAX).contains(&every) {
+        every as i32
+    } else {
+        c.fail(
+            "announce_interval_seconds",
+            i18n.ta("queues-announce-every-range", &bounds),
+        );
+        0
+    }
+}
+
 #[derive(Properties, PartialEq)]
 struct QueueEditorProps {
     queues: Rc<Vec<QueueDto>>,
@@ -605,6 +634,9 @@ struct QueueForm {
     overflow: String,
     prompt: String,
     voicemail_user: String,
+    announce_position: bool,
+    announce_wait: bool,
+    announce_every: String,
 }
 
 #[function_component]
@@ -631,6 +663,9 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                         .voicemail_user_id
                         .map(|u| u.to_string())
                         .unwrap_or_default(),
+                    announce_position: q.announce_position,
+                    announce_wait: q.announce_wait,
+                    announce_every: q.announce_interval_seconds.to_string(),
                 },
                 None => QueueForm {
                     name: String::new(),
@@ -642,6 +677,9 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     overflow: MaxWaitAction::Voicemail.as_str().into(),
                     prompt: String::new(),
                     voicemail_user: String::new(),
+                    announce_position: false,
+                    announce_wait: false,
+                    announce_every: "0".into(),
                 },
             })
         })
@@ -681,6 +719,7 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
             let max_wait = num(&mut c, "max_wait_seconds", &f.max_wait, 0, 86_400);
             let wrap_up = num(&mut c, "wrap_up_seconds", &f.wrap_up, 0, 3_600);
             let priority = num(&mut c, "priority", &f.priority, 0, 100);
+            let announce_every = announce_interval(&i18n, &mut c, &f);
             let mut required = vec![];
             for (sid, l) in &f.skills {
                 match l.trim().parse::<i16>() {
@@ -718,6 +757,9 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     max_wait_prompt: Some(f.prompt.trim().to_string())
                         .filter(|p| !p.is_empty()),
                     voicemail_user_id: f.voicemail_user.parse().ok(),
+                    announce_position: f.announce_position,
+                    announce_wait: f.announce_wait,
+                    announce_interval_seconds: announce_every,
                 };
                 match save::<_, QueueDto>("/queues", id, &body).await {
                     Ok(_) => on_saved.emit(()),
@@ -799,7 +841,7 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
         <form id="queue-form" class="card" {onsubmit} novalidate=true>
             { editor_head(&i18n, id.is_some(), "queues-new", "queues-edit", &p.select) }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
-            { other_errors(&errors, &["name", "strategy", "max_wait_seconds", "wrap_up_seconds", "priority", "overflow_queue_id", "required_skills", "max_wait_prompt", "voicemail_user_id"]) }
+            { other_errors(&errors, &["name", "strategy", "max_wait_seconds", "wrap_up_seconds", "priority", "overflow_queue_id", "required_skills", "max_wait_prompt", "voicemail_user_id", "announce_interval_seconds"]) }
             <div class="row">
                 <TextField id="queue-name" label={i18n.t("queues-name")} value={form.0.name.clone()}
                     oninput={bind(&form, |f, v| f.name = v)} error={errors.get("name").cloned()} required=true />
@@ -824,6 +866,15 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                 }
                 <SelectField id="queue-voicemail-user" label={i18n.t("queues-voicemail-user")} value={form.0.voicemail_user.clone()}
                     options={owners} onchange={bind(&form, |f, v| f.voicemail_user = v)} error={errors.get("voicemail_user_id").cloned()} />
+            </div>
+            <div class="row">
+                <Checkbox id="queue-announce-position" label={i18n.t("queues-announce-position")} checked={form.0.announce_position}
+                    onchange={{ let d = form.dispatcher(); Callback::from(move |on: bool| d.dispatch(Box::new(move |f: &mut QueueForm| f.announce_position = on))) }} />
+                <Checkbox id="queue-announce-wait" label={i18n.t("queues-announce-wait")} checked={form.0.announce_wait}
+                    onchange={{ let d = form.dispatcher(); Callback::from(move |on: bool| d.dispatch(Box::new(move |f: &mut QueueForm| f.announce_wait = on))) }} />
+                <TextField id="queue-announce-every" kind="number" label={i18n.t("queues-announce-every")} value={form.0.announce_every.clone()}
+                    hint={i18n.t("queues-announce-every-hint")}
+                    oninput={bind(&form, |f, v| f.announce_every = v)} error={errors.get("announce_interval_seconds").cloned()} />
             </div>
             <fieldset class="skills">
                 <legend>{ i18n.t("queues-required-skills") }</legend>

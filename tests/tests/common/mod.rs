@@ -132,6 +132,34 @@ impl Tenant {
         q
     }
 
+    /// The tenant's music on hold: its own prompt `lobby`, 4 s of a `freq` Hz tone (music a
+    /// recording can tell from the built-in prompts, which are 440 Hz beeps where the test
+    /// gateway has no prompt files).
+    pub async fn tone_music_on_hold(&self, app: &TestApp, freq: f64) {
+        let samples: Vec<i16> = (0..32_000)
+            .map(|i| {
+                (12_000.0 * (2.0 * std::f64::consts::PI * freq * i as f64 / 8000.0).sin()) as i16
+            })
+            .collect();
+        let up = self
+            .admin
+            .post(app.url("/api/v1/ivr/prompts?name=lobby"))
+            .header("content-type", "audio/wav")
+            .body(hotline_e2e::telephony::wav_8k_mono(&samples))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(up.status(), 201, "{}", up.text().await.unwrap_or_default());
+        let r = self
+            .admin
+            .put(app.url("/api/v1/settings/music-on-hold"))
+            .json(&json!({ "prompt": "lobby" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
     /// A signed-in client of one of the tenant's users.
     pub async fn login(&self, app: &TestApp, email: &str) -> reqwest::Client {
         let c = app.client();
