@@ -23,9 +23,9 @@ use anyhow::ensure;
 use chrono::{DateTime, Utc};
 use common::{
     all_events_handled, bridged, cdr, dial_in, eventually, finished, gateway, talking_caller,
-    tenant, until_event, workdir, ANSWERING_PHONE, PASSWORD, SIPP_SPEECH,
+    tenant, until_event, workdir, PASSWORD,
 };
-use hotline_backend::{app, call_events, config::Config, testkit, testkit::TestApp};
+use hotline_backend::{app, config::Config, testkit, testkit::TestApp};
 use hotline_e2e::browser::{fake_microphone_args, repo_root, run_with};
 use hotline_e2e::telephony::start_backend;
 use hotline_wire::gateway::{event_shard, event_shard_stream, GatewayEvent};
@@ -35,24 +35,6 @@ use uuid::Uuid;
 const CALLER: &str = "+15550007601";
 const AYSEL: &str = "aysel@three-browser.test";
 const BOB_EXT: &str = "2001";
-
-/// Bob's desk phone: answers after a second and talks (the SIPp speech sample) until hung up.
-fn talking_phone() -> String {
-    let acked = "  <recv request=\"ACK\"/>\n";
-    let speak =
-        format!("  <nop><action><exec play_pcap_audio=\"{SIPP_SPEECH}\"/></action></nop>\n");
-    let talk = vec![speak; 3].join("  <pause milliseconds=\"7000\"/>\n");
-    ANSWERING_PHONE.replace(acked, &format!("{acked}{talk}"))
-}
-
-/// The owner of `shard`'s lease (a backend's consumer name), if any.
-async fn owner(r: &mut redis::aio::ConnectionManager, shard: &str) -> Option<String> {
-    redis::cmd("GET")
-        .arg(call_events::lease_key(shard))
-        .query_async(r)
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_agent_consults_and_transfers_while_the_shards_owner_is_killed() {
@@ -125,7 +107,13 @@ async fn a_browser_agent_consults_and_transfers_while_the_shards_owner_is_killed
     let gw2 = gateway(&apps[0], &work2, 1, true);
     let dir_bob = work.join("bob");
     let phone_bob = t
-        .sip_phone(&apps[1], &gw2.addr, &dir_bob, BOB_EXT, &talking_phone())
+        .sip_phone(
+            &apps[1],
+            &gw2.addr,
+            &dir_bob,
+            BOB_EXT,
+            &common::talking_phone(),
+        )
         .await;
 
     // The tenant's shard and its owner; Aysel's desktop is served by another backend.
@@ -133,7 +121,7 @@ async fn a_browser_agent_consults_and_transfers_while_the_shards_owner_is_killed
     let r = state.redis();
     let first_owner = eventually(15, "an owner of the tenant's shard", || {
         let (mut r, shard) = (r.clone(), shard.clone());
-        async move { owner(&mut r, &shard).await }
+        async move { common::shard_owner(&mut r, &shard).await }
     })
     .await;
     let dead = consumers
@@ -187,7 +175,11 @@ async fn a_browser_agent_consults_and_transfers_while_the_shards_owner_is_killed
                 *killed_at.lock().unwrap() = Some(Utc::now());
                 let new_owner = eventually(15, "a survivor owning the shard", || {
                     let (mut r, shard, gone) = (r.clone(), shard.clone(), consumers[dead].clone());
-                    async move { owner(&mut r, &shard).await.filter(|o| *o != gone) }
+                    async move {
+                        common::shard_owner(&mut r, &shard)
+                            .await
+                            .filter(|o| *o != gone)
+                    }
                 })
                 .await;
                 ensure!(new_owner != consumers[dead], "{new_owner}");

@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::{
     all_events_handled, bridged, cdr, dial_in, eventually, finished, gateway, hangup, recording,
-    set_state, talking_caller, tenant, until_event, workdir, ANSWERING_PHONE, SIPP_SPEECH,
+    set_state, talking_caller, tenant, until_event, workdir, ANSWERING_PHONE,
 };
-use hotline_backend::{app, call_events, config::Config, testkit, testkit::TestApp};
+use hotline_backend::{app, config::Config, testkit, testkit::TestApp};
 use hotline_e2e::telephony::{rms, start_backend, stereo_channels};
 use hotline_wire::gateway::{event_shard, event_shard_stream, GatewayEvent, HangupCause};
 use serde_json::json;
@@ -36,25 +36,6 @@ use uuid::Uuid;
 
 const CALLER: &str = "+15550007501";
 const AYSEL: &str = "aysel@three.test";
-
-/// Bob's desk phone: answers after a second and talks (the SIPp speech sample) three times,
-/// seven seconds apart, then waits to be hung up.
-fn talking_phone() -> String {
-    let acked = "  <recv request=\"ACK\"/>\n";
-    let speak =
-        format!("  <nop><action><exec play_pcap_audio=\"{SIPP_SPEECH}\"/></action></nop>\n");
-    let talk = vec![speak; 3].join("  <pause milliseconds=\"7000\"/>\n");
-    ANSWERING_PHONE.replace(acked, &format!("{acked}{talk}"))
-}
-
-/// The owner of `shard`'s lease (a backend's consumer name), if any.
-async fn owner(r: &mut redis::aio::ConnectionManager, shard: &str) -> Option<String> {
-    redis::cmd("GET")
-        .arg(call_events::lease_key(shard))
-        .query_async(r)
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_backends_a_kill_mid_consultation_keeps_each_calls_events_in_order() {
@@ -119,7 +100,13 @@ async fn three_backends_a_kill_mid_consultation_keeps_each_calls_events_in_order
         .sip_phone(&apps[0], &gw2.addr, &dir_aysel, "1001", ANSWERING_PHONE)
         .await;
     let phone_bob = t
-        .sip_phone(&apps[1], &gw1.addr, &dir_bob, "2001", &talking_phone())
+        .sip_phone(
+            &apps[1],
+            &gw1.addr,
+            &dir_bob,
+            "2001",
+            &common::talking_phone(),
+        )
         .await;
     let desk = t.login(&apps[0], AYSEL).await;
     set_state(&apps[0], &desk, "ready").await;
@@ -137,7 +124,9 @@ async fn three_backends_a_kill_mid_consultation_keeps_each_calls_events_in_order
     // Who owns the tenant's shard now, and a backend that does not.
     let shard = event_shard_stream(&stream, event_shard(t.id));
     let mut r = state.redis();
-    let first_owner = owner(&mut r, &shard).await.expect("the shard has an owner");
+    let first_owner = common::shard_owner(&mut r, &shard)
+        .await
+        .expect("the shard has an owner");
     let dead = consumers
         .iter()
         .position(|c| *c == first_owner)
@@ -177,7 +166,11 @@ async fn three_backends_a_kill_mid_consultation_keeps_each_calls_events_in_order
     // A survivor takes the shard over once the dead one's lease lapses.
     let new_owner = eventually(15, "a survivor owning the shard", || {
         let (mut r, shard, gone) = (r.clone(), shard.clone(), first_owner.clone());
-        async move { owner(&mut r, &shard).await.filter(|o| *o != gone) }
+        async move {
+            common::shard_owner(&mut r, &shard)
+                .await
+                .filter(|o| *o != gone)
+        }
     })
     .await;
     assert!(

@@ -833,3 +833,23 @@ pub fn trunk_gateway(app: &TestApp, work: &Path, rtp_base: u16, carrier_port: u1
         ],
     )
 }
+
+/// A desk phone that answers after a second and talks (the SIPp speech sample) three times,
+/// seven seconds apart, then waits to be hung up (the consulted colleague of the
+/// three-backend tests).
+pub fn talking_phone() -> String {
+    let acked = "  <recv request=\"ACK\"/>\n";
+    let speak =
+        format!("  <nop><action><exec play_pcap_audio=\"{SIPP_SPEECH}\"/></action></nop>\n");
+    let talk = vec![speak; 3].join("  <pause milliseconds=\"7000\"/>\n");
+    ANSWERING_PHONE.replace(acked, &format!("{acked}{talk}"))
+}
+
+/// The backend (its consumer name) holding `shard`'s lease of the event stream, if any.
+pub async fn shard_owner(r: &mut redis::aio::ConnectionManager, shard: &str) -> Option<String> {
+    redis::cmd("GET")
+        .arg(hotline_backend::call_events::lease_key(shard))
+        .query_async(r)
+        .await
+        .unwrap()
+}
