@@ -1,7 +1,7 @@
 //! The call-control shell's primitives on one call, below every feature that handles calls
 //! (IVR flows, ACD dispatch, consultation, callbacks, campaigns): the call's record in Redis
 //! ([`CallState`]), gateway commands, the tenant's ACD keys and queue sync, music on hold, the
-//! missed-calls list, and the outside legs a call is joined to (transfers, consultations).
+//! missed-calls list, and the outside legs an IVR transfer joins a call to.
 //! Nothing here reacts to events: the features above decide, these perform.
 
 use crate::{db, state::AppState};
@@ -41,6 +41,9 @@ pub(crate) fn bridge_key(tenant: Uuid, leg: Uuid) -> String {
 pub(crate) fn outside_key(tenant: Uuid, call: Uuid) -> String {
     format!("{{t:{tenant}}}:ivr:outside:{call}")
 }
+
+/// Tenants with ACD activity (ticked every second).
+pub const TENANTS_KEY: &str = "acd:tenants";
 
 /// The ACD keys of a tenant.
 pub fn acd_keys(tenant: Uuid) -> redis_acd::Keys {
@@ -286,46 +289,6 @@ pub(crate) async fn dial_out(
     };
     originate(state, tenant, rec).await?;
     Ok(leg)
-}
-
-/// Hangs up `leg` when `call` ends (a consultation in progress), without the reverse.
-pub(crate) async fn watch_outside_leg(
-    state: &AppState,
-    tenant: Uuid,
-    call: Uuid,
-    leg: Uuid,
-) -> anyhow::Result<()> {
-    let mut r = state.redis();
-    let _: () = r
-        .set_ex(outside_key(tenant, call), leg.to_string(), STATE_TTL_SECS)
-        .await?;
-    Ok(())
-}
-
-/// Forgets [`watch_outside_leg`].
-pub(crate) async fn unwatch_outside_leg(
-    state: &AppState,
-    tenant: Uuid,
-    call: Uuid,
-) -> anyhow::Result<()> {
-    let mut r = state.redis();
-    let _: () = r.del(outside_key(tenant, call)).await?;
-    Ok(())
-}
-
-/// `call` and `leg` are now one conversation: either ending ends the other.
-pub(crate) async fn join_outside_leg(
-    state: &AppState,
-    tenant: Uuid,
-    call: Uuid,
-    leg: Uuid,
-) -> anyhow::Result<()> {
-    watch_outside_leg(state, tenant, call, leg).await?;
-    let mut r = state.redis();
-    let _: () = r
-        .set_ex(bridge_key(tenant, leg), call.to_string(), STATE_TTL_SECS)
-        .await?;
-    Ok(())
 }
 
 /// A transfer to an outside number ends whole: when the outside leg ends (after talking, or

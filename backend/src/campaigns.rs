@@ -1200,7 +1200,11 @@ async fn connect_to_agent(
         .and_then(|e| e.agent.parse::<Uuid>().ok());
     match offered {
         Some(agent) => {
-            crate::call_io::play_music_on_hold(state, tenant, &rec.gateway_id, leg).await?;
+            // The call's machine takes it (music on hold) before it acts on the offer.
+            let queued = hotline_calls::control::Input::Queued;
+            if let Err(why) = crate::call_control::feed(state, tenant, leg, queued, None).await? {
+                tracing::warn!(%tenant, %leg, reason = why.0, "campaign call not queued");
+            }
             exec_in(
                 state,
                 tenant,
@@ -1209,7 +1213,7 @@ async fn connect_to_agent(
                     .bind(agent),
             )
             .await?;
-            crate::dispatch::on_acd_events(state, tenant, evs).await?;
+            crate::call_control::on_acd_events(state, tenant, evs).await?;
             tracing::info!(%tenant, %leg, %agent, "campaign call offered to an agent");
             pace(state, tenant, rec, false).await?;
         }

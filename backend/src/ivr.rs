@@ -7,11 +7,11 @@
 
 use crate::call_io::call_key;
 use crate::call_io::{
-    bridge_key, command, dial_out, load, missed, outside_key, play_music_on_hold, store,
+    bridge_key, command, dial_out, load, missed, outside_key, store,
     sync_queues, CallState,
 };
 use crate::{db, state::AppState};
-use hotline_acd::{redis_acd, Op};
+use hotline_acd::Op;
 use hotline_flows::{Action, Flow, Input, Run};
 use hotline_wire::gateway::{FlowMode, GatewayCommand, GatewayEvent};
 use redis::AsyncCommands;
@@ -333,10 +333,22 @@ async fn execute(
                     command(state, &gw, &vm).await?;
                     continue;
                 };
-                play_music_on_hold(state, tenant, &gw, call).await?;
                 // Stored before the ACD sees the call: an immediate offer needs its gateway.
                 cs.queue = Some(qid.clone());
                 store(state, tenant, call, cs).await?;
+                // The call's machine takes it (music on hold) before the ACD offers it.
+                let queued = crate::call_control::feed(
+                    state,
+                    tenant,
+                    call,
+                    hotline_calls::control::Input::Queued,
+                    None,
+                )
+                .await?;
+                if let Err(why) = queued {
+                    tracing::warn!(%tenant, %call, reason = why.0, "call not queued");
+                    continue;
+                }
                 crate::cdr::queued(state, tenant, call, qid, &cs.run.vars).await?;
                 let arrive = Op::Arrive {
                     call: call.to_string(),
@@ -400,31 +412,16 @@ async fn hangup(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<()
     let Some(cs) = load(state, tenant, call).await? else {
         return Ok(());
     };
-    if cs.queue.is_some() {
-        let mut con = state.redis();
-        let res = redis_acd::apply_async(
-            &mut con,
-            &redis_acd::script(),
-            &crate::call_io::acd_keys(tenant),
-            crate::call_io::now_ms(),
-            &Op::Hangup {
-                call: call.to_string(),
-            },
-        )
-        .await;
-        match res {
-            Ok(evs) => {
-                if cs.campaign.is_none()
-                    && evs
-                        .iter()
-                        .any(|e| e.ev == "abandoned" && e.call == call.to_string())
-                {
-                    missed(state, tenant, call, &cs, "abandoned").await?;
-                }
-                crate::dispatch::on_acd_events(state, tenant, evs).await?;
-            }
-            Err(redis_acd::RedisAcdError::Acd(hotline_acd::AcdError::UnknownCall)) => {}
-            Err(e) => return Err(e.into()),
+    // A queued call's machine ends it: the ACD, the agent, the other legs, the missed call.
+    let input = hotline_calls::control::Input::CallerHungUp;
+    let fed = crate::call_control::feed(state, tenant, call, input, None).await?;
+    if fed.is_err() && cs.queue.is_some() {
+        // Queued before the call had a machine (an upgrade in flight): the ACD lets it go.
+        let op = Op::Hangup {
+            call: call.to_string(),
+        };
+        if let Err(e) = crate::dispatch::acd(state, tenant, op).await {
+            tracing::info!(%tenant, %call, error = ?e, "call already out of the ACD");
         }
     }
     let mut r = state.redis();

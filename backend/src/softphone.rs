@@ -11,7 +11,7 @@
 //! the call's gateway (`AgentEvent::Offer.gateway_id`); a desktop whose leg is elsewhere
 //! renegotiates there while the call rings (`attach` with that gateway), the new leg replacing
 //! the old one. Accepting does not wait for the move: a call answered before the leg arrives is
-//! not bridged (`dispatch::agent_leg` finds no leg on the call's gateway, the caller keeps
+//! not bridged (`call_control` finds no leg on the call's gateway, the caller keeps
 //! hearing music) and is bridged by `attach` when the leg arrives. Calls the backend places for
 //! the agent (callbacks, click-to-call, preview dialling) go out from the leg's gateway.
 
@@ -19,7 +19,6 @@ use crate::devices::{current, desk_phone_registered, extension, key, SoftLeg};
 use crate::{error::ApiError, state::AppState};
 use hotline_wire::calls::AgentEvent;
 use hotline_wire::gateway as wire;
-use hotline_wire::gateway::GatewayCommand;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -237,7 +236,7 @@ pub async fn attach(
     // The browser reloaded during a call, or the leg moved to the gateway of a call answered
     // while it moved: what the agent is connected to is bridged into the new leg. The leg is
     // stored before the agent's call is read, so a call answered meanwhile either finds this
-    // leg when it is bridged (`dispatch::bridge_agent`) or is found here and bridged now.
+    // leg when it is bridged (`call_control`) or is found here and bridged now.
     let leg = SoftLeg {
         gateway_id: gateway_id.clone(),
         leg_id,
@@ -335,9 +334,12 @@ pub async fn lost(
         }
         Some(a) if a.state == "ringing" => {
             if let Ok(call) = a.call.parse::<Uuid>() {
-                if crate::dispatch::offered_to_softphone(state, tenant, call, user).await? {
-                    crate::dispatch::offer_failed(state, tenant, call, user, "softphone_lost")
-                        .await?;
+                if crate::call_control::offered_to_softphone(state, tenant, call, user).await? {
+                    let input = hotline_calls::control::Input::OfferFailed {
+                        agent: user,
+                        why: "softphone_lost".into(),
+                    };
+                    crate::call_control::feed(state, tenant, call, input, None).await?.ok();
                     not_ready = true;
                 }
             }
@@ -383,39 +385,5 @@ async fn reconnect(
     let Some(call) = call else {
         return crate::callback::reconnect_softphone(state, tenant, user, leg).await;
     };
-    let Some(gw) = crate::call_io::gateway_of(state, tenant, call).await? else {
-        return Ok(());
-    };
-    if gw != leg.gateway_id {
-        tracing::warn!(%tenant, %call, %user, call_gateway = %gw, leg_gateway = %leg.gateway_id,
-            "the agent's new softphone leg is not on the gateway of their call");
-        return Ok(());
-    }
-    let target = crate::devices::target(leg.leg_id);
-    match crate::consult::current(state, tenant, call).await? {
-        Some(c) if c.state == "talking" => {
-            let cmd = GatewayCommand::Bridge {
-                call_id: c.leg,
-                target,
-            };
-            crate::call_io::command(state, &gw, &cmd).await
-        }
-        Some(c) if c.state == "conference" => {
-            let cmd = GatewayCommand::Conference {
-                call_id: leg.leg_id,
-                room: call.to_string(),
-            };
-            crate::call_io::command(state, &gw, &cmd).await
-        }
-        // Dialling the consulted party: the caller holds.
-        Some(_) => Ok(()),
-        None => {
-            let mut r = state.redis();
-            let held: bool = r.exists(crate::dispatch::held_key(tenant, call)).await?;
-            if !held {
-                crate::dispatch::bridge_agent(state, tenant, call, &gw).await?;
-            }
-            Ok(())
-        }
-    }
+    crate::call_control::reattach(state, tenant, call, leg).await
 }

@@ -16,11 +16,12 @@
 //! conference ends with its last human, and every call ends with exactly one outcome.
 
 use crate::queue_exit::Step;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// Which feature the call belongs to (what its outcome and missed-call entry mean).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Owner {
     /// A caller who dialled in (through an IVR flow).
     Inbound,
@@ -28,17 +29,26 @@ pub enum Owner {
     Campaign,
 }
 
+impl Owner {
+    /// Whether a caller who leaves the queue unanswered is a missed call.
+    fn misses(self) -> bool {
+        self == Owner::Inbound
+    }
+}
+
 /// How an agent hears a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Device {
     /// The browser softphone's leg, which stays up between calls (never hung up here).
     Softphone,
     /// A desk phone, rung with a leg of its own (`leg`) for this call.
     Desk { leg: Uuid },
+    /// Neither: the offer fails at once (`no_device`) and the call goes back to its queue.
+    Nothing,
 }
 
 /// What a leg other than the caller's is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LegKind {
     /// An agent's desk phone ringing (or answered) for this call.
     Agent(Uuid),
@@ -49,7 +59,7 @@ pub enum LegKind {
 }
 
 /// Who or what the caller's audio is joined to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Peer {
     /// The connected agent's device.
     Agent,
@@ -60,7 +70,7 @@ pub enum Peer {
 }
 
 /// A member of the call's conference room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Member {
     Caller,
     Agent,
@@ -68,7 +78,7 @@ pub enum Member {
 }
 
 /// A consultation in progress (the caller holds meanwhile).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consult {
     pub leg: Uuid,
     pub answered: bool,
@@ -151,6 +161,20 @@ pub enum Input {
         agent: Uuid,
         why: String,
     },
+    /// The ACD withdrew an offer that was not the agent's doing (another agent of a ring-all
+    /// answered, nobody did, the call left the queue): the agent stays Ready.
+    OfferCancelled {
+        agent: Uuid,
+        why: String,
+    },
+    /// The agent's device failed the offer (`why`: `softphone_lost`…): the ACD hears a reject.
+    OfferFailed {
+        agent: Uuid,
+        why: String,
+    },
+    /// The ACD took the call from its agent back into a queue (a transfer to a queue or a
+    /// colleague): the agent lets go, the caller hears music and waits again.
+    Requeued,
     /// The ACD connected the call to `agent` (who accepted, or whose desk phone answered).
     AcdConnected {
         agent: Uuid,
@@ -191,7 +215,7 @@ pub enum Input {
 pub struct Refused(pub &'static str);
 
 /// One call's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
     pub owner: Owner,
     pub caller_up: bool,
@@ -211,7 +235,7 @@ pub struct Call {
     pub leaving: Option<Step>,
     /// Legs this call opened that are still up.
     pub legs: BTreeMap<Uuid, LegKind>,
-    pub outcome: Option<&'static str>,
+    pub outcome: Option<String>,
     /// The caller is being hung up (its end is on the way).
     pub hanging_up: bool,
     /// The consulted party's leg the agent's device is joined to.
@@ -257,7 +281,7 @@ impl Call {
 
     fn settle(&mut self, out: &mut Vec<Effect>, outcome: &'static str) {
         if self.outcome.is_none() {
-            self.outcome = Some(outcome);
+            self.outcome = Some(outcome.to_string());
             out.push(Effect::Outcome(outcome));
         }
     }
@@ -308,7 +332,16 @@ impl Call {
     /// The connected agent lets go of the call (transfer, or the call ends): their desktop
     /// is told, a desk phone leg is hung up, a softphone leaves the room and stays up.
     fn release_agent(&mut self, out: &mut Vec<Effect>) {
+        if self.let_go(out) {
+            out.push(Effect::AcdHangup);
+        }
+    }
+
+    /// [`Self::release_agent`] without telling the ACD (it took the call back itself).
+    /// Returns whether an agent was connected.
+    fn let_go(&mut self, out: &mut Vec<Effect>) -> bool {
         self.unbridge_agent(out);
+        let had = self.agent.is_some();
         if let Some((agent, device)) = self.agent.take() {
             if self.room.remove(&Member::Agent) {
                 out.push(Effect::LeaveRoom(Member::Agent));
@@ -317,12 +350,41 @@ impl Call {
                 self.hang_up_leg(leg, out);
             }
             out.push(Effect::Ended(agent));
-            out.push(Effect::AcdHangup);
         }
         if self.peer == Some(Peer::Agent) {
             self.peer = None;
         }
         self.held = false;
+        had
+    }
+
+    /// A conference the consulted party left: caller and agent are alone in the room. Before
+    /// hold, a new consultation or a transfer they leave it (the caller's bridge is cut).
+    fn leave_room_of_two(&mut self, out: &mut Vec<Effect>) -> bool {
+        let two: BTreeSet<Member> = [Member::Caller, Member::Agent].into();
+        if self.room != two || self.consult.is_some() {
+            return false;
+        }
+        self.room.clear();
+        out.push(Effect::LeaveRoom(Member::Agent));
+        out.push(Effect::LeaveRoom(Member::Caller));
+        self.peer = None;
+        true
+    }
+
+    /// Refuses an action of the connected agent that needs the call to themselves.
+    fn connected_alone(&self) -> Result<(), Refused> {
+        if self.agent.is_none() {
+            return Err(Refused("not_connected"));
+        }
+        if self.consult.is_some() {
+            return Err(Refused("consult_in_progress"));
+        }
+        let two: BTreeSet<Member> = [Member::Caller, Member::Agent].into();
+        if !self.room.is_empty() && self.room != two {
+            return Err(Refused("in_conference"));
+        }
+        Ok(())
     }
 
     /// The room lost a member: with one human left it ends (that human's call ends too).
@@ -353,6 +415,14 @@ impl Call {
         }
     }
 
+    fn answered_consult(&self) -> Result<Consult, Refused> {
+        match self.consult {
+            None => Err(Refused("no_consult")),
+            Some(c) if !c.answered => Err(Refused("consult_not_answered")),
+            Some(c) => Ok(c),
+        }
+    }
+
     pub fn handle(&mut self, input: Input) -> Result<Vec<Effect>, Refused> {
         let mut out = Vec::new();
         if !self.caller_up && !matches!(input, Input::LegEnded { .. }) {
@@ -380,7 +450,14 @@ impl Call {
                     self.legs.insert(leg, LegKind::Agent(agent));
                 }
                 self.offers.insert(agent, device);
-                out.push(Effect::Offer { agent, device });
+                if device == Device::Nothing {
+                    out.push(Effect::AcdReject {
+                        agent,
+                        why: "no_device".into(),
+                    });
+                } else {
+                    out.push(Effect::Offer { agent, device });
+                }
             }
             Input::OfferEnded { agent, why } => {
                 let Some(device) = self.offers.remove(&agent) else {
@@ -399,6 +476,35 @@ impl Call {
                     out.push(Effect::NotReady { agent, reason });
                 }
                 out.push(Effect::Withdrawn { agent, reason: why });
+            }
+            Input::OfferCancelled { agent, why } => {
+                let Some(device) = self.offers.remove(&agent) else {
+                    return Err(Refused("not_offered"));
+                };
+                if let Device::Desk { leg } = device {
+                    self.hang_up_leg(leg, &mut out);
+                }
+                out.push(Effect::Withdrawn { agent, reason: why });
+            }
+            Input::OfferFailed { agent, why } => {
+                if !self.offers.contains_key(&agent) {
+                    return Err(Refused("not_offered"));
+                }
+                out.push(Effect::AcdReject { agent, why });
+            }
+            Input::Requeued => {
+                if self.agent.is_none() {
+                    return Err(Refused("not_connected"));
+                }
+                if let Some(c) = self.consult.take() {
+                    self.hang_up_leg(c.leg, &mut out);
+                }
+                self.room.clear();
+                self.let_go(&mut out);
+                self.peer = None;
+                out.push(Effect::UnbridgeCaller);
+                out.push(Effect::MusicOnHold);
+                self.queued = true;
             }
             Input::AcdConnected { agent } => {
                 let Some(device) = self.offers.remove(&agent) else {
@@ -482,16 +588,27 @@ impl Call {
             }
             Input::Hold | Input::Resume => {
                 let hold = input == Input::Hold;
-                if self.agent.is_none() || self.consult.is_some() || !self.room.is_empty() {
-                    return Err(Refused("not_connected"));
+                if hold && self.consult.is_some() && self.room.contains(&Member::Caller) {
+                    // Hold in a conference: the caller leaves the room for the music; the
+                    // agent and the consulted party go on talking in it.
+                    self.room.remove(&Member::Caller);
+                    self.peer = None;
+                    self.held = true;
+                    out.push(Effect::LeaveRoom(Member::Caller));
+                    out.push(Effect::MusicOnHold);
+                    out.push(Effect::Held(true));
+                    return Ok(out);
                 }
+                self.connected_alone()?;
                 if self.held == hold {
                     return Err(Refused("already"));
                 }
                 self.held = hold;
                 if hold {
+                    if !self.leave_room_of_two(&mut out) {
+                        out.push(Effect::UnbridgeCaller);
+                    }
                     self.peer = None;
-                    out.push(Effect::UnbridgeCaller);
                     out.push(Effect::MusicOnHold);
                 } else {
                     self.peer = Some(Peer::Agent);
@@ -500,13 +617,14 @@ impl Call {
                 out.push(Effect::Held(hold));
             }
             Input::Consult { leg } => {
-                if self.agent.is_none() || self.consult.is_some() || !self.room.is_empty() {
-                    return Err(Refused("not_connected"));
-                }
+                self.connected_alone()?;
                 if self.legs.contains_key(&leg) {
                     return Err(Refused("leg_exists"));
                 }
-                if !self.held {
+                if self.leave_room_of_two(&mut out) {
+                    self.held = true;
+                    out.push(Effect::MusicOnHold);
+                } else if !self.held {
                     self.held = true;
                     self.peer = None;
                     out.push(Effect::UnbridgeCaller);
@@ -524,11 +642,19 @@ impl Call {
                 out.push(Effect::ConsultState("dialling"));
             }
             Input::Conference => {
-                let Some(c) = self.consult.filter(|c| c.answered) else {
-                    return Err(Refused("not_consulting"));
-                };
-                if !self.room.is_empty() {
+                let c = self.answered_consult()?;
+                if self.room.contains(&Member::Caller) {
                     return Err(Refused("already"));
+                }
+                if !self.room.is_empty() {
+                    // The caller held out of the conference comes back into it.
+                    self.room.insert(Member::Caller);
+                    out.push(Effect::JoinRoom(Member::Caller));
+                    self.peer = Some(Peer::Room);
+                    self.held = false;
+                    out.push(Effect::Held(false));
+                    out.push(Effect::ConsultState("conference"));
+                    return Ok(out);
                 }
                 self.agent_peer = None;
                 for m in [Member::Caller, Member::Agent, Member::Leg(c.leg)] {
@@ -541,9 +667,7 @@ impl Call {
                 out.push(Effect::ConsultState("conference"));
             }
             Input::CompleteTransfer => {
-                let Some(c) = self.consult.filter(|c| c.answered) else {
-                    return Err(Refused("not_consulting"));
-                };
+                let c = self.answered_consult()?;
                 self.release_agent(&mut out);
                 self.consult = None;
                 if self.room.remove(&Member::Leg(c.leg)) {
@@ -557,7 +681,7 @@ impl Call {
             }
             Input::CancelConsult => {
                 let Some(c) = self.consult.take() else {
-                    return Err(Refused("not_consulting"));
+                    return Err(Refused("no_consult"));
                 };
                 if !self.room.is_empty() {
                     self.room.clear();
@@ -571,14 +695,14 @@ impl Call {
                 out.push(Effect::ConsultState("cancelled"));
             }
             Input::TransferOut { leg } => {
-                if self.agent.is_none() || self.consult.is_some() || !self.room.is_empty() {
-                    return Err(Refused("not_connected"));
-                }
+                self.connected_alone()?;
                 if self.legs.contains_key(&leg) {
                     return Err(Refused("leg_exists"));
                 }
+                if !self.leave_room_of_two(&mut out) {
+                    out.push(Effect::UnbridgeCaller);
+                }
                 self.release_agent(&mut out);
-                out.push(Effect::UnbridgeCaller);
                 out.push(Effect::MusicOnHold);
                 self.legs.insert(leg, LegKind::Outside);
                 out.push(Effect::Dial {
@@ -607,12 +731,12 @@ impl Call {
                 }
                 self.queued = false;
                 self.withdraw_offers(None, "max_wait", &mut out);
-                match (missed, self.owner) {
-                    (Some(reason), Owner::Inbound) => {
+                match missed.filter(|_| self.owner.misses()) {
+                    Some(reason) => {
                         out.push(Effect::Missed(reason));
                         self.settle(&mut out, reason);
                     }
-                    _ => self.settle(&mut out, outcome),
+                    None => self.settle(&mut out, outcome),
                 }
                 self.leaving = Some(step.clone());
                 out.push(Effect::Leave(step));
@@ -623,7 +747,7 @@ impl Call {
                     self.queued = false;
                     self.withdraw_offers(None, "abandoned", &mut out);
                     out.push(Effect::AcdHangup);
-                    if self.owner == Owner::Inbound {
+                    if self.owner.misses() {
                         out.push(Effect::Missed("abandoned"));
                     }
                     self.settle(&mut out, "abandoned");

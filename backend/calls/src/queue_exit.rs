@@ -35,7 +35,7 @@ pub fn acd_overflow(
 }
 
 /// What the gateway does with the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Step {
     /// Beep ("leave a message after the tone") and record.
     RecordVoicemail { max_ms: u32 },

@@ -21,12 +21,15 @@ fn arb_input() -> impl Strategy<Value = Input> {
     let l = 0u8..6;
     prop_oneof![
         Just(Input::Queued),
-        (a.clone(), prop::option::of(l.clone())).prop_map(|(a, l)| Input::Offered {
-            agent: agent(a),
-            device: match l {
-                Some(l) => Device::Desk { leg: leg(l) },
-                None => Device::Softphone,
-            },
+        (a.clone(), prop::option::of(l.clone()), any::<bool>()).prop_map(|(a, l, none)| {
+            Input::Offered {
+                agent: agent(a),
+                device: match l {
+                    Some(l) => Device::Desk { leg: leg(l) },
+                    None if none => Device::Nothing,
+                    None => Device::Softphone,
+                },
+            }
         }),
         (
             a.clone(),
@@ -41,6 +44,17 @@ fn arb_input() -> impl Strategy<Value = Input> {
                 agent: agent(a),
                 why: w.to_string(),
             }),
+        (a.clone(), prop::sample::select(vec!["answered_elsewhere", "max_wait"])).prop_map(
+            |(a, w)| Input::OfferCancelled {
+                agent: agent(a),
+                why: w.to_string(),
+            }
+        ),
+        a.clone().prop_map(|a| Input::OfferFailed {
+            agent: agent(a),
+            why: "softphone_lost".into(),
+        }),
+        Just(Input::Requeued),
         a.clone()
             .prop_map(|a| Input::AcdConnected { agent: agent(a) }),
         l.clone().prop_map(|l| Input::LegAnswered(leg(l))),
@@ -231,7 +245,7 @@ proptest! {
         }
         // Exactly one outcome.
         prop_assert_eq!(world.outcomes.len(), 1, "{:?}", world.outcomes);
-        prop_assert_eq!(Some(world.outcomes[0]), call.outcome);
+        prop_assert_eq!(Some(world.outcomes[0]), call.outcome.as_deref());
     }
 }
 
@@ -291,7 +305,7 @@ fn a_caller_at_max_wait_gets_the_queues_voicemail_and_a_missed_call() {
     );
     // Hanging up after the message is not an abandon.
     assert_eq!(call.handle(Input::CallerHungUp).unwrap(), []);
-    assert_eq!(call.outcome, Some("voicemail"));
+    assert_eq!(call.outcome.as_deref(), Some("voicemail"));
 }
 
 #[test]
@@ -316,6 +330,11 @@ fn the_consulted_party_leaving_a_conference_keeps_caller_and_agent_together() {
         .unwrap();
     assert_eq!(fx, [Effect::ConsultState("ended")]);
     assert_eq!(call.room.len(), 2);
+    // The two left may hold: the caller leaves the room for the music.
+    let mut holding = call.clone();
+    let fx = holding.handle(Input::Hold).unwrap();
+    assert!(fx.contains(&Effect::MusicOnHold), "{fx:?}");
+    assert!(holding.room.is_empty());
     // The agent hangs up: the caller's call ends with them.
     let fx = call.handle(Input::AgentHangUp).unwrap();
     assert!(fx.contains(&Effect::HangUpCaller), "{fx:?}");

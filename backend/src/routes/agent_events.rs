@@ -289,10 +289,17 @@ pub async fn hangup(
             detail: "this call is not connected to you".into(),
         });
     }
-    let op = Op::Hangup {
-        call: call_id.to_string(),
-    };
-    acd_result(crate::dispatch::acd(&state, tenant, op).await)
+    let input = hotline_calls::control::Input::AgentHangUp;
+    match crate::call_control::feed(&state, tenant, call_id, input, None)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(_) => Err(ApiError::Conflict {
+            code: "not_your_call",
+            detail: "this call is not connected to you".into(),
+        }),
+    }
 }
 
 fn acd_result(r: Result<(), AcdError>) -> ApiResult<StatusCode> {

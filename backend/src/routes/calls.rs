@@ -17,6 +17,7 @@ use axum::{
     Router,
 };
 use hotline_acd::{AcdError, Op};
+use hotline_calls::control::{Input, Refused};
 use hotline_wire::{
     api::Page,
     calls::{
@@ -25,7 +26,6 @@ use hotline_wire::{
     },
     permissions as perms,
 };
-use redis::AsyncCommands;
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
@@ -127,67 +127,56 @@ pub async fn hold(
     ctx: TenantCtx,
     Path(call_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
-    let mut r = state.redis();
-    // Marked held atomically (one SET NX EX), so two clicks never park the caller twice.
-    let fresh: Option<String> = redis::cmd("SET")
-        .arg(dispatch::held_key(tenant, call_id))
-        .arg(user.to_string())
-        .arg("NX")
-        .arg("EX")
-        .arg(86_400)
-        .query_async(&mut r)
-        .await?;
-    if fresh.is_none() {
-        return Err(ApiError::Conflict {
-            code: "already_held",
-            detail: "the call is already on hold".into(),
-        });
-    }
-    let cut = crate::call_events::bridge_ended_key(tenant, call_id);
-    let _: () = r.del(&cut).await?;
-    if let Err(e) = dispatch::park_caller(&state, tenant, &gw, call_id).await {
-        let _: redis::RedisResult<i64> = r.del(dispatch::held_key(tenant, call_id)).await;
-        return Err(ApiError::internal(e));
-    }
-    // The desktop says "held" only once the gateway has cut the bridge both ways (its
-    // `bridge_ended`), so the agent never hears the caller after it shows. A call that was not
-    // bridged (its agent leg still moving) reports nothing: after 2 s it counts as held anyway.
-    let deadline = std::time::Instant::now() + HOLD_CONFIRM;
-    while std::time::Instant::now() < deadline {
-        let done: bool = r.exists(&cut).await?;
-        if done {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    // Audio the gateway sent before the cut is still on its way to the agent's device (its
-    // jitter buffer, the sound card): it plays out before the desktop says "held".
-    tokio::time::sleep(HOLD_PLAYOUT).await;
-    hold_changed(&state, tenant, user, call_id, true).await
+    let (_, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
+    // The call's machine refuses a second hold (one step at a time under the call's lock);
+    // the desktop is told "held" once the gateway has cut the bridge (`call_control`).
+    control(&state, tenant, call_id, Input::Hold, None)
+        .await
+        .map_err(|e| match e {
+            ApiError::Conflict {
+                code: "already" | "consult_in_progress",
+                ..
+            } => ApiError::Conflict {
+                code: "already_held",
+                detail: "the call is already on hold".into(),
+            },
+            other => other,
+        })?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// How long hold waits for the gateway to confirm the cut.
-const HOLD_CONFIRM: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// After the cut, how long audio already sent to the agent takes to play out.
-const HOLD_PLAYOUT: std::time::Duration = std::time::Duration::from_millis(150);
-
-/// The timeline row and the desktop's event after hold or resume.
-async fn hold_changed(
+/// Feeds an agent's action to the call's machine: a refusal is a 409 naming why.
+async fn control(
     state: &AppState,
     tenant: Uuid,
-    user: Uuid,
-    call_id: Uuid,
-    held: bool,
-) -> ApiResult<StatusCode> {
-    let kind = if held { "held" } else { "unheld" };
-    crate::cdr::action(state, tenant, call_id, kind, user, serde_json::json!({}))
+    call: Uuid,
+    input: Input,
+    dial: Option<(Uuid, crate::call_control::Dial)>,
+) -> ApiResult<()> {
+    let fed = crate::call_control::feed(state, tenant, call, input, dial)
         .await
         .map_err(ApiError::internal)?;
-    let ev = AgentEvent::Held { call_id, held };
-    crate::desktop::publish(state, tenant, user, &ev).await;
-    Ok(StatusCode::NO_CONTENT)
+    let Err(Refused(code)) = fed else {
+        return Ok(());
+    };
+    let detail = match code {
+        "consult_in_progress" => "finish the consultation in progress first",
+        "no_consult" => "there is no consultation on this call",
+        "consult_not_answered" => "the consulted party has not answered yet",
+        "in_conference" => "leave the conference first",
+        "already" => "the call is already in that state",
+        "no_call" | "call_ended" => "the call has ended",
+        _ => "this call is not connected to you",
+    };
+    let code = match code {
+        "no_call" | "call_ended" => "call_gone",
+        "not_connected" => "not_your_call",
+        other => other,
+    };
+    Err(ApiError::Conflict {
+        code,
+        detail: detail.into(),
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/unhold", tag = "agent",
@@ -199,24 +188,19 @@ pub async fn unhold(
     ctx: TenantCtx,
     Path(call_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
-    let mut r = state.redis();
-    let was: i64 = r.del(dispatch::held_key(tenant, call_id)).await?;
-    if was == 0 {
-        return Err(ApiError::Conflict {
-            code: "not_held",
-            detail: "the call is not on hold".into(),
-        });
-    }
-    if !dispatch::bridge_agent(&state, tenant, call_id, &gw)
+    let (_, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
+    control(&state, tenant, call_id, Input::Resume, None)
         .await
-        .map_err(ApiError::internal)?
-    {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "the agent has no leg to bridge the call to"
-        )));
-    }
-    hold_changed(&state, tenant, user, call_id, false).await
+        .map_err(|e| match e {
+            ApiError::Conflict {
+                code: "already", ..
+            } => ApiError::Conflict {
+                code: "not_held",
+                detail: "the call is not on hold".into(),
+            },
+            other => other,
+        })?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/agent/calls/{call_id}/consult", tag = "agent",
@@ -256,26 +240,15 @@ pub async fn consult(
         }
     };
     outside_call_allowed(&state, ctx.tenant().id, call_id, &callee).await?;
-    let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
-    if crate::consult::current(&state, tenant, call_id)
-        .await
-        .map_err(ApiError::internal)?
-        .is_some()
-    {
-        return Err(ApiError::Conflict {
-            code: "consult_in_progress",
-            detail: "finish the consultation in progress first".into(),
-        });
-    }
-    let mut r = state.redis();
-    let _: () = r
-        .set_ex(
-            dispatch::held_key(tenant, call_id),
-            user.to_string(),
-            86_400,
-        )
-        .await?;
-    let leg = crate::consult::start(&state, tenant, call_id, user, &gw, &callee)
+    let (user, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
+    let leg = Uuid::new_v4();
+    let dial = crate::call_control::Dial {
+        callee: callee.clone(),
+        agent: Some(user),
+    };
+    control(&state, tenant, call_id, Input::Consult { leg }, Some((leg, dial))).await?;
+    let details = serde_json::json!({ "callee": callee });
+    crate::cdr::action(&state, tenant, call_id, "consult", user, details)
         .await
         .map_err(ApiError::internal)?;
     let ev = AgentEvent::Held {
@@ -302,32 +275,30 @@ pub async fn consult_action(
     if !matches!(action.as_str(), "transfer" | "conference" | "cancel") {
         return Err(ApiError::NotFound);
     }
-    let (_, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
-    let Some(c) = crate::consult::current(&state, tenant, call_id)
-        .await
-        .map_err(ApiError::internal)?
-    else {
-        return Err(ApiError::Conflict {
-            code: "no_consult",
-            detail: "there is no consultation on this call".into(),
-        });
-    };
-    let not_yet = |what: &str| ApiError::Conflict {
-        code: "consult_not_answered",
-        detail: format!("the consulted party has not answered: nothing to {what} yet"),
-    };
-    let r = match action.as_str() {
+    let (user, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
+    let (input, kind) = match action.as_str() {
         // From the conference, "transfer" is the agent leaving the other two together.
-        "transfer" if matches!(c.state.as_str(), "talking" | "conference") => {
-            crate::consult::complete(&state, tenant, call_id, c).await
-        }
-        "conference" if c.state == "talking" => {
-            crate::consult::conference(&state, tenant, call_id, c).await
-        }
-        "transfer" | "conference" => return Err(not_yet(&action)),
-        _ => crate::consult::cancel(&state, tenant, call_id, c).await,
+        "transfer" => (Input::CompleteTransfer, Some("consult_transferred")),
+        "conference" => (Input::Conference, Some("conference")),
+        _ => (Input::CancelConsult, None),
     };
-    r.map_err(ApiError::internal)?;
+    control(&state, tenant, call_id, input, None)
+        .await
+        .map_err(|e| match e {
+            ApiError::Conflict {
+                code: "consult_not_answered",
+                ..
+            } => ApiError::Conflict {
+                code: "consult_not_answered",
+                detail: format!("the consulted party has not answered: nothing to {action} yet"),
+            },
+            other => other,
+        })?;
+    if let Some(kind) = kind {
+        crate::cdr::action(&state, tenant, call_id, kind, user, serde_json::json!({}))
+            .await
+            .map_err(ApiError::internal)?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -377,10 +348,20 @@ pub async fn transfer(
         }
         let number = callable_number(ctx.db(), number).await?;
         outside_call_allowed(&state, ctx.tenant().id, call_id, &number).await?;
-        let (user, tenant, gw) = my_connected_call(&state, ctx, call_id).await?;
-        dispatch::transfer_out(&state, tenant, call_id, user, &gw, &number)
+        let (user, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
+        // The caller leaves the ACD (the agent to wrap-up), hears music while the number
+        // rings, and is bridged to it when it answers; either end ends the other.
+        let leg = Uuid::new_v4();
+        let dial = crate::call_control::Dial {
+            callee: number.clone(),
+            agent: None,
+        };
+        control(&state, tenant, call_id, Input::TransferOut { leg }, Some((leg, dial))).await?;
+        let details = serde_json::json!({ "number": number });
+        crate::cdr::action(&state, tenant, call_id, "transferred_out", user, details)
             .await
             .map_err(ApiError::internal)?;
+        tracing::info!(%tenant, call = %call_id, %number, "transferred to an outside number");
         return Ok(StatusCode::NO_CONTENT);
     }
     let mut c = Check::new();
