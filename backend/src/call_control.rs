@@ -18,9 +18,10 @@
 
 use crate::{
     call_io::{command, now_ms},
+    db,
     state::AppState,
 };
-use hotline_acd::{redis_acd, Event, Op};
+use hotline_acd::{redis_acd, AcdError, Event, Op};
 use hotline_calls::control::{Call, Device, Effect, Input, LegKind, Member, Owner, Peer, Refused};
 use hotline_wire::calls::AgentEvent;
 use hotline_wire::gateway::{self as wire, GatewayCommand};
@@ -38,6 +39,21 @@ pub struct Record {
     /// Where each leg this call dials goes (`+…`, `ext:<ext>`) and for which agent's CDR.
     #[serde(default)]
     pub dials: BTreeMap<Uuid, Dial>,
+    /// An agent-first call (callback, click-to-call, preview): whom it dials.
+    #[serde(default)]
+    pub placed: Option<Placed>,
+}
+
+/// What an agent-first call dials and what its end gives back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Placed {
+    /// The customer's number, and the tenant's number shown to them.
+    pub number: String,
+    pub did: String,
+    /// The missed-calls entry called back (reopened when nobody answers).
+    pub missed: Option<Uuid>,
+    /// The agent was Ready before: they are made Ready again afterwards.
+    pub was_ready: bool,
 }
 
 /// A leg to place: its destination and the agent it is for (none: a transfer).
@@ -56,6 +72,11 @@ fn rec_key(tenant: Uuid, call: Uuid) -> String {
 
 fn leg_key(tenant: Uuid, leg: Uuid) -> String {
     format!("{{t:{tenant}}}:ctl:leg:{leg}")
+}
+
+/// The agent-first call `agent` is placing (its id), while it lasts.
+pub fn placing_key(tenant: Uuid, agent: Uuid) -> String {
+    format!("{{t:{tenant}}}:agent:{agent}:callback")
 }
 
 fn lock_key(tenant: Uuid, call: Uuid) -> String {
@@ -157,6 +178,7 @@ async fn run(
                 call: Call::new(owner),
                 gateway_id: cs.gateway_id,
                 dials: BTreeMap::new(),
+                placed: None,
             }
         }
         None => return Ok(Err(Refused("no_call"))),
@@ -186,8 +208,7 @@ async fn run(
         for fx in effects {
             let evs = perform(state, tenant, call, &mut rec, fx, own_hold).await?;
             for e in evs {
-                if let Err(err) = crate::cdr::acd_event(state, tenant, e.call.parse()?, &e).await
-                {
+                if let Err(err) = crate::cdr::acd_event(state, tenant, e.call.parse()?, &e).await {
                     tracing::warn!(%tenant, call = %e.call, error = %err, "CDR not updated");
                 }
                 if e.call == call.to_string() {
@@ -384,7 +405,10 @@ async fn perform(
                 Peer::Room => None,
             };
             if let Some(target) = target {
-                command(state, &gw, &GatewayCommand::StopMedia { call_id: call }).await?;
+                // (An agent-first call's customer leg never plays media.)
+                if !rec.call.owner.agent_first() {
+                    command(state, &gw, &GatewayCommand::StopMedia { call_id: call }).await?;
+                }
                 let cmd = GatewayCommand::Bridge {
                     call_id: call,
                     target,
@@ -439,13 +463,19 @@ async fn perform(
                 anyhow::bail!("call {call}: no destination for leg {leg}");
             };
             watch_leg(state, tenant, call, leg).await?;
-            let caller = match crate::call_io::load(state, tenant, call).await? {
-                Some(cs) => cs.did,
-                None => String::new(),
+            // An agent-first call's desk phone shows the customer's number; other legs show
+            // the number the caller had called.
+            let caller = match (
+                &rec.placed,
+                crate::call_io::load(state, tenant, call).await?,
+            ) {
+                (Some(p), _) => p.number.clone(),
+                (None, Some(cs)) => cs.did,
+                (None, None) => String::new(),
             };
             let cdr_agent = match kind {
-                LegKind::Consult => d.agent,
-                _ => None,
+                LegKind::Consult | LegKind::Agent(_) => d.agent,
+                LegKind::Outside => None,
             };
             let leg_rec = crate::cdr::OutboundLeg {
                 leg,
@@ -470,7 +500,9 @@ async fn perform(
             };
             match acd_op(state, tenant, op).await {
                 Ok(evs) => return Ok(evs),
-                Err(e) => tracing::info!(%tenant, %call, %agent, error = %e, "answer no longer possible"),
+                Err(e) => {
+                    tracing::info!(%tenant, %call, %agent, error = %e, "answer no longer possible")
+                }
             }
         }
         Effect::AcdHangup => {
@@ -528,8 +560,7 @@ async fn perform(
             }
             if own_hold {
                 let kind = if held { "held" } else { "unheld" };
-                crate::cdr::action(state, tenant, call, kind, agent, serde_json::json!({}))
-                    .await?;
+                crate::cdr::action(state, tenant, call, kind, agent, serde_json::json!({})).await?;
             }
             let ev = AgentEvent::Held {
                 call_id: call,
@@ -559,8 +590,102 @@ async fn perform(
             }
         }
         Effect::Outcome(outcome) => crate::cdr::outcome(state, tenant, call, outcome).await?,
+        Effect::DialCaller => {
+            let Some(p) = rec.placed.clone() else {
+                anyhow::bail!("call {call}: nobody to dial");
+            };
+            let leg_rec = crate::cdr::OutboundLeg {
+                leg: call,
+                parent: None,
+                caller: &p.did,
+                callee: &p.number,
+                agent: rec.call.placed_by,
+                gateway_id: &gw,
+            };
+            crate::call_io::originate(state, tenant, leg_rec).await?;
+        }
+        Effect::Finished { agent, answered } => {
+            finished(state, tenant, call, rec, agent, answered).await?
+        }
     }
     Ok(vec![])
+}
+
+/// An agent-first call is over: the agent may place another, an unanswered callback reopens
+/// its missed call (unless the number missed again meanwhile: then that entry stands), and an
+/// agent who was Ready is made Ready again.
+async fn finished(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    rec: &Record,
+    agent: Uuid,
+    answered: bool,
+) -> anyhow::Result<()> {
+    let mut r = state.redis();
+    let _: () = r.del(placing_key(tenant, agent)).await?;
+    let Some(p) = &rec.placed else {
+        return Ok(());
+    };
+    if let (false, Some(missed)) = (answered, p.missed) {
+        let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+        sqlx::query(
+            "UPDATE missed_calls m SET handled_at = NULL, handled_by = NULL
+              WHERE m.id = $1 AND m.callback_call_id = $2
+                AND NOT EXISTS (SELECT 1 FROM missed_calls o
+                                 WHERE o.number = m.number AND o.handled_at IS NULL)",
+        )
+        .bind(missed)
+        .bind(call)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    if p.was_ready && crate::agents::agent_acd_state(state, tenant, agent).await? == "not_ready" {
+        if let Err(e) = agent_state(state, tenant, agent, "ready", "").await {
+            tracing::warn!(%tenant, %agent, error = ?e, "agent not made ready after their call");
+        }
+    }
+    Ok(())
+}
+
+/// Starts an agent-first call: `agent` places `call` (the customer's leg id) from `device`
+/// (`desk_callee`: their desk phone's address, which rings first).
+#[allow(clippy::too_many_arguments)]
+pub async fn place(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    owner: Owner,
+    agent: Uuid,
+    gateway_id: &str,
+    placed: Placed,
+    desk_callee: Option<String>,
+) -> anyhow::Result<Result<(), Refused>> {
+    let mut rec = Record {
+        call: Call::new(owner),
+        gateway_id: gateway_id.to_string(),
+        dials: BTreeMap::new(),
+        placed: Some(placed),
+    };
+    let device = match desk_callee {
+        Some(callee) => {
+            let leg = Uuid::new_v4();
+            let d = Dial {
+                callee,
+                agent: Some(agent),
+            };
+            rec.dials.insert(leg, d);
+            Device::Desk { leg }
+        }
+        None => Device::Softphone,
+    };
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(placing_key(tenant, agent), call.to_string(), TTL_SECS)
+        .await?;
+    save(state, tenant, call, &rec).await?;
+    feed(state, tenant, call, Input::Placed { agent, device }, None).await
 }
 
 /// The flow's record says the call is no longer the ACD's (a later hang-up is no abandon).
@@ -707,7 +832,7 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
     let mut r = state.redis();
     let call: Option<String> = r.get(leg_key(tenant, leg)).await?;
     let Some(call) = call.and_then(|c| c.parse::<Uuid>().ok()) else {
-        return Ok(());
+        return own_leg(state, tenant, leg, answered, ev).await;
     };
     let input = if answered {
         Input::LegAnswered(leg)
@@ -723,6 +848,44 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
     };
     if let Err(why) = feed(state, tenant, call, input, None).await? {
         tracing::debug!(%tenant, %call, %leg, reason = why.0, "leg event refused");
+    }
+    Ok(())
+}
+
+/// The customer's leg of an agent-first call answered or ended. Refused by the gateway for the
+/// tenant's outbound limits, the desktop is told why (after `ended`, so its note shows the
+/// reason rather than a plain end).
+async fn own_leg(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+    answered: bool,
+    ev: &wire::GatewayEvent,
+) -> anyhow::Result<()> {
+    let Some(rec) = load(state, tenant, call).await? else {
+        return Ok(());
+    };
+    if !rec.call.owner.agent_first() {
+        return Ok(());
+    }
+    let input = if answered {
+        Input::CallerAnswered
+    } else {
+        Input::CallerHungUp
+    };
+    if let Err(why) = feed(state, tenant, call, input, None).await? {
+        tracing::debug!(%tenant, %call, reason = why.0, "customer leg event refused");
+    }
+    if let (false, Some(agent), Some(reason)) = (
+        answered,
+        rec.call.placed_by,
+        crate::dial_policy::gateway_refusal(ev),
+    ) {
+        let why = AgentEvent::OfferWithdrawn {
+            call_id: call,
+            reason: reason.into(),
+        };
+        crate::desktop::publish(state, tenant, agent, &why).await;
     }
     Ok(())
 }
@@ -761,7 +924,9 @@ pub async fn reattach(
         return command(state, gw, &cmd).await;
     }
     if rec.call.peer == Some(Peer::Agent) {
-        command(state, gw, &GatewayCommand::StopMedia { call_id: call }).await?;
+        if !rec.call.owner.agent_first() {
+            command(state, gw, &GatewayCommand::StopMedia { call_id: call }).await?;
+        }
         let cmd = GatewayCommand::Bridge {
             call_id: call,
             target,
@@ -781,4 +946,86 @@ pub async fn offered_to_softphone(
     Ok(load(state, tenant, call)
         .await?
         .is_some_and(|r| r.call.offers.get(&agent) == Some(&Device::Softphone)))
+}
+
+/// Applies one ACD operation for the tenant and acts on its events.
+pub async fn acd(state: &AppState, tenant: Uuid, op: Op) -> Result<(), AcdError> {
+    let mut con = state.redis();
+    let _: Result<(), _> = con
+        .sadd(crate::call_io::TENANTS_KEY, tenant.to_string())
+        .await;
+    let evs = redis_acd::apply_async(
+        &mut con,
+        &redis_acd::script(),
+        &crate::call_io::acd_keys(tenant),
+        now_ms(),
+        &op,
+    )
+    .await
+    .map_err(|e| match e {
+        redis_acd::RedisAcdError::Acd(a) => a,
+        other => {
+            tracing::error!(%tenant, error = %other, "ACD step failed");
+            AcdError::BadValue
+        }
+    })?;
+    if let Err(e) = on_acd_events(state, tenant, evs).await {
+        tracing::error!(%tenant, error = %e, "acting on ACD events failed");
+    }
+    Ok(())
+}
+
+/// The agent's new state, in the ACD. Logging in reads the agent's skills; an agent serves
+/// every queue of the tenant whose required skills they have.
+pub async fn agent_state(
+    state: &AppState,
+    tenant: Uuid,
+    user: Uuid,
+    status: &str,
+    reason: &str,
+) -> Result<(), crate::error::ApiError> {
+    let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
+    let skills: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(s.name || '=' || us.level, ',' ORDER BY s.name), '')
+           FROM user_skills us JOIN skills s ON s.id = us.skill_id WHERE us.user_id = $1",
+    )
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await?;
+    let queues: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM queues",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let agent = user.to_string();
+    let set = |state: &str| Op::SetState {
+        agent: agent.clone(),
+        state: state.into(),
+        reason: reason.into(),
+    };
+    let busy = |e: AcdError| match e {
+        AcdError::Busy => crate::error::ApiError::Conflict {
+            code: "agent_busy",
+            detail: "finish the current call first".into(),
+        },
+        other => crate::error::ApiError::internal(anyhow::anyhow!("ACD: {other}")),
+    };
+    if status == "logged_out" {
+        return match acd(state, tenant, set("logged_out")).await {
+            Ok(()) | Err(AcdError::UnknownAgent) => Ok(()),
+            Err(e) => Err(busy(e)),
+        };
+    }
+    // (Re-)login when the ACD does not know the agent or had them logged out.
+    let login = Op::Login {
+        agent: agent.clone(),
+        queues,
+        skills,
+    };
+    match acd(state, tenant, login).await {
+        Ok(()) | Err(AcdError::Busy) => {}
+        Err(e) => return Err(busy(e)),
+    }
+    acd(state, tenant, set(status)).await.map_err(busy)
 }

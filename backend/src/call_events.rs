@@ -356,7 +356,6 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
     // A browser softphone leg that ended.
     crate::softphone::on_gateway_event(state, &ev).await?;
     crate::call_control::on_gateway_event(state, &ev).await?;
-    crate::callback::on_gateway_event(state, &ev).await?;
     crate::campaigns::on_gateway_event(state, &ev).await?;
     crate::verify::on_gateway_event(state, &ev).await?;
     match ev {

@@ -4,7 +4,9 @@
 //! taken out of the ACD's rotation (not ready, reason `callback`) while the callback lasts and
 //! put back afterwards. A callback nobody answers reopens the missed call (one more attempt).
 //! The request (`routes::calls::callback`) claims the entry in its own tenant transaction;
-//! this module does what follows in Redis and at the gateway.
+//! this module checks the agent and the outbound rules and hands the call to its machine
+//! (`call_control::place`, an agent-first `hotline_calls::control` call), which dials,
+//! bridges, ends both sides together and frees the agent.
 //!
 //! Click-to-call (`routes::calls::click_to_call`, from a number shown in the SPA or from the
 //! tenant's own software with an API key) is the same call without a missed-calls entry:
@@ -16,78 +18,19 @@
 //! the other.
 
 use crate::{
-    call_io::command,
     error::{ApiError, ApiResult},
     state::AppState,
 };
-use hotline_wire::calls::AgentEvent;
-use hotline_wire::gateway::{GatewayCommand, GatewayEvent};
+use hotline_calls::control::Owner;
 use redis::AsyncCommands;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// A callback in progress, stored under [`key`] for the outbound leg.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Callback {
-    agent: Uuid,
-    /// The missed-calls entry called back; none for click-to-call.
-    #[serde(default)]
-    missed: Option<Uuid>,
-    gateway_id: String,
-    answered: bool,
-    /// The agent was Ready before: they are made Ready again afterwards.
-    was_ready: bool,
-    /// Desk phone calls, on the customer's leg: the agent's desk phone leg it is bridged to.
-    #[serde(default)]
-    desk: Option<Uuid>,
-    /// Desk phone calls, on the desk phone's leg: the customer leg to place once the agent
-    /// picks up (set to `None` once placed).
-    #[serde(default)]
-    then_dial: Option<ThenDial>,
-    /// This record is the agent's desk phone leg (not the customer's).
-    #[serde(default)]
-    is_desk: bool,
-}
-
-/// What to dial once the agent's desk phone is answered.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ThenDial {
-    leg: Uuid,
-    number: String,
-    did: String,
-}
-
-fn key(tenant: Uuid, leg: Uuid) -> String {
-    format!("{{t:{tenant}}}:callback:{leg}")
-}
-
-fn agent_key(tenant: Uuid, agent: Uuid) -> String {
-    format!("{{t:{tenant}}}:agent:{agent}:callback")
-}
-
-const TTL_SECS: u64 = 4 * 3600;
 
 /// The agent's callback leg in progress, if any.
 pub async fn current(state: &AppState, tenant: Uuid, agent: Uuid) -> anyhow::Result<Option<Uuid>> {
     let mut r = state.redis();
-    let leg: Option<String> = r.get(agent_key(tenant, agent)).await?;
+    let key = crate::call_control::placing_key(tenant, agent);
+    let leg: Option<String> = r.get(key).await?;
     Ok(leg.and_then(|l| l.parse().ok()))
-}
-
-/// The callback the agent is making, if any: its customer leg and record.
-async fn current_rec(
-    state: &AppState,
-    tenant: Uuid,
-    agent: Uuid,
-) -> anyhow::Result<Option<(Uuid, Callback)>> {
-    let Some(leg) = current(state, tenant, agent).await? else {
-        return Ok(None);
-    };
-    let mut r = state.redis();
-    let raw: Option<String> = r.get(key(tenant, leg)).await?;
-    Ok(raw
-        .and_then(|s| serde_json::from_str::<Callback>(&s).ok())
-        .map(|rec| (leg, rec)))
 }
 
 /// The gateway placing the agent's callback in progress (their softphone leg must stay there).
@@ -96,9 +39,12 @@ pub async fn gateway_of_agent(
     tenant: Uuid,
     agent: Uuid,
 ) -> anyhow::Result<Option<String>> {
-    Ok(current_rec(state, tenant, agent)
+    let Some(leg) = current(state, tenant, agent).await? else {
+        return Ok(None);
+    };
+    Ok(crate::call_control::load(state, tenant, leg)
         .await?
-        .map(|(_, rec)| rec.gateway_id))
+        .map(|rec| rec.gateway_id))
 }
 
 /// The agent's softphone leg was replaced by `soft` (a reload) during an answered callback:
@@ -109,21 +55,10 @@ pub async fn reconnect_softphone(
     agent: Uuid,
     soft: &crate::devices::SoftLeg,
 ) -> anyhow::Result<()> {
-    let Some((leg, rec)) = current_rec(state, tenant, agent).await? else {
+    let Some(leg) = current(state, tenant, agent).await? else {
         return Ok(());
     };
-    if !rec.answered || rec.desk.is_some() || rec.is_desk {
-        return Ok(());
-    }
-    if rec.gateway_id != soft.gateway_id {
-        tracing::warn!(%tenant, %leg, %agent, "the agent's new softphone leg is not on the callback's gateway");
-        return Ok(());
-    }
-    let cmd = GatewayCommand::Bridge {
-        call_id: leg,
-        target: crate::devices::target(soft.leg_id),
-    };
-    command(state, &rec.gateway_id, &cmd).await
+    crate::call_control::reattach(state, tenant, leg, soft).await
 }
 
 /// The agent's phone for a callback.
@@ -247,6 +182,8 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
 
 /// What to dial for a claimed missed-calls entry.
 pub struct Claimed<'a> {
+    /// Which feature places it: a callback, a click-to-call, a preview contact.
+    pub owner: Owner,
     /// The entry claimed; `None` for a click-to-call.
     pub missed: Option<Uuid>,
     /// The outbound leg's call id.
@@ -280,52 +217,37 @@ pub async fn dial(
         crate::dispatch::agent_state(state, tenant, agent, "not_ready", "callback").await?;
     }
     let gateway_id = ready.gateway_id().to_string();
-    let rec = Callback {
-        agent,
+    let placed = crate::call_control::Placed {
+        number: c.number.to_string(),
+        did: c.did.to_string(),
         missed: c.missed,
-        gateway_id: gateway_id.clone(),
-        answered: false,
         was_ready: ready.was_ready,
-        desk: None,
-        then_dial: None,
-        is_desk: false,
     };
-    let mut r = state.redis();
-    let _: () = r
-        .set_ex(agent_key(tenant, agent), c.leg.to_string(), TTL_SECS)
-        .await?;
-    if let Phone::Desk { ext, .. } = &ready.phone {
-        // The desk phone rings first (showing the customer's number); its answer places the
-        // customer's leg.
-        let desk_leg = Uuid::new_v4();
-        let first = Callback {
-            is_desk: true,
-            then_dial: Some(ThenDial {
-                leg: c.leg,
-                number: c.number.to_string(),
-                did: c.did.to_string(),
-            }),
-            ..rec
-        };
-        save(state, tenant, desk_leg, &first).await?;
-        let callee = format!("ext:{ext}");
-        let cdr = crate::cdr::OutboundLeg {
-            leg: desk_leg,
-            parent: None,
-            caller: c.number,
-            callee: &callee,
-            agent: Some(agent),
-            gateway_id: &gateway_id,
-        };
-        crate::call_io::originate(state, tenant, cdr)
-            .await
-            .map_err(ApiError::internal)?;
-        return Ok(());
+    // A desk phone rings first (showing the customer's number); its answer dials the customer.
+    let desk = match &ready.phone {
+        Phone::Desk { ext, .. } => Some(format!("ext:{ext}")),
+        Phone::Soft(_) => None,
+    };
+    let placed = crate::call_control::place(
+        state,
+        tenant,
+        c.leg,
+        c.owner,
+        agent,
+        &gateway_id,
+        placed,
+        desk,
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    if let Err(why) = placed {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "call {} not placed: {}",
+            c.leg,
+            why.0
+        )));
     }
-    save(state, tenant, c.leg, &rec).await?;
-    place(state, tenant, agent, &gateway_id, c.leg, c.number, c.did)
-        .await
-        .map_err(ApiError::internal)
+    Ok(())
 }
 
 /// A call the outbound rules refused after its request claimed something: a missed-calls
@@ -386,199 +308,19 @@ async fn undo_claim(
     Ok(())
 }
 
-async fn save(state: &AppState, tenant: Uuid, leg: Uuid, rec: &Callback) -> ApiResult<()> {
-    let json =
-        serde_json::to_string(rec).map_err(|e| ApiError::internal(anyhow::Error::from(e)))?;
-    let mut r = state.redis();
-    let _: () = r.set_ex(key(tenant, leg), json, TTL_SECS).await?;
-    Ok(())
-}
-
-/// Dials the customer's leg (its CDR first).
-async fn place(
-    state: &AppState,
-    tenant: Uuid,
-    agent: Uuid,
-    gateway_id: &str,
-    leg: Uuid,
-    number: &str,
-    did: &str,
-) -> anyhow::Result<()> {
-    let cdr = crate::cdr::OutboundLeg {
-        leg,
-        parent: None,
-        caller: did,
-        callee: number,
-        agent: Some(agent),
-        gateway_id,
-    };
-    crate::call_io::originate(state, tenant, cdr).await
-}
-
-/// Hangs up the agent's callback leg (their hang-up button).
+/// Hangs up the agent's callback leg (their hang-up button). `false`: not their callback.
 pub async fn hang_up(state: &AppState, tenant: Uuid, agent: Uuid, leg: Uuid) -> ApiResult<bool> {
-    let Some((_, rec)) = current_rec(state, tenant, agent)
+    if current(state, tenant, agent)
         .await
         .map_err(ApiError::internal)?
-        .filter(|(current, _)| *current == leg)
-    else {
-        return Ok(false);
-    };
-    let cmd = GatewayCommand::Hangup {
-        call_id: leg,
-        status: None,
-    };
-    command(state, &rec.gateway_id, &cmd)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(true)
-}
-
-/// Gateway events of callback legs: answered → bridged into the softphone; ended → the agent
-/// is told, put back in rotation, and an unanswered callback reopens the missed call.
-pub async fn on_gateway_event(state: &AppState, ev: &GatewayEvent) -> anyhow::Result<()> {
-    let Some((leg, tenant, answered)) = ev.answer_or_end() else {
-        return Ok(());
-    };
-    let mut r = state.redis();
-    let raw: Option<String> = r.get(key(tenant, leg)).await?;
-    let Some(mut rec) = raw.and_then(|s| serde_json::from_str::<Callback>(&s).ok()) else {
-        return Ok(());
-    };
-    // The agent's desk phone leg: picked up → dial the customer; put down → end it all.
-    if let Some(next) = rec.then_dial.clone() {
-        if answered {
-            rec.then_dial = None;
-            rec.answered = true;
-            let _: () = r
-                .set_ex(key(tenant, leg), serde_json::to_string(&rec)?, TTL_SECS)
-                .await?;
-            let customer = Callback {
-                desk: Some(leg),
-                answered: false,
-                is_desk: false,
-                ..rec.clone()
-            };
-            let _: () = r
-                .set_ex(
-                    key(tenant, next.leg),
-                    serde_json::to_string(&customer)?,
-                    TTL_SECS,
-                )
-                .await?;
-            return place(
-                state,
-                tenant,
-                rec.agent,
-                &rec.gateway_id,
-                next.leg,
-                &next.number,
-                &next.did,
-            )
-            .await;
-        }
-        // Never picked up: the customer was not dialled; the callback ends here.
-        let _: () = r.del(key(tenant, leg)).await?;
-        return finish(state, tenant, next.leg, rec).await;
-    }
-    if rec.is_desk {
-        if !answered {
-            // The agent put the desk phone down: the customer's leg ends too (its own
-            // hang-up event finishes the callback).
-            let _: () = r.del(key(tenant, leg)).await?;
-            let customer: Option<String> = r.get(agent_key(tenant, rec.agent)).await?;
-            if let Some(c) = customer.and_then(|c| c.parse::<Uuid>().ok()) {
-                hang(state, &rec.gateway_id, c).await?;
-            }
-        }
-        return Ok(());
-    }
-    if answered {
-        rec.answered = true;
-        let _: () = r
-            .set_ex(key(tenant, leg), serde_json::to_string(&rec)?, TTL_SECS)
-            .await?;
-        if let Some(desk) = rec.desk {
-            let cmd = GatewayCommand::Bridge {
-                call_id: leg,
-                target: desk.to_string(),
-            };
-            command(state, &rec.gateway_id, &cmd).await?;
-            let connected = AgentEvent::Connected { call_id: leg };
-            crate::desktop::publish(state, tenant, rec.agent, &connected).await;
-            return Ok(());
-        }
-        match crate::devices::current(state, tenant, rec.agent).await? {
-            Some(soft) if soft.gateway_id == rec.gateway_id => {
-                let cmd = GatewayCommand::Bridge {
-                    call_id: leg,
-                    target: crate::devices::target(soft.leg_id),
-                };
-                command(state, &rec.gateway_id, &cmd).await?;
-            }
-            // (A reload re-attaches the leg on the callback's gateway, then bridges it.)
-            Some(_) | None => {
-                tracing::warn!(%tenant, %leg, "callback answered but the agent's softphone is gone or on another gateway");
-            }
-        }
-        let connected = AgentEvent::Connected { call_id: leg };
-        crate::desktop::publish(state, tenant, rec.agent, &connected).await;
-        return Ok(());
-    }
-    let _: () = r.del(key(tenant, leg)).await?;
-    if let Some(desk) = rec.desk {
-        hang(state, &rec.gateway_id, desk).await?;
-    }
-    let agent = rec.agent;
-    finish(state, tenant, leg, rec).await?;
-    // Refused by the gateway for the tenant's outbound limits: the desktop says so (after
-    // `ended`, so its note shows the reason rather than a plain end).
-    if let Some(reason) = crate::dial_policy::gateway_refusal(ev) {
-        let why = AgentEvent::OfferWithdrawn {
-            call_id: leg,
-            reason: reason.into(),
-        };
-        crate::desktop::publish(state, tenant, agent, &why).await;
-    }
-    Ok(())
-}
-
-async fn hang(state: &AppState, gw: &str, leg: Uuid) -> anyhow::Result<()> {
-    let cmd = GatewayCommand::Hangup {
-        call_id: leg,
-        status: None,
-    };
-    command(state, gw, &cmd).await
-}
-
-/// The callback (customer leg `leg`) is over: the agent is told and put back in rotation;
-/// an unanswered callback reopens its missed call.
-async fn finish(state: &AppState, tenant: Uuid, leg: Uuid, rec: Callback) -> anyhow::Result<()> {
-    let mut r = state.redis();
-    let _: () = r.del(agent_key(tenant, rec.agent)).await?;
-    if let (false, Some(missed)) = (rec.answered, rec.missed) {
-        let mut tx = crate::db::begin_in_schema(&state.db, &crate::db::schema_name(tenant)).await?;
-        // Reopen unless the number missed again meanwhile (then that entry stands).
-        sqlx::query(
-            "UPDATE missed_calls m SET handled_at = NULL, handled_by = NULL
-              WHERE m.id = $1 AND m.callback_call_id = $2
-                AND NOT EXISTS (SELECT 1 FROM missed_calls o
-                                 WHERE o.number = m.number AND o.handled_at IS NULL)",
-        )
-        .bind(missed)
-        .bind(leg)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-    }
-    let ended = AgentEvent::Ended { call_id: leg };
-    crate::desktop::publish(state, tenant, rec.agent, &ended).await;
-    if rec.was_ready
-        && crate::agents::agent_acd_state(state, tenant, rec.agent).await? == "not_ready"
+        != Some(leg)
     {
-        if let Err(e) = crate::dispatch::agent_state(state, tenant, rec.agent, "ready", "").await {
-            tracing::warn!(%tenant, agent = %rec.agent, error = ?e, "agent not made ready after callback");
-        }
+        return Ok(false);
     }
-    Ok(())
+    let input = hotline_calls::control::Input::AgentHangUp;
+    crate::call_control::feed(state, tenant, leg, input, None)
+        .await
+        .map_err(ApiError::internal)?
+        .ok();
+    Ok(true)
 }

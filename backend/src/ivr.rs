@@ -7,8 +7,7 @@
 
 use crate::call_io::call_key;
 use crate::call_io::{
-    bridge_key, command, dial_out, load, missed, outside_key, store,
-    sync_queues, CallState,
+    bridge_key, command, dial_out, load, missed, outside_key, store, sync_queues, CallState,
 };
 use crate::{db, state::AppState};
 use hotline_acd::Op;

@@ -339,7 +339,9 @@ pub async fn lost(
                         agent: user,
                         why: "softphone_lost".into(),
                     };
-                    crate::call_control::feed(state, tenant, call, input, None).await?.ok();
+                    crate::call_control::feed(state, tenant, call, input, None)
+                        .await?
+                        .ok();
                     not_ready = true;
                 }
             }

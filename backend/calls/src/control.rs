@@ -27,12 +27,24 @@ pub enum Owner {
     Inbound,
     /// An outbound campaign's answered call waiting for an agent: never a missed call.
     Campaign,
+    /// An agent calls back a missed call or a voicemail: the agent's device first, then the
+    /// customer (the call's own leg, `caller` here) is dialled and bridged to it.
+    Callback,
+    /// An agent dials a number (a click in the SPA or the tenant's software).
+    ClickToCall,
+    /// An agent dials a preview campaign's contact.
+    Preview,
 }
 
 impl Owner {
     /// Whether a caller who leaves the queue unanswered is a missed call.
     fn misses(self) -> bool {
         self == Owner::Inbound
+    }
+
+    /// The agent places the call (never queued, not the ACD's).
+    pub fn agent_first(self) -> bool {
+        matches!(self, Owner::Callback | Owner::ClickToCall | Owner::Preview)
     }
 }
 
@@ -143,6 +155,13 @@ pub enum Effect {
     Missed(&'static str),
     /// The call's one outcome in its CDR.
     Outcome(&'static str),
+    /// An agent-first call: place the customer's leg (the call's own id).
+    DialCaller,
+    /// An agent-first call is over (`answered`: the customer picked up): the agent is free.
+    Finished {
+        agent: Uuid,
+        answered: bool,
+    },
 }
 
 /// Everything the machine is told.
@@ -208,6 +227,13 @@ pub enum Input {
     },
     /// The caller's leg ended.
     CallerHungUp,
+    /// An agent-first call: `agent` places it from `device` (a desk phone rings first).
+    Placed {
+        agent: Uuid,
+        device: Device,
+    },
+    /// An agent-first call: the customer answered.
+    CallerAnswered,
 }
 
 /// Why an input was refused (nothing changed).
@@ -240,6 +266,21 @@ pub struct Call {
     pub hanging_up: bool,
     /// The consulted party's leg the agent's device is joined to.
     pub agent_peer: Option<Uuid>,
+    /// An agent-first call: the customer's leg was placed, and they answered.
+    #[serde(default)]
+    pub caller_dialled: bool,
+    #[serde(default)]
+    pub caller_answered: bool,
+    /// An agent-first call: its agent, kept after they let go (for `Finished`).
+    #[serde(default)]
+    pub placed_by: Option<Uuid>,
+}
+
+fn agent_of(kind: &LegKind) -> Uuid {
+    match kind {
+        LegKind::Agent(a) => *a,
+        _ => Uuid::nil(),
+    }
 }
 
 impl Call {
@@ -259,6 +300,9 @@ impl Call {
             outcome: None,
             hanging_up: false,
             agent_peer: None,
+            caller_dialled: false,
+            caller_answered: false,
+            placed_by: None,
         }
     }
 
@@ -332,8 +376,18 @@ impl Call {
     /// The connected agent lets go of the call (transfer, or the call ends): their desktop
     /// is told, a desk phone leg is hung up, a softphone leaves the room and stays up.
     fn release_agent(&mut self, out: &mut Vec<Effect>) {
-        if self.let_go(out) {
+        if self.let_go(out) && !self.owner.agent_first() {
             out.push(Effect::AcdHangup);
+        }
+    }
+
+    /// An agent-first call ends: its one outcome, and the agent is free.
+    fn finish(&mut self, out: &mut Vec<Effect>) {
+        self.caller_up = false;
+        let answered = self.caller_answered;
+        self.settle(out, if answered { "answered" } else { "failed" });
+        if let Some(agent) = self.placed_by.take() {
+            out.push(Effect::Finished { agent, answered });
         }
     }
 
@@ -428,7 +482,41 @@ impl Call {
         if !self.caller_up && !matches!(input, Input::LegEnded { .. }) {
             return Err(Refused("call_ended"));
         }
+        let agent_first = self.owner.agent_first();
         match input {
+            Input::Placed { agent, device } => {
+                if !agent_first || self.placed_by.is_some() || device == Device::Nothing {
+                    return Err(Refused("not_placeable"));
+                }
+                self.placed_by = Some(agent);
+                self.agent = Some((agent, device));
+                if let Device::Desk { leg } = device {
+                    self.legs.insert(leg, LegKind::Agent(agent));
+                    out.push(Effect::Dial {
+                        leg,
+                        kind: LegKind::Agent(agent),
+                    });
+                } else {
+                    self.caller_dialled = true;
+                    out.push(Effect::DialCaller);
+                }
+            }
+            Input::CallerAnswered => {
+                if !self.caller_dialled || self.caller_answered || self.agent.is_none() {
+                    return Err(Refused("not_dialled"));
+                }
+                self.caller_answered = true;
+                self.peer = Some(Peer::Agent);
+                out.push(Effect::BridgeCaller(Peer::Agent));
+                if let Some((agent, _)) = self.agent {
+                    out.push(Effect::Connected(agent));
+                }
+                self.settle(&mut out, "answered");
+            }
+            _ if agent_first && self.placed_by.is_none() && self.caller_up => {
+                return Err(Refused("not_placed"));
+            }
+            Input::Queued if agent_first => return Err(Refused("not_queued")),
             Input::Queued => {
                 if self.queued || self.agent.is_some() || self.leaving.is_some() {
                     return Err(Refused("not_waiting"));
@@ -518,6 +606,16 @@ impl Call {
                 out.push(Effect::Connected(agent));
                 self.settle(&mut out, "answered");
             }
+            Input::LegAnswered(leg)
+                if agent_first
+                    && !self.caller_dialled
+                    && self.agent
+                        == Some((self.placed_by.unwrap_or_default(), Device::Desk { leg })) =>
+            {
+                // The agent picked up their desk phone: now the customer is dialled.
+                self.caller_dialled = true;
+                out.push(Effect::DialCaller);
+            }
             Input::LegAnswered(leg) => match self.legs.get(&leg).copied() {
                 Some(LegKind::Agent(agent))
                     if self.offers.get(&agent) == Some(&Device::Desk { leg }) =>
@@ -559,8 +657,15 @@ impl Call {
                     LegKind::Agent(_) => {
                         // The connected agent put their desk phone down: the call ends.
                         if self.caller_up {
-                            self.release_agent(&mut out);
-                            self.hang_up_caller(&mut out);
+                            if agent_first && !self.caller_dialled {
+                                // The customer was never dialled.
+                                self.agent = None;
+                                out.push(Effect::Ended(agent_of(&kind)));
+                                self.finish(&mut out);
+                            } else {
+                                self.release_agent(&mut out);
+                                self.hang_up_caller(&mut out);
+                            }
                         }
                     }
                     LegKind::Consult => {
@@ -719,7 +824,11 @@ impl Call {
                 }
                 self.room.clear();
                 self.release_agent(&mut out);
-                self.hang_up_caller(&mut out);
+                if agent_first && !self.caller_dialled {
+                    self.finish(&mut out);
+                } else {
+                    self.hang_up_caller(&mut out);
+                }
             }
             Input::MaxWait {
                 step,
@@ -763,6 +872,9 @@ impl Call {
                 }
                 self.peer = None;
                 self.leaving = None;
+                if agent_first {
+                    self.finish(&mut out);
+                }
                 self.settle(&mut out, "abandoned");
             }
         }

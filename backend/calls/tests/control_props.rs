@@ -44,12 +44,14 @@ fn arb_input() -> impl Strategy<Value = Input> {
                 agent: agent(a),
                 why: w.to_string(),
             }),
-        (a.clone(), prop::sample::select(vec!["answered_elsewhere", "max_wait"])).prop_map(
-            |(a, w)| Input::OfferCancelled {
+        (
+            a.clone(),
+            prop::sample::select(vec!["answered_elsewhere", "max_wait"])
+        )
+            .prop_map(|(a, w)| Input::OfferCancelled {
                 agent: agent(a),
                 why: w.to_string(),
-            }
-        ),
+            }),
         a.clone().prop_map(|a| Input::OfferFailed {
             agent: agent(a),
             why: "softphone_lost".into(),
@@ -79,7 +81,19 @@ fn arb_input() -> impl Strategy<Value = Input> {
             }
         }),
         Just(Input::CallerHungUp),
+        Just(Input::CallerAnswered),
     ]
+}
+
+/// How an agent-first call starts: the agent's softphone, or a desk phone leg of its own.
+fn arb_placed() -> impl Strategy<Value = Input> {
+    prop::option::of(10u8..12).prop_map(|l| Input::Placed {
+        agent: agent(0),
+        device: match l {
+            Some(l) => Device::Desk { leg: leg(l) },
+            None => Device::Softphone,
+        },
+    })
 }
 
 /// Who is joined to whom on the gateway, replayed from the effects.
@@ -97,6 +111,7 @@ struct World {
     opened: BTreeSet<Uuid>,
     closed: BTreeMap<Uuid, u32>,
     outcomes: Vec<&'static str>,
+    finished: u32,
 }
 
 impl World {
@@ -169,6 +184,7 @@ impl World {
                     self.room.remove(&Node::Agent);
                 }
                 Effect::Outcome(o) => self.outcomes.push(o),
+                Effect::Finished { .. } => self.finished += 1,
                 _ => {}
             }
         }
@@ -186,6 +202,10 @@ fn step(call: &mut Call, world: &mut World, input: Input) -> Result<(), TestCase
     // The shell opens every leg with a fresh id: a reused one is not an input it can make.
     let opens = match &input {
         Input::Offered {
+            device: Device::Desk { leg },
+            ..
+        }
+        | Input::Placed {
             device: Device::Desk { leg },
             ..
         }
@@ -225,12 +245,19 @@ proptest! {
     #[test]
     fn every_interleaving_keeps_the_calls_promises(
         inputs in prop::collection::vec(arb_input(), 1..40),
-        campaign in any::<bool>(),
+        owner in prop::sample::select(vec![
+            Owner::Inbound,
+            Owner::Campaign,
+            Owner::Callback,
+            Owner::ClickToCall,
+            Owner::Preview,
+        ]),
+        placed in arb_placed(),
     ) {
-        let owner = if campaign { Owner::Campaign } else { Owner::Inbound };
         let mut call = Call::new(owner);
         let mut world = World::default();
-        step(&mut call, &mut world, Input::Queued)?;
+        let first = if owner.agent_first() { placed } else { Input::Queued };
+        step(&mut call, &mut world, first)?;
         for input in inputs {
             step(&mut call, &mut world, input)?;
         }
@@ -245,6 +272,8 @@ proptest! {
         }
         // Exactly one outcome.
         prop_assert_eq!(world.outcomes.len(), 1, "{:?}", world.outcomes);
+        // An agent-first call frees its agent exactly once.
+        prop_assert_eq!(world.finished, u32::from(owner.agent_first()));
         prop_assert_eq!(Some(world.outcomes[0]), call.outcome.as_deref());
     }
 }
@@ -342,4 +371,70 @@ fn the_consulted_party_leaving_a_conference_keeps_caller_and_agent_together() {
         call.handle(Input::Hold),
         Err(hotline_calls::control::Refused("not_connected"))
     );
+}
+
+#[test]
+fn a_callback_from_a_desk_phone_dials_the_customer_once_the_agent_picks_up() {
+    let mut call = Call::new(Owner::Callback);
+    let desk = leg(10);
+    let fx = call
+        .handle(Input::Placed {
+            agent: agent(0),
+            device: Device::Desk { leg: desk },
+        })
+        .unwrap();
+    assert!(
+        matches!(fx[..], [Effect::Dial { leg, .. }] if leg == desk),
+        "{fx:?}"
+    );
+    assert_eq!(
+        call.handle(Input::CallerAnswered),
+        Err(hotline_calls::control::Refused("not_dialled"))
+    );
+    assert_eq!(
+        call.handle(Input::LegAnswered(desk)).unwrap(),
+        [Effect::DialCaller]
+    );
+    let fx = call.handle(Input::CallerAnswered).unwrap();
+    assert_eq!(
+        fx,
+        [
+            Effect::BridgeCaller(Peer::Agent),
+            Effect::Connected(agent(0)),
+            Effect::Outcome("answered")
+        ]
+    );
+    let fx = call.handle(Input::CallerHungUp).unwrap();
+    assert!(fx.contains(&Effect::HangUpLeg(desk)), "{fx:?}");
+    assert!(
+        fx.contains(&Effect::Finished {
+            agent: agent(0),
+            answered: true
+        }),
+        "{fx:?}"
+    );
+    assert!(
+        !fx.contains(&Effect::AcdHangup),
+        "not the ACD's call: {fx:?}"
+    );
+    assert!(call.ended());
+}
+
+#[test]
+fn a_click_to_call_nobody_answers_fails_and_frees_the_agent() {
+    let mut call = Call::new(Owner::ClickToCall);
+    let fx = call
+        .handle(Input::Placed {
+            agent: agent(1),
+            device: Device::Softphone,
+        })
+        .unwrap();
+    assert_eq!(fx, [Effect::DialCaller]);
+    let fx = call.handle(Input::CallerHungUp).unwrap();
+    assert!(fx.contains(&Effect::Outcome("failed")), "{fx:?}");
+    assert!(fx.contains(&Effect::Finished {
+        agent: agent(1),
+        answered: false
+    }));
+    assert!(call.ended());
 }

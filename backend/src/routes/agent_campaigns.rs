@@ -309,6 +309,7 @@ pub async fn preview_dial(
         .await
         .map_err(ApiError::internal)?;
     let c = crate::callback::Claimed {
+        owner: hotline_calls::control::Owner::Preview,
         missed: None,
         leg,
         number: &phone,

@@ -246,7 +246,14 @@ pub async fn consult(
         callee: callee.clone(),
         agent: Some(user),
     };
-    control(&state, tenant, call_id, Input::Consult { leg }, Some((leg, dial))).await?;
+    control(
+        &state,
+        tenant,
+        call_id,
+        Input::Consult { leg },
+        Some((leg, dial)),
+    )
+    .await?;
     let details = serde_json::json!({ "callee": callee });
     crate::cdr::action(&state, tenant, call_id, "consult", user, details)
         .await
@@ -356,7 +363,14 @@ pub async fn transfer(
             callee: number.clone(),
             agent: None,
         };
-        control(&state, tenant, call_id, Input::TransferOut { leg }, Some((leg, dial))).await?;
+        control(
+            &state,
+            tenant,
+            call_id,
+            Input::TransferOut { leg },
+            Some((leg, dial)),
+        )
+        .await?;
         let details = serde_json::json!({ "number": number });
         crate::cdr::action(&state, tenant, call_id, "transferred_out", user, details)
             .await
@@ -546,6 +560,7 @@ pub async fn callback(
     .await?;
     ctx.commit().await?;
     let c = crate::callback::Claimed {
+        owner: hotline_calls::control::Owner::Callback,
         missed: Some(id),
         leg,
         number: &number,
@@ -628,6 +643,7 @@ pub async fn click_to_call(
     .await?;
     ctx.commit().await?;
     let c = crate::callback::Claimed {
+        owner: hotline_calls::control::Owner::ClickToCall,
         missed: None,
         leg,
         number: &number,

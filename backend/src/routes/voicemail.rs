@@ -259,6 +259,7 @@ pub async fn callback(
     ctx.commit().await?;
     // Shown to the caller: the number they had called.
     let c = crate::callback::Claimed {
+        owner: hotline_calls::control::Owner::Callback,
         missed: None,
         leg,
         number: &number,
