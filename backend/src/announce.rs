@@ -103,11 +103,21 @@ pub async fn tick(state: &AppState, tenant: Uuid) {
 async fn announce_due(state: &AppState, tenant: Uuid) -> anyhow::Result<()> {
     let keys = call_io::acd_keys(tenant);
     let mut r = state.redis();
+    // Cheapest first, as this runs every second for every tenant with ACD activity: no call
+    // at all (one `HLEN`), then no queue that announces (the cached settings), and only then
+    // the calls themselves.
+    let in_acd: u64 = r.hlen(&keys.calls).await?;
+    if in_acd == 0 {
+        return Ok(());
+    }
+    let queues = announcing(state, tenant).await?;
+    if queues.is_empty() {
+        return Ok(());
+    }
     let calls: BTreeMap<String, CallRec> = records(&mut r, &keys.calls).await?;
     if !calls.values().any(|c| c.state == "waiting") {
         return Ok(());
     }
-    let queues = announcing(state, tenant).await?;
     let now = call_io::now_ms();
     let mut agents: Option<BTreeMap<String, AgentRec>> = None;
     for q in &queues {
