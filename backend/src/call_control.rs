@@ -74,6 +74,12 @@ fn leg_key(tenant: Uuid, leg: Uuid) -> String {
     format!("{{t:{tenant}}}:ctl:leg:{leg}")
 }
 
+/// Set (for a minute) when the gateway reports a call's bridge cut (`bridge_ended`); hold
+/// clears it, asks for the cut and waits for it before the desktop is told "held".
+pub fn bridge_ended_key(tenant: Uuid, call: Uuid) -> String {
+    format!("{{t:{tenant}}}:call:{call}:bridge_ended")
+}
+
 /// The agent-first call `agent` is placing (its id), while it lasts.
 pub fn placing_key(tenant: Uuid, agent: Uuid) -> String {
     format!("{{t:{tenant}}}:agent:{agent}:callback")
@@ -418,9 +424,7 @@ async fn perform(
         }
         Effect::UnbridgeCaller | Effect::LeaveRoom(Member::Caller) => {
             let mut r = state.redis();
-            let _: () = r
-                .del(crate::call_events::bridge_ended_key(tenant, call))
-                .await?;
+            let _: () = r.del(bridge_ended_key(tenant, call)).await?;
             command(state, &gw, &GatewayCommand::Unbridge { call_id: call }).await?;
         }
         Effect::UnbridgeAgent | Effect::LeaveRoom(Member::Agent) => {
@@ -709,7 +713,7 @@ const HOLD_PLAYOUT: std::time::Duration = std::time::Duration::from_millis(150);
 /// bridged (its agent leg still moving) reports nothing: after 2 s it counts as held anyway.
 /// Audio the gateway sent before the cut is still on its way (jitter buffer, sound card).
 async fn hold_confirmed(state: &AppState, tenant: Uuid, call: Uuid) -> anyhow::Result<()> {
-    let cut = crate::call_events::bridge_ended_key(tenant, call);
+    let cut = bridge_ended_key(tenant, call);
     let mut r = state.redis();
     let deadline = std::time::Instant::now() + HOLD_CONFIRM;
     while std::time::Instant::now() < deadline {

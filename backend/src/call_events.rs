@@ -27,12 +27,6 @@ use redis::streams::{StreamAutoClaimReply, StreamReadOptions, StreamReadReply};
 use redis::AsyncCommands;
 use uuid::Uuid;
 
-/// Set (for a minute) when the gateway reports a call's bridge cut (`bridge_ended`); hold
-/// clears it, asks for the cut and waits for it before the desktop is told "held".
-pub fn bridge_ended_key(tenant: Uuid, call: Uuid) -> String {
-    format!("{{t:{tenant}}}:call:{call}:bridge_ended")
-}
-
 /// The consumer group every backend process joins.
 pub const GROUP: &str = "hotline-backend";
 
@@ -365,7 +359,11 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
             // What `hold` waits for: the gateway has cut the bridge both ways.
             let mut r = state.redis();
             let _: () = r
-                .set_ex(bridge_ended_key(tenant_id, call_id), 1, 60)
+                .set_ex(
+                    crate::call_control::bridge_ended_key(tenant_id, call_id),
+                    1,
+                    60,
+                )
                 .await?;
             Ok(())
         }
