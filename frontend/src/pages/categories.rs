@@ -150,9 +150,16 @@ pub fn CategoriesPage() -> Html {
         let i18n = i18n.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let name = if *adding == Some(None) { draft_root.trim().to_string() } else { String::new() };
+            let name = if *adding == Some(None) {
+                draft_root.trim().to_string()
+            } else {
+                String::new()
+            };
             if name.is_empty() {
-                errors.set(FieldErrors::from([("cat-new-root".to_string(), i18n.t("form-required"))]));
+                errors.set(FieldErrors::from([(
+                    "cat-new-root".to_string(),
+                    i18n.t("form-required"),
+                )]));
                 return;
             }
             errors.set(FieldErrors::new());
@@ -169,10 +176,18 @@ pub fn CategoriesPage() -> Html {
             };
             draft_root.set(String::new());
             adding.set(None);
-            run.emit(Box::pin(async move { save::<_, CategoryDto>("/categories", None, &body).await.map(|_| ()) }));
+            run.emit(Box::pin(async move {
+                save::<_, CategoryDto>("/categories", None, &body)
+                    .await
+                    .map(|_| ())
+            }));
         })
     };
-    let root_value = if *adding == Some(None) { (*draft).clone() } else { String::new() };
+    let root_value = if *adding == Some(None) {
+        (*draft).clone()
+    } else {
+        String::new()
+    };
     let on_root_input = {
         let (draft, adding) = (draft.clone(), adding.clone());
         Callback::from(move |v: String| {
@@ -200,8 +215,10 @@ pub fn CategoriesPage() -> Html {
             let Some(dc) = all.iter().find(|c| c.id == d).cloned() else {
                 return;
             };
-            let mut sibs: Vec<CategoryDto> =
-                children(all, None).into_iter().filter(|c| c.id != d).collect();
+            let mut sibs: Vec<CategoryDto> = children(all, None)
+                .into_iter()
+                .filter(|c| c.id != d)
+                .collect();
             sibs.push(dc);
             run.emit(Box::pin(save_order(None, sibs)));
         })
@@ -373,7 +390,9 @@ fn node(ctx: &TreeCtx, sibs: &[CategoryDto], i: usize, n: usize, c: &CategoryDto
             i18n.clone(),
         );
         let me = c.clone();
-        let next_child = children(&ctx.all, Some(id)).last().map_or(10, |x| x.position + 10);
+        let next_child = children(&ctx.all, Some(id))
+            .last()
+            .map_or(10, |x| x.position + 10);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let name = draft.trim().to_string();
@@ -385,13 +404,21 @@ fn node(ctx: &TreeCtx, sibs: &[CategoryDto], i: usize, n: usize, c: &CategoryDto
             errors.set(FieldErrors::new());
             let job: Job = if *r == Some(id) {
                 // Translations were of the old name: a rename drops them (Names page refills).
-                let name_i18n = if name == me.name { me.name_i18n.clone() } else { Default::default() };
+                let name_i18n = if name == me.name {
+                    me.name_i18n.clone()
+                } else {
+                    Default::default()
+                };
                 let body = CategoryInput {
                     name,
                     name_i18n,
                     ..input_of(&me)
                 };
-                Box::pin(async move { save::<_, CategoryDto>("/categories", Some(id), &body).await.map(|_| ()) })
+                Box::pin(async move {
+                    save::<_, CategoryDto>("/categories", Some(id), &body)
+                        .await
+                        .map(|_| ())
+                })
             } else {
                 let body = CategoryInput {
                     name,
@@ -400,7 +427,11 @@ fn node(ctx: &TreeCtx, sibs: &[CategoryDto], i: usize, n: usize, c: &CategoryDto
                     position: next_child,
                     active: true,
                 };
-                Box::pin(async move { save::<_, CategoryDto>("/categories", None, &body).await.map(|_| ()) })
+                Box::pin(async move {
+                    save::<_, CategoryDto>("/categories", None, &body)
+                        .await
+                        .map(|_| ())
+                })
             };
             r.set(None);
             a.set(None);

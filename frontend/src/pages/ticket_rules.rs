@@ -7,8 +7,7 @@ use hotline_wire::api::TeamDto;
 use hotline_wire::crm::CategoryDto;
 use hotline_wire::sla::{BusinessCalendar, Holiday, WorkingHours};
 use hotline_wire::tickets::{
-    AssignmentRuleDto, AssignmentRuleInput, SlaPolicyDto, SlaPolicyInput, TicketTypeDto,
-    PRIORITIES,
+    AssignmentRuleDto, AssignmentRuleInput, SlaPolicyDto, SlaPolicyInput, TicketTypeDto, PRIORITIES,
 };
 use uuid::Uuid;
 use yew::prelude::*;
@@ -143,8 +142,14 @@ fn RulesSection(p: &RulesProps) -> Html {
     let errors = use_state(FieldErrors::new);
     let form = {
         let (t, tm) = (
-            p.types.first().map(|t| t.id.to_string()).unwrap_or_default(),
-            p.teams.first().map(|t| t.id.to_string()).unwrap_or_default(),
+            p.types
+                .first()
+                .map(|t| t.id.to_string())
+                .unwrap_or_default(),
+            p.teams
+                .first()
+                .map(|t| t.id.to_string())
+                .unwrap_or_default(),
         );
         use_reducer(move || {
             Form(RuleForm {
@@ -245,7 +250,12 @@ fn RulesSection(p: &RulesProps) -> Html {
     let type_opts: Vec<(String, String)> = p
         .types
         .iter()
-        .map(|t| (t.id.to_string(), i18n.pick(&t.name, &t.name_i18n).to_string()))
+        .map(|t| {
+            (
+                t.id.to_string(),
+                i18n.pick(&t.name, &t.name_i18n).to_string(),
+            )
+        })
         .collect();
     let team_opts: Vec<(String, String)> = p
         .teams
@@ -373,7 +383,12 @@ fn SlaSection(p: &SlaProps) -> Html {
             let f = form.0.clone();
             let mut c = Checks::default();
             let h = f.hours.trim().parse::<i32>().ok().filter(|h| *h >= 0);
-            let m = f.minutes.trim().parse::<i32>().ok().filter(|m| (0..60).contains(m));
+            let m = f
+                .minutes
+                .trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|m| (0..60).contains(m));
             let total = match (h, m) {
                 (Some(h), Some(m)) if h * 60 + m > 0 => Some(h * 60 + m),
                 _ => {
@@ -419,7 +434,11 @@ fn SlaSection(p: &SlaProps) -> Html {
         })
     };
     let mut prio_opts = vec![(String::new(), i18n.t("sla-any-priority"))];
-    prio_opts.extend(PRIORITIES.iter().map(|x| (x.to_string(), priority_text(&i18n, x))));
+    prio_opts.extend(
+        PRIORITIES
+            .iter()
+            .map(|x| (x.to_string(), priority_text(&i18n, x))),
+    );
     let mut team_opts = vec![(String::new(), i18n.t("sla-no-escalation"))];
     team_opts.extend(p.teams.iter().map(|t| (t.id.to_string(), t.name.clone())));
     let f = &form.0;
@@ -631,7 +650,9 @@ fn CalendarSection(p: &CalendarProps) -> Html {
     };
     let on_tz = {
         let d = d.clone();
-        Callback::from(move |v: String| d.dispatch(Box::new(move |c: &mut BusinessCalendar| c.time_zone = v)))
+        Callback::from(move |v: String| {
+            d.dispatch(Box::new(move |c: &mut BusinessCalendar| c.time_zone = v))
+        })
     };
     html! {
         <section class="card" id="calendar">

@@ -70,7 +70,11 @@ impl Wf {
                 new_status: String::new(),
                 loaded: std::iter::once(t.name.clone())
                     .chain(t.statuses.iter().map(|s| format!("s:{}:{}", s.key, s.name)))
-                    .chain(t.transitions.iter().map(|x| format!("t:{}:{}:{}", x.from, x.to, x.name)))
+                    .chain(
+                        t.transitions
+                            .iter()
+                            .map(|x| format!("t:{}:{}:{}", x.from, x.to, x.name)),
+                    )
                     .collect(),
             },
             // A new type starts as the smallest workflow that passes: New → Closed.
@@ -195,7 +199,9 @@ pub fn TicketTypesPage() -> Html {
                 Some(c) => c,
                 None => ts.first().map(|t| t.id),
             };
-            let t = current.and_then(|id| ts.iter().find(|t| t.id == id)).cloned();
+            let t = current
+                .and_then(|id| ts.iter().find(|t| t.id == id))
+                .cloned();
             let on_saved = {
                 let (reload, chosen, saves, notice) = (
                     reload.clone(),
@@ -285,7 +291,11 @@ fn error_lines(i18n: &I18n, wf: &Wf, errors: &FieldErrors) -> Vec<String> {
         let line = if k == "name" {
             continue; // shown under the name field
         } else if let Some(i) = index("statuses[") {
-            let name = wf.statuses.get(i).map(|s| s.name.clone()).unwrap_or_default();
+            let name = wf
+                .statuses
+                .get(i)
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             let what = if k.ends_with(".color") {
                 i18n.t("wf-colour")
             } else if k.ends_with(".name") {
@@ -305,7 +315,10 @@ fn error_lines(i18n: &I18n, wf: &Wf, errors: &FieldErrors) -> Vec<String> {
                 .get(i)
                 .map(|t| format!("{} → {}", wf.status_name(&t.from), wf.status_name(&t.to)))
                 .unwrap_or_default();
-            format!("{}: {msg}", i18n.ta("wf-error-move", &[("move", mv.into())]))
+            format!(
+                "{}: {msg}",
+                i18n.ta("wf-error-move", &[("move", mv.into())])
+            )
         } else if k == "statuses" {
             format!("{}: {msg}", i18n.t("wf-statuses"))
         } else {
@@ -337,11 +350,12 @@ fn WorkflowEditor(p: &EditorProps) -> Html {
         .map(|s| (s.key.clone(), s.name.clone()))
         .collect();
     let mut perm_options = vec![(String::new(), i18n.t("wf-perm-anyone"))];
-    perm_options.extend(
-        perm::ALL
-            .iter()
-            .map(|x| (x.key.to_string(), permission_label(&i18n, x.key, x.description))),
-    );
+    perm_options.extend(perm::ALL.iter().map(|x| {
+        (
+            x.key.to_string(),
+            permission_label(&i18n, x.key, x.description),
+        )
+    }));
 
     let status_rows = wf.statuses.iter().enumerate().map(|(i, s)| {
         let n = wf.statuses.len();
@@ -467,22 +481,28 @@ fn WorkflowEditor(p: &EditorProps) -> Html {
     };
     let add_move = act(
         |w, _| {
-        // The first pair of statuses without a move yet, in list order.
-        let pair = w.statuses.iter().find_map(|a| {
-            w.statuses
-                .iter()
-                .find(|b| b.key != a.key && !w.transitions.iter().any(|t| t.from == a.key && t.to == b.key))
-                .map(|b| (a.clone(), b.clone()))
-        });
-        if let Some((a, b)) = pair {
-            w.transitions.push(TransitionDef {
-                from: a.key,
-                to: b.key,
-                name: b.name,
-                name_i18n: Default::default(),
-                permission: None,
+            // The first pair of statuses without a move yet, in list order.
+            let pair = w.statuses.iter().find_map(|a| {
+                w.statuses
+                    .iter()
+                    .find(|b| {
+                        b.key != a.key
+                            && !w
+                                .transitions
+                                .iter()
+                                .any(|t| t.from == a.key && t.to == b.key)
+                    })
+                    .map(|b| (a.clone(), b.clone()))
             });
-        }
+            if let Some((a, b)) = pair {
+                w.transitions.push(TransitionDef {
+                    from: a.key,
+                    to: b.key,
+                    name: b.name,
+                    name_i18n: Default::default(),
+                    permission: None,
+                });
+            }
         },
         0,
     );
@@ -506,7 +526,10 @@ fn WorkflowEditor(p: &EditorProps) -> Html {
             }
             for (i, t) in w.transitions.iter().enumerate() {
                 if t.name.trim().is_empty() {
-                    c.fail(&format!("transitions[{i}].name"), i18n.t("wf-button-needed"));
+                    c.fail(
+                        &format!("transitions[{i}].name"),
+                        i18n.t("wf-button-needed"),
+                    );
                 }
             }
             errors.set(c.errors.clone());
@@ -515,8 +538,12 @@ fn WorkflowEditor(p: &EditorProps) -> Html {
                 return;
             }
             let body = w.input();
-            let (errors, failure, busy, on_saved) =
-                (errors.clone(), failure.clone(), busy.clone(), on_saved.clone());
+            let (errors, failure, busy, on_saved) = (
+                errors.clone(),
+                failure.clone(),
+                busy.clone(),
+                on_saved.clone(),
+            );
             busy.set(true);
             spawn(async move {
                 let r = save::<_, TicketTypeDto>("/ticket-types", id, &body).await;
@@ -610,7 +637,12 @@ const PAD: i32 = 24;
 fn layers(wf: &Wf) -> HashMap<String, (usize, usize)> {
     let mut layer: HashMap<&str, usize> = HashMap::new();
     let mut queue = VecDeque::new();
-    if let Some(s) = wf.statuses.iter().find(|s| s.initial).or(wf.statuses.first()) {
+    if let Some(s) = wf
+        .statuses
+        .iter()
+        .find(|s| s.initial)
+        .or(wf.statuses.first())
+    {
         layer.insert(&s.key, 0);
         queue.push_back(s.key.as_str());
     }
@@ -638,8 +670,12 @@ fn layers(wf: &Wf) -> HashMap<String, (usize, usize)> {
 fn diagram(i18n: &I18n, wf: &Wf) -> Html {
     let pos = layers(wf);
     let at = |k: &str| -> Option<(i32, i32)> {
-        pos.get(k)
-            .map(|(l, r)| (PAD + 16 + *l as i32 * (BOX_W + GAP_X), PAD + *r as i32 * (BOX_H + GAP_Y)))
+        pos.get(k).map(|(l, r)| {
+            (
+                PAD + 16 + *l as i32 * (BOX_W + GAP_X),
+                PAD + *r as i32 * (BOX_H + GAP_Y),
+            )
+        })
     };
     let cols = pos.values().map(|(l, _)| l + 1).max().unwrap_or(1) as i32;
     let rows = pos.values().map(|(_, r)| r + 1).max().unwrap_or(1) as i32;
