@@ -19,6 +19,10 @@ use crate::api::{ApiError, FieldErrors};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 
+/// The keys of a new type's two statuses.
+const NEW: &str = "new";
+const CLOSED: &str = "closed";
+
 /// Colours offered to a new status, in turn.
 const PALETTE: [&str; 8] = [
     "#1f6feb", "#bf8700", "#8250df", "#1a7f37", "#cf222e", "#0969da", "#57606a", "#d4a72c",
@@ -86,7 +90,7 @@ impl Wf {
                     name_i18n: Default::default(),
                     statuses: vec![
                         StatusDef {
-                            key: "new".into(),
+                            key: NEW.into(),
                             name: new,
                             name_i18n: Default::default(),
                             color: PALETTE[0].into(),
@@ -94,7 +98,7 @@ impl Wf {
                             is_final: false,
                         },
                         StatusDef {
-                            key: "closed".into(),
+                            key: CLOSED.into(),
                             name: closed.clone(),
                             name_i18n: Default::default(),
                             color: PALETTE[6].into(),
@@ -103,8 +107,8 @@ impl Wf {
                         },
                     ],
                     transitions: vec![TransitionDef {
-                        from: "new".into(),
-                        to: "closed".into(),
+                        from: NEW.into(),
+                        to: CLOSED.into(),
                         name: i18n.t("wf-default-close"),
                         name_i18n: Default::default(),
                         permission: None,
