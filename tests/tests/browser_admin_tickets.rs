@@ -172,6 +172,9 @@ async fn browser_ticket_type_workflow_editor() {
 
             b.click("#wf-save").await?;
             b.wait_text(".alert.ok", "Workflow saved").await?;
+            // The form shows what was stored, without a reload.
+            b.wait("#wf-statuses tr[data-status='awaiting_approval']").await?;
+            until_js(b, "return document.querySelectorAll('#wf-transitions tr.transition').length", json!(7)).await?;
             b.screenshot(&artifacts_dir().join("screens/ticket-workflow.png")).await?;
 
             // Kept across a reload.

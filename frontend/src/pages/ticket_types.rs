@@ -220,8 +220,16 @@ pub fn TicketTypesPage() -> Html {
                     notice.set(true);
                 })
             };
+            // Keyed by the saved content too: after a save the form starts again from what
+            // the server stored once the list has been re-read (not from the stale copy).
+            let fingerprint = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                serde_json::to_string(&t).unwrap_or_default().hash(&mut h);
+                h.finish()
+            };
             let key = format!(
-                "{}-{}",
+                "{}-{}-{fingerprint:x}",
                 current.map(|c| c.to_string()).unwrap_or_default(),
                 *saves
             );
@@ -711,7 +719,7 @@ fn diagram(i18n: &I18n, wf: &Wf) -> Html {
         };
         let gated = t.permission.is_some();
         let label = match &t.permission {
-            Some(_) => format!("{} 🔒", t.name),
+            Some(_) => format!("{} *", t.name),
             None => t.name.clone(),
         };
         let needs = t.permission.as_deref().map(|key| {
