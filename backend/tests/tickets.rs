@@ -741,3 +741,24 @@ async fn type_status_and_move_names_are_translated_validated_and_kept_per_tenant
     )
     .await;
 }
+
+/// Renaming a type to another type's name is the same 409 as creating one (not a 500); the
+/// admin screen lets a name be edited.
+#[tokio::test]
+async fn renaming_a_ticket_type_to_a_taken_name_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Tix Rename").await;
+    let ty = complaint_type(&app, &t.admin).await;
+    let mut body = complaint_workflow();
+    body["name"] = json!("Service request"); // the default type every tenant starts with
+    problem(
+        t.admin
+            .put(app.url(&format!("/api/v1/ticket-types/{}", ty.id)))
+            .json(&body)
+            .send()
+            .await,
+        409,
+        "name_taken",
+    )
+    .await;
+}

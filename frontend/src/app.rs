@@ -236,6 +236,11 @@ fn Guarded(p: &GuardedProps) -> Html {
         Route::KbEdit => html! { <pages::kb::KbEditPage /> },
         Route::CustomerTemplate => html! { <pages::crm::CustomerTemplatePage /> },
         Route::Names => html! { <pages::names::NamesPage /> },
+        Route::TicketTypes => html! { <pages::ticket_types::TicketTypesPage /> },
+        Route::Categories => html! { <pages::categories::CategoriesPage /> },
+        Route::TicketRules => html! { <pages::ticket_rules::TicketRulesPage /> },
+        Route::ApiKeys => html! { <pages::settings::ApiKeysPage /> },
+        Route::Settings => html! { <pages::settings::SettingsPage /> },
         Route::CustomerImport => html! { <pages::import::CustomerImportPage /> },
         Route::Ivr => html! { <pages::ivr::IvrPage /> },
         Route::IvrFlow { id } => {
@@ -395,6 +400,21 @@ fn nav_items() -> Vec<NavItem> {
             perm: perm::CRM_ADMIN,
         },
         NavItem {
+            route: Route::Categories,
+            key: "nav-categories",
+            perm: perm::CRM_ADMIN,
+        },
+        NavItem {
+            route: Route::TicketTypes,
+            key: "nav-ticket-types",
+            perm: perm::TICKETS_ADMIN,
+        },
+        NavItem {
+            route: Route::TicketRules,
+            key: "nav-ticket-rules",
+            perm: perm::TICKETS_ADMIN,
+        },
+        NavItem {
             route: Route::CustomerImport,
             key: "nav-customer-import",
             perm: perm::CRM_ADMIN,
@@ -423,6 +443,16 @@ fn nav_items() -> Vec<NavItem> {
             route: Route::Sso,
             key: "nav-sso",
             perm: perm::SETTINGS_WRITE,
+        },
+        NavItem {
+            route: Route::Settings,
+            key: "nav-settings",
+            perm: perm::SETTINGS_WRITE,
+        },
+        NavItem {
+            route: Route::ApiKeys,
+            key: "nav-api-keys",
+            perm: perm::API_KEYS_WRITE,
         },
     ]
 }

@@ -52,6 +52,18 @@ pub enum Route {
     CustomerTemplate,
     #[at("/admin/names")]
     Names,
+    #[at("/admin/ticket-types")]
+    TicketTypes,
+    #[at("/admin/categories")]
+    Categories,
+    /// Assignment rules, SLA policies and the business calendar.
+    #[at("/admin/ticket-rules")]
+    TicketRules,
+    #[at("/admin/api-keys")]
+    ApiKeys,
+    /// Recording retention, knowledge-base language, CRM country code.
+    #[at("/admin/settings")]
+    Settings,
     #[at("/customers/import")]
     CustomerImport,
     #[at("/admin/ivr")]
@@ -176,6 +188,10 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::KbEdit => Some(&[perm::KB_WRITE]),
         Route::CustomerTemplate => Some(&[perm::CRM_ADMIN]),
         Route::Names => Some(&[perm::CRM_ADMIN, perm::TICKETS_ADMIN]),
+        Route::TicketTypes | Route::TicketRules => Some(&[perm::TICKETS_ADMIN]),
+        Route::Categories => Some(&[perm::CRM_ADMIN]),
+        Route::ApiKeys => Some(&[perm::API_KEYS_WRITE]),
+        Route::Settings => Some(&[perm::SETTINGS_WRITE]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
         Route::Campaigns | Route::Outbound => Some(&[perm::CAMPAIGNS_WRITE]),

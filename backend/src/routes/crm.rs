@@ -59,12 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/crm", get(get_settings).put(put_settings))
 }
 
-#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
-pub struct CrmSettings {
-    /// Country calling code used to read national numbers ("994" for Azerbaijan, "48" for
-    /// Poland); absent means only international notation is accepted.
-    pub country_code: Option<String>,
-}
+pub use hotline_wire::crm::CrmSettings;
 
 #[utoipa::path(get, path = "/api/v1/settings/crm", tag = "crm", responses((status = 200, body = CrmSettings)))]
 pub async fn get_settings(mut ctx: TenantCtx) -> ApiResult<Json<CrmSettings>> {

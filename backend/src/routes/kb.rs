@@ -85,15 +85,7 @@ async fn language(conn: &mut PgConnection) -> ApiResult<String> {
         .unwrap_or_else(|| "simple".into()))
 }
 
-#[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
-pub struct KbSettings {
-    /// A Postgres text-search configuration: `simple` (no stemming; right for az, zh), or
-    /// `english`, `russian`, … (see `GET` for the list).
-    pub language: String,
-    /// Configurations this database offers (read-only).
-    #[serde(default)]
-    pub available: Vec<String>,
-}
+pub use hotline_wire::crm::KbSettings;
 
 #[utoipa::path(get, path = "/api/v1/settings/kb", tag = "kb", responses((status = 200, body = KbSettings)))]
 pub async fn get_settings(mut ctx: TenantCtx) -> ApiResult<Json<KbSettings>> {

@@ -193,7 +193,18 @@ pub async fn update_type(
         .bind(req.name.trim())
         .bind(crate::validate::trimmed_translations(&req.name_i18n))
         .execute(ctx.db())
-        .await?;
+        .await
+        .map_err(|e| {
+            // Renamed to another type's name: the same answer as creating one.
+            if unique_violation(&e).is_some() {
+                ApiError::Conflict {
+                    code: "name_taken",
+                    detail: "A ticket type with this name exists.".into(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
     save_workflow(ctx.db(), id, &req).await?;
     let t = load_type(ctx.db(), id).await?;
     ctx.audit(

@@ -342,3 +342,24 @@ pub struct ImportReport {
     pub imported: usize,
     pub failed: Vec<ImportRowError>,
 }
+
+/// The tenant's CRM settings (`/settings/crm`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CrmSettings {
+    /// Country calling code used to read national numbers ("994" for Azerbaijan, "48" for
+    /// Poland); absent means only international notation is accepted.
+    pub country_code: Option<String>,
+}
+
+/// The knowledge base's search language (`/settings/kb`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct KbSettings {
+    /// A Postgres text-search configuration: `simple` (no stemming; right for az, zh), or
+    /// `english`, `russian`, … (see `GET` for the list).
+    pub language: String,
+    /// Configurations this database offers (read-only).
+    #[serde(default)]
+    pub available: Vec<String>,
+}

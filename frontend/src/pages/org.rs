@@ -32,16 +32,16 @@ pub(crate) async fn save<B: Serialize, T: DeserializeOwned>(
 }
 
 #[derive(Properties, PartialEq)]
-struct DeleteProps {
-    path: String,
-    name: String,
-    on_done: Callback<()>,
-    on_error: Callback<ApiError>,
+pub(crate) struct DeleteProps {
+    pub path: String,
+    pub name: String,
+    pub on_done: Callback<()>,
+    pub on_error: Callback<ApiError>,
 }
 
 /// A delete button that asks once more before acting.
 #[function_component]
-fn DeleteButton(p: &DeleteProps) -> Html {
+pub(crate) fn DeleteButton(p: &DeleteProps) -> Html {
     let i18n = use_i18n();
     let confirming = use_state(|| false);
     if !*confirming {

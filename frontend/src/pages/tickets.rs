@@ -106,7 +106,7 @@ pub fn use_directory() -> Rc<Directory> {
 }
 
 /// Black or white text, whichever reads better on `#rrggbb`.
-fn ink_for(color: &str) -> &'static str {
+pub fn ink_for(color: &str) -> &'static str {
     let hex = color.trim_start_matches('#');
     let c = |i: usize| {
         hex.get(i..i + 2)
