@@ -52,6 +52,8 @@ pub enum Route {
     CustomerTemplate,
     #[at("/admin/names")]
     Names,
+    #[at("/customers")]
+    Customers,
     #[at("/customers/import")]
     CustomerImport,
     #[at("/admin/ivr")]
@@ -63,6 +65,13 @@ pub enum Route {
     Campaigns,
     #[at("/voicemail")]
     Voicemail,
+    /// The call log (supervisors, recording readers).
+    #[at("/calls")]
+    CallLog,
+    #[at("/calls/:id")]
+    Call { id: String },
+    #[at("/supervisor/missed-calls")]
+    MissedCalls,
     #[at("/supervisor/breaks")]
     BreakRequests,
     #[at("/admin/outbound")]
@@ -177,10 +186,12 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::CustomerTemplate => Some(&[perm::CRM_ADMIN]),
         Route::Names => Some(&[perm::CRM_ADMIN, perm::TICKETS_ADMIN]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
+        Route::Customers => Some(&[perm::CRM_READ]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
         Route::Campaigns | Route::Outbound => Some(&[perm::CAMPAIGNS_WRITE]),
         Route::Voicemail => Some(&[perm::AGENT_STATE, perm::SUPERVISE, perm::RECORDINGS_READ]),
-        Route::BreakRequests => Some(&[perm::SUPERVISE]),
+        Route::BreakRequests | Route::MissedCalls => Some(&[perm::SUPERVISE]),
+        Route::CallLog | Route::Call { .. } => Some(&[perm::SUPERVISE, perm::RECORDINGS_READ]),
     }
 }
 
