@@ -95,7 +95,8 @@ async fn the_call_log_filters_opens_a_call_and_plays_its_recording() {
     t.post(
         &app,
         "/api/v1/queues",
-        json!({ "name": "Billing", "strategy": "longest_idle", "wrap_up_seconds": 0 }),
+        json!({ "name": "Billing", "strategy": "longest_idle", "max_wait_seconds": 0,
+                "wrap_up_seconds": 0 }),
     )
     .await;
     let flow = t

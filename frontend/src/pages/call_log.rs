@@ -429,7 +429,13 @@ pub fn RecordingPlayer(p: &RecordingPlayerProps) -> Html {
     let onseek = {
         let audio = audio.clone();
         Callback::from(move |e: MouseEvent| {
-            let el: web_sys::Element = e.current_target_unchecked_into();
+            use wasm_bindgen::JsCast;
+            let Some(el) = e
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
             let w = el.client_width().max(1) as f64;
             if let Some(a) = audio.cast::<web_sys::HtmlMediaElement>() {
                 let d = a.duration();
