@@ -1451,7 +1451,11 @@ async fn supervisors_filter_missed_calls_and_mark_them_handled() {
     let lc = app.client();
     login(&app, &lc, a.slug(), "lead@missed.test", PASSWORD).await;
     let list = missed(&app, &lc, 2).await;
-    assert!(list.iter().all(|m| m.queue_name.as_deref() == Some("Sales")), "{list:?}");
+    assert!(
+        list.iter()
+            .all(|m| m.queue_name.as_deref() == Some("Sales")),
+        "{list:?}"
+    );
     let get = |q: &str| {
         let (lc, url) = (lc.clone(), app.url(&format!("/api/v1/missed-calls?{q}")));
         async move { ok_json::<Vec<MissedCallDto>>(lc.get(url).send().await).await }
@@ -1465,9 +1469,19 @@ async fn supervisors_filter_missed_calls_and_mark_them_handled() {
     let url = app.url(&format!("/api/v1/missed-calls/{}/handled", one[0].id));
     // Another tenant cannot see or mark it.
     let b = tenant(&app, "Missed Other").await;
-    problem(post(&b.admin, url.clone(), json!({})).await, 404, "not_found").await;
-    let theirs: Vec<MissedCallDto> =
-        ok_json(b.admin.get(app.url("/api/v1/missed-calls?status=all")).send().await).await;
+    problem(
+        post(&b.admin, url.clone(), json!({})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let theirs: Vec<MissedCallDto> = ok_json(
+        b.admin
+            .get(app.url("/api/v1/missed-calls?status=all"))
+            .send()
+            .await,
+    )
+    .await;
     assert!(theirs.is_empty());
     // Nor can someone who neither supervises nor takes calls.
     let (_, ticketer) = {
@@ -1498,11 +1512,21 @@ async fn supervisors_filter_missed_calls_and_mark_them_handled() {
         "forbidden",
     )
     .await;
-    problem(post(&ticketer, url.clone(), json!({})).await, 403, "forbidden").await;
+    problem(
+        post(&ticketer, url.clone(), json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
 
     let r = post(&lc, url.clone(), json!({})).await.unwrap();
     assert_eq!(r.status(), 204);
-    problem(post(&lc, url.clone(), json!({})).await, 409, "already_handled").await;
+    problem(
+        post(&lc, url.clone(), json!({})).await,
+        409,
+        "already_handled",
+    )
+    .await;
     let open = get("").await;
     assert_eq!(open.len(), 1, "handled entries leave the open list");
     let done = get("status=handled").await;
@@ -1518,7 +1542,9 @@ async fn supervisors_filter_missed_calls_and_mark_them_handled() {
         ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to"),
     ] {
         let p = problem(
-            lc.get(app.url(&format!("/api/v1/missed-calls?{q}"))).send().await,
+            lc.get(app.url(&format!("/api/v1/missed-calls?{q}")))
+                .send()
+                .await,
             422,
             "validation_failed",
         )

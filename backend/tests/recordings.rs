@@ -310,9 +310,7 @@ fn wav(quiet_ms: usize, loud_ms: usize) -> Vec<u8> {
 /// Writes `bytes` as a call's recording where a gateway would and publishes its event.
 async fn publish_bytes(app: &TestApp, dir: &std::path::Path, tenant: Uuid, bytes: &[u8]) -> Uuid {
     let call_id = Uuid::new_v4();
-    let path = dir
-        .join(tenant.to_string())
-        .join(format!("{call_id}.wav"));
+    let path = dir.join(tenant.to_string()).join(format!("{call_id}.wav"));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, bytes).unwrap();
     let ev = GatewayEvent::RecordingFinished {
@@ -353,7 +351,11 @@ async fn a_recordings_peaks_follow_its_loudness_per_tenant_and_permission() {
     assert_eq!(p.duration_ms, 1000);
     assert_eq!(p.peaks.len(), 10);
     assert!(p.peaks[..5].iter().all(|&x| x < 0.01), "{:?}", p.peaks);
-    assert!(p.peaks[5..].iter().all(|&x| (0.45..0.55).contains(&x)), "{:?}", p.peaks);
+    assert!(
+        p.peaks[5..].iter().all(|&x| (0.45..0.55).contains(&x)),
+        "{:?}",
+        p.peaks
+    );
     let p: RecordingPeaks = ok_json(
         a.admin
             .get(app.url(&format!("/api/v1/recordings/{call}/peaks")))

@@ -50,7 +50,10 @@ async fn saved_filters_are_per_user_per_screen_and_replaced_by_name() {
     .await;
     assert_eq!(again.id, smiths.id);
     let mine: Vec<SavedFilterDto> = ok_json(list(&a.admin, "customers").await).await;
-    let names: Vec<_> = mine.iter().map(|f| (f.name.as_str(), f.query["q"].as_str())).collect();
+    let names: Vec<_> = mine
+        .iter()
+        .map(|f| (f.name.as_str(), f.query["q"].as_str()))
+        .collect();
     assert_eq!(names, vec![("Baku", "baku"), ("Smiths", "smyth")]);
     let calls: Vec<SavedFilterDto> = ok_json(list(&a.admin, "calls").await).await;
     assert!(calls.is_empty(), "per screen");
@@ -58,9 +61,18 @@ async fn saved_filters_are_per_user_per_screen_and_replaced_by_name() {
     // Bad input names the field.
     let long = "x".repeat(201);
     for (body, field) in [
-        (json!({ "screen": "rockets", "name": "x", "query": {} }), "screen"),
-        (json!({ "screen": "customers", "name": "  ", "query": {} }), "name"),
-        (json!({ "screen": "customers", "name": "x", "query": { "q": long } }), "query"),
+        (
+            json!({ "screen": "rockets", "name": "x", "query": {} }),
+            "screen",
+        ),
+        (
+            json!({ "screen": "customers", "name": "  ", "query": {} }),
+            "name",
+        ),
+        (
+            json!({ "screen": "customers", "name": "x", "query": { "q": long } }),
+            "query",
+        ),
     ] {
         let p = problem(save(&a.admin, body).await, 422, "validation_failed").await;
         assert_eq!(field_names(&p), vec![field]);

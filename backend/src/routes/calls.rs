@@ -823,10 +823,7 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<CdrQuery>) -> ApiResult<Js
         if !hotline_wire::calls::CALL_OUTCOMES.contains(&o.as_str()) {
             c.fail(
                 "outcome",
-                format!(
-                    "one of {}",
-                    hotline_wire::calls::CALL_OUTCOMES.join(", ")
-                ),
+                format!("one of {}", hotline_wire::calls::CALL_OUTCOMES.join(", ")),
             );
         }
     }

@@ -17,8 +17,10 @@ use axum::{
 use hotline_flows::Flow;
 use hotline_wire::{
     api::FieldError,
-    calls::{DidDto, DidFlow, FlowDto, FlowPublish, FlowSave, FlowVersionDto, MissedCallDto,
-        MissedCallQuery, MISSED_REASONS},
+    calls::{
+        DidDto, DidFlow, FlowDto, FlowPublish, FlowSave, FlowVersionDto, MissedCallDto,
+        MissedCallQuery, MISSED_REASONS,
+    },
     permissions as perms,
 };
 use uuid::Uuid;
@@ -598,7 +600,10 @@ pub async fn missed_calls(
         (status = 403, body = hotline_wire::api::Problem),
         (status = 404, body = hotline_wire::api::Problem),
         (status = 409, body = hotline_wire::api::Problem, description = "`already_handled`")))]
-pub async fn missed_call_handled(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+pub async fn missed_call_handled(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     may_work_missed(&ctx)?;
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let open: Option<bool> =

@@ -143,8 +143,12 @@ pub fn CallLogPage() -> Html {
         })
     };
     let onreset = {
-        let (form, applied, page, to_error) =
-            (form.clone(), applied.clone(), page.clone(), to_error.clone());
+        let (form, applied, page, to_error) = (
+            form.clone(),
+            applied.clone(),
+            page.clone(),
+            to_error.clone(),
+        );
         Callback::from(move |_| {
             form.dispatch(Box::new(|f: &mut Filters| *f = Filters::default()));
             applied.set(Filters::default());
@@ -277,10 +281,7 @@ fn event_line(
         }
     }
     if let Some(ms) = e.details.get("waited_ms").and_then(|v| v.as_i64()) {
-        details.push(i18n.ta(
-            "call-event-waited",
-            &[("duration", duration(ms).into())],
-        ));
+        details.push(i18n.ta("call-event-waited", &[("duration", duration(ms).into())]));
     }
     if let Some(c) = e.details.get("cause").and_then(|v| v.as_str()) {
         details.push(
@@ -327,7 +328,9 @@ pub fn CallPage(p: &CallPageProps) -> Html {
             people.entry(a.to_string()).or_insert_with(|| n.clone());
         }
         if let (Some(q), Some(n)) = (c.queue_id, &c.queue_name) {
-            queue_names.entry(q.to_string()).or_insert_with(|| n.clone());
+            queue_names
+                .entry(q.to_string())
+                .or_insert_with(|| n.clone());
         }
         let row = |key: &str, value: String| {
             html! { <><dt>{ i18n.t(key) }</dt><dd>{ value }</dd></> }

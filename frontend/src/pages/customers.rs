@@ -39,7 +39,11 @@ fn field_text(i18n: &I18n, kind: &str, v: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Array(a) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
             .collect::<Vec<_>>()
             .join(", "),
         other => other.to_string(),
@@ -69,8 +73,12 @@ pub fn CustomersPage() -> Html {
     let (list, reload) = use_get::<Page<CustomerDto>>(path);
 
     let search = {
-        let (typed, applied, page, selected) =
-            (typed.clone(), applied.clone(), page.clone(), selected.clone());
+        let (typed, applied, page, selected) = (
+            typed.clone(),
+            applied.clone(),
+            page.clone(),
+            selected.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             applied.set((*typed).clone());
@@ -79,8 +87,12 @@ pub fn CustomersPage() -> Html {
         })
     };
     let apply = {
-        let (typed, applied, page, selected) =
-            (typed.clone(), applied.clone(), page.clone(), selected.clone());
+        let (typed, applied, page, selected) = (
+            typed.clone(),
+            applied.clone(),
+            page.clone(),
+            selected.clone(),
+        );
         Callback::from(move |q: String| {
             typed.set(q.clone());
             applied.set(q);

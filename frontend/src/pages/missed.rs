@@ -81,8 +81,12 @@ pub fn MissedCallsPage() -> Html {
     let takes_calls = app.session.can(perm::AGENT_STATE);
 
     let onsubmit = {
-        let (form, applied, i18n, to_error) =
-            (form.clone(), applied.clone(), i18n.clone(), to_error.clone());
+        let (form, applied, i18n, to_error) = (
+            form.clone(),
+            applied.clone(),
+            i18n.clone(),
+            to_error.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let f = form.0.clone();
@@ -103,11 +107,19 @@ pub fn MissedCallsPage() -> Html {
         })
     };
     let handled = {
-        let (notice, failure, reload, i18n) =
-            (notice.clone(), failure.clone(), reload.clone(), i18n.clone());
+        let (notice, failure, reload, i18n) = (
+            notice.clone(),
+            failure.clone(),
+            reload.clone(),
+            i18n.clone(),
+        );
         Callback::from(move |(id, number): (Uuid, String)| {
-            let (notice, failure, reload, i18n) =
-                (notice.clone(), failure.clone(), reload.clone(), i18n.clone());
+            let (notice, failure, reload, i18n) = (
+                notice.clone(),
+                failure.clone(),
+                reload.clone(),
+                i18n.clone(),
+            );
             failure.set(None);
             spawn(async move {
                 match api::post_empty(
@@ -126,11 +138,19 @@ pub fn MissedCallsPage() -> Html {
         })
     };
     let call_back = {
-        let (notice, failure, reload, i18n) =
-            (notice.clone(), failure.clone(), reload.clone(), i18n.clone());
+        let (notice, failure, reload, i18n) = (
+            notice.clone(),
+            failure.clone(),
+            reload.clone(),
+            i18n.clone(),
+        );
         Callback::from(move |(id, number): (Uuid, String)| {
-            let (notice, failure, reload, i18n) =
-                (notice.clone(), failure.clone(), reload.clone(), i18n.clone());
+            let (notice, failure, reload, i18n) = (
+                notice.clone(),
+                failure.clone(),
+                reload.clone(),
+                i18n.clone(),
+            );
             failure.set(None);
             spawn(async move {
                 match api::post::<_, CallbackStarted>(
