@@ -1281,12 +1281,28 @@ impl Out {
     }
 }
 
-/// Renders the header and rows as CSV.
+/// A text cell a spreadsheet would run as a formula (`=`, `@`, a tab or carriage return
+/// first, or `+`/`-` followed by more than a number or phone numbers) gets a leading `'`, so
+/// opening the export never runs what a caller typed (CSV injection).
+pub fn csv_safe(s: String) -> String {
+    let phone_or_number = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_digit() || " +-.()/".contains(c))
+    };
+    match s.chars().next() {
+        Some('=' | '@' | '\t' | '\r') => format!("'{s}"),
+        Some('+' | '-') if !phone_or_number(&s) => format!("'{s}"),
+        _ => s,
+    }
+}
+
+/// Renders the header and rows as CSV (quoted as needed, formulas defused by [`csv_safe`]).
 pub fn write_csv(header: &[String], rows: &[Vec<Out>]) -> ApiResult<Vec<u8>> {
     let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record(header).map_err(ApiError::internal)?;
+    w.write_record(header.iter().map(|h| csv_safe(h.clone())))
+        .map_err(ApiError::internal)?;
     for r in rows {
-        w.write_record(r.iter().map(Out::text))
+        w.write_record(r.iter().map(|c| csv_safe(c.text())))
             .map_err(ApiError::internal)?;
     }
     w.into_inner()
@@ -1344,6 +1360,32 @@ pub fn write_xlsx(header: &[String], rows: &[Vec<Out>]) -> ApiResult<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_that_would_run_as_formulas_are_defused() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3*cmd", "'-2+3*cmd"),
+            ("\tx", "'\tx"),
+            ("+994125550100", "+994125550100"),
+            ("+994125550100 +15550001111", "+994125550100 +15550001111"),
+            ("-12.5", "-12.5"),
+            ("Aysel = boss", "Aysel = boss"),
+        ] {
+            assert_eq!(csv_safe(cell.to_string()), out, "{cell}");
+        }
+        let csv = write_csv(
+            &["name".into()],
+            &[vec![Out::Text("=1+1, \"quoted\"".into())]],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "name\n\"'=1+1, \"\"quoted\"\"\"\n"
+        );
+    }
 
     #[test]
     fn cells_become_field_values_by_kind() {

@@ -2,8 +2,8 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    health, ivr, kb, notifications, org, platform, prompts, recordings, scheduled, sessions, sso,
-    tickets, users, verify, voicemail,
+    health, ivr, kb, notifications, org, platform, prompts, recordings, saved_filters, scheduled,
+    sessions, sso, tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -48,6 +48,7 @@ mod problems;
         ivr::publish,
         ivr::assign_did,
         ivr::missed_calls,
+        ivr::missed_call_handled,
         ivr::versions,
         ivr::list_dids,
         ivr::unassign_did,
@@ -58,6 +59,10 @@ mod problems;
         prompts::get_music_on_hold,
         prompts::put_music_on_hold,
         recordings::audio,
+        recordings::peaks,
+        saved_filters::list,
+        saved_filters::save,
+        saved_filters::remove,
         recordings::get_settings,
         recordings::put_settings,
         health::healthz,

@@ -588,6 +588,44 @@ async fn hold_transfer_wrapup_and_the_cdr_tell_the_whole_call() {
         "validation_failed",
     )
     .await;
+    // By wrap-up disposition (exact code).
+    for (disposition, total) in [("resolved", 1), ("escalated", 0)] {
+        let page: Page<CdrDto> = ok_json(
+            a.admin
+                .get(app.url(&format!(
+                    "/api/v1/calls?disposition={disposition}&number=3333"
+                )))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(page.total, total, "disposition {disposition}");
+    }
+    // Bad filters are named, never a 500.
+    let long = format!("disposition={}", "x".repeat(65));
+    for (query, field) in [
+        ("outcome=exploded", "outcome"),
+        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to"),
+        (long.as_str(), "disposition"),
+    ] {
+        let p = problem(
+            a.admin
+                .get(app.url(&format!("/api/v1/calls?{query}")))
+                .send()
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(field_names(&p), vec![field], "{query}");
+    }
+    let r = a
+        .admin
+        .get(app.url("/api/v1/calls?agent_id=not-a-uuid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a malformed id is a 400");
 
     // Another tenant sees nothing of it, by id or in lists, and cannot act on it.
     let b = tenant(&app, "Other Calls").await;
@@ -1374,4 +1412,154 @@ async fn consult_then_transfer_or_cancel() {
             status: None
         }
     );
+}
+
+/// Supervisors work the missed-calls list: a role with only `supervise` reads it with filters
+/// (status, reason, number, time), marks an entry handled (once: a second time is a 409), and
+/// sees who handled it with the queue of the call; bad filters are 422s naming the field;
+/// another tenant can neither read nor mark it; a role without `supervise` or `agent.state`
+/// gets a 403.
+#[tokio::test]
+async fn supervisors_filter_missed_calls_and_mark_them_handled() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Missed Floor").await;
+    outbound_ready(&app, &a, &["+994125550177", "+994125550188"]).await;
+    let t = a.info.tenant.id;
+    sales_queue_and_flow(&app, &a, 0).await;
+    let gw = stand_in_gateway(&app, "gw-missed").await;
+    let mut last = "0-0".to_string();
+    abandoned_call(&app, t, &gw, "+15550006666", &mut last).await;
+    abandoned_call(&app, t, &gw, "+15550007777", &mut last).await;
+
+    let role: serde_json::Value = created(
+        a.admin
+            .post(app.url("/api/v1/roles"))
+            .json(&json!({ "name": "Floor lead", "permissions": ["supervise"] }))
+            .send()
+            .await,
+    )
+    .await;
+    let lead: UserDto = created(
+        a.admin
+            .post(app.url("/api/v1/users"))
+            .json(&json!({ "email": "lead@missed.test", "name": "Lena Lead",
+                           "password": PASSWORD, "role_id": role["id"] }))
+            .send()
+            .await,
+    )
+    .await;
+    let lc = app.client();
+    login(&app, &lc, a.slug(), "lead@missed.test", PASSWORD).await;
+    let list = missed(&app, &lc, 2).await;
+    assert!(
+        list.iter()
+            .all(|m| m.queue_name.as_deref() == Some("Sales")),
+        "{list:?}"
+    );
+    let get = |q: &str| {
+        let (lc, url) = (lc.clone(), app.url(&format!("/api/v1/missed-calls?{q}")));
+        async move { ok_json::<Vec<MissedCallDto>>(lc.get(url).send().await).await }
+    };
+    let one = get("number=6666").await;
+    assert_eq!(one.len(), 1);
+    assert_eq!(get("reason=abandoned").await.len(), 2);
+    assert_eq!(get("reason=voicemail").await.len(), 0);
+    assert_eq!(get("from=2099-01-01T00:00:00Z").await.len(), 0);
+
+    let url = app.url(&format!("/api/v1/missed-calls/{}/handled", one[0].id));
+    // Another tenant cannot see or mark it.
+    let b = tenant(&app, "Missed Other").await;
+    problem(
+        post(&b.admin, url.clone(), json!({})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let theirs: Vec<MissedCallDto> = ok_json(
+        b.admin
+            .get(app.url("/api/v1/missed-calls?status=all"))
+            .send()
+            .await,
+    )
+    .await;
+    assert!(theirs.is_empty());
+    // Nor can someone who neither supervises nor takes calls.
+    let (_, ticketer) = {
+        let role: serde_json::Value = created(
+            a.admin
+                .post(app.url("/api/v1/roles"))
+                .json(&json!({ "name": "Ticket desk", "permissions": ["tickets.work"] }))
+                .send()
+                .await,
+        )
+        .await;
+        let u: UserDto = created(
+            a.admin
+                .post(app.url("/api/v1/users"))
+                .json(&json!({ "email": "desk@missed.test", "name": "Desk",
+                               "password": PASSWORD, "role_id": role["id"] }))
+                .send()
+                .await,
+        )
+        .await;
+        let c = app.client();
+        login(&app, &c, a.slug(), "desk@missed.test", PASSWORD).await;
+        (u, c)
+    };
+    problem(
+        ticketer.get(app.url("/api/v1/missed-calls")).send().await,
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        post(&ticketer, url.clone(), json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let r = post(&lc, url.clone(), json!({})).await.unwrap();
+    assert_eq!(r.status(), 204);
+    problem(
+        post(&lc, url.clone(), json!({})).await,
+        409,
+        "already_handled",
+    )
+    .await;
+    let open = get("").await;
+    assert_eq!(open.len(), 1, "handled entries leave the open list");
+    let done = get("status=handled").await;
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].handled_by_name.as_deref(), Some("Lena Lead"));
+    assert!(done[0].handled_at.is_some());
+    assert_eq!(get("status=all").await.len(), 2);
+    let _ = lead;
+
+    for (q, field) in [
+        ("status=gone", "status"),
+        ("reason=bored", "reason"),
+        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to"),
+    ] {
+        let p = problem(
+            lc.get(app.url(&format!("/api/v1/missed-calls?{q}")))
+                .send()
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(field_names(&p), vec![field], "{q}");
+    }
+    problem(
+        post(
+            &lc,
+            app.url(&format!("/api/v1/missed-calls/{}/handled", Uuid::new_v4())),
+            json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
 }

@@ -7,7 +7,7 @@ use common::*;
 use hotline_backend::{call_events, testkit::TestApp};
 use hotline_wire::{
     api::Page,
-    calls::{RecordingDto, RecordingSettings},
+    calls::{RecordingDto, RecordingPeaks, RecordingSettings},
     gateway::event_stream_for,
     gateway::GatewayEvent,
 };
@@ -279,4 +279,114 @@ async fn a_shard_has_one_owner_and_a_dead_owners_entry_is_handled_by_the_next() 
         .await
         .unwrap();
     assert_eq!(pending.0, 0);
+}
+
+/// A 16-bit stereo PCM WAV at 8 kHz: `quiet_ms` of silence, then `loud_ms` of a tone at half
+/// of full scale.
+fn wav(quiet_ms: usize, loud_ms: usize) -> Vec<u8> {
+    let frames = (quiet_ms + loud_ms) * 8;
+    let mut pcm = Vec::with_capacity(frames * 4);
+    for i in 0..frames {
+        let s: i16 = if i < quiet_ms * 8 {
+            0
+        } else {
+            (16384.0 * (i as f64 * 2.0 * std::f64::consts::PI * 440.0 / 8000.0).sin()) as i16
+        };
+        pcm.extend_from_slice(&s.to_le_bytes());
+        pcm.extend_from_slice(&s.to_le_bytes());
+    }
+    let mut b = b"RIFF".to_vec();
+    b.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&[
+        16, 0, 0, 0, 1, 0, 2, 0, 0x40, 0x1f, 0, 0, 0, 0x7d, 0, 0, 4, 0, 16, 0,
+    ]);
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
+    b.extend_from_slice(&pcm);
+    b
+}
+
+/// Writes `bytes` as a call's recording where a gateway would and publishes its event.
+async fn publish_bytes(app: &TestApp, dir: &std::path::Path, tenant: Uuid, bytes: &[u8]) -> Uuid {
+    let call_id = Uuid::new_v4();
+    let path = dir.join(tenant.to_string()).join(format!("{call_id}.wav"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let ev = GatewayEvent::RecordingFinished {
+        call_id,
+        tenant_id: tenant,
+        started_at: chrono::Utc::now(),
+        duration_ms: 1000,
+        path: path.display().to_string(),
+        size_bytes: bytes.len() as u64,
+    };
+    let mut r = app.state.redis();
+    let _: String = r
+        .xadd(
+            event_stream_for(&app.state.cfg.call_events_stream, &ev),
+            "*",
+            &[("msg", serde_json::to_string(&ev).unwrap())],
+        )
+        .await
+        .unwrap();
+    call_id
+}
+
+/// The waveform of a recording: quiet then loud shows as low then high bars; the bar count
+/// is bounded; other tenants and agents who did not handle the call get nothing; a file that
+/// is not PCM WAV is a clear 400.
+#[tokio::test]
+async fn a_recordings_peaks_follow_its_loudness_per_tenant_and_permission() {
+    let app = TestApp::spawn().await;
+    let a = tenant(&app, "Peaks A").await;
+    let b = tenant(&app, "Peaks B").await;
+    let dir = tempdir();
+    let call = publish_bytes(&app, &dir, a.info.tenant.id, &wav(500, 500)).await;
+    let bad = publish_bytes(&app, &dir, a.info.tenant.id, b"not a wav at all").await;
+    wait_list(&app, &a.admin, |p| p.total == 2).await;
+
+    let url = format!("/api/v1/recordings/{call}/peaks?buckets=10");
+    let p: RecordingPeaks = ok_json(a.admin.get(app.url(&url)).send().await).await;
+    assert_eq!(p.duration_ms, 1000);
+    assert_eq!(p.peaks.len(), 10);
+    assert!(p.peaks[..5].iter().all(|&x| x < 0.01), "{:?}", p.peaks);
+    assert!(
+        p.peaks[5..].iter().all(|&x| (0.45..0.55).contains(&x)),
+        "{:?}",
+        p.peaks
+    );
+    let p: RecordingPeaks = ok_json(
+        a.admin
+            .get(app.url(&format!("/api/v1/recordings/{call}/peaks")))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(p.peaks.len(), 200, "the default");
+
+    for n in ["9", "2001"] {
+        let p = problem(
+            a.admin
+                .get(app.url(&format!("/api/v1/recordings/{call}/peaks?buckets={n}")))
+                .send()
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(field_names(&p), vec!["buckets"]);
+    }
+    problem(
+        a.admin
+            .get(app.url(&format!("/api/v1/recordings/{bad}/peaks")))
+            .send()
+            .await,
+        400,
+        "recording_format_unsupported",
+    )
+    .await;
+    problem(b.admin.get(app.url(&url)).send().await, 404, "not_found").await;
+    let (_, agent) = a.user(&app, "agent@peaks.test", "Agent").await;
+    problem(agent.get(app.url(&url)).send().await, 403, "forbidden").await;
 }

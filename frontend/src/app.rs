@@ -242,6 +242,7 @@ fn Guarded(p: &GuardedProps) -> Html {
         Route::ApiKeys => html! { <pages::settings::ApiKeysPage /> },
         Route::Settings => html! { <pages::settings::SettingsPage /> },
         Route::CustomerImport => html! { <pages::import::CustomerImportPage /> },
+        Route::Customers => html! { <pages::customers::CustomersPage /> },
         Route::Ivr => html! { <pages::ivr::IvrPage /> },
         Route::IvrFlow { id } => {
             let key = id.clone();
@@ -250,6 +251,12 @@ fn Guarded(p: &GuardedProps) -> Html {
         Route::Campaigns => html! { <pages::campaigns::CampaignsPage /> },
         Route::Voicemail => html! { <pages::voicemail::VoicemailPage /> },
         Route::BreakRequests => html! { <pages::voicemail::BreakRequestsPage /> },
+        Route::CallLog => html! { <pages::call_log::CallLogPage /> },
+        Route::MissedCalls => html! { <pages::missed::MissedCallsPage /> },
+        Route::Call { id } => {
+            let key = id.clone();
+            html! { <pages::call_log::CallPage key={key} {id} /> }
+        }
         Route::Outbound => html! { <pages::outbound::OutboundPage /> },
         _ => html! {},
     };
@@ -329,7 +336,8 @@ fn Bare(p: &ChildrenProps) -> Html {
 struct NavItem {
     route: Route,
     key: &'static str,
-    perm: &'static str,
+    /// Shown to holders of any of these.
+    perms: &'static [&'static str],
 }
 
 fn nav_items() -> Vec<NavItem> {
@@ -337,122 +345,137 @@ fn nav_items() -> Vec<NavItem> {
         NavItem {
             route: Route::Agent,
             key: "nav-agent",
-            perm: perm::AGENT_STATE,
+            perms: &[perm::AGENT_STATE],
         },
         NavItem {
             route: Route::Voicemail,
             key: "nav-voicemail",
-            perm: perm::AGENT_STATE,
+            perms: &[perm::AGENT_STATE],
+        },
+        NavItem {
+            route: Route::CallLog,
+            key: "nav-call-log",
+            perms: &[perm::SUPERVISE, perm::RECORDINGS_READ],
+        },
+        NavItem {
+            route: Route::MissedCalls,
+            key: "nav-missed-calls",
+            perms: &[perm::SUPERVISE],
         },
         NavItem {
             route: Route::BreakRequests,
             key: "nav-break-requests",
-            perm: perm::SUPERVISE,
+            perms: &[perm::SUPERVISE],
         },
         NavItem {
             route: Route::Tickets,
             key: "nav-tickets",
-            perm: perm::TICKETS_WORK,
+            perms: &[perm::TICKETS_WORK],
         },
         NavItem {
             route: Route::KbEdit,
             key: "nav-kb",
-            perm: perm::KB_WRITE,
+            perms: &[perm::KB_WRITE],
         },
         NavItem {
             route: Route::Users,
             key: "nav-users",
-            perm: perm::USERS_READ,
+            perms: &[perm::USERS_READ],
         },
         NavItem {
             route: Route::Teams,
             key: "nav-teams",
-            perm: perm::USERS_READ,
+            perms: &[perm::USERS_READ],
         },
         NavItem {
             route: Route::Skills,
             key: "nav-skills",
-            perm: perm::USERS_READ,
+            perms: &[perm::USERS_READ],
         },
         NavItem {
             route: Route::Queues,
             key: "nav-queues",
-            perm: perm::USERS_READ,
+            perms: &[perm::USERS_READ],
         },
         NavItem {
             route: Route::Roles,
             key: "nav-roles",
-            perm: perm::ROLES_WRITE,
+            perms: &[perm::ROLES_WRITE],
         },
         NavItem {
             route: Route::ReasonCodes,
             key: "nav-reason-codes",
-            perm: perm::SETTINGS_WRITE,
+            perms: &[perm::SETTINGS_WRITE],
         },
         NavItem {
             route: Route::CustomerTemplate,
             key: "nav-customer-template",
-            perm: perm::CRM_ADMIN,
+            perms: &[perm::CRM_ADMIN],
         },
         NavItem {
             route: Route::Names,
             key: "nav-names",
-            perm: perm::CRM_ADMIN,
+            perms: &[perm::CRM_ADMIN],
+        },
+        NavItem {
+            route: Route::Customers,
+            key: "nav-customers",
+            perms: &[perm::CRM_READ],
         },
         NavItem {
             route: Route::Categories,
             key: "nav-categories",
-            perm: perm::CRM_ADMIN,
+            perms: &[perm::CRM_ADMIN],
         },
         NavItem {
             route: Route::TicketTypes,
             key: "nav-ticket-types",
-            perm: perm::TICKETS_ADMIN,
+            perms: &[perm::TICKETS_ADMIN],
         },
         NavItem {
             route: Route::TicketRules,
             key: "nav-ticket-rules",
-            perm: perm::TICKETS_ADMIN,
+            perms: &[perm::TICKETS_ADMIN],
         },
         NavItem {
             route: Route::CustomerImport,
             key: "nav-customer-import",
-            perm: perm::CRM_ADMIN,
+            perms: &[perm::CRM_ADMIN],
         },
         NavItem {
             route: Route::Ivr,
             key: "nav-ivr",
-            perm: perm::IVR_WRITE,
+            perms: &[perm::IVR_WRITE],
         },
         NavItem {
             route: Route::Campaigns,
             key: "nav-campaigns",
-            perm: perm::CAMPAIGNS_WRITE,
+            perms: &[perm::CAMPAIGNS_WRITE],
         },
         NavItem {
             route: Route::Outbound,
             key: "nav-outbound",
-            perm: perm::CAMPAIGNS_WRITE,
+            perms: &[perm::CAMPAIGNS_WRITE],
         },
         NavItem {
             route: Route::Audit,
             key: "nav-audit",
-            perm: perm::AUDIT_READ,
+            perms: &[perm::AUDIT_READ],
         },
         NavItem {
             route: Route::Sso,
             key: "nav-sso",
-            perm: perm::SETTINGS_WRITE,
+            perms: &[perm::SETTINGS_WRITE],
         },
         NavItem {
             route: Route::Settings,
             key: "nav-settings",
-            perm: perm::SETTINGS_WRITE,
+            perms: &[perm::SETTINGS_WRITE],
         },
         NavItem {
             route: Route::ApiKeys,
             key: "nav-api-keys",
-            perm: perm::API_KEYS_WRITE,
+            perms: &[perm::API_KEYS_WRITE],
         },
     ]
 }
@@ -503,11 +526,12 @@ pub fn Layout(p: &ChildrenProps) -> Html {
     let items: Vec<Html> = match &app.session {
         Session::User(_) => nav_items()
             .into_iter()
-            .filter(|n| app.session.can(n.perm))
+            .filter(|n| n.perms.iter().any(|p| app.session.can(p)))
             .map(|n| {
                 let active = current.as_ref() == Some(&n.route)
                     || (n.route == Route::Users && matches!(current, Some(Route::User { .. })))
                     || (n.route == Route::Tickets && matches!(current, Some(Route::Ticket { .. })))
+                    || (n.route == Route::CallLog && matches!(current, Some(Route::Call { .. })))
                     || (n.route == Route::Ivr && matches!(current, Some(Route::IvrFlow { .. })));
                 html! {
                     <li><Link<Route> to={n.route.clone()} classes={classes!(active.then_some("active"))}>

@@ -172,6 +172,11 @@ impl I18n {
             .into()
     }
 
+    /// The active locale's `Intl` tag (e.g. `pl-PL`).
+    pub fn locale(&self) -> &'static str {
+        self.lang.intl
+    }
+
     /// A number in the active locale (grouping separators and so on).
     pub fn number(&self, n: i64) -> String {
         js_sys::Number::from(n as f64)

@@ -64,6 +64,8 @@ pub enum Route {
     /// Recording retention, knowledge-base language, CRM country code.
     #[at("/admin/settings")]
     Settings,
+    #[at("/customers")]
+    Customers,
     #[at("/customers/import")]
     CustomerImport,
     #[at("/admin/ivr")]
@@ -75,6 +77,13 @@ pub enum Route {
     Campaigns,
     #[at("/voicemail")]
     Voicemail,
+    /// The call log (supervisors, recording readers).
+    #[at("/calls")]
+    CallLog,
+    #[at("/calls/:id")]
+    Call { id: String },
+    #[at("/supervisor/missed-calls")]
+    MissedCalls,
     #[at("/supervisor/breaks")]
     BreakRequests,
     #[at("/admin/outbound")]
@@ -193,10 +202,12 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::ApiKeys => Some(&[perm::API_KEYS_WRITE]),
         Route::Settings => Some(&[perm::SETTINGS_WRITE]),
         Route::CustomerImport => Some(&[perm::CRM_WRITE]),
+        Route::Customers => Some(&[perm::CRM_READ]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
         Route::Campaigns | Route::Outbound => Some(&[perm::CAMPAIGNS_WRITE]),
         Route::Voicemail => Some(&[perm::AGENT_STATE, perm::SUPERVISE, perm::RECORDINGS_READ]),
-        Route::BreakRequests => Some(&[perm::SUPERVISE]),
+        Route::BreakRequests | Route::MissedCalls => Some(&[perm::SUPERVISE]),
+        Route::CallLog | Route::Call { .. } => Some(&[perm::SUPERVISE, perm::RECORDINGS_READ]),
     }
 }
 

@@ -130,6 +130,7 @@ fn browser_catalogs_are_complete_and_consistent() {
                 "flash-",
                 "signup-",
                 "agent-status-",
+                "call-log-",
             ]
             .iter()
             .any(|p| k.starts_with(p))

@@ -816,6 +816,22 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<CdrQuery>) -> ApiResult<Js
     if let Some(n) = &q.number {
         c.max_len("number", n, 32);
     }
+    if let Some(o) = &q.outcome {
+        if !hotline_wire::calls::CALL_OUTCOMES.contains(&o.as_str()) {
+            c.fail(
+                "outcome",
+                format!("one of {}", hotline_wire::calls::CALL_OUTCOMES.join(", ")),
+            );
+        }
+    }
+    if let Some(d) = &q.disposition {
+        c.max_len("disposition", d, 64);
+    }
+    if let (Some(from), Some(to)) = (q.from, q.to) {
+        if to <= from {
+            c.fail("to", "after from");
+        }
+    }
     c.finish()?;
     let filter = format!(
         "{MINE} AND ($2::timestamptz IS NULL OR c.arrived_at >= $2)
@@ -824,8 +840,14 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<CdrQuery>) -> ApiResult<Js
            AND ($5::uuid IS NULL OR c.queue_id = $5)
            AND ($6::text IS NULL OR c.outcome = $6)
            AND ($7::text IS NULL OR c.direction = $7)
-           AND ($8::text IS NULL OR strpos(c.caller || ' ' || c.callee, $8) > 0)"
+           AND ($8::text IS NULL OR strpos(c.caller || ' ' || c.callee, $8) > 0)
+           AND ($9::text IS NULL OR c.disposition = $9)"
     );
+    let disposition = q
+        .disposition
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
     let number = q.number.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM cdrs c WHERE {filter}"
@@ -838,10 +860,11 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<CdrQuery>) -> ApiResult<Js
     .bind(q.outcome.as_deref())
     .bind(q.direction.as_deref())
     .bind(number)
+    .bind(disposition)
     .fetch_one(ctx.db())
     .await?;
     let rows: Vec<CdrRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE {filter} ORDER BY c.arrived_at DESC, c.call_id LIMIT $9 OFFSET $10"
+        "{SELECT} WHERE {filter} ORDER BY c.arrived_at DESC, c.call_id LIMIT $10 OFFSET $11"
     )))
     .bind(only)
     .bind(q.from)
@@ -851,6 +874,7 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<CdrQuery>) -> ApiResult<Js
     .bind(q.outcome.as_deref())
     .bind(q.direction.as_deref())
     .bind(number)
+    .bind(disposition)
     .bind(per_page)
     .bind((page - 1) * per_page)
     .fetch_all(ctx.db())

@@ -6,9 +6,10 @@ use crate::{
     auth::TenantCtx,
     error::{ApiError, ApiResult, Json},
     state::AppState,
+    validate::Check,
 };
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     routing::{delete, get, post},
     Router,
@@ -16,7 +17,10 @@ use axum::{
 use hotline_flows::Flow;
 use hotline_wire::{
     api::FieldError,
-    calls::{DidDto, DidFlow, FlowDto, FlowPublish, FlowSave, FlowVersionDto, MissedCallDto},
+    calls::{
+        DidDto, DidFlow, FlowDto, FlowPublish, FlowSave, FlowVersionDto, MissedCallDto,
+        MissedCallQuery, MISSED_REASONS,
+    },
     permissions as perms,
 };
 use uuid::Uuid;
@@ -30,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/ivr/dids", get(list_dids).put(assign_did))
         .route("/ivr/dids/{did}", delete(unassign_did))
         .route("/missed-calls", get(missed_calls))
+        .route("/missed-calls/{id}/handled", post(missed_call_handled))
 }
 
 /// Parses and validates a graph; every problem becomes a field error `graph…`, including
@@ -503,16 +508,68 @@ struct MissedRow {
     count: i32,
     last_at: chrono::DateTime<chrono::Utc>,
     attempts: i32,
+    queue_name: Option<String>,
+    handled_at: Option<chrono::DateTime<chrono::Utc>>,
+    handled_by_name: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/missed-calls", tag = "ivr",
-    responses((status = 200, body = Vec<MissedCallDto>), (status = 403, body = hotline_wire::api::Problem)))]
-pub async fn missed_calls(mut ctx: TenantCtx) -> ApiResult<Json<Vec<MissedCallDto>>> {
-    ctx.require(perms::AGENT_STATE)?;
+/// Agents (the desktop's list) and supervisors may read and work the missed-calls list.
+fn may_work_missed(ctx: &TenantCtx) -> ApiResult<()> {
+    if ctx.can(perms::SUPERVISE) {
+        return Ok(());
+    }
+    ctx.require(perms::AGENT_STATE)
+}
+
+#[utoipa::path(get, path = "/api/v1/missed-calls", tag = "ivr", params(MissedCallQuery),
+    responses((status = 200, body = Vec<MissedCallDto>, description = "Latest first, at most 200"),
+        (status = 403, body = hotline_wire::api::Problem),
+        (status = 422, body = hotline_wire::api::Problem)))]
+pub async fn missed_calls(
+    mut ctx: TenantCtx,
+    Query(q): Query<MissedCallQuery>,
+) -> ApiResult<Json<Vec<MissedCallDto>>> {
+    may_work_missed(&ctx)?;
+    let mut c = Check::new();
+    let status = q.status.as_deref().unwrap_or("open");
+    if !["open", "handled", "all"].contains(&status) {
+        c.fail("status", "open, handled or all");
+    }
+    if let Some(r) = &q.reason {
+        if !MISSED_REASONS.contains(&r.as_str()) {
+            c.fail("reason", format!("one of {}", MISSED_REASONS.join(", ")));
+        }
+    }
+    if let Some(n) = &q.number {
+        c.max_len("number", n, 32);
+    }
+    if let (Some(from), Some(to)) = (q.from, q.to) {
+        if to <= from {
+            c.fail("to", "after from");
+        }
+    }
+    c.finish()?;
+    let number = q.number.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let rows: Vec<MissedRow> = sqlx::query_as(
-        "SELECT id, number, did, reason, call_id, vars, created_at, count, last_at, attempts
-           FROM missed_calls WHERE handled_at IS NULL ORDER BY last_at DESC LIMIT 200",
+        "SELECT m.id, m.number, m.did, m.reason, m.call_id, m.vars, m.created_at, m.count,
+                m.last_at, m.attempts, q.name AS queue_name, m.handled_at,
+                u.name AS handled_by_name
+           FROM missed_calls m
+           LEFT JOIN cdrs c ON c.call_id = m.call_id
+           LEFT JOIN queues q ON q.id = c.queue_id
+           LEFT JOIN users u ON u.id = m.handled_by
+          WHERE ($1 = 'all' OR ($1 = 'open') = (m.handled_at IS NULL))
+            AND ($2::text IS NULL OR m.reason = $2)
+            AND ($3::text IS NULL OR strpos(m.number, $3) > 0)
+            AND ($4::timestamptz IS NULL OR m.last_at >= $4)
+            AND ($5::timestamptz IS NULL OR m.last_at < $5)
+          ORDER BY m.last_at DESC, m.id LIMIT 200",
     )
+    .bind(status)
+    .bind(q.reason.as_deref())
+    .bind(number)
+    .bind(q.from)
+    .bind(q.to)
     .fetch_all(ctx.db())
     .await?;
     ctx.commit().await?;
@@ -529,7 +586,58 @@ pub async fn missed_calls(mut ctx: TenantCtx) -> ApiResult<Json<Vec<MissedCallDt
                 count: r.count,
                 last_at: Some(r.last_at),
                 attempts: r.attempts,
+                queue_name: r.queue_name,
+                handled_at: r.handled_at,
+                handled_by_name: r.handled_by_name,
             })
             .collect(),
     ))
+}
+
+#[utoipa::path(post, path = "/api/v1/missed-calls/{id}/handled", tag = "ivr",
+    params(("id" = Uuid, Path, description = "A missed-calls entry")),
+    responses((status = 204, description = "Marked handled by the caller"),
+        (status = 403, body = hotline_wire::api::Problem),
+        (status = 404, body = hotline_wire::api::Problem),
+        (status = 409, body = hotline_wire::api::Problem, description = "`already_handled`")))]
+pub async fn missed_call_handled(
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    may_work_missed(&ctx)?;
+    let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
+    let open: Option<bool> =
+        sqlx::query_scalar("SELECT handled_at IS NULL FROM missed_calls WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ctx.db())
+            .await?;
+    let already = || ApiError::Conflict {
+        code: "already_handled",
+        detail: "this missed call is already handled".into(),
+    };
+    match open {
+        None => return Err(ApiError::NotFound),
+        Some(false) => return Err(already()),
+        Some(true) => {}
+    }
+    let done = sqlx::query(
+        "UPDATE missed_calls SET handled_at = now(), handled_by = $2
+          WHERE id = $1 AND handled_at IS NULL",
+    )
+    .bind(id)
+    .bind(user)
+    .execute(ctx.db())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(already());
+    }
+    ctx.audit(
+        "missed_call.handled",
+        Some("missed_call"),
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -18,6 +18,7 @@ pub mod org;
 pub mod platform;
 pub mod prompts;
 pub mod recordings;
+pub mod saved_filters;
 pub mod scheduled;
 pub mod sessions;
 pub mod sla;
@@ -44,6 +45,7 @@ pub fn api() -> Router<AppState> {
         .merge(platform::router())
         .merge(sessions::router())
         .merge(crm::router())
+        .merge(saved_filters::router())
         .merge(kb::router())
         .merge(tickets::router())
         .merge(sla::router())

@@ -826,3 +826,37 @@ mod tests {
         }
     }
 }
+
+/// List screens whose filters a user can save (`SavedFilterInput::screen`).
+pub const SAVED_FILTER_SCREENS: [&str; 3] = ["customers", "calls", "missed_calls"];
+
+/// A user's named filter on a list screen (only its owner sees it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SavedFilterDto {
+    pub id: Uuid,
+    pub screen: String,
+    pub name: String,
+    /// The screen's filter values, by name.
+    pub query: std::collections::BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Saves a filter; a filter of the same screen and name is replaced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SavedFilterInput {
+    /// One of `SAVED_FILTER_SCREENS`.
+    pub screen: String,
+    /// 1–80 characters.
+    pub name: String,
+    /// At most 20 values of at most 200 characters each.
+    pub query: std::collections::BTreeMap<String, String>,
+}
+
+/// Which screen's saved filters to list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct SavedFilterQuery {
+    pub screen: String,
+}

@@ -104,7 +104,35 @@ pub struct MissedCallDto {
     /// Callbacks tried so far.
     #[serde(default)]
     pub attempts: i32,
+    /// The queue of the latest call, when it reached one.
+    #[serde(default)]
+    pub queue_name: Option<String>,
+    /// When it was handled (called back or marked handled); `null` while open.
+    #[serde(default)]
+    pub handled_at: Option<DateTime<Utc>>,
+    /// Who handled it.
+    #[serde(default)]
+    pub handled_by_name: Option<String>,
 }
+
+/// Filters of the missed-calls list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct MissedCallQuery {
+    /// `open` (default), `handled` or `all`.
+    pub status: Option<String>,
+    /// `callback_request`, `abandoned`, `voicemail` or `max_wait`.
+    pub reason: Option<String>,
+    /// Part of the caller's number.
+    pub number: Option<String>,
+    /// Latest call at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Latest call before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The reasons a number lands on the missed-calls list.
+pub const MISSED_REASONS: [&str; 4] = ["callback_request", "abandoned", "voicemail", "max_wait"];
 
 fn one() -> i32 {
     1
@@ -324,6 +352,38 @@ pub struct CdrQuery {
     pub direction: Option<String>,
     /// Caller or called number contains.
     pub number: Option<String>,
+    /// The wrap-up disposition code (exact).
+    pub disposition: Option<String>,
+}
+
+/// The outcomes a call can end with (`CdrDto::outcome`), the values the list filter accepts.
+pub const CALL_OUTCOMES: [&str; 8] = [
+    "answered",
+    "abandoned",
+    "ivr",
+    "voicemail",
+    "callback_request",
+    "max_wait",
+    "rejected",
+    "failed",
+];
+
+/// How many bars a recording's waveform has.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+pub struct PeaksQuery {
+    /// 10–2000, default 200.
+    pub buckets: Option<i64>,
+}
+
+/// A recording's waveform: the loudest sample of each equal slice of the audio (both
+/// channels), as a fraction of full scale.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordingPeaks {
+    pub duration_ms: i64,
+    /// 0.0–1.0, one per slice, in time order.
+    pub peaks: Vec<f32>,
 }
 
 /// Where an agent can transfer a call: the tenant's queues and the colleagues who take calls,

@@ -3,14 +3,17 @@
 pub mod agent;
 pub mod audit;
 pub mod auth;
+pub mod call_log;
 pub mod calls;
 pub mod campaign_desk;
 pub mod campaigns;
 pub mod categories;
 pub mod crm;
+pub mod customers;
 pub mod import;
 pub mod ivr;
 pub mod kb;
+pub mod missed;
 pub mod names;
 pub mod org;
 pub mod outbound;
