@@ -7,6 +7,7 @@ pub mod calls;
 pub mod campaign_desk;
 pub mod campaigns;
 pub mod crm;
+pub mod desk_phone;
 pub mod import;
 pub mod ivr;
 pub mod kb;
