@@ -46,9 +46,9 @@ pub async fn list(
     )
     .fetch_all(ctx.db())
     .await?;
-    ctx.commit().await?;
     let tenant = ctx.tenant().id;
     let domain = dp::domain(&state, &ctx.tenant().slug);
+    ctx.commit().await?;
     let exts: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
     let regs = dp::registrations(&state, tenant, &exts)
         .await
@@ -196,7 +196,8 @@ pub async fn remove(
         serde_json::json!({ "extension": ext }),
     )
     .await?;
-    dp::unpublish(&state, ctx.tenant().id, &ext)
+    let tenant = ctx.tenant().id;
+    dp::unpublish(&state, tenant, &ext)
         .await
         .map_err(ApiError::Internal)?;
     ctx.commit().await?;

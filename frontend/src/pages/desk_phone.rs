@@ -156,7 +156,9 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
     };
     let body = match (&user.extension, mine) {
         (_, None) => html! { <Loading /> },
-        (None, Some(None)) => html! { <p id="desk-phone-no-extension">{ i18n.t("desk-phone-needs-extension") }</p> },
+        (None, Some(None)) => {
+            html! { <p id="desk-phone-no-extension">{ i18n.t("desk-phone-needs-extension") }</p> }
+        }
         (Some(_), Some(None)) => html! {
             <>
                 <p id="desk-phone-none">{ i18n.t("desk-phone-none") }</p>
