@@ -11,8 +11,7 @@ use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{
     free_port, gateway_events, rms, scenario, sipp, start_gateway, stereo_channels, wait_ok,
 };
-use hotline_wire::gateway::{self as wire, GatewayEvent};
-use redis::AsyncCommands;
+use hotline_wire::gateway::GatewayEvent;
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -233,6 +232,7 @@ async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
         .unwrap())
     .await;
     let phone_password = phone["password"].as_str().unwrap().to_string();
+    let mut r = app.state.redis();
 
     // The real gateway, publishing to this test's event stream.
     let work = std::env::temp_dir().join(format!("hotline-inbound-{}", Uuid::new_v4().simple()));

@@ -14,7 +14,6 @@ use hotline_e2e::telephony::{
 };
 use hotline_wire::gateway as wire;
 use hotline_wire::gateway::{GatewayEvent, HangupCause};
-use redis::AsyncCommands;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
