@@ -29,5 +29,7 @@ infra/run-gateway.sh & pids+=($!)
 
 log "Hotline is starting at $HOTLINE_PUBLIC_URL (API, web app, /api/v1/openapi.json); Ctrl-C stops it"
 log "first call: sign in as agent1@demo.hotline.test, allow the microphone, choose Ready; then run infra/demo-call.sh (or dial sip:+994125550100@${HOTLINE_GW_SIP_ADDR:-127.0.0.1:5080} from a SIP phone) and press 1"
-"$bin/hotline" serve & pids+=($!)
+# Desk phones' provisioning text names the gateway's SIP address as their registrar.
+HOTLINE_SIP_REGISTRAR="${HOTLINE_SIP_REGISTRAR:-${HOTLINE_GW_SIP_ADDR:-127.0.0.1:5080}}" \
+  "$bin/hotline" serve & pids+=($!)
 wait "${pids[-1]}"

@@ -78,6 +78,13 @@ pub async fn serve(
             tracing::error!(error = %e, "outbound limits not published to the gateways");
         }
     });
+    // The gateways check desk phones' REGISTERs against Redis: copy every account there.
+    let phones_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::desk_phones::publish_all(&phones_state).await {
+            tracing::error!(error = %e, "desk phone accounts not published to the gateways");
+        }
+    });
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

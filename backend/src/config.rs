@@ -72,6 +72,13 @@ pub struct Config {
     /// Password-strength estimates one client address may ask for per minute
     /// (`HOTLINE_STRENGTH_LIMIT_PER_ADDRESS`, default 120; 0: no limit).
     pub strength_limit_per_address: u32,
+    /// The SIP domain of desk phones (`HOTLINE_SIP_DOMAIN`, default `hotline.test`): a
+    /// tenant's phones register as `<extension>@<tenant slug>.<sip_domain>`; in production a
+    /// wildcard DNS name of the gateways.
+    pub sip_domain: String,
+    /// Where desk phones send REGISTER, `host:port` (`HOTLINE_SIP_REGISTRAR`, default
+    /// `127.0.0.1:5080`, the demo gateway): shown in their provisioning text.
+    pub sip_registrar: String,
 }
 
 impl Default for Config {
@@ -100,6 +107,8 @@ impl Default for Config {
             signup_limit_per_address: 5,
             signup_limit_global: 100,
             strength_limit_per_address: 120,
+            sip_domain: "hotline.test".into(),
+            sip_registrar: "127.0.0.1:5080".into(),
         }
     }
 }
@@ -176,6 +185,12 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_PUBLIC_URL") {
             self.public_url = v;
+        }
+        if let Some(v) = get("HOTLINE_SIP_DOMAIN") {
+            self.sip_domain = v;
+        }
+        if let Some(v) = get("HOTLINE_SIP_REGISTRAR") {
+            self.sip_registrar = v;
         }
         if let Some(v) = get("HOTLINE_CALL_EVENTS_STREAM") {
             self.call_events_stream = v;

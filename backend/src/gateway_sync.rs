@@ -62,7 +62,8 @@ pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow:
 
 /// Publishes `platform.dids` to the Redis hash `platform:dids`, every tenant slug to
 /// `platform:tenant_slugs` and every tenant's outbound limits
-/// (`dial_policy::publish_gateway_limits`), the copies the gateway reads.
+/// (`dial_policy::publish_gateway_limits`) and every desk phone account
+/// (`desk_phones::publish_all`), the copies the gateway reads.
 pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
     let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
         .fetch_all(&state.db)
@@ -77,5 +78,6 @@ pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
         publish_slug(state, &slug, id).await?;
     }
     crate::dial_policy::publish_all_gateway_limits(state).await?;
+    crate::desk_phones::publish_all(state).await?;
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod crm;
 pub mod crm_import;
 pub mod csrf;
 pub mod db;
+pub mod desk_phones;
 pub mod desktop;
 pub mod devices;
 pub mod dial_policy;

@@ -2,7 +2,8 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    health, ivr, kb, notifications, org, platform, prompts, recordings, saved_filters, scheduled,
+    desk_phones, health, ivr, kb, notifications, org, platform, prompts, recordings, saved_filters,
+    scheduled,
     sessions, sso, tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
@@ -256,6 +257,9 @@ mod problems;
         verify::verify_number,
         verify::confirm_code,
         verify::remove_number,
+        desk_phones::list,
+        desk_phones::create_or_rotate,
+        desk_phones::remove,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction))
 )]

@@ -717,3 +717,26 @@ customers-filter-delete = Saxlanmış { $name } axtarışını sil
 customers-saved = Saxlanmış axtarışlar
 customers-export-csv = CSV ixracı
 customers-export-xlsx = Excel ixracı
+## deskphones: desk phones (SIP accounts) on the users screens
+# draft: machine translation, needs review
+desk-phone-title = Stolüstü telefon
+desk-phone-registered = Qeydiyyatdadır
+desk-phone-not-registered = Qeydiyyatda deyil
+desk-phone-needs-extension = Stolüstü telefon qurmaq üçün bu istifadəçiyə daxili nömrə verin.
+desk-phone-none = Bu daxili nömrə üçün stolüstü telefon qurulmayıb.
+desk-phone-create = Stolüstü telefon qur
+desk-phone-sip-user = SIP istifadəçisi
+desk-phone-status = Qeydiyyat
+desk-phone-since = { $time } tarixindən
+desk-phone-user-agent = Telefon: { $agent }
+desk-phone-password-set = Parol təyin edilib
+desk-phone-rotate = Yeni parol
+desk-phone-rotate-confirm = Cari parol dərhal işləməyi dayandıracaq və onu istifadə edən telefon ayrılacaq. Yeni parol yaradılsın?
+desk-phone-remove = Stolüstü telefonu sil
+desk-phone-remove-confirm = Bu stolüstü telefon silinsin? Onun parolu işləməyi dayandıracaq və telefon ayrılacaq.
+desk-phone-shown-once = Bu parametrləri indi telefona daxil edin: parol yalnız bu dəfə göstərilir.
+desk-phone-password = Parol
+desk-phone-provisioning = Telefon parametrləri
+desk-phone-done = Hazırdır
+problem-no-extension = İstifadəçinin daxili nömrəsi yoxdur: əvvəlcə ona nömrə verin.
+problem-user-inactive = İstifadəçi deaktiv edilib: əvvəlcə onu yenidən aktivləşdirin.

@@ -717,3 +717,26 @@ customers-filter-delete = Usuń zapisane wyszukiwanie { $name }
 customers-saved = Zapisane wyszukiwania
 customers-export-csv = Eksport CSV
 customers-export-xlsx = Eksport Excel
+## deskphones: desk phones (SIP accounts) on the users screens
+# draft: machine translation, needs review
+desk-phone-title = Telefon biurkowy
+desk-phone-registered = Zarejestrowany
+desk-phone-not-registered = Niezarejestrowany
+desk-phone-needs-extension = Nadaj temu użytkownikowi numer wewnętrzny, aby skonfigurować telefon biurkowy.
+desk-phone-none = Dla tego numeru wewnętrznego nie skonfigurowano telefonu biurkowego.
+desk-phone-create = Skonfiguruj telefon biurkowy
+desk-phone-sip-user = Użytkownik SIP
+desk-phone-status = Rejestracja
+desk-phone-since = od { $time }
+desk-phone-user-agent = Telefon: { $agent }
+desk-phone-password-set = Hasło ustawione
+desk-phone-rotate = Nowe hasło
+desk-phone-rotate-confirm = Obecne hasło natychmiast przestanie działać, a telefon, który go używa, zostanie rozłączony. Utworzyć nowe hasło?
+desk-phone-remove = Usuń telefon biurkowy
+desk-phone-remove-confirm = Usunąć ten telefon biurkowy? Jego hasło przestanie działać, a telefon zostanie rozłączony.
+desk-phone-shown-once = Wprowadź teraz te ustawienia w telefonie: hasło jest pokazywane tylko ten jeden raz.
+desk-phone-password = Hasło
+desk-phone-provisioning = Ustawienia telefonu
+desk-phone-done = Gotowe
+problem-no-extension = Użytkownik nie ma numeru wewnętrznego: najpierw go nadaj.
+problem-user-inactive = Użytkownik jest dezaktywowany: najpierw go aktywuj.

@@ -717,3 +717,26 @@ customers-filter-delete = Удалить сохранённый поиск { $na
 customers-saved = Сохранённые поиски
 customers-export-csv = Экспорт CSV
 customers-export-xlsx = Экспорт Excel
+## deskphones: desk phones (SIP accounts) on the users screens
+# draft: machine translation, needs review
+desk-phone-title = Настольный телефон
+desk-phone-registered = Зарегистрирован
+desk-phone-not-registered = Не зарегистрирован
+desk-phone-needs-extension = Назначьте пользователю внутренний номер, чтобы настроить настольный телефон.
+desk-phone-none = Для этого внутреннего номера настольный телефон не настроен.
+desk-phone-create = Настроить настольный телефон
+desk-phone-sip-user = Пользователь SIP
+desk-phone-status = Регистрация
+desk-phone-since = с { $time }
+desk-phone-user-agent = Телефон: { $agent }
+desk-phone-password-set = Пароль задан
+desk-phone-rotate = Новый пароль
+desk-phone-rotate-confirm = Текущий пароль сразу перестанет действовать, а телефон, который его использует, будет отключён. Создать новый пароль?
+desk-phone-remove = Удалить настольный телефон
+desk-phone-remove-confirm = Удалить этот настольный телефон? Его пароль перестанет действовать, а телефон будет отключён.
+desk-phone-shown-once = Введите эти настройки в телефон сейчас: пароль показывается только один раз.
+desk-phone-password = Пароль
+desk-phone-provisioning = Настройки телефона
+desk-phone-done = Готово
+problem-no-extension = У пользователя нет внутреннего номера: сначала назначьте его.
+problem-user-inactive = Пользователь деактивирован: сначала активируйте его.

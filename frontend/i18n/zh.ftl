@@ -717,3 +717,26 @@ customers-filter-delete = 删除已保存的搜索 { $name }
 customers-saved = 已保存的搜索
 customers-export-csv = 导出 CSV
 customers-export-xlsx = 导出 Excel
+## deskphones: desk phones (SIP accounts) on the users screens
+# draft: machine translation, needs review
+desk-phone-title = 桌面电话
+desk-phone-registered = 已注册
+desk-phone-not-registered = 未注册
+desk-phone-needs-extension = 请先为该用户分配分机号，才能设置桌面电话。
+desk-phone-none = 此分机尚未设置桌面电话。
+desk-phone-create = 设置桌面电话
+desk-phone-sip-user = SIP 用户
+desk-phone-status = 注册状态
+desk-phone-since = 自 { $time }
+desk-phone-user-agent = 话机：{ $agent }
+desk-phone-password-set = 密码设置时间
+desk-phone-rotate = 新密码
+desk-phone-rotate-confirm = 当前密码将立即失效，使用它的话机将被断开。要生成新密码吗？
+desk-phone-remove = 删除桌面电话
+desk-phone-remove-confirm = 删除此桌面电话？其密码将失效，话机将被断开。
+desk-phone-shown-once = 请立即将这些设置输入话机：密码只显示这一次。
+desk-phone-password = 密码
+desk-phone-provisioning = 话机设置
+desk-phone-done = 完成
+problem-no-extension = 该用户没有分机号：请先分配一个。
+problem-user-inactive = 该用户已停用：请先重新启用。

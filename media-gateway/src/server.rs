@@ -666,6 +666,7 @@ async fn register(
         contact,
         expires,
         authorization,
+        user_agent,
         ..
     } = r;
     let user = user.as_str();
@@ -698,7 +699,16 @@ async fn register(
     }
     let expires = expires.min(3600);
     let contact_uri = contact.as_deref().map(msg::uri_of).unwrap_or_default();
-    store::save_registration(con, tenant, user, &contact_uri, gateway_id, expires).await?;
+    store::save_registration(
+        con,
+        tenant,
+        user,
+        &contact_uri,
+        gateway_id,
+        expires,
+        user_agent.as_deref(),
+    )
+    .await?;
     let _ = events.send(GatewayEvent::Registered {
         tenant_id: tenant,
         ext: user.to_string(),

@@ -236,7 +236,9 @@ pub async fn registered_contact(
     }))
 }
 
-/// Stores (or removes, when `expires` is 0) an extension's binding.
+/// Stores (or removes, when `expires` is 0) an extension's binding: `contact`, `gateway_id`,
+/// `expires_at`, `user_agent` (the phone's, cut to 200 bytes) and `since` (set by the first
+/// REGISTER of an unbroken registration; refreshes keep it).
 pub async fn save_registration(
     con: &mut ConnectionManager,
     tenant: Uuid,
@@ -244,13 +246,23 @@ pub async fn save_registration(
     contact: &str,
     gateway_id: &str,
     expires: u32,
+    user_agent: Option<&str>,
 ) -> Result<()> {
     let key = wire::registration_key(tenant, ext);
     if expires == 0 {
         let _: () = con.del(&key).await?;
         return Ok(());
     }
-    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(expires as i64)).to_rfc3339();
+    let now = chrono::Utc::now();
+    let expires_at = (now + chrono::Duration::seconds(expires as i64)).to_rfc3339();
+    let mut ua: String = user_agent.unwrap_or_default().to_string();
+    if ua.len() > 200 {
+        let mut cut = 200;
+        while !ua.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        ua.truncate(cut);
+    }
     let _: () = redis::pipe()
         .hset_multiple(
             &key,
@@ -258,8 +270,10 @@ pub async fn save_registration(
                 ("contact", contact),
                 ("gateway_id", gateway_id),
                 ("expires_at", expires_at.as_str()),
+                ("user_agent", ua.as_str()),
             ],
         )
+        .hset_nx(&key, "since", now.to_rfc3339())
         .expire(&key, expires as i64)
         .query_async(con)
         .await?;

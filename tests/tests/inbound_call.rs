@@ -11,8 +11,7 @@ use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{
     free_port, gateway_events, rms, scenario, sipp, start_gateway, stereo_channels, wait_ok,
 };
-use hotline_wire::gateway::{self as wire, GatewayEvent};
-use redis::AsyncCommands;
+use hotline_wire::gateway::GatewayEvent;
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -20,7 +19,7 @@ use uuid::Uuid;
 const DID: &str = "+994125559001";
 const CALLER: &str = "+15550007777";
 
-fn register(domain: &str) -> String {
+fn register(domain: &str, password: &str) -> String {
     let req = |cseq: u32, auth: &str| {
         format!(
             r#"  <send retrans="500"><![CDATA[
@@ -44,7 +43,7 @@ fn register(domain: &str) -> String {
             + "  <recv response=\"401\" auth=\"true\"/>\n"
             + &req(
                 2,
-                "      [authentication username=1001 password=phone-pass]\n",
+                &format!("      [authentication username=1001 password={password}]\n"),
             )
             + "  <recv response=\"200\"/>\n"),
     )
@@ -225,16 +224,15 @@ async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
     hotline_backend::gateway_sync::publish_slug(&app.state, &slug, tenant)
         .await
         .unwrap();
-    // The phone's SIP credentials as the gateway reads them (HA1 with the tenant slug as realm).
-    let mut r = app.state.redis();
-    let _: () = r
-        .hset(
-            wire::sip_extension_key(tenant, "1001"),
-            "ha1",
-            hotline_gateway::sip::digest::ha1("1001", &slug, "phone-pass"),
-        )
+    // The phone's SIP account, created by the admin: the password is shown once.
+    let phone = ok(admin
+        .post(url(&format!("/api/v1/users/{agent_id}/desk-phone")))
+        .send()
         .await
-        .unwrap();
+        .unwrap())
+    .await;
+    let phone_password = phone["password"].as_str().unwrap().to_string();
+    let mut r = app.state.redis();
 
     // The real gateway, publishing to this test's event stream.
     let work = std::env::temp_dir().join(format!("hotline-inbound-{}", Uuid::new_v4().simple()));
@@ -257,7 +255,7 @@ async fn a_caller_reaches_the_ready_agents_phone_through_the_ivr_and_acd() {
     let reg = sipp(
         &phone_dir,
         "register",
-        &register(&domain),
+        &register(&domain, &phone_password),
         &["-p", &phone_port, "-s", "1001", &gw_addr],
     );
     let pd = phone_dir.clone();

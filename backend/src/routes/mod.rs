@@ -10,6 +10,7 @@ pub mod breaks;
 pub mod calls;
 pub mod campaigns;
 pub mod crm;
+pub mod desk_phones;
 pub mod health;
 pub mod ivr;
 pub mod kb;
@@ -60,6 +61,7 @@ pub fn api() -> Router<AppState> {
         .merge(agent_campaigns::router())
         .merge(scheduled::router())
         .merge(verify::router())
+        .merge(desk_phones::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

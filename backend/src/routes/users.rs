@@ -342,6 +342,15 @@ pub async fn update(
         set_skills(ctx.db(), id, skills).await?;
     }
     let after = load_user(ctx.db(), id).await?;
+    // A desk phone account belongs to the extension: a new extension, or a deactivated
+    // user, ends it (the phone stops registering; the admin creates a new one).
+    if after.extension != before.extension || !after.active {
+        if let Some(ext) = crate::desk_phones::remove_for_user(ctx.db(), id).await? {
+            crate::desk_phones::unpublish(&state, ctx.tenant().id, &ext)
+                .await
+                .map_err(ApiError::Internal)?;
+        }
+    }
     let mut jar = jar;
     if req.active == Some(false) {
         let tenant = ctx.tenant().id;
@@ -366,7 +375,11 @@ pub async fn update(
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
     responses((status = 204), (status = 404, body = hotline_wire::api::Problem)))]
-pub async fn deactivate(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+pub async fn deactivate(
+    State(state): State<AppState>,
+    mut ctx: TenantCtx,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     ctx.require(perms::USERS_WRITE)?;
     if ctx.user_id() == Some(id) {
         return Err(ApiError::BadRequest {
@@ -384,6 +397,11 @@ pub async fn deactivate(mut ctx: TenantCtx, Path(id): Path<Uuid>) -> ApiResult<S
     }
     let tenant = ctx.tenant().id;
     auth::end_sessions_of(ctx.db(), tenant, id, None).await?;
+    if let Some(ext) = crate::desk_phones::remove_for_user(ctx.db(), id).await? {
+        crate::desk_phones::unpublish(&state, tenant, &ext)
+            .await
+            .map_err(ApiError::Internal)?;
+    }
     ctx.audit(
         "user.deactivate",
         Some("user"),

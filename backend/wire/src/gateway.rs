@@ -20,7 +20,8 @@
 //!   REGISTER's domain to its tenant).
 //! * [`blacklist_key`] — set of E.164 numbers per tenant and direction.
 //! * [`sip_extension_key`] — hash with fields `ha1` (MD5 of `ext:realm:password`, realm = the
-//!   tenant slug) and `user_id`.
+//!   tenant slug) and `user_id`: a desk phone's credentials, copied from the tenant's
+//!   `sip_accounts` table (the backend's `desk_phones.rs`; in full at every backend start).
 //! * [`flow_key`] — hash with the tenant's built-in flow settings (see [`FlowMode`]).
 //! * [`outbound_limits_key`] — hash with the tenant's effective outbound limits
 //!   ([`OUTBOUND_MAX_CALLS_FIELD`], [`OUTBOUND_CPS_FIELD`]), checked on every `originate`.
@@ -115,7 +116,9 @@ pub fn sip_extension_key(tenant_id: Uuid, ext: &str) -> String {
     format!("{{t:{tenant_id}}}:sip:ext:{ext}")
 }
 
-/// The current registration of an extension: hash with `contact`, `gateway_id`, `expires_at`.
+/// The current registration of an extension: hash with `contact`, `gateway_id`, `expires_at`
+/// (RFC 3339), `since` (RFC 3339, the first REGISTER of this unbroken registration) and
+/// `user_agent` (empty when the phone sent none); it expires with the registration.
 pub fn registration_key(tenant_id: Uuid, ext: &str) -> String {
     format!("{{t:{tenant_id}}}:sip:reg:{ext}")
 }

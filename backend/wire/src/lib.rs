@@ -9,6 +9,7 @@ pub mod calls;
 pub mod campaigns;
 pub mod crm;
 pub mod crm_import;
+pub mod desk_phones;
 pub mod gateway;
 pub mod names;
 pub mod notifications;

@@ -10,6 +10,7 @@ pub mod campaigns;
 pub mod categories;
 pub mod crm;
 pub mod customers;
+pub mod desk_phone;
 pub mod import;
 pub mod ivr;
 pub mod kb;

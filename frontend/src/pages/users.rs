@@ -16,6 +16,7 @@ use crate::route::{use_app, Flash, Route, Session};
 use crate::components::*;
 use crate::i18n::use_i18n;
 use crate::pages::auth::{password_message, translate_password_errors, PasswordMeter};
+use crate::pages::desk_phone::{use_desk_phones, DeskPhoneCard, DeskPhoneStatusCell};
 
 const PER_PAGE: i64 = 20;
 
@@ -60,6 +61,7 @@ pub fn UsersPage() -> Html {
     );
     let (users, reload) = use_get::<Page<UserDto>>(path);
     let (teams, _) = use_get::<Vec<TeamDto>>("/teams".into());
+    let (phones, _) = use_desk_phones();
     let can_write = app.session.can(perm::USERS_WRITE);
 
     let onsearch = {
@@ -95,6 +97,7 @@ pub fn UsersPage() -> Html {
                     <th scope="col">{ i18n.t("user-role") }</th>
                     <th scope="col">{ i18n.t("user-team") }</th>
                     <th scope="col">{ i18n.t("user-extension") }</th>
+                    <th scope="col">{ i18n.t("desk-phone-title") }</th>
                     <th scope="col" class="num">{ i18n.t("user-skills") }</th>
                     <th scope="col">{ i18n.t("user-status") }</th>
                     <th scope="col">{ i18n.t("user-created") }</th>
@@ -107,6 +110,7 @@ pub fn UsersPage() -> Html {
                         <td>{ &u.role_name }</td>
                         <td>{ team_name(u.team_id) }</td>
                         <td>{ u.extension.clone().unwrap_or_default() }</td>
+                        <td><DeskPhoneStatusCell user_id={u.id} phones={phones.clone()} /></td>
                         <td class="num">{ i18n.number(u.skills.len() as i64) }</td>
                         <td>{ if u.active { html!{<span class="badge ok">{ i18n.t("status-active") }</span>} } else { html!{<span class="badge">{ i18n.t("status-inactive") }</span>} } }</td>
                         <td>{ i18n.datetime(&u.created_at) }</td>
@@ -246,6 +250,7 @@ pub fn UserPage(p: &UserPageProps) -> Html {
                     existing={existing.clone()} {roles} {teams} {skills} {on_saved} />
                 if let Some(u) = existing {
                     <div class="stack">
+                        <DeskPhoneCard user={u.clone()} />
                         <ResetPassword user={u.clone()} />
                         <Deactivate user={u} on_saved={let user = user.clone(); Callback::from(move |u: UserDto| user.set(Some(Ok(Rc::new(u)))))} />
                     </div>

@@ -170,6 +170,8 @@ pub struct Registration {
     pub expires: u32,
     /// Authorization header value, if any.
     pub authorization: Option<String>,
+    /// User-Agent header value, if any (shown to the tenant's admin).
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug)]
@@ -1234,6 +1236,7 @@ impl Endpoint {
             contact,
             expires,
             authorization: msg::header(h, "authorization"),
+            user_agent: msg::header(h, "user-agent"),
         });
         self.emit(ev);
     }

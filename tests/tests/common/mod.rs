@@ -14,7 +14,6 @@ use hotline_e2e::telephony::{
 };
 use hotline_wire::gateway as wire;
 use hotline_wire::gateway::{GatewayEvent, HangupCause};
-use redis::AsyncCommands;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -172,9 +171,38 @@ impl Tenant {
         c
     }
 
-    /// A SIP phone for extension `ext`: its credentials where the gateway reads them, a SIPp
-    /// REGISTER with digest auth, then SIPp playing `phone` (scenario steps) on the same port.
-    /// Its traces are in `dir`; it stops after one call (or SIPp's 60 s timeout).
+    /// The desk phone account of the user with extension `ext`, created (or rotated) through
+    /// the API as an admin does: the password it shows once.
+    pub async fn desk_phone_password(&self, app: &TestApp, ext: &str) -> String {
+        let users = ok(self
+            .admin
+            .get(app.url(&format!("/api/v1/users?q={ext}")))
+            .send()
+            .await
+            .unwrap())
+        .await;
+        let id = users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["extension"] == ext)
+            .unwrap_or_else(|| panic!("no user with extension {ext}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let creds = ok(self
+            .admin
+            .post(app.url(&format!("/api/v1/users/{id}/desk-phone")))
+            .send()
+            .await
+            .unwrap())
+        .await;
+        creds["password"].as_str().unwrap().to_string()
+    }
+
+    /// A SIP phone for extension `ext`: its desk phone account created through the API, a
+    /// SIPp REGISTER with digest auth, then SIPp playing `phone` (scenario steps) on the same
+    /// port. Its traces are in `dir`; it stops after one call (or SIPp's 60 s timeout).
     pub async fn sip_phone(
         &self,
         app: &TestApp,
@@ -184,21 +212,13 @@ impl Tenant {
         phone: &str,
     ) -> Child {
         std::fs::create_dir_all(dir).unwrap();
-        let mut r = app.state.redis();
-        let _: () = r
-            .hset(
-                wire::sip_extension_key(self.id, ext),
-                "ha1",
-                hotline_gateway::sip::digest::ha1(ext, &self.slug, "phone-pass"),
-            )
-            .await
-            .unwrap();
+        let password = self.desk_phone_password(app, ext).await;
         let port = free_port().to_string();
         let domain = format!("{}.hotline.test", self.slug);
         let reg = sipp(
             dir,
             "register",
-            &register(&domain, ext),
+            &register(&domain, ext, &password),
             &["-p", &port, "-s", ext, gw_addr],
         );
         let d = dir.to_path_buf();
@@ -520,8 +540,15 @@ pub async fn all_events_handled(r: &redis::aio::ConnectionManager, stream: &str)
     assert_eq!(dead, 0, "dead-lettered events");
 }
 
-/// A SIPp REGISTER of `ext` at `domain`, answering the gateway's digest challenge.
-pub fn register(domain: &str, ext: &str) -> String {
+/// A SIPp REGISTER of `ext` at `domain` with `password`, answering the gateway's digest
+/// challenge; the gateway must answer 200.
+pub fn register(domain: &str, ext: &str, password: &str) -> String {
+    register_expecting(domain, ext, password, 200)
+}
+
+/// The REGISTER of [`register`], expecting the gateway's final answer `status` (403: a wrong
+/// password).
+pub fn register_expecting(domain: &str, ext: &str, password: &str, status: u16) -> String {
     let req = |cseq: u32, auth: &str| {
         format!(
             r#"  <send retrans="500"><![CDATA[
@@ -534,6 +561,7 @@ pub fn register(domain: &str, ext: &str) -> String {
       Contact: <sip:{ext}@[local_ip]:[local_port]>
       Expires: 300
       Max-Forwards: 70
+      User-Agent: SIPp desk phone
 {auth}      Content-Length: 0
 
     ]]></send>
@@ -545,9 +573,9 @@ pub fn register(domain: &str, ext: &str) -> String {
             + "  <recv response=\"401\" auth=\"true\"/>\n"
             + &req(
                 2,
-                &format!("      [authentication username={ext} password=phone-pass]\n"),
+                &format!("      [authentication username={ext} password={password}]\n"),
             )
-            + "  <recv response=\"200\"/>\n"),
+            + &format!("  <recv response=\"{status}\"/>\n")),
     )
 }
 
