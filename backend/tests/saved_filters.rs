@@ -1,4 +1,4 @@
-//! Saved filters (tenant migration 0028): a user saves named filters per screen, saving the
+//! Saved filters (tenant migration 0027): a user saves named filters per screen, saving the
 //! same name again replaces it, bad input is a 422 naming the field; a colleague and another
 //! tenant see none of them and cannot delete them.
 

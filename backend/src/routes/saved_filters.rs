@@ -1,4 +1,4 @@
-//! A user's saved filters on list screens (tenant migration 0028): list, save (same screen
+//! A user's saved filters on list screens (tenant migration 0027): list, save (same screen
 //! and name replaces), delete. Each user sees and removes only their own; an API key (no
 //! user) has none.
 
