@@ -428,7 +428,9 @@ impl Call {
 
     /// Refuses an action of the connected agent that needs the call to themselves.
     fn connected_alone(&self) -> Result<(), Refused> {
-        if self.agent.is_none() {
+        // An agent-first call is the agent's only once the customer answered (before that
+        // the agent's device is kept for the customer's answer).
+        if self.agent.is_none() || (self.owner.agent_first() && !self.caller_answered) {
             return Err(Refused("not_connected"));
         }
         if self.consult.is_some() {
