@@ -20,6 +20,9 @@
 //!   through `/proc/self/clear_refs` before each request).
 //! - `events` (issue 17): the gateway-event pipeline of one backend — event → command latency
 //!   at a steady rate, and events handled per second in a burst (`bench/events.rs`).
+//! - `calls` (issue 17): call control of one backend — queued calls offered to desk phones,
+//!   bridged and ended: offer/bridge/hang-up latency at a steady rate, and events handled per
+//!   second when calls arrive at once and queue for the agents (`bench/calls.rs`).
 //!
 //! Latency scenarios run one client at a time (plus the screen pop at 16 concurrent clients),
 //! so their p99 is the server's own time, not queueing.
@@ -33,6 +36,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+#[path = "bench/calls.rs"]
+mod calls;
 #[path = "bench/events.rs"]
 mod events;
 
@@ -138,8 +143,9 @@ async fn main() -> anyhow::Result<()> {
             "tickets" => issue6::tickets().await?,
             "import-guard" => import_guard().await?,
             "events" => events::run().await?,
+            "calls" => calls::run().await?,
             other => anyhow::bail!(
-                "unknown scenario {other}: use api, import, crm, kb, tickets, issue6, import-guard or events"
+                "unknown scenario {other}: use api, import, crm, kb, tickets, issue6, import-guard, events or calls"
             ),
         }
     }
