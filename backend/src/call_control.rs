@@ -192,9 +192,12 @@ async fn run(
     if let Some((leg, d)) = dial {
         rec.dials.insert(leg, d);
     }
-    let mut todo: VecDeque<(Input, Option<String>)> = VecDeque::from([(input, None)]);
+    let mut todo: VecDeque<(Input, Option<(Uuid, Dial)>)> = VecDeque::from([(input, None)]);
     let mut first = true;
-    while let Some((input, _)) = todo.pop_front() {
+    while let Some((input, dial)) = todo.pop_front() {
+        if let Some((leg, d)) = dial {
+            rec.dials.insert(leg, d);
+        }
         let effects = match rec.call.handle(input.clone()) {
             Ok(fx) => fx,
             Err(why) => {
@@ -219,7 +222,7 @@ async fn run(
                 }
                 if e.call == call.to_string() {
                     if let Some(i) = acd_input(state, tenant, call, &e).await? {
-                        todo.push_back((i, None));
+                        todo.push_back(i);
                     }
                 } else {
                     others.push(e);
@@ -253,19 +256,19 @@ async fn forget(state: &AppState, tenant: Uuid, call: Uuid, rec: &Record) -> any
 }
 
 /// The ACD's event about `call` as the machine's input (none: the machine caused it, or it
-/// changes nothing for the call).
+/// changes nothing for the call), with the destination of a desk-phone leg it opens.
 async fn acd_input(
     state: &AppState,
     tenant: Uuid,
     call: Uuid,
     e: &Event,
-) -> anyhow::Result<Option<Input>> {
+) -> anyhow::Result<Option<(Input, Option<(Uuid, Dial)>)>> {
     let agent = e.agent.parse::<Uuid>().ok();
+    if let ("offered", Some(agent)) = (e.ev.as_str(), agent) {
+        let (device, dial) = device(state, tenant, agent).await?;
+        return Ok(Some((Input::Offered { agent, device }, dial)));
+    }
     Ok(match (e.ev.as_str(), agent) {
-        ("offered", Some(agent)) => Some(Input::Offered {
-            agent,
-            device: device(state, tenant, agent).await?,
-        }),
         ("connected", Some(agent)) => Some(Input::AcdConnected { agent }),
         ("offer_cancelled", Some(agent)) => Some(Input::OfferCancelled {
             agent,
@@ -288,25 +291,33 @@ async fn acd_input(
             Some(crate::queue_exit::max_wait_input(state, tenant, call).await?)
         }
         _ => None,
-    })
+    }
+    .map(|i| (i, None)))
 }
 
-/// How `agent` hears an offer: their browser softphone, else their desk phone (a new leg),
-/// else nothing (the offer fails at once).
-async fn device(state: &AppState, tenant: Uuid, agent: Uuid) -> anyhow::Result<Device> {
+/// How `agent` hears an offer: their browser softphone, else their desk phone (a new leg,
+/// with its destination), else nothing (the offer fails at once).
+async fn device(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+) -> anyhow::Result<(Device, Option<(Uuid, Dial)>)> {
     if crate::devices::current(state, tenant, agent)
         .await?
         .is_some()
     {
-        return Ok(Device::Softphone);
+        return Ok((Device::Softphone, None));
     }
     let Some(ext) = crate::devices::extension(state, tenant, agent).await? else {
         tracing::warn!(%tenant, %agent, "offered agent has no softphone and no extension");
-        return Ok(Device::Nothing);
+        return Ok((Device::Nothing, None));
     };
     let leg = Uuid::new_v4();
-    stash_dial(state, tenant, leg, format!("ext:{ext}"), agent).await?;
-    Ok(Device::Desk { leg })
+    let d = Dial {
+        callee: format!("ext:{ext}"),
+        agent: Some(agent),
+    };
+    Ok((Device::Desk { leg }, Some((leg, d))))
 }
 
 /// Why the offer of `call` failed on `agent`'s device, for the `rejected` that follows.
@@ -321,29 +332,6 @@ async fn take_failure(state: &AppState, tenant: Uuid, call: Uuid, agent: Uuid) -
         .await
         .ok()
         .flatten()
-}
-
-/// A desk-phone leg's destination, kept until the `Offer` effect places it.
-fn dial_key(tenant: Uuid, leg: Uuid) -> String {
-    format!("{{t:{tenant}}}:ctl:dial:{leg}")
-}
-
-async fn stash_dial(
-    state: &AppState,
-    tenant: Uuid,
-    leg: Uuid,
-    callee: String,
-    agent: Uuid,
-) -> anyhow::Result<()> {
-    let d = Dial {
-        callee,
-        agent: Some(agent),
-    };
-    let mut r = state.redis();
-    let _: () = r
-        .set_ex(dial_key(tenant, leg), serde_json::to_string(&d)?, 600)
-        .await?;
-    Ok(())
 }
 
 /// Applies one ACD operation on the call's behalf; its events come back for the caller.
@@ -767,14 +755,9 @@ async fn offer(
     let Device::Desk { leg } = device else {
         return Ok(());
     };
-    let raw: Option<String> = redis::cmd("GETDEL")
-        .arg(dial_key(tenant, leg))
-        .query_async(&mut state.redis())
-        .await?;
-    let Some(d) = raw.and_then(|s| serde_json::from_str::<Dial>(&s).ok()) else {
+    let Some(d) = rec.dials.get(&leg).cloned() else {
         anyhow::bail!("call {call}: no destination for the desk phone leg {leg}");
     };
-    rec.dials.insert(leg, d.clone());
     watch_leg(state, tenant, call, leg).await?;
     let leg_rec = crate::cdr::OutboundLeg {
         leg,
@@ -809,8 +792,8 @@ pub fn on_acd_events(
                 if load(state, tenant, call).await?.is_none() {
                     return anyhow::Ok(());
                 }
-                if let Some(input) = acd_input(state, tenant, call, &e).await? {
-                    if let Err(why) = run(state, tenant, call, input, None, &mut others).await? {
+                if let Some((input, dial)) = acd_input(state, tenant, call, &e).await? {
+                    if let Err(why) = run(state, tenant, call, input, dial, &mut others).await? {
                         tracing::debug!(%tenant, %call, ev = %e.ev, reason = why.0, "ACD event refused");
                     }
                 }
