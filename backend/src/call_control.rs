@@ -732,6 +732,40 @@ async fn watch_leg(state: &AppState, tenant: Uuid, call: Uuid, leg: Uuid) -> any
     Ok(())
 }
 
+/// The queue an offered call waited in (its name) and when it entered it, for the agent's
+/// caller header; nothing when the ACD or the database cannot say (the offer goes on).
+async fn offer_queue(
+    state: &AppState,
+    tenant: Uuid,
+    call: Uuid,
+) -> (Option<String>, Option<chrono::DateTime<chrono::Utc>>) {
+    let keys = crate::call_io::acd_keys(tenant);
+    let mut r = state.redis();
+    let raw: Option<String> = r
+        .hget(&keys.calls, call.to_string())
+        .await
+        .unwrap_or_default();
+    let Some(rec) = raw.and_then(|j| serde_json::from_str::<hotline_acd::CallRec>(&j).ok())
+    else {
+        return (None, None);
+    };
+    let queued_at = chrono::DateTime::from_timestamp_millis(rec.enqueued_at as i64)
+        .filter(|_| rec.enqueued_at > 0);
+    let name = async {
+        let q = rec.queue.parse::<Uuid>().ok()?;
+        let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant))
+            .await
+            .ok()?;
+        sqlx::query_scalar::<_, String>("SELECT name FROM queues WHERE id = $1")
+            .bind(q)
+            .fetch_optional(&mut *tx)
+            .await
+            .ok()
+            .flatten()
+    };
+    (name.await, queued_at)
+}
+
 /// Rings `agent`: their desktop shows the offer; a desk phone's leg is placed.
 async fn offer(
     state: &AppState,
@@ -744,12 +778,15 @@ async fn offer(
     let Some(cs) = crate::call_io::load(state, tenant, call).await? else {
         return Ok(());
     };
+    let (queue, queued_at) = offer_queue(state, tenant, call).await;
     let ev = AgentEvent::Offer {
         call_id: call,
         caller: cs.caller.clone(),
         did: cs.did.clone(),
         vars: cs.run.vars.clone(),
         gateway_id: Some(rec.gateway_id.clone()),
+        queue,
+        queued_at,
     };
     crate::desktop::publish(state, tenant, agent, &ev).await;
     let Device::Desk { leg } = device else {

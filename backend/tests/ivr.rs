@@ -464,16 +464,28 @@ async fn the_agent_desktop_is_told_of_offers_with_the_screen_pop_data() {
         call_id,
         caller,
         vars,
+        queue,
+        queued_at,
         ..
     } = next_event(&mut ws).await
     else {
         panic!("expected an offer");
     };
     assert_eq!((call_id, caller.as_str()), (call, "+15550002222"));
+    // The caller header: the queue's name and when the caller entered it.
+    assert_eq!(queue.as_deref(), Some("Sales"));
+    let waited = chrono::Utc::now() - queued_at.expect("when the caller was queued");
+    assert!(
+        (0..60_000).contains(&waited.num_milliseconds()),
+        "queued {waited} ago"
+    );
     assert_eq!(
         vars["menu.menu"], "1",
         "the IVR choice pops up with the call"
     );
+    let st: hotline_wire::api::AgentStateDto =
+        ok_json(desk.get(app.url("/api/v1/agent/state")).send().await).await;
+    assert_eq!(st.activity.as_deref(), Some("ringing"), "{st:?}");
     // The phone leg the backend asked the gateway to ring.
     let mut last = "0-0".to_string();
     let leg = loop {
@@ -508,6 +520,13 @@ async fn the_agent_desktop_is_told_of_offers_with_the_screen_pop_data() {
     assert_eq!(
         next_event(&mut ws).await,
         AgentEvent::Connected { call_id: call }
+    );
+    // The agent's state says what they are doing: Ready, and on a call.
+    let st: hotline_wire::api::AgentStateDto =
+        ok_json(desk.get(app.url("/api/v1/agent/state")).send().await).await;
+    assert_eq!(
+        (st.status, st.activity.as_deref()),
+        (hotline_wire::api::AgentStatus::Ready, Some("on_call"))
     );
     loop {
         if let GatewayCommand::Bridge { call_id, target } = next_command(&app, &gw, &mut last).await

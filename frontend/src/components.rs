@@ -352,6 +352,35 @@ pub fn Pager(p: &PagerProps) -> Html {
     }
 }
 
+/// `m:ss` (or `h:mm:ss`) of a duration in milliseconds.
+pub fn duration(ms: i64) -> String {
+    let s = (ms.max(0) + 500) / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// The browser's clock.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+}
+
+/// The time now, re-rendering the component every second (timers on the agent desktop).
+#[hook]
+pub fn use_now() -> chrono::DateTime<chrono::Utc> {
+    let now = use_state(now);
+    {
+        let now = now.clone();
+        use_effect_with((), move |_| {
+            let t = gloo_timers::callback::Interval::new(1_000, move || now.set(self::now()));
+            move || drop(t)
+        });
+    }
+    *now
+}
+
 /// Runs an async action with a busy flag; used by every form's submit.
 pub fn spawn<F>(fut: F)
 where

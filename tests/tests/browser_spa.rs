@@ -207,6 +207,11 @@ async fn browser_signup_agent_state_and_audit() {
             let rows: Vec<String> = serde_json::from_value(rows)?;
             if rows.len() == 2 && rows.iter().all(|r| r.starts_with("agent.state") && r.contains(&agent_email)) {
                 ensure!(rows.iter().any(|r| r.contains("Training")), "no Training entry: {rows:?}");
+                // Targets by name and details as labelled fields, not ids and raw JSON.
+                ensure!(
+                    rows.iter().all(|r| r.contains("Aysel Agent") && !r.contains("{\"")),
+                    "raw values in the audit log: {rows:?}"
+                );
                 break;
             }
             ensure!(std::time::Instant::now() < deadline, "audit filter shows {rows:?}");
@@ -525,7 +530,13 @@ async fn browser_admin_screens_and_session_expiry() {
         b.click("input[id='perm-agent.state']").await?;
         b.click("#role-form button[type=submit]").await?;
         let roles = b.wait_text("#roles-table", "Team lead").await?;
-        ensure!(roles.contains("users.read, agent.state") || roles.contains("agent.state, users.read"), "roles: {roles}");
+        // Permissions read as words, not codes.
+        ensure!(
+            roles.contains("See users, teams, skills and queues")
+                && roles.contains("Take calls: change one's own agent state")
+                && !roles.contains("users.read"),
+            "roles: {roles}"
+        );
 
         // A user the server rejects (bad extension): the error sits under the field and
         // the form keeps what was typed; fixed, the user is created with the custom role.

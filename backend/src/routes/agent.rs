@@ -79,6 +79,32 @@ async fn read(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<Age
         reason: fields.get("reason").filter(|s| !s.is_empty()).cloned(),
         reason_key: fields.get("reason_key").filter(|s| !s.is_empty()).cloned(),
         since,
+        ..activity(state, tenant_id, user_id).await?
+    })
+}
+
+/// What the ACD says the agent is doing (ringing, on a call, wrap-up): only the
+/// `activity` and `wrap_up_until` fields of the result are filled.
+async fn activity(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult<AgentStateDto> {
+    let mut r = state.redis();
+    let keys = crate::call_io::acd_keys(tenant_id);
+    let raw: Option<String> = r.hget(&keys.agents, user_id.to_string()).await?;
+    let rec: hotline_acd::AgentRec = raw
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    let activity = matches!(rec.state.as_str(), "ringing" | "on_call" | "wrap_up")
+        .then(|| rec.state.clone());
+    let wrap_up_until = (rec.state == "wrap_up")
+        .then(|| DateTime::<Utc>::from_timestamp_millis(rec.until as i64))
+        .flatten();
+    Ok(AgentStateDto {
+        status: AgentStatus::LoggedOut,
+        reason_id: None,
+        reason: None,
+        reason_key: None,
+        since: Utc::now(),
+        activity,
+        wrap_up_until,
     })
 }
 
@@ -188,6 +214,7 @@ pub async fn set_state(
         reason_key: reason.as_ref().and_then(|r| r.builtin_key.clone()),
         reason: reason.map(|r| r.name),
         since,
+        ..activity(&state, tenant, user).await?
     })
     .into_response())
 }

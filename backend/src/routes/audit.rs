@@ -29,7 +29,26 @@ struct Row {
     ip: Option<String>,
     request_id: Option<String>,
     user_agent: Option<String>,
+    target_name: Option<String>,
 }
+
+/// The target's name today, for the kinds of record that have one (a deleted record has
+/// none; the screen then shows the id).
+const TARGET_NAME: &str = "CASE a.target_type
+        WHEN 'user' THEN (SELECT name FROM users WHERE id = k.tid)
+        WHEN 'team' THEN (SELECT name FROM teams WHERE id = k.tid)
+        WHEN 'skill' THEN (SELECT name FROM skills WHERE id = k.tid)
+        WHEN 'queue' THEN (SELECT name FROM queues WHERE id = k.tid)
+        WHEN 'role' THEN (SELECT name FROM roles WHERE id = k.tid)
+        WHEN 'reason_code' THEN (SELECT name FROM reason_codes WHERE id = k.tid)
+        WHEN 'api_key' THEN (SELECT name FROM api_keys WHERE id = k.tid)
+        WHEN 'customer' THEN (SELECT name FROM customers WHERE id = k.tid)
+        WHEN 'campaign' THEN (SELECT name FROM campaigns WHERE id = k.tid)
+        WHEN 'ivr_flow' THEN (SELECT name FROM ivr_flows WHERE id = k.tid)
+        WHEN 'ticket_type' THEN (SELECT name FROM ticket_types WHERE id = k.tid)
+        WHEN 'kb_article' THEN (SELECT title FROM kb_articles WHERE id = k.tid)
+        WHEN 'ticket' THEN (SELECT '#' || number || ' ' || subject FROM tickets WHERE id = k.tid)
+    END";
 
 const FILTER: &str =
     "($1::text IS NULL OR action = $1 OR (right($1, 1) = '.' AND starts_with(action, $1)))
@@ -57,8 +76,12 @@ pub async fn list(
     .fetch_one(ctx.db())
     .await?;
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, at, actor_id, actor, action, target_type, target_id, details, ip, request_id, user_agent
-           FROM audit_log WHERE {FILTER} ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7"
+        "SELECT a.id, a.at, a.actor_id, a.actor, a.action, a.target_type, a.target_id, a.details,
+                a.ip, a.request_id, a.user_agent, {TARGET_NAME} AS target_name
+           FROM (SELECT * FROM audit_log WHERE {FILTER} ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7) a
+           CROSS JOIN LATERAL (SELECT CASE WHEN a.target_id ~* '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$'
+                                           THEN a.target_id::uuid END AS tid) k
+          ORDER BY a.at DESC, a.id DESC"
     )))
     .bind(&q.action)
     .bind(q.actor_id)
@@ -84,6 +107,7 @@ pub async fn list(
             ip: r.ip,
             request_id: r.request_id,
             user_agent: r.user_agent,
+            target_name: r.target_name,
         })
         .collect();
     Ok(Json(Page {

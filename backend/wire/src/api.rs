@@ -643,6 +643,10 @@ pub struct AuditEntry {
     /// The client's `User-Agent` (at most 300 characters); none on rows from before it was kept.
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// The target's name today (user, team, queue, role, customer, ticket…), shown instead
+    /// of its id; none for kinds without one or a record since deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -700,6 +704,14 @@ pub struct AgentStateDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_key: Option<String>,
     pub since: DateTime<Utc>,
+    /// What the agent is doing inside their status, as the ACD sees it: `ringing`,
+    /// `on_call` or `wrap_up` (absent when idle). The desktop's state pill shows this
+    /// rather than "Ready" while a call is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// End of `wrap_up`: the desktop counts down to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up_until: Option<DateTime<Utc>>,
 }
 
 /// The system reasons: reason codes every tenant has, which the ACD and the softphone use to

@@ -176,6 +176,12 @@ pub enum AgentEvent {
         /// `gateway_id`); the call is bridged once the leg is there.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         gateway_id: Option<String>,
+        /// The queue the caller waited in (its name), for the caller header.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
+        /// When the caller entered that queue: the header shows how long they waited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queued_at: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// The agent answered: the caller is connected.
     Connected { call_id: Uuid },

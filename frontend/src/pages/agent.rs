@@ -181,6 +181,7 @@ pub fn AgentDesktop() -> Html {
         saved: use_state(|| false),
         pop: use_state(|| None::<String>),
         break_decided: use_state(|| 0u32),
+        activity: use_state(|| None::<Activity>),
     };
     let (categories, reload_categories) = use_get::<Vec<CategoryDto>>("/categories".into());
 
@@ -214,6 +215,17 @@ pub struct Desk {
     saved: UseStateHandle<bool>,
     /// The number of the caller being offered: the customer pane looks it up (screen pop).
     pop: UseStateHandle<Option<String>>,
+    /// What the softphone is doing right now (ringing, on a call), as its live channel says:
+    /// the state pill shows it at once, with its own timer.
+    activity: UseStateHandle<Option<Activity>>,
+}
+
+/// A call activity the desktop saw start.
+#[derive(Clone, PartialEq)]
+pub struct Activity {
+    /// `ringing` or `on_call`.
+    kind: &'static str,
+    since: chrono::DateTime<chrono::Utc>,
 }
 
 impl Desk {
@@ -1054,6 +1066,12 @@ fn StatePane(p: &DeskProps) -> Html {
             move || drop(t)
         });
     }
+    // A call started or ended: the ACD's view (wrap-up) changed too.
+    {
+        let reload_state = reload_state.clone();
+        use_effect_with((*p.desk.activity).clone(), move |_| reload_state.emit(()));
+    }
+    let now = use_now();
     // A supervisor decided (the live channel said so): read both again now.
     {
         let (reload_state, reload_request) = (reload_state.clone(), reload_request.clone());
@@ -1202,13 +1220,43 @@ fn StatePane(p: &DeskProps) -> Html {
                 Some(r) => format!("{} — {}", i18n.t(&status_key(s.status)), r),
                 None => i18n.t(&status_key(s.status)),
             };
+            // The pill tells what the agent is doing: a call (ringing, talking, wrap-up)
+            // before the status it happens in; the time is the time in that activity.
+            let live = (*p.desk.activity).clone();
+            let (kind, text, clock) = match (&live, s.activity.as_deref()) {
+                (Some(a), _) => (
+                    a.kind.to_string(),
+                    i18n.t(&format!("agent-activity-{}", a.kind.replace('_', "-"))),
+                    duration((now - a.since).num_milliseconds()),
+                ),
+                (None, Some("wrap_up")) => (
+                    "wrap_up".to_string(),
+                    i18n.t("agent-activity-wrap-up"),
+                    s.wrap_up_until
+                        .map(|u| i18n.ta("agent-wrap-up-left", &[("time", duration((u - now).num_milliseconds()).into())]))
+                        .unwrap_or_default(),
+                ),
+                (None, Some(a @ ("ringing" | "on_call"))) => (
+                    a.to_string(),
+                    i18n.t(&format!("agent-activity-{}", a.replace('_', "-"))),
+                    String::new(),
+                ),
+                _ => (
+                    s.status.as_str().to_string(),
+                    status_text,
+                    duration((now - s.since).num_milliseconds()),
+                ),
+            };
+            let pill_class = classes!("state-badge", "state-pill", kind.clone());
             html! {
                 <>
                 <p class="current-state">
-                    <span id="agent-current-state" class={classes!("state-badge", s.status.as_str().to_string())} role="status" aria-live="polite">
-                        { status_text }
+                    <span id="agent-current-state" class={pill_class}
+                        data-status={s.status.as_str()} data-activity={kind}
+                        role="status" aria-live="polite" title={i18n.ta("agent-since", &[("time", i18n.time(&s.since).into())])}>
+                        { text }
                     </span>
-                    <span class="muted small">{ i18n.ta("agent-since", &[("time", i18n.time(&s.since).into())]) }</span>
+                    <span class="state-clock" id="agent-state-clock" aria-hidden="true">{ clock }</span>
                 </p>
                 <form class="state-form" {onsubmit}>
                     <SelectField id="agent-state" label={i18n.t("agent-change-state")} {value} options={opts}
@@ -1261,6 +1309,9 @@ struct Ringing {
     caller: String,
     did: String,
     vars: Vec<(String, String)>,
+    /// The queue the caller waited in and since when.
+    queue: Option<String>,
+    queued_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 const AUTO_ANSWER_KEY: &str = "hotline.autoAnswer";
@@ -1298,6 +1349,9 @@ fn SoftphonePane(p: &DeskProps) -> Html {
     let reminder = use_state(|| None::<(Uuid, String, String)>);
     // The last call that ended for this agent: its wrap-up form shows until saved.
     let wrap = use_state(|| None::<Uuid>);
+    // The caller header: the call offered or on the line, and when it was answered.
+    let header = use_state(|| None::<(Ringing, Option<chrono::DateTime<chrono::Utc>>)>);
+    let clock_now = use_now();
     let history_version = use_state(|| 0u32);
     let auto_answer = use_state(|| local_flag(AUTO_ANSWER_KEY));
     let auto_ref = use_mut_ref(|| local_flag(AUTO_ANSWER_KEY));
@@ -1442,6 +1496,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             auto_ref.clone(),
         );
         let break_decided = desk.break_decided.clone();
+        let (header, activity) = (header.clone(), desk.activity.clone());
         let (held, wrap, history_version, reminder, campaign_contact, consult) = (
             held.clone(),
             wrap.clone(),
@@ -1462,6 +1517,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     did,
                     vars,
                     gateway_id,
+                    queue,
+                    queued_at,
                 } => {
                     if let Some(gw) = gateway_id {
                         follow(gw);
@@ -1471,18 +1528,28 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                             .and_then(|c| c.parse::<Uuid>().ok()),
                     );
                     pop.set(Some(caller.clone()));
-                    ringing.set(Some(Ringing {
+                    let r = Ringing {
                         call_id,
                         caller,
                         did,
                         vars: vars.into_iter().collect(),
-                    }));
+                        queue,
+                        queued_at,
+                    };
+                    header.set(Some((r.clone(), None)));
+                    activity.set(Some(Activity { kind: "ringing", since: now() }));
+                    ringing.set(Some(r));
                     note.set(None);
                     if *auto_ref.borrow() {
                         accept_call(call_id);
                     }
                 }
                 AgentEvent::Connected { call_id } => {
+                    let answered = now();
+                    if let Some((r, _)) = (*header).clone() {
+                        header.set(Some((r, Some(answered))));
+                    }
+                    activity.set(Some(Activity { kind: "on_call", since: answered }));
                     ringing.set(None);
                     held.set(false);
                     wrap.set(None);
@@ -1496,6 +1563,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     id, number, note, ..
                 } => reminder.set(Some((id, number, note))),
                 AgentEvent::OfferWithdrawn { reason, .. } => {
+                    header.set(None);
+                    activity.set(None);
                     ringing.set(None);
                     note.set(Some(reason));
                 }
@@ -1505,6 +1574,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                     phone_state.set(PhoneState::Lost { reason, not_ready });
                 }
                 AgentEvent::Ended { call_id } => {
+                    header.set(None);
+                    activity.set(None);
                     consult.set(None);
                     ringing.set(None);
                     call.set(None);
@@ -1640,6 +1711,37 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             <button type="button" class="primary" id="softphone-enable-audio" onclick={on_enable_audio}>{ i18n.t("softphone-enable-audio") }</button>
         </div>
     });
+    // The caller header: who (the popped customer's name when the card is theirs), from which
+    // queue, how long they waited, and the call's timer once answered.
+    let caller_header = header.as_ref().map(|(r, answered)| {
+        let name = p
+            .desk
+            .customer
+            .as_ref()
+            .filter(|c| c.phones.iter().any(|ph| ph.number == r.caller))
+            .map(|c| c.name.clone());
+        let waited = r
+            .queued_at
+            .map(|q| duration((answered.unwrap_or(clock_now) - q).num_milliseconds()));
+        let talk = answered.map(|a| duration((clock_now - a).num_milliseconds()));
+        html! {
+            <div class="caller-header" id="caller-header" data-call={r.call_id.to_string()}>
+                <p class="caller-name" id="caller-name">{ name.clone().unwrap_or_else(|| r.caller.clone()) }</p>
+                if name.is_some() { <p class="caller-number">{ &r.caller }</p> }
+                <dl class="caller-facts">
+                    if let Some(q) = &r.queue {
+                        <dt>{ i18n.t("softphone-queue") }</dt><dd id="caller-queue">{ q }</dd>
+                    }
+                    if let Some(w) = waited {
+                        <dt>{ i18n.t("softphone-waited") }</dt><dd id="caller-waited">{ w }</dd>
+                    }
+                </dl>
+                if let Some(t) = talk {
+                    <p class="call-timer" id="call-timer" role="timer" aria-label={i18n.t("softphone-call-time")}>{ t }</p>
+                }
+            </div>
+        }
+    });
     let ring = ringing.as_ref().map(|r| {
         html! {
             <div class="incoming" id="incoming-call" role="alertdialog" aria-labelledby="incoming-call-h" data-call={r.call_id.to_string()}>
@@ -1705,6 +1807,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
             <h2 id="pane-softphone-h" tabindex="-1">{ i18n.t("agent-softphone") }<kbd>{ "Alt+2" }</kbd></h2>
             <p class="current-state">{ status }</p>
             { for enable_audio }
+            { for caller_header }
             { for ring }
             { for in_call }
             if let Some(c) = *campaign_contact {

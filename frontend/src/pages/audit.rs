@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::*;
-use crate::i18n::use_i18n;
+use crate::i18n::{use_i18n, I18n};
 
 const PER_PAGE: i64 = 50;
 
@@ -52,6 +52,69 @@ fn local_to_utc(v: &str) -> Option<String> {
         return None;
     }
     Some(String::from(d.to_iso_string()))
+}
+
+/// The target as a reader knows it: its kind in words and its name (the id in the tooltip,
+/// or shown when the record has no name or is gone).
+fn target_view(i18n: &I18n, e: &AuditEntry) -> Html {
+    let Some(kind) = &e.target_type else {
+        return html! {};
+    };
+    let kind_text = i18n
+        .try_t(&format!("audit-target-{}", kind.replace('_', "-")))
+        .unwrap_or_else(|| kind.replace('_', " "));
+    let id = e.target_id.clone().unwrap_or_default();
+    match &e.target_name {
+        Some(name) => html! {
+            <>{ kind_text }{ ": " }<span class="target-name" title={id}>{ name }</span></>
+        },
+        None => html! { <>{ kind_text }{ " " }<span class="muted small">{ id }</span></> },
+    }
+}
+
+/// One value of the details in words: text as is, yes/no, lists joined, a change as
+/// "old → new", nested records as "field: value" pairs.
+fn value_text(i18n: &I18n, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "—".into(),
+        Value::Bool(b) => i18n.t(if *b { "audit-yes" } else { "audit-no" }),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.is_empty() => "—".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(|x| value_text(i18n, x)).collect::<Vec<_>>().join(", "),
+        Value::Object(o) => match (o.get("from").or_else(|| o.get("old")), o.get("to").or_else(|| o.get("new"))) {
+            (Some(a), Some(b)) if o.len() == 2 => {
+                format!("{} → {}", value_text(i18n, a), value_text(i18n, b))
+            }
+            _ => o
+                .iter()
+                .map(|(k, x)| format!("{}: {}", field_label(i18n, k), value_text(i18n, x)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        },
+    }
+}
+
+fn field_label(i18n: &I18n, key: &str) -> String {
+    i18n.try_t(&format!("audit-field-{}", key.replace('_', "-")))
+        .unwrap_or_else(|| key.replace('_', " "))
+}
+
+/// The details of an entry as labelled fields instead of raw JSON.
+fn details_view(i18n: &I18n, v: &serde_json::Value) -> Html {
+    match v {
+        serde_json::Value::Null => html! {},
+        serde_json::Value::Object(o) if o.is_empty() => html! {},
+        serde_json::Value::Object(o) => html! {
+            <dl class="audit-details">
+                { for o.iter().map(|(k, x)| html! {
+                    <><dt>{ field_label(i18n, k) }</dt><dd>{ value_text(i18n, x) }</dd></>
+                }) }
+            </dl>
+        },
+        other => html! { { value_text(i18n, other) } },
+    }
 }
 
 #[function_component]
@@ -123,11 +186,6 @@ pub fn AuditPage() -> Html {
                     <th scope="col">{ i18n.t("audit-ip") }</th>
                 </tr></thead>
                 <tbody>{ for p.items.iter().map(|e| {
-                    let details = if e.details.is_null() || e.details == serde_json::json!({}) {
-                        String::new()
-                    } else {
-                        e.details.to_string()
-                    };
                     let label = i18n.try_t(&format!("audit-label-{}", e.action.replace(['.', '_'], "-")));
                     html! {
                         <tr class="audit-row" data-action={e.action.clone()}>
@@ -135,8 +193,8 @@ pub fn AuditPage() -> Html {
                             <td>{ &e.actor }</td>
                             <td><code class="action-code">{ &e.action }</code>
                                 if let Some(l) = label { <span class="muted small">{ " " }{ l }</span> }</td>
-                            <td>{ e.target_type.clone().unwrap_or_default() }{ " " }<span class="muted small">{ e.target_id.clone().unwrap_or_default() }</span></td>
-                            <td class="details"><code>{ details }</code></td>
+                            <td>{ target_view(&i18n, e) }</td>
+                            <td class="details">{ details_view(&i18n, &e.details) }</td>
                             <td>{ e.ip.clone().unwrap_or_default() }</td>
                         </tr>
                     }

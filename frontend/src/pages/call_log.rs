@@ -25,16 +25,6 @@ const SPEEDS: [f64; 5] = [0.75, 1.0, 1.25, 1.5, 2.0];
 /// How many bars the waveform has.
 const BARS: usize = 160;
 
-/// `m:ss` (or `h:mm:ss`) of a duration in milliseconds.
-pub fn duration(ms: i64) -> String {
-    let s = (ms.max(0) + 500) / 1000;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
 /// How long the call lasted: from the agent's connect (else arrival) to its end.
 fn talk_ms(c: &CdrDto) -> Option<i64> {
     let end = c.ended_at?;

@@ -895,6 +895,27 @@ pub fn permission_label(i18n: &I18n, key: &str, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_string())
 }
 
+/// A role's permissions as words: the first three labels, then how many more (the full list
+/// is in the editor and in the tooltip).
+fn permission_summary(i18n: &I18n, keys: &[String], perms: &Load<Rc<Vec<PermissionDto>>>) -> Html {
+    let label = |k: &String| {
+        let fallback = match perms {
+            Load::Ready(ps) => ps.iter().find(|p| &p.key == k).map(|p| p.description.clone()),
+            _ => None,
+        };
+        permission_label(i18n, k, &fallback.unwrap_or_else(|| k.clone()))
+    };
+    let labels: Vec<String> = keys.iter().map(label).collect();
+    let shown = labels.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+    let more = labels.len().saturating_sub(3);
+    html! {
+        <span title={labels.join("\n")}>
+            { shown }
+            if more > 0 { { " " }<span class="muted">{ i18n.ta("roles-more-permissions", &[("count", more.into())]) }</span> }
+        </span>
+    }
+}
+
 #[function_component]
 pub fn RolesPage() -> Html {
     let i18n = use_i18n();
@@ -920,7 +941,7 @@ pub fn RolesPage() -> Html {
                 <tbody>{ for rs.iter().map(|r| html! {
                     <tr>
                         <td>{ &r.name }{ " " }if r.builtin { <span class="badge">{ i18n.t("roles-builtin") }</span> }</td>
-                        <td class="perm-list">{ r.permissions.join(", ") }</td>
+                        <td class="perm-list">{ permission_summary(&i18n, &r.permissions, &perms) }</td>
                         <td class="actions">
                             { edit_button(&i18n, &r.name, r.id, &select) }
                             if !r.builtin {
