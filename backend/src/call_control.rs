@@ -745,8 +745,7 @@ async fn offer_queue(
         .hget(&keys.calls, call.to_string())
         .await
         .unwrap_or_default();
-    let Some(rec) = raw.and_then(|j| serde_json::from_str::<hotline_acd::CallRec>(&j).ok())
-    else {
+    let Some(rec) = raw.and_then(|j| serde_json::from_str::<hotline_acd::CallRec>(&j).ok()) else {
         return (None, None);
     };
     let queued_at = chrono::DateTime::from_timestamp_millis(rec.enqueued_at as i64)

@@ -50,7 +50,11 @@ async fn audit_entries_carry_their_targets_current_names() {
         .iter()
         .find(|e| e.target_id.as_deref() == Some(team_id.as_str()))
         .expect("the team's creation is logged");
-    assert_eq!(night.target_name.as_deref(), Some("Night shift"), "{night:?}");
+    assert_eq!(
+        night.target_name.as_deref(),
+        Some("Night shift"),
+        "{night:?}"
+    );
     let deleted: Vec<_> = log
         .items
         .iter()

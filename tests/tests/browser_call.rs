@@ -232,7 +232,9 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
                 &["-s", DID, "-mp", &free_port().to_string(), &gw_addr2],
             ));
             b.wait_text("#incoming-caller", CALLER).await?;
-            b.wait_text("#incoming-ivr", "1").await?;
+            // The IVR choice in words, not as the flow's variable.
+            let ivr = b.wait_text("#incoming-ivr", "pressed 1").await?;
+            ensure!(!ivr.contains("menu."), "a raw IVR variable: {ivr}");
             let deadline = Instant::now() + Duration::from_secs(10);
             while b.value("#cust-name").await.unwrap_or_default() != "Rashad Caller" {
                 ensure!(
@@ -241,8 +243,15 @@ async fn browser_agent_answers_a_sip_caller_with_screen_pop_and_two_way_audio() 
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            // The caller header: the popped card's name, the queue; the pill says ringing.
+            b.wait_text("#caller-name", "Rashad Caller").await?;
+            b.wait_text("#caller-queue", "Water").await?;
+            b.wait_text("#agent-current-state", "Ringing").await?;
             b.click("#call-accept").await?;
             b.wait("#in-call").await?;
+            // On the call: the pill says so (not "Ready") and the call timer runs.
+            b.wait_text("#agent-current-state", "On a call").await?;
+            b.wait("#call-timer").await?;
 
             // The caller's audio reaches the browser: an analyser on the received track
             // measures its level (and WebRTC's own counters must show packets).

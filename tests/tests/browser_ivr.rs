@@ -120,6 +120,13 @@ async fn browser_ivr_flow_editor_prompt_upload_publish_and_number() {
             let flow_path = b.path().await?;
             b.wait_text("#flow-outline", "key 1 → sales").await?;
             b.wait_text("#flow-status", "Not live").await?;
+            // Two branches meeting at one node is no loop: the outline says "see above",
+            // without the loop sign (the draft only; put back before anything is saved).
+            b.choose("#node-main-fallback", "sales").await?;
+            let outline = b.wait_text("#flow-outline", "otherwise → sales (see above)").await?;
+            ensure!(!outline.contains('↩'), "a loop sign without a loop: {outline}");
+            b.choose("#node-main-fallback", "bye").await?;
+            b.wait_text("#flow-outline", "otherwise → bye").await?;
 
             // Prompts: a text file named .wav is refused with the reason; a WAV is stored
             // and plays in the page.

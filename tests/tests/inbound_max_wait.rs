@@ -155,9 +155,13 @@ async fn at_max_wait_the_caller_hears_the_message_and_the_gateway_hangs_up() {
     // The message played to its end, then the gateway hung up. The gateway sends its BYE
     // before it records the hang-up, so SIPp may finish a moment before the event lands.
     let stream = app.state.cfg.call_events_stream.clone();
-    common::until_event(&app.state.redis(), &stream, 10, "the gateway's hang-up", |e| {
-        matches!(e, GatewayEvent::Hangup { call_id, .. } if *call_id == call)
-    })
+    common::until_event(
+        &app.state.redis(),
+        &stream,
+        10,
+        "the gateway's hang-up",
+        |e| matches!(e, GatewayEvent::Hangup { call_id, .. } if *call_id == call),
+    )
     .await;
     let evs = gateway_events(&mut app.state.redis(), &stream).await;
     let played = evs.iter().position(|e| {

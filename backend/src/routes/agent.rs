@@ -92,8 +92,8 @@ async fn activity(state: &AppState, tenant_id: Uuid, user_id: Uuid) -> ApiResult
     let rec: hotline_acd::AgentRec = raw
         .and_then(|j| serde_json::from_str(&j).ok())
         .unwrap_or_default();
-    let activity = matches!(rec.state.as_str(), "ringing" | "on_call" | "wrap_up")
-        .then(|| rec.state.clone());
+    let activity =
+        matches!(rec.state.as_str(), "ringing" | "on_call" | "wrap_up").then(|| rec.state.clone());
     let wrap_up_until = (rec.state == "wrap_up")
         .then(|| DateTime::<Utc>::from_timestamp_millis(rec.until as i64))
         .flatten();

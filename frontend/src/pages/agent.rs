@@ -1097,6 +1097,16 @@ fn StatePane(p: &DeskProps) -> Html {
         _ => None,
     };
 
+    // The desktop is usable once the agent's state and reasons are on screen: a User Timing
+    // mark for the time-to-interactive benchmark (`tests/benches/desk_tti.rs`).
+    use_effect_with(
+        shown.is_some() && matches!(reasons, Load::Ready(_)),
+        |ready| {
+            if *ready {
+                performance_mark("hotline-desk-interactive");
+            }
+        },
+    );
     let needs_approval: Vec<Uuid> = match &reasons {
         Load::Ready(rs) => rs.iter().filter(|r| r.needs_approval).map(|r| r.id).collect(),
         _ => vec![],
@@ -1278,6 +1288,30 @@ fn StatePane(p: &DeskProps) -> Html {
     }
 }
 
+/// `performance.mark(name)`, once per page load (later calls are ignored).
+fn performance_mark(name: &str) {
+    use wasm_bindgen::JsValue;
+    let Some(w) = web_sys::window() else { return };
+    let Ok(perf) = js_sys::Reflect::get(&w, &JsValue::from_str("performance")) else {
+        return;
+    };
+    let seen = js_sys::Reflect::get(&perf, &JsValue::from_str("getEntriesByName"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call1(&perf, &JsValue::from_str(name)).ok())
+        .map(|l| js_sys::Array::from(&l).length() > 0)
+        .unwrap_or(false);
+    if seen {
+        return;
+    }
+    if let Some(mark) = js_sys::Reflect::get(&perf, &JsValue::from_str("mark"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    {
+        let _ = mark.call1(&perf, &JsValue::from_str(name));
+    }
+}
+
 /// What the softphone is doing.
 #[derive(Clone, PartialEq)]
 enum PhoneState {
@@ -1299,6 +1333,27 @@ fn connect_error_text(i18n: &I18n, e: crate::softphone::ConnectError) -> PhoneSt
             "softphone-failed-why",
             &[("detail", m.into())],
         )),
+    }
+}
+
+/// One of the call's IVR variables as the agent reads it: a menu choice as "Menu main:
+/// pressed 1", a campaign's name, a lookup's answer by its field; internal ids are hidden.
+fn ivr_answer(i18n: &I18n, key: &str, value: &str) -> Option<(String, String)> {
+    if let Some(node) = key.strip_prefix("menu.") {
+        return Some((
+            i18n.ta("softphone-ivr-menu", &[("node", node.to_string().into())]),
+            i18n.ta("softphone-ivr-pressed", &[("key", value.to_string().into())]),
+        ));
+    }
+    if let Some(field) = key.strip_prefix("http.") {
+        return Some((field.replace('_', " "), value.to_string()));
+    }
+    match key {
+        "campaign_contact" => None,
+        "campaign" => Some((i18n.t("softphone-ivr-campaign"), value.to_string())),
+        "contact_name" => Some((i18n.t("softphone-ivr-contact"), value.to_string())),
+        // A variable the flow collected digits into: named as the flow names it.
+        other => Some((other.replace('_', " "), value.to_string())),
     }
 }
 
@@ -1750,7 +1805,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 <p class="muted small">{ i18n.ta("softphone-dialled", &[("did", r.did.clone().into())]) }</p>
                 if !r.vars.is_empty() {
                     <dl class="facts ivr-choices" id="incoming-ivr">
-                        { for r.vars.iter().map(|(k, v)| html! { <><dt>{ k }</dt><dd>{ v }</dd></> }) }
+                        { for r.vars.iter().filter_map(|(k, v)| ivr_answer(&i18n, k, v)).map(|(k, v)| html! { <><dt>{ k }</dt><dd>{ v }</dd></> }) }
                     </dl>
                 }
                 <div class="button-row">

@@ -1067,7 +1067,9 @@ fn key_slug(k: &str) -> String {
     }
 }
 
-/// The graph as a tree from the start node (a node seen before is a link back).
+/// The graph as a tree from the start node. A node already drawn is named, not drawn
+/// again: with a loop sign only when it is on the way to itself (a real loop, like "press 9
+/// to hear the menu again"), else as "see above" (two branches meeting).
 fn outline(i18n: &I18n, d: &Draft) -> Html {
     fn walk(
         i18n: &I18n,
@@ -1075,7 +1077,7 @@ fn outline(i18n: &I18n, d: &Draft) -> Html {
         id: &str,
         via: String,
         seen: &mut BTreeSet<String>,
-        depth: usize,
+        path: &mut Vec<String>,
     ) -> Html {
         let node = d.nodes.iter().find(|(i, _)| i == id).map(|(_, n)| n);
         let Some(node) = node else {
@@ -1085,9 +1087,19 @@ fn outline(i18n: &I18n, d: &Draft) -> Html {
             };
         };
         let kind = kind_text(i18n, node["type"].as_str().unwrap_or(""));
-        if !seen.insert(id.to_string()) || depth > 40 {
-            return html! { <li>{ via }{ "↩ " }<strong>{ id }</strong></li> };
+        if path.iter().any(|p| p == id) {
+            return html! {
+                <li class="outline-loop" data-loop="true">{ via }{ "↩ " }<strong>{ id }</strong>
+                    { " " }<span class="muted small">{ i18n.t("ivr-outline-loop") }</span></li>
+            };
         }
+        if !seen.insert(id.to_string()) {
+            return html! {
+                <li class="outline-again">{ via }<strong>{ id }</strong>
+                    { " " }<span class="muted small">{ i18n.t("ivr-outline-see-above") }</span></li>
+            };
+        }
+        path.push(id.to_string());
         let children: Vec<Html> = targets(node)
             .into_iter()
             .map(|(field, t)| {
@@ -1095,9 +1107,10 @@ fn outline(i18n: &I18n, d: &Draft) -> Html {
                     Some(k) => i18n.ta("ivr-outline-key", &[("key", k.to_string().into())]),
                     None => i18n.t(&format!("ivr-outline-{field}")),
                 };
-                walk(i18n, d, &t, format!("{label} → "), seen, depth + 1)
+                walk(i18n, d, &t, format!("{label} → "), seen, path)
             })
             .collect();
+        path.pop();
         html! {
             <li>{ via }<strong>{ id }</strong>{ " " }<span class="muted small">{ kind }</span>
                 if !children.is_empty() { <ul class="tree">{ for children }</ul> }
@@ -1106,7 +1119,7 @@ fn outline(i18n: &I18n, d: &Draft) -> Html {
     }
     let mut seen = BTreeSet::new();
     html! {
-        <ul class="tree" id="flow-outline">{ walk(i18n, d, &d.start, String::new(), &mut seen, 0) }</ul>
+        <ul class="tree" id="flow-outline">{ walk(i18n, d, &d.start, String::new(), &mut seen, &mut Vec::new()) }</ul>
     }
 }
 

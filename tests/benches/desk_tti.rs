@@ -1,0 +1,187 @@
+//! Benchmark program (not a test): the agent desktop's time to interactive on a cold load,
+//! in headless Chromium against the real backend serving the built SPA (`frontend/dist`).
+//!
+//! ```text
+//! source infra/services.sh && frontend/build.sh
+//! cargo bench -p hotline-e2e --bench desk_tti [-- --runs 7]
+//! ```
+//! Each run starts Chromium with a fresh profile (empty cache), puts a signed-in agent's
+//! session cookie on the origin (through `/healthz`, which is not the SPA), then opens
+//! `/agent`. "Interactive" is the desktop's own User Timing mark `hotline-desk-interactive`,
+//! set when the agent's state and reason codes are on screen (the state form works). Printed
+//! per run and as medians: that mark, DOMContentLoaded, the wasm download (ms, bytes on the
+//! wire) — and the size of the wasm in `frontend/dist` (raw and gzip -9).
+
+use hotline_backend::testkit::TestApp;
+use hotline_e2e::browser::{repo_root, run_with};
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+const PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    interactive: f64,
+    dcl: f64,
+    wasm_ms: f64,
+    wasm_bytes: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[v.len() / 2]
+}
+
+/// The built wasm: (file, raw bytes, gzip -9 bytes).
+fn wasm_size() -> Option<(String, u64, u64)> {
+    let dist = repo_root().join("frontend/dist");
+    let f = std::fs::read_dir(&dist)
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".wasm"))?;
+    let raw = std::fs::read(f.path()).ok()?;
+    let mut gz = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    gz.stdin.take()?.write_all(&raw).ok()?;
+    let out = gz.wait_with_output().ok()?;
+    Some((
+        f.file_name().to_string_lossy().into_owned(),
+        raw.len() as u64,
+        out.stdout.len() as u64,
+    ))
+}
+
+async fn bench(runs: usize) {
+    let app = TestApp::spawn().await;
+    let (admin, info) = app.signup("TTI Bench").await;
+    let slug = info.tenant.slug.clone();
+    let roles: serde_json::Value = admin
+        .get(app.url("/api/v1/roles"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let role = roles
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "Agent"))
+        .map(|r| r["id"].clone())
+        .expect("the built-in Agent role");
+    let r = admin
+        .post(app.url("/api/v1/users"))
+        .json(
+            &json!({ "email": "tti@tti.test", "name": "Tia Agent", "password": PASSWORD,
+                       "role_id": role, "extension": "2101" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+
+    let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
+    let args: Vec<String> = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for i in 0..=runs {
+        // A session of the agent's own (each run signs in afresh).
+        let login = app
+            .client()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "tenant": slug, "email": "tti@tti.test", "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        let cookies: Vec<(String, String)> = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(login.status().is_success() && !cookies.is_empty());
+        let samples = samples.clone();
+        run_with("desk_tti", &app.base_url, &args, async move |b| {
+            b.open("/healthz").await?;
+            for (k, v) in cookies {
+                let mut c = fantoccini::cookies::Cookie::new(k, v);
+                c.set_path("/");
+                b.client.add_cookie(c).await?;
+            }
+            b.open("/agent").await?;
+            b.wait("#agent-state-apply").await?;
+            let m = b
+                .js("const n = performance.getEntriesByType('navigation')[0];
+                     const i = performance.getEntriesByName('hotline-desk-interactive')[0];
+                     const w = performance.getEntriesByType('resource').find(r => r.name.endsWith('.wasm'));
+                     return [i ? i.startTime : -1, n.domContentLoadedEventEnd,
+                             w ? w.responseEnd - w.startTime : -1, w ? w.transferSize : -1];")
+                .await?;
+            let f = |k: usize| m[k].as_f64().unwrap_or(-1.0);
+            anyhow::ensure!(f(0) > 0.0, "no interactive mark: {m}");
+            let s = Sample {
+                interactive: f(0),
+                dcl: f(1),
+                wasm_ms: f(2),
+                wasm_bytes: f(3),
+            };
+            // Run 0 warms the server (first SPA read from disk, first queries): not counted.
+            if i == 0 {
+                println!("warm-up: interactive {:.0} ms", s.interactive);
+            } else {
+                println!(
+                    "run {i}: interactive {:>5.0} ms   DOMContentLoaded {:>5.0} ms   wasm fetch {:>5.0} ms, {:>8.0} bytes on the wire",
+                    s.interactive, s.dcl, s.wasm_ms, s.wasm_bytes
+                );
+                samples.lock().unwrap().push(s);
+            }
+            Ok(())
+        })
+        .await;
+    }
+    let s = samples.lock().unwrap().clone();
+    println!(
+        "median of {}: interactive {:.0} ms, DOMContentLoaded {:.0} ms, wasm fetch {:.0} ms, {:.0} bytes on the wire",
+        s.len(),
+        median(s.iter().map(|x| x.interactive).collect()),
+        median(s.iter().map(|x| x.dcl).collect()),
+        median(s.iter().map(|x| x.wasm_ms).collect()),
+        median(s.iter().map(|x| x.wasm_bytes).collect()),
+    );
+    if let Some((name, raw, gz)) = wasm_size() {
+        println!("wasm {name}: {raw} bytes raw, {gz} bytes gzip -9");
+    }
+}
+
+fn main() {
+    let mut runs = 7;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--runs") {
+        runs = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .expect("--runs N");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(bench(runs));
+}
