@@ -90,13 +90,18 @@ async fn each_first_step_ticks_itself_for_its_own_tenant_only() {
     .await;
     for (name, skills) in [
         ("Sales", json!([])),
-        ("French desk", json!([{ "skill_id": skill["id"], "level": 5 }])),
+        (
+            "French desk",
+            json!([{ "skill_id": skill["id"], "level": 5 }]),
+        ),
     ] {
         created::<Value>(
             a.admin
                 .post(app.url("/api/v1/queues"))
-                .json(&json!({ "name": name, "strategy": "longest_idle", "max_wait_seconds": 0,
-                               "wrap_up_seconds": 0, "required_skills": skills }))
+                .json(
+                    &json!({ "name": name, "strategy": "longest_idle", "max_wait_seconds": 0,
+                               "wrap_up_seconds": 0, "required_skills": skills }),
+                )
                 .send()
                 .await,
         )
@@ -104,7 +109,10 @@ async fn each_first_step_ticks_itself_for_its_own_tenant_only() {
     }
     let p = progress(&app, &a.admin).await;
     assert!(p.agents_added && p.queue_created, "{p:?}");
-    assert!(!p.flow_published && !p.number_mapped && !p.first_call, "{p:?}");
+    assert!(
+        !p.flow_published && !p.number_mapped && !p.first_call,
+        "{p:?}"
+    );
     assert_eq!(my_queues(&app, &agent).await, ["Sales"], "skills decide");
 
     // 3. A flow: saved is not enough, published is.

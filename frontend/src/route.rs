@@ -217,9 +217,7 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
 pub fn home_for(session: &Session) -> Route {
     match session {
         Session::Operator(_) => Route::Platform,
-        Session::User(_)
-            if session.can(perm::AGENT_STATE) && !session.can(perm::USERS_READ) =>
-        {
+        Session::User(_) if session.can(perm::AGENT_STATE) && !session.can(perm::USERS_READ) => {
             Route::Agent
         }
         Session::User(_) => Route::Home,

@@ -197,7 +197,13 @@ async fn the_home_page_checklist_and_the_grouped_navigation() {
     .await;
 
     // The API agrees with the checklist.
-    let p: Value = ok(t.admin.get(app.url("/api/v1/onboarding")).send().await.unwrap()).await;
+    let p: Value = ok(t
+        .admin
+        .get(app.url("/api/v1/onboarding"))
+        .send()
+        .await
+        .unwrap())
+    .await;
     assert_eq!(
         p,
         json!({ "agents_added": true, "queue_created": true, "flow_published": false,
