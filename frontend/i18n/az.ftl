@@ -768,6 +768,7 @@ home-step-call = İlk zənginizi qəbul edin
 home-step-call-hint = Operator masasında «Hazır» seçin və nömrənizə zəng edin.
 home-all-set = Hər şey hazırdır.
 home-all-set-body = Zəng mərkəziniz zəngləri qəbul edir.
+home-show-steps = İlk addımları yenidən göstər
 home-dismiss = Bu siyahını gizlət
 home-agent-title = Masanız
 home-agent-state = Vəziyyətiniz:

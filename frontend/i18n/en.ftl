@@ -1415,6 +1415,7 @@ home-step-call = Take your first call
 home-step-call-hint = Go Ready on the agent desktop and call your number.
 home-all-set = You're set.
 home-all-set-body = Your call center is taking calls.
+home-show-steps = Show the first steps again
 home-dismiss = Hide this list
 home-agent-title = Your desk
 home-agent-state = Your state:

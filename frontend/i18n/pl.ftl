@@ -768,6 +768,7 @@ home-step-call = Odbierz pierwsze połączenie
 home-step-call-hint = Ustaw „Gotowy” na pulpicie agenta i zadzwoń na swój numer.
 home-all-set = Wszystko gotowe.
 home-all-set-body = Twoje call center odbiera połączenia.
+home-show-steps = Pokaż ponownie pierwsze kroki
 home-dismiss = Ukryj tę listę
 home-agent-title = Twoje stanowisko
 home-agent-state = Twój stan:

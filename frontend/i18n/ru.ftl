@@ -768,6 +768,7 @@ home-step-call = Примите первый звонок
 home-step-call-hint = Выберите «Готов» на рабочем месте оператора и позвоните на свой номер.
 home-all-set = Всё готово.
 home-all-set-body = Ваш колл-центр принимает звонки.
+home-show-steps = Показать первые шаги снова
 home-dismiss = Скрыть этот список
 home-agent-title = Ваше рабочее место
 home-agent-state = Ваш статус:

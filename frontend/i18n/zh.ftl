@@ -768,6 +768,7 @@ home-step-call = 接听第一个电话
 home-step-call-hint = 在座席工作台上选择“就绪”，然后拨打您的号码。
 home-all-set = 一切就绪。
 home-all-set-body = 您的呼叫中心正在接听电话。
+home-show-steps = 再次显示入门步骤
 home-dismiss = 隐藏此列表
 home-agent-title = 您的工作台
 home-agent-state = 您的状态：

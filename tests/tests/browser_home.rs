@@ -8,7 +8,10 @@
 //! nor the users list scrolls sideways. Under 900 px the sidebar is behind the menu button.
 //! An agent still lands on the desk; her sidebar has only Desk and Customers & tickets, no
 //! supervision, reports, telephony or administration; her home shows her state, "Open the
-//! desk" and the queue she serves. The API then agrees with what the checklist said.
+//! desk" and the queue she serves. The API then agrees with what the checklist said. Once the
+//! other steps are done through the API (a published flow, the number given to it, a first
+//! call as a gateway reports it), the checklist says "5 of 5" and "You're set."; hidden, it
+//! stays hidden after a reload, and "Show the first steps again" brings it back.
 //!
 //! Same requirements as `browser_spa.rs` (Chromium, chromedriver, a built `frontend/dist`,
 //! Postgres and Redis); failures leave a screenshot in `tests/artifacts/`.
@@ -16,10 +19,28 @@
 mod common;
 
 use anyhow::{ensure, Result};
-use common::{ok, tenant, PASSWORD};
+use common::{eventually, ok, tenant, PASSWORD};
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{artifacts_dir, run, Browser};
+use hotline_wire::gateway::{event_stream_for, FlowMode, GatewayEvent, HangupCause, STREAM_FIELD};
+use redis::AsyncCommands;
 use serde_json::{json, Value};
+use uuid::Uuid;
+
+const DID: &str = "+994125559901";
+
+/// Publishes `ev` where a gateway would: the tenant's shard of the call-events stream.
+async fn event(app: &TestApp, ev: &GatewayEvent) {
+    let mut r = app.state.redis();
+    let _: String = r
+        .xadd(
+            event_stream_for(&app.state.cfg.call_events_stream, ev),
+            "*",
+            &[(STREAM_FIELD, serde_json::to_string(ev).unwrap())],
+        )
+        .await
+        .unwrap();
+}
 
 async fn login(b: &Browser, slug: &str, email: &str, lands_on: &str) -> Result<()> {
     b.open("/login").await?;
@@ -209,4 +230,103 @@ async fn the_home_page_checklist_and_the_grouped_navigation() {
         json!({ "agents_added": true, "queue_created": true, "flow_published": false,
                 "number_mapped": false, "first_call": false })
     );
+
+    // The other steps through the API — a published flow, the tenant's number given to it, a
+    // first call as a gateway reports it (refused busy) —: "You're set", and it can be hidden.
+    let flow = t
+        .post(
+            &app,
+            "/api/v1/ivr/flows",
+            json!({ "name": "Main", "graph": {
+                "start": "q", "nodes": { "q": { "type": "queue", "queue": "Support" } } } }),
+        )
+        .await;
+    let flow_id = flow["id"].as_str().unwrap().to_string();
+    t.post(
+        &app,
+        &format!("/api/v1/ivr/flows/{flow_id}/publish"),
+        json!({ "version": 1 }),
+    )
+    .await;
+    // The platform operator gives the tenant its number.
+    sqlx::query("INSERT INTO platform.dids (did, tenant_id) VALUES ($1, $2)")
+        .bind(DID)
+        .bind(t.id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    ok(t.admin
+        .put(app.url("/api/v1/ivr/dids"))
+        .json(&json!({ "did": DID, "flow_id": flow_id }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let call_id = Uuid::new_v4();
+    event(
+        &app,
+        &GatewayEvent::CallStarted {
+            gateway_id: format!("gw-home-{}", Uuid::new_v4().simple()),
+            call_id,
+            tenant_id: t.id,
+            caller: "+15550001111".into(),
+            did: DID.into(),
+            sip_call_id: format!("home-{call_id}"),
+            mode: FlowMode::Backend,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    event(
+        &app,
+        &GatewayEvent::Hangup {
+            call_id,
+            tenant_id: t.id,
+            cause: HangupCause::Rejected,
+            status: Some(486),
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    eventually(20, "the first call's record", || async {
+        let p = ok(t
+            .admin
+            .get(app.url("/api/v1/onboarding"))
+            .send()
+            .await
+            .unwrap())
+        .await;
+        (p["first_call"] == json!(true)).then_some(())
+    })
+    .await;
+
+    let slug = t.slug.clone();
+    run("browser_home_all_set", &app.base_url, async move |b| {
+        login(b, &slug, "admin@home-water.test", "/").await?;
+        b.wait_text("#onboarding-progress", "5 of 5 done").await?;
+        b.wait_text("#onboarding-done", "You're set.").await?;
+        let s = steps(b).await?;
+        ensure!(s.iter().all(|(_, d)| d == "true"), "not all ticked: {s:?}");
+        // Hidden, and still hidden after a reload; it can be shown again.
+        b.click("#onboarding-dismiss").await?;
+        b.wait("#onboarding-show").await?;
+        ensure!(
+            b.js("return document.querySelector('#onboarding') === null")
+                .await?
+                == json!(true),
+            "the checklist is still shown"
+        );
+        b.open("/").await?;
+        b.wait("#onboarding-show").await?;
+        ensure!(
+            b.js("return document.querySelector('#onboarding') === null")
+                .await?
+                == json!(true),
+            "the checklist came back after a reload"
+        );
+        b.click("#onboarding-show").await?;
+        b.wait_text("#onboarding-progress", "5 of 5 done").await?;
+        Ok(())
+    })
+    .await;
 }

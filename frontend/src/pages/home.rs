@@ -97,7 +97,7 @@ struct OnboardingProps {
 }
 
 /// The checklist; once every step is done, "You're set" with a button that hides it (kept
-/// per tenant in `localStorage`).
+/// per tenant in `localStorage`), leaving a link that shows it again.
 #[function_component]
 fn Onboarding(p: &OnboardingProps) -> Html {
     let i18n = use_i18n();
@@ -115,7 +115,19 @@ fn Onboarding(p: &OnboardingProps) -> Html {
         let done = o.done();
         let all = done == OnboardingDto::STEPS;
         if all && *dismissed {
-            return html! {};
+            let show = {
+                let dismissed = dismissed.clone();
+                let key = key.clone();
+                Callback::from(move |_: MouseEvent| {
+                    if let Some(s) = storage() {
+                        let _ = s.remove_item(&key);
+                    }
+                    dismissed.set(false);
+                })
+            };
+            return html! {
+                <p><button type="button" id="onboarding-show" class="link" onclick={show}>{ i18n.t("home-show-steps") }</button></p>
+            };
         }
         let dismiss = {
             let dismissed = dismissed.clone();
