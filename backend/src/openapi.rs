@@ -2,8 +2,8 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    desk_phones, health, ivr, kb, notifications, org, platform, prompts, recordings, saved_filters,
-    scheduled, sessions, sso, tickets, users, verify, voicemail,
+    desk_phones, health, ivr, kb, notifications, onboarding, org, platform, prompts, recordings,
+    saved_filters, scheduled, sessions, sso, tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -259,6 +259,8 @@ mod problems;
         desk_phones::list,
         desk_phones::create_or_rotate,
         desk_phones::remove,
+        onboarding::onboarding,
+        onboarding::my_queues,
     ),
     components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction))
 )]

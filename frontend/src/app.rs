@@ -3,7 +3,6 @@
 use std::rc::Rc;
 
 use hotline_wire::api::{OperatorInfo, SessionInfo};
-use hotline_wire::permissions as perm;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -162,7 +161,12 @@ fn Guarded(p: &GuardedProps) -> Html {
     }
     let session = &app.session;
     match route {
-        Route::Home => return html! { <Redirect<Route> to={home_for(session)} /> },
+        Route::Home => {
+            return match session {
+                Session::User(_) => html! { <Layout><pages::home::HomePage /></Layout> },
+                _ => html! { <Redirect<Route> to={home_for(session)} /> },
+            };
+        }
         Route::Login | Route::Signup if matches!(session, Session::User(_)) => {
             return html! { <Redirect<Route> to={home_for(session)} /> };
         }
@@ -333,153 +337,6 @@ fn Bare(p: &ChildrenProps) -> Html {
     }
 }
 
-struct NavItem {
-    route: Route,
-    key: &'static str,
-    /// Shown to holders of any of these.
-    perms: &'static [&'static str],
-}
-
-fn nav_items() -> Vec<NavItem> {
-    vec![
-        NavItem {
-            route: Route::Agent,
-            key: "nav-agent",
-            perms: &[perm::AGENT_STATE],
-        },
-        NavItem {
-            route: Route::Voicemail,
-            key: "nav-voicemail",
-            perms: &[perm::AGENT_STATE],
-        },
-        NavItem {
-            route: Route::CallLog,
-            key: "nav-call-log",
-            perms: &[perm::SUPERVISE, perm::RECORDINGS_READ],
-        },
-        NavItem {
-            route: Route::MissedCalls,
-            key: "nav-missed-calls",
-            perms: &[perm::SUPERVISE],
-        },
-        NavItem {
-            route: Route::BreakRequests,
-            key: "nav-break-requests",
-            perms: &[perm::SUPERVISE],
-        },
-        NavItem {
-            route: Route::Tickets,
-            key: "nav-tickets",
-            perms: &[perm::TICKETS_WORK],
-        },
-        NavItem {
-            route: Route::KbEdit,
-            key: "nav-kb",
-            perms: &[perm::KB_WRITE],
-        },
-        NavItem {
-            route: Route::Users,
-            key: "nav-users",
-            perms: &[perm::USERS_READ],
-        },
-        NavItem {
-            route: Route::Teams,
-            key: "nav-teams",
-            perms: &[perm::USERS_READ],
-        },
-        NavItem {
-            route: Route::Skills,
-            key: "nav-skills",
-            perms: &[perm::USERS_READ],
-        },
-        NavItem {
-            route: Route::Queues,
-            key: "nav-queues",
-            perms: &[perm::USERS_READ],
-        },
-        NavItem {
-            route: Route::Roles,
-            key: "nav-roles",
-            perms: &[perm::ROLES_WRITE],
-        },
-        NavItem {
-            route: Route::ReasonCodes,
-            key: "nav-reason-codes",
-            perms: &[perm::SETTINGS_WRITE],
-        },
-        NavItem {
-            route: Route::CustomerTemplate,
-            key: "nav-customer-template",
-            perms: &[perm::CRM_ADMIN],
-        },
-        NavItem {
-            route: Route::Names,
-            key: "nav-names",
-            perms: &[perm::CRM_ADMIN],
-        },
-        NavItem {
-            route: Route::Customers,
-            key: "nav-customers",
-            perms: &[perm::CRM_READ],
-        },
-        NavItem {
-            route: Route::Categories,
-            key: "nav-categories",
-            perms: &[perm::CRM_ADMIN],
-        },
-        NavItem {
-            route: Route::TicketTypes,
-            key: "nav-ticket-types",
-            perms: &[perm::TICKETS_ADMIN],
-        },
-        NavItem {
-            route: Route::TicketRules,
-            key: "nav-ticket-rules",
-            perms: &[perm::TICKETS_ADMIN],
-        },
-        NavItem {
-            route: Route::CustomerImport,
-            key: "nav-customer-import",
-            perms: &[perm::CRM_ADMIN],
-        },
-        NavItem {
-            route: Route::Ivr,
-            key: "nav-ivr",
-            perms: &[perm::IVR_WRITE],
-        },
-        NavItem {
-            route: Route::Campaigns,
-            key: "nav-campaigns",
-            perms: &[perm::CAMPAIGNS_WRITE],
-        },
-        NavItem {
-            route: Route::Outbound,
-            key: "nav-outbound",
-            perms: &[perm::CAMPAIGNS_WRITE],
-        },
-        NavItem {
-            route: Route::Audit,
-            key: "nav-audit",
-            perms: &[perm::AUDIT_READ],
-        },
-        NavItem {
-            route: Route::Sso,
-            key: "nav-sso",
-            perms: &[perm::SETTINGS_WRITE],
-        },
-        NavItem {
-            route: Route::Settings,
-            key: "nav-settings",
-            perms: &[perm::SETTINGS_WRITE],
-        },
-        NavItem {
-            route: Route::ApiKeys,
-            key: "nav-api-keys",
-            perms: &[perm::API_KEYS_WRITE],
-        },
-    ]
-}
-
 /// The signed-in layout: header with navigation for what this user may do, then the page.
 #[function_component]
 pub fn Layout(p: &ChildrenProps) -> Html {
@@ -523,38 +380,28 @@ pub fn Layout(p: &ChildrenProps) -> Html {
         Session::Operator(o) => (o.name.clone(), Some(i18n.t("platform-console"))),
         _ => (String::new(), None),
     };
-    let items: Vec<Html> = match &app.session {
-        Session::User(_) => nav_items()
-            .into_iter()
-            .filter(|n| n.perms.iter().any(|p| app.session.can(p)))
-            .map(|n| {
-                let active = current.as_ref() == Some(&n.route)
-                    || (n.route == Route::Users && matches!(current, Some(Route::User { .. })))
-                    || (n.route == Route::Tickets && matches!(current, Some(Route::Ticket { .. })))
-                    || (n.route == Route::CallLog && matches!(current, Some(Route::Call { .. })))
-                    || (n.route == Route::Ivr && matches!(current, Some(Route::IvrFlow { .. })));
-                html! {
-                    <li><Link<Route> to={n.route.clone()} classes={classes!(active.then_some("active"))}>
-                        { i18n.t(n.key) }
-                    </Link<Route>></li>
-                }
-            })
-            .collect(),
-        Session::Operator(_) => vec![html! {
-            <li><Link<Route> to={Route::Platform} classes="active">{ i18n.t("nav-tenants") }</Link<Route>></li>
-        }],
-        _ => vec![],
+    // Narrow screens: the sidebar opens from the menu button and closes on navigation.
+    let menu_open = use_state(|| false);
+    {
+        let menu_open = menu_open.clone();
+        use_effect_with(current.clone(), move |_| menu_open.set(false));
+    }
+    let toggle_menu = {
+        let menu_open = menu_open.clone();
+        Callback::from(move |_: MouseEvent| menu_open.set(!*menu_open))
     };
 
     html! {
         <div class={classes!("layout", p.wide.then_some("layout-wide"))}>
             <a class="skip-link" href="#main">{ i18n.t("shell-skip-to-content") }</a>
             <header class="topbar">
+                <button type="button" id="menu-button" class="menu-button" onclick={toggle_menu}
+                    aria-expanded={menu_open.to_string()} aria-controls="mainnav">
+                    { crate::nav::icon(crate::nav::ICON_MENU) }
+                    <span>{ i18n.t("shell-menu") }</span>
+                </button>
                 <span class="brand">{ i18n.t("app-name") }</span>
                 if let Some(t) = tenant { <span class="tenant" id="tenant-name">{ t }</span> }
-                <nav class="mainnav" aria-label={i18n.t("shell-main-nav")}>
-                    <ul>{ for items }</ul>
-                </nav>
                 <div class="topbar-right">
                     if matches!(app.session, Session::User(_)) { <crate::notifications::NotificationBell /> }
                     <LangPicker />
@@ -566,11 +413,14 @@ pub fn Layout(p: &ChildrenProps) -> Html {
                     <button type="button" id="logout" class="secondary" onclick={logout} disabled={*busy}>{ i18n.t("shell-logout") }</button>
                 </div>
             </header>
-            <main id="main" tabindex="-1">
-                <FlashBar />
-                if matches!(app.session, Session::User(_)) { <crate::pages::outbound::EmailBanner /> }
-                { p.children.clone() }
-            </main>
+            <div class="shell-body">
+                <crate::nav::Sidebar open={*menu_open} />
+                <main id="main" tabindex="-1">
+                    <FlashBar />
+                    if matches!(app.session, Session::User(_)) { <crate::pages::outbound::EmailBanner /> }
+                    { p.children.clone() }
+                </main>
+            </div>
         </div>
     }
 }

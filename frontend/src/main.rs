@@ -6,6 +6,7 @@ mod app;
 mod attachments;
 mod components;
 mod i18n;
+mod nav;
 mod notifications;
 mod pages;
 mod route;

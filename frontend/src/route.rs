@@ -211,14 +211,16 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
     }
 }
 
-/// Where a signed-in user lands.
+/// Where a signed-in user lands: agents (who take calls and administer nothing) on their
+/// desk, everyone else on the home page (the administrator's first steps, a supervisor's
+/// tools).
 pub fn home_for(session: &Session) -> Route {
     match session {
         Session::Operator(_) => Route::Platform,
-        Session::User(_) if session.can(perm::USERS_READ) => Route::Users,
-        Session::User(_) if session.can(perm::AGENT_STATE) => Route::Agent,
-        Session::User(_) if session.can(perm::AUDIT_READ) => Route::Audit,
-        Session::User(_) => Route::Account,
+        Session::User(_) if session.can(perm::AGENT_STATE) && !session.can(perm::USERS_READ) => {
+            Route::Agent
+        }
+        Session::User(_) => Route::Home,
         _ => Route::Login,
     }
 }

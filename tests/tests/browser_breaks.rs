@@ -89,7 +89,7 @@ async fn a_supervisor_denies_then_approves_an_agents_break_request() {
 
         let slug3 = slug2.clone();
         run("browser_breaks_supervisor", &base, async move |sup| {
-            sign_in(sup, &slug3, "sabina@breaks.test", "/admin/users").await?;
+            sign_in(sup, &slug3, "sabina@breaks.test", "/").await?;
             // Reached from the navigation.
             sup.click("a[href='/supervisor/breaks']").await?;
             sup.wait_text("#break-requests tr[data-agent='Aysel Agent']", "Long lunch")

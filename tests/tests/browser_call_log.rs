@@ -202,7 +202,7 @@ async fn the_call_log_filters_opens_a_call_and_plays_its_recording() {
     let slug = t.slug.clone();
     run("browser_call_log", &app.base_url, async |b| {
         let admin_email = "admin@call-log-water.test";
-        sign_in(b, &slug, admin_email, "/admin/users").await?;
+        sign_in(b, &slug, admin_email, "/").await?;
         b.click("a[href='/calls']").await?;
         let row = format!("#call-log-table tr.call-row[data-caller='{RECORDED}']");
         b.wait_text(&format!("{row} .call-queue"), "Billing").await?;

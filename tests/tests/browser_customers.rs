@@ -41,7 +41,7 @@ async fn customers_are_searched_saved_merged_and_exported() {
         b.fill("#email", "admin@customer-water.test").await?;
         b.fill("#password", PASSWORD).await?;
         b.click("#login-submit").await?;
-        b.wait_path("/admin/users").await?;
+        b.wait_path("/").await?;
         b.click("a[href='/customers']").await?;
         b.wait_text("#customers-table", "Boris Ivanov").await?;
 

@@ -40,7 +40,8 @@ async fn an_admin_sets_up_a_desk_phone_and_sees_its_password_once() {
         b.fill("#email", "admin@desk-browser.test").await?;
         b.fill("#password", PASSWORD).await?;
         b.click("#login-submit").await?;
-        b.wait_path("/admin/users").await?;
+        b.wait_path("/").await?;
+        b.click("a[href='/admin/users']").await?;
         b.wait_text("#users-table", "Aysel Agent").await?;
         b.click(&format!("#users-table a[href='{user_page}']"))
             .await?;

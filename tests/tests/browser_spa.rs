@@ -121,8 +121,11 @@ async fn browser_signup_agent_state_and_audit() {
         b.fill("#password", PASSWORD).await?;
         b.wait_text("#password-strength", "Strength: very strong").await?;
         b.click("#signup-submit").await?;
-        b.wait_path("/admin/users").await?;
+        // A new administrator lands on the home page: her first steps, none done yet.
+        b.wait_path("/").await?;
         b.wait_text("#flash", &slug).await?;
+        b.wait_text("#onboarding-progress", "0 of 5 done").await?;
+        b.click("a[href='/admin/users']").await?;
         b.wait_text("#users-table", &admin_email).await?;
 
         // Two skills.
@@ -190,7 +193,7 @@ async fn browser_signup_agent_state_and_audit() {
 
         // The admin sees all of it in the audit log.
         login(b, &slug, &admin_email, PASSWORD).await?;
-        b.wait_path("/admin/users").await?;
+        b.wait_path("/").await?;
         b.click("a[href='/admin/audit']").await?;
         b.wait("#audit-table").await?;
         let bare = unlabelled_controls(b).await?;
@@ -500,7 +503,7 @@ async fn browser_admin_screens_and_session_expiry() {
 
     run("browser_admin_screens_and_session_expiry", &app.base_url, async move |b| {
         login(b, &slug, &admin_email, PASSWORD).await?;
-        b.wait_path("/admin/users").await?;
+        b.wait_path("/").await?;
 
         // Teams: a parent and a child, shown nested.
         b.click("a[href='/admin/teams']").await?;
@@ -608,7 +611,7 @@ async fn browser_sso_settings_and_login_button() {
         &app.base_url,
         async move |b| {
             login(b, &slug, &admin_email, PASSWORD).await?;
-            b.wait_path("/admin/users").await?;
+            b.wait_path("/").await?;
             b.click("a[href='/admin/sso']").await?;
             b.wait("#issuer").await?;
             b.click("#sso-enabled").await?;

@@ -35,7 +35,7 @@ const PANES: [&str; 5] = [
     "pane-kb",
 ];
 
-fn status_key(s: AgentStatus) -> String {
+pub(crate) fn status_key(s: AgentStatus) -> String {
     format!("agent-status-{}", s.as_str().replace('_', "-"))
 }
 
@@ -59,7 +59,7 @@ fn parse_option(v: &str) -> Option<SetAgentState> {
 }
 
 /// The catalog key of a built-in (system) reason code: `reason-builtin-<key>`.
-fn builtin_reason_key(key: &str) -> String {
+pub(crate) fn builtin_reason_key(key: &str) -> String {
     format!("reason-builtin-{}", key.replace('_', "-"))
 }
 
