@@ -131,12 +131,17 @@ async fn send_raw(
     Err(ApiError::Http { status, problem })
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 fn encode<B: Serialize>(body: &B) -> Result<String, ApiError> {
     serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// A GET's body as text (the caller decodes it).
+pub async fn get_text(path: &str) -> Result<String, ApiError> {
+    send("GET", path, None).await
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {

@@ -271,12 +271,20 @@ pub enum Load<T> {
     Failed(ApiError),
 }
 
-/// A GET of `path`, re-run when `path` changes or when the returned callback is called.
+/// A decoded API answer of any type: [`use_get`]'s hooks keep it untyped so that their code
+/// exists once in the wasm instead of once per resource type (it was a quarter of the app's
+/// own code).
+type AnyRc = Rc<dyn std::any::Any>;
+
+fn decode_any<T: DeserializeOwned + 'static>(text: &str) -> Result<AnyRc, ApiError> {
+    api::decode::<T>(text).map(|v| Rc::new(v) as AnyRc)
+}
+
 #[hook]
-pub fn use_get<T>(path: String) -> (Load<Rc<T>>, Callback<()>)
-where
-    T: DeserializeOwned + PartialEq + 'static,
-{
+fn use_get_any(
+    path: String,
+    decode: fn(&str) -> Result<AnyRc, ApiError>,
+) -> (Load<AnyRc>, Callback<()>) {
     let state = use_state(|| Load::Loading);
     let version = use_state(|| 0u32);
     {
@@ -288,8 +296,8 @@ where
                 state.set(Load::Loading);
             }
             wasm_bindgen_futures::spawn_local(async move {
-                match api::get::<T>(&path).await {
-                    Ok(v) => state.set(Load::Ready(Rc::new(v))),
+                match api::get_text(&path).await.and_then(|t| decode(&t)) {
+                    Ok(v) => state.set(Load::Ready(v)),
                     Err(e) => state.set(Load::Failed(e)),
                 }
             });
@@ -300,6 +308,25 @@ where
         Callback::from(move |_| version.set(*version + 1))
     };
     ((*state).clone(), reload)
+}
+
+/// A GET of `path`, re-run when `path` changes or when the returned callback is called.
+#[hook]
+pub fn use_get<T>(path: String) -> (Load<Rc<T>>, Callback<()>)
+where
+    T: DeserializeOwned + PartialEq + 'static,
+{
+    let (load, reload) = use_get_any(path, decode_any::<T>);
+    let load = match load {
+        Load::Loading => Load::Loading,
+        Load::Failed(e) => Load::Failed(e),
+        Load::Ready(v) => match v.downcast::<T>() {
+            Ok(t) => Load::Ready(t),
+            // Cannot happen: the value was decoded as `T` for this very hook.
+            Err(_) => Load::Loading,
+        },
+    };
+    (load, reload)
 }
 
 /// Renders loading / error / content for one resource.
