@@ -2,7 +2,7 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    desk_phones, health, ivr, kb, notifications, org, platform, prompts, recordings, saved_filters,
+    desk_phones, health, ivr, kb, notifications, numbers, org, platform, prompts, recordings, saved_filters,
     scheduled, sessions, sso, tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
@@ -259,8 +259,21 @@ mod problems;
         desk_phones::list,
         desk_phones::create_or_rotate,
         desk_phones::remove,
+        numbers::pool,
+        numbers::add,
+        numbers::assign,
+        numbers::release,
+        numbers::remove,
+        numbers::requests,
+        numbers::approve,
+        numbers::reject,
+        numbers::free_numbers,
+        numbers::my_requests,
+        numbers::request,
+        numbers::cancel,
     ),
-    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction))
+    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction,
+        hotline_wire::numbers::NumberState, hotline_wire::numbers::RequestStatus))
 )]
 pub struct ApiDoc;
 

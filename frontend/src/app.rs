@@ -183,6 +183,12 @@ fn Guarded(p: &GuardedProps) -> Html {
                 _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
             };
         }
+        Route::PlatformNumbers => {
+            return match session {
+                Session::Operator(_) => html! { <Layout><pages::numbers::PlatformNumbersPage /></Layout> },
+                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
+            };
+        }
         Route::PlatformSessions { id } => {
             return match session {
                 Session::Operator(_) => {
@@ -258,6 +264,7 @@ fn Guarded(p: &GuardedProps) -> Html {
             html! { <pages::call_log::CallPage key={key} {id} /> }
         }
         Route::Outbound => html! { <pages::outbound::OutboundPage /> },
+        Route::Numbers => html! { <pages::numbers::NumbersPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
@@ -448,6 +455,11 @@ fn nav_items() -> Vec<NavItem> {
             perms: &[perm::IVR_WRITE],
         },
         NavItem {
+            route: Route::Numbers,
+            key: "nav-numbers",
+            perms: &[perm::IVR_WRITE, perm::SETTINGS_WRITE],
+        },
+        NavItem {
             route: Route::Campaigns,
             key: "nav-campaigns",
             perms: &[perm::CAMPAIGNS_WRITE],
@@ -540,9 +552,16 @@ pub fn Layout(p: &ChildrenProps) -> Html {
                 }
             })
             .collect(),
-        Session::Operator(_) => vec![html! {
-            <li><Link<Route> to={Route::Platform} classes="active">{ i18n.t("nav-tenants") }</Link<Route>></li>
-        }],
+        Session::Operator(_) => [(Route::Platform, "nav-tenants"), (Route::PlatformNumbers, "nav-platform-numbers")]
+            .into_iter()
+            .map(|(route, key)| {
+                let active = current.as_ref() == Some(&route)
+                    || (route == Route::Platform && matches!(current, Some(Route::PlatformSessions { .. })));
+                html! {
+                    <li><Link<Route> to={route} classes={classes!(active.then_some("active"))}>{ i18n.t(key) }</Link<Route>></li>
+                }
+            })
+            .collect(),
         _ => vec![],
     };
 

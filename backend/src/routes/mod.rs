@@ -15,6 +15,7 @@ pub mod health;
 pub mod ivr;
 pub mod kb;
 pub mod notifications;
+pub mod numbers;
 pub mod org;
 pub mod platform;
 pub mod prompts;
@@ -62,6 +63,7 @@ pub fn api() -> Router<AppState> {
         .merge(scheduled::router())
         .merge(verify::router())
         .merge(desk_phones::router())
+        .merge(numbers::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

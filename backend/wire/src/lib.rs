@@ -13,6 +13,7 @@ pub mod desk_phones;
 pub mod gateway;
 pub mod names;
 pub mod notifications;
+pub mod numbers;
 pub mod permissions;
 pub mod prompts;
 pub mod sla;
