@@ -122,7 +122,10 @@ mod tests {
         );
         let (field, msg) = expand_range("+994125550100", "+994125556100", 1000).unwrap_err();
         assert_eq!(field, "range_last");
-        assert!(msg.contains("at most 1000") && msg.contains("6001"), "{msg}");
+        assert!(
+            msg.contains("at most 1000") && msg.contains("6001"),
+            "{msg}"
+        );
         let (_, msg) = expand_range("+994125550100", "+99412555010", 1000).unwrap_err();
         assert!(msg.contains("as many digits"), "{msg}");
         let (_, msg) = expand_range("+994125550100", "+994125550099", 1000).unwrap_err();

@@ -2,8 +2,8 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    desk_phones, health, ivr, kb, notifications, numbers, org, platform, prompts, recordings, saved_filters,
-    scheduled, sessions, sso, tickets, users, verify, voicemail,
+    desk_phones, health, ivr, kb, notifications, numbers, org, platform, prompts, recordings,
+    saved_filters, scheduled, sessions, sso, tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -272,8 +272,15 @@ mod problems;
         numbers::request,
         numbers::cancel,
     ),
-    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction,
-        hotline_wire::numbers::NumberState, hotline_wire::numbers::RequestStatus))
+    components(schemas(
+        Problem,
+        FieldError,
+        QueueStrategy,
+        AgentStatus,
+        MaxWaitAction,
+        hotline_wire::numbers::NumberState,
+        hotline_wire::numbers::RequestStatus
+    ))
 )]
 pub struct ApiDoc;
 

@@ -13,8 +13,7 @@ use hotline_wire::{
     api::{AuditEntry, Page},
     calls::{DidDto, FlowDto},
     numbers::{
-        FreeNumber, NumberRequestDto, NumberState, PlatformNumberRequest, PoolNumber,
-        RequestStatus,
+        FreeNumber, NumberRequestDto, NumberState, PlatformNumberRequest, PoolNumber, RequestStatus,
     },
 };
 use redis::AsyncCommands;
@@ -213,7 +212,10 @@ async fn operators_add_numbers_and_bad_numbers_are_named() {
         "validation_failed",
     )
     .await;
-    assert!(p.errors[0].message.contains("must not come before"), "{p:?}");
+    assert!(
+        p.errors[0].message.contains("must not come before"),
+        "{p:?}"
+    );
     let p = problem(
         op.post(&url)
             .json(&json!({ "range_first": format!("{b}09") }))
@@ -225,7 +227,10 @@ async fn operators_add_numbers_and_bad_numbers_are_named() {
     .await;
     assert_eq!(field_names(&p), ["range_last"]);
     let p = problem(
-        op.post(&url).json(&json!({ "region": "Baku" })).send().await,
+        op.post(&url)
+            .json(&json!({ "region": "Baku" }))
+            .send()
+            .await,
         422,
         "validation_failed",
     )
@@ -233,7 +238,10 @@ async fn operators_add_numbers_and_bad_numbers_are_named() {
     assert_eq!(field_names(&p), ["numbers"]);
     // Not even the right JSON shape: 400 naming the field.
     let p = problem(
-        op.post(&url).json(&json!({ "numbers": "+994125550100" })).send().await,
+        op.post(&url)
+            .json(&json!({ "numbers": "+994125550100" }))
+            .send()
+            .await,
         400,
         "malformed_body",
     )
@@ -250,7 +258,10 @@ async fn operators_add_numbers_and_bad_numbers_are_named() {
     )
     .await;
     assert!(
-        p.detail.as_deref().unwrap_or_default().contains(&format!("{b}03")),
+        p.detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&format!("{b}03")),
         "{p:?}"
     );
     let all = pool(&app, &op, &format!("?q={}", enc(&b))).await;
@@ -264,7 +275,9 @@ async fn operators_add_numbers_and_bad_numbers_are_named() {
     let paged = pool(&app, &op, &format!("?q={}&per_page=3&page=3", enc(&b))).await;
     assert_eq!((paged.total, paged.items.len()), (7, 1));
     problem(
-        op.get(app.url("/api/v1/platform/numbers?state=gone")).send().await,
+        op.get(app.url("/api/v1/platform/numbers?state=gone"))
+            .send()
+            .await,
         400,
         "malformed_query",
     )
@@ -301,10 +314,16 @@ async fn assigned_numbers_route_and_released_ones_stop_with_their_flow_mapping()
     // A stale copy (an older release that never removed it) is cleaned by the full sync.
     let mut r = app.state.redis();
     let _: () = r
-        .hset("platform:dids", &did, json!({ "tenant_id": t.info.tenant.id }).to_string())
+        .hset(
+            "platform:dids",
+            &did,
+            json!({ "tenant_id": t.info.tenant.id }).to_string(),
+        )
         .await
         .unwrap();
-    hotline_backend::gateway_sync::sync_all(&app.state).await.unwrap();
+    hotline_backend::gateway_sync::sync_all(&app.state)
+        .await
+        .unwrap();
     assert_eq!(routed_to(&app, &did).await, None, "a pool number routes");
     // The tenant cannot map a pool number to a flow.
     let flow = published_flow(&app, &t, "Main").await;
@@ -358,14 +377,26 @@ async fn assigned_numbers_route_and_released_ones_stop_with_their_flow_mapping()
         "number_assigned",
     )
     .await;
-    let mine = pool(&app, &op, &format!("?state=assigned&tenant_id={}", t.info.tenant.id)).await;
-    assert_eq!(mine.items.iter().map(|n| &n.did).collect::<Vec<_>>(), [&did]);
+    let mine = pool(
+        &app,
+        &op,
+        &format!("?state=assigned&tenant_id={}", t.info.tenant.id),
+    )
+    .await;
     assert_eq!(
-        pool(&app, &op, &format!("?state=free&q={}", enc(&b))).await.total,
+        mine.items.iter().map(|n| &n.did).collect::<Vec<_>>(),
+        [&did]
+    );
+    assert_eq!(
+        pool(&app, &op, &format!("?state=free&q={}", enc(&b)))
+            .await
+            .total,
         0
     );
     // A full sync keeps it (it has a tenant).
-    hotline_backend::gateway_sync::sync_all(&app.state).await.unwrap();
+    hotline_backend::gateway_sync::sync_all(&app.state)
+        .await
+        .unwrap();
     assert_eq!(routed_to(&app, &did).await, Some(t.info.tenant.id));
 
     // The tenant maps it to a flow, and sees its region.
@@ -379,7 +410,10 @@ async fn assigned_numbers_route_and_released_ones_stop_with_their_flow_mapping()
     .await;
     let dids: Vec<DidDto> = ok_json(t.admin.get(app.url("/api/v1/ivr/dids")).send().await).await;
     assert_eq!(dids.len(), 1);
-    assert_eq!((dids[0].flow_id, dids[0].region.as_str()), (Some(flow.id), "Baku"));
+    assert_eq!(
+        (dids[0].flow_id, dids[0].region.as_str()),
+        (Some(flow.id), "Baku")
+    );
 
     let ids: Value = ok_json(t.admin.get(app.url("/api/v1/caller-ids")).send().await).await;
     assert_eq!(ids["dids"], json!([did]), "the tenant's caller IDs");
@@ -414,7 +448,11 @@ async fn assigned_numbers_route_and_released_ones_stop_with_their_flow_mapping()
     let released = audit(&app, &t.admin, "number.released").await;
     assert_eq!(released.len(), 1);
     assert_eq!(released[0].target_id.as_deref(), Some(did.as_str()));
-    assert!(released[0].actor.starts_with("operator:op-"), "{:?}", released[0]);
+    assert!(
+        released[0].actor.starts_with("operator:op-"),
+        "{:?}",
+        released[0]
+    );
     assert_eq!(released[0].details["flow_assignment_removed"], true);
     assert_eq!(audit(&app, &t.admin, "number.assigned").await.len(), 1);
     assert_eq!(platform_audit(&app, "number.release", &did).await, 1);
@@ -431,7 +469,12 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
     let b = tenant(&app, "Racer B").await;
     let blk = block();
     let (n1, n2, n3) = (format!("{blk}01"), format!("{blk}02"), format!("{blk}03"));
-    add(&app, &op, json!({ "numbers": [n1, n2, n3], "region": "Ganja" })).await;
+    add(
+        &app,
+        &op,
+        json!({ "numbers": [n1, n2, n3], "region": "Ganja" }),
+    )
+    .await;
 
     // Tenants see the free numbers: the number and the region, nothing else.
     let free: Value = ok_json(
@@ -470,7 +513,10 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
     assert_eq!(p.code, "number_requested");
     assert_eq!(
         p.detail.as_deref(),
-        Some(format!("Another call center has asked for {n1} first: choose another number.").as_str())
+        Some(
+            format!("Another call center has asked for {n1} first: choose another number.")
+                .as_str()
+        )
     );
     // Asking again for a number one asked for already, and asking for a number not offered.
     problem(ask(&winner.admin, "again").await, 409, "number_requested").await;
@@ -524,27 +570,43 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
     assert_eq!(req.tenant_id, winner.info.tenant.id);
     assert_eq!(req.region, "Ganja");
     assert_eq!(req.requested_name, format!("{} Admin", req.tenant_name));
-    assert_eq!(req.note, if winner.info.tenant.id == a.info.tenant.id { "For sales" } else { "Ours!" });
+    assert_eq!(
+        req.note,
+        if winner.info.tenant.id == a.info.tenant.id {
+            "For sales"
+        } else {
+            "Ours!"
+        }
+    );
     let requested = pool(&app, &op, "?state=requested").await;
     assert_eq!(requested.items.len(), 1);
     assert_eq!(requested.items[0].request_id, Some(req.id));
 
     // Approved: the winner's number, routed to it.
     let approved: PlatformNumberRequest = ok_json(
-        op.post(app.url(&format!("/api/v1/platform/number-requests/{}/approve", req.id)))
-            .send()
-            .await,
+        op.post(app.url(&format!(
+            "/api/v1/platform/number-requests/{}/approve",
+            req.id
+        )))
+        .send()
+        .await,
     )
     .await;
     assert_eq!(approved.status, RequestStatus::Approved);
     assert_eq!(routed_to(&app, &n1).await, Some(winner.info.tenant.id));
     let theirs: Vec<DidDto> =
         ok_json(winner.admin.get(app.url("/api/v1/ivr/dids")).send().await).await;
-    assert_eq!(theirs.iter().map(|d| d.did.as_str()).collect::<Vec<_>>(), [n1.as_str()]);
+    assert_eq!(
+        theirs.iter().map(|d| d.did.as_str()).collect::<Vec<_>>(),
+        [n1.as_str()]
+    );
     problem(
-        op.post(app.url(&format!("/api/v1/platform/number-requests/{}/approve", req.id)))
-            .send()
-            .await,
+        op.post(app.url(&format!(
+            "/api/v1/platform/number-requests/{}/approve",
+            req.id
+        )))
+        .send()
+        .await,
         409,
         "already_decided",
     )
@@ -565,24 +627,36 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
     .await;
     assert_eq!(mine.status, RequestStatus::Pending);
     let p = problem(
-        op.post(app.url(&format!("/api/v1/platform/number-requests/{}/reject", mine.id)))
-            .json(&json!({ "reason": "  " }))
-            .send()
-            .await,
+        op.post(app.url(&format!(
+            "/api/v1/platform/number-requests/{}/reject",
+            mine.id
+        )))
+        .json(&json!({ "reason": "  " }))
+        .send()
+        .await,
         422,
         "validation_failed",
     )
     .await;
     assert_eq!(field_names(&p), ["reason"]);
     ok_json::<PlatformNumberRequest>(
-        op.post(app.url(&format!("/api/v1/platform/number-requests/{}/reject", mine.id)))
-            .json(&json!({ "reason": "Reserved for the city council" }))
+        op.post(app.url(&format!(
+            "/api/v1/platform/number-requests/{}/reject",
+            mine.id
+        )))
+        .json(&json!({ "reason": "Reserved for the city council" }))
+        .send()
+        .await,
+    )
+    .await;
+    let seen: Vec<NumberRequestDto> = ok_json(
+        loser
+            .admin
+            .get(app.url("/api/v1/numbers/requests"))
             .send()
             .await,
     )
     .await;
-    let seen: Vec<NumberRequestDto> =
-        ok_json(loser.admin.get(app.url("/api/v1/numbers/requests")).send().await).await;
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].status, RequestStatus::Rejected);
     assert_eq!(seen[0].reason, "Reserved for the city council");
@@ -594,7 +668,13 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
     )
     .await;
     assert_eq!(rejected.len(), 1);
-    assert_eq!(rejected[0].decided_by.as_deref().map(|s| s.starts_with("op-")), Some(true));
+    assert_eq!(
+        rejected[0]
+            .decided_by
+            .as_deref()
+            .map(|s| s.starts_with("op-")),
+        Some(true)
+    );
 
     // Asked again and cancelled by the tenant: offered again; a second cancel is refused.
     let again: NumberRequestDto = created(
@@ -626,10 +706,13 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
     )
     .await;
     problem(
-        op.post(app.url(&format!("/api/v1/platform/number-requests/{}/reject", again.id)))
-            .json(&json!({ "reason": "late" }))
-            .send()
-            .await,
+        op.post(app.url(&format!(
+            "/api/v1/platform/number-requests/{}/reject",
+            again.id
+        )))
+        .json(&json!({ "reason": "late" }))
+        .send()
+        .await,
         409,
         "already_decided",
     )
@@ -652,8 +735,14 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
             .await,
     )
     .await;
-    let seen: Vec<NumberRequestDto> =
-        ok_json(loser.admin.get(app.url("/api/v1/numbers/requests")).send().await).await;
+    let seen: Vec<NumberRequestDto> = ok_json(
+        loser
+            .admin
+            .get(app.url("/api/v1/numbers/requests"))
+            .send()
+            .await,
+    )
+    .await;
     let third = seen.iter().find(|r| r.id == third.id).unwrap();
     assert_eq!(third.status, RequestStatus::Rejected);
     assert_eq!(third.reason, "The number was given to another call center.");
@@ -661,11 +750,21 @@ async fn two_tenants_race_for_a_number_and_requests_are_decided() {
     // Audited on both sides.
     let asked = audit(&app, &loser.admin, "number.request").await;
     assert_eq!(asked.len(), 3, "{asked:?}");
-    assert_eq!(audit(&app, &loser.admin, "number.request_cancel").await.len(), 1);
+    assert_eq!(
+        audit(&app, &loser.admin, "number.request_cancel")
+            .await
+            .len(),
+        1
+    );
     let rej = audit(&app, &loser.admin, "number.request_rejected").await;
     assert_eq!(rej.len(), 1);
     assert_eq!(rej[0].details["reason"], "Reserved for the city council");
-    assert_eq!(audit(&app, &winner.admin, "number.request_approved").await.len(), 1);
+    assert_eq!(
+        audit(&app, &winner.admin, "number.request_approved")
+            .await
+            .len(),
+        1
+    );
     assert_eq!(platform_audit(&app, "number.request.approve", &n1).await, 1);
     assert_eq!(platform_audit(&app, "number.request.reject", &n2).await, 1);
 }
@@ -698,8 +797,13 @@ async fn tenants_never_see_or_touch_each_others_numbers_and_requests() {
     // B sees neither A's number nor its request; A's number is not on B's free list.
     let b_dids: Vec<DidDto> = ok_json(b.admin.get(app.url("/api/v1/ivr/dids")).send().await).await;
     assert!(b_dids.is_empty(), "{b_dids:?}");
-    let b_reqs: Vec<NumberRequestDto> =
-        ok_json(b.admin.get(app.url("/api/v1/numbers/requests")).send().await).await;
+    let b_reqs: Vec<NumberRequestDto> = ok_json(
+        b.admin
+            .get(app.url("/api/v1/numbers/requests"))
+            .send()
+            .await,
+    )
+    .await;
     assert!(b_reqs.is_empty(), "{b_reqs:?}");
     let b_free: Vec<FreeNumber> = ok_json(
         b.admin
@@ -731,8 +835,13 @@ async fn tenants_never_see_or_touch_each_others_numbers_and_requests() {
     )
     .await;
     // A's request is still pending and its number still A's.
-    let a_reqs: Vec<NumberRequestDto> =
-        ok_json(a.admin.get(app.url("/api/v1/numbers/requests")).send().await).await;
+    let a_reqs: Vec<NumberRequestDto> = ok_json(
+        a.admin
+            .get(app.url("/api/v1/numbers/requests"))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(a_reqs.len(), 1);
     assert_eq!(a_reqs[0].status, RequestStatus::Pending);
     assert_eq!(routed_to(&app, &n1).await, Some(a.info.tenant.id));
@@ -752,12 +861,23 @@ async fn tenants_never_see_or_touch_each_others_numbers_and_requests() {
         "forbidden",
     )
     .await;
-    for path in ["/api/v1/platform/numbers", "/api/v1/platform/number-requests"] {
-        problem(a.admin.get(app.url(path)).send().await, 401, "unauthenticated").await;
+    for path in [
+        "/api/v1/platform/numbers",
+        "/api/v1/platform/number-requests",
+    ] {
+        problem(
+            a.admin.get(app.url(path)).send().await,
+            401,
+            "unauthenticated",
+        )
+        .await;
     }
     problem(
         a.admin
-            .post(app.url(&format!("/api/v1/platform/number-requests/{}/approve", asked.id)))
+            .post(app.url(&format!(
+                "/api/v1/platform/number-requests/{}/approve",
+                asked.id
+            )))
             .send()
             .await,
         401,
@@ -813,5 +933,7 @@ async fn the_demo_seed_offers_pool_numbers_that_route_nowhere() {
         assert_eq!(routed_to(&app, did).await, None, "{did} routes");
     }
     // The demo number itself still routes to the demo tenant.
-    assert!(routed_to(&app, hotline_backend::seed::DEMO_DID).await.is_some());
+    assert!(routed_to(&app, hotline_backend::seed::DEMO_DID)
+        .await
+        .is_some());
 }

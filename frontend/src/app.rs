@@ -185,7 +185,9 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::PlatformNumbers => {
             return match session {
-                Session::Operator(_) => html! { <Layout><pages::numbers::PlatformNumbersPage /></Layout> },
+                Session::Operator(_) => {
+                    html! { <Layout><pages::numbers::PlatformNumbersPage /></Layout> }
+                }
                 _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
             };
         }

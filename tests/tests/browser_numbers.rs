@@ -129,8 +129,13 @@ async fn operator_pools_numbers_tenant_requests_one_and_maps_it_to_a_flow() {
             b.wait("#pool-empty").await?;
             b.fill("#add-list", &format!("{b1}01, +994 12 555")).await?;
             b.click("#add-submit").await?;
-            let err = b.wait_text("#add-list-error", "is not an E.164 number").await?;
-            ensure!(err.contains("\"+994 12 555\""), "the error does not name the number: {err}");
+            let err = b
+                .wait_text("#add-list-error", "is not an E.164 number")
+                .await?;
+            ensure!(
+                err.contains("\"+994 12 555\""),
+                "the error does not name the number: {err}"
+            );
             b.wait("#pool-empty").await?;
             b.fill("#add-list", "").await?;
             b.fill("#add-first", &format!("{b1}01")).await?;
@@ -138,10 +143,16 @@ async fn operator_pools_numbers_tenant_requests_one_and_maps_it_to_a_flow() {
             b.fill("#add-region", "Azerbaijan, Sumqayit").await?;
             b.fill("#add-description", "Batch for Sumqayit").await?;
             b.click("#add-submit").await?;
-            b.wait_text("#add-notice", "Numbers added to the pool: 3").await?;
-            let row = b.wait_text(&format!("#pool-table tr[data-did='{w1}']"), "Free").await?;
+            b.wait_text("#add-notice", "Numbers added to the pool: 3")
+                .await?;
+            let row = b
+                .wait_text(&format!("#pool-table tr[data-did='{w1}']"), "Free")
+                .await?;
             ensure!(row.contains("Azerbaijan, Sumqayit"), "pool row: {row}");
-            ensure!(routed_to(app_ref, &w1).await.is_none(), "a pool number routes");
+            ensure!(
+                routed_to(app_ref, &w1).await.is_none(),
+                "a pool number routes"
+            );
             logout(b, "/platform/login").await?;
 
             // The call center's admin asks for one.
@@ -153,13 +164,25 @@ async fn operator_pools_numbers_tenant_requests_one_and_maps_it_to_a_flow() {
             b.fill("#pool-search", "sumqayit").await?;
             b.click("#pool-search-submit").await?;
             b.wait_text("#free-numbers", &w1).await?;
-            let count = b.js("return document.querySelectorAll('#free-numbers tbody tr').length").await?;
+            let count = b
+                .js("return document.querySelectorAll('#free-numbers tbody tr').length")
+                .await?;
             ensure!(count == json!(3), "free numbers listed: {count}");
-            b.click(&format!("#free-numbers tr[data-did='{w1}'] button.ask")).await?;
+            b.click(&format!("#free-numbers tr[data-did='{w1}'] button.ask"))
+                .await?;
             b.fill("#ask-note", "Second line for sales").await?;
             b.click("#ask-send").await?;
-            b.wait_text("#numbers-notice", &format!("Your request for {w1} was sent")).await?;
-            let req = b.wait_text(&format!("#my-requests tr[data-did='{w1}']"), "Waiting for a decision").await?;
+            b.wait_text(
+                "#numbers-notice",
+                &format!("Your request for {w1} was sent"),
+            )
+            .await?;
+            let req = b
+                .wait_text(
+                    &format!("#my-requests tr[data-did='{w1}']"),
+                    "Waiting for a decision",
+                )
+                .await?;
             ensure!(req.contains("Second line for sales"), "request row: {req}");
             // No longer offered while the request waits.
             b.wait_text_without("#free-numbers", &w1).await?;
@@ -171,28 +194,51 @@ async fn operator_pools_numbers_tenant_requests_one_and_maps_it_to_a_flow() {
             let row_css = format!("#number-requests tr[data-did='{w1}']");
             let row = b.wait_text(&row_css, "Numbers Co").await?;
             ensure!(row.contains("Second line for sales"), "request row: {row}");
-            b.wait_text(&format!("#pool-table tr[data-did='{w1}']"), "Requested").await?;
-            b.screenshot(&artifacts_dir().join("screens/numbers-platform.png")).await?;
+            b.wait_text(&format!("#pool-table tr[data-did='{w1}']"), "Requested")
+                .await?;
+            b.screenshot(&artifacts_dir().join("screens/numbers-platform.png"))
+                .await?;
             b.click(&format!("{row_css} button.approve")).await?;
-            b.wait_text("#requests-notice", &format!("{w1} now belongs to Numbers Co")).await?;
+            b.wait_text(
+                "#requests-notice",
+                &format!("{w1} now belongs to Numbers Co"),
+            )
+            .await?;
             b.wait("#number-requests-empty").await?;
-            b.wait_text(&format!("#pool-table tr[data-did='{w1}']"), "Assigned").await?;
-            ensure!(routed_to(app_ref, &w1).await.as_deref() == Some(tenant_str.as_str()), "not routed to the tenant");
+            b.wait_text(&format!("#pool-table tr[data-did='{w1}']"), "Assigned")
+                .await?;
+            ensure!(
+                routed_to(app_ref, &w1).await.as_deref() == Some(tenant_str.as_str()),
+                "not routed to the tenant"
+            );
             logout(b, "/platform/login").await?;
 
             // The admin maps it to the published flow; the choice survives a reload.
             tenant_login(b, &slug, &email).await?;
             b.open("/admin/numbers").await?;
-            b.wait_text(&format!("#my-requests tr[data-did='{w1}']"), "Approved").await?;
+            b.wait_text(&format!("#my-requests tr[data-did='{w1}']"), "Approved")
+                .await?;
             let select = format!("#number-flow-{digits}");
             b.wait(&select).await?;
             b.choose(&select, "Main line").await?;
-            b.wait_text("#my-numbers-notice", &format!("{w1} is now answered by Main line")).await?;
+            b.wait_text(
+                "#my-numbers-notice",
+                &format!("{w1} is now answered by Main line"),
+            )
+            .await?;
             b.open("/admin/numbers").await?;
-            b.wait_text(&format!("#my-numbers tr[data-did='{w1}']"), "Azerbaijan, Sumqayit").await?;
+            b.wait_text(
+                &format!("#my-numbers tr[data-did='{w1}']"),
+                "Azerbaijan, Sumqayit",
+            )
+            .await?;
             let now = chosen(b, &select).await?;
-            ensure!(now == "Main line", "after a reload the number shows {now:?}");
-            b.screenshot(&artifacts_dir().join("screens/numbers-tenant.png")).await?;
+            ensure!(
+                now == "Main line",
+                "after a reload the number shows {now:?}"
+            );
+            b.screenshot(&artifacts_dir().join("screens/numbers-tenant.png"))
+                .await?;
             Ok(())
         },
     )

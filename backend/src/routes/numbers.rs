@@ -27,8 +27,8 @@ use hotline_wire::{
     api::Page,
     numbers::{
         FreeNumber, FreeNumberQuery, NumberRequestCreate, NumberRequestDto, NumberRequestQuery,
-        NumberRequestReject, NumberState, PlatformNumberRequest, PoolAdd, PoolAssign,
-        PoolNumber, PoolQuery, RequestStatus, MAX_NUMBERS_PER_ADD, MAX_PENDING_REQUESTS,
+        NumberRequestReject, NumberState, PlatformNumberRequest, PoolAdd, PoolAssign, PoolNumber,
+        PoolQuery, RequestStatus, MAX_NUMBERS_PER_ADD, MAX_PENDING_REQUESTS,
     },
     permissions as perms,
 };
@@ -124,7 +124,8 @@ const POOL_FROM: &str = "FROM platform.dids d
          OR strpos(lower(d.region), lower($3)) > 0)
     AND ($4::text[] IS NULL OR d.did = ANY($4))";
 
-const POOL_SELECT: &str = "SELECT d.did, d.region, d.description, d.tenant_id, t.name AS tenant_name,
+const POOL_SELECT: &str =
+    "SELECT d.did, d.region, d.description, d.tenant_id, t.name AS tenant_name,
         t.slug AS tenant_slug, r.id AS request_id, rt.name AS requested_by_tenant,
         d.created_at, d.assigned_at";
 
@@ -212,15 +213,14 @@ pub async fn pool(
     c.finish()?;
     let st = q.state.map(state_name);
     let mut conn = state.db.acquire().await?;
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) {POOL_FROM}"
-    )))
-    .bind(st)
-    .bind(q.tenant_id)
-    .bind(&text)
-    .bind(None::<Vec<String>>)
-    .fetch_one(&mut *conn)
-    .await?;
+    let total: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) {POOL_FROM}")))
+            .bind(st)
+            .bind(q.tenant_id)
+            .bind(&text)
+            .bind(None::<Vec<String>>)
+            .fetch_one(&mut *conn)
+            .await?;
     let rows: Vec<PoolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{POOL_SELECT} {POOL_FROM} ORDER BY d.did LIMIT $5 OFFSET $6"
     )))
@@ -272,8 +272,16 @@ pub async fn add(
             }
         }
     }
-    let first = req.range_first.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let last = req.range_last.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let first = req
+        .range_first
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let last = req
+        .range_last
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     match (first, last) {
         (None, None) => {
             if req.numbers.is_empty() {
@@ -428,14 +436,7 @@ pub async fn assign(
         return Err(assigned_conflict(&did, holder == tenant.id));
     }
     let rejected = give(&mut tx, &op, &did, tenant.id).await?;
-    tenant_audit(
-        &mut tx,
-        &op,
-        "number.assigned",
-        &did,
-        serde_json::json!({}),
-    )
-    .await?;
+    tenant_audit(&mut tx, &op, "number.assigned", &did, serde_json::json!({})).await?;
     op_audit(
         &mut tx,
         &op,

@@ -260,7 +260,11 @@ fn PoolRequests(p: &ChangeProps) -> Html {
     let notice = use_state(|| None::<String>);
     let busy = use_state(|| false);
     let reload_all = {
-        let (a, b, changed) = (reload_free.clone(), reload_mine.clone(), p.on_change.clone());
+        let (a, b, changed) = (
+            reload_free.clone(),
+            reload_mine.clone(),
+            p.on_change.clone(),
+        );
         Callback::from(move |_: ()| {
             a.emit(());
             b.emit(());
@@ -314,7 +318,9 @@ fn PoolRequests(p: &ChangeProps) -> Html {
                     Ok(_) => {
                         asking.set(None);
                         note.set(String::new());
-                        notice.set(Some(i18n.ta("numbers-request-sent", &[("did", did.into())])));
+                        notice.set(Some(
+                            i18n.ta("numbers-request-sent", &[("did", did.into())]),
+                        ));
                     }
                     Err(e) => {
                         note_error.set(e.field_errors().get("note").cloned());
@@ -576,8 +582,12 @@ fn RequestsCard(p: &OpCardProps) -> Html {
                 r.id,
             );
             Callback::from(move |_: MouseEvent| {
-                let (failure, notice, changed, i18n) =
-                    (failure.clone(), notice.clone(), changed.clone(), i18n.clone());
+                let (failure, notice, changed, i18n) = (
+                    failure.clone(),
+                    notice.clone(),
+                    changed.clone(),
+                    i18n.clone(),
+                );
                 failure.set(None);
                 notice.set(None);
                 spawn(async move {
@@ -794,7 +804,8 @@ fn PoolCard(p: &PoolCardProps) -> Html {
     if !applied.trim().is_empty() {
         query.push(format!("q={}", api::enc(applied.trim())));
     }
-    let (list, reload) = use_get::<Page<PoolNumber>>(format!("/platform/numbers?{}", query.join("&")));
+    let (list, reload) =
+        use_get::<Page<PoolNumber>>(format!("/platform/numbers?{}", query.join("&")));
     use_reload_on(p.version, reload.clone());
     let pending = use_state(|| None::<Pending>);
     let assign_to = use_state(String::new);
@@ -822,7 +833,9 @@ fn PoolCard(p: &PoolCardProps) -> Html {
             tenant_name.clone(),
         );
         Callback::from(move |_: MouseEvent| {
-            let Some(action) = (*pending).clone() else { return };
+            let Some(action) = (*pending).clone() else {
+                return;
+            };
             let to = (*assign_to).clone();
             let (pending, failure, notice, changed, i18n) = (
                 pending.clone(),
@@ -842,7 +855,12 @@ fn PoolCard(p: &PoolCardProps) -> Html {
                             &PoolAssign { tenant_id },
                         )
                         .await
-                        .map(|_| i18n.ta("pool-assigned", &[("did", did.clone().into()), ("tenant", to_name.into())])),
+                        .map(|_| {
+                            i18n.ta(
+                                "pool-assigned",
+                                &[("did", did.clone().into()), ("tenant", to_name.into())],
+                            )
+                        }),
                         Err(_) => {
                             failure.set(None);
                             return;
@@ -854,9 +872,11 @@ fn PoolCard(p: &PoolCardProps) -> Html {
                     )
                     .await
                     .map(|_| i18n.ta("pool-released", &[("did", did.clone().into())])),
-                    Pending::Delete(did) => api::delete(&format!("/platform/numbers/{}", api::enc(did)))
-                        .await
-                        .map(|_| i18n.ta("pool-deleted", &[("did", did.clone().into())])),
+                    Pending::Delete(did) => {
+                        api::delete(&format!("/platform/numbers/{}", api::enc(did)))
+                            .await
+                            .map(|_| i18n.ta("pool-deleted", &[("did", did.clone().into())]))
+                    }
                 };
                 match r {
                     Ok(text) => {
@@ -1089,13 +1109,21 @@ fn AddNumbers(p: &AddProps) -> Html {
                 busy.set(false);
                 match r {
                     Ok(added) => {
-                        notice.set(Some(i18n.ta("pool-added", &[("count", (added.len() as i64).into())])));
+                        notice.set(Some(
+                            i18n.ta("pool-added", &[("count", (added.len() as i64).into())]),
+                        ));
                         form.dispatch(Box::new(|f: &mut AddForm| *f = AddForm::default()));
                         changed.emit(());
                     }
                     Err(e) => {
                         let mut by_field = FieldErrors::new();
-                        for field in ["numbers", "range_first", "range_last", "region", "description"] {
+                        for field in [
+                            "numbers",
+                            "range_first",
+                            "range_last",
+                            "region",
+                            "description",
+                        ] {
                             if let Some(m) = errors_under(&e, field) {
                                 by_field.insert(field.to_string(), m);
                             }
