@@ -60,16 +60,18 @@ pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow:
     Ok(())
 }
 
-/// Publishes `platform.dids` to the Redis hash `platform:dids`, every tenant slug to
-/// `platform:tenant_slugs` and every tenant's outbound limits
+/// Publishes `platform.dids` to the Redis hash `platform:dids` — the numbers with a tenant;
+/// the pool's free numbers are removed from it, so they route to nobody —, every tenant slug
+/// to `platform:tenant_slugs` and every tenant's outbound limits
 /// (`dial_policy::publish_gateway_limits`) and every desk phone account
 /// (`desk_phones::publish_all`), the copies the gateway reads.
 pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
-    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
-        .fetch_all(&state.db)
-        .await?;
+    let rows: Vec<(String, Option<Uuid>)> =
+        sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
+            .fetch_all(&state.db)
+            .await?;
     for (did, tenant) in rows {
-        publish_did(state, &did, Some(tenant)).await?;
+        publish_did(state, &did, tenant).await?;
     }
     let tenants: Vec<(String, Uuid)> = sqlx::query_as("SELECT slug, id FROM platform.tenants")
         .fetch_all(&state.db)

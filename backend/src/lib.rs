@@ -30,6 +30,7 @@ pub mod files;
 pub mod gateway_sync;
 pub mod ivr;
 pub mod notify;
+pub mod numbers;
 pub mod openapi;
 pub mod outbound;
 pub mod password;

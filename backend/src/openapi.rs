@@ -2,7 +2,8 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    desk_phones, health, ivr, kb, notifications, onboarding, org, platform, prompts, recordings,
+    desk_phones, health, ivr, kb, notifications, numbers, onboarding, org, platform, prompts,
+    recordings,
     saved_filters, scheduled, sessions, sso, tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
@@ -261,8 +262,28 @@ mod problems;
         desk_phones::remove,
         onboarding::onboarding,
         onboarding::my_queues,
+        numbers::pool,
+        numbers::add,
+        numbers::assign,
+        numbers::release,
+        numbers::remove,
+        numbers::requests,
+        numbers::approve,
+        numbers::reject,
+        numbers::free_numbers,
+        numbers::my_requests,
+        numbers::request,
+        numbers::cancel,
     ),
-    components(schemas(Problem, FieldError, QueueStrategy, AgentStatus, MaxWaitAction))
+    components(schemas(
+        Problem,
+        FieldError,
+        QueueStrategy,
+        AgentStatus,
+        MaxWaitAction,
+        hotline_wire::numbers::NumberState,
+        hotline_wire::numbers::RequestStatus
+    ))
 )]
 pub struct ApiDoc;
 

@@ -32,6 +32,14 @@ pub const DEMO_DID: &str = "+994125550100";
 /// agent's screen pop shows their card.
 pub const DEMO_CALLER: &str = "+994501234567";
 pub const DEMO_CUSTOMER: &str = "Rashad Mammadov";
+/// Free numbers of the platform's pool the demo starts with (they route to nobody).
+pub const DEMO_POOL: &[&str] = &[
+    "+994125557001",
+    "+994125557002",
+    "+994125557003",
+    "+994125557004",
+    "+994125557005",
+];
 /// The published IVR flow on `DEMO_DID`.
 pub const DEMO_FLOW: &str = "Demo hotline";
 
@@ -252,12 +260,29 @@ async fn ensure_people_and_queues(state: &AppState, tenant: &TenantRef) -> anyho
     .bind(APPROVED_BREAK)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO platform.dids (did, tenant_id, description) VALUES ($1, $2, 'Demo hotline')
-         ON CONFLICT DO NOTHING",
+    // The demo's number: added, or taken from the pool when an operator left it free there
+    // (a number of another tenant stays theirs).
+    let given: Option<String> = sqlx::query_scalar(
+        "INSERT INTO platform.dids (did, tenant_id, description, assigned_at)
+         VALUES ($1, $2, 'Demo hotline', now())
+         ON CONFLICT (did) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, assigned_at = now()
+          WHERE platform.dids.tenant_id IS NULL
+         RETURNING did",
     )
     .bind(DEMO_DID)
     .bind(tenant.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if given.is_some() {
+        crate::numbers::settle_requests(&mut tx, DEMO_DID, Some(tenant.id), "system").await?;
+    }
+    // A few free numbers in the platform's pool, for the demo tenant to ask for (Numbers).
+    sqlx::query(
+        "INSERT INTO platform.dids (did, region, description)
+         SELECT unnest($1::text[]), 'Azerbaijan, Baku', 'Demo pool'
+         ON CONFLICT (did) DO NOTHING",
+    )
+    .bind(DEMO_POOL)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

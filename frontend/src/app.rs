@@ -187,6 +187,14 @@ fn Guarded(p: &GuardedProps) -> Html {
                 _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
             };
         }
+        Route::PlatformNumbers => {
+            return match session {
+                Session::Operator(_) => {
+                    html! { <Layout><pages::numbers::PlatformNumbersPage /></Layout> }
+                }
+                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
+            };
+        }
         Route::PlatformSessions { id } => {
             return match session {
                 Session::Operator(_) => {
@@ -262,6 +270,7 @@ fn Guarded(p: &GuardedProps) -> Html {
             html! { <pages::call_log::CallPage key={key} {id} /> }
         }
         Route::Outbound => html! { <pages::outbound::OutboundPage /> },
+        Route::Numbers => html! { <pages::numbers::NumbersPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);

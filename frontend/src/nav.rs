@@ -121,6 +121,7 @@ pub fn nav_items() -> Vec<NavItem> {
         item(Route::Queues, "nav-queues", &[perm::USERS_READ], Telephony),
         item(Route::Skills, "nav-skills", &[perm::USERS_READ], Telephony),
         item(Route::Ivr, "nav-ivr", &[perm::IVR_WRITE], Telephony),
+        item(Route::Numbers, "nav-numbers", &[perm::IVR_WRITE, perm::SETTINGS_WRITE], Telephony),
         item(Route::Campaigns, "nav-campaigns", &[perm::CAMPAIGNS_WRITE], Telephony),
         item(Route::Outbound, "nav-outbound", &[perm::CAMPAIGNS_WRITE], Telephony),
         item(Route::Users, "nav-users", &[perm::USERS_READ], Admin),
@@ -150,6 +151,7 @@ fn nav_route(route: &Route) -> Route {
         Route::Ticket { .. } => Route::Tickets,
         Route::Call { .. } => Route::CallLog,
         Route::IvrFlow { .. } => Route::Ivr,
+        Route::PlatformSessions { .. } => Route::Platform,
         r => r.clone(),
     }
 }
@@ -243,6 +245,7 @@ pub fn Sidebar(p: &SidebarProps) -> Html {
         Session::Operator(_) => html! {
             <ul class="nav-top">
                 { link(Route::Platform, i18n.t("nav-tenants"), None, None) }
+                { link(Route::PlatformNumbers, i18n.t("nav-platform-numbers"), None, None) }
             </ul>
         },
         Session::User(_) => {

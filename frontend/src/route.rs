@@ -88,6 +88,9 @@ pub enum Route {
     BreakRequests,
     #[at("/admin/outbound")]
     Outbound,
+    /// The tenant's numbers: flows, requests for the platform's free numbers.
+    #[at("/admin/numbers")]
+    Numbers,
     /// Where the verification e-mail's link leads (`?token=`).
     #[at("/verify-email")]
     VerifyEmail,
@@ -95,6 +98,9 @@ pub enum Route {
     PlatformLogin,
     #[at("/platform")]
     Platform,
+    /// The platform's number pool and tenants' requests (operators).
+    #[at("/platform/numbers")]
+    PlatformNumbers,
     /// A tenant's signed-in sessions (operators).
     #[at("/platform/tenants/:id/sessions")]
     PlatformSessions { id: String },
@@ -183,7 +189,7 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
         | Route::PlatformLogin
         | Route::NotFound
         | Route::VerifyEmail => None,
-        Route::Platform | Route::PlatformSessions { .. } => None, // checked separately: operators only
+        Route::Platform | Route::PlatformSessions { .. } | Route::PlatformNumbers => None, // checked separately: operators only
         Route::Account => Some(&[]),
         Route::Agent => Some(&[perm::AGENT_STATE]),
         Route::Users | Route::User { .. } | Route::Teams | Route::Skills | Route::Queues => {
@@ -205,6 +211,7 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
         Route::Customers => Some(&[perm::CRM_READ]),
         Route::Ivr | Route::IvrFlow { .. } => Some(&[perm::IVR_WRITE]),
         Route::Campaigns | Route::Outbound => Some(&[perm::CAMPAIGNS_WRITE]),
+        Route::Numbers => Some(&[perm::IVR_WRITE, perm::SETTINGS_WRITE]),
         Route::Voicemail => Some(&[perm::AGENT_STATE, perm::SUPERVISE, perm::RECORDINGS_READ]),
         Route::BreakRequests | Route::MissedCalls => Some(&[perm::SUPERVISE]),
         Route::CallLog | Route::Call { .. } => Some(&[perm::SUPERVISE, perm::RECORDINGS_READ]),

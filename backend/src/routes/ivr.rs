@@ -414,8 +414,8 @@ pub async fn versions(
 pub async fn list_dids(mut ctx: TenantCtx) -> ApiResult<Json<Vec<DidDto>>> {
     ctx.require(perms::IVR_WRITE)?;
     let tenant = ctx.tenant().id;
-    let rows: Vec<(String, String, Option<Uuid>)> = sqlx::query_as(
-        "SELECT d.did, d.description, m.flow_id FROM platform.dids d
+    let rows: Vec<(String, String, String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT d.did, d.description, d.region, m.flow_id FROM platform.dids d
            LEFT JOIN ivr_did_flows m ON m.did = d.did
           WHERE d.tenant_id = $1 ORDER BY d.did",
     )
@@ -425,10 +425,11 @@ pub async fn list_dids(mut ctx: TenantCtx) -> ApiResult<Json<Vec<DidDto>>> {
     ctx.commit().await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(did, description, flow_id)| DidDto {
+            .map(|(did, description, region, flow_id)| DidDto {
                 did,
                 tenant_id: tenant,
                 description,
+                region,
                 flow_id,
             })
             .collect(),

@@ -16,6 +16,7 @@ pub mod ivr;
 pub mod kb;
 pub mod notifications;
 pub mod onboarding;
+pub mod numbers;
 pub mod org;
 pub mod platform;
 pub mod prompts;
@@ -64,6 +65,7 @@ pub fn api() -> Router<AppState> {
         .merge(verify::router())
         .merge(desk_phones::router())
         .merge(onboarding::router())
+        .merge(numbers::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

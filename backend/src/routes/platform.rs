@@ -295,15 +295,18 @@ pub async fn resume(
     Ok(Json(set_status(&state, &op, id, "active").await?))
 }
 
+/// The numbers routed to a tenant (the pool's free numbers: `GET /platform/numbers`).
 #[utoipa::path(get, path = "/api/v1/platform/dids", tag = "platform", responses((status = 200, body = Vec<DidDto>)))]
 pub async fn list_dids(
     State(state): State<AppState>,
     _op: OperatorCtx,
 ) -> ApiResult<Json<Vec<DidDto>>> {
-    let rows: Vec<(String, Uuid, String)> =
-        sqlx::query_as("SELECT did, tenant_id, description FROM platform.dids ORDER BY did")
-            .fetch_all(&state.db)
-            .await?;
+    let rows: Vec<(String, Uuid, String)> = sqlx::query_as(
+        "SELECT did, tenant_id, description FROM platform.dids
+          WHERE tenant_id IS NOT NULL ORDER BY did",
+    )
+    .fetch_all(&state.db)
+    .await?;
     Ok(Json(
         rows.into_iter()
             .map(|(did, tenant_id, description)| DidDto {
@@ -315,7 +318,9 @@ pub async fn list_dids(
     ))
 }
 
-/// Assigns a phone number to a tenant; the gateway's Redis copy is updated at once.
+/// Assigns a phone number to a tenant — a new one, or a free one of the pool (its pending
+/// request is then closed, `numbers::settle_requests`); the gateway's Redis copy is updated at
+/// once.
 #[utoipa::path(post, path = "/api/v1/platform/dids", tag = "platform", request_body = DidDto,
     responses((status = 201, body = DidDto), (status = 409), (status = 422)))]
 pub async fn add_did(
@@ -329,15 +334,26 @@ pub async fn add_did(
     }
     c.max_len("description", &req.description, 200);
     c.finish()?;
-    let r =
-        sqlx::query("INSERT INTO platform.dids (did, tenant_id, description) VALUES ($1, $2, $3)")
-            .bind(&req.did)
-            .bind(req.tenant_id)
-            .bind(&req.description)
-            .execute(&state.db)
-            .await;
+    let mut tx = state.db.begin().await?;
+    // New, or free in the pool (then it keeps its description unless one is given).
+    let r: Result<Option<String>, _> = sqlx::query_scalar(
+        "INSERT INTO platform.dids (did, tenant_id, description, assigned_at)
+         VALUES ($1, $2, $3, now())
+         ON CONFLICT (did) DO UPDATE
+            SET tenant_id = EXCLUDED.tenant_id, assigned_at = now(),
+                description = CASE WHEN EXCLUDED.description = '' THEN platform.dids.description
+                                   ELSE EXCLUDED.description END
+          WHERE platform.dids.tenant_id IS NULL
+         RETURNING did",
+    )
+    .bind(&req.did)
+    .bind(req.tenant_id)
+    .bind(&req.description)
+    .fetch_optional(&mut *tx)
+    .await;
     match r {
-        Err(e) if crate::error::unique_violation(&e).is_some() => {
+        Ok(Some(_)) => {}
+        Ok(None) => {
             return Err(ApiError::Conflict {
                 code: "did_taken",
                 detail: format!("{} is already assigned.", req.did),
@@ -346,8 +362,10 @@ pub async fn add_did(
         Err(e) if crate::error::fk_violation(&e) => {
             return Err(ApiError::field("tenant_id", "no such tenant"))
         }
-        r => r?,
+        Err(e) => return Err(e.into()),
     };
+    crate::numbers::settle_requests(&mut tx, &req.did, Some(req.tenant_id), &op.email).await?;
+    tx.commit().await?;
     crate::gateway_sync::publish_did(&state, &req.did, Some(req.tenant_id))
         .await
         .map_err(ApiError::Internal)?;
@@ -368,12 +386,19 @@ pub async fn remove_did(
     op: OperatorCtx,
     Path(did): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let tenant: Option<Uuid> =
+    let mut tx = state.db.begin().await?;
+    let tenant: Option<Option<Uuid>> =
         sqlx::query_scalar("DELETE FROM platform.dids WHERE did = $1 RETURNING tenant_id")
             .bind(&did)
-            .fetch_optional(&state.db)
+            .fetch_optional(&mut *tx)
             .await?;
     let tenant = tenant.ok_or(ApiError::NotFound)?;
+    crate::numbers::settle_requests(&mut tx, &did, None, &op.email).await?;
+    if let Some(t) = tenant {
+        // The number left the tenant: so does its flow assignment.
+        crate::numbers::remove_flow_mapping(&mut tx, t, &did).await?;
+    }
+    tx.commit().await?;
     crate::gateway_sync::publish_did(&state, &did, None)
         .await
         .map_err(ApiError::Internal)?;
@@ -381,7 +406,7 @@ pub async fn remove_did(
         &state,
         &op,
         "did.unassign",
-        Some(tenant.to_string()),
+        tenant.map(|t| t.to_string()),
         serde_json::json!({ "did": did }),
     )
     .await?;

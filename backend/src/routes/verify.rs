@@ -283,18 +283,29 @@ pub async fn verify_number(
             detail: format!("{number} may already be shown as this call center's caller ID"),
         });
     }
-    // Another call center's number on this platform: its calls arrive here, not at a phone
-    // the administrator answers.
-    let platform_did: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM platform.dids WHERE did = $1)")
+    // Another call center's number on this platform, or one of the platform's pool: its
+    // calls arrive here (or nowhere), not at a phone the administrator answers.
+    let platform_did: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT tenant_id FROM platform.dids WHERE did = $1")
             .bind(&number)
-            .fetch_one(ctx.db())
+            .fetch_optional(ctx.db())
             .await?;
-    if platform_did {
-        return Err(ApiError::Conflict {
-            code: "number_in_use",
-            detail: format!("{number} is a number of another call center on this platform"),
-        });
+    match platform_did {
+        Some(Some(_)) => {
+            return Err(ApiError::Conflict {
+                code: "number_in_use",
+                detail: format!("{number} is a number of another call center on this platform"),
+            })
+        }
+        Some(None) => {
+            return Err(ApiError::Conflict {
+                code: "platform_number",
+                detail: format!(
+                    "{number} is one of the platform's free numbers: ask for it under Numbers"
+                ),
+            })
+        }
+        None => {}
     }
     if calls_today(ctx.db(), None).await? >= CALLS_PER_DAY
         || calls_today(ctx.db(), Some(&number)).await? >= CALLS_PER_NUMBER_PER_DAY

@@ -443,6 +443,9 @@ pub struct DidDto {
     /// The platform's description of the number.
     #[serde(default)]
     pub description: String,
+    /// The platform's region label of the number (country, city).
+    #[serde(default)]
+    pub region: String,
     pub flow_id: Option<Uuid>,
 }
 

@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod names;
 pub mod notifications;
 pub mod onboarding;
+pub mod numbers;
 pub mod permissions;
 pub mod prompts;
 pub mod sla;

@@ -71,7 +71,7 @@ fn steps(o: &OnboardingDto) -> [Step; 5] {
             done: o.number_mapped,
             key: "home-step-number",
             hint: "home-step-number-hint",
-            to: Route::Ivr,
+            to: Route::Numbers,
         },
         Step {
             id: "call",

@@ -17,6 +17,7 @@ pub mod ivr;
 pub mod kb;
 pub mod missed;
 pub mod names;
+pub mod numbers;
 pub mod org;
 pub mod outbound;
 pub mod platform;
