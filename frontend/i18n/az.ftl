@@ -1,8 +1,8 @@
 # Hotline — Azərbaycan dili (Azerbaijani).
 # MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
-# by a native speaker. Covered: shell, login, sign-up, common messages, agent states and
-# the agent desktop.
-# Missing keys fall back to English (en.ftl).
+# by a native speaker. Covered: every message of en.ftl (tests/tests/browser_catalogs.rs
+# fails when one is missing; `python3 frontend/i18n/check.py` lists the gaps).
+# A message missing here would fall back to English (en.ftl).
 
 app-name = Hotline
 
@@ -553,20 +553,20 @@ ivr-version-n = Versiya { $version }
 ivr-live-n = Versiya { $version } aktivdir
 ivr-not-live = Aktiv deyil
 ivr-live = Aktiv
-ivr-needs-node = Ən azı bir node əlavə edin.
-ivr-start = Başlanğıc node
+ivr-needs-node = Ən azı bir qovşaq əlavə edin.
+ivr-start = Başlanğıc qovşaq
 ivr-make-start = Başlanğıc et
-ivr-nodes = Node-lar
-ivr-no-nodes = Hələ node yoxdur: birincini aşağıda əlavə edin.
-ivr-node-add-title = Node əlavə et
-ivr-node-id = Node ID-si
+ivr-nodes = Qovşaqlar
+ivr-no-nodes = Hələ qovşaq yoxdur: birincini aşağıda əlavə edin.
+ivr-node-add-title = Qovşaq əlavə et
+ivr-node-id = Qovşağın ID-si
 ivr-node-id-hint = Hərflər, rəqəmlər, _ və -, məsələn main-menu.
 ivr-node-id-invalid = 1–64 hərf, rəqəm, _ və ya - istifadə edin.
-ivr-node-id-taken = Bu ID-li node artıq var.
+ivr-node-id-taken = Bu ID-li qovşaq artıq var.
 ivr-node-kind = Növ
-ivr-node-add = Node əlavə et
-ivr-node-remove = Node-u sil
-ivr-node-remove-named = { $name } node-unu sil
+ivr-node-add = Qovşaq əlavə et
+ivr-node-remove = Qovşağı sil
+ivr-node-remove-named = { $name } qovşağını sil
 ivr-outline = Sxem
 ivr-outline-key = { $key } düyməsi
 ivr-outline-next = sonra
