@@ -1381,3 +1381,15 @@ desk-phone-provisioning = Telefon parametrləri
 desk-phone-done = Hazırdır
 problem-no-extension = İstifadəçinin daxili nömrəsi yoxdur: əvvəlcə ona nömrə verin.
 problem-user-inactive = İstifadəçi deaktiv edilib: əvvəlcə onu yenidən aktivləşdirin.
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } B
+size-kb = { $n } KB
+size-mb = { $n } MB
+call-log-speed-x = { $speed }×
+campaign-amd = Avtocavab aşkarlanması: { $result }
+campaign-amd-human = insan
+campaign-amd-machine = avtocavab
+campaign-amd-silence = səssizlik
+campaign-amd-unknown = qərar verilmədi

@@ -1387,3 +1387,15 @@ desk-phone-provisioning = Phone settings
 desk-phone-done = Done
 problem-no-extension = The user has no extension: give them one first.
 problem-user-inactive = The user is deactivated: reactivate them first.
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } B
+size-kb = { $n } KB
+size-mb = { $n } MB
+call-log-speed-x = { $speed }×
+campaign-amd = Machine detection: { $result }
+campaign-amd-human = a person
+campaign-amd-machine = an answering machine
+campaign-amd-silence = silence
+campaign-amd-unknown = undecided

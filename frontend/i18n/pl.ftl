@@ -1404,3 +1404,15 @@ desk-phone-provisioning = Ustawienia telefonu
 desk-phone-done = Gotowe
 problem-no-extension = Użytkownik nie ma numeru wewnętrznego: najpierw go nadaj.
 problem-user-inactive = Użytkownik jest dezaktywowany: najpierw go aktywuj.
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } B
+size-kb = { $n } KB
+size-mb = { $n } MB
+call-log-speed-x = { $speed }×
+campaign-amd = Wykrywanie sekretarki: { $result }
+campaign-amd-human = człowiek
+campaign-amd-machine = automatyczna sekretarka
+campaign-amd-silence = cisza
+campaign-amd-unknown = nierozstrzygnięte

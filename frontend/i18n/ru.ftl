@@ -1404,3 +1404,15 @@ desk-phone-provisioning = Настройки телефона
 desk-phone-done = Готово
 problem-no-extension = У пользователя нет внутреннего номера: сначала назначьте его.
 problem-user-inactive = Пользователь деактивирован: сначала активируйте его.
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } Б
+size-kb = { $n } КБ
+size-mb = { $n } МБ
+call-log-speed-x = { $speed }×
+campaign-amd = Распознавание автоответчика: { $result }
+campaign-amd-human = человек
+campaign-amd-machine = автоответчик
+campaign-amd-silence = тишина
+campaign-amd-unknown = не определено

@@ -1381,3 +1381,15 @@ desk-phone-provisioning = 话机设置
 desk-phone-done = 完成
 problem-no-extension = 该用户没有分机号：请先分配一个。
 problem-user-inactive = 该用户已停用：请先重新启用。
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } B
+size-kb = { $n } KB
+size-mb = { $n } MB
+call-log-speed-x = { $speed }×
+campaign-amd = 答录机检测：{ $result }
+campaign-amd-human = 真人
+campaign-amd-machine = 答录机
+campaign-amd-silence = 静音
+campaign-amd-unknown = 未判定
