@@ -179,7 +179,7 @@ agent-since = od { $time }
 
 ## Agent desktop (machine-drafted)
 agent-title = Pulpit agenta
-agent-shortcuts = Skróty: Alt+1 status · Alt+2 softfon · Alt+3 klient · Alt+4 zgłoszenie · Alt+5 baza wiedzy
+agent-shortcuts = Skróty: Alt+1 status · Alt+2 softfon · Alt+3 klient · Alt+4 interakcja · Alt+5 baza wiedzy
 agent-softphone = Softfon
 agent-softphone-placeholder = Softfon pojawi się tutaj, gdy telefonia zostanie włączona dla Twojego centrum.
 agent-dial-number = Numer do wybrania
@@ -192,12 +192,12 @@ agent-customer-placeholder = Brak połączenia. Karta dzwoniącego pojawi się t
 agent-customer-name = Nazwa
 agent-customer-phone = Telefon
 agent-customer-account = Konto
-agent-customer-history = Ostatnie zgłoszenia
-agent-interaction = Zgłoszenie
+agent-customer-history = Ostatnie interakcje
+agent-interaction = Interakcja
 agent-interaction-placeholder = Podczas rozmowy sklasyfikuj zgłoszenie i zanotuj szczegóły.
 agent-category = Kategoria
 agent-notes = Notatki
-agent-save-interaction = Zapisz zgłoszenie
+agent-save-interaction = Zapisz interakcję
 agent-kb = Baza wiedzy
 agent-kb-search = Szukaj artykułów
 agent-kb-placeholder = Artykuły pasujące do wyszukiwania pojawią się tutaj po skonfigurowaniu bazy wiedzy.
@@ -223,7 +223,7 @@ agent-customer-matches = { $count ->
   }
 agent-customer-save = Zapisz klienta
 agent-customer-saved = Klient zapisany.
-agent-customer-no-history = Brak wcześniejszych zgłoszeń.
+agent-customer-no-history = Brak wcześniejszych interakcji.
 agent-category-none = — bez kategorii —
 agent-interaction-for = Dla: { $name }
 agent-interaction-no-customer = Nie wybrano klienta: interakcja zostanie zapisana bez niego.

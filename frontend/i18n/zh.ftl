@@ -179,7 +179,7 @@ agent-since = 自 { $time }
 
 ## Agent desktop (machine-drafted)
 agent-title = 座席工作台
-agent-shortcuts = 快捷键：Alt+1 状态 · Alt+2 软电话 · Alt+3 客户 · Alt+4 工单 · Alt+5 知识库
+agent-shortcuts = 快捷键：Alt+1 状态 · Alt+2 软电话 · Alt+3 客户 · Alt+4 交互记录 · Alt+5 知识库
 agent-softphone = 软电话
 agent-softphone-placeholder = 为您的呼叫中心开通电话功能后，软电话将在此处连接。
 agent-dial-number = 拨打号码
@@ -192,12 +192,12 @@ agent-customer-placeholder = 当前没有通话。来电时，来电者的客户
 agent-customer-name = 姓名
 agent-customer-phone = 电话
 agent-customer-account = 账户
-agent-customer-history = 近期工单
-agent-interaction = 工单
+agent-customer-history = 近期交互记录
+agent-interaction = 交互记录
 agent-interaction-placeholder = 通话期间对请求进行分类并记录备注。
 agent-category = 类别
 agent-notes = 备注
-agent-save-interaction = 保存工单
+agent-save-interaction = 保存交互记录
 agent-kb = 知识库
 agent-kb-search = 搜索文章
 agent-kb-placeholder = 知识库建立后，与搜索匹配的文章将显示在此处。
