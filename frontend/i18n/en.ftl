@@ -363,7 +363,10 @@ agent-customer-phone-n = Phone { $n }
 agent-customer-phone-label = Phone label
 agent-customer-add-phone = Add phone
 agent-customer-choices = Separate choices with commas: { $options }
-agent-customer-matches = { $count } customers have this number; pick one:
+agent-customer-matches = { $count ->
+    [one] { $count } customer has this number:
+   *[other] { $count } customers have this number; pick one:
+  }
 agent-customer-save = Save customer
 agent-customer-saved = Customer saved.
 agent-customer-no-history = No earlier requests.
@@ -564,7 +567,10 @@ import-title = Import customers
 import-file = CSV or XLSX file
 import-file-hint = The first row holds the column names. Up to 64 MB.
 import-mapping = Match the columns
-import-rows = { $rows } data rows in the file.
+import-rows = { $rows ->
+    [one] { $rows } data row in the file.
+   *[other] { $rows } data rows in the file.
+  }
 import-skip-column = — not imported —
 import-name-column = Name
 import-phone-column = Phone
@@ -646,7 +652,10 @@ missed-empty = No missed calls.
 missed-reason-abandoned = Hung up waiting
 missed-reason-callback-request = Asked for a callback
 missed-reason-voicemail = Left a voicemail
-missed-count = { $count } calls
+missed-count = { $count ->
+    [one] { $count } call
+   *[other] { $count } calls
+  }
 missed-call-back = Call back
 missed-call-back-to = Call back { $number }
 missed-calling = Calling { $number } back…
@@ -843,7 +852,10 @@ campaign-contacts-hint = A column named phone is required; name and timezone col
 campaign-import = Add contacts
 campaign-contacts-all = All contacts
 campaign-contacts-filter = Show
-campaign-contacts-shown = { $shown } of { $total } contacts
+campaign-contacts-shown = { $total ->
+    [one] { $shown } of { $total } contact
+   *[other] { $shown } of { $total } contacts
+  }
 campaign-answers = Key pressed / answers
 campaign-attempt-log = Attempts
 campaign-question-answered = { $question } ({ $answered } answered)
