@@ -264,7 +264,8 @@ async fn browser_login_page_in_polish() {
             b.wait_text(".alert.error", "Vahid giriş identifikasiya provayderiniz")
                 .await?;
             b.choose("#lang-picker", "English").await?;
-            b.wait_text(".alert.error", "Single sign-on was cancelled").await?;
+            b.wait_text(".alert.error", "Single sign-on was cancelled")
+                .await?;
             Ok(())
         },
     )
