@@ -363,7 +363,10 @@ agent-customer-phone-n = Phone { $n }
 agent-customer-phone-label = Phone label
 agent-customer-add-phone = Add phone
 agent-customer-choices = Separate choices with commas: { $options }
-agent-customer-matches = { $count } customers have this number; pick one:
+agent-customer-matches = { $count ->
+    [one] { $count } customer has this number:
+   *[other] { $count } customers have this number; pick one:
+  }
 agent-customer-save = Save customer
 agent-customer-saved = Customer saved.
 agent-customer-no-history = No earlier requests.
@@ -564,7 +567,10 @@ import-title = Import customers
 import-file = CSV or XLSX file
 import-file-hint = The first row holds the column names. Up to 64 MB.
 import-mapping = Match the columns
-import-rows = { $rows } data rows in the file.
+import-rows = { $rows ->
+    [one] { $rows } data row in the file.
+   *[other] { $rows } data rows in the file.
+  }
 import-skip-column = — not imported —
 import-name-column = Name
 import-phone-column = Phone
@@ -646,7 +652,10 @@ missed-empty = No missed calls.
 missed-reason-abandoned = Hung up waiting
 missed-reason-callback-request = Asked for a callback
 missed-reason-voicemail = Left a voicemail
-missed-count = { $count } calls
+missed-count = { $count ->
+    [one] { $count } call
+   *[other] { $count } calls
+  }
 missed-call-back = Call back
 missed-call-back-to = Call back { $number }
 missed-calling = Calling { $number } back…
@@ -843,7 +852,10 @@ campaign-contacts-hint = A column named phone is required; name and timezone col
 campaign-import = Add contacts
 campaign-contacts-all = All contacts
 campaign-contacts-filter = Show
-campaign-contacts-shown = { $shown } of { $total } contacts
+campaign-contacts-shown = { $total ->
+    [one] { $shown } of { $total } contact
+   *[other] { $shown } of { $total } contacts
+  }
 campaign-answers = Key pressed / answers
 campaign-attempt-log = Attempts
 campaign-question-answered = { $question } ({ $answered } answered)
@@ -1559,3 +1571,15 @@ problem-number-requested = A request for this number is already waiting for a de
 problem-number-unavailable = The number is no longer free: choose another one.
 problem-request-limit = You have 10 requests waiting already: wait for a decision or cancel one.
 problem-platform-number = This is one of the platform's free numbers: ask for it under Numbers.
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } B
+size-kb = { $n } KB
+size-mb = { $n } MB
+call-log-speed-x = { $speed }×
+campaign-amd = Machine detection: { $result }
+campaign-amd-human = a person
+campaign-amd-machine = an answering machine
+campaign-amd-silence = silence
+campaign-amd-unknown = undecided

@@ -1,8 +1,8 @@
 # Hotline — polski (Polish).
 # MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
-# by a native speaker. Covered: shell, login, sign-up, common messages, agent states and
-# the agent desktop.
-# Missing keys fall back to English (en.ftl).
+# by a native speaker. Covered: every message of en.ftl (tests/tests/browser_catalogs.rs
+# fails when one is missing; `python3 frontend/i18n/check.py` lists the gaps).
+# A message missing here would fall back to English (en.ftl).
 
 app-name = Hotline
 
@@ -49,16 +49,26 @@ action-retry = Spróbuj ponownie
 action-dismiss = Zamknij
 action-search = Szukaj
 action-edit = Edytuj
+action-edit-named = Edytuj { $name }
 action-delete = Usuń
+action-delete-named = Usuń { $name }
+action-confirm-delete = Czy na pewno usunąć { $name }?
 answer-yes = Tak
 answer-no = Nie
 notice-saved = Zapisano.
+table-actions = Akcje
+status-active = Aktywny
+status-inactive = Nieaktywny
+status-suspended = Zawieszony
+pager-label = Strony
 pager-prev = Poprzednia
 pager-next = Następna
 pager-status = Strona { $page } z { $pages } · razem { $total }
 form-required = To pole jest wymagane.
 form-invalid-email = Podaj adres e-mail, np. imie@example.com.
 form-password-mismatch = Hasła nie są zgodne.
+form-level-range = Podaj poziom od 1 (początkujący) do 10 (ekspert).
+form-range = Podaj liczbę całkowitą od { $min } do { $max }.
 password-hint = Co najmniej 10 znaków. Kilka niezwiązanych słów to silne hasło; symbole nie są potrzebne.
 password-strength = Siła: { $level }
 password-strength-0 = bardzo słabe
@@ -98,6 +108,7 @@ password-suggestion-avoid-recent-years = Unikaj ostatnich lat.
 password-suggestion-avoid-your-years = Unikaj lat związanych z Tobą.
 password-suggestion-avoid-your-dates = Unikaj dat i lat związanych z Tobą.
 error-network = Brak połączenia z serwerem. Sprawdź połączenie i spróbuj ponownie.
+error-decode = Serwer przysłał odpowiedź, której ta strona nie rozumie. Odśwież stronę.
 error-server = Wystąpił problem po stronie serwera. Spróbuj ponownie za chwilę.
 error-status = Żądanie nie powiodło się (HTTP { $status }).
 problem-invalid-credentials = Nieprawidłowy identyfikator firmy, e-mail lub hasło.
@@ -110,6 +121,8 @@ problem-validation-failed = Niektóre pola wymagają poprawy.
 problem-slug-taken = Ten identyfikator firmy jest już zajęty.
 problem-email-taken = Użytkownik z tym adresem e-mail już istnieje.
 problem-tenant-suspended = Konto tej firmy jest zawieszone. Skontaktuj się z pomocą techniczną.
+problem-conflict = To koliduje z istniejącymi danymi.
+problem-builtin-role = Wbudowanych ról nie można zmieniać.
 
 ## Login
 login-title = Zaloguj się do Hotline
@@ -125,6 +138,15 @@ login-no-account = Nowy w Hotline?
 login-signup-link = Utwórz centrum obsługi
 login-operator-link = Logowanie operatora platformy
 sso-error-generic = Logowanie jednokrotne nie powiodło się ({ $code }). Spróbuj ponownie lub użyj hasła.
+sso-error-sso-denied = Logowanie jednokrotne zostało anulowane lub odrzucone przez dostawcę tożsamości.
+sso-error-sso-exchange-failed = Nie udało się dokończyć logowania jednokrotnego. Spróbuj ponownie.
+sso-error-sso-no-account = Twoje konto logowania jednokrotnego nie ma użytkownika w Hotline. Zwróć się do administratora.
+sso-error-sso-no-email = Dostawca tożsamości nie udostępnił adresu e-mail, więc nie można Cię zalogować.
+sso-error-sso-not-configured = Logowanie jednokrotne nie jest skonfigurowane dla tej firmy.
+sso-error-sso-provider-invalid = Logowanie jednokrotne jest błędnie skonfigurowane dla tej firmy. Zwróć się do administratora.
+sso-error-sso-provider-unreachable = Dostawca tożsamości Twojej firmy jest teraz nieosiągalny. Spróbuj ponownie lub użyj hasła.
+sso-error-sso-state-invalid = Próba logowania jednokrotnego wygasła. Zacznij od nowa.
+sso-error-sso-unavailable = Logowanie jednokrotne jest chwilowo niedostępne. Użyj hasła.
 
 ## Sign-up
 signup-title = Utwórz swoje centrum obsługi
@@ -157,7 +179,7 @@ agent-since = od { $time }
 
 ## Agent desktop (machine-drafted)
 agent-title = Pulpit agenta
-agent-shortcuts = Skróty: Alt+1 status · Alt+2 softfon · Alt+3 klient · Alt+4 zgłoszenie · Alt+5 baza wiedzy
+agent-shortcuts = Skróty: Alt+1 status · Alt+2 softfon · Alt+3 klient · Alt+4 interakcja · Alt+5 baza wiedzy
 agent-softphone = Softfon
 agent-softphone-placeholder = Softfon pojawi się tutaj, gdy telefonia zostanie włączona dla Twojego centrum.
 agent-dial-number = Numer do wybrania
@@ -170,27 +192,446 @@ agent-customer-placeholder = Brak połączenia. Karta dzwoniącego pojawi się t
 agent-customer-name = Nazwa
 agent-customer-phone = Telefon
 agent-customer-account = Konto
-agent-customer-history = Ostatnie zgłoszenia
-agent-interaction = Zgłoszenie
-agent-interaction-placeholder = Podczas rozmowy sklasyfikuj zgłoszenie i zanotuj szczegóły.
+agent-customer-history = Ostatnie interakcje
+agent-interaction = Interakcja
+agent-interaction-placeholder = Podczas rozmowy sklasyfikuj interakcję i zanotuj szczegóły.
 agent-category = Kategoria
 agent-notes = Notatki
-agent-save-interaction = Zapisz zgłoszenie
+agent-save-interaction = Zapisz interakcję
 agent-kb = Baza wiedzy
 agent-kb-search = Szukaj artykułów
 agent-kb-placeholder = Artykuły pasujące do wyszukiwania pojawią się tutaj po skonfigurowaniu bazy wiedzy.
+agent-kb-search-button = Szukaj
+agent-kb-did-you-mean = Czy chodziło o: { $words }
+agent-kb-no-hits = Żaden artykuł nie pasuje do wyszukiwania.
+agent-kb-attach = Dołącz do interakcji
+agent-kb-attached-one = Dołączono
+agent-kb-attached = Dołączone artykuły
+agent-customer-number = Numer dzwoniącego
+agent-customer-find = Znajdź
+agent-customer-card = Karta klienta
+agent-customer-new = Nowy klient
+agent-customer-phone-n = Telefon { $n }
+agent-customer-phone-label = Etykieta telefonu
+agent-customer-add-phone = Dodaj telefon
+agent-customer-choices = Oddziel opcje przecinkami: { $options }
+agent-customer-matches = { $count ->
+    [one] { $count } klient ma ten numer; wybierz:
+    [few] { $count } klientów ma ten numer; wybierz jednego:
+    [many] { $count } klientów ma ten numer; wybierz jednego:
+   *[other] { $count } klienta ma ten numer; wybierz jednego:
+  }
+agent-customer-save = Zapisz klienta
+agent-customer-saved = Klient zapisany.
+agent-customer-no-history = Brak wcześniejszych interakcji.
+agent-category-none = — bez kategorii —
+agent-interaction-for = Dla: { $name }
+agent-interaction-no-customer = Nie wybrano klienta: interakcja zostanie zapisana bez niego.
+agent-new-interaction = Nowa interakcja
+agent-interaction-saved = Interakcja zapisana.
+agent-interaction-open = Interakcja w toku.
+
+## Platform console
+platform-login-title = Logowanie operatora platformy
+platform-tenant-login-link = Zaloguj się do call center
+platform-tenants-title = Klienci platformy
+platform-empty = Nie ma jeszcze klientów.
+platform-tenant = Klient
+platform-slug = ID firmy
+platform-plan = Plan
+platform-seats = Stanowiska
+platform-active-users = Aktywni użytkownicy
+platform-suspend = Zawieś
+platform-resume = Wznów
+platform-new-tenant = Nowy klient
+platform-create = Utwórz klienta
+platform-created = Klient „{ $slug }” został utworzony.
 account-title = Moje konto
+account-you = Zalogowano jako
+account-company = Firma
+account-session-until = Sesja ważna do
+account-change-password = Zmień hasło
+account-current-password = Obecne hasło
+account-new-password = Nowe hasło
+account-confirm-password = Powtórz nowe hasło
+account-password-changed = Hasło zostało zmienione.
+
+## SSO settings
+sso-title = Logowanie jednokrotne
+sso-intro = Pozwól pracownikom logować się przez dostawcę tożsamości OpenID Connect.
+sso-enabled = Włącz logowanie jednokrotne
+sso-issuer = Adres URL wystawcy (issuer)
+sso-issuer-hint = Odczytywany jest jego plik /.well-known/openid-configuration.
+sso-client-id = Identyfikator klienta (Client ID)
+sso-client-secret = Sekret klienta (Client secret)
+sso-client-secret-hint = Pozostaw puste, aby zachować zapisany sekret.
+sso-auto-provision = Utwórz konto agenta przy pierwszym logowaniu
+
+## Users
+users-title = Użytkownicy
+users-new = Nowy użytkownik
+users-search = Szukaj użytkowników
+users-include-inactive = Pokaż dezaktywowanych użytkowników
+users-empty = Brak pasujących użytkowników.
+user-name = Imię i nazwisko
+user-email = E-mail
+user-role = Rola
+user-team = Zespół
+user-no-team = Bez zespołu
+user-extension = Numer wewnętrzny
+user-skills = Umiejętności
+user-status = Status
+user-created = Utworzono
+user-new-title = Nowy użytkownik
+user-edit-title = Edycja: { $name }
+user-initial-password = Hasło początkowe
+user-skills-levels = Umiejętności i poziomy
+user-no-skills-defined = Nie zdefiniowano jeszcze umiejętności.
+user-skill-level-of = Poziom: { $skill }
+user-level-hint = 1 = początkujący, 10 = ekspert
+user-create = Utwórz użytkownika
+user-reset-password = Zresetuj hasło
+user-reset-hint = Przy następnym logowaniu użytkownik poda to hasło.
+user-password-reset-done = Hasło zostało zresetowane.
+user-is-active = Ten użytkownik może się logować.
+user-is-inactive = Ten użytkownik jest dezaktywowany i nie może się logować.
+user-deactivate = Dezaktywuj
+user-deactivate-confirm = Dezaktywować { $name }? Użytkownik zostanie wylogowany i nie będzie mógł się zalogować.
+user-reactivate = Aktywuj ponownie
+
+## Teams, skills, queues, roles, reason codes
+teams-title = Zespoły
+teams-empty = Nie ma jeszcze zespołów.
+teams-new = Nowy zespół
+teams-edit = Edytuj zespół
+teams-name = Nazwa zespołu
+teams-parent = Należy do
+teams-no-parent = (najwyższy poziom)
+skills-title = Umiejętności
+skills-empty = Nie ma jeszcze umiejętności.
+skills-new = Nowa umiejętność
+skills-edit = Edytuj umiejętność
+skills-name = Umiejętność
+skills-description = Opis
+queues-title = Kolejki
+queues-empty = Nie ma jeszcze kolejek.
+queues-new = Nowa kolejka
+queues-edit = Edytuj kolejkę
+queues-name = Nazwa kolejki
+queues-strategy = Routing
+queues-required-skills = Wymagane umiejętności (minimalny poziom)
+queues-min-level-of = Minimalny poziom: { $skill }
+queues-max-wait = Maks. czas oczekiwania (s)
+queues-wrap-up = Obsługa po rozmowie (s)
+queues-priority = Priorytet
+queues-overflow = Gdy oczekiwanie jest zbyt długie
+strategy-longest-idle = Najdłużej wolny agent
+strategy-ring-all = Dzwoń do wszystkich
+strategy-round-robin = Po kolei (round robin)
+strategy-fewest-calls = Najmniej połączeń
+strategy-skills-based = Najwyższy poziom umiejętności
+roles-title = Role
+roles-new = Nowa rola niestandardowa
+roles-edit = Rola
+roles-name = Nazwa roli
+roles-permissions = Uprawnienia
+roles-builtin = wbudowana
+roles-builtin-readonly = Wbudowanych ról nie można zmieniać; utwórz rolę niestandardową.
+roles-pick-one = Wybierz co najmniej jedno uprawnienie.
+perm-users-read = Podgląd użytkowników, zespołów, umiejętności i kolejek
+perm-users-write = Tworzenie, edycja i dezaktywacja użytkowników; reset ich haseł
+perm-teams-write = Tworzenie, edycja i usuwanie zespołów
+perm-skills-write = Tworzenie, edycja i usuwanie umiejętności
+perm-queues-write = Tworzenie, edycja i usuwanie kolejek
+perm-roles-write = Definiowanie ról niestandardowych
+perm-audit-read = Odczyt dziennika zdarzeń
+perm-api-keys-write = Tworzenie i unieważnianie kluczy API
+perm-settings-write = Zmiana ustawień firmy, w tym logowania jednokrotnego
+perm-agent-state = Odbieranie połączeń: zmiana własnego statusu agenta
+perm-supervise = Podgląd centrum na żywo i zmiana statusów agentów
+perm-campaigns-write = Tworzenie, uruchamianie i zatrzymywanie kampanii wychodzących; edycja list „nie dzwonić” i zablokowanych numerów
+reasons-title = Kody przyczyn
+reasons-new = Nowy kod przyczyny
+reasons-edit = Edytuj kod przyczyny
+reasons-name = Nazwa
+reasons-kind = Rodzaj
+reasons-kind-not-ready = Niegotowy
+reasons-kind-break = Przerwa
+reasons-needs-approval = Wymaga zgody przełożonego
+
+## Audit log
+audit-title = Dziennik zdarzeń
+audit-empty = Dla tych filtrów nic nie zarejestrowano.
+audit-when = Kiedy
+audit-actor = Kto
+audit-anyone = Ktokolwiek
+audit-action = Akcja
+audit-action-hint = Dokładna akcja, np. agent.state, lub prefiks zakończony kropką, np. auth.
+audit-target = Obiekt
+audit-target-id = ID obiektu
+audit-details = Szczegóły
+audit-ip = Adres IP
+audit-from = Od
+audit-to = Do
+audit-label-auth-login = zalogował(a) się
+audit-label-auth-login-failed = nieudane logowanie
+audit-label-auth-logout = wylogował(a) się
+audit-label-user-create = utworzył(a) użytkownika
+audit-label-user-update = zmienił(a) użytkownika
+audit-label-user-deactivate = dezaktywował(a) użytkownika
+audit-label-user-password-reset = zresetował(a) hasło
+audit-label-agent-state = zmienił(a) status agenta
 
 ## IVR (headings and main actions; the rest falls back to English)
 ivr-title = IVR
+ivr-intro = Co dzwoniący słyszą i naciskają, zanim trafią do agenta: scenariusze, odtwarzane w nich komunikaty oraz to, który scenariusz obsługuje każdy z Twoich numerów.
 ivr-flows = Scenariusze
+ivr-no-flows = Nie ma jeszcze scenariuszy.
 ivr-flow-new = Nowy scenariusz
+ivr-flow-name = Nazwa
+ivr-flow-default = Scenariusz domyślny (obsługuje numery bez własnego scenariusza)
 ivr-prompts = Komunikaty
+ivr-prompts-builtin = Wbudowane komunikaty, zawsze dostępne: { $names }.
+ivr-no-prompts = Nie przesłano jeszcze komunikatów.
+ivr-prompt-name = Nazwa komunikatu
+ivr-prompt-name-hint = Małe litery, cyfry, _ i -; puste: utworzona z nazwy pliku. Istniejąca nazwa zostanie zastąpiona nową wersją.
+ivr-prompt-file = Plik WAV
+ivr-prompt-choose-file = Wybierz plik WAV.
+ivr-prompt-upload-title = Prześlij komunikat
 ivr-numbers = Numery
+ivr-numbers-intro = Numery telefonów Twojej firmy i obsługujące je scenariusze; numery ze „Scenariuszem domyślnym” używają scenariusza oznaczonego jako domyślny.
+ivr-no-numbers = Nie ma jeszcze numerów: przydzielają je firmie operatorzy platformy.
+ivr-number = Numer
+ivr-number-flow = Scenariusz
+ivr-number-flow-named = Scenariusz dla { $did }
+ivr-default-flow = Scenariusz domyślny
+ivr-number-assigned = Numer { $did } obsługuje teraz scenariusz { $flow }.
+problem-prompt-in-use = Ten komunikat jest odtwarzany w scenariuszu.
+
+## Outbound campaigns
+campaigns-title = Kampanie wychodzące
+campaigns-intro = Kampania dzwoni do kontaktów w ich godzinach dzwonienia (w strefie czasowej każdego kontaktu). Kampania z nagraną wiadomością odtwarza Twój komunikat i może poprosić o potwierdzenie klawiszem; kampania z agentami łączy odebrane połączenia z agentami kolejki, a na ich ekranie jest Twój skrypt; ankieta zadaje pytania i zapisuje naciśnięte klawisze. Numery zajęte i nieodbierające są ponawiane według reguł kampanii; do numerów z listy „nie dzwonić” nigdy się nie dzwoni.
+campaigns-register = Kampanie
+campaigns-none = Nie ma jeszcze kampanii.
+campaign-name = Nazwa
+campaign-status = Status
+campaign-contacts = Kontakty
+campaign-dialled = Wykonane połączenia
+campaign-status-draft = Wersja robocza
+campaign-status-running = Trwa
+campaign-status-paused = Wstrzymana
+campaign-status-stopped = Zatrzymana
+campaign-status-finished = Zakończona
+campaign-outcome-confirmed = Potwierdzono
+campaign-outcome-not-confirmed = Odebrano, bez potwierdzenia
+campaign-outcome-answered = Odebrano
+campaign-outcome-busy = Zajęte
+campaign-outcome-no-answer = Brak odpowiedzi
+campaign-outcome-failed = Niepowodzenie
+campaign-outcome-dnc = Pominięto (nie dzwonić)
+campaign-outcome-pending = Do wykonania
+campaign-outcome-abandoned = Odebrano, brak wolnego agenta
+campaign-outcome-machine = Automatyczna sekretarka
+campaign-outcome-completed = Ankieta ukończona
+campaign-new = Nowa kampania
+campaign-kind = Typ
+campaign-kind-message = Nagrana wiadomość
+campaign-kind-agent = Agenci (ze skryptem)
+campaign-kind-survey = Ankieta (naciśnięte klawisze)
+campaign-mode = Tryb wybierania
+campaign-mode-preview = Podgląd (preview): agent widzi kontakt i klika, aby zadzwonić
+campaign-mode-progressive = Progresywny: jedna linia na wolnego agenta
+campaign-mode-predictive = Predykcyjny: wybiera z wyprzedzeniem według zmierzonego wskaźnika odebrań
+campaign-queue = Agenci kolejki
+campaign-choose-queue = Wybierz kolejkę
+campaign-abandon = Maksymalnie porzuconych połączeń (%)
+campaign-abandon-hint = Tryb predykcyjny: odebrane połączenia, dla których nie ma wolnego agenta, jako odsetek odebranych (zwykle 3 %).
+campaign-no-agent-prompt = Odtwarzany, gdy nie ma wolnego agenta
+campaign-machine = Automatyczne sekretarki
+campaign-machine-off = Bez wykrywania
+campaign-machine-hang-up = Wykryj i rozłącz
+campaign-machine-leave-message = Wykryj i zostaw wiadomość po powitaniu
+campaign-script = Skrypt dla agentów
+campaign-survey-questions = Pytania ankiety
+campaign-script-hint = Jedno pytanie w wierszu: id: pytanie [wartość=Etykieta -> następne id | wartość] — albo (text) / (number) dla dowolnej odpowiedzi; {"{"}prompt{"}"} to komunikat odtwarzany w ankiecie; "-> end" kończy skrypt.
+campaign-caller-id = Wyświetlany numer (caller ID)
+campaign-caller-id-hint = Jeden z Twoich numerów w formacie międzynarodowym (+48…).
+campaign-prompt = Wiadomość (komunikat)
+campaign-confirm = Klawisz potwierdzenia
+campaign-no-confirm = Brak: tylko odtwórz wiadomość
+campaign-hours-from = Dzwoń od
+campaign-hours-to = Dzwoń do
+campaign-weekends = Dzwoń także w soboty i niedziele
+campaign-timezone = Strefa czasowa kontaktów bez własnej
+campaign-timezone-hint = Nazwa, np. Europe/Warsaw lub Asia/Baku.
+campaign-attempts = Prób na kontakt
+campaign-retry-minutes = Minut między próbami
+campaign-ring-timeout = Czas dzwonienia (sekundy)
+campaign-lines = Jednoczesnych linii
+campaign-create = Utwórz kampanię
+campaign-start = Uruchom
+campaign-pause = Wstrzymaj
+campaign-stop = Zatrzymaj
+campaign-export = Eksportuj CSV
+campaign-results = Wyniki
+campaign-by-hour = Według godzin
+campaign-hour = Godzina
+campaign-contacts-file = Plik kontaktów (CSV lub XLSX)
+campaign-contacts-hint = Wymagana jest kolumna phone; kolumny name i timezone są opcjonalne.
+campaign-import = Dodaj kontakty
+campaign-contacts-all = Wszystkie kontakty
+campaign-contacts-filter = Pokaż
+campaign-contacts-shown = { $total ->
+    [one] { $shown } z { $total } kontaktu
+   *[other] { $shown } z { $total } kontaktów
+  }
+campaign-answers = Naciśnięty klawisz / odpowiedzi
+campaign-attempt-log = Próby
+campaign-question-answered = { $question } (odpowiedzi: { $answered })
+campaign-attempt-in-progress = W toku
+campaign-outcome-dialing = Wybieranie
+campaign-outcome-previewing = Na ekranie agenta
+campaign-crm-title = Dodaj klientów z CRM
+campaign-crm-search = Szukaj (nazwa, numer, dowolna wartość)
+campaign-crm-field = Oraz pole
+campaign-crm-any-field = Dowolne pole
+campaign-crm-value = Równe
+campaign-crm-phone-label = Dzwoń na numer z etykietą
+campaign-crm-phone-label-hint = Na przykład komórka; do klientów bez takiego numeru dzwoni się na pierwszy.
+campaign-crm-add = Dodaj pasujących klientów
+campaign-work-missed = Obsługuj listę nieodebranych (oddzwoń na każde nieodebrane połączenie; działa do zatrzymania)
+campaign-outcome-handled = Oddzwoniono w inny sposób
+campaign-choose-file = Najpierw wybierz plik.
+campaign-imported = Dodane kontakty: { $added }; już istniejące: { $duplicates }; odrzucone wiersze: { $errors }.
+campaign-import-error = Wiersz { $line } ({ $phone }): { $message }
+desk-campaign-title = Kampania: { $name }
+desk-campaign-no-script = Ta kampania nie ma skryptu.
+desk-campaign-choose = Wybierz…
+desk-campaign-save = Zapisz odpowiedzi
+desk-campaign-saved = Odpowiedzi zapisane.
+desk-preview-title = Połączenia w trybie podglądu
+desk-preview-next = Następny kontakt
+desk-preview-empty = Teraz nie ma do kogo dzwonić.
+desk-preview-campaign = Kampania
+desk-preview-name = Nazwa
+desk-preview-phone = Numer
+desk-preview-attempts = Dotychczasowe próby
+desk-preview-dial = Zadzwoń
+desk-preview-skip = Pomiń
+blocklist-title = Zablokowane numery
+blocklist-intro = Wychodzące: kampanie i oddzwonienia nigdy do nich nie dzwonią. Przychodzące: ich połączenia są odrzucane.
+blocklist-none = Brak zablokowanych numerów.
+blocklist-number = Numer
+blocklist-direction = Kierunek
+blocklist-reason = Przyczyna
+blocklist-outbound = Nie dzwonić
+blocklist-inbound = Odrzucaj ich połączenia
+blocklist-add = Zablokuj numer
+click-to-call = Zadzwoń
+click-to-call-number = Zadzwoń pod { $number }
+click-to-call-calling = Dzwonienie pod { $number }…
+scheduled-title = Zaplanowane oddzwonienia
+scheduled-empty = Brak zaplanowanych oddzwonień.
+scheduled-due = Teraz
+scheduled-done = Zrobione
+scheduled-reminder = Czas oddzwonić pod { $number }: { $note }
+scheduled-number = Numer
+scheduled-when = Kiedy
+scheduled-note = Notatka
+scheduled-book = Zaplanuj oddzwonienie
 ivr-versions = Wersje
+ivr-version-load = Edytuj od tej wersji
 ivr-publish = Opublikuj
 ivr-prompt-upload = Prześlij
+ivr-prompt-uploading = Przesyłanie…
+ivr-prompt-saved = Komunikat { $name } zapisany (wersja { $version }).
+ivr-prompt-length = Długość
+ivr-prompt-uploaded = Przesłany plik
+ivr-prompt-listen = Odsłuchaj
+ivr-prompt-play-named = Odtwórz { $name }
+ivr-prompt-download = Pobierz
+ivr-seconds = { $seconds } s
 ivr-flow-save = Zapisz jako nową wersję
+ivr-flow-saved = Zapisano jako wersję { $arg }. Opublikuj ją, aby działała.
+ivr-published = Wersja { $arg } działa: nowe połączenia jej używają, trwające zachowują swoją.
+ivr-default = domyślny
+ivr-live-version = Aktywna
+ivr-latest-version = Najnowsza
+ivr-version-n = Wersja { $version }
+ivr-live-n = Aktywna wersja { $version }
+ivr-not-live = Nieaktywny
+ivr-live = Aktywny
+ivr-needs-node = Dodaj co najmniej jeden węzeł.
+ivr-start = Węzeł startowy
+ivr-make-start = Ustaw jako startowy
+ivr-nodes = Węzły
+ivr-no-nodes = Nie ma jeszcze węzłów: dodaj pierwszy poniżej.
+ivr-node-add-title = Dodaj węzeł
+ivr-node-id = ID węzła
+ivr-node-id-hint = Litery, cyfry, _ i -, np. main-menu.
+ivr-node-id-invalid = Użyj od 1 do 64 liter, cyfr, _ lub -.
+ivr-node-id-taken = Węzeł o tym ID już istnieje.
+ivr-node-kind = Rodzaj
+ivr-node-add = Dodaj węzeł
+ivr-node-remove = Usuń węzeł
+ivr-node-remove-named = Usuń węzeł { $name }
+ivr-outline = Zarys
+ivr-outline-key = klawisz { $key }
+ivr-outline-next = potem
+ivr-outline-fallback = w przeciwnym razie
+ivr-outline-open = otwarte
+ivr-outline-closed = zamknięte
+ivr-outline-error = przy błędzie
+ivr-outline-missing = brak
+ivr-kind-play = Odtwórz komunikat
+ivr-kind-menu = Menu (naciśnij klawisz)
+ivr-kind-collect = Zbierz cyfry
+ivr-kind-time-condition = Godziny pracy / święta
+ivr-kind-set-var = Ustaw zmienną
+ivr-kind-http-lookup = Zapytanie HTTP
+ivr-kind-queue = Skieruj do kolejki
+ivr-kind-voicemail = Poczta głosowa
+ivr-kind-callback = Prośba o oddzwonienie
+ivr-kind-transfer = Przekaż na numer
+ivr-kind-hangup = Rozłącz
+ivr-field-prompt = Komunikat
+ivr-field-next = Następnie przejdź do
+ivr-field-fallback = W przeciwnym razie przejdź do
+ivr-field-options = Klawisze
+ivr-field-key = Klawisz
+ivr-field-key-target = Klawisz { $key } prowadzi do
+ivr-key-add = Dodaj klawisz
+ivr-key-remove = Usuń klawisz { $key }
+ivr-field-timeout = Limit czasu (ms)
+ivr-field-retries = Powtórzenia
+ivr-field-var = Zmienna
+ivr-field-value = Wartość
+ivr-field-min = Najmniej cyfr
+ivr-field-max = Najwięcej cyfr
+ivr-field-terminator = Klawisz kończący
+ivr-field-timezone = Strefa czasowa
+ivr-field-holidays = Święta
+ivr-field-holidays-hint = Daty w formacie RRRR-MM-DD, oddzielone przecinkami.
+ivr-field-hours = Godziny pracy
+ivr-field-days = Dni
+ivr-field-days-hint = 1 = poniedziałek … 7 = niedziela, np. 1,2,3,4,5.
+ivr-field-from = Od
+ivr-field-to = Do
+ivr-hours-add = Dodaj godziny
+ivr-hours-remove = Usuń
+ivr-field-open = Gdy otwarte, przejdź do
+ivr-field-closed = Gdy zamknięte, przejdź do
+ivr-field-url = URL
+ivr-field-error-branch = Przy błędzie przejdź do
+ivr-field-queue = Kolejka
+ivr-field-priority = Priorytet
+ivr-field-max-ms = Najdłuższa wiadomość (ms)
+ivr-field-number = Numer (E.164)
+ivr-target-choose = — wybierz —
+ivr-target-missing = { $name } (brak)
+ivr-prompt-none = — brak —
+ivr-prompt-builtin = { $name } (wbudowany)
+ivr-prompt-missing = { $name } (brak)
 call-keypad = Klawiatura
 call-consult-to = Najpierw konsultacja (numer lub numer wewnętrzny współpracownika)
 call-consult = Konsultuj
@@ -202,10 +643,38 @@ call-consult-conference = Konferencja we troje
 call-consult-cancel = Wróć do rozmówcy
 call-consult-leave = Wyjdź, niech rozmawiają
 call-consult-drop = Rozłącz konsultowaną osobę
+call-transfer-number = Lub numer zewnętrzny
+call-transfer-out = Przekaż na numer
+wrapup-title = Obsługa po rozmowie
+wrapup-disposition = Wynik rozmowy
+wrapup-notes = Notatki
+wrapup-ready = Gotowy do następnej rozmowy po zapisaniu
+wrapup-save = Zapisz obsługę po rozmowie
 
 ## Agent readiness: system reason codes, audio device, softphone loss
 softphone-failed = Softfon niepołączony
 softphone-reconnect = Połącz ponownie
+softphone-incoming = Połączenie przychodzące
+softphone-dialled = Wybrany numer: { $did }
+softphone-accept = Odbierz
+softphone-reject = Odrzuć
+softphone-in-call = W trakcie rozmowy
+softphone-mute = Wycisz
+softphone-unmute = Wyłącz wyciszenie
+softphone-auto-answer = Odbieraj połączenia automatycznie
+softphone-note-ended = Rozmowa zakończona.
+softphone-note-ring-no-answer = Nie odebrano na czas: połączenie wróciło do kolejki.
+softphone-note-rejected = Odrzucono: połączenie wróciło do kolejki.
+softphone-note-abandoned = Dzwoniący się rozłączył.
+softphone-note-wrapped-up = Obsługa po rozmowie zapisana.
+call-hold = Zawieś
+call-unhold = Wznów
+call-on-hold = Zawieszone: dzwoniący słyszy muzykę.
+call-transfer-to = Przekaż do
+call-transfer-choose = Wybierz kolejkę lub współpracownika
+call-transfer-queue = Kolejka: { $name }
+call-transfer-agent = { $name } ({ $state })
+call-transfer = Przekaż
 reason-builtin-missed = Nieodebrane połączenie
 reason-builtin-rejected = Odrzucone
 reason-builtin-softphone-lost = Utracono softfon
@@ -263,6 +732,192 @@ sessions-none = Nikt nie jest zalogowany.
 sessions-revoke = Unieważnij
 sessions-revoke-user = Unieważnij wszystkie sesje tego użytkownika
 sessions-revoke-all = Unieważnij wszystkie sesje tego klienta
+
+## Tickets
+tickets-title = Zgłoszenia
+tickets-any-status = Dowolny status
+tickets-scope = Pokaż
+tickets-scope-all = Wszystkie zgłoszenia
+tickets-scope-mine = Przypisane do mnie
+tickets-scope-team = Mojego zespołu
+tickets-search = Szukaj (tekst lub numer)
+tickets-open-only = Tylko otwarte zgłoszenia
+tickets-empty = Żadne zgłoszenie nie pasuje do filtrów.
+tickets-back = ← Wszystkie zgłoszenia
+tickets-assignee-me = Ja
+tickets-assignee-colleague = Współpracownik
+tickets-assignee-a-team = zespół
+tickets-unassigned = Nieprzypisane
+tickets-sla-ok = W terminie
+tickets-sla-soon = Termin SLA wkrótce
+tickets-sla-breached = SLA przekroczone
+ticket-number = Nr
+ticket-subject = Temat
+ticket-status = Status
+ticket-priority = Priorytet
+ticket-category = Kategoria
+ticket-assignee = Przypisane do
+ticket-due = Termin
+ticket-sla = SLA
+ticket-type = Typ zgłoszenia
+ticket-customer = Klient
+ticket-customer-phone = Telefon
+ticket-created = Utworzono
+ticket-take = Przypisz do mnie
+ticket-actions = Komentarz lub zmiana statusu
+ticket-comment = Komentarz
+ticket-comment-hint = Zapisywany także przy zmianie statusu, gdy naciśniesz jeden z przycisków obiegu.
+ticket-internal = Notatka wewnętrzna (tylko dla personelu)
+ticket-add-comment = Dodaj komentarz
+ticket-add-note = Dodaj notatkę wewnętrzną
+ticket-history = Historia
+ticket-event-created = Utworzono, przypisano do: { $who }
+ticket-event-status = Status: { $from } → { $to }
+ticket-event-assigned = Przypisano do: { $who }
+ticket-event-comment = Komentarz
+ticket-event-note = Notatka wewnętrzna
+ticket-priority-low = Niski
+ticket-priority-normal = Normalny
+ticket-priority-high = Wysoki
+ticket-priority-urgent = Pilny
+agent-ticket = Zgłoszenie
+agent-ticket-create = Utwórz zgłoszenie
+agent-ticket-subject-hint = Puste: użyta zostanie kategoria.
+agent-ticket-default-subject = Zgłoszenie z rozmowy
+agent-ticket-created = Utworzono zgłoszenie #{ $number }, przypisane do: { $who }.
+agent-ticket-open = Otwórz zgłoszenie
+
+## Knowledge base editing
+kb-title = Baza wiedzy
+kb-categories = Kategorie i artykuły
+kb-new-category = Nowa kategoria
+kb-category-name = Nazwa kategorii
+kb-category-parent = W kategorii
+kb-category-top = — najwyższy poziom —
+kb-add-category = Dodaj kategorię
+kb-new-article = Nowy artykuł
+kb-edit-article = Edytuj artykuł
+kb-pick-article = Wybierz artykuł w drzewie albo zacznij nowy.
+kb-category = Kategoria
+kb-article-title = Tytuł
+kb-article-body = Treść
+kb-body-hint = Markdown. HTML jest oczyszczany przy zapisie.
+kb-change-note = Co zmieniono (do historii)
+kb-save = Zapisz jako nową wersję
+kb-saved = Zapisano jako nową wersję.
+kb-restored = Przywrócono jako wersję { $version }.
+kb-version-n = wersja { $version }
+kb-versions = Wersje
+kb-current = bieżąca
+kb-compare = Porównaj z bieżącą
+kb-compare-n = Porównaj wersję { $version } z bieżącą
+kb-restore = Przywróć
+kb-restore-n = Przywróć wersję { $version }
+kb-diff-title = Zmiany od wersji { $from } do wersji { $to }
+kb-action-submit = Wyślij do przeglądu
+kb-action-approve = Zatwierdź i opublikuj
+kb-action-reject = Odeślij do wersji roboczej
+kb-action-archive = Archiwizuj
+kb-action-reopen = Otwórz ponownie jako wersję roboczą
+kb-status-draft = Wersja robocza
+kb-status-review = W przeglądzie
+kb-status-published = Opublikowany
+kb-status-archived = Zarchiwizowany
+
+## Customer template
+crm-template-title = Szablon klienta
+crm-template-intro = Pola widoczne na każdej karcie klienta. Klucz i rodzaj pola nie zmieniają się po utworzeniu; dezaktywacja ukrywa pole bez utraty jego wartości.
+crm-no-fields = Nie ma jeszcze pól.
+crm-field-new = Nowe pole
+crm-field-edit = Edytuj pole
+crm-field-label = Etykieta
+crm-field-key = Klucz
+crm-field-key-hint = a–z, 0–9 i _; puste: utworzony z etykiety.
+crm-field-locked = Stały po utworzeniu: pod nim zapisane są wartości.
+crm-field-kind = Rodzaj
+crm-field-required = Wymagane
+crm-field-choices = Opcje
+crm-choices-hint = Oddziel opcje przecinkami.
+crm-choices-needed = Pole wyboru wymaga co najmniej jednej opcji.
+crm-move-up-named = Przesuń { $name } w górę
+crm-move-down-named = Przesuń { $name } w dół
+crm-deactivate = Dezaktywuj
+crm-reactivate = Aktywuj ponownie
+crm-deactivate-named = Dezaktywuj { $name }
+crm-reactivate-named = Aktywuj ponownie { $name }
+crm-kind-text = Tekst
+crm-kind-number = Liczba
+crm-kind-date = Data
+crm-kind-choice = Wybór
+crm-kind-multi-choice = Wielokrotny wybór
+crm-kind-phone = Telefon
+crm-kind-email = E-mail
+crm-kind-address = Adres
+
+## Attachments (tickets, knowledge base)
+attachments-title = Załączniki
+attachments-none = Brak załączonych plików.
+attachments-add = Załącz plik
+attachments-uploading = Wysyłanie…
+attachments-remove = Usuń { $name }
+attachments-too-large = Plik przekracza limit wysyłania.
+attachments-bad-type = Ten typ pliku nie jest akceptowany (lub jego zawartość nie odpowiada nazwie).
+
+## Notifications
+notifications-label = { $count ->
+    [one] Powiadomienia ({ $count } nieprzeczytane)
+    [few] Powiadomienia ({ $count } nieprzeczytane)
+    [many] Powiadomienia ({ $count } nieprzeczytanych)
+   *[other] Powiadomienia ({ $count } nieprzeczytanego)
+  }
+notifications-title = Powiadomienia
+notifications-read-all = Oznacz wszystkie jako przeczytane
+notifications-empty = Nic nowego.
+notification-assigned = Zgłoszenie { $ticket } przypisano do Ciebie
+notification-comment = Nowy komentarz w { $ticket }
+notification-sla-warning = Termin { $ticket } wkrótce mija
+notification-sla-breached = Termin { $ticket } minął
+notification-escalated = { $ticket } zostało eskalowane
+
+## Saved ticket views
+tickets-views = Zapisany widok
+tickets-views-none = Brak zapisanego widoku (użyj filtrów)
+tickets-view-shared = { $name } (udostępniony)
+tickets-view-name = Zapisz filtry jako widok o nazwie
+tickets-view-share = Udostępnij wszystkim
+tickets-view-save = Zapisz widok
+tickets-view-delete = Usuń widok
+
+## Customer import
+import-title = Import klientów
+import-file = Plik CSV lub XLSX
+import-file-hint = Pierwszy wiersz zawiera nazwy kolumn. Do 64 MB.
+import-mapping = Dopasuj kolumny
+import-rows = { $rows ->
+    [one] { $rows } wiersz danych w pliku.
+    [few] { $rows } wiersze danych w pliku.
+    [many] { $rows } wierszy danych w pliku.
+   *[other] { $rows } wiersza danych w pliku.
+  }
+import-skip-column = — nie importuj —
+import-name-column = Nazwa
+import-phone-column = Telefon
+import-sample = Pierwsze wiersze pliku
+import-start = Importuj
+import-status-running = Importowanie…
+import-status-done = Import zakończony
+import-status-failed = Import przerwany przez błąd
+import-status-interrupted = Import przerwany
+import-counts = Sprawdzono wiersze: { $processed } z { $total }; zaimportowano: { $imported }, z błędami: { $failed }.
+import-failed-rows = Niezaimportowane wiersze
+import-line = Wiersz
+import-reason = Przyczyna
+import-export-csv = Eksportuj CSV
+import-export-xlsx = Eksportuj XLSX
+
+## Softphone (agent desktop)
+softphone-connecting = Łączenie softphone’u…
+softphone-ready = Softphone gotowy
 
 ## Muzyka na czekanie (komunikaty IVR) — machine-drafted, awaiting review
 ivr-moh-title = Muzyka na czekanie
@@ -666,6 +1321,9 @@ disposition-info-given = Udzielono informacji
 disposition-callback-needed = Trzeba oddzwonić
 disposition-escalated = Eskalowane
 disposition-wrong-number = Pomyłka
+call-history = Moje ostatnie połączenia
+call-history-empty = Nie ma jeszcze połączeń.
+call-history-recording = Nagranie rozmowy od { $caller }
 nav-missed-calls = Nieodebrane
 missed-admin-title = Nieodebrane połączenia
 missed-admin-status = Pokaż
@@ -687,6 +1345,12 @@ missed-empty = Brak nieodebranych połączeń.
 missed-reason-abandoned = Rozłączył się w oczekiwaniu
 missed-reason-callback-request = Prosił o oddzwonienie
 missed-reason-voicemail = Zostawił wiadomość
+missed-count = { $count ->
+    [one] { $count } połączenie
+    [few] { $count } połączenia
+    [many] { $count } połączeń
+   *[other] { $count } połączenia
+  }
 missed-call-back = Oddzwoń
 missed-call-back-to = Oddzwoń do { $number }
 missed-calling = Oddzwanianie do { $number }…
@@ -913,3 +1577,15 @@ problem-number-requested = Prośba o ten numer już czeka na decyzję: wybierz i
 problem-number-unavailable = Numer nie jest już wolny: wybierz inny.
 problem-request-limit = Masz już 10 oczekujących próśb: poczekaj na decyzję lub anuluj jedną z nich.
 problem-platform-number = To jeden z wolnych numerów platformy: poproś o niego w sekcji Numery.
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } B
+size-kb = { $n } KB
+size-mb = { $n } MB
+call-log-speed-x = { $speed }×
+campaign-amd = Wykrywanie sekretarki: { $result }
+campaign-amd-human = człowiek
+campaign-amd-machine = automatyczna sekretarka
+campaign-amd-silence = cisza
+campaign-amd-unknown = nierozstrzygnięte

@@ -1,8 +1,8 @@
 # Hotline — русский (Russian).
 # MACHINE-DRAFTED: every string below was drafted by machine translation and awaits review
-# by a native speaker. Covered: shell, login, sign-up, common messages, agent states and
-# the agent desktop.
-# Missing keys fall back to English (en.ftl).
+# by a native speaker. Covered: every message of en.ftl (tests/tests/browser_catalogs.rs
+# fails when one is missing; `python3 frontend/i18n/check.py` lists the gaps).
+# A message missing here would fall back to English (en.ftl).
 
 app-name = Hotline
 
@@ -49,16 +49,26 @@ action-retry = Повторить
 action-dismiss = Закрыть
 action-search = Найти
 action-edit = Изменить
+action-edit-named = Изменить { $name }
 action-delete = Удалить
+action-delete-named = Удалить { $name }
+action-confirm-delete = Действительно удалить { $name }?
 answer-yes = Да
 answer-no = Нет
 notice-saved = Сохранено.
+table-actions = Действия
+status-active = Активен
+status-inactive = Неактивен
+status-suspended = Приостановлен
+pager-label = Страницы
 pager-prev = Назад
 pager-next = Вперёд
 pager-status = Страница { $page } из { $pages } · всего { $total }
 form-required = Обязательное поле.
 form-invalid-email = Введите адрес электронной почты, например name@example.com.
 form-password-mismatch = Пароли не совпадают.
+form-level-range = Укажите уровень от 1 (новичок) до 10 (эксперт).
+form-range = Укажите целое число от { $min } до { $max }.
 password-hint = Не менее 10 символов. Несколько не связанных между собой слов — надёжный пароль; символы не нужны.
 password-strength = Надёжность: { $level }
 password-strength-0 = очень слабый
@@ -98,6 +108,7 @@ password-suggestion-avoid-recent-years = Избегайте недавних г�
 password-suggestion-avoid-your-years = Избегайте годов, связанных с вами.
 password-suggestion-avoid-your-dates = Избегайте дат и годов, связанных с вами.
 error-network = Сервер недоступен. Проверьте подключение и повторите попытку.
+error-decode = Сервер прислал ответ, который эта страница не понимает. Обновите страницу.
 error-server = На сервере произошла ошибка. Повторите попытку чуть позже.
 error-status = Запрос не выполнен (HTTP { $status }).
 problem-invalid-credentials = Неверный идентификатор компании, e-mail или пароль.
@@ -110,6 +121,8 @@ problem-validation-failed = Некоторые поля заполнены не�
 problem-slug-taken = Этот идентификатор компании уже занят.
 problem-email-taken = Пользователь с таким e-mail уже существует.
 problem-tenant-suspended = Учётная запись компании приостановлена. Обратитесь в поддержку.
+problem-conflict = Это противоречит существующим данным.
+problem-builtin-role = Встроенные роли изменить нельзя.
 
 ## Login
 login-title = Вход в Hotline
@@ -125,6 +138,15 @@ login-no-account = Впервые в Hotline?
 login-signup-link = Создать колл-центр
 login-operator-link = Вход для операторов платформы
 sso-error-generic = Единый вход не удался ({ $code }). Повторите попытку или войдите по паролю.
+sso-error-sso-denied = Единый вход отменён или отклонён вашим поставщиком удостоверений.
+sso-error-sso-exchange-failed = Не удалось завершить единый вход. Попробуйте ещё раз.
+sso-error-sso-no-account = Для вашей учётной записи единого входа нет пользователя Hotline. Обратитесь к администратору.
+sso-error-sso-no-email = Поставщик удостоверений не передал адрес электронной почты, поэтому войти невозможно.
+sso-error-sso-not-configured = Единый вход для этой компании не настроен.
+sso-error-sso-provider-invalid = Единый вход для этой компании настроен неверно. Обратитесь к администратору.
+sso-error-sso-provider-unreachable = Поставщик удостоверений вашей компании сейчас недоступен. Попробуйте ещё раз или войдите по паролю.
+sso-error-sso-state-invalid = Время попытки единого входа истекло. Начните заново.
+sso-error-sso-unavailable = Единый вход временно недоступен. Войдите по паролю.
 
 ## Sign-up
 signup-title = Создайте свой колл-центр
@@ -179,18 +201,437 @@ agent-save-interaction = Сохранить обращение
 agent-kb = База знаний
 agent-kb-search = Поиск статей
 agent-kb-placeholder = Статьи по вашему запросу появятся здесь после настройки базы знаний.
+agent-kb-search-button = Найти
+agent-kb-did-you-mean = Возможно, вы имели в виду: { $words }
+agent-kb-no-hits = Статьи по запросу не найдены.
+agent-kb-attach = Прикрепить к обращению
+agent-kb-attached-one = Прикреплено
+agent-kb-attached = Прикреплённые статьи
+agent-customer-number = Номер звонящего
+agent-customer-find = Найти
+agent-customer-card = Карточка клиента
+agent-customer-new = Новый клиент
+agent-customer-phone-n = Телефон { $n }
+agent-customer-phone-label = Метка телефона
+agent-customer-add-phone = Добавить телефон
+agent-customer-choices = Варианты через запятую: { $options }
+agent-customer-matches = { $count ->
+    [one] Этот номер есть у { $count } клиента; выберите:
+    [few] Этот номер есть у { $count } клиентов; выберите одного:
+    [many] Этот номер есть у { $count } клиентов; выберите одного:
+   *[other] Этот номер есть у { $count } клиента; выберите одного:
+  }
+agent-customer-save = Сохранить клиента
+agent-customer-saved = Клиент сохранён.
+agent-customer-no-history = Более ранних обращений нет.
+agent-category-none = — без категории —
+agent-interaction-for = Для: { $name }
+agent-interaction-no-customer = Клиент не выбран: обращение будет сохранено без него.
+agent-new-interaction = Новое обращение
+agent-interaction-saved = Обращение сохранено.
+agent-interaction-open = Обращение в работе.
+
+## Platform console
+platform-login-title = Вход оператора платформы
+platform-tenant-login-link = Войти в колл-центр
+platform-tenants-title = Клиенты платформы
+platform-empty = Клиентов пока нет.
+platform-tenant = Клиент
+platform-slug = ID компании
+platform-plan = Тариф
+platform-seats = Места
+platform-active-users = Активные пользователи
+platform-suspend = Приостановить
+platform-resume = Возобновить
+platform-new-tenant = Новый клиент
+platform-create = Создать клиента
+platform-created = Клиент «{ $slug }» создан.
 account-title = Моя учётная запись
+account-you = Вы вошли как
+account-company = Компания
+account-session-until = Сеанс действителен до
+account-change-password = Сменить пароль
+account-current-password = Текущий пароль
+account-new-password = Новый пароль
+account-confirm-password = Повторите новый пароль
+account-password-changed = Пароль изменён.
+
+## SSO settings
+sso-title = Единый вход
+sso-intro = Позвольте сотрудникам входить через ваш поставщик удостоверений OpenID Connect.
+sso-enabled = Включить единый вход
+sso-issuer = URL издателя (issuer)
+sso-issuer-hint = Считывается его /.well-known/openid-configuration.
+sso-client-id = Идентификатор клиента (Client ID)
+sso-client-secret = Секрет клиента (Client secret)
+sso-client-secret-hint = Оставьте пустым, чтобы сохранить текущий секрет.
+sso-auto-provision = Создавать учётную запись оператора при первом входе
+
+## Users
+users-title = Пользователи
+users-new = Новый пользователь
+users-search = Поиск пользователей
+users-include-inactive = Показать деактивированных пользователей
+users-empty = Нет подходящих пользователей.
+user-name = Имя
+user-email = Эл. почта
+user-role = Роль
+user-team = Группа
+user-no-team = Без группы
+user-extension = Внутренний номер
+user-skills = Навыки
+user-status = Статус
+user-created = Создан
+user-new-title = Новый пользователь
+user-edit-title = Изменение: { $name }
+user-initial-password = Начальный пароль
+user-skills-levels = Навыки и уровни
+user-no-skills-defined = Навыки ещё не заданы.
+user-skill-level-of = Уровень навыка «{ $skill }»
+user-level-hint = 1 = новичок, 10 = эксперт
+user-create = Создать пользователя
+user-reset-password = Сбросить пароль
+user-reset-hint = При следующем входе пользователь введёт этот пароль.
+user-password-reset-done = Пароль сброшен.
+user-is-active = Этот пользователь может входить в систему.
+user-is-inactive = Этот пользователь деактивирован и не может войти.
+user-deactivate = Деактивировать
+user-deactivate-confirm = Деактивировать { $name }? Сеансы пользователя будут завершены, войти он не сможет.
+user-reactivate = Активировать снова
+
+## Teams, skills, queues, roles, reason codes
+teams-title = Группы
+teams-empty = Групп пока нет.
+teams-new = Новая группа
+teams-edit = Изменить группу
+teams-name = Название группы
+teams-parent = Входит в
+teams-no-parent = (верхний уровень)
+skills-title = Навыки
+skills-empty = Навыков пока нет.
+skills-new = Новый навык
+skills-edit = Изменить навык
+skills-name = Навык
+skills-description = Описание
+queues-title = Очереди
+queues-empty = Очередей пока нет.
+queues-new = Новая очередь
+queues-edit = Изменить очередь
+queues-name = Название очереди
+queues-strategy = Маршрутизация
+queues-required-skills = Требуемые навыки (минимальный уровень)
+queues-min-level-of = Минимальный уровень навыка «{ $skill }»
+queues-max-wait = Макс. ожидание (с)
+queues-wrap-up = Постобработка (с)
+queues-priority = Приоритет
+queues-overflow = Если ожидание слишком долгое
+strategy-longest-idle = Дольше всех свободный оператор
+strategy-ring-all = Звонить всем
+strategy-round-robin = По кругу (round robin)
+strategy-fewest-calls = Меньше всего звонков
+strategy-skills-based = Лучший уровень навыка
+roles-title = Роли
+roles-new = Новая пользовательская роль
+roles-edit = Роль
+roles-name = Название роли
+roles-permissions = Права
+roles-builtin = встроенная
+roles-builtin-readonly = Встроенные роли изменить нельзя; создайте пользовательскую роль.
+roles-pick-one = Выберите хотя бы одно право.
+perm-users-read = Просмотр пользователей, групп, навыков и очередей
+perm-users-write = Создание, изменение и деактивация пользователей; сброс их паролей
+perm-teams-write = Создание, изменение и удаление групп
+perm-skills-write = Создание, изменение и удаление навыков
+perm-queues-write = Создание, изменение и удаление очередей
+perm-roles-write = Настройка пользовательских ролей
+perm-audit-read = Чтение журнала действий
+perm-api-keys-write = Создание и отзыв ключей API
+perm-settings-write = Изменение настроек компании, включая единый вход
+perm-agent-state = Приём звонков: смена собственного статуса оператора
+perm-supervise = Мониторинг центра в реальном времени и смена статусов операторов
+perm-campaigns-write = Создание, запуск и остановка исходящих кампаний; ведение списков «не звонить» и заблокированных номеров
+reasons-title = Причины статусов
+reasons-new = Новая причина
+reasons-edit = Изменить причину
+reasons-name = Название
+reasons-kind = Тип
+reasons-kind-not-ready = Не готов
+reasons-kind-break = Перерыв
+reasons-needs-approval = Требует одобрения супервизора
+
+## Audit log
+audit-title = Журнал действий
+audit-empty = По этим фильтрам ничего не записано.
+audit-when = Когда
+audit-actor = Кто
+audit-anyone = Любой
+audit-action = Действие
+audit-action-hint = Точное действие, например agent.state, или префикс с точкой на конце, например auth.
+audit-target = Объект
+audit-target-id = ID объекта
+audit-details = Подробности
+audit-ip = IP-адрес
+audit-from = С
+audit-to = По
+audit-label-auth-login = вход в систему
+audit-label-auth-login-failed = неудачный вход
+audit-label-auth-logout = выход из системы
+audit-label-user-create = создание пользователя
+audit-label-user-update = изменение пользователя
+audit-label-user-deactivate = деактивация пользователя
+audit-label-user-password-reset = сброс пароля
+audit-label-agent-state = смена статуса оператора
 
 ## IVR (headings and main actions; the rest falls back to English)
 ivr-title = IVR (голосовое меню)
+ivr-intro = Что звонящие слышат и нажимают, прежде чем попасть к оператору: сценарии, проигрываемые в них сообщения и какой сценарий отвечает на каждый ваш номер.
 ivr-flows = Сценарии
+ivr-no-flows = Сценариев пока нет.
 ivr-flow-new = Новый сценарий
+ivr-flow-name = Название
+ivr-flow-default = Сценарий по умолчанию (отвечает на номера без собственного сценария)
 ivr-prompts = Голосовые сообщения
+ivr-prompts-builtin = Встроенные сообщения, доступны всегда: { $names }.
+ivr-no-prompts = Сообщения ещё не загружены.
+ivr-prompt-name = Название сообщения
+ivr-prompt-name-hint = Строчные латинские буквы, цифры, _ и -; если пусто, берётся из имени файла. Существующее название заменяется новой версией.
+ivr-prompt-file = Файл WAV
+ivr-prompt-choose-file = Выберите файл WAV.
+ivr-prompt-upload-title = Загрузить сообщение
 ivr-numbers = Номера
+ivr-numbers-intro = Номера телефонов вашей компании и отвечающие на них сценарии; номера со «Сценарием по умолчанию» используют сценарий, отмеченный как сценарий по умолчанию.
+ivr-no-numbers = Номеров пока нет: номера назначают операторы платформы.
+ivr-number = Номер
+ivr-number-flow = Сценарий
+ivr-number-flow-named = Сценарий для { $did }
+ivr-default-flow = Сценарий по умолчанию
+ivr-number-assigned = На номер { $did } теперь отвечает сценарий { $flow }.
+problem-prompt-in-use = Это сообщение проигрывается в сценарии.
+
+## Outbound campaigns
+campaigns-title = Исходящие кампании
+campaigns-intro = Кампания звонит контактам в разрешённые часы (по часовому поясу каждого контакта). Кампания с записанным сообщением проигрывает ваше сообщение и может попросить подтвердить нажатием клавиши; кампания с операторами соединяет отвеченные звонки с операторами очереди, а на их экране — ваш скрипт; опрос задаёт вопросы и записывает нажатые клавиши. Занятые и неотвеченные номера набираются повторно по правилам кампании; номера из списка «не звонить» не набираются никогда.
+campaigns-register = Кампании
+campaigns-none = Кампаний пока нет.
+campaign-name = Название
+campaign-status = Статус
+campaign-contacts = Контакты
+campaign-dialled = Совершено звонков
+campaign-status-draft = Черновик
+campaign-status-running = Идёт
+campaign-status-paused = Приостановлена
+campaign-status-stopped = Остановлена
+campaign-status-finished = Завершена
+campaign-outcome-confirmed = Подтверждено
+campaign-outcome-not-confirmed = Отвечено, не подтверждено
+campaign-outcome-answered = Отвечено
+campaign-outcome-busy = Занято
+campaign-outcome-no-answer = Нет ответа
+campaign-outcome-failed = Ошибка
+campaign-outcome-dnc = Пропущено (не звонить)
+campaign-outcome-pending = Ещё не звонили
+campaign-outcome-abandoned = Отвечено, нет свободного оператора
+campaign-outcome-machine = Автоответчик
+campaign-outcome-completed = Опрос пройден
+campaign-new = Новая кампания
+campaign-kind = Тип
+campaign-kind-message = Записанное сообщение
+campaign-kind-agent = Операторы (со скриптом)
+campaign-kind-survey = Опрос (нажатия клавиш)
+campaign-mode = Режим набора
+campaign-mode-preview = Предварительный (preview): оператор видит контакт и звонит по клику
+campaign-mode-progressive = Прогрессивный: одна линия на свободного оператора
+campaign-mode-predictive = Предиктивный: набирает с опережением по измеренной доле ответов
+campaign-queue = Операторы очереди
+campaign-choose-queue = Выберите очередь
+campaign-abandon = Не более потерянных звонков (%)
+campaign-abandon-hint = Предиктивный режим: отвеченные звонки, для которых нет свободного оператора, как доля отвеченных (обычно 3 %).
+campaign-no-agent-prompt = Звучит, если нет свободного оператора
+campaign-machine = Автоответчики
+campaign-machine-off = Не распознавать
+campaign-machine-hang-up = Распознать и завершить звонок
+campaign-machine-leave-message = Распознать и оставить сообщение после приветствия
+campaign-script = Скрипт для операторов
+campaign-survey-questions = Вопросы опроса
+campaign-script-hint = Один вопрос в строке: id: вопрос [значение=Подпись -> следующий id | значение] — или (text) / (number) для свободного ответа; {"{"}prompt{"}"} — сообщение, которое проигрывает опрос; "-> end" завершает скрипт.
+campaign-caller-id = Отображаемый номер (caller ID)
+campaign-caller-id-hint = Один из ваших номеров в международном формате (+7…).
+campaign-prompt = Сообщение (запись)
+campaign-confirm = Клавиша подтверждения
+campaign-no-confirm = Нет: только проиграть сообщение
+campaign-hours-from = Звонить с
+campaign-hours-to = Звонить до
+campaign-weekends = Звонить также в субботу и воскресенье
+campaign-timezone = Часовой пояс контактов без своего
+campaign-timezone-hint = Название, например Europe/Moscow или Asia/Baku.
+campaign-attempts = Попыток на контакт
+campaign-retry-minutes = Минут между попытками
+campaign-ring-timeout = Время вызова (секунды)
+campaign-lines = Линий одновременно
+campaign-create = Создать кампанию
+campaign-start = Запустить
+campaign-pause = Приостановить
+campaign-stop = Остановить
+campaign-export = Экспорт CSV
+campaign-results = Результаты
+campaign-by-hour = По часам
+campaign-hour = Час
+campaign-contacts-file = Файл контактов (CSV или XLSX)
+campaign-contacts-hint = Обязателен столбец phone; столбцы name и timezone необязательны.
+campaign-import = Добавить контакты
+campaign-contacts-all = Все контакты
+campaign-contacts-filter = Показать
+campaign-contacts-shown = { $total ->
+    [one] { $shown } из { $total } контакта
+   *[other] { $shown } из { $total } контактов
+  }
+campaign-answers = Нажатая клавиша / ответы
+campaign-attempt-log = Попытки
+campaign-question-answered = { $question } (ответов: { $answered })
+campaign-attempt-in-progress = Выполняется
+campaign-outcome-dialing = Набор номера
+campaign-outcome-previewing = На экране оператора
+campaign-crm-title = Добавить клиентов из CRM
+campaign-crm-search = Поиск (имя, номер, любое значение)
+campaign-crm-field = И поле
+campaign-crm-any-field = Любое поле
+campaign-crm-value = Равно
+campaign-crm-phone-label = Звонить на номер с меткой
+campaign-crm-phone-label-hint = Например, мобильный; клиентам без такого номера звонят на первый.
+campaign-crm-add = Добавить найденных клиентов
+campaign-work-missed = Отработать список пропущенных (перезвонить на каждый пропущенный звонок; работает до остановки)
+campaign-outcome-handled = Перезвонили другим способом
+campaign-choose-file = Сначала выберите файл.
+campaign-imported = Добавлено контактов: { $added }; уже были: { $duplicates }; отклонено строк: { $errors }.
+campaign-import-error = Строка { $line } ({ $phone }): { $message }
+desk-campaign-title = Кампания: { $name }
+desk-campaign-no-script = У этой кампании нет скрипта.
+desk-campaign-choose = Выберите…
+desk-campaign-save = Сохранить ответы
+desk-campaign-saved = Ответы сохранены.
+desk-preview-title = Звонки в режиме предпросмотра
+desk-preview-next = Следующий контакт
+desk-preview-empty = Сейчас звонить некому.
+desk-preview-campaign = Кампания
+desk-preview-name = Имя
+desk-preview-phone = Номер
+desk-preview-attempts = Попыток до сих пор
+desk-preview-dial = Позвонить
+desk-preview-skip = Пропустить
+blocklist-title = Заблокированные номера
+blocklist-intro = Исходящие: кампании и обратные звонки на них никогда не звонят. Входящие: их звонки отклоняются.
+blocklist-none = Заблокированных номеров нет.
+blocklist-number = Номер
+blocklist-direction = Направление
+blocklist-reason = Причина
+blocklist-outbound = Не звонить
+blocklist-inbound = Отклонять их звонки
+blocklist-add = Заблокировать номер
+click-to-call = Позвонить
+click-to-call-number = Позвонить на { $number }
+click-to-call-calling = Вызов { $number }…
+scheduled-title = Запланированные обратные звонки
+scheduled-empty = Обратных звонков не запланировано.
+scheduled-due = Пора звонить
+scheduled-done = Выполнено
+scheduled-reminder = Пора перезвонить на { $number }: { $note }
+scheduled-number = Номер
+scheduled-when = Когда
+scheduled-note = Заметка
+scheduled-book = Запланировать обратный звонок
 ivr-versions = Версии
+ivr-version-load = Редактировать с этой версии
 ivr-publish = Опубликовать
 ivr-prompt-upload = Загрузить
+ivr-prompt-uploading = Загрузка…
+ivr-prompt-saved = Сообщение { $name } сохранено (версия { $version }).
+ivr-prompt-length = Длительность
+ivr-prompt-uploaded = Загруженный файл
+ivr-prompt-listen = Прослушать
+ivr-prompt-play-named = Проиграть { $name }
+ivr-prompt-download = Скачать
+ivr-seconds = { $seconds } с
 ivr-flow-save = Сохранить как новую версию
+ivr-flow-saved = Сохранено как версия { $arg }. Опубликуйте её, чтобы она заработала.
+ivr-published = Версия { $arg } действует: новые звонки идут по ней, текущие сохраняют свою.
+ivr-default = по умолчанию
+ivr-live-version = Действующая
+ivr-latest-version = Последняя
+ivr-version-n = Версия { $version }
+ivr-live-n = Действует версия { $version }
+ivr-not-live = Не опубликован
+ivr-live = Действует
+ivr-needs-node = Добавьте хотя бы один узел.
+ivr-start = Начальный узел
+ivr-make-start = Сделать начальным
+ivr-nodes = Узлы
+ivr-no-nodes = Узлов пока нет: добавьте первый ниже.
+ivr-node-add-title = Добавить узел
+ivr-node-id = ID узла
+ivr-node-id-hint = Буквы, цифры, _ и -, например main-menu.
+ivr-node-id-invalid = Используйте от 1 до 64 букв, цифр, _ или -.
+ivr-node-id-taken = Узел с таким ID уже есть.
+ivr-node-kind = Тип
+ivr-node-add = Добавить узел
+ivr-node-remove = Удалить узел
+ivr-node-remove-named = Удалить узел { $name }
+ivr-outline = Структура
+ivr-outline-key = клавиша { $key }
+ivr-outline-next = затем
+ivr-outline-fallback = иначе
+ivr-outline-open = открыто
+ivr-outline-closed = закрыто
+ivr-outline-error = при ошибке
+ivr-outline-missing = отсутствует
+ivr-kind-play = Проиграть сообщение
+ivr-kind-menu = Меню (нажатие клавиши)
+ivr-kind-collect = Сбор цифр
+ivr-kind-time-condition = Часы работы / праздники
+ivr-kind-set-var = Задать переменную
+ivr-kind-http-lookup = HTTP-запрос
+ivr-kind-queue = Направить в очередь
+ivr-kind-voicemail = Голосовая почта
+ivr-kind-callback = Заказ обратного звонка
+ivr-kind-transfer = Перевод на номер
+ivr-kind-hangup = Завершить звонок
+ivr-field-prompt = Сообщение
+ivr-field-next = Затем перейти к
+ivr-field-fallback = Иначе перейти к
+ivr-field-options = Клавиши
+ivr-field-key = Клавиша
+ivr-field-key-target = Клавиша { $key } ведёт к
+ivr-key-add = Добавить клавишу
+ivr-key-remove = Удалить клавишу { $key }
+ivr-field-timeout = Тайм-аут (мс)
+ivr-field-retries = Повторы
+ivr-field-var = Переменная
+ivr-field-value = Значение
+ivr-field-min = Минимум цифр
+ivr-field-max = Максимум цифр
+ivr-field-terminator = Клавиша завершения
+ivr-field-timezone = Часовой пояс
+ivr-field-holidays = Праздники
+ivr-field-holidays-hint = Даты в формате ГГГГ-ММ-ДД через запятую.
+ivr-field-hours = Часы работы
+ivr-field-days = Дни
+ivr-field-days-hint = 1 = понедельник … 7 = воскресенье, например 1,2,3,4,5.
+ivr-field-from = С
+ivr-field-to = До
+ivr-hours-add = Добавить часы
+ivr-hours-remove = Удалить
+ivr-field-open = Если открыто, перейти к
+ivr-field-closed = Если закрыто, перейти к
+ivr-field-url = URL
+ivr-field-error-branch = При ошибке перейти к
+ivr-field-queue = Очередь
+ivr-field-priority = Приоритет
+ivr-field-max-ms = Самое длинное сообщение (мс)
+ivr-field-number = Номер (E.164)
+ivr-target-choose = — выберите —
+ivr-target-missing = { $name } (отсутствует)
+ivr-prompt-none = — нет —
+ivr-prompt-builtin = { $name } (встроенное)
+ivr-prompt-missing = { $name } (отсутствует)
 call-keypad = Клавиатура
 call-consult-to = Сначала консультация (номер или внутренний номер коллеги)
 call-consult = Консультация
@@ -202,10 +643,38 @@ call-consult-conference = Конференция втроём
 call-consult-cancel = Вернуться к абоненту
 call-consult-leave = Выйти, оставив их на связи
 call-consult-drop = Отключить консультанта
+call-transfer-number = Или внешний номер
+call-transfer-out = Перевести на номер
+wrapup-title = Постобработка
+wrapup-disposition = Результат звонка
+wrapup-notes = Заметки
+wrapup-ready = Готов к следующему звонку после сохранения
+wrapup-save = Сохранить постобработку
 
 ## Agent readiness: system reason codes, audio device, softphone loss
 softphone-failed = Софтфон не подключён
 softphone-reconnect = Переподключить
+softphone-incoming = Входящий звонок
+softphone-dialled = Набранный номер: { $did }
+softphone-accept = Ответить
+softphone-reject = Отклонить
+softphone-in-call = Идёт разговор
+softphone-mute = Выключить микрофон
+softphone-unmute = Включить микрофон
+softphone-auto-answer = Отвечать на звонки автоматически
+softphone-note-ended = Звонок завершён.
+softphone-note-ring-no-answer = Нет ответа вовремя: звонок вернулся в очередь.
+softphone-note-rejected = Отклонено: звонок вернулся в очередь.
+softphone-note-abandoned = Звонящий положил трубку.
+softphone-note-wrapped-up = Постобработка сохранена.
+call-hold = Удержание
+call-unhold = Снять с удержания
+call-on-hold = На удержании: звонящий слышит музыку.
+call-transfer-to = Перевести на
+call-transfer-choose = Выберите очередь или коллегу
+call-transfer-queue = Очередь: { $name }
+call-transfer-agent = { $name } ({ $state })
+call-transfer = Перевести
 reason-builtin-missed = Пропущенный вызов
 reason-builtin-rejected = Отклонён
 reason-builtin-softphone-lost = Софтфон отключился
@@ -263,6 +732,192 @@ sessions-none = Никто не вошёл в систему.
 sessions-revoke = Завершить
 sessions-revoke-user = Завершить все сеансы пользователя
 sessions-revoke-all = Завершить все сеансы этого клиента
+
+## Tickets
+tickets-title = Заявки
+tickets-any-status = Любой статус
+tickets-scope = Показать
+tickets-scope-all = Все заявки
+tickets-scope-mine = Назначенные мне
+tickets-scope-team = Моей группы
+tickets-search = Поиск (текст или номер)
+tickets-open-only = Только открытые заявки
+tickets-empty = Нет заявок по этим фильтрам.
+tickets-back = ← Все заявки
+tickets-assignee-me = Я
+tickets-assignee-colleague = Коллега
+tickets-assignee-a-team = группа
+tickets-unassigned = Не назначена
+tickets-sla-ok = В срок
+tickets-sla-soon = Скоро срок SLA
+tickets-sla-breached = SLA нарушен
+ticket-number = №
+ticket-subject = Тема
+ticket-status = Статус
+ticket-priority = Приоритет
+ticket-category = Категория
+ticket-assignee = Исполнитель
+ticket-due = Срок
+ticket-sla = SLA
+ticket-type = Тип заявки
+ticket-customer = Клиент
+ticket-customer-phone = Телефон
+ticket-created = Создана
+ticket-take = Назначить на меня
+ticket-actions = Комментарий или переход
+ticket-comment = Комментарий
+ticket-comment-hint = Записывается и при смене статуса, когда вы нажимаете одну из кнопок процесса.
+ticket-internal = Внутренняя заметка (только для сотрудников)
+ticket-add-comment = Добавить комментарий
+ticket-add-note = Добавить внутреннюю заметку
+ticket-history = История
+ticket-event-created = Создана, назначена: { $who }
+ticket-event-status = Статус: { $from } → { $to }
+ticket-event-assigned = Назначена: { $who }
+ticket-event-comment = Комментарий
+ticket-event-note = Внутренняя заметка
+ticket-priority-low = Низкий
+ticket-priority-normal = Обычный
+ticket-priority-high = Высокий
+ticket-priority-urgent = Срочный
+agent-ticket = Заявка
+agent-ticket-create = Создать заявку
+agent-ticket-subject-hint = Если пусто, используется категория.
+agent-ticket-default-subject = Заявка по звонку
+agent-ticket-created = Заявка №{ $number } создана, исполнитель: { $who }.
+agent-ticket-open = Открыть заявку
+
+## Knowledge base editing
+kb-title = База знаний
+kb-categories = Категории и статьи
+kb-new-category = Новая категория
+kb-category-name = Название категории
+kb-category-parent = Внутри
+kb-category-top = — верхний уровень —
+kb-add-category = Добавить категорию
+kb-new-article = Новая статья
+kb-edit-article = Изменить статью
+kb-pick-article = Выберите статью в дереве или создайте новую.
+kb-category = Категория
+kb-article-title = Заголовок
+kb-article-body = Текст
+kb-body-hint = Markdown. HTML очищается при сохранении.
+kb-change-note = Что изменено (для истории)
+kb-save = Сохранить как новую версию
+kb-saved = Сохранено как новая версия.
+kb-restored = Восстановлено как версия { $version }.
+kb-version-n = версия { $version }
+kb-versions = Версии
+kb-current = текущая
+kb-compare = Сравнить с текущей
+kb-compare-n = Сравнить версию { $version } с текущей
+kb-restore = Восстановить
+kb-restore-n = Восстановить версию { $version }
+kb-diff-title = Изменения с версии { $from } по версию { $to }
+kb-action-submit = Отправить на проверку
+kb-action-approve = Одобрить и опубликовать
+kb-action-reject = Вернуть в черновик
+kb-action-archive = В архив
+kb-action-reopen = Вернуть в черновики
+kb-status-draft = Черновик
+kb-status-review = На проверке
+kb-status-published = Опубликована
+kb-status-archived = В архиве
+
+## Customer template
+crm-template-title = Шаблон клиента
+crm-template-intro = Поля, которые показывает каждая карточка клиента. Ключ и тип поля после создания не меняются; деактивация скрывает поле, не теряя его значений.
+crm-no-fields = Полей пока нет.
+crm-field-new = Новое поле
+crm-field-edit = Изменить поле
+crm-field-label = Подпись
+crm-field-key = Ключ
+crm-field-key-hint = a–z, 0–9 и _; если пусто, создаётся из подписи.
+crm-field-locked = Не меняется после создания: под ним хранятся значения.
+crm-field-kind = Тип
+crm-field-required = Обязательное
+crm-field-choices = Варианты
+crm-choices-hint = Разделяйте варианты запятыми.
+crm-choices-needed = Полю выбора нужен хотя бы один вариант.
+crm-move-up-named = Переместить { $name } выше
+crm-move-down-named = Переместить { $name } ниже
+crm-deactivate = Деактивировать
+crm-reactivate = Активировать снова
+crm-deactivate-named = Деактивировать { $name }
+crm-reactivate-named = Активировать снова { $name }
+crm-kind-text = Текст
+crm-kind-number = Число
+crm-kind-date = Дата
+crm-kind-choice = Выбор
+crm-kind-multi-choice = Множественный выбор
+crm-kind-phone = Телефон
+crm-kind-email = Эл. почта
+crm-kind-address = Адрес
+
+## Attachments (tickets, knowledge base)
+attachments-title = Вложения
+attachments-none = Файлы не прикреплены.
+attachments-add = Прикрепить файл
+attachments-uploading = Загрузка…
+attachments-remove = Удалить { $name }
+attachments-too-large = Файл превышает лимит загрузки.
+attachments-bad-type = Файлы этого типа не принимаются (или содержимое не соответствует имени).
+
+## Notifications
+notifications-label = { $count ->
+    [one] Уведомления ({ $count } непрочитанное)
+    [few] Уведомления ({ $count } непрочитанных)
+    [many] Уведомления ({ $count } непрочитанных)
+   *[other] Уведомления ({ $count } непрочитанного)
+  }
+notifications-title = Уведомления
+notifications-read-all = Отметить все как прочитанные
+notifications-empty = Ничего нового.
+notification-assigned = Заявка { $ticket } назначена вам
+notification-comment = Новый комментарий к { $ticket }
+notification-sla-warning = Скоро срок по { $ticket }
+notification-sla-breached = Срок по { $ticket } истёк
+notification-escalated = { $ticket } эскалирована
+
+## Saved ticket views
+tickets-views = Сохранённое представление
+tickets-views-none = Нет сохранённого представления (используйте фильтры)
+tickets-view-shared = { $name } (общее)
+tickets-view-name = Сохранить фильтры как представление с именем
+tickets-view-share = Открыть доступ всем
+tickets-view-save = Сохранить представление
+tickets-view-delete = Удалить представление
+
+## Customer import
+import-title = Импорт клиентов
+import-file = Файл CSV или XLSX
+import-file-hint = Первая строка содержит названия столбцов. До 64 МБ.
+import-mapping = Сопоставьте столбцы
+import-rows = { $rows ->
+    [one] В файле { $rows } строка данных.
+    [few] В файле { $rows } строки данных.
+    [many] В файле { $rows } строк данных.
+   *[other] В файле { $rows } строки данных.
+  }
+import-skip-column = — не импортировать —
+import-name-column = Имя
+import-phone-column = Телефон
+import-sample = Первые строки файла
+import-start = Импортировать
+import-status-running = Импорт…
+import-status-done = Импорт завершён
+import-status-failed = Импорт остановлен из-за ошибки
+import-status-interrupted = Импорт прерван
+import-counts = Проверено строк: { $processed } из { $total }; импортировано: { $imported }, с ошибками: { $failed }.
+import-failed-rows = Неимпортированные строки
+import-line = Строка
+import-reason = Причина
+import-export-csv = Экспорт CSV
+import-export-xlsx = Экспорт XLSX
+
+## Softphone (agent desktop)
+softphone-connecting = Подключение софтфона…
+softphone-ready = Софтфон готов
 
 ## Музыка ожидания (голосовые сообщения IVR) — machine-drafted, awaiting review
 ivr-moh-title = Музыка ожидания
@@ -666,6 +1321,9 @@ disposition-info-given = Дана информация
 disposition-callback-needed = Нужно перезвонить
 disposition-escalated = Эскалировано
 disposition-wrong-number = Ошиблись номером
+call-history = Мои последние звонки
+call-history-empty = Звонков пока нет.
+call-history-recording = Запись звонка от { $caller }
 nav-missed-calls = Пропущенные
 missed-admin-title = Пропущенные звонки
 missed-admin-status = Показать
@@ -687,6 +1345,12 @@ missed-empty = Пропущенных звонков нет.
 missed-reason-abandoned = Положил трубку в ожидании
 missed-reason-callback-request = Просил перезвонить
 missed-reason-voicemail = Оставил сообщение
+missed-count = { $count ->
+    [one] { $count } звонок
+    [few] { $count } звонка
+    [many] { $count } звонков
+   *[other] { $count } звонка
+  }
 missed-call-back = Перезвонить
 missed-call-back-to = Перезвонить на { $number }
 missed-calling = Перезваниваем на { $number }…
@@ -913,3 +1577,15 @@ problem-number-requested = Запрос на этот номер уже ждёт
 problem-number-unavailable = Номер больше не свободен: выберите другой.
 problem-request-limit = У вас уже 10 ожидающих запросов: дождитесь решения или отмените один из них.
 problem-platform-number = Это один из свободных номеров платформы: запросите его в разделе «Номера».
+
+## --- i18n ---
+# Texts the SPA used to write by hand: file sizes, playback speeds, machine detection.
+size-bytes = { $n } Б
+size-kb = { $n } КБ
+size-mb = { $n } МБ
+call-log-speed-x = { $speed }×
+campaign-amd = Распознавание автоответчика: { $result }
+campaign-amd-human = человек
+campaign-amd-machine = автоответчик
+campaign-amd-silence = тишина
+campaign-amd-unknown = не определено

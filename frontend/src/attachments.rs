@@ -23,12 +23,12 @@ pub struct AttachmentsProps {
 
 /// `1.5 MB`-style size.
 pub fn size_text(i18n: &I18n, bytes: i64) -> String {
-    let (n, unit) = match bytes {
-        b if b >= 1 << 20 => (b as f64 / (1 << 20) as f64, "MB"),
-        b if b >= 1 << 10 => (b as f64 / (1 << 10) as f64, "KB"),
-        b => return format!("{} B", i18n.number(b)),
+    let (n, key) = match bytes {
+        b if b >= 1 << 20 => (b as f64 / (1 << 20) as f64, "size-mb"),
+        b if b >= 1 << 10 => (b as f64 / (1 << 10) as f64, "size-kb"),
+        b => return i18n.ta("size-bytes", &[("n", i18n.number(b).into())]),
     };
-    format!("{:.1} {unit}", n)
+    i18n.ta(key, &[("n", i18n.decimal(n, 1, 1).into())])
 }
 
 #[function_component]

@@ -184,6 +184,22 @@ impl I18n {
             .into()
     }
 
+    /// A decimal number in the active locale with `min..=max` fraction digits
+    /// (`1.5` in English, `1,5` in Polish, Russian and Azerbaijani).
+    pub fn decimal(&self, x: f64, min_digits: u32, max_digits: u32) -> String {
+        use wasm_bindgen::JsCast;
+        let opts = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&opts, &"minimumFractionDigits".into(), &min_digits.into());
+        let _ = js_sys::Reflect::set(&opts, &"maximumFractionDigits".into(), &max_digits.into());
+        let n = js_sys::Number::from(x);
+        js_sys::Reflect::get(&n, &"toLocaleString".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .and_then(|f| f.call2(&n, &self.lang.intl.into(), &opts).ok())
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| format!("{x:.prec$}", prec = max_digits as usize))
+    }
+
     fn js_date(&self, at: &DateTime<Utc>) -> js_sys::Date {
         js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64))
     }

@@ -1,57 +1,120 @@
-//! The SPA's translation catalogs, checked without a browser: every message key the code
-//! uses exists in English, other catalogs only translate known keys, keep the arguments of
-//! the English text, cover the shell and login, and say that they are machine-drafted.
+//! The SPA's translation catalogs, checked without a browser: each parses without a single
+//! error with the Fluent parser the SPA uses (`fluent-syntax`, under `fluent-bundle`: a
+//! syntax error there silently drops messages), every message key the code uses exists in
+//! English, every other catalog translates every English message and attribute and nothing
+//! else, keeps the arguments of the English text, uses only its language's plural categories
+//! in selectors, and says that it is machine-drafted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use fluent_syntax::ast;
 use hotline_e2e::browser::repo_root;
 
-/// `key → value` of a `.ftl` file (single-line messages, the only form the catalogs use).
-fn parse(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+/// What the checks need of one message (or one `message.attribute`).
+#[derive(Default)]
+struct Msg {
+    /// The `$arguments` it uses.
+    args: BTreeSet<String>,
+    /// The identifier keys of its select expressions' variants (`one`, `few`, `other`…).
+    variant_keys: BTreeSet<String>,
+}
+
+fn walk_pattern(p: &ast::Pattern<&str>, out: &mut Msg) {
+    for el in &p.elements {
+        if let ast::PatternElement::Placeable { expression } = el {
+            walk_expression(expression, out);
         }
-        let (key, value) = line
-            .split_once(" = ")
-            .unwrap_or_else(|| panic!("{}:{}: not `key = value`: {line}", path.display(), n + 1));
-        assert!(
-            !key.is_empty()
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-            "{}:{}: bad key {key:?}",
+    }
+}
+
+fn walk_expression(e: &ast::Expression<&str>, out: &mut Msg) {
+    match e {
+        ast::Expression::Select { selector, variants } => {
+            walk_inline(selector, out);
+            for v in variants {
+                if let ast::VariantKey::Identifier { name } = &v.key {
+                    out.variant_keys.insert(name.to_string());
+                }
+                walk_pattern(&v.value, out);
+            }
+        }
+        ast::Expression::Inline(i) => walk_inline(i, out),
+    }
+}
+
+fn walk_inline(i: &ast::InlineExpression<&str>, out: &mut Msg) {
+    match i {
+        ast::InlineExpression::VariableReference { id } => {
+            out.args.insert(id.name.to_string());
+        }
+        ast::InlineExpression::FunctionReference { arguments, .. } => {
+            for a in &arguments.positional {
+                walk_inline(a, out);
+            }
+            for a in &arguments.named {
+                walk_inline(&a.value, out);
+            }
+        }
+        ast::InlineExpression::Placeable { expression } => walk_expression(expression, out),
+        _ => {}
+    }
+}
+
+/// `id` (and `id.attribute`) → what it uses, of a `.ftl` file that must parse without errors.
+fn parse(path: &Path) -> BTreeMap<String, Msg> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let resource = match fluent_syntax::parser::parse(text.as_str()) {
+        Ok(r) => r,
+        Err((_, errors)) => panic!(
+            "{}: Fluent syntax errors (the SPA would drop these messages): {:?}",
             path.display(),
-            n + 1
-        );
-        assert_eq!(
-            value.matches('{').count(),
-            value.matches('}').count(),
-            "{}:{}: unbalanced braces",
-            path.display(),
-            n + 1
-        );
+            errors
+                .iter()
+                .map(|e| {
+                    let line = text[..e.pos.start.min(text.len())].lines().count();
+                    format!("line {line}: {:?}", e.kind)
+                })
+                .collect::<Vec<_>>()
+        ),
+    };
+    let mut out = BTreeMap::new();
+    for entry in &resource.body {
+        let ast::Entry::Message(m) = entry else {
+            continue;
+        };
+        let key = m.id.name.to_string();
         assert!(
-            out.insert(key.to_string(), value.to_string()).is_none(),
+            key.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{}: bad key {key:?}",
+            path.display()
+        );
+        let mut msg = Msg::default();
+        if let Some(v) = &m.value {
+            walk_pattern(v, &mut msg);
+        }
+        assert!(
+            out.insert(key.clone(), msg).is_none(),
             "{}: {key} twice",
             path.display()
         );
+        for a in &m.attributes {
+            let mut msg = Msg::default();
+            walk_pattern(&a.value, &mut msg);
+            out.insert(format!("{key}.{}", a.id.name), msg);
+        }
     }
     out
 }
 
-/// The `$arguments` a message uses.
-fn args(value: &str) -> BTreeSet<String> {
-    value
-        .split("{ $")
-        .skip(1)
-        .filter_map(|rest| rest.split([' ', '}']).next())
-        .map(str::to_string)
-        .collect()
+/// The CLDR plural categories of a language (what `[one]`, `[few]`… may say).
+fn plural_categories(lang: &str) -> &'static [&'static str] {
+    match lang {
+        "pl" | "ru" => &["one", "few", "many", "other"],
+        "zh" => &["other"],
+        _ => &["one", "other"],
+    }
 }
 
 /// Message keys written literally in the SPA's sources.
@@ -104,41 +167,43 @@ fn browser_catalogs_are_complete_and_consistent() {
         "keys used by the SPA but missing from en.ftl: {missing:?}"
     );
 
-    for lang in ["az", "pl", "ru", "zh"] {
+    for lang in ["en", "az", "pl", "ru", "zh"] {
         let path = root.join(format!("i18n/{lang}.ftl"));
+        let cat = parse(&path);
+        for (key, msg) in &cat {
+            let bad: Vec<_> = msg
+                .variant_keys
+                .iter()
+                .filter(|k| !plural_categories(lang).contains(&k.as_str()))
+                .collect();
+            assert!(
+                bad.is_empty(),
+                "{lang}.ftl {key}: variants {bad:?} are not plural categories of {lang}"
+            );
+        }
+        if lang == "en" {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).expect("catalog");
         assert!(
             text.contains("MACHINE-DRAFTED"),
             "{lang}.ftl must mark its machine-drafted strings"
         );
-        let cat = parse(&path);
-        for (key, value) in &cat {
+        for (key, msg) in &cat {
             let english = en
                 .get(key)
                 .unwrap_or_else(|| panic!("{lang}.ftl translates unknown key {key}"));
             assert_eq!(
-                args(value),
-                args(english),
+                msg.args, english.args,
                 "{lang}.ftl {key}: arguments differ from English"
             );
         }
-        for key in en.keys().filter(|k| {
-            [
-                "shell-",
-                "login-",
-                "nav-",
-                "flash-",
-                "signup-",
-                "agent-status-",
-                "call-log-",
-            ]
-            .iter()
-            .any(|p| k.starts_with(p))
-        }) {
-            assert!(
-                cat.contains_key(key),
-                "{lang}.ftl lacks {key} (shell and login must be translated)"
-            );
-        }
+        let missing: Vec<_> = en.keys().filter(|k| !cat.contains_key(*k)).collect();
+        assert!(
+            missing.is_empty(),
+            "{lang}.ftl lacks {} messages of en.ftl (every one must be translated; \
+             `python3 frontend/i18n/check.py -v` lists them): {missing:?}",
+            missing.len()
+        );
     }
 }

@@ -257,6 +257,23 @@ async fn browser_login_page_in_polish() {
             b.open("/login").await?;
             b.wait_text("label[for=tenant]", "Identyfikator firmy")
                 .await?;
+            // A message the catalogs gained later (a failed SSO round trip), switched live
+            // through every language, Chinese included.
+            b.open("/login?error=sso_denied").await?;
+            b.wait_text(".alert.error", "Logowanie jednokrotne zostało anulowane")
+                .await?;
+            b.choose("#lang-picker", "简体中文").await?;
+            b.wait_text(".alert.error", "单点登录已被您的身份提供商取消或拒绝")
+                .await?;
+            b.wait_text("#login-submit", "登录").await?;
+            b.choose("#lang-picker", "Русский").await?;
+            b.wait_text(".alert.error", "Единый вход отменён").await?;
+            b.choose("#lang-picker", "Azərbaycanca").await?;
+            b.wait_text(".alert.error", "Vahid giriş identifikasiya provayderiniz")
+                .await?;
+            b.choose("#lang-picker", "English").await?;
+            b.wait_text(".alert.error", "Single sign-on was cancelled")
+                .await?;
             Ok(())
         },
     )

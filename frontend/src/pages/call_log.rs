@@ -467,7 +467,7 @@ pub fn RecordingPlayer(p: &RecordingPlayerProps) -> Html {
                 <label for="call-speed">{ i18n.t("call-log-speed") }</label>
                 <select id="call-speed" onchange={onspeed}>
                     { for SPEEDS.iter().map(|s| html! {
-                        <option value={s.to_string()} selected={(*s - *speed).abs() < 1e-9}>{ format!("{s}×") }</option>
+                        <option value={s.to_string()} selected={(*s - *speed).abs() < 1e-9}>{ i18n.ta("call-log-speed-x", &[("speed", i18n.decimal(*s, 0, 2).into())]) }</option>
                     }) }
                 </select>
                 <a class="button secondary" id="call-download" href={p.url.clone()}

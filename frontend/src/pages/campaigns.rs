@@ -704,7 +704,7 @@ fn AttemptLog(p: &AttemptLogProps) -> Html {
                     { i18n.datetime(&a.started_at) }{ " · " }
                     { a.outcome.as_deref().map(|o| outcome_text(&i18n, o)).unwrap_or_else(|| i18n.t("campaign-attempt-in-progress")) }
                     if let Some(s) = a.sip_status { { format!(" (SIP {s})") } }
-                    if let Some(m) = &a.amd { { format!(" · AMD: {m}") } }
+                    if let Some(m) = &a.amd { { " · " }{ i18n.ta("campaign-amd", &[("result", i18n.try_t(&format!("campaign-amd-{m}")).unwrap_or_else(|| m.clone()).into())]) } }
                 </li>
             }) }
         </ol>

@@ -363,7 +363,7 @@ fn PromptsCard() -> Html {
                 <tbody>{ for ps.iter().map(|p| html! {
                     <tr data-name={p.name.clone()}>
                         <td><code>{ &p.name }</code>{ " " }<span class="muted small">{ i18n.ta("ivr-version-n", &[("version", (p.version as i64).into())]) }</span></td>
-                        <td>{ i18n.ta("ivr-seconds", &[("seconds", format!("{:.1}", p.duration_ms as f64 / 1000.0).into())]) }</td>
+                        <td>{ i18n.ta("ivr-seconds", &[("seconds", i18n.decimal(p.duration_ms as f64 / 1000.0, 1, 1).into())]) }</td>
                         <td class="small">{ &p.original_name }<br /><span class="muted">{ &p.original_format }</span></td>
                         <td><audio controls=true preload="none" src={p.audio_url.clone()} id={format!("prompt-audio-{}", p.name)}
                             aria-label={i18n.ta("ivr-prompt-play-named", &[("name", p.name.clone().into())])}></audio></td>
