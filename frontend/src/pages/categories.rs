@@ -30,7 +30,7 @@ fn children(all: &[CategoryDto], parent: Option<Uuid>) -> Vec<CategoryDto> {
         .filter(|c| c.parent_id == parent)
         .cloned()
         .collect();
-    v.sort_by(|a, b| (a.position, a.name.to_lowercase()).cmp(&(b.position, b.name.to_lowercase())));
+    v.sort_by_key(|c| (c.position, c.name.to_lowercase()));
     v
 }
 

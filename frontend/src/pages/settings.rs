@@ -313,7 +313,7 @@ fn RetentionForm(p: &RetentionProps) -> Html {
     html! {
         <form class="card" id="retention-form" {onsubmit} novalidate=true>
             <h2>{ i18n.t("settings-recordings") }</h2>
-            { outcome(&*failure, *saved, &i18n) }
+            { outcome(&failure, *saved, &i18n) }
             <Checkbox id="retention-forever" label={i18n.t("settings-keep-forever")} checked={*keep_all} onchange={on_keep} />
             if !*keep_all {
                 <TextField id="retention-days" kind="number" label={i18n.t("settings-retention-days")} value={(*days).clone()}
@@ -370,7 +370,7 @@ fn KbLanguageForm(p: &KbProps) -> Html {
     html! {
         <form class="card" id="kb-language-form" {onsubmit} novalidate=true>
             <h2>{ i18n.t("settings-kb") }</h2>
-            { outcome(&*failure, *saved, &i18n) }
+            { outcome(&failure, *saved, &i18n) }
             <SelectField id="kb-language" label={i18n.t("settings-kb-language")} value={(*lang).clone()} {options}
                 onchange={let l = lang.clone(); Callback::from(move |v| l.set(v))} error={errors.get("language").cloned()} />
             <p class="hint">{ i18n.t("settings-kb-hint") }</p>
@@ -420,7 +420,7 @@ fn CountryCodeForm(p: &CrmProps) -> Html {
     html! {
         <form class="card" id="country-code-form" {onsubmit} novalidate=true>
             <h2>{ i18n.t("settings-crm") }</h2>
-            { outcome(&*failure, *saved, &i18n) }
+            { outcome(&failure, *saved, &i18n) }
             <TextField id="country-code" label={i18n.t("settings-country-code")} value={(*code).clone()}
                 oninput={let c = code.clone(); Callback::from(move |v| c.set(v))}
                 error={errors.get("country_code").cloned()} hint={Some(i18n.t("settings-country-code-hint"))} />
