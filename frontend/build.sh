@@ -96,6 +96,11 @@ for f in i18n/*.ftl; do
 done
 catalogs+="}"
 
+# Gzip copies next to the assets: the backend serves them to browsers that accept gzip.
+for f in "$out/$wasm_name" "$out/$js_name" "$out/$css_name" "$out"/i18n/*.ftl; do
+  gzip -9 -k -n "$f"
+done
+
 sed -e "s|@CSS@|/$css_name|g" -e "s|@JS@|/$js_name|g" -e "s|@WASM@|/$wasm_name|g" \
     -e "s|@CATALOGS@|$catalogs|g" index.html > "$out/index.html"
 echo "$stamp" > "$out/.stamp"

@@ -46,6 +46,36 @@ async fn serves_the_spa_with_caching_and_fallback() {
         .await
         .unwrap();
     assert_eq!(r.headers()["content-type"], "application/wasm");
+    assert!(r.headers().get("content-encoding").is_none());
+    assert_eq!(&r.bytes().await.unwrap()[..], b"\0asm");
+    // With the gzip copy build.sh writes, a browser that accepts gzip gets it.
+    let gz = std::process::Command::new("gzip")
+        .args(["-9", "-c", "-n"])
+        .arg(dir.join("hotline-0123456789ab.wasm"))
+        .output()
+        .unwrap()
+        .stdout;
+    std::fs::write(dir.join("hotline-0123456789ab.wasm.gz"), &gz).unwrap();
+    let r = c
+        .get(app.url("/hotline-0123456789ab.wasm"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/wasm");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(r.bytes().await.unwrap(), gz);
+    // A client without gzip still gets the plain file.
+    let r = c
+        .get(app.url("/hotline-0123456789ab.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&r.bytes().await.unwrap()[..], b"\0asm");
 
     // A client-side route reloads into the app.
     let r = c.get(app.url("/admin/users")).send().await.unwrap();
