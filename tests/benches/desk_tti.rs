@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! source infra/services.sh && frontend/build.sh
-//! cargo bench -p hotline-e2e --bench desk_tti [-- --runs 7]
+//! cargo bench -p hotline-e2e --bench desk_tti [-- --runs 7] [--spa DIR]
 //! ```
+//! `--spa DIR` serves another build of the SPA (e.g. an older commit's `frontend/dist`, for a
+//! before/after comparison); its wasm size is printed too.
 //! Each run starts Chromium with a fresh profile (empty cache), puts a signed-in agent's
 //! session cookie on the origin (through `/healthz`, which is not the SPA), then opens
 //! `/agent`. "Interactive" is the desktop's own User Timing mark `hotline-desk-interactive`,
@@ -37,8 +39,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The built wasm: (file, raw bytes, gzip -9 bytes).
-fn wasm_size() -> Option<(String, u64, u64)> {
-    let dist = repo_root().join("frontend/dist");
+fn wasm_size(dist: &std::path::Path) -> Option<(String, u64, u64)> {
     let f = std::fs::read_dir(&dist)
         .ok()?
         .flatten()
@@ -59,8 +60,9 @@ fn wasm_size() -> Option<(String, u64, u64)> {
     ))
 }
 
-async fn bench(runs: usize) {
-    let app = TestApp::spawn().await;
+async fn bench(runs: usize, spa: std::path::PathBuf) {
+    let dir = spa.clone();
+    let app = TestApp::spawn_with(move |c| c.spa_dir = dir).await;
     let (admin, info) = app.signup("TTI Bench").await;
     let slug = info.tenant.slug.clone();
     let roles: serde_json::Value = admin
@@ -164,7 +166,7 @@ async fn bench(runs: usize) {
         median(s.iter().map(|x| x.wasm_ms).collect()),
         median(s.iter().map(|x| x.wasm_bytes).collect()),
     );
-    if let Some((name, raw, gz)) = wasm_size() {
+    if let Some((name, raw, gz)) = wasm_size(&spa) {
         println!("wasm {name}: {raw} bytes raw, {gz} bytes gzip -9");
     }
 }
@@ -178,10 +180,15 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .expect("--runs N");
     }
+    let spa = args
+        .iter()
+        .position(|a| a == "--spa")
+        .map(|i| std::path::PathBuf::from(args.get(i + 1).expect("--spa DIR")))
+        .unwrap_or_else(|| repo_root().join("frontend/dist"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(bench(runs));
+    rt.block_on(bench(runs, spa));
 }
