@@ -186,15 +186,30 @@ fn has_word(s: &str) -> bool {
         .any(|w| w[0].is_ascii_alphabetic() && w[1].is_ascii_alphabetic())
 }
 
+/// `s` without the occurrences of `needle` that are whole words (not "end" in "Suspend").
+fn strip_whole(s: &str, needle: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(needle) {
+        let (before, after) = (&rest[..i], &rest[i + needle.len()..]);
+        let whole = !(word(before.chars().last()) && word(needle.chars().next()))
+            && !(word(after.chars().next()) && word(needle.chars().last()));
+        out.push_str(before);
+        out.push_str(if whole { " " } else { needle });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The Latin words of `s` that are neither data, nor words of a catalog message (`known`: a
 /// label composed with a name, "Suspend: Demo Water Utility"), nor allowed: e-mail addresses,
 /// links, numbers and codes (any token with a digit) do not count.
 fn foreign_words(s: &str, data: &[String], known: &[String]) -> Vec<String> {
     let mut s = s.to_string();
     for d in data.iter().chain(known) {
-        if s.contains(d.as_str()) {
-            s = s.replace(d.as_str(), " ");
-        }
+        s = strip_whole(&s, d);
     }
     let mut out = vec![];
     for token in s.split_whitespace() {
@@ -334,6 +349,8 @@ impl Walk<'_> {
 
     /// Opens `path` inside the SPA, as a link would.
     async fn go(&self, path: &str) -> Result<()> {
+        // Before signing in too: the data the landing page fetches must be recorded.
+        self.b.js(INSTRUMENT).await?;
         self.b
             .js(&format!(
                 "history.pushState(null, '', {path:?}); \
@@ -429,8 +446,15 @@ impl Walk<'_> {
                     .filter(|t| en.contains(t) && has_word(t))
                     .filter(|t| !own.iter().any(|v| matches_message(v, t)))
                     .filter(|t| !fell_back.iter().any(|v| matches_message(v, t)))
-                    .filter(|t| !foreign_words(t, &data, &known).is_empty())
-                    .cloned()
+                    .filter_map(|t| {
+                        let words = foreign_words(t, &data, &known);
+                        // The text, and the words that made it suspect when not all of it.
+                        match words.join(" ") {
+                            w if w.is_empty() => None,
+                            w if w == *t => Some(t.clone()),
+                            w => Some(format!("{t} [{w}]")),
+                        }
+                    })
                     .collect();
                 if !bypass.is_empty() {
                     self.found.bypass.insert(key, bypass);
