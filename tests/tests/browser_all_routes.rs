@@ -193,8 +193,9 @@ fn strip_whole(s: &str, needle: &str) -> String {
     let mut rest = s;
     while let Some(i) = rest.find(needle) {
         let (before, after) = (&rest[..i], &rest[i + needle.len()..]);
-        let whole = !(word(before.chars().last()) && word(needle.chars().next()))
-            && !(word(after.chars().next()) && word(needle.chars().last()));
+        let joined_before = word(before.chars().last()) && word(needle.chars().next());
+        let joined_after = word(after.chars().next()) && word(needle.chars().last());
+        let whole = !joined_before && !joined_after;
         out.push_str(before);
         out.push_str(if whole { " " } else { needle });
         rest = after;
