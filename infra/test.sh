@@ -11,6 +11,9 @@ cargo fmt --all -- --check
 log "installing the test OpenID provider (oidc-provider, npm)"
 (cd backend/tests/oidc && { [ -d node_modules/oidc-provider ] || npm ci --no-audit --no-fund --loglevel=error; })
 
+log "installing axe-core (npm) for the accessibility audit"
+(cd tests/axe && { [ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --loglevel=error; })
+
 # Schemathesis (PyPI), pinned, in a venv under the ignored .local/; run by
 # backend/tests/schemathesis.rs. Nothing is fetched when that version is already there.
 SCHEMATHESIS_VERSION=4.32.5

@@ -166,7 +166,10 @@ pub async fn post_empty<B: Serialize>(path: &str, body: &B) -> Result<(), ApiErr
 }
 
 /// Uploads a file as `multipart/form-data` (field `file`, the file's own name).
-pub async fn upload_form<T: DeserializeOwned>(path: &str, file: &web_sys::File) -> Result<T, ApiError> {
+pub async fn upload_form<T: DeserializeOwned>(
+    path: &str,
+    file: &web_sys::File,
+) -> Result<T, ApiError> {
     let form = web_sys::FormData::new().map_err(|_| ApiError::Network)?;
     form.append_with_blob_and_filename("file", file, &file.name())
         .map_err(|_| ApiError::Network)?;
@@ -180,7 +183,11 @@ pub async fn upload_body<T: DeserializeOwned>(
     fallback_type: &str,
 ) -> Result<T, ApiError> {
     let ty = file.type_();
-    let ty = if ty.is_empty() { fallback_type.to_string() } else { ty };
+    let ty = if ty.is_empty() {
+        fallback_type.to_string()
+    } else {
+        ty
+    };
     let blob: &web_sys::Blob = file.as_ref();
     decode(&send_raw("POST", path, Some((blob.clone().into(), Some(&ty)))).await?)
 }

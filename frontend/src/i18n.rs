@@ -111,22 +111,25 @@ impl I18n {
 
     /// Like [`Self::t`], but `None` when no catalog has the message.
     pub fn try_t(&self, key: &str) -> Option<String> {
-        [&self.catalog, &self.english].into_iter().find_map(|b| {
-            let msg = b.get_message(key)?;
-            let pattern = msg.value()?;
-            let mut errors = vec![];
-            Some(b.format_pattern(pattern, None, &mut errors).into_owned())
-        })
+        self.format_opt(key, None)
     }
 
     fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {
-        for b in [&self.catalog, &self.english] {
+        self.format_opt(key, args)
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    fn format_opt(&self, key: &str, args: Option<&FluentArgs>) -> Option<String> {
+        for (i, b) in [&self.catalog, &self.english].into_iter().enumerate() {
             if let Some(pattern) = b.get_message(key).and_then(|m| m.value()) {
+                if i == 1 && !Rc::ptr_eq(&self.catalog, &self.english) {
+                    note_fallback(key);
+                }
                 let mut errors = vec![];
-                return b.format_pattern(pattern, args, &mut errors).into_owned();
+                return Some(b.format_pattern(pattern, args, &mut errors).into_owned());
             }
         }
-        key.to_string()
+        None
     }
 
     /// A tenant-defined name (category, ticket type, status) in the active language: its
@@ -203,6 +206,27 @@ impl I18n {
     fn js_date(&self, at: &DateTime<Utc>) -> js_sys::Date {
         js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64))
     }
+}
+
+/// Records that `key` was shown in English because the active catalog lacks it: added to the
+/// JS `Set` `window.__hotlineFallbacks`, which `tests/tests/browser_all_routes.rs` reads after
+/// each page (and clears before the next). Always on: one `Set.add` per untranslated message
+/// rendered, nothing at all once the catalogs are complete.
+fn note_fallback(key: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let name = JsValue::from_str("__hotlineFallbacks");
+    let set = match js_sys::Reflect::get(&window, &name) {
+        Ok(v) if v.is_instance_of::<js_sys::Set>() => js_sys::Set::from(v),
+        _ => {
+            let set = js_sys::Set::new(&JsValue::UNDEFINED);
+            let _ = js_sys::Reflect::set(&window, &name, &set);
+            set
+        }
+    };
+    set.add(&JsValue::from_str(key));
 }
 
 /// The URL of a catalog in `dist/`, from the JSON that `build.sh` writes into `index.html`.

@@ -13,6 +13,7 @@ mod route;
 mod softphone;
 
 fn main() {
+    route::publish_routes();
     let root = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("app"));

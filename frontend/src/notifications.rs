@@ -8,9 +8,9 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
-use crate::route::Route;
 use crate::components::spawn;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::Route;
 
 /// How often the bell asks for news.
 pub const POLL_MS: u32 = 15_000;
@@ -66,8 +66,9 @@ pub fn NotificationBell() -> Html {
         Callback::from(move |_: MouseEvent| {
             let refresh = refresh.clone();
             spawn(async move {
-                let _ = api::post::<_, MarkedRead>("/notifications/read-all", &serde_json::json!({}))
-                    .await;
+                let _ =
+                    api::post::<_, MarkedRead>("/notifications/read-all", &serde_json::json!({}))
+                        .await;
                 refresh();
             });
         })

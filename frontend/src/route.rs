@@ -218,6 +218,36 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
     }
 }
 
+/// Publishes every route as `window.__hotlineRoutes`: `[{ path: "/tickets/:id", audience }]`
+/// with `audience` one of `anonymous` (public pages), `user` (a tenant's user) or `operator`
+/// (the platform console). Read by `tests/tests/browser_all_routes.rs`, which visits each one
+/// in every language: a new `Route` variant is covered there without editing the test.
+pub fn publish_routes() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let list = js_sys::Array::new();
+    for path in Route::routes() {
+        // A parameter's value does not change which variant matches.
+        let sample: String = path
+            .split('/')
+            .map(|seg| if seg.starts_with(':') { "x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let audience = match Route::recognize(&sample) {
+            Some(Route::Platform | Route::PlatformSessions { .. } | Route::PlatformNumbers) => "operator",
+            Some(r) if needs(&r).is_none() => "anonymous",
+            _ => "user",
+        };
+        let entry = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&entry, &"path".into(), &path.into());
+        let _ = js_sys::Reflect::set(&entry, &"audience".into(), &audience.into());
+        list.push(&entry);
+    }
+    let _ = js_sys::Reflect::set(&window, &"__hotlineRoutes".into(), &list);
+}
+
+
 /// Where a signed-in user lands: agents (who take calls and administer nothing) on their
 /// desk, everyone else on the home page (the administrator's first steps, a supervisor's
 /// tools).

@@ -22,9 +22,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration,
-    RtcIceGatheringState, RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit,
-    RtcTrackEvent,
+    MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration, RtcIceGatheringState,
+    RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::api;
@@ -129,7 +128,10 @@ async fn play(el: &web_sys::HtmlMediaElement) -> Result<(), String> {
     el.set_muted(false);
     el.set_volume(1.0);
     let promise = el.play().map_err(|e| error_name(&e))?;
-    JsFuture::from(promise).await.map(|_| ()).map_err(|e| error_name(&e))
+    JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(|e| error_name(&e))
 }
 
 fn error_name(e: &JsValue) -> String {
@@ -189,8 +191,8 @@ impl Phone {
                 message: "no audio track".into(),
             });
         }
-        let pc = RtcPeerConnection::new_with_configuration(&RtcConfiguration::new())
-            .map_err(other)?;
+        let pc =
+            RtcPeerConnection::new_with_configuration(&RtcConfiguration::new()).map_err(other)?;
         for t in mic.get_audio_tracks().iter() {
             let t: MediaStreamTrack = t.dyn_into().map_err(other)?;
             pc.add_track_0(&t, &mic);
@@ -198,12 +200,17 @@ impl Phone {
         let audio_id = audio_id.to_string();
         let blocked = hooks.autoplay_blocked.clone();
         let ontrack = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |ev: RtcTrackEvent| {
-            let stream = ev.streams().get(0).dyn_into::<MediaStream>().ok().or_else(|| {
-                // No stream id in the answer: wrap the track in a stream of its own.
-                let s = MediaStream::new().ok()?;
-                s.add_track(&ev.track());
-                Some(s)
-            });
+            let stream = ev
+                .streams()
+                .get(0)
+                .dyn_into::<MediaStream>()
+                .ok()
+                .or_else(|| {
+                    // No stream id in the answer: wrap the track in a stream of its own.
+                    let s = MediaStream::new().ok()?;
+                    s.add_track(&ev.track());
+                    Some(s)
+                });
             if let (Some(el), Some(s)) = (audio_element(&audio_id), stream) {
                 el.set_src_object(Some(&s));
                 el.set_autoplay(true);
@@ -341,16 +348,22 @@ pub fn events_socket(
     } else {
         "ws"
     };
-    let url = format!("{scheme}://{}/api/v1/agent/events", loc.host().map_err(js_err)?);
+    let url = format!(
+        "{scheme}://{}/api/v1/agent/events",
+        loc.host().map_err(js_err)?
+    );
     let ws = web_sys::WebSocket::new(&url).map_err(js_err)?;
-    let onmessage = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |m: web_sys::MessageEvent| {
-        if let Some(text) = m.data().as_string() {
-            match serde_json::from_str::<AgentEvent>(&text) {
-                Ok(ev) => on_event(ev),
-                Err(e) => web_sys::console::warn_1(&format!("agent event not understood: {e}").into()),
+    let onmessage =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |m: web_sys::MessageEvent| {
+            if let Some(text) = m.data().as_string() {
+                match serde_json::from_str::<AgentEvent>(&text) {
+                    Ok(ev) => on_event(ev),
+                    Err(e) => {
+                        web_sys::console::warn_1(&format!("agent event not understood: {e}").into())
+                    }
+                }
             }
-        }
-    });
+        });
     ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     let onclose = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |_| on_close());
     ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));

@@ -23,9 +23,9 @@ use yew_router::prelude::Link;
 
 use super::tickets::{priority_options, use_directory};
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::{use_app, Route};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::{use_app, Route};
 
 const PANES: [&str; 5] = [
     "pane-state",
@@ -511,7 +511,12 @@ fn TicketFromCall(p: &DeskProps) -> Html {
     };
     let type_opts: Vec<(String, String)> = ts
         .iter()
-        .map(|t| (t.id.to_string(), i18n.pick(&t.name, &t.name_i18n).to_string()))
+        .map(|t| {
+            (
+                t.id.to_string(),
+                i18n.pick(&t.name, &t.name_i18n).to_string(),
+            )
+        })
         .collect();
     html! {
         <form id="ticket-from-call" class="ticket-from-call" {onsubmit}>
@@ -1108,7 +1113,11 @@ fn StatePane(p: &DeskProps) -> Html {
         },
     );
     let needs_approval: Vec<Uuid> = match &reasons {
-        Load::Ready(rs) => rs.iter().filter(|r| r.needs_approval).map(|r| r.id).collect(),
+        Load::Ready(rs) => rs
+            .iter()
+            .filter(|r| r.needs_approval)
+            .map(|r| r.id)
+            .collect(),
         _ => vec![],
     };
     let onsubmit = {
@@ -1322,17 +1331,19 @@ enum PhoneState {
     NoMicrophone(String),
     /// The connection ended after it was up (the gateway's or the browser's reason), and
     /// whether the agent was set not ready for it.
-    Lost { reason: String, not_ready: bool },
+    Lost {
+        reason: String,
+        not_ready: bool,
+    },
 }
 
 /// What the agent reads for a failed connection: the fix first.
 fn connect_error_text(i18n: &I18n, e: crate::softphone::ConnectError) -> PhoneState {
     match e {
         crate::softphone::ConnectError::Microphone { name, .. } => PhoneState::NoMicrophone(name),
-        crate::softphone::ConnectError::Other(m) => PhoneState::Failed(i18n.ta(
-            "softphone-failed-why",
-            &[("detail", m.into())],
-        )),
+        crate::softphone::ConnectError::Other(m) => {
+            PhoneState::Failed(i18n.ta("softphone-failed-why", &[("detail", m.into())]))
+        }
     }
 }
 
@@ -1612,7 +1623,8 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 }
                 AgentEvent::Held { held: h, .. } => held.set(h),
                 AgentEvent::Consult { state, .. } => consult.set(
-                    Some(state).filter(|s| matches!(s.as_str(), "dialling" | "talking" | "conference")),
+                    Some(state)
+                        .filter(|s| matches!(s.as_str(), "dialling" | "talking" | "conference")),
                 ),
                 AgentEvent::CallbackDue {
                     id, number, note, ..
@@ -1714,7 +1726,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
         }
         PhoneState::Ready => {
             html! { <span class="state-badge ready" id="softphone-status" data-state="ready"
-                data-gateway={(*phone_gateway).clone().unwrap_or_default()}>{ i18n.t("softphone-ready") }</span> }
+            data-gateway={(*phone_gateway).clone().unwrap_or_default()}>{ i18n.t("softphone-ready") }</span> }
         }
         PhoneState::Failed(e) => html! {
             <>
@@ -1728,7 +1740,10 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 "NotAllowedError" | "SecurityError" => i18n.t("softphone-mic-denied"),
                 "NotFoundError" | "OverconstrainedError" => i18n.t("softphone-mic-missing"),
                 "NotReadableError" | "AbortError" => i18n.t("softphone-mic-busy"),
-                other => i18n.ta("softphone-mic-failed", &[("detail", other.to_string().into())]),
+                other => i18n.ta(
+                    "softphone-mic-failed",
+                    &[("detail", other.to_string().into())],
+                ),
             };
             html! {
                 <>

@@ -12,9 +12,9 @@ use yew_router::prelude::*;
 
 use super::query_param;
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::{home_for, use_app, Flash, Route, Session};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::{home_for, use_app, Flash, Route, Session};
 
 const LAST_TENANT_KEY: &str = "hotline.tenant";
 

@@ -179,7 +179,9 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
             let on_error = on_error.clone();
             spawn(async move {
                 let body = serde_json::json!({ "digits": k.to_string() });
-                if let Err(e) = api::post_empty(&format!("/agent/calls/{call_id}/dtmf"), &body).await {
+                if let Err(e) =
+                    api::post_empty(&format!("/agent/calls/{call_id}/dtmf"), &body).await
+                {
                     on_error.emit(e);
                 }
             });
@@ -199,7 +201,11 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
             let (on_error, busy) = (on_error.clone(), busy.clone());
             busy.set(true);
             spawn(async move {
-                let r = api::post::<_, CallbackStarted>(&format!("/agent/calls/{call_id}/consult"), &body).await;
+                let r = api::post::<_, CallbackStarted>(
+                    &format!("/agent/calls/{call_id}/consult"),
+                    &body,
+                )
+                .await;
                 busy.set(false);
                 if let Err(e) = r {
                     on_error.emit(e);
@@ -213,7 +219,11 @@ pub fn CallControls(p: &CallControlsProps) -> Html {
             let (on_error, busy) = (on_error.clone(), busy.clone());
             busy.set(true);
             spawn(async move {
-                let r = api::post_empty(&format!("/agent/calls/{call_id}/consult/{step}"), &serde_json::json!({})).await;
+                let r = api::post_empty(
+                    &format!("/agent/calls/{call_id}/consult/{step}"),
+                    &serde_json::json!({}),
+                )
+                .await;
                 busy.set(false);
                 if let Err(e) = r {
                     on_error.emit(e);

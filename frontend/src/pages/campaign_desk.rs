@@ -151,8 +151,11 @@ pub fn PreviewPane(p: &PreviewProps) -> Html {
             let (current, empty, failure) = (current.clone(), empty.clone(), failure.clone());
             failure.set(None);
             spawn(async move {
-                match api::post::<_, Option<AgentCampaignContact>>("/agent/preview/next", &json!({}))
-                    .await
+                match api::post::<_, Option<AgentCampaignContact>>(
+                    "/agent/preview/next",
+                    &json!({}),
+                )
+                .await
                 {
                     Ok(c) => {
                         empty.set(c.is_none());

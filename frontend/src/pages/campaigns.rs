@@ -26,7 +26,13 @@ fn status_text(i18n: &I18n, s: &str) -> String {
 fn hold_text(i18n: &I18n, hold: &str) -> String {
     let (code, detail) = hold.split_once(": ").unwrap_or((hold, ""));
     i18n.try_t(&format!("campaign-hold-{}", code.replace('_', "-")))
-        .unwrap_or_else(|| if detail.is_empty() { hold.to_string() } else { detail.to_string() })
+        .unwrap_or_else(|| {
+            if detail.is_empty() {
+                hold.to_string()
+            } else {
+                detail.to_string()
+            }
+        })
 }
 
 fn outcome_text(i18n: &I18n, s: &str) -> String {
@@ -204,13 +210,16 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
     };
     {
         let form = form.clone();
-        use_effect_with((caller_ids.clone(), d.caller_id.clone()), move |(ids, chosen)| {
-            if let Some(first) = ids.first().cloned() {
-                if !ids.contains(chosen) {
-                    form.dispatch(Box::new(move |d: &mut Draft| d.caller_id = first));
+        use_effect_with(
+            (caller_ids.clone(), d.caller_id.clone()),
+            move |(ids, chosen)| {
+                if let Some(first) = ids.first().cloned() {
+                    if !ids.contains(chosen) {
+                        form.dispatch(Box::new(move |d: &mut Draft| d.caller_id = first));
+                    }
                 }
-            }
-        });
+            },
+        );
     }
     let (queues, _) = use_get::<Vec<hotline_wire::api::QueueDto>>("/queues".into());
     let mut queue_options = vec![(String::new(), i18n.t("campaign-choose-queue"))];
@@ -228,7 +237,12 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
     let machine_options: Vec<(String, String)> = ["off", "hang_up", "leave_message"]
         .iter()
         .filter(|k| d.kind == "message" || **k != "leave_message")
-        .map(|k| (k.to_string(), i18n.t(&format!("campaign-machine-{}", k.replace('_', "-")))))
+        .map(|k| {
+            (
+                k.to_string(),
+                i18n.t(&format!("campaign-machine-{}", k.replace('_', "-"))),
+            )
+        })
         .collect();
     let mut confirm_options = vec![(String::new(), i18n.t("campaign-no-confirm"))];
     confirm_options.extend("1234567890".chars().map(|c| (c.to_string(), c.to_string())));
@@ -624,18 +638,38 @@ fn CampaignContacts(p: &ContactsProps) -> Html {
     let path = if status.is_empty() {
         format!("/campaigns/{}/contacts?per_page=50", p.campaign)
     } else {
-        format!("/campaigns/{}/contacts?per_page=50&status={}", p.campaign, *status)
+        format!(
+            "/campaigns/{}/contacts?per_page=50&status={}",
+            p.campaign, *status
+        )
     };
-    let (page, reload) = use_get::<hotline_wire::api::Page<hotline_wire::campaigns::ContactDto>>(path);
+    let (page, reload) =
+        use_get::<hotline_wire::api::Page<hotline_wire::campaigns::ContactDto>>(path);
     let open = use_state(|| None::<Uuid>);
     let statuses = [
-        "", "pending", "dialing", "answered", "confirmed", "not_confirmed", "completed", "busy",
-        "no_answer", "failed", "abandoned", "machine", "dnc", "handled",
+        "",
+        "pending",
+        "dialing",
+        "answered",
+        "confirmed",
+        "not_confirmed",
+        "completed",
+        "busy",
+        "no_answer",
+        "failed",
+        "abandoned",
+        "machine",
+        "dnc",
+        "handled",
     ];
     let options: Vec<(String, String)> = statuses
         .iter()
         .map(|s| {
-            let label = if s.is_empty() { i18n.t("campaign-contacts-all") } else { outcome_text(&i18n, s) };
+            let label = if s.is_empty() {
+                i18n.t("campaign-contacts-all")
+            } else {
+                outcome_text(&i18n, s)
+            };
             (s.to_string(), label)
         })
         .collect();
@@ -721,7 +755,8 @@ struct CrmSelectionProps {
 #[function_component]
 fn CrmSelection(p: &CrmSelectionProps) -> Html {
     let i18n = use_i18n();
-    let (fields, _) = use_get::<Vec<hotline_wire::crm::CustomerFieldDto>>("/customer-fields".into());
+    let (fields, _) =
+        use_get::<Vec<hotline_wire::crm::CustomerFieldDto>>("/customer-fields".into());
     let q = use_state(String::new);
     let key = use_state(String::new);
     let value = use_state(String::new);
@@ -730,7 +765,11 @@ fn CrmSelection(p: &CrmSelectionProps) -> Html {
     let failure = use_state(|| None::<ApiError>);
     let mut keys = vec![(String::new(), i18n.t("campaign-crm-any-field"))];
     if let Load::Ready(fs) = &fields {
-        keys.extend(fs.iter().filter(|f| f.active).map(|f| (f.key.clone(), f.label.clone())));
+        keys.extend(
+            fs.iter()
+                .filter(|f| f.active)
+                .map(|f| (f.key.clone(), f.label.clone())),
+        );
     }
     let add = {
         let (q, key, value, label, errors, failure, on_added, id) = (
@@ -757,7 +796,12 @@ fn CrmSelection(p: &CrmSelectionProps) -> Html {
             errors.set(FieldErrors::new());
             failure.set(None);
             spawn(async move {
-                match api::post::<_, ContactsAdded>(&format!("/campaigns/{id}/contacts/from-customers"), &body).await {
+                match api::post::<_, ContactsAdded>(
+                    &format!("/campaigns/{id}/contacts/from-customers"),
+                    &body,
+                )
+                .await
+                {
                     Ok(a) => on_added.emit(a),
                     Err(e) => {
                         errors.set(e.field_errors());

@@ -475,8 +475,9 @@ fn node(ctx: &TreeCtx, sibs: &[CategoryDto], i: usize, n: usize, c: &CategoryDto
                         aria-label={named("cat-move-up-of")}>{ "↑" }</button>
                     <button type="button" class="link cat-down" disabled={i + 1 == n} onclick={mover((i + 1).min(n - 1))}
                         aria-label={named("cat-move-down-of")}>{ "↓" }</button>
-                    <button type="button" class="link cat-add-child" onclick={start_add}
-                        aria-label={named("cat-add-child-of")}>{ i18n.t("cat-add-child") }</button>
+                    // The visible words start the accessible name (WCAG 2.5.3 "label in name").
+                    <button type="button" class="link cat-add-child" onclick={start_add}>
+                        { i18n.t("cat-add-child") }<span class="sr-only">{ format!(" ({name})") }</span></button>
                     <button type="button" class="link cat-rename" onclick={start_rename}
                         aria-label={named("cat-rename-of")}>{ i18n.t("cat-rename") }</button>
                     <DeleteButton path={format!("/categories/{id}")} name={name.clone()} on_done={deleted} on_error={del_error} />

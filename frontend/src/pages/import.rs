@@ -62,16 +62,19 @@ pub fn CustomerImportPage() -> Html {
     {
         let (mapping, preview, active) = (mapping.clone(), preview.clone(), active.clone());
         let keys: Vec<String> = active.iter().map(|f| f.key.clone()).collect();
-        use_effect_with((keys, preview.as_ref().map(|p| p.columns.clone())), move |(_, cols)| {
-            if let Some(cols) = cols {
-                let mut m = (*mapping).clone();
-                let before = m.len();
-                guess_fields(&mut m, cols, &active);
-                if m.len() != before {
-                    mapping.set(m);
+        use_effect_with(
+            (keys, preview.as_ref().map(|p| p.columns.clone())),
+            move |(_, cols)| {
+                if let Some(cols) = cols {
+                    let mut m = (*mapping).clone();
+                    let before = m.len();
+                    guess_fields(&mut m, cols, &active);
+                    if m.len() != before {
+                        mapping.set(m);
+                    }
                 }
-            }
-        });
+            },
+        );
     }
 
     let on_file = {
@@ -107,14 +110,21 @@ pub fn CustomerImportPage() -> Html {
             job.set(None);
             preview.set(None);
             spawn(async move {
-                let r = api::upload_body::<ImportPreview>("/customers/import/preview", &f, "text/csv")
-                    .await;
+                let r =
+                    api::upload_body::<ImportPreview>("/customers/import/preview", &f, "text/csv")
+                        .await;
                 busy.set(false);
                 match r {
                     Ok(p) => {
                         let mut m = BTreeMap::new();
-                        m.insert("name".into(), guess(&p.columns, &["name", "full name", "customer"]));
-                        m.insert("phone".into(), guess(&p.columns, &["phone", "phone number", "tel", "mobile"]));
+                        m.insert(
+                            "name".into(),
+                            guess(&p.columns, &["name", "full name", "customer"]),
+                        );
+                        m.insert(
+                            "phone".into(),
+                            guess(&p.columns, &["phone", "phone number", "tel", "mobile"]),
+                        );
                         guess_fields(&mut m, &p.columns, &active);
                         mapping.set(m);
                         preview.set(Some(p));

@@ -19,9 +19,9 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::{use_app, Flash, Route};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::{use_app, Flash, Route};
 
 /// Node kinds, in the order the "add node" list offers them.
 const KINDS: &[&str] = &[

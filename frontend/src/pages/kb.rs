@@ -11,9 +11,9 @@ use yew::prelude::*;
 
 use super::org::save;
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::use_app;
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::use_app;
 
 /// Categories as `(id, indented name)`, parents before children.
 fn category_options(cats: &[KbCategoryDto]) -> Vec<(Uuid, String, usize)> {

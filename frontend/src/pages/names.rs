@@ -10,9 +10,9 @@ use uuid::Uuid;
 use yew::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::use_app;
 use crate::components::*;
 use crate::i18n::{use_i18n, LANGS};
+use crate::route::use_app;
 
 #[derive(Properties, PartialEq)]
 struct TranslationsProps {

@@ -15,9 +15,9 @@ use yew::prelude::*;
 
 use super::users::{other_errors, team_options};
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::use_app;
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::use_app;
 
 /// Saves an editor's input: POST to `base` when creating, PUT to `base/{id}` when editing.
 pub(crate) async fn save<B: Serialize, T: DeserializeOwned>(
@@ -754,8 +754,7 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
                     } else {
                         MaxWaitAction::parse(&f.overflow).unwrap_or_default()
                     }),
-                    max_wait_prompt: Some(f.prompt.trim().to_string())
-                        .filter(|p| !p.is_empty()),
+                    max_wait_prompt: Some(f.prompt.trim().to_string()).filter(|p| !p.is_empty()),
                     voicemail_user_id: f.voicemail_user.parse().ok(),
                     announce_position: f.announce_position,
                     announce_wait: f.announce_wait,
@@ -789,17 +788,12 @@ fn QueueEditor(p: &QueueEditorProps) -> Html {
         )
     })
     .collect();
-    overflow.extend(
-        p.queues
-            .iter()
-            .filter(|q| Some(q.id) != id)
-            .map(|q| {
-                (
-                    format!("queue:{}", q.id),
-                    i18n.ta("queues-exit-queue", &[("queue", q.name.clone().into())]),
-                )
-            }),
-    );
+    overflow.extend(p.queues.iter().filter(|q| Some(q.id) != id).map(|q| {
+        (
+            format!("queue:{}", q.id),
+            i18n.ta("queues-exit-queue", &[("queue", q.name.clone().into())]),
+        )
+    }));
     let says_something = matches!(form.0.overflow.as_str(), "callback" | "hangup");
     let mut owners = vec![(String::new(), i18n.t("queues-voicemail-nobody"))];
     owners.extend(

@@ -11,9 +11,9 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::{use_app, Route, Session};
 use crate::components::*;
 use crate::i18n::use_i18n;
+use crate::route::{use_app, Route, Session};
 
 #[function_component]
 pub fn PlatformLoginPage() -> Html {

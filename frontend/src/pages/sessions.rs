@@ -7,9 +7,9 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::route::Route;
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::Route;
 
 /// A session's browser as a person names it ("Chrome 120 · Linux"), from its user agent;
 /// an unknown one shortened (the whole text is in the cell's title), none as "—".

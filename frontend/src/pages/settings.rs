@@ -211,14 +211,75 @@ fn ApiKeyForm(p: &ApiKeyFormProps) -> Html {
 
 // ---------------------------------------------------------------- settings
 
-/// A text-search configuration's name in words (`russian` → "Russian").
+/// Postgres text-search configurations and the languages they are (ISO 639-1).
+const TS_LANGUAGES: &[(&str, &str)] = &[
+    ("arabic", "ar"),
+    ("armenian", "hy"),
+    ("basque", "eu"),
+    ("catalan", "ca"),
+    ("danish", "da"),
+    ("dutch", "nl"),
+    ("english", "en"),
+    ("finnish", "fi"),
+    ("french", "fr"),
+    ("german", "de"),
+    ("greek", "el"),
+    ("hindi", "hi"),
+    ("hungarian", "hu"),
+    ("indonesian", "id"),
+    ("irish", "ga"),
+    ("italian", "it"),
+    ("lithuanian", "lt"),
+    ("nepali", "ne"),
+    ("norwegian", "no"),
+    ("portuguese", "pt"),
+    ("romanian", "ro"),
+    ("russian", "ru"),
+    ("serbian", "sr"),
+    ("spanish", "es"),
+    ("swedish", "sv"),
+    ("tamil", "ta"),
+    ("turkish", "tr"),
+    ("yiddish", "yi"),
+];
+
+/// A language's name in the UI's language (`Intl.DisplayNames`), e.g. `ru` → "rosyjski".
+fn language_name(locale: &str, code: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let ctor: js_sys::Function = js_sys::Reflect::get(&intl, &"DisplayNames".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let opts = js_sys::Object::new();
+    js_sys::Reflect::set(&opts, &"type".into(), &"language".into()).ok()?;
+    let args = js_sys::Array::of2(&js_sys::Array::of1(&locale.into()), &opts);
+    let names = js_sys::Reflect::construct(&ctor, &args).ok()?;
+    let of: js_sys::Function = js_sys::Reflect::get(&names, &"of".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    of.call1(&names, &code.into()).ok()?.as_string()
+}
+
+/// A text-search configuration's name in words, in the UI's language (`russian` → "Russian",
+/// "Rosyjski"); `simple` and any configuration without a language have a catalog message.
 fn ts_language(i18n: &I18n, cfg: &str) -> String {
-    i18n.try_t(&format!("kblang-{cfg}")).unwrap_or_else(|| {
-        let mut c = cfg.chars();
+    let capitalised = |s: &str| {
+        let mut c = s.chars();
         c.next()
             .map(|f| f.to_uppercase().chain(c).collect())
             .unwrap_or_default()
-    })
+    };
+    if let Some(t) = i18n.try_t(&format!("kblang-{cfg}")) {
+        return t;
+    }
+    TS_LANGUAGES
+        .iter()
+        .find(|(c, _)| *c == cfg)
+        .and_then(|(_, code)| language_name(i18n.locale(), code))
+        .map(|n| capitalised(&n))
+        .unwrap_or_else(|| capitalised(cfg))
 }
 
 #[function_component]

@@ -16,9 +16,9 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::route::{use_app, Route, Session};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
+use crate::route::{use_app, Route, Session};
 
 const PER_PAGE: i64 = 25;
 /// How often the register re-reads the list, so a warning or due time passing shows up by
@@ -258,7 +258,8 @@ pub fn TicketsPage() -> Html {
         scope_opts.push(("team".to_string(), i18n.t("tickets-scope-team")));
     }
     let onsubmit = {
-        let (form, applied, page, view) = (form.clone(), applied.clone(), page.clone(), view.clone());
+        let (form, applied, page, view) =
+            (form.clone(), applied.clone(), page.clone(), view.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             applied.set(form.0.clone());
@@ -267,7 +268,8 @@ pub fn TicketsPage() -> Html {
         })
     };
     let on_view = {
-        let (form, applied, page, view) = (form.clone(), applied.clone(), page.clone(), view.clone());
+        let (form, applied, page, view) =
+            (form.clone(), applied.clone(), page.clone(), view.clone());
         Callback::from(move |v: Option<Uuid>| {
             // A view carries its own filters: the form starts again from empty.
             form.dispatch(Box::new(|f: &mut Filters| *f = Filters::default()));
@@ -400,7 +402,8 @@ fn SavedViews(p: &SavedViewsProps) -> Html {
                 shared: *shared,
                 filters: filters.clone(),
             };
-            let (name, failure, reload, cb) = (name.clone(), failure.clone(), reload.clone(), cb.clone());
+            let (name, failure, reload, cb) =
+                (name.clone(), failure.clone(), reload.clone(), cb.clone());
             spawn(async move {
                 match api::post::<_, TicketViewDto>("/ticket-views", &body).await {
                     Ok(v) => {
@@ -414,7 +417,9 @@ fn SavedViews(p: &SavedViewsProps) -> Html {
             });
         })
     };
-    let selected = p.selected.and_then(|id| list.iter().find(|v| v.id == id).cloned());
+    let selected = p
+        .selected
+        .and_then(|id| list.iter().find(|v| v.id == id).cloned());
     let delete = selected
         .filter(|v| Some(v.owner_id) == me || can_share)
         .map(|v| {

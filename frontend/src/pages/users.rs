@@ -12,11 +12,11 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError, FieldErrors};
-use crate::route::{use_app, Flash, Route, Session};
 use crate::components::*;
 use crate::i18n::use_i18n;
 use crate::pages::auth::{password_message, translate_password_errors, PasswordMeter};
 use crate::pages::desk_phone::{use_desk_phones, DeskPhoneCard, DeskPhoneStatusCell};
+use crate::route::{use_app, Flash, Route, Session};
 
 const PER_PAGE: i64 = 20;
 

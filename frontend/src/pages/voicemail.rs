@@ -11,9 +11,9 @@ use uuid::Uuid;
 use yew::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::route::use_app;
 use crate::components::*;
 use crate::i18n::use_i18n;
+use crate::route::use_app;
 
 /// How often the lists are re-read.
 const REFRESH_MS: u32 = 10_000;
