@@ -1566,3 +1566,21 @@ campaign-amd-human = insan
 campaign-amd-machine = avtocavab
 campaign-amd-silence = səssizlik
 campaign-amd-unknown = qərar verilmədi
+
+## --- prompts ---
+prompt-builtin-digit = Rəqəm { $n }
+prompt-builtin-number = Ədəd { $n }
+prompt-builtin-greeting = Salamlama
+prompt-builtin-menu = Menyu
+prompt-builtin-menu-demo = Nümayiş menyusu
+prompt-builtin-goodbye = Sağollaşma
+prompt-builtin-beep = Siqnal
+prompt-builtin-moh = Gözləmə musiqisi
+prompt-builtin-all-busy = Bütün operatorlar məşğuldur
+prompt-builtin-callback-promise = Sizə geri zəng edəcəyik
+prompt-builtin-verification-code = Təsdiq kodu
+prompt-builtin-queue-position = Növbədəki yeriniz
+prompt-builtin-queue-wait = Gözlənilən vaxt
+prompt-builtin-queue-minute = dəqiqə
+prompt-builtin-queue-minutes = dəqiqə
+prompt-builtin-number-hundred = yüz

@@ -1583,3 +1583,21 @@ campaign-amd-human = a person
 campaign-amd-machine = an answering machine
 campaign-amd-silence = silence
 campaign-amd-unknown = undecided
+
+## --- prompts ---
+prompt-builtin-digit = Digit { $n }
+prompt-builtin-number = Number { $n }
+prompt-builtin-greeting = Greeting
+prompt-builtin-menu = Menu
+prompt-builtin-menu-demo = Demo menu
+prompt-builtin-goodbye = Goodbye
+prompt-builtin-beep = Beep
+prompt-builtin-moh = Music on hold
+prompt-builtin-all-busy = All agents busy
+prompt-builtin-callback-promise = We will call you back
+prompt-builtin-verification-code = Verification code
+prompt-builtin-queue-position = Your position in the queue
+prompt-builtin-queue-wait = Your expected wait
+prompt-builtin-queue-minute = minute
+prompt-builtin-queue-minutes = minutes
+prompt-builtin-number-hundred = hundred

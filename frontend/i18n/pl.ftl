@@ -1589,3 +1589,21 @@ campaign-amd-human = człowiek
 campaign-amd-machine = automatyczna sekretarka
 campaign-amd-silence = cisza
 campaign-amd-unknown = nierozstrzygnięte
+
+## --- prompts ---
+prompt-builtin-digit = Cyfra { $n }
+prompt-builtin-number = Liczba { $n }
+prompt-builtin-greeting = Powitanie
+prompt-builtin-menu = Menu
+prompt-builtin-menu-demo = Menu demonstracyjne
+prompt-builtin-goodbye = Pożegnanie
+prompt-builtin-beep = Sygnał
+prompt-builtin-moh = Muzyka w oczekiwaniu
+prompt-builtin-all-busy = Wszyscy konsultanci zajęci
+prompt-builtin-callback-promise = Oddzwonimy
+prompt-builtin-verification-code = Kod weryfikacyjny
+prompt-builtin-queue-position = Pozycja w kolejce
+prompt-builtin-queue-wait = Przewidywany czas oczekiwania
+prompt-builtin-queue-minute = minuta
+prompt-builtin-queue-minutes = minuty
+prompt-builtin-number-hundred = sto

@@ -1589,3 +1589,21 @@ campaign-amd-human = человек
 campaign-amd-machine = автоответчик
 campaign-amd-silence = тишина
 campaign-amd-unknown = не определено
+
+## --- prompts ---
+prompt-builtin-digit = Цифра { $n }
+prompt-builtin-number = Число { $n }
+prompt-builtin-greeting = Приветствие
+prompt-builtin-menu = Меню
+prompt-builtin-menu-demo = Демо-меню
+prompt-builtin-goodbye = Прощание
+prompt-builtin-beep = Сигнал
+prompt-builtin-moh = Музыка ожидания
+prompt-builtin-all-busy = Все операторы заняты
+prompt-builtin-callback-promise = Мы вам перезвоним
+prompt-builtin-verification-code = Код подтверждения
+prompt-builtin-queue-position = Ваше место в очереди
+prompt-builtin-queue-wait = Ожидаемое время
+prompt-builtin-queue-minute = минута
+prompt-builtin-queue-minutes = минуты
+prompt-builtin-number-hundred = сто

@@ -1566,3 +1566,21 @@ campaign-amd-human = 真人
 campaign-amd-machine = 答录机
 campaign-amd-silence = 静音
 campaign-amd-unknown = 未判定
+
+## --- prompts ---
+prompt-builtin-digit = 数字 { $n }
+prompt-builtin-number = 数 { $n }
+prompt-builtin-greeting = 欢迎语
+prompt-builtin-menu = 菜单
+prompt-builtin-menu-demo = 演示菜单
+prompt-builtin-goodbye = 再见
+prompt-builtin-beep = 提示音
+prompt-builtin-moh = 等待音乐
+prompt-builtin-all-busy = 坐席全忙
+prompt-builtin-callback-promise = 我们将回电
+prompt-builtin-verification-code = 验证码
+prompt-builtin-queue-position = 您的排队位置
+prompt-builtin-queue-wait = 预计等待时间
+prompt-builtin-queue-minute = 分钟
+prompt-builtin-queue-minutes = 分钟
+prompt-builtin-number-hundred = 百

@@ -199,7 +199,7 @@ fn NewCampaign(p: &NewCampaignProps) -> Html {
     prompt_options.extend(
         BUILTIN_PROMPTS
             .iter()
-            .map(|b| (b.to_string(), b.to_string())),
+            .map(|b| (b.to_string(), super::ivr::builtin_prompt_label(&i18n, b))),
     );
     // The numbers a campaign may show (own and verified, `/caller-ids`): picked from a
     // list when there are any; the first is chosen until the user picks another.

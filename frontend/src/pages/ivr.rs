@@ -190,6 +190,18 @@ fn num_text(v: &Value) -> String {
     }
 }
 
+/// A built-in prompt's name in the UI's language ("Music on hold", "Digit 5", "Number 40").
+pub fn builtin_prompt_label(i18n: &I18n, name: &str) -> String {
+    if let Some(d) = name.strip_prefix("digit-") {
+        return i18n.ta("prompt-builtin-digit", &[("n", d.to_string().into())]);
+    }
+    if let Some(n) = name.strip_prefix("number-").filter(|n| n.parse::<u32>().is_ok()) {
+        return i18n.ta("prompt-builtin-number", &[("n", n.to_string().into())]);
+    }
+    i18n.try_t(&format!("prompt-builtin-{name}"))
+        .unwrap_or_else(|| name.to_string())
+}
+
 // ---------------------------------------------------------------- the IVR page
 
 #[function_component]
@@ -394,7 +406,7 @@ fn PromptsCard() -> Html {
     html! {
         <section class="card" aria-labelledby="prompts-h">
             <h2 id="prompts-h">{ i18n.t("ivr-prompts") }</h2>
-            <p class="muted small">{ i18n.ta("ivr-prompts-builtin", &[("names", BUILTIN_PROMPTS.join(", ").into())]) }</p>
+            <p class="muted small">{ i18n.ta("ivr-prompts-builtin", &[("names", BUILTIN_PROMPTS.iter().map(|p| builtin_prompt_label(&i18n, p)).collect::<Vec<_>>().join(", ").into())]) }</p>
             { list }
             if let Some(n) = &*notice { <div class="alert ok" role="status" id="prompt-notice">{ n }</div> }
             { for general }
@@ -720,8 +732,10 @@ impl NodeCtx<'_> {
         options.extend(BUILTIN_PROMPTS.iter().map(|p| {
             (
                 p.to_string(),
-                self.i18n
-                    .ta("ivr-prompt-builtin", &[("name", p.to_string().into())]),
+                self.i18n.ta(
+                    "ivr-prompt-builtin",
+                    &[("name", builtin_prompt_label(&self.i18n, p).into())],
+                ),
             )
         }));
         if !current.is_empty() && !options.iter().any(|(v, _)| *v == current) {
