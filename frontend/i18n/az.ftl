@@ -1584,3 +1584,22 @@ prompt-builtin-queue-wait = Gözlənilən vaxt
 prompt-builtin-queue-minute = dəqiqə
 prompt-builtin-queue-minutes = dəqiqə
 prompt-builtin-number-hundred = yüz
+
+## --- audit ---
+audit-show-record = Qeydi göstər
+audit-field-action = Əməliyyat
+audit-field-added = Əlavə edildi
+audit-field-removed = Silindi
+audit-field-caller-id = Zəng edənin nömrəsi
+audit-field-number = Nömrə
+audit-field-prompt = Səs yazısı
+audit-field-script = Ssenari
+audit-field-timezone = Saat qurşağı
+audit-field-title = Başlıq
+audit-field-kind = Növ
+audit-field-starts-at = Başlayır
+audit-field-ends-at = Bitir
+audit-field-method = Üsul
+audit-field-queue-id = Növbə
+audit-field-max-attempts = Maksimum cəhd
+audit-field-dial-mode = Yığım rejimi

@@ -1601,3 +1601,22 @@ prompt-builtin-queue-wait = Your expected wait
 prompt-builtin-queue-minute = minute
 prompt-builtin-queue-minutes = minutes
 prompt-builtin-number-hundred = hundred
+
+## --- audit ---
+audit-show-record = Show the record
+audit-field-action = Action
+audit-field-added = Added
+audit-field-removed = Removed
+audit-field-caller-id = Caller ID
+audit-field-number = Number
+audit-field-prompt = Prompt
+audit-field-script = Script
+audit-field-timezone = Time zone
+audit-field-title = Title
+audit-field-kind = Kind
+audit-field-starts-at = Starts
+audit-field-ends-at = Ends
+audit-field-method = Method
+audit-field-queue-id = Queue
+audit-field-max-attempts = Maximum attempts
+audit-field-dial-mode = Dialling mode

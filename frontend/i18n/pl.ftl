@@ -1607,3 +1607,22 @@ prompt-builtin-queue-wait = Przewidywany czas oczekiwania
 prompt-builtin-queue-minute = minuta
 prompt-builtin-queue-minutes = minuty
 prompt-builtin-number-hundred = sto
+
+## --- audit ---
+audit-show-record = Pokaż rekord
+audit-field-action = Działanie
+audit-field-added = Dodano
+audit-field-removed = Usunięto
+audit-field-caller-id = Numer prezentowany
+audit-field-number = Numer
+audit-field-prompt = Komunikat
+audit-field-script = Skrypt
+audit-field-timezone = Strefa czasowa
+audit-field-title = Tytuł
+audit-field-kind = Rodzaj
+audit-field-starts-at = Początek
+audit-field-ends-at = Koniec
+audit-field-method = Metoda
+audit-field-queue-id = Kolejka
+audit-field-max-attempts = Maksymalna liczba prób
+audit-field-dial-mode = Tryb wybierania

@@ -1607,3 +1607,22 @@ prompt-builtin-queue-wait = Ожидаемое время
 prompt-builtin-queue-minute = минута
 prompt-builtin-queue-minutes = минуты
 prompt-builtin-number-hundred = сто
+
+## --- audit ---
+audit-show-record = Показать запись
+audit-field-action = Действие
+audit-field-added = Добавлено
+audit-field-removed = Удалено
+audit-field-caller-id = Номер вызывающего
+audit-field-number = Номер
+audit-field-prompt = Сообщение
+audit-field-script = Скрипт
+audit-field-timezone = Часовой пояс
+audit-field-title = Заголовок
+audit-field-kind = Тип
+audit-field-starts-at = Начало
+audit-field-ends-at = Окончание
+audit-field-method = Метод
+audit-field-queue-id = Очередь
+audit-field-max-attempts = Макс. попыток
+audit-field-dial-mode = Режим набора

@@ -1584,3 +1584,22 @@ prompt-builtin-queue-wait = 预计等待时间
 prompt-builtin-queue-minute = 分钟
 prompt-builtin-queue-minutes = 分钟
 prompt-builtin-number-hundred = 百
+
+## --- audit ---
+audit-show-record = 显示记录
+audit-field-action = 操作
+audit-field-added = 已添加
+audit-field-removed = 已删除
+audit-field-caller-id = 主叫号码
+audit-field-number = 号码
+audit-field-prompt = 提示音
+audit-field-script = 话术
+audit-field-timezone = 时区
+audit-field-title = 标题
+audit-field-kind = 类型
+audit-field-starts-at = 开始
+audit-field-ends-at = 结束
+audit-field-method = 方式
+audit-field-queue-id = 队列
+audit-field-max-attempts = 最大尝试次数
+audit-field-dial-mode = 拨号模式

@@ -101,7 +101,32 @@ fn field_label(i18n: &I18n, key: &str) -> String {
         .unwrap_or_else(|| key.replace('_', " "))
 }
 
-/// The details of an entry as labelled fields instead of raw JSON.
+/// A field's name: in words when the catalog knows it, else the record's own field code
+/// (shown as code, not as a sentence in English).
+fn field_name(i18n: &I18n, key: &str) -> Html {
+    match i18n.try_t(&format!("audit-field-{}", key.replace('_', "-"))) {
+        Some(label) => html! { { label } },
+        None => html! { <code translate="no">{ key }</code> },
+    }
+}
+
+/// Whether a value reads well on one line (text, numbers, lists of them, a change).
+fn is_simple(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Array(a) => a.iter().all(|x| !x.is_object() && !x.is_array()),
+        Value::Object(o) => {
+            o.len() == 2
+                && (o.contains_key("from") && o.contains_key("to")
+                    || o.contains_key("old") && o.contains_key("new"))
+                && o.values().all(|x| !x.is_object() && !x.is_array())
+        }
+        _ => true,
+    }
+}
+
+/// The details of an entry as labelled fields instead of raw JSON; a nested record (a
+/// campaign's script, a workflow) folds away as its stored form.
 fn details_view(i18n: &I18n, v: &serde_json::Value) -> Html {
     match v {
         serde_json::Value::Null => html! {},
@@ -109,7 +134,18 @@ fn details_view(i18n: &I18n, v: &serde_json::Value) -> Html {
         serde_json::Value::Object(o) => html! {
             <dl class="audit-details">
                 { for o.iter().map(|(k, x)| html! {
-                    <><dt>{ field_label(i18n, k) }</dt><dd>{ value_text(i18n, x) }</dd></>
+                    <><dt>{ field_name(i18n, k) }</dt><dd>{
+                        if is_simple(x) {
+                            html! { { value_text(i18n, x) } }
+                        } else {
+                            html! {
+                                <details>
+                                    <summary>{ i18n.t("audit-show-record") }</summary>
+                                    <pre translate="no">{ serde_json::to_string_pretty(x).unwrap_or_default() }</pre>
+                                </details>
+                            }
+                        }
+                    }</dd></>
                 }) }
             </dl>
         },

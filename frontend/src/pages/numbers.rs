@@ -399,14 +399,13 @@ fn PoolRequests(p: &ChangeProps) -> Html {
                             asking.set(Some(did.clone()));
                         })
                     };
-                    let label = i18n.ta("numbers-ask-for", &[("did", f.did.clone().into())]);
                     html! {
                         <tr data-did={f.did.clone()}>
                             <td>{ &f.did }</td>
                             <td>{ &f.region }</td>
                             <td class="actions">
-                                <button type="button" class="secondary small ask" aria-label={label} {onclick}>
-                                    { i18n.t("numbers-ask") }</button>
+                                <button type="button" class="secondary small ask" {onclick}>
+                                    { i18n.t("numbers-ask") }<span class="sr-only">{ format!(" ({})", f.did) }</span></button>
                             </td>
                         </tr>
                     }
@@ -482,8 +481,7 @@ fn PoolRequests(p: &ChangeProps) -> Html {
                         <td class="actions">
                             if r.status == RequestStatus::Pending {
                                 <button type="button" class="secondary small cancel-request"
-                                    aria-label={i18n.ta("numbers-cancel-request-for", &[("did", r.did.clone().into())])}
-                                    onclick={cancel(r)}>{ i18n.t("numbers-cancel-request") }</button>
+                                    onclick={cancel(r)}>{ i18n.t("numbers-cancel-request") }<span class="sr-only">{ format!(" ({})", r.did) }</span></button>
                             }
                         </td>
                     </tr>
@@ -710,12 +708,10 @@ fn RequestsCard(p: &OpCardProps) -> Html {
                             if r.status == RequestStatus::Pending {
                                 <td class="actions">
                                     <button type="button" class="primary small approve"
-                                        aria-label={i18n.ta("pool-approve-for", &[("did", r.did.clone().into()), ("tenant", r.tenant_name.clone().into())])}
-                                        onclick={approve(r)}>{ i18n.t("pool-approve") }</button>
+                                        onclick={approve(r)}>{ i18n.t("pool-approve") }<span class="sr-only">{ format!(" ({}, {})", r.did, r.tenant_name) }</span></button>
                                     { " " }
                                     <button type="button" class="secondary small reject"
-                                        aria-label={i18n.ta("pool-reject-for", &[("did", r.did.clone().into()), ("tenant", r.tenant_name.clone().into())])}
-                                        onclick={start_reject}>{ i18n.t("pool-reject") }</button>
+                                        onclick={start_reject}>{ i18n.t("pool-reject") }<span class="sr-only">{ format!(" ({}, {})", r.did, r.tenant_name) }</span></button>
                                 </td>
                             } else {
                                 <td class="request-answer">
