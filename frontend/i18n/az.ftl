@@ -1603,3 +1603,5 @@ audit-field-method = Üsul
 audit-field-queue-id = Növbə
 audit-field-max-attempts = Maksimum cəhd
 audit-field-dial-mode = Yığım rejimi
+audit-target-kb-category = Bilik bazası kateqoriyası
+audit-target-interaction = Müraciət

@@ -1620,3 +1620,5 @@ audit-field-method = Method
 audit-field-queue-id = Queue
 audit-field-max-attempts = Maximum attempts
 audit-field-dial-mode = Dialling mode
+audit-target-kb-category = Knowledge-base category
+audit-target-interaction = Interaction

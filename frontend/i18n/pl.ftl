@@ -1626,3 +1626,5 @@ audit-field-method = Metoda
 audit-field-queue-id = Kolejka
 audit-field-max-attempts = Maksymalna liczba prób
 audit-field-dial-mode = Tryb wybierania
+audit-target-kb-category = Kategoria bazy wiedzy
+audit-target-interaction = Interakcja

@@ -1626,3 +1626,5 @@ audit-field-method = Метод
 audit-field-queue-id = Очередь
 audit-field-max-attempts = Макс. попыток
 audit-field-dial-mode = Режим набора
+audit-target-kb-category = Раздел базы знаний
+audit-target-interaction = Обращение

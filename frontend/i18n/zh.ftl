@@ -1603,3 +1603,5 @@ audit-field-method = 方式
 audit-field-queue-id = 队列
 audit-field-max-attempts = 最大尝试次数
 audit-field-dial-mode = 拨号模式
+audit-target-kb-category = 知识库分类
+audit-target-interaction = 交互记录

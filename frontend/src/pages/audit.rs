@@ -60,9 +60,11 @@ fn target_view(i18n: &I18n, e: &AuditEntry) -> Html {
     let Some(kind) = &e.target_type else {
         return html! {};
     };
-    let kind_text = i18n
-        .try_t(&format!("audit-target-{}", kind.replace('_', "-")))
-        .unwrap_or_else(|| kind.replace('_', " "));
+    let kind_text = match i18n.try_t(&format!("audit-target-{}", kind.replace('_', "-"))) {
+        Some(t) => html! { { t } },
+        // A kind of record the catalog does not name yet: its code.
+        None => html! { <code translate="no">{ kind }</code> },
+    };
     let id = e.target_id.clone().unwrap_or_default();
     match &e.target_name {
         Some(name) => html! {
