@@ -17,7 +17,6 @@
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{repo_root, run_with};
 use serde_json::json;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 const PASSWORD: &str = "correct horse battery";
@@ -44,18 +43,15 @@ fn wasm_size(dist: &std::path::Path) -> Option<(String, u64, u64)> {
         .ok()?
         .flatten()
         .find(|e| e.file_name().to_string_lossy().ends_with(".wasm"))?;
-    let raw = std::fs::read(f.path()).ok()?;
-    let mut gz = std::process::Command::new("gzip")
-        .args(["-9", "-c"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
+    let raw = std::fs::metadata(f.path()).ok()?.len();
+    let out = std::process::Command::new("gzip")
+        .args(["-9", "-c", "-n"])
+        .arg(f.path())
+        .output()
         .ok()?;
-    gz.stdin.take()?.write_all(&raw).ok()?;
-    let out = gz.wait_with_output().ok()?;
     Some((
         f.file_name().to_string_lossy().into_owned(),
-        raw.len() as u64,
+        raw,
         out.stdout.len() as u64,
     ))
 }
