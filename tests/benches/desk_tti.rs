@@ -39,7 +39,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// The built wasm: (file, raw bytes, gzip -9 bytes).
 fn wasm_size(dist: &std::path::Path) -> Option<(String, u64, u64)> {
-    let f = std::fs::read_dir(&dist)
+    let f = std::fs::read_dir(dist)
         .ok()?
         .flatten()
         .find(|e| e.file_name().to_string_lossy().ends_with(".wasm"))?;
