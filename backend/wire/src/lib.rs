@@ -19,4 +19,5 @@ pub mod permissions;
 pub mod prompts;
 pub mod sla;
 pub mod tickets;
+pub mod trunks;
 pub mod verify;
