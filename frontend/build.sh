@@ -53,34 +53,42 @@ if [[ ! -x "$wasm_bindgen" ]] || [[ "$("$wasm_bindgen" --version 2>/dev/null)" !
 fi
 
 # ---------------------------------------------------------------- compile
-log "compiling the SPA for wasm32 (Debian rustc $(/usr/bin/rustc --version | cut -d' ' -f2))"
-env -u RUSTC -u RUSTC_WRAPPER -u RUSTC_WORKSPACE_WRAPPER -u RUSTDOC -u RUSTFLAGS \
-    -u CARGO_BUILD_TARGET -u CARGO_BUILD_RUSTC -u CARGO_ENCODED_RUSTFLAGS -u RUSTUP_TOOLCHAIN \
-  PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$here/target" \
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
-  /usr/bin/cargo build --release --target wasm32-unknown-unknown \
-    -Zbuild-std=std,panic_abort >&2
+# Two builds of one crate (features): the desk (the agent desktop alone) and the console
+# (every other screen). index.html loads the one that serves the address; see docs/frontend.md.
+builds=(desk console)
+for build in "${builds[@]}"; do
+  log "compiling the SPA's $build build for wasm32 (Debian rustc $(/usr/bin/rustc --version | cut -d' ' -f2))"
+  env -u RUSTC -u RUSTC_WRAPPER -u RUSTC_WORKSPACE_WRAPPER -u RUSTDOC -u RUSTFLAGS \
+      -u CARGO_BUILD_TARGET -u CARGO_BUILD_RUSTC -u CARGO_ENCODED_RUSTFLAGS -u RUSTUP_TOOLCHAIN \
+    PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$here/target" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
+    /usr/bin/cargo build --release --target wasm32-unknown-unknown \
+      -Zbuild-std=std,panic_abort --no-default-features --features "$build" >&2
+  cp target/wasm32-unknown-unknown/release/hotline-frontend.wasm "target/hotline-$build.wasm"
+done
 
 # ---------------------------------------------------------------- bundle
 out="$here/dist.tmp"
 rm -rf "$out"
 mkdir -p "$out/i18n"
-"$wasm_bindgen" --target web --no-typescript --out-dir "$out/gen" --out-name hotline \
-  target/wasm32-unknown-unknown/release/hotline-frontend.wasm
-# binaryen 108 (Debian 12) predates these features being on by default.
-wasm-opt -Oz --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-reference-types --enable-multivalue --enable-mutable-globals \
-  "$out/gen/hotline_bg.wasm" -o "$out/gen/hotline.opt.wasm" 2>"$out/wasm-opt.log" \
-  || { head -20 "$out/wasm-opt.log" >&2; exit 1; }
-rm -f "$out/wasm-opt.log"
-
 h() { sha256sum "$1" | cut -c1-12; }
-wasm_name="hotline-$(h "$out/gen/hotline.opt.wasm").wasm"
-mv "$out/gen/hotline.opt.wasm" "$out/$wasm_name"
-js_name="hotline-$(h "$out/gen/hotline.js").js"
-mv "$out/gen/hotline.js" "$out/$js_name"
-rm -rf "$out/gen"
+declare -A asset
+for build in "${builds[@]}"; do
+  "$wasm_bindgen" --target web --no-typescript --out-dir "$out/gen" --out-name "hotline-$build" \
+    "target/hotline-$build.wasm"
+  # binaryen 108 (Debian 12) predates these features being on by default.
+  wasm-opt -Oz --strip-debug --strip-producers \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-mutable-globals \
+    "$out/gen/hotline-${build}_bg.wasm" -o "$out/gen/opt.wasm" 2>"$out/wasm-opt.log" \
+    || { head -20 "$out/wasm-opt.log" >&2; exit 1; }
+  rm -f "$out/wasm-opt.log"
+  asset[$build.wasm]="hotline-$build-$(h "$out/gen/opt.wasm").wasm"
+  mv "$out/gen/opt.wasm" "$out/${asset[$build.wasm]}"
+  asset[$build.js]="hotline-$build-$(h "$out/gen/hotline-$build.js").js"
+  mv "$out/gen/hotline-$build.js" "$out/${asset[$build.js]}"
+  rm -rf "$out/gen"
+done
 css_name="style-$(h static/style.css).css"
 cp static/style.css "$out/$css_name"
 cp static/favicon.svg "$out/favicon.svg"
@@ -97,11 +105,13 @@ done
 catalogs+="}"
 
 # Gzip copies next to the assets: the backend serves them to browsers that accept gzip.
-for f in "$out/$wasm_name" "$out/$js_name" "$out/$css_name" "$out"/i18n/*.ftl; do
+for f in "$out"/*.wasm "$out"/*.js "$out/$css_name" "$out"/i18n/*.ftl; do
   gzip -9 -k -n "$f"
 done
 
-sed -e "s|@CSS@|/$css_name|g" -e "s|@JS@|/$js_name|g" -e "s|@WASM@|/$wasm_name|g" \
+sed -e "s|@CSS@|/$css_name|g" \
+    -e "s|@DESK_JS@|/${asset[desk.js]}|g" -e "s|@DESK_WASM@|/${asset[desk.wasm]}|g" \
+    -e "s|@CONSOLE_JS@|/${asset[console.js]}|g" -e "s|@CONSOLE_WASM@|/${asset[console.wasm]}|g" \
     -e "s|@CATALOGS@|$catalogs|g" index.html > "$out/index.html"
 echo "$stamp" > "$out/.stamp"
 
@@ -111,6 +121,7 @@ rm -rf "$here/dist.old"
 mv "$out" "$here/dist"
 rm -rf "$here/dist.old"
 
-raw=$(stat -c %s "$here/dist/$wasm_name")
-gz=$(gzip -9 -c "$here/dist/$wasm_name" | wc -c)
-log "wrote dist/ — $wasm_name: $raw bytes raw, $gz bytes gzipped"
+for build in "${builds[@]}"; do
+  w="$here/dist/${asset[$build.wasm]}"
+  log "wrote dist/ — ${asset[$build.wasm]}: $(stat -c %s "$w") bytes raw, $(gzip -9 -c -n "$w" | wc -c) bytes gzipped"
+done

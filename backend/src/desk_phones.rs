@@ -7,7 +7,7 @@
 
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use hotline_wire::desk_phones::DeskPhoneRegistration;
+use hotline_wire::desk_phones::{DeskPhoneRegistration, PROVISIONING_TTL_SECS};
 use hotline_wire::gateway as wire;
 use md5::{Digest, Md5};
 use rand::Rng;
@@ -28,6 +28,53 @@ pub fn new_password() -> String {
     (0..PASSWORD_LEN)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// The Redis key of a one-time provisioning document (`token`: 32 hex digits).
+fn provisioning_key(token: &str) -> String {
+    format!("platform:provisioning:{token}")
+}
+
+/// Keeps `xml` (an account's provisioning document, password included) for
+/// [`PROVISIONING_TTL_SECS`] under a new random token, which it returns.
+pub async fn offer_provisioning(state: &AppState, xml: &str) -> anyhow::Result<String> {
+    let token: String = {
+        let mut rng = rand::rngs::OsRng;
+        (0..16)
+            .map(|_| format!("{:02x}", rng.gen::<u8>()))
+            .collect()
+    };
+    let mut r = state.redis();
+    let _: () = r
+        .set_ex(provisioning_key(&token), xml, PROVISIONING_TTL_SECS)
+        .await?;
+    Ok(token)
+}
+
+/// The provisioning document of `token`, removed as it is read (one fetch); `None` when the
+/// token is unknown, used or expired.
+pub async fn take_provisioning(state: &AppState, token: &str) -> anyhow::Result<Option<String>> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let mut r = state.redis();
+    Ok(r.get_del(provisioning_key(&token.to_ascii_lowercase()))
+        .await?)
+}
+
+/// An SVG `data:` URL of the QR code of `text` (medium error correction).
+pub fn qr_data_url(text: &str) -> anyhow::Result<String> {
+    use base64::Engine as _;
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
 }
 
 /// HA1 = MD5(user:realm:password), lowercase hex: what the gateway's digest check needs

@@ -259,6 +259,7 @@ mod problems;
         desk_phones::list,
         desk_phones::create_or_rotate,
         desk_phones::remove,
+        desk_phones::provisioning,
         onboarding::onboarding,
         onboarding::my_queues,
         numbers::pool,

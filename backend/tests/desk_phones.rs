@@ -63,6 +63,53 @@ async fn desk_phone_passwords_are_shown_once_rotated_and_isolated() {
     ] {
         assert!(first.provisioning.contains(part), "{}", first.provisioning);
     }
+    // The QR code holds a one-time address serving the account to a softphone (Linphone's
+    // remote provisioning): no session needed, the password inside, gone after one fetch.
+    assert!(
+        first
+            .provisioning_url
+            .starts_with(&app.url("/api/v1/provisioning/")),
+        "{}",
+        first.provisioning_url
+    );
+    assert_eq!(
+        first.provisioning_qr,
+        hotline_backend::desk_phones::qr_data_url(&first.provisioning_url).unwrap(),
+        "the QR code encodes the provisioning address"
+    );
+    let anonymous = reqwest::Client::new();
+    let doc = anonymous.get(&first.provisioning_url).send().await.unwrap();
+    assert_eq!(doc.status(), StatusCode::OK);
+    assert!(doc.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/xml"));
+    let xml = doc.text().await.unwrap();
+    for part in [
+        format!("<entry name=\"passwd\">{}</entry>", first.password),
+        "<entry name=\"username\">2001</entry>".to_string(),
+        format!(
+            "<entry name=\"reg_identity\">sip:2001@{}</entry>",
+            first.domain
+        ),
+    ] {
+        assert!(xml.contains(&part), "{part} not in {xml}");
+    }
+    let again = anonymous.get(&first.provisioning_url).send().await.unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::NOT_FOUND,
+        "a provisioning address works once"
+    );
+    for bad in ["nope", "0123456789abcdef0123456789abcdef", "%00"] {
+        let r = anonymous
+            .get(app.url(&format!("/api/v1/provisioning/{bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{bad}: {}", r.status());
+    }
+
     // What the gateway checks a REGISTER against: HA1 with the tenant slug as realm.
     assert_eq!(
         stored_ha1("2001").await.as_deref(),

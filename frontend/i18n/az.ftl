@@ -1605,3 +1605,7 @@ audit-field-max-attempts = Maksimum cəhd
 audit-field-dial-mode = Yığım rejimi
 audit-target-kb-category = Bilik bazası kateqoriyası
 audit-target-interaction = Müraciət
+
+# --- desk phone QR ---
+desk-phone-qr-alt = Bu telefonun parametrləri olan QR kod
+desk-phone-qr-help = Təminat QR kodunu oxuyan softfonla skan edin (Linphone: Köməkçi → Uzaq konfiqurasiyanı yüklə → QR kodu skan et). Kod bir dəfə, 15 dəqiqə ərzində işləyir.

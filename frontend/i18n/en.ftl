@@ -1622,3 +1622,7 @@ audit-field-max-attempts = Maximum attempts
 audit-field-dial-mode = Dialling mode
 audit-target-kb-category = Knowledge-base category
 audit-target-interaction = Interaction
+
+# --- desk phone QR ---
+desk-phone-qr-alt = QR code with this phone's settings
+desk-phone-qr-help = Scan it with a softphone that reads a provisioning QR code (Linphone: Assistant → Fetch remote configuration → Scan QR code). It works once, within 15 minutes.

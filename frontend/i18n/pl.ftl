@@ -1628,3 +1628,7 @@ audit-field-max-attempts = Maksymalna liczba prób
 audit-field-dial-mode = Tryb wybierania
 audit-target-kb-category = Kategoria bazy wiedzy
 audit-target-interaction = Interakcja
+
+# --- desk phone QR ---
+desk-phone-qr-alt = Kod QR z ustawieniami tego telefonu
+desk-phone-qr-help = Zeskanuj go softfonem, który odczytuje kody QR konfiguracji (Linphone: Asystent → Pobierz zdalną konfigurację → Skanuj kod QR). Działa raz, przez 15 minut.

@@ -1628,3 +1628,7 @@ audit-field-max-attempts = Макс. попыток
 audit-field-dial-mode = Режим набора
 audit-target-kb-category = Раздел базы знаний
 audit-target-interaction = Обращение
+
+# --- desk phone QR ---
+desk-phone-qr-alt = QR-код с настройками этого телефона
+desk-phone-qr-help = Отсканируйте его софтфоном, который читает QR-коды настройки (Linphone: Помощник → Загрузить удалённую конфигурацию → Сканировать QR-код). Код работает один раз в течение 15 минут.

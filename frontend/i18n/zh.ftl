@@ -1605,3 +1605,7 @@ audit-field-max-attempts = 最大尝试次数
 audit-field-dial-mode = 拨号模式
 audit-target-kb-category = 知识库分类
 audit-target-interaction = 交互记录
+
+# --- desk phone QR ---
+desk-phone-qr-alt = 包含此话机设置的二维码
+desk-phone-qr-help = 用支持配置二维码的软电话扫描（Linphone：助手 → 获取远程配置 → 扫描二维码）。二维码仅可使用一次，15 分钟内有效。

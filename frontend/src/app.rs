@@ -10,7 +10,7 @@ use crate::api;
 use crate::components::{ErrorBox, Loading};
 use crate::i18n::{use_i18n, I18nProvider, LangPicker};
 use crate::pages;
-use crate::route::{home_for, needs, use_app, AppCtx, Flash, Route, Session};
+use crate::route::{home_for, needs, served_here, use_app, AppCtx, Flash, Route, Session};
 
 async fn who_am_i() -> Session {
     match api::get::<SessionInfo>("/auth/me").await {
@@ -39,7 +39,7 @@ pub fn App() -> Html {
 #[function_component]
 fn Shell() -> Html {
     let session = use_state(|| Session::Unknown);
-    let flash = use_state(|| None::<Flash>);
+    let flash = use_state(take_carried_flash);
     let navigator = use_navigator().expect("inside BrowserRouter");
     let version = use_state(|| 0u32);
 
@@ -144,6 +144,9 @@ fn Guarded(p: &GuardedProps) -> Html {
     let app = use_app();
     let i18n = use_i18n();
     let route = p.route.clone();
+    if !served_here(&route) {
+        return html! { <OtherBuild /> };
+    }
     match (&app.session, &route) {
         (Session::Unknown, _) => {
             return html! { <div class="boot-screen"><Loading /></div> };
@@ -160,60 +163,8 @@ fn Guarded(p: &GuardedProps) -> Html {
         _ => {}
     }
     let session = &app.session;
-    match route {
-        Route::Home => {
-            return match session {
-                Session::User(_) => html! { <Layout><pages::home::HomePage /></Layout> },
-                _ => html! { <Redirect<Route> to={home_for(session)} /> },
-            };
-        }
-        Route::Login | Route::Signup if matches!(session, Session::User(_)) => {
-            return html! { <Redirect<Route> to={home_for(session)} /> };
-        }
-        Route::PlatformLogin if matches!(session, Session::Operator(_)) => {
-            return html! { <Redirect<Route> to={Route::Platform} /> };
-        }
-        Route::Login => return html! { <Bare><pages::auth::LoginPage /></Bare> },
-        Route::Signup => return html! { <Bare><pages::auth::SignupPage /></Bare> },
-        Route::VerifyEmail => {
-            return html! { <Bare><pages::outbound::VerifyEmailPage /></Bare> };
-        }
-        Route::PlatformLogin => {
-            return html! { <Bare><pages::platform::PlatformLoginPage /></Bare> }
-        }
-        Route::Platform => {
-            return match session {
-                Session::Operator(_) => html! { <Layout><pages::platform::TenantsPage /></Layout> },
-                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
-            };
-        }
-        Route::PlatformNumbers => {
-            return match session {
-                Session::Operator(_) => {
-                    html! { <Layout><pages::numbers::PlatformNumbersPage /></Layout> }
-                }
-                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
-            };
-        }
-        Route::PlatformSessions { id } => {
-            return match session {
-                Session::Operator(_) => {
-                    let key = id.clone();
-                    html! { <Layout><pages::sessions::TenantSessionsPage {key} {id} /></Layout> }
-                }
-                _ => html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> },
-            };
-        }
-        Route::NotFound => {
-            return html! {
-                <Layout>
-                    <h1>{ i18n.t("notfound-title") }</h1>
-                    <p>{ i18n.t("notfound-body") }</p>
-                    <Link<Route> to={Route::Home}>{ i18n.t("notfound-home") }</Link<Route>>
-                </Layout>
-            };
-        }
-        _ => {}
+    if let Some(page) = console_public_page(&route, session, &i18n) {
+        return page;
     }
     let Some(need) = needs(&route) else {
         return html! {};
@@ -228,9 +179,60 @@ fn Guarded(p: &GuardedProps) -> Html {
     if !need.is_empty() && !need.iter().any(|p| session.can(p)) {
         return html! { <Denied to={home_for(session)} key_={"flash-no-access"} /> };
     }
-    let page = match route {
+    let page = desk_page(&route)
+        .or_else(|| console_page(route))
+        .unwrap_or_default();
+    let wide = matches!(p.route, Route::Agent);
+    html! { <Layout {wide}>{ page }</Layout> }
+}
+
+/// A route the running build does not serve (see [`crate::route::served_here`]): reload the
+/// page, so index.html loads the build that serves this address.
+#[function_component]
+fn OtherBuild() -> Html {
+    let flash = use_app().flash;
+    use_effect_with((), move |_| {
+        if let Some(w) = web_sys::window() {
+            // The message on screen ("Sign in first"…) survives the reload.
+            if let (Some(f), Ok(Some(store))) = (flash, w.session_storage()) {
+                let v = serde_json::json!([f.key, f.error, f.arg]).to_string();
+                let _ = store.set_item(CARRIED_FLASH, &v);
+            }
+            let _ = w.location().reload();
+        }
+    });
+    html! { <div class="boot-screen"><Loading /></div> }
+}
+
+const CARRIED_FLASH: &str = "hotline-flash";
+
+/// The flash message [`OtherBuild`] carried over its reload, if any (read once).
+fn take_carried_flash() -> Option<Flash> {
+    let store = web_sys::window()?.session_storage().ok()??;
+    let v = store.get_item(CARRIED_FLASH).ok()??;
+    let _ = store.remove_item(CARRIED_FLASH);
+    let (key, error, arg): (String, bool, Option<String>) = serde_json::from_str(&v).ok()?;
+    Some(Flash { key, error, arg })
+}
+
+/// The desk build's page: the agent desktop.
+#[cfg(feature = "desk")]
+fn desk_page(route: &Route) -> Option<Html> {
+    match route {
+        Route::Agent => Some(html! { <pages::agent::AgentDesktop /> }),
+        _ => None,
+    }
+}
+#[cfg(not(feature = "desk"))]
+fn desk_page(_: &Route) -> Option<Html> {
+    None
+}
+
+/// The console build's pages behind a permission check.
+#[cfg(feature = "console")]
+fn console_page(route: Route) -> Option<Html> {
+    Some(match route {
         Route::Account => html! { <pages::auth::AccountPage /> },
-        Route::Agent => html! { <pages::agent::AgentDesktop /> },
         Route::Users => html! { <pages::users::UsersPage /> },
         Route::User { id } => html! { <pages::users::UserPage {id} /> },
         Route::Teams => html! { <pages::org::TeamsPage /> },
@@ -271,10 +273,56 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::Outbound => html! { <pages::outbound::OutboundPage /> },
         Route::Numbers => html! { <pages::numbers::NumbersPage /> },
-        _ => html! {},
-    };
-    let wide = matches!(p.route, Route::Agent);
-    html! { <Layout {wide}>{ page }</Layout> }
+        _ => return None,
+    })
+}
+#[cfg(not(feature = "console"))]
+fn console_page(_: Route) -> Option<Html> {
+    None
+}
+
+/// The console build's pages that need no permission check (sign-in, sign-up, the
+/// operators' pages, not found) and the redirects around them; `None` for the rest.
+#[cfg(feature = "console")]
+fn console_public_page(route: &Route, session: &Session, i18n: &crate::i18n::I18n) -> Option<Html> {
+    let operator = matches!(session, Session::Operator(_));
+    let operators_only =
+        || html! { <Denied to={Route::PlatformLogin} key_={"flash-operators-only"} /> };
+    Some(match route.clone() {
+        Route::Home => match session {
+            Session::User(_) => html! { <Layout><pages::home::HomePage /></Layout> },
+            _ => html! { <Redirect<Route> to={home_for(session)} /> },
+        },
+        Route::Login | Route::Signup if matches!(session, Session::User(_)) => {
+            html! { <Redirect<Route> to={home_for(session)} /> }
+        }
+        Route::PlatformLogin if operator => html! { <Redirect<Route> to={Route::Platform} /> },
+        Route::Login => html! { <Bare><pages::auth::LoginPage /></Bare> },
+        Route::Signup => html! { <Bare><pages::auth::SignupPage /></Bare> },
+        Route::VerifyEmail => html! { <Bare><pages::outbound::VerifyEmailPage /></Bare> },
+        Route::PlatformLogin => html! { <Bare><pages::platform::PlatformLoginPage /></Bare> },
+        Route::Platform if operator => html! { <Layout><pages::platform::TenantsPage /></Layout> },
+        Route::PlatformNumbers if operator => {
+            html! { <Layout><pages::numbers::PlatformNumbersPage /></Layout> }
+        }
+        Route::PlatformSessions { id } if operator => {
+            let key = id.clone();
+            html! { <Layout><pages::sessions::TenantSessionsPage {key} {id} /></Layout> }
+        }
+        Route::Platform | Route::PlatformNumbers | Route::PlatformSessions { .. } => operators_only(),
+        Route::NotFound => html! {
+            <Layout>
+                <h1>{ i18n.t("notfound-title") }</h1>
+                <p>{ i18n.t("notfound-body") }</p>
+                <Link<Route> to={Route::Home}>{ i18n.t("notfound-home") }</Link<Route>>
+            </Layout>
+        },
+        _ => return None,
+    })
+}
+#[cfg(not(feature = "console"))]
+fn console_public_page(_: &Route, _: &Session, _: &crate::i18n::I18n) -> Option<Html> {
+    None
 }
 
 #[derive(Properties, PartialEq)]

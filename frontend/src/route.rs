@@ -248,6 +248,25 @@ pub fn publish_routes() {
 }
 
 
+/// Whether the agent desktop build serves `route`. The SPA is built twice
+/// (`frontend/build.sh`): the **desk** — the agent desktop alone, small for a fast cold
+/// load — and the **console** — every other screen. `index.html` loads the build that serves
+/// the address by the same rule (its `deskPaths`); a screen the running build does not serve
+/// reloads the page so the other build loads ([`served_here`]).
+pub fn on_desk(route: &Route) -> bool {
+    matches!(route, Route::Agent)
+}
+
+/// Whether this build renders `route` (a build with both features — `cargo build`'s
+/// default, used by clippy — renders every route).
+pub fn served_here(route: &Route) -> bool {
+    if on_desk(route) {
+        cfg!(feature = "desk")
+    } else {
+        cfg!(feature = "console")
+    }
+}
+
 /// Where a signed-in user lands: agents (who take calls and administer nothing) on their
 /// desk, everyone else on the home page (the administrator's first steps, a supervisor's
 /// tools).

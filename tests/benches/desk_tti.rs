@@ -39,10 +39,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// The built wasm: (file, raw bytes, gzip -9 bytes).
 fn wasm_size(dist: &std::path::Path) -> Option<(String, u64, u64)> {
-    let f = std::fs::read_dir(dist)
-        .ok()?
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().ends_with(".wasm"))?;
+    // The desk build (`hotline-desk-*.wasm`) since the split; one `.wasm` before it.
+    let files: Vec<_> = std::fs::read_dir(dist).ok()?.flatten().collect();
+    let wasm = |e: &&std::fs::DirEntry| e.file_name().to_string_lossy().ends_with(".wasm");
+    let f = files
+        .iter()
+        .filter(wasm)
+        .find(|e| e.file_name().to_string_lossy().starts_with("hotline-desk-"))
+        .or_else(|| files.iter().find(wasm))?;
     let raw = std::fs::metadata(f.path()).ok()?.len();
     let out = std::process::Command::new("gzip")
         .args(["-9", "-c", "-n"])

@@ -59,6 +59,15 @@ async fn an_admin_sets_up_a_desk_phone_and_sees_its_password_once() {
             settings.contains(&format!("Domain: {slug}.hotline.test")),
             "{settings}"
         );
+        // The QR code for a softphone: a picture that loaded, described for screen readers.
+        let qr = b
+            .js("const i = document.querySelector('#desk-phone-qr'); return i && [i.complete && i.naturalWidth > 0, i.alt, i.src.startsWith('data:image/svg+xml')]")
+            .await?;
+        ensure!(
+            qr[0] == serde_json::json!(true) && qr[2] == serde_json::json!(true)
+                && qr[1].as_str().is_some_and(|a| a.contains("QR")),
+            "the QR code: {qr}"
+        );
         b.wait("#desk-phone-status[data-state='unregistered']")
             .await?;
 

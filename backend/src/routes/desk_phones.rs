@@ -15,16 +15,19 @@ use axum::{
     Router,
 };
 use hotline_wire::{
-    desk_phones::{provisioning_text, DeskPhoneCredentials, DeskPhoneDto},
+    desk_phones::{linphone_xml, provisioning_text, DeskPhoneCredentials, DeskPhoneDto},
     permissions as perms,
 };
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/desk-phones", get(list)).route(
-        "/users/{id}/desk-phone",
-        post(create_or_rotate).delete(remove),
-    )
+    Router::new()
+        .route("/provisioning/{token}", get(provisioning))
+        .route("/desk-phones", get(list))
+        .route(
+            "/users/{id}/desk-phone",
+            post(create_or_rotate).delete(remove),
+        )
 }
 
 #[utoipa::path(get, path = "/api/v1/desk-phones", tag = "users",
@@ -157,6 +160,12 @@ pub async fn create_or_rotate(
     let registrar = state.cfg.sip_registrar.clone();
     let transport = "udp".to_string();
     let provisioning = provisioning_text(&extension, &domain, &registrar, &transport, &password);
+    let xml = linphone_xml(&extension, &domain, &registrar, &transport, &password);
+    let token = dp::offer_provisioning(&state, &xml)
+        .await
+        .map_err(ApiError::Internal)?;
+    let provisioning_url = format!("{}/api/v1/provisioning/{token}", state.cfg.public_url);
+    let provisioning_qr = dp::qr_data_url(&provisioning_url).map_err(ApiError::Internal)?;
     Ok((
         if rotated {
             StatusCode::OK
@@ -171,9 +180,42 @@ pub async fn create_or_rotate(
             transport,
             password,
             provisioning,
+            provisioning_url,
+            provisioning_qr,
             rotated,
         }),
     ))
+}
+
+#[utoipa::path(get, path = "/api/v1/provisioning/{token}", tag = "users",
+    params(("token" = String, Path, description = "The one-time token of a `provisioning_url`")),
+    responses((status = 200, content_type = "application/xml",
+                description = "The account as a Linphone remote-provisioning document (lpconfig XML)"),
+              (status = 404, body = hotline_wire::api::Problem,
+                description = "Unknown, already fetched or expired")))]
+/// A softphone fetches its account here, once, from the address in the QR code shown when
+/// the desk phone's password was set (no session: the token is the secret; it works once and
+/// for 15 minutes).
+pub async fn provisioning(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let xml = dp::take_provisioning(&state, &token)
+        .await
+        .map_err(ApiError::Internal)?
+        .ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/xml; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        xml,
+    )
+        .into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}/desk-phone", tag = "users",

@@ -58,8 +58,59 @@ pub struct DeskPhoneCredentials {
     pub password: String,
     /// The same as a block of `key: value` lines for a softphone's account screen.
     pub provisioning: String,
+    /// A one-time address (valid [`PROVISIONING_TTL_SECS`], one fetch) serving the account
+    /// as a Linphone remote-provisioning XML document: what the QR code holds.
+    pub provisioning_url: String,
+    /// The QR code of `provisioning_url`, as an SVG `data:` URL for an `<img>`.
+    pub provisioning_qr: String,
     /// Whether this call replaced an earlier password (which no longer works).
     pub rotated: bool,
+}
+
+/// How long a provisioning address works (it also stops after its first fetch).
+pub const PROVISIONING_TTL_SECS: u64 = 15 * 60;
+
+/// The account as a Linphone remote-provisioning document (the "lpconfig" XML that
+/// Linphone's "Fetch remote configuration" / "Scan QR code" reads; other softphones that
+/// import a provisioning URL take the same proxy and auth sections).
+pub fn linphone_xml(
+    extension: &str,
+    domain: &str,
+    registrar: &str,
+    transport: &str,
+    password: &str,
+) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let (e, d, r, t, p) = (
+        esc(extension),
+        esc(domain),
+        esc(registrar),
+        esc(transport),
+        esc(password),
+    );
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <config xmlns=\"http://www.linphone.org/xsds/lpconfig.xsd\">\n\
+         <section name=\"proxy_0\">\n\
+         <entry name=\"reg_identity\">sip:{e}@{d}</entry>\n\
+         <entry name=\"reg_proxy\">&lt;sip:{r};transport={t}&gt;</entry>\n\
+         <entry name=\"reg_route\">&lt;sip:{r};transport={t}&gt;</entry>\n\
+         <entry name=\"reg_expires\">3600</entry>\n\
+         <entry name=\"reg_sendregister\">1</entry>\n\
+         </section>\n\
+         <section name=\"auth_info_0\">\n\
+         <entry name=\"username\">{e}</entry>\n\
+         <entry name=\"userid\">{e}</entry>\n\
+         <entry name=\"passwd\">{p}</entry>\n\
+         <entry name=\"domain\">{d}</entry>\n\
+         </section>\n\
+         </config>\n"
+    )
 }
 
 /// The provisioning text of [`DeskPhoneCredentials::provisioning`].

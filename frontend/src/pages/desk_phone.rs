@@ -227,6 +227,10 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
                 <div class="alert ok" id="desk-phone-credentials" role="status">
                     <p><strong>{ i18n.t("desk-phone-shown-once") }</strong></p>
                     <p>{ i18n.t("desk-phone-password") }{ ": " }<code id="desk-phone-password">{ &c.password }</code></p>
+                    <figure class="qr">
+                        <img id="desk-phone-qr" src={c.provisioning_qr.clone()} alt={i18n.t("desk-phone-qr-alt")} width="200" height="200" />
+                        <figcaption>{ i18n.t("desk-phone-qr-help") }</figcaption>
+                    </figure>
                     <pre id="desk-phone-provisioning" class="kb-diff" aria-label={i18n.t("desk-phone-provisioning")}>{ &c.provisioning }</pre>
                     <button type="button" class="secondary" id="desk-phone-done"
                         onclick={let s = shown.clone(); move |_| s.set(None)}>{ i18n.t("desk-phone-done") }</button>
