@@ -1,7 +1,9 @@
-//! The call layer, sans-IO: the call table and every decision about calls — trunk admission,
-//! what a routing result does to a call, answer timeouts, answering, hanging up, bridges and
-//! conference membership, placing `originate`d calls, the drain — on top of the SIP
-//! [`Endpoint`], which it owns.
+//! The call layer, sans-IO: the call table and every decision about calls — trunk admission
+//! (the platform's and the tenants' own trunks), what a routing result does to a call, answer
+//! timeouts, answering, hanging up, bridges and conference membership, placing `originate`d
+//! calls (through the tenant's trunk when it has one), the drain — on top of the SIP
+//! [`Endpoint`], which it owns, and of the tenant trunks' registration client
+//! ([`crate::trunks::Registrations`]), which it runs.
 //!
 //! Like the endpoint it owns no socket, task, channel or Redis connection and reads no
 //! monotonic clock: the shell ([`crate::server`]) feeds it SIP messages, routing and
