@@ -1,7 +1,9 @@
-//! The call layer, sans-IO: the call table and every decision about calls — trunk admission,
-//! what a routing result does to a call, answer timeouts, answering, hanging up, bridges and
-//! conference membership, placing `originate`d calls, the drain — on top of the SIP
-//! [`Endpoint`], which it owns.
+//! The call layer, sans-IO: the call table and every decision about calls — trunk admission
+//! (the platform's and the tenants' own trunks), what a routing result does to a call, answer
+//! timeouts, answering, hanging up, bridges and conference membership, placing `originate`d
+//! calls (through the tenant's trunk when it has one), the drain — on top of the SIP
+//! [`Endpoint`], which it owns, and of the tenant trunks' registration client
+//! ([`crate::trunks::Registrations`]), which it runs.
 //!
 //! Like the endpoint it owns no socket, task, channel or Redis connection and reads no
 //! monotonic clock: the shell ([`crate::server`]) feeds it SIP messages, routing and
@@ -29,9 +31,11 @@ use crate::sip::endpoint::{
 };
 use crate::sip::msg;
 use crate::store::{OutboundAdmission, Route};
+use crate::trunks::{Inbound, RegAction, RegStatus, Registrations, Trunk, TrunkTable};
 use bytes::Bytes;
 use chrono::Utc;
 use hotline_wire::gateway::{self as wire, FlowMode, GatewayCommand, GatewayEvent, HangupCause};
+use hotline_wire::trunks::{TrunkState, TrunkStatus};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -72,6 +76,9 @@ pub enum Output {
         mode: FlowMode,
         /// The gateway's default built-in flow settings.
         flow: FlowConfig,
+        /// The tenant of the trunk the call came in on: the DID is this tenant's even when
+        /// `platform:dids` does not list it.
+        trunk_tenant: Option<Uuid>,
     },
     /// Authenticate a REGISTER against the tenant's extensions; answer with
     /// [`Calls::registered`].
@@ -129,6 +136,14 @@ pub enum Output {
         tenant_id: Uuid,
         /// The call.
         call_id: Uuid,
+    },
+    /// A tenant trunk's status for `platform:trunk_status` (`None`: remove it, the trunk
+    /// is gone).
+    TrunkStatus {
+        /// The trunk.
+        trunk: Uuid,
+        /// Its status.
+        status: Option<TrunkStatus>,
     },
     /// The drain began: publish a heartbeat now so backends stop sending calls.
     Heartbeat,
@@ -211,6 +226,18 @@ struct CallEntry {
     /// Counted in its tenant's outbound calls in progress: released when it ends, its lease
     /// renewed with each heartbeat ([`Calls::outbound_leases`]).
     counted: bool,
+    /// Came in on a tenant trunk.
+    trunk: Option<TrunkCall>,
+}
+
+/// An inbound call admitted as a tenant trunk's.
+#[derive(Debug, Clone, Copy)]
+struct TrunkCall {
+    trunk: Uuid,
+    tenant: Uuid,
+    /// The platform's ACL trusts the source too: a number of another tenant is that tenant's
+    /// platform call, not this trunk's.
+    platform_ok: bool,
 }
 
 /// An `originate` that passed its checks, waiting for its RTP ports.
@@ -221,6 +248,10 @@ struct Placement {
     next_hop: SocketAddr,
     auth: Option<(String, String)>,
     counted: bool,
+    /// A tenant trunk's carrier domain (Request-URI, To, From).
+    domain: Option<String>,
+    /// Codecs offered (empty: PCMU, PCMA).
+    codecs: Vec<G711>,
 }
 
 /// A conference room's membership. Its mixer is the shell's; it ends when the last member left.
@@ -256,6 +287,10 @@ pub struct Calls {
     rooms: HashMap<Uuid, Room>,
     next_slot: Slot,
     drain: Option<Drain>,
+    /// Tenant trunks as last read from Redis.
+    trunks: TrunkTable,
+    /// The registration client of the `register` trunks.
+    regs: Registrations,
     out: VecDeque<Output>,
 }
 
@@ -277,7 +312,61 @@ impl Calls {
             rooms: HashMap::new(),
             next_slot: 0,
             drain: None,
+            trunks: TrunkTable::default(),
+            regs: Registrations::new(),
             out: VecDeque::new(),
+        }
+    }
+
+    /// The tenant trunks as read from Redis (`platform:trunks`, names resolved by the shell):
+    /// registrations start, refresh their settings or end; calls use them from now on.
+    pub fn set_trunks(&mut self, now: Instant, trunks: Vec<Trunk>) {
+        self.trunks = TrunkTable::new(trunks);
+        self.regs.sync(&self.trunks);
+        self.run_registrations(now);
+        self.pump(now);
+    }
+
+    /// Whether this gateway can place outbound calls: the platform trunk or a tenant's.
+    pub fn has_outbound_trunk(&self) -> bool {
+        self.cfg.trunk.is_some() || self.trunks.any_outbound()
+    }
+
+    /// Performs the registration client's actions: REGISTERs go to the endpoint, statuses
+    /// out to Redis.
+    fn run_registrations(&mut self, now: Instant) {
+        while let Some(a) = self.regs.poll_action() {
+            match a {
+                RegAction::Send(req) => self.ep.send_register(now, req),
+                RegAction::Status { trunk, status } => {
+                    let at = Utc::now();
+                    let make = |state, status, reason, expires_at| TrunkStatus {
+                        state,
+                        status,
+                        reason,
+                        gateway_id: self.cfg.gateway_id.clone(),
+                        at,
+                        expires_at,
+                    };
+                    let status = match status {
+                        RegStatus::Registering => {
+                            Some(make(TrunkState::Registering, None, None, None))
+                        }
+                        RegStatus::Registered { expires } => Some(make(
+                            TrunkState::Registered,
+                            Some(200),
+                            None,
+                            Some(at + chrono::Duration::seconds(expires as i64)),
+                        )),
+                        RegStatus::Failed { status, reason } => {
+                            Some(make(TrunkState::Failed, status, Some(reason), None))
+                        }
+                        RegStatus::Ip => Some(make(TrunkState::Ip, None, None, None)),
+                        RegStatus::Gone => None,
+                    };
+                    self.out.push_back(Output::TrunkStatus { trunk, status });
+                }
+            }
         }
     }
 
@@ -306,10 +395,15 @@ impl Calls {
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let answer = self.answer_due.peek().map(|Reverse((t, _))| *t);
         let drain = self.drain.as_ref().map(|d| d.next_check);
-        [self.ep.poll_timeout(), answer, drain]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.ep.poll_timeout(),
+            answer,
+            drain,
+            self.regs.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// One SIP message (a UDP datagram or a framed TCP message).
@@ -321,6 +415,8 @@ impl Calls {
     /// Fires what is due at `now`: SIP timers, answer timeouts, the drain's checks.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.ep.handle_timeout(now);
+        self.regs.handle_timeout(now);
+        self.run_registrations(now);
         self.expire_unanswered(now);
         if let Some(d) = &mut self.drain {
             d.next_check = now + DRAIN_CHECK;
@@ -359,7 +455,11 @@ impl Calls {
             next_check: now + DRAIN_CHECK,
         });
         self.ep.set_draining(true);
+        // This gateway's bindings at the tenants' carriers go: calls must reach the others.
+        self.regs.unregister_all();
+        self.run_registrations(now);
         self.out.push_back(Output::Heartbeat);
+        self.pump(now);
     }
 
     /// The result of [`Output::Route`].
@@ -507,17 +607,34 @@ impl Calls {
                 peer,
                 offer,
                 proxy_authorization,
+                request_user,
+                to_user,
             } => {
                 let id = Uuid::new_v4();
                 tracing::info!(call_id = %id, sip_call_id = %sip_call_id, %did, %caller, from = %peer.addr, "incoming call");
-                if let Err((status, extra)) =
-                    self.admit_trunk(peer.addr.ip(), proxy_authorization.as_deref())
-                {
-                    tracing::info!(call_id = %id, status, "trunk not admitted");
-                    if status != 407 {
+                let (trunk, did) = match self.admit_tenant_trunk(
+                    peer.addr.ip(),
+                    &request_user,
+                    &to_user,
+                ) {
+                    Ok(Some((t, did))) => (Some(t), did),
+                    Ok(None) => (None, did),
+                    Err(status) => {
+                        tracing::info!(call_id = %id, status, "tenant trunk call for a number not on the trunk");
                         metrics::CALLS_REJECTED.add(1);
+                        return self.ep.reject(now, call, status, &[]);
                     }
-                    return self.ep.reject(now, call, status, &extra);
+                };
+                if trunk.is_none() {
+                    if let Err((status, extra)) =
+                        self.admit_trunk(peer.addr.ip(), proxy_authorization.as_deref())
+                    {
+                        tracing::info!(call_id = %id, status, "trunk not admitted");
+                        if status != 407 {
+                            metrics::CALLS_REJECTED.add(1);
+                        }
+                        return self.ep.reject(now, call, status, &extra);
+                    }
                 }
                 metrics::CALLS_TOTAL.add(1);
                 metrics::CALLS_ACTIVE.add(1);
@@ -538,6 +655,7 @@ impl Calls {
                         outbound: false,
                         hangup_requested: false,
                         counted: false,
+                        trunk,
                     },
                 );
                 self.answer_due
@@ -552,6 +670,7 @@ impl Calls {
                         echo_ms: self.cfg.echo_ms,
                         ..FlowConfig::default()
                     },
+                    trunk_tenant: trunk.map(|t| t.tenant),
                 });
             }
             Event::Confirmed { call } => {
@@ -606,6 +725,40 @@ impl Calls {
                 self.forward_to_media(call, MediaCtl::InfoDtmf(digit))
             }
             Event::Register(r) => self.out.push_back(Output::Register(r)),
+            Event::RegisterReply(r) => {
+                self.regs.on_reply(now, r);
+                self.run_registrations(now);
+            }
+        }
+    }
+
+    /// Tenant trunk admission: an INVITE from a trunk's carrier (or to a `register` trunk's
+    /// contact) for one of the trunk's inbound numbers is that trunk's call — admitted without
+    /// the platform's ACL, and its tenant's only: `Ok(Some((trunk, did)))`. One for a number
+    /// none of its trunks carries is `404`, unless the platform trusts the source anyway
+    /// (then it is an ordinary platform call). Anything else is no trunk's: `Ok(None)`.
+    fn admit_tenant_trunk(
+        &self,
+        ip: std::net::IpAddr,
+        request_user: &str,
+        to_user: &str,
+    ) -> Result<Option<(TrunkCall, String)>, u16> {
+        let platform_ok = self.cfg.trunk_admission(ip) == Admission::Allowed;
+        match self.trunks.inbound(ip, request_user, to_user) {
+            Inbound::NotTrunk => Ok(None),
+            Inbound::UnknownDid if platform_ok => Ok(None),
+            Inbound::UnknownDid => Err(404),
+            Inbound::Admitted { trunk, tenant, did } => {
+                tracing::info!(%trunk, %tenant, %did, "tenant trunk call");
+                Ok(Some((
+                    TrunkCall {
+                        trunk,
+                        tenant,
+                        platform_ok,
+                    },
+                    did,
+                )))
+            }
         }
     }
 
@@ -720,6 +873,17 @@ impl Calls {
             return;
         };
         let id = entry.id;
+        // A trunk's call reaches its trunk's tenant only (a number `platform:dids` gives to
+        // another tenant is a platform call when the platform trusts the source, else 404).
+        let route = match (entry.trunk, route) {
+            (Some(t), Ok(Route::Accept { tenant_id, .. } | Route::Blacklisted { tenant_id }))
+                if tenant_id != t.tenant && !t.platform_ok =>
+            {
+                tracing::warn!(call_id = %id, trunk = %t.trunk, trunk_tenant = %t.tenant, did_tenant = %tenant_id, "a trunk's number belongs to another tenant: 404");
+                Ok(Route::UnknownDid)
+            }
+            (_, route) => route,
+        };
         match route {
             Err(e) => {
                 tracing::error!(call_id = %id, error = %e, "routing failed: 503");
@@ -834,7 +998,13 @@ impl Calls {
             self.out.push_back(Output::LookupExtension { cmd, ext });
             return;
         }
-        if self.cfg.trunk.is_none() {
+        let tenant_trunk = match &cmd {
+            GatewayCommand::Originate { tenant_id, .. } => {
+                self.trunks.outbound(*tenant_id).is_some()
+            }
+            _ => false,
+        };
+        if self.cfg.trunk.is_none() && !tenant_trunk {
             let call_id = *call_id;
             return self.command_failed(call_id, "no outbound trunk configured (HOTLINE_GW_TRUNK)");
         }
@@ -898,29 +1068,69 @@ impl Calls {
             });
         }
         let counted = admission == Some(OutboundAdmission::Admitted);
-        let Some(next_hop) = dest.or(self.cfg.trunk) else {
-            return;
-        };
-        // Trunk credentials are for the trunk only, never sent to a phone.
-        let auth = if dest.is_some() {
-            None
-        } else {
-            self.cfg.trunk_auth.clone()
-        };
         if self.by_id.contains_key(&call_id) || self.placing.contains_key(&call_id) {
             return self.command_failed(call_id, "call id already in use");
         }
-        self.placing.insert(
-            call_id,
-            Placement {
+        let placement = match dest {
+            // An agent's phone: no trunk, and no trunk's credentials.
+            Some(next_hop) => Placement {
                 tenant_id,
                 caller,
                 callee,
                 next_hop,
-                auth,
+                auth: None,
                 counted,
+                domain: None,
+                codecs: Vec::new(),
             },
-        );
+            None => match self.trunks.outbound(tenant_id) {
+                // The tenant's own carrier, with its own credentials only.
+                Some(trunk) => {
+                    let Some(d) = trunk.dial(&caller, &callee) else {
+                        tracing::warn!(%call_id, trunk = %trunk.cfg.id, host = %trunk.cfg.host, "tenant trunk's address did not resolve: 503");
+                        if counted {
+                            self.out
+                                .push_back(Output::ReleaseOutbound { tenant_id, call_id });
+                        }
+                        return self.publish(rejected(503));
+                    };
+                    tracing::info!(%call_id, trunk = %trunk.cfg.id, "outbound call through the tenant's trunk");
+                    Placement {
+                        tenant_id,
+                        caller: d.caller,
+                        callee: d.callee,
+                        next_hop: d.next_hop,
+                        auth: d.auth,
+                        counted,
+                        domain: Some(d.domain),
+                        codecs: d.codecs,
+                    }
+                }
+                None => {
+                    let Some(next_hop) = self.cfg.trunk else {
+                        if counted {
+                            self.out
+                                .push_back(Output::ReleaseOutbound { tenant_id, call_id });
+                        }
+                        return self.command_failed(
+                            call_id,
+                            "no outbound trunk configured (HOTLINE_GW_TRUNK)",
+                        );
+                    };
+                    Placement {
+                        tenant_id,
+                        caller,
+                        callee,
+                        next_hop,
+                        auth: self.cfg.trunk_auth.clone(),
+                        counted,
+                        domain: None,
+                        codecs: Vec::new(),
+                    }
+                }
+            },
+        };
+        self.placing.insert(call_id, placement);
         self.out.push_back(Output::BindMedia { call_id });
     }
 
@@ -947,6 +1157,8 @@ impl Calls {
             trunk: p.next_hop,
             media: (self.cfg.media_ip, port),
             auth: p.auth,
+            domain: p.domain,
+            codecs: p.codecs,
         };
         let call = self.ep.originate(now, origin);
         tracing::info!(%call_id, caller = %p.caller, callee = %p.callee, trunk = %p.next_hop, "outbound call");
@@ -978,6 +1190,7 @@ impl Calls {
                 outbound: true,
                 hangup_requested: false,
                 counted: p.counted,
+                trunk: None,
             },
         );
         self.answer_due
@@ -1220,6 +1433,7 @@ mod tests {
             realm: "hotline".into(),
             trunk: Some(TRUNK.parse().unwrap()),
             trunk_auth: None,
+            trunks_refresh: Duration::from_secs(5),
             answer_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(300),
             heartbeat: Duration::from_secs(5),
@@ -1585,6 +1799,271 @@ mod tests {
         c.originate_checked(t0, cmd, OriginateCheck::Extension(None));
         let s = step(&mut c, t0, None);
         assert_eq!(s.hangup(), Some((HangupCause::Rejected, Some(480))));
+    }
+
+    /// A tenant trunk of `tenant` at the test trunk's address (127.0.0.1:5099) carrying
+    /// +994125550100, outbound, with its own credentials.
+    fn tenant_trunk(tenant: Uuid, mode: hotline_wire::trunks::TrunkMode) -> Trunk {
+        use hotline_wire::trunks::{CallerIdRule, NumberFormat, TrunkCodec, TrunkConfig};
+        let cfg = TrunkConfig {
+            id: Uuid::new_v4(),
+            tenant_id: tenant,
+            name: "byoc".into(),
+            mode,
+            host: "127.0.0.1".into(),
+            port: 5099,
+            outbound_proxy: None,
+            username: "acme".into(),
+            auth_username: None,
+            password: "tenant-pw".into(),
+            register_expires: 300,
+            allowed_ips: Vec::new(),
+            codecs: vec![TrunkCodec::Pcma],
+            callee_format: NumberFormat::National,
+            country_code: "994".into(),
+            national_prefix: "0".into(),
+            caller_id: CallerIdRule {
+                fixed: Some("+994125559999".into()),
+                same_format_as_callee: true,
+            },
+            inbound_dids: vec!["+994125550100".into()],
+            outbound: true,
+        };
+        Trunk::new(cfg, vec![TRUNK.parse().unwrap()], Vec::new())
+    }
+
+    /// A call layer whose platform ACL does not trust the test trunk's address.
+    fn calls_behind_acl() -> Calls {
+        let mut cfg = config();
+        cfg.trunk_acl = vec![("10.0.0.0".parse().unwrap(), 8)];
+        cfg.trunk_auth = Some(("platform-user".into(), "platform-pw".into()));
+        Calls::new(Arc::new(cfg), "secret".into())
+    }
+
+    #[test]
+    fn a_tenant_trunks_call_is_admitted_for_its_own_numbers_and_its_tenant_only() {
+        use hotline_wire::trunks::TrunkMode;
+        let (t0, x, y) = (Instant::now(), Uuid::new_v4(), Uuid::new_v4());
+        // Without the trunk the platform ACL refuses the source.
+        let mut c = calls_behind_acl();
+        c.handle_sip(t0, trunk(), &invite("in-acl"));
+        let s = step(&mut c, t0, None);
+        assert!(s.sent_starting("SIP/2.0 403").is_some(), "{:?}", s.sent);
+        let t = tenant_trunk(x, TrunkMode::Ip);
+        let trunk_id = t.cfg.id;
+        c.set_trunks(t0, vec![t]);
+        let s = step(&mut c, t0, None);
+        assert!(
+            matches!(
+                &s.rest[..],
+                [Output::TrunkStatus { trunk, status: Some(st) }]
+                    if *trunk == trunk_id && st.state == TrunkState::Ip && st.gateway_id == "gw-test"
+            ),
+            "{:?}",
+            s.rest
+        );
+        // Its number: admitted, looked up with the trunk's tenant, started for it.
+        let key = {
+            c.handle_sip(t0, trunk(), &invite("in-x"));
+            let s = step(&mut c, t0, None);
+            let Some((call, did, tt)) = s.rest.iter().find_map(|o| match o {
+                Output::Route {
+                    call,
+                    did,
+                    trunk_tenant,
+                    ..
+                } => Some((*call, did.clone(), *trunk_tenant)),
+                _ => None,
+            }) else {
+                panic!("{:?} {:?}", s.sent, s.rest)
+            };
+            assert_eq!((did.as_str(), tt), ("+994125550100", Some(x)));
+            call
+        };
+        c.routed(t0, key, accept(x));
+        let s = step(&mut c, t0, Some(40_000));
+        assert!(matches!(
+            s.published()[..],
+            [GatewayEvent::CallStarted { tenant_id, .. }] if *tenant_id == x
+        ));
+        // The same number given to another tenant by platform:dids: 404, never Y.
+        c.handle_sip(t0, trunk(), &invite("in-y"));
+        let key = step(&mut c, t0, None)
+            .rest
+            .iter()
+            .find_map(|o| match o {
+                Output::Route { call, .. } => Some(*call),
+                _ => None,
+            })
+            .unwrap();
+        c.routed(t0, key, accept(y));
+        let s = step(&mut c, t0, Some(40_002));
+        assert!(s.sent_starting("SIP/2.0 404").is_some(), "{:?}", s.sent);
+        assert!(s.published().is_empty(), "{:?}", s.rest);
+        // A number not on the trunk: 404 at once, nothing looked up.
+        let other = String::from_utf8(invite("in-z"))
+            .unwrap()
+            .replace("+994125550100", "+994125550777");
+        c.handle_sip(t0, trunk(), other.as_bytes());
+        let s = step(&mut c, t0, None);
+        assert!(s.sent_starting("SIP/2.0 404").is_some(), "{:?}", s.sent);
+        assert!(!s.rest.iter().any(|o| matches!(o, Output::Route { .. })));
+    }
+
+    /// The carrier's 407 to an INVITE we sent.
+    fn challenge_for(req: &str) -> String {
+        ok_for(req)
+            .replacen(
+                "SIP/2.0 200 OK",
+                "SIP/2.0 407 Proxy Authentication Required",
+                1,
+            )
+            .replace(
+                "Content-Length: 0",
+                "Proxy-Authenticate: Digest realm=\"carrier\", nonce=\"n1\"\r\nContent-Length: 0",
+            )
+    }
+
+    #[test]
+    fn originate_leaves_through_the_tenants_trunk_with_its_credentials_only() {
+        use hotline_wire::trunks::TrunkMode;
+        let (t0, x, y) = (Instant::now(), Uuid::new_v4(), Uuid::new_v4());
+        let mut c = calls_behind_acl();
+        let mut other = tenant_trunk(y, TrunkMode::Ip);
+        other.cfg.password = "y-secret".into();
+        other.cfg.outbound = false;
+        c.set_trunks(t0, vec![tenant_trunk(x, TrunkMode::Ip), other]);
+        step(&mut c, t0, None);
+        for (tenant, user, pass, uri, from) in [
+            (
+                x,
+                "acme",
+                "tenant-pw",
+                "INVITE sip:0501234567@127.0.0.1:5099 ",
+                "From: <sip:0125559999@127.0.0.1:5099>",
+            ),
+            // Y's trunk is not for outbound calls: the platform trunk, its credentials.
+            (
+                y,
+                "platform-user",
+                "platform-pw",
+                "INVITE sip:+994501234567@127.0.0.1:5099 ",
+                "From: <sip:+994125550100@127.0.0.1>",
+            ),
+        ] {
+            let id = Uuid::new_v4();
+            c.command(t0, originate(id, tenant, "+994501234567"));
+            let s = step(&mut c, t0, None);
+            let Some(Output::CheckOutbound { cmd, .. }) = s.rest.into_iter().next() else {
+                panic!("no outbound check")
+            };
+            c.originate_checked(
+                t0,
+                cmd,
+                OriginateCheck::Trunk {
+                    blocked: Ok(false),
+                    admission: Some(OutboundAdmission::Admitted),
+                },
+            );
+            let s = step(&mut c, t0, Some(40_010));
+            let inv = s.sent_starting("INVITE").expect("INVITE").clone();
+            assert!(inv.starts_with(uri), "{inv}");
+            assert!(inv.contains(from), "{inv}");
+            let codecs = if tenant == x {
+                "RTP/AVP 8 101"
+            } else {
+                "RTP/AVP 0 8 101"
+            };
+            assert!(inv.contains(codecs), "{inv}");
+            c.handle_sip(t0, trunk(), challenge_for(&inv).as_bytes());
+            let s = step(&mut c, t0, None);
+            let again = s.sent_starting("INVITE").expect("re-INVITE");
+            let auth = again
+                .lines()
+                .find_map(|l| l.strip_prefix("Proxy-Authorization: "))
+                .expect("credentials");
+            let creds = digest::parse_authorization(auth).unwrap();
+            assert_eq!(creds.username, user);
+            assert!(digest::verify(
+                &creds,
+                "INVITE",
+                &digest::ha1(user, "carrier", pass)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_register_trunk_registers_and_reports_its_status() {
+        use hotline_wire::trunks::TrunkMode;
+        let (t0, x) = (Instant::now(), Uuid::new_v4());
+        let mut c = calls();
+        let t = tenant_trunk(x, TrunkMode::Register);
+        let id = t.cfg.id;
+        c.set_trunks(t0, vec![t.clone()]);
+        let s = step(&mut c, t0, None);
+        let reg = s
+            .sent_starting("REGISTER sip:127.0.0.1:5099 SIP/2.0")
+            .expect("REGISTER");
+        assert!(reg.contains("Contact: <sip:acme@127.0.0.1:5060>"), "{reg}");
+        assert!(
+            matches!(&s.rest[..], [Output::TrunkStatus { trunk, status: Some(st) }]
+            if *trunk == id && st.state == TrunkState::Registering)
+        );
+        let chal = challenge_for(reg)
+            .replace("407 Proxy Authentication Required", "401 Unauthorized")
+            .replace("Proxy-Authenticate", "WWW-Authenticate");
+        c.handle_sip(t0, trunk(), chal.as_bytes());
+        let s = step(&mut c, t0, None);
+        let again = s
+            .sent_starting("REGISTER")
+            .expect("REGISTER with credentials");
+        assert!(
+            again.contains("Authorization: Digest username=\"acme\""),
+            "{again}"
+        );
+        c.handle_sip(
+            t0,
+            trunk(),
+            ok_for(again)
+                .replace("Content-Length: 0", "Expires: 60\r\nContent-Length: 0")
+                .as_bytes(),
+        );
+        let s = step(&mut c, t0, None);
+        let [Output::TrunkStatus {
+            status: Some(st), ..
+        }] = &s.rest[..]
+        else {
+            panic!("{:?}", s.rest)
+        };
+        assert_eq!((st.state, st.status), (TrunkState::Registered, Some(200)));
+        let left = st.expires_at.unwrap() - st.at;
+        assert_eq!(left.num_seconds(), 60);
+        assert_eq!(
+            c.regs.poll_timeout(),
+            Some(t0 + Duration::from_secs(30)),
+            "the refresh"
+        );
+        // The trunk going away: unregistered, its status removed.
+        c.set_trunks(t0, vec![]);
+        let s = step(&mut c, t0, None);
+        assert!(s
+            .sent_starting("REGISTER")
+            .is_some_and(|r| r.contains("Expires: 0")));
+        assert!(
+            matches!(&s.rest[..], [Output::TrunkStatus { trunk, status: None }] if *trunk == id)
+        );
+        // The drain unregisters this gateway's bindings and leaves the statuses alone.
+        c.set_trunks(t0, vec![t]);
+        step(&mut c, t0, None);
+        c.drain(t0);
+        let s = step(&mut c, t0, None);
+        assert!(s
+            .sent_starting("REGISTER")
+            .is_some_and(|r| r.contains("Expires: 0")));
+        assert!(!s
+            .rest
+            .iter()
+            .any(|o| matches!(o, Output::TrunkStatus { .. })));
     }
 
     #[test]

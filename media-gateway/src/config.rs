@@ -49,6 +49,8 @@ pub struct Config {
     pub trunk: Option<SocketAddr>,
     /// Digest credentials for the outbound trunk.
     pub trunk_auth: Option<(String, String)>,
+    /// How often the tenant trunks (`platform:trunks`) are read again.
+    pub trunks_refresh: Duration,
     /// Longest wait for the backend's `answer` before a ringing call gets 480.
     pub answer_timeout: Duration,
     /// Longest drain after SIGTERM before remaining calls are hung up.
@@ -69,7 +71,7 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn parse_cidr(s: &str) -> Result<(IpAddr, u8)> {
+pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8)> {
     let (ip, len) = match s.split_once('/') {
         Some((ip, len)) => (ip, Some(len)),
         None => (s, None),
@@ -215,6 +217,9 @@ impl Config {
                 .transpose()?,
             trunk_auth: var("HOTLINE_GW_TRUNK_USER")
                 .map(|u| (u, var("HOTLINE_GW_TRUNK_PASSWORD").unwrap_or_default())),
+            trunks_refresh: Duration::from_millis(
+                ms("HOTLINE_GW_TRUNKS_REFRESH_MS", 5000)?.max(100) as u64,
+            ),
             answer_timeout: Duration::from_secs(ms("HOTLINE_GW_ANSWER_TIMEOUT_S", 60)? as u64),
             drain_timeout: Duration::from_secs(ms("HOTLINE_GW_DRAIN_TIMEOUT_S", 300)? as u64),
             heartbeat: Duration::from_millis(ms("HOTLINE_GW_HEARTBEAT_MS", 5000)? as u64),

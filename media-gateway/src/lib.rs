@@ -4,7 +4,7 @@
 //!
 //! Layout: [`sip`] (messages, transactions, endpoint/dialogs), [`sdp`], [`media`] (codecs,
 //! RTP, WAV, jitter buffer, the media engine), [`ivr`], [`calls`] (the sans-IO call layer over the
-//! endpoint), [`store`] (Redis), [`server`] (the tokio edge that feeds it), [`webrtc`] (browser softphone legs on str0m), [`config`], [`metrics`].
+//! endpoint), [`store`] (Redis), [`trunks`] (tenant trunks: admission, dial plan, registration client), [`server`] (the tokio edge that feeds it), [`webrtc`] (browser softphone legs on str0m), [`config`], [`metrics`].
 
 pub mod calls;
 pub mod config;
@@ -15,4 +15,5 @@ pub mod sdp;
 pub mod server;
 pub mod sip;
 pub mod store;
+pub mod trunks;
 pub mod webrtc;

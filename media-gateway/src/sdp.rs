@@ -245,12 +245,45 @@ pub fn build_answer(
 
 /// Our offer for an outbound call: PCMU, PCMA and telephone-event 101, 20 ms, sendrecv.
 pub fn build_offer(local_ip: IpAddr, local_port: u16, session_id: u64, version: u64) -> String {
+    build_offer_with(local_ip, local_port, session_id, version, &[])
+}
+
+/// Our offer with `codecs` in that order of preference (empty or all duplicates removed:
+/// PCMU, PCMA), plus telephone-event 101.
+pub fn build_offer_with(
+    local_ip: IpAddr,
+    local_port: u16,
+    session_id: u64,
+    version: u64,
+    codecs: &[G711],
+) -> String {
+    let mut list: Vec<G711> = Vec::new();
+    for c in codecs {
+        if !list.contains(c) {
+            list.push(*c);
+        }
+    }
+    if list.is_empty() {
+        list = vec![G711::Pcmu, G711::Pcma];
+    }
     let ipv = if local_ip.is_ipv4() { "IP4" } else { "IP6" };
-    format!(
+    let pts: Vec<String> = list.iter().map(|c| c.payload_type().to_string()).collect();
+    let mut s = format!(
         "v=0\r\no=hotline {session_id} {version} IN {ipv} {local_ip}\r\ns=Hotline\r\nc=IN {ipv} {local_ip}\r\nt=0 0\r\n\
-         m=audio {local_port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
-    )
+         m=audio {local_port} RTP/AVP {} 101\r\n",
+        pts.join(" ")
+    );
+    for c in &list {
+        s.push_str(&format!(
+            "a=rtpmap:{} {}/8000\r\n",
+            c.payload_type(),
+            c.name()
+        ));
+    }
+    s.push_str(
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
+    );
+    s
 }
 
 #[cfg(test)]
@@ -283,6 +316,26 @@ mod tests {
         let o = build_offer("10.0.0.2".parse().unwrap(), 20000, 1, 1);
         let a = accept_offer(o.as_bytes()).unwrap();
         assert_eq!((a.codec, a.telephone_event), (G711::Pcmu, Some(101)));
+    }
+
+    #[test]
+    fn offer_follows_the_codec_order() {
+        let o = build_offer_with("10.0.0.2".parse().unwrap(), 20000, 1, 1, &[G711::Pcma]);
+        assert!(o.contains("m=audio 20000 RTP/AVP 8 101\r\n"), "{o}");
+        assert!(!o.contains("PCMU"));
+        let o = build_offer_with(
+            "10.0.0.2".parse().unwrap(),
+            20000,
+            1,
+            1,
+            &[G711::Pcma, G711::Pcmu, G711::Pcma],
+        );
+        assert!(o.contains("RTP/AVP 8 0 101\r\n"), "{o}");
+        assert_eq!(accept_offer(o.as_bytes()).unwrap().codec, G711::Pcma);
+        assert_eq!(
+            build_offer("10.0.0.2".parse().unwrap(), 20000, 1, 1),
+            build_offer_with("10.0.0.2".parse().unwrap(), 20000, 1, 1, &[])
+        );
     }
 
     #[test]

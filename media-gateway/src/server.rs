@@ -14,6 +14,7 @@ use crate::sip::digest;
 use crate::sip::endpoint::{CallKey, Peer, Registration, Transport, TxHandle};
 use crate::sip::msg;
 use crate::store;
+use crate::trunks::Trunk;
 use crate::webrtc::LegCtl;
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
@@ -66,6 +67,8 @@ enum Ctrl {
         cmd: GatewayCommand,
         check: OriginateCheck,
     },
+    /// The tenant trunks changed (`platform:trunks`, names resolved).
+    Trunks(Vec<Trunk>),
     Drain,
 }
 
@@ -107,6 +110,7 @@ pub async fn run(cfg: Config) -> Result<()> {
     let redis = connect_retrying(&cfg.redis_url).await;
     let events_redis = connect_retrying(&cfg.redis_url).await;
     let commands_redis = connect_retrying(&cfg.redis_url).await;
+    let trunks_redis = connect_retrying(&cfg.redis_url).await;
     let udp = Arc::new(
         UdpSocket::bind(cfg.sip_addr)
             .await
@@ -129,6 +133,11 @@ pub async fn run(cfg: Config) -> Result<()> {
         ctrl_tx.clone(),
     ));
     tokio::spawn(accept_tcp(tcp, ctrl_tx.clone()));
+    tokio::spawn(watch_trunks(
+        trunks_redis,
+        cfg.trunks_refresh,
+        ctrl_tx.clone(),
+    ));
     if let Some(addr) = cfg.metrics_addr {
         let l = TcpListener::bind(addr).await.context("bind metrics")?;
         tokio::spawn(serve_metrics(l));
@@ -295,14 +304,16 @@ impl Core {
                     caller,
                     mode,
                     flow,
+                    trunk_tenant,
                 } => {
                     let mut con = self.redis.clone();
                     let ctrl = self.ctrl.clone();
                     let prompts = self.prompts.clone();
                     tokio::spawn(async move {
-                        let route = store::route(&mut con, &did, &caller, mode, &flow)
-                            .await
-                            .map_err(|e| e.to_string());
+                        let route =
+                            store::route(&mut con, &did, &caller, mode, &flow, trunk_tenant)
+                                .await
+                                .map_err(|e| e.to_string());
                         if let Ok(store::Route::Accept { tenant_id, .. }) = &route {
                             if let Err(e) =
                                 store::refresh_prompts(&mut con, &prompts, *tenant_id).await
@@ -376,6 +387,16 @@ impl Core {
                         }
                     });
                 }
+                Output::TrunkStatus { trunk, status } => {
+                    let mut con = self.redis.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) =
+                            store::save_trunk_status(&mut con, trunk, status.as_ref()).await
+                        {
+                            tracing::warn!(%trunk, error = %e, "trunk status not saved");
+                        }
+                    });
+                }
                 Output::Heartbeat => self.heartbeat(0.0),
                 Output::Drained => drained = true,
             }
@@ -398,7 +419,7 @@ impl Core {
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
             events_stream: self.cfg.events_stream.clone(),
-            trunk: self.cfg.trunk.is_some(),
+            trunk: self.calls.has_outbound_trunk(),
         };
         let mut con = self.redis.clone();
         let ttl = (self.cfg.heartbeat.as_secs() as i64 * 3).max(3);
@@ -431,6 +452,7 @@ impl Core {
             }
             Ctrl::ConferenceLeft { room, slot } => self.calls.conference_left(room, slot),
             Ctrl::Originate { cmd, check } => self.calls.originate_checked(now, cmd, check),
+            Ctrl::Trunks(trunks) => self.calls.set_trunks(now, trunks),
             Ctrl::Drain => self.calls.drain(now),
         }
     }
@@ -784,6 +806,93 @@ async fn read_commands(
     }
 }
 
+/// Reads the tenant trunks at start and every `period`, resolves their carriers' names and
+/// hands them to the call layer when anything changed (a trunk, or what a name resolves to).
+async fn watch_trunks(
+    mut con: ConnectionManager,
+    period: Duration,
+    ctrl: mpsc::UnboundedSender<Ctrl>,
+) {
+    let mut last: Option<Vec<Trunk>> = None;
+    loop {
+        match store::load_trunks(&mut con).await {
+            Ok(configs) => {
+                let mut trunks = Vec::with_capacity(configs.len());
+                for cfg in configs {
+                    let host = resolve(&cfg.host, cfg.port).await;
+                    let proxy = match cfg.outbound_proxy.as_deref().map(str::trim) {
+                        Some(p) if !p.is_empty() => {
+                            let (h, port) = split_host_port(p);
+                            resolve(h, port).await
+                        }
+                        _ => Vec::new(),
+                    };
+                    trunks.push(Trunk::new(cfg, host, proxy));
+                }
+                trunks.sort_by_key(|t| t.cfg.id);
+                if last.as_ref() != Some(&trunks) {
+                    tracing::info!(trunks = trunks.len(), "tenant trunks loaded");
+                    last = Some(trunks.clone());
+                    if ctrl.send(Ctrl::Trunks(trunks)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the tenant trunks failed"),
+        }
+        tokio::time::sleep(period).await;
+    }
+}
+
+/// `host[:port]` (IPv6 in brackets) → host and port (5060 when none).
+fn split_host_port(s: &str) -> (&str, u16) {
+    if let Some(rest) = s.strip_prefix('[') {
+        if let Some((h, after)) = rest.split_once(']') {
+            let port = after
+                .strip_prefix(':')
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(5060);
+            return (h, port);
+        }
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, p.parse().unwrap_or(5060)),
+        _ => (s, 5060),
+    }
+}
+
+/// A carrier's addresses (an IP literal as is; a name through the resolver, at most 2 s).
+async fn resolve(host: &str, port: u16) -> Vec<SocketAddr> {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return vec![SocketAddr::new(ip, port)];
+    }
+    if host.is_empty() {
+        return Vec::new();
+    }
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::lookup_host((host, port)),
+    )
+    .await
+    {
+        Ok(Ok(addrs)) => {
+            let mut v: Vec<SocketAddr> = addrs.collect();
+            // IPv4 first: the SIP socket is usually bound to an IPv4 address.
+            v.sort_by_key(|a| !a.is_ipv4());
+            v
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(host, error = %e, "tenant trunk host does not resolve");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::warn!(host, "tenant trunk host: resolver timed out");
+            Vec::new()
+        }
+    }
+}
+
 async fn accept_tcp(listener: TcpListener, ctrl: mpsc::UnboundedSender<Ctrl>) {
     loop {
         let Ok((stream, addr)) = listener.accept().await else {
@@ -930,6 +1039,14 @@ impl CpuMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_addresses_split() {
+        assert_eq!(split_host_port("proxy.example"), ("proxy.example", 5060));
+        assert_eq!(split_host_port("10.0.0.1:5080"), ("10.0.0.1", 5080));
+        assert_eq!(split_host_port("[::1]:5070"), ("::1", 5070));
+        assert_eq!(split_host_port("::1"), ("::1", 5060));
+    }
 
     #[test]
     fn frames_tcp_stream() {

@@ -1,11 +1,12 @@
 //! Redis access: DID routing, blacklists, tenant flow settings, SIP credentials, registrations,
-//! the event stream, the command stream and the heartbeat.
+//! tenant trunks and their status, the event stream, the command stream and the heartbeat.
 
 use crate::ivr::{FlowConfig, Prompts};
 use anyhow::Result;
 use hotline_wire::gateway::{
     self as wire, DidEntry, Direction, FlowMode, GatewayCommand, GatewayEvent,
 };
+use hotline_wire::trunks::{TrunkConfig, TrunkStatus, TRUNKS_KEY, TRUNK_STATUS_KEY};
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use std::collections::HashMap;
@@ -42,18 +43,22 @@ pub async fn connect(url: &str) -> Result<ConnectionManager> {
     Ok(ConnectionManager::new_with_config(client, cfg).await?)
 }
 
-/// Looks up a DID and the caller's blacklist status with one pipeline per step.
+/// Looks up a DID and the caller's blacklist status with one pipeline per step. A call that
+/// came in on a tenant trunk (`trunk_tenant`) for a number `platform:dids` does not list is
+/// that tenant's (the trunk's configuration says the number is theirs).
 pub async fn route(
     con: &mut ConnectionManager,
     did: &str,
     caller: &str,
     default_mode: FlowMode,
     default_flow: &FlowConfig,
+    trunk_tenant: Option<Uuid>,
 ) -> Result<Route> {
     let entry: Option<String> = con.hget(wire::DIDS_KEY, did).await?;
     let Some(tenant_id) = entry
         .and_then(|e| serde_json::from_str::<DidEntry>(&e).ok())
         .map(|e| e.tenant_id)
+        .or(trunk_tenant)
     else {
         return Ok(Route::UnknownDid);
     };
@@ -402,4 +407,41 @@ pub async fn refresh_prompts(
     let n = loaded.len();
     prompts.apply(tenant, &index, loaded);
     Ok(n)
+}
+
+/// Every tenant trunk in `platform:trunks` (one `HGETALL`; the hash is small). Entries that
+/// do not parse are skipped and logged.
+pub async fn load_trunks(con: &mut ConnectionManager) -> Result<Vec<TrunkConfig>> {
+    let all: HashMap<String, String> = con.hgetall(TRUNKS_KEY).await?;
+    let mut out = Vec::with_capacity(all.len());
+    for (id, json) in all {
+        match serde_json::from_str::<TrunkConfig>(&json) {
+            Ok(t) => out.push(t),
+            Err(e) => tracing::warn!(trunk = %id, error = %e, "ignoring a malformed tenant trunk"),
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a trunk's status to `platform:trunk_status` (`None`: removes it).
+pub async fn save_trunk_status(
+    con: &mut ConnectionManager,
+    trunk: Uuid,
+    status: Option<&TrunkStatus>,
+) -> Result<()> {
+    match status {
+        Some(s) => {
+            let _: () = con
+                .hset(
+                    TRUNK_STATUS_KEY,
+                    trunk.to_string(),
+                    serde_json::to_string(s)?,
+                )
+                .await?;
+        }
+        None => {
+            let _: () = con.hdel(TRUNK_STATUS_KEY, trunk.to_string()).await?;
+        }
+    }
+    Ok(())
 }

@@ -95,6 +95,12 @@ pub enum Event {
         offer: AcceptedOffer,
         /// `Proxy-Authorization` header value, if the caller sent one (trunk digest auth).
         proxy_authorization: Option<String>,
+        /// The Request-URI's user part as sent (control characters removed): a tenant
+        /// trunk's carrier may call our registration contact (`sip:<username>@<us>`).
+        request_user: String,
+        /// The To URI's user part as sent (the dialled number when the Request-URI is the
+        /// registration contact).
+        to_user: String,
     },
     /// ACK received for our 200 OK.
     Confirmed {
@@ -151,6 +157,49 @@ pub enum Event {
     },
     /// A REGISTER for the transaction user to authenticate; answer with [`Endpoint::respond`].
     Register(Registration),
+    /// The final answer to a REGISTER we sent ([`Endpoint::send_register`]), or its timeout.
+    RegisterReply(RegisterReply),
+}
+
+/// A REGISTER we send to a tenant trunk's carrier (built by the registration client in
+/// [`crate::trunks`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterRequest {
+    /// The client's id, echoed in [`RegisterReply::id`].
+    pub id: u64,
+    /// Next hop (the registrar or the outbound proxy).
+    pub dest: SocketAddr,
+    /// Request-URI (`sip:<registrar host>:<port>`; also the digest `uri`).
+    pub request_uri: String,
+    /// Address of record (`sip:<username>@<registrar host>`): From and To.
+    pub aor: String,
+    /// User part of our Contact (`sip:<contact_user>@<advertised address>`).
+    pub contact_user: String,
+    /// Call-ID (the same for every REGISTER of one registration).
+    pub call_id: String,
+    /// From tag.
+    pub from_tag: String,
+    /// CSeq number (one more for each REGISTER of the registration).
+    pub cseq: u32,
+    /// Expiry asked for, seconds (0: unregister).
+    pub expires: u32,
+    /// `(header name, value)` answering the previous challenge, if any.
+    pub authorization: Option<(&'static str, String)>,
+}
+
+/// The final answer to a REGISTER we sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterReply {
+    /// [`RegisterRequest::id`].
+    pub id: u64,
+    /// Final status; `None`: no answer before Timer F.
+    pub status: Option<u16>,
+    /// The reason phrase as sent (`"timeout"` when no answer came).
+    pub reason: String,
+    /// The digest challenge of a 401 (`WWW-Authenticate`) or 407 (`Proxy-Authenticate`).
+    pub challenge: Option<String>,
+    /// Expiry granted by a 2xx: our Contact's `expires` parameter, else the `Expires` header.
+    pub expires: Option<u32>,
 }
 
 /// A REGISTER request, as the transaction user needs it.
@@ -243,6 +292,11 @@ pub struct Originate {
     pub media: (IpAddr, u16),
     /// Digest credentials for the trunk, if it challenges.
     pub auth: Option<(String, String)>,
+    /// Host\[:port\] written in the Request-URI, To and From (a tenant trunk's carrier
+    /// domain); `None`: the next hop's address in the Request-URI and To, ours in From.
+    pub domain: Option<String>,
+    /// Codecs offered, in order of preference (empty: PCMU, PCMA).
+    pub codecs: Vec<crate::media::g711::G711>,
 }
 
 struct ServerEntry {
@@ -256,6 +310,7 @@ enum ClientKind {
     Invite,
     Bye,
     Cancel,
+    Register,
 }
 
 struct ClientEntry {
@@ -349,7 +404,21 @@ impl Endpoint {
         }
         match msg::parse(data) {
             Some(SipMessage::Request(req)) => self.handle_request(now, peer, req),
-            Some(SipMessage::Response(resp)) => self.handle_response(now, resp),
+            Some(SipMessage::Response(resp)) => {
+                // The reason phrase as sent (rsip keeps only the standard one).
+                let line = data.split(|b| *b == b'\n').next().unwrap_or_default();
+                let line = String::from_utf8_lossy(line);
+                let reason = line
+                    .trim()
+                    .splitn(3, ' ')
+                    .nth(2)
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(100)
+                    .collect();
+                self.handle_response(now, resp, reason)
+            }
             None => {}
         }
     }
@@ -511,6 +580,12 @@ impl Endpoint {
             .map(|u| msg::to_e164(&msg::clean_user(&u)))
             .unwrap_or_default();
         let proxy_authorization = msg::header(h, "proxy-authorization");
+        let request_user = msg::uri_user(&request_uri)
+            .map(|u| msg::clean_user(&u))
+            .unwrap_or_default();
+        let to_user = msg::uri_user(&msg::uri_of(&to))
+            .map(|u| msg::clean_user(&u))
+            .unwrap_or_default();
         let remote_target = msg::header(h, "contact")
             .map(|c| msg::uri_of(&c))
             .filter(|c| c.starts_with("sip"))
@@ -553,6 +628,8 @@ impl Endpoint {
             peer,
             offer,
             proxy_authorization,
+            request_user,
+            to_user,
         });
     }
 
@@ -737,9 +814,14 @@ impl Endpoint {
         let call = self.next_key;
         self.next_key += 1;
         let call_id = format!("{}@hotline", msg::random_token(20));
-        let request_uri = format!("sip:{}@{}", o.callee, o.trunk);
+        let domain = o.domain.clone().unwrap_or_else(|| o.trunk.to_string());
+        let request_uri = format!("sip:{}@{domain}", o.callee);
+        let from_host = match &o.domain {
+            Some(d) => d.clone(),
+            None => self.cfg.advertised.ip().to_string(),
+        };
         let sdp_session = fastrand::u64(1..1 << 40);
-        let offer_sdp = sdp::build_offer(o.media.0, o.media.1, sdp_session, 1);
+        let offer_sdp = sdp::build_offer_with(o.media.0, o.media.1, sdp_session, 1, &o.codecs);
         let placeholder = AcceptedOffer {
             remote_rtp: o.trunk,
             codec: crate::media::g711::G711::Pcmu,
@@ -760,7 +842,7 @@ impl Endpoint {
                 call_id,
                 local_tag: msg::random_token(12),
                 remote_tag: String::new(),
-                local_uri: format!("<sip:{}@{}>", o.caller, self.cfg.advertised.ip()),
+                local_uri: format!("<sip:{}@{from_host}>", o.caller),
                 remote_uri: format!("<{request_uri}>"),
                 remote_target: request_uri.clone(),
                 route_set: Vec::new(),
@@ -1241,7 +1323,7 @@ impl Endpoint {
         self.emit(ev);
     }
 
-    fn handle_response(&mut self, now: Instant, resp: rsip::Response) {
+    fn handle_response(&mut self, now: Instant, resp: rsip::Response, reason: String) {
         let Some(branch) = msg::top_branch(&resp.headers) else {
             return;
         };
@@ -1280,7 +1362,99 @@ impl Endpoint {
             ClientKind::Bye => self.finish_bye(call, false),
             ClientKind::Cancel => {}
             ClientKind::Invite => self.on_invite_response(now, &branch, call, final_status, &resp),
+            ClientKind::Register => self.on_register_response(call, final_status, &resp, reason),
         }
+    }
+
+    /// Sends a REGISTER to a carrier (UDP) in a non-INVITE client transaction; its final
+    /// answer (or timeout) comes back as [`Event::RegisterReply`].
+    pub fn send_register(&mut self, now: Instant, r: RegisterRequest) {
+        let branch = format!("z9hG4bK{}", msg::random_token(16));
+        let mut headers: Vec<(&str, String)> = vec![
+            ("Via", self.via(Transport::Udp, &branch)),
+            ("Max-Forwards", "70".into()),
+            ("From", format!("<{}>;tag={}", r.aor, r.from_tag)),
+            ("To", format!("<{}>", r.aor)),
+            ("Call-ID", r.call_id.clone()),
+            ("CSeq", format!("{} REGISTER", r.cseq)),
+            (
+                "Contact",
+                format!("<sip:{}@{}>", r.contact_user, self.cfg.advertised),
+            ),
+            ("Expires", r.expires.to_string()),
+            ("Allow", ALLOW.to_string()),
+            ("User-Agent", self.cfg.user_agent.clone()),
+        ];
+        if let Some((name, value)) = r.authorization {
+            headers.push((name, value));
+        }
+        let peer = Peer {
+            addr: r.dest,
+            transport: Transport::Udp,
+        };
+        let Some(data) = msg::build_request("REGISTER", &r.request_uri, &headers, None) else {
+            self.emit(Event::RegisterReply(RegisterReply {
+                id: r.id,
+                status: None,
+                reason: "bad registrar address".into(),
+                challenge: None,
+                expires: None,
+            }));
+            return;
+        };
+        self.client.insert(
+            branch.clone(),
+            ClientEntry {
+                tx: ClientTransaction::new(now, data.clone(), false),
+                peer,
+                call: r.id,
+                kind: ClientKind::Register,
+            },
+        );
+        self.arm(TimerOwner::Client(branch));
+        self.transmit(peer, data);
+    }
+
+    fn on_register_response(
+        &mut self,
+        id: u64,
+        status: u16,
+        resp: &rsip::Response,
+        reason: String,
+    ) {
+        let h = &resp.headers;
+        let challenge = match status {
+            401 => msg::header(h, "www-authenticate"),
+            407 => msg::header(h, "proxy-authenticate"),
+            _ => None,
+        };
+        // Our binding's expiry: the Contact naming us (the registrar lists every binding of
+        // the AOR), else the only Contact, else the Expires header.
+        let ours = format!("@{}", self.cfg.advertised);
+        let contacts: Vec<String> = msg::header_values(h, "contact")
+            .iter()
+            .flat_map(|v| msg::split_list(v))
+            .collect();
+        let contact =
+            contacts
+                .iter()
+                .find(|c| msg::uri_of(c).contains(&ours))
+                .or(if contacts.len() == 1 {
+                    contacts.first()
+                } else {
+                    None
+                });
+        let expires = contact
+            .and_then(|c| msg::param(c, "expires"))
+            .or_else(|| msg::header(h, "expires"))
+            .and_then(|e| e.trim().parse().ok());
+        self.emit(Event::RegisterReply(RegisterReply {
+            id,
+            status: Some(status),
+            reason,
+            challenge,
+            expires,
+        }));
     }
 
     fn finish_bye(&mut self, call: CallKey, timed_out: bool) {
@@ -1343,6 +1517,7 @@ impl Endpoint {
         let mut to_send = Vec::new();
         let mut bye_done = Vec::new();
         let mut invite_timeouts = Vec::new();
+        let mut register_timeouts = Vec::new();
         let mut ack_timeouts = Vec::new();
         for owner in due {
             match &owner {
@@ -1371,6 +1546,7 @@ impl Endpoint {
                         match kind {
                             ClientKind::Bye => bye_done.push(call),
                             ClientKind::Invite => invite_timeouts.push(call),
+                            ClientKind::Register => register_timeouts.push(call),
                             ClientKind::Cancel => {}
                         }
                     }
@@ -1417,6 +1593,15 @@ impl Endpoint {
                 self.remove_dialog(call);
                 self.emit(Event::OutboundFailed { call, status: 408 });
             }
+        }
+        for id in register_timeouts {
+            self.emit(Event::RegisterReply(RegisterReply {
+                id,
+                status: None,
+                reason: "timeout".into(),
+                challenge: None,
+                expires: None,
+            }));
         }
         for call in ack_timeouts {
             // RFC 3261 §13.3.1.4: no ACK → the session is over; send BYE.
@@ -1756,6 +1941,8 @@ mod tests {
             trunk,
             media: ("127.0.0.1".parse().unwrap(), 20000),
             auth: Some(("gw".into(), "pw".into())),
+            domain: None,
+            codecs: Vec::new(),
         };
         let call = e.originate(t0, o.clone());
         let (sent, _) = drain(&mut e);
@@ -1872,6 +2059,137 @@ mod tests {
         );
     }
 
+    #[test]
+    fn register_client_transaction_reports_challenge_grant_and_timeout() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        let carrier: SocketAddr = "127.0.0.1:5070".parse().unwrap();
+        let req = RegisterRequest {
+            id: 7,
+            dest: carrier,
+            request_uri: "sip:carrier.example:5070".into(),
+            aor: "sip:acme@carrier.example:5070".into(),
+            contact_user: "acme".into(),
+            call_id: "reg-1@hotline".into(),
+            from_tag: "ft".into(),
+            cseq: 1,
+            expires: 300,
+            authorization: None,
+        };
+        e.send_register(t0, req.clone());
+        let (sent, _) = drain(&mut e);
+        let reg = &sent[0];
+        assert!(
+            reg.starts_with("REGISTER sip:carrier.example:5070 SIP/2.0"),
+            "{reg}"
+        );
+        for h in [
+            "From: <sip:acme@carrier.example:5070>;tag=ft",
+            "To: <sip:acme@carrier.example:5070>",
+            "Contact: <sip:acme@127.0.0.1:5060>",
+            "Expires: 300",
+            "CSeq: 1 REGISTER",
+        ] {
+            assert!(reg.contains(h), "{h} in {reg}");
+        }
+        // Timer E retransmits over UDP.
+        e.handle_timeout(t0 + T1);
+        assert!(drain(&mut e).0[0].starts_with("REGISTER"));
+        let peer = Peer {
+            addr: carrier,
+            transport: Transport::Udp,
+        };
+        let chal = "WWW-Authenticate: Digest realm=\"carrier\", nonce=\"n1\"\r\n";
+        e.handle_input(t0, peer, response_to(reg, 100, "", "", "").as_bytes());
+        assert!(
+            drain(&mut e).1.is_empty(),
+            "provisional responses are absorbed"
+        );
+        let challenge = response_to(reg, 401, "x", chal, "").replace("401 X", "401 Who are you");
+        e.handle_input(t0, peer, challenge.as_bytes());
+        assert_eq!(
+            drain(&mut e).1,
+            vec![Event::RegisterReply(RegisterReply {
+                id: 7,
+                status: Some(401),
+                reason: "Who are you".into(),
+                challenge: Some(r#"Digest realm="carrier", nonce="n1""#.into()),
+                expires: None,
+            })]
+        );
+        // A retransmitted final response is not reported twice.
+        e.handle_input(t0, peer, challenge.as_bytes());
+        assert!(drain(&mut e).1.is_empty());
+        // The 200 lists every binding of the AOR: ours says 120.
+        e.send_register(
+            t0,
+            RegisterRequest {
+                cseq: 2,
+                ..req.clone()
+            },
+        );
+        let (sent, _) = drain(&mut e);
+        let contacts = "Contact: <sip:acme@10.0.0.9:5060>;expires=3600, <sip:acme@127.0.0.1:5060>;expires=120\r\nExpires: 600\r\n";
+        e.handle_input(
+            t0,
+            peer,
+            response_to(&sent[0], 200, "x", contacts, "").as_bytes(),
+        );
+        let Event::RegisterReply(r) = drain(&mut e).1.remove(0) else {
+            panic!()
+        };
+        assert_eq!((r.status, r.expires), (Some(200), Some(120)));
+        // No answer at all: Timer F reports a timeout.
+        e.send_register(
+            t0,
+            RegisterRequest {
+                id: 8,
+                cseq: 3,
+                ..req
+            },
+        );
+        drain(&mut e);
+        e.handle_timeout(t0 + 64 * T1);
+        let evs = drain(&mut e).1;
+        assert_eq!(
+            evs,
+            vec![Event::RegisterReply(RegisterReply {
+                id: 8,
+                status: None,
+                reason: "timeout".into(),
+                challenge: None,
+                expires: None,
+            })]
+        );
+    }
+
+    #[test]
+    fn outbound_call_through_a_carrier_domain_offers_its_codecs() {
+        let t0 = Instant::now();
+        let mut e = ep();
+        e.originate(
+            t0,
+            Originate {
+                caller: "0229990000".into(),
+                callee: "0221234567".into(),
+                trunk: "127.0.0.1:5070".parse().unwrap(),
+                media: ("127.0.0.1".parse().unwrap(), 20000),
+                auth: None,
+                domain: Some("carrier.example:5070".into()),
+                codecs: vec![crate::media::g711::G711::Pcma],
+            },
+        );
+        let (sent, _) = drain(&mut e);
+        let inv = &sent[0];
+        assert!(
+            inv.starts_with("INVITE sip:0221234567@carrier.example:5070 SIP/2.0"),
+            "{inv}"
+        );
+        assert!(inv.contains("From: <sip:0229990000@carrier.example:5070>;tag="));
+        assert!(inv.contains("To: <sip:0221234567@carrier.example:5070>"));
+        assert!(inv.contains("m=audio 20000 RTP/AVP 8 101"), "{inv}");
+    }
+
     fn mutate(base: &[u8], flips: &[(usize, u8)], cut: usize) -> Vec<u8> {
         let mut v = base.to_vec();
         for (i, b) in flips {
@@ -1910,6 +2228,8 @@ mod tests {
                 trunk: PEER.parse().unwrap(),
                 media: ("127.0.0.1".parse().unwrap(), 20000),
                 auth: None,
+                domain: None,
+                codecs: Vec::new(),
             },
         );
         let inv = drain(&mut e).0.remove(0);
@@ -1989,6 +2309,8 @@ mod tests {
                             trunk: PEER.parse().unwrap(),
                             media: ("127.0.0.1".parse().unwrap(), 20000),
                             auth: None,
+                            domain: None,
+                            codecs: Vec::new(),
                         });
                         if let Some(Output::Transmit { data, .. }) = e.out.back() {
                             let inv = String::from_utf8_lossy(data).into_owned();
