@@ -271,6 +271,7 @@ fn Guarded(p: &GuardedProps) -> Html {
         }
         Route::Outbound => html! { <pages::outbound::OutboundPage /> },
         Route::Numbers => html! { <pages::numbers::NumbersPage /> },
+        Route::Trunks => html! { <pages::trunks::TrunksPage /> },
         _ => html! {},
     };
     let wide = matches!(p.route, Route::Agent);
