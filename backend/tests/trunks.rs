@@ -471,7 +471,7 @@ async fn trunk_input_is_refused_by_name() {
     assert_eq!(field_names(&p), ["caller_id.fixed"]);
     // …but one of the trunk's own numbers is.
     let own = format!("{b}05");
-    let mut body = register_trunk("Own caller ID", &[own.clone()]);
+    let mut body = register_trunk("Own caller ID", std::slice::from_ref(&own));
     body["caller_id"] = json!({ "fixed": own, "same_format_as_callee": true });
     let t: TrunkDto = created(a.admin.post(&url).json(&body).send().await).await;
     assert!(t.caller_id.same_format_as_callee);
@@ -542,7 +542,7 @@ async fn trunk_numbers_are_unique_on_the_platform_and_tenants_are_isolated() {
     problem(
         a.admin
             .post(&url)
-            .json(&register_trunk("A", &[pool.clone()]))
+            .json(&register_trunk("A", std::slice::from_ref(&pool)))
             .send()
             .await,
         409,
@@ -552,7 +552,7 @@ async fn trunk_numbers_are_unique_on_the_platform_and_tenants_are_isolated() {
     let t: TrunkDto = created(
         a.admin
             .post(&url)
-            .json(&register_trunk("A", &[mine.clone()]))
+            .json(&register_trunk("A", std::slice::from_ref(&mine)))
             .send()
             .await,
     )
@@ -561,7 +561,7 @@ async fn trunk_numbers_are_unique_on_the_platform_and_tenants_are_isolated() {
     problem(
         a.admin
             .post(&url)
-            .json(&register_trunk("A2", &[mine.clone()]))
+            .json(&register_trunk("A2", std::slice::from_ref(&mine)))
             .send()
             .await,
         409,
@@ -660,7 +660,7 @@ async fn trunk_numbers_are_unique_on_the_platform_and_tenants_are_isolated() {
     let bt_trunk: TrunkDto = created(
         bt.admin
             .post(&url)
-            .json(&register_trunk("B", &[mine.clone()]))
+            .json(&register_trunk("B", std::slice::from_ref(&mine)))
             .send()
             .await,
     )

@@ -351,7 +351,7 @@ fn TrunkEditor(p: &EditorProps) -> Html {
             <div class={classes!("field", e.is_some().then_some("invalid"))}>
                 <label for={id}>{ i18n.t(label) }</label>
                 <textarea {id} rows="3" value={value.to_string()} {oninput}
-                    aria-describedby={format!("{id}-hint")} aria-invalid={e.is_some().then_some("true")}></textarea>
+                    aria-describedby={format!("{id}-hint")} aria-invalid={e.is_some().then_some("true")} />
                 <p class="hint" id={format!("{id}-hint")}>{ i18n.t(hint) }</p>
                 if let Some(e) = e { <p class="field-error">{ e }</p> }
             </div>
