@@ -8,7 +8,7 @@
 //! Same requirements as `browser_spa.rs` (Chromium, chromedriver, a built `frontend/dist`,
 //! Postgres and Redis); failures leave a screenshot in `tests/artifacts/`.
 
-use anyhow::{ensure, Result};
+use anyhow::ensure;
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::browser::{artifacts_dir, run};
 use hotline_wire::trunks::{TrunkDto, TrunkState, TrunkStatus, TRUNKS_KEY, TRUNK_STATUS_KEY};
