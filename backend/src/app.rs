@@ -85,6 +85,14 @@ pub async fn serve(
             tracing::error!(error = %e, "desk phone accounts not published to the gateways");
         }
     });
+    // The gateways register and route tenants' trunks from Redis: copy them all (a change
+    // whose copy failed is repaired here at the latest).
+    let trunks_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::trunks::publish_all(&trunks_state).await {
+            tracing::error!(error = %e, "tenant trunks not published to the gateways");
+        }
+    });
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -63,8 +63,9 @@ pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow:
 /// Publishes `platform.dids` to the Redis hash `platform:dids` — the numbers with a tenant;
 /// the pool's free numbers are removed from it, so they route to nobody —, every tenant slug
 /// to `platform:tenant_slugs` and every tenant's outbound limits
-/// (`dial_policy::publish_gateway_limits`) and every desk phone account
-/// (`desk_phones::publish_all`), the copies the gateway reads.
+/// (`dial_policy::publish_gateway_limits`), every desk phone account
+/// (`desk_phones::publish_all`) and every tenant's SIP trunks (`trunks::publish_all`; their
+/// numbers are rows of `platform.dids`), the copies the gateway reads.
 pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
     let rows: Vec<(String, Option<Uuid>)> =
         sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
@@ -81,5 +82,6 @@ pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
     }
     crate::dial_policy::publish_all_gateway_limits(state).await?;
     crate::desk_phones::publish_all(state).await?;
+    crate::trunks::publish_all(state).await?;
     Ok(())
 }

@@ -48,6 +48,7 @@ pub mod tenants;
 pub mod testkit;
 pub mod text;
 pub mod ticket_types;
+pub mod trunks;
 pub mod validate;
 pub mod verify;
 pub mod voicemail;

@@ -67,6 +67,29 @@ pub async fn remove_flow_mapping(
     Ok(n > 0)
 }
 
+/// 409 `trunk_number` when `did` is a number of a tenant's own SIP trunk (`crate::trunks`):
+/// the tenant removes it from its trunk, operators cannot take it back or delete it.
+pub async fn refuse_trunk_number(
+    conn: &mut PgConnection,
+    did: &str,
+) -> Result<(), crate::error::ApiError> {
+    let on_trunk: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM platform.dids WHERE did = $1 AND trunk_id IS NOT NULL)",
+    )
+    .bind(did)
+    .fetch_one(conn)
+    .await?;
+    if on_trunk {
+        return Err(crate::error::ApiError::Conflict {
+            code: "trunk_number",
+            detail: format!(
+                "{did} comes in on a call center's own SIP trunk: they remove it from the trunk."
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Numbers a range stands for: `first` to `last` (E.164, the same length, `first` ≤ `last`),
 /// or why not, naming the field. At most `max` numbers.
 pub fn expand_range(first: &str, last: &str, max: usize) -> Result<Vec<String>, (String, String)> {

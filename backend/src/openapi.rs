@@ -3,7 +3,7 @@
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
     desk_phones, health, ivr, kb, notifications, numbers, onboarding, org, platform, prompts,
-    recordings, saved_filters, scheduled, sessions, sso, tickets, users, verify, voicemail,
+    recordings, saved_filters, scheduled, sessions, sso, tickets, trunks, users, verify, voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -274,6 +274,11 @@ mod problems;
         numbers::my_requests,
         numbers::request,
         numbers::cancel,
+        trunks::list,
+        trunks::create,
+        trunks::read,
+        trunks::update,
+        trunks::remove,
     ),
     components(schemas(
         Problem,

@@ -273,6 +273,7 @@ fn console_page(route: Route) -> Option<Html> {
         }
         Route::Outbound => html! { <pages::outbound::OutboundPage /> },
         Route::Numbers => html! { <pages::numbers::NumbersPage /> },
+        Route::Trunks => html! { <pages::trunks::TrunksPage /> },
         _ => return None,
     })
 }

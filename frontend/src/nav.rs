@@ -122,6 +122,7 @@ pub fn nav_items() -> Vec<NavItem> {
         item(Route::Skills, "nav-skills", &[perm::USERS_READ], Telephony),
         item(Route::Ivr, "nav-ivr", &[perm::IVR_WRITE], Telephony),
         item(Route::Numbers, "nav-numbers", &[perm::IVR_WRITE, perm::SETTINGS_WRITE], Telephony),
+        item(Route::Trunks, "nav-trunks", &[perm::SETTINGS_WRITE], Telephony),
         item(Route::Campaigns, "nav-campaigns", &[perm::CAMPAIGNS_WRITE], Telephony),
         item(Route::Outbound, "nav-outbound", &[perm::CAMPAIGNS_WRITE], Telephony),
         item(Route::Users, "nav-users", &[perm::USERS_READ], Admin),

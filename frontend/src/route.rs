@@ -91,6 +91,9 @@ pub enum Route {
     /// The tenant's numbers: flows, requests for the platform's free numbers.
     #[at("/admin/numbers")]
     Numbers,
+    /// The tenant's own SIP trunks (bring your own carrier).
+    #[at("/admin/trunks")]
+    Trunks,
     /// Where the verification e-mail's link leads (`?token=`).
     #[at("/verify-email")]
     VerifyEmail,
@@ -196,7 +199,7 @@ pub fn needs(route: &Route) -> Option<&'static [&'static str]> {
             Some(&[perm::USERS_READ])
         }
         Route::Roles => Some(&[perm::ROLES_WRITE]),
-        Route::ReasonCodes => Some(&[perm::SETTINGS_WRITE]),
+        Route::ReasonCodes | Route::Trunks => Some(&[perm::SETTINGS_WRITE]),
         Route::Audit => Some(&[perm::AUDIT_READ]),
         Route::Sso => Some(&[perm::SETTINGS_WRITE]),
         Route::Tickets | Route::Ticket { .. } => Some(&[perm::TICKETS_WORK]),

@@ -47,6 +47,7 @@ const TARGET_NAME: &str = "CASE a.target_type
         WHEN 'ivr_flow' THEN (SELECT name FROM ivr_flows WHERE id = k.tid)
         WHEN 'ticket_type' THEN (SELECT name FROM ticket_types WHERE id = k.tid)
         WHEN 'kb_article' THEN (SELECT title FROM kb_articles WHERE id = k.tid)
+        WHEN 'trunk' THEN (SELECT name FROM trunks WHERE id = k.tid)
         WHEN 'ticket' THEN (SELECT '#' || number || ' ' || subject FROM tickets WHERE id = k.tid)
     END";
 

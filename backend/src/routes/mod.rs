@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod sla;
 pub mod sso;
 pub mod tickets;
+pub mod trunks;
 pub mod users;
 pub mod verify;
 pub mod voicemail;
@@ -66,6 +67,7 @@ pub fn api() -> Router<AppState> {
         .merge(desk_phones::router())
         .merge(onboarding::router())
         .merge(numbers::router())
+        .merge(trunks::router())
 }
 
 /// Validated paging: page ≥ 1, 1 ≤ per_page ≤ 200 (default 50).

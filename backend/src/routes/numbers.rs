@@ -470,14 +470,16 @@ fn assigned_conflict(did: &str, same: bool) -> ApiError {
     params(("did" = String, Path, description = "The number, E.164")),
     responses((status = 200, body = PoolNumber),
         (status = 404, body = hotline_wire::api::Problem),
-        (status = 409, body = hotline_wire::api::Problem, description = "`number_free`: not assigned")))]
+        (status = 409, body = hotline_wire::api::Problem, description = "`number_free`: not assigned; `trunk_number`: on a tenant's own trunk")))]
 pub async fn release(
     State(state): State<AppState>,
     op: OperatorCtx,
     Path(did): Path<String>,
 ) -> ApiResult<Json<PoolNumber>> {
     let mut tx = state.db.begin().await?;
-    let Some(tenant) = lock_number(&mut tx, &did).await? else {
+    let holder = lock_number(&mut tx, &did).await?;
+    crate::numbers::refuse_trunk_number(&mut tx, &did).await?;
+    let Some(tenant) = holder else {
         return Err(ApiError::Conflict {
             code: "number_free",
             detail: format!("{did} is in the pool already."),

@@ -380,13 +380,15 @@ pub async fn add_did(
     Ok((StatusCode::CREATED, Json(req)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/platform/dids/{did}", tag = "platform", responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/api/v1/platform/dids/{did}", tag = "platform", responses((status = 204), (status = 404),
+    (status = 409, body = hotline_wire::api::Problem, description = "`trunk_number`: on a tenant's own trunk")))]
 pub async fn remove_did(
     State(state): State<AppState>,
     op: OperatorCtx,
     Path(did): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
+    crate::numbers::refuse_trunk_number(&mut tx, &did).await?;
     let tenant: Option<Option<Uuid>> =
         sqlx::query_scalar("DELETE FROM platform.dids WHERE did = $1 RETURNING tenant_id")
             .bind(&did)

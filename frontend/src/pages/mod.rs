@@ -26,6 +26,7 @@ pub mod settings;
 pub mod ticket_rules;
 pub mod ticket_types;
 pub mod tickets;
+pub mod trunks;
 pub mod users;
 pub mod voicemail;
 
