@@ -2,7 +2,7 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    desk_phones, health, ivr, kb, notifications, numbers, onboarding, org, platform, prompts,
+    desk_phones, directory, health, ivr, kb, notifications, numbers, onboarding, org, platform, prompts,
     recordings, saved_filters, scheduled, sessions, sso, tickets, users, verify, voicemail,
 };
 use hotline_wire::api::*;
@@ -259,6 +259,8 @@ mod problems;
         desk_phones::list,
         desk_phones::create_or_rotate,
         desk_phones::remove,
+        directory::directory,
+        directory::internal_call,
         onboarding::onboarding,
         onboarding::my_queues,
         numbers::pool,

@@ -1605,3 +1605,24 @@ audit-field-max-attempts = Maksimum cəhd
 audit-field-dial-mode = Yığım rejimi
 audit-target-kb-category = Bilik bazası kateqoriyası
 audit-target-interaction = Müraciət
+
+# --- internal --- (machine-drafted, awaiting review)
+directory-title = Kataloq
+directory-search = Ad, daxili nömrə və ya komanda üzrə axtarış
+directory-empty = Uyğun gələn yoxdur.
+directory-extension = Daxili { $ext }
+directory-presence-available = Əlçatan
+directory-presence-busy = Məşğul
+directory-presence-away = Uzaqda
+directory-presence-offline = Şəbəkədən kənar
+directory-call = Zəng et
+directory-call-to = { $name } ilə əlaqə saxla
+directory-call-done = { $name } yığılır…
+directory-transfer = Ötür
+directory-transfer-to = Zəngi { $name } üçün ötür
+directory-transfer-done = Zəng { $name } üçün ötürüldü.
+directory-consult = Məsləhətləş
+directory-consult-to = Əvvəlcə { $name } ilə məsləhətləş
+directory-consult-done = Zəng edən gözləyərkən { $name } yığılır…
+problem-colleague-busy = Bu həmkar hazırda zəngdədir. Bir az sonra yenidən cəhd edin.
+problem-colleague-unreachable = Bu həmkarın stolüstü telefonu qeydiyyatda deyil, ona indi zəng etmək mümkün deyil.

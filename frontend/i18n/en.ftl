@@ -1622,3 +1622,24 @@ audit-field-max-attempts = Maximum attempts
 audit-field-dial-mode = Dialling mode
 audit-target-kb-category = Knowledge-base category
 audit-target-interaction = Interaction
+
+# --- internal ---
+directory-title = Directory
+directory-search = Search by name, extension or team
+directory-empty = Nobody matches.
+directory-extension = Ext. { $ext }
+directory-presence-available = Available
+directory-presence-busy = Busy
+directory-presence-away = Away
+directory-presence-offline = Offline
+directory-call = Call
+directory-call-to = Call { $name }
+directory-call-done = Calling { $name }…
+directory-transfer = Transfer
+directory-transfer-to = Transfer the call to { $name }
+directory-transfer-done = Call transferred to { $name }.
+directory-consult = Consult
+directory-consult-to = Consult { $name } first
+directory-consult-done = Calling { $name } while the caller holds…
+problem-colleague-busy = This colleague is on a call. Try again later.
+problem-colleague-unreachable = This colleague's desk phone is not registered, so they cannot be called now.

@@ -1628,3 +1628,24 @@ audit-field-max-attempts = Maksymalna liczba prób
 audit-field-dial-mode = Tryb wybierania
 audit-target-kb-category = Kategoria bazy wiedzy
 audit-target-interaction = Interakcja
+
+# --- internal --- (machine-drafted, awaiting review)
+directory-title = Książka telefoniczna
+directory-search = Szukaj po nazwisku, numerze wewnętrznym lub zespole
+directory-empty = Nikt nie pasuje.
+directory-extension = Wewn. { $ext }
+directory-presence-available = Dostępny
+directory-presence-busy = Zajęty
+directory-presence-away = Nieobecny
+directory-presence-offline = Niepołączony
+directory-call = Zadzwoń
+directory-call-to = Zadzwoń do: { $name }
+directory-call-done = Łączenie z: { $name }…
+directory-transfer = Przekaż
+directory-transfer-to = Przekaż połączenie do: { $name }
+directory-transfer-done = Połączenie przekazano do: { $name }.
+directory-consult = Konsultuj
+directory-consult-to = Najpierw skonsultuj się z: { $name }
+directory-consult-done = Łączenie z: { $name }, rozmówca czeka…
+problem-colleague-busy = Ta osoba właśnie rozmawia. Spróbuj później.
+problem-colleague-unreachable = Telefon biurkowy tej osoby nie jest zarejestrowany, więc nie można teraz do niej zadzwonić.

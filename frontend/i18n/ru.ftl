@@ -1628,3 +1628,24 @@ audit-field-max-attempts = Макс. попыток
 audit-field-dial-mode = Режим набора
 audit-target-kb-category = Раздел базы знаний
 audit-target-interaction = Обращение
+
+# --- internal --- (machine-drafted, awaiting review)
+directory-title = Справочник
+directory-search = Поиск по имени, внутреннему номеру или команде
+directory-empty = Никого не найдено.
+directory-extension = Вн. { $ext }
+directory-presence-available = Доступен
+directory-presence-busy = Занят
+directory-presence-away = Отошёл
+directory-presence-offline = Не в сети
+directory-call = Позвонить
+directory-call-to = Позвонить: { $name }
+directory-call-done = Вызываем: { $name }…
+directory-transfer = Перевести
+directory-transfer-to = Перевести звонок: { $name }
+directory-transfer-done = Звонок переведён: { $name }.
+directory-consult = Консультация
+directory-consult-to = Сначала посоветоваться: { $name }
+directory-consult-done = Вызываем { $name }, абонент на удержании…
+problem-colleague-busy = Коллега сейчас разговаривает. Попробуйте позже.
+problem-colleague-unreachable = Настольный телефон коллеги не зарегистрирован, позвонить ему сейчас нельзя.

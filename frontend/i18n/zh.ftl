@@ -1605,3 +1605,24 @@ audit-field-max-attempts = 最大尝试次数
 audit-field-dial-mode = 拨号模式
 audit-target-kb-category = 知识库分类
 audit-target-interaction = 交互记录
+
+# --- internal --- (machine-drafted, awaiting review)
+directory-title = 通讯录
+directory-search = 按姓名、分机号或团队搜索
+directory-empty = 没有匹配的人。
+directory-extension = 分机 { $ext }
+directory-presence-available = 空闲
+directory-presence-busy = 忙碌
+directory-presence-away = 离开
+directory-presence-offline = 离线
+directory-call = 呼叫
+directory-call-to = 呼叫 { $name }
+directory-call-done = 正在呼叫 { $name }…
+directory-transfer = 转接
+directory-transfer-to = 将通话转接给 { $name }
+directory-transfer-done = 通话已转接给 { $name }。
+directory-consult = 咨询
+directory-consult-to = 先咨询 { $name }
+directory-consult-done = 正在呼叫 { $name }，来电者保持等待…
+problem-colleague-busy = 该同事正在通话中，请稍后再试。
+problem-colleague-unreachable = 该同事的桌面电话未注册，目前无法呼叫。

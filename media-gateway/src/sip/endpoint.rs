@@ -93,8 +93,11 @@ pub enum Event {
         peer: Peer,
         /// The accepted SDP offer.
         offer: AcceptedOffer,
-        /// `Proxy-Authorization` header value, if the caller sent one (trunk digest auth).
+        /// `Proxy-Authorization` header value, if the caller sent one (trunk or desk-phone
+        /// digest auth).
         proxy_authorization: Option<String>,
+        /// The Request-URI's host (a desk phone's `<slug>.<sip domain>`; a trunk's address).
+        domain: String,
     },
     /// ACK received for our 200 OK.
     Confirmed {
@@ -511,6 +514,7 @@ impl Endpoint {
             .map(|u| msg::to_e164(&msg::clean_user(&u)))
             .unwrap_or_default();
         let proxy_authorization = msg::header(h, "proxy-authorization");
+        let domain = msg::uri_host(&request_uri).unwrap_or_default();
         let remote_target = msg::header(h, "contact")
             .map(|c| msg::uri_of(&c))
             .filter(|c| c.starts_with("sip"))
@@ -553,6 +557,7 @@ impl Endpoint {
             peer,
             offer,
             proxy_authorization,
+            domain,
         });
     }
 
