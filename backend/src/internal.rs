@@ -29,7 +29,7 @@ use uuid::Uuid;
 /// The ACD's not-ready reason while an internal call rings or holds a colleague.
 pub const NOT_READY_REASON: &str = "internal_call";
 
-/// A colleague to call: their user id, name and extension.
+/// A colleague to call: their user id and extension.
 struct Colleague {
     id: Uuid,
     extension: String,

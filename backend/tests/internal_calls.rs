@@ -97,7 +97,7 @@ async fn the_directory_shows_presence_and_colleagues_are_called_by_extension() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 422);
+    assert_eq!(bad.status(), 400);
     problem(call(&ann_c, cat).await, 409, "colleague_unreachable").await;
     problem(call(&dan_c, bob).await, 409, "no_softphone").await;
 
@@ -160,11 +160,11 @@ async fn the_directory_shows_presence_and_colleagues_are_called_by_extension() {
     assert!(free, "both free again");
     // The call log shows it as internal, from Ann to Bob.
     let row: (String, String, String, Option<Uuid>, Option<Uuid>, Option<String>) =
-        sqlx::query_as(&format!(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT direction, caller, callee, agent_id, callee_user_id, outcome
                FROM {}.cdrs WHERE call_id = $1",
             hotline_backend::db::schema_name(ta)
-        ))
+        )))
         .bind(started.call_id)
         .fetch_one(&app.state.db)
         .await

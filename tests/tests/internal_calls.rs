@@ -234,10 +234,10 @@ async fn a_desk_phone_calls_a_colleagues_extension_and_they_talk() {
     assert_eq!(row["caller"], "1001", "{rows}");
     assert_eq!(row["callee"], "1002", "{rows}");
     assert_eq!(row["outcome"], "answered", "{rows}");
-    let (agent, callee): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(&format!(
+    let (agent, callee): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT agent_id, callee_user_id FROM {}.cdrs WHERE direction = 'internal'",
         hotline_backend::db::schema_name(t.id)
-    ))
+    )))
     .fetch_one(&app.state.db)
     .await
     .unwrap();
