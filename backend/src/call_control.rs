@@ -955,9 +955,7 @@ async fn own_leg(
     ) {
         // The calling desk phone hears why the colleague did not answer (busy, not found…).
         let status = match ev {
-            wire::GatewayEvent::Hangup { status, .. } => {
-                status_for_caller(*status)
-            }
+            wire::GatewayEvent::Hangup { status, .. } => status_for_caller(*status),
             _ => 480,
         };
         let cmd = GatewayCommand::Hangup {

@@ -2,8 +2,9 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    desk_phones, directory, health, ivr, kb, notifications, numbers, onboarding, org, platform, prompts,
-    recordings, saved_filters, scheduled, sessions, sso, tickets, users, verify, voicemail,
+    desk_phones, directory, health, ivr, kb, notifications, numbers, onboarding, org, platform,
+    prompts, recordings, saved_filters, scheduled, sessions, sso, tickets, users, verify,
+    voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;

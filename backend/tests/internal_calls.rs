@@ -73,10 +73,7 @@ async fn the_directory_shows_presence_and_colleagues_are_called_by_extension() {
 
     // Another tenant's directory has its own people only, and its users cannot be called.
     let theirs = directory(&app, &bea_c).await;
-    assert_eq!(
-        theirs.iter().map(|e| e.user_id).collect::<Vec<_>>(),
-        [bea]
-    );
+    assert_eq!(theirs.iter().map(|e| e.user_id).collect::<Vec<_>>(), [bea]);
     let call = |c: &Client, user: Uuid| {
         c.post(app.url("/api/v1/agent/internal-call"))
             .json(&json!({ "user_id": user }))
@@ -159,16 +156,22 @@ async fn the_directory_shows_presence_and_colleagues_are_called_by_extension() {
     }
     assert!(free, "both free again");
     // The call log shows it as internal, from Ann to Bob.
-    let row: (String, String, String, Option<Uuid>, Option<Uuid>, Option<String>) =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT direction, caller, callee, agent_id, callee_user_id, outcome
+    let row: (
+        String,
+        String,
+        String,
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<String>,
+    ) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT direction, caller, callee, agent_id, callee_user_id, outcome
                FROM {}.cdrs WHERE call_id = $1",
-            hotline_backend::db::schema_name(ta)
-        )))
-        .bind(started.call_id)
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+        hotline_backend::db::schema_name(ta)
+    )))
+    .bind(started.call_id)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
     assert_eq!(
         row,
         (
@@ -246,7 +249,10 @@ async fn the_directory_shows_presence_and_colleagues_are_called_by_extension() {
     }
     assert_eq!(
         seen,
-        [format!("answer {inbound}"), format!("bridge {leg} {inbound}")]
+        [
+            format!("answer {inbound}"),
+            format!("bridge {leg} {inbound}")
+        ]
     );
     // The calling desk phone hangs up: the colleague's leg is hung up too.
     event(

@@ -1574,11 +1574,18 @@ mod tests {
         c.extension_checked(t0, key, Err((407, vec![challenge])));
         let s = step(&mut c, t0, None);
         let r = s.sent_starting("SIP/2.0 407").expect("407");
-        assert!(r.contains("Proxy-Authenticate: Digest realm=\"acme\""), "{r}");
+        assert!(
+            r.contains("Proxy-Authenticate: Digest realm=\"acme\""),
+            "{r}"
+        );
         assert!(s.published().is_empty() && c.is_empty());
 
         // Authenticated: rings, and the backend hears of an internal call.
-        c.handle_sip(t0, desk(), &desk_invite("int-2", "Proxy-Authorization: Digest username=\"1001\"\r\n"));
+        c.handle_sip(
+            t0,
+            desk(),
+            &desk_invite("int-2", "Proxy-Authorization: Digest username=\"1001\"\r\n"),
+        );
         let s = step(&mut c, t0, None);
         let key = s
             .rest
@@ -1617,7 +1624,9 @@ mod tests {
             })
             .expect("an extension check");
         c.extension_checked(t0, key, Err((403, Vec::new())));
-        assert!(step(&mut c, t0, None).sent_starting("SIP/2.0 403").is_some());
+        assert!(step(&mut c, t0, None)
+            .sent_starting("SIP/2.0 403")
+            .is_some());
         incoming(&mut c, t0, "trunk-1");
     }
 

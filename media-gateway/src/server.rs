@@ -706,8 +706,7 @@ async fn authenticate_invite(
     let Some(creds) = proxy_authorization.and_then(digest::parse_authorization) else {
         return Ok(challenge());
     };
-    if creds.realm != slug || !digest::nonce_fresh(secret, &creds.nonce, Utc::now().timestamp())
-    {
+    if creds.realm != slug || !digest::nonce_fresh(secret, &creds.nonce, Utc::now().timestamp()) {
         return Ok(challenge());
     }
     let ha1 = store::extension_ha1(con, tenant, &creds.username).await?;

@@ -10,9 +10,7 @@
 
 mod common;
 
-use common::{
-    answering_phone_playing, finished, gateway, register, tenant, workdir, SIPP_SPEECH,
-};
+use common::{answering_phone_playing, finished, gateway, register, tenant, workdir, SIPP_SPEECH};
 use hotline_backend::testkit::TestApp;
 use hotline_e2e::telephony::{free_port, gateway_events, rms, scenario, sipp, stereo_channels};
 use hotline_wire::gateway::GatewayEvent;
@@ -129,10 +127,22 @@ async fn a_desk_phone_calls_a_colleagues_extension_and_they_talk() {
     let t = tenant(&app, "Internal Water").await;
     let domain = format!("{}.hotline.test", t.slug);
     let aysel = t
-        .agent(&app, &format!("aysel@{}.test", t.slug), "Aysel", Some("1001"), &[])
+        .agent(
+            &app,
+            &format!("aysel@{}.test", t.slug),
+            "Aysel",
+            Some("1001"),
+            &[],
+        )
         .await;
     let bob = t
-        .agent(&app, &format!("bob@{}.test", t.slug), "Bob", Some("1002"), &[])
+        .agent(
+            &app,
+            &format!("bob@{}.test", t.slug),
+            "Bob",
+            Some("1002"),
+            &[],
+        )
         .await;
     let work = workdir("internal");
     let gw = gateway(&app, &work, 0, false);
@@ -207,7 +217,10 @@ async fn a_desk_phone_calls_a_colleagues_extension_and_they_talk() {
         if let GatewayEvent::RecordingFinished { call_id, path, .. } = e {
             let (_, heard) = stereo_channels(Path::new(path));
             let level = rms(&heard);
-            assert!(level > 300.0, "leg {call_id} heard (almost) nothing: {level}");
+            assert!(
+                level > 300.0,
+                "leg {call_id} heard (almost) nothing: {level}"
+            );
             legs.push(*call_id);
         }
     }
@@ -215,9 +228,8 @@ async fn a_desk_phone_calls_a_colleagues_extension_and_they_talk() {
     // Both legs ended.
     for leg in &legs {
         assert!(
-            evs.iter().any(
-                |e| matches!(e, GatewayEvent::Hangup { call_id, .. } if call_id == leg)
-            ),
+            evs.iter()
+                .any(|e| matches!(e, GatewayEvent::Hangup { call_id, .. } if call_id == leg)),
             "leg {leg} not hung up"
         );
     }
@@ -234,13 +246,14 @@ async fn a_desk_phone_calls_a_colleagues_extension_and_they_talk() {
     assert_eq!(row["caller"], "1001", "{rows}");
     assert_eq!(row["callee"], "1002", "{rows}");
     assert_eq!(row["outcome"], "answered", "{rows}");
-    let (agent, callee): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT agent_id, callee_user_id FROM {}.cdrs WHERE direction = 'internal'",
-        hotline_backend::db::schema_name(t.id)
-    )))
-    .fetch_one(&app.state.db)
-    .await
-    .unwrap();
+    let (agent, callee): (Option<Uuid>, Option<Uuid>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT agent_id, callee_user_id FROM {}.cdrs WHERE direction = 'internal'",
+            hotline_backend::db::schema_name(t.id)
+        )))
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
     assert_eq!((agent, callee), (Some(aysel), Some(bob)));
 
     // An unknown extension: 404 (after the phone authenticated).

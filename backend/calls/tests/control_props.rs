@@ -452,7 +452,10 @@ fn an_internal_call_from_a_desk_phone_rings_the_colleague_and_ends_whole() {
             device: Device::Desk { leg: desk },
         })
         .unwrap();
-    assert!(matches!(fx[..], [Effect::Dial { leg, .. }] if leg == desk), "{fx:?}");
+    assert!(
+        matches!(fx[..], [Effect::Dial { leg, .. }] if leg == desk),
+        "{fx:?}"
+    );
     assert_eq!(
         call.handle(Input::LegAnswered(desk)).unwrap(),
         [Effect::DialCaller]
@@ -460,8 +463,14 @@ fn an_internal_call_from_a_desk_phone_rings_the_colleague_and_ends_whole() {
     let fx = call.handle(Input::CallerAnswered).unwrap();
     assert!(fx.contains(&Effect::BridgeCaller(Peer::Agent)), "{fx:?}");
     // Hold works like on any call; the caller's desk phone hanging up ends the colleague's leg.
-    assert!(call.handle(Input::Hold).unwrap().contains(&Effect::Held(true)));
-    assert!(call.handle(Input::Resume).unwrap().contains(&Effect::Held(false)));
+    assert!(call
+        .handle(Input::Hold)
+        .unwrap()
+        .contains(&Effect::Held(true)));
+    assert!(call
+        .handle(Input::Resume)
+        .unwrap()
+        .contains(&Effect::Held(false)));
     let fx = call
         .handle(Input::LegEnded {
             leg: desk,
@@ -469,7 +478,10 @@ fn an_internal_call_from_a_desk_phone_rings_the_colleague_and_ends_whole() {
         })
         .unwrap();
     assert!(fx.contains(&Effect::HangUpCaller), "{fx:?}");
-    assert!(!fx.contains(&Effect::AcdHangup), "not the ACD's call: {fx:?}");
+    assert!(
+        !fx.contains(&Effect::AcdHangup),
+        "not the ACD's call: {fx:?}"
+    );
     let fx = call.handle(Input::CallerHungUp).unwrap();
     assert!(
         fx.contains(&Effect::Finished {

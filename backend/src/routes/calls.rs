@@ -143,9 +143,9 @@ async fn my_connected_call(
         None => None,
     };
     let gw = gw.ok_or(ApiError::Conflict {
-            code: "call_gone",
-            detail: "the call has ended".into(),
-        })?;
+        code: "call_gone",
+        detail: "the call has ended".into(),
+    })?;
     Ok((user, tenant, gw))
 }
 

@@ -93,7 +93,10 @@ pub async fn internal_call(
         return Err(ApiError::field("user_id", "no such active user"));
     };
     let Some(extension) = ext.filter(|e| !e.is_empty()) else {
-        return Err(ApiError::field("user_id", "this colleague has no extension"));
+        return Err(ApiError::field(
+            "user_id",
+            "this colleague has no extension",
+        ));
     };
     if body.user_id == agent {
         return Err(ApiError::field("user_id", "you cannot call yourself"));
