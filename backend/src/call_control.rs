@@ -926,10 +926,9 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
 /// What a calling desk phone is answered when the colleague's leg of its internal call ended
 /// unanswered (that leg's final SIP status, when the gateway had one).
 fn status_for_caller(status: Option<u16>) -> u16 {
-    match status {
-        Some(s @ (404 | 486 | 600 | 603)) => s,
-        _ => 480,
-    }
+    status
+        .filter(|s| matches!(s, 404 | 486 | 600 | 603))
+        .unwrap_or(480)
 }
 
 /// The customer's leg of an agent-first call answered or ended. Refused by the gateway for the

@@ -188,6 +188,10 @@ impl Party {
     }
 }
 
+/// The shell's answer to [`Output::AuthenticateExtension`]: the tenant and the calling
+/// extension, or the status (and headers) to refuse the INVITE with.
+pub type ExtensionCheck = Result<(Uuid, String), (u16, Vec<(&'static str, String)>)>;
+
 /// The shell's answer to [`Output::LookupExtension`] or [`Output::CheckOutbound`].
 #[derive(Debug)]
 pub enum OriginateCheck {
@@ -396,13 +400,7 @@ impl Calls {
 
     /// The result of [`Output::AuthenticateExtension`]: the tenant and the authenticated
     /// extension, or the status (and headers: a `407` challenge) to refuse the INVITE with.
-    #[allow(clippy::type_complexity)]
-    pub fn extension_checked(
-        &mut self,
-        now: Instant,
-        call: CallKey,
-        res: Result<(Uuid, String), (u16, Vec<(&'static str, String)>)>,
-    ) {
+    pub fn extension_checked(&mut self, now: Instant, call: CallKey, res: ExtensionCheck) {
         match res {
             Ok((tenant_id, ext)) => {
                 if let Some(e) = self.calls.get_mut(&call) {
@@ -694,9 +692,9 @@ impl Calls {
         {
             return false;
         }
-        !proxy_authorization
+        proxy_authorization
             .and_then(digest::parse_authorization)
-            .is_some_and(|c| c.realm == self.cfg.realm)
+            .is_none_or(|c| c.realm != self.cfg.realm)
     }
 
     /// Inbound trunk check: ACL, else digest (`407` challenge, `403` for wrong credentials).

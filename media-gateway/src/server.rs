@@ -54,7 +54,7 @@ enum Ctrl {
     /// A desk phone's INVITE checked against its extension.
     ExtensionChecked {
         call: CallKey,
-        res: Result<(Uuid, String), (u16, Vec<(&'static str, String)>)>,
+        res: crate::calls::ExtensionCheck,
     },
     Command(GatewayCommand),
     /// WebRTC signalling from the HTTP listener.
@@ -685,13 +685,12 @@ impl Core {
 /// label, digest realm = the slug), with a `407` proxy challenge: the tenant and the calling
 /// extension (the digest user, whatever From says), or the status to refuse with (`404`
 /// unknown tenant, `403` wrong credentials).
-#[allow(clippy::type_complexity)]
 async fn authenticate_invite(
     con: &mut ConnectionManager,
     secret: &str,
     domain: &str,
     proxy_authorization: Option<&str>,
-) -> Result<Result<(Uuid, String), (u16, Vec<(&'static str, String)>)>> {
+) -> Result<crate::calls::ExtensionCheck> {
     let slug = domain.split('.').next().unwrap_or_default().to_string();
     let Some(tenant) = store::tenant_by_slug(con, &slug).await? else {
         return Ok(Err((404, Vec::new())));
