@@ -54,6 +54,18 @@ pub struct Placed {
     pub missed: Option<Uuid>,
     /// The agent was Ready before: they are made Ready again afterwards.
     pub was_ready: bool,
+    /// An internal call from a desk phone that dialled an extension: that phone's inbound leg
+    /// (ringing until the callee answers), the placing agent's device.
+    #[serde(default)]
+    pub inbound: Option<Uuid>,
+    /// An internal call: the colleague it rings (busy meanwhile), and whether they were Ready.
+    #[serde(default)]
+    pub callee: Option<(Uuid, bool)>,
+}
+
+/// The internal call ringing or connected to `user` as the callee, while it lasts.
+pub fn callee_key(tenant: Uuid, user: Uuid) -> String {
+    format!("{{t:{tenant}}}:agent:{user}:internal")
 }
 
 /// A leg to place: its destination and the agent it is for (none: a transfer).
@@ -398,6 +410,12 @@ async fn perform(
                 Peer::Leg(leg) => Some(leg.to_string()),
                 Peer::Room => None,
             };
+            if let (Peer::Agent, Some((_, Device::Desk { leg }))) = (peer, rec.call.agent) {
+                if rec.placed.as_ref().and_then(|p| p.inbound) == Some(leg) {
+                    // The calling desk phone heard ringing until now: answered, then joined.
+                    command(state, &gw, &GatewayCommand::Answer { call_id: leg }).await?;
+                }
+            }
             if let Some(target) = target {
                 // (An agent-first call's customer leg never plays media.)
                 if !rec.call.owner.agent_first() {
@@ -451,6 +469,11 @@ async fn perform(
         }
         Effect::Offer { agent, device } => offer(state, tenant, call, rec, agent, device).await?,
         Effect::Dial { leg, kind } => {
+            if rec.placed.as_ref().and_then(|p| p.inbound) == Some(leg) {
+                // The calling desk phone's own leg: already up, only followed.
+                watch_leg(state, tenant, call, leg).await?;
+                return Ok(vec![]);
+            }
             let Some(d) = rec.dials.get(&leg).cloned() else {
                 anyhow::bail!("call {call}: no destination for leg {leg}");
             };
@@ -594,6 +617,10 @@ async fn perform(
                 agent: rec.call.placed_by,
                 gateway_id: &gw,
             };
+            if rec.call.owner == Owner::Internal {
+                let callee = p.callee.map(|(u, _)| u);
+                crate::cdr::internal_leg(state, tenant, &leg_rec, callee).await?;
+            }
             crate::call_io::originate(state, tenant, leg_rec).await?;
         }
         Effect::Finished { agent, answered } => {
@@ -619,6 +646,15 @@ async fn finished(
     let Some(p) = &rec.placed else {
         return Ok(());
     };
+    if let Some((callee, was_ready)) = p.callee {
+        let _: () = r.del(callee_key(tenant, callee)).await?;
+        if was_ready && crate::agents::agent_acd_state(state, tenant, callee).await? == "not_ready"
+        {
+            if let Err(e) = agent_state(state, tenant, callee, "ready", "").await {
+                tracing::warn!(%tenant, %callee, error = ?e, "callee not made ready after their call");
+            }
+        }
+    }
     if let (false, Some(missed)) = (answered, p.missed) {
         let mut tx = db::begin_in_schema(&state.db, &db::schema_name(tenant)).await?;
         sqlx::query(
@@ -660,8 +696,10 @@ pub async fn place(
         dials: BTreeMap::new(),
         placed: Some(placed),
     };
-    let device = match desk_callee {
-        Some(callee) => {
+    let inbound = rec.placed.as_ref().and_then(|p| p.inbound);
+    let device = match (inbound, desk_callee) {
+        (Some(leg), _) => Device::Desk { leg },
+        (None, Some(callee)) => {
             let leg = Uuid::new_v4();
             let d = Dial {
                 callee,
@@ -670,14 +708,24 @@ pub async fn place(
             rec.dials.insert(leg, d);
             Device::Desk { leg }
         }
-        None => Device::Softphone,
+        (None, None) => Device::Softphone,
     };
     let mut r = state.redis();
     let _: () = r
         .set_ex(placing_key(tenant, agent), call.to_string(), TTL_SECS)
         .await?;
+    if let Some((callee, _)) = rec.placed.as_ref().and_then(|p| p.callee) {
+        let _: () = r
+            .set_ex(callee_key(tenant, callee), call.to_string(), TTL_SECS)
+            .await?;
+    }
     save(state, tenant, call, &rec).await?;
-    feed(state, tenant, call, Input::Placed { agent, device }, None).await
+    let placed = feed(state, tenant, call, Input::Placed { agent, device }, None).await?;
+    match (placed, inbound) {
+        // The calling desk phone is up already: the callee is dialled at once.
+        (Ok(()), Some(leg)) => feed(state, tenant, call, Input::LegAnswered(leg), None).await,
+        (res, _) => Ok(res),
+    }
 }
 
 /// The flow's record says the call is no longer the ACD's (a later hang-up is no abandon).
@@ -875,6 +923,14 @@ pub async fn on_gateway_event(state: &AppState, ev: &wire::GatewayEvent) -> anyh
     Ok(())
 }
 
+/// What a calling desk phone is answered when the colleague's leg of its internal call ended
+/// unanswered (that leg's final SIP status, when the gateway had one).
+fn status_for_caller(status: Option<u16>) -> u16 {
+    status
+        .filter(|s| matches!(s, 404 | 486 | 600 | 603))
+        .unwrap_or(480)
+}
+
 /// The customer's leg of an agent-first call answered or ended. Refused by the gateway for the
 /// tenant's outbound limits, the desktop is told why (after `ended`, so its note shows the
 /// reason rather than a plain end).
@@ -890,6 +946,22 @@ async fn own_leg(
     };
     if !rec.call.owner.agent_first() {
         return Ok(());
+    }
+    if let (false, false, Some(inbound)) = (
+        answered,
+        rec.call.caller_answered,
+        rec.placed.as_ref().and_then(|p| p.inbound),
+    ) {
+        // The calling desk phone hears why the colleague did not answer (busy, not found…).
+        let status = match ev {
+            wire::GatewayEvent::Hangup { status, .. } => status_for_caller(*status),
+            _ => 480,
+        };
+        let cmd = GatewayCommand::Hangup {
+            call_id: inbound,
+            status: Some(status),
+        };
+        command(state, &rec.gateway_id, &cmd).await?;
     }
     let input = if answered {
         Input::CallerAnswered

@@ -352,6 +352,7 @@ async fn handle(state: &AppState, ev: GatewayEvent) -> anyhow::Result<()> {
     crate::call_control::on_gateway_event(state, &ev).await?;
     crate::campaigns::on_gateway_event(state, &ev).await?;
     crate::verify::on_gateway_event(state, &ev).await?;
+    crate::internal::on_event(state, &ev).await?;
     match ev {
         GatewayEvent::BridgeEnded {
             call_id, tenant_id, ..

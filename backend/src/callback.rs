@@ -129,6 +129,20 @@ async fn desk_phone(
 
 /// Checks that `agent` can make a callback now.
 pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult<Ready> {
+    check_agent(state, tenant, agent, true).await
+}
+
+/// Checks that `agent` can call a colleague now (nothing leaves the tenant: no trunk needed).
+pub async fn preflight_internal(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult<Ready> {
+    check_agent(state, tenant, agent, false).await
+}
+
+async fn check_agent(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+    outside: bool,
+) -> ApiResult<Ready> {
     let busy = |detail: &str| ApiError::Conflict {
         code: "agent_busy",
         detail: detail.into(),
@@ -152,7 +166,7 @@ pub async fn preflight(state: &AppState, tenant: Uuid, agent: Uuid) -> ApiResult
             }
         },
     };
-    if !phone.has_trunk(state).await.map_err(ApiError::internal)? {
+    if outside && !phone.has_trunk(state).await.map_err(ApiError::internal)? {
         return Err(ApiError::Conflict {
             code: "no_trunk",
             detail: "no outbound trunk is configured on the media gateway, so calls to outside \
@@ -222,6 +236,8 @@ pub async fn dial(
         did: c.did.to_string(),
         missed: c.missed,
         was_ready: ready.was_ready,
+        inbound: None,
+        callee: None,
     };
     // A desk phone rings first (showing the customer's number); its answer dials the customer.
     let desk = match &ready.phone {
@@ -244,6 +260,51 @@ pub async fn dial(
         return Err(ApiError::internal(anyhow::anyhow!(
             "call {} not placed: {}",
             c.leg,
+            why.0
+        )));
+    }
+    Ok(())
+}
+
+/// Calls a colleague's desk phone (`callee`, `ext:<extension>`) from the agent's phone: an
+/// internal call (no outbound rules: nothing leaves the tenant). `colleague`: their id and
+/// whether they were Ready.
+#[allow(clippy::too_many_arguments)]
+pub async fn dial_internal(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+    ready: Ready,
+    leg: Uuid,
+    callee: String,
+    caller_ext: String,
+    colleague: (Uuid, bool),
+) -> ApiResult<()> {
+    if ready.was_ready {
+        let reason = crate::internal::NOT_READY_REASON;
+        crate::dispatch::agent_state(state, tenant, agent, "not_ready", reason).await?;
+    }
+    let gateway_id = ready.gateway_id().to_string();
+    let placed = crate::call_control::Placed {
+        number: callee,
+        did: caller_ext,
+        missed: None,
+        was_ready: ready.was_ready,
+        inbound: None,
+        callee: Some(colleague),
+    };
+    let desk = match &ready.phone {
+        Phone::Desk { ext, .. } => Some(format!("ext:{ext}")),
+        Phone::Soft(_) => None,
+    };
+    let owner = Owner::Internal;
+    let placed =
+        crate::call_control::place(state, tenant, leg, owner, agent, &gateway_id, placed, desk)
+            .await
+            .map_err(ApiError::internal)?;
+    if let Err(why) = placed {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "call {leg} not placed: {}",
             why.0
         )));
     }

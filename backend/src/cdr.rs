@@ -152,6 +152,33 @@ pub async fn outbound_leg(
     Ok(())
 }
 
+/// An internal call's called leg (`direction = 'internal'`): the caller's user is its agent,
+/// `callee_user_id` the colleague rung. Written before [`outbound_leg`], which then leaves it.
+pub async fn internal_leg(
+    state: &AppState,
+    tenant: Uuid,
+    l: &OutboundLeg<'_>,
+    callee: Option<Uuid>,
+) -> anyhow::Result<()> {
+    let mut t = tx(state, tenant).await?;
+    sqlx::query(
+        "INSERT INTO cdrs (call_id, parent_id, direction, caller, callee, gateway_id, arrived_at,
+                           agent_id, callee_user_id)
+         VALUES ($1, $2, 'internal', $3, $4, $5, now(), $6, $7) ON CONFLICT (call_id) DO NOTHING",
+    )
+    .bind(l.leg)
+    .bind(l.parent)
+    .bind(l.caller)
+    .bind(l.callee.strip_prefix("ext:").unwrap_or(l.callee))
+    .bind(l.gateway_id)
+    .bind(l.agent)
+    .bind(callee)
+    .execute(&mut *t)
+    .await?;
+    t.commit().await?;
+    Ok(())
+}
+
 /// The call entered a queue (from the IVR), with the caller's IVR choices so far.
 pub async fn queued(
     state: &AppState,

@@ -28,6 +28,7 @@ pub mod dispatch;
 pub mod error;
 pub mod files;
 pub mod gateway_sync;
+pub mod internal;
 pub mod ivr;
 pub mod notify;
 pub mod numbers;

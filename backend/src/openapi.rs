@@ -2,8 +2,9 @@
 
 use crate::routes::{
     self, agent, agent_campaigns, agent_events, api_keys, audit, breaks, calls, campaigns, crm,
-    desk_phones, health, ivr, kb, notifications, numbers, onboarding, org, platform, prompts,
-    recordings, saved_filters, scheduled, sessions, sso, tickets, trunks, users, verify, voicemail,
+    desk_phones, directory, health, ivr, kb, notifications, numbers, onboarding, org, platform,
+    prompts, recordings, saved_filters, scheduled, sessions, sso, tickets, trunks, users, verify,
+    voicemail,
 };
 use hotline_wire::api::*;
 use utoipa::OpenApi;
@@ -260,6 +261,8 @@ mod problems;
         desk_phones::create_or_rotate,
         desk_phones::remove,
         desk_phones::provisioning,
+        directory::directory,
+        directory::internal_call,
         onboarding::onboarding,
         onboarding::my_queues,
         numbers::pool,

@@ -83,6 +83,18 @@ pub enum Output {
     /// Authenticate a REGISTER against the tenant's extensions; answer with
     /// [`Calls::registered`].
     Register(Registration),
+    /// Authenticate a desk phone's INVITE against its extension (digest, realm = the tenant's
+    /// slug, `407` challenge); answer with [`Calls::extension_checked`].
+    AuthenticateExtension {
+        /// The call.
+        call: CallKey,
+        /// The Request-URI's host: `<tenant slug>.<sip domain>`.
+        domain: String,
+        /// The calling extension (From user part).
+        from: String,
+        /// `Proxy-Authorization`, if sent.
+        proxy_authorization: Option<String>,
+    },
     /// `originate` to an agent's phone: find the extension's registered contact; answer with
     /// [`Calls::originate_checked`] and [`OriginateCheck::Extension`].
     LookupExtension {
@@ -191,6 +203,10 @@ impl Party {
     }
 }
 
+/// The shell's answer to [`Output::AuthenticateExtension`]: the tenant and the calling
+/// extension, or the status (and headers) to refuse the INVITE with.
+pub type ExtensionCheck = Result<(Uuid, String), (u16, Vec<(&'static str, String)>)>;
+
 /// The shell's answer to [`Output::LookupExtension`] or [`Output::CheckOutbound`].
 #[derive(Debug)]
 pub enum OriginateCheck {
@@ -223,6 +239,8 @@ struct CallEntry {
     outbound: bool,
     /// We asked for the hang-up (CANCEL / BYE / reject).
     hangup_requested: bool,
+    /// A desk phone's call to an extension ([`GatewayEvent::InternalCall`]), not a trunk's.
+    internal: bool,
     /// Counted in its tenant's outbound calls in progress: released when it ends, its lease
     /// renewed with each heartbeat ([`Calls::outbound_leases`]).
     counted: bool,
@@ -480,6 +498,36 @@ impl Calls {
         self.pump(now);
     }
 
+    /// The result of [`Output::AuthenticateExtension`]: the tenant and the authenticated
+    /// extension, or the status (and headers: a `407` challenge) to refuse the INVITE with.
+    pub fn extension_checked(&mut self, now: Instant, call: CallKey, res: ExtensionCheck) {
+        match res {
+            Ok((tenant_id, ext)) => {
+                if let Some(e) = self.calls.get_mut(&call) {
+                    tracing::info!(call_id = %e.id, %tenant_id, %ext, to = %e.did, "internal call admitted");
+                    metrics::CALLS_TOTAL.add(1);
+                    e.tenant = Some(tenant_id);
+                    e.caller = ext;
+                    e.mode = FlowMode::Backend;
+                    let call_id = e.id;
+                    self.out.push_back(Output::BindMedia { call_id });
+                }
+            }
+            Err((status, extra)) => {
+                if let Some(e) = self.calls.remove(&call) {
+                    self.by_id.remove(&e.id);
+                    metrics::CALLS_ACTIVE.sub(1);
+                    tracing::info!(call_id = %e.id, status, "desk phone's INVITE not admitted");
+                    if status != 407 {
+                        metrics::CALLS_REJECTED.add(1);
+                    }
+                    self.ep.reject(now, call, status, &extra);
+                }
+            }
+        }
+        self.pump(now);
+    }
+
     /// The result of [`Output::BindMedia`]: the RTP port bound, `None` when none was free.
     pub fn media_bound(&mut self, now: Instant, call_id: Uuid, port: Option<u16>) {
         if let Some(p) = self.placing.remove(&call_id) {
@@ -609,23 +657,27 @@ impl Calls {
                 proxy_authorization,
                 request_user,
                 to_user,
+                domain,
             } => {
                 let id = Uuid::new_v4();
                 tracing::info!(call_id = %id, sip_call_id = %sip_call_id, %did, %caller, from = %peer.addr, "incoming call");
-                let (trunk, did) = match self.admit_tenant_trunk(
-                    peer.addr.ip(),
-                    &request_user,
-                    &to_user,
-                ) {
-                    Ok(Some((t, did))) => (Some(t), did),
-                    Ok(None) => (None, did),
-                    Err(status) => {
-                        tracing::info!(call_id = %id, status, "tenant trunk call for a number not on the trunk");
-                        metrics::CALLS_REJECTED.add(1);
-                        return self.ep.reject(now, call, status, &[]);
+                let internal =
+                    self.admit_extension(peer.addr.ip(), &domain, proxy_authorization.as_deref());
+                let (trunk, did) = if internal {
+                    // Checked against the extension's credentials by the shell (Redis).
+                    (None, did)
+                } else {
+                    match self.admit_tenant_trunk(peer.addr.ip(), &request_user, &to_user) {
+                        Ok(Some((t, did))) => (Some(t), did),
+                        Ok(None) => (None, did),
+                        Err(status) => {
+                            tracing::info!(call_id = %id, status, "tenant trunk call for a number not on the trunk");
+                            metrics::CALLS_REJECTED.add(1);
+                            return self.ep.reject(now, call, status, &[]);
+                        }
                     }
                 };
-                if trunk.is_none() {
+                if trunk.is_none() && !internal {
                     if let Err((status, extra)) =
                         self.admit_trunk(peer.addr.ip(), proxy_authorization.as_deref())
                     {
@@ -636,7 +688,9 @@ impl Calls {
                         return self.ep.reject(now, call, status, &extra);
                     }
                 }
-                metrics::CALLS_TOTAL.add(1);
+                if !internal {
+                    metrics::CALLS_TOTAL.add(1);
+                }
                 metrics::CALLS_ACTIVE.add(1);
                 self.by_id.insert(id, call);
                 self.calls.insert(
@@ -656,10 +710,20 @@ impl Calls {
                         hangup_requested: false,
                         counted: false,
                         trunk,
+                        internal,
                     },
                 );
                 self.answer_due
                     .push(Reverse((now + self.cfg.answer_timeout, call)));
+                if internal {
+                    let from = caller.trim_start_matches('+').to_string();
+                    return self.out.push_back(Output::AuthenticateExtension {
+                        call,
+                        domain,
+                        from,
+                        proxy_authorization,
+                    });
+                }
                 self.out.push_back(Output::Route {
                     call,
                     did,
@@ -760,6 +824,29 @@ impl Calls {
                 )))
             }
         }
+    }
+
+    /// Whether an INVITE is a desk phone's call to an extension, to authenticate against the
+    /// extension's credentials rather than as a trunk's: it does not come from a trunk address
+    /// the ACL trusts, it is addressed to a domain name (`<tenant slug>.<sip domain>`, as the
+    /// phone registers; a carrier addresses the gateway's IP), and it does not answer the
+    /// trunk realm's own challenge. Checked before the trunk admission (so also when no trunk
+    /// security is configured and every address would pass as a trunk).
+    fn admit_extension(
+        &self,
+        ip: std::net::IpAddr,
+        domain: &str,
+        proxy_authorization: Option<&str>,
+    ) -> bool {
+        if self.cfg.in_trunk_acl(ip)
+            || domain.parse::<std::net::IpAddr>().is_ok()
+            || !domain.contains('.')
+        {
+            return false;
+        }
+        proxy_authorization
+            .and_then(digest::parse_authorization)
+            .is_none_or(|c| c.realm != self.cfg.realm)
     }
 
     /// Inbound trunk check: ACL, else digest (`407` challenge, `403` for wrong credentials).
@@ -926,6 +1013,19 @@ impl Calls {
         };
         entry.port = Some(port);
         let mode = entry.mode;
+        if entry.internal {
+            let started = GatewayEvent::InternalCall {
+                gateway_id: self.cfg.gateway_id.clone(),
+                call_id: entry.id,
+                tenant_id,
+                from_ext: entry.caller.clone(),
+                to: entry.did.trim_start_matches('+').to_string(),
+                sip_call_id: entry.sip_call_id.clone(),
+                at: Utc::now(),
+            };
+            self.publish(started);
+            return self.ep.ring(now, call);
+        }
         let started = GatewayEvent::CallStarted {
             gateway_id: self.cfg.gateway_id.clone(),
             call_id: entry.id,
@@ -1191,6 +1291,7 @@ impl Calls {
                 hangup_requested: false,
                 counted: p.counted,
                 trunk: None,
+                internal: false,
             },
         );
         self.answer_due
@@ -1646,6 +1747,98 @@ mod tests {
             s.rest[..],
             [Output::Media { call_id, ctl: MediaCtl::Ivr(IvrCommand::Stop) }] if call_id == id
         ));
+    }
+
+    /// A desk phone (not on the trunk ACL) calling extension 1002 of tenant `acme`.
+    fn desk_invite(call_id: &str, auth: &str) -> Vec<u8> {
+        format!(
+            "INVITE sip:1002@acme.sip.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5062;branch=z9hG4bK-{call_id}\r\nFrom: <sip:1001@acme.sip.test>;tag=d1\r\nTo: <sip:1002@acme.sip.test>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\n{auth}Contact: <sip:1001@10.0.0.7:5062>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            SDP.len()
+        )
+        .into_bytes()
+    }
+
+    fn desk() -> Peer {
+        Peer {
+            addr: "10.0.0.7:5062".parse().unwrap(),
+            transport: Transport::Udp,
+        }
+    }
+
+    #[test]
+    fn a_desk_phones_invite_is_checked_against_its_extension_not_routed_as_a_trunk_call() {
+        let (mut c, t0, tenant) = (calls(), Instant::now(), Uuid::new_v4());
+        // Unauthenticated: the shell's check answers with a challenge, sent as it is.
+        c.handle_sip(t0, desk(), &desk_invite("int-1", ""));
+        let s = step(&mut c, t0, None);
+        let Some((key, domain, from)) = s.rest.iter().find_map(|o| match o {
+            Output::AuthenticateExtension {
+                call, domain, from, ..
+            } => Some((*call, domain.clone(), from.clone())),
+            _ => None,
+        }) else {
+            panic!("no extension check: {:?}", s.rest)
+        };
+        assert_eq!((domain.as_str(), from.as_str()), ("acme.sip.test", "1001"));
+        assert!(!s.rest.iter().any(|o| matches!(o, Output::Route { .. })));
+        let challenge = ("Proxy-Authenticate", "Digest realm=\"acme\"".to_string());
+        c.extension_checked(t0, key, Err((407, vec![challenge])));
+        let s = step(&mut c, t0, None);
+        let r = s.sent_starting("SIP/2.0 407").expect("407");
+        assert!(
+            r.contains("Proxy-Authenticate: Digest realm=\"acme\""),
+            "{r}"
+        );
+        assert!(s.published().is_empty() && c.is_empty());
+
+        // Authenticated: rings, and the backend hears of an internal call.
+        c.handle_sip(
+            t0,
+            desk(),
+            &desk_invite("int-2", "Proxy-Authorization: Digest username=\"1001\"\r\n"),
+        );
+        let s = step(&mut c, t0, None);
+        let key = s
+            .rest
+            .iter()
+            .find_map(|o| match o {
+                Output::AuthenticateExtension { call, .. } => Some(*call),
+                _ => None,
+            })
+            .expect("an extension check");
+        c.extension_checked(t0, key, Ok((tenant, "1001".into())));
+        let s = step(&mut c, t0, Some(40_010));
+        let Some(GatewayEvent::InternalCall {
+            tenant_id,
+            from_ext,
+            to,
+            ..
+        }) = s.published().first().copied()
+        else {
+            panic!("{:?}", s.rest)
+        };
+        assert_eq!(
+            (*tenant_id, from_ext.as_str(), to.as_str()),
+            (tenant, "1001", "1002")
+        );
+        assert!(s.sent_starting("SIP/2.0 180").is_some(), "{:?}", s.sent);
+        assert!(s.sent_starting("SIP/2.0 200").is_none());
+
+        // Wrong credentials: 403; a trunk's INVITE to the gateway's address is still routed.
+        c.handle_sip(t0, desk(), &desk_invite("int-3", ""));
+        let key = step(&mut c, t0, None)
+            .rest
+            .iter()
+            .find_map(|o| match o {
+                Output::AuthenticateExtension { call, .. } => Some(*call),
+                _ => None,
+            })
+            .expect("an extension check");
+        c.extension_checked(t0, key, Err((403, Vec::new())));
+        assert!(step(&mut c, t0, None)
+            .sent_starting("SIP/2.0 403")
+            .is_some());
+        incoming(&mut c, t0, "trunk-1");
     }
 
     #[test]

@@ -249,6 +249,11 @@ impl Config {
         }
     }
 
+    /// Whether `ip` is in the trunk ACL (an empty ACL contains nobody).
+    pub fn in_trunk_acl(&self, ip: IpAddr) -> bool {
+        self.trunk_acl.iter().any(|(n, l)| acl_contains(*n, *l, ip))
+    }
+
     /// HA1 of an inbound trunk account.
     pub fn trunk_ha1(&self, user: &str) -> Option<&str> {
         self.trunk_inbound_auth

@@ -52,6 +52,11 @@ enum Ctrl {
         status: u16,
         extra: Vec<(&'static str, String)>,
     },
+    /// A desk phone's INVITE checked against its extension.
+    ExtensionChecked {
+        call: CallKey,
+        res: crate::calls::ExtensionCheck,
+    },
     Command(GatewayCommand),
     /// WebRTC signalling from the HTTP listener.
     Webrtc(crate::webrtc::HttpCtl),
@@ -341,6 +346,30 @@ impl Core {
                         let _ = ctrl.send(Ctrl::Registered { tx, status, extra });
                     });
                 }
+                Output::AuthenticateExtension {
+                    call,
+                    domain,
+                    proxy_authorization,
+                    ..
+                } => {
+                    let mut con = self.redis.clone();
+                    let ctrl = self.ctrl.clone();
+                    let secret = self.nonce_secret.clone();
+                    tokio::spawn(async move {
+                        let res = authenticate_invite(
+                            &mut con,
+                            &secret,
+                            &domain,
+                            proxy_authorization.as_deref(),
+                        )
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "desk phone INVITE check failed");
+                            Err((503, Vec::new()))
+                        });
+                        let _ = ctrl.send(Ctrl::ExtensionChecked { call, res });
+                    });
+                }
                 Output::LookupExtension { cmd, ext } => self.lookup_extension(cmd, ext),
                 Output::CheckOutbound { cmd, callee } => self.check_outbound(cmd, callee),
                 Output::BindMedia { call_id } => {
@@ -444,6 +473,7 @@ impl Core {
                 self.calls.registered(now, &tx, status, &extra)
             }
             Ctrl::Routed { call, route } => self.calls.routed(now, call, route),
+            Ctrl::ExtensionChecked { call, res } => self.calls.extension_checked(now, call, res),
             Ctrl::Command(cmd) => self.calls.command(now, cmd),
             Ctrl::Webrtc(c) => self.on_webrtc(c),
             Ctrl::WebrtcEnded(leg) => {
@@ -671,6 +701,43 @@ impl Core {
             }
         }
     }
+}
+
+/// Authenticates a desk phone's INVITE like its REGISTER (the tenant from the domain's first
+/// label, digest realm = the slug), with a `407` proxy challenge: the tenant and the calling
+/// extension (the digest user, whatever From says), or the status to refuse with (`404`
+/// unknown tenant, `403` wrong credentials).
+async fn authenticate_invite(
+    con: &mut ConnectionManager,
+    secret: &str,
+    domain: &str,
+    proxy_authorization: Option<&str>,
+) -> Result<crate::calls::ExtensionCheck> {
+    let slug = domain.split('.').next().unwrap_or_default().to_string();
+    let Some(tenant) = store::tenant_by_slug(con, &slug).await? else {
+        return Ok(Err((404, Vec::new())));
+    };
+    let challenge = || {
+        let nonce = digest::make_nonce(secret, Utc::now().timestamp());
+        Err((
+            407,
+            vec![("Proxy-Authenticate", digest::challenge(&slug, &nonce))],
+        ))
+    };
+    let Some(creds) = proxy_authorization.and_then(digest::parse_authorization) else {
+        return Ok(challenge());
+    };
+    if creds.realm != slug || !digest::nonce_fresh(secret, &creds.nonce, Utc::now().timestamp()) {
+        return Ok(challenge());
+    }
+    let ha1 = store::extension_ha1(con, tenant, &creds.username).await?;
+    // The caller is the authenticated extension, whatever From says.
+    let ok = ha1.is_some_and(|h| digest::verify(&creds, "INVITE", &h));
+    if !ok {
+        tracing::info!(%tenant, ext = %creds.username, "INVITE with wrong credentials: 403");
+        return Ok(Err((403, Vec::new())));
+    }
+    Ok(Ok((tenant, creds.username)))
 }
 
 /// Authenticates a REGISTER against the tenant's extension (digest, realm = tenant slug) and

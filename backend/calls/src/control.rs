@@ -34,6 +34,12 @@ pub enum Owner {
     ClickToCall,
     /// An agent dials a preview campaign's contact.
     Preview,
+    /// One employee calls another (`ext:` of the callee, the call's own leg): from the
+    /// directory (the caller's softphone or desk phone rings first, like a click-to-call) or
+    /// from a desk phone that dialled the extension (that phone's ringing inbound leg is the
+    /// caller's device, answered by the shell when the callee answers). Never the ACD's,
+    /// never a missed call.
+    Internal,
 }
 
 impl Owner {
@@ -44,7 +50,10 @@ impl Owner {
 
     /// The agent places the call (never queued, not the ACD's).
     pub fn agent_first(self) -> bool {
-        matches!(self, Owner::Callback | Owner::ClickToCall | Owner::Preview)
+        matches!(
+            self,
+            Owner::Callback | Owner::ClickToCall | Owner::Preview | Owner::Internal
+        )
     }
 }
 

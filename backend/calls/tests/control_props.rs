@@ -251,6 +251,7 @@ proptest! {
             Owner::Callback,
             Owner::ClickToCall,
             Owner::Preview,
+            Owner::Internal,
         ]),
         placed in arb_placed(),
     ) {
@@ -436,5 +437,58 @@ fn a_click_to_call_nobody_answers_fails_and_frees_the_agent() {
         agent: agent(1),
         answered: false
     }));
+    assert!(call.ended());
+}
+
+#[test]
+fn an_internal_call_from_a_desk_phone_rings_the_colleague_and_ends_whole() {
+    // The calling desk phone's leg is already up (ringing): the shell reports it answered at
+    // once, the colleague's extension is dialled, their answer bridges the two.
+    let mut call = Call::new(Owner::Internal);
+    let desk = leg(11);
+    let fx = call
+        .handle(Input::Placed {
+            agent: agent(2),
+            device: Device::Desk { leg: desk },
+        })
+        .unwrap();
+    assert!(
+        matches!(fx[..], [Effect::Dial { leg, .. }] if leg == desk),
+        "{fx:?}"
+    );
+    assert_eq!(
+        call.handle(Input::LegAnswered(desk)).unwrap(),
+        [Effect::DialCaller]
+    );
+    let fx = call.handle(Input::CallerAnswered).unwrap();
+    assert!(fx.contains(&Effect::BridgeCaller(Peer::Agent)), "{fx:?}");
+    // Hold works like on any call; the caller's desk phone hanging up ends the colleague's leg.
+    assert!(call
+        .handle(Input::Hold)
+        .unwrap()
+        .contains(&Effect::Held(true)));
+    assert!(call
+        .handle(Input::Resume)
+        .unwrap()
+        .contains(&Effect::Held(false)));
+    let fx = call
+        .handle(Input::LegEnded {
+            leg: desk,
+            failure: "hangup".into(),
+        })
+        .unwrap();
+    assert!(fx.contains(&Effect::HangUpCaller), "{fx:?}");
+    assert!(
+        !fx.contains(&Effect::AcdHangup),
+        "not the ACD's call: {fx:?}"
+    );
+    let fx = call.handle(Input::CallerHungUp).unwrap();
+    assert!(
+        fx.contains(&Effect::Finished {
+            agent: agent(2),
+            answered: true
+        }),
+        "{fx:?}"
+    );
     assert!(call.ended());
 }

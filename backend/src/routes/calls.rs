@@ -72,6 +72,23 @@ pub(crate) async fn callable_number(conn: &mut sqlx::PgConnection, raw: &str) ->
     Ok(number)
 }
 
+/// `ext:<extension>` of an active employee, or a 422 on `extension`.
+async fn employee_extension(conn: &mut sqlx::PgConnection, ext: &str) -> ApiResult<String> {
+    let ext = ext.trim();
+    let known: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE extension = $1 AND active)")
+            .bind(ext)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !known {
+        return Err(ApiError::field(
+            "extension",
+            "no active user has this extension",
+        ));
+    }
+    Ok(format!("ext:{ext}"))
+}
+
 /// The outbound rules (`dial_policy`) for a consultation or transfer to `callee` from `call`:
 /// the leg shows the number the call came in on (or the campaign's caller ID), which must still
 /// be the tenant's; the destination and the limits as for any outbound call. 422 when refused.
@@ -102,19 +119,33 @@ async fn my_connected_call(
     let user = ctx.user_id().ok_or(ApiError::Forbidden)?;
     let tenant = ctx.tenant().id;
     ctx.commit().await?;
-    if crate::agents::agent_call(state, tenant, user).await? != Some(call_id) {
+    // An ACD call the agent is connected to, or a call they placed (callback, click-to-call,
+    // internal call: not the ACD's).
+    let placed = crate::callback::current(state, tenant, user)
+        .await
+        .map_err(ApiError::internal)?
+        == Some(call_id);
+    if !placed && crate::agents::agent_call(state, tenant, user).await? != Some(call_id) {
         return Err(ApiError::Conflict {
             code: "not_your_call",
             detail: "this call is not connected to you".into(),
         });
     }
-    let gw = crate::call_io::gateway_of(state, tenant, call_id)
+    let gw = match crate::call_io::gateway_of(state, tenant, call_id)
         .await
         .map_err(ApiError::internal)?
-        .ok_or(ApiError::Conflict {
-            code: "call_gone",
-            detail: "the call has ended".into(),
-        })?;
+    {
+        Some(gw) => Some(gw),
+        None if placed => crate::call_control::load(state, tenant, call_id)
+            .await
+            .map_err(ApiError::internal)?
+            .map(|r| r.gateway_id),
+        None => None,
+    };
+    let gw = gw.ok_or(ApiError::Conflict {
+        code: "call_gone",
+        detail: "the call has ended".into(),
+    })?;
     Ok((user, tenant, gw))
 }
 
@@ -217,21 +248,7 @@ pub async fn consult(
     ctx.require(perms::AGENT_STATE)?;
     let callee = match (&body.number, &body.extension) {
         (Some(n), None) => callable_number(ctx.db(), n).await?,
-        (None, Some(e)) => {
-            let known: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE extension = $1 AND active)",
-            )
-            .bind(e.trim())
-            .fetch_one(ctx.db())
-            .await?;
-            if !known {
-                return Err(ApiError::field(
-                    "extension",
-                    "no active user has this extension",
-                ));
-            }
-            format!("ext:{}", e.trim())
-        }
+        (None, Some(e)) => employee_extension(ctx.db(), e).await?,
         _ => {
             return Err(ApiError::field(
                 "number",
@@ -346,14 +363,25 @@ pub async fn transfer(
     Json(body): Json<TransferRequest>,
 ) -> ApiResult<StatusCode> {
     ctx.require(perms::AGENT_STATE)?;
-    if let Some(number) = &body.number {
-        if body.queue_id.is_some() || body.agent_id.is_some() {
-            return Err(ApiError::field(
-                "number",
-                "an outside number goes alone, without a queue or an agent",
-            ));
-        }
-        let number = callable_number(ctx.db(), number).await?;
+    if body.number.is_some() || body.extension.is_some() {
+        let others = body.queue_id.is_some() || body.agent_id.is_some();
+        let number = match (&body.number, &body.extension) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::field(
+                    "extension",
+                    "give an outside number or an extension, not both",
+                ))
+            }
+            _ if others => {
+                return Err(ApiError::field(
+                    "number",
+                    "an outside number or an extension goes alone, without a queue or an agent",
+                ))
+            }
+            (Some(number), _) => callable_number(ctx.db(), number).await?,
+            (_, Some(ext)) => employee_extension(ctx.db(), ext).await?,
+            (None, None) => return Err(ApiError::field("number", "give a number")),
+        };
         outside_call_allowed(&state, ctx.tenant().id, call_id, &number).await?;
         let (user, tenant, _) = my_connected_call(&state, ctx, call_id).await?;
         // The caller leaves the ACD (the agent to wrap-up), hears music while the number
@@ -375,7 +403,7 @@ pub async fn transfer(
         crate::cdr::action(&state, tenant, call_id, "transferred_out", user, details)
             .await
             .map_err(ApiError::internal)?;
-        tracing::info!(%tenant, call = %call_id, %number, "transferred to an outside number");
+        tracing::info!(%tenant, call = %call_id, %number, "transferred to an outside number or an extension");
         return Ok(StatusCode::NO_CONTENT);
     }
     let mut c = Check::new();
@@ -809,8 +837,8 @@ pub async fn list(mut ctx: TenantCtx, Query(q): Query<CdrQuery>) -> ApiResult<Js
     let (page, per_page) = paging(q.page, q.per_page)?;
     let mut c = Check::new();
     if let Some(d) = &q.direction {
-        if d != "inbound" && d != "outbound" {
-            c.fail("direction", "inbound or outbound");
+        if !["inbound", "outbound", "internal"].contains(&d.as_str()) {
+            c.fail("direction", "inbound, outbound or internal");
         }
     }
     if let Some(n) = &q.number {

@@ -11,6 +11,7 @@ pub mod calls;
 pub mod campaigns;
 pub mod crm;
 pub mod desk_phones;
+pub mod directory;
 pub mod health;
 pub mod ivr;
 pub mod kb;
@@ -65,6 +66,7 @@ pub fn api() -> Router<AppState> {
         .merge(scheduled::router())
         .merge(verify::router())
         .merge(desk_phones::router())
+        .merge(directory::router())
         .merge(onboarding::router())
         .merge(numbers::router())
         .merge(trunks::router())

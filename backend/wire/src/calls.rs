@@ -237,6 +237,10 @@ pub struct TransferRequest {
     /// `queue_id` / `agent_id`.
     #[serde(default)]
     pub number: Option<String>,
+    /// …or an employee's extension (their registered desk phone), like `number`: the caller
+    /// is bridged to it when it answers. Not with the others.
+    #[serde(default)]
+    pub extension: Option<String>,
 }
 
 /// A consultation before a transfer or a conference: the agent's connected call goes on hold
@@ -532,4 +536,39 @@ pub struct VoicemailQuery {
     pub assignee_id: Option<Uuid>,
     /// `open` (default), `handled` or `all`.
     pub status: Option<String>,
+}
+
+/// Presence of an employee in the company directory.
+pub mod presence {
+    /// Signed in (softphone or registered desk phone) and free.
+    pub const AVAILABLE: &str = "available";
+    /// On a call or ringing (an ACD call, a callback, an internal call).
+    pub const BUSY: &str = "busy";
+    /// Not ready, on a break or in wrap-up.
+    pub const AWAY: &str = "away";
+    /// No softphone session and no registered desk phone.
+    pub const OFFLINE: &str = "offline";
+    pub const ALL: [&str; 4] = [AVAILABLE, BUSY, AWAY, OFFLINE];
+}
+
+/// An employee in the company directory (`GET /directory`): every active user with an
+/// extension.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DirectoryEntry {
+    pub user_id: Uuid,
+    pub name: String,
+    pub extension: String,
+    /// Their team's name, if they are in one.
+    pub team: Option<String>,
+    /// One of [`presence::ALL`].
+    pub presence: String,
+}
+
+/// A call to a colleague (`POST /agent/internal-call`): the agent's own softphone (or desk
+/// phone) is the calling side, the colleague's registered desk phone rings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InternalCallRequest {
+    pub user_id: Uuid,
 }

@@ -367,6 +367,7 @@ impl GatewayEvent {
     pub fn tenant_id(&self) -> Option<Uuid> {
         match self {
             Self::CallStarted { tenant_id, .. }
+            | Self::InternalCall { tenant_id, .. }
             | Self::CallAnswered { tenant_id, .. }
             | Self::Dtmf { tenant_id, .. }
             | Self::PlaybackFinished { tenant_id, .. }
@@ -480,6 +481,26 @@ pub enum GatewayEvent {
         sip_call_id: String,
         /// Who drives the call.
         mode: FlowMode,
+        /// When the INVITE arrived.
+        at: DateTime<Utc>,
+    },
+    /// A registered desk phone (digest-authenticated with its extension's credentials) calls
+    /// another extension of its tenant: an internal call, never routed through the tenant's
+    /// DIDs or IVR. The gateway rings the caller (180) until the backend answers or hangs up
+    /// the call, like a `call_started` in backend mode.
+    InternalCall {
+        /// Gateway holding the call (send commands to its stream).
+        gateway_id: String,
+        /// Hotline call id of the caller's leg.
+        call_id: Uuid,
+        /// Owning tenant (from the request's domain, like REGISTER).
+        tenant_id: Uuid,
+        /// The calling extension (the authenticated digest user).
+        from_ext: String,
+        /// What it dialled (the Request-URI's user part, as sent).
+        to: String,
+        /// SIP Call-ID of the caller's leg.
+        sip_call_id: String,
         /// When the INVITE arrived.
         at: DateTime<Utc>,
     },

@@ -1894,6 +1894,7 @@ fn SoftphonePane(p: &DeskProps) -> Html {
                 Callback::from(move |c: Uuid| cc.set(Some(c)))
             }} />
             <super::calls::MissedCalls />
+            <super::directory::Directory call={*call} />
             <super::voicemail::VoicemailList embedded=true />
             <super::calls::CallHistory version={*history_version} />
         </section>

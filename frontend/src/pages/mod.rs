@@ -11,6 +11,7 @@ pub mod categories;
 pub mod crm;
 pub mod customers;
 pub mod desk_phone;
+pub mod directory;
 pub mod home;
 pub mod import;
 pub mod ivr;

@@ -93,7 +93,8 @@ pub enum Event {
         peer: Peer,
         /// The accepted SDP offer.
         offer: AcceptedOffer,
-        /// `Proxy-Authorization` header value, if the caller sent one (trunk digest auth).
+        /// `Proxy-Authorization` header value, if the caller sent one (trunk or desk-phone
+        /// digest auth).
         proxy_authorization: Option<String>,
         /// The Request-URI's user part as sent (control characters removed): a tenant
         /// trunk's carrier may call our registration contact (`sip:<username>@<us>`).
@@ -101,6 +102,8 @@ pub enum Event {
         /// The To URI's user part as sent (the dialled number when the Request-URI is the
         /// registration contact).
         to_user: String,
+        /// The Request-URI's host (a desk phone's `<slug>.<sip domain>`; a trunk's address).
+        domain: String,
     },
     /// ACK received for our 200 OK.
     Confirmed {
@@ -586,6 +589,7 @@ impl Endpoint {
         let to_user = msg::uri_user(&msg::uri_of(&to))
             .map(|u| msg::clean_user(&u))
             .unwrap_or_default();
+        let domain = msg::uri_host(&request_uri).unwrap_or_default();
         let remote_target = msg::header(h, "contact")
             .map(|c| msg::uri_of(&c))
             .filter(|c| c.starts_with("sip"))
@@ -630,6 +634,7 @@ impl Endpoint {
             proxy_authorization,
             request_user,
             to_user,
+            domain,
         });
     }
 
