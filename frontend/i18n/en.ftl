@@ -772,11 +772,6 @@ ivr-seconds = { $seconds } s
 ivr-numbers = Numbers
 ivr-numbers-intro = Your company's phone numbers and the flow answering each; numbers on "Default flow" use the flow marked as default.
 ivr-no-numbers = No numbers yet: the platform operators assign numbers to your company.
-ivr-number = Number
-ivr-number-flow = Flow
-ivr-number-flow-named = Flow for { $did }
-ivr-default-flow = Default flow
-ivr-number-assigned = { $did } is now answered by { $flow }.
 problem-prompt-in-use = A flow plays this prompt.
 
 ## Outbound campaigns
@@ -1622,3 +1617,10 @@ audit-field-max-attempts = Maximum attempts
 audit-field-dial-mode = Dialling mode
 audit-target-kb-category = Knowledge-base category
 audit-target-interaction = Interaction
+
+# --- components ---
+toast-saved = “{ $name }” saved.
+toast-deleted = “{ $name }” deleted.
+dialog-delete-text = This cannot be undone.
+roles-empty = No roles yet.
+reasons-empty = No reason codes yet.

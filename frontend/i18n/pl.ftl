@@ -401,11 +401,6 @@ ivr-prompt-upload-title = Prześlij komunikat
 ivr-numbers = Numery
 ivr-numbers-intro = Numery telefonów Twojej firmy i obsługujące je scenariusze; numery ze „Scenariuszem domyślnym” używają scenariusza oznaczonego jako domyślny.
 ivr-no-numbers = Nie ma jeszcze numerów: przydzielają je firmie operatorzy platformy.
-ivr-number = Numer
-ivr-number-flow = Scenariusz
-ivr-number-flow-named = Scenariusz dla { $did }
-ivr-default-flow = Scenariusz domyślny
-ivr-number-assigned = Numer { $did } obsługuje teraz scenariusz { $flow }.
 problem-prompt-in-use = Ten komunikat jest odtwarzany w scenariuszu.
 
 ## Outbound campaigns
@@ -1628,3 +1623,10 @@ audit-field-max-attempts = Maksymalna liczba prób
 audit-field-dial-mode = Tryb wybierania
 audit-target-kb-category = Kategoria bazy wiedzy
 audit-target-interaction = Interakcja
+
+# --- components ---
+toast-saved = Zapisano „{ $name }”.
+toast-deleted = Usunięto „{ $name }”.
+dialog-delete-text = Tej operacji nie można cofnąć.
+roles-empty = Nie ma jeszcze ról.
+reasons-empty = Nie ma jeszcze kodów przyczyn.

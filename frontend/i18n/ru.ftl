@@ -401,11 +401,6 @@ ivr-prompt-upload-title = Загрузить сообщение
 ivr-numbers = Номера
 ivr-numbers-intro = Номера телефонов вашей компании и отвечающие на них сценарии; номера со «Сценарием по умолчанию» используют сценарий, отмеченный как сценарий по умолчанию.
 ivr-no-numbers = Номеров пока нет: номера назначают операторы платформы.
-ivr-number = Номер
-ivr-number-flow = Сценарий
-ivr-number-flow-named = Сценарий для { $did }
-ivr-default-flow = Сценарий по умолчанию
-ivr-number-assigned = На номер { $did } теперь отвечает сценарий { $flow }.
 problem-prompt-in-use = Это сообщение проигрывается в сценарии.
 
 ## Outbound campaigns
@@ -1628,3 +1623,10 @@ audit-field-max-attempts = Макс. попыток
 audit-field-dial-mode = Режим набора
 audit-target-kb-category = Раздел базы знаний
 audit-target-interaction = Обращение
+
+# --- components ---
+toast-saved = «{ $name }» сохранено.
+toast-deleted = «{ $name }» удалено.
+dialog-delete-text = Это действие нельзя отменить.
+roles-empty = Ролей пока нет.
+reasons-empty = Причин статусов пока нет.
