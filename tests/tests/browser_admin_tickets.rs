@@ -284,10 +284,10 @@ async fn browser_category_tree_order_and_edit() {
 
             // A category with sub-categories cannot go: the reason is shown.
             b.click("li[data-name='Complaints'] > .tree-node button[aria-label='Delete Complaints']").await?;
-            b.click("li[data-name='Complaints'] > .tree-node .confirm button.danger").await?;
+            b.click("[role=dialog] #dialog-confirm").await?;
             b.wait_text(".alert.error", "still in use").await?;
             b.click("li[data-name='Gas'] > .tree-node button[aria-label='Delete Gas']").await?;
-            b.click("li[data-name='Gas'] > .tree-node .confirm button.danger").await?;
+            b.click("[role=dialog] #dialog-confirm").await?;
             until_js(b, kids, json!(["Sewage", "Billing questions", "Water", "Electricity"])).await?;
             b.screenshot(&artifacts_dir().join("screens/category-tree.png")).await?;
 
