@@ -502,9 +502,11 @@ pub fn ToastProvider(p: &ChildrenOnly) -> Html {
     let i18n = use_i18n();
     let list = use_reducer(ToastList::default);
     let next = use_mut_ref(|| 0u32);
+    // One callback for the app's lifetime: the context never changes, so showing a toast
+    // re-renders no page.
     let push = {
         let d = list.dispatcher();
-        Callback::from(move |(error, text): (bool, String)| {
+        use_memo((), move |_| Toasts(Callback::from(move |(error, text): (bool, String)| {
             let id = {
                 let mut n = next.borrow_mut();
                 *n += 1;
@@ -516,7 +518,7 @@ pub fn ToastProvider(p: &ChildrenOnly) -> Html {
                 d.dispatch(ToastAction::Remove(id))
             })
             .forget();
-        })
+        })))
     };
     let toasts = list.0.iter().map(|t| {
         let d = list.dispatcher();
@@ -531,7 +533,7 @@ pub fn ToastProvider(p: &ChildrenOnly) -> Html {
         }
     });
     html! {
-        <ContextProvider<Toasts> context={Toasts(push)}>
+        <ContextProvider<Toasts> context={(*push).clone()}>
             { p.children.clone() }
             <div id="toasts" class="toasts">{ for toasts }</div>
         </ContextProvider<Toasts>>
