@@ -506,19 +506,22 @@ pub fn ToastProvider(p: &ChildrenOnly) -> Html {
     // re-renders no page.
     let push = {
         let d = list.dispatcher();
-        use_memo((), move |_| Toasts(Callback::from(move |(error, text): (bool, String)| {
-            let id = {
-                let mut n = next.borrow_mut();
-                *n += 1;
-                *n
-            };
-            d.dispatch(ToastAction::Push(Toast { id, error, text }));
-            let d = d.clone();
-            gloo_timers::callback::Timeout::new(if error { 12_000 } else { 6_000 }, move || {
-                d.dispatch(ToastAction::Remove(id))
-            })
-            .forget();
-        })))
+        use_memo((), move |_| {
+            Toasts(Callback::from(move |(error, text): (bool, String)| {
+                let id = {
+                    let mut n = next.borrow_mut();
+                    *n += 1;
+                    *n
+                };
+                d.dispatch(ToastAction::Push(Toast { id, error, text }));
+                let d = d.clone();
+                gloo_timers::callback::Timeout::new(
+                    if error { 12_000 } else { 6_000 },
+                    move || d.dispatch(ToastAction::Remove(id)),
+                )
+                .forget();
+            }))
+        })
     };
     let toasts = list.0.iter().map(|t| {
         let d = list.dispatcher();
@@ -583,7 +586,8 @@ pub fn ConfirmDialog(p: &ConfirmProps) -> Html {
         });
     }
     let onkeydown = {
-        let (cancel, cancel_ref, ok_ref) = (p.on_cancel.clone(), cancel_ref.clone(), ok_ref.clone());
+        let (cancel, cancel_ref, ok_ref) =
+            (p.on_cancel.clone(), cancel_ref.clone(), ok_ref.clone());
         Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
             "Escape" => {
                 e.prevent_default();
@@ -891,12 +895,8 @@ pub fn DidFlowPicker(p: &DidFlowPickerProps) -> Html {
     let (dids, reload) = use_get::<Vec<DidDto>>("/ivr/dids".into());
     use_reload_on(p.version, reload.clone());
     let assign = |did: String| {
-        let (reload, i18n, flows, toast) = (
-            reload.clone(),
-            i18n.clone(),
-            p.flows.clone(),
-            toast.clone(),
-        );
+        let (reload, i18n, flows, toast) =
+            (reload.clone(), i18n.clone(), p.flows.clone(), toast.clone());
         Callback::from(move |v: String| {
             let (reload, did, toast, i18n) =
                 (reload.clone(), did.clone(), toast.clone(), i18n.clone());

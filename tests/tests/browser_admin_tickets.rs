@@ -483,8 +483,7 @@ async fn browser_api_keys_and_settings() {
 
             b.click("#api-keys tr[data-name='CRM sync'] .api-key-revoke")
                 .await?;
-            b.click("[role=dialog] #api-key-revoke-confirm")
-                .await?;
+            b.click("[role=dialog] #api-key-revoke-confirm").await?;
             b.wait("#api-keys-empty").await?;
             let status = http.get(&base).bearer_auth(&secret).send().await?.status();
             ensure!(status == 401, "revoked key: {status}");

@@ -8,8 +8,8 @@
 //! node's field.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use hotline_wire::api::QueueDto;
 use hotline_wire::calls::{FlowDto, FlowPublish, FlowSave, FlowVersionDto};

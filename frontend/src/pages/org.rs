@@ -361,11 +361,7 @@ impl Item for TeamDto {
             html: html! {},
         }
     }
-    fn custom_list(
-        ts: &[Self],
-        _: &I18n,
-        actions: &dyn Fn(&Self) -> Option<Html>,
-    ) -> Option<Html> {
+    fn custom_list(ts: &[Self], _: &I18n, actions: &dyn Fn(&Self) -> Option<Html>) -> Option<Html> {
         let mut seen = vec![];
         let out = team_tree(ts, None, actions, &mut seen);
         // Teams whose parent is missing still show, at the top level.
@@ -897,11 +893,19 @@ pub fn permission_label(i18n: &I18n, key: &str, fallback: &str) -> String {
 /// is in the editor and in the tooltip).
 fn permission_summary(i18n: &I18n, keys: &[String], perms: &[PermissionDto]) -> Html {
     let label = |k: &String| {
-        let fallback = perms.iter().find(|p| &p.key == k).map(|p| p.description.clone());
+        let fallback = perms
+            .iter()
+            .find(|p| &p.key == k)
+            .map(|p| p.description.clone());
         permission_label(i18n, k, &fallback.unwrap_or_else(|| k.clone()))
     };
     let labels: Vec<String> = keys.iter().map(label).collect();
-    let shown = labels.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+    let shown = labels
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
     let more = labels.len().saturating_sub(3);
     html! {
         <span title={labels.join("\n")}>
