@@ -7,7 +7,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
-use crate::components::{ErrorBox, Loading, ToastProvider};
+use crate::components::{ErrorBox, Loading};
 use crate::i18n::{use_i18n, I18nProvider, LangPicker};
 use crate::pages;
 use crate::route::{home_for, needs, use_app, AppCtx, Flash, Route, Session};
@@ -124,7 +124,7 @@ fn Shell() -> Html {
 
     html! {
         <ContextProvider<AppCtx> context={ctx}>
-            <ToastProvider><Switch<Route> render={switch} /></ToastProvider>
+            <crate::components::ToastProvider><Switch<Route> render={switch} /></crate::components::ToastProvider>
         </ContextProvider<AppCtx>>
     }
 }
