@@ -140,6 +140,8 @@ pub(crate) struct ListEditorProps<T: Item> {
 }
 
 /// A list of `T` with edit and delete on each, and the form for a new or the chosen one.
+/// Only what needs `T` is generic; the frames around it are plain functions (one copy in the
+/// wasm for every kind of item).
 #[function_component]
 pub(crate) fn ListEditor<T: Item>(p: &ListEditorProps<T>) -> Html {
     let i18n = use_i18n();
@@ -152,63 +154,121 @@ pub(crate) fn ListEditor<T: Item>(p: &ListEditorProps<T>) -> Html {
         let failure = failure.clone();
         Callback::from(move |e| failure.set(Some(e)))
     };
-    let key = |k: &str| i18n.t(&format!("{}-{k}", T::KEY));
+    let ctl = RowCtl {
+        path: T::PATH,
+        select: select.clone(),
+        reload: reload.clone(),
+        on_error,
+    };
     let actions = |x: &T| -> Option<Html> {
-        can_write.then(|| {
-            let name = x.name(&i18n);
-            html! {
-                <>
-                    { edit_button(&i18n, &name, x.id(), &select) }
-                    if x.deletable() {
-                        <DeleteButton path={format!("{}/{}", T::PATH, x.id())} {name}
-                            on_done={reload.clone()} on_error={on_error.clone()} />
-                    }
-                </>
-            }
-        })
+        can_write.then(|| ctl.actions(&i18n, x.id(), x.name(&i18n), x.deletable()))
     };
     let list = render_load(&items, &reload, |xs| {
         if xs.is_empty() {
-            return html! { <EmptyState message={key("empty")} /> };
+            return empty_list(&i18n, T::KEY);
         }
         if let Some(h) = T::custom_list(xs, &i18n, &actions) {
             return h;
         }
-        let mut cols = T::cols(&i18n);
-        if can_write {
-            cols.push(Col::actions(&i18n));
-        }
         let rows: Vec<TableRow> = xs
             .iter()
             .map(|x| {
-                let a = actions(x).map(|a| html! { <td class="actions">{ a }</td> });
-                x.row(&i18n, &p.ctx, xs, a.unwrap_or_default())
+                x.row(
+                    &i18n,
+                    &p.ctx,
+                    xs,
+                    actions(x).map(actions_cell).unwrap_or_default(),
+                )
             })
             .collect();
-        html! { <DataTable id={T::LIST_ID} caption={key("title")} {cols} {rows} /> }
+        table(&i18n, T::LIST_ID, T::KEY, T::cols(&i18n), can_write, rows)
     });
     let editor = match (&items, can_write) {
         (Load::Ready(xs), true) => {
             let current = selected.and_then(|id| xs.iter().find(|x| x.id() == id).cloned());
-            let on_saved = {
-                let (reload, select) = (reload.clone(), select.clone());
-                Callback::from(move |_| {
-                    reload.emit(());
-                    select.emit(None);
-                })
-            };
             html! {
                 <ItemEditor<T> key={selected.map(|s| s.to_string()).unwrap_or_default()}
-                    all={xs.clone()} {current} ctx={p.ctx.clone()} select={select.clone()} {on_saved} />
+                    all={xs.clone()} {current} ctx={p.ctx.clone()} select={select.clone()}
+                    on_saved={saved_then(&reload, &select)} />
             }
         }
         _ => html! {},
     };
+    frame(&i18n, T::KEY, &failure, T::STACKED, list, editor)
+}
+
+/// What a row's Edit and Delete act on.
+struct RowCtl {
+    path: &'static str,
+    select: Callback<Option<Uuid>>,
+    reload: Callback<()>,
+    on_error: Callback<ApiError>,
+}
+
+impl RowCtl {
+    #[inline(never)]
+    fn actions(&self, i18n: &I18n, id: Uuid, name: String, deletable: bool) -> Html {
+        html! {
+            <>
+                { edit_button(i18n, &name, id, &self.select) }
+                if deletable {
+                    <DeleteButton path={format!("{}/{id}", self.path)} {name}
+                        on_done={self.reload.clone()} on_error={self.on_error.clone()} />
+                }
+            </>
+        }
+    }
+}
+
+#[inline(never)]
+fn actions_cell(a: Html) -> Html {
+    html! { <td class="actions">{ a }</td> }
+}
+
+#[inline(never)]
+fn empty_list(i18n: &I18n, key: &str) -> Html {
+    html! { <EmptyState message={i18n.t(&format!("{key}-empty"))} /> }
+}
+
+#[inline(never)]
+fn table(
+    i18n: &I18n,
+    id: &'static str,
+    key: &str,
+    mut cols: Vec<Col>,
+    actions: bool,
+    rows: Vec<TableRow>,
+) -> Html {
+    if actions {
+        cols.push(Col::actions(i18n));
+    }
+    html! { <DataTable {id} caption={i18n.t(&format!("{key}-title"))} {cols} {rows} /> }
+}
+
+/// After a save: reload the list and go back to "new".
+#[inline(never)]
+fn saved_then(reload: &Callback<()>, select: &Callback<Option<Uuid>>) -> Callback<()> {
+    let (reload, select) = (reload.clone(), select.clone());
+    Callback::from(move |_| {
+        reload.emit(());
+        select.emit(None);
+    })
+}
+
+#[inline(never)]
+fn frame(
+    i18n: &I18n,
+    key: &str,
+    failure: &Option<ApiError>,
+    stacked: bool,
+    list: Html,
+    editor: Html,
+) -> Html {
     html! {
         <>
-            <h1>{ key("title") }</h1>
-            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
-            <div class={if T::STACKED { "stack" } else { "two-col" }}>{ list }{ editor }</div>
+            <h1>{ i18n.t(&format!("{key}-title")) }</h1>
+            if let Some(e) = failure { <ErrorBox error={e.clone()} /> }
+            <div class={if stacked { "stack" } else { "two-col" }}>{ list }{ editor }</div>
         </>
     }
 }
@@ -222,65 +282,119 @@ struct ItemEditorProps<T: Item> {
     on_saved: Callback<()>,
 }
 
+/// The editor's state that does not depend on `T`.
+#[derive(Clone)]
+struct EditorState {
+    errors: UseStateHandle<FieldErrors>,
+    failure: UseStateHandle<Option<ApiError>>,
+    on_saved: Callback<()>,
+    toast: Toasts,
+    i18n: I18n,
+}
+
+impl EditorState {
+    /// Shows the form's own complaints; true when there are none.
+    fn checked(&self, c: Checks) -> bool {
+        let ok = c.ok();
+        self.errors.set(c.errors);
+        self.failure.set(None);
+        ok
+    }
+}
+
+/// Saves a checked form: POST (new) or PUT (`id`), then a toast naming what was saved (`name`,
+/// else the saved `name`).
+async fn submit(
+    st: EditorState,
+    path: &'static str,
+    id: Option<Uuid>,
+    name: Option<String>,
+    body: serde_json::Value,
+) {
+    match save::<_, serde_json::Value>(path, id, &body).await {
+        Ok(v) => {
+            let name = name.unwrap_or_else(|| v["name"].as_str().unwrap_or_default().into());
+            let text = st.i18n.ta("toast-saved", &[("name", name.into())]);
+            st.toast.ok(text);
+            st.on_saved.emit(());
+        }
+        Err(e) => {
+            st.errors.set(e.field_errors());
+            st.failure.set(Some(e));
+        }
+    }
+}
+
 #[function_component]
 fn ItemEditor<T: Item>(p: &ItemEditorProps<T>) -> Html {
     let i18n = use_i18n();
-    let toast = use_toast();
+    let st = EditorState {
+        errors: use_state(FieldErrors::new),
+        failure: use_state(|| None::<ApiError>),
+        on_saved: p.on_saved.clone(),
+        toast: use_toast(),
+        i18n: i18n.clone(),
+    };
     let form = {
         let c = p.current.clone();
         use_reducer(move || Form(T::form(c.as_ref())))
     };
-    let errors = use_state(FieldErrors::new);
-    let failure = use_state(|| None::<ApiError>);
     let id = p.current.as_ref().map(T::id);
+    // A system reason keeps its (translated) name; anything else is named as saved.
+    let name = p
+        .current
+        .as_ref()
+        .filter(|c| !c.deletable())
+        .map(|c| c.name(&i18n));
     let onsubmit = {
-        let (form, errors, failure, i18n, on_saved) = (
-            form.clone(),
-            errors.clone(),
-            failure.clone(),
-            i18n.clone(),
-            p.on_saved.clone(),
-        );
+        let (form, st) = (form.clone(), st.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let mut c = Checks::default();
-            let body = T::input(&form.0, &i18n, &mut c);
-            errors.set(c.errors.clone());
-            failure.set(None);
-            if !c.ok() {
-                return;
+            let body = T::input(&form.0, &st.i18n, &mut c);
+            if st.checked(c) {
+                let body = serde_json::to_value(&body).unwrap_or_default();
+                spawn(submit(st.clone(), T::PATH, id, name.clone(), body));
             }
-            let (errors, failure, on_saved, toast, i18n) = (
-                errors.clone(),
-                failure.clone(),
-                on_saved.clone(),
-                toast.clone(),
-                i18n.clone(),
-            );
-            spawn(async move {
-                match save::<_, T>(T::PATH, id, &body).await {
-                    Ok(saved) => {
-                        toast.ok(i18n.ta("toast-saved", &[("name", saved.name(&i18n).into())]));
-                        on_saved.emit(());
-                    }
-                    Err(e) => {
-                        errors.set(e.field_errors());
-                        failure.set(Some(e));
-                    }
-                }
-            });
         })
     };
-    let (new_key, edit_key) = (format!("{}-new", T::KEY), format!("{}-edit", T::KEY));
+    let fields = T::fields(&form, &st.errors, &i18n, p.current.as_ref(), &p.ctx, &p.all);
+    let readonly = p.current.as_ref().is_some_and(T::readonly);
+    editor_frame(
+        &st,
+        T::FORM_ID,
+        T::KEY,
+        T::FIELDS,
+        &p.select,
+        id.is_some(),
+        readonly,
+        fields,
+        onsubmit,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn editor_frame(
+    st: &EditorState,
+    form_id: &'static str,
+    key: &str,
+    shown: &[&str],
+    select: &Callback<Option<Uuid>>,
+    editing: bool,
+    readonly: bool,
+    fields: Html,
+    onsubmit: Callback<SubmitEvent>,
+) -> Html {
+    let i18n = &st.i18n;
+    let (new_key, edit_key) = (format!("{key}-new"), format!("{key}-edit"));
     html! {
-        <form id={T::FORM_ID} class="card" {onsubmit} novalidate=true>
-            { editor_head(&i18n, id.is_some(), &new_key, &edit_key, &p.select) }
-            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
-            { other_errors(&errors, T::FIELDS) }
-            { T::fields(&form, &errors, &i18n, p.current.as_ref(), &p.ctx, &p.all) }
-            if !p.current.as_ref().is_some_and(T::readonly) {
-                <button type="submit" class="primary">{ i18n.t("action-save") }</button>
-            }
+        <form id={form_id} class="card" {onsubmit} novalidate=true>
+            { editor_head(i18n, editing, &new_key, &edit_key, select) }
+            if let Some(e) = &*st.failure { <ErrorBox error={e.clone()} /> }
+            { other_errors(&st.errors, shown) }
+            { fields }
+            if !readonly { <button type="submit" class="primary">{ i18n.t("action-save") }</button> }
         </form>
     }
 }
