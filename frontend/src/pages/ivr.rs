@@ -628,7 +628,7 @@ impl NodeCtx<'_> {
                 p.to_string(),
                 self.i18n.ta(
                     "ivr-prompt-builtin",
-                    &[("name", builtin_prompt_label(&self.i18n, p).into())],
+                    &[("name", builtin_prompt_label(self.i18n, p).into())],
                 ),
             )
         }));
