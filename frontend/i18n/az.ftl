@@ -396,11 +396,6 @@ ivr-prompt-upload-title = Mesaj yüklə
 ivr-numbers = Nömrələr
 ivr-numbers-intro = Şirkətinizin telefon nömrələri və hər birinə cavab verən ssenari; "Standart ssenari" seçilmiş nömrələr standart kimi qeyd olunmuş ssenaridən istifadə edir.
 ivr-no-numbers = Hələ nömrə yoxdur: nömrələri şirkətinizə platforma operatorları təyin edir.
-ivr-number = Nömrə
-ivr-number-flow = Ssenari
-ivr-number-flow-named = { $did } üçün ssenari
-ivr-default-flow = Standart ssenari
-ivr-number-assigned = { $did } nömrəsinə indi { $flow } cavab verir.
 problem-prompt-in-use = Bu mesaj bir ssenaridə səslənir.
 
 ## Outbound campaigns
@@ -1692,3 +1687,9 @@ directory-consult-to = Əvvəlcə { $name } ilə məsləhətləş
 directory-consult-done = Zəng edən gözləyərkən { $name } yığılır…
 problem-colleague-busy = Bu həmkar hazırda zəngdədir. Bir az sonra yenidən cəhd edin.
 problem-colleague-unreachable = Bu həmkarın stolüstü telefonu qeydiyyatda deyil, ona indi zəng etmək mümkün deyil.
+# --- components ---
+toast-saved = “{ $name }” yadda saxlanıldı.
+toast-deleted = “{ $name }” silindi.
+dialog-delete-text = Bu əməliyyatı geri qaytarmaq olmaz.
+roles-empty = Hələ rol yoxdur.
+reasons-empty = Hələ səbəb kodu yoxdur.

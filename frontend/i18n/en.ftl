@@ -772,11 +772,6 @@ ivr-seconds = { $seconds } s
 ivr-numbers = Numbers
 ivr-numbers-intro = Your company's phone numbers and the flow answering each; numbers on "Default flow" use the flow marked as default.
 ivr-no-numbers = No numbers yet: the platform operators assign numbers to your company.
-ivr-number = Number
-ivr-number-flow = Flow
-ivr-number-flow-named = Flow for { $did }
-ivr-default-flow = Default flow
-ivr-number-assigned = { $did } is now answered by { $flow }.
 problem-prompt-in-use = A flow plays this prompt.
 
 ## Outbound campaigns
@@ -1708,3 +1703,9 @@ directory-consult-to = Consult { $name } first
 directory-consult-done = Calling { $name } while the caller holds…
 problem-colleague-busy = This colleague is on a call. Try again later.
 problem-colleague-unreachable = This colleague's desk phone is not registered, so they cannot be called now.
+# --- components ---
+toast-saved = “{ $name }” saved.
+toast-deleted = “{ $name }” deleted.
+dialog-delete-text = This cannot be undone.
+roles-empty = No roles yet.
+reasons-empty = No reason codes yet.

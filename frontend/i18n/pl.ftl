@@ -401,11 +401,6 @@ ivr-prompt-upload-title = Prześlij komunikat
 ivr-numbers = Numery
 ivr-numbers-intro = Numery telefonów Twojej firmy i obsługujące je scenariusze; numery ze „Scenariuszem domyślnym” używają scenariusza oznaczonego jako domyślny.
 ivr-no-numbers = Nie ma jeszcze numerów: przydzielają je firmie operatorzy platformy.
-ivr-number = Numer
-ivr-number-flow = Scenariusz
-ivr-number-flow-named = Scenariusz dla { $did }
-ivr-default-flow = Scenariusz domyślny
-ivr-number-assigned = Numer { $did } obsługuje teraz scenariusz { $flow }.
 problem-prompt-in-use = Ten komunikat jest odtwarzany w scenariuszu.
 
 ## Outbound campaigns
@@ -1715,3 +1710,9 @@ directory-consult-to = Najpierw skonsultuj się z: { $name }
 directory-consult-done = Łączenie z: { $name }, rozmówca czeka…
 problem-colleague-busy = Ta osoba właśnie rozmawia. Spróbuj później.
 problem-colleague-unreachable = Telefon biurkowy tej osoby nie jest zarejestrowany, więc nie można teraz do niej zadzwonić.
+# --- components ---
+toast-saved = Zapisano „{ $name }”.
+toast-deleted = Usunięto „{ $name }”.
+dialog-delete-text = Tej operacji nie można cofnąć.
+roles-empty = Nie ma jeszcze ról.
+reasons-empty = Nie ma jeszcze kodów przyczyn.

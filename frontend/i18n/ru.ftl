@@ -401,11 +401,6 @@ ivr-prompt-upload-title = Загрузить сообщение
 ivr-numbers = Номера
 ivr-numbers-intro = Номера телефонов вашей компании и отвечающие на них сценарии; номера со «Сценарием по умолчанию» используют сценарий, отмеченный как сценарий по умолчанию.
 ivr-no-numbers = Номеров пока нет: номера назначают операторы платформы.
-ivr-number = Номер
-ivr-number-flow = Сценарий
-ivr-number-flow-named = Сценарий для { $did }
-ivr-default-flow = Сценарий по умолчанию
-ivr-number-assigned = На номер { $did } теперь отвечает сценарий { $flow }.
 problem-prompt-in-use = Это сообщение проигрывается в сценарии.
 
 ## Outbound campaigns
@@ -1715,3 +1710,9 @@ directory-consult-to = Сначала посоветоваться: { $name }
 directory-consult-done = Вызываем { $name }, абонент на удержании…
 problem-colleague-busy = Коллега сейчас разговаривает. Попробуйте позже.
 problem-colleague-unreachable = Настольный телефон коллеги не зарегистрирован, позвонить ему сейчас нельзя.
+# --- components ---
+toast-saved = «{ $name }» сохранено.
+toast-deleted = «{ $name }» удалено.
+dialog-delete-text = Это действие нельзя отменить.
+roles-empty = Ролей пока нет.
+reasons-empty = Причин статусов пока нет.

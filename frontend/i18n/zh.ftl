@@ -396,11 +396,6 @@ ivr-prompt-upload-title = 上传提示音
 ivr-numbers = 号码
 ivr-numbers-intro = 贵公司的电话号码及应答每个号码的流程；设为“默认流程”的号码使用标记为默认的流程。
 ivr-no-numbers = 暂无号码：号码由平台运营人员分配给贵公司。
-ivr-number = 号码
-ivr-number-flow = 流程
-ivr-number-flow-named = { $did } 的流程
-ivr-default-flow = 默认流程
-ivr-number-assigned = { $did } 现由 { $flow } 应答。
 problem-prompt-in-use = 有流程正在播放此提示音。
 
 ## Outbound campaigns
@@ -1692,3 +1687,9 @@ directory-consult-to = 先咨询 { $name }
 directory-consult-done = 正在呼叫 { $name }，来电者保持等待…
 problem-colleague-busy = 该同事正在通话中，请稍后再试。
 problem-colleague-unreachable = 该同事的桌面电话未注册，目前无法呼叫。
+# --- components ---
+toast-saved = 已保存“{ $name }”。
+toast-deleted = 已删除“{ $name }”。
+dialog-delete-text = 此操作无法撤销。
+roles-empty = 暂无角色。
+reasons-empty = 暂无状态原因。

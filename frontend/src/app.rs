@@ -124,7 +124,7 @@ fn Shell() -> Html {
 
     html! {
         <ContextProvider<AppCtx> context={ctx}>
-            <Switch<Route> render={switch} />
+            <crate::components::ToastProvider><Switch<Route> render={switch} /></crate::components::ToastProvider>
         </ContextProvider<AppCtx>>
     }
 }

@@ -284,10 +284,10 @@ async fn browser_category_tree_order_and_edit() {
 
             // A category with sub-categories cannot go: the reason is shown.
             b.click("li[data-name='Complaints'] > .tree-node button[aria-label='Delete Complaints']").await?;
-            b.click("li[data-name='Complaints'] > .tree-node .confirm button.danger").await?;
+            b.click("[role=dialog] #dialog-confirm").await?;
             b.wait_text(".alert.error", "still in use").await?;
             b.click("li[data-name='Gas'] > .tree-node button[aria-label='Delete Gas']").await?;
-            b.click("li[data-name='Gas'] > .tree-node .confirm button.danger").await?;
+            b.click("[role=dialog] #dialog-confirm").await?;
             until_js(b, kids, json!(["Sewage", "Billing questions", "Water", "Electricity"])).await?;
             b.screenshot(&artifacts_dir().join("screens/category-tree.png")).await?;
 
@@ -483,8 +483,7 @@ async fn browser_api_keys_and_settings() {
 
             b.click("#api-keys tr[data-name='CRM sync'] .api-key-revoke")
                 .await?;
-            b.click("#api-keys tr[data-name='CRM sync'] .api-key-revoke-confirm")
-                .await?;
+            b.click("[role=dialog] #api-key-revoke-confirm").await?;
             b.wait("#api-keys-empty").await?;
             let status = http.get(&base).bearer_auth(&secret).send().await?.status();
             ensure!(status == 401, "revoked key: {status}");

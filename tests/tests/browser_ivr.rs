@@ -180,7 +180,7 @@ async fn browser_ivr_flow_editor_prompt_upload_publish_and_number() {
             // The number: answered by this flow.
             b.click(".crumbs a").await?;
             b.choose("#did-flow-994125550300", "Main line").await?;
-            b.wait_text("#dids-notice", "+994125550300 is now answered by Main line")
+            b.wait_text("#toasts [role=status]", "+994125550300 is now answered by Main line")
                 .await?;
             b.screenshot(&artifacts_dir().join("screens/ivr-admin.png"))
                 .await?;

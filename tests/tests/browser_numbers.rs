@@ -159,7 +159,7 @@ async fn operator_pools_numbers_tenant_requests_one_and_maps_it_to_a_flow() {
             tenant_login(b, &slug, &email).await?;
             b.click(".mainnav a[href='/admin/numbers']").await?;
             b.wait_path("/admin/numbers").await?;
-            b.wait("#my-numbers-empty").await?;
+            b.wait("#dids-empty").await?;
             b.wait("#my-requests-empty").await?;
             b.fill("#pool-search", "sumqayit").await?;
             b.click("#pool-search-submit").await?;
@@ -218,17 +218,17 @@ async fn operator_pools_numbers_tenant_requests_one_and_maps_it_to_a_flow() {
             b.open("/admin/numbers").await?;
             b.wait_text(&format!("#my-requests tr[data-did='{w1}']"), "Approved")
                 .await?;
-            let select = format!("#number-flow-{digits}");
+            let select = format!("#did-flow-{digits}");
             b.wait(&select).await?;
             b.choose(&select, "Main line").await?;
             b.wait_text(
-                "#my-numbers-notice",
+                "#toasts [role=status]",
                 &format!("{w1} is now answered by Main line"),
             )
             .await?;
             b.open("/admin/numbers").await?;
             b.wait_text(
-                &format!("#my-numbers tr[data-did='{w1}']"),
+                &format!("#dids-table tr[data-did='{w1}']"),
                 "Azerbaijan, Sumqayit",
             )
             .await?;

@@ -582,10 +582,10 @@ async fn browser_admin_screens_and_session_expiry() {
         b.wait("#user-form").await?;
         b.choose("#team_id", "Tier 1").await?;
         b.click("#user-save").await?;
-        b.wait_text("#user-form .alert.ok", "Saved").await?;
+        b.wait_text("#toasts [role=status]", "“Gia Lead” saved.").await?;
         b.fill("#reset_password", "another fine password").await?;
         b.click("form[aria-labelledby=reset-title] button[type=submit]").await?;
-        b.wait_text("form[aria-labelledby=reset-title] .alert.ok", "password was reset").await?;
+        b.wait_text("#toasts", "password was reset").await?;
         b.click("#user-deactivate").await?;
         b.click("#user-deactivate-confirm").await?;
         b.wait_text("section[aria-labelledby=status-title]", "deactivated").await?;

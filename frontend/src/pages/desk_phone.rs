@@ -90,7 +90,7 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
             reload.clone(),
             path.clone(),
         );
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |()| {
             let (shown, confirming, failure, busy, reload, path) = (
                 shown.clone(),
                 confirming.clone(),
@@ -101,10 +101,10 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
             );
             busy.set(true);
             failure.set(None);
+            confirming.set(None);
             spawn(async move {
                 let r = api::post::<_, DeskPhoneCredentials>(&path, &serde_json::json!({})).await;
                 busy.set(false);
-                confirming.set(None);
                 match r {
                     Ok(c) => shown.set(Some(c)),
                     Err(e) => failure.set(Some(e)),
@@ -121,7 +121,7 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
             reload.clone(),
             path.clone(),
         );
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |()| {
             let (shown, confirming, failure, reload, path) = (
                 shown.clone(),
                 confirming.clone(),
@@ -129,9 +129,9 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
                 reload.clone(),
                 path.clone(),
             );
+            confirming.set(None);
             spawn(async move {
                 let r = api::delete(&path).await;
-                confirming.set(None);
                 shown.set(None);
                 if let Err(e) = r {
                     failure.set(Some(e));
@@ -146,7 +146,7 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
     };
     let cancel = {
         let c = confirming.clone();
-        Callback::from(move |_: MouseEvent| c.set(None))
+        Callback::from(move |()| c.set(None))
     };
 
     let mine = match &phones {
@@ -163,7 +163,7 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
             <>
                 <p id="desk-phone-none">{ i18n.t("desk-phone-none") }</p>
                 if can_write && user.active {
-                    <button type="button" class="primary" id="desk-phone-create" disabled={*busy} onclick={issue.clone()}>
+                    <button type="button" class="primary" id="desk-phone-create" disabled={*busy} onclick={let i = issue.clone(); move |_| i.emit(())}>
                         { i18n.t("desk-phone-create") }
                     </button>
                 }
@@ -196,24 +196,18 @@ pub fn DeskPhoneCard(p: &DeskPhoneCardProps) -> Html {
                     <dd>{ i18n.datetime(&d.rotated_at) }</dd>
                 </dl>
                 if can_write {
-                    if *confirming == Some("rotate") {
-                        <div role="alertdialog" aria-labelledby="desk-phone-rotate-q" class="confirm">
-                            <p id="desk-phone-rotate-q">{ i18n.t("desk-phone-rotate-confirm") }</p>
-                            <button type="button" class="danger" id="desk-phone-rotate-confirm" disabled={*busy} onclick={issue.clone()}>{ i18n.t("desk-phone-rotate") }</button>
-                            { " " }
-                            <button type="button" class="secondary" onclick={cancel.clone()}>{ i18n.t("action-cancel") }</button>
-                        </div>
-                    } else if *confirming == Some("remove") {
-                        <div role="alertdialog" aria-labelledby="desk-phone-remove-q" class="confirm">
-                            <p id="desk-phone-remove-q">{ i18n.t("desk-phone-remove-confirm") }</p>
-                            <button type="button" class="danger" id="desk-phone-remove-confirm" onclick={remove.clone()}>{ i18n.t("desk-phone-remove") }</button>
-                            { " " }
-                            <button type="button" class="secondary" onclick={cancel.clone()}>{ i18n.t("action-cancel") }</button>
-                        </div>
-                    } else {
-                        <button type="button" class="secondary" id="desk-phone-rotate" onclick={ask("rotate")}>{ i18n.t("desk-phone-rotate") }</button>
-                        { " " }
-                        <button type="button" class="danger" id="desk-phone-remove" onclick={ask("remove")}>{ i18n.t("desk-phone-remove") }</button>
+                    <button type="button" class="secondary" id="desk-phone-rotate" aria-haspopup="dialog" disabled={*busy}
+                        onclick={ask("rotate")}>{ i18n.t("desk-phone-rotate") }</button>
+                    { " " }
+                    <button type="button" class="danger" id="desk-phone-remove" aria-haspopup="dialog"
+                        onclick={ask("remove")}>{ i18n.t("desk-phone-remove") }</button>
+                    if let Some(what) = *confirming {
+                        <ConfirmDialog title={i18n.t(&format!("desk-phone-{what}"))}
+                            text={i18n.t(&format!("desk-phone-{what}-confirm"))}
+                            confirm={i18n.t(&format!("desk-phone-{what}"))}
+                            confirm_id={format!("desk-phone-{what}-confirm")}
+                            on_confirm={if what == "rotate" { issue.clone() } else { remove.clone() }}
+                            on_cancel={cancel.clone()} />
                     }
                 }
             </>

@@ -9,9 +9,10 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use hotline_wire::api::QueueDto;
-use hotline_wire::calls::{DidDto, DidFlow, FlowDto, FlowPublish, FlowSave, FlowVersionDto};
+use hotline_wire::calls::{FlowDto, FlowPublish, FlowSave, FlowVersionDto};
 use hotline_wire::prompts::{MusicOnHoldSettings, PromptDto, BUILTIN_PROMPTS};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -236,9 +237,9 @@ pub fn IvrPage() -> Html {
             </table>
         }
     });
-    let flow_list: Vec<FlowDto> = match &flows {
-        Load::Ready(fs) => fs.to_vec(),
-        _ => vec![],
+    let flow_list = match &flows {
+        Load::Ready(fs) => fs.clone(),
+        _ => Rc::new(vec![]),
     };
     html! {
         <>
@@ -254,7 +255,11 @@ pub fn IvrPage() -> Html {
                 { list }
             </section>
             <PromptsCard />
-            <NumbersCard flows={flow_list} />
+            <section class="card" aria-labelledby="numbers-h">
+                <h2 id="numbers-h">{ i18n.t("ivr-numbers") }</h2>
+                <p class="muted small">{ i18n.t("ivr-numbers-intro") }</p>
+                <DidFlowPicker flows={flow_list} empty_key="ivr-no-numbers" />
+            </section>
         </>
     }
 }
@@ -484,117 +489,6 @@ fn MusicOnHoldField(p: &MusicOnHoldProps) -> Html {
 
 // ---------------------------------------------------------------- numbers
 
-#[derive(Properties, PartialEq)]
-struct NumbersProps {
-    flows: Vec<FlowDto>,
-}
-
-#[function_component]
-fn NumbersCard(p: &NumbersProps) -> Html {
-    let i18n = use_i18n();
-    let (dids, reload) = use_get::<Vec<DidDto>>("/ivr/dids".into());
-    let failure = use_state(|| None::<ApiError>);
-    let notice = use_state(|| None::<String>);
-    let assign = {
-        let (failure, notice, reload, i18n, flows) = (
-            failure.clone(),
-            notice.clone(),
-            reload.clone(),
-            i18n.clone(),
-            p.flows.clone(),
-        );
-        move |did: String| {
-            let (failure, notice, reload, i18n, flows) = (
-                failure.clone(),
-                notice.clone(),
-                reload.clone(),
-                i18n.clone(),
-                flows.clone(),
-            );
-            Callback::from(move |v: String| {
-                let (failure, notice, reload, i18n, did) = (
-                    failure.clone(),
-                    notice.clone(),
-                    reload.clone(),
-                    i18n.clone(),
-                    did.clone(),
-                );
-                let flow = v.parse::<Uuid>().ok();
-                let flow_name = flow
-                    .and_then(|id| flows.iter().find(|f| f.id == id))
-                    .map(|f| f.name.clone())
-                    .unwrap_or_else(|| i18n.t("ivr-default-flow"));
-                failure.set(None);
-                notice.set(None);
-                spawn(async move {
-                    let r = match flow {
-                        Some(flow_id) => api::put::<_, DidFlow>(
-                            "/ivr/dids",
-                            &DidFlow {
-                                did: did.clone(),
-                                flow_id,
-                            },
-                        )
-                        .await
-                        .map(|_| ()),
-                        None => match api::delete(&format!("/ivr/dids/{}", api::enc(&did))).await {
-                            Err(e) if e.status() == Some(404) => Ok(()),
-                            r => r,
-                        },
-                    };
-                    match r {
-                        Ok(()) => notice.set(Some(i18n.ta(
-                            "ivr-number-assigned",
-                            &[("did", did.into()), ("flow", flow_name.into())],
-                        ))),
-                        Err(e) => failure.set(Some(e)),
-                    }
-                    reload.emit(());
-                });
-            })
-        }
-    };
-    let mut options = vec![(String::new(), i18n.t("ivr-default-flow"))];
-    options.extend(p.flows.iter().map(|f| (f.id.to_string(), f.name.clone())));
-    let list = render_load(&dids, &reload, |ds| {
-        if ds.is_empty() {
-            return html! { <p class="empty" id="dids-empty">{ i18n.t("ivr-no-numbers") }</p> };
-        }
-        html! {
-            <table class="data" id="dids-table">
-                <caption class="sr-only">{ i18n.t("ivr-numbers") }</caption>
-                <thead><tr>
-                    <th scope="col">{ i18n.t("ivr-number") }</th>
-                    <th scope="col">{ i18n.t("ivr-number-flow") }</th>
-                </tr></thead>
-                <tbody>{ for ds.iter().map(|d| {
-                    let digits: String = d.did.chars().filter(|c| c.is_ascii_digit()).collect();
-                    html! {
-                        <tr data-did={d.did.clone()}>
-                            <td>{ &d.did }</td>
-                            <td>
-                                <SelectField id={format!("did-flow-{digits}")}
-                                    label={i18n.ta("ivr-number-flow-named", &[("did", d.did.clone().into())])}
-                                    value={d.flow_id.map(|f| f.to_string()).unwrap_or_default()}
-                                    options={options.clone()} onchange={assign(d.did.clone())} />
-                            </td>
-                        </tr>
-                    }
-                }) }</tbody>
-            </table>
-        }
-    });
-    html! {
-        <section class="card" aria-labelledby="numbers-h">
-            <h2 id="numbers-h">{ i18n.t("ivr-numbers") }</h2>
-            <p class="muted small">{ i18n.t("ivr-numbers-intro") }</p>
-            if let Some(n) = &*notice { <div class="alert ok" role="status" id="dids-notice">{ n }</div> }
-            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
-            { list }
-        </section>
-    }
-}
-
 // ---------------------------------------------------------------- the flow editor
 
 #[derive(Properties, PartialEq)]
@@ -734,7 +628,7 @@ impl NodeCtx<'_> {
                 p.to_string(),
                 self.i18n.ta(
                     "ivr-prompt-builtin",
-                    &[("name", builtin_prompt_label(&self.i18n, p).into())],
+                    &[("name", builtin_prompt_label(self.i18n, p).into())],
                 ),
             )
         }));

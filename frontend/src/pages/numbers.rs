@@ -13,7 +13,7 @@
 use std::rc::Rc;
 
 use hotline_wire::api::{Page, PlatformTenant};
-use hotline_wire::calls::{DidDto, DidFlow, FlowDto};
+use hotline_wire::calls::FlowDto;
 use hotline_wire::numbers::{
     FreeNumber, NumberRequestCreate, NumberRequestDto, NumberRequestReject, NumberState,
     PlatformNumberRequest, PoolAdd, PoolAssign, PoolNumber, RequestStatus,
@@ -26,11 +26,6 @@ use crate::api::{self, ApiError, FieldErrors};
 use crate::components::*;
 use crate::i18n::{use_i18n, I18n};
 use crate::route::use_app;
-
-/// The digits of a number, for element ids.
-fn digits(did: &str) -> String {
-    did.chars().filter(|c| c.is_ascii_digit()).collect()
-}
 
 fn state_word(i18n: &I18n, s: NumberState) -> String {
     i18n.t(match s {
@@ -56,19 +51,6 @@ fn status_badge(i18n: &I18n, s: RequestStatus) -> Html {
         _ => None,
     };
     html! { <span class={classes!("badge", "request-status", class)}>{ status_word(i18n, s) }</span> }
-}
-
-/// Re-runs `reload` whenever `version` changes after the first render (a sibling card changed
-/// what this one shows).
-#[hook]
-fn use_reload_on(version: u32, reload: Callback<()>) {
-    let seen = use_mut_ref(|| version);
-    use_effect_with(version, move |v| {
-        if *seen.borrow() != *v {
-            *seen.borrow_mut() = *v;
-            reload.emit(());
-        }
-    });
 }
 
 /// The messages of `field` and of its items (`numbers.3`), one after the other.
@@ -115,122 +97,16 @@ struct VersionProps {
 #[function_component]
 fn MyNumbers(p: &VersionProps) -> Html {
     let i18n = use_i18n();
-    let (dids, reload) = use_get::<Vec<DidDto>>("/ivr/dids".into());
     let (flows, _) = use_get::<Vec<FlowDto>>("/ivr/flows".into());
-    use_reload_on(p.version, reload.clone());
-    let failure = use_state(|| None::<ApiError>);
-    let notice = use_state(|| None::<String>);
-    let flows: Rc<Vec<FlowDto>> = match &flows {
+    let flows = match &flows {
         Load::Ready(f) => f.clone(),
         _ => Rc::new(Vec::new()),
     };
-    let assign = {
-        let (failure, notice, reload, i18n, flows) = (
-            failure.clone(),
-            notice.clone(),
-            reload.clone(),
-            i18n.clone(),
-            flows.clone(),
-        );
-        move |did: String| {
-            let (failure, notice, reload, i18n, flows) = (
-                failure.clone(),
-                notice.clone(),
-                reload.clone(),
-                i18n.clone(),
-                flows.clone(),
-            );
-            Callback::from(move |v: String| {
-                let (failure, notice, reload, i18n, did) = (
-                    failure.clone(),
-                    notice.clone(),
-                    reload.clone(),
-                    i18n.clone(),
-                    did.clone(),
-                );
-                let flow = v.parse::<Uuid>().ok();
-                let flow_name = flow
-                    .and_then(|id| flows.iter().find(|f| f.id == id))
-                    .map(|f| f.name.clone())
-                    .unwrap_or_else(|| i18n.t("numbers-default-flow"));
-                failure.set(None);
-                notice.set(None);
-                spawn(async move {
-                    let r = match flow {
-                        Some(flow_id) => api::put::<_, DidFlow>(
-                            "/ivr/dids",
-                            &DidFlow {
-                                did: did.clone(),
-                                flow_id,
-                            },
-                        )
-                        .await
-                        .map(|_| ()),
-                        None => match api::delete(&format!("/ivr/dids/{}", api::enc(&did))).await {
-                            Err(e) if e.status() == Some(404) => Ok(()),
-                            r => r,
-                        },
-                    };
-                    match r {
-                        Ok(()) => notice.set(Some(i18n.ta(
-                            "numbers-flow-set",
-                            &[("did", did.into()), ("flow", flow_name.into())],
-                        ))),
-                        Err(e) => failure.set(Some(e)),
-                    }
-                    reload.emit(());
-                });
-            })
-        }
-    };
-    let list = render_load(&dids, &reload, |ds| {
-        if ds.is_empty() {
-            return html! { <p class="empty" id="my-numbers-empty">{ i18n.t("numbers-mine-empty") }</p> };
-        }
-        html! {
-            <table class="data" id="my-numbers">
-                <caption class="sr-only">{ i18n.t("numbers-mine-title") }</caption>
-                <thead><tr>
-                    <th scope="col">{ i18n.t("numbers-number") }</th>
-                    <th scope="col">{ i18n.t("numbers-region") }</th>
-                    <th scope="col">{ i18n.t("numbers-answered-by") }</th>
-                </tr></thead>
-                <tbody>{ for ds.iter().map(|d| {
-                    // Published flows, and the current one even if it is not live any more.
-                    let mut options = vec![(String::new(), i18n.t("numbers-default-flow"))];
-                    options.extend(flows.iter()
-                        .filter(|f| f.published_version.is_some() || Some(f.id) == d.flow_id)
-                        .map(|f| {
-                            let label = if f.published_version.is_some() {
-                                f.name.clone()
-                            } else {
-                                i18n.ta("numbers-flow-not-live", &[("flow", f.name.clone().into())])
-                            };
-                            (f.id.to_string(), label)
-                        }));
-                    html! {
-                        <tr data-did={d.did.clone()}>
-                            <td>{ &d.did }</td>
-                            <td>{ &d.region }</td>
-                            <td>
-                                <SelectField id={format!("number-flow-{}", digits(&d.did))}
-                                    label={i18n.ta("numbers-flow-of", &[("did", d.did.clone().into())])}
-                                    value={d.flow_id.map(|f| f.to_string()).unwrap_or_default()}
-                                    options={options} onchange={assign(d.did.clone())} />
-                            </td>
-                        </tr>
-                    }
-                }) }</tbody>
-            </table>
-        }
-    });
     html! {
         <section class="card" aria-labelledby="my-numbers-h">
             <h2 id="my-numbers-h">{ i18n.t("numbers-mine-title") }</h2>
             <p class="muted small">{ i18n.t("numbers-mine-intro") }</p>
-            if let Some(n) = &*notice { <div class="alert ok" role="status" id="my-numbers-notice">{ n }</div> }
-            if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
-            { list }
+            <DidFlowPicker {flows} empty_key="numbers-mine-empty" version={p.version} />
         </section>
     }
 }

@@ -51,14 +51,14 @@ pub fn ApiKeysPage() -> Html {
                     let id = k.id;
                     let asking = *confirming == Some(id);
                     let ask = { let c = confirming.clone(); move |_| c.set(Some(id)) };
-                    let cancel = { let c = confirming.clone(); move |_| c.set(None) };
+                    let cancel = { let c = confirming.clone(); move |()| c.set(None) };
                     let revoke = {
                         let (c, reload, failure) = (confirming.clone(), reload.clone(), failure.clone());
-                        move |_| {
-                            let (c, reload, failure) = (c.clone(), reload.clone(), failure.clone());
+                        move |()| {
+                            let (reload, failure) = (reload.clone(), failure.clone());
                             failure.set(None);
+                            c.set(None);
                             spawn(async move {
-                                c.set(None);
                                 if let Err(e) = api::delete(&format!("/api-keys/{id}")).await {
                                     failure.set(Some(e));
                                 }
@@ -75,14 +75,12 @@ pub fn ApiKeysPage() -> Html {
                             <td>{ i18n.datetime(&k.created_at) }</td>
                             <td>{ k.last_used_at.as_ref().map_or_else(|| i18n.t("apikey-never"), |t| i18n.datetime(t)) }</td>
                             <td class="actions">
+                                <button type="button" class="link danger api-key-revoke" onclick={ask} aria-haspopup="dialog"
+                                    aria-label={named("apikey-revoke-of")}>{ i18n.t("apikey-revoke") }</button>
                                 if asking {
-                                    <span class="confirm">
-                                        <button type="button" class="danger small api-key-revoke-confirm" onclick={revoke}>{ named("apikey-revoke-confirm") }</button>
-                                        <button type="button" class="link" onclick={cancel}>{ i18n.t("action-cancel") }</button>
-                                    </span>
-                                } else {
-                                    <button type="button" class="link danger api-key-revoke" onclick={ask}
-                                        aria-label={named("apikey-revoke-of")}>{ i18n.t("apikey-revoke") }</button>
+                                    <ConfirmDialog title={named("apikey-revoke-confirm")} text={i18n.t("dialog-delete-text")}
+                                        confirm={i18n.t("apikey-revoke")} confirm_id="api-key-revoke-confirm"
+                                        on_confirm={revoke} on_cancel={cancel} />
                                 }
                             </td>
                         </tr>

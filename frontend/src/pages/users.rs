@@ -85,39 +85,56 @@ pub fn UsersPage() -> Html {
 
     let table = render_load(&users, &reload, |p| {
         if p.items.is_empty() {
-            return html! { <p class="empty">{ i18n.t("users-empty") }</p> };
+            let action = can_write.then(|| html! {
+                <Link<Route> to={Route::User { id: "new".into() }} classes="button primary">{ i18n.t("users-new") }</Link<Route>>
+            });
+            return html! { <EmptyState message={i18n.t("users-empty")} {action} /> };
         }
-        html! {
-            <>
-            <table class="data" id="users-table">
-                <caption class="sr-only">{ i18n.t("users-title") }</caption>
-                <thead><tr>
-                    <th scope="col">{ i18n.t("user-name") }</th>
-                    <th scope="col">{ i18n.t("user-email") }</th>
-                    <th scope="col">{ i18n.t("user-role") }</th>
-                    <th scope="col">{ i18n.t("user-team") }</th>
-                    <th scope="col">{ i18n.t("user-extension") }</th>
-                    <th scope="col">{ i18n.t("desk-phone-title") }</th>
-                    <th scope="col" class="num">{ i18n.t("user-skills") }</th>
-                    <th scope="col">{ i18n.t("user-status") }</th>
-                    <th scope="col">{ i18n.t("user-created") }</th>
-                </tr></thead>
-                <tbody>
-                { for p.items.iter().map(|u| html! {
-                    <tr class={classes!((!u.active).then_some("inactive"))}>
+        let cols = vec![
+            Col::new(i18n.t("user-name")),
+            Col::new(i18n.t("user-email")),
+            Col::new(i18n.t("user-role")),
+            Col::new(i18n.t("user-team")),
+            Col::new(i18n.t("user-extension")),
+            Col::plain(i18n.t("desk-phone-title")),
+            Col::num(i18n.t("user-skills")),
+            Col::new(i18n.t("user-status")),
+            Col::new(i18n.t("user-created")),
+        ];
+        let rows: Vec<TableRow> = p.items.iter().map(|u| {
+            let team = team_name(u.team_id);
+            let ext = u.extension.clone().unwrap_or_default();
+            TableRow {
+                keys: vec![
+                    u.name.as_str().into(),
+                    u.email.as_str().into(),
+                    u.role_name.as_str().into(),
+                    team.as_str().into(),
+                    ext.as_str().into(),
+                    SortKey::Num(0),
+                    (u.skills.len() as i64).into(),
+                    (u.active as i64).into(),
+                    u.created_at.timestamp().into(),
+                ],
+                html: html! {
+                    <tr key={u.id.to_string()} class={classes!((!u.active).then_some("inactive"))}>
                         <td><Link<Route> to={Route::User { id: u.id.to_string() }}>{ &u.name }</Link<Route>></td>
                         <td>{ &u.email }</td>
                         <td>{ &u.role_name }</td>
-                        <td>{ team_name(u.team_id) }</td>
-                        <td>{ u.extension.clone().unwrap_or_default() }</td>
+                        <td>{ team }</td>
+                        <td>{ ext }</td>
                         <td><DeskPhoneStatusCell user_id={u.id} phones={phones.clone()} /></td>
                         <td class="num">{ i18n.number(u.skills.len() as i64) }</td>
                         <td>{ if u.active { html!{<span class="badge ok">{ i18n.t("status-active") }</span>} } else { html!{<span class="badge">{ i18n.t("status-inactive") }</span>} } }</td>
                         <td>{ i18n.datetime(&u.created_at) }</td>
                     </tr>
-                }) }
-                </tbody>
-            </table>
+                },
+            }
+        }).collect();
+        // The server pages (and orders by name); the headers sort the page shown.
+        html! {
+            <>
+            <DataTable id="users-table" caption={i18n.t("users-title")} {cols} {rows} per_page={0} />
             <Pager page={p.page} per_page={p.per_page} total={p.total}
                 on_page={let page = page.clone(); Callback::from(move |n| page.set(n))} />
             </>
@@ -314,17 +331,17 @@ fn UserEditor(p: &UserEditorProps) -> Html {
     };
     let errors = use_state(FieldErrors::new);
     let failure = use_state(|| None::<ApiError>);
-    let saved = use_state(|| false);
+    let toast = use_toast();
     let busy = use_state(|| false);
     let can_write = app.session.can(perm::USERS_WRITE);
     let company = tenant_name(&app.session);
 
     let onsubmit = {
-        let (form, errors, failure, saved, busy, i18n) = (
+        let (form, errors, failure, toast, busy, i18n) = (
             form.clone(),
             errors.clone(),
             failure.clone(),
-            saved.clone(),
+            toast.clone(),
             busy.clone(),
             i18n.clone(),
         );
@@ -357,7 +374,6 @@ fn UserEditor(p: &UserEditorProps) -> Html {
             }
             errors.set(c.errors.clone());
             failure.set(None);
-            saved.set(false);
             let Some(role_id) = role_id else { return };
             if !c.ok() {
                 return;
@@ -365,10 +381,10 @@ fn UserEditor(p: &UserEditorProps) -> Html {
             busy.set(true);
             let team_id = f.team_id.parse::<Uuid>().ok();
             let extension = Some(f.extension.trim().to_string()).filter(|s| !s.is_empty());
-            let (errors, failure, saved, busy, existing, on_saved, app, navigator) = (
+            let (errors, failure, toast, busy, existing, on_saved, app, navigator) = (
                 errors.clone(),
                 failure.clone(),
-                saved.clone(),
+                toast.clone(),
                 busy.clone(),
                 existing.clone(),
                 on_saved.clone(),
@@ -414,7 +430,7 @@ fn UserEditor(p: &UserEditorProps) -> Html {
                         navigator.push(&Route::Users);
                     }
                     Ok(u) => {
-                        saved.set(true);
+                        toast.ok(i18n.ta("toast-saved", &[("name", u.name.clone().into())]));
                         on_saved.emit(u);
                     }
                     Err(e) => {
@@ -446,7 +462,6 @@ fn UserEditor(p: &UserEditorProps) -> Html {
 
     html! {
         <form id="user-form" class="card" {onsubmit} novalidate=true>
-            if *saved { <Notice text={i18n.t("notice-saved")} /> }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             { other }
             <TextField id="name" label={i18n.t("user-name")} value={form.0.name.clone()}
@@ -606,31 +621,30 @@ fn ResetPassword(p: &UserProp) -> Html {
     let value = use_state(String::new);
     let error = use_state(|| None::<String>);
     let failure = use_state(|| None::<ApiError>);
-    let done = use_state(|| false);
+    let toast = use_toast();
     if !app.session.can(perm::USERS_WRITE) {
         return html! {};
     }
     let company = tenant_name(&app.session);
     let onsubmit = {
-        let (value, error, failure, done, i18n) = (
+        let (value, error, failure, toast, i18n) = (
             value.clone(),
             error.clone(),
             failure.clone(),
-            done.clone(),
+            toast.clone(),
             i18n.clone(),
         );
         let id = p.user.id;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            done.set(false);
             failure.set(None);
             if value.trim().is_empty() {
                 error.set(Some(i18n.t("form-required")));
                 return;
             }
             error.set(None);
-            let (value, error, failure, done) =
-                (value.clone(), error.clone(), failure.clone(), done.clone());
+            let (value, error, failure, toast) =
+                (value.clone(), error.clone(), failure.clone(), toast.clone());
             let i18n = i18n.clone();
             spawn(async move {
                 let req = ResetPasswordRequest {
@@ -638,7 +652,7 @@ fn ResetPassword(p: &UserProp) -> Html {
                 };
                 match api::post_empty(&format!("/users/{id}/reset-password"), &req).await {
                     Ok(()) => {
-                        done.set(true);
+                        toast.ok(i18n.t("user-password-reset-done"));
                         value.set(String::new());
                     }
                     Err(e) => {
@@ -656,7 +670,6 @@ fn ResetPassword(p: &UserProp) -> Html {
     html! {
         <form class="card" {onsubmit} novalidate=true aria-labelledby="reset-title">
             <h2 id="reset-title">{ i18n.t("user-reset-password") }</h2>
-            if *done { <Notice text={i18n.t("user-password-reset-done")} /> }
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             <TextField id="reset_password" kind="password" label={i18n.t("account-new-password")} value={(*value).clone()}
                 oninput={let v = value.clone(); Callback::from(move |s| v.set(s))} error={(*error).clone()}
@@ -686,13 +699,9 @@ fn Deactivate(p: &UserProp) -> Html {
             p.on_saved.clone(),
             u.clone(),
         );
-        Callback::from(move |_| {
-            let (confirming, failure, on_saved, u) = (
-                confirming.clone(),
-                failure.clone(),
-                on_saved.clone(),
-                u.clone(),
-            );
+        Callback::from(move |()| {
+            confirming.set(false);
+            let (failure, on_saved, u) = (failure.clone(), on_saved.clone(), u.clone());
             spawn(async move {
                 let path = format!("/users/{}", u.id);
                 let r = if u.active {
@@ -707,7 +716,6 @@ fn Deactivate(p: &UserProp) -> Html {
                     };
                     api::patch::<_, UserDto>(&path, &req).await
                 };
-                confirming.set(false);
                 match r {
                     Ok(u) => on_saved.emit(u),
                     Err(e) => failure.set(Some(e)),
@@ -721,14 +729,15 @@ fn Deactivate(p: &UserProp) -> Html {
             <p>{ if u.active { i18n.t("user-is-active") } else { i18n.t("user-is-inactive") } }</p>
             if let Some(e) = &*failure { <ErrorBox error={e.clone()} /> }
             if !u.active {
-                <button type="button" class="secondary" id="user-reactivate" onclick={act}>{ i18n.t("user-reactivate") }</button>
-            } else if *confirming {
-                <p role="alert">{ i18n.ta("user-deactivate-confirm", &[("name", u.name.clone().into())]) }</p>
-                <button type="button" class="danger" id="user-deactivate-confirm" onclick={act}>{ i18n.t("user-deactivate") }</button>
-                {" "}
-                <button type="button" class="secondary" onclick={let c = confirming.clone(); move |_| c.set(false)}>{ i18n.t("action-cancel") }</button>
+                <button type="button" class="secondary" id="user-reactivate" onclick={let a = act.clone(); move |_| a.emit(())}>{ i18n.t("user-reactivate") }</button>
             } else {
-                <button type="button" class="danger" id="user-deactivate" onclick={let c = confirming.clone(); move |_| c.set(true)}>{ i18n.t("user-deactivate") }</button>
+                <button type="button" class="danger" id="user-deactivate" aria-haspopup="dialog"
+                    onclick={let c = confirming.clone(); move |_| c.set(true)}>{ i18n.t("user-deactivate") }</button>
+                if *confirming {
+                    <ConfirmDialog title={i18n.ta("user-deactivate-confirm", &[("name", u.name.clone().into())])}
+                        confirm={i18n.t("user-deactivate")} confirm_id="user-deactivate-confirm"
+                        on_confirm={act} on_cancel={let c = confirming.clone(); move |_| c.set(false)} />
+                }
             }
         </section>
     }
