@@ -263,11 +263,8 @@ pub fn on_desk(route: &Route) -> bool {
 /// Whether this build renders `route` (a build with both features — `cargo build`'s
 /// default, used by clippy — renders every route).
 pub fn served_here(route: &Route) -> bool {
-    if on_desk(route) {
-        cfg!(feature = "desk")
-    } else {
-        cfg!(feature = "console")
-    }
+    let desk = on_desk(route);
+    (desk && cfg!(feature = "desk")) || (!desk && cfg!(feature = "console"))
 }
 
 /// Where a signed-in user lands: agents (who take calls and administer nothing) on their

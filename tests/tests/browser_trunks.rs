@@ -135,7 +135,7 @@ async fn admin_adds_a_trunk_and_sees_what_the_gateway_reports() {
     )
     .await;
     let list = trunks(&app, &admin).await;
-    assert_eq!(list[0].inbound_dids, [did.clone()]);
+    assert_eq!(list[0].inbound_dids, std::slice::from_ref(&did));
     assert_eq!(list[0].port, 5080);
     let mut r = app.state.redis();
     let copy: String = r.hget(TRUNKS_KEY, list[0].id.to_string()).await.unwrap();
