@@ -235,7 +235,8 @@ if (!window.__walkQuiet) {
   window.__walkQuiet = new MutationObserver(() => { window.__walkLast = performance.now(); });
   window.__walkQuiet.observe(document.documentElement,
     { subtree: true, childList: true, characterData: true, attributes: true });
-  window.__walkData = new Set();
+  // Kept across the reload between the SPA's two builds (desk and console).
+  window.__walkData = new Set(JSON.parse(sessionStorage.getItem('walkData') || '[]'));
   const collect = v => {
     if (typeof v === 'string') {
       window.__walkData.add(v);
@@ -334,6 +335,14 @@ impl Walk<'_> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let s = self.b.js(STATE).await?;
+            if s["quiet"].is_null() {
+                // A route of the SPA's other build reloaded the page (docs/frontend.md, "Two
+                // builds"): instrument the new document and wait for it to settle too. Its
+                // first requests were not recorded; the data they showed is recorded where
+                // another page shows it.
+                self.b.js(INSTRUMENT).await?;
+                continue;
+            }
             if s["main"] == true
                 && s["busy"] == false
                 && s["lang"] == lang
@@ -354,7 +363,8 @@ impl Walk<'_> {
         self.b.js(INSTRUMENT).await?;
         self.b
             .js(&format!(
-                "history.pushState(null, '', {path:?}); \
+                "sessionStorage.setItem('walkData', JSON.stringify([...window.__walkData])); \
+                 history.pushState(null, '', {path:?}); \
                  window.dispatchEvent(new PopStateEvent('popstate', {{ state: null }})); \
                  window.__walkLast = performance.now(); return true"
             ))
