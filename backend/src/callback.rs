@@ -25,6 +25,9 @@ use hotline_calls::control::Owner;
 use redis::AsyncCommands;
 use uuid::Uuid;
 
+/// The not-ready reason of an agent on an internal call (`internal.rs` names it too).
+pub const INTERNAL_CALL_REASON: &str = "internal_call";
+
 /// The agent's callback leg in progress, if any.
 pub async fn current(state: &AppState, tenant: Uuid, agent: Uuid) -> anyhow::Result<Option<Uuid>> {
     let mut r = state.redis();
@@ -281,7 +284,7 @@ pub async fn dial_internal(
     colleague: (Uuid, bool),
 ) -> ApiResult<()> {
     if ready.was_ready {
-        let reason = crate::internal::NOT_READY_REASON;
+        let reason = INTERNAL_CALL_REASON;
         crate::dispatch::agent_state(state, tenant, agent, "not_ready", reason).await?;
     }
     let gateway_id = ready.gateway_id().to_string();

@@ -64,8 +64,9 @@ pub async fn publish_slug(state: &AppState, slug: &str, tenant: Uuid) -> anyhow:
 /// the pool's free numbers are removed from it, so they route to nobody —, every tenant slug
 /// to `platform:tenant_slugs` and every tenant's outbound limits
 /// (`dial_policy::publish_gateway_limits`), every desk phone account
-/// (`desk_phones::publish_all`) and every tenant's SIP trunks (`trunks::publish_all`; their
-/// numbers are rows of `platform.dids`), the copies the gateway reads.
+/// (`desk_phones::publish_all`), the copies the gateway reads. A trunk's numbers are rows of
+/// `platform.dids` (published here); the trunks themselves are `trunks::publish_all`, called
+/// beside this (it builds on this module, not the other way round).
 pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
     let rows: Vec<(String, Option<Uuid>)> =
         sqlx::query_as("SELECT did, tenant_id FROM platform.dids")
@@ -82,6 +83,5 @@ pub async fn sync_all(state: &AppState) -> anyhow::Result<()> {
     }
     crate::dial_policy::publish_all_gateway_limits(state).await?;
     crate::desk_phones::publish_all(state).await?;
-    crate::trunks::publish_all(state).await?;
     Ok(())
 }

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The ACD's not-ready reason while an internal call rings or holds a colleague.
-pub const NOT_READY_REASON: &str = "internal_call";
+pub const NOT_READY_REASON: &str = crate::callback::INTERNAL_CALL_REASON;
 
 /// A colleague to call: their user id and extension.
 struct Colleague {

@@ -87,6 +87,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<Vec<String>> {
     let admin = ensure_people_and_queues(state, &tenant).await?;
     ensure_operator(state).await?;
     crate::gateway_sync::sync_all(state).await?;
+    crate::trunks::publish_all(state).await?;
     let api = api::Api::open(state, &tenant, admin).await?;
     let done = content::ensure(state, &tenant, &api).await;
     api.close(state).await?;
