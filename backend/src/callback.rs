@@ -230,10 +230,6 @@ pub async fn dial(
             .map_err(ApiError::internal)?;
         return Err(refusal.into_api("number"));
     }
-    if ready.was_ready {
-        crate::dispatch::agent_state(state, tenant, agent, "not_ready", "callback").await?;
-    }
-    let gateway_id = ready.gateway_id().to_string();
     let placed = crate::call_control::Placed {
         number: c.number.to_string(),
         did: c.did.to_string(),
@@ -242,27 +238,41 @@ pub async fn dial(
         inbound: None,
         callee: None,
     };
-    // A desk phone rings first (showing the customer's number); its answer dials the customer.
+    place_from_agent(
+        state, tenant, agent, ready, c.leg, c.owner, placed, "callback",
+    )
+    .await
+}
+
+/// Places `placed` (leg `leg`, owned by `owner`) from the agent's phone, the agent not ready
+/// with `reason` meanwhile if they were Ready. A desk phone rings first (showing the number
+/// called); its answer dials the other side.
+#[allow(clippy::too_many_arguments)]
+async fn place_from_agent(
+    state: &AppState,
+    tenant: Uuid,
+    agent: Uuid,
+    ready: Ready,
+    leg: Uuid,
+    owner: Owner,
+    placed: crate::call_control::Placed,
+    reason: &str,
+) -> ApiResult<()> {
+    if ready.was_ready {
+        crate::dispatch::agent_state(state, tenant, agent, "not_ready", reason).await?;
+    }
+    let gateway_id = ready.gateway_id().to_string();
     let desk = match &ready.phone {
         Phone::Desk { ext, .. } => Some(format!("ext:{ext}")),
         Phone::Soft(_) => None,
     };
-    let placed = crate::call_control::place(
-        state,
-        tenant,
-        c.leg,
-        c.owner,
-        agent,
-        &gateway_id,
-        placed,
-        desk,
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let placed =
+        crate::call_control::place(state, tenant, leg, owner, agent, &gateway_id, placed, desk)
+            .await
+            .map_err(ApiError::internal)?;
     if let Err(why) = placed {
         return Err(ApiError::internal(anyhow::anyhow!(
-            "call {} not placed: {}",
-            c.leg,
+            "call {leg} not placed: {}",
             why.0
         )));
     }
@@ -283,11 +293,6 @@ pub async fn dial_internal(
     caller_ext: String,
     colleague: (Uuid, bool),
 ) -> ApiResult<()> {
-    if ready.was_ready {
-        let reason = INTERNAL_CALL_REASON;
-        crate::dispatch::agent_state(state, tenant, agent, "not_ready", reason).await?;
-    }
-    let gateway_id = ready.gateway_id().to_string();
     let placed = crate::call_control::Placed {
         number: callee,
         did: caller_ext,
@@ -296,22 +301,18 @@ pub async fn dial_internal(
         inbound: None,
         callee: Some(colleague),
     };
-    let desk = match &ready.phone {
-        Phone::Desk { ext, .. } => Some(format!("ext:{ext}")),
-        Phone::Soft(_) => None,
-    };
     let owner = Owner::Internal;
-    let placed =
-        crate::call_control::place(state, tenant, leg, owner, agent, &gateway_id, placed, desk)
-            .await
-            .map_err(ApiError::internal)?;
-    if let Err(why) = placed {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "call {leg} not placed: {}",
-            why.0
-        )));
-    }
-    Ok(())
+    place_from_agent(
+        state,
+        tenant,
+        agent,
+        ready,
+        leg,
+        owner,
+        placed,
+        INTERNAL_CALL_REASON,
+    )
+    .await
 }
 
 /// A call the outbound rules refused after its request claimed something: a missed-calls

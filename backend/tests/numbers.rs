@@ -21,32 +21,6 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// A platform operator (a row in `platform.operators`) signed in on a fresh client.
-async fn operator(app: &TestApp) -> Client {
-    let email = format!("op-{}@ops.test", Uuid::new_v4().simple());
-    let hash = hotline_backend::auth::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Olga', $3)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(&email)
-    .bind(hash)
-    .execute(&app.state.db)
-    .await
-    .unwrap();
-    let op = app.client();
-    let r = op
-        .post(app.url("/api/v1/platform/login"))
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    op
-}
-
 /// A block of numbers no other test uses (the gateways' Redis copy is shared by every test):
 /// `+99477` and six random digits; the caller appends two more.
 fn block() -> String {

@@ -24,32 +24,6 @@ async fn my_queues(app: &TestApp, client: &Client) -> Vec<String> {
     q.into_iter().map(|q| q.name).collect()
 }
 
-/// A platform operator, signed in (as `sessions.rs` makes one).
-async fn operator(app: &TestApp) -> Client {
-    let email = format!("op-{}@ops.test", Uuid::new_v4().simple());
-    let hash = hotline_backend::auth::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Op', $3)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(&email)
-    .bind(hash)
-    .execute(&app.state.db)
-    .await
-    .unwrap();
-    let op = app.client();
-    let r = op
-        .post(app.url("/api/v1/platform/login"))
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    op
-}
-
 #[tokio::test]
 async fn each_first_step_ticks_itself_for_its_own_tenant_only() {
     let app = TestApp::spawn().await;

@@ -315,32 +315,6 @@ async fn a_trial_tenant_cannot_spoof_caller_id_call_premium_numbers_or_flood_the
     let _: () = r.srem(wire::GATEWAYS_KEY, &gw).await.unwrap();
 }
 
-/// A platform operator (a row in `platform.operators`) signed in on a fresh client.
-async fn operator(app: &TestApp) -> reqwest::Client {
-    let email = format!("op-{}@ops.test", uuid::Uuid::new_v4().simple());
-    let hash = hotline_backend::auth::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Op', $3)",
-    )
-    .bind(uuid::Uuid::new_v4())
-    .bind(&email)
-    .bind(hash)
-    .execute(&app.state.db)
-    .await
-    .unwrap();
-    let op = app.client();
-    let r = op
-        .post(app.url("/api/v1/platform/login"))
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    op
-}
-
 /// Redis's clock, in seconds (what the calls-per-second counters count by).
 async fn redis_second(r: &mut redis::aio::ConnectionManager) -> i64 {
     let (sec, _): (i64, i64) = redis::cmd("TIME").query_async(r).await.unwrap();

@@ -495,32 +495,6 @@ async fn trunk_input_is_refused_by_name() {
     problem(agent.post(&url).json(&base).send().await, 403, "forbidden").await;
 }
 
-/// A platform operator signed in on a fresh client.
-async fn operator(app: &TestApp) -> Client {
-    let email = format!("op-{}@ops.test", Uuid::new_v4().simple());
-    let hash = hotline_backend::auth::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Olga', $3)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(&email)
-    .bind(hash)
-    .execute(&app.state.db)
-    .await
-    .unwrap();
-    let op = app.client();
-    let r = op
-        .post(app.url("/api/v1/platform/login"))
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    op
-}
-
 #[tokio::test]
 async fn trunk_numbers_are_unique_on_the_platform_and_tenants_are_isolated() {
     let app = TestApp::spawn().await;

@@ -356,11 +356,12 @@ impl Core {
                     let ctrl = self.ctrl.clone();
                     let secret = self.nonce_secret.clone();
                     tokio::spawn(async move {
-                        let res = authenticate_invite(
+                        let res = authenticate_extension(
                             &mut con,
                             &secret,
                             &domain,
                             proxy_authorization.as_deref(),
+                            "INVITE",
                         )
                         .await
                         .unwrap_or_else(|e| {
@@ -703,15 +704,17 @@ impl Core {
     }
 }
 
-/// Authenticates a desk phone's INVITE like its REGISTER (the tenant from the domain's first
-/// label, digest realm = the slug), with a `407` proxy challenge: the tenant and the calling
-/// extension (the digest user, whatever From says), or the status to refuse with (`404`
-/// unknown tenant, `403` wrong credentials).
-async fn authenticate_invite(
+/// Checks a desk phone's digest credentials (REGISTER or INVITE) against its extension: the
+/// tenant from the domain's first label, digest realm = the slug. The tenant and the
+/// authenticated extension (the digest user, whatever From says), or the answer to refuse
+/// with: the challenge (`401 WWW-Authenticate` for REGISTER, `407 Proxy-Authenticate` for
+/// INVITE), `404` unknown tenant, `403` wrong credentials.
+async fn authenticate_extension(
     con: &mut ConnectionManager,
     secret: &str,
     domain: &str,
-    proxy_authorization: Option<&str>,
+    authorization: Option<&str>,
+    method: &str,
 ) -> Result<crate::calls::ExtensionCheck> {
     let slug = domain.split('.').next().unwrap_or_default().to_string();
     let Some(tenant) = store::tenant_by_slug(con, &slug).await? else {
@@ -719,22 +722,22 @@ async fn authenticate_invite(
     };
     let challenge = || {
         let nonce = digest::make_nonce(secret, Utc::now().timestamp());
-        Err((
-            407,
-            vec![("Proxy-Authenticate", digest::challenge(&slug, &nonce))],
-        ))
+        let (status, header) = if method == "REGISTER" {
+            (401, "WWW-Authenticate")
+        } else {
+            (407, "Proxy-Authenticate")
+        };
+        Err((status, vec![(header, digest::challenge(&slug, &nonce))]))
     };
-    let Some(creds) = proxy_authorization.and_then(digest::parse_authorization) else {
+    let Some(creds) = authorization.and_then(digest::parse_authorization) else {
         return Ok(challenge());
     };
     if creds.realm != slug || !digest::nonce_fresh(secret, &creds.nonce, Utc::now().timestamp()) {
         return Ok(challenge());
     }
     let ha1 = store::extension_ha1(con, tenant, &creds.username).await?;
-    // The caller is the authenticated extension, whatever From says.
-    let ok = ha1.is_some_and(|h| digest::verify(&creds, "INVITE", &h));
-    if !ok {
-        tracing::info!(%tenant, ext = %creds.username, "INVITE with wrong credentials: 403");
+    if !ha1.is_some_and(|h| digest::verify(&creds, method, &h)) {
+        tracing::info!(%tenant, ext = %creds.username, method, "wrong credentials: 403");
         return Ok(Err((403, Vec::new())));
     }
     Ok(Ok((tenant, creds.username)))
@@ -759,31 +762,15 @@ async fn register(
         ..
     } = r;
     let user = user.as_str();
-    let slug = domain.split('.').next().unwrap_or_default().to_string();
-    let Some(tenant) = store::tenant_by_slug(con, &slug).await? else {
-        return Ok((404, Vec::new()));
-    };
-    let challenge = || {
-        let nonce = digest::make_nonce(secret, Utc::now().timestamp());
-        (
-            401,
-            vec![("WWW-Authenticate", digest::challenge(&slug, &nonce))],
-        )
-    };
-    let Some(creds) = authorization
-        .as_deref()
-        .and_then(digest::parse_authorization)
-    else {
-        return Ok(challenge());
-    };
-    let fresh = digest::nonce_fresh(secret, &creds.nonce, Utc::now().timestamp());
-    if !fresh || creds.realm != slug {
-        return Ok(challenge());
-    }
-    let ha1 = store::extension_ha1(con, tenant, &creds.username).await?;
-    let ok = creds.username == user && ha1.is_some_and(|h| digest::verify(&creds, "REGISTER", &h));
-    if !ok {
-        tracing::info!(%tenant, ext = user, "REGISTER with wrong credentials: 403");
+    let (tenant, ext) =
+        match authenticate_extension(con, secret, &domain, authorization.as_deref(), "REGISTER")
+            .await?
+        {
+            Ok(v) => v,
+            Err(refusal) => return Ok(refusal),
+        };
+    if ext != user {
+        tracing::info!(%tenant, ext = user, "REGISTER for another extension's account: 403");
         return Ok((403, Vec::new()));
     }
     let expires = expires.min(3600);

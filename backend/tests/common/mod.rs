@@ -380,3 +380,29 @@ impl Drop for SmtpServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A platform operator (a row in `platform.operators`) signed in on a fresh client.
+pub async fn operator(app: &TestApp) -> Client {
+    let email = format!("op-{}@ops.test", uuid::Uuid::new_v4().simple());
+    let hash = hotline_backend::auth::hash_password(PASSWORD.into())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO platform.operators (id, email, name, password_hash) VALUES ($1, $2, 'Olga', $3)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(&email)
+    .bind(hash)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let op = app.client();
+    let r = op
+        .post(app.url("/api/v1/platform/login"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    op
+}
